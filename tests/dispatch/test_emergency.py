@@ -1,0 +1,150 @@
+"""Emergency ranking on tiny instances a person can check by hand."""
+
+from __future__ import annotations
+
+from dispatch.emergency import (
+    WHY_DECLINED,
+    WHY_NO_LOCATION,
+    WHY_OFF_DUTY,
+    WHY_ON_EMERGENCY,
+    CaregiverState,
+    CurrentWork,
+    EmergencyRequest,
+    rank_for_emergency,
+)
+from dispatch.geo import GeoPoint
+from dispatch.travel import GreatCircleTravel, TravelMode
+
+HOME = GeoPoint(39.9219, 116.4436)
+TRAVEL = GreatCircleTravel()
+KM_LAT = 1 / 111.195  # degrees of latitude per km
+
+
+def north(km: float) -> GeoPoint:
+    """A point `km` north of the elder's home."""
+    return GeoPoint(HOME.lat + km * KM_LAT, HOME.lng)
+
+
+def idle(cid: int, km: float, skills: frozenset[str] = frozenset()) -> CaregiverState:
+    """An idle on-duty caregiver on an e-bike `km` north of the elder."""
+    return CaregiverState(cid, f"护理员{cid}", north(km), True, skills)
+
+
+def test_two_caregivers_one_busy_with_a_bath() -> None:
+    """A is 1 km away but bathing an elder for 12 more minutes; B is 2 km away and idle.
+
+    A: 720 s + ~430 s; B: ~740 s. B goes.
+    """
+    a = CaregiverState(
+        1,
+        "A",
+        north(1),
+        True,
+        frozenset(),
+        current=CurrentWork(
+            "t1", interruptible=False, remaining_s=720, location=north(1), label="助浴"
+        ),
+    )
+    b = idle(2, 2)
+    r = rank_for_emergency(EmergencyRequest(1, HOME), [a, b], TRAVEL)
+    assert r.best is not None and r.best.caregiver_id == 2
+    assert [c.caregiver_id for c in r.candidates] == [2, 1]
+    assert r.candidates[1].finish_s == 720
+    assert "不可中断" in r.candidates[1].reason and "助浴" in r.candidates[1].reason
+    assert r.best.reason.startswith("空闲，骑行约")
+    assert r.can_meet_target
+
+
+def test_interruptible_task_costs_only_the_break_off() -> None:
+    """A is chatting (interruptible, 40 min left) 1 km away; B is idle 3 km away. A goes."""
+    a = CaregiverState(
+        1,
+        "A",
+        north(1),
+        True,
+        frozenset(),
+        current=CurrentWork(
+            "t1", interruptible=True, remaining_s=2400, location=north(1), label="陪聊"
+        ),
+    )
+    r = rank_for_emergency(EmergencyRequest(1, HOME), [a, idle(2, 3)], TRAVEL)
+    assert r.best is not None and r.best.caregiver_id == 1
+    assert r.best.finish_s == 60 and r.best.interrupts == "t1"
+
+
+def test_a_skill_only_one_has() -> None:
+    """Oxygen is required; only C (farther) has it. A and B are excluded with the reason."""
+    req = EmergencyRequest(1, HOME, required_skills=frozenset({"oxygen"}))
+    r = rank_for_emergency(
+        req, [idle(1, 0.5), idle(2, 1), idle(3, 3, frozenset({"oxygen"}))], TRAVEL
+    )
+    assert [c.caregiver_id for c in r.candidates] == [3]
+    assert [cid for cid, _ in r.excluded] == [1, 2]
+    assert all("oxygen" in why for _, why in r.excluded)
+
+
+def test_first_aid_preferred_within_the_plan_time() -> None:
+    """A (no first aid) is 1 km away, B (first aid) 2 km: both within 16 min, so B goes."""
+    r = rank_for_emergency(
+        EmergencyRequest(1, HOME), [idle(1, 1), idle(2, 2, frozenset({"first_aid"}))], TRAVEL
+    )
+    assert r.best is not None and r.best.caregiver_id == 2 and r.best.has_preferred
+
+
+def test_first_aid_not_preferred_beyond_the_plan_time() -> None:
+    """B has first aid but is 4 km away (> 16 min by bike); A 1 km away goes first."""
+    r = rank_for_emergency(
+        EmergencyRequest(1, HOME), [idle(1, 1), idle(2, 4, frozenset({"first_aid"}))], TRAVEL
+    )
+    assert r.best is not None and r.best.caregiver_id == 1
+
+
+def test_nobody_can_make_it_in_twenty_minutes() -> None:
+    """The only caregiver is 6 km away: ranked, but the target cannot be met."""
+    r = rank_for_emergency(EmergencyRequest(1, HOME), [idle(1, 6)], TRAVEL)
+    assert r.best is not None and not r.best.meets_target and not r.can_meet_target
+
+
+def test_exclusions_and_their_reasons() -> None:
+    """Off duty, no location, already on an emergency, declined: all excluded, none chosen."""
+    cgs = [
+        CaregiverState(1, "off", HOME, False, frozenset()),
+        CaregiverState(2, "lost", None, True, frozenset()),
+        CaregiverState(3, "busy", HOME, True, frozenset(), on_emergency=True),
+        idle(4, 1),
+    ]
+    r = rank_for_emergency(EmergencyRequest(1, HOME), cgs, TRAVEL, exclude=frozenset({4}))
+    assert r.best is None and r.candidates == () and not r.can_meet_target
+    assert r.excluded == (
+        (1, WHY_OFF_DUTY),
+        (2, WHY_NO_LOCATION),
+        (3, WHY_ON_EMERGENCY),
+        (4, WHY_DECLINED),
+    )
+
+
+def test_ties_are_broken_by_caregiver_id() -> None:
+    """Two idle caregivers at the same place: the lower id first, whatever the input order."""
+    r = rank_for_emergency(EmergencyRequest(1, HOME), [idle(7, 1), idle(3, 1)], TRAVEL)
+    assert [c.caregiver_id for c in r.candidates] == [3, 7]
+
+
+def test_walking_is_slower() -> None:
+    """The same 1 km on foot takes longer than on an e-bike."""
+    walker = CaregiverState(1, "W", north(1), True, frozenset(), mode=TravelMode.WALK)
+    r = rank_for_emergency(EmergencyRequest(1, HOME), [walker, idle(2, 1)], TRAVEL)
+    assert [c.caregiver_id for c in r.candidates] == [2, 1]
+    assert "步行" in r.candidates[1].reason
+
+
+def test_empty_team() -> None:
+    """No caregivers: no choice, no exception."""
+    r = rank_for_emergency(EmergencyRequest(1, HOME), [], TRAVEL)
+    assert r.best is None and not r.can_meet_target
+
+
+def test_thirty_caregivers_all_ranked() -> None:
+    """Thirty idle caregivers are all candidates (the timing figure lives in bench/)."""
+    cgs = [idle(i, 0.2 * i, frozenset({"first_aid"}) if i % 3 else frozenset()) for i in range(30)]
+    r = rank_for_emergency(EmergencyRequest(1, HOME), cgs, TRAVEL)
+    assert len(r.candidates) == 30
