@@ -1,0 +1,1 @@
+"""Services: the priced service menu, bookings, recurring visits and meals."""

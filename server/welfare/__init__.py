@@ -1,0 +1,1 @@
+"""Welfare: eligibility rules, subsidy quotas and ledger, applications, statements, fraud signals."""
