@@ -1,0 +1,418 @@
+"""Eligibility as data: a versioned rule set per district turns an elder's file into a funding class
+and a monthly quota.
+
+A rule set is plain JSON (see `rulesets/*.json`): funding classes (free / subsidised / paid, named
+A/B/C or whatever the district uses), rules with conditions (age, categories, care level, living
+situation, household registration) and an amount, and the settlement policy. Evaluation follows
+"就高不就低，不重复计算": among all rules an elder meets, the highest amount wins; amounts never add.
+Rules with `"basis": "household"` give one quota per household (两位老人同时符合的，按同一户执行).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from importlib import resources
+from typing import Any, Final
+
+
+class Funding(StrEnum):
+    """How services are paid: 无偿 (free), 低偿 (subsidised), 有偿 (paid)."""
+
+    FREE = "free"
+    SUBSIDISED = "subsidised"
+    PAID = "paid"
+
+
+FUNDING_RANK: Final = {Funding.FREE: 2, Funding.SUBSIDISED: 1, Funding.PAID: 0}
+
+
+class CareLevel(StrEnum):
+    """Assessed care level: 自理 / 半失能 / 失能 (失能 with a hospital certificate = 介护)."""
+
+    INDEPENDENT = "自理"
+    PARTIAL = "半失能"
+    DEPENDENT = "失能"
+
+
+class Basis(StrEnum):
+    """Whom a quota belongs to."""
+
+    PERSON = "person"
+    HOUSEHOLD = "household"
+
+
+class Settlement(StrEnum):
+    """Settlement period: unused quota expires at the end of the month, or of the quarter."""
+
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+
+
+class QuarterClose(StrEnum):
+    """What happens to unused quota at the end of a settlement period.
+
+    CLEAR: 每季度末清零，不累计、不结转 — the unused part expires.
+    ACTUAL_USE: 本季度内没有用完的，下季度按上季度实际发生金额给予补助 — the unused part expires
+    and the district's advance to providers for the next quarter equals last quarter's actual use.
+    CARRY_OVER: the unused part moves to the next period (not in the seeds; for local policies).
+    """
+
+    CLEAR = "clear"
+    ACTUAL_USE = "actual_use"
+    CARRY_OVER = "carry_over"
+
+
+CATEGORIES: Final = frozenset(
+    {
+        "三无",
+        "低保",
+        "低保边缘",
+        "特困",
+        "五保",
+        "重点优抚",
+        "伤残军人",
+        "劳动模范",
+        "计生困难",
+        "高龄",
+        "百岁",
+        "低收入",
+    }
+)
+LIVING: Final = frozenset({"独居", "空巢", "仅与残疾子女", "与家人同住"})
+HUKOU: Final = frozenset({"urban", "rural"})
+
+
+class RuleError(ValueError):
+    """A rule set that does not make sense; raised when it is loaded, never while evaluating."""
+
+
+@dataclass(frozen=True)
+class ElderFacts:
+    """What the rules look at in an elder's file (电子档案)."""
+
+    elder_id: str
+    birth_date: date
+    categories: frozenset[str] = frozenset()
+    care_level: CareLevel = CareLevel.INDEPENDENT
+    living: str = "与家人同住"
+    household_id: str | None = None
+    hukou: str = "urban"
+    hukou_in_district: bool = True
+    residence_in_district: bool = True
+    monthly_pension_fen: int | None = None
+    hospital_certificate: bool = False  # 介护 needs a certificate from a designated hospital
+
+    def age_on(self, on: date) -> int:
+        """Full years of age (周岁) on a date."""
+        years = on.year - self.birth_date.year
+        if (on.month, on.day) < (self.birth_date.month, self.birth_date.day):
+            years -= 1
+        return years
+
+
+@dataclass(frozen=True)
+class Condition:
+    """All given fields must hold; a field left as None is not checked."""
+
+    min_age: int | None = None
+    max_age: int | None = None
+    any_category: frozenset[str] | None = None
+    all_categories: frozenset[str] | None = None
+    no_category: frozenset[str] | None = None
+    care_levels: frozenset[CareLevel] | None = None
+    living_any: frozenset[str] | None = None
+    hukou: str | None = None
+    max_pension_fen: int | None = None
+    hospital_certificate: bool | None = None
+
+    def holds(self, facts: ElderFacts, on: date) -> bool:
+        """Whether the elder meets every stated condition on the given date."""
+        age = facts.age_on(on)
+        checks = (
+            self.min_age is None or age >= self.min_age,
+            self.max_age is None or age <= self.max_age,
+            self.any_category is None or bool(self.any_category & facts.categories),
+            self.all_categories is None or self.all_categories <= facts.categories,
+            self.no_category is None or not (self.no_category & facts.categories),
+            self.care_levels is None or facts.care_level in self.care_levels,
+            self.living_any is None or facts.living in self.living_any,
+            self.hukou is None or facts.hukou == self.hukou,
+            self.max_pension_fen is None
+            or (
+                facts.monthly_pension_fen is not None
+                and facts.monthly_pension_fen <= self.max_pension_fen
+            ),
+            self.hospital_certificate is None
+            or facts.hospital_certificate == self.hospital_certificate,
+        )
+        return all(checks)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One line of a policy: who (condition) gets which class and how much a month."""
+
+    rule_id: str
+    label: str
+    funding_class: str
+    monthly_quota_fen: int
+    condition: Condition
+    basis: Basis = Basis.PERSON
+    automatic: bool = False  # 无需申请: the platform classifies by age/file, no application
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.monthly_quota_fen, int) or isinstance(self.monthly_quota_fen, bool):
+            raise RuleError(f"{self.rule_id}: monthly_quota_fen must be an integer of fen")
+        if self.monthly_quota_fen < 0:
+            raise RuleError(f"{self.rule_id}: negative quota")
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """A district's rules, one version, in force from `effective_from`."""
+
+    district: str
+    version: int
+    effective_from: date
+    classes: Mapping[str, Funding]
+    rules: tuple[Rule, ...]
+    default_class: str
+    settlement: Settlement = Settlement.MONTHLY
+    quarter_close: QuarterClose = QuarterClose.CLEAR
+    requires_residence: bool = True  # 户籍与居住地均在辖区内
+    title: str = ""
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        if self.default_class not in self.classes:
+            raise RuleError(f"default class {self.default_class!r} is not declared")
+        seen: set[str] = set()
+        for rule in self.rules:
+            if rule.rule_id in seen:
+                raise RuleError(f"duplicate rule id {rule.rule_id!r}")
+            seen.add(rule.rule_id)
+            if rule.funding_class not in self.classes:
+                raise RuleError(f"{rule.rule_id}: class {rule.funding_class!r} is not declared")
+            if self.classes[rule.funding_class] is Funding.PAID and rule.monthly_quota_fen:
+                raise RuleError(f"{rule.rule_id}: a paid class cannot carry a quota")
+
+    def rule(self, rule_id: str) -> Rule:
+        """The rule with this id."""
+        for r in self.rules:
+            if r.rule_id == rule_id:
+                return r
+        raise KeyError(rule_id)
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    """The outcome for one elder: class, funding, monthly quota and why."""
+
+    elder_id: str
+    district: str
+    ruleset_version: int
+    funding_class: str
+    funding: Funding
+    monthly_quota_fen: int
+    basis: Basis
+    quota_account: str  # "elder:<id>" or "household:<id>": where the quota is booked
+    winning_rule: str | None
+    matched_rules: tuple[str, ...] = ()
+    pending_application: tuple[str, ...] = ()  # rules met but waiting for an approved application
+    reasons: tuple[str, ...] = field(default=())
+
+
+def _winner_key(rule: Rule, classes: Mapping[str, Funding], order: int) -> tuple[int, int, int]:
+    # 就高不就低: the highest amount; on a tie the more generous funding; then the earlier rule
+    return (rule.monthly_quota_fen, FUNDING_RANK[classes[rule.funding_class]], -order)
+
+
+def evaluate(
+    ruleset: RuleSet,
+    facts: ElderFacts,
+    on: date,
+    *,
+    approved_rules: Iterable[str] | None = None,
+) -> Eligibility:
+    """Classify one elder: the single highest applicable rule, never a sum of several.
+
+    `approved_rules` lists rules for which the elder holds an approved application; rules that are
+    not `automatic` need one. None means "preview": every met rule counts as approved.
+    """
+    approved = None if approved_rules is None else frozenset(approved_rules)
+    reasons: list[str] = []
+    matched: list[tuple[int, Rule]] = []
+    pending: list[str] = []
+    in_district = facts.hukou_in_district and (
+        facts.residence_in_district or not ruleset.requires_residence
+    )
+    if not in_district:
+        reasons.append("户籍或居住地不在辖区内 (registration or residence outside the district)")
+    else:
+        for i, rule in enumerate(ruleset.rules):
+            if not rule.condition.holds(facts, on):
+                continue
+            if rule.automatic or approved is None or rule.rule_id in approved:
+                matched.append((i, rule))
+            else:
+                pending.append(rule.rule_id)
+    if not matched:
+        return Eligibility(
+            elder_id=facts.elder_id,
+            district=ruleset.district,
+            ruleset_version=ruleset.version,
+            funding_class=ruleset.default_class,
+            funding=ruleset.classes[ruleset.default_class],
+            monthly_quota_fen=0,
+            basis=Basis.PERSON,
+            quota_account=f"elder:{facts.elder_id}",
+            winning_rule=None,
+            matched_rules=(),
+            pending_application=tuple(pending),
+            reasons=tuple(reasons),
+        )
+    order, winner = max(matched, key=lambda p: _winner_key(p[1], ruleset.classes, p[0]))
+    if winner.basis is Basis.HOUSEHOLD and facts.household_id is None:
+        raise RuleError(f"{winner.rule_id} is per household but elder {facts.elder_id} has none")
+    account = (
+        f"household:{facts.household_id}"
+        if winner.basis is Basis.HOUSEHOLD
+        else f"elder:{facts.elder_id}"
+    )
+    others = [r.rule_id for _, r in matched if r is not winner]
+    if others:
+        reasons.append(f"就高不就低，不重复计算: {winner.rule_id} over {', '.join(others)}")
+    return Eligibility(
+        elder_id=facts.elder_id,
+        district=ruleset.district,
+        ruleset_version=ruleset.version,
+        funding_class=winner.funding_class,
+        funding=ruleset.classes[winner.funding_class],
+        monthly_quota_fen=winner.monthly_quota_fen,
+        basis=winner.basis,
+        quota_account=account,
+        winning_rule=winner.rule_id,
+        matched_rules=tuple(r.rule_id for _, r in matched),
+        pending_application=tuple(pending),
+        reasons=tuple(reasons),
+    )
+
+
+@dataclass(frozen=True)
+class QuotaAccount:
+    """A quota to be granted each month: one per elder, or one per household shared by its members."""
+
+    account: str
+    monthly_quota_fen: int
+    members: tuple[str, ...]
+
+
+def quota_accounts(results: Iterable[Eligibility]) -> dict[str, QuotaAccount]:
+    """Group eligibilities into accounts; a household gets the highest of its members, once."""
+    amounts: dict[str, int] = {}
+    members: dict[str, list[str]] = {}
+    for e in results:
+        if e.monthly_quota_fen == 0:
+            continue
+        amounts[e.quota_account] = max(amounts.get(e.quota_account, 0), e.monthly_quota_fen)
+        members.setdefault(e.quota_account, []).append(e.elder_id)
+    return {
+        acc: QuotaAccount(acc, amounts[acc], tuple(sorted(members[acc]))) for acc in sorted(amounts)
+    }
+
+
+# --- loading -------------------------------------------------------------------------------------
+
+
+def _fset(value: Any, allowed: frozenset[str] | None, what: str) -> frozenset[str] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise RuleError(f"{what} must be a list of strings")
+    out = frozenset(value)
+    if allowed is not None and not out <= allowed:
+        raise RuleError(f"unknown {what}: {sorted(out - allowed)}")
+    return out
+
+
+_CONDITION_KEYS: Final = frozenset(Condition.__dataclass_fields__)
+
+
+def parse_condition(raw: Mapping[str, Any]) -> Condition:
+    """Parse a condition dict; unknown keys are an error (a typo must not widen eligibility)."""
+    unknown = set(raw) - _CONDITION_KEYS
+    if unknown:
+        raise RuleError(f"unknown condition keys: {sorted(unknown)}")
+    levels = _fset(raw.get("care_levels"), frozenset(c.value for c in CareLevel), "care_levels")
+    hukou = raw.get("hukou")
+    if hukou is not None and hukou not in HUKOU:
+        raise RuleError(f"unknown hukou {hukou!r}")
+    for key in ("min_age", "max_age", "max_pension_fen"):
+        v = raw.get(key)
+        if v is not None and (not isinstance(v, int) or isinstance(v, bool)):
+            raise RuleError(f"{key} must be an integer")
+    return Condition(
+        min_age=raw.get("min_age"),
+        max_age=raw.get("max_age"),
+        any_category=_fset(raw.get("any_category"), CATEGORIES, "any_category"),
+        all_categories=_fset(raw.get("all_categories"), CATEGORIES, "all_categories"),
+        no_category=_fset(raw.get("no_category"), CATEGORIES, "no_category"),
+        care_levels=None if levels is None else frozenset(CareLevel(v) for v in levels),
+        living_any=_fset(raw.get("living_any"), LIVING, "living_any"),
+        hukou=hukou,
+        max_pension_fen=raw.get("max_pension_fen"),
+        hospital_certificate=raw.get("hospital_certificate"),
+    )
+
+
+def parse_ruleset(raw: Mapping[str, Any]) -> RuleSet:
+    """Build a RuleSet from its JSON form, checking it thoroughly."""
+    try:
+        rules = tuple(
+            Rule(
+                rule_id=r["id"],
+                label=r.get("label", r["id"]),
+                funding_class=r["class"],
+                monthly_quota_fen=r["monthly_quota_fen"],
+                condition=parse_condition(r.get("when", {})),
+                basis=Basis(r.get("basis", "person")),
+                automatic=bool(r.get("automatic", False)),
+            )
+            for r in raw["rules"]
+        )
+        return RuleSet(
+            district=raw["district"],
+            version=int(raw["version"]),
+            effective_from=date.fromisoformat(raw["effective_from"]),
+            classes={k: Funding(v) for k, v in raw["classes"].items()},
+            rules=rules,
+            default_class=raw["default_class"],
+            settlement=Settlement(raw.get("settlement", "monthly")),
+            quarter_close=QuarterClose(raw.get("quarter_close", "clear")),
+            requires_residence=bool(raw.get("requires_residence", True)),
+            title=raw.get("title", ""),
+            source=raw.get("source", ""),
+        )
+    except KeyError as exc:
+        raise RuleError(f"missing field {exc.args[0]!r}") from exc
+
+
+def load_packaged(name: str) -> RuleSet:
+    """Load a rule set shipped in `server/welfare/rulesets/<name>.json`."""
+    text = resources.files("server.welfare").joinpath("rulesets", f"{name}.json").read_text("utf-8")
+    return parse_ruleset(json.loads(text))
+
+
+PACKAGED: Final = ("shenzhen-v1", "shenzhen-v2", "rural-75-79", "template-abc")
+
+
+def in_force(versions: Sequence[RuleSet], district: str, on: date) -> RuleSet:
+    """The version of a district's rules in force on a date (latest effective_from not after it)."""
+    candidates = [v for v in versions if v.district == district and v.effective_from <= on]
+    if not candidates:
+        raise LookupError(f"no rule set for {district} in force on {on.isoformat()}")
+    return max(candidates, key=lambda v: (v.effective_from, v.version))

@@ -1,0 +1,1 @@
+"""Rule sets shipped as data (JSON), one file per district and version."""
