@@ -1,0 +1,270 @@
+"""Solomon VRPTW benchmark: the day planner's routing core on public instances, PyVRP beside it.
+
+    python -m bench.solomon /work/shared/benchmarks/solomon/*.vrp --time-limit 5
+
+Prints one JSON line per instance (and a summary line on stderr). Distances follow the
+distance-only DIMACS convention: every arc is floor(10 * euclid) / 10; the solver works in
+tenths as integers. Routes list the customers by their node number in the file (the depot
+is node 1 in Solomon files).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import vrplib
+
+from dispatch.routing import (
+    DEFAULT_PORTFOLIO,
+    RoutingProblem,
+    SolverParams,
+    VehicleSpec,
+    solve,
+)
+
+DEFAULT_BKS = Path("/work/shared/benchmarks/solomon/BKS_distance_only.csv")
+SCALE = 10  # tenths
+
+
+@dataclass(frozen=True)
+class VrptwInstance:
+    """A VRPTW read from VRPLIB text; index 0..n-1 as in the file's node order."""
+
+    name: str
+    coords: list[tuple[float, float]]
+    demand: list[int]
+    windows: list[tuple[float, float]]
+    service: list[float]
+    vehicles: int
+    capacity: int
+    depot: int
+
+
+def read_vrptw(path: str | Path) -> VrptwInstance:
+    """Read a VRPLIB VRPTW file: SERVICE_TIME header or section, any fleet and capacity."""
+    d: dict[str, Any] = vrplib.read_instance(str(path), compute_edge_weights=False)
+    coords = [(float(x), float(y)) for x, y in d["node_coord"]]
+    n = len(coords)
+    demand = [int(q) for q in d.get("demand", [0] * n)]
+    if "time_window" in d:
+        windows = [(float(a), float(b)) for a, b in d["time_window"]]
+    else:
+        windows = [(0.0, 1e9)] * n
+    st = d.get("service_time", 0)
+    if hasattr(st, "__len__"):
+        service = [float(s) for s in st]
+    else:
+        service = [float(st)] * n
+    depots = [int(x) for x in d.get("depot", [0])]
+    depot = depots[0] if depots else 0
+    service[depot] = 0.0
+    vehicles = int(d.get("vehicles", n - 1) or n - 1)
+    capacity = int(d.get("capacity", sum(demand) or 1))
+    name = str(d.get("name", Path(path).stem))
+    return VrptwInstance(name, coords, demand, windows, service, vehicles, capacity, depot)
+
+
+def dimacs_matrix(coords: Sequence[tuple[float, float]]) -> list[list[int]]:
+    """floor(10 * euclid) as integers (tenths)."""
+    return [
+        [int(math.floor(SCALE * math.hypot(a[0] - b[0], a[1] - b[1]) + 1e-9)) for b in coords]
+        for a in coords
+    ]
+
+
+def to_problem(inst: VrptwInstance) -> RoutingProblem:
+    """The instance as a routing problem for dispatch.routing (times and costs in tenths)."""
+    m = dimacs_matrix(inst.coords)
+    n = len(inst.coords)
+    windows = [(math.ceil(a * SCALE), math.floor(b * SCALE)) for a, b in inst.windows]
+    service = [round(s * SCALE) for s in inst.service]
+    horizon = windows[inst.depot][1]
+    # A customer left out costs more than any route could, so all are served if possible.
+    penalty = 100 * (max(max(r) for r in m) + 1) * n
+    return RoutingProblem(
+        travel=[m],
+        service=service,
+        windows=windows,
+        vehicles=[
+            VehicleSpec(
+                start=inst.depot,
+                end=inst.depot,
+                earliest=windows[inst.depot][0],
+                latest=horizon,
+                capacity=inst.capacity,
+            )
+            for _ in range(inst.vehicles)
+        ],
+        penalties=[None if i == inst.depot else penalty for i in range(n)],
+        demands=inst.demand,
+        horizon=horizon,
+    )
+
+
+def check_routes(
+    inst: VrptwInstance, routes: Sequence[Sequence[int]]
+) -> tuple[bool, int, list[str]]:
+    """Re-cost and re-check routes (0-based indices): (feasible, distance in tenths, problems)."""
+    m = dimacs_matrix(inst.coords)
+    problems: list[str] = []
+    dist = 0
+    seen: list[int] = []
+    for r in routes:
+        if not r:
+            continue
+        t = inst.windows[inst.depot][0] * SCALE
+        load = 0
+        prev = inst.depot
+        for node in r:
+            t = max(t + inst.service[prev] * SCALE + m[prev][node], inst.windows[node][0] * SCALE)
+            if t > inst.windows[node][1] * SCALE + 1e-6:
+                problems.append(f"late at {node + 1}")
+            dist += m[prev][node]
+            load += inst.demand[node]
+            prev = node
+            seen.append(node)
+        dist += m[prev][inst.depot]
+        t += inst.service[prev] * SCALE + m[prev][inst.depot]
+        if t > inst.windows[inst.depot][1] * SCALE + 1e-6:
+            problems.append("late back at the depot")
+        if load > inst.capacity:
+            problems.append(f"over capacity {load}")
+    if len([r for r in routes if r]) > inst.vehicles:
+        problems.append("too many vehicles")
+    if sorted(seen) != [i for i in range(len(inst.coords)) if i != inst.depot]:
+        problems.append("customers missing or repeated")
+    return not problems, dist, problems
+
+
+def load_bks(path: Path) -> dict[str, tuple[int, float]]:
+    """instance -> (vehicles, distance) from a BKS csv."""
+    if not path.exists():
+        return {}
+    with path.open(newline="") as f:
+        return {
+            row["instance"]: (int(row["vehicles"]), float(row["distance"]))
+            for row in csv.DictReader(f)
+        }
+
+
+def run_pyvrp(path: str, time_limit: float, seed: int) -> dict[str, Any]:
+    """The peer: PyVRP with the DIMACS rounding and the same time limit."""
+    from pyvrp import read
+    from pyvrp import solve as pyvrp_solve
+    from pyvrp.stop import MaxRuntime
+
+    t0 = time.perf_counter()
+    data = read(path, round_func="dimacs")
+    res = pyvrp_solve(data, stop=MaxRuntime(time_limit), seed=seed, display=False)
+    best = res.best
+    return {
+        "distance": best.distance() / SCALE,
+        "vehicles": best.num_routes(),
+        "feasible": bool(best.is_feasible()),
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
+
+
+def run_one(
+    path: str, params: SolverParams, bks: dict[str, tuple[int, float]], peer: bool
+) -> dict[str, Any]:
+    """Solve one file and return its JSON record."""
+    inst = read_vrptw(path)
+    t0 = time.perf_counter()
+    sol = solve(to_problem(inst), params)
+    seconds = time.perf_counter() - t0
+    routes = [[s.node for s in r] for r in sol.routes if r]
+    feasible, dist, problems = check_routes(inst, routes)
+    distance = dist / SCALE
+    rec: dict[str, Any] = {
+        "instance": inst.name,
+        "vehicles": len(routes),
+        "distance": round(distance, 1),
+        "feasible": feasible and sol.found,
+        "dropped": len(sol.dropped),
+        "bks_vehicles": None,
+        "bks_distance": None,
+        "gap_pct": None,
+        "seconds": round(seconds, 2),
+        "start": sol.start_strategy,
+    }
+    if inst.name in bks:
+        bv, bd = bks[inst.name]
+        rec.update(bks_vehicles=bv, bks_distance=bd, gap_pct=round(100 * (distance - bd) / bd, 2))
+    if problems:
+        rec["problems"] = problems[:5]
+    if peer:
+        try:
+            p = run_pyvrp(path, params.time_limit_s, params.seed)
+            if inst.name in bks:
+                p["gap_pct"] = round(
+                    100 * (p["distance"] - bks[inst.name][1]) / bks[inst.name][1], 2
+                )
+            rec["pyvrp"] = p
+        except ImportError:
+            rec["pyvrp"] = None
+    rec["routes"] = [[node + 1 for node in r] for r in routes]
+    return rec
+
+
+def main(argv: list[str]) -> int:
+    """`anxin bench solomon FILE... --time-limit SECONDS`."""
+    ap = argparse.ArgumentParser(prog="anxin bench solomon", description=__doc__.split("\n")[0])
+    ap.add_argument("files", nargs="+", help="VRPLIB VRPTW files")
+    ap.add_argument("--time-limit", type=float, default=5.0, help="seconds per instance")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--bks", type=Path, default=DEFAULT_BKS, help="distance-only BKS csv")
+    ap.add_argument(
+        "--first-solutions",
+        default=",".join(DEFAULT_PORTFOLIO),
+        help="comma-separated OR-Tools first-solution strategies, tried in turn",
+    )
+    ap.add_argument("--metaheuristic", default="GUIDED_LOCAL_SEARCH")
+    ap.add_argument("--ils", action="store_true", help="iterated local search (ruin and recreate)")
+    ap.add_argument("--portfolio-share", type=float, default=SolverParams.portfolio_share)
+    ap.add_argument("--gls-lambda", type=float, default=SolverParams.gls_lambda)
+    ap.add_argument("--no-peer", action="store_true", help="do not run PyVRP beside it")
+    args = ap.parse_args(argv)
+    params = SolverParams(
+        first_solutions=tuple(s.strip() for s in args.first_solutions.split(",") if s.strip()),
+        metaheuristic=args.metaheuristic,
+        time_limit_s=args.time_limit,
+        seed=args.seed,
+        iterated_local_search=args.ils,
+        portfolio_share=args.portfolio_share,
+        gls_lambda=args.gls_lambda,
+    )
+    bks = load_bks(args.bks)
+    gaps: list[float] = []
+    peer_gaps: list[float] = []
+    infeasible = 0
+    for path in args.files:
+        rec = run_one(path, params, bks, peer=not args.no_peer)
+        print(json.dumps(rec, ensure_ascii=False), flush=True)
+        if rec["gap_pct"] is not None:
+            gaps.append(rec["gap_pct"])
+        if rec.get("pyvrp") and rec["pyvrp"].get("gap_pct") is not None:
+            peer_gaps.append(rec["pyvrp"]["gap_pct"])
+        infeasible += 0 if rec["feasible"] and rec["dropped"] == 0 else 1
+    summary = {
+        "instances": len(args.files),
+        "not_feasible_or_dropped": infeasible,
+        "mean_gap_pct": round(sum(gaps) / len(gaps), 2) if gaps else None,
+        "pyvrp_mean_gap_pct": round(sum(peer_gaps) / len(peer_gaps), 2) if peer_gaps else None,
+        "time_limit": args.time_limit,
+    }
+    print(json.dumps({"summary": summary}), file=sys.stderr, flush=True)
+    return 0 if infeasible == 0 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,415 @@
+"""The routing core: one OR-Tools VRPTW model shared by day plans, meal routes and benchmarks.
+
+Everything is in integers (seconds, or tenths of a unit for the Solomon bench). Nodes are
+numbered 0..n-1; vehicles start and end at nodes; every node that is not a start or end of
+a vehicle is a *visit*. A visit with a penalty may be dropped at that cost; a visit without
+one must be served (use that only for pinned work). The solver always returns what it
+dropped, never loses it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_parameters_pb2
+
+FIRST_SOLUTION_STRATEGIES: frozenset[str] = frozenset(
+    k
+    for k in routing_enums_pb2.FirstSolutionStrategy.Value.keys()
+    if k not in {"UNSET", "FIRST_UNBOUND_MIN_VALUE", "EVALUATOR_STRATEGY"}
+)
+METAHEURISTICS: frozenset[str] = frozenset(
+    k for k in routing_enums_pb2.LocalSearchMetaheuristic.Value.keys() if k != "UNSET"
+)
+
+# What we measured on the 56 Solomon instances (docs/dispatch.md): trying a few insertion
+# heuristics briefly and improving the best one with guided local search beats the usual
+# PATH_CHEAPEST_ARC start by a wide margin.
+DEFAULT_PORTFOLIO: tuple[str, ...] = (
+    "PARALLEL_CHEAPEST_INSERTION",
+    "LOCAL_CHEAPEST_INSERTION",
+    "SAVINGS",
+    "PATH_CHEAPEST_ARC",
+)
+
+
+@dataclass(frozen=True)
+class SolverParams:
+    """How hard and how to search. Validates itself; deterministic for a seed (one worker).
+
+    `first_solutions` are each tried briefly (at most `portfolio_share` of the time limit in
+    all); the best start is then improved by `metaheuristic` until the time or solution
+    limit. `iterated_local_search` adds OR-Tools' ruin-and-recreate perturbations.
+    """
+
+    first_solutions: tuple[str, ...] = DEFAULT_PORTFOLIO
+    metaheuristic: str = "GUIDED_LOCAL_SEARCH"
+    time_limit_s: float = 5.0
+    seed: int = 0
+    solution_limit: int | None = None
+    portfolio_share: float = 0.15
+    iterated_local_search: bool = False
+    gls_lambda: float = 0.1
+    log_search: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.first_solutions:
+            raise ValueError("first_solutions must name at least one strategy")
+        for name in self.first_solutions:
+            if name not in FIRST_SOLUTION_STRATEGIES:
+                raise ValueError(f"unknown first-solution strategy {name!r}")
+        if self.metaheuristic not in METAHEURISTICS:
+            raise ValueError(f"unknown metaheuristic {self.metaheuristic!r}")
+        if not (math.isfinite(self.time_limit_s) and self.time_limit_s > 0):
+            raise ValueError(f"time_limit_s must be > 0, got {self.time_limit_s}")
+        if self.solution_limit is not None and self.solution_limit < 1:
+            raise ValueError(f"solution_limit must be >= 1, got {self.solution_limit}")
+        if not (0.0 < self.portfolio_share <= 1.0):
+            raise ValueError(f"portfolio_share must be in (0, 1], got {self.portfolio_share}")
+        if self.seed < 0:
+            raise ValueError(f"seed must be >= 0, got {self.seed}")
+        if not (self.gls_lambda > 0):
+            raise ValueError(f"gls_lambda must be > 0, got {self.gls_lambda}")
+
+
+@dataclass(frozen=True)
+class Break:
+    """A break of `duration` starting somewhere in [earliest, latest] (e.g. lunch)."""
+
+    earliest: int
+    latest: int
+    duration: int
+
+
+@dataclass(frozen=True)
+class VehicleSpec:
+    """A caregiver or courier: where they start and end, when, with what and how fast."""
+
+    start: int
+    end: int
+    earliest: int = 0
+    latest: int = 10**9
+    profile: int = 0  # which travel matrix (walk / e-bike / car)
+    capacity: int | None = None
+    max_work: int | None = None  # longest allowed span from start to end
+    breaks: tuple[Break, ...] = ()
+    unary_cost: tuple[int, ...] | None = None  # extra cost per node served (continuity)
+
+
+@dataclass(frozen=True)
+class RoutingProblem:
+    """A VRPTW with optional pickup-delivery pairs; see the module docstring."""
+
+    travel: Sequence[Sequence[Sequence[int]]]  # travel[profile][i][j]
+    service: Sequence[int]
+    windows: Sequence[tuple[int, int]]
+    vehicles: Sequence[VehicleSpec]
+    penalties: Sequence[int | None]  # per node; None = mandatory (ignored for depots)
+    demands: Sequence[int] | None = None
+    allowed: Sequence[frozenset[int] | None] | None = None  # vehicles allowed per node
+    cost: Sequence[Sequence[Sequence[int]]] | None = None  # arc cost per profile; default travel
+    pairs: Sequence[tuple[int, int]] = ()  # (pickup, delivery)
+    max_pair_time: int | None = None  # most time from pickup to delivery
+    first_visit: Sequence[int | None] | None = None  # per vehicle: a node it must visit first
+    max_visits: int | None = None  # soft cap on visits per vehicle (workload balance)
+    balance_cost: int = 0  # cost per visit above max_visits
+    horizon: int | None = None
+
+    @property
+    def n(self) -> int:
+        """Number of nodes."""
+        return len(self.service)
+
+
+@dataclass(frozen=True)
+class Stop:
+    """A visit on a route and the earliest time its service can start."""
+
+    node: int
+    arrival: int
+
+
+@dataclass(frozen=True)
+class RoutingSolution:
+    """Routes (visits only, no start/end), dropped visits, costs and how the search went."""
+
+    routes: tuple[tuple[Stop, ...], ...]
+    dropped: tuple[int, ...]
+    objective: int
+    arc_cost: int
+    found: bool
+    seconds: float
+    start_strategy: str
+    route_end: tuple[int, ...] = field(default=())  # time each vehicle reaches its end
+
+
+def _fs(name: str) -> int:
+    return int(routing_enums_pb2.FirstSolutionStrategy.Value.Value(name))
+
+
+def _search_params(
+    params: SolverParams, strategy: str, limit_s: float, improve: bool
+) -> routing_parameters_pb2.RoutingSearchParameters:
+    sp = pywrapcp.DefaultRoutingSearchParameters()
+    sp.first_solution_strategy = _fs(strategy)
+    sp.time_limit.FromMilliseconds(max(1, int(limit_s * 1000)))
+    sp.log_search = params.log_search
+    if improve:
+        sp.local_search_metaheuristic = int(
+            routing_enums_pb2.LocalSearchMetaheuristic.Value.Value(params.metaheuristic)
+        )
+        sp.guided_local_search_lambda_coefficient = params.gls_lambda
+        if params.iterated_local_search:
+            sp.use_iterated_local_search = True
+        if params.solution_limit is not None:
+            sp.solution_limit = params.solution_limit
+    else:
+        sp.solution_limit = 1  # the first solution, no local search
+    return sp
+
+
+class _Built:
+    """An OR-Tools model built from a RoutingProblem (a fresh one per solve)."""
+
+    def __init__(self, p: RoutingProblem, seed: int) -> None:
+        n, nv = p.n, len(p.vehicles)
+        self.p = p
+        starts = [v.start for v in p.vehicles]
+        ends = [v.end for v in p.vehicles]
+        self.manager = pywrapcp.RoutingIndexManager(n, nv, starts, ends)
+        self.routing = pywrapcp.RoutingModel(self.manager)
+        routing, manager = self.routing, self.manager
+        if seed:
+            routing.solver().ReSeed(seed)
+        depots = set(starts) | set(ends)
+        self.visits = [i for i in range(n) if i not in depots]
+        horizon = p.horizon or max([w[1] for w in p.windows] + [v.latest for v in p.vehicles] + [1])
+
+        # RegisterTransitMatrix and RegisterUnaryTransitVector are indexed by node.
+        profiles = sorted({v.profile for v in p.vehicles})
+        time_cb: dict[int, int] = {}
+        cost_cb: dict[int, int] = {}
+        for prof in profiles:
+            t = p.travel[prof]
+            tm = [[t[i][j] + p.service[i] for j in range(n)] for i in range(n)]
+            time_cb[prof] = routing.RegisterTransitMatrix(tm)
+            c = p.cost[prof] if p.cost is not None else t
+            cost_cb[prof] = routing.RegisterTransitMatrix([list(row) for row in c])
+        for v, spec in enumerate(p.vehicles):
+            routing.SetArcCostEvaluatorOfVehicle(cost_cb[spec.profile], v)
+
+        routing.AddDimensionWithVehicleTransits(
+            [time_cb[spec.profile] for spec in p.vehicles], horizon, horizon, False, "time"
+        )
+        self.time = routing.GetDimensionOrDie("time")
+        time_dim = self.time
+        for i in self.visits:
+            a, b = p.windows[i]
+            time_dim.CumulVar(manager.NodeToIndex(i)).SetRange(max(0, a), max(0, b))
+        for v, spec in enumerate(p.vehicles):
+            lo = max(spec.earliest, p.windows[spec.start][0])
+            hi = min(spec.latest, p.windows[spec.end][1])
+            time_dim.CumulVar(routing.Start(v)).SetRange(lo, max(lo, hi))
+            time_dim.CumulVar(routing.End(v)).SetRange(lo, max(lo, hi))
+            if spec.max_work is not None:
+                time_dim.SetSpanUpperBoundForVehicle(spec.max_work, v)
+            routing.AddVariableMinimizedByFinalizer(time_dim.CumulVar(routing.End(v)))
+            routing.AddVariableMaximizedByFinalizer(time_dim.CumulVar(routing.Start(v)))
+
+        if any(spec.breaks for spec in p.vehicles):
+            solver = routing.solver()
+            node_visit_transit = [0] * routing.Size()
+            for k in range(routing.Size()):
+                node_visit_transit[k] = p.service[manager.IndexToNode(k)]
+            for v, spec in enumerate(p.vehicles):
+                if not spec.breaks:
+                    continue
+                intervals = [
+                    solver.FixedDurationIntervalVar(
+                        b.earliest, max(b.earliest, b.latest), b.duration, False, f"break{v}_{k}"
+                    )
+                    for k, b in enumerate(spec.breaks)
+                ]
+                time_dim.SetBreakIntervalsOfVehicle(intervals, v, node_visit_transit)
+
+        if p.demands is not None and any(spec.capacity is not None for spec in p.vehicles):
+            dem = p.demands
+            demand_cb = routing.RegisterUnaryTransitVector(
+                [0 if i in depots else dem[i] for i in range(n)]
+            )
+            caps = [spec.capacity if spec.capacity is not None else 10**9 for spec in p.vehicles]
+            routing.AddDimensionWithVehicleCapacity(demand_cb, 0, caps, True, "load")
+
+        if any(spec.unary_cost is not None for spec in p.vehicles):
+            cbs = []
+            for spec in p.vehicles:
+                u = spec.unary_cost or (0,) * n
+                cbs.append(routing.RegisterUnaryTransitVector([int(x) for x in u]))
+            big = sum(max(spec.unary_cost or (0,)) for spec in p.vehicles) * n + 1
+            routing.AddDimensionWithVehicleTransits(cbs, 0, big, True, "continuity")
+            cont = routing.GetDimensionOrDie("continuity")
+            cont.SetSpanCostCoefficientForAllVehicles(1)
+
+        if p.max_visits is not None and p.balance_cost > 0:
+            one = routing.RegisterUnaryTransitVector([0 if i in depots else 1 for i in range(n)])
+            routing.AddDimension(one, 0, n + 1, True, "visits")
+            count = routing.GetDimensionOrDie("visits")
+            for v in range(nv):
+                count.SetCumulVarSoftUpperBound(routing.End(v), p.max_visits, p.balance_cost)
+
+        for a, b in p.pairs:
+            ia, ib = manager.NodeToIndex(a), manager.NodeToIndex(b)
+            routing.AddPickupAndDelivery(ia, ib)
+            solver = routing.solver()
+            solver.Add(routing.VehicleVar(ia) == routing.VehicleVar(ib))
+            solver.Add(time_dim.CumulVar(ia) <= time_dim.CumulVar(ib))
+            if p.max_pair_time is not None:
+                solver.Add(time_dim.CumulVar(ib) - time_dim.CumulVar(ia) <= p.max_pair_time)
+
+        if p.allowed is not None:
+            for i in self.visits:
+                allowed = p.allowed[i]
+                if allowed is not None:
+                    routing.SetAllowedVehiclesForIndex(sorted(allowed), manager.NodeToIndex(i))
+
+        for i in self.visits:
+            pen = p.penalties[i]
+            if pen is None:
+                continue
+            routing.AddDisjunction([manager.NodeToIndex(i)], pen)
+
+        if p.first_visit is not None:
+            solver = routing.solver()
+            for v, node in enumerate(p.first_visit):
+                if node is not None:
+                    solver.Add(routing.NextVar(routing.Start(v)) == manager.NodeToIndex(node))
+
+
+def _extract(
+    b: _Built, a: pywrapcp.Assignment | None
+) -> tuple[tuple[tuple[Stop, ...], ...], tuple[int, ...], int, int, tuple[int, ...]]:
+    routing, manager, p = b.routing, b.manager, b.p
+    nv = len(p.vehicles)
+    if a is None:
+        return tuple(() for _ in range(nv)), tuple(b.visits), 0, 0, tuple(0 for _ in range(nv))
+    routes: list[tuple[Stop, ...]] = []
+    served: set[int] = set()
+    arc = 0
+    ends: list[int] = []
+    for v in range(nv):
+        idx = routing.Start(v)
+        stops: list[Stop] = []
+        prof = p.vehicles[v].profile
+        cost = p.cost[prof] if p.cost is not None else p.travel[prof]
+        while not routing.IsEnd(idx):
+            nxt = a.Value(routing.NextVar(idx))
+            arc += cost[manager.IndexToNode(idx)][manager.IndexToNode(nxt)]
+            idx = nxt
+            if not routing.IsEnd(idx):
+                node = manager.IndexToNode(idx)
+                served.add(node)
+                stops.append(Stop(node, a.Min(b.time.CumulVar(idx))))
+        if not stops:
+            arc -= cost[p.vehicles[v].start][p.vehicles[v].end]
+        ends.append(a.Min(b.time.CumulVar(idx)))
+        routes.append(tuple(stops))
+    dropped = tuple(i for i in b.visits if i not in served)
+    return tuple(routes), dropped, int(a.ObjectiveValue()), arc, tuple(ends)
+
+
+def _routes_to_indices(b: _Built, routes: Sequence[Sequence[int]]) -> list[list[int]]:
+    valid = set(b.visits)
+    seen: set[int] = set()
+    out: list[list[int]] = []
+    for v in range(len(b.p.vehicles)):
+        r = routes[v] if v < len(routes) else []
+        keep = []
+        for node in r:
+            if node in valid and node not in seen:
+                seen.add(node)
+                keep.append(b.manager.NodeToIndex(node))
+        out.append(keep)
+    return out
+
+
+def solve(
+    problem: RoutingProblem,
+    params: SolverParams,
+    *,
+    initial_routes: Sequence[Sequence[int]] | None = None,
+) -> RoutingSolution:
+    """Solve a routing problem; returns the best plan found within the limits.
+
+    With `initial_routes` (node lists per vehicle, e.g. the current plan), the search starts
+    from them where they are still feasible and from the portfolio otherwise.
+    """
+    t0 = time.perf_counter()
+    nv = len(problem.vehicles)
+    if nv == 0 or not any(True for _ in range(problem.n)):
+        visits = list(range(problem.n))
+        return RoutingSolution((), tuple(visits), 0, 0, True, 0.0, "none")
+
+    budget = params.time_limit_s
+    starts: list[tuple[str, list[list[int]]]] = []
+    if initial_routes is not None:
+        b = _Built(problem, params.seed)
+        idx_routes = _routes_to_indices(b, initial_routes)
+        b.routing.CloseModelWithParameters(_search_params(params, "PATH_CHEAPEST_ARC", 1, False))
+        a = b.routing.ReadAssignmentFromRoutes(idx_routes, True)
+        if a is not None:
+            starts.append(("warm", [[b.manager.IndexToNode(k) for k in r] for r in idx_routes]))
+
+    best_strategy = params.first_solutions[0]
+    if len(params.first_solutions) > 1 or starts:
+        share = budget * params.portfolio_share / max(1, len(params.first_solutions))
+        best_key: tuple[int, int] | None = None
+        best_routes: list[list[int]] | None = None
+        if starts:
+            best_strategy, best_routes = starts[0]
+            b = _Built(problem, params.seed)
+            b.routing.CloseModelWithParameters(
+                _search_params(params, "PATH_CHEAPEST_ARC", 1, False)
+            )
+            a = b.routing.ReadAssignmentFromRoutes(_routes_to_indices(b, best_routes), True)
+            if a is not None:
+                _, dropped, obj, _, _ = _extract(b, a)
+                best_key = (0, obj)
+        for name in params.first_solutions:
+            b = _Built(problem, params.seed)
+            a = b.routing.SolveWithParameters(_search_params(params, name, share, False))
+            if a is None:
+                continue
+            routes, dropped, obj, _, _ = _extract(b, a)
+            key = (0, obj)
+            if best_key is None or key < best_key:
+                best_key, best_strategy = key, name
+                best_routes = [[s.node for s in r] for r in routes]
+        remaining = max(0.05, budget - (time.perf_counter() - t0))
+        b = _Built(problem, params.seed)
+        sp = _search_params(params, params.first_solutions[0], remaining, True)
+        if best_routes is not None:
+            b.routing.CloseModelWithParameters(sp)
+            init = b.routing.ReadAssignmentFromRoutes(_routes_to_indices(b, best_routes), True)
+            a = b.routing.SolveFromAssignmentWithParameters(init, sp) if init else None
+            if a is None:
+                a = b.routing.SolveWithParameters(sp)
+        else:
+            a = b.routing.SolveWithParameters(sp)
+    else:
+        b = _Built(problem, params.seed)
+        a = b.routing.SolveWithParameters(_search_params(params, best_strategy, budget, True))
+
+    routes, dropped, obj, arc, ends = _extract(b, a)
+    return RoutingSolution(
+        routes=routes,
+        dropped=dropped,
+        objective=obj,
+        arc_cost=arc,
+        found=a is not None,
+        seconds=time.perf_counter() - t0,
+        start_strategy=best_strategy,
+        route_end=ends,
+    )
