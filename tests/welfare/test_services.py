@@ -2,6 +2,7 @@
 
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 import pytest
 
@@ -65,7 +66,7 @@ def test_duplicate_codes_refused() -> None:
 @pytest.mark.parametrize(
     "kwargs", [{"price_fen": 12.5}, {"price_fen": -1}, {"duration_min": 0}, {"code": "bad code"}]
 )
-def test_bad_items_refused(kwargs: dict[str, object]) -> None:
+def test_bad_items_refused(kwargs: dict[str, Any]) -> None:
     with pytest.raises(CatalogueError):
         replace(BATH, **kwargs)
 
@@ -288,7 +289,7 @@ def test_weekly_door_knock_skips_holidays_when_asked() -> None:
     "kwargs",
     [{"weekdays": frozenset()}, {"end": time(8)}, {"every_weeks": 0}, {"until": date(2026, 1, 1)}],
 )
-def test_bad_recurrence(kwargs: dict[str, object]) -> None:
+def test_bad_recurrence(kwargs: dict[str, Any]) -> None:
     with pytest.raises(RecurrenceError):
         replace(TUESDAY_BATH, **kwargs)
 
@@ -303,7 +304,7 @@ LUNCH = DailyMenu(
 )
 
 
-def order(**kw: object) -> MealOrderRequest:
+def order(**kw: Any) -> MealOrderRequest:
     base = MealOrderRequest("e1", date(2026, 11, 24), MealMode.DELIVERY, ("rice-fish",))
     return replace(base, **kw)
 
