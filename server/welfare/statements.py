@@ -1,0 +1,269 @@
+"""Statements: the elder's monthly service record book (服务记录本), the provider's quarterly
+settlement (services, minutes, subsidy to pay), the district summary; as CSV and XLSX.
+
+Money columns are integer fen (the header says so) and a last row repeats the totals in yuan as
+text, so no spreadsheet ever holds a float of money.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from openpyxl import Workbook
+
+from server.welfare.ledger import PeriodClose, month_label, period_bounds, quarter_label
+from server.welfare.records import ServiceRecord
+from server.welfare.workdays import SHANGHAI
+
+Cell = str | int
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """One table: a title, headers, rows, and which columns are fen."""
+
+    title: str
+    headers: tuple[str, ...]
+    rows: tuple[tuple[Cell, ...], ...]
+    money_columns: frozenset[int]
+    sum_columns: frozenset[int]
+
+    def totals(self) -> tuple[Cell, ...]:
+        """The 合计 row: sums of the summed columns."""
+        out: list[Cell] = ["合计", *([""] * (len(self.headers) - 1))]
+        for i in sorted(self.sum_columns):
+            out[i] = sum(int(r[i]) for r in self.rows)
+        return tuple(out)
+
+    def totals_yuan(self) -> tuple[Cell, ...]:
+        """The 合计 row with money shown in yuan (text, exact)."""
+        t = self.totals()
+        return tuple(
+            "合计（元）" if i == 0 else (yuan(int(v)) if i in self.money_columns else "")
+            for i, v in enumerate(t)
+        )
+
+
+def yuan(fen: int) -> str:
+    """Exact yuan text for integer fen: 12345 -> '123.45'."""
+    sign = "-" if fen < 0 else ""
+    fen = abs(fen)
+    return f"{sign}{fen // 100}.{fen % 100:02d}"
+
+
+def _live(records: Iterable[ServiceRecord]) -> list[ServiceRecord]:
+    return sorted((r for r in records if not r.reversed), key=lambda r: (r.started_at, r.record_id))
+
+
+def elder_month_book(records: Iterable[ServiceRecord], *, elder_id: str, month: date) -> Sheet:
+    """One elder's services in one month, as the paper 服务记录本 lists them."""
+    label = month_label(month)
+    rows = [
+        (
+            r.day.isoformat(),
+            r.started_at.astimezone(SHANGHAI).strftime("%H:%M"),
+            r.ended_at.astimezone(SHANGHAI).strftime("%H:%M"),
+            r.item_name,
+            r.caregiver_id,
+            r.minutes,
+            r.price_fen,
+            r.subsidy_fen,
+            r.self_pay_fen,
+            "是" if r.payable else "否",
+        )
+        for r in _live(records)
+        if r.elder_id == elder_id and month_label(r.day) == label
+    ]
+    return Sheet(
+        title=f"服务记录本 {elder_id} {label}",
+        headers=(
+            "日期",
+            "开始",
+            "结束",
+            "服务项目",
+            "护理员",
+            "分钟",
+            "价格(分)",
+            "补贴(分)",
+            "自付(分)",
+            "已核验",
+        ),
+        rows=tuple(rows),
+        money_columns=frozenset({6, 7, 8}),
+        sum_columns=frozenset({5, 6, 7, 8}),
+    )
+
+
+def provider_quarter(
+    records: Iterable[ServiceRecord], *, provider_id: str, quarter: str
+) -> tuple[Sheet, Sheet]:
+    """The quarterly settlement of one provider (paid records only) and its unproven list."""
+    first, last = period_bounds(quarter)
+    mine = [r for r in _live(records) if r.provider_id == provider_id and first <= r.day <= last]
+    per_elder: dict[tuple[str, str], list[ServiceRecord]] = defaultdict(list)
+    for r in mine:
+        if r.payable:
+            per_elder[(r.elder_id, r.elder_name)].append(r)
+    rows = [
+        (
+            elder_id,
+            name,
+            len(items),
+            sum(r.minutes for r in items),
+            sum(r.subsidy_fen for r in items),
+            sum(r.self_pay_fen for r in items),
+        )
+        for (elder_id, name), items in sorted(per_elder.items())
+    ]
+    settlement = Sheet(
+        title=f"服务机构季度结算 {provider_id} {quarter}",
+        headers=("老人编号", "姓名", "服务次数", "服务分钟", "应拨补贴(分)", "自付(分)"),
+        rows=tuple(rows),
+        money_columns=frozenset({4, 5}),
+        sum_columns=frozenset({2, 3, 4, 5}),
+    )
+    unproven = Sheet(
+        title=f"未核验服务（不予结算） {provider_id} {quarter}",
+        headers=("记录号", "日期", "老人编号", "服务项目", "护理员", "分钟", "补贴(分)"),
+        rows=tuple(
+            (
+                r.record_id,
+                r.day.isoformat(),
+                r.elder_id,
+                r.item_name,
+                r.caregiver_id,
+                r.minutes,
+                r.subsidy_fen,
+            )
+            for r in mine
+            if not r.payable
+        ),
+        money_columns=frozenset({6}),
+        sum_columns=frozenset({5, 6}),
+    )
+    return settlement, unproven
+
+
+def district_summary(
+    records: Iterable[ServiceRecord],
+    closes: Sequence[PeriodClose],
+    *,
+    district: str,
+    quarter: str,
+) -> tuple[Sheet, Sheet]:
+    """Per provider: services, minutes, subsidy to pay, unproven; and the quota close totals."""
+    first, last = period_bounds(quarter)
+    per_provider: dict[str, list[ServiceRecord]] = defaultdict(list)
+    for r in _live(records):
+        if r.district == district and first <= r.day <= last:
+            per_provider[r.provider_id].append(r)
+    rows = []
+    for provider, items in sorted(per_provider.items()):
+        paid = [r for r in items if r.payable]
+        unpaid = [r for r in items if not r.payable]
+        rows.append(
+            (
+                provider,
+                len({r.elder_id for r in paid}),
+                len(paid),
+                sum(r.minutes for r in paid),
+                sum(r.subsidy_fen for r in paid),
+                len(unpaid),
+                sum(r.subsidy_fen for r in unpaid),
+            )
+        )
+    providers = Sheet(
+        title=f"区汇总 {district} {quarter}",
+        headers=(
+            "服务机构",
+            "受助老人数",
+            "已核验服务次数",
+            "服务分钟",
+            "应拨补贴(分)",
+            "未核验次数",
+            "未核验补贴(分)",
+        ),
+        rows=tuple(rows),
+        money_columns=frozenset({4, 6}),
+        sum_columns=frozenset({1, 2, 3, 4, 5, 6}),
+    )
+    q_closes = [
+        c
+        for c in closes
+        if c.period == quarter
+        or ("Q" not in c.period and quarter_label(period_bounds(c.period)[0]) == quarter)
+    ]
+    quotas = Sheet(
+        title=f"额度结算 {district} {quarter}",
+        headers=(
+            "额度账户",
+            "期间",
+            "发放(分)",
+            "使用(分)",
+            "清零(分)",
+            "结转(分)",
+            "下期预拨(分)",
+        ),
+        rows=tuple(
+            (
+                c.account,
+                c.period,
+                c.granted_fen,
+                c.used_fen,
+                c.expired_fen,
+                c.carried_fen,
+                c.next_advance_fen,
+            )
+            for c in sorted(q_closes, key=lambda c: (c.account, c.period))
+        ),
+        money_columns=frozenset({2, 3, 4, 5, 6}),
+        sum_columns=frozenset({2, 3, 4, 5, 6}),
+    )
+    return providers, quotas
+
+
+# --- export --------------------------------------------------------------------------------------
+
+
+def to_csv(sheets: Sequence[Sheet]) -> bytes:
+    """CSV in UTF-8 with a byte-order mark (so Excel on Chinese Windows reads it right)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    for n, sheet in enumerate(sheets):
+        if n:
+            w.writerow([])
+        w.writerow([sheet.title])
+        w.writerow(sheet.headers)
+        w.writerows(sheet.rows)
+        w.writerow(sheet.totals())
+        w.writerow(sheet.totals_yuan())
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def to_xlsx(sheets: Sequence[Sheet]) -> bytes:
+    """An XLSX workbook, one worksheet per sheet; fen as integer cells."""
+    wb = Workbook()
+    default = wb.active
+    if default is not None:
+        wb.remove(default)
+    for n, sheet in enumerate(sheets):
+        ws = wb.create_sheet(title=f"{n + 1}")
+        ws.append([sheet.title])
+        ws.append(list(sheet.headers))
+        for row in sheet.rows:
+            ws.append(list(row))
+        ws.append(list(sheet.totals()))
+        ws.append(list(sheet.totals_yuan()))
+        for col in sheet.money_columns:
+            letter = ws.cell(row=2, column=col + 1).column_letter
+            for cell in ws[letter][2:]:
+                if isinstance(cell.value, int):
+                    cell.number_format = "0"
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
