@@ -134,7 +134,7 @@ def test_provider_quarter_pays_only_proven(quarter_of_records: list[ServiceRecor
     assert values[0][0] == "服务机构季度结算 station-1 2026Q4"
     assert values[1][4] == "应拨补贴(分)"
     body = values[2:-2]
-    assert sum(int(r[4]) for r in body) == 12000  # type: ignore[arg-type]
+    assert sum(int(r[4]) for r in body) == 12000
     assert values[-2][4] == 12000
     assert values[-1][4] == "120.00"
     assert all(isinstance(r[4], int) for r in body)  # fen, never a float
