@@ -273,7 +273,8 @@ class _Built:
             for i in self.visits:
                 allowed = p.allowed[i]
                 if allowed is not None:
-                    routing.SetAllowedVehiclesForIndex(sorted(allowed), manager.NodeToIndex(i))
+                    # -1 keeps "not performed" possible; the disjunction decides its cost.
+                    routing.VehicleVar(manager.NodeToIndex(i)).SetValues([-1, *sorted(allowed)])
 
         for i in self.visits:
             pen = p.penalties[i]

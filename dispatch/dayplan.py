@@ -1,0 +1,360 @@
+"""Day plans: a VRPTW per station with caregivers as vehicles, and re-plans after emergencies."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from dispatch.geo import GeoPoint, plausible_location
+from dispatch.model import (
+    UNASSIGNED_TEXT,
+    Caregiver,
+    DayPlan,
+    DaySnapshot,
+    PlanDiff,
+    PlannedVisit,
+    PlanParams,
+    Priority,
+    Route,
+    Task,
+    Unassigned,
+    UnassignedWhy,
+)
+from dispatch.routing import Break, RoutingProblem, VehicleSpec, solve
+from dispatch.travel import GreatCircleTravel, TravelMode, TravelTimeModel
+
+DAY_END_S = 30 * 3600  # plans may run past midnight a little; nothing later
+
+
+def _unassigned(task_id: str, why: UnassignedWhy) -> Unassigned:
+    return Unassigned(task_id, why, UNASSIGNED_TEXT[why])
+
+
+def _vehicle_window(c: Caregiver, now_s: int) -> tuple[int, int]:
+    start = max(c.shift_start_s, now_s, c.available_from_s or 0)
+    return start, c.shift_end_s
+
+
+@dataclass(frozen=True)
+class _Screened:
+    tasks: list[Task]
+    allowed: dict[str, frozenset[int]]  # task_id -> vehicle indices
+    rejected: list[Unassigned]
+
+
+def _screen(snap: DaySnapshot, params: PlanParams) -> _Screened:
+    """Report what cannot be planned at all (and why) before the solver sees it."""
+    seen: set[str] = set()
+    ok: list[Task] = []
+    allowed: dict[str, frozenset[int]] = {}
+    rejected: list[Unassigned] = []
+    team = snap.caregivers
+    index = {c.caregiver_id: v for v, c in enumerate(team)}
+    for t in snap.tasks:
+        if t.task_id in seen:
+            rejected.append(_unassigned(t.task_id, UnassignedWhy.DUPLICATE))
+            continue
+        seen.add(t.task_id)
+        if not plausible_location(t.location, snap.station, params.max_distance_m):
+            rejected.append(_unassigned(t.task_id, UnassignedWhy.BAD_LOCATION))
+            continue
+        if t.earliest_s > t.latest_s or t.duration_s < 0:
+            rejected.append(_unassigned(t.task_id, UnassignedWhy.BAD_WINDOW))
+            continue
+        pinned = t.pinned_to is not None
+        if not pinned and t.latest_s < snap.now_s:
+            rejected.append(_unassigned(t.task_id, UnassignedWhy.WINDOW_CLOSED))
+            continue
+        if not team:
+            rejected.append(_unassigned(t.task_id, UnassignedWhy.NO_TEAM))
+            continue
+        if pinned:
+            if t.pinned_to not in index:
+                rejected.append(_unassigned(t.task_id, UnassignedWhy.PIN_INVALID))
+                continue
+            ok.append(t)
+            allowed[t.task_id] = frozenset({index[t.pinned_to]})  # type: ignore[index]
+            continue
+        qualified = [v for v, c in enumerate(team) if t.required_skills <= c.skills]
+        if not qualified:
+            rejected.append(_unassigned(t.task_id, UnassignedWhy.NO_QUALIFIED))
+            continue
+        fits = []
+        for v in qualified:
+            lo, hi = _vehicle_window(team[v], snap.now_s)
+            begin = max(lo, t.earliest_s)
+            if begin <= t.latest_s and begin + t.duration_s <= hi:
+                fits.append(v)
+        if not fits:
+            rejected.append(_unassigned(t.task_id, UnassignedWhy.NO_SHIFT))
+            continue
+        ok.append(t)
+        allowed[t.task_id] = frozenset(fits)
+    return _Screened(ok, allowed, rejected)
+
+
+def _first_pins(tasks: Sequence[Task]) -> dict[int, str]:
+    """Per caregiver, the pinned task that goes first: unbreakable work, then an emergency."""
+    best: dict[int, Task] = {}
+    for t in tasks:
+        if t.pinned_to is None:
+            continue
+        cur = best.get(t.pinned_to)
+
+        def rank(x: Task) -> tuple[int, int, int]:
+            return (0 if not x.interruptible else 1, -int(x.priority), x.earliest_s)
+
+        if cur is None or rank(t) < rank(cur):
+            best[t.pinned_to] = t
+    return {cid: t.task_id for cid, t in best.items()}
+
+
+def plan_day(
+    snapshot: DaySnapshot,
+    params: PlanParams | None = None,
+    *,
+    travel: TravelTimeModel | None = None,
+) -> DayPlan:
+    """Plan (or re-plan) a station's day. Never raises on bad data: it reports it."""
+    t0 = time.perf_counter()
+    params = params if params is not None else PlanParams()
+    model: TravelTimeModel = travel if travel is not None else GreatCircleTravel(params.travel)
+    snap = snapshot
+    screened = _screen(snap, params)
+    tasks = screened.tasks
+    team = snap.caregivers
+    if not tasks or not team:
+        plan = DayPlan(
+            routes=tuple(Route(c.caregiver_id, (), 0, 0, 0) for c in team),
+            unassigned=tuple(screened.rejected),
+            travel_s=0,
+            objective=0,
+            seconds=time.perf_counter() - t0,
+        )
+        return replace(plan, diff=diff_plans(snap.previous, plan, params.retime_threshold_s))
+
+    # Nodes: 0 the station, then each caregiver's start and end (if not the station), tasks.
+    points: list[GeoPoint] = [snap.station]
+    starts: list[int] = []
+    ends: list[int] = []
+    home_nodes: set[int] = set()
+    for c in team:
+        here = c.location if c.location is not None and c.location.is_valid() else c.home
+        if here is not None and here.is_valid():
+            points.append(here)
+            starts.append(len(points) - 1)
+            home_nodes.add(len(points) - 1)
+        else:
+            starts.append(0)
+        if c.home is not None and c.home.is_valid():
+            points.append(c.home)
+            ends.append(len(points) - 1)
+            home_nodes.add(len(points) - 1)
+        else:
+            ends.append(0)
+    first_task = len(points)
+    points.extend(t.location for t in tasks)
+    n = len(points)
+    node_of = {t.task_id: first_task + k for k, t in enumerate(tasks)}
+
+    modes = sorted({c.mode for c in team}, key=lambda m: list(TravelMode).index(m))
+    profile_of = {m: k for k, m in enumerate(modes)}
+    travel_m = [model.matrix(points, points, m) for m in modes]
+    circle_s = int(params.circle_minutes * 60)
+    cost_m = [
+        [
+            [
+                tm[i][j]
+                + (
+                    params.long_leg_cost_s
+                    if tm[i][j] > circle_s and i not in home_nodes and j not in home_nodes
+                    else 0
+                )
+                for j in range(n)
+            ]
+            for i in range(n)
+        ]
+        for tm in travel_m
+    ]
+
+    service = [0] * n
+    windows = [(0, DAY_END_S)] * n
+    penalties: list[int | None] = [None] * n
+    allowed: list[frozenset[int] | None] = [None] * n
+    for t in tasks:
+        i = node_of[t.task_id]
+        service[i] = t.duration_s
+        if t.pinned_to is not None:
+            windows[i] = (snap.now_s, max(snap.now_s, t.latest_s, snap.now_s + 4 * 3600))
+            penalties[i] = params.drop_penalty_s[Priority.EMERGENCY]
+        else:
+            windows[i] = (max(t.earliest_s, snap.now_s), t.latest_s)
+            penalties[i] = params.drop_penalty_s[t.priority]
+        allowed[i] = screened.allowed[t.task_id]
+
+    # Soft costs per caregiver and task: continuity of care, and stability of near tasks.
+    before = snap.previous.assignment() if snap.previous is not None else {}
+    near: set[str] = set()
+    if snap.previous is not None:
+        for r in snap.previous.routes:
+            for pv in r.visits:
+                if pv.start_s <= snap.now_s + params.stability_window_s:
+                    near.add(pv.task_id)
+    first_pin = _first_pins(tasks)
+    vehicles: list[VehicleSpec] = []
+    for v, c in enumerate(team):
+        lo, hi = _vehicle_window(c, snap.now_s)
+        unary = [0] * n
+        for t in tasks:
+            i = node_of[t.task_id]
+            if t.preferred_caregiver is not None and t.preferred_caregiver != c.caregiver_id:
+                unary[i] += params.continuity_cost_s
+            was = before.get(t.task_id)
+            if t.task_id in near and was is not None and was != c.caregiver_id:
+                unary[i] += params.stability_cost_s
+        breaks: tuple[Break, ...] = ()
+        if c.lunch is not None and lo <= c.lunch.latest_s:
+            b_lo = max(c.lunch.earliest_s, lo)
+            if b_lo <= c.lunch.latest_s and c.lunch.latest_s + c.lunch.duration_s <= hi:
+                breaks = (Break(b_lo, c.lunch.latest_s, c.lunch.duration_s),)
+        vehicles.append(
+            VehicleSpec(
+                start=starts[v],
+                end=ends[v],
+                earliest=lo,
+                latest=max(lo, hi),
+                profile=profile_of[c.mode],
+                max_work=c.max_work_s,
+                breaks=breaks,
+                unary_cost=tuple(unary) if any(unary) else None,
+            )
+        )
+    first_visit: list[int | None] = [
+        node_of[first_pin[c.caregiver_id]] if c.caregiver_id in first_pin else None for c in team
+    ]
+    fair = math.ceil(len(tasks) / max(1, len(team)) * 1.25) + 1
+    problem = RoutingProblem(
+        travel=travel_m,
+        service=service,
+        windows=windows,
+        vehicles=vehicles,
+        penalties=penalties,
+        allowed=allowed,
+        cost=cost_m,
+        first_visit=first_visit if any(x is not None for x in first_visit) else None,
+        max_visits=fair,
+        balance_cost=params.balance_cost_s,
+        horizon=DAY_END_S,
+    )
+    initial = None
+    if snap.previous is not None:
+        by_cg = {r.caregiver_id: r for r in snap.previous.routes}
+        initial = []
+        for c in team:
+            r = by_cg.get(c.caregiver_id)
+            initial.append(
+                [node_of[pv.task_id] for pv in r.visits if pv.task_id in node_of] if r else []
+            )
+    sol = solve(problem, params.solver, initial_routes=initial)
+
+    routes: list[Route] = []
+    total_travel = 0
+    for v, c in enumerate(team):
+        tm = travel_m[profile_of[c.mode]]
+        visits: list[PlannedVisit] = []
+        prev = starts[v]
+        leg_sum = 0
+        for stop in sol.routes[v] if sol.found else ():
+            t = tasks[stop.node - first_task]
+            leg = tm[prev][stop.node]
+            leg_sum += leg
+            visits.append(
+                PlannedVisit(
+                    t.task_id, c.caregiver_id, stop.arrival, stop.arrival + t.duration_s, leg
+                )
+            )
+            prev = stop.node
+        if visits:
+            back = tm[prev][ends[v]]
+            leg_sum += back
+            r = Route(
+                c.caregiver_id,
+                tuple(visits),
+                visits[0].start_s - visits[0].travel_s,
+                visits[-1].end_s + back,
+                leg_sum,
+            )
+        else:
+            r = Route(c.caregiver_id, (), 0, 0, 0)
+        total_travel += leg_sum
+        routes.append(r)
+    dropped = [
+        _unassigned(tasks[i - first_task].task_id, UnassignedWhy.NO_ROOM) for i in sol.dropped
+    ]
+    if not sol.found:
+        dropped = [_unassigned(t.task_id, UnassignedWhy.NO_ROOM) for t in tasks]
+    plan = DayPlan(
+        routes=tuple(routes),
+        unassigned=tuple(screened.rejected + dropped),
+        travel_s=total_travel,
+        objective=sol.objective,
+        seconds=time.perf_counter() - t0,
+    )
+    return replace(plan, diff=diff_plans(snap.previous, plan, params.retime_threshold_s))
+
+
+def diff_plans(old: DayPlan | None, new: DayPlan, retime_threshold_s: int = 300) -> PlanDiff:
+    """Every change from the old plan to the new one, per task."""
+    before = old.assignment() if old is not None else {}
+    after = new.assignment()
+    added = tuple(sorted((t, c) for t, c in after.items() if t not in before))
+    removed = tuple(sorted((t, c) for t, c in before.items() if t not in after))
+    moved = tuple(
+        sorted((t, before[t], c) for t, c in after.items() if t in before and before[t] != c)
+    )
+    retimed: list[tuple[str, int, int]] = []
+    if old is not None:
+        for t, c in after.items():
+            if t in before and before[t] == c:
+                a, b = old.visit_of(t), new.visit_of(t)
+                if (
+                    a is not None
+                    and b is not None
+                    and abs(a.start_s - b.start_s) >= retime_threshold_s
+                ):
+                    retimed.append((t, a.start_s, b.start_s))
+    return PlanDiff(added, removed, moved, tuple(sorted(retimed)))
+
+
+def insert_emergency(
+    snapshot: DaySnapshot,
+    emergency: Task,
+    caregiver_id: int,
+    params: PlanParams | None = None,
+    *,
+    travel: TravelTimeModel | None = None,
+) -> DayPlan:
+    """Put a help call first in the chosen caregiver's day and repair the rest across the team.
+
+    `snapshot.previous` is the plan in force and `snapshot.now_s` the time of the call; the
+    caregivers carry their current location. Work the caregiver can break off is unpinned and
+    re-planned; work they cannot break off stays first and the emergency follows it.
+    """
+    tasks: list[Task] = []
+    for t in snapshot.tasks:
+        if t.task_id == emergency.task_id:
+            continue
+        if t.pinned_to == caregiver_id and t.interruptible:
+            t = replace(t, pinned_to=None)
+        tasks.append(t)
+    em = replace(
+        emergency,
+        pinned_to=caregiver_id,
+        priority=Priority.EMERGENCY,
+        interruptible=True,
+        earliest_s=min(emergency.earliest_s, snapshot.now_s),
+    )
+    tasks.append(em)
+    return plan_day(replace(snapshot, tasks=tuple(tasks)), params, travel=travel)

@@ -1,0 +1,197 @@
+"""Day plans on tiny instances a person can check by hand, and bad input."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from dispatch.dayplan import insert_emergency, plan_day
+from dispatch.geo import GeoPoint
+from dispatch.model import HOUR, DaySnapshot, Priority, UnassignedWhy
+from tests.dispatch.helpers import PARAMS, STATION, caregiver, task
+
+
+def why(plan: object, tid: str) -> UnassignedWhy | None:
+    """The reason a task is unassigned, or None when it is planned."""
+    for u in plan.unassigned:  # type: ignore[attr-defined]
+        if u.task_id == tid:
+            return u.why  # type: ignore[no-any-return]
+    return None
+
+
+def test_a_window_that_forces_the_order() -> None:
+    """One caregiver; B must start by 9:10, A not before 10:00. B goes first though listed second."""
+    snap = DaySnapshot(
+        STATION,
+        (caregiver(1),),
+        (task("A", 1, 0, 10, 10.5), task("B", -1, 0, 9, 9 + 10 / 60)),
+    )
+    plan = plan_day(snap, PARAMS)
+    assert [v.task_id for v in plan.routes[0].visits] == ["B", "A"]
+    assert plan.unassigned == ()
+
+
+def test_a_skill_only_one_has() -> None:
+    """Only caregiver 2 can bathe; the bath goes to 2 even though 1 is just as close."""
+    snap = DaySnapshot(
+        STATION,
+        (caregiver(1), caregiver(2, skills=frozenset({"bath"}))),
+        (task("bath", 0.5, 0.5, required_skills=frozenset({"bath"})),),
+    )
+    assert plan_day(snap, PARAMS).assignment() == {"bath": 2}
+
+
+def test_two_caregivers_one_busy() -> None:
+    """Caregiver 1 goes off shift at 10:00; the 11:00 visit goes to caregiver 2."""
+    snap = DaySnapshot(
+        STATION, (caregiver(1, 8, 10), caregiver(2, 8, 17)), (task("late", 1, 1, 11, 11.5),)
+    )
+    assert plan_day(snap, PARAMS).assignment() == {"late": 2}
+
+
+def test_priority_decides_what_is_dropped() -> None:
+    """One caregiver, two 2-hour visits 4 km apart at the same time: the essential one stays."""
+    snap = DaySnapshot(
+        STATION,
+        (caregiver(1, 8, 12),),
+        (
+            task("low", -2, 0, 9, 9.1, 120, priority=Priority.LOW),
+            task("essential", 2, 0, 9, 9.1, 120, priority=Priority.ESSENTIAL),
+        ),
+    )
+    plan = plan_day(snap, PARAMS)
+    assert plan.assignment() == {"essential": 1}
+    assert why(plan, "low") is UnassignedWhy.NO_ROOM
+
+
+def test_continuity_prefers_the_usual_caregiver() -> None:
+    """Two identical caregivers; the elder's usual caregiver (2) gets the visit."""
+    snap = DaySnapshot(
+        STATION, (caregiver(1), caregiver(2)), (task("visit", 1, 0, preferred_caregiver=2),)
+    )
+    assert plan_day(snap, PARAMS).assignment() == {"visit": 2}
+
+
+def test_pinned_task_stays_first_with_its_caregiver() -> None:
+    """A task en route with caregiver 1 stays with 1, first, though 2 would be as good."""
+    snap = DaySnapshot(
+        STATION,
+        (caregiver(1), caregiver(2)),
+        (task("other", 0.2, 0, 9, 17), task("enroute", 2, 2, 9, 17, pinned_to=1)),
+        now_s=9 * HOUR,
+    )
+    plan = plan_day(snap, PARAMS)
+    route = next(r for r in plan.routes if r.caregiver_id == 1)
+    assert route.visits[0].task_id == "enroute"
+
+
+def test_lunch_break_leaves_a_half_hour_gap() -> None:
+    """Back-to-back visits all day: somewhere between 11:30 and 13:30 there is a 30-min gap."""
+    tasks = tuple(task(f"t{i}", 0.3 * (i % 3), 0.3, 9, 16, 40) for i in range(8))
+    snap = DaySnapshot(STATION, (caregiver(1, 9, 17, lunch=True),), tasks)
+    plan = plan_day(snap, PARAMS)
+    visits = plan.routes[0].visits
+    assert len(visits) >= 6
+    gaps = [
+        (a.end_s, b.start_s - b.travel_s)
+        for a, b in zip(visits, visits[1:], strict=False)
+        if b.start_s - b.travel_s - a.end_s >= 30 * 60
+    ]
+    assert any(s >= 11.5 * HOUR and e <= 14 * HOUR for s, e in gaps) or (
+        visits[0].start_s - visits[0].travel_s >= 12 * HOUR or visits[-1].end_s <= 11.5 * HOUR
+    )
+
+
+@pytest.mark.parametrize(
+    "bad, expected",
+    [
+        (task("sea", 0, 0), UnassignedWhy.BAD_LOCATION),
+        (task("window", 1, 1, 12, 11), UnassignedWhy.BAD_WINDOW),
+        (task("closed", 1, 1, 8, 9), UnassignedWhy.WINDOW_CLOSED),
+        (
+            task("skill", 1, 1, required_skills=frozenset({"nasal_feeding"})),
+            UnassignedWhy.NO_QUALIFIED,
+        ),
+        (task("night", 1, 1, 20, 21), UnassignedWhy.NO_SHIFT),
+        (task("ghost", 1, 1, pinned_to=99), UnassignedWhy.PIN_INVALID),
+    ],
+)
+def test_bad_task_is_reported_not_raised(bad: object, expected: UnassignedWhy) -> None:
+    """Each kind of bad task is reported with its reason; the good task is still planned."""
+    if getattr(bad, "task_id", "") == "sea":
+        bad = replace(bad, location=GeoPoint(0.0, 0.0))  # type: ignore[type-var]
+    snap = DaySnapshot(STATION, (caregiver(1),), (task("good", 1, 0), bad), now_s=10 * HOUR)  # type: ignore[arg-type]
+    plan = plan_day(snap, PARAMS)
+    assert why(plan, bad.task_id) is expected  # type: ignore[attr-defined]
+    assert plan.assignment() == {"good": 1}
+    assert all(u.text for u in plan.unassigned)
+
+
+def test_duplicate_task_is_reported_once() -> None:
+    """The same task id twice: the first is planned, the second reported as a duplicate."""
+    snap = DaySnapshot(STATION, (caregiver(1),), (task("t", 1, 0), task("t", 2, 0)))
+    plan = plan_day(snap, PARAMS)
+    assert plan.assignment() == {"t": 1}
+    assert [(u.task_id, u.why) for u in plan.unassigned] == [("t", UnassignedWhy.DUPLICATE)]
+
+
+def test_empty_team() -> None:
+    """No caregivers: every task is reported, no exception."""
+    plan = plan_day(DaySnapshot(STATION, (), (task("a", 1, 0),)), PARAMS)
+    assert plan.routes == () and why(plan, "a") is UnassignedWhy.NO_TEAM
+
+
+def test_empty_day() -> None:
+    """No tasks: empty routes for everyone."""
+    plan = plan_day(DaySnapshot(STATION, (caregiver(1), caregiver(2)), ()), PARAMS)
+    assert [r.visits for r in plan.routes] == [(), ()] and plan.unassigned == ()
+
+
+def test_shift_with_no_time() -> None:
+    """A shift that ends when it starts takes nothing; the other caregiver does the work."""
+    snap = DaySnapshot(STATION, (caregiver(1, 9, 9), caregiver(2)), (task("a", 1, 0, 9, 12),))
+    assert plan_day(snap, PARAMS).assignment() == {"a": 2}
+
+
+def test_same_seed_same_plan() -> None:
+    """Same inputs, same seed, a solution limit: the same plan twice."""
+    tasks = tuple(task(f"t{i}", (i % 4) - 1.5, (i // 4) - 1.0, 8, 16, 30) for i in range(12))
+    snap = DaySnapshot(STATION, (caregiver(1), caregiver(2), caregiver(3)), tasks)
+    a, b = plan_day(snap, PARAMS), plan_day(snap, PARAMS)
+    assert a.routes == b.routes and a.unassigned == b.unassigned
+
+
+def test_replan_without_change_is_an_empty_diff() -> None:
+    """Planning again from the plan in force changes nothing."""
+    tasks = tuple(task(f"t{i}", (i % 3) - 1, (i // 3) - 1, 8, 16, 30) for i in range(6))
+    snap = DaySnapshot(STATION, (caregiver(1), caregiver(2)), tasks)
+    first = plan_day(snap, PARAMS)
+    again = plan_day(replace(snap, previous=first), PARAMS)
+    assert again.assignment() == first.assignment()
+    assert not again.diff.moved and not again.diff.added and not again.diff.removed
+
+
+def test_emergency_goes_first_and_the_rest_is_repaired() -> None:
+    """A help call at 10:00 goes first to caregiver 1; nothing is lost, changes are a diff."""
+    tasks = tuple(task(f"t{i}", (i % 3) - 1, (i // 3) - 1, 10, 16, 30) for i in range(6))
+    team = (caregiver(1), caregiver(2))
+    plan = plan_day(DaySnapshot(STATION, team, tasks), PARAMS)
+    now = 10 * HOUR
+    em = task("help", 0.5, 0.5, 10, 10.3, 30)
+    after = insert_emergency(DaySnapshot(STATION, team, tasks, now, plan), em, 1, PARAMS)
+    route1 = next(r for r in after.routes if r.caregiver_id == 1)
+    assert route1.visits[0].task_id == "help"
+    assert ("help", 1) in after.diff.added
+    planned = set(after.assignment()) | {u.task_id for u in after.unassigned}
+    assert planned == {t.task_id for t in tasks} | {"help"}
+
+
+def test_emergency_waits_for_work_that_cannot_be_broken_off() -> None:
+    """Caregiver 1 is mid-bath (pinned, not interruptible): the bath first, then the call."""
+    bath = task("bath", 0.2, 0, 9, 17, 40, pinned_to=1, interruptible=False)
+    team = (caregiver(1),)
+    now = 10 * HOUR
+    snap = DaySnapshot(STATION, team, (bath,), now)
+    after = insert_emergency(snap, task("help", 0.5, 0.5, 10, 10.3, 30), 1, PARAMS)
+    assert [v.task_id for v in after.routes[0].visits] == ["bath", "help"]
