@@ -1,0 +1,327 @@
+"""Welfare queries and writes against the store (keyword-only, inside the caller's transaction).
+
+The pure modules decide (rules, ledger); this module loads their inputs and writes their
+outputs. Charges against a quota take the account row's lock first (`lock_account`), so two
+completions racing for the last fen of a quota run one after the other on PostgreSQL, and
+SQLite's BEGIN IMMEDIATE serialises every writer anyway.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date, datetime
+from typing import Any, Final
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from server.store.tables import stations
+from server.welfare import ledger
+from server.welfare.ledger import Charge, Entry, EntryKind
+from server.welfare.rules import (
+    PACKAGED,
+    CareLevel,
+    ElderFacts,
+    Eligibility,
+    RuleSet,
+    Settlement,
+    evaluate,
+    in_force,
+    load_packaged,
+    parse_ruleset,
+)
+from server.welfare.tables import (
+    applications,
+    ledger_entries,
+    quota_accounts,
+    welfare_profiles,
+    welfare_rulesets,
+)
+from server.welfare.workdays import business_date
+
+# The registry's living codes → the words the rule sets use.
+LIVING: Final = {
+    "alone": "独居",
+    "empty_nest": "空巢",
+    "with_disabled_child": "仅与残疾子女",
+    "with_family": "与家人同住",
+}
+
+
+async def rulesets_for(conn: AsyncConnection, *, district: str) -> list[RuleSet]:
+    """Every stored version for a district, plus the packaged examples of the same name."""
+    rows = (
+        await conn.execute(
+            select(welfare_rulesets.c.body).where(welfare_rulesets.c.district == district)
+        )
+    ).all()
+    out = [parse_ruleset(r.body) for r in rows]
+    if not out:
+        out = [rs for rs in (load_packaged(n) for n in PACKAGED) if rs.district == district]
+    return out
+
+
+async def ruleset_for(conn: AsyncConnection, *, district: str, on: date) -> RuleSet | None:
+    """The rule set in force in a district on a date, or None if the district has none."""
+    versions = await rulesets_for(conn, district=district)
+    if not versions:
+        return None
+    try:
+        return in_force(versions, district, on)
+    except LookupError:
+        return None
+
+
+async def district_of(conn: AsyncConnection, *, station_id: int) -> str:
+    """The district a station belongs to (its rule set's key)."""
+    return str(
+        (
+            await conn.execute(select(stations.c.district).where(stations.c.id == station_id))
+        ).scalar_one()
+    )
+
+
+async def facts_for(conn: AsyncConnection, *, elder: Any) -> ElderFacts:
+    """An elder's file, as the rules see it."""
+    profile = (
+        await conn.execute(select(welfare_profiles).where(welfare_profiles.c.elder_id == elder.id))
+    ).first()
+    extra = set(profile.extra_categories) if profile is not None else set()
+    return ElderFacts(
+        elder_id=str(elder.id),
+        birth_date=date.fromisoformat(elder.birth_date),
+        categories=frozenset(elder.categories or ()) | frozenset(extra),
+        care_level=CareLevel(elder.care_level),
+        living=LIVING.get(elder.living, "与家人同住"),
+        household_id=elder.household_id,
+        hukou=profile.hukou if profile is not None else "urban",
+        hukou_in_district=bool(elder.hukou_in_district),
+        residence_in_district=bool(elder.residence_in_district),
+        monthly_pension_fen=profile.monthly_pension_fen if profile is not None else None,
+        hospital_certificate=bool(profile.hospital_certificate) if profile is not None else False,
+    )
+
+
+async def approved_rules(conn: AsyncConnection, *, elder_id: int) -> list[str]:
+    """Rules for which the elder holds an approved application."""
+    rows = await conn.execute(
+        select(applications.c.rule_id).where(
+            applications.c.elder_id == elder_id, applications.c.status == "approved"
+        )
+    )
+    return [r.rule_id for r in rows]
+
+
+async def eligibility_for(
+    conn: AsyncConnection, *, elder: Any, on: date
+) -> tuple[Eligibility | None, RuleSet | None]:
+    """The elder's class and quota today (None when the district has no rule set)."""
+    district = await district_of(conn, station_id=elder.station_id)
+    rs = await ruleset_for(conn, district=district, on=on)
+    if rs is None:
+        return None, None
+    facts = await facts_for(conn, elder=elder)
+    approved = await approved_rules(conn, elder_id=elder.id)
+    return evaluate(rs, facts, on, approved_rules=approved), rs
+
+
+def _row_to_entry(r: Any) -> Entry:
+    return Entry(
+        entry_id=r.entry_id,
+        account=r.account,
+        kind=EntryKind(r.kind),
+        amount_fen=int(r.amount_fen),
+        period=r.period,
+        at=r.at,
+        record_id=r.record_id,
+        reverses=r.reverses,
+        memo=r.memo,
+    )
+
+
+async def entries_of(conn: AsyncConnection, *, account: str) -> list[Entry]:
+    """Every entry of one account, in order."""
+    rows = await conn.execute(
+        select(ledger_entries)
+        .where(ledger_entries.c.account == account)
+        .order_by(ledger_entries.c.id)
+    )
+    return [_row_to_entry(r) for r in rows]
+
+
+async def entries_of_record(conn: AsyncConnection, *, record_id: str) -> list[Entry]:
+    """Every entry written for one service record (on any account), plus their accounts' others."""
+    rows = (
+        await conn.execute(
+            select(ledger_entries.c.account).where(ledger_entries.c.record_id == record_id)
+        )
+    ).all()
+    out: list[Entry] = []
+    for account in sorted({r.account for r in rows}):
+        out += await entries_of(conn, account=account)
+    return out
+
+
+async def write_entries(conn: AsyncConnection, entries: tuple[Entry, ...] | list[Entry]) -> None:
+    """Insert new entries; their deterministic ids make a retried write fail, never double."""
+    if entries:
+        await conn.execute(
+            insert(ledger_entries),
+            [{**asdict(e), "kind": e.kind.value} for e in entries],
+        )
+
+
+async def lock_account(
+    conn: AsyncConnection, *, account: str, district: str, now: datetime
+) -> None:
+    """Create the quota account row if needed, then lock it for the rest of the transaction."""
+    values = {"account": account, "district": district, "version": 0, "updated_at": now}
+    if conn.dialect.name == "postgresql":
+        await conn.execute(
+            pg_insert(quota_accounts)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=[quota_accounts.c.account])
+        )
+    else:
+        await conn.execute(
+            sqlite_insert(quota_accounts)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=[quota_accounts.c.account])
+        )
+    # an UPDATE takes the row lock on PostgreSQL until commit: concurrent charges queue here
+    await conn.execute(
+        update(quota_accounts)
+        .where(quota_accounts.c.account == account)
+        .values(version=quota_accounts.c.version + 1, updated_at=now)
+    )
+
+
+def _months_so_far(on: date, rs: RuleSet) -> list[date]:
+    first, _ = ledger.period_bounds(ledger.settlement_period(on, rs.settlement))
+    months = []
+    m = first
+    while m <= on:
+        months.append(m)
+        m = date(m.year + (m.month // 12), m.month % 12 + 1, 1)
+    return months
+
+
+async def ensure_grants(
+    conn: AsyncConnection, *, elig: Eligibility, rs: RuleSet, on: date, now: datetime
+) -> list[Entry]:
+    """Monthly renewal, lazily: grant each month of the current period up to `on` once."""
+    account = ledger.quota_account(elig.quota_account)
+    entries = await entries_of(conn, account=account)
+    new: list[Entry] = []
+    if elig.monthly_quota_fen:
+        for month in _months_so_far(on, rs):
+            try:
+                new += ledger.grant(
+                    account=account,
+                    month=month,
+                    amount_fen=elig.monthly_quota_fen,
+                    settlement=rs.settlement,
+                    at=now,
+                    entries=entries + new,
+                )
+            except ledger.LedgerError:
+                continue  # the period is closed: no late grants
+        await write_entries(conn, new)
+    return entries + new
+
+
+async def quota_left(
+    conn: AsyncConnection, *, elder: Any, now: datetime, lock: bool = False
+) -> tuple[Eligibility | None, RuleSet | None, int, list[Entry]]:
+    """Eligibility, what is left of the quota this period, and the account's entries."""
+    on = business_date(now)
+    elig, rs = await eligibility_for(conn, elder=elder, on=on)
+    if elig is None or rs is None or elig.monthly_quota_fen == 0:
+        return elig, rs, 0, []
+    account = ledger.quota_account(elig.quota_account)
+    if lock:
+        await lock_account(conn, account=account, district=rs.district, now=now)
+    entries = await ensure_grants(conn, elig=elig, rs=rs, on=on, now=now)
+    left = ledger.period_balance(entries, account, ledger.settlement_period(on, rs.settlement))
+    return elig, rs, max(0, left), entries
+
+
+async def charge_record(
+    conn: AsyncConnection,
+    *,
+    elder: Any,
+    record_id: str,
+    price_fen: int,
+    subsidy_payable: bool,
+    service_day: date,
+    now: datetime,
+) -> tuple[Charge, str | None]:
+    """Split a completed service into subsidy and self-pay and write its entries (locked)."""
+    elig, rs = await eligibility_for(conn, elder=elder, on=service_day)
+    entries: list[Entry] = []
+    account: str | None = None
+    settlement = rs.settlement if rs is not None else Settlement.MONTHLY
+    if elig is not None and rs is not None and elig.monthly_quota_fen > 0:
+        account = ledger.quota_account(elig.quota_account)
+        await lock_account(conn, account=account, district=rs.district, now=now)
+        entries = await ensure_grants(conn, elig=elig, rs=rs, on=service_day, now=now)
+    c = ledger.charge(
+        account=account or f"quota:none:{elder.id}",
+        elder_id=str(elder.id),
+        record_id=record_id,
+        price_fen=price_fen,
+        subsidy_payable=subsidy_payable and account is not None,
+        service_date=service_day,
+        settlement=settlement,
+        at=now,
+        entries=entries,
+    )
+    await write_entries(conn, c.entries)
+    return c, account
+
+
+async def reverse_record(
+    conn: AsyncConnection,
+    *,
+    record_id: str,
+    account: str | None,
+    district: str,
+    now: datetime,
+    memo: str,
+) -> tuple[Entry, ...]:
+    """Reversing entries for a record (locks its quota account first)."""
+    if account is not None:
+        await lock_account(conn, account=account, district=district, now=now)
+    entries = await entries_of_record(conn, record_id=record_id)
+    out = ledger.reverse(record_id=record_id, at=now, entries=entries, memo=memo)
+    await write_entries(conn, out)
+    return out
+
+
+async def close_accounts(
+    conn: AsyncConnection, *, district: str, period: str, now: datetime
+) -> list[ledger.PeriodClose]:
+    """Close one settlement period for every quota account of a district."""
+    first, _ = ledger.period_bounds(period)
+    rs = await ruleset_for(conn, district=district, on=first)
+    if rs is None:
+        return []
+    accounts = (
+        await conn.execute(
+            select(quota_accounts.c.account)
+            .where(quota_accounts.c.district == district)
+            .order_by(quota_accounts.c.account)
+        )
+    ).all()
+    out = []
+    for row in accounts:
+        await lock_account(conn, account=row.account, district=district, now=now)
+        entries = await entries_of(conn, account=row.account)
+        closed = ledger.close_period(
+            account=row.account, period=period, policy=rs.quarter_close, at=now, entries=entries
+        )
+        await write_entries(conn, closed.entries)
+        out.append(closed)
+    return out
