@@ -94,9 +94,8 @@ class Gate:
     reason: NotPayable | None
 
 
-def gate(ev: Evidence, review: Review, *, radius_m: float = GEOFENCE_M) -> Gate:
-    """Whether a visit counts for payment: proven and reviewed."""
-    found = proofs(ev, radius_m=radius_m)
+def verdict(found: frozenset[ProofKind], review: Review) -> Gate:
+    """The gate over proofs already established (e.g. as stored with a record)."""
     if review is Review.REJECTED:
         return Gate(False, found, NotPayable.REJECTED)
     if not found:
@@ -104,3 +103,8 @@ def gate(ev: Evidence, review: Review, *, radius_m: float = GEOFENCE_M) -> Gate:
     if review is Review.PENDING:
         return Gate(False, found, NotPayable.REVIEW_PENDING)
     return Gate(True, found, None)
+
+
+def gate(ev: Evidence, review: Review, *, radius_m: float = GEOFENCE_M) -> Gate:
+    """Whether a visit counts for payment: proven and reviewed."""
+    return verdict(proofs(ev, radius_m=radius_m), review)

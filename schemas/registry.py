@@ -1,0 +1,250 @@
+"""Stations, caregivers, elders and family bindings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import Field, field_validator
+
+from schemas.common import Location, Model, Point
+
+SKILLS = ("first_aid", "bathing", "nursing", "rehab", "meal_delivery", "housekeeping",
+          "haircut", "companion", "medication", "dementia_care")
+
+
+class CareLevel(StrEnum):
+    SELF_CARE = "自理"
+    SEMI_DEPENDENT = "半失能"
+    DEPENDENT = "失能"
+
+
+class Living(StrEnum):
+    ALONE = "alone"                    # 独居
+    EMPTY_NEST = "empty_nest"          # 空巢
+    WITH_DISABLED_CHILD = "with_disabled_child"
+    WITH_FAMILY = "with_family"
+
+
+CATEGORIES = ("三无", "低保", "低保边缘", "特困", "五保", "重点优抚", "伤残军人", "劳动模范",
+              "计生困难", "高龄", "百岁")
+
+
+class OpeningHours(Model):
+    weekdays: list[int] = Field(default=[0, 1, 2, 3, 4], description="0 = Monday")
+    open: str = Field(default="09:00", pattern=r"^\d\d:\d\d$")
+    close: str = Field(default="17:00", pattern=r"^\d\d:\d\d$")
+
+
+class Kitchen(Model):
+    name: str = Field(min_length=1, max_length=100)
+    location: Location
+
+
+class StationIn(Model):
+    name: str = Field(min_length=1, max_length=100)
+    district: str = Field(default="朝阳区", max_length=50)
+    street: str = Field(default="", max_length=50)
+    address: str = Field(default="", max_length=200)
+    location: Location
+    circle_minutes: int = Field(default=15, ge=5, le=60)
+    opening_hours: OpeningHours = OpeningHours()
+    kitchen: Kitchen | None = None
+    phone: str | None = None
+
+
+class StationOut(Model):
+    id: int
+    name: str
+    district: str
+    street: str
+    address: str
+    location: Point
+    circle_minutes: int
+    circle_radius_m: float
+    opening_hours: OpeningHours
+    kitchen: dict[str, object] | None
+    phone: str | None
+    active: bool
+
+
+class Shift(Model):
+    weekday: int = Field(ge=0, le=6)
+    start: str = Field(pattern=r"^\d\d:\d\d$")
+    end: str = Field(pattern=r"^\d\d:\d\d$")
+
+
+class Certificate(Model):
+    name: str = Field(min_length=1, max_length=50)
+    number: str = Field(default="", max_length=40)
+    expires: str | None = Field(default=None, pattern=r"^\d{4}-\d\d-\d\d$")
+
+
+class CaregiverIn(Model):
+    station_id: int
+    name: str = Field(min_length=1, max_length=50)
+    phone: str
+    username: str | None = Field(default=None, min_length=3, max_length=64)
+    password: str = Field(min_length=8, max_length=200)
+    skills: list[str] = Field(default_factory=list)
+    certificates: list[Certificate] = Field(default_factory=list)
+    travel_mode: str = Field(default="ebike", pattern="^(walk|ebike|car)$")
+    shifts: list[Shift] = Field(default_factory=list)
+    home: Location | None = None
+
+    @field_validator("skills")
+    @classmethod
+    def known_skills(cls, v: list[str]) -> list[str]:
+        unknown = sorted(set(v) - set(SKILLS))
+        if unknown:
+            raise ValueError(f"unknown skills: {unknown}; known: {list(SKILLS)}")
+        return sorted(set(v))
+
+
+class CaregiverPatch(Model):
+    name: str | None = Field(default=None, min_length=1, max_length=50)
+    phone: str | None = None
+    skills: list[str] | None = None
+    certificates: list[Certificate] | None = None
+    travel_mode: str | None = Field(default=None, pattern="^(walk|ebike|car)$")
+    shifts: list[Shift] | None = None
+
+
+class CaregiverOut(Model):
+    id: int
+    user_id: int
+    station_id: int
+    name: str
+    phone: str | None
+    skills: list[str]
+    certificates: list[dict[str, object]]
+    travel_mode: str
+    shifts: list[dict[str, object]]
+    on_duty: bool
+    location: Point | None
+    located_at: datetime | None
+    active: bool
+    status: str = "off_duty"
+
+
+class DutyIn(Model):
+    on_duty: bool
+
+
+class LocationIn(Model):
+    location: Location
+
+
+class Contact(Model):
+    name: str = Field(min_length=1, max_length=50)
+    relation: str = Field(min_length=1, max_length=20)
+    phone: str
+    order: int = Field(default=1, ge=1, le=20)
+
+
+class Neighbour(Model):
+    name: str = Field(min_length=1, max_length=50)
+    phone: str
+    agreement_no: str = Field(default="", max_length=40)
+
+
+class ElderIn(Model):
+    station_id: int
+    name: str = Field(min_length=1, max_length=50)
+    id_number: str
+    phone: str | None = None
+    address: str = Field(min_length=1, max_length=200)
+    access_notes: str = Field(default="", max_length=200)
+    location: Location
+    living: Living = Living.WITH_FAMILY
+    categories: list[str] = Field(default_factory=list)
+    care_level: CareLevel = CareLevel.SELF_CARE
+    household_id: str | None = Field(default=None, max_length=40)
+    hukou_in_district: bool = True
+    residence_in_district: bool = True
+    contacts: list[Contact] = Field(default_factory=list)
+    neighbours: list[Neighbour] = Field(default_factory=list)
+    health_notes: str = Field(default="", max_length=2000)
+    medicines: str = Field(default="", max_length=2000)
+    diet_notes: str = Field(default="", max_length=200)
+    key_holder: str = Field(default="", max_length=100)
+    preferred_caregiver_id: int | None = None
+    high_risk: bool = False
+
+    @field_validator("categories")
+    @classmethod
+    def known_categories(cls, v: list[str]) -> list[str]:
+        unknown = sorted(set(v) - set(CATEGORIES))
+        if unknown:
+            raise ValueError(f"unknown categories: {unknown}")
+        return sorted(set(v))
+
+
+class ElderPatch(Model):
+    name: str | None = Field(default=None, min_length=1, max_length=50)
+    phone: str | None = None
+    address: str | None = Field(default=None, min_length=1, max_length=200)
+    access_notes: str | None = Field(default=None, max_length=200)
+    location: Location | None = None
+    living: Living | None = None
+    categories: list[str] | None = None
+    care_level: CareLevel | None = None
+    household_id: str | None = None
+    contacts: list[Contact] | None = None
+    neighbours: list[Neighbour] | None = None
+    health_notes: str | None = Field(default=None, max_length=2000)
+    medicines: str | None = Field(default=None, max_length=2000)
+    diet_notes: str | None = Field(default=None, max_length=200)
+    key_holder: str | None = Field(default=None, max_length=100)
+    preferred_caregiver_id: int | None = None
+    high_risk: bool | None = None
+
+
+class ElderOut(Model):
+    id: int
+    station_id: int
+    name: str
+    sex: str
+    birth_date: str
+    age: int
+    id_number: str
+    phone: str | None
+    address: str
+    access_notes: str
+    location: Point
+    living: str
+    categories: list[str]
+    care_level: str
+    household_id: str | None
+    contacts: list[dict[str, object]]
+    neighbours: list[dict[str, object]]
+    health_notes: str
+    medicines: str
+    diet_notes: str
+    key_holder: str
+    preferred_caregiver_id: int | None
+    high_risk: bool
+    active: bool
+    masked: bool
+
+
+class BindingRequest(Model):
+    elder_name: str = Field(min_length=1, max_length=50)
+    elder_phone_or_id_last4: str = Field(min_length=4, max_length=20,
+                                         description="the elder's mobile, or the last 4 characters of the ID number")
+    relation: str = Field(min_length=1, max_length=20)
+
+
+class BindingOut(Model):
+    id: int
+    family_user_id: int
+    elder_id: int
+    elder_name: str
+    relation: str
+    status: str
+    requested_at: datetime
+    confirmed_at: datetime | None
+
+
+class LinkCodeOut(Model):
+    link_code: str

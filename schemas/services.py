@@ -1,0 +1,165 @@
+"""Request and response models of the services API (menu, bookings, recurring rules, meals)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import AwareDatetime, Field, field_validator, model_validator
+
+from schemas.common import Location, Model
+from server.services.catalogue import Category
+
+HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
+
+
+class HoursIn(Model):
+    days: list[int] = Field(default=[0, 1, 2, 3, 4, 5, 6], min_length=1, max_length=7)
+    opens: str = Field(default="08:00", pattern=HHMM)
+    closes: str = Field(default="18:00", pattern=HHMM)
+
+    @field_validator("days")
+    @classmethod
+    def weekdays(cls, v: list[int]) -> list[int]:
+        if any(d < 0 or d > 6 for d in v):
+            raise ValueError("days are 0 (Monday) to 6 (Sunday)")
+        return sorted(set(v))
+
+    @model_validator(mode="after")
+    def ordered(self) -> HoursIn:
+        if self.closes <= self.opens:
+            raise ValueError("closes must be after opens")
+        return self
+
+
+class ItemIn(Model):
+    code: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")
+    name_zh: str = Field(min_length=1, max_length=60)
+    name_en: str = Field(min_length=1, max_length=80)
+    category: Category
+    price_fen: int = Field(ge=0, le=10_000_000, strict=True)
+    duration_min: int = Field(gt=0, le=24 * 60)
+    skill: str | None = Field(default=None, max_length=40)
+    certificate: str | None = Field(default=None, max_length=40)
+    subsidy_payable: bool = True
+    hours: HoursIn = HoursIn()
+    allowed_classes: list[str] = Field(default_factory=list, max_length=20)
+    active: bool = True
+
+
+class ItemPatch(Model):
+    name_zh: str | None = Field(default=None, min_length=1, max_length=60)
+    name_en: str | None = Field(default=None, min_length=1, max_length=80)
+    price_fen: int | None = Field(default=None, ge=0, le=10_000_000, strict=True)
+    duration_min: int | None = Field(default=None, gt=0, le=24 * 60)
+    skill: str | None = None
+    certificate: str | None = None
+    subsidy_payable: bool | None = None
+    hours: HoursIn | None = None
+    allowed_classes: list[str] | None = None
+    active: bool | None = None
+
+
+class ItemOut(Model):
+    code: str
+    name_zh: str
+    name_en: str
+    category: str
+    price_fen: int
+    duration_min: int
+    skill: str | None
+    certificate: str | None
+    subsidy_payable: bool
+    hours: HoursIn
+    allowed_classes: list[str]
+    active: bool
+
+
+class MenuLine(ItemOut):
+    """A menu line as the elder sees it: with what the subsidy would cover now."""
+
+    subsidy_fen: int
+    self_pay_fen: int
+    bookable: bool
+
+
+class BookingIn(Model):
+    item_code: str = Field(min_length=1, max_length=40)
+    start: AwareDatetime | None = None
+    end: AwareDatetime | None = None
+    asap: bool = False
+    notes: str = Field(default="", max_length=500)
+
+    @model_validator(mode="after")
+    def window_or_asap(self) -> BookingIn:
+        if self.asap == (self.start is not None or self.end is not None):
+            raise ValueError("give either start and end, or asap: true")
+        if not self.asap and (self.start is None or self.end is None):
+            raise ValueError("start and end are both required")
+        return self
+
+
+class BookingOut(Model):
+    id: int
+    elder_id: int
+    item_code: str
+    status: str
+    start: datetime
+    end: datetime
+    asap: bool
+    notes: str
+    price_fen: int
+    subsidy_fen: int
+    self_pay_fen: int
+    task_id: int | None
+
+
+class CompleteIn(Model):
+    started_at: AwareDatetime
+    ended_at: AwareDatetime
+    arrival: Location | None = None
+    door_code: str | None = Field(default=None, max_length=12)
+    notes: str = Field(default="", max_length=1000)
+
+    @model_validator(mode="after")
+    def ordered(self) -> CompleteIn:
+        if self.ended_at <= self.started_at:
+            raise ValueError("ended_at must be after started_at")
+        return self
+
+
+class RecurrenceIn(Model):
+    item_code: str = Field(min_length=1, max_length=40)
+    weekdays: list[int] = Field(min_length=1, max_length=7)
+    start: str = Field(pattern=HHMM)
+    end: str = Field(pattern=HHMM)
+    starts_on: date
+    until: date | None = None
+    every_weeks: int = Field(default=1, ge=1, le=8)
+    skip_non_workdays: bool = False
+    notes: str = Field(default="", max_length=200)
+
+
+class MaterialiseIn(Model):
+    days: int = Field(default=14, ge=1, le=60)
+
+
+class DishIn(Model):
+    code: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")
+    name_zh: str = Field(min_length=1, max_length=60)
+    price_fen: int = Field(ge=0, le=100_000, strict=True)
+    tags: list[str] = Field(default_factory=list, max_length=20)
+
+
+class MenuIn(Model):
+    dishes: list[DishIn] = Field(min_length=1, max_length=30)
+    cutoff: str = Field(default="09:30", pattern=HHMM)
+    lunch_opens: str = Field(default="11:00", pattern=HHMM)
+    lunch_closes: str = Field(default="12:30", pattern=HHMM)
+
+
+class MealOrderIn(Model):
+    day: date
+    mode: Literal["dine_in", "delivery"]
+    dishes: list[str] = Field(min_length=1, max_length=10)
+    notes: str = Field(default="", max_length=200)

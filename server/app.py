@@ -1,0 +1,76 @@
+"""The application factory: no singletons, resources opened and closed in order."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import aiohttp
+from aiohttp import web
+
+from server.auth.routes import authenticate
+from server.bus import make_bus
+from server.clock import Clock, SystemClock
+from server.errors import problem_json
+from server.jobs import run_relay, run_timers
+from server.keys import HTTP, HUB, METRICS, PLATFORM
+from server.metrics import Metrics, timing
+from server.platform import Platform
+from server.push import PushHub
+from server.routes import domain_modules, setup_routes
+from server.settings import Settings
+from server.store.engine import Store
+
+log = logging.getLogger("anxin.app")
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None, run_background: bool = True,
+               create_schema: bool = False) -> web.Application:
+    """Build the app; ``run_background=False`` lets tests drive outbox and timers by hand."""
+    app = web.Application(middlewares=[timing, problem_json, authenticate], client_max_size=2 * 1024**2)
+    store = Store(settings.database_url)
+    platform = Platform(settings, store, make_bus(settings.redis_url), clock or SystemClock())
+    app[PLATFORM] = platform
+    app[METRICS] = Metrics()
+    app[HUB] = PushHub(platform)
+    for mod in domain_modules():
+        register = getattr(mod, "register", None)
+        if register is not None:
+            register(platform)
+
+    async def open_store(app: web.Application) -> AsyncIterator[None]:
+        if create_schema:
+            await store.create_all()
+        found = await store.check_durability()
+        log.info("store ready", extra={"dialect": store.dialect, **found})
+        yield
+        await store.dispose()
+
+    async def open_bus(app: web.Application) -> AsyncIterator[None]:
+        await platform.bus.start()
+        yield
+        await platform.bus.stop()
+
+    async def open_http(app: web.Application) -> AsyncIterator[None]:
+        async with aiohttp.ClientSession() as session:
+            app[HTTP] = session
+            yield
+
+    async def background(app: web.Application) -> AsyncIterator[None]:
+        tasks = []
+        if run_background:
+            tasks = [asyncio.create_task(run_relay(platform), name="outbox-relay"),
+                     asyncio.create_task(run_timers(platform), name="timers")]
+        yield
+        await app[HUB].close_all()
+        for t in tasks:
+            t.cancel()
+        for t in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await t
+
+    app.cleanup_ctx.extend([open_store, open_bus, open_http, background])
+    setup_routes(app)
+    return app

@@ -1,0 +1,32 @@
+"""Who is calling, and what they may see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    OPERATOR = "operator"
+    CAREGIVER = "caregiver"
+    ELDER = "elder"
+    FAMILY = "family"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller, decoded from an access token."""
+
+    user_id: int
+    role: Role
+    station_id: int | None
+    caregiver_id: int | None = None
+    elder_id: int | None = None
+
+    @property
+    def push_recipient(self) -> str:
+        return f"user:{self.user_id}"
+
+    def is_staff(self) -> bool:
+        return self.role in (Role.OPERATOR, Role.ADMIN)

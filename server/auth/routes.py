@@ -1,0 +1,70 @@
+"""Sign-in endpoints and the middleware that reads the bearer token."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from schemas.auth import PasswordLogin, RefreshRequest, WeChatLogin
+from server.auth import service
+from server.auth.tokens import decode_access
+from server.auth.wechat import WeChatAuth, WeChatClient
+from server.errors import ApiError, Handler
+from server.http import PRINCIPAL, caller, ok, parse, platform
+from server.keys import HTTP, PLATFORM
+
+WECHAT: web.AppKey[WeChatAuth] = web.AppKey("wechat")
+
+
+@web.middleware
+async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
+    header = request.headers.get("Authorization", "")
+    token = header[7:].strip() if header.lower().startswith("bearer ") else None
+    if token is None and request.path.endswith("/ws"):
+        token = request.query.get("token")  # browsers cannot set headers on a WebSocket
+    if token:
+        p = request.app[PLATFORM]
+        request[PRINCIPAL] = decode_access(token, secret=p.settings.jwt_secret, now=p.clock.now())
+    return await handler(request)
+
+
+def wechat(app: web.Application) -> WeChatAuth:
+    if WECHAT not in app:
+        s = app[PLATFORM].settings
+        app[WECHAT] = WeChatClient(app[HTTP], s.wechat_base_url, s.wechat_appid, s.wechat_secret)
+    return app[WECHAT]
+
+
+async def login(request: web.Request) -> web.Response:
+    body = await parse(request, PasswordLogin)
+    return ok(await service.password_login(platform(request), body.login, body.password))
+
+
+async def wechat_login(request: web.Request) -> web.Response:
+    body = await parse(request, WeChatLogin)
+    pair = await service.wechat_login(platform(request), wechat(request.app), body.code, body.link_code)
+    return ok(pair)
+
+
+async def refresh(request: web.Request) -> web.Response:
+    body = await parse(request, RefreshRequest)
+    return ok(await service.refresh(platform(request), body.refresh_token))
+
+
+async def me(request: web.Request) -> web.Response:
+    p = caller(request)
+    return ok({"user_id": p.user_id, "role": p.role.value, "station_id": p.station_id,
+               "caregiver_id": p.caregiver_id, "elder_id": p.elder_id})
+
+
+def routes() -> list[web.RouteDef]:
+    return [
+        web.post("/api/v1/auth/login", login),
+        web.post("/api/v1/auth/wechat", wechat_login),
+        web.post("/api/v1/auth/refresh", refresh),
+        web.get("/api/v1/auth/me", me),
+    ]
+
+
+def ensure_staff_only(request: web.Request) -> None:
+    if not caller(request).is_staff():
+        raise ApiError(403, "forbidden", "staff only")

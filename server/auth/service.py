@@ -1,0 +1,132 @@
+"""Sign-in flows: password with lockout, WeChat code2Session, refresh rotation."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from schemas.auth import TokenPair
+from server.auth.passwords import verify_password
+from server.auth.principal import Principal, Role
+from server.auth.tokens import hash_refresh, issue_access, new_refresh_token
+from server.auth.wechat import WeChatAuth
+from server.errors import ApiError
+from server.platform import Platform, Tx, audit
+from server.store.tables import caregivers, elders, refresh_tokens, users
+
+
+async def principal_for(conn: AsyncConnection, user: Any) -> Principal:
+    cg = (await conn.execute(select(caregivers.c.id).where(caregivers.c.user_id == user.id))).scalar()
+    el = (await conn.execute(select(elders.c.id, elders.c.station_id)
+                             .where(elders.c.user_id == user.id))).first()
+    station = user.station_id if el is None else el.station_id
+    return Principal(user_id=user.id, role=Role(user.role), station_id=station,
+                     caregiver_id=cg, elder_id=el.id if el else None)
+
+
+async def _issue(platform: Platform, tx: Tx, p: Principal) -> TokenPair:
+    s = platform.settings
+    token, digest = new_refresh_token()
+    await tx.conn.execute(insert(refresh_tokens).values(
+        user_id=p.user_id, token_hash=digest, created_at=tx.now,
+        expires_at=tx.now + timedelta(seconds=s.refresh_token_ttl_s)))
+    access = issue_access(p, secret=s.jwt_secret, now=tx.now, ttl_s=s.access_token_ttl_s)
+    return TokenPair(access_token=access, refresh_token=token, expires_in=s.access_token_ttl_s,
+                     role=p.role.value, user_id=p.user_id, station_id=p.station_id,
+                     caregiver_id=p.caregiver_id, elder_id=p.elder_id)
+
+
+async def password_login(platform: Platform, login: str, password: str) -> TokenPair:
+    """Operators and caregivers sign in with username or mobile and a password."""
+    async with platform.tx() as tx:
+        user = (await tx.conn.execute(select(users).where(
+            or_(users.c.username == login, users.c.phone == login)))).first()
+        if user is not None and user.locked_until is not None and user.locked_until > tx.now:
+            raise ApiError(423, "account_locked", "too many failed sign-ins; try again later",
+                           retry_after_s=int((user.locked_until - tx.now).total_seconds()))
+        if user is None or not user.active or not verify_password(user.password_hash, password):
+            if user is not None:
+                await _count_failure(platform, tx, user)
+            failed = True
+        else:
+            failed = False
+            await tx.conn.execute(update(users).where(users.c.id == user.id)
+                                  .values(failed_logins=0, locked_until=None))
+            pair = await _issue(platform, tx, await principal_for(tx.conn, user))
+    if failed:
+        raise ApiError(401, "bad_credentials", "wrong username or password")
+    return pair
+
+
+async def _count_failure(platform: Platform, tx: Tx, user: Any) -> None:
+    s = platform.settings
+    failures = user.failed_logins + 1
+    values: dict[str, Any] = {"failed_logins": failures}
+    if failures >= s.login_max_failures:
+        values = {"failed_logins": 0, "locked_until": tx.now + timedelta(seconds=s.login_lockout_s)}
+        await audit(tx, actor=None, action="lockout", object_type="user", object_id=user.id)
+    await tx.conn.execute(update(users).where(users.c.id == user.id).values(**values))
+
+
+async def wechat_login(platform: Platform, wechat: WeChatAuth, code: str,
+                       link_code: str | None) -> TokenPair:
+    """Elders and families: a wx.login code; unknown openids become family accounts."""
+    session = await wechat.code2session(code)
+    async with platform.tx() as tx:
+        user = (await tx.conn.execute(select(users).where(users.c.wechat_openid == session.openid))).first()
+        if link_code:
+            user = await _link_elder(tx, link_code, session.openid, user)
+        if user is None:
+            uid = (await tx.conn.execute(insert(users).values(
+                role=Role.FAMILY.value, display_name="微信用户", wechat_openid=session.openid,
+                created_at=tx.now).returning(users.c.id))).scalar_one()
+            user = (await tx.conn.execute(select(users).where(users.c.id == uid))).one()
+        if not user.active:
+            raise ApiError(403, "account_inactive", "this account is deactivated")
+        return await _issue(platform, tx, await principal_for(tx.conn, user))
+
+
+async def _link_elder(tx: Tx, link_code: str, openid: str, user: Any) -> Any:
+    elder = (await tx.conn.execute(select(elders).where(elders.c.link_code == link_code,
+                                                        elders.c.active.is_(True)))).first()
+    if elder is None:
+        raise ApiError(404, "link_code_not_found", "this link code is not valid")
+    if user is not None and user.role != Role.ELDER.value:
+        raise ApiError(409, "wechat_already_used", "this WeChat account already belongs to someone else")
+    if elder.user_id is None:
+        uid = (await tx.conn.execute(insert(users).values(
+            role=Role.ELDER.value, display_name=elder.name, wechat_openid=openid,
+            station_id=elder.station_id, created_at=tx.now).returning(users.c.id))).scalar_one()
+        await tx.conn.execute(update(elders).where(elders.c.id == elder.id)
+                              .values(user_id=uid, link_code=None))
+    else:
+        await tx.conn.execute(update(users).where(users.c.id == elder.user_id)
+                              .values(wechat_openid=openid))
+        await tx.conn.execute(update(elders).where(elders.c.id == elder.id).values(link_code=None))
+    await audit(tx, actor=None, action="wechat_linked", object_type="elder", object_id=elder.id)
+    return (await tx.conn.execute(select(users).where(users.c.wechat_openid == openid))).one()
+
+
+async def refresh(platform: Platform, token: str) -> TokenPair:
+    """Rotate a refresh token: the old one is spent, a new pair is issued."""
+    async with platform.tx() as tx:
+        row = (await tx.conn.execute(select(refresh_tokens).where(
+            refresh_tokens.c.token_hash == hash_refresh(token)))).first()
+        if row is None or row.revoked_at is not None or row.expires_at <= tx.now:
+            raise ApiError(401, "invalid_refresh_token", "refresh token is not valid")
+        spent = await tx.conn.execute(update(refresh_tokens).where(
+            refresh_tokens.c.id == row.id, refresh_tokens.c.revoked_at.is_(None)).values(revoked_at=tx.now))
+        if spent.rowcount != 1:
+            raise ApiError(401, "invalid_refresh_token", "refresh token is not valid")
+        user = (await tx.conn.execute(select(users).where(users.c.id == row.user_id))).one()
+        if not user.active:
+            raise ApiError(401, "account_inactive", "this account is deactivated")
+        return await _issue(platform, tx, await principal_for(tx.conn, user))
+
+
+def new_link_code() -> str:
+    return secrets.token_hex(4).upper()

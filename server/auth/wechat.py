@@ -1,0 +1,59 @@
+"""WeChat mini-program sign-in: exchange a wx.login code through code2Session.
+
+The session_key never leaves the server; only the openid is kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Protocol
+
+import aiohttp
+
+from server.errors import ApiError
+
+log = logging.getLogger("anxin.wechat")
+
+
+@dataclass(frozen=True)
+class WeChatSession:
+    openid: str
+    unionid: str | None
+
+
+class WeChatAuth(Protocol):
+    async def code2session(self, code: str) -> WeChatSession: ...
+
+
+class WeChatClient:
+    """Calls GET {base}/sns/jscode2session as WeChat documents it."""
+
+    def __init__(self, http: aiohttp.ClientSession, base_url: str, appid: str, secret: str,
+                 timeout_s: float = 5.0) -> None:
+        self._http = http
+        self._url = base_url.rstrip("/") + "/sns/jscode2session"
+        self._appid = appid
+        self._secret = secret
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+
+    async def code2session(self, code: str) -> WeChatSession:
+        params = {"appid": self._appid, "secret": self._secret, "js_code": code,
+                  "grant_type": "authorization_code"}
+        try:
+            async with self._http.get(self._url, params=params, timeout=self._timeout) as resp:
+                # WeChat answers JSON with a text/plain content type.
+                body = await resp.json(content_type=None)
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+            log.warning("code2session unreachable: %s", type(exc).__name__)
+            raise ApiError(503, "wechat_unavailable", "WeChat sign-in is unavailable, try again") from exc
+        errcode = int(body.get("errcode", 0) or 0)
+        if errcode in (40029, 40163):
+            raise ApiError(401, "wechat_code_invalid", "the WeChat login code is invalid or used")
+        if errcode == 45011:
+            raise ApiError(429, "wechat_rate_limited", "too many sign-ins, try again in a minute")
+        if errcode != 0 or not body.get("openid"):
+            log.warning("code2session error %s", errcode)
+            raise ApiError(502, "wechat_error", "WeChat sign-in failed")
+        return WeChatSession(openid=str(body["openid"]), unionid=body.get("unionid"))

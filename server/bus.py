@@ -1,0 +1,130 @@
+"""The bus carries wake-up hints between processes, never the only copy of anything.
+
+Must-arrive work is in the store (outbox, timers, push messages); a hint only says
+"look now" so a process need not wait for its next poll. A lost hint costs latency,
+never data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Protocol
+
+log = logging.getLogger("anxin.bus")
+
+Listener = Callable[[str, str], None]
+
+
+class Bus(Protocol):
+    def listen(self, listener: Listener) -> None: ...
+    async def publish(self, topic: str, data: str = "") -> None: ...
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+    async def ping(self) -> None: ...
+
+
+class InProcessBus:
+    """Hints delivered to listeners in this process only (the embedded default)."""
+
+    def __init__(self) -> None:
+        self._listeners: list[Listener] = []
+
+    def listen(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def deliver(self, topic: str, data: str) -> None:
+        for listener in self._listeners:
+            try:
+                listener(topic, data)
+            except Exception:
+                log.exception("bus listener failed", extra={"topic": topic})
+
+    async def publish(self, topic: str, data: str = "") -> None:
+        self.deliver(topic, data)
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    async def ping(self) -> None:
+        return None
+
+
+class RedisBus(InProcessBus):
+    """Hints fanned out to every process through Redis pub/sub.
+
+    Local listeners hear a hint at once; other processes hear it through Redis. If Redis
+    is down, this process keeps working and the others fall back to polling.
+    """
+
+    CHANNEL = "anxin:hints"
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        import redis.asyncio as aioredis
+
+        self._redis = aioredis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self._origin = uuid.uuid4().hex
+        self._task: asyncio.Task[None] | None = None
+        self.connected = False
+
+    async def publish(self, topic: str, data: str = "") -> None:
+        self.deliver(topic, data)
+        message = json.dumps({"o": self._origin, "t": topic, "d": data})
+        try:
+            await self._redis.publish(self.CHANNEL, message)
+        except Exception as exc:  # a lost hint only costs latency
+            log.warning("redis publish failed: %s", exc)
+
+    async def ping(self) -> None:
+        await self._redis.ping()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._listen_forever(), name="redis-bus")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._redis.aclose()
+
+    async def _listen_forever(self) -> None:
+        delay = 0.2
+        while True:
+            try:
+                async with self._redis.pubsub() as pubsub:
+                    await pubsub.subscribe(self.CHANNEL)
+                    self.connected, delay = True, 0.2
+                    # A hint may have been missed while disconnected: wake everyone.
+                    self.deliver("resync", "")
+                    while True:
+                        msg = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                        if msg is not None:
+                            self._on_message(msg["data"])
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.connected = False
+                log.warning("redis bus disconnected, retrying in %.1fs: %s", delay, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    def _on_message(self, raw: bytes | str) -> None:
+        try:
+            body = json.loads(raw)
+        except (ValueError, TypeError):
+            return
+        if body.get("o") != self._origin:
+            self.deliver(str(body.get("t", "")), str(body.get("d", "")))
+
+
+def make_bus(redis_url: str | None) -> InProcessBus:
+    return RedisBus(redis_url) if redis_url else InProcessBus()

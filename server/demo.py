@@ -1,0 +1,124 @@
+"""A demo station modelled on DOMAIN.md: 仓红社区, 5,300 residents, 320 elders aged 60+,
+four caregivers, a central kitchen. Deterministic (seeded), and safe to run twice."""
+
+from __future__ import annotations
+
+import math
+import random
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+
+from dispatch.travel import TravelMode, TravelParams, service_circle_radius_m
+from server.auth.passwords import hash_password
+from server.identity import make_id_number
+from server.settings import Settings
+from server.store.engine import Store
+from server.store.tables import caregivers, elders, family_bindings, stations, users
+
+STATION_NAME = "仓红社区养老服务站"
+CENTRE = (39.9219, 116.4436)   # GCJ-02, Chaoyang district
+DEMO_PASSWORD = "anxin1234"
+
+SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕"
+GIVEN = "秀英桂英玉兰秀兰凤英淑珍建国建华国强志强德明春花淑兰玉珍桂兰振华文华丽华宝山福林金凤秀珍"
+STREETS = ["朝阳路", "红庙北里", "延静里", "金台路", "团结湖北路", "甜水园街"]
+CATEGORY_POOL = ["低保", "特困", "重点优抚", "低保边缘", "计生困难", "劳动模范"]
+
+
+def _offset(lat: float, lng: float, r_m: float, bearing: float) -> tuple[float, float]:
+    dlat = r_m * math.cos(bearing) / 111_320
+    dlng = r_m * math.sin(bearing) / (111_320 * math.cos(math.radians(lat)))
+    return lat + dlat, lng + dlng
+
+
+def _name(rng: random.Random) -> str:
+    g = rng.randrange(0, len(GIVEN) // 2) * 2
+    return rng.choice(SURNAMES) + GIVEN[g:g + 2]
+
+
+async def seed_demo(settings: Settings, *, elders_n: int = 320) -> str:
+    store = Store(settings.database_url)
+    try:
+        async with store.begin() as conn:
+            found = (await conn.execute(select(stations.c.id).where(stations.c.name == STATION_NAME))).scalar()
+            if found:
+                return f"demo station already seeded (id {found}); sign in as operator / {DEMO_PASSWORD}"
+            return await _seed(conn, elders_n)
+    finally:
+        await store.dispose()
+
+
+async def _user(conn: Any, now: datetime, role: str, name: str, *, username: str | None = None,
+                phone: str | None = None, station_id: int | None = None, openid: str | None = None) -> int:
+    return int((await conn.execute(insert(users).values(
+        role=role, username=username, phone=phone, display_name=name,
+        password_hash=hash_password(DEMO_PASSWORD), station_id=station_id, wechat_openid=openid,
+        created_at=now).returning(users.c.id))).scalar_one())
+
+
+async def _seed(conn: Any, elders_n: int) -> str:
+    rng = random.Random(20261123)
+    now = datetime.now(UTC)
+    radius = service_circle_radius_m(TravelParams(), TravelMode.EBIKE, 15)
+    kitchen_at = _offset(*CENTRE, 900, 2.2)
+    sid = int((await conn.execute(insert(stations).values(
+        name=STATION_NAME, district="朝阳区", street="六里屯街道", address="北京市朝阳区仓红社区1号",
+        lat=CENTRE[0], lng=CENTRE[1], circle_minutes=15, circle_radius_m=radius,
+        opening_hours={"weekdays": [0, 1, 2, 3, 4], "open": "09:00", "close": "17:00"},
+        kitchen={"name": "六里屯中央厨房", "lat": kitchen_at[0], "lng": kitchen_at[1]},
+        phone="13800138000", created_at=now).returning(stations.c.id))).scalar_one())
+    await _user(conn, now, "admin", "系统管理员", username="admin")
+    await _user(conn, now, "operator", "值班调度员 李静", username="operator", station_id=sid)
+    team = [("王芳", "13900000001", ["first_aid", "bathing", "nursing"], "ebike"),
+            ("刘洋", "13900000002", ["first_aid", "meal_delivery", "housekeeping"], "ebike"),
+            ("陈静", "13900000003", ["bathing", "rehab", "companion"], "walk"),
+            ("赵磊", "13900000004", ["first_aid", "meal_delivery", "medication"], "ebike")]
+    shifts = [{"weekday": d, "start": "08:00", "end": "17:00"} for d in range(7)]
+    for i, (name, phone, skills, mode) in enumerate(team):
+        uid = await _user(conn, now, "caregiver", name, username=f"caregiver{i + 1}", phone=phone,
+                          station_id=sid)
+        lat, lng = _offset(*CENTRE, 300 + 400 * i, i * 1.6)
+        await conn.execute(insert(caregivers).values(
+            user_id=uid, station_id=sid, name=name, phone=phone, skills=skills,
+            certificates=[{"name": "养老护理员证", "number": f"YL2024{i:04d}", "expires": "2028-12-31"}],
+            travel_mode=mode, shifts=shifts, on_duty=i < 3, lat=lat, lng=lng, located_at=now,
+            home_lat=lat, home_lng=lng, created_at=now))
+    first_elder = None
+    for n in range(elders_n):
+        age = rng.choices([rng.randint(60, 69), rng.randint(70, 79), rng.randint(80, 92), 100],
+                          weights=[45, 33, 21, 1])[0]
+        birth = date(2026 - age, rng.randint(1, 12), rng.randint(1, 28))
+        idn = make_id_number("110105", birth, 100 + n)
+        lat, lng = _offset(*CENTRE, rng.uniform(50, radius * 0.8), rng.uniform(0, 2 * math.pi))
+        living = rng.choices(["alone", "empty_nest", "with_family", "with_disabled_child"], [18, 30, 50, 2])[0]
+        care = rng.choices(["自理", "半失能", "失能"], [75, 17, 8])[0]
+        cats = sorted({rng.choice(CATEGORY_POOL)} if rng.random() < 0.15 else set())
+        if age >= 80:
+            cats.append("高龄")
+        if age >= 100:
+            cats.append("百岁")
+        name = "王秀英" if n == 0 else _name(rng)
+        eid = int((await conn.execute(insert(elders).values(
+            station_id=sid, name=name, sex="F" if int(idn[16]) % 2 == 0 else "M",
+            birth_date=birth.isoformat(), id_number=idn, phone=f"135{rng.randint(10_000_000, 99_999_999)}",
+            address=f"北京市朝阳区{rng.choice(STREETS)}{rng.randint(1, 30)}号楼{rng.randint(1, 6)}单元{rng.randint(101, 1802)}",
+            access_notes="钥匙在邻居处" if living == "alone" else "", lat=lat, lng=lng, living=living,
+            categories=cats, care_level=care, contacts=[{"name": _name(rng), "relation": "子女",
+                                                        "phone": f"139{rng.randint(10_000_000, 99_999_999)}", "order": 1}],
+            neighbours=[{"name": _name(rng), "phone": f"137{rng.randint(10_000_000, 99_999_999)}",
+                         "agreement_no": f"KH{n:04d}"}] if living == "alone" else [],
+            high_risk=living == "alone" and care != "自理", created_at=now, updated_at=now)
+            .returning(elders.c.id))).scalar_one())
+        first_elder = first_elder or eid
+    elder_uid = await _user(conn, now, "elder", "王秀英", username="elder", station_id=sid, openid="demo-elder-openid")
+    from sqlalchemy import update
+
+    await conn.execute(update(elders).where(elders.c.id == first_elder).values(user_id=elder_uid))
+    fam = await _user(conn, now, "family", "王秀英的女儿", username="family", openid="demo-family-openid")
+    await conn.execute(insert(family_bindings).values(
+        family_user_id=fam, elder_id=first_elder, relation="女儿", status="confirmed",
+        requested_at=now, confirmed_at=now))
+    return (f"seeded {STATION_NAME} (id {sid}): {elders_n} elders, {len(team)} caregivers, a central kitchen. "
+            f"Sign in: operator / caregiver1..4 / elder / family / admin, password {DEMO_PASSWORD}")

@@ -1,0 +1,67 @@
+"""One place that turns failures into RFC 9457 problem+json responses."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pydantic
+from aiohttp import web
+
+log = logging.getLogger("anxin.errors")
+
+PROBLEM_TYPE = "application/problem+json"
+
+
+class ApiError(Exception):
+    """An error the client can act on: HTTP status, stable machine code, message."""
+
+    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.extra = extra
+
+
+def not_found(what: str) -> ApiError:
+    return ApiError(404, f"{what}_not_found", f"{what} not found")
+
+
+def problem(status: int, code: str, message: str, **extra: Any) -> web.Response:
+    body = {"type": f"https://anxin.dev/problems/{code}", "title": message, "status": status,
+            "code": code, **extra}
+    return web.Response(status=status, text=json.dumps(body, ensure_ascii=False, default=str),
+                        content_type=PROBLEM_TYPE)
+
+
+def validation_problem(exc: pydantic.ValidationError) -> web.Response:
+    errors = [{"loc": [str(p) for p in e["loc"]], "msg": e["msg"], "type": e["type"]}
+              for e in exc.errors(include_url=False, include_input=False)]
+    return problem(422, "validation_error", "request is not valid", errors=errors)
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def problem_json(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return problem(exc.status, exc.code, exc.message, **exc.extra)
+    except pydantic.ValidationError as exc:
+        return validation_problem(exc)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(
+            exc.status, "http_error")
+        return problem(exc.status, code, exc.reason)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return problem(400, "malformed_json", "request body is not valid JSON")
+    except Exception:
+        log.exception("unhandled error", extra={"path": request.path})
+        return problem(500, "internal_error", "internal error")

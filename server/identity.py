@@ -1,0 +1,67 @@
+"""Chinese identity data: 18-character resident ID numbers, 11-digit mobiles, masking."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_CHECK = "10X98765432"
+_ID_RE = re.compile(r"^\d{17}[\dX]$")
+_MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
+
+
+def id_check_digit(first17: str) -> str:
+    """GB 11643-1999 check character (ISO 7064 MOD 11-2)."""
+    total = sum(int(d) * w for d, w in zip(first17, _WEIGHTS, strict=True))
+    return _CHECK[total % 11]
+
+
+def normalize_id_number(raw: str) -> str:
+    """Upper-case, strip, and verify an ID number; raises ValueError with the reason."""
+    value = raw.strip().upper()
+    if not _ID_RE.match(value):
+        raise ValueError("ID number must be 17 digits followed by a digit or X")
+    if id_check_digit(value[:17]) != value[17]:
+        raise ValueError("ID number check digit does not match")
+    try:
+        date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+    except ValueError as exc:
+        raise ValueError("ID number holds an impossible birth date") from exc
+    return value
+
+
+def birth_date_from_id(value: str) -> str:
+    return f"{value[6:10]}-{value[10:12]}-{value[12:14]}"
+
+
+def sex_from_id(value: str) -> str:
+    return "M" if int(value[16]) % 2 == 1 else "F"
+
+
+def normalize_mobile(raw: str) -> str:
+    """Accept 13812345678, +86 138 1234 5678, 86-138-1234-5678; return 11 digits."""
+    digits = re.sub(r"[\s\-()]", "", raw.strip())
+    if digits.startswith("+86"):
+        digits = digits[3:]
+    elif digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    if not _MOBILE_RE.match(digits):
+        raise ValueError("mobile number must be 11 digits starting with 1[3-9]")
+    return digits
+
+
+def mask_id_number(value: str | None) -> str | None:
+    return None if value is None else value[:6] + "********" + value[-4:]
+
+
+def mask_phone(value: str | None) -> str | None:
+    if value is None:
+        return None
+    return value[:3] + "****" + value[-4:] if len(value) == 11 else "****"
+
+
+def make_id_number(region: str, birth: date, serial: int) -> str:
+    """Build a valid ID number (for seeding demo data and tests)."""
+    first17 = f"{region}{birth:%Y%m%d}{serial:03d}"
+    return first17 + id_check_digit(first17)

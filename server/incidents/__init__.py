@@ -1,0 +1,1 @@
+"""Help calls after intake: dispatch, offers, the caregiver's steps, alarms."""

@@ -1,0 +1,32 @@
+"""Operator alarms: raised once per incident and kind, shown until acknowledged."""
+
+from __future__ import annotations
+
+from sqlalchemy import insert, select
+
+from server.incidents.model import timeline
+from server.incidents.notify import to_operators
+from server.platform import Tx, emit
+from server.store.tables import alarms
+
+
+async def raise_alarm(tx: Tx, station_id: int, incident_id: int | None, kind: str,
+                      message: str) -> int | None:
+    """Raise an alarm unless the same one is already waiting; returns its id if new."""
+    waiting = (await tx.conn.execute(select(alarms.c.id).where(
+        alarms.c.incident_id == incident_id, alarms.c.kind == kind,
+        alarms.c.acknowledged_at.is_(None)))).first()
+    if waiting is not None:
+        return None
+    aid = int((await tx.conn.execute(insert(alarms).values(
+        station_id=station_id, incident_id=incident_id, kind=kind, message=message,
+        raised_at=tx.now).returning(alarms.c.id))).scalar_one())
+    if incident_id is not None:
+        await timeline(tx, incident_id, "alarm", None, alarm_id=aid, alarm=kind, message=message)
+    await to_operators(tx, station_id, "alarm.raised",
+                       {"alarm_id": aid, "incident_id": incident_id, "kind": kind, "message": message,
+                        "sound": True})
+    # The escalation chain (hotline/) listens for this and takes it from here.
+    await emit(tx, "alarm.raised", {"alarm_id": aid, "station_id": station_id,
+                                    "incident_id": incident_id, "kind": kind})
+    return aid

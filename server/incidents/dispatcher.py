@@ -1,0 +1,141 @@
+"""The dispatcher's I/O edge: build a snapshot, ask dispatch/, act on the answer."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from dispatch.emergency import (
+    CaregiverState,
+    CurrentWork,
+    EmergencyRanking,
+    EmergencyRequest,
+    rank_for_emergency,
+)
+from dispatch.geo import GeoPoint
+from dispatch.travel import GreatCircleTravel, TravelMode, TravelTimeModel
+from schemas.incidents import IncidentStatus as S
+from server.incidents.alarms import raise_alarm
+from server.incidents.model import load, transition
+from server.incidents.notify import to_operators, to_watchers
+from server.platform import Platform, Tx, push, schedule
+from server.store.tables import caregivers, elders, incidents, offers, tasks
+
+log = logging.getLogger("anxin.dispatch")
+
+TRAVEL_KEY = "travel"
+RETRY_S = 30
+
+
+def travel_model(platform: Platform) -> TravelTimeModel:
+    model = platform.extras.get(TRAVEL_KEY)
+    if model is None:
+        model = platform.extras[TRAVEL_KEY] = GreatCircleTravel()
+    return model  # type: ignore[no-any-return]
+
+
+async def caregiver_states(tx: Tx, station_id: int, now: datetime) -> list[CaregiverState]:
+    """Every active caregiver of the station as dispatch/ sees them right now."""
+    cgs = (await tx.conn.execute(select(caregivers).where(
+        caregivers.c.station_id == station_id, caregivers.c.active.is_(True)))).all()
+    working = (await tx.conn.execute(select(tasks).where(
+        tasks.c.station_id == station_id, tasks.c.status == "in_progress"))).all()
+    current = {t.caregiver_id: t for t in working}
+    busy = set((await tx.conn.execute(select(incidents.c.caregiver_id).where(
+        incidents.c.station_id == station_id,
+        incidents.c.status.in_((S.ACCEPTED.value, S.EN_ROUTE.value, S.ARRIVED.value))))).scalars())
+    states = []
+    for c in cgs:
+        loc = GeoPoint(c.lat, c.lng) if c.lat is not None else None
+        work = None
+        t = current.get(c.id)
+        if t is not None and t.started_at is not None:
+            remaining = max(0, int(t.duration_s - (now - t.started_at).total_seconds()))
+            where = GeoPoint(t.lat, t.lng) if t.lat is not None else loc
+            if where is not None:
+                work = CurrentWork(task_id=str(t.id), interruptible=t.interruptible,
+                                   remaining_s=remaining, location=where, label=t.title)
+        states.append(CaregiverState(
+            caregiver_id=c.id, name=c.name, location=loc, on_duty=c.on_duty,
+            skills=frozenset(c.skills), mode=TravelMode(c.travel_mode), current=work,
+            on_emergency=c.id in busy))
+    return states
+
+
+def ranking_json(r: EmergencyRanking) -> dict[str, Any]:
+    return {
+        "can_meet_target": r.can_meet_target, "target_s": r.target_s,
+        "candidates": [{"caregiver_id": c.caregiver_id, "name": c.name, "eta_s": c.eta_s,
+                        "travel_s": c.travel_s, "finish_s": c.finish_s,
+                        "meets_target": c.meets_target, "reason": c.reason} for c in r.candidates],
+        "excluded": [{"caregiver_id": cid, "why": why} for cid, why in r.excluded],
+    }
+
+
+async def dispatch_incident(platform: Platform, incident_id: int) -> None:
+    """Offer an open emergency to the best caregiver; idempotent, safe to repeat."""
+    async with platform.tx() as tx:
+        inc = await load(tx, incident_id)
+        if inc.kind != "emergency" or inc.status != S.OPEN.value:
+            return
+        tried = set((await tx.conn.execute(select(offers.c.caregiver_id).where(
+            offers.c.incident_id == incident_id))).scalars())
+        states = await caregiver_states(tx, inc.station_id, tx.now)
+        s = platform.settings
+        request = EmergencyRequest(incident_id=incident_id, location=GeoPoint(inc.lat, inc.lng))
+        ranking = rank_for_emergency(request, states, travel_model(platform), target_s=s.sla_s,
+                                     plan_s=s.plan_eta_s, exclude=frozenset(tried))
+        await tx.conn.execute(update(incidents).where(incidents.c.id == incident_id)
+                              .values(last_ranking=ranking_json(ranking)))
+        elder_name = (await tx.conn.execute(select(elders.c.name).where(elders.c.id == inc.elder_id))).scalar()
+        if ranking.best is not None:
+            best = ranking.best
+            await make_offer(platform, tx, inc, best.caregiver_id, best.eta_s, best.reason,
+                             manual=False, actor=None)
+            if not ranking.can_meet_target:
+                await raise_alarm(tx, inc.station_id, incident_id, "no_caregiver_in_time",
+                                  f"{elder_name}：没有护理员能在20分钟内到达（最快约{best.eta_s // 60}分钟），"
+                                  f"请启动升级流程 / nobody can arrive within 20 minutes")
+            return
+        why = "所有护理员都已拒绝或超时" if tried else "没有在岗且可用的护理员"
+        await raise_alarm(tx, inc.station_id, incident_id, "no_caregiver",
+                          f"{elder_name}：{why}，请人工派单 / no caregiver available")
+        # Dispatch goes on looking while people act: a durable retry.
+        attempt = len(tried)
+        await schedule(tx, "incident.retry", f"incident:{incident_id}:retry:{attempt}:{tx.now.timestamp():.0f}",
+                       tx.now + timedelta(seconds=RETRY_S), {"incident_id": incident_id})
+
+
+async def make_offer(platform: Platform, tx: Tx, inc: Any, caregiver_id: int, eta_s: int,
+                     reason: str, *, manual: bool, actor: int | None) -> int:
+    """Offer the incident to one caregiver: offer row, timeout timer, push, timeline."""
+    s = platform.settings
+    expires = tx.now + timedelta(seconds=s.offer_timeout_s)
+    oid = int((await tx.conn.execute(insert(offers).values(
+        incident_id=inc.id, caregiver_id=caregiver_id, status="offered", offered_at=tx.now,
+        expires_at=expires, eta_s=eta_s, manual=manual, reason=reason).returning(offers.c.id))).scalar_one())
+    await transition(tx, inc, S.OFFERED, "offered", actor,
+                     values={"caregiver_id": None}, offer_id=oid, caregiver_id=caregiver_id,
+                     eta_s=eta_s, reason=reason, manual=manual)
+    await schedule(tx, "offer.expire", f"offer:{oid}:expire", expires, {"offer_id": oid})
+    cg = (await tx.conn.execute(select(caregivers.c.user_id, caregivers.c.name)
+                                .where(caregivers.c.id == caregiver_id))).one()
+    elder = (await tx.conn.execute(select(elders.c.name, elders.c.address, elders.c.access_notes)
+                                   .where(elders.c.id == inc.elder_id))).one()
+    await push(tx, f"user:{cg.user_id}", "task.offered", {
+        "offer_id": oid, "incident_id": inc.id, "kind": inc.kind, "elder_name": elder.name,
+        "address": elder.address, "access_notes": elder.access_notes, "lat": inc.lat, "lng": inc.lng,
+        "eta_s": eta_s, "expires_at": expires.isoformat(), "deadline_at": _iso(inc.deadline_at)})
+    await to_operators(tx, inc.station_id, "incident.offered", {
+        "incident_id": inc.id, "offer_id": oid, "caregiver_id": caregiver_id,
+        "caregiver_name": cg.name, "eta_s": eta_s, "manual": manual})
+    await to_watchers(tx, inc.elder_id, "incident.status", {
+        "incident_id": inc.id, "status": "offered", "text": "正在联系护理员"})
+    return oid
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None

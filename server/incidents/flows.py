@@ -1,0 +1,291 @@
+"""What happens after an offer: accept, decline, expire, en route, arrive, resolve,
+manual assignment, closing, and the timers that watch the 20-minute promise."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from schemas.incidents import IncidentStatus as S
+from server.auth.principal import Principal
+from server.errors import ApiError
+from server.geo import distance_m
+from server.incidents.alarms import raise_alarm
+from server.incidents.dispatcher import dispatch_incident, make_offer
+from server.incidents.model import load, transition
+from server.incidents.notify import to_operators, to_watchers
+from server.platform import Platform, Tx, cancel_timer, emit, push
+from server.store.tables import alarms, caregivers, elders, incidents, offers, tasks
+
+
+async def _offer_for(tx: Tx, p: Principal, offer_id: int) -> Any:
+    row = (await tx.conn.execute(select(offers).where(offers.c.id == offer_id).with_for_update())).first()
+    if row is None or row.caregiver_id != p.caregiver_id:
+        raise ApiError(404, "offer_not_found", "offer not found")
+    if row.status != "offered":
+        raise ApiError(409, "offer_gone", f"this offer is already {row.status}", offer_status=row.status)
+    return row
+
+
+async def accept(platform: Platform, p: Principal, offer_id: int) -> int:
+    async with platform.tx() as tx:
+        offer = await _offer_for(tx, p, offer_id)
+        inc = await load(tx, offer.incident_id)
+        if inc.status != S.OFFERED.value:
+            raise ApiError(409, "offer_gone", "the incident has moved on")
+        await tx.conn.execute(update(offers).where(offers.c.id == offer_id)
+                              .values(status="accepted", decided_at=tx.now))
+        await cancel_timer(tx, f"offer:{offer_id}:expire")
+        await cancel_timer(tx, f"incident:{inc.id}:ack_alarm")
+        eta_at = tx.now + timedelta(seconds=offer.eta_s)
+        await transition(tx, inc, S.ACCEPTED, "accepted", p.user_id,
+                         values={"caregiver_id": offer.caregiver_id, "accepted_at": tx.now, "eta_at": eta_at},
+                         caregiver_id=offer.caregiver_id, eta_s=offer.eta_s)
+        name = (await tx.conn.execute(select(caregivers.c.name).where(
+            caregivers.c.id == offer.caregiver_id))).scalar()
+        minutes = max(1, round(offer.eta_s / 60))
+        await to_watchers(tx, inc.elder_id, "incident.status", {
+            "incident_id": inc.id, "status": "accepted", "caregiver_name": name,
+            "eta_at": eta_at.isoformat(), "eta_minutes": minutes,
+            "text": f"{name}正在赶来，约 {minutes} 分钟"})
+        await to_operators(tx, inc.station_id, "incident.accepted", {
+            "incident_id": inc.id, "caregiver_id": offer.caregiver_id, "caregiver_name": name,
+            "eta_at": eta_at.isoformat()})
+        await emit(tx, "incident.accepted", {"incident_id": inc.id, "caregiver_id": offer.caregiver_id})
+        return int(inc.id)
+
+
+async def _offer_lapsed(platform: Platform, tx: Tx, offer: Any, status: str, actor: int | None,
+                        reason: str) -> None:
+    await tx.conn.execute(update(offers).where(offers.c.id == offer.id)
+                          .values(status=status, decided_at=tx.now))
+    await cancel_timer(tx, f"offer:{offer.id}:expire")
+    inc = await load(tx, offer.incident_id)
+    if inc.status == S.OFFERED.value:
+        await transition(tx, inc, S.OPEN, f"offer_{status}", actor, offer_id=offer.id,
+                         caregiver_id=offer.caregiver_id, reason=reason)
+        await emit(tx, "incident.redispatch", {"incident_id": inc.id})
+    await to_operators(tx, inc.station_id, f"offer.{status}", {
+        "incident_id": inc.id, "offer_id": offer.id, "caregiver_id": offer.caregiver_id, "reason": reason})
+
+
+async def decline(platform: Platform, p: Principal, offer_id: int, reason: str) -> None:
+    async with platform.tx() as tx:
+        offer = await _offer_for(tx, p, offer_id)
+        await _offer_lapsed(platform, tx, offer, "declined", p.user_id, reason)
+
+
+async def _assigned(tx: Tx, p: Principal, incident_id: int) -> Any:
+    inc = await load(tx, incident_id)
+    if inc.caregiver_id is None or inc.caregiver_id != p.caregiver_id:
+        raise ApiError(404, "incident_not_found", "incident not found")
+    return inc
+
+
+async def en_route(platform: Platform, p: Principal, incident_id: int,
+                   at: tuple[float, float] | None) -> None:
+    async with platform.tx() as tx:
+        inc = await _assigned(tx, p, incident_id)
+        await transition(tx, inc, S.EN_ROUTE, "en_route", p.user_id,
+                         location=list(at) if at else None)
+        await to_watchers(tx, inc.elder_id, "incident.status", {
+            "incident_id": inc.id, "status": "en_route", "eta_at": _iso(inc.eta_at), "text": "护理员已出发"})
+        await to_operators(tx, inc.station_id, "incident.en_route", {"incident_id": inc.id})
+
+
+async def arrive(platform: Platform, p: Principal, incident_id: int, at: tuple[float, float]) -> dict[str, Any]:
+    """Arrival is checked against where the elder called from; too far is flagged."""
+    async with platform.tx() as tx:
+        inc = await _assigned(tx, p, incident_id)
+        dist = distance_m(inc.lat, inc.lng, at[0], at[1])
+        flagged = dist > platform.settings.arrival_tolerance_m
+        await transition(tx, inc, S.ARRIVED, "arrived", p.user_id,
+                         values={"arrived_at": tx.now, "arrival_distance_m": round(dist, 1),
+                                 "arrival_flagged": flagged},
+                         distance_m=round(dist, 1), flagged=flagged)
+        await cancel_timer(tx, f"incident:{inc.id}:sla")
+        if flagged:
+            await raise_alarm(tx, inc.station_id, inc.id, "arrival_outside_geofence",
+                              f"护理员报到位置距老人{dist:.0f}米，超出{platform.settings.arrival_tolerance_m:.0f}米 / arrival far from the elder")
+        await to_watchers(tx, inc.elder_id, "incident.status", {
+            "incident_id": inc.id, "status": "arrived", "text": "护理员已到达"})
+        await to_operators(tx, inc.station_id, "incident.arrived", {
+            "incident_id": inc.id, "flagged": flagged, "distance_m": round(dist, 1)})
+        return {"incident_id": inc.id, "distance_m": round(dist, 1), "flagged": flagged}
+
+
+async def resolve(platform: Platform, p: Principal, incident_id: int, notes: str, outcome: str) -> None:
+    async with platform.tx() as tx:
+        inc = await _assigned(tx, p, incident_id)
+        await transition(tx, inc, S.RESOLVED, "resolved", p.user_id,
+                         values={"resolved_at": tx.now, "resolution": outcome, "notes": notes},
+                         outcome=outcome, notes=notes)
+        await _stop_clocks(tx, inc.id)
+        await to_watchers(tx, inc.elder_id, "incident.status", {
+            "incident_id": inc.id, "status": "resolved", "text": "已处理完毕"})
+        await to_operators(tx, inc.station_id, "incident.resolved", {"incident_id": inc.id})
+        await emit(tx, "incident.resolved", {"incident_id": inc.id, "elder_id": inc.elder_id,
+                                             "station_id": inc.station_id, "kind": inc.kind})
+
+
+async def _stop_clocks(tx: Tx, incident_id: int) -> None:
+    for step in ("sla", "ack_alarm"):
+        await cancel_timer(tx, f"incident:{incident_id}:{step}")
+
+
+async def _withdraw_pending(tx: Tx, inc: Any, actor: int) -> None:
+    pending = (await tx.conn.execute(select(offers).where(
+        offers.c.incident_id == inc.id, offers.c.status.in_(("offered", "accepted"))))).all()
+    for o in pending:
+        await tx.conn.execute(update(offers).where(offers.c.id == o.id)
+                              .values(status="withdrawn", decided_at=tx.now))
+        await cancel_timer(tx, f"offer:{o.id}:expire")
+        user_id = (await tx.conn.execute(select(caregivers.c.user_id).where(
+            caregivers.c.id == o.caregiver_id))).scalar()
+        await push(tx, f"user:{user_id}", "task.withdrawn", {"offer_id": o.id, "incident_id": inc.id})
+
+
+async def assign(platform: Platform, p: Principal, incident_id: int, caregiver_id: int, reason: str) -> int:
+    """The operator's choice goes through the same offer path as the dispatcher's."""
+    async with platform.tx() as tx:
+        inc = await load(tx, incident_id)
+        if p.role.value != "admin" and inc.station_id != p.station_id:
+            raise ApiError(404, "incident_not_found", "incident not found")
+        cg = (await tx.conn.execute(select(caregivers).where(caregivers.c.id == caregiver_id))).first()
+        if cg is None or cg.station_id != inc.station_id or not cg.active:
+            raise ApiError(422, "caregiver_not_available", "no such active caregiver at this station")
+        if inc.status not in (S.OPEN.value, S.OFFERED.value, S.ACCEPTED.value, S.EN_ROUTE.value):
+            raise ApiError(409, "incident_state_conflict", f"incident is {inc.status}")
+        await _withdraw_pending(tx, inc, p.user_id)
+        inc = await load(tx, incident_id)
+        eta_s = _eta_from(platform, cg, inc)
+        return await make_offer(platform, tx, inc, caregiver_id, eta_s, f"人工指派：{reason}",
+                                manual=True, actor=p.user_id)
+
+
+def _eta_from(platform: Platform, cg: Any, inc: Any) -> int:
+    from dispatch.geo import GeoPoint
+    from dispatch.travel import TravelMode
+    from server.incidents.dispatcher import travel_model
+
+    if cg.lat is None:
+        return platform.settings.sla_s
+    m = travel_model(platform).matrix([GeoPoint(cg.lat, cg.lng)], [GeoPoint(inc.lat, inc.lng)],
+                                      TravelMode(cg.travel_mode))
+    return int(m[0][0])
+
+
+async def close(platform: Platform, p: Principal, incident_id: int, resolution: str, notes: str) -> None:
+    """Operator closes a call after a call-back: false alarm, test press, handled by phone."""
+    async with platform.tx() as tx:
+        inc = await load(tx, incident_id)
+        if p.role.value != "admin" and inc.station_id != p.station_id:
+            raise ApiError(404, "incident_not_found", "incident not found")
+        await _withdraw_pending(tx, inc, p.user_id)
+        inc = await load(tx, incident_id)
+        await transition(tx, inc, S.CLOSED, "closed", p.user_id,
+                         values={"resolved_at": tx.now, "resolution": resolution, "notes": notes},
+                         resolution=resolution, notes=notes)
+        await _stop_clocks(tx, inc.id)
+        await tx.conn.execute(update(alarms).where(alarms.c.incident_id == inc.id,
+                                                   alarms.c.acknowledged_at.is_(None))
+                              .values(acknowledged_at=tx.now, acknowledged_by=p.user_id))
+        await to_operators(tx, inc.station_id, "incident.closed", {"incident_id": inc.id, "resolution": resolution})
+        await to_watchers(tx, inc.elder_id, "incident.status", {
+            "incident_id": inc.id, "status": "closed", "text": "呼叫已结束"})
+        await emit(tx, "incident.closed", {"incident_id": inc.id, "resolution": resolution})
+
+
+async def ack_alarm(platform: Platform, p: Principal, alarm_id: int) -> None:
+    async with platform.tx() as tx:
+        row = (await tx.conn.execute(select(alarms).where(alarms.c.id == alarm_id))).first()
+        if row is None or (p.role.value != "admin" and row.station_id != p.station_id):
+            raise ApiError(404, "alarm_not_found", "alarm not found")
+        if row.acknowledged_at is not None:
+            return
+        await tx.conn.execute(update(alarms).where(alarms.c.id == alarm_id)
+                              .values(acknowledged_at=tx.now, acknowledged_by=p.user_id))
+        if row.incident_id:
+            from server.incidents.model import timeline
+
+            await timeline(tx, row.incident_id, "alarm_acknowledged", p.user_id, alarm_id=alarm_id)
+        await to_operators(tx, row.station_id, "alarm.acknowledged", {"alarm_id": alarm_id, "by": p.user_id})
+        await emit(tx, "alarm.acknowledged", {"alarm_id": alarm_id, "incident_id": row.incident_id,
+                                              "user_id": p.user_id})
+
+
+# ----- timers and outbox consumers --------------------------------------------------------
+
+async def on_offer_expired(platform: Platform, tx: Tx, payload: dict[str, Any]) -> None:
+    offer = (await tx.conn.execute(select(offers).where(offers.c.id == payload["offer_id"]))).first()
+    if offer is not None and offer.status == "offered":
+        await _offer_lapsed(platform, tx, offer, "expired", None, "无应答 / no answer in time")
+
+
+async def on_sla(platform: Platform, tx: Tx, payload: dict[str, Any]) -> None:
+    inc = await load(tx, payload["incident_id"])
+    if inc.status in (S.OPEN.value, S.OFFERED.value, S.ACCEPTED.value, S.EN_ROUTE.value):
+        await raise_alarm(tx, inc.station_id, inc.id, "no_arrival_by_deadline",
+                          "20分钟已到，护理员仍未到达，请立即处理 / 20 minutes passed without arrival")
+
+
+async def on_ack_alarm(platform: Platform, tx: Tx, payload: dict[str, Any]) -> None:
+    inc = await load(tx, payload["incident_id"])
+    if inc.status in (S.OPEN.value, S.OFFERED.value):
+        await raise_alarm(tx, inc.station_id, inc.id, "not_accepted",
+                          "呼叫已超过90秒无人接单 / no caregiver has accepted yet")
+
+
+async def on_retry(platform: Platform, tx: Tx, payload: dict[str, Any]) -> None:
+    await emit(tx, "incident.redispatch", {"incident_id": payload["incident_id"]})
+
+
+async def on_opened(platform: Platform, payload: dict[str, Any]) -> None:
+    if payload.get("kind") == "emergency":
+        await dispatch_incident(platform, int(payload["incident_id"]))
+    else:
+        await _non_emergency_task(platform, payload)
+
+
+async def on_redispatch(platform: Platform, payload: dict[str, Any]) -> None:
+    await dispatch_incident(platform, int(payload["incident_id"]))
+
+
+TASK_TITLES = {"health": "健康咨询回电 / health advice call-back",
+               "service": "为老服务需求 / service need",
+               "family": "亲情呼叫：联系家属 / call the family"}
+
+
+async def _non_emergency_task(platform: Platform, payload: dict[str, Any]) -> None:
+    """Health, service and family calls become a task for the station (once)."""
+    iid = int(payload["incident_id"])
+    async with platform.tx() as tx:
+        ref = f"incident:{iid}"
+        if (await tx.conn.execute(select(tasks.c.id).where(tasks.c.source_ref == ref))).first():
+            return
+        inc = await load(tx, iid, lock=False)
+        elder = (await tx.conn.execute(select(elders).where(elders.c.id == inc.elder_id))).one()
+        await tx.conn.execute(insert(tasks).values(
+            station_id=inc.station_id, elder_id=inc.elder_id, kind=f"call_{inc.kind}",
+            title=TASK_TITLES.get(inc.kind, inc.kind), status="open", priority=2,
+            required_skills=[], window_start=tx.now, window_end=tx.now + timedelta(hours=2),
+            duration_s=600, lat=elder.lat, lng=elder.lng, source="incident", source_ref=ref,
+            notes=inc.notes, created_at=tx.now))
+        if inc.kind == "family":
+            await to_watchers(tx, inc.elder_id, "family.call_requested", {
+                "incident_id": iid, "elder_name": elder.name, "text": f"{elder.name}希望您回电"})
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value else None
+
+
+def register(platform: Platform) -> None:
+    platform.on_event("incident.opened", on_opened)
+    platform.on_event("incident.redispatch", on_redispatch)
+    platform.on_timer("offer.expire", on_offer_expired)
+    platform.on_timer("incident.sla", on_sla)
+    platform.on_timer("incident.ack_alarm", on_ack_alarm)
+    platform.on_timer("incident.retry", on_retry)

@@ -1,0 +1,129 @@
+"""The runtime every request and job works through: store, bus, clock, and the
+transaction (``Tx``) that writes state, its timeline, outbox rows, timers and pushes
+together and only wakes other parts after the commit."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from server.bus import InProcessBus
+from server.clock import Clock
+from server.settings import Settings
+from server.store.engine import Store
+from server.store.tables import audit_log, outbox, push_cursors, push_messages, timers
+
+log = logging.getLogger("anxin.platform")
+
+
+@dataclass
+class Tx:
+    """One unit of work: a connection inside a transaction, and hints to send after commit."""
+
+    conn: AsyncConnection
+    now: datetime
+    hints: list[tuple[str, str]] = field(default_factory=list)
+
+    def hint(self, topic: str, data: str = "") -> None:
+        if (topic, data) not in self.hints:
+            self.hints.append((topic, data))
+
+
+OutboxHandler = Callable[["Platform", dict[str, Any]], Awaitable[None]]
+TimerHandler = Callable[["Platform", Tx, dict[str, Any]], Awaitable[None]]
+
+
+class Platform:
+    """Store, bus, clock and settings, plus the handler tables for outbox and timers."""
+
+    def __init__(self, settings: Settings, store: Store, bus: InProcessBus, clock: Clock) -> None:
+        self.settings = settings
+        self.store = store
+        self.bus = bus
+        self.clock = clock
+        self.outbox_handlers: dict[str, list[OutboxHandler]] = {}
+        self.timer_handlers: dict[str, TimerHandler] = {}
+        self.extras: dict[str, Any] = {}
+
+    def on_event(self, topic: str, handler: OutboxHandler) -> None:
+        self.outbox_handlers.setdefault(topic, []).append(handler)
+
+    def on_timer(self, kind: str, handler: TimerHandler) -> None:
+        if kind in self.timer_handlers:
+            raise ValueError(f"timer kind {kind!r} already has a handler")
+        self.timer_handlers[kind] = handler
+
+    @asynccontextmanager
+    async def tx(self) -> AsyncIterator[Tx]:
+        """A transaction; hints are published only once it has committed."""
+        async with self.store.begin() as conn:
+            t = Tx(conn=conn, now=self.clock.now())
+            yield t
+        for topic, data in t.hints:
+            await self.bus.publish(topic, data)
+
+
+async def emit(tx: Tx, topic: str, payload: dict[str, Any]) -> None:
+    """Write an event to the outbox inside the caller's transaction."""
+    await tx.conn.execute(insert(outbox).values(topic=topic, payload=payload, created_at=tx.now))
+    tx.hint("outbox")
+
+
+async def schedule(tx: Tx, kind: str, ref: str, due_at: datetime,
+                   payload: dict[str, Any]) -> bool:
+    """Create a durable timer; a second timer with the same ref is a no-op."""
+    existing = (await tx.conn.execute(select(timers.c.id).where(timers.c.ref == ref))).first()
+    if existing is not None:
+        return False
+    await tx.conn.execute(insert(timers).values(
+        kind=kind, ref=ref, due_at=due_at, payload=payload, state="pending", created_at=tx.now))
+    tx.hint("timers")
+    return True
+
+
+async def cancel_timer(tx: Tx, ref: str) -> bool:
+    res = await tx.conn.execute(
+        update(timers).where(timers.c.ref == ref, timers.c.state == "pending")
+        .values(state="cancelled"))
+    return bool(res.rowcount)
+
+
+async def push(tx: Tx, recipient: str, type_: str, payload: dict[str, Any]) -> int:
+    """Queue a message for one recipient with the next sequence number; returns it."""
+    seq = (await tx.conn.execute(_next_seq(tx, recipient))).scalar_one()
+    await tx.conn.execute(insert(push_messages).values(
+        recipient=recipient, seq=seq, type=type_, payload=payload, created_at=tx.now))
+    tx.hint("push", recipient)
+    return int(seq)
+
+
+async def audit(tx: Tx, *, actor: int | None, action: str, object_type: str,
+                object_id: str | int, detail: dict[str, Any] | None = None) -> None:
+    """Record an access or disclosure; the audit log never holds the revealed values."""
+    await tx.conn.execute(insert(audit_log).values(
+        at=tx.now, actor_user_id=actor, action=action, object_type=object_type,
+        object_id=str(object_id), detail=detail or {}))
+
+
+def _next_seq(tx: Tx, recipient: str) -> Any:
+    """INSERT ... ON CONFLICT DO UPDATE ... RETURNING: one statement, no race on first use."""
+    if tx.conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    stmt = dialect_insert(push_cursors).values(recipient=recipient, last_seq=1)
+    return stmt.on_conflict_do_update(
+        index_elements=[push_cursors.c.recipient],
+        set_={"last_seq": push_cursors.c.last_seq + 1},
+    ).returning(push_cursors.c.last_seq)
+
+
+def later(tx: Tx, seconds: float) -> datetime:
+    return tx.now + timedelta(seconds=seconds)

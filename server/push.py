@@ -1,0 +1,138 @@
+"""The WebSocket push hub: numbered messages per recipient, replay after reconnect.
+
+Messages are rows in the store (written in the transaction of the change they report),
+so a client that reconnects with ``last_seq`` gets exactly what it missed, from any
+server process. The bus only tells a process that a recipient has something new.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from dataclasses import dataclass, field
+
+from aiohttp import WSMsgType, web
+from sqlalchemy import select
+
+from server.errors import ApiError
+from server.http import caller
+from server.keys import HUB, METRICS, PLATFORM
+from server.platform import Platform
+from server.store.tables import push_messages
+
+log = logging.getLogger("anxin.push")
+
+
+@dataclass(eq=False)
+class Connection:
+    recipient: str
+    ws: web.WebSocketResponse
+    last_sent: int
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class PushHub:
+    """This process's open sockets, and delivery of new rows to them."""
+
+    def __init__(self, platform: Platform) -> None:
+        self.platform = platform
+        self.connections: dict[str, set[Connection]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        platform.bus.listen(self._on_hint)
+
+    @property
+    def count(self) -> int:
+        return sum(len(c) for c in self.connections.values())
+
+    def _on_hint(self, topic: str, data: str) -> None:
+        if topic == "push":
+            targets = list(self.connections.get(data, ()))
+        elif topic == "resync":
+            targets = [c for conns in self.connections.values() for c in conns]
+        else:
+            return
+        for conn in targets:
+            task = asyncio.get_event_loop().create_task(self.flush(conn))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def flush(self, conn: Connection) -> None:
+        """Send every stored message after the last one this socket got, in order."""
+        async with conn.lock:
+            if conn.ws.closed:
+                return
+            async with self.platform.store.read() as db:
+                rows = (await db.execute(select(push_messages).where(
+                    push_messages.c.recipient == conn.recipient, push_messages.c.seq > conn.last_sent)
+                    .order_by(push_messages.c.seq).limit(500))).all()
+            for r in rows:
+                envelope = {"seq": r.seq, "type": r.type, "at": r.created_at.isoformat(), "payload": r.payload}
+                try:
+                    await conn.ws.send_str(json.dumps(envelope, ensure_ascii=False, default=str))
+                except (ConnectionResetError, RuntimeError):
+                    return
+                conn.last_sent = r.seq
+
+    def add(self, conn: Connection) -> None:
+        self.connections.setdefault(conn.recipient, set()).add(conn)
+
+    def remove(self, conn: Connection) -> None:
+        conns = self.connections.get(conn.recipient)
+        if conns is not None:
+            conns.discard(conn)
+            if not conns:
+                del self.connections[conn.recipient]
+
+    async def close_all(self) -> None:
+        for conns in list(self.connections.values()):
+            for c in list(conns):
+                with contextlib.suppress(Exception):
+                    await c.ws.close(code=1001, message=b"server shutdown")
+        for t in list(self._tasks):
+            t.cancel()
+
+
+async def websocket(request: web.Request) -> web.StreamResponse:
+    """GET /api/v1/ws?token=...&last_seq=N — pushes for the signed-in user."""
+    p = caller(request)
+    try:
+        last_seq = int(request.query.get("last_seq", "0"))
+    except ValueError as exc:
+        raise ApiError(400, "bad_last_seq", "last_seq must be an integer") from exc
+    hub = request.app[HUB]
+    s = request.app[PLATFORM].settings
+    ws = web.WebSocketResponse(heartbeat=s.ws_heartbeat_s)
+    await ws.prepare(request)
+    conn = Connection(recipient=p.push_recipient, ws=ws, last_sent=max(0, last_seq))
+    hub.add(conn)
+    metrics = request.app[METRICS]
+    metrics.push_connections.inc()
+    try:
+        await ws.send_json({"type": "hello", "user_id": p.user_id, "role": p.role.value,
+                            "resume_from": conn.last_sent})
+        await hub.flush(conn)
+        async for msg in ws:
+            if msg.type == WSMsgType.TEXT:
+                await _client_message(hub, conn, msg.data)
+            elif msg.type == WSMsgType.ERROR:
+                break
+    finally:
+        hub.remove(conn)
+        metrics.push_connections.dec()
+    return ws
+
+
+async def _client_message(hub: PushHub, conn: Connection, data: str) -> None:
+    try:
+        body = json.loads(data)
+    except ValueError:
+        return
+    if body.get("type") == "ping":
+        await conn.ws.send_json({"type": "pong"})
+    elif body.get("type") == "resume":
+        # The client saw up to N: anything after it is sent again.
+        async with conn.lock:
+            conn.last_sent = int(body.get("last_seq", conn.last_sent))
+        await hub.flush(conn)

@@ -1,0 +1,1 @@
+"""Stations, caregivers, elders and family bindings."""

@@ -1,0 +1,51 @@
+"""Tenant guards: every read of an elder goes through ``elder_for``.
+
+Another tenant's object answers 404, never 403, so its existence is not revealed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import exists, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from server.auth.principal import Principal, Role
+from server.errors import ApiError, not_found
+from server.store.tables import elders, family_bindings, incidents, tasks
+
+
+async def may_see_elder(conn: AsyncConnection, p: Principal, elder: Any) -> bool:
+    if p.role is Role.ADMIN:
+        return True
+    if p.role is Role.OPERATOR:
+        return bool(elder.station_id == p.station_id)
+    if p.role is Role.ELDER:
+        return bool(elder.id == p.elder_id)
+    if p.role is Role.FAMILY:
+        return bool((await conn.execute(select(exists().where(
+            family_bindings.c.family_user_id == p.user_id, family_bindings.c.elder_id == elder.id,
+            family_bindings.c.status == "confirmed")))).scalar())
+    if p.role is Role.CAREGIVER:
+        has_task = exists().where(tasks.c.elder_id == elder.id, tasks.c.caregiver_id == p.caregiver_id,
+                                  tasks.c.status.notin_(("done", "cancelled")))
+        has_incident = exists().where(incidents.c.elder_id == elder.id,
+                                      incidents.c.caregiver_id == p.caregiver_id,
+                                      incidents.c.status.notin_(("resolved", "closed")))
+        return bool((await conn.execute(select(has_task | has_incident))).scalar())
+    return False
+
+
+async def elder_for(conn: AsyncConnection, p: Principal, elder_id: int) -> Any:
+    """The elder row if this caller may see it, else 404."""
+    elder = (await conn.execute(select(elders).where(elders.c.id == elder_id))).first()
+    if elder is None or not await may_see_elder(conn, p, elder):
+        raise not_found("elder")
+    return elder
+
+
+def station_scope(p: Principal, station_id: int) -> None:
+    if p.role is Role.ADMIN:
+        return
+    if p.role is not Role.OPERATOR or p.station_id != station_id:
+        raise ApiError(404, "station_not_found", "station not found")

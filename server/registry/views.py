@@ -1,0 +1,59 @@
+"""Row → response conversion, with masking of ID numbers and phones."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from schemas.common import Point
+from schemas.registry import CaregiverOut, ElderOut, OpeningHours, StationOut
+from server.clock import SHANGHAI
+from server.identity import mask_id_number, mask_phone
+
+
+def age_on(birth: str, today: date) -> int:
+    y, m, d = (int(x) for x in birth.split("-"))
+    return today.year - y - ((today.month, today.day) < (m, d))
+
+
+def station_out(row: Any) -> StationOut:
+    return StationOut(
+        id=row.id, name=row.name, district=row.district, street=row.street, address=row.address,
+        location=Point(lat=row.lat, lng=row.lng), circle_minutes=row.circle_minutes,
+        circle_radius_m=round(row.circle_radius_m, 1),
+        opening_hours=OpeningHours.model_validate(row.opening_hours), kitchen=row.kitchen,
+        phone=row.phone, active=row.active)
+
+
+def caregiver_out(row: Any, *, reveal: bool, status: str | None = None) -> CaregiverOut:
+    loc = Point(lat=row.lat, lng=row.lng) if row.lat is not None else None
+    return CaregiverOut(
+        id=row.id, user_id=row.user_id, station_id=row.station_id, name=row.name,
+        phone=row.phone if reveal else mask_phone(row.phone), skills=list(row.skills),
+        certificates=list(row.certificates), travel_mode=row.travel_mode, shifts=list(row.shifts),
+        on_duty=row.on_duty, location=loc, located_at=row.located_at, active=row.active,
+        status=status or ("idle" if row.on_duty else "off_duty"))
+
+
+def _mask_people(people: list[dict[str, Any]], reveal: bool) -> list[dict[str, object]]:
+    if reveal:
+        return [dict(p) for p in people]
+    return [{**p, "phone": mask_phone(p.get("phone"))} for p in people]
+
+
+def elder_out(row: Any, *, reveal: bool, today: date | None = None) -> ElderOut:
+    from datetime import datetime
+
+    today = today or datetime.now(SHANGHAI).date()
+    return ElderOut(
+        id=row.id, station_id=row.station_id, name=row.name, sex=row.sex,
+        birth_date=row.birth_date, age=age_on(row.birth_date, today),
+        id_number=row.id_number if reveal else (mask_id_number(row.id_number) or ""),
+        phone=row.phone if reveal else mask_phone(row.phone), address=row.address,
+        access_notes=row.access_notes, location=Point(lat=row.lat, lng=row.lng),
+        living=row.living, categories=list(row.categories), care_level=row.care_level,
+        household_id=row.household_id, contacts=_mask_people(row.contacts, reveal),
+        neighbours=_mask_people(row.neighbours, reveal), health_notes=row.health_notes,
+        medicines=row.medicines, diet_notes=row.diet_notes, key_holder=row.key_holder,
+        preferred_caregiver_id=row.preferred_caregiver_id, high_risk=row.high_risk,
+        active=row.active, masked=not reveal)

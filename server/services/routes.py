@@ -1,0 +1,674 @@
+"""Services endpoints: the station's menu, bookings (book, cancel, complete), recurring rules,
+meal menus and orders, and the meal cut-off timer."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, time, timedelta
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from dispatch.geo import GeoPoint
+from schemas.services import (
+    BookingIn,
+    BookingOut,
+    CompleteIn,
+    HoursIn,
+    ItemIn,
+    ItemOut,
+    ItemPatch,
+    MaterialiseIn,
+    MealOrderIn,
+    MenuIn,
+    MenuLine,
+    RecurrenceIn,
+)
+from server.auth.principal import Principal, Role
+from server.errors import ApiError, not_found
+from server.geo import CoordSystem, to_store
+from server.http import caller, int_param, ok, parse, platform, require
+from server.platform import Platform, Tx, audit, cancel_timer, schedule
+from server.registry.guards import elder_for, station_scope
+from server.services import service
+from server.services.bookings import BookingStatus, Window, check_cancel, quote
+from server.services.catalogue import ServiceItem
+from server.services.meals import (
+    MealMode,
+    MealOrderRequest,
+    check_meal_order,
+    diet_warnings,
+    order_total_fen,
+)
+from server.services.recurrence import RecurrenceError, RecurrenceRule, expand
+from server.services.tables import (
+    bookings,
+    meal_menus,
+    meal_orders,
+    recurrence_rules,
+    service_items,
+)
+from server.store.tables import elders, tasks
+from server.welfare import flows as welfare_flows
+from server.welfare import service as welfare
+from server.welfare.workdays import OFFICIAL, CalendarNotCovered, business_date
+
+BOOKERS = (Role.ELDER, Role.FAMILY, Role.OPERATOR)
+
+
+def _item_out(item: ServiceItem) -> ItemOut:
+    v = service.item_values(item)
+    return ItemOut(**{**v, "hours": HoursIn(**v["hours"])})
+
+
+def _booking_out(r: Any) -> BookingOut:
+    return BookingOut(
+        id=r.id,
+        elder_id=r.elder_id,
+        item_code=r.item_code,
+        status=r.status,
+        start=r.window_start,
+        end=r.window_end,
+        asap=r.asap,
+        notes=r.notes,
+        price_fen=int(r.price_fen),
+        subsidy_fen=int(r.quoted_subsidy_fen),
+        self_pay_fen=int(r.quoted_self_pay_fen),
+        task_id=r.task_id,
+    )
+
+
+# ----- menu -------------------------------------------------------------------------------
+
+
+async def seed_menu(request: web.Request) -> web.Response:
+    p = require(request, Role.OPERATOR)
+    sid = int_param(request, "station_id")
+    station_scope(p, sid)
+    async with platform(request).tx() as tx:
+        added = await service.seed_menu(tx, station_id=sid, actor=p.user_id)
+    return ok({"added": added})
+
+
+async def list_items(request: web.Request) -> web.Response:
+    p = require(request, Role.OPERATOR)
+    sid = int_param(request, "station_id")
+    station_scope(p, sid)
+    async with platform(request).store.read() as conn:
+        rows = (
+            await conn.execute(
+                select(service_items)
+                .where(service_items.c.station_id == sid)
+                .order_by(service_items.c.id)
+            )
+        ).all()
+    return ok([_item_out(service.item_from_row(r)) for r in rows])
+
+
+def _hours(h: HoursIn) -> dict[str, Any]:
+    return {"days": h.days, "opens": h.opens, "closes": h.closes}
+
+
+async def create_item(request: web.Request) -> web.Response:
+    p = require(request, Role.OPERATOR)
+    sid = int_param(request, "station_id")
+    station_scope(p, sid)
+    body = await parse(request, ItemIn)
+    values = {**body.model_dump(), "category": body.category.value, "hours": _hours(body.hours)}
+    try:
+        async with platform(request).tx() as tx:
+            await tx.conn.execute(
+                insert(service_items).values(**values, station_id=sid, updated_at=tx.now)
+            )
+            await audit(
+                tx,
+                actor=p.user_id,
+                action="create",
+                object_type="service_item",
+                object_id=f"{sid}:{body.code}",
+            )
+    except IntegrityError as exc:
+        raise ApiError(409, "service_item_exists", "this code is already on the menu") from exc
+    return ok(_item_out(service.item_from_row(_Row(values))), 201)
+
+
+class _Row:
+    """Attribute access over a dict (to reuse item_from_row for a row not read back)."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__.update(values)
+
+
+async def patch_item(request: web.Request) -> web.Response:
+    p = require(request, Role.OPERATOR)
+    sid = int_param(request, "station_id")
+    station_scope(p, sid)
+    body = await parse(request, ItemPatch)
+    changes = body.model_dump(exclude_unset=True)
+    if "hours" in changes and body.hours is not None:
+        changes["hours"] = _hours(body.hours)
+    async with platform(request).tx() as tx:
+        row = await service.item_row(tx.conn, station_id=sid, code=request.match_info["code"])
+        merged = service.item_from_row(_Row({**row._asdict(), **changes}))  # validates the result
+        await tx.conn.execute(
+            update(service_items)
+            .where(service_items.c.id == row.id)
+            .values(**changes, updated_at=tx.now)
+        )
+        await audit(
+            tx,
+            actor=p.user_id,
+            action="update",
+            object_type="service_item",
+            object_id=f"{sid}:{row.code}",
+            detail={"fields": sorted(changes)},
+        )
+    return ok(_item_out(merged))
+
+
+async def elder_menu(request: web.Request) -> web.Response:
+    """The elder's station menu with what the subsidy covers for each item right now."""
+    p = require(request, *BOOKERS)
+    eid = int_param(request, "elder_id")
+    async with platform(request).tx() as tx:
+        elder = await elder_for(tx.conn, p, eid)
+        elig, _, left, _ = await welfare.quota_left(tx.conn, elder=elder, now=tx.now)
+        rows = (
+            await tx.conn.execute(
+                select(service_items)
+                .where(
+                    service_items.c.station_id == elder.station_id, service_items.c.active.is_(True)
+                )
+                .order_by(service_items.c.id)
+            )
+        ).all()
+    cls = elig.funding_class if elig else ""
+    out = []
+    for r in rows:
+        item = service.item_from_row(r)
+        q = quote(item, quota_left_fen=left)
+        out.append(
+            MenuLine(
+                **_item_out(item).model_dump(),
+                subsidy_fen=q.subsidy_fen,
+                self_pay_fen=q.self_pay_fen,
+                bookable=item.usable_by(cls),
+            )
+        )
+    return ok(out)
+
+
+# ----- bookings ---------------------------------------------------------------------------
+
+
+async def create_booking(request: web.Request) -> web.Response:
+    p = require(request, *BOOKERS)
+    eid = int_param(request, "elder_id")
+    body = await parse(request, BookingIn)
+    async with platform(request).tx() as tx:
+        elder = await elder_for(tx.conn, p, eid)
+        row = await service.create_booking(
+            tx,
+            elder=elder,
+            item_code=body.item_code,
+            start=body.start,
+            end=body.end,
+            notes=body.notes,
+            actor=p.user_id,
+        )
+        await audit(tx, actor=p.user_id, action="book", object_type="booking", object_id=row.id)
+    return ok(_booking_out(row), 201)
+
+
+async def list_bookings(request: web.Request) -> web.Response:
+    p = require(request, *BOOKERS)
+    eid = int_param(request, "elder_id")
+    async with platform(request).store.read() as conn:
+        await elder_for(conn, p, eid)
+        rows = (
+            await conn.execute(
+                select(bookings).where(bookings.c.elder_id == eid).order_by(bookings.c.window_start)
+            )
+        ).all()
+    return ok([_booking_out(r) for r in rows])
+
+
+async def _booking_for(tx: Tx, p: Principal, booking_id: int) -> Any:
+    row = (await tx.conn.execute(select(bookings).where(bookings.c.id == booking_id))).first()
+    if row is None:
+        raise not_found("booking")
+    await elder_for(tx.conn, p, row.elder_id)  # 404 for other tenants
+    return row
+
+
+async def cancel_booking(request: web.Request) -> web.Response:
+    p = require(request, *BOOKERS)
+    bid = int_param(request, "booking_id")
+    async with platform(request).tx() as tx:
+        row = await _booking_for(tx, p, bid)
+        err = check_cancel(
+            window=Window(row.window_start, row.window_end),
+            status=BookingStatus(row.status),
+            now=tx.now,
+            cutoff=timedelta(0) if p.is_staff() else timedelta(hours=2),
+        )
+        if err is not None:
+            raise service.booking_error([err])
+        await tx.conn.execute(
+            update(bookings)
+            .where(bookings.c.id == bid)
+            .values(status="cancelled", cancelled_at=tx.now)
+        )
+        if row.task_id:
+            await tx.conn.execute(
+                update(tasks).where(tasks.c.id == row.task_id).values(status="cancelled")
+            )
+        await audit(tx, actor=p.user_id, action="cancel", object_type="booking", object_id=bid)
+        row = (await tx.conn.execute(select(bookings).where(bookings.c.id == bid))).one()
+    return ok(_booking_out(row))
+
+
+async def complete_booking(request: web.Request) -> web.Response:
+    """The caregiver (or operator) records the service: record + ledger in one transaction."""
+    p = require(request, Role.CAREGIVER, Role.OPERATOR)
+    bid = int_param(request, "booking_id")
+    body = await parse(request, CompleteIn)
+    plat = platform(request)
+    async with plat.tx() as tx:
+        row = await _booking_for(tx, p, bid)
+        task = (await tx.conn.execute(select(tasks).where(tasks.c.id == row.task_id))).first()
+        cg = task.caregiver_id if task is not None else None
+        if p.role is Role.CAREGIVER and cg != p.caregiver_id:
+            raise not_found("booking")
+        if row.status not in ("requested", "planned"):
+            raise ApiError(
+                409, "booking.not_open", "this booking is already completed or cancelled"
+            )
+        if body.started_at > tx.now + timedelta(minutes=5):
+            raise ApiError(
+                422, "record.in_future", "a service cannot be recorded before it happens"
+            )
+        elder = await elder_for(tx.conn, p, row.elder_id)
+        item = service.item_from_row(
+            await service.item_row(tx.conn, station_id=row.station_id, code=row.item_code)
+        )
+        arrival = None
+        if body.arrival is not None:
+            lat, lng = to_store(
+                body.arrival.lat, body.arrival.lng, CoordSystem(body.arrival.coord_system.value)
+            )
+            arrival = GeoPoint(lat, lng)
+        rec = await welfare_flows.record_service(
+            tx,
+            booking=row,
+            elder=elder,
+            item=item,
+            caregiver_id=cg or p.caregiver_id,
+            started_at=body.started_at,
+            ended_at=body.ended_at,
+            arrival=arrival,
+            arrival_accuracy_m=body.arrival.accuracy_m if body.arrival else None,
+            door_code_entered=body.door_code,
+            secret=plat.settings.jwt_secret,
+            notes=body.notes,
+            actor=p.user_id,
+        )
+        await tx.conn.execute(
+            update(bookings).where(bookings.c.id == bid).values(status="completed")
+        )
+        if task is not None:
+            await tx.conn.execute(
+                update(tasks)
+                .where(tasks.c.id == task.id)
+                .values(status="done", started_at=body.started_at, finished_at=body.ended_at)
+            )
+    return ok(welfare_flows.record_out(rec), 201)
+
+
+# ----- recurring bookings -----------------------------------------------------------------
+
+
+def _rule(r: Any) -> RecurrenceRule:
+    return RecurrenceRule(
+        rule_id=f"rr{r.id}",
+        elder_id=str(r.elder_id),
+        item_code=r.item_code,
+        weekdays=frozenset(r.weekdays),
+        start=time.fromisoformat(r.start),
+        end=time.fromisoformat(r.end),
+        starts_on=r.starts_on,
+        until=r.until,
+        every_weeks=r.every_weeks,
+        skip_non_workdays=r.skip_non_workdays,
+        notes=r.notes,
+    )
+
+
+async def create_recurrence(request: web.Request) -> web.Response:
+    p = require(request, Role.OPERATOR)
+    eid = int_param(request, "elder_id")
+    body = await parse(request, RecurrenceIn)
+    async with platform(request).tx() as tx:
+        elder = await elder_for(tx.conn, p, eid)
+        await service.item_row(tx.conn, station_id=elder.station_id, code=body.item_code)
+        try:
+            RecurrenceRule(
+                rule_id="check",
+                elder_id=str(eid),
+                item_code=body.item_code,
+                weekdays=frozenset(body.weekdays),
+                start=time.fromisoformat(body.start),
+                end=time.fromisoformat(body.end),
+                starts_on=body.starts_on,
+                until=body.until,
+                every_weeks=body.every_weeks,
+            )
+        except RecurrenceError as exc:
+            raise ApiError(422, "recurrence.invalid", str(exc)) from exc
+        rid = (
+            await tx.conn.execute(
+                insert(recurrence_rules)
+                .values(
+                    station_id=elder.station_id,
+                    elder_id=eid,
+                    **body.model_dump(),
+                    created_by=p.user_id,
+                    created_at=tx.now,
+                )
+                .returning(recurrence_rules.c.id)
+            )
+        ).scalar_one()
+        await audit(
+            tx, actor=p.user_id, action="create", object_type="recurrence_rule", object_id=rid
+        )
+    return ok({"id": rid, **body.model_dump(mode="json")}, 201)
+
+
+async def materialise(request: web.Request) -> web.Response:
+    """Turn the station's recurring rules into bookings for the next days (idempotent)."""
+    p = require(request, Role.OPERATOR)
+    sid = int_param(request, "station_id")
+    station_scope(p, sid)
+    body = await parse(request, MaterialiseIn)
+    plat = platform(request)
+    created, skipped = [], []
+    async with plat.store.read() as conn:
+        rules = (
+            await conn.execute(
+                select(recurrence_rules).where(
+                    recurrence_rules.c.station_id == sid, recurrence_rules.c.active.is_(True)
+                )
+            )
+        ).all()
+    today = business_date(plat.clock.now())
+    for r in rules:
+        try:
+            occurrences = expand(
+                _rule(r), today, today + timedelta(days=body.days), is_workday=OFFICIAL.is_workday
+            )
+        except CalendarNotCovered as exc:
+            raise ApiError(409, "calendar.not_covered", str(exc)) from exc
+        for occ in occurrences:
+            try:
+                async with plat.tx() as tx:
+                    if (
+                        await tx.conn.execute(
+                            select(bookings.c.id).where(bookings.c.occurrence_key == occ.key)
+                        )
+                    ).first() is not None:
+                        continue
+                    elder = await elder_for(tx.conn, p, r.elder_id)
+                    row = await service.create_booking(
+                        tx,
+                        elder=elder,
+                        item_code=occ.item_code,
+                        start=occ.start,
+                        end=occ.end,
+                        notes=r.notes,
+                        actor=p.user_id,
+                        occurrence_key=occ.key,
+                    )
+                    created.append(row.id)
+            except ApiError as exc:
+                skipped.append({"occurrence": occ.key, "code": exc.code})
+    return ok({"created": created, "skipped": skipped})
+
+
+# ----- meals ------------------------------------------------------------------------------
+
+
+def _day(request: web.Request) -> date:
+    try:
+        return date.fromisoformat(request.match_info["day"])
+    except ValueError as exc:
+        raise ApiError(404, "not_found", "no such day") from exc
+
+
+async def put_menu(request: web.Request) -> web.Response:
+    p = require(request, Role.OPERATOR)
+    sid = int_param(request, "station_id")
+    station_scope(p, sid)
+    day = _day(request)
+    body = await parse(request, MenuIn)
+    values = {
+        "dishes": [d.model_dump() for d in body.dishes],
+        "cutoff": body.cutoff,
+        "lunch_opens": body.lunch_opens,
+        "lunch_closes": body.lunch_closes,
+    }
+    async with platform(request).tx() as tx:
+        old = await service.menu_row(tx.conn, station_id=sid, day=day)
+        try:
+            menu = service.menu_from_row(_Row({**values, "day": day}))
+        except ValueError as exc:
+            raise ApiError(422, "meal.menu_invalid", str(exc)) from exc
+        if old is not None and old.closed:
+            raise ApiError(409, "meal.menu_closed", "orders for this day are already closed")
+        if old is None:
+            await tx.conn.execute(
+                insert(meal_menus).values(station_id=sid, day=day, **values, updated_at=tx.now)
+            )
+        else:
+            await cancel_timer(tx, f"meals.cutoff:{sid}:{day}:{old.cutoff}")
+            await tx.conn.execute(
+                update(meal_menus)
+                .where(meal_menus.c.id == old.id)
+                .values(**values, updated_at=tx.now)
+            )
+        await schedule(
+            tx,
+            "meals.cutoff",
+            f"meals.cutoff:{sid}:{day}:{body.cutoff}",
+            menu.cutoff_at(),
+            {"station_id": sid, "day": day.isoformat()},
+        )
+        await audit(
+            tx,
+            actor=p.user_id,
+            action="put_menu",
+            object_type="meal_menu",
+            object_id=f"{sid}:{day}",
+        )
+    return ok({"station_id": sid, "day": day.isoformat(), **values})
+
+
+async def get_menu(request: web.Request) -> web.Response:
+    p = caller(request)
+    sid = int_param(request, "station_id")
+    day = _day(request)
+    if p.role in (Role.OPERATOR, Role.CAREGIVER) and p.station_id != sid:
+        raise not_found("station")
+    async with platform(request).store.read() as conn:
+        row = await service.menu_row(conn, station_id=sid, day=day)
+    if row is None:
+        raise ApiError(404, "meal.no_menu", "no menu for this day")
+    return ok(
+        {
+            "station_id": sid,
+            "day": day.isoformat(),
+            "dishes": row.dishes,
+            "cutoff": row.cutoff,
+            "lunch_opens": row.lunch_opens,
+            "lunch_closes": row.lunch_closes,
+            "closed": row.closed,
+        }
+    )
+
+
+MEAL_STATUS = {
+    "meal.no_menu": 404,
+    "meal.order_closed": 409,
+    "meal.already_ordered": 409,
+    "meal.elder_inactive": 409,
+}
+
+
+async def order_meal(request: web.Request) -> web.Response:
+    p = require(request, *BOOKERS)
+    eid = int_param(request, "elder_id")
+    body = await parse(request, MealOrderIn)
+    async with platform(request).tx() as tx:
+        elder = await elder_for(tx.conn, p, eid)
+        row = await service.menu_row(tx.conn, station_id=elder.station_id, day=body.day)
+        menu = service.menu_from_row(row) if row is not None else None
+        done = (
+            await tx.conn.execute(
+                select(meal_orders.c.day).where(
+                    meal_orders.c.elder_id == eid,
+                    meal_orders.c.day == body.day,
+                    meal_orders.c.status != "cancelled",
+                )
+            )
+        ).all()
+        req = MealOrderRequest(
+            str(eid),
+            body.day,
+            MealMode(body.mode),
+            tuple(body.dishes),
+            elder_active=bool(elder.active),
+            has_address=bool(elder.address),
+        )
+        errors = check_meal_order(req, menu, now=tx.now, existing_days=[d.day for d in done])
+        if errors or menu is None:
+            first = errors[0].value
+            raise ApiError(
+                MEAL_STATUS.get(first, 422),
+                first,
+                "meal order refused",
+                codes=[e.value for e in errors],
+            )
+        notes = [n for n in re.split(r"[,，、;；\s]+", elder.diet_notes or "") if n]
+        warnings = diet_warnings([d for d in menu.dishes if d.code in body.dishes], notes)
+        oid = (
+            await tx.conn.execute(
+                insert(meal_orders)
+                .values(
+                    station_id=elder.station_id,
+                    elder_id=eid,
+                    day=body.day,
+                    mode=body.mode,
+                    dishes=body.dishes,
+                    total_fen=order_total_fen(menu, body.dishes),
+                    diet_warnings=list(warnings),
+                    notes=body.notes,
+                    status="ordered",
+                    ordered_by=p.user_id,
+                    created_at=tx.now,
+                )
+                .returning(meal_orders.c.id)
+            )
+        ).scalar_one()
+    return ok(
+        {
+            "id": oid,
+            "day": body.day.isoformat(),
+            "mode": body.mode,
+            "dishes": body.dishes,
+            "total_fen": order_total_fen(menu, body.dishes),
+            "diet_warnings": list(warnings),
+        },
+        201,
+    )
+
+
+async def on_meal_cutoff(plat: Platform, tx: Tx, payload: dict[str, Any]) -> None:
+    """At cut-off: close the day's orders and turn delivery orders into delivery tasks."""
+    sid, day = int(payload["station_id"]), date.fromisoformat(payload["day"])
+    row = await service.menu_row(tx.conn, station_id=sid, day=day)
+    if row is None:
+        return
+    menu = service.menu_from_row(row)
+    start, end = menu.lunch_window()
+    orders = (
+        await tx.conn.execute(
+            select(meal_orders).where(
+                meal_orders.c.station_id == sid,
+                meal_orders.c.day == day,
+                meal_orders.c.status == "ordered",
+                meal_orders.c.mode == "delivery",
+            )
+        )
+    ).all()
+    for o in orders:
+        ref = f"meal:{day.isoformat()}:{o.elder_id}"
+        if (await tx.conn.execute(select(tasks.c.id).where(tasks.c.source_ref == ref))).first():
+            continue
+        elder = (await tx.conn.execute(select(elders).where(elders.c.id == o.elder_id))).one()
+        tid = (
+            await tx.conn.execute(
+                insert(tasks)
+                .values(
+                    station_id=sid,
+                    elder_id=o.elder_id,
+                    kind="meal_delivery",
+                    title="送餐上门",
+                    status="open",
+                    priority=1,
+                    interruptible=True,
+                    required_skills=[],
+                    window_start=start,
+                    window_end=end,
+                    duration_s=300,
+                    lat=elder.lat,
+                    lng=elder.lng,
+                    source="meal",
+                    source_ref=ref,
+                    notes="; ".join(o.diet_warnings),
+                    created_at=tx.now,
+                )
+                .returning(tasks.c.id)
+            )
+        ).scalar_one()
+        await tx.conn.execute(
+            update(meal_orders)
+            .where(meal_orders.c.id == o.id)
+            .values(status="delivering", task_id=tid)
+        )
+    await tx.conn.execute(update(meal_menus).where(meal_menus.c.id == row.id).values(closed=True))
+
+
+def register(plat: Platform) -> None:
+    """Timer handlers of the services domain."""
+    plat.on_timer("meals.cutoff", on_meal_cutoff)
+
+
+def routes() -> list[web.RouteDef]:
+    """The services URL table."""
+    return [
+        web.post("/api/v1/stations/{station_id}/service-items/seed", seed_menu),
+        web.get("/api/v1/stations/{station_id}/service-items", list_items),
+        web.post("/api/v1/stations/{station_id}/service-items", create_item),
+        web.patch("/api/v1/stations/{station_id}/service-items/{code}", patch_item),
+        web.get("/api/v1/elders/{elder_id}/menu", elder_menu),
+        web.post("/api/v1/elders/{elder_id}/bookings", create_booking),
+        web.get("/api/v1/elders/{elder_id}/bookings", list_bookings),
+        web.post("/api/v1/bookings/{booking_id}/cancel", cancel_booking),
+        web.post("/api/v1/bookings/{booking_id}/complete", complete_booking),
+        web.post("/api/v1/elders/{elder_id}/recurring-bookings", create_recurrence),
+        web.post("/api/v1/stations/{station_id}/recurring-bookings/materialise", materialise),
+        web.put("/api/v1/stations/{station_id}/meal-menus/{day}", put_menu),
+        web.get("/api/v1/stations/{station_id}/meal-menus/{day}", get_menu),
+        web.post("/api/v1/elders/{elder_id}/meal-orders", order_meal),
+    ]

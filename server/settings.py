@@ -1,0 +1,68 @@
+"""Settings read from the environment (ANXIN_*), checked once at start."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _int(name: str, default: int) -> int:
+    raw = _env(name)
+    return int(raw) if raw is not None else default
+
+
+def _default_db_url() -> str:
+    Path("var").mkdir(exist_ok=True)
+    return "sqlite+aiosqlite:///var/anxin.db"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a server process is configured with."""
+
+    database_url: str = field(default_factory=_default_db_url)
+    redis_url: str | None = None
+    jwt_secret: str = field(default_factory=lambda: secrets.token_hex(32))
+    access_token_ttl_s: int = 900
+    refresh_token_ttl_s: int = 30 * 24 * 3600
+    login_max_failures: int = 5
+    login_lockout_s: int = 900
+    wechat_base_url: str = "https://api.weixin.qq.com"
+    wechat_appid: str = "wx-anxin-demo"
+    wechat_secret: str = "demo-secret"
+    offer_timeout_s: int = 60
+    sla_s: int = 1200
+    plan_eta_s: int = 960
+    arrival_tolerance_m: float = 200.0
+    operator_alarm_after_s: int = 90
+    cti_secret: str = "dev-cti-secret"
+    timer_poll_s: float = 0.5
+    outbox_poll_s: float = 0.5
+    ws_heartbeat_s: float = 20.0
+    production: bool = False
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        """Build settings from ANXIN_* variables; unset ones keep their defaults."""
+        base = cls()
+        return cls(
+            database_url=_env("ANXIN_DATABASE_URL", base.database_url) or base.database_url,
+            redis_url=_env("ANXIN_REDIS_URL"),
+            jwt_secret=_env("ANXIN_JWT_SECRET", base.jwt_secret) or base.jwt_secret,
+            wechat_base_url=_env("ANXIN_WECHAT_BASE_URL", base.wechat_base_url) or "",
+            wechat_appid=_env("ANXIN_WECHAT_APPID", base.wechat_appid) or "",
+            wechat_secret=_env("ANXIN_WECHAT_SECRET", base.wechat_secret) or "",
+            offer_timeout_s=_int("ANXIN_OFFER_TIMEOUT_S", base.offer_timeout_s),
+            sla_s=_int("ANXIN_SLA_S", base.sla_s),
+            cti_secret=_env("ANXIN_CTI_SECRET", base.cti_secret) or "",
+            production=_env("ANXIN_PRODUCTION", "0") == "1",
+            log_level=_env("ANXIN_LOG_LEVEL", "INFO") or "INFO",
+        )

@@ -1,0 +1,106 @@
+"""The store: one async engine, transactions, and the durability checks at start."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from server.store.meta import metadata
+from server.store.tables import all_tables
+
+log = logging.getLogger("anxin.store")
+
+
+class StoreMisconfigured(RuntimeError):
+    """The database would not keep acknowledged writes through a crash."""
+
+
+def _sqlite_pragmas(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let us issue BEGIN IMMEDIATE ourselves: a writer takes the lock at the start
+        # instead of failing on upgrade from a read lock half way through.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=10000")
+        cur.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        read_only = conn.get_execution_options().get("anxin_read", False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+class Store:
+    """Async access to the relational store (SQLite embedded, PostgreSQL in production)."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = url
+        kwargs: dict[str, Any] = {"echo": echo}
+        if url.startswith("postgresql"):
+            kwargs.update(pool_size=20, max_overflow=20, pool_pre_ping=True)
+        self.engine = create_async_engine(url, **kwargs)
+        self.dialect = self.engine.dialect.name
+        if self.dialect == "sqlite":
+            _sqlite_pragmas(self.engine)
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.dialect == "postgresql"
+
+    @asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncConnection]:
+        """A transaction: committed when the block ends, rolled back on error."""
+        async with self.engine.begin() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A read-only unit of work (no write lock on SQLite's BEGIN IMMEDIATE path)."""
+        async with self.engine.connect() as conn:
+            await conn.execution_options(anxin_read=True)
+            yield conn
+
+    async def create_all(self) -> None:
+        all_tables()
+        async with self.engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+
+    async def drop_all(self) -> None:
+        all_tables()
+        async with self.engine.begin() as conn:
+            await conn.run_sync(metadata.drop_all)
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def check_durability(self) -> dict[str, str]:
+        """Read the settings that decide whether a commit survives a power cut."""
+        async with self.engine.connect() as conn:
+            if self.dialect == "sqlite":
+                sync = (await conn.exec_driver_sql("PRAGMA synchronous")).scalar()
+                mode = (await conn.exec_driver_sql("PRAGMA journal_mode")).scalar()
+                found = {"synchronous": str(sync), "journal_mode": str(mode)}
+                if str(sync) != "2":  # 2 == FULL
+                    raise StoreMisconfigured(f"SQLite synchronous must be FULL, is {sync}")
+                return found
+            if self.is_postgres:
+                fsync = (await conn.exec_driver_sql("SHOW fsync")).scalar()
+                sc = (await conn.exec_driver_sql("SHOW synchronous_commit")).scalar()
+                found = {"fsync": str(fsync), "synchronous_commit": str(sc)}
+                if fsync != "on" or sc not in ("on", "remote_write", "remote_apply"):
+                    raise StoreMisconfigured(f"PostgreSQL must run with fsync and synchronous_commit on: {found}")
+                return found
+        return {}
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

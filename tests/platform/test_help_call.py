@@ -1,0 +1,158 @@
+"""The help call from the button to resolution, through the real app."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import BACKENDS
+from tests.support.api import Api, near
+
+pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
+
+
+async def offers_for(api: Api, who: str) -> list[dict]:
+    return await api.call("GET", "/api/v1/offers", who, expect=200)
+
+
+async def test_button_to_resolution(api: Api) -> None:
+    """Elder presses; the nearest first-aider is offered, accepts, arrives, resolves."""
+    inc = await api.press(expect=201)
+    assert inc["status"] == "open" and inc["kind"] == "emergency"
+    assert inc["deadline_at"] is not None
+    await api.pump()
+    [offer] = await offers_for(api, "cg_a")
+    assert offer["incident_id"] == inc["id"]
+    assert await offers_for(api, "cg_b") == []
+    await api.call("POST", f"/api/v1/offers/{offer['id']}/accept", "cg_a", expect=200)
+    seen = await api.call("GET", f"/api/v1/incidents/{inc['id']}", "elder", expect=200)
+    assert seen["status"] == "accepted" and seen["caregiver_name"] == "王芳"
+    assert "正在赶来" in seen["status_text"] and seen["eta_minutes"] >= 1
+    await api.call("POST", f"/api/v1/incidents/{inc['id']}/en-route", "cg_a", json={}, expect=200)
+    lat, lng = near(110, 100)
+    arrived = await api.call("POST", f"/api/v1/incidents/{inc['id']}/arrive", "cg_a",
+                             json={"location": {"lat": lat, "lng": lng, "coord_system": "gcj02"}}, expect=200)
+    assert arrived["flagged"] is False
+    await api.call("POST", f"/api/v1/incidents/{inc['id']}/resolve", "cg_a",
+                   json={"notes": "老人摔倒，已扶起，无外伤"}, expect=200)
+    full = await api.call("GET", f"/api/v1/incidents/{inc['id']}", "operator", expect=200)
+    kinds = [e["kind"] for e in full["timeline"]]
+    assert kinds == ["opened", "offered", "accepted", "en_route", "arrived", "resolved"]
+    assert full["status"] == "resolved"
+
+
+async def test_repeat_with_same_key_returns_same_incident(api: Api) -> None:
+    first = await api.press(key="press-0001", expect=201)
+    again = await api.press(key="press-0001", expect=201)
+    assert again == first
+
+
+async def test_same_key_different_body_is_refused(api: Api) -> None:
+    await api.press(key="press-0002", expect=201)
+    status, body = await api.press(key="press-0002", call_type="health")
+    assert status == 422 and body["code"] == "idempotency_key_reused"
+
+
+async def test_second_press_joins_open_incident(api: Api) -> None:
+    first = await api.press(expect=201)
+    second = await api.press(expect=200)
+    assert second["id"] == first["id"] and second["joined"] is True
+    assert second["press_count"] == 2
+
+
+async def test_family_presses_for_bound_elder_only(api: Api) -> None:
+    inc = await api.press("family", elder_id=api.ids["elder"], expect=201)
+    assert inc["elder_id"] == api.ids["elder"]
+    status, body = await api.press("family", elder_id=api.ids["elder_other"])
+    assert status == 404 and body["code"] == "elder_not_found"
+    status, _ = await api.press("family2", elder_id=api.ids["elder"])
+    assert status == 404
+
+
+async def test_decline_and_timeout_move_to_next(api: Api) -> None:
+    inc = await api.press(expect=201)
+    await api.pump()
+    [offer_a] = await offers_for(api, "cg_a")
+    await api.call("POST", f"/api/v1/offers/{offer_a['id']}/decline", "cg_a", json={"reason": "在忙"}, expect=200)
+    await api.pump()
+    [offer_b] = await offers_for(api, "cg_b")
+    status, body = await api.call("POST", f"/api/v1/offers/{offer_a['id']}/accept", "cg_a")
+    assert status == 409 and body["code"] == "offer_gone"
+    await api.advance(61)
+    assert await offers_for(api, "cg_b") == []
+    status, body = await api.call("POST", f"/api/v1/offers/{offer_b['id']}/accept", "cg_b")
+    assert status == 409
+    alarms = await api.call("GET", "/api/v1/alarms", "operator", expect=200)
+    assert any(a["kind"] == "no_caregiver" and a["incident_id"] == inc["id"] for a in alarms)
+
+
+async def test_no_arrival_by_deadline_realarms(api: Api) -> None:
+    inc = await api.press(expect=201)
+    await api.pump()
+    [offer] = await offers_for(api, "cg_a")
+    await api.call("POST", f"/api/v1/offers/{offer['id']}/accept", "cg_a", expect=200)
+    await api.advance(20 * 60 + 1)
+    alarms = await api.call("GET", "/api/v1/alarms", "operator", expect=200)
+    assert [a["kind"] for a in alarms if a["incident_id"] == inc["id"]] == ["no_arrival_by_deadline"]
+
+
+async def test_arrival_far_away_is_flagged(api: Api) -> None:
+    inc = await api.press(expect=201)
+    await api.pump()
+    [offer] = await offers_for(api, "cg_a")
+    await api.call("POST", f"/api/v1/offers/{offer['id']}/accept", "cg_a", expect=200)
+    lat, lng = near(900)
+    body = await api.call("POST", f"/api/v1/incidents/{inc['id']}/arrive", "cg_a",
+                          json={"location": {"lat": lat, "lng": lng, "coord_system": "gcj02"}}, expect=200)
+    assert body["flagged"] is True
+    alarms = await api.call("GET", "/api/v1/alarms", "operator", expect=200)
+    assert any(a["kind"] == "arrival_outside_geofence" for a in alarms)
+
+
+async def test_nobody_on_duty_alarms_operator_at_once(api: Api) -> None:
+    await api.set_duty("cg_a", False)
+    await api.set_duty("cg_b", False)
+    inc = await api.press(expect=201)
+    await api.pump()
+    alarms = await api.call("GET", "/api/v1/alarms", "operator", expect=200)
+    assert [a["kind"] for a in alarms if a["incident_id"] == inc["id"]] == ["no_caregiver"]
+
+
+async def test_outside_circle_is_accepted_and_flagged(api: Api) -> None:
+    lat, lng = near(20000)
+    inc = await api.press(location={"lat": lat, "lng": lng, "coord_system": "gcj02"}, expect=201)
+    assert inc["outside_circle"] is True
+    alarms = await api.call("GET", "/api/v1/alarms", "operator", expect=200)
+    assert any(a["kind"] == "outside_circle" for a in alarms)
+
+
+async def test_non_emergency_becomes_task_without_clock(api: Api) -> None:
+    inc = await api.press(call_type="health", expect=201)
+    assert inc["deadline_at"] is None
+    await api.pump()
+    assert await offers_for(api, "cg_a") == []
+
+
+@pytest.mark.parametrize("body,code", [
+    ({"call_type": "panic"}, "validation_error"),
+    ({"call_type": "emergency", "location": {"lat": 39.9, "lng": 116.4, "coord_system": "mars"}}, "validation_error"),
+    ({"call_type": "emergency", "location": {"lat": 95, "lng": 116.4, "coord_system": "wgs84"}}, "validation_error"),
+    ({"call_type": "emergency", "extra": 1}, "validation_error"),
+])
+async def test_bad_bodies_are_clear_errors(api: Api, body: dict, code: str) -> None:
+    status, problem = await api.call("POST", "/api/v1/help-calls", "elder", json=body,
+                                     headers={"Idempotency-Key": "bad-body-001"})
+    assert status == 422 and problem["code"] == code
+    assert await api.call("GET", "/api/v1/incidents", "operator", expect=200) == []
+
+
+async def test_missing_key_and_broken_json(api: Api) -> None:
+    status, body = await api.call("POST", "/api/v1/help-calls", "elder", json={"call_type": "emergency"})
+    assert status == 400 and body["code"] == "idempotency_key_required"
+    r = await api.client.post("/api/v1/help-calls", data=b"{nope", headers=api.h("elder", **{"Idempotency-Key": "k-12345678"}))
+    assert r.status == 400 and (await r.json())["code"] == "malformed_json"
+
+
+async def test_expired_token_is_401(api: Api) -> None:
+    api.clock.advance(7 * 3600)
+    status, body = await api.press()
+    assert status == 401 and body["code"] == "token_expired"

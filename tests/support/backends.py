@@ -1,0 +1,63 @@
+"""Find PostgreSQL and Redis on localhost; CI sets ANXIN_REQUIRE_BACKENDS=1 so a missing
+one fails the run instead of quietly skipping."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import NoReturn
+
+import pytest
+
+PG_DEFAULT = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+REDIS_DEFAULT = "redis://127.0.0.1:6379/15"
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def postgres_url() -> str | None:
+    url = os.environ.get("ANXIN_TEST_POSTGRES_URL", PG_DEFAULT)
+    return url if _port_open("127.0.0.1", 5432) else None
+
+
+def redis_url() -> str | None:
+    url = os.environ.get("ANXIN_TEST_REDIS_URL", REDIS_DEFAULT)
+    return url if _port_open("127.0.0.1", 6379) else None
+
+
+def missing(what: str) -> NoReturn:
+    if os.environ.get("ANXIN_REQUIRE_BACKENDS") == "1":
+        pytest.fail(f"{what} is required (ANXIN_REQUIRE_BACKENDS=1) but not reachable on localhost")
+    pytest.skip(f"{what} is not reachable on localhost; run `make test` to provision it")
+
+
+@asynccontextmanager
+async def fresh_pg_database(admin_url: str) -> AsyncIterator[str]:
+    """A throw-away database per test, dropped afterwards."""
+    import asyncpg
+
+    name = f"anxin_t_{uuid.uuid4().hex[:12]}"
+    dsn = admin_url.replace("postgresql+asyncpg://", "postgresql://")
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    base = admin_url.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
