@@ -1,0 +1,267 @@
+"""Closing the loop after help: return calls, quarterly return visits, satisfaction, complaints.
+
+- every resolved emergency gets a return-call task due within 24 hours;
+- every quarter a random sample of at least 5% of subsidised elders, stratified by station
+  (at least one per station that has any), reproducible from a seed such as the quarter's name;
+- the satisfaction rate (满意 + 基本满意 over all answers) per provider and per station,
+  against the 95% target;
+- complaints as tickets with an owner, a deadline and an outcome, moved by a transition table.
+
+Pure: "now" is an argument; the quarter follows Asia/Shanghai.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Final
+from zoneinfo import ZoneInfo
+
+__all__ = [
+    "Answer",
+    "Complaint",
+    "ComplaintAction",
+    "ComplaintStatus",
+    "ResolvedEmergency",
+    "ReturnCall",
+    "SatisfactionAnswer",
+    "SatisfactionRate",
+    "SubsidisedElder",
+    "quarter_name",
+    "return_call",
+    "sample_return_visits",
+    "satisfaction_rates",
+    "TransitionError",
+    "overdue",
+    "transition",
+]
+
+SHANGHAI: Final = ZoneInfo("Asia/Shanghai")
+RETURN_CALL_WITHIN: Final = timedelta(hours=24)
+SAMPLE_FRACTION: Final = 0.05
+SATISFACTION_TARGET: Final = 0.95
+
+
+# --- return calls -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedEmergency:
+    """An emergency that was resolved."""
+
+    incident_id: int
+    elder_id: int
+    station_id: int
+    resolved_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnCall:
+    """A call back to the elder or family after an emergency; `source_ref` makes it idempotent."""
+
+    elder_id: int
+    station_id: int
+    due_at: datetime
+    source_ref: str
+    title: str
+
+
+def return_call(emergency: ResolvedEmergency, within: timedelta = RETURN_CALL_WITHIN) -> ReturnCall:
+    """The return-call task for a resolved emergency."""
+    return ReturnCall(
+        elder_id=emergency.elder_id,
+        station_id=emergency.station_id,
+        due_at=emergency.resolved_at + within,
+        source_ref=f"return_call:{emergency.incident_id}",
+        title="紧急呼叫回访 / Return call after emergency",
+    )
+
+
+# --- the quarterly sample ----------------------------------------------------------------
+
+
+def quarter_name(at: datetime | date) -> str:
+    """The quarter in Asia/Shanghai, e.g. "2026Q4"."""
+    d = at.astimezone(SHANGHAI).date() if isinstance(at, datetime) else at
+    return f"{d.year}Q{(d.month - 1) // 3 + 1}"
+
+
+@dataclass(frozen=True, slots=True)
+class SubsidisedElder:
+    """An elder in the sampling frame."""
+
+    elder_id: int
+    station_id: int
+
+
+def _rng(seed: str, station_id: int) -> random.Random:
+    digest = hashlib.sha256(f"{seed}:{station_id}".encode()).digest()
+    return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+def sample_return_visits(
+    elders: Iterable[SubsidisedElder], *, seed: str, fraction: float = SAMPLE_FRACTION
+) -> dict[int, list[int]]:
+    """Elders to visit per station: ceil(fraction × n) of each station, at least one each.
+
+    The same seed and the same elders give the same sample whatever order they come in.
+    """
+    if not 0 < fraction <= 1:
+        raise ValueError("fraction must be in (0, 1]")
+    by_station: dict[int, list[int]] = defaultdict(list)
+    for e in elders:
+        by_station[e.station_id].append(e.elder_id)
+    out: dict[int, list[int]] = {}
+    for station_id in sorted(by_station):
+        ids = sorted(set(by_station[station_id]))
+        k = max(1, math.ceil(fraction * len(ids)))
+        out[station_id] = sorted(_rng(seed, station_id).sample(ids, k))
+    return out
+
+
+# --- satisfaction -------------------------------------------------------------------------
+
+
+class Answer(StrEnum):
+    """The three answers of a satisfaction survey."""
+
+    SATISFIED = "satisfied"  # 满意
+    BASICALLY = "basically_satisfied"  # 基本满意
+    DISSATISFIED = "dissatisfied"  # 不满意
+
+
+@dataclass(frozen=True, slots=True)
+class SatisfactionAnswer:
+    """One answer about one service by one provider."""
+
+    provider_id: int
+    station_id: int
+    answer: Answer
+
+
+@dataclass(frozen=True, slots=True)
+class SatisfactionRate:
+    """The rate for one provider or station and whether it meets the target."""
+
+    key: int
+    answers: int
+    satisfied: int
+    rate: float
+    meets_target: bool
+
+
+def _rates(counts: dict[int, list[int]], target: float) -> list[SatisfactionRate]:
+    out = []
+    for key in sorted(counts):
+        total, good = counts[key]
+        rate = good / total
+        out.append(SatisfactionRate(key, total, good, round(rate, 4), rate >= target))
+    return out
+
+
+def satisfaction_rates(
+    answers: Iterable[SatisfactionAnswer], target: float = SATISFACTION_TARGET
+) -> tuple[list[SatisfactionRate], list[SatisfactionRate]]:
+    """(per provider, per station) rates: (满意 + 基本满意) / all answers."""
+    providers: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    stations: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for a in answers:
+        good = a.answer is not Answer.DISSATISFIED
+        for bucket, key in ((providers, a.provider_id), (stations, a.station_id)):
+            bucket[key][0] += 1
+            bucket[key][1] += good
+    return _rates(providers, target), _rates(stations, target)
+
+
+# --- complaints ---------------------------------------------------------------------------
+
+
+class ComplaintStatus(StrEnum):
+    """Where a complaint ticket is."""
+
+    OPEN = "open"
+    ASSIGNED = "assigned"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class ComplaintAction(StrEnum):
+    """What can be done to a ticket."""
+
+    ASSIGN = "assign"
+    RESOLVE = "resolve"
+    REOPEN = "reopen"
+    CLOSE = "close"
+
+
+TRANSITIONS: Final = {
+    (ComplaintStatus.OPEN, ComplaintAction.ASSIGN): ComplaintStatus.ASSIGNED,
+    (ComplaintStatus.ASSIGNED, ComplaintAction.ASSIGN): ComplaintStatus.ASSIGNED,
+    (ComplaintStatus.ASSIGNED, ComplaintAction.RESOLVE): ComplaintStatus.RESOLVED,
+    (ComplaintStatus.RESOLVED, ComplaintAction.REOPEN): ComplaintStatus.ASSIGNED,
+    (ComplaintStatus.RESOLVED, ComplaintAction.CLOSE): ComplaintStatus.CLOSED,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Complaint:
+    """A complaint ticket."""
+
+    id: int
+    elder_id: int
+    station_id: int
+    text: str
+    opened_at: datetime
+    deadline: datetime
+    status: ComplaintStatus = ComplaintStatus.OPEN
+    owner: int | None = None
+    outcome: str | None = None
+    provider_id: int | None = None
+
+    def overdue(self, now: datetime) -> bool:
+        """Past the deadline and not yet resolved."""
+        return (
+            self.status in (ComplaintStatus.OPEN, ComplaintStatus.ASSIGNED) and now > self.deadline
+        )
+
+
+class TransitionError(ValueError):
+    """The action is not allowed from the ticket's status."""
+
+
+def transition(
+    complaint: Complaint,
+    action: ComplaintAction,
+    *,
+    owner: int | None = None,
+    outcome: str | None = None,
+    deadline: datetime | None = None,
+) -> Complaint:
+    """Apply one action; raise TransitionError when it does not fit the ticket's status."""
+    target = TRANSITIONS.get((complaint.status, action))
+    if target is None:
+        raise TransitionError(f"cannot {action} a {complaint.status} complaint")
+    if action is ComplaintAction.ASSIGN and owner is None:
+        raise TransitionError("assign needs an owner")
+    if action is ComplaintAction.RESOLVE and not (outcome and outcome.strip()):
+        raise TransitionError("resolve needs a written outcome")
+    if action is ComplaintAction.REOPEN and deadline is None:
+        raise TransitionError("reopen needs a new deadline")
+    return replace(
+        complaint,
+        status=target,
+        owner=owner if owner is not None else complaint.owner,
+        outcome=outcome.strip() if outcome else complaint.outcome,
+        deadline=deadline or complaint.deadline,
+    )
+
+
+def overdue(complaints: Sequence[Complaint], now: datetime) -> list[Complaint]:
+    """Tickets past their deadline, oldest deadline first."""
+    return sorted((c for c in complaints if c.overdue(now)), key=lambda c: c.deadline)
