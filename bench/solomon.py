@@ -60,10 +60,7 @@ def read_vrptw(path: str | Path) -> VrptwInstance:
     else:
         windows = [(0.0, 1e9)] * n
     st = d.get("service_time", 0)
-    if hasattr(st, "__len__"):
-        service = [float(s) for s in st]
-    else:
-        service = [float(st)] * n
+    service = [float(s) for s in st] if hasattr(st, "__len__") else [float(st)] * n
     depots = [int(x) for x in d.get("depot", [0])]
     depot = depots[0] if depots else 0
     service[depot] = 0.0
@@ -229,7 +226,11 @@ def main(argv: list[str]) -> int:
         help="comma-separated OR-Tools first-solution strategies, tried in turn",
     )
     ap.add_argument("--metaheuristic", default="GUIDED_LOCAL_SEARCH")
-    ap.add_argument("--ils", action="store_true", help="iterated local search (ruin and recreate)")
+    ap.add_argument("--no-ruin", action="store_true", help="skip the ruin-and-recreate phase")
+    ap.add_argument("--polish-share", type=float, default=SolverParams.polish_share)
+    ap.add_argument("--temperature", default="7,0.07", help="SA start,end × average leg")
+    ap.add_argument("--ruin-visits", type=int, default=SolverParams.ruin_visits)
+    ap.add_argument("--full-operators", action="store_true", help="keep OR-Tools' LNS operators")
     ap.add_argument("--portfolio-share", type=float, default=SolverParams.portfolio_share)
     ap.add_argument("--gls-lambda", type=float, default=SolverParams.gls_lambda)
     ap.add_argument("--no-peer", action="store_true", help="do not run PyVRP beside it")
@@ -239,7 +240,12 @@ def main(argv: list[str]) -> int:
         metaheuristic=args.metaheuristic,
         time_limit_s=args.time_limit,
         seed=args.seed,
-        iterated_local_search=args.ils,
+        ruin_and_recreate=not args.no_ruin,
+        polish_share=args.polish_share,
+        temperature=tuple(float(x) for x in args.temperature.split(",")),  # type: ignore[arg-type]
+        ruin_visits=args.ruin_visits,
+        ruin_sequence=args.ruin_visits,
+        lean_operators=not args.full_operators,
         portfolio_share=args.portfolio_share,
         gls_lambda=args.gls_lambda,
     )

@@ -75,7 +75,7 @@ def _screen(snap: DaySnapshot, params: PlanParams) -> _Screened:
                 rejected.append(_unassigned(t.task_id, UnassignedWhy.PIN_INVALID))
                 continue
             ok.append(t)
-            allowed[t.task_id] = frozenset({index[t.pinned_to]})  # type: ignore[index]
+            allowed[t.task_id] = frozenset({index[t.pinned_to]})
             continue
         qualified = [v for v, c in enumerate(team) if t.required_skills <= c.skills]
         if not qualified:
@@ -133,7 +133,15 @@ def plan_day(
             objective=0,
             seconds=time.perf_counter() - t0,
         )
-        return replace(plan, diff=diff_plans(snap.previous, plan, params.retime_threshold_s))
+        return replace(
+            plan,
+            diff=diff_plans(
+                snap.previous,
+                plan,
+                params.retime_threshold_s,
+                current=frozenset(t.task_id for t in snap.tasks),
+            ),
+        )
 
     # Nodes: 0 the station, then each caregiver's start and end (if not the station), tasks.
     points: list[GeoPoint] = [snap.station]
@@ -253,9 +261,9 @@ def plan_day(
         by_cg = {r.caregiver_id: r for r in snap.previous.routes}
         initial = []
         for c in team:
-            r = by_cg.get(c.caregiver_id)
+            old = by_cg.get(c.caregiver_id)
             initial.append(
-                [node_of[pv.task_id] for pv in r.visits if pv.task_id in node_of] if r else []
+                [node_of[pv.task_id] for pv in old.visits if pv.task_id in node_of] if old else []
             )
     sol = solve(problem, params.solver, initial_routes=initial)
 
@@ -302,12 +310,32 @@ def plan_day(
         objective=sol.objective,
         seconds=time.perf_counter() - t0,
     )
-    return replace(plan, diff=diff_plans(snap.previous, plan, params.retime_threshold_s))
+    return replace(
+        plan,
+        diff=diff_plans(
+            snap.previous,
+            plan,
+            params.retime_threshold_s,
+            current=frozenset(t.task_id for t in snap.tasks),
+        ),
+    )
 
 
-def diff_plans(old: DayPlan | None, new: DayPlan, retime_threshold_s: int = 300) -> PlanDiff:
-    """Every change from the old plan to the new one, per task."""
+def diff_plans(
+    old: DayPlan | None,
+    new: DayPlan,
+    retime_threshold_s: int = 300,
+    *,
+    current: frozenset[str] | None = None,
+) -> PlanDiff:
+    """Every change from the old plan to the new one, per task.
+
+    With `current` (the task ids still to do), tasks of the old plan that are no longer in
+    it (done, cancelled) are not reported as removed.
+    """
     before = old.assignment() if old is not None else {}
+    if current is not None:
+        before = {t: c for t, c in before.items() if t in current}
     after = new.assignment()
     added = tuple(sorted((t, c) for t, c in after.items() if t not in before))
     removed = tuple(sorted((t, c) for t, c in before.items() if t not in after))

@@ -50,6 +50,9 @@ class UnassignedWhy(StrEnum):
     NO_TEAM = "no_caregivers"
     NO_ROOM = "no_room_in_plan"
     PIN_INVALID = "pinned_caregiver_unknown"
+    TOO_FAR_FOR_HOT = "too_far_to_arrive_hot"
+    TOO_MANY_BOXES = "too_many_boxes"
+    OUTSIDE_CIRCLE = "outside_service_circle"
 
 
 UNASSIGNED_TEXT: Mapping[UnassignedWhy, str] = MappingProxyType(
@@ -63,6 +66,9 @@ UNASSIGNED_TEXT: Mapping[UnassignedWhy, str] = MappingProxyType(
         UnassignedWhy.NO_TEAM: "今天没有在岗护理员",
         UnassignedWhy.NO_ROOM: "排不进今天的计划（时间或人手不足）",
         UnassignedWhy.PIN_INVALID: "锁定的护理员不在班",
+        UnassignedWhy.TOO_FAR_FOR_HOT: "离厨房太远，无法在规定时间内热食送达",
+        UnassignedWhy.TOO_MANY_BOXES: "餐盒数量超过送餐员的装载能力",
+        UnassignedWhy.OUTSIDE_CIRCLE: "超出15分钟服务圈",
     }
 )
 

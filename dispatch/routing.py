@@ -15,14 +15,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_parameters_pb2
+from ortools.util.optional_boolean_pb2 import BOOL_FALSE
 
 FIRST_SOLUTION_STRATEGIES: frozenset[str] = frozenset(
     k
-    for k in routing_enums_pb2.FirstSolutionStrategy.Value.keys()
+    for k in routing_enums_pb2.FirstSolutionStrategy.Value
     if k not in {"UNSET", "FIRST_UNBOUND_MIN_VALUE", "EVALUATOR_STRATEGY"}
 )
 METAHEURISTICS: frozenset[str] = frozenset(
-    k for k in routing_enums_pb2.LocalSearchMetaheuristic.Value.keys() if k != "UNSET"
+    k for k in routing_enums_pb2.LocalSearchMetaheuristic.Value if k != "UNSET"
 )
 
 # What we measured on the 56 Solomon instances (docs/dispatch.md): trying a few insertion
@@ -40,9 +41,13 @@ DEFAULT_PORTFOLIO: tuple[str, ...] = (
 class SolverParams:
     """How hard and how to search. Validates itself; deterministic for a seed (one worker).
 
-    `first_solutions` are each tried briefly (at most `portfolio_share` of the time limit in
-    all); the best start is then improved by `metaheuristic` until the time or solution
-    limit. `iterated_local_search` adds OR-Tools' ruin-and-recreate perturbations.
+    Three phases share the time limit: each of `first_solutions` is built once (together at
+    most `portfolio_share` of the time) and the cheapest start is kept; then, when
+    `ruin_and_recreate` is on, OR-Tools' iterated local search (SISR ruin, cheapest-insertion
+    recreate, simulated-annealing acceptance with temperatures relative to the average leg
+    of the start) runs for the rest but `polish_share`; finally `metaheuristic` (guided local
+    search) polishes the best solution. Under a time limit the result depends on the
+    machine's speed; with `solution_limit` set it depends only on inputs and seed.
     """
 
     first_solutions: tuple[str, ...] = DEFAULT_PORTFOLIO
@@ -50,8 +55,13 @@ class SolverParams:
     time_limit_s: float = 5.0
     seed: int = 0
     solution_limit: int | None = None
-    portfolio_share: float = 0.15
-    iterated_local_search: bool = False
+    portfolio_share: float = 0.1
+    ruin_and_recreate: bool = True
+    polish_share: float = 0.3
+    ruin_visits: int = 10
+    ruin_sequence: int = 10
+    temperature: tuple[float, float] = (7.0, 0.07)
+    lean_operators: bool = True
     gls_lambda: float = 0.1
     log_search: bool = False
 
@@ -67,12 +77,19 @@ class SolverParams:
             raise ValueError(f"time_limit_s must be > 0, got {self.time_limit_s}")
         if self.solution_limit is not None and self.solution_limit < 1:
             raise ValueError(f"solution_limit must be >= 1, got {self.solution_limit}")
-        if not (0.0 < self.portfolio_share <= 1.0):
-            raise ValueError(f"portfolio_share must be in (0, 1], got {self.portfolio_share}")
+        for name in ("portfolio_share", "polish_share"):
+            share = getattr(self, name)
+            if not (0.0 <= share <= 1.0):
+                raise ValueError(f"{name} must be in [0, 1], got {share}")
         if self.seed < 0:
             raise ValueError(f"seed must be >= 0, got {self.seed}")
-        if not (self.gls_lambda > 0):
+        if not self.gls_lambda > 0:
             raise ValueError(f"gls_lambda must be > 0, got {self.gls_lambda}")
+        if self.ruin_visits < 1 or self.ruin_sequence < 1:
+            raise ValueError("ruin_visits and ruin_sequence must be >= 1")
+        t0, t1 = self.temperature
+        if not (t0 >= t1 > 0):
+            raise ValueError(f"temperature must be (start >= end > 0), got {self.temperature}")
 
 
 @dataclass(frozen=True)
@@ -150,24 +167,59 @@ def _fs(name: str) -> int:
     return int(routing_enums_pb2.FirstSolutionStrategy.Value.Value(name))
 
 
+_LEAN_OFF = (
+    # Insertion-based LNS operators: useful when many visits are optional, slow otherwise.
+    "use_global_cheapest_insertion_path_lns",
+    "use_local_cheapest_insertion_path_lns",
+    "use_relocate_path_global_cheapest_insertion_insert_unperformed",
+    "use_global_cheapest_insertion_visit_types_lns",
+    "use_local_cheapest_insertion_visit_types_lns",
+    "use_shortest_path_swap_active",
+    "use_swap_active_chain",
+    "use_shortest_path_two_opt",
+    "use_make_chain_inactive",
+)
+
+
 def _search_params(
-    params: SolverParams, strategy: str, limit_s: float, improve: bool
+    params: SolverParams,
+    strategy: str,
+    limit_s: float,
+    phase: str,
+    avg_leg: float = 100.0,
 ) -> routing_parameters_pb2.RoutingSearchParameters:
+    """Search parameters for a phase: "start", "ils" or "polish"."""
     sp = pywrapcp.DefaultRoutingSearchParameters()
     sp.first_solution_strategy = _fs(strategy)
     sp.time_limit.FromMilliseconds(max(1, int(limit_s * 1000)))
     sp.log_search = params.log_search
-    if improve:
-        sp.local_search_metaheuristic = int(
-            routing_enums_pb2.LocalSearchMetaheuristic.Value.Value(params.metaheuristic)
-        )
-        sp.guided_local_search_lambda_coefficient = params.gls_lambda
-        if params.iterated_local_search:
-            sp.use_iterated_local_search = True
-        if params.solution_limit is not None:
-            sp.solution_limit = params.solution_limit
-    else:
+    if params.lean_operators:
+        for name in _LEAN_OFF:
+            setattr(sp.local_search_operators, name, BOOL_FALSE)
+    if phase == "start":
         sp.solution_limit = 1  # the first solution, no local search
+        return sp
+    if params.solution_limit is not None:
+        sp.solution_limit = params.solution_limit
+    if phase == "ils":
+        sp.use_iterated_local_search = True
+        sp.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
+        ils = sp.iterated_local_search_parameters
+        ils.improve_perturbed_solution = False
+        rr = ils.ruin_recreate_parameters
+        del rr.ruin_strategies[:]
+        sisr = rr.ruin_strategies.add().sisr
+        sisr.max_removed_sequence_size = params.ruin_sequence
+        sisr.avg_num_removed_visits = params.ruin_visits
+        sisr.bypass_factor = 0.01
+        sa = ils.reference_solution_acceptance_strategy.simulated_annealing
+        sa.initial_temperature = max(1e-3, params.temperature[0] * avg_leg)
+        sa.final_temperature = max(1e-4, params.temperature[1] * avg_leg)
+        return sp
+    sp.local_search_metaheuristic = int(
+        routing_enums_pb2.LocalSearchMetaheuristic.Value.Value(params.metaheuristic)
+    )
+    sp.guided_local_search_lambda_coefficient = params.gls_lambda
     return sp
 
 
@@ -336,6 +388,17 @@ def _routes_to_indices(b: _Built, routes: Sequence[Sequence[int]]) -> list[list[
     return out
 
 
+def _assignment(b: _Built, routes: Sequence[Sequence[int]]) -> pywrapcp.Assignment | None:
+    return b.routing.ReadAssignmentFromRoutes(_routes_to_indices(b, routes), True)
+
+
+def _node_routes(routes: tuple[tuple[Stop, ...], ...]) -> list[list[int]]:
+    return [[s.node for s in r] for r in routes]
+
+
+_Extracted = tuple[tuple[tuple[Stop, ...], ...], tuple[int, ...], int, int, tuple[int, ...]]
+
+
 def solve(
     problem: RoutingProblem,
     params: SolverParams,
@@ -344,73 +407,83 @@ def solve(
 ) -> RoutingSolution:
     """Solve a routing problem; returns the best plan found within the limits.
 
-    With `initial_routes` (node lists per vehicle, e.g. the current plan), the search starts
-    from them where they are still feasible and from the portfolio otherwise.
+    With `initial_routes` (node lists per vehicle, e.g. the plan in force), that plan is one
+    of the starts, kept when it is the cheapest; the improvement phases then start from it.
     """
     t0 = time.perf_counter()
     nv = len(problem.vehicles)
-    if nv == 0 or not any(True for _ in range(problem.n)):
-        visits = list(range(problem.n))
-        return RoutingSolution((), tuple(visits), 0, 0, True, 0.0, "none")
+    if nv == 0:
+        return RoutingSolution((), tuple(range(problem.n)), 0, 0, True, 0.0, "none")
 
-    budget = params.time_limit_s
-    starts: list[tuple[str, list[list[int]]]] = []
+    def left() -> float:
+        return params.time_limit_s - (time.perf_counter() - t0)
+
+    best: _Extracted | None = None
+    start_name = "none"
+
+    def keep(found: _Extracted, name: str | None = None) -> None:
+        nonlocal best, start_name
+        if best is None or found[2] < best[2]:
+            best = found
+            if name is not None:
+                start_name = name
+
+    # Phase 1: starts, each on a fresh model (a model is closed by its first solve).
     if initial_routes is not None:
         b = _Built(problem, params.seed)
-        idx_routes = _routes_to_indices(b, initial_routes)
-        b.routing.CloseModelWithParameters(_search_params(params, "PATH_CHEAPEST_ARC", 1, False))
-        a = b.routing.ReadAssignmentFromRoutes(idx_routes, True)
+        b.routing.CloseModelWithParameters(
+            _search_params(params, "PATH_CHEAPEST_ARC", max(1.0, left()), "start")
+        )
+        a = _assignment(b, initial_routes)
         if a is not None:
-            starts.append(("warm", [[b.manager.IndexToNode(k) for k in r] for r in idx_routes]))
-
-    best_strategy = params.first_solutions[0]
-    if len(params.first_solutions) > 1 or starts:
-        share = budget * params.portfolio_share / max(1, len(params.first_solutions))
-        best_key: tuple[int, int] | None = None
-        best_routes: list[list[int]] | None = None
-        if starts:
-            best_strategy, best_routes = starts[0]
-            b = _Built(problem, params.seed)
-            b.routing.CloseModelWithParameters(
-                _search_params(params, "PATH_CHEAPEST_ARC", 1, False)
-            )
-            a = b.routing.ReadAssignmentFromRoutes(_routes_to_indices(b, best_routes), True)
-            if a is not None:
-                _, dropped, obj, _, _ = _extract(b, a)
-                best_key = (0, obj)
-        for name in params.first_solutions:
-            b = _Built(problem, params.seed)
-            a = b.routing.SolveWithParameters(_search_params(params, name, share, False))
-            if a is None:
-                continue
-            routes, dropped, obj, _, _ = _extract(b, a)
-            key = (0, obj)
-            if best_key is None or key < best_key:
-                best_key, best_strategy = key, name
-                best_routes = [[s.node for s in r] for r in routes]
-        remaining = max(0.05, budget - (time.perf_counter() - t0))
+            keep(_extract(b, a), "warm")
+    share = params.time_limit_s * params.portfolio_share / len(params.first_solutions)
+    for name in params.first_solutions:
+        if best is not None and left() <= 0:
+            break
         b = _Built(problem, params.seed)
-        sp = _search_params(params, params.first_solutions[0], remaining, True)
-        if best_routes is not None:
-            b.routing.CloseModelWithParameters(sp)
-            init = b.routing.ReadAssignmentFromRoutes(_routes_to_indices(b, best_routes), True)
-            a = b.routing.SolveFromAssignmentWithParameters(init, sp) if init else None
-            if a is None:
-                a = b.routing.SolveWithParameters(sp)
-        else:
-            a = b.routing.SolveWithParameters(sp)
+        a = b.routing.SolveWithParameters(_search_params(params, name, max(share, 0.01), "start"))
+        if a is not None:
+            keep(_extract(b, a), name)
+
+    # Phase 2: ruin and recreate (ILS builds its own start, so not from a warm start).
+    if params.ruin_and_recreate and best is not None and start_name != "warm" and left() > 0:
+        used = sum(1 for r in best[0] if r)
+        served = sum(len(r) for r in best[0])
+        avg_leg = max(1.0, best[3] / max(1, served + used))
+        ils_s = max(0.01, left() * (1.0 - params.polish_share))
+        b = _Built(problem, params.seed)
+        a = b.routing.SolveWithIteratedLocalSearch(
+            _search_params(params, start_name, ils_s, "ils", avg_leg)
+        )
+        if a is not None:
+            keep(_extract(b, a))
+
+    # Phase 3: polish the best so far with the metaheuristic (or search from scratch).
+    polish_s = max(left(), 0.05 * params.time_limit_s, 0.01)
+    b = _Built(problem, params.seed)
+    sp = _search_params(params, params.first_solutions[0], polish_s, "polish")
+    if best is None:
+        a = b.routing.SolveWithParameters(sp)
     else:
-        b = _Built(problem, params.seed)
-        a = b.routing.SolveWithParameters(_search_params(params, best_strategy, budget, True))
+        # Reading routes back runs a small search; give it room before the real limit.
+        b.routing.CloseModelWithParameters(
+            _search_params(params, params.first_solutions[0], max(1.0, polish_s), "polish")
+        )
+        init = _assignment(b, _node_routes(best[0]))
+        a = b.routing.SolveFromAssignmentWithParameters(init, sp) if init is not None else None
+    if a is not None:
+        keep(_extract(b, a))
 
-    routes, dropped, obj, arc, ends = _extract(b, a)
+    found = best is not None
+    routes, dropped, obj, arc, ends = best if best is not None else _extract(b, None)
     return RoutingSolution(
         routes=routes,
         dropped=dropped,
         objective=obj,
         arc_cost=arc,
-        found=a is not None,
+        found=found,
         seconds=time.perf_counter() - t0,
-        start_strategy=best_strategy,
+        start_strategy=start_name,
         route_end=ends,
     )

@@ -1,0 +1,62 @@
+"""The routing core's parameters and a tiny VRPTW a person can check."""
+
+from __future__ import annotations
+
+import pytest
+
+from dispatch.routing import RoutingProblem, SolverParams, VehicleSpec, solve
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"first_solutions": ()},
+        {"first_solutions": ("NOT_A_STRATEGY",)},
+        {"metaheuristic": "MAGIC"},
+        {"time_limit_s": 0},
+        {"time_limit_s": float("nan")},
+        {"solution_limit": 0},
+        {"seed": -1},
+        {"portfolio_share": 1.5},
+        {"temperature": (0.1, 1.0)},
+    ],
+)
+def test_bad_solver_params_are_refused(kwargs: dict[str, object]) -> None:
+    """Solver parameters validate themselves."""
+    with pytest.raises(ValueError):
+        SolverParams(**kwargs)  # type: ignore[arg-type]
+
+
+def line_problem(penalty: int | None = 1000) -> RoutingProblem:
+    """A depot at 0 and three customers on a line at 1, 2, 3; one vehicle, capacity 2."""
+    pos = [0, 1, 2, 3]
+    m = [[abs(a - b) * 10 for b in pos] for a in pos]
+    return RoutingProblem(
+        travel=[m],
+        service=[0, 1, 1, 1],
+        windows=[(0, 1000), (0, 1000), (0, 1000), (0, 1000)],
+        vehicles=[VehicleSpec(0, 0, capacity=2)],
+        penalties=[None, penalty, penalty, penalty],
+        demands=[0, 1, 1, 1],
+    )
+
+
+def test_capacity_forces_a_drop() -> None:
+    """Capacity 2, three customers of 1: one is dropped, and it is the farthest (3)."""
+    sol = solve(line_problem(), SolverParams(time_limit_s=1, solution_limit=50))
+    assert sol.found and sol.dropped == (3,)
+    assert sorted(s.node for s in sol.routes[0]) == [1, 2]
+
+
+def test_no_vehicles_drops_everything() -> None:
+    """No vehicles: nothing planned, no exception."""
+    p = line_problem()
+    empty = RoutingProblem(p.travel, p.service, p.windows, [], p.penalties, p.demands)
+    assert solve(empty, SolverParams(time_limit_s=1)).routes == ()
+
+
+def test_same_seed_same_answer() -> None:
+    """With a solution limit the answer is the same every time."""
+    params = SolverParams(time_limit_s=1, solution_limit=30, seed=3)
+    a, b = solve(line_problem(), params), solve(line_problem(), params)
+    assert a.routes == b.routes and a.objective == b.objective
