@@ -19,11 +19,13 @@ from ortools.util.optional_boolean_pb2 import BOOL_FALSE
 
 FIRST_SOLUTION_STRATEGIES: frozenset[str] = frozenset(
     k
-    for k in routing_enums_pb2.FirstSolutionStrategy.Value
+    for k in routing_enums_pb2.FirstSolutionStrategy.Value.keys()  # noqa: SIM118
     if k not in {"UNSET", "FIRST_UNBOUND_MIN_VALUE", "EVALUATOR_STRATEGY"}
 )
 METAHEURISTICS: frozenset[str] = frozenset(
-    k for k in routing_enums_pb2.LocalSearchMetaheuristic.Value if k != "UNSET"
+    k
+    for k in routing_enums_pb2.LocalSearchMetaheuristic.Value.keys()  # noqa: SIM118
+    if k != "UNSET"
 )
 
 # What we measured on the 56 Solomon instances (docs/dispatch.md): trying a few insertion
