@@ -1,0 +1,239 @@
+// Shared by the console and the phone pages: sign-in, API calls with token refresh,
+// the live WebSocket (reconnect + last_seq resume + snapshot on every (re)connect), i18n.
+
+export const $ = (sel, root = document) => root.querySelector(sel);
+export const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
+
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === "class") el.className = v;
+    else if (k === "text") el.textContent = v;
+    else if (k.startsWith("on") && typeof v === "function") el.addEventListener(k.slice(2), v);
+    else if (k === "dataset") Object.assign(el.dataset, v);
+    else el.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+// ----- i18n -------------------------------------------------------------------------------
+let LANG = localStorage.getItem("anxin.lang") || "zh";
+const DICTS = { zh: {}, en: {} };
+export function addStrings(zh, en) { Object.assign(DICTS.zh, zh); Object.assign(DICTS.en, en); }
+export function lang() { return LANG; }
+export function setLang(l) { LANG = l; localStorage.setItem("anxin.lang", l); document.documentElement.lang = l === "zh" ? "zh-CN" : "en"; }
+export function t(key, vars = {}) {
+  let s = DICTS[LANG][key] ?? DICTS.zh[key] ?? key;
+  for (const [k, v] of Object.entries(vars)) s = s.replaceAll(`{${k}}`, v);
+  return s;
+}
+// Server texts are "中文 / English": show the half for the current language.
+export function bi(text) {
+  if (!text || !text.includes(" / ")) return text || "";
+  const i = text.indexOf(" / ");
+  return LANG === "en" ? text.slice(i + 3) : text.slice(0, i);
+}
+document.documentElement.lang = LANG === "zh" ? "zh-CN" : "en";
+
+addStrings({
+  login_title: "登录", login: "账号", password: "密码", sign_in: "登录", sign_out: "退出",
+  login_failed: "登录失败：{msg}", connecting: "连接中…", live: "实时", offline: "连接中断，正在重连…",
+  min: "分钟", error: "出错了：{msg}",
+}, {
+  login_title: "Sign in", login: "Login", password: "Password", sign_in: "Sign in", sign_out: "Sign out",
+  login_failed: "Sign-in failed: {msg}", connecting: "Connecting…", live: "Live", offline: "Offline, reconnecting…",
+  min: "min", error: "Error: {msg}",
+});
+
+// ----- session and API ---------------------------------------------------------------------
+export class ApiError extends Error {
+  constructor(status, body) {
+    super((body && (body.detail || body.title || body.code)) || `HTTP ${status}`);
+    this.status = status; this.body = body || {};
+  }
+}
+
+export class Session {
+  constructor(key) {
+    this.key = `anxin.session.${key}`;
+    const raw = localStorage.getItem(this.key);
+    this.data = raw ? JSON.parse(raw) : null;
+    this._refreshing = null;
+    this.onSignedOut = () => {};
+  }
+  get signedIn() { return !!(this.data && this.data.access_token); }
+  get token() { return this.data && this.data.access_token; }
+  save(d) { this.data = d; localStorage.setItem(this.key, JSON.stringify(d)); }
+  signOut() { this.data = null; localStorage.removeItem(this.key); this.onSignedOut(); }
+
+  async login(login, password) {
+    const r = await fetch("/api/v1/auth/login", {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ login, password }),
+    });
+    const body = await r.json().catch(() => ({}));
+    if (!r.ok) throw new ApiError(r.status, body);
+    this.save(body);
+    try {
+      const me = await this.api("GET", "/api/v1/auth/me");
+      this.save({ ...this.data, ...me });
+    } catch (e) { /* keep the pair */ }
+    return this.data;
+  }
+
+  async refresh() {
+    if (!this.data || !this.data.refresh_token) { this.signOut(); throw new ApiError(401, {}); }
+    if (!this._refreshing) {
+      this._refreshing = (async () => {
+        const r = await fetch("/api/v1/auth/refresh", {
+          method: "POST", headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ refresh_token: this.data.refresh_token }),
+        });
+        if (r.status === 401 || r.status === 400 || r.status === 422) { this.signOut(); throw new ApiError(401, {}); }
+        if (!r.ok) throw new ApiError(r.status, {});
+        const body = await r.json();
+        this.save({ ...this.data, ...body });
+      })().finally(() => { this._refreshing = null; });
+    }
+    return this._refreshing;
+  }
+
+  async api(method, path, body, headers = {}, retried = false) {
+    const opts = { method, headers: { ...headers } };
+    if (this.token) opts.headers.Authorization = `Bearer ${this.token}`;
+    if (body !== undefined) { opts.headers["Content-Type"] = "application/json"; opts.body = JSON.stringify(body); }
+    const r = await fetch(path, opts);
+    if (r.status === 401 && !retried && this.data && this.data.refresh_token) {
+      await this.refresh();
+      return this.api(method, path, body, headers, true);
+    }
+    const text = await r.text();
+    const data = text ? JSON.parse(text) : null;
+    if (!r.ok) throw new ApiError(r.status, data);
+    return data;
+  }
+}
+
+// ----- live updates ------------------------------------------------------------------------
+// Connects, resumes after the last sequence number it saw, and calls onSnapshot() on every
+// (re)connect so the page is right even if messages were missed while offline.
+export class Live {
+  constructor(session, { onEvent, onSnapshot, onState }) {
+    this.session = session;
+    this.onEvent = onEvent; this.onSnapshot = onSnapshot; this.onState = onState || (() => {});
+    this.lastSeq = Number(sessionStorage.getItem(`${session.key}.seq`) || 0);
+    this.retry = 0; this.ws = null; this.stopped = false; this.pingTimer = null;
+  }
+  start() { this.stopped = false; this._connect(); }
+  stop() { this.stopped = true; if (this.ws) this.ws.close(); }
+  _connect() {
+    if (this.stopped || !this.session.signedIn) return;
+    this.onState("connecting");
+    const proto = location.protocol === "https:" ? "wss" : "ws";
+    const url = `${proto}://${location.host}/api/v1/ws?token=${encodeURIComponent(this.session.token)}&last_seq=${this.lastSeq}`;
+    let hello = false;
+    const ws = new WebSocket(url);
+    this.ws = ws;
+    ws.onmessage = async (ev) => {
+      let msg; try { msg = JSON.parse(ev.data); } catch { return; }
+      if (msg.type === "hello") {
+        hello = true; this.retry = 0; this.onState("live");
+        try { await this.onSnapshot(); } catch (e) { console.warn("snapshot", e); }
+        return;
+      }
+      if (msg.type === "pong" || typeof msg.seq !== "number") return;
+      if (msg.seq <= this.lastSeq) return;           // a replay we already applied
+      this.lastSeq = msg.seq;
+      sessionStorage.setItem(`${this.session.key}.seq`, String(msg.seq));
+      try { this.onEvent(msg); } catch (e) { console.warn("event", e); }
+    };
+    ws.onclose = async () => {
+      clearInterval(this.pingTimer);
+      if (this.ws !== ws || this.stopped) return;
+      this.onState("offline");
+      if (!hello) {
+        // The upgrade was refused: most likely an expired access token.
+        try { await this.session.refresh(); } catch (e) { if (!this.session.signedIn) return; }
+      }
+      const delay = Math.min(10000, 500 * 2 ** this.retry++);
+      setTimeout(() => this._connect(), delay);
+    };
+    ws.onerror = () => { /* onclose follows */ };
+    this.pingTimer = setInterval(() => {
+      if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "ping" }));
+    }, 15000);
+  }
+}
+window.addEventListener("online", () => { /* reconnect happens on close; nothing to do */ });
+
+// Refresh the access token ahead of its expiry so the WebSocket can reconnect at any time.
+export function keepFresh(session) {
+  setInterval(() => { if (session.signedIn) session.refresh().catch(() => {}); }, 10 * 60 * 1000);
+}
+
+// ----- sign-in form ------------------------------------------------------------------------
+export function loginForm(session, { hint = "", defaultLogin = "", onDone }) {
+  const err = h("div", { class: "login-error", role: "alert" });
+  const user = h("input", { name: "login", autocomplete: "username", value: defaultLogin, required: true });
+  const pass = h("input", { name: "password", type: "password", autocomplete: "current-password", required: true });
+  const form = h("form", { class: "login", id: "login-form" },
+    h("h2", { text: t("login_title") }),
+    h("label", {}, t("login"), user),
+    h("label", {}, t("password"), pass),
+    h("button", { type: "submit", class: "btn primary" }, t("sign_in")),
+    hint ? h("p", { class: "hint", text: hint }) : null,
+    err);
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    err.textContent = "";
+    try { await session.login(user.value.trim(), pass.value); onDone(); }
+    catch (e) { err.textContent = t("login_failed", { msg: e.message }); }
+  });
+  return form;
+}
+
+// ----- time --------------------------------------------------------------------------------
+export function clockTime(iso) {
+  if (!iso) return "";
+  return new Date(iso).toLocaleTimeString(LANG === "zh" ? "zh-CN" : "en-GB",
+    { hour: "2-digit", minute: "2-digit", second: "2-digit", timeZone: "Asia/Shanghai", hour12: false });
+}
+export function hhmm(iso) {
+  if (!iso) return "";
+  return new Date(iso).toLocaleTimeString("zh-CN", { hour: "2-digit", minute: "2-digit", timeZone: "Asia/Shanghai", hour12: false });
+}
+export function mmss(seconds) {
+  const neg = seconds < 0; const s = Math.abs(Math.round(seconds));
+  return `${neg ? "-" : ""}${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+}
+
+// Server clock offset, learned from the snapshot's "now", so countdowns agree with the server.
+let OFFSET_MS = 0;
+export function syncClock(serverIso) { if (serverIso) OFFSET_MS = new Date(serverIso).getTime() - Date.now(); }
+export function now() { return Date.now() + OFFSET_MS; }
+
+export function uuid() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  return "k" + Math.random().toString(36).slice(2) + Date.now().toString(36);
+}
+
+export function toast(msg, kind = "info") {
+  let box = $("#toasts");
+  if (!box) { box = h("div", { id: "toasts" }); document.body.append(box); }
+  const el = h("div", { class: `toast ${kind}`, role: "status", text: msg });
+  box.append(el);
+  setTimeout(() => el.remove(), 4000);
+}
+
+// Navigation links (GCJ-02 coordinates, as stored).
+export function amapUrl(lat, lng, name) {
+  return `https://uri.amap.com/navigation?to=${lng},${lat},${encodeURIComponent(name || "")}&mode=ride&coordinate=gaode&callnative=1`;
+}
+export function qqMapUrl(lat, lng, name) {
+  return `https://apis.map.qq.com/uri/v1/routeplan?type=bike&to=${encodeURIComponent(name || "")}&tocoord=${lat},${lng}&referer=anxin`;
+}

@@ -1,0 +1,479 @@
+// The station operator's console: live board, incident queue, caregivers, alarms, Today.
+import {
+  $, $$, h, t, bi, lang, setLang, addStrings, Session, Live, keepFresh, loginForm,
+  clockTime, hhmm, mmss, syncClock, now, toast,
+} from "./common.js";
+import { drawMap } from "./map.js";
+
+addStrings({
+  title: "安心 · 调度台", queue: "呼叫队列", caregivers: "护理员", map: "服务圈地图", today: "今日",
+  no_incidents: "当前没有未完成的呼叫", phone_call: "电话建单", lang_switch: "English",
+  calls: "呼叫", accept_med: "接单中位/P90", arrive_med: "到达中位/P90", on_scene: "20分钟内到场",
+  meals: "助餐准时", visits: "上门服务", on_duty: "在岗", load_chart: "负荷/人手（按小时）",
+  k_emergency: "紧急", k_health: "健康", k_service: "服务", k_family: "亲情",
+  s_open: "待派单", s_offered: "已派单待接", s_accepted: "已接单", s_en_route: "在途", s_arrived: "已到达",
+  s_resolved: "已处理", s_closed: "已关闭",
+  cg_off_duty: "离岗", cg_idle: "空闲", cg_travelling: "在途", cg_serving: "服务中",
+  left: "剩余", overdue: "已超时", arrived_in: "{m} 分钟到达", eta: "预计 {t} 到达",
+  current: "当前", next: "下一项", none: "—",
+  alarm: "警报", ack: "确认", ack_all: "全部确认 (a)", ack_done: "警报已确认",
+  detail: "呼叫详情", timeline: "时间线", candidates: "调度候选与理由", assign: "指派", reason: "原因",
+  manual_assign: "人工指派 / 改派", choose_cg: "选择护理员", assign_reason_ph: "例如：王芳就在楼下",
+  assigned: "已指派给 {name}", close_false: "误报关闭（已回访）", notes: "备注", close: "关闭",
+  closed_ok: "已按误报关闭", eta_min: "预计 {m} 分钟", meets: "能在20分钟内", not_meets: "超过20分钟",
+  elder: "老人", opened: "呼入", deadline: "时限", status: "状态", caregiver: "护理员", source: "来源",
+  search_elder: "搜索老人（姓名、地址、手机尾号）", call_type: "呼叫类型", note: "情况说明", create: "建单",
+  created: "已建单 #{id}", joined: "已并入进行中的呼叫 #{id}", cancel: "取消",
+  keys: "快捷键：j/k 上下移动 · Enter 打开 · a 确认警报 · n 电话建单 · Esc 关闭",
+  high_risk: "高风险", elders_legend: "老人", incidents_legend: "呼叫", station: "服务站", kitchen: "中央厨房",
+  flagged: "到达位置异常", press_count: "按键 {n} 次",
+  ev_opened: "呼叫进入", ev_offered: "派单", ev_accepted: "接单", ev_en_route: "出发", ev_arrived: "到达",
+  ev_resolved: "处理完毕", ev_closed: "关闭", ev_alarm: "警报", ev_alarm_acknowledged: "警报已确认",
+  ev_offer_declined: "拒单", ev_offer_expired: "超时未接", ev_offer_withdrawn: "撤回", ev_joined: "再次按键",
+  sign_out: "退出",
+}, {
+  title: "Anxin · Dispatch console", queue: "Call queue", caregivers: "Caregivers", map: "Service circle", today: "Today",
+  no_incidents: "No open calls", phone_call: "New from phone", lang_switch: "中文",
+  calls: "Calls", accept_med: "Accept med/P90", arrive_med: "Arrive med/P90", on_scene: "On scene ≤20 min",
+  meals: "Meals on time", visits: "Visits", on_duty: "On duty", load_chart: "Load vs staff (hourly)",
+  k_emergency: "Emergency", k_health: "Health", k_service: "Service", k_family: "Family",
+  s_open: "Waiting", s_offered: "Offered", s_accepted: "Accepted", s_en_route: "En route", s_arrived: "Arrived",
+  s_resolved: "Resolved", s_closed: "Closed",
+  cg_off_duty: "Off duty", cg_idle: "Idle", cg_travelling: "Travelling", cg_serving: "Serving",
+  left: "left", overdue: "overdue", arrived_in: "arrived in {m} min", eta: "ETA {t}",
+  current: "Now", next: "Next", none: "—",
+  alarm: "Alarm", ack: "Acknowledge", ack_all: "Acknowledge all (a)", ack_done: "Alarm acknowledged",
+  detail: "Incident", timeline: "Timeline", candidates: "Dispatcher's candidates and why", assign: "Assign", reason: "Reason",
+  manual_assign: "Assign / reassign by hand", choose_cg: "Choose a caregiver", assign_reason_ph: "e.g. she is next door",
+  assigned: "Offered to {name}", close_false: "Close as false alarm (after call-back)", notes: "Notes", close: "Close",
+  closed_ok: "Closed as false alarm", eta_min: "ETA {m} min", meets: "within 20 min", not_meets: "over 20 min",
+  elder: "Elder", opened: "Opened", deadline: "Deadline", status: "Status", caregiver: "Caregiver", source: "Source",
+  search_elder: "Search elders (name, address, phone end)", call_type: "Call type", note: "Note", create: "Create",
+  created: "Created #{id}", joined: "Joined open call #{id}", cancel: "Cancel",
+  keys: "Keys: j/k move · Enter open · a acknowledge · n new call · Esc close",
+  high_risk: "high risk", elders_legend: "Elders", incidents_legend: "Calls", station: "Station", kitchen: "Kitchen",
+  flagged: "arrival location flagged", press_count: "{n} presses",
+  ev_opened: "Call in", ev_offered: "Offered", ev_accepted: "Accepted", ev_en_route: "Left", ev_arrived: "Arrived",
+  ev_resolved: "Resolved", ev_closed: "Closed", ev_alarm: "Alarm", ev_alarm_acknowledged: "Alarm acknowledged",
+  ev_offer_declined: "Declined", ev_offer_expired: "Offer expired", ev_offer_withdrawn: "Withdrawn", ev_joined: "Pressed again",
+  sign_out: "Sign out",
+});
+
+const session = new Session("console");
+const S = {
+  board: null, incidents: new Map(), alarms: new Map(), caregivers: [], today: null,
+  selected: null, openId: null, detail: null, conn: "connecting",
+};
+const URGENCY = { open: 0, offered: 1, accepted: 2, en_route: 3, arrived: 4 };
+const KIND_RANK = { emergency: 0, health: 1, service: 2, family: 3 };
+
+// ----- data --------------------------------------------------------------------------------
+async function loadBoard() {
+  const b = await session.api("GET", "/api/v1/console/board");
+  syncClock(b.now);
+  S.board = b;
+  S.incidents = new Map(b.incidents.map((i) => [i.id, i]));
+  S.alarms = new Map(b.alarms.map((a) => [a.id, a]));
+  S.caregivers = b.caregivers;
+  S.today = b.today;
+  render();
+  if (S.openId) openIncident(S.openId, false);
+}
+
+async function refreshIncident(id) {
+  try {
+    const inc = await session.api("GET", `/api/v1/incidents/${id}`);
+    if (["resolved", "closed"].includes(inc.status)) S.incidents.delete(id);
+    else S.incidents.set(id, inc);
+    if (S.openId === id) { S.detail = inc; renderDetail(); }
+  } catch (e) { if (e.status === 404) S.incidents.delete(id); }
+  renderQueue(); renderMap();
+}
+
+let sideTimer = null;
+function refreshSide() {
+  clearTimeout(sideTimer);
+  sideTimer = setTimeout(async () => {
+    try {
+      const [cgs, today] = await Promise.all([
+        session.api("GET", "/api/v1/console/caregivers"), session.api("GET", "/api/v1/console/today")]);
+      S.caregivers = cgs; S.today = today;
+      renderCaregivers(); renderToday(); renderMap();
+    } catch (e) { console.warn(e); }
+  }, 250);
+}
+
+function onEvent(msg) {
+  const p = msg.payload || {};
+  if (msg.type === "alarm.raised") {
+    S.alarms.set(p.alarm_id, { id: p.alarm_id, incident_id: p.incident_id, kind: p.kind, message: p.message, raised_at: msg.at });
+    renderAlarms();
+    if (p.incident_id) refreshIncident(p.incident_id);
+    return;
+  }
+  if (msg.type === "alarm.acknowledged") { S.alarms.delete(p.alarm_id); renderAlarms(); return; }
+  if (msg.type === "caregiver.location") {
+    const c = S.caregivers.find((x) => x.id === p.caregiver_id);
+    if (c) { c.location = { lat: p.lat, lng: p.lng }; renderMap(); }
+    return;
+  }
+  if (msg.type === "caregiver.duty") { refreshSide(); return; }
+  if (p.incident_id && (msg.type.startsWith("incident.") || msg.type.startsWith("offer."))) {
+    if (msg.type === "incident.closed") {
+      for (const [aid, a] of S.alarms) if (a.incident_id === p.incident_id) S.alarms.delete(aid);
+      renderAlarms();
+    }
+    refreshIncident(p.incident_id);
+    refreshSide();
+  }
+}
+
+// ----- rendering ---------------------------------------------------------------------------
+function shell() {
+  const app = $("#app");
+  app.replaceChildren(
+    h("header", { class: "top" },
+      h("div", { class: "brand" }, h("span", { class: "logo", text: "安心" }), h("span", { id: "station-name" })),
+      h("div", { id: "today", class: "today", "aria-label": t("today") }),
+      h("div", { class: "top-actions" },
+        h("span", { id: "conn", class: "conn" }),
+        h("button", { class: "btn", id: "btn-phone", onclick: openPhoneCall }, "☎ ", t("phone_call")),
+        h("button", { class: "btn ghost", id: "btn-lang", onclick: () => { setLang(lang() === "zh" ? "en" : "zh"); shell(); render(); } }, t("lang_switch")),
+        h("button", { class: "btn ghost", onclick: () => { live.stop(); session.signOut(); } }, t("sign_out")))),
+    h("div", { id: "alarms", class: "alarm-banner", role: "alert", hidden: true }),
+    h("main", { class: "board" },
+      h("section", { class: "panel queue" }, h("h2", {}, t("queue"), h("span", { id: "queue-count", class: "count" })),
+        h("ol", { id: "queue", class: "queue-list" })),
+      h("section", { class: "panel mapbox" }, h("h2", {}, t("map"), h("span", { id: "legend", class: "legend" })),
+        h("div", { id: "map", class: "map" })),
+      h("section", { class: "panel cgs" }, h("h2", {}, t("caregivers")), h("ul", { id: "cglist", class: "cg-list" }),
+        h("h3", { text: t("load_chart") }), h("div", { id: "chart", class: "chart" }))),
+    h("aside", { id: "detail", class: "detail", hidden: true }),
+    h("footer", { class: "keys", text: t("keys") }),
+  );
+  document.title = t("title");
+}
+
+function render() {
+  if (!S.board) return;
+  $("#station-name").textContent = S.board.station.name;
+  renderConn(); renderAlarms(); renderQueue(); renderCaregivers(); renderToday(); renderMap();
+}
+
+function renderConn() {
+  const el = $("#conn"); if (!el) return;
+  el.className = `conn ${S.conn}`;
+  el.textContent = S.conn === "live" ? `● ${t("live")}` : S.conn === "offline" ? `● ${t("offline")}` : `○ ${t("connecting")}`;
+}
+
+function sortedIncidents() {
+  return [...S.incidents.values()].sort((a, b) =>
+    (KIND_RANK[a.kind] - KIND_RANK[b.kind]) ||
+    ((URGENCY[a.status] ?? 9) - (URGENCY[b.status] ?? 9)) ||
+    ((a.deadline_at ? Date.parse(a.deadline_at) : Infinity) - (b.deadline_at ? Date.parse(b.deadline_at) : Infinity)) ||
+    (a.id - b.id));
+}
+
+function countdown(inc) {
+  if (inc.arrived_at) {
+    const m = Math.round((Date.parse(inc.arrived_at) - Date.parse(inc.opened_at)) / 60000);
+    return { text: t("arrived_in", { m }), cls: "ok" };
+  }
+  if (!inc.deadline_at) return { text: "", cls: "" };
+  const left = (Date.parse(inc.deadline_at) - now()) / 1000;
+  const cls = left < 180 ? "red" : left < 480 ? "amber" : "green";
+  return { text: left >= 0 ? mmss(left) : `${t("overdue")} ${mmss(-left)}`, cls };
+}
+
+function renderQueue() {
+  const ol = $("#queue"); if (!ol) return;
+  const list = sortedIncidents();
+  $("#queue-count").textContent = ` ${list.length}`;
+  if (S.selected && !S.incidents.has(S.selected)) S.selected = null;
+  if (!S.selected && list.length) S.selected = list[0].id;
+  ol.replaceChildren(...(list.length ? list.map((inc) => {
+    const cd = countdown(inc);
+    const hasAlarm = [...S.alarms.values()].some((a) => a.incident_id === inc.id);
+    return h("li", {
+      class: `qi kind-${inc.kind} st-${inc.status}${inc.id === S.selected ? " sel" : ""}${hasAlarm ? " alarmed" : ""}`,
+      dataset: { id: inc.id }, tabindex: 0, "data-testid": `incident-${inc.id}`,
+      onclick: () => { S.selected = inc.id; openIncident(inc.id); },
+    },
+      h("div", { class: "qi-top" },
+        h("span", { class: `kind k-${inc.kind}`, text: t(`k_${inc.kind}`) }),
+        h("strong", { class: "qi-name", text: inc.elder_name }),
+        h("span", { class: `cd ${cd.cls}`, "data-countdown": inc.id, text: cd.text })),
+      h("div", { class: "qi-sub" },
+        h("span", { class: `st st-${inc.status}`, "data-status": inc.status, text: t(`s_${inc.status}`) }),
+        inc.caregiver_name ? h("span", { class: "qi-cg", text: ` · ${inc.caregiver_name}` }) : null,
+        inc.eta_at && !inc.arrived_at ? h("span", { class: "qi-eta", text: ` · ${t("eta", { t: hhmm(inc.eta_at) })}` }) : null,
+        inc.press_count > 1 ? h("span", { class: "qi-press", text: ` · ${t("press_count", { n: inc.press_count })}` }) : null,
+        h("span", { class: "qi-time", text: hhmm(inc.opened_at) })));
+  }) : [h("li", { class: "empty", text: t("no_incidents") })]));
+}
+
+function tickCountdowns() {
+  for (const el of $$("[data-countdown]")) {
+    const inc = S.incidents.get(Number(el.dataset.countdown)) || (S.detail && S.detail.id === Number(el.dataset.countdown) ? S.detail : null);
+    if (!inc) continue;
+    const cd = countdown(inc);
+    el.textContent = cd.text; el.className = `cd ${cd.cls}`;
+  }
+}
+
+function renderCaregivers() {
+  const ul = $("#cglist"); if (!ul) return;
+  ul.replaceChildren(...S.caregivers.map((c) => h("li", { class: `cg cg-${c.status}`, "data-testid": `cg-${c.id}` },
+    h("div", { class: "cg-top" },
+      h("span", { class: `dot ${c.status}` }), h("strong", { text: c.name }),
+      h("span", { class: `cg-st ${c.status}`, text: t(`cg_${c.status}`) }),
+      c.eta_at ? h("span", { class: "cg-eta", text: t("eta", { t: hhmm(c.eta_at) }) }) : null),
+    h("div", { class: "cg-sub" }, `${t("current")}: `, c.current ? bi(c.current.title) : t("none")),
+    h("div", { class: "cg-sub" }, `${t("next")}: `, c.next ? `${bi(c.next.title)} ${hhmm(c.next.at)}` : t("none")))));
+}
+
+function fmtS(s) { return s === null || s === undefined ? "—" : `${Math.round(s / 60 * 10) / 10}′`; }
+
+function renderToday() {
+  const d = S.today; const el = $("#today"); if (!d || !el) return;
+  const share = d.on_scene_share === null ? "—" : `${Math.round(d.on_scene_share * 100)}%`;
+  const tile = (label, value, id) => h("div", { class: "tile", "data-testid": id }, h("span", { class: "tv", text: value }), h("span", { class: "tl", text: label }));
+  el.replaceChildren(
+    tile(t("calls"), String(d.calls), "today-calls"),
+    tile(t("accept_med"), `${fmtS(d.accept_median_s)}/${fmtS(d.accept_p90_s)}`, "today-accept"),
+    tile(t("arrive_med"), `${fmtS(d.arrive_median_s)}/${fmtS(d.arrive_p90_s)}`, "today-arrive"),
+    tile(t("on_scene"), `${share} (${d.on_scene_in_time}/${d.on_scene_judged})`, "today-onscene"),
+    tile(t("meals"), `${d.meals_on_time}/${d.meals}`, "today-meals"),
+    tile(t("visits"), `${d.visits_done}/${d.visits}`, "today-visits"),
+    tile(t("on_duty"), `${d.caregivers_on_duty}/${d.caregivers}`, "today-duty"));
+  renderChart(d.hours || []);
+}
+
+function renderChart(hours) {
+  const box = $("#chart"); if (!box) return;
+  const W = 260, H = 70, bw = W / 24;
+  const max = Math.max(1, ...hours.map((x) => Math.max(x.load, x.staff)));
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", `0 0 ${W} ${H + 12}`); svg.setAttribute("class", "chart-svg");
+  let path = "";
+  hours.forEach((x, i) => {
+    const bh = (x.load / max) * H;
+    const r = document.createElementNS(ns, "rect");
+    r.setAttribute("x", i * bw + 1); r.setAttribute("y", H - bh); r.setAttribute("width", bw - 2); r.setAttribute("height", bh);
+    r.setAttribute("class", "bar"); svg.append(r);
+    const y = H - (x.staff / max) * H;
+    path += `${i ? "L" : "M"}${i * bw},${y}H${(i + 1) * bw}`;
+    if (i % 6 === 0) { const tx = document.createElementNS(ns, "text"); tx.setAttribute("x", i * bw); tx.setAttribute("y", H + 11); tx.textContent = `${i}`; svg.append(tx); }
+  });
+  const line = document.createElementNS(ns, "path"); line.setAttribute("d", path); line.setAttribute("class", "staff"); svg.append(line);
+  box.replaceChildren(svg);
+}
+
+function renderMap() {
+  if (!S.board || !$("#map")) return;
+  drawMap($("#map"), {
+    station: S.board.station, elders: S.board.elders, caregivers: S.caregivers,
+    incidents: [...S.incidents.values()], selected: S.openId || S.selected,
+    labels: { station: t("station"), kitchen: t("kitchen") },
+    onIncident: (id) => { S.selected = id; openIncident(id); },
+  });
+  $("#legend").replaceChildren(
+    h("i", { class: "lg e" }), t("elders_legend"), h("i", { class: "lg e hr" }), t("high_risk"),
+    ...["idle", "travelling", "serving", "off_duty"].flatMap((s) => [h("i", { class: `lg c ${s}` }), t(`cg_${s}`)]),
+    h("i", { class: "lg inc" }), t("incidents_legend"));
+}
+
+// ----- alarms ------------------------------------------------------------------------------
+let audioCtx = null;
+function beep() {
+  try {
+    audioCtx = audioCtx || new (window.AudioContext || window.webkitAudioContext)();
+    if (audioCtx.state === "suspended") audioCtx.resume();
+    const o = audioCtx.createOscillator(); const g = audioCtx.createGain();
+    o.type = "square"; o.frequency.value = 880;
+    g.gain.setValueAtTime(0.0001, audioCtx.currentTime);
+    g.gain.exponentialRampToValueAtTime(0.2, audioCtx.currentTime + 0.02);
+    g.gain.exponentialRampToValueAtTime(0.0001, audioCtx.currentTime + 0.35);
+    o.connect(g).connect(audioCtx.destination); o.start(); o.stop(audioCtx.currentTime + 0.4);
+    window.__anxinBeeps = (window.__anxinBeeps || 0) + 1;
+  } catch (e) { /* no audio device */ }
+}
+setInterval(() => { if (S.alarms.size) beep(); }, 2000);
+for (const ev of ["click", "keydown"]) document.addEventListener(ev, () => { if (audioCtx && audioCtx.state === "suspended") audioCtx.resume(); });
+
+function renderAlarms() {
+  const box = $("#alarms"); if (!box) return;
+  const list = [...S.alarms.values()].sort((a, b) => a.id - b.id);
+  box.hidden = list.length === 0;
+  document.body.classList.toggle("alarming", list.length > 0);
+  box.replaceChildren(...list.map((a) => {
+    const inc = a.incident_id ? S.incidents.get(a.incident_id) : null;
+    return h("div", { class: "alarm", "data-testid": `alarm-${a.id}` },
+      h("span", { class: "alarm-icon", text: "⚠" }),
+      h("span", { class: "alarm-msg", text: `${t("alarm")} · ${hhmm(a.raised_at)} · ${bi(a.message)}` }),
+      inc ? h("button", { class: "btn small", onclick: () => openIncident(inc.id) }, `#${inc.id}`) : null,
+      h("button", { class: "btn small danger", "data-ack": a.id, onclick: () => ackAlarm(a.id) }, t("ack")));
+  }));
+  renderQueue();
+}
+
+async function ackAlarm(id) {
+  try {
+    await session.api("POST", `/api/v1/alarms/${id}/ack`);
+    S.alarms.delete(id); renderAlarms(); toast(t("ack_done"));
+  } catch (e) { toast(t("error", { msg: e.message }), "err"); }
+}
+
+// ----- incident detail ---------------------------------------------------------------------
+async function openIncident(id, focus = true) {
+  S.openId = id;
+  try { S.detail = await session.api("GET", `/api/v1/incidents/${id}`); }
+  catch (e) { toast(t("error", { msg: e.message }), "err"); return; }
+  renderDetail();
+  renderMap();
+  if (focus) $("#detail").focus();
+}
+
+function closeDetail() { S.openId = null; S.detail = null; $("#detail").hidden = true; renderMap(); }
+
+function evSummary(ev) {
+  const d = ev.data || {};
+  const parts = [];
+  if (d.caregiver_id) {
+    const c = S.caregivers.find((x) => x.id === d.caregiver_id);
+    parts.push(c ? c.name : `#${d.caregiver_id}`);
+  }
+  if (d.eta_s) parts.push(t("eta_min", { m: Math.max(1, Math.round(d.eta_s / 60)) }));
+  if (d.reason) parts.push(bi(String(d.reason)));
+  if (d.message) parts.push(bi(String(d.message)));
+  if (d.distance_m !== undefined) parts.push(`${d.distance_m} m`);
+  if (d.notes) parts.push(String(d.notes));
+  if (d.resolution) parts.push(String(d.resolution));
+  return parts.join(" · ");
+}
+
+function renderDetail() {
+  const inc = S.detail; const box = $("#detail");
+  if (!inc) { box.hidden = true; return; }
+  box.hidden = false; box.tabIndex = -1;
+  const cd = countdown(inc);
+  const active = !["resolved", "closed"].includes(inc.status);
+  const cgSelect = h("select", { id: "assign-cg", "aria-label": t("choose_cg") },
+    h("option", { value: "", text: t("choose_cg") }),
+    ...S.caregivers.map((c) => h("option", { value: c.id, text: `${c.name} · ${t(`cg_${c.status}`)}` })));
+  const reason = h("input", { id: "assign-reason", placeholder: t("assign_reason_ph"), maxlength: 200 });
+  const notes = h("input", { id: "close-notes", placeholder: t("notes"), maxlength: 500 });
+  const assign = async (cid, why) => {
+    try {
+      await session.api("POST", `/api/v1/incidents/${inc.id}/assign`, { caregiver_id: Number(cid), reason: why });
+      const c = S.caregivers.find((x) => x.id === Number(cid));
+      toast(t("assigned", { name: c ? c.name : cid }));
+      refreshIncident(inc.id);
+    } catch (e) { toast(t("error", { msg: e.message }), "err"); }
+  };
+  box.replaceChildren(
+    h("div", { class: "d-head" },
+      h("h2", {}, `#${inc.id} `, h("span", { class: `kind k-${inc.kind}`, text: t(`k_${inc.kind}`) }), " ", inc.elder_name),
+      h("button", { class: "btn ghost", "aria-label": "close", onclick: closeDetail }, "✕")),
+    h("dl", { class: "d-facts" },
+      h("dt", { text: t("status") }), h("dd", {}, h("span", { class: `st st-${inc.status}`, id: "detail-status", text: t(`s_${inc.status}`) }), " ", inc.status_text),
+      h("dt", { text: t("deadline") }), h("dd", {}, h("span", { class: `cd ${cd.cls}`, "data-countdown": inc.id, id: "detail-countdown", text: cd.text }), " ", hhmm(inc.deadline_at)),
+      h("dt", { text: t("opened") }), h("dd", { text: `${clockTime(inc.opened_at)} · ${inc.source}${inc.press_count > 1 ? " · " + t("press_count", { n: inc.press_count }) : ""}` }),
+      h("dt", { text: t("caregiver") }), h("dd", { text: inc.caregiver_name ? `${inc.caregiver_name}${inc.eta_at ? " · " + t("eta", { t: hhmm(inc.eta_at) }) : ""}` : t("none") }),
+      inc.arrival_flagged ? h("dt", { text: "⚠" }) : null, inc.arrival_flagged ? h("dd", { class: "warn", text: t("flagged") }) : null),
+    h("h3", { text: t("candidates") }),
+    h("table", { class: "cands" }, h("tbody", {}, ...(inc.candidates || []).map((c, i) => h("tr", { class: i === 0 ? "best" : "" },
+      h("td", { text: c.name }), h("td", { text: t("eta_min", { m: Math.max(1, Math.round(c.eta_s / 60)) }) }),
+      h("td", { class: c.meets_target ? "ok" : "warn", text: c.meets_target ? t("meets") : t("not_meets") }),
+      h("td", { class: "why", text: bi(c.reason) }),
+      h("td", {}, active ? h("button", { class: "btn small", onclick: () => assign(c.caregiver_id, `${t("assign")} ${c.name}`) }, t("assign")) : null))))),
+    active ? h("form", { class: "d-form", id: "assign-form", onsubmit: (ev) => { ev.preventDefault(); if (cgSelect.value && reason.value.trim()) assign(cgSelect.value, reason.value.trim()); } },
+      h("h3", { text: t("manual_assign") }), cgSelect, reason, h("button", { class: "btn primary", type: "submit", id: "assign-submit" }, t("assign"))) : null,
+    active ? h("form", { class: "d-form", id: "close-form", onsubmit: async (ev) => {
+      ev.preventDefault();
+      try { await session.api("POST", `/api/v1/incidents/${inc.id}/close`, { resolution: "false_alarm", notes: notes.value.trim() }); toast(t("closed_ok")); refreshIncident(inc.id); }
+      catch (e) { toast(t("error", { msg: e.message }), "err"); }
+    } }, h("h3", { text: t("close_false") }), notes, h("button", { class: "btn", type: "submit", id: "close-submit" }, t("close"))) : null,
+    h("h3", { text: t("timeline") }),
+    h("ol", { class: "timeline", id: "timeline" }, ...(inc.timeline || []).map((ev) => h("li", { class: `ev ev-${ev.kind}`, "data-kind": ev.kind },
+      h("time", { text: clockTime(ev.at) }), h("strong", { text: t(`ev_${ev.kind}`) === `ev_${ev.kind}` ? ev.kind : t(`ev_${ev.kind}`) }),
+      h("span", { text: evSummary(ev) })))),
+  );
+}
+
+// ----- phone call -> incident --------------------------------------------------------------
+function openPhoneCall() {
+  const dlg = h("dialog", { id: "phone-dialog", class: "dialog" });
+  const q = h("input", { id: "elder-q", placeholder: t("search_elder"), autocomplete: "off" });
+  const results = h("ul", { class: "elder-results", id: "elder-results" });
+  const kind = h("select", { id: "call-type" }, ...["emergency", "health", "service", "family"].map((k) => h("option", { value: k, text: t(`k_${k}`) })));
+  const note = h("input", { id: "call-note", placeholder: t("note"), maxlength: 500 });
+  let chosen = null; let timer = null;
+  const search = async () => {
+    const term = q.value.trim();
+    const r = await session.api("GET", `/api/v1/elders?page_size=8&q=${encodeURIComponent(term)}`);
+    results.replaceChildren(...r.items.map((e) => h("li", {
+      class: chosen === e.id ? "sel" : "", tabindex: 0, "data-elder": e.id,
+      onclick: () => { chosen = e.id; $$("li", results).forEach((li) => li.classList.toggle("sel", Number(li.dataset.elder) === e.id)); },
+    }, h("strong", { text: e.name }), ` ${e.age}岁 · ${e.address}`, e.high_risk ? h("span", { class: "warn", text: ` · ${t("high_risk")}` }) : null)));
+    if (r.items.length === 1) { chosen = r.items[0].id; results.firstChild.classList.add("sel"); }
+  };
+  q.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(search, 200); });
+  dlg.append(h("form", { method: "dialog", onsubmit: async (ev) => {
+    ev.preventDefault();
+    if (!chosen) { q.focus(); return; }
+    try {
+      const r = await session.api("POST", "/api/v1/incidents", { elder_id: chosen, call_type: kind.value, note: note.value.trim() });
+      toast(r.joined ? t("joined", { id: r.id }) : t("created", { id: r.id }));
+      dlg.close(); dlg.remove();
+      S.incidents.set(r.id, r); S.selected = r.id; renderQueue(); openIncident(r.id);
+    } catch (e) { toast(t("error", { msg: e.message }), "err"); }
+  } },
+    h("h2", { text: t("phone_call") }), q, results,
+    h("label", {}, t("call_type"), kind), h("label", {}, t("note"), note),
+    h("div", { class: "row" }, h("button", { class: "btn primary", type: "submit", id: "call-create" }, t("create")),
+      h("button", { class: "btn ghost", type: "button", onclick: () => { dlg.close(); dlg.remove(); } }, t("cancel")))));
+  document.body.append(dlg);
+  dlg.showModal(); q.focus(); search();
+}
+
+// ----- keyboard ----------------------------------------------------------------------------
+document.addEventListener("keydown", (ev) => {
+  if (!session.signedIn) return;
+  const tag = (ev.target && ev.target.tagName) || "";
+  if (["INPUT", "SELECT", "TEXTAREA"].includes(tag) || $("#phone-dialog")) {
+    if (ev.key === "Escape" && $("#phone-dialog")) $("#phone-dialog").remove();
+    return;
+  }
+  if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
+  const list = sortedIncidents();
+  const i = list.findIndex((x) => x.id === S.selected);
+  if (ev.key === "j" || ev.key === "ArrowDown") { if (list.length) S.selected = list[Math.min(list.length - 1, i + 1)].id; renderQueue(); ev.preventDefault(); }
+  else if (ev.key === "k" || ev.key === "ArrowUp") { if (list.length) S.selected = list[Math.max(0, i - 1)].id; renderQueue(); ev.preventDefault(); }
+  else if (ev.key === "Enter") { if (S.selected) openIncident(S.selected); ev.preventDefault(); }
+  else if (ev.key === "a") { const first = [...S.alarms.keys()].sort((a, b) => a - b)[0]; if (first) ackAlarm(first); }
+  else if (ev.key === "n") { openPhoneCall(); ev.preventDefault(); }
+  else if (ev.key === "Escape") closeDetail();
+});
+
+// ----- start -------------------------------------------------------------------------------
+const live = new Live(session, {
+  onEvent, onSnapshot: loadBoard, onState: (s) => { S.conn = s; renderConn(); },
+});
+session.onSignedOut = () => start();
+
+function start() {
+  if (!session.signedIn || !["operator", "admin"].includes(session.data.role)) {
+    if (session.signedIn) session.data = null;
+    $("#app").replaceChildren(h("div", { class: "login-wrap" },
+      h("h1", { text: t("title") }),
+      loginForm(session, { hint: "demo: operator / anxin1234", defaultLogin: "operator", onDone: start })));
+    return;
+  }
+  shell();
+  live.start();
+}
+setInterval(tickCountdowns, 1000);
+keepFresh(session);
+start();

@@ -1,0 +1,349 @@
+"""The operator's console and the phone-sized pages (H5), plus the few read-only JSON views
+they need beyond the core API: the live board snapshot, today's figures, a caregiver's day
+and an elder's day. Static files live in ``console/`` and are served as they are (no build)."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import select
+
+from server.auth.principal import Principal, Role
+from server.clock import SHANGHAI
+from server.errors import ApiError
+from server.http import caller, int_param, ok, platform, require
+from server.incidents.model import ACTIVE_STATES
+from server.incidents.views import incident_out
+from server.registry.guards import elder_for
+from server.store.tables import alarms, caregivers, elders, incidents, stations, tasks
+
+CONSOLE_DIR = Path(__file__).resolve().parent.parent / "console"
+
+PAGES = {
+    "/console": "console.html",
+    "/m/elder": "elder.html",
+    "/m/family": "family.html",
+    "/m/caregiver": "caregiver.html",
+}
+
+NO_CACHE = {"Cache-Control": "no-cache"}
+ACTIVE_TASK = ("open", "planned", "en_route", "in_progress")
+ON_SCENE = ("arrived", "resolved")
+
+
+def _page(filename: str) -> Any:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        path = CONSOLE_DIR / filename
+        if not path.is_file():
+            raise ApiError(404, "not_found", "page not installed")
+        return web.FileResponse(path, headers=NO_CACHE)
+    return handler
+
+
+async def _redirect_console(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPFound("/console")
+
+
+# ----- helpers ------------------------------------------------------------------------------
+
+def _station_of(request: web.Request, p: Principal) -> int:
+    """The operator's own station; an admin names one (or gets the first)."""
+    if p.role is Role.ADMIN:
+        raw = request.query.get("station_id")
+        if raw:
+            try:
+                return int(raw)
+            except ValueError as exc:
+                raise ApiError(422, "bad_station_id", "station_id must be an integer") from exc
+        return 0
+    if p.station_id is None:
+        raise ApiError(403, "forbidden", "no station in scope")
+    return p.station_id
+
+
+async def _station_row(conn: Any, sid: int) -> Any:
+    stmt = select(stations).order_by(stations.c.id).limit(1) if sid == 0 else \
+        select(stations).where(stations.c.id == sid)
+    row = (await conn.execute(stmt)).first()
+    if row is None:
+        raise ApiError(404, "station_not_found", "station not found")
+    return row
+
+
+def _iso(v: datetime | None) -> str | None:
+    return v.isoformat() if v else None
+
+
+def _day_bounds(now: datetime) -> tuple[datetime, datetime]:
+    local = now.astimezone(SHANGHAI)
+    start = datetime.combine(local.date(), time(0), tzinfo=SHANGHAI)
+    return start, start + timedelta(days=1)
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    s = sorted(values)
+    k = (len(s) - 1) * q
+    lo, hi = math.floor(k), math.ceil(k)
+    return round(s[lo] + (s[hi] - s[lo]) * (k - lo), 1)
+
+
+def _task_out(t: Any, elder_name: str | None = None) -> dict[str, Any]:
+    return {"id": t.id, "kind": t.kind, "title": t.title, "status": t.status, "priority": t.priority,
+            "elder_id": t.elder_id, "elder_name": elder_name, "caregiver_id": t.caregiver_id,
+            "window_start": _iso(t.window_start), "window_end": _iso(t.window_end),
+            "planned_start": _iso(t.planned_start), "started_at": _iso(t.started_at),
+            "finished_at": _iso(t.finished_at), "duration_s": t.duration_s,
+            "lat": t.lat, "lng": t.lng, "notes": t.notes}
+
+
+def _task_order(t: Any) -> tuple[Any, ...]:
+    when = t.planned_start or t.window_start
+    return (when is None, when or datetime.max.replace(tzinfo=SHANGHAI), t.id)
+
+
+async def _caregivers_view(conn: Any, sid: int, now: datetime) -> list[dict[str, Any]]:
+    cgs = (await conn.execute(select(caregivers).where(
+        caregivers.c.station_id == sid, caregivers.c.active.is_(True)).order_by(caregivers.c.id))).all()
+    start, end = _day_bounds(now)
+    live = (await conn.execute(select(incidents, elders.c.name.label("elder_name")).join(
+        elders, elders.c.id == incidents.c.elder_id).where(
+        incidents.c.station_id == sid, incidents.c.caregiver_id.is_not(None),
+        incidents.c.status.in_(("accepted", "en_route", "arrived"))))).all()
+    day_tasks = (await conn.execute(select(tasks, elders.c.name.label("elder_name")).outerjoin(
+        elders, elders.c.id == tasks.c.elder_id).where(
+        tasks.c.station_id == sid, tasks.c.caregiver_id.is_not(None),
+        tasks.c.status.in_(ACTIVE_TASK),
+        (tasks.c.window_start.is_(None)) | (tasks.c.window_start < end)))).all()
+    out = []
+    for c in cgs:
+        inc = next((i for i in live if i.caregiver_id == c.id), None)
+        mine = sorted((t for t in day_tasks if t.caregiver_id == c.id), key=_task_order)
+        current_task = next((t for t in mine if t.status in ("in_progress", "en_route")), None)
+        upcoming = [t for t in mine if t is not current_task and t.status in ("open", "planned")]
+        status = "off_duty" if not c.on_duty else "idle"
+        current = None
+        eta = None
+        if inc is not None:
+            status = "serving" if inc.status == "arrived" else "travelling"
+            current = {"type": "incident", "id": inc.id, "title": f"紧急呼叫 {inc.elder_name}",
+                       "status": inc.status}
+            eta = _iso(inc.eta_at) if inc.status != "arrived" else None
+        elif current_task is not None:
+            status = "serving" if current_task.status == "in_progress" else "travelling"
+            current = {"type": "task", "id": current_task.id,
+                       "title": f"{current_task.title} {current_task.elder_name or ''}".strip(),
+                       "status": current_task.status}
+        nxt = upcoming[0] if upcoming else None
+        out.append({
+            "id": c.id, "name": c.name, "on_duty": c.on_duty, "status": status,
+            "travel_mode": c.travel_mode, "skills": list(c.skills),
+            "location": {"lat": c.lat, "lng": c.lng} if c.lat is not None else None,
+            "located_at": _iso(c.located_at), "current": current, "eta_at": eta,
+            "next": {"id": nxt.id, "title": f"{nxt.title} {nxt.elder_name or ''}".strip(),
+                     "at": _iso(nxt.planned_start or nxt.window_start)} if nxt else None,
+            "tasks_left": len(upcoming),
+        })
+    return out
+
+
+async def _today(conn: Any, sid: int, now: datetime, sla_s: int) -> dict[str, Any]:
+    start, end = _day_bounds(now)
+    rows = (await conn.execute(select(incidents).where(
+        incidents.c.station_id == sid, incidents.c.opened_at >= start, incidents.c.opened_at < end))).all()
+    by_kind: dict[str, int] = {}
+    for r in rows:
+        by_kind[r.kind] = by_kind.get(r.kind, 0) + 1
+    emergencies = [r for r in rows if r.kind == "emergency"]
+    to_accept = [(r.accepted_at - r.opened_at).total_seconds() for r in emergencies if r.accepted_at]
+    to_arrive = [(r.arrived_at - r.opened_at).total_seconds() for r in emergencies if r.arrived_at]
+    # On scene within 20 minutes, among emergencies that either arrived or whose deadline passed
+    # (false alarms closed before the deadline are not counted).
+    judged = [r for r in emergencies if r.arrived_at is not None or
+              (r.deadline_at is not None and r.deadline_at <= now and r.resolution not in
+               ("false_alarm", "test_press", "accidental", "duplicate", "handled_by_phone"))]
+    in_time = [r for r in judged if r.arrived_at is not None and
+               (r.arrived_at - r.opened_at).total_seconds() <= sla_s]
+    day_tasks = (await conn.execute(select(tasks).where(
+        tasks.c.station_id == sid, tasks.c.window_start >= start, tasks.c.window_start < end))).all()
+    meals = [t for t in day_tasks if t.kind == "meal_delivery"]
+    meals_done = [t for t in meals if t.status == "done"]
+    meals_on_time = [t for t in meals_done if t.finished_at and t.window_end and t.finished_at <= t.window_end]
+    visits = [t for t in day_tasks if t.kind in ("visit", "service", "check")]
+    visits_done = [t for t in visits if t.status == "done"]
+    cgs = (await conn.execute(select(caregivers).where(
+        caregivers.c.station_id == sid, caregivers.c.active.is_(True)))).all()
+    local_day = start.date()
+    weekday = local_day.weekday()
+    hours = []
+    for h in range(24):
+        h0 = start + timedelta(hours=h)
+        h1 = h0 + timedelta(hours=1)
+        calls = sum(1 for r in rows if h0 <= r.opened_at < h1)
+        load = calls + sum(1 for t in day_tasks if t.window_start and h0 <= t.window_start < h1
+                           and t.status != "cancelled")
+        staff = 0
+        for c in cgs:
+            for s in c.shifts or []:
+                if s.get("weekday") == weekday and s.get("start", "99") <= f"{h:02d}:00" < s.get("end", "00"):
+                    staff += 1
+                    break
+        hours.append({"hour": h, "calls": calls, "load": load, "staff": staff})
+    return {
+        "date": local_day.isoformat(),
+        "calls": len(rows), "by_kind": by_kind, "emergencies": len(emergencies),
+        "open": sum(1 for r in rows if r.status in ACTIVE_STATES),
+        "false_alarms": sum(1 for r in rows if r.resolution in ("false_alarm", "test_press", "accidental")),
+        "accept_median_s": _pct(to_accept, 0.5), "accept_p90_s": _pct(to_accept, 0.9),
+        "arrive_median_s": _pct(to_arrive, 0.5), "arrive_p90_s": _pct(to_arrive, 0.9),
+        "on_scene_in_time": len(in_time), "on_scene_judged": len(judged),
+        "on_scene_share": round(len(in_time) / len(judged), 3) if judged else None,
+        "meals": len(meals), "meals_done": len(meals_done), "meals_on_time": len(meals_on_time),
+        "visits": len(visits), "visits_done": len(visits_done),
+        "caregivers_on_duty": sum(1 for c in cgs if c.on_duty), "caregivers": len(cgs),
+        "hours": hours,
+    }
+
+
+# ----- JSON views ---------------------------------------------------------------------------
+
+async def board(request: web.Request) -> web.Response:
+    """Everything the live board draws, in one snapshot (reloaded on every (re)connect)."""
+    p = require(request, Role.OPERATOR)
+    pf = platform(request)
+    async with pf.store.read() as conn:
+        st = await _station_row(conn, _station_of(request, p))
+        now = pf.clock.now()
+        eld = (await conn.execute(select(
+            elders.c.id, elders.c.name, elders.c.lat, elders.c.lng, elders.c.high_risk,
+            elders.c.care_level, elders.c.living).where(
+            elders.c.station_id == st.id, elders.c.active.is_(True)).order_by(elders.c.id))).all()
+        inc_rows = (await conn.execute(select(incidents).where(
+            incidents.c.station_id == st.id, incidents.c.status.in_(ACTIVE_STATES))
+            .order_by(incidents.c.opened_at))).all()
+        incs = [(await incident_out(conn, r, now)).model_dump(mode="json") for r in inc_rows]
+        alarm_rows = (await conn.execute(select(alarms).where(
+            alarms.c.station_id == st.id, alarms.c.acknowledged_at.is_(None)).order_by(alarms.c.id))).all()
+        cg = await _caregivers_view(conn, st.id, now)
+        today = await _today(conn, st.id, now, pf.settings.sla_s)
+    return ok({
+        "now": now.isoformat(),
+        "sla_s": pf.settings.sla_s,
+        "station": {"id": st.id, "name": st.name, "address": st.address,
+                    "center": {"lat": st.lat, "lng": st.lng}, "radius_m": st.circle_radius_m,
+                    "circle_minutes": st.circle_minutes, "kitchen": st.kitchen, "phone": st.phone},
+        "elders": [{"id": e.id, "name": e.name, "lat": e.lat, "lng": e.lng, "high_risk": e.high_risk,
+                    "care_level": e.care_level, "living": e.living} for e in eld],
+        "caregivers": cg,
+        "incidents": incs,
+        "alarms": [{"id": a.id, "incident_id": a.incident_id, "kind": a.kind, "message": a.message,
+                    "raised_at": _iso(a.raised_at)} for a in alarm_rows],
+        "today": today,
+    })
+
+
+async def today(request: web.Request) -> web.Response:
+    p = require(request, Role.OPERATOR)
+    pf = platform(request)
+    async with pf.store.read() as conn:
+        st = await _station_row(conn, _station_of(request, p))
+        return ok(await _today(conn, st.id, pf.clock.now(), pf.settings.sla_s))
+
+
+async def caregivers_view(request: web.Request) -> web.Response:
+    p = require(request, Role.OPERATOR)
+    pf = platform(request)
+    async with pf.store.read() as conn:
+        st = await _station_row(conn, _station_of(request, p))
+        return ok(await _caregivers_view(conn, st.id, pf.clock.now()))
+
+
+async def my_day(request: web.Request) -> web.Response:
+    """A caregiver's day: their live incident(s) and today's tasks in route order."""
+    p = require(request, Role.CAREGIVER)
+    if p.caregiver_id is None:
+        raise ApiError(403, "forbidden", "caregivers only")
+    pf = platform(request)
+    async with pf.store.read() as conn:
+        now = pf.clock.now()
+        start, end = _day_bounds(now)
+        me = (await conn.execute(select(caregivers).where(caregivers.c.id == p.caregiver_id))).one()
+        inc_rows = (await conn.execute(select(incidents).where(
+            incidents.c.caregiver_id == p.caregiver_id,
+            incidents.c.status.in_(("accepted", "en_route", "arrived"))).order_by(incidents.c.id))).all()
+        incs = []
+        for r in inc_rows:
+            out = (await incident_out(conn, r, now)).model_dump(mode="json")
+            e = (await conn.execute(select(elders.c.address, elders.c.access_notes)
+                                    .where(elders.c.id == r.elder_id))).one()
+            out["address"], out["access_notes"] = e.address, e.access_notes
+            incs.append(out)
+        rows = (await conn.execute(select(tasks, elders.c.name.label("elder_name"),
+                                          elders.c.address.label("address")).outerjoin(
+            elders, elders.c.id == tasks.c.elder_id).where(
+            tasks.c.caregiver_id == p.caregiver_id,
+            ((tasks.c.window_start >= start) & (tasks.c.window_start < end))
+            | tasks.c.status.in_(("en_route", "in_progress"))))).all()
+        items = []
+        for t in sorted(rows, key=_task_order):
+            d = _task_out(t, t.elder_name)
+            d["address"] = t.address
+            items.append(d)
+    return ok({"caregiver": {"id": me.id, "name": me.name, "on_duty": me.on_duty,
+                             "travel_mode": me.travel_mode},
+               "incidents": incs, "tasks": items})
+
+
+async def elder_day(request: web.Request) -> web.Response:
+    """An elder's day (visits, meals) and open calls, for the elder or a bound family member."""
+    p = caller(request)
+    eid = int_param(request, "elder_id")
+    pf = platform(request)
+    async with pf.store.read() as conn:
+        if p.role is Role.ELDER:
+            if p.elder_id != eid:
+                raise ApiError(404, "elder_not_found", "elder not found")
+            e = (await conn.execute(select(elders).where(elders.c.id == eid))).one()
+        elif p.role is Role.CAREGIVER:
+            raise ApiError(404, "elder_not_found", "elder not found")
+        else:
+            e = await elder_for(conn, p, eid)
+        now = pf.clock.now()
+        start, end = _day_bounds(now)
+        rows = (await conn.execute(select(tasks, caregivers.c.name.label("caregiver_name")).outerjoin(
+            caregivers, caregivers.c.id == tasks.c.caregiver_id).where(
+            tasks.c.elder_id == eid, tasks.c.window_start >= start, tasks.c.window_start < end,
+            tasks.c.status != "cancelled"))).all()
+        inc_rows = (await conn.execute(select(incidents).where(
+            incidents.c.elder_id == eid, incidents.c.status.in_(ACTIVE_STATES))
+            .order_by(incidents.c.id.desc()))).all()
+        incs = [(await incident_out(conn, r, now)).model_dump(mode="json") for r in inc_rows]
+        recent_rows = (await conn.execute(select(incidents).where(incidents.c.elder_id == eid)
+                                          .order_by(incidents.c.id.desc()).limit(10))).all()
+        recent = [(await incident_out(conn, r, now)).model_dump(mode="json") for r in recent_rows]
+    items = []
+    for t in sorted(rows, key=_task_order):
+        d = _task_out(t)
+        d["caregiver_name"] = t.caregiver_name
+        items.append(d)
+    return ok({"elder": {"id": e.id, "name": e.name}, "tasks": items, "open_incidents": incs,
+               "recent_incidents": recent})
+
+
+def routes() -> list[web.RouteDef]:
+    out: list[web.RouteDef] = [web.get(path, _page(name)) for path, name in PAGES.items()]
+    out += [
+        web.get("/console/", _redirect_console),
+        web.static("/console/assets", CONSOLE_DIR / "assets", append_version=False),
+        web.get("/api/v1/console/board", board),
+        web.get("/api/v1/console/today", today),
+        web.get("/api/v1/console/caregivers", caregivers_view),
+        web.get("/api/v1/console/my-day", my_day),
+        web.get("/api/v1/console/elders/{elder_id}/day", elder_day),
+    ]
+    return out  # type: ignore[return-value]
