@@ -19,7 +19,7 @@ from server.http import caller, int_param, ok, platform, require
 from server.incidents.model import ACTIVE_STATES
 from server.incidents.views import incident_out
 from server.registry.guards import elder_for
-from server.store.tables import alarms, caregivers, elders, incidents, stations, tasks
+from server.store.tables import alarms, caregivers, elders, incidents, offers, stations, tasks
 
 CONSOLE_DIR = Path(__file__).resolve().parent.parent / "console"
 
@@ -210,7 +210,37 @@ async def _today(conn: Any, sid: int, now: datetime, sla_s: int) -> dict[str, An
     }
 
 
+async def _pending_offers(conn: Any, incident_ids: list[int]) -> dict[int, dict[str, Any]]:
+    if not incident_ids:
+        return {}
+    rows = (await conn.execute(select(offers, caregivers.c.name.label("caregiver_name")).join(
+        caregivers, caregivers.c.id == offers.c.caregiver_id).where(
+        offers.c.incident_id.in_(incident_ids), offers.c.status == "offered"))).all()
+    return {r.incident_id: {"offer_id": r.id, "caregiver_id": r.caregiver_id, "caregiver_name": r.caregiver_name,
+                            "expires_at": _iso(r.expires_at), "eta_s": r.eta_s, "manual": r.manual,
+                            "reason": r.reason} for r in rows}
+
+
 # ----- JSON views ---------------------------------------------------------------------------
+
+async def incident_view(request: web.Request) -> web.Response:
+    """The operator's view of one incident: timeline, candidates and the pending offer."""
+    p = require(request, Role.OPERATOR)
+    iid = int_param(request, "incident_id")
+    pf = platform(request)
+    async with pf.store.read() as conn:
+        row = (await conn.execute(select(incidents).where(incidents.c.id == iid))).first()
+        if row is None or (p.role is not Role.ADMIN and row.station_id != p.station_id):
+            raise ApiError(404, "incident_not_found", "incident not found")
+        out = (await incident_out(conn, row, pf.clock.now(), with_timeline=True,
+                                  with_candidates=True)).model_dump(mode="json")
+        out["offer"] = (await _pending_offers(conn, [iid])).get(iid)
+        e = (await conn.execute(select(elders).where(elders.c.id == row.elder_id))).one()
+        out["elder"] = {"id": e.id, "name": e.name, "address": e.address, "access_notes": e.access_notes,
+                        "care_level": e.care_level, "living": e.living, "high_risk": e.high_risk,
+                        "health_notes": e.health_notes}
+    return ok(out)
+
 
 async def board(request: web.Request) -> web.Response:
     """Everything the live board draws, in one snapshot (reloaded on every (re)connect)."""
@@ -227,6 +257,9 @@ async def board(request: web.Request) -> web.Response:
             incidents.c.station_id == st.id, incidents.c.status.in_(ACTIVE_STATES))
             .order_by(incidents.c.opened_at))).all()
         incs = [(await incident_out(conn, r, now)).model_dump(mode="json") for r in inc_rows]
+        pending = await _pending_offers(conn, [r.id for r in inc_rows])
+        for i in incs:
+            i["offer"] = pending.get(i["id"])
         alarm_rows = (await conn.execute(select(alarms).where(
             alarms.c.station_id == st.id, alarms.c.acknowledged_at.is_(None)).order_by(alarms.c.id))).all()
         cg = await _caregivers_view(conn, st.id, now)
@@ -282,7 +315,19 @@ async def my_day(request: web.Request) -> web.Response:
             e = (await conn.execute(select(elders.c.address, elders.c.access_notes)
                                     .where(elders.c.id == r.elder_id))).one()
             out["address"], out["access_notes"] = e.address, e.access_notes
+            out["elder_location"] = {"lat": r.lat, "lng": r.lng}
             incs.append(out)
+        offer_rows = (await conn.execute(select(
+            offers, incidents.c.kind, incidents.c.lat, incidents.c.lng, incidents.c.deadline_at,
+            elders.c.name.label("elder_name"), elders.c.address, elders.c.access_notes).join(
+            incidents, incidents.c.id == offers.c.incident_id).join(
+            elders, elders.c.id == incidents.c.elder_id).where(
+            offers.c.caregiver_id == p.caregiver_id, offers.c.status == "offered")
+            .order_by(offers.c.id))).all()
+        pending = [{"id": o.id, "incident_id": o.incident_id, "kind": o.kind, "elder_name": o.elder_name,
+                    "address": o.address, "access_notes": o.access_notes, "lat": o.lat, "lng": o.lng,
+                    "eta_s": o.eta_s, "offered_at": _iso(o.offered_at), "expires_at": _iso(o.expires_at),
+                    "deadline_at": _iso(o.deadline_at)} for o in offer_rows]
         rows = (await conn.execute(select(tasks, elders.c.name.label("elder_name"),
                                           elders.c.address.label("address")).outerjoin(
             elders, elders.c.id == tasks.c.elder_id).where(
@@ -296,7 +341,7 @@ async def my_day(request: web.Request) -> web.Response:
             items.append(d)
     return ok({"caregiver": {"id": me.id, "name": me.name, "on_duty": me.on_duty,
                              "travel_mode": me.travel_mode},
-               "incidents": incs, "tasks": items})
+               "now": now.isoformat(), "offers": pending, "incidents": incs, "tasks": items})
 
 
 async def elder_day(request: web.Request) -> web.Response:
@@ -331,7 +376,7 @@ async def elder_day(request: web.Request) -> web.Response:
         d = _task_out(t)
         d["caregiver_name"] = t.caregiver_name
         items.append(d)
-    return ok({"elder": {"id": e.id, "name": e.name}, "tasks": items, "open_incidents": incs,
+    return ok({"now": now.isoformat(), "elder": {"id": e.id, "name": e.name}, "tasks": items, "open_incidents": incs,
                "recent_incidents": recent})
 
 
@@ -341,6 +386,7 @@ def routes() -> list[web.RouteDef]:
         web.get("/console/", _redirect_console),
         web.static("/console/assets", CONSOLE_DIR / "assets", append_version=False),
         web.get("/api/v1/console/board", board),
+        web.get("/api/v1/console/incidents/{incident_id}", incident_view),
         web.get("/api/v1/console/today", today),
         web.get("/api/v1/console/caregivers", caregivers_view),
         web.get("/api/v1/console/my-day", my_day),

@@ -14,12 +14,12 @@ from typing import Any
 
 from sqlalchemy import or_, select, update
 
+from server.faults import crash_point
 from server.platform import Platform, Tx
 from server.store.tables import outbox, timers
 
 log = logging.getLogger("anxin.jobs")
 
-LEASE = timedelta(seconds=30)
 
 
 class Waker:
@@ -49,9 +49,12 @@ async def relay_once(platform: Platform, batch: int = 100) -> int:
         ).order_by(outbox.c.id).limit(batch)
         rows = (await conn.execute(
             update(outbox).where(outbox.c.id.in_(pending.scalar_subquery()))
-            .values(claimed_until=now + LEASE, attempts=outbox.c.attempts + 1)
+            .values(claimed_until=now + timedelta(seconds=platform.settings.lease_s),
+                    attempts=outbox.c.attempts + 1)
             .returning(outbox.c.id, outbox.c.topic, outbox.c.payload, outbox.c.attempts)
         )).all()
+    if rows:
+        crash_point("relay.claimed")
     done = 0
     for row in sorted(rows, key=lambda r: r.id):
         try:
@@ -98,6 +101,7 @@ async def _fire_one(platform: Platform, timer_id: int, kind: str, payload: dict[
     try:
         async with platform.tx() as tx:
             await _claim_fire(tx, timer_id)
+            crash_point(f"timer.{kind}")
             if handler is None:
                 log.error("no handler for timer kind %s", kind)
             else:

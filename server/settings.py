@@ -44,6 +44,7 @@ class Settings:
     operator_alarm_after_s: int = 90
     cti_secret: str = "dev-cti-secret"
     timer_poll_s: float = 0.5
+    lease_s: int = 15
     outbox_poll_s: float = 0.5
     ws_heartbeat_s: float = 20.0
     production: bool = False
@@ -62,6 +63,8 @@ class Settings:
             wechat_secret=_env("ANXIN_WECHAT_SECRET", base.wechat_secret) or "",
             offer_timeout_s=_int("ANXIN_OFFER_TIMEOUT_S", base.offer_timeout_s),
             sla_s=_int("ANXIN_SLA_S", base.sla_s),
+            lease_s=_int("ANXIN_LEASE_S", base.lease_s),
+            operator_alarm_after_s=_int("ANXIN_OPERATOR_ALARM_AFTER_S", base.operator_alarm_after_s),
             cti_secret=_env("ANXIN_CTI_SECRET", base.cti_secret) or "",
             production=_env("ANXIN_PRODUCTION", "0") == "1",
             log_level=_env("ANXIN_LOG_LEVEL", "INFO") or "INFO",

@@ -25,6 +25,7 @@ from schemas.incidents import (
 )
 from server.auth.principal import Principal, Role
 from server.errors import ApiError
+from server.faults import crash_point
 from server.http import caller, int_param, ok, parse, parse_query, platform, require
 from server.incidents import flows
 from server.incidents.idempotency import remember, replay, request_hash, valid_key
@@ -68,6 +69,7 @@ async def _intake_once(request: web.Request, p: Principal, key: str, digest: str
                 out.joined = result.joined
                 status, answer = (200 if result.joined else 201), out.model_dump(mode="json")
                 await remember(tx, scope, key, digest, status, answer)
+            crash_point("intake.committed")
             return status, answer
         except IntegrityError:
             continue  # the same key committed concurrently: read its answer

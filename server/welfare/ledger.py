@@ -340,3 +340,16 @@ def close_period(
         expired, carried = remaining, 0
     advance = used if policy is QuarterClose.ACTUAL_USE else 0
     return PeriodClose(account, period, granted, used, expired, carried, advance, tuple(out))
+
+
+def summarise_period(
+    *, account: str, period: str, policy: QuarterClose, entries: Sequence[Entry]
+) -> PeriodClose:
+    """What a period did so far (closed or not), from its entries alone; writes nothing."""
+    items = [e for e in entries if e.account == account and e.period == period]
+    granted = sum(e.amount_fen for e in items if e.kind in (EntryKind.GRANT, EntryKind.CARRY_IN))
+    used = used_in_period(entries, account, period)
+    expired = -sum(e.amount_fen for e in items if e.kind is EntryKind.EXPIRY)
+    carried = -sum(e.amount_fen for e in items if e.kind is EntryKind.CARRY_OUT)
+    advance = used if policy is QuarterClose.ACTUAL_USE else 0
+    return PeriodClose(account, period, granted, used, expired, carried, advance, ())

@@ -127,7 +127,7 @@ async def eligibility_for(
     return evaluate(rs, facts, on, approved_rules=approved), rs
 
 
-def _row_to_entry(r: Any) -> Entry:
+def row_to_entry(r: Any) -> Entry:
     return Entry(
         entry_id=r.entry_id,
         account=r.account,
@@ -148,7 +148,7 @@ async def entries_of(conn: AsyncConnection, *, account: str) -> list[Entry]:
         .where(ledger_entries.c.account == account)
         .order_by(ledger_entries.c.id)
     )
-    return [_row_to_entry(r) for r in rows]
+    return [row_to_entry(r) for r in rows]
 
 
 async def entries_of_record(conn: AsyncConnection, *, record_id: str) -> list[Entry]:

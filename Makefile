@@ -1,0 +1,41 @@
+# Anxin (安心) — two commands: `make demo` runs the service, `make test` runs every test.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test test-fast install lint bench-solomon bench-help clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev,bench]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Set up and run the service on http://127.0.0.1:8080 (SQLite, in-process bus, demo station).
+demo: $(STAMP)
+	$(BIN)/anxin demo --host 127.0.0.1 --port 8080
+
+## Set up and run the whole test suite (provisions PostgreSQL, Redis and Chromium where missing).
+test: $(STAMP)
+	bash scripts/provision.sh
+	ANXIN_REQUIRE_BACKENDS=1 $(BIN)/pytest -q -p no:cacheprovider
+
+## Quick local loop: skip slow fault and browser tests.
+test-fast: $(STAMP)
+	$(BIN)/pytest -q -m "not slow and not browser"
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy dispatch hotline schemas
+
+bench-solomon: $(STAMP)
+	$(BIN)/anxin bench solomon ../shared/benchmarks/solomon/*.vrp --time-limit 5
+
+bench-help: $(STAMP)
+	$(BIN)/python -m bench.help_calls
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,14 @@
+"""Crash points for the durability tests: ``ANXIN_CRASH_AT=name`` makes the process
+SIGKILL itself at that point, so a test can kill it between two precise steps."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+_TARGET = os.environ.get("ANXIN_CRASH_AT", "")
+
+
+def crash_point(name: str) -> None:
+    if _TARGET and _TARGET == name:
+        os.kill(os.getpid(), signal.SIGKILL)
