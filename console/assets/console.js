@@ -82,7 +82,7 @@ async function loadBoard() {
 
 async function refreshIncident(id) {
   try {
-    const inc = await session.api("GET", `/api/v1/incidents/${id}`);
+    const inc = await session.api("GET", `/api/v1/console/incidents/${id}`);
     if (["resolved", "closed"].includes(inc.status)) S.incidents.delete(id);
     else S.incidents.set(id, inc);
     if (S.openId === id) { S.detail = inc; renderDetail(); }
@@ -206,6 +206,7 @@ function renderQueue() {
       h("div", { class: "qi-sub" },
         h("span", { class: `st st-${inc.status}`, "data-status": inc.status, text: t(`s_${inc.status}`) }),
         inc.caregiver_name ? h("span", { class: "qi-cg", text: ` · ${inc.caregiver_name}` }) : null,
+        !inc.caregiver_name && inc.offer ? h("span", { class: "qi-cg", text: ` → ${inc.offer.caregiver_name}` }) : null,
         inc.eta_at && !inc.arrived_at ? h("span", { class: "qi-eta", text: ` · ${t("eta", { t: hhmm(inc.eta_at) })}` }) : null,
         inc.press_count > 1 ? h("span", { class: "qi-press", text: ` · ${t("press_count", { n: inc.press_count })}` }) : null,
         h("span", { class: "qi-time", text: hhmm(inc.opened_at) })));
@@ -328,7 +329,7 @@ async function ackAlarm(id) {
 // ----- incident detail ---------------------------------------------------------------------
 async function openIncident(id, focus = true) {
   S.openId = id;
-  try { S.detail = await session.api("GET", `/api/v1/incidents/${id}`); }
+  try { S.detail = await session.api("GET", `/api/v1/console/incidents/${id}`); }
   catch (e) { toast(t("error", { msg: e.message }), "err"); return; }
   renderDetail();
   renderMap();
@@ -380,7 +381,10 @@ function renderDetail() {
       h("dt", { text: t("status") }), h("dd", {}, h("span", { class: `st st-${inc.status}`, id: "detail-status", text: t(`s_${inc.status}`) }), " ", inc.status_text),
       h("dt", { text: t("deadline") }), h("dd", {}, h("span", { class: `cd ${cd.cls}`, "data-countdown": inc.id, id: "detail-countdown", text: cd.text }), " ", hhmm(inc.deadline_at)),
       h("dt", { text: t("opened") }), h("dd", { text: `${clockTime(inc.opened_at)} · ${inc.source}${inc.press_count > 1 ? " · " + t("press_count", { n: inc.press_count }) : ""}` }),
-      h("dt", { text: t("caregiver") }), h("dd", { text: inc.caregiver_name ? `${inc.caregiver_name}${inc.eta_at ? " · " + t("eta", { t: hhmm(inc.eta_at) }) : ""}` : t("none") }),
+      h("dt", { text: t("caregiver") }), h("dd", { id: "detail-caregiver", text: inc.caregiver_name ? `${inc.caregiver_name}${inc.eta_at ? " · " + t("eta", { t: hhmm(inc.eta_at) }) : ""}`
+        : inc.offer ? `→ ${inc.offer.caregiver_name} (${t("s_offered")}${inc.offer.manual ? " · " + bi(inc.offer.reason) : ""})` : t("none") }),
+      inc.elder ? h("dt", { text: t("elder") }) : null,
+      inc.elder ? h("dd", { text: [inc.elder.address, inc.elder.care_level, inc.elder.access_notes, inc.elder.health_notes].filter(Boolean).join(" · ") }) : null,
       inc.arrival_flagged ? h("dt", { text: "⚠" }) : null, inc.arrival_flagged ? h("dd", { class: "warn", text: t("flagged") }) : null),
     h("h3", { text: t("candidates") }),
     h("table", { class: "cands" }, h("tbody", {}, ...(inc.candidates || []).map((c, i) => h("tr", { class: i === 0 ? "best" : "" },
