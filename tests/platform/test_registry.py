@@ -1,0 +1,150 @@
+"""The registry: create, read, update, deactivate, search, paginate; masking and tenants."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from server.identity import make_id_number
+from server.store.tables import audit_log
+from tests.conftest import BACKENDS
+from tests.support.api import Api, near
+
+pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
+
+VALID_ID = "11010519491231002X"
+
+
+def elder_body(api: Api, **over: Any) -> dict[str, Any]:
+    lat, lng = near(300, 300)
+    body = {"station_id": api.ids["station"], "name": "周淑珍", "id_number": VALID_ID,
+            "phone": "+86 138 0013 8000", "address": "北京市朝阳区延静里5号楼", "living": "alone",
+            "location": {"lat": lat, "lng": lng, "coord_system": "gcj02"}, "categories": ["低保"],
+            "care_level": "失能",
+            "contacts": [{"name": "周小明", "relation": "儿子", "phone": "13912345678", "order": 1}]}
+    body.update(over)
+    return body
+
+
+async def test_create_masks_id_and_phone(api: Api) -> None:
+    e = await api.call("POST", "/api/v1/elders", "operator", json=elder_body(api), expect=201)
+    assert e["id_number"] == "110105********002X"
+    assert e["phone"] == "138****8000"
+    assert e["contacts"][0]["phone"] == "139****5678"
+    assert e["birth_date"] == "1949-12-31" and e["sex"] == "F"
+
+
+async def test_reveal_is_audited_without_values(api: Api) -> None:
+    e = await api.call("POST", "/api/v1/elders", "operator", json=elder_body(api), expect=201)
+    full = await api.call("GET", f"/api/v1/elders/{e['id']}?reveal=1", "operator", expect=200)
+    assert full["id_number"] == VALID_ID and full["phone"] == "13800138000"
+    async with api.platform.store.read() as conn:
+        rows = (await conn.execute(select(audit_log).where(audit_log.c.action == "reveal"))).all()
+    assert len(rows) == 1 and rows[0].actor_user_id == api.ids["operator"]
+    assert VALID_ID not in str(rows[0].detail)
+
+
+async def test_family_cannot_reveal(api: Api) -> None:
+    e = await api.call("GET", f"/api/v1/elders/{api.ids['elder']}?reveal=1", "family", expect=200)
+    assert e["masked"] is True
+
+
+@pytest.mark.parametrize("field,value,code", [
+    ("id_number", "110105194912310021", "invalid_id_number"),     # wrong check digit
+    ("id_number", "11010519491331002X", "invalid_id_number"),     # month 13
+    ("id_number", "1101051949123100", "invalid_id_number"),
+    ("phone", "12345", "invalid_phone"),
+    ("phone", "23800138000", "invalid_phone"),
+])
+async def test_bad_identity_data_is_refused(api: Api, field: str, value: str, code: str) -> None:
+    status, body = await api.call("POST", "/api/v1/elders", "operator", json=elder_body(api, **{field: value}))
+    assert status == 422 and body["code"] == code
+    page = await api.call("GET", "/api/v1/elders?q=周淑珍", "operator", expect=200)
+    assert page["total"] == 0
+
+
+async def test_duplicate_id_number_is_409(api: Api) -> None:
+    await api.call("POST", "/api/v1/elders", "operator", json=elder_body(api), expect=201)
+    status, body = await api.call("POST", "/api/v1/elders", "operator", json=elder_body(api, name="别人"))
+    assert status == 409 and body["code"] == "elder_exists"
+
+
+async def test_wgs84_is_stored_as_gcj02(api: Api) -> None:
+    e = await api.call("POST", "/api/v1/elders", "operator", expect=201, json=elder_body(
+        api, location={"lat": 39.9219, "lng": 116.4436, "coord_system": "wgs84"}))
+    # The GCJ-02 offset in Beijing is roughly +0.0014 lat, +0.0061 lng.
+    assert 0.001 < e["location"]["lat"] - 39.9219 < 0.002
+    assert 0.005 < e["location"]["lng"] - 116.4436 < 0.007
+
+
+async def test_operator_sees_only_own_station(api: Api) -> None:
+    status, body = await api.call("GET", f"/api/v1/elders/{api.ids['elder_s2']}", "operator")
+    assert status == 404 and body["code"] == "elder_not_found"
+    page = await api.call("GET", "/api/v1/elders", "operator2", expect=200)
+    assert [e["id"] for e in page["items"]] == [api.ids["elder_s2"]]
+    status, _ = await api.call("POST", "/api/v1/elders", "operator2", json=elder_body(api))
+    assert status == 404
+
+
+async def test_caregiver_sees_elder_only_with_a_task(api: Api) -> None:
+    status, _ = await api.call("GET", f"/api/v1/elders/{api.ids['elder']}", "cg_a")
+    assert status == 404
+    inc = await api.press(expect=201)
+    await api.pump()
+    [offer] = await api.call("GET", "/api/v1/offers", "cg_a", expect=200)
+    await api.call("POST", f"/api/v1/offers/{offer['id']}/accept", "cg_a", expect=200)
+    e = await api.call("GET", f"/api/v1/elders/{api.ids['elder']}", "cg_a", expect=200)
+    assert e["masked"] is True
+    status, _ = await api.call("GET", f"/api/v1/incidents/{inc['id']}", "cg_b")
+    assert status == 404
+
+
+async def test_search_and_paginate(api: Api) -> None:
+    for i in range(5):
+        await api.call("POST", "/api/v1/elders", "operator", expect=201, json=elder_body(
+            api, name=f"测试老人{i}", id_number=make_id_number("110105", __import__("datetime").date(1950, 1, 1), 500 + i)))
+    page1 = await api.call("GET", "/api/v1/elders?q=测试老人&page=1&page_size=2", "operator", expect=200)
+    page3 = await api.call("GET", "/api/v1/elders?q=测试老人&page=3&page_size=2", "operator", expect=200)
+    assert page1["total"] == 5 and len(page1["items"]) == 2 and len(page3["items"]) == 1
+    status, body = await api.call("GET", "/api/v1/elders?page_size=1000", "operator")
+    assert status == 422
+
+
+async def test_deactivated_elder_cannot_open_a_call(api: Api) -> None:
+    await api.call("POST", f"/api/v1/elders/{api.ids['elder']}/deactivate", "operator", expect=200)
+    status, body = await api.press()
+    assert status == 422 and body["code"] == "elder_inactive"
+
+
+async def test_update_elder(api: Api) -> None:
+    e = await api.call("PATCH", f"/api/v1/elders/{api.ids['elder']}", "operator",
+                       json={"diet_notes": "低盐低糖", "care_level": "失能"}, expect=200)
+    assert e["diet_notes"] == "低盐低糖" and e["care_level"] == "失能"
+    status, _ = await api.call("PATCH", f"/api/v1/elders/{api.ids['elder']}", "operator",
+                               json={"care_level": "很好"})
+    assert status == 422
+
+
+async def test_caregiver_crud_and_duty(api: Api) -> None:
+    c = await api.call("POST", "/api/v1/caregivers", "operator", expect=201, json={
+        "station_id": api.ids["station"], "name": "孙丽", "phone": "13700001111", "username": "sunli",
+        "password": "long-password-1", "skills": ["first_aid", "bathing"]})
+    assert c["on_duty"] is False
+    status, body = await api.call("POST", "/api/v1/caregivers", "operator", json={
+        "station_id": api.ids["station"], "name": "x", "phone": "13700001112", "password": "long-password-1",
+        "skills": ["flying"]})
+    assert status == 422
+    await api.call("POST", f"/api/v1/caregivers/{c['id']}/deactivate", "operator", expect=200)
+    status, _ = await api.call("POST", "/api/v1/auth/login", json={"login": "sunli", "password": "long-password-1"})
+    assert status == 401
+    page = await api.call("GET", "/api/v1/caregivers?active=true", "operator", expect=200)
+    assert c["id"] not in [x["id"] for x in page["items"]]
+
+
+async def test_roles_are_enforced(api: Api) -> None:
+    status, body = await api.call("GET", "/api/v1/elders", "family")
+    assert status == 403 and body["code"] == "forbidden"
+    status, _ = await api.call("GET", "/api/v1/elders")
+    assert status == 401
