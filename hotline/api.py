@@ -1,0 +1,125 @@
+"""Request and response models of the hotline API (pydantic v2, strict: unknown fields refused)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from hotline.followup import Answer
+from schemas.common import Model
+from schemas.incidents import CallType
+
+
+class CallToIncidentIn(Model):
+    """The operator turns a call into an incident."""
+
+    elder_id: int = Field(gt=0)
+    call_type: CallType
+    note: str = Field(default="", max_length=500)
+    medical: bool = False
+
+
+class NameSearchQuery(Model):
+    """What the caller said, and what the operator knows besides."""
+
+    q: str = Field(min_length=1, max_length=40)
+    address: str | None = Field(default=None, max_length=60)
+    min_age: int | None = Field(default=None, ge=0, le=130)
+    max_age: int | None = Field(default=None, ge=0, le=130)
+    limit: int = Field(default=10, ge=1, le=50)
+
+
+class ResponsibilityIn(Model):
+    """Take responsibility or withdraw; operators name the person they speak for."""
+
+    action: Literal["accept", "withdraw"]
+    person: str | None = Field(default=None, max_length=64, pattern=r"^[a-z_]+:[0-9]+$")
+    note: str = Field(default="", max_length=200)
+
+
+class RespondIn(Model):
+    """The answer behind an SMS link."""
+
+    answer: Literal["accept", "decline"]
+
+
+class EscalateIn(Model):
+    """Skip the wait."""
+
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class CareRecordIn(Model):
+    """A disclosure of the care record to emergency services."""
+
+    recipient: str = Field(default="120", min_length=1, max_length=40)
+    reason: str = Field(default="紧急救护 / emergency care", max_length=200)
+
+
+class Called120In(Model):
+    """The operator called 120."""
+
+    note: str = Field(default="", max_length=300)
+
+
+class OverrideIn(Model):
+    """Retime or drop steps of the chain for a station or an elder."""
+
+    delays_s: dict[str, float] = Field(default_factory=dict)
+    disabled: list[str] = Field(default_factory=list)
+
+
+class DeviceIn(Model):
+    """Register a button or pendant to an elder."""
+
+    device_id: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    elder_id: int = Field(gt=0)
+    model: str = Field(default="button", max_length=40)
+
+
+class HeartbeatIn(Model):
+    """A device's periodic sign of life."""
+
+    battery_pct: int | None = Field(default=None, ge=0, le=100)
+
+
+class DevicePressIn(Model):
+    """A press on the device (sent by the device gateway)."""
+
+    call_type: CallType = CallType.EMERGENCY
+
+
+class SampleIn(Model):
+    """Draw the quarter's return-visit sample; the quarter's name is the seed."""
+
+    quarter: str | None = Field(default=None, pattern=r"^[0-9]{4}Q[1-4]$")
+
+
+class SatisfactionIn(Model):
+    """One satisfaction answer (app or phone)."""
+
+    elder_id: int = Field(gt=0)
+    answer: Answer
+    provider_id: int | None = Field(default=None, gt=0)
+    incident_id: int | None = Field(default=None, gt=0)
+    channel: Literal["app", "phone", "visit"] = "phone"
+    comment: str = Field(default="", max_length=500)
+
+
+class ComplaintIn(Model):
+    """A complaint ticket."""
+
+    elder_id: int = Field(gt=0)
+    text: str = Field(min_length=1, max_length=1000)
+    provider_id: int | None = Field(default=None, gt=0)
+    deadline_hours: int = Field(default=72, ge=1, le=24 * 30)
+
+
+class ComplaintActionIn(Model):
+    """Move a complaint ticket."""
+
+    action: Literal["assign", "resolve", "reopen", "close"]
+    owner_user_id: int | None = Field(default=None, gt=0)
+    outcome: str | None = Field(default=None, max_length=1000)
+    deadline_hours: int | None = Field(default=None, ge=1, le=24 * 30)

@@ -1,0 +1,624 @@
+"""The escalation chain in the store: started on an emergency, advanced by one durable timer,
+paused by whoever takes responsibility, resumed when they withdraw, closed with the incident.
+
+The history lives in `hotline_chain_events`; every advance re-runs the pure planner
+(`hotline.escalation.plan`) over it, fires what is due in the same transaction as its timeline
+and outbox rows, and keeps exactly one pending timer at the planner's `next_at`. A restart
+loses nothing: the timer is in the store and the planner continues from the history.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from hotline.escalation import (
+    DEFAULT_CHAIN,
+    Acknowledged,
+    Anchor,
+    ChainClosed,
+    ChainContext,
+    ChainDefinition,
+    ChainEvent,
+    ChainOverride,
+    ChainStarted,
+    ChainStatus,
+    Channel,
+    Escalated,
+    Firing,
+    StepDef,
+    StepFired,
+    StepKind,
+    Withdrawn,
+    plan,
+)
+from hotline.tables import alerts, chain_events, chain_overrides, escalation_chains
+from server.incidents.alarms import raise_alarm
+from server.incidents.model import timeline
+from server.incidents.notify import to_operators
+from server.platform import Platform, Tx, cancel_timer, emit, schedule
+from server.store.tables import alarms, elders, family_bindings, incidents, stations, users
+
+TIMER_KIND = "hotline.chain"
+STATION = "station"  # the console target of operator alarms and the 120 advice
+
+
+# --- (de)serialising definitions and contexts ------------------------------------------
+
+
+def step_to_json(s: StepDef) -> dict[str, Any]:
+    """A step as stored."""
+    return {
+        "key": s.key,
+        "kind": s.kind.value,
+        "delay_s": s.delay.total_seconds(),
+        "channels": [c.value for c in s.channels],
+        "anchor": s.anchor.value,
+        "target_interval_s": s.target_interval.total_seconds(),
+        "medical_only": s.medical_only,
+    }
+
+
+def step_from_json(d: dict[str, Any]) -> StepDef:
+    """A stored step; ValueError when malformed."""
+    return StepDef(
+        key=str(d["key"]),
+        kind=StepKind(d["kind"]),
+        delay=timedelta(seconds=float(d["delay_s"])),
+        channels=tuple(Channel(c) for c in d["channels"]),
+        anchor=Anchor(d.get("anchor", "start")),
+        target_interval=timedelta(seconds=float(d.get("target_interval_s", 0))),
+        medical_only=bool(d.get("medical_only", False)),
+    )
+
+
+def definition_to_json(d: ChainDefinition) -> list[dict[str, Any]]:
+    """A definition as stored."""
+    return [step_to_json(s) for s in d.steps]
+
+
+def definition_from_json(steps: list[dict[str, Any]]) -> ChainDefinition:
+    """A stored definition."""
+    return ChainDefinition(tuple(step_from_json(s) for s in steps))
+
+
+def _context_from_json(c: dict[str, Any]) -> ChainContext:
+    return ChainContext(
+        medical=bool(c["medical"]),
+        operators=tuple(c.get("operators", ())),
+        neighbours=tuple(c.get("neighbours", ())),
+        family=tuple(c.get("family", ())),
+        head=tuple(c.get("head", ())),
+        doctor=tuple(c.get("doctor", ())),
+    )
+
+
+def _event_from_row(r: Any) -> ChainEvent:
+    if r.kind == "started":
+        return ChainStarted(r.at)
+    if r.kind == "fired":
+        return StepFired(str(r.firing), r.at)
+    if r.kind == "ack":
+        return Acknowledged(str(r.person), r.at)
+    if r.kind == "withdrawn":
+        return Withdrawn(str(r.person), r.at)
+    if r.kind == "escalated":
+        return Escalated(r.at, str(r.data.get("reason", "")))
+    return ChainClosed(r.at)
+
+
+# --- starting ----------------------------------------------------------------------------
+
+
+def _override_from_row(row: Any) -> ChainOverride:
+    return ChainOverride(
+        steps=tuple(step_from_json(s) for s in row.steps) if row.steps else None,
+        delays={k: timedelta(seconds=float(v)) for k, v in (row.delays or {}).items()},
+        disabled=frozenset(row.disabled or ()),
+    )
+
+
+async def definition_for(tx: Tx, station_id: int, elder_id: int) -> ChainDefinition:
+    """The station's chain (or the default) with the elder's override applied."""
+    definition = DEFAULT_CHAIN
+    station_row = (
+        await tx.conn.execute(
+            select(chain_overrides).where(chain_overrides.c.station_id == station_id)
+        )
+    ).first()
+    if station_row is not None:
+        definition = definition.override(_override_from_row(station_row))
+    elder_row = (
+        await tx.conn.execute(select(chain_overrides).where(chain_overrides.c.elder_id == elder_id))
+    ).first()
+    if elder_row is not None:
+        definition = definition.override(_override_from_row(elder_row))
+    return definition
+
+
+async def _people(tx: Tx, elder: Any) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """Whom the chain may call for this elder, and how to reach each person."""
+    people: dict[str, dict[str, Any]] = {}
+    bound = (
+        await tx.conn.execute(
+            select(users.c.id, users.c.phone, users.c.wechat_openid, users.c.display_name).where(
+                users.c.id.in_(
+                    select(family_bindings.c.family_user_id).where(
+                        family_bindings.c.elder_id == elder.id,
+                        family_bindings.c.status == "confirmed",
+                    )
+                )
+            )
+        )
+    ).all()
+    by_phone = {u.phone: u for u in bound if u.phone}
+    family: list[str] = []
+    contacts = sorted(elder.contacts or [], key=lambda c: c.get("order", 99))
+    for i, c in enumerate(contacts):
+        key = f"family:{i}"
+        user = by_phone.get(c.get("phone"))
+        people[key] = {
+            "name": c.get("name", ""),
+            "relation": c.get("relation", ""),
+            "phone": c.get("phone"),
+            "user_id": user.id if user else None,
+            "openid": user.wechat_openid if user else None,
+        }
+        family.append(key)
+    # Bound family members with the app but not in the contact list still get the alert.
+    listed = {p["user_id"] for p in people.values() if p["user_id"]}
+    for u in bound:
+        if u.id not in listed:
+            key = f"family:{len(family)}"
+            people[key] = {
+                "name": u.display_name,
+                "relation": "家属",
+                "phone": u.phone,
+                "user_id": u.id,
+                "openid": u.wechat_openid,
+            }
+            family.append(key)
+    neighbours: list[str] = []
+    for i, n in enumerate(elder.neighbours or []):
+        key = f"neighbour:{i}"
+        people[key] = {"name": n.get("name", ""), "relation": "邻居", "phone": n.get("phone")}
+        neighbours.append(key)
+    doctor: list[str] = []
+    if elder.family_doctor and elder.family_doctor.get("phone"):
+        people["doctor:0"] = {
+            "name": elder.family_doctor.get("name", ""),
+            "relation": "家庭医生",
+            "phone": elder.family_doctor["phone"],
+        }
+        doctor.append("doctor:0")
+    return {"neighbours": neighbours, "family": family, "doctor": doctor}, people
+
+
+async def start_chain(
+    platform: Platform, tx: Tx, incident_id: int, *, medical: bool = False
+) -> int | None:
+    """Start the chain for an emergency (once); returns the chain id when started now."""
+    existing = (
+        await tx.conn.execute(
+            select(escalation_chains.c.id).where(escalation_chains.c.incident_id == incident_id)
+        )
+    ).first()
+    if existing is not None:
+        return None
+    inc = (await tx.conn.execute(select(incidents).where(incidents.c.id == incident_id))).first()
+    if inc is None or inc.status in ("resolved", "closed"):
+        return None
+    elder = (await tx.conn.execute(select(elders).where(elders.c.id == inc.elder_id))).one()
+    definition = await definition_for(tx, inc.station_id, inc.elder_id)
+    groups, people = await _people(tx, elder)
+    context = {
+        # Medical is the operator's judgement (after a call-back or on the phone), not the
+        # button's: most presses are not medical emergencies. See mark_medical().
+        "medical": medical,
+        "operators": [STATION],
+        "head": [],
+        **groups,
+        "people": people,
+    }
+    chain_id = int(
+        (
+            await tx.conn.execute(
+                insert(escalation_chains)
+                .values(
+                    incident_id=incident_id,
+                    station_id=inc.station_id,
+                    elder_id=inc.elder_id,
+                    started_at=inc.opened_at,
+                    definition=definition_to_json(definition),
+                    context=context,
+                    status=ChainStatus.RUNNING.value,
+                )
+                .returning(escalation_chains.c.id)
+            )
+        ).scalar_one()
+    )
+    await _record(tx, chain_id, "started", at=inc.opened_at)
+    await advance(platform, tx, chain_id)
+    return chain_id
+
+
+async def _record(
+    tx: Tx,
+    chain_id: int,
+    kind: str,
+    *,
+    firing: str | None = None,
+    person: str | None = None,
+    at: Any = None,
+    **data: Any,
+) -> None:
+    await tx.conn.execute(
+        insert(chain_events).values(
+            chain_id=chain_id, kind=kind, at=at or tx.now, firing=firing, person=person, data=data
+        )
+    )
+
+
+# --- advancing ---------------------------------------------------------------------------
+
+
+async def advance(platform: Platform, tx: Tx, chain_id: int) -> None:
+    """Fire whatever is due and keep one timer at the next step's time."""
+    chain = (
+        await tx.conn.execute(
+            select(escalation_chains).where(escalation_chains.c.id == chain_id).with_for_update()
+        )
+    ).one()
+    definition = definition_from_json(chain.definition)
+    context = _context_from_json(chain.context)
+    rows = (
+        await tx.conn.execute(
+            select(chain_events)
+            .where(chain_events.c.chain_id == chain_id)
+            .order_by(chain_events.c.id)
+        )
+    ).all()
+    history = [_event_from_row(r) for r in rows]
+    p = plan(definition, context, history, tx.now)
+    for firing in p.due:
+        await _fire(platform, tx, chain, firing)
+        await _record(tx, chain_id, "fired", firing=firing.id)
+        history.append(StepFired(firing.id, tx.now))
+    after = plan(definition, context, history, tx.now)
+    seq = chain.timer_seq
+    if after.next_at != chain.next_at or after.status.value != chain.status:
+        await cancel_timer(tx, f"chain:{chain_id}:{seq}")
+        if after.next_at is not None:
+            seq += 1
+            await schedule(
+                tx, TIMER_KIND, f"chain:{chain_id}:{seq}", after.next_at, {"chain_id": chain_id}
+            )
+        await tx.conn.execute(
+            update(escalation_chains)
+            .where(escalation_chains.c.id == chain_id)
+            .values(status=after.status.value, next_at=after.next_at, timer_seq=seq)
+        )
+        if after.status.value != chain.status:
+            await to_operators(
+                tx,
+                chain.station_id,
+                "escalation.status",
+                {
+                    "incident_id": chain.incident_id,
+                    "status": after.status.value,
+                    "responsible": sorted(after.responsible),
+                    "next_at": after.next_at.isoformat() if after.next_at else None,
+                },
+            )
+
+
+STEP_TITLES = {
+    StepKind.NEIGHBOUR_CALL: "联系签约邻居 / calling the neighbour",
+    StepKind.FAMILY_CALL: "联系家属 / calling the family",
+    StepKind.HEAD_ALARM: "通知站长 / alerting the station head",
+    StepKind.DOCTOR_CALL: "联系家庭医生 / calling the family doctor",
+}
+
+
+async def _fire(platform: Platform, tx: Tx, chain: Any, firing: Firing) -> None:
+    incident_id = int(chain.incident_id)
+    if firing.kind is StepKind.OPERATOR_ALARM:
+        waiting = (
+            await tx.conn.execute(
+                select(alarms.c.id).where(
+                    alarms.c.incident_id == incident_id, alarms.c.acknowledged_at.is_(None)
+                )
+            )
+        ).first()
+        if waiting is None:
+            # The same kind as the platform's own 90-second alarm, so the two never double up.
+            await raise_alarm(
+                tx,
+                chain.station_id,
+                incident_id,
+                "not_accepted",
+                "呼叫无人响应，请值班员立即处理 / nobody has taken this call: act now",
+            )
+        else:
+            await timeline(
+                tx, incident_id, "escalation_step", None, step=firing.step, already_alarmed=True
+            )
+        return
+    if firing.kind is StepKind.ADVISE_120:
+        await raise_alarm(
+            tx,
+            chain.station_id,
+            incident_id,
+            "advise_120",
+            "紧急呼叫：如为急症请立即拨打120并记录 / medical emergency: call 120 now and record it",
+        )
+        return
+    person = chain.context.get("people", {}).get(firing.target or "", None)
+    if firing.target is None or person is None:
+        await timeline(
+            tx, incident_id, "escalation_skipped", None, step=firing.step, reason="nobody to call"
+        )
+        if firing.kind is StepKind.HEAD_ALARM:
+            await raise_alarm(
+                tx,
+                chain.station_id,
+                incident_id,
+                "escalation_head",
+                "仍无人响应，请站长介入 / still nobody responsible: station head, step in",
+            )
+        else:
+            await to_operators(
+                tx,
+                chain.station_id,
+                "escalation.step",
+                {
+                    "incident_id": incident_id,
+                    "step": firing.step,
+                    "skipped": True,
+                    "text": f"{STEP_TITLES.get(firing.kind, firing.step)}：无可联系人 / nobody on file",
+                },
+            )
+        return
+    elder = (await tx.conn.execute(select(elders).where(elders.c.id == chain.elder_id))).one()
+    station_phone = (
+        await tx.conn.execute(select(stations.c.phone).where(stations.c.id == chain.station_id))
+    ).scalar()
+    text = (
+        f"【安心】{elder.name}（{elder.address}）发出紧急呼叫，护理员尚未到达。"
+        f"请尽快前往或回电{station_phone or '服务站'}。"
+    )[:300]
+    alert_id = int(
+        (
+            await tx.conn.execute(
+                insert(alerts)
+                .values(
+                    chain_id=chain.id,
+                    incident_id=incident_id,
+                    firing=firing.id,
+                    person=firing.target,
+                    name=person.get("name", ""),
+                    phone=person.get("phone"),
+                    openid=person.get("openid"),
+                    user_id=person.get("user_id"),
+                    channels=[c.value for c in firing.channels],
+                    text=text,
+                    status="sending",
+                    created_at=tx.now,
+                )
+                .returning(alerts.c.id)
+            )
+        ).scalar_one()
+    )
+    await timeline(
+        tx,
+        incident_id,
+        "escalation_call",
+        None,
+        step=firing.step,
+        person=firing.target,
+        name=person.get("name", ""),
+        relation=person.get("relation", ""),
+        alert_id=alert_id,
+    )
+    await to_operators(
+        tx,
+        chain.station_id,
+        "escalation.step",
+        {
+            "incident_id": incident_id,
+            "step": firing.step,
+            "person": firing.target,
+            "name": person.get("name", ""),
+            "relation": person.get("relation", ""),
+            "alert_id": alert_id,
+            "text": f"{STEP_TITLES.get(firing.kind, firing.step)}：{person.get('name', '')}",
+        },
+    )
+    await emit(tx, "hotline.alert", {"alert_id": alert_id})
+
+
+# --- changes from outside ------------------------------------------------------------------
+
+
+async def chain_of(tx: Tx, incident_id: int) -> Any:
+    """The chain row of an incident, or None."""
+    return (
+        await tx.conn.execute(
+            select(escalation_chains).where(escalation_chains.c.incident_id == incident_id)
+        )
+    ).first()
+
+
+async def responsible(tx: Tx, chain_id: int) -> set[str]:
+    """People who have taken responsibility and not withdrawn."""
+    rows = (
+        await tx.conn.execute(
+            select(chain_events.c.kind, chain_events.c.person)
+            .where(
+                chain_events.c.chain_id == chain_id, chain_events.c.kind.in_(("ack", "withdrawn"))
+            )
+            .order_by(chain_events.c.at, chain_events.c.id)
+        )
+    ).all()
+    out: set[str] = set()
+    for r in rows:
+        if r.kind == "ack":
+            out.add(r.person)
+        else:
+            out.discard(r.person)
+    return out
+
+
+async def acknowledge(
+    platform: Platform, tx: Tx, incident_id: int, person: str, *, actor: int | None, via: str
+) -> bool:
+    """`person` takes responsibility: the chain stops. False when there is no chain."""
+    chain = await chain_of(tx, incident_id)
+    if chain is None or chain.status == ChainStatus.CLOSED.value:
+        return False
+    if person in await responsible(tx, chain.id):
+        return True
+    await _record(tx, chain.id, "ack", person=person, via=via)
+    name = chain.context.get("people", {}).get(person, {}).get("name", person)
+    await timeline(
+        tx, incident_id, "responsibility_taken", actor, person=person, name=name, via=via
+    )
+    await to_operators(
+        tx,
+        chain.station_id,
+        "escalation.acknowledged",
+        {
+            "incident_id": incident_id,
+            "person": person,
+            "name": name,
+            "via": via,
+            "text": f"{name}已确认前往 / {name} is taking care of it",
+        },
+    )
+    await advance(platform, tx, chain.id)
+    return True
+
+
+async def withdraw(
+    platform: Platform, tx: Tx, incident_id: int, person: str, *, actor: int | None, via: str
+) -> bool:
+    """`person` cannot after all: the chain resumes with the next step. False if not responsible."""
+    chain = await chain_of(tx, incident_id)
+    if chain is None or person not in await responsible(tx, chain.id):
+        return False
+    await _record(tx, chain.id, "withdrawn", person=person, via=via)
+    name = chain.context.get("people", {}).get(person, {}).get("name", person)
+    await timeline(
+        tx, incident_id, "responsibility_withdrawn", actor, person=person, name=name, via=via
+    )
+    await to_operators(
+        tx,
+        chain.station_id,
+        "escalation.withdrawn",
+        {
+            "incident_id": incident_id,
+            "person": person,
+            "name": name,
+            "via": via,
+            "text": f"{name}无法前往，继续升级 / {name} cannot go: escalating",
+        },
+    )
+    await advance(platform, tx, chain.id)
+    return True
+
+
+async def escalate_now(platform: Platform, tx: Tx, incident_id: int, reason: str) -> None:
+    """Skip the wait (no caregiver can arrive in time, or the operator says so)."""
+    chain = await chain_of(tx, incident_id)
+    if chain is None:
+        await start_chain(platform, tx, incident_id)
+        chain = await chain_of(tx, incident_id)
+        if chain is None:
+            return
+    await _record(tx, chain.id, "escalated", reason=reason)
+    await advance(platform, tx, chain.id)
+
+
+async def mark_medical(platform: Platform, tx: Tx, incident_id: int, actor: int | None) -> None:
+    """The operator judges this a medical emergency: 120 is advised at once."""
+    chain = await chain_of(tx, incident_id)
+    if chain is None:
+        await start_chain(platform, tx, incident_id, medical=True)
+    elif not chain.context.get("medical"):
+        await tx.conn.execute(
+            update(escalation_chains)
+            .where(escalation_chains.c.id == chain.id)
+            .values(context={**chain.context, "medical": True})
+        )
+        await advance(platform, tx, chain.id)
+    await timeline(tx, incident_id, "marked_medical", actor)
+
+
+async def close_chain(platform: Platform, tx: Tx, incident_id: int) -> None:
+    """The incident is over: nothing more fires."""
+    chain = await chain_of(tx, incident_id)
+    if chain is None or chain.status == ChainStatus.CLOSED.value:
+        return
+    await _record(tx, chain.id, "closed")
+    await advance(platform, tx, chain.id)
+
+
+# --- outbox and timer handlers ---------------------------------------------------------------
+
+
+async def on_timer(platform: Platform, tx: Tx, payload: dict[str, Any]) -> None:
+    """The chain's timer fired."""
+    await advance(platform, tx, int(payload["chain_id"]))
+
+
+async def on_incident_opened(platform: Platform, payload: dict[str, Any]) -> None:
+    """An emergency starts its chain (the clock counts from the incident's opening)."""
+    if payload.get("kind") != "emergency":
+        return
+    async with platform.tx() as tx:
+        await start_chain(platform, tx, int(payload["incident_id"]))
+
+
+ESCALATING_ALARMS = frozenset({"no_caregiver", "no_caregiver_in_time"})
+
+
+async def on_alarm_raised(platform: Platform, payload: dict[str, Any]) -> None:
+    """No caregiver can come in time: skip the wait."""
+    if payload.get("kind") not in ESCALATING_ALARMS or payload.get("incident_id") is None:
+        return
+    async with platform.tx() as tx:
+        await escalate_now(platform, tx, int(payload["incident_id"]), str(payload["kind"]))
+
+
+async def on_incident_accepted(platform: Platform, payload: dict[str, Any]) -> None:
+    """A caregiver accepted: a person is responsible."""
+    async with platform.tx() as tx:
+        await acknowledge(
+            platform,
+            tx,
+            int(payload["incident_id"]),
+            f"caregiver:{payload['caregiver_id']}",
+            actor=None,
+            via="offer",
+        )
+
+
+async def on_redispatch(platform: Platform, payload: dict[str, Any]) -> None:
+    """The incident is looking for a caregiver again: a caregiver who had it has withdrawn."""
+    iid = int(payload["incident_id"])
+    async with platform.tx() as tx:
+        inc = (await tx.conn.execute(select(incidents).where(incidents.c.id == iid))).first()
+        chain = await chain_of(tx, iid)
+        if inc is None or chain is None or inc.status not in ("open", "offered"):
+            return
+        for person in sorted(await responsible(tx, chain.id)):
+            if person.startswith("caregiver:"):
+                await withdraw(platform, tx, iid, person, actor=None, via="offer")
+
+
+async def on_incident_over(platform: Platform, payload: dict[str, Any]) -> None:
+    """Resolved or closed: close the chain."""
+    async with platform.tx() as tx:
+        await close_chain(platform, tx, int(payload["incident_id"]))

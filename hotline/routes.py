@@ -1,0 +1,645 @@
+"""Hotline HTTP routes and the handlers the platform runs for outbox events and timers."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import select
+
+from hotline import calls, chain, delivery, service
+from hotline.api import (
+    Called120In,
+    CallToIncidentIn,
+    CareRecordIn,
+    ComplaintActionIn,
+    ComplaintIn,
+    DeviceIn,
+    DevicePressIn,
+    EscalateIn,
+    HeartbeatIn,
+    NameSearchQuery,
+    OverrideIn,
+    RespondIn,
+    ResponsibilityIn,
+    SampleIn,
+    SatisfactionIn,
+)
+from hotline.channels import Receipt, ReceiptStatus, parse_receipt
+from hotline.cti import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookRejected, verify_signature
+from hotline.followup import ComplaintAction
+from hotline.names import NameQuery
+from hotline.tables import (
+    alert_attempts,
+    alerts,
+    chain_events,
+    chain_overrides,
+    escalation_chains,
+    hotline_calls,
+)
+from server.auth.principal import Principal, Role
+from server.errors import ApiError
+from server.http import int_param, ok, parse, parse_query, platform, require
+from server.platform import Platform
+from server.registry.guards import elder_for
+from server.store.tables import incidents
+
+PREFIX = "/api/v1/hotline"
+
+
+def _scope(p: Principal) -> tuple[int | None, bool]:
+    return p.station_id, p.role is Role.ADMIN
+
+
+def _signed(request: web.Request, body: bytes, secret: bytes) -> None:
+    try:
+        verify_signature(
+            secrets=(secret,),
+            timestamp=request.headers.get(TIMESTAMP_HEADER),
+            signature=request.headers.get(SIGNATURE_HEADER),
+            body=body,
+            now=platform(request).clock.now(),
+        )
+    except WebhookRejected as exc:
+        raise ApiError(401, exc.code, exc.message) from None
+
+
+def _json(body: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "malformed_json", "request body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise ApiError(422, "validation_error", "body must be a JSON object")
+    return data
+
+
+# --- telephony -------------------------------------------------------------------------------
+
+
+async def cti_event(request: web.Request) -> web.Response:
+    """The CTI/PBX webhook: signed, fresh, never replayed."""
+    body = await request.read()
+    answer = await calls.receive_cti(
+        platform(request),
+        body=body,
+        timestamp=request.headers.get(TIMESTAMP_HEADER),
+        signature=request.headers.get(SIGNATURE_HEADER),
+    )
+    return ok(answer)
+
+
+async def list_calls(request: web.Request) -> web.Response:
+    """The station's recent calls."""
+    p = require(request, Role.OPERATOR)
+    async with platform(request).store.read() as conn:
+        stmt = select(hotline_calls).order_by(hotline_calls.c.created_at.desc()).limit(50)
+        if p.role is not Role.ADMIN:
+            stmt = stmt.where(hotline_calls.c.station_id == p.station_id)
+        rows = (await conn.execute(stmt)).all()
+    return ok([_call_out(r) for r in rows])
+
+
+def _call_out(r: Any) -> dict[str, Any]:
+    return {
+        "call_id": r.call_id,
+        "station_id": r.station_id,
+        "caller": r.caller,
+        "called": r.called,
+        "status": r.status,
+        "ringing_at": r.ringing_at,
+        "answered_at": r.answered_at,
+        "ended_at": r.ended_at,
+        "recording_url": r.recording_url,
+        "elder_id": r.elder_id,
+        "matches": r.matches,
+        "incident_id": r.incident_id,
+        "missed": r.status == "ended" and r.answered_at is None,
+    }
+
+
+async def call_to_incident(request: web.Request) -> web.Response:
+    """The operator turns a call into an incident through the one intake path."""
+    p = require(request, Role.OPERATOR)
+    body = await parse(request, CallToIncidentIn)
+    station_id, is_admin = _scope(p)
+    result = await calls.call_to_incident(
+        platform(request),
+        station_id=station_id,
+        is_admin=is_admin,
+        user_id=p.user_id,
+        call_id=request.match_info["call_id"],
+        elder_id=body.elder_id,
+        kind=body.call_type,
+        note=body.note,
+        medical=body.medical,
+    )
+    return ok(
+        {"incident_id": result.incident_id, "joined": result.joined}, 200 if result.joined else 201
+    )
+
+
+async def medical(request: web.Request) -> web.Response:
+    """The operator judges the incident a medical emergency: advise 120 at once."""
+    p = require(request, Role.OPERATOR)
+    pf = platform(request)
+    inc = await _incident_for(pf, p, int_param(request, "incident_id"))
+    async with pf.tx() as tx:
+        await chain.mark_medical(pf, tx, inc.id, p.user_id)
+    return ok({"incident_id": inc.id, "medical": True})
+
+
+async def search_elders(request: web.Request) -> web.Response:
+    """Find the elder by what the caller says (characters, pinyin, initials, homophones, typos)."""
+    p = require(request, Role.OPERATOR)
+    q = parse_query(request, NameSearchQuery)
+    pf = platform(request)
+    index = await calls.station_index(pf, None if p.role is Role.ADMIN else p.station_id)
+    try:
+        query = NameQuery(
+            q.q,
+            address=q.address,
+            min_age=q.min_age,
+            max_age=q.max_age,
+            today=calls.today_in_shanghai(pf),
+            limit=q.limit,
+        )
+    except ValueError as exc:
+        raise ApiError(422, "validation_error", str(exc)) from None
+    return ok(
+        [
+            {
+                "elder_id": int(m.elder.id),
+                "name": m.elder.name,
+                "address": m.elder.address,
+                "birth_year": m.elder.birth_year,
+                "score": m.score,
+                "reason": m.reason,
+            }
+            for m in index.search(query)
+        ]
+    )
+
+
+# --- the escalation chain --------------------------------------------------------------------
+
+
+async def _incident_for(pf: Platform, p: Principal, incident_id: int) -> Any:
+    async with pf.store.read() as conn:
+        inc = (await conn.execute(select(incidents).where(incidents.c.id == incident_id))).first()
+        if inc is None:
+            raise ApiError(404, "incident_not_found", "incident not found")
+        if p.role is Role.OPERATOR and inc.station_id != p.station_id:
+            raise ApiError(404, "incident_not_found", "incident not found")
+        if p.role in (Role.FAMILY, Role.ELDER):
+            await elder_for(conn, p, inc.elder_id)  # 404 for another family's elder
+        return inc
+
+
+async def get_chain(request: web.Request) -> web.Response:
+    """The chain of an incident: status, next step, history, alerts and their delivery."""
+    p = require(request, Role.OPERATOR)
+    pf = platform(request)
+    inc = await _incident_for(pf, p, int_param(request, "incident_id"))
+    async with pf.store.read() as conn:
+        row = (
+            await conn.execute(
+                select(escalation_chains).where(escalation_chains.c.incident_id == inc.id)
+            )
+        ).first()
+        if row is None:
+            raise ApiError(404, "chain_not_found", "no escalation chain for this incident")
+        events = (
+            await conn.execute(
+                select(chain_events)
+                .where(chain_events.c.chain_id == row.id)
+                .order_by(chain_events.c.id)
+            )
+        ).all()
+        sent = (
+            await conn.execute(
+                select(alerts).where(alerts.c.chain_id == row.id).order_by(alerts.c.id)
+            )
+        ).all()
+        attempts = (
+            await conn.execute(
+                select(alert_attempts)
+                .where(alert_attempts.c.alert_id.in_([a.id for a in sent] or [0]))
+                .order_by(alert_attempts.c.id)
+            )
+        ).all()
+    return ok(
+        {
+            "incident_id": inc.id,
+            "status": row.status,
+            "next_at": row.next_at,
+            "steps": row.definition,
+            "history": [
+                {"kind": e.kind, "at": e.at, "firing": e.firing, "person": e.person} for e in events
+            ],
+            "alerts": [
+                {
+                    "alert_id": a.id,
+                    "person": a.person,
+                    "name": a.name,
+                    "status": a.status,
+                    "attempts": [
+                        {
+                            "channel": t.channel,
+                            "sent_at": t.sent_at,
+                            "send_id": t.send_id,
+                            "error": t.error,
+                        }
+                        for t in attempts
+                        if t.alert_id == a.id
+                    ],
+                }
+                for a in sent
+            ],
+        }
+    )
+
+
+async def responsibility(request: web.Request) -> web.Response:
+    """Take responsibility ("I'm on my way") or withdraw ("I cannot after all")."""
+    p = require(request, Role.OPERATOR, Role.FAMILY)
+    body = await parse(request, ResponsibilityIn)
+    pf = platform(request)
+    inc = await _incident_for(pf, p, int_param(request, "incident_id"))
+    async with pf.tx() as tx:
+        if p.role is Role.FAMILY:
+            row = await chain.chain_of(tx, inc.id)
+            people = row.context.get("people", {}) if row is not None else {}
+            person = next(
+                (k for k, v in people.items() if v.get("user_id") == p.user_id), f"user:{p.user_id}"
+            )
+        else:
+            if body.person is None:
+                raise ApiError(422, "person_required", "say whom you speak for", field="person")
+            person = body.person
+        via = "app" if p.role is Role.FAMILY else "operator"
+        if body.action == "accept":
+            done = await chain.acknowledge(pf, tx, inc.id, person, actor=p.user_id, via=via)
+        else:
+            done = await chain.withdraw(pf, tx, inc.id, person, actor=p.user_id, via=via)
+        if not done:
+            raise ApiError(
+                409,
+                "chain_not_changed",
+                "no running chain, or this person had not taken responsibility",
+            )
+    return ok({"incident_id": inc.id, "person": person, "action": body.action})
+
+
+async def escalate(request: web.Request) -> web.Response:
+    """The operator skips the wait: the next step fires now."""
+    p = require(request, Role.OPERATOR)
+    body = await parse(request, EscalateIn)
+    pf = platform(request)
+    inc = await _incident_for(pf, p, int_param(request, "incident_id"))
+    async with pf.tx() as tx:
+        await chain.escalate_now(pf, tx, inc.id, body.reason)
+    return ok({"incident_id": inc.id, "escalated": True})
+
+
+async def respond_link(request: web.Request) -> web.Response:
+    """The neighbour's SMS link: accept or decline, no sign-in (the token is the proof)."""
+    pf = platform(request)
+    alert_id = delivery.alert_of_token(pf, request.match_info["token"])
+    if alert_id is None:
+        raise ApiError(404, "link_not_found", "this link is not valid")
+    body = await parse(request, RespondIn)
+    async with pf.tx() as tx:
+        alert = (await tx.conn.execute(select(alerts).where(alerts.c.id == alert_id))).one()
+        await _answer(pf, tx, alert, body.answer == "accept", via="sms_link")
+    return ok({"alert_id": alert_id, "answer": body.answer})
+
+
+async def _answer(pf: Platform, tx: Any, alert: Any, accept: bool, *, via: str) -> None:
+    if alert.incident_id is None:
+        return
+    if accept:
+        await chain.acknowledge(pf, tx, alert.incident_id, alert.person, actor=None, via=via)
+    elif not await chain.withdraw(pf, tx, alert.incident_id, alert.person, actor=None, via=via):
+        from server.incidents.model import timeline
+
+        await timeline(
+            tx,
+            alert.incident_id,
+            "responsibility_declined",
+            None,
+            person=alert.person,
+            name=alert.name,
+            via=via,
+        )
+
+
+async def provider_receipt(request: web.Request) -> web.Response:
+    """Delivery receipts from the SMS/voice/WeChat provider (signed); IVR digits answer the alert."""
+    body = await request.read()
+    pf = platform(request)
+    _signed(request, body, delivery.receipt_secret(pf))
+    try:
+        receipt = parse_receipt(_json(body), at=pf.clock.now())
+    except ValueError as exc:
+        raise ApiError(422, "bad_receipt", str(exc)) from None
+    async with pf.tx() as tx:
+        alert = await delivery.record_receipt(pf, tx, receipt)
+        if (
+            alert is not None
+            and receipt.status is ReceiptStatus.PRESSED
+            and receipt.digits in ("1", "2")
+        ):
+            await _answer(pf, tx, alert, receipt.digits == "1", via="ivr")
+    return ok({"send_id": receipt.send_id, "known": alert is not None})
+
+
+async def alert_seen(request: web.Request) -> web.Response:
+    """The family app confirms it showed an alert: the push receipt."""
+    p = require(request, Role.FAMILY, Role.OPERATOR)
+    pf = platform(request)
+    alert_id = int_param(request, "alert_id")
+    async with pf.tx() as tx:
+        alert = (await tx.conn.execute(select(alerts).where(alerts.c.id == alert_id))).first()
+        if alert is None or (p.role is Role.FAMILY and alert.user_id != p.user_id):
+            raise ApiError(404, "alert_not_found", "alert not found")
+        send_ids = (
+            (
+                await tx.conn.execute(
+                    select(alert_attempts.c.send_id).where(
+                        alert_attempts.c.alert_id == alert_id,
+                        alert_attempts.c.channel == "app_push",
+                        alert_attempts.c.send_id.is_not(None),
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+        for sid in send_ids:
+            await delivery.record_receipt(pf, tx, Receipt(sid, ReceiptStatus.READ, tx.now))
+    return ok({"alert_id": alert_id, "seen": bool(send_ids)})
+
+
+async def put_override(request: web.Request) -> web.Response:
+    """Retime or drop steps of the chain for the operator's station or one elder."""
+    p = require(request, Role.OPERATOR)
+    body = await parse(request, OverrideIn)
+    pf = platform(request)
+    elder_id = int_param(request, "elder_id") if "elder_id" in request.match_info else None
+    async with pf.tx() as tx:
+        if elder_id is not None:
+            await elder_for(tx.conn, p, elder_id)
+            station_id = None
+        else:
+            station_id = p.station_id
+            if station_id is None:
+                raise ApiError(
+                    422, "station_required", "an admin must set a station's chain as its operator"
+                )
+        from datetime import timedelta
+
+        from hotline.escalation import DEFAULT_CHAIN, ChainOverride
+
+        try:
+            DEFAULT_CHAIN.override(
+                ChainOverride(
+                    delays={k: timedelta(seconds=v) for k, v in body.delays_s.items()},
+                    disabled=frozenset(body.disabled),
+                )
+            )
+        except ValueError as exc:
+            raise ApiError(422, "bad_override", str(exc)) from None
+        key = chain_overrides.c.elder_id if elder_id is not None else chain_overrides.c.station_id
+        ref = elder_id if elder_id is not None else station_id
+        from sqlalchemy import delete, insert
+
+        await tx.conn.execute(delete(chain_overrides).where(key == ref))
+        await tx.conn.execute(
+            insert(chain_overrides).values(
+                station_id=station_id,
+                elder_id=elder_id,
+                steps=None,
+                delays=body.delays_s,
+                disabled=body.disabled,
+                updated_at=tx.now,
+            )
+        )
+    return ok(
+        {
+            "station_id": station_id,
+            "elder_id": elder_id,
+            "delays_s": body.delays_s,
+            "disabled": body.disabled,
+        }
+    )
+
+
+# --- 120, devices, follow-up -------------------------------------------------------------------
+
+
+async def care_record(request: web.Request) -> web.Response:
+    """The care record for 120, as short text; every disclosure is logged."""
+    p = require(request, Role.OPERATOR)
+    body = await parse(request, CareRecordIn)
+    station_id, is_admin = _scope(p)
+    text = await service.disclose_care_record(
+        platform(request),
+        incident_id=int_param(request, "incident_id"),
+        station_id=station_id,
+        is_admin=is_admin,
+        user_id=p.user_id,
+        recipient=body.recipient,
+        reason=body.reason,
+    )
+    return ok({"text": text, "recipient": body.recipient})
+
+
+async def called_120(request: web.Request) -> web.Response:
+    """Record that the operator called 120."""
+    p = require(request, Role.OPERATOR)
+    body = await parse(request, Called120In)
+    station_id, is_admin = _scope(p)
+    await service.record_called_120(
+        platform(request),
+        incident_id=int_param(request, "incident_id"),
+        station_id=station_id,
+        is_admin=is_admin,
+        user_id=p.user_id,
+        note=body.note,
+    )
+    return ok({"recorded": True})
+
+
+async def register_device(request: web.Request) -> web.Response:
+    """Register a one-button terminal or pendant to an elder."""
+    p = require(request, Role.OPERATOR)
+    body = await parse(request, DeviceIn)
+    station_id, is_admin = _scope(p)
+    out = await service.register_device(
+        platform(request),
+        station_id=station_id,
+        is_admin=is_admin,
+        device_id=body.device_id,
+        elder_id=body.elder_id,
+        model=body.model,
+    )
+    return ok(out, 201)
+
+
+async def device_heartbeat(request: web.Request) -> web.Response:
+    """A device's heartbeat, from the device gateway (signed with the CTI secret)."""
+    body = await request.read()
+    pf = platform(request)
+    _signed(request, body, pf.settings.cti_secret.encode())
+    data = HeartbeatIn.model_validate(_json(body))
+    await service.heartbeat(
+        pf, device_id=request.match_info["device_id"], battery_pct=data.battery_pct
+    )
+    return ok({"ok": True})
+
+
+async def device_press(request: web.Request) -> web.Response:
+    """A press on a device, from the device gateway (signed): the one intake path."""
+    body = await request.read()
+    pf = platform(request)
+    _signed(request, body, pf.settings.cti_secret.encode())
+    data = DevicePressIn.model_validate(_json(body))
+    result = await service.device_press(
+        pf, device_id=request.match_info["device_id"], kind=data.call_type
+    )
+    return ok(
+        {"incident_id": result.incident_id, "joined": result.joined}, 200 if result.joined else 201
+    )
+
+
+async def run_sweep(request: web.Request) -> web.Response:
+    """Silent devices, low batteries and unseen elders living alone → tasks."""
+    p = require(request, Role.OPERATOR)
+    out = await service.sweep(
+        platform(request), station_id=None if p.role is Role.ADMIN else p.station_id
+    )
+    return ok(out)
+
+
+async def sample(request: web.Request) -> web.Response:
+    """Draw the quarter's ≥5% return-visit sample (stratified by station) as visit tasks."""
+    p = require(request, Role.OPERATOR)
+    body = await parse(request, SampleIn)
+    out = await service.draw_sample(
+        platform(request),
+        station_id=None if p.role is Role.ADMIN else p.station_id,
+        quarter=body.quarter,
+    )
+    return ok(out, 201)
+
+
+async def post_satisfaction(request: web.Request) -> web.Response:
+    """Record one satisfaction answer."""
+    p = require(request, Role.OPERATOR)
+    body = await parse(request, SatisfactionIn)
+    station_id, is_admin = _scope(p)
+    sid = await service.record_satisfaction(
+        platform(request),
+        station_id=station_id,
+        is_admin=is_admin,
+        user_id=p.user_id,
+        elder_id=body.elder_id,
+        answer=body.answer,
+        provider_id=body.provider_id,
+        incident_id=body.incident_id,
+        channel=body.channel,
+        comment=body.comment,
+    )
+    return ok({"id": sid}, 201)
+
+
+async def get_satisfaction(request: web.Request) -> web.Response:
+    """Satisfaction per provider and station against the 95% target."""
+    p = require(request, Role.OPERATOR)
+    return ok(
+        await service.satisfaction_report(
+            platform(request), station_id=None if p.role is Role.ADMIN else p.station_id
+        )
+    )
+
+
+async def post_complaint(request: web.Request) -> web.Response:
+    """Open a complaint ticket."""
+    p = require(request, Role.OPERATOR)
+    body = await parse(request, ComplaintIn)
+    station_id, is_admin = _scope(p)
+    out = await service.open_complaint(
+        platform(request),
+        station_id=station_id,
+        is_admin=is_admin,
+        elder_id=body.elder_id,
+        text=body.text,
+        provider_id=body.provider_id,
+        deadline_hours=body.deadline_hours,
+    )
+    return ok(out, 201)
+
+
+async def complaint_action(request: web.Request) -> web.Response:
+    """Assign, resolve, reopen or close a ticket."""
+    p = require(request, Role.OPERATOR)
+    body = await parse(request, ComplaintActionIn)
+    station_id, is_admin = _scope(p)
+    out = await service.move_complaint(
+        platform(request),
+        complaint_id=int_param(request, "complaint_id"),
+        station_id=station_id,
+        is_admin=is_admin,
+        action=ComplaintAction(body.action),
+        owner=body.owner_user_id,
+        outcome=body.outcome,
+        deadline_hours=body.deadline_hours,
+    )
+    return ok(out)
+
+
+def routes() -> list[web.RouteDef]:
+    """The hotline's URL table."""
+    return [
+        web.post(f"{PREFIX}/cti/events", cti_event),
+        web.post(f"{PREFIX}/receipts", provider_receipt),
+        web.post(f"{PREFIX}/respond/{{token}}", respond_link),
+        web.get(f"{PREFIX}/calls", list_calls),
+        web.post(f"{PREFIX}/calls/{{call_id}}/incident", call_to_incident),
+        web.get(f"{PREFIX}/elders/search", search_elders),
+        web.get(f"{PREFIX}/incidents/{{incident_id}}/chain", get_chain),
+        web.post(f"{PREFIX}/incidents/{{incident_id}}/responsibility", responsibility),
+        web.post(f"{PREFIX}/incidents/{{incident_id}}/escalate", escalate),
+        web.post(f"{PREFIX}/incidents/{{incident_id}}/medical", medical),
+        web.post(f"{PREFIX}/incidents/{{incident_id}}/care-record", care_record),
+        web.post(f"{PREFIX}/incidents/{{incident_id}}/called-120", called_120),
+        web.post(f"{PREFIX}/alerts/{{alert_id}}/seen", alert_seen),
+        web.put(f"{PREFIX}/chain", put_override),
+        web.put(f"{PREFIX}/chain/elders/{{elder_id}}", put_override),
+        web.post(f"{PREFIX}/devices", register_device),
+        web.post(f"{PREFIX}/devices/{{device_id}}/heartbeat", device_heartbeat),
+        web.post(f"{PREFIX}/devices/{{device_id}}/press", device_press),
+        web.post(f"{PREFIX}/sweep", run_sweep),
+        web.post(f"{PREFIX}/return-visits/sample", sample),
+        web.post(f"{PREFIX}/satisfaction", post_satisfaction),
+        web.get(f"{PREFIX}/satisfaction", get_satisfaction),
+        web.post(f"{PREFIX}/complaints", post_complaint),
+        web.post(f"{PREFIX}/complaints/{{complaint_id}}/actions", complaint_action),
+    ]
+
+
+def register(platform: Platform) -> None:
+    """Outbox consumers and timer handlers of the hotline."""
+    platform.on_event("incident.opened", chain.on_incident_opened)
+    platform.on_event("incident.accepted", chain.on_incident_accepted)
+    platform.on_event("incident.redispatch", chain.on_redispatch)
+    platform.on_event("incident.resolved", chain.on_incident_over)
+    platform.on_event("incident.closed", chain.on_incident_over)
+    platform.on_event("incident.resolved", service.on_incident_resolved)
+    platform.on_event("alarm.raised", chain.on_alarm_raised)
+    platform.on_event("hotline.alert", delivery.on_alert)
+    platform.on_timer(chain.TIMER_KIND, chain.on_timer)
+    platform.on_timer(delivery.CHECK_TIMER, delivery.on_check)
+    platform.on_timer("hotline.complaint_deadline", service.on_complaint_deadline)

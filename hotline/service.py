@@ -1,0 +1,645 @@
+"""Hotline services over the store: the care record for 120, devices and presses, the sweep
+that turns silent devices and unseen elders into tasks, return calls and visits, satisfaction
+and complaints. Keyword-only; each call is one transaction."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from hotline.care_record import CareProfile, Contact, render_for_120
+from hotline.devices import (
+    DeviceReading,
+    ElderActivity,
+    evaluate_devices,
+    select_welfare_checks,
+)
+from hotline.followup import (
+    Answer,
+    Complaint,
+    ComplaintAction,
+    ComplaintStatus,
+    ResolvedEmergency,
+    SatisfactionAnswer,
+    SubsidisedElder,
+    TransitionError,
+    quarter_name,
+    return_call,
+    sample_return_visits,
+    satisfaction_rates,
+    transition,
+)
+from hotline.intake import Intake, IntakeResult, open_or_join
+from hotline.tables import complaints, devices, hotline_calls, satisfaction
+from schemas.incidents import CallType
+from server.clock import SHANGHAI
+from server.errors import ApiError
+from server.incidents.alarms import raise_alarm
+from server.incidents.model import timeline
+from server.platform import Platform, Tx, audit
+from server.store.tables import alarms, elders, incidents, tasks
+
+SUBSIDY_CATEGORIES = frozenset(
+    {"三无", "低保", "低保边缘", "特困", "五保", "重点优抚", "伤残军人", "计生困难", "高龄", "百岁"}
+)
+
+
+async def _incident_in_scope(
+    tx: Tx, incident_id: int, station_id: int | None, is_admin: bool
+) -> Any:
+    inc = (await tx.conn.execute(select(incidents).where(incidents.c.id == incident_id))).first()
+    if inc is None or (not is_admin and inc.station_id != station_id):
+        raise ApiError(404, "incident_not_found", "incident not found")
+    return inc
+
+
+def _birth(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _lines(text: str) -> tuple[str, ...]:
+    return tuple(
+        x.strip() for x in text.replace("；", "\n").replace(";", "\n").splitlines() if x.strip()
+    )
+
+
+async def disclose_care_record(
+    platform: Platform,
+    *,
+    incident_id: int,
+    station_id: int | None,
+    is_admin: bool,
+    user_id: int,
+    recipient: str,
+    reason: str,
+) -> str:
+    """The care record as text for 120; the disclosure is audited and on the timeline."""
+    async with platform.tx() as tx:
+        inc = await _incident_in_scope(tx, incident_id, station_id, is_admin)
+        e = (await tx.conn.execute(select(elders).where(elders.c.id == inc.elder_id))).one()
+        access = "；".join(
+            x for x in (e.access_notes, f"钥匙：{e.key_holder}" if e.key_holder else "") if x
+        )
+        profile = CareProfile(
+            name=e.name,
+            sex={"F": "女", "M": "男"}.get(e.sex, e.sex),
+            birth_date=_birth(e.birth_date),
+            address=e.address,
+            access=access,
+            conditions=_lines(e.health_notes),
+            medicines=_lines(e.medicines),
+            care_level=e.care_level,
+            contacts=tuple(
+                Contact(str(c.get("name", "")), str(c.get("relation", "")), str(c.get("phone", "")))
+                for c in sorted(e.contacts or [], key=lambda c: c.get("order", 99))
+            ),
+            lives_alone=e.living == "alone",
+        )
+        text = render_for_120(profile, today=tx.now.astimezone(SHANGHAI).date())
+        # PIPL art. 13(1)4 allows this without consent; the log records who, to whom and why.
+        await audit(
+            tx,
+            actor=user_id,
+            action="disclose_120",
+            object_type="elder",
+            object_id=e.id,
+            detail={
+                "incident_id": incident_id,
+                "recipient": recipient,
+                "reason": reason,
+                "legal_basis": "PIPL 13(1)4",
+                "chars": len(text),
+            },
+        )
+        await timeline(
+            tx, incident_id, "care_record_disclosed", user_id, recipient=recipient, reason=reason
+        )
+        return text
+
+
+async def record_called_120(
+    platform: Platform,
+    *,
+    incident_id: int,
+    station_id: int | None,
+    is_admin: bool,
+    user_id: int,
+    note: str,
+) -> None:
+    """The operator called 120: on the timeline, and the advice alarm is settled."""
+    async with platform.tx() as tx:
+        inc = await _incident_in_scope(tx, incident_id, station_id, is_admin)
+        await timeline(tx, inc.id, "called_120", user_id, note=note)
+        await tx.conn.execute(
+            update(alarms)
+            .where(
+                alarms.c.incident_id == inc.id,
+                alarms.c.kind == "advise_120",
+                alarms.c.acknowledged_at.is_(None),
+            )
+            .values(acknowledged_at=tx.now, acknowledged_by=user_id)
+        )
+
+
+# --- devices -------------------------------------------------------------------------------
+
+
+async def register_device(
+    platform: Platform,
+    *,
+    station_id: int | None,
+    is_admin: bool,
+    device_id: str,
+    elder_id: int,
+    model: str,
+) -> dict[str, Any]:
+    """Register a device to an elder of the operator's station."""
+    async with platform.tx() as tx:
+        e = (await tx.conn.execute(select(elders).where(elders.c.id == elder_id))).first()
+        if e is None or (not is_admin and e.station_id != station_id):
+            raise ApiError(404, "elder_not_found", "elder not found")
+        existing = (
+            await tx.conn.execute(select(devices).where(devices.c.device_id == device_id))
+        ).first()
+        if existing is not None and existing.elder_id != elder_id:
+            raise ApiError(409, "device_taken", "this device is registered to another elder")
+        if existing is None:
+            await tx.conn.execute(
+                insert(devices).values(
+                    device_id=device_id,
+                    elder_id=elder_id,
+                    station_id=e.station_id,
+                    model=model,
+                    registered_at=tx.now,
+                )
+            )
+        return {"device_id": device_id, "elder_id": elder_id, "station_id": e.station_id}
+
+
+async def _device(tx: Tx, device_id: str) -> Any:
+    d = (await tx.conn.execute(select(devices).where(devices.c.device_id == device_id))).first()
+    if d is None or not d.active:
+        raise ApiError(404, "device_not_found", "device not found")
+    return d
+
+
+async def heartbeat(platform: Platform, *, device_id: str, battery_pct: int | None) -> None:
+    """A device's sign of life."""
+    async with platform.tx() as tx:
+        d = await _device(tx, device_id)
+        values: dict[str, Any] = {"last_heartbeat_at": tx.now}
+        if battery_pct is not None:
+            values["battery_pct"] = battery_pct
+        await tx.conn.execute(update(devices).where(devices.c.id == d.id).values(**values))
+
+
+async def device_press(platform: Platform, *, device_id: str, kind: CallType) -> IntakeResult:
+    """A press on a device goes through the one intake path (repeats join the open incident)."""
+    async with platform.tx() as tx:
+        d = await _device(tx, device_id)
+        await tx.conn.execute(
+            update(devices).where(devices.c.id == d.id).values(last_heartbeat_at=tx.now)
+        )
+        return await open_or_join(
+            platform,
+            tx,
+            Intake(
+                elder_id=d.elder_id,
+                kind=kind,
+                source="device",
+                reporter_user_id=None,
+                note=f"设备 {device_id}",
+            ),
+        )
+
+
+async def _task(
+    tx: Tx,
+    *,
+    station_id: int,
+    elder_id: int | None,
+    kind: str,
+    title: str,
+    ref: str,
+    due: datetime,
+    priority: int = 2,
+    lat: float | None = None,
+    lng: float | None = None,
+) -> bool:
+    """Insert a task once per source_ref; True when new."""
+    if (
+        await tx.conn.execute(select(tasks.c.id).where(tasks.c.source_ref == ref))
+    ).first() is not None:
+        return False
+    await tx.conn.execute(
+        insert(tasks).values(
+            station_id=station_id,
+            elder_id=elder_id,
+            kind=kind,
+            title=title[:100],
+            status="open",
+            priority=priority,
+            required_skills=[],
+            window_start=tx.now,
+            window_end=due,
+            duration_s=900,
+            lat=lat,
+            lng=lng,
+            source="hotline",
+            source_ref=ref[:64],
+            notes="",
+            created_at=tx.now,
+        )
+    )
+    return True
+
+
+async def sweep(
+    platform: Platform,
+    *,
+    station_id: int | None,
+    not_seen_hours: float = 48,
+    silent_minutes: float = 30,
+) -> dict[str, int]:
+    """Silent and low-battery devices, and unseen elders living alone, become tasks (once each)."""
+    async with platform.tx() as tx:
+        cond_d: Any = devices.c.active.is_(True)
+        cond_e: Any = elders.c.active.is_(True)
+        if station_id is not None:
+            cond_d &= devices.c.station_id == station_id
+            cond_e &= elders.c.station_id == station_id
+        readings = [
+            DeviceReading(
+                r.device_id,
+                r.elder_id,
+                r.station_id,
+                r.registered_at,
+                r.last_heartbeat_at,
+                r.battery_pct,
+                timedelta(minutes=silent_minutes),
+            )
+            for r in (await tx.conn.execute(select(devices).where(cond_d))).all()
+        ]
+        made = {"device_tasks": 0, "welfare_checks": 0}
+        for issue in evaluate_devices(readings, tx.now):
+            made["device_tasks"] += await _task(
+                tx,
+                station_id=issue.station_id,
+                elder_id=issue.elder_id,
+                kind="device",
+                title=issue.title,
+                ref=issue.source_ref,
+                due=tx.now + timedelta(hours=4),
+            )
+        alone = (
+            await tx.conn.execute(
+                select(elders.c.id, elders.c.station_id, elders.c.lat, elders.c.lng).where(
+                    cond_e, elders.c.living == "alone"
+                )
+            )
+        ).all()
+        activity = []
+        for e in alone:
+            activity.append(
+                ElderActivity(
+                    e.id,
+                    e.station_id,
+                    True,
+                    last_visit_at=(
+                        await tx.conn.execute(
+                            select(tasks.c.finished_at)
+                            .where(tasks.c.elder_id == e.id, tasks.c.finished_at.is_not(None))
+                            .order_by(tasks.c.finished_at.desc())
+                            .limit(1)
+                        )
+                    ).scalar(),
+                    last_call_at=(
+                        await tx.conn.execute(
+                            select(hotline_calls.c.created_at)
+                            .where(hotline_calls.c.elder_id == e.id)
+                            .order_by(hotline_calls.c.created_at.desc())
+                            .limit(1)
+                        )
+                    ).scalar(),
+                    last_app_at=(
+                        await tx.conn.execute(
+                            select(incidents.c.opened_at)
+                            .where(incidents.c.elder_id == e.id)
+                            .order_by(incidents.c.opened_at.desc())
+                            .limit(1)
+                        )
+                    ).scalar(),
+                )
+            )
+        where = {e.id: (e.lat, e.lng) for e in alone}
+        for check in select_welfare_checks(
+            activity, tx.now, not_seen_for=timedelta(hours=not_seen_hours)
+        ):
+            lat, lng = where[check.elder_id]
+            made["welfare_checks"] += await _task(
+                tx,
+                station_id=check.station_id,
+                elder_id=check.elder_id,
+                kind="check",
+                title=check.title,
+                ref=check.source_ref,
+                due=tx.now + timedelta(hours=24),
+                lat=lat,
+                lng=lng,
+            )
+        return made
+
+
+# --- follow-up --------------------------------------------------------------------------------
+
+
+async def on_incident_resolved(platform: Platform, payload: dict[str, Any]) -> None:
+    """Outbox: a resolved emergency gets a return call within 24 hours (once)."""
+    if payload.get("kind") != "emergency":
+        return
+    async with platform.tx() as tx:
+        inc = (
+            await tx.conn.execute(select(incidents).where(incidents.c.id == payload["incident_id"]))
+        ).first()
+        if inc is None:
+            return
+        call = return_call(
+            ResolvedEmergency(inc.id, inc.elder_id, inc.station_id, inc.resolved_at or tx.now)
+        )
+        await _task(
+            tx,
+            station_id=call.station_id,
+            elder_id=call.elder_id,
+            kind="return_call",
+            title=call.title,
+            ref=call.source_ref,
+            due=call.due_at,
+        )
+
+
+async def draw_sample(
+    platform: Platform, *, station_id: int | None, quarter: str | None
+) -> dict[str, Any]:
+    """The quarter's return-visit sample as visit tasks; the quarter's name is the seed."""
+    async with platform.tx() as tx:
+        name = quarter or quarter_name(tx.now)
+        cond: Any = elders.c.active.is_(True)
+        if station_id is not None:
+            cond &= elders.c.station_id == station_id
+        rows = (
+            await tx.conn.execute(
+                select(
+                    elders.c.id,
+                    elders.c.station_id,
+                    elders.c.categories,
+                    elders.c.lat,
+                    elders.c.lng,
+                ).where(cond)
+            )
+        ).all()
+        frame = [
+            SubsidisedElder(r.id, r.station_id)
+            for r in rows
+            if SUBSIDY_CATEGORIES & set(r.categories or ())
+        ]
+        sample = sample_return_visits(frame, seed=name)
+        where = {r.id: (r.lat, r.lng) for r in rows}
+        due = tx.now + timedelta(days=30)
+        created = 0
+        for sid, ids in sample.items():
+            for eid in ids:
+                created += await _task(
+                    tx,
+                    station_id=sid,
+                    elder_id=eid,
+                    kind="visit",
+                    title=f"{name} 季度回访 / quarterly return visit",
+                    ref=f"return_visit:{name}:{eid}",
+                    due=due,
+                    priority=1,
+                    lat=where[eid][0],
+                    lng=where[eid][1],
+                )
+        return {
+            "quarter": name,
+            "frame": len(frame),
+            "sampled": sum(len(v) for v in sample.values()),
+            "created": created,
+            "by_station": {str(k): v for k, v in sample.items()},
+        }
+
+
+async def record_satisfaction(
+    platform: Platform,
+    *,
+    station_id: int | None,
+    is_admin: bool,
+    user_id: int,
+    elder_id: int,
+    answer: Answer,
+    provider_id: int | None,
+    incident_id: int | None,
+    channel: str,
+    comment: str,
+) -> int:
+    """Store one answer."""
+    async with platform.tx() as tx:
+        e = (await tx.conn.execute(select(elders).where(elders.c.id == elder_id))).first()
+        if e is None or (not is_admin and e.station_id != station_id):
+            raise ApiError(404, "elder_not_found", "elder not found")
+        return int(
+            (
+                await tx.conn.execute(
+                    insert(satisfaction)
+                    .values(
+                        station_id=e.station_id,
+                        elder_id=elder_id,
+                        provider_id=provider_id,
+                        incident_id=incident_id,
+                        answer=answer.value,
+                        channel=channel,
+                        comment=comment,
+                        recorded_by=user_id,
+                        at=tx.now,
+                    )
+                    .returning(satisfaction.c.id)
+                )
+            ).scalar_one()
+        )
+
+
+async def satisfaction_report(platform: Platform, *, station_id: int | None) -> dict[str, Any]:
+    """Rates per provider and per station against the 95% target."""
+    async with platform.store.read() as conn:
+        cond: Any = satisfaction.c.id.is_not(None)
+        if station_id is not None:
+            cond &= satisfaction.c.station_id == station_id
+        rows = (await conn.execute(select(satisfaction).where(cond))).all()
+    providers, stations_ = satisfaction_rates(
+        SatisfactionAnswer(r.provider_id or 0, r.station_id, Answer(r.answer)) for r in rows
+    )
+    return {
+        "target": 0.95,
+        "providers": [vars_of(r) for r in providers],
+        "stations": [vars_of(r) for r in stations_],
+    }
+
+
+def vars_of(r: Any) -> dict[str, Any]:
+    """A rate as JSON."""
+    return {
+        "key": r.key,
+        "answers": r.answers,
+        "satisfied": r.satisfied,
+        "rate": r.rate,
+        "meets_target": r.meets_target,
+    }
+
+
+def _complaint_of(row: Any) -> Complaint:
+    return Complaint(
+        row.id,
+        row.elder_id,
+        row.station_id,
+        row.text,
+        row.opened_at,
+        row.deadline,
+        ComplaintStatus(row.status),
+        row.owner_user_id,
+        row.outcome,
+        row.provider_id,
+    )
+
+
+def complaint_out(c: Complaint, now: datetime) -> dict[str, Any]:
+    """A ticket as JSON."""
+    return {
+        "id": c.id,
+        "elder_id": c.elder_id,
+        "station_id": c.station_id,
+        "text": c.text,
+        "status": c.status.value,
+        "owner_user_id": c.owner,
+        "deadline": c.deadline.isoformat(),
+        "outcome": c.outcome,
+        "provider_id": c.provider_id,
+        "overdue": c.overdue(now),
+    }
+
+
+async def open_complaint(
+    platform: Platform,
+    *,
+    station_id: int | None,
+    is_admin: bool,
+    elder_id: int,
+    text: str,
+    provider_id: int | None,
+    deadline_hours: int,
+) -> dict[str, Any]:
+    """Open a ticket with a deadline; a timer alarms the station if it is still open then."""
+    from server.platform import schedule
+
+    async with platform.tx() as tx:
+        e = (await tx.conn.execute(select(elders).where(elders.c.id == elder_id))).first()
+        if e is None or (not is_admin and e.station_id != station_id):
+            raise ApiError(404, "elder_not_found", "elder not found")
+        deadline = tx.now + timedelta(hours=deadline_hours)
+        cid = int(
+            (
+                await tx.conn.execute(
+                    insert(complaints)
+                    .values(
+                        station_id=e.station_id,
+                        elder_id=elder_id,
+                        provider_id=provider_id,
+                        text=text,
+                        status="open",
+                        deadline=deadline,
+                        opened_at=tx.now,
+                        updated_at=tx.now,
+                    )
+                    .returning(complaints.c.id)
+                )
+            ).scalar_one()
+        )
+        await schedule(
+            tx,
+            "hotline.complaint_deadline",
+            f"complaint:{cid}:deadline:0",
+            deadline,
+            {"complaint_id": cid},
+        )
+        row = (await tx.conn.execute(select(complaints).where(complaints.c.id == cid))).one()
+        return complaint_out(_complaint_of(row), tx.now)
+
+
+async def move_complaint(
+    platform: Platform,
+    *,
+    complaint_id: int,
+    station_id: int | None,
+    is_admin: bool,
+    action: ComplaintAction,
+    owner: int | None,
+    outcome: str | None,
+    deadline_hours: int | None,
+) -> dict[str, Any]:
+    """Apply one action to a ticket through the transition table."""
+    from server.platform import schedule
+
+    async with platform.tx() as tx:
+        row = (
+            await tx.conn.execute(
+                select(complaints).where(complaints.c.id == complaint_id).with_for_update()
+            )
+        ).first()
+        if row is None or (not is_admin and row.station_id != station_id):
+            raise ApiError(404, "complaint_not_found", "complaint not found")
+        deadline = tx.now + timedelta(hours=deadline_hours) if deadline_hours else None
+        try:
+            new = transition(
+                _complaint_of(row), action, owner=owner, outcome=outcome, deadline=deadline
+            )
+        except TransitionError as exc:
+            raise ApiError(409, "complaint_state_conflict", str(exc)) from None
+        await tx.conn.execute(
+            update(complaints)
+            .where(complaints.c.id == complaint_id)
+            .values(
+                status=new.status.value,
+                owner_user_id=new.owner,
+                outcome=new.outcome,
+                deadline=new.deadline,
+                updated_at=tx.now,
+            )
+        )
+        if action is ComplaintAction.REOPEN:
+            await schedule(
+                tx,
+                "hotline.complaint_deadline",
+                f"complaint:{complaint_id}:deadline:{new.deadline.isoformat()}",
+                new.deadline,
+                {"complaint_id": complaint_id},
+            )
+        return complaint_out(new, tx.now)
+
+
+async def on_complaint_deadline(platform: Platform, tx: Tx, payload: dict[str, Any]) -> None:
+    """Timer: a complaint still open at its deadline alarms the station."""
+    row = (
+        await tx.conn.execute(select(complaints).where(complaints.c.id == payload["complaint_id"]))
+    ).first()
+    if row is not None and _complaint_of(row).overdue(tx.now + timedelta(seconds=1)):
+        await raise_alarm(
+            tx,
+            row.station_id,
+            None,
+            "complaint_overdue",
+            f"投诉#{row.id}已超过处理期限 / complaint #{row.id} is overdue",
+        )
