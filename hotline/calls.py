@@ -352,6 +352,7 @@ async def call_to_incident(
     elder_id: int,
     kind: CallType,
     note: str,
+    medical: bool = False,
 ) -> IntakeResult:
     """The operator turns a call into an incident through the one intake path."""
     async with platform.tx() as tx:
@@ -395,6 +396,10 @@ async def call_to_incident(
             caller=call.caller,
             recording_url=call.recording_url,
         )
+        if medical:
+            from hotline.chain import mark_medical
+
+            await mark_medical(platform, tx, result.incident_id, user_id)
         return result
 
 

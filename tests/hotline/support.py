@@ -1,0 +1,82 @@
+"""Helpers for the hotline API tests: signed requests, pushes read from the store, the fake provider."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import select, update
+
+from hotline.cti import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from server.store.tables import push_messages, stations
+from tests.support.api import Api
+
+STATION_PHONE = "01065001234"
+
+
+def signed_headers(
+    api: Api, body: bytes, *, secret: str | None = None, skew: float = 0
+) -> dict[str, str]:
+    ts = str(int(api.clock.now().timestamp() + skew))
+    key = (secret or api.platform.settings.cti_secret).encode()
+    return {
+        "Content-Type": "application/json",
+        TIMESTAMP_HEADER: ts,
+        SIGNATURE_HEADER: sign(key, ts, body),
+    }
+
+
+async def post_signed(api: Api, path: str, payload: dict[str, Any], **kw: Any) -> tuple[int, Any]:
+    body = json.dumps(payload).encode()
+    r = await api.client.post(path, data=body, headers=signed_headers(api, body, **kw))
+    return r.status, await r.json(content_type=None)
+
+
+def cti(
+    event_id: str,
+    kind: str,
+    call_id: str,
+    *,
+    caller: str = "13500000001",
+    at: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    return {
+        "event_id": event_id,
+        "type": kind,
+        "call_id": call_id,
+        "caller": caller,
+        "called": STATION_PHONE,
+        "at": at or "2026-11-23T02:00:00Z",
+        **extra,
+    }
+
+
+async def send_cti(api: Api, payload: dict[str, Any], **kw: Any) -> tuple[int, Any]:
+    return await post_signed(api, "/api/v1/hotline/cti/events", payload, **kw)
+
+
+async def set_station_phone(api: Api) -> None:
+    async with api.platform.store.begin() as conn:
+        await conn.execute(
+            update(stations).where(stations.c.id == api.ids["station"]).values(phone=STATION_PHONE)
+        )
+
+
+async def pushes(api: Api, who: str, type_: str) -> list[dict[str, Any]]:
+    async with api.platform.store.read() as conn:
+        rows = (
+            (
+                await conn.execute(
+                    select(push_messages.c.payload)
+                    .where(
+                        push_messages.c.recipient == f"user:{api.ids[who]}",
+                        push_messages.c.type == type_,
+                    )
+                    .order_by(push_messages.c.seq)
+                )
+            )
+            .scalars()
+            .all()
+        )
+    return [dict(r) for r in rows]
