@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from server.store.tables import tasks
 from tests.conftest import BACKENDS
 from tests.support.api import Api
+from tests.welfare.support import long_tokens
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 
@@ -18,13 +19,8 @@ TUE_9 = "2026-11-24T09:00:00+08:00"
 TUE_11 = "2026-11-24T11:00:00+08:00"
 
 
-async def relogin(api: Api, *who: str) -> None:
-    """Access tokens live 6 hours in tests; sign in again after moving the clock."""
-    for w in who:
-        await api.login(w)
-
-
 async def seeded(api: Api) -> None:
+    long_tokens(api)
     s = api.ids["station"]
     body = await api.call(
         "POST", f"/api/v1/stations/{s}/service-items/seed", "operator", expect=200
@@ -161,7 +157,6 @@ async def test_cancel_cutoff_for_elders_not_operators(api: Api) -> None:
     _, b = await book(api)
     api.clock.advance(hours=20, minutes=30)  # Tuesday 06:30: 2.5 h before
     api.clock.advance(hours=1)  # 07:30: inside the 2-hour cut-off
-    await relogin(api, "elder", "operator")
     status, problem = await api.call("POST", f"/api/v1/bookings/{b['id']}/cancel", "elder")
     assert (status, problem["code"]) == (409, "booking.cancel_too_late")
     await api.call("POST", f"/api/v1/bookings/{b['id']}/cancel", "operator", expect=200)
@@ -205,7 +200,6 @@ async def test_complete_needs_the_assigned_caregiver(api: Api) -> None:
     _, b = await book(api)
     done = {"started_at": "2026-11-24T09:05:00+08:00", "ended_at": "2026-11-24T10:35:00+08:00"}
     api.clock.advance(hours=24)
-    await relogin(api, "cg_b")
     status, _ = await api.call("POST", f"/api/v1/bookings/{b['id']}/complete", "cg_b", json=done)
     assert status == 404  # not their task
     async with api.platform.store.begin() as conn:
@@ -226,6 +220,7 @@ async def test_complete_needs_the_assigned_caregiver(api: Api) -> None:
 
 
 async def test_meals_order_until_cutoff_then_delivery_tasks(api: Api) -> None:
+    long_tokens(api)
     s, eid = api.ids["station"], api.ids["elder"]
     menu = {
         "dishes": [
@@ -248,7 +243,6 @@ async def test_meals_order_until_cutoff_then_delivery_tasks(api: Api) -> None:
     )
     assert (status, problem["code"]) == (409, "meal.already_ordered")
     await api.advance(23 * 3600 + 30 * 60)  # Tuesday 09:30 Shanghai: cut-off fires
-    await relogin(api, "operator")
     async with api.platform.store.read() as conn:
         rows = (await conn.execute(select(tasks).where(tasks.c.kind == "meal_delivery"))).all()
     assert [(r.elder_id, r.source_ref) for r in rows] == [(eid, "meal:2026-11-24:" + str(eid))]

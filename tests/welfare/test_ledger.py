@@ -23,6 +23,7 @@ from server.welfare.ledger import (
     selfpay_account,
     settlement_period,
     split_price,
+    summarise_period,
     used_in_period,
 )
 from server.welfare.rules import QuarterClose, Settlement
@@ -423,4 +424,32 @@ def test_ledger_invariants(ops: list[tuple[object, ...]], settlement: Settlement
     # the balance is the sum of the entries, and the sum of the period balances
     assert balance(entries, ACC) == sum(
         period_balance(entries, ACC, p) for p in {e.period for e in entries if e.account == ACC}
+    )
+
+
+def test_summarise_period_matches_the_close() -> None:
+    entries = rural_quarter()
+    entries += charge(
+        account=ACC,
+        elder_id="e1",
+        record_id="r1",
+        price_fen=8000,
+        subsidy_payable=True,
+        service_date=date(2026, 10, 9),
+        settlement=Q,
+        at=AT,
+        entries=entries,
+    ).entries
+    closed = close_period(
+        account=ACC, period="2026Q4", policy=QuarterClose.ACTUAL_USE, at=AT, entries=entries
+    )
+    entries += closed.entries
+    s = summarise_period(
+        account=ACC, period="2026Q4", policy=QuarterClose.ACTUAL_USE, entries=entries
+    )
+    assert (s.granted_fen, s.used_fen, s.expired_fen, s.next_advance_fen) == (
+        30000,
+        8000,
+        22000,
+        8000,
     )
