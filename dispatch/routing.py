@@ -59,9 +59,9 @@ class SolverParams:
     solution_limit: int | None = None
     portfolio_share: float = 0.1
     ruin_and_recreate: bool = True
-    polish_share: float = 0.3
-    ruin_visits: int = 10
-    ruin_sequence: int = 10
+    polish_share: float = 0.2
+    ruin_visits: int = 15
+    ruin_sequence: int = 15
     temperature: tuple[float, float] = (7.0, 0.07)
     lean_operators: bool = True
     gls_lambda: float = 0.1
@@ -440,26 +440,37 @@ def solve(
         if a is not None:
             keep(_extract(b, a), "warm")
     share = params.time_limit_s * params.portfolio_share / len(params.first_solutions)
+    dropped_by_start: dict[str, int] = {}
     for name in params.first_solutions:
         if best is not None and left() <= 0:
             break
         b = _Built(problem, params.seed)
-        a = b.routing.SolveWithParameters(_search_params(params, name, max(share, 0.01), "start"))
+        # With a solution limit, phases end by counting solutions, not by the clock, so the
+        # answer does not depend on the machine's load.
+        limit = max(left(), 0.01) if params.solution_limit is not None else max(share, 0.01)
+        a = b.routing.SolveWithParameters(_search_params(params, name, limit, "start"))
         if a is not None:
-            keep(_extract(b, a), name)
+            start = _extract(b, a)
+            dropped_by_start[name] = len(start[1])
+            keep(start, name)
 
-    # Phase 2: ruin and recreate (ILS builds its own start, so not from a warm start).
-    if params.ruin_and_recreate and best is not None and start_name != "warm" and left() > 0:
+    # Phase 2: ruin and recreate. ILS builds its own start: the first strategy in the list
+    # that serves as many visits as any (the cheapest start is often a poor one to perturb).
+    if params.ruin_and_recreate and best is not None and dropped_by_start and left() > 0:
+        fewest = min(dropped_by_start.values())
+        ils_start = next(n for n in params.first_solutions if dropped_by_start.get(n) == fewest)
         used = sum(1 for r in best[0] if r)
         served = sum(len(r) for r in best[0])
         avg_leg = max(1.0, best[3] / max(1, served + used))
         ils_s = max(0.01, left() * (1.0 - params.polish_share))
+        if params.solution_limit is not None:
+            ils_s = max(0.01, left())
         b = _Built(problem, params.seed)
         a = b.routing.SolveWithIteratedLocalSearch(
-            _search_params(params, start_name, ils_s, "ils", avg_leg)
+            _search_params(params, ils_start, ils_s, "ils", avg_leg)
         )
         if a is not None:
-            keep(_extract(b, a))
+            keep(_extract(b, a), f"{ils_start}+ILS" if start_name != "warm" else None)
 
     # Phase 3: polish the best so far with the metaheuristic (or search from scratch).
     polish_s = max(left(), 0.05 * params.time_limit_s, 0.01)
