@@ -47,6 +47,10 @@ async def caregiver_states(tx: Tx, station_id: int, now: datetime) -> list[Careg
     busy = set((await tx.conn.execute(select(incidents.c.caregiver_id).where(
         incidents.c.station_id == station_id,
         incidents.c.status.in_((S.ACCEPTED.value, S.EN_ROUTE.value, S.ARRIVED.value))))).scalars())
+    # A caregiver holding an unanswered offer is not offered a second emergency meanwhile.
+    busy |= set((await tx.conn.execute(select(offers.c.caregiver_id).join(
+        caregivers, caregivers.c.id == offers.c.caregiver_id).where(
+        caregivers.c.station_id == station_id, offers.c.status == "offered"))).scalars())
     states = []
     for c in cgs:
         loc = GeoPoint(c.lat, c.lng) if c.lat is not None else None

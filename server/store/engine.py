@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -49,8 +50,12 @@ class Store:
             kwargs.update(pool_size=20, max_overflow=20, pool_pre_ping=True)
         self.engine = create_async_engine(url, **kwargs)
         self.dialect = self.engine.dialect.name
+        # SQLite has one writer at a time; queueing writers here is fair and cheap, where
+        # SQLite's own busy handler sleeps and retries (seconds of tail latency under load).
+        self._write_lock: asyncio.Lock | None = None
         if self.dialect == "sqlite":
             _sqlite_pragmas(self.engine)
+            self._write_lock = asyncio.Lock()
 
     @property
     def is_postgres(self) -> bool:
@@ -59,7 +64,11 @@ class Store:
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:
         """A transaction: committed when the block ends, rolled back on error."""
-        async with self.engine.begin() as conn:
+        if self._write_lock is None:
+            async with self.engine.begin() as conn:
+                yield conn
+            return
+        async with self._write_lock, self.engine.begin() as conn:
             yield conn
 
     @asynccontextmanager
