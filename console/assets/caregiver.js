@@ -26,7 +26,7 @@ addStrings({
 });
 
 const session = new Session("caregiver");
-const S = { day: null, position: null, lastSent: 0, lastSentPos: null, watch: null };
+const S = { day: null, position: null, positionAt: 0, lastSent: 0, lastSentPos: null, watch: null };
 
 // ----- location while on duty --------------------------------------------------------------
 function distM(a, b) {
@@ -45,13 +45,17 @@ async function sendLocation(force = false) {
 function watchLocation(on) {
   if (!navigator.geolocation) return;
   if (on && S.watch === null) {
-    S.watch = navigator.geolocation.watchPosition((pos) => { S.position = pos.coords; sendLocation(); }, () => {}, { enableHighAccuracy: true, maximumAge: 10000 });
+    S.watch = navigator.geolocation.watchPosition((pos) => { S.position = pos.coords; S.positionAt = Date.now(); sendLocation(); }, () => {}, { enableHighAccuracy: true, maximumAge: 10000 });
   } else if (!on && S.watch !== null) { navigator.geolocation.clearWatch(S.watch); S.watch = null; }
 }
-function currentPosition() {
+// A fresh fix if one comes quickly, else the last one watched: never wait long.
+function currentPosition(waitMs = 4000) {
   return new Promise((resolve) => {
-    if (!navigator.geolocation) return resolve(S.position);
-    navigator.geolocation.getCurrentPosition((p) => { S.position = p.coords; resolve(p.coords); }, () => resolve(S.position), { enableHighAccuracy: true, timeout: 8000, maximumAge: 5000 });
+    // While a watch runs it is the freshest source (and some browsers hold a one-off request back).
+    if (!navigator.geolocation || (S.watch !== null && S.position && Date.now() - S.positionAt < 60000)) return resolve(S.position);
+    const timer = setTimeout(() => resolve(S.position), waitMs);
+    navigator.geolocation.getCurrentPosition((p) => { clearTimeout(timer); S.position = p.coords; S.positionAt = Date.now(); resolve(p.coords); },
+      () => { clearTimeout(timer); resolve(S.position); }, { enableHighAccuracy: true, timeout: waitMs, maximumAge: 0 });
   });
 }
 setInterval(() => sendLocation(), 30000);
@@ -65,10 +69,13 @@ async function snapshot() {
   render();
 }
 
+let snapTimer = null;
 function onEvent(msg) {
-  if (msg.type === "task.withdrawn") toast(t("withdrawn"), "err");
-  if (msg.type === "task.offered" && navigator.vibrate) navigator.vibrate([300, 100, 300]);
-  snapshot().catch(() => {});
+  const fresh = now() - Date.parse(msg.at) < 60000;
+  if (fresh && msg.type === "task.withdrawn") toast(t("withdrawn"), "err");
+  if (fresh && msg.type === "task.offered" && navigator.vibrate) navigator.vibrate([300, 100, 300]);
+  clearTimeout(snapTimer);
+  snapTimer = setTimeout(() => snapshot().catch(() => {}), 50);
 }
 
 async function act(fn, okMsg) {
@@ -82,7 +89,7 @@ function deadlineClass(iso) { const left = (Date.parse(iso) - now()) / 1000; ret
 
 function offerCard(o) {
   return h("section", { class: "card offer", "data-offer": o.id },
-    h("h2", {}, `🚨 ${t("offer")} · ${t(`k_${o.kind}`)}`),
+    h("h2", {}, `⚠ ${t("offer")} · ${t(`k_${o.kind}`)}`),
     h("div", { class: "row" }, h("div", {}, h("div", { class: "step", text: o.elder_name }), h("div", { class: "muted", text: t("eta", { m: Math.max(1, Math.round(o.eta_s / 60)) }) })),
       h("div", { style: "text-align:right" }, h("div", { class: "cd", "data-until": o.expires_at, text: mmss((Date.parse(o.expires_at) - now()) / 1000) }), h("div", { class: "muted", text: t("expires") }))),
     h("dl", { class: "kv" }, h("dt", { text: t("address") }), h("dd", { text: o.address }),
@@ -110,7 +117,7 @@ function incidentCard(inc) {
       h("dt", { text: t("deadline") }), h("dd", {}, h("span", { class: `deadline ${deadlineClass(inc.deadline_at)}`, "data-until": inc.deadline_at, text: mmss((Date.parse(inc.deadline_at) - now()) / 1000) }))),
     navLinks(loc.lat, loc.lng, inc.elder_name),
     inc.status === "accepted" ? h("button", { class: "btn primary wide", id: "btn-en-route", onclick: async () => {
-      const p = await currentPosition();
+      const p = S.position;
       act(() => session.api("POST", `/api/v1/incidents/${inc.id}/en-route`, p ? { location: { lat: p.latitude, lng: p.longitude, coord_system: "wgs84" } } : {}));
     } }, t("en_route")) : null,
     ["accepted", "en_route"].includes(inc.status) ? h("button", { class: "btn ok wide", id: "btn-arrive", onclick: async () => {

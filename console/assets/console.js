@@ -29,6 +29,7 @@ addStrings({
   flagged: "到达位置异常", press_count: "按键 {n} 次",
   ev_opened: "呼叫进入", ev_offered: "派单", ev_accepted: "接单", ev_en_route: "出发", ev_arrived: "到达",
   ev_resolved: "处理完毕", ev_closed: "关闭", ev_alarm: "警报", ev_alarm_acknowledged: "警报已确认",
+  ev_escalation_step: "升级流程", ev_responsibility_taken: "已有人负责", ev_escalation_stopped: "升级停止", no_candidates: "调度未找到可用护理员，请人工指派",
   ev_offer_declined: "拒单", ev_offer_expired: "超时未接", ev_offer_withdrawn: "撤回", ev_joined: "再次按键",
   sign_out: "退出",
 }, {
@@ -55,6 +56,7 @@ addStrings({
   flagged: "arrival location flagged", press_count: "{n} presses",
   ev_opened: "Call in", ev_offered: "Offered", ev_accepted: "Accepted", ev_en_route: "Left", ev_arrived: "Arrived",
   ev_resolved: "Resolved", ev_closed: "Closed", ev_alarm: "Alarm", ev_alarm_acknowledged: "Alarm acknowledged",
+  ev_escalation_step: "Escalation step", ev_responsibility_taken: "Responsibility taken", ev_escalation_stopped: "Escalation stopped", no_candidates: "The dispatcher found nobody available: assign by hand",
   ev_offer_declined: "Declined", ev_offer_expired: "Offer expired", ev_offer_withdrawn: "Withdrawn", ev_joined: "Pressed again",
   sign_out: "Sign out",
 });
@@ -71,6 +73,7 @@ const KIND_RANK = { emergency: 0, health: 1, service: 2, family: 3 };
 async function loadBoard() {
   const b = await session.api("GET", "/api/v1/console/board");
   syncClock(b.now);
+  S.snapshotAt = Date.parse(b.now);
   S.board = b;
   S.incidents = new Map(b.incidents.map((i) => [i.id, i]));
   S.alarms = new Map(b.alarms.map((a) => [a.id, a]));
@@ -105,6 +108,8 @@ function refreshSide() {
 
 function onEvent(msg) {
   const p = msg.payload || {};
+  // Replayed history from before the snapshot is already in it.
+  if (S.snapshotAt && Date.parse(msg.at) < S.snapshotAt - 2000) return;
   if (msg.type === "alarm.raised") {
     S.alarms.set(p.alarm_id, { id: p.alarm_id, incident_id: p.incident_id, kind: p.kind, message: p.message, raised_at: msg.at });
     renderAlarms();
@@ -233,7 +238,10 @@ function renderCaregivers() {
     h("div", { class: "cg-sub" }, `${t("next")}: `, c.next ? `${bi(c.next.title)} ${hhmm(c.next.at)}` : t("none")))));
 }
 
-function fmtS(s) { return s === null || s === undefined ? "—" : `${Math.round(s / 60 * 10) / 10}′`; }
+function fmtS(s) {
+  if (s === null || s === undefined) return "—";
+  return s < 90 ? `${Math.round(s)}s` : `${(s / 60).toFixed(1)}m`;
+}
 
 function renderToday() {
   const d = S.today; const el = $("#today"); if (!d || !el) return;
@@ -303,9 +311,11 @@ function beep() {
 setInterval(() => { if (S.alarms.size) beep(); }, 2000);
 for (const ev of ["click", "keydown"]) document.addEventListener(ev, () => { if (audioCtx && audioCtx.state === "suspended") audioCtx.resume(); });
 
+const heard = new Set();
 function renderAlarms() {
   const box = $("#alarms"); if (!box) return;
   const list = [...S.alarms.values()].sort((a, b) => a.id - b.id);
+  if (list.some((a) => !heard.has(a.id))) { list.forEach((a) => heard.add(a.id)); beep(); }
   box.hidden = list.length === 0;
   document.body.classList.toggle("alarming", list.length > 0);
   box.replaceChildren(...list.map((a) => {
@@ -387,6 +397,7 @@ function renderDetail() {
       inc.elder ? h("dd", { text: [inc.elder.address, inc.elder.care_level, inc.elder.access_notes, inc.elder.health_notes].filter(Boolean).join(" · ") }) : null,
       inc.arrival_flagged ? h("dt", { text: "⚠" }) : null, inc.arrival_flagged ? h("dd", { class: "warn", text: t("flagged") }) : null),
     h("h3", { text: t("candidates") }),
+    (inc.candidates || []).length ? null : h("p", { class: "warn", text: t("no_candidates") }),
     h("table", { class: "cands" }, h("tbody", {}, ...(inc.candidates || []).map((c, i) => h("tr", { class: i === 0 ? "best" : "" },
       h("td", { text: c.name }), h("td", { text: t("eta_min", { m: Math.max(1, Math.round(c.eta_s / 60)) }) }),
       h("td", { class: c.meets_target ? "ok" : "warn", text: c.meets_target ? t("meets") : t("not_meets") }),
@@ -401,7 +412,7 @@ function renderDetail() {
     } }, h("h3", { text: t("close_false") }), notes, h("button", { class: "btn", type: "submit", id: "close-submit" }, t("close"))) : null,
     h("h3", { text: t("timeline") }),
     h("ol", { class: "timeline", id: "timeline" }, ...(inc.timeline || []).map((ev) => h("li", { class: `ev ev-${ev.kind}`, "data-kind": ev.kind },
-      h("time", { text: clockTime(ev.at) }), h("strong", { text: t(`ev_${ev.kind}`) === `ev_${ev.kind}` ? ev.kind : t(`ev_${ev.kind}`) }),
+      h("time", { text: clockTime(ev.at) }), h("strong", { text: t(`ev_${ev.kind}`) === `ev_${ev.kind}` ? ev.kind.replaceAll("_", " ") : t(`ev_${ev.kind}`) }),
       h("span", { text: evSummary(ev) })))),
   );
 }

@@ -4,14 +4,14 @@ import { $, h, t, lang, setLang, addStrings, Session, Live, keepFresh, loginForm
 
 addStrings({
   title: "安心呼叫", hold: "按住求助", hold_sub: "按住 1 秒", holding: "继续按住…", sent: "已呼叫",
-  sent_sub: "站里已收到", family: "📞 联系我的家人", family_sent: "已通知您的家人，请稍候",
+  sent_sub: "站里已收到", family: "☎ 联系我的家人", family_sent: "已通知您的家人，请稍候",
   family_confirm: "要通知家人给您回电吗？", today: "今天的服务", nothing_today: "今天没有安排",
   retrying: "网络不好，正在重试…", no_call: "有需要请按住红色按钮", lang_switch: "English",
   st_done: "已完成", st_planned: "已安排", st_en_route: "在路上", st_in_progress: "进行中", st_open: "待安排",
   sign_out: "退出",
 }, {
   title: "Anxin help", hold: "HELP", hold_sub: "hold for 1 second", holding: "keep holding…", sent: "Called",
-  sent_sub: "the station has it", family: "📞 Call my family", family_sent: "Your family has been told; please wait",
+  sent_sub: "the station has it", family: "☎ Call my family", family_sent: "Your family has been told; please wait",
   family_confirm: "Ask your family to call you back?", today: "Today", nothing_today: "Nothing planned today",
   retrying: "Poor network, retrying…", no_call: "Hold the red button if you need help", lang_switch: "中文",
   st_done: "done", st_planned: "planned", st_en_route: "on the way", st_in_progress: "in progress", st_open: "to plan",
@@ -120,12 +120,14 @@ async function snapshot() {
     : [h("li", { class: "muted", text: t("nothing_today") })]));
 }
 
+let snapTimer = null;
 function onEvent(msg) {
   const p = msg.payload || {};
   if (msg.type === "incident.status") {
     if (["resolved", "closed"].includes(p.status)) { setTimeout(snapshot, 50); showStatus(p.text, p.status); return; }
     showStatus(p.text, p.status);
-    snapshot().catch(() => {});  // the full status text (name and minutes) comes with the incident
+    clearTimeout(snapTimer);  // the full status text (name and minutes) comes with the incident
+    snapTimer = setTimeout(() => snapshot().catch(() => {}), 80);
   }
 }
 

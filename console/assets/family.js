@@ -1,6 +1,6 @@
 // The family page: bound elders, their open calls and today's visits live, and a history of
 // the notifications received here.
-import { $, h, t, bi, lang, setLang, addStrings, Session, Live, keepFresh, loginForm, hhmm, clockTime, syncClock, toast } from "./common.js";
+import { $, h, t, bi, lang, setLang, addStrings, Session, Live, keepFresh, loginForm, hhmm, clockTime, syncClock, now, toast } from "./common.js";
 
 addStrings({
   my_elders: "我的家人", no_elders: "还没有绑定老人", open_call: "进行中的呼叫", no_call: "目前一切正常",
@@ -54,7 +54,8 @@ async function snapshot() {
 
 function renderNotes() {
   const ul = $("#notes"); if (!ul) return;
-  ul.replaceChildren(...(notes.length ? notes.slice(0, 30).map((n) => h("li", {},
+  const mine = notes.filter((n) => !n.user || n.user === session.data.user_id);
+  ul.replaceChildren(...(mine.length ? mine.slice(0, 30).map((n) => h("li", {},
     h("span", { class: "time", text: clockTime(n.at).slice(0, 5) }), h("span", { class: "grow", text: n.text }))) : [h("li", { class: "muted", text: t("no_notes") })]));
 }
 
@@ -62,10 +63,17 @@ let timer = null;
 function onEvent(msg) {
   const p = msg.payload || {};
   const text = p.text || msg.type;
-  notes.unshift({ at: msg.at, type: msg.type, text });
-  notes.splice(50);
-  localStorage.setItem(NOTES_KEY, JSON.stringify(notes));
-  if (msg.type === "incident.status" || msg.type === "family.call_requested") toast(text);
+  if (!notes.some((n) => n.seq === msg.seq && n.user === session.data.user_id)) {
+    notes.unshift({ seq: msg.seq, user: session.data.user_id, at: msg.at, type: msg.type, text });
+    notes.sort((a, b) => Date.parse(b.at) - Date.parse(a.at));
+    notes.splice(50);
+    localStorage.setItem(NOTES_KEY, JSON.stringify(notes));
+  }
+  const fresh = now() - Date.parse(msg.at) < 30000;
+  if (fresh && (msg.type === "incident.status" || msg.type === "family.call_requested")) {
+    const old = document.querySelector("#toasts .toast"); if (old) old.remove();
+    toast(text);
+  }
   renderNotes();
   clearTimeout(timer); timer = setTimeout(() => snapshot().catch(() => {}), 100);
 }
