@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select, update
 
 from dispatch.geo import GeoPoint
 from server.errors import ApiError
-from server.platform import Tx, audit, emit
-from server.welfare import service
+from server.platform import Platform, Tx, audit, emit, schedule
+from server.welfare import ledger, service
 from server.welfare.proof import Evidence, ProofKind, Review, proofs, verdict, visit_code
 from server.welfare.records import ServiceRecord
 from server.welfare.tables import service_records
-from server.welfare.workdays import business_date
+from server.welfare.workdays import SHANGHAI, business_date
 
 
 def door_code(secret: str, elder_id: int, day: date) -> str:
@@ -95,6 +95,8 @@ async def record_service(
             quota_account=account,
         )
     )
+    if account is not None:
+        await schedule_close(tx, district=district, day=day)
     await audit(
         tx,
         actor=actor,
@@ -107,6 +109,39 @@ async def record_service(
         tx, "service.recorded", {"record_id": rid, "elder_id": elder.id, "booking_id": booking.id}
     )
     return (await tx.conn.execute(select(service_records).where(service_records.c.id == rid))).one()
+
+
+async def schedule_close(tx: Tx, *, district: str, day: date) -> None:
+    """Make sure the settlement period holding `day` closes by itself after it ends."""
+    rs = await service.ruleset_for(tx.conn, district=district, on=day)
+    if rs is None:
+        return
+    period = ledger.settlement_period(day, rs.settlement)
+    _, last = ledger.period_bounds(period)
+    # 00:30 Shanghai the day after: records of the last evening are in by then
+    due = datetime.combine(last + timedelta(days=1), time(0, 30), SHANGHAI)
+    await schedule(
+        tx,
+        "welfare.period_close",
+        f"welfare.close:{district}:{period}",
+        due,
+        {"district": district, "period": period},
+    )
+
+
+async def on_period_close(plat: Platform, tx: Tx, payload: dict[str, Any]) -> None:
+    """Timer: close a district's settlement period (expire or carry what is left)."""
+    closes = await service.close_accounts(
+        tx.conn, district=payload["district"], period=payload["period"], now=tx.now
+    )
+    await audit(
+        tx,
+        actor=None,
+        action="close_period",
+        object_type="district",
+        object_id=payload["district"],
+        detail={"period": payload["period"], "accounts": len(closes), "by": "timer"},
+    )
 
 
 def stored_proofs(row: Any) -> frozenset[ProofKind]:

@@ -31,7 +31,13 @@ from server.platform import Platform, Tx, audit, schedule
 from server.registry.guards import elder_for, station_scope
 from server.store.tables import elders
 from server.welfare import ledger, service
-from server.welfare.flows import as_record, check_review, door_code, record_out
+from server.welfare.flows import (
+    as_record,
+    check_review,
+    door_code,
+    on_period_close,
+    record_out,
+)
 from server.welfare.fraud import Stay, all_signals
 from server.welfare.rules import PACKAGED, RuleError, load_packaged, parse_ruleset
 from server.welfare.statements import (
@@ -448,6 +454,40 @@ async def upload_document(request: web.Request) -> web.Response:
             detail={"application_id": aid, "sha256": digest},
         )
     return ok({"id": did, "kind": kind, "filename": name, "size": len(data), "sha256": digest}, 201)
+
+
+async def download_document(request: web.Request) -> web.Response:
+    """Staff read an uploaded document; every read is audited."""
+    p = require(request, Role.OPERATOR)
+    aid = int_param(request, "application_id")
+    did = int_param(request, "document_id")
+    async with platform(request).tx() as tx:
+        await _application_row(tx, p, aid)
+        doc = (
+            await tx.conn.execute(
+                select(application_documents).where(
+                    application_documents.c.id == did, application_documents.c.application_id == aid
+                )
+            )
+        ).first()
+        if doc is None:
+            raise not_found("document")
+        await audit(
+            tx,
+            actor=p.user_id,
+            action="read",
+            object_type="application_document",
+            object_id=did,
+            detail={"application_id": aid},
+        )
+    return web.Response(
+        body=doc.content,
+        content_type=doc.content_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="document-{did}{DOC_TYPES[doc.content_type]}"',
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 def _magic_ok(ctype: str, data: bytes) -> bool:
@@ -906,6 +946,7 @@ async def fraud_signals(request: web.Request) -> web.Response:
 def register(plat: Platform) -> None:
     """Timer handlers of the welfare domain."""
     plat.on_timer("welfare.application_overdue", on_application_overdue)
+    plat.on_timer("welfare.period_close", on_period_close)
 
 
 def routes() -> list[web.RouteDef]:
@@ -920,6 +961,7 @@ def routes() -> list[web.RouteDef]:
         web.post("/api/v1/elders/{elder_id}/applications", submit_application),
         web.get("/api/v1/applications/{application_id}", get_application),
         web.post("/api/v1/applications/{application_id}/documents", upload_document),
+        web.get("/api/v1/applications/{application_id}/documents/{document_id}", download_document),
         web.post("/api/v1/applications/{application_id}/decision", decide),
         web.get("/api/v1/stations/{station_id}/applications", list_applications),
         web.get("/api/v1/elders/{elder_id}/service-records", list_records),

@@ -209,26 +209,33 @@ def _months_so_far(on: date, rs: RuleSet) -> list[date]:
 
 
 async def ensure_grants(
-    conn: AsyncConnection, *, elig: Eligibility, rs: RuleSet, on: date, now: datetime
+    conn: AsyncConnection, *, elder: Any, elig: Eligibility, rs: RuleSet, on: date, now: datetime
 ) -> list[Entry]:
-    """Monthly renewal, lazily: grant each month of the current period up to `on` once."""
+    """Monthly renewal, lazily: grant each month of the current period up to `on` once, by
+    the elder's eligibility in that month (a birthday or an approval mid-quarter counts from
+    its own month, not retroactively for the whole quarter)."""
     account = ledger.quota_account(elig.quota_account)
     entries = await entries_of(conn, account=account)
+    facts = await facts_for(conn, elder=elder)
+    approved = await approved_rules(conn, elder_id=elder.id)
     new: list[Entry] = []
-    if elig.monthly_quota_fen:
-        for month in _months_so_far(on, rs):
-            try:
-                new += ledger.grant(
-                    account=account,
-                    month=month,
-                    amount_fen=elig.monthly_quota_fen,
-                    settlement=rs.settlement,
-                    at=now,
-                    entries=entries + new,
-                )
-            except ledger.LedgerError:
-                continue  # the period is closed: no late grants
-        await write_entries(conn, new)
+    for month in _months_so_far(on, rs):
+        _, month_end = ledger.period_bounds(ledger.month_label(month))
+        then = evaluate(rs, facts, min(month_end, on), approved_rules=approved)
+        if then.quota_account != elig.quota_account or not then.monthly_quota_fen:
+            continue
+        try:
+            new += ledger.grant(
+                account=account,
+                month=month,
+                amount_fen=then.monthly_quota_fen,
+                settlement=rs.settlement,
+                at=now,
+                entries=entries + new,
+            )
+        except ledger.LedgerError:
+            continue  # the period is closed: no late grants
+    await write_entries(conn, new)
     return entries + new
 
 
@@ -243,7 +250,7 @@ async def quota_left(
     account = ledger.quota_account(elig.quota_account)
     if lock:
         await lock_account(conn, account=account, district=rs.district, now=now)
-    entries = await ensure_grants(conn, elig=elig, rs=rs, on=on, now=now)
+    entries = await ensure_grants(conn, elder=elder, elig=elig, rs=rs, on=on, now=now)
     left = ledger.period_balance(entries, account, ledger.settlement_period(on, rs.settlement))
     return elig, rs, max(0, left), entries
 
@@ -266,7 +273,7 @@ async def charge_record(
     if elig is not None and rs is not None and elig.monthly_quota_fen > 0:
         account = ledger.quota_account(elig.quota_account)
         await lock_account(conn, account=account, district=rs.district, now=now)
-        entries = await ensure_grants(conn, elig=elig, rs=rs, on=service_day, now=now)
+        entries = await ensure_grants(conn, elder=elder, elig=elig, rs=rs, on=service_day, now=now)
     c = ledger.charge(
         account=account or f"quota:none:{elder.id}",
         elder_id=str(elder.id),

@@ -278,6 +278,14 @@ async def test_application_steps_with_working_day_deadlines(api: Api) -> None:
     assert r.status == 201, await r.text()
     doc = await r.json()
     assert doc["filename"] == ".._.._低保证.pdf" and doc["size"] == len(pdf)
+    r = await api.client.get(
+        f"/api/v1/applications/{a['id']}/documents/{doc['id']}", headers=api.h("operator")
+    )
+    assert r.status == 200 and await r.read() == pdf
+    r = await api.client.get(
+        f"/api/v1/applications/{a['id']}/documents/{doc['id']}", headers=api.h("family")
+    )
+    assert r.status == 403
     r = await api.client.post(
         f"/api/v1/applications/{a['id']}/documents?kind=id_card",
         data=b"MZ\x90\x00",
@@ -449,3 +457,118 @@ async def test_statements_and_close(api: Api) -> None:
         f"/api/v1/districts/{DISTRICT}/summaries/2026Q4.csv", headers=api.h("operator")
     )
     assert r.status == 403
+
+
+async def test_period_closes_by_itself_after_month_end(api: Api) -> None:
+    await setup(api)
+    b = await book(api, "2026-11-24T09:00:00+08:00", "2026-11-24T11:00:00+08:00")
+    await assign(api, b)
+    api.clock.advance(hours=30)
+    await api.call(
+        "POST",
+        f"/api/v1/bookings/{b['id']}/complete",
+        "cg_b",
+        json=done("2026-11-24T09:00:00+08:00", "2026-11-24T10:30:00+08:00"),
+        expect=201,
+    )
+    # 1 December 00:30 in Shanghai is 30 Nov 16:30 UTC: the close timer fires
+    await api.advance(
+        (api.clock.now().replace(day=30, hour=16, minute=31) - api.clock.now()).total_seconds()
+    )
+    led = await api.call("GET", f"/api/v1/elders/{api.ids['elder']}/ledger", "elder", expect=200)
+    nov = [
+        e for e in led["entries"] if e["period"] == "2026-11" and e["account"].startswith("quota:")
+    ]
+    assert [e["kind"] for e in nov] == ["grant", "spend", "expiry"]
+    assert sum(e["amount_fen"] for e in nov) == 0
+    assert led["quota_left_fen"] == 20000  # December's own grant, nothing carried over
+
+
+async def test_item_the_class_cannot_use(api: Api) -> None:
+    await setup(api)
+    await api.call(
+        "PATCH",
+        f"/api/v1/stations/{api.ids['station']}/service-items/family-bed",
+        "operator",
+        json={"allowed_classes": ["A"]},
+        expect=200,
+    )
+    status, problem = await api.call(
+        "POST",
+        f"/api/v1/elders/{api.ids['elder']}/bookings",
+        "family",
+        json={
+            "item_code": "family-bed",
+            "start": "2026-11-24T09:00:00+08:00",
+            "end": "2026-11-24T10:00:00+08:00",
+        },
+    )
+    assert (status, problem["code"]) == (403, "booking.class_not_allowed")
+
+
+async def test_rural_household_shares_one_quarterly_quota(api: Api) -> None:
+    """Two rural elders of 76 in one household: 100 yuan a month for both, by quarter."""
+    long_tokens(api)
+    rural = {
+        **RULESET,
+        "settlement": "quarterly",
+        "classes": {"R": "subsidised", "P": "paid"},
+        "requires_residence": False,
+        "rules": [
+            {
+                "id": "rural-75-79",
+                "class": "R",
+                "monthly_quota_fen": 10000,
+                "basis": "household",
+                "automatic": True,
+                "when": {"min_age": 75, "max_age": 79, "hukou": "rural"},
+            }
+        ],
+    }
+    await api.call("POST", "/api/v1/welfare/rulesets", "admin", json=rural, expect=201)
+    await api.call(
+        "POST", f"/api/v1/stations/{api.ids['station']}/service-items/seed", "operator", expect=200
+    )
+    from server.store.tables import elders
+
+    async with api.platform.store.begin() as conn:
+        await conn.execute(
+            update(elders)
+            .where(elders.c.id.in_([api.ids["elder"], api.ids["elder_other"]]))
+            .values(birth_date="1950-05-01", household_id="h-7")
+        )
+    for key in ("elder", "elder_other"):
+        await api.call(
+            "PUT",
+            f"/api/v1/elders/{api.ids[key]}/welfare-profile",
+            "operator",
+            json={"hukou": "rural"},
+            expect=200,
+        )
+    e = await eligibility(api)
+    assert (e["quota_account"], e["period"], e["quota_left_fen"]) == (
+        "quota:household:h-7",
+        "2026Q4",
+        20000,
+    )
+    b = await book(api, "2026-11-24T09:00:00+08:00", "2026-11-24T11:00:00+08:00")
+    await assign(api, b)
+    api.clock.advance(hours=30)
+    await api.call(
+        "POST",
+        f"/api/v1/bookings/{b['id']}/complete",
+        "cg_b",
+        json=done("2026-11-24T09:00:00+08:00", "2026-11-24T10:30:00+08:00"),
+        expect=201,
+    )
+    other = await api.call(
+        "GET", f"/api/v1/elders/{api.ids['elder_other']}/eligibility", "operator", expect=200
+    )
+    assert (other["quota_account"], other["quota_left_fen"]) == ("quota:household:h-7", 14000)
+
+
+async def test_openapi_lists_the_welfare_routes(api: Api) -> None:
+    spec = await api.call("GET", "/api/openapi.json", None, expect=200)
+    assert "/api/v1/elders/{elder_id}/bookings" in spec["paths"]
+    assert "EligibilityOut" in spec["components"]["schemas"]
+    assert "BookingIn" in spec["components"]["schemas"]
