@@ -42,14 +42,15 @@ STATION = GeoPoint(39.9219, 116.4436)
 
 # (label, minutes, skill, interruptible, share)
 MENU: tuple[tuple[str, int, str | None, bool, float], ...] = (
-    ("助浴", 60, "bath", False, 0.12),
-    ("助洁", 90, None, True, 0.18),
-    ("陪聊", 45, None, True, 0.15),
-    ("送药", 15, None, True, 0.12),
-    ("康复护理", 45, "nursing", False, 0.12),
-    ("理发", 30, "haircut", True, 0.06),
-    ("代购", 45, None, True, 0.15),
-    ("测血压血糖", 20, "nursing", True, 0.10),
+    ("助浴", 45, "bath", False, 0.10),
+    ("助洁", 60, None, True, 0.12),
+    ("陪聊", 30, None, True, 0.15),
+    ("送药", 10, None, True, 0.15),
+    ("康复护理", 40, "nursing", False, 0.10),
+    ("理发", 30, "haircut", True, 0.05),
+    ("代购", 30, None, True, 0.13),
+    ("测血压血糖", 15, "nursing", True, 0.10),
+    ("爱心敲门", 10, None, True, 0.10),
 )
 SLOTS = ((8, 10), (9, 11), (10, 12), (13, 15), (14, 16), (15, 17), (9, 16))
 
@@ -64,7 +65,7 @@ def _offset(p: GeoPoint, east_m: float, north_m: float) -> GeoPoint:
 def generate_station(seed: int, n_tasks: int, n_caregivers: int | None = None) -> DaySnapshot:
     """A station's day with `n_tasks` bookings; deterministic for a seed."""
     rng = random.Random(seed)
-    n_cg = n_caregivers or max(5, min(30, round(n_tasks / 15)))
+    n_cg = n_caregivers or max(5, min(30, round(n_tasks / 12)))
     compounds = [
         _offset(STATION, rng.uniform(-1800, 1800), rng.uniform(-1800, 1800))
         for _ in range(max(4, n_tasks // 25))

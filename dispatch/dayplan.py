@@ -95,20 +95,16 @@ def _screen(snap: DaySnapshot, params: PlanParams) -> _Screened:
     return _Screened(ok, allowed, rejected)
 
 
-def _first_pins(tasks: Sequence[Task]) -> dict[int, str]:
-    """Per caregiver, the pinned task that goes first: unbreakable work, then an emergency."""
-    best: dict[int, Task] = {}
+def _pinned_chains(tasks: Sequence[Task]) -> dict[int, list[Task]]:
+    """Per caregiver, pinned work in the order it will be done: work that cannot be broken
+    off first, then an emergency, then the rest by window."""
+    chains: dict[int, list[Task]] = {}
     for t in tasks:
-        if t.pinned_to is None:
-            continue
-        cur = best.get(t.pinned_to)
-
-        def rank(x: Task) -> tuple[int, int, int]:
-            return (0 if not x.interruptible else 1, -int(x.priority), x.earliest_s)
-
-        if cur is None or rank(t) < rank(cur):
-            best[t.pinned_to] = t
-    return {cid: t.task_id for cid, t in best.items()}
+        if t.pinned_to is not None:
+            chains.setdefault(t.pinned_to, []).append(t)
+    for chain in chains.values():
+        chain.sort(key=lambda x: (x.interruptible, -int(x.priority), x.earliest_s, x.task_id))
+    return chains
 
 
 def plan_day(
@@ -187,6 +183,32 @@ def plan_day(
         for tm in travel_m
     ]
 
+    # Pinned work is a fixed prefix of the caregiver's day: the solver sees the caregiver
+    # starting where the last pinned task is, free once it is done.
+    chains = _pinned_chains(tasks)
+    prefix: list[list[PlannedVisit]] = []
+    skip: set[int] = set()
+    ready: list[int] = []
+    for v, c in enumerate(team):
+        lo, _ = _vehicle_window(c, snap.now_s)
+        tm = travel_m[profile_of[c.mode]]
+        at_node: int = starts[v]
+        clock = lo
+        done: list[PlannedVisit] = []
+        for t in chains.get(c.caregiver_id, []):
+            i = node_of[t.task_id]
+            leg = tm[at_node][i]
+            done.append(
+                PlannedVisit(
+                    t.task_id, c.caregiver_id, clock + leg, clock + leg + t.duration_s, leg
+                )
+            )
+            at_node, clock = i, clock + leg + t.duration_s
+        prefix.append(done)
+        ready.append(clock)
+        skip.update(node_of[pv.task_id] for pv in done[:-1])
+        starts[v] = at_node
+
     service = [0] * n
     windows = [(0, DAY_END_S)] * n
     penalties: list[int | None] = [None] * n
@@ -195,11 +217,9 @@ def plan_day(
         i = node_of[t.task_id]
         service[i] = t.duration_s
         if t.pinned_to is not None:
-            windows[i] = (snap.now_s, max(snap.now_s, t.latest_s, snap.now_s + 4 * 3600))
-            penalties[i] = params.drop_penalty_s[Priority.EMERGENCY]
-        else:
-            windows[i] = (max(t.earliest_s, snap.now_s), t.latest_s)
-            penalties[i] = params.drop_penalty_s[t.priority]
+            continue  # a vehicle's start now, not a visit
+        windows[i] = (max(t.earliest_s, snap.now_s), t.latest_s)
+        penalties[i] = params.drop_penalty_s[t.priority]
         allowed[i] = screened.allowed[t.task_id]
 
     # Soft costs per caregiver and task: continuity of care, and stability of near tasks.
@@ -210,10 +230,10 @@ def plan_day(
             for pv in r.visits:
                 if pv.start_s <= snap.now_s + params.stability_window_s:
                     near.add(pv.task_id)
-    first_pin = _first_pins(tasks)
     vehicles: list[VehicleSpec] = []
     for v, c in enumerate(team):
-        lo, hi = _vehicle_window(c, snap.now_s)
+        shift_lo, hi = _vehicle_window(c, snap.now_s)
+        lo = ready[v]
         unary = [0] * n
         for t in tasks:
             i = node_of[t.task_id]
@@ -234,14 +254,11 @@ def plan_day(
                 earliest=lo,
                 latest=max(lo, hi),
                 profile=profile_of[c.mode],
-                max_work=c.max_work_s,
+                max_work=None if c.max_work_s is None else max(0, c.max_work_s - (lo - shift_lo)),
                 breaks=breaks,
                 unary_cost=tuple(unary) if any(unary) else None,
             )
         )
-    first_visit: list[int | None] = [
-        node_of[first_pin[c.caregiver_id]] if c.caregiver_id in first_pin else None for c in team
-    ]
     fair = math.ceil(len(tasks) / max(1, len(team)) * 1.25) + 1
     problem = RoutingProblem(
         travel=travel_m,
@@ -251,10 +268,10 @@ def plan_day(
         penalties=penalties,
         allowed=allowed,
         cost=cost_m,
-        first_visit=first_visit if any(x is not None for x in first_visit) else None,
         max_visits=fair,
         balance_cost=params.balance_cost_s,
         horizon=DAY_END_S,
+        skip=frozenset(skip),
     )
     initial = None
     if snap.previous is not None:
@@ -271,9 +288,9 @@ def plan_day(
     total_travel = 0
     for v, c in enumerate(team):
         tm = travel_m[profile_of[c.mode]]
-        visits: list[PlannedVisit] = []
+        visits: list[PlannedVisit] = list(prefix[v])
         prev = starts[v]
-        leg_sum = 0
+        leg_sum = sum(pv.travel_s for pv in visits)
         for stop in sol.routes[v] if sol.found else ():
             t = tasks[stop.node - first_task]
             leg = tm[prev][stop.node]

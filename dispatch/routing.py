@@ -136,6 +136,7 @@ class RoutingProblem:
     max_visits: int | None = None  # soft cap on visits per vehicle (workload balance)
     balance_cost: int = 0  # cost per visit above max_visits
     horizon: int | None = None
+    skip: frozenset[int] = frozenset()  # nodes that are neither visits nor depots (done work)
 
     @property
     def n(self) -> int:
@@ -239,7 +240,11 @@ class _Built:
         if seed:
             routing.solver().ReSeed(seed)
         depots = set(starts) | set(ends)
-        self.visits = [i for i in range(n) if i not in depots]
+        self.visits = [i for i in range(n) if i not in depots and i not in p.skip]
+        for i in p.skip:
+            if i not in depots:
+                routing.AddDisjunction([manager.NodeToIndex(i)], 0)
+                routing.ActiveVar(manager.NodeToIndex(i)).SetValue(0)
         horizon = p.horizon or max([w[1] for w in p.windows] + [v.latest for v in p.vehicles] + [1])
 
         # RegisterTransitMatrix and RegisterUnaryTransitVector are indexed by node.
@@ -442,12 +447,18 @@ def solve(
     share = params.time_limit_s * params.portfolio_share / len(params.first_solutions)
     dropped_by_start: dict[str, int] = {}
     for name in params.first_solutions:
-        if best is not None and left() <= 0:
+        spent = time.perf_counter() - t0
+        if best is not None and (
+            left() <= 0 or spent > 2 * params.portfolio_share * params.time_limit_s
+        ):
             break
         b = _Built(problem, params.seed)
         # With a solution limit, phases end by counting solutions, not by the clock, so the
         # answer does not depend on the machine's load.
-        limit = max(left(), 0.01) if params.solution_limit is not None else max(share, 0.01)
+        # A start is cut by the clock only when it is really slow (a busy machine must not
+        # lose the preferred start to a tight share).
+        floor = min(0.1 * params.time_limit_s, max(left(), 0.01))
+        limit = max(left(), 0.01) if params.solution_limit is not None else max(share, floor)
         a = b.routing.SolveWithParameters(_search_params(params, name, limit, "start"))
         if a is not None:
             start = _extract(b, a)
