@@ -5,6 +5,7 @@ and an elder's day. Static files live in ``console/`` and are served as they are
 from __future__ import annotations
 
 import math
+import os
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ PAGES = {
 }
 
 NO_CACHE = {"Cache-Control": "no-cache"}
+TILE_URL: list[str | None] = [None]  # read once, when the routes are built
 ACTIVE_TASK = ("open", "planned", "en_route", "in_progress")
 ON_SCENE = ("arrived", "resolved")
 
@@ -42,6 +44,21 @@ def _page(filename: str) -> Any:
             raise ApiError(404, "not_found", "page not installed")
         return web.FileResponse(path, headers=NO_CACHE)
     return handler
+
+
+ASSETS = CONSOLE_DIR / "assets"
+TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml", ".png": "image/png",
+         ".wav": "audio/wav", ".json": "application/json"}
+
+
+async def _asset(request: web.Request) -> web.StreamResponse:
+    """A static file under console/assets (never outside it)."""
+    name = request.match_info.get("path", "")
+    root = ASSETS.resolve()
+    path = (root / name).resolve()
+    if root not in path.parents or not path.is_file() or path.suffix not in TYPES:
+        raise ApiError(404, "not_found", "no such file")
+    return web.FileResponse(path, headers={**NO_CACHE, "Content-Type": TYPES[path.suffix]})
 
 
 async def _redirect_console(request: web.Request) -> web.StreamResponse:
@@ -267,6 +284,9 @@ async def board(request: web.Request) -> web.Response:
     return ok({
         "now": now.isoformat(),
         "sla_s": pf.settings.sla_s,
+        # Raster tiles for deployments that have a tile server ({z}/{x}/{y}, GCJ-02 for Chinese
+        # providers); without one the map is drawn from data alone.
+        "map": {"tile_url": TILE_URL[0]},
         "station": {"id": st.id, "name": st.name, "address": st.address,
                     "center": {"lat": st.lat, "lng": st.lng}, "radius_m": st.circle_radius_m,
                     "circle_minutes": st.circle_minutes, "kitchen": st.kitchen, "phone": st.phone},
@@ -381,10 +401,11 @@ async def elder_day(request: web.Request) -> web.Response:
 
 
 def routes() -> list[web.RouteDef]:
+    TILE_URL[0] = os.environ.get("ANXIN_CONSOLE_TILE_URL") or None
     out: list[web.RouteDef] = [web.get(path, _page(name)) for path, name in PAGES.items()]
     out += [
         web.get("/console/", _redirect_console),
-        web.static("/console/assets", CONSOLE_DIR / "assets", append_version=False),
+        web.get("/console/assets/{path:.+}", _asset),
         web.get("/api/v1/console/board", board),
         web.get("/api/v1/console/incidents/{incident_id}", incident_view),
         web.get("/api/v1/console/today", today),
@@ -392,4 +413,4 @@ def routes() -> list[web.RouteDef]:
         web.get("/api/v1/console/my-day", my_day),
         web.get("/api/v1/console/elders/{elder_id}/day", elder_day),
     ]
-    return out  # type: ignore[return-value]
+    return out

@@ -129,7 +129,19 @@ export class Live {
     this.lastSeq = Number(sessionStorage.getItem(`${session.key}.seq`) || 0);
     this.retry = 0; this.ws = null; this.stopped = false; this.pingTimer = null;
   }
-  start() { this.stopped = false; this._connect(); }
+  start() {
+    this.stopped = false;
+    if (!this._online) {
+      // Back online: reconnect now rather than at the end of the back-off.
+      this._online = () => {
+        if (this.stopped || (this.ws && this.ws.readyState <= WebSocket.OPEN)) return;
+        clearTimeout(this.timer); this.retry = 0; this._connect();
+      };
+      window.addEventListener("online", this._online);
+    }
+    if (this.ws && this.ws.readyState <= WebSocket.OPEN) return;
+    this._connect();
+  }
   stop() { this.stopped = true; if (this.ws) this.ws.close(); }
   _connect() {
     if (this.stopped || !this.session.signedIn) return;
@@ -161,7 +173,8 @@ export class Live {
         try { await this.session.refresh(); } catch (e) { if (!this.session.signedIn) return; }
       }
       const delay = Math.min(10000, 500 * 2 ** this.retry++);
-      setTimeout(() => this._connect(), delay);
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => this._connect(), delay);
     };
     ws.onerror = () => { /* onclose follows */ };
     this.pingTimer = setInterval(() => {
@@ -169,7 +182,6 @@ export class Live {
     }, 15000);
   }
 }
-window.addEventListener("online", () => { /* reconnect happens on close; nothing to do */ });
 
 // Refresh the access token ahead of its expiry so the WebSocket can reconnect at any time.
 export function keepFresh(session) {

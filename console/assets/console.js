@@ -31,7 +31,9 @@ addStrings({
   ev_resolved: "处理完毕", ev_closed: "关闭", ev_alarm: "警报", ev_alarm_acknowledged: "警报已确认",
   ev_escalation_step: "升级流程", ev_responsibility_taken: "已有人负责", ev_escalation_stopped: "升级停止", no_candidates: "调度未找到可用护理员，请人工指派",
   ev_offer_declined: "拒单", ev_offer_expired: "超时未接", ev_offer_withdrawn: "撤回", ev_joined: "再次按键",
-  sign_out: "退出",
+  sign_out: "退出", escalation: "升级流程（邻居、家属、120）", chain_status: "状态", chain_next: "下一步",
+  chain_none: "尚未启动", escalate: "立即升级", escalate_default: "调度员手动升级", escalated: "已升级",
+  medical: "医疗急救", medical_ok: "已标记为医疗急救，建议拨打120", called_120: "已拨打120", called_120_ok: "已记录拨打120",
 }, {
   title: "Anxin · Dispatch console", queue: "Call queue", caregivers: "Caregivers", map: "Service circle", today: "Today",
   no_incidents: "No open calls", phone_call: "New from phone", lang_switch: "中文",
@@ -58,7 +60,9 @@ addStrings({
   ev_resolved: "Resolved", ev_closed: "Closed", ev_alarm: "Alarm", ev_alarm_acknowledged: "Alarm acknowledged",
   ev_escalation_step: "Escalation step", ev_responsibility_taken: "Responsibility taken", ev_escalation_stopped: "Escalation stopped", no_candidates: "The dispatcher found nobody available: assign by hand",
   ev_offer_declined: "Declined", ev_offer_expired: "Offer expired", ev_offer_withdrawn: "Withdrawn", ev_joined: "Pressed again",
-  sign_out: "Sign out",
+  sign_out: "Sign out", escalation: "Escalation (neighbour, family, 120)", chain_status: "Status", chain_next: "next",
+  chain_none: "not started", escalate: "Escalate now", escalate_default: "escalated by the operator", escalated: "Escalated",
+  medical: "Medical emergency", medical_ok: "Marked medical: advise 120", called_120: "Called 120", called_120_ok: "Recorded: 120 called",
 });
 
 const session = new Session("console");
@@ -284,7 +288,7 @@ function renderMap() {
   drawMap($("#map"), {
     station: S.board.station, elders: S.board.elders, caregivers: S.caregivers,
     incidents: [...S.incidents.values()], selected: S.openId || S.selected,
-    labels: { station: t("station"), kitchen: t("kitchen") },
+    labels: { station: t("station"), kitchen: t("kitchen") }, tileUrl: S.board.map && S.board.map.tile_url,
     onIncident: (id) => { S.selected = id; openIncident(id); },
   });
   $("#legend").replaceChildren(
@@ -410,11 +414,36 @@ function renderDetail() {
       try { await session.api("POST", `/api/v1/incidents/${inc.id}/close`, { resolution: "false_alarm", notes: notes.value.trim() }); toast(t("closed_ok")); refreshIncident(inc.id); }
       catch (e) { toast(t("error", { msg: e.message }), "err"); }
     } }, h("h3", { text: t("close_false") }), notes, h("button", { class: "btn", type: "submit", id: "close-submit" }, t("close"))) : null,
+    active ? escalationBox(inc) : null,
     h("h3", { text: t("timeline") }),
     h("ol", { class: "timeline", id: "timeline" }, ...(inc.timeline || []).map((ev) => h("li", { class: `ev ev-${ev.kind}`, "data-kind": ev.kind },
       h("time", { text: clockTime(ev.at) }), h("strong", { text: t(`ev_${ev.kind}`) === `ev_${ev.kind}` ? ev.kind.replaceAll("_", " ") : t(`ev_${ev.kind}`) }),
       h("span", { text: evSummary(ev) })))),
   );
+}
+
+// The escalation chain (hotline/): its state, and starting or skipping ahead by hand.
+function escalationBox(inc) {
+  const state = h("div", { class: "chain", id: "chain", text: "…" });
+  const reason = h("input", { id: "escalate-reason", placeholder: t("reason"), maxlength: 200 });
+  const post = async (path, body, msg) => {
+    try { await session.api("POST", `/api/v1/hotline/incidents/${inc.id}/${path}`, body); toast(msg); loadChain(); refreshIncident(inc.id); }
+    catch (e) { toast(t("error", { msg: e.message }), "err"); }
+  };
+  const loadChain = async () => {
+    try {
+      const c = await session.api("GET", `/api/v1/hotline/incidents/${inc.id}/chain`);
+      state.replaceChildren(
+        h("div", {}, `${t("chain_status")}: `, h("strong", { text: c.status }), c.next_at ? ` · ${t("chain_next")} ${hhmm(c.next_at)}` : ""),
+        ...(c.alerts || []).map((a) => h("div", { class: "muted" }, `${a.name || a.person} · ${a.status} · ${(a.attempts || []).map((x) => x.channel).join("/")}`)));
+    } catch (e) { state.textContent = e.status === 404 ? t("chain_none") : ""; }
+  };
+  loadChain();
+  return h("form", { class: "d-form", id: "escalate-form", onsubmit: (ev) => { ev.preventDefault(); post("escalate", { reason: reason.value.trim() || t("escalate_default") }, t("escalated")); } },
+    h("h3", { text: t("escalation") }), state, reason,
+    h("button", { class: "btn danger", type: "submit", id: "escalate-submit" }, t("escalate")),
+    h("button", { class: "btn", type: "button", onclick: () => post("medical", undefined, t("medical_ok")) }, t("medical")),
+    h("button", { class: "btn", type: "button", onclick: () => post("called-120", { note: "" }, t("called_120_ok")) }, t("called_120")));
 }
 
 // ----- phone call -> incident --------------------------------------------------------------
@@ -477,6 +506,7 @@ const live = new Live(session, {
   onEvent, onSnapshot: loadBoard, onState: (s) => { S.conn = s; renderConn(); },
 });
 session.onSignedOut = () => start();
+window.__anxin = { live, state: S };  // for the browser tests
 
 function start() {
   if (!session.signedIn || !["operator", "admin"].includes(session.data.role)) {

@@ -15,7 +15,31 @@ export function project(center, lat, lng) {
   return [(lng - center.lng) * kx, -(lat - center.lat) * 110574];
 }
 
-export function drawMap(box, { station, elders, caregivers, incidents, selected, labels, onIncident }) {
+// Optional raster tiles (Web Mercator XYZ; Chinese providers serve GCJ-02, like the store).
+function tileLayer(center, R, url) {
+  const g = el("g", { class: "tiles" });
+  const lat0 = (center.lat * Math.PI) / 180;
+  const z = Math.max(3, Math.min(18, Math.round(Math.log2((40075016 * Math.cos(lat0) * 3) / (2 * R)))));
+  const n = 2 ** z;
+  const tx = (lng) => ((lng + 180) / 360) * n;
+  const ty = (lat) => { const r = (lat * Math.PI) / 180; return ((1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2) * n; };
+  const lngOf = (x) => (x / n) * 360 - 180;
+  const latOf = (y) => (Math.atan(Math.sinh(Math.PI * (1 - (2 * y) / n))) * 180) / Math.PI;
+  const dLat = (R * 1.2) / 110574, dLng = (R * 1.2) / (111320 * Math.cos(lat0));
+  const x0 = Math.floor(tx(center.lng - dLng)), x1 = Math.floor(tx(center.lng + dLng));
+  const y0 = Math.floor(ty(center.lat + dLat)), y1 = Math.floor(ty(center.lat - dLat));
+  for (let x = x0; x <= x1; x++) {
+    for (let y = y0; y <= y1; y++) {
+      const [ax, ay] = project(center, latOf(y), lngOf(x));
+      const [bx, by] = project(center, latOf(y + 1), lngOf(x + 1));
+      const href = url.replaceAll("{z}", z).replaceAll("{x}", x).replaceAll("{y}", y).replaceAll("{s}", String(1 + ((x + y) % 4)));
+      g.append(el("image", { href, x: ax, y: ay, width: bx - ax, height: by - ay, preserveAspectRatio: "none" }));
+    }
+  }
+  return g;
+}
+
+export function drawMap(box, { station, elders, caregivers, incidents, selected, labels, onIncident, tileUrl }) {
   const R = station.radius_m;
   const pad = R * 0.12;
   const c = station.center;
@@ -31,6 +55,7 @@ export function drawMap(box, { station, elders, caregivers, incidents, selected,
     g.append(el("line", { x1: -R - pad, y1: v, x2: R + pad, y2: v }));
   }
   svg.append(g);
+  if (tileUrl) svg.append(tileLayer(c, R, tileUrl));
   svg.append(el("circle", { cx: 0, cy: 0, r: R, class: "circle" }));
   svg.append(el("circle", { cx: 0, cy: 0, r: R / 2, class: "circle-half" }));
   svg.append(el("text", { x: 0, y: -R - 4 * px, class: "circle-label", "text-anchor": "middle", "font-size": 9 * px },

@@ -185,4 +185,19 @@ def test_phone_call_alarm_and_manual_reassignment(server: str, api: Api, browser
     op.click("#close-submit")
     op.wait_for_selector(f"[data-testid=incident-{incident_id}]", state="detached", timeout=3000)
     assert api.call("GET", f"/api/v1/incidents/{incident_id}", "operator")["resolution"] == "false_alarm"
+
+    # A flaky network: the socket drops, a call comes in meanwhile; on reconnect the console
+    # resumes after the last sequence number and reloads its snapshot.
+    op_ctx.set_offline(True)
+    op.evaluate("window.__anxin.live.ws.close()")
+    op.wait_for_selector("#conn.offline")
+    missed = api.help_call("elder")["id"]
+    op.wait_for_timeout(700)
+    assert op.locator(f"[data-testid=incident-{missed}]").count() == 0
+    op_ctx.set_offline(False)
+    op.wait_for_selector(f"[data-testid=incident-{missed}]", timeout=12_000)
+    op.wait_for_selector("#conn.live")
+    api.call("POST", f"/api/v1/incidents/{missed}/close", "operator",
+             json={"resolution": "test_press", "notes": ""})
+    op.wait_for_selector(f"[data-testid=incident-{missed}]", state="detached", timeout=3000)
     op_ctx.close()
