@@ -195,3 +195,29 @@ def test_emergency_waits_for_work_that_cannot_be_broken_off() -> None:
     snap = DaySnapshot(STATION, team, (bath,), now)
     after = insert_emergency(snap, task("help", 0.5, 0.5, 10, 10.3, 30), 1, PARAMS)
     assert [v.task_id for v in after.routes[0].visits] == ["bath", "help"]
+
+
+def test_near_tasks_keep_their_caregiver_when_a_task_is_added() -> None:
+    """A new booking arrives at 8:00; visits starting before 10:00 stay with their caregiver."""
+    tasks = tuple(
+        task(f"t{i}", (i % 3) - 1, (i // 3) - 0.5, 8.5 + i * 0.5, 9 + i * 0.5, 20) for i in range(6)
+    )
+    team = (caregiver(1), caregiver(2))
+    first = plan_day(DaySnapshot(STATION, team, tasks), PARAMS)
+    added = (*tasks, task("new", 0.5, 0.5, 9, 12, 30))
+    again = plan_day(DaySnapshot(STATION, team, added, 8 * HOUR, first), PARAMS)
+    for pv in (v for r in first.routes for v in r.visits):
+        if pv.start_s <= 10 * HOUR:
+            assert again.assignment().get(pv.task_id) == pv.caregiver_id
+    assert ("new", again.assignment()["new"]) in again.diff.added
+
+
+def test_emergency_breaks_off_interruptible_work() -> None:
+    """Caregiver 1 is chatting with an elder (pinned, may be broken off): the help call goes
+    first, the chat is re-planned after it or reported, never before it."""
+    chat = task("chat", 0.2, 0, 9, 12, 40, pinned_to=1, interruptible=True)
+    snap = DaySnapshot(STATION, (caregiver(1),), (chat,), 10 * HOUR)
+    after = insert_emergency(snap, task("help", 0.5, 0.5, 10, 10.3, 30), 1, PARAMS)
+    order = [v.task_id for v in after.routes[0].visits]
+    assert order[0] == "help"
+    assert "chat" in order[1:] or any(u.task_id == "chat" for u in after.unassigned)
