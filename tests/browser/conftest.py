@@ -36,7 +36,7 @@ PHONE_VIEW = {"width": 390, "height": 844}
 def _missing(what: str) -> None:
     if os.environ.get("ANXIN_REQUIRE_BACKENDS") == "1":
         pytest.fail(f"{what} is required (ANXIN_REQUIRE_BACKENDS=1) but missing")
-    pytest.skip(f"{what} is missing; install it with `apt-get install -y chromium` "
+    pytest.skip(f"{what} is missing; install it with `apt-get install -y chromium fonts-wqy-microhei` "
                 "(and `pip install playwright`, no browser download needed)")
 
 
