@@ -1,0 +1,384 @@
+"""The escalation chain through the real app, with the fake SMS/voice provider and a moved clock."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+from sqlalchemy import select
+
+from hotline.channels import HttpSmsAdapter, HttpVoiceAdapter
+from hotline.delivery import ADAPTERS
+from hotline.escalation import Channel
+from hotline.fakes import FakeProvider
+from hotline.tables import alert_attempts, alerts, chain_events, escalation_chains
+from server.app import create_app
+from server.clock import FakeClock
+from server.jobs import fire_due_timers, relay_once
+from server.keys import PLATFORM
+from server.platform import Platform
+from server.settings import Settings
+from server.store.tables import alarms, audit_log
+from tests.conftest import BACKENDS
+from tests.hotline.support import pushes, set_station_phone
+from tests.support.api import Api
+
+pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
+
+
+@pytest.fixture
+async def provider(api: Api) -> AsyncIterator[FakeProvider]:
+    """The SMS/voice provider, wired as the app's channels, posting receipts back to the app."""
+    fake = FakeProvider(
+        receipt_secret=api.platform.settings.cti_secret.encode(),
+        clock=lambda: api.clock.now().timestamp(),
+    )
+    base = await fake.start()
+    callback = str(api.client.make_url("/api/v1/hotline/receipts"))
+    async with aiohttp.ClientSession() as session:
+        api.platform.extras[ADAPTERS] = {
+            Channel.SMS: HttpSmsAdapter(session, base, "key", callback, timeout=0.5),
+            Channel.VOICE: HttpVoiceAdapter(session, base, "key", callback, timeout=0.5),
+        }
+        await set_station_phone(api)
+        yield fake
+        await fake.close()
+
+
+async def settle(api: Api, fake: FakeProvider) -> None:
+    """Let sends happen, receipts arrive, and their consequences run."""
+    for _ in range(4):
+        await api.pump()
+        await fake.settle()
+    await api.pump()
+
+
+async def chain_log(api: Api, incident_id: int) -> list[tuple[str, str | None, str | None]]:
+    async with api.platform.store.read() as conn:
+        cid = (
+            await conn.execute(
+                select(escalation_chains.c.id).where(escalation_chains.c.incident_id == incident_id)
+            )
+        ).scalar_one()
+        rows = (
+            await conn.execute(
+                select(chain_events)
+                .where(chain_events.c.chain_id == cid)
+                .order_by(chain_events.c.id)
+            )
+        ).all()
+    return [(r.kind, r.firing, r.person) for r in rows]
+
+
+async def fired(api: Api, incident_id: int) -> list[str]:
+    return [f for k, f, _ in await chain_log(api, incident_id) if k == "fired" and f]
+
+
+async def alarm_kinds(api: Api, incident_id: int) -> list[str]:
+    async with api.platform.store.read() as conn:
+        return list(
+            (
+                await conn.execute(
+                    select(alarms.c.kind)
+                    .where(alarms.c.incident_id == incident_id)
+                    .order_by(alarms.c.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+
+
+async def no_caregiver_accepts(api: Api) -> dict[str, Any]:
+    """A press with no caregiver on duty: the chain skips the wait (operator alarm at once),
+    then neighbour and family:0 at 90 s, family:1 at 150 s, the head at 210 s."""
+    await api.set_duty("cg_a", False)
+    await api.set_duty("cg_b", False)
+    inc = await api.press(expect=201)
+    await api.pump()
+    return dict(inc)
+
+
+async def test_every_step_fires_on_time(api: Api, provider: FakeProvider) -> None:
+    inc = await api.press(expect=201)
+    iid = inc["id"]
+    await settle(api, provider)
+    assert await fired(api, iid) == []
+    await api.advance(89)
+    assert await fired(api, iid) == []
+    await api.advance(1)
+    await settle(api, provider)
+    assert await fired(api, iid) == ["operator_alarm:0"]
+    assert await alarm_kinds(api, iid) == ["not_accepted"]  # one alarm, not two
+    await api.advance(90)
+    await settle(api, provider)
+    assert await fired(api, iid) == ["operator_alarm:0", "neighbour_call:0", "family_call:0"]
+    assert [m.to for m in provider.sent] == ["13722223333", "13911112222"]  # voice to both
+    await api.advance(60)
+    await settle(api, provider)
+    assert (await fired(api, iid))[-1] == "family_call:1"  # the bound daughter's app
+    [alert] = await pushes(api, "family", "escalation.alert")
+    assert alert["incident_id"] == iid
+    await api.advance(60)
+    await settle(api, provider)
+    assert (await fired(api, iid))[-1] == "head_alarm:0"
+    assert "escalation_head" in await alarm_kinds(api, iid)
+
+
+async def test_caregiver_acceptance_stops_the_chain(api: Api, provider: FakeProvider) -> None:
+    inc = await api.press(expect=201)
+    await api.pump()
+    offers = await api.call("GET", "/api/v1/offers", "cg_a", expect=200)
+    await api.call("POST", f"/api/v1/offers/{offers[0]['id']}/accept", "cg_a", expect=200)
+    await api.pump()
+    await api.advance(600)
+    assert await fired(api, inc["id"]) == []
+    chain = await api.call(
+        "GET", f"/api/v1/hotline/incidents/{inc['id']}/chain", "operator", expect=200
+    )
+    assert chain["status"] == "paused" and chain["next_at"] is None
+
+
+async def test_neighbour_presses_1_then_withdraws(api: Api, provider: FakeProvider) -> None:
+    inc = await no_caregiver_accepts(api)
+    iid = inc["id"]
+    provider.behave("voice", "press:1")
+    await api.advance(90)
+    await settle(api, provider)
+    log = await chain_log(api, iid)
+    assert ("ack", None, "neighbour:0") in log
+    chain = await api.call("GET", f"/api/v1/hotline/incidents/{iid}/chain", "operator", expect=200)
+    assert chain["status"] == "paused"
+    await api.advance(600)
+    assert "family_call:1" not in await fired(api, iid)
+    for person in sorted({p for k, _, p in log if k == "ack"}):
+        await api.call(
+            "POST",
+            f"/api/v1/hotline/incidents/{iid}/responsibility",
+            "operator",
+            json={"action": "withdraw", "person": person},
+            expect=200,
+        )
+    await settle(api, provider)
+    assert (await fired(api, iid))[-1] == "family_call:1"  # at once, not after the old delay
+
+
+async def test_family_taps_on_my_way_and_then_cannot(api: Api, provider: FakeProvider) -> None:
+    inc = await no_caregiver_accepts(api)
+    iid = inc["id"]
+    provider.behave("voice", "silent")
+    await api.call(
+        "POST",
+        f"/api/v1/hotline/incidents/{iid}/responsibility",
+        "family",
+        json={"action": "accept"},
+        expect=200,
+    )
+    await api.advance(400)
+    assert await fired(api, iid) == ["operator_alarm:0"]  # fired at once, before the tap
+    await api.call(
+        "POST",
+        f"/api/v1/hotline/incidents/{iid}/responsibility",
+        "family",
+        json={"action": "withdraw"},
+        expect=200,
+    )
+    await settle(api, provider)
+    assert await fired(api, iid) == ["operator_alarm:0", "neighbour_call:0", "family_call:0"]
+
+
+async def test_other_family_cannot_take_responsibility(api: Api, provider: FakeProvider) -> None:
+    inc = await no_caregiver_accepts(api)
+    await api.call(
+        "POST",
+        f"/api/v1/hotline/incidents/{inc['id']}/responsibility",
+        "family2",
+        json={"action": "accept"},
+        expect=404,
+    )
+
+
+async def test_failing_sms_falls_back_and_the_chain_keeps_time(
+    api: Api, provider: FakeProvider
+) -> None:
+    """Voice says "sent" but never confirms, SMS is down: the alert ends unreachable, the chain goes on."""
+    inc = await no_caregiver_accepts(api)
+    iid = inc["id"]
+    provider.behave("voice", "silent")
+    provider.behave("sms", "fail")
+    await api.advance(90)
+    await settle(api, provider)
+    await api.advance(60)  # family_call:1 is due at 150 s whatever the channels do
+    await settle(api, provider)
+    assert "family_call:1" in await fired(api, iid)
+    await api.advance(90)  # the voice receipt timeout passes: fall back to SMS, which fails twice
+    await settle(api, provider)
+    async with api.platform.store.read() as conn:
+        neighbour = (
+            await conn.execute(select(alerts).where(alerts.c.person == "neighbour:0"))
+        ).one()
+        tries = (
+            await conn.execute(
+                select(alert_attempts.c.channel, alert_attempts.c.error)
+                .where(alert_attempts.c.alert_id == neighbour.id)
+                .order_by(alert_attempts.c.number)
+            )
+        ).all()
+    assert [t.channel for t in tries] == ["voice", "sms", "sms"]
+    assert tries[0].error is None and tries[1].error is not None
+    assert neighbour.status == "exhausted"
+    assert "unreachable:neighbour:0" in await alarm_kinds(api, iid)
+
+
+async def test_delivered_receipt_proves_the_alert(api: Api, provider: FakeProvider) -> None:
+    inc = await no_caregiver_accepts(api)
+    await api.advance(90)
+    await settle(api, provider)
+    chain = await api.call(
+        "GET", f"/api/v1/hotline/incidents/{inc['id']}/chain", "operator", expect=200
+    )
+    statuses = {a["person"]: a["status"] for a in chain["alerts"]}
+    assert statuses == {"neighbour:0": "delivered", "family:0": "delivered"}
+
+
+async def test_no_caregiver_in_time_escalates_at_once(api: Api, provider: FakeProvider) -> None:
+    inc = await no_caregiver_accepts(api)
+    await settle(api, provider)
+    assert "operator_alarm:0" in await fired(api, inc["id"])
+
+
+async def test_resolution_closes_the_chain(api: Api, provider: FakeProvider) -> None:
+    inc = await no_caregiver_accepts(api)
+    await api.call(
+        "POST",
+        f"/api/v1/incidents/{inc['id']}/close",
+        "operator",
+        json={"resolution": "false_alarm", "notes": "回电确认误按"},
+        expect=200,
+    )
+    await api.pump()
+    await api.advance(3600)
+    assert await fired(api, inc["id"]) == ["operator_alarm:0"]  # only what fired before closing
+    assert (await chain_log(api, inc["id"]))[-1][0] == "closed"
+
+
+async def test_medical_call_advises_120_at_once_and_care_record_is_logged(
+    api: Api, provider: FakeProvider
+) -> None:
+    from tests.hotline.support import cti, send_cti
+
+    await send_cti(api, cti("e1", "ringing", "c-1"))
+    made = await api.call(
+        "POST",
+        "/api/v1/hotline/calls/c-1/incident",
+        "operator",
+        json={"elder_id": api.ids["elder"], "call_type": "emergency", "medical": True},
+        expect=201,
+    )
+    iid = made["incident_id"]
+    await api.pump()
+    assert "advise_120" in await alarm_kinds(api, iid)
+    record = await api.call(
+        "POST",
+        f"/api/v1/hotline/incidents/{iid}/care-record",
+        "operator",
+        json={"recipient": "120"},
+        expect=200,
+    )
+    assert record["text"].startswith("地址：北京市朝阳区红庙北里3号楼2单元401")
+    assert "王秀英" in record["text"] and "王小红（女儿）13911112222" in record["text"]
+    async with api.platform.store.read() as conn:
+        [entry] = (
+            await conn.execute(select(audit_log).where(audit_log.c.action == "disclose_120"))
+        ).all()
+    assert entry.actor_user_id == api.ids["operator"] and entry.detail["recipient"] == "120"
+    await api.call(
+        "POST",
+        f"/api/v1/hotline/incidents/{iid}/care-record",
+        "operator2",
+        json={"recipient": "120"},
+        expect=404,
+    )
+    await api.call(
+        "POST",
+        f"/api/v1/hotline/incidents/{iid}/called-120",
+        "operator",
+        json={"note": "120已派车"},
+        expect=200,
+    )
+
+
+async def restarted(settings: Settings, clock: FakeClock, aiohttp_client: Any) -> Platform:
+    app = create_app(settings, clock=clock, run_background=False, create_schema=False)
+    client = await aiohttp_client(app)
+    return client.app[PLATFORM]
+
+
+async def pump(platform: Platform) -> None:
+    for _ in range(20):
+        if not await relay_once(platform) + await fire_due_timers(platform):
+            return
+
+
+async def test_restart_in_the_middle_continues_where_it_was(
+    api: Api, provider: FakeProvider, settings: Settings, aiohttp_client: Any
+) -> None:
+    """The first process handles 0–60 s; a new process on the same store takes it from there."""
+    inc = await no_caregiver_accepts(api)
+    iid = inc["id"]
+    await api.advance(60)
+    await settle(api, provider)
+    assert await fired(api, iid) == ["operator_alarm:0"]
+    clock = FakeClock(api.clock.now())
+    second = await restarted(settings, clock, aiohttp_client)
+    second.extras[ADAPTERS] = api.platform.extras[ADAPTERS]
+    clock.advance(40)  # 100 s after the press
+    await pump(second)
+    await provider.settle()
+    await pump(second)
+    async with second.store.read() as conn:
+        cid = (
+            await conn.execute(
+                select(escalation_chains.c.id).where(escalation_chains.c.incident_id == iid)
+            )
+        ).scalar_one()
+        steps = (
+            (
+                await conn.execute(
+                    select(chain_events.c.firing)
+                    .where(chain_events.c.chain_id == cid, chain_events.c.kind == "fired")
+                    .order_by(chain_events.c.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert steps == ["operator_alarm:0", "neighbour_call:0", "family_call:0"]
+    await pump(api.platform)  # the first process waking up again fires nothing twice
+    assert await fired(api, iid) == steps
+
+
+async def test_elder_override_changes_the_timing(api: Api, provider: FakeProvider) -> None:
+    """The daughter lives downstairs: call her at 60 s, skip the neighbour."""
+    await api.call(
+        "PUT",
+        f"/api/v1/hotline/chain/elders/{api.ids['elder']}",
+        "operator",
+        json={"delays_s": {"family_call": 60}, "disabled": ["neighbour_call"]},
+        expect=200,
+    )
+    inc = await no_caregiver_accepts(api)
+    await api.advance(60)
+    await settle(api, provider)
+    assert (await fired(api, inc["id"]))[0] == "family_call:0"
+    await api.advance(600)
+    assert not any(f.startswith("neighbour") for f in await fired(api, inc["id"]))
+
+
+async def test_bad_override_is_refused(api: Api) -> None:
+    status, body = await api.call(
+        "PUT", "/api/v1/hotline/chain", "operator", json={"disabled": ["drone_call"]}
+    )
+    assert status == 422 and body["code"] == "bad_override"
