@@ -190,10 +190,10 @@ def figures(seed: int, n_tasks: int, limits: list[float], long_s: float) -> dict
     todo = []
     assign = long.assignment()
     for t in snap.tasks:
-        v = long.visit_of(t.task_id)
-        if v is not None and v.end_s <= now:
+        pv = long.visit_of(t.task_id)
+        if pv is not None and pv.end_s <= now:
             continue
-        if v is not None and v.start_s - v.travel_s <= now:
+        if pv is not None and pv.start_s - pv.travel_s <= now:
             t = replace(t, pinned_to=assign[t.task_id])
         todo.append(t)
     locs = {s.caregiver_id: s.location for s in states}
@@ -207,8 +207,9 @@ def figures(seed: int, n_tasks: int, limits: list[float], long_s: float) -> dict
         row = _summary(rp)
         row["moved"] = len(rp.diff.moved)
         row["removed"] = len(rp.diff.removed)
-        row["emergency_start_min_after_call"] = round(
-            ((rp.visit_of("EMERGENCY").start_s if rp.visit_of("EMERGENCY") else now) - now) / 60, 1
+        ev = rp.visit_of("EMERGENCY")
+        row["emergency_arrives_min_after_call"] = (
+            round((ev.start_s - now) / 60, 1) if ev is not None else None
         )
         out[f"replan_{s:g}s"] = row
     t0 = time.perf_counter()

@@ -215,9 +215,9 @@ def plan_day(
     allowed: list[frozenset[int] | None] = [None] * n
     for t in tasks:
         i = node_of[t.task_id]
-        service[i] = t.duration_s
         if t.pinned_to is not None:
-            continue  # a vehicle's start now, not a visit
+            continue  # part of a vehicle's fixed prefix now, not a visit
+        service[i] = t.duration_s
         windows[i] = (max(t.earliest_s, snap.now_s), t.latest_s)
         penalties[i] = params.drop_penalty_s[t.priority]
         allowed[i] = screened.allowed[t.task_id]

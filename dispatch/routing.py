@@ -132,7 +132,6 @@ class RoutingProblem:
     cost: Sequence[Sequence[Sequence[int]]] | None = None  # arc cost per profile; default travel
     pairs: Sequence[tuple[int, int]] = ()  # (pickup, delivery)
     max_pair_time: int | None = None  # most time from pickup to delivery
-    first_visit: Sequence[int | None] | None = None  # per vehicle: a node it must visit first
     max_visits: int | None = None  # soft cap on visits per vehicle (workload balance)
     balance_cost: int = 0  # cost per visit above max_visits
     horizon: int | None = None
@@ -306,7 +305,11 @@ class _Built:
             cbs = []
             for spec in p.vehicles:
                 u = spec.unary_cost or (0,) * n
-                cbs.append(routing.RegisterUnaryTransitVector([int(x) for x in u]))
+                cbs.append(
+                    routing.RegisterUnaryTransitVector(
+                        [0 if i in depots else int(x) for i, x in enumerate(u)]
+                    )
+                )
             big = sum(max(spec.unary_cost or (0,)) for spec in p.vehicles) * n + 1
             routing.AddDimensionWithVehicleTransits(cbs, 0, big, True, "continuity")
             cont = routing.GetDimensionOrDie("continuity")
@@ -340,12 +343,6 @@ class _Built:
             if pen is None:
                 continue
             routing.AddDisjunction([manager.NodeToIndex(i)], pen)
-
-        if p.first_visit is not None:
-            solver = routing.solver()
-            for v, node in enumerate(p.first_visit):
-                if node is not None:
-                    solver.Add(routing.NextVar(routing.Start(v)) == manager.NodeToIndex(node))
 
 
 def _extract(

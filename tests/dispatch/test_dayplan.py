@@ -194,7 +194,11 @@ def test_emergency_waits_for_work_that_cannot_be_broken_off() -> None:
     now = 10 * HOUR
     snap = DaySnapshot(STATION, team, (bath,), now)
     after = insert_emergency(snap, task("help", 0.5, 0.5, 10, 10.3, 30), 1, PARAMS)
-    assert [v.task_id for v in after.routes[0].visits] == ["bath", "help"]
+    bath_v, help_v = after.routes[0].visits
+    assert (bath_v.task_id, help_v.task_id) == ("bath", "help")
+    assert bath_v.start_s == now + bath_v.travel_s
+    # The call is reached right after the bath: no waiting, no double-counted bath.
+    assert help_v.start_s == bath_v.end_s + help_v.travel_s
 
 
 def test_near_tasks_keep_their_caregiver_when_a_task_is_added() -> None:
