@@ -14,7 +14,12 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_parameters_pb2
+from ortools.constraint_solver import (
+    pywrapcp,
+    routing_enums_pb2,
+    routing_heuristic_parameters_pb2,
+    routing_parameters_pb2,
+)
 from ortools.util.optional_boolean_pb2 import BOOL_FALSE
 
 FIRST_SOLUTION_STRATEGIES: frozenset[str] = frozenset(
@@ -214,6 +219,12 @@ def _search_params(
         sisr.max_removed_sequence_size = params.ruin_sequence
         sisr.avg_num_removed_visits = params.ruin_visits
         sisr.bypass_factor = 0.01
+        # Recreate in random order, as SISR does (the default order never varies).
+        recreate = rr.recreate_strategy
+        recreate.heuristic = routing_enums_pb2.FirstSolutionStrategy.LOCAL_CHEAPEST_INSERTION
+        recreate.parameters.local_cheapest_insertion.insertion_sorting_properties.append(
+            routing_heuristic_parameters_pb2.LocalCheapestInsertionParameters.SORTING_PROPERTY_RANDOM
+        )
         sa = ils.reference_solution_acceptance_strategy.simulated_annealing
         sa.initial_temperature = max(1e-3, params.temperature[0] * avg_leg)
         sa.final_temperature = max(1e-4, params.temperature[1] * avg_leg)
