@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from dispatch.cover import CoverReport, HighRiskElder, emergency_cover
 from dispatch.geo import GeoPoint, plausible_location
 from dispatch.model import (
     UNASSIGNED_TEXT,
@@ -112,8 +113,13 @@ def plan_day(
     params: PlanParams | None = None,
     *,
     travel: TravelTimeModel | None = None,
+    arrival_cost_s: Mapping[str, int] | None = None,
 ) -> DayPlan:
-    """Plan (or re-plan) a station's day. Never raises on bad data: it reports it."""
+    """Plan (or re-plan) a station's day. Never raises on bad data: it reports it.
+
+    `arrival_cost_s` adds a soft cost (in seconds of travel) to going to a task; the cover
+    trade-off uses it to keep caregivers near high-risk elders.
+    """
     t0 = time.perf_counter()
     params = params if params is not None else PlanParams()
     model: TravelTimeModel = travel if travel is not None else GreatCircleTravel(params.travel)
@@ -167,10 +173,14 @@ def plan_day(
     profile_of = {m: k for k, m in enumerate(modes)}
     travel_m = [model.matrix(points, points, m) for m in modes]
     circle_s = int(params.circle_minutes * 60)
+    extra = [0] * n
+    for t in tasks:
+        extra[node_of[t.task_id]] = (arrival_cost_s or {}).get(t.task_id, 0)
     cost_m = [
         [
             [
                 tm[i][j]
+                + extra[j]
                 + (
                     params.long_leg_cost_s
                     if tm[i][j] > circle_s and i not in home_nodes and j not in home_nodes
@@ -403,3 +413,54 @@ def insert_emergency(
     )
     tasks.append(em)
     return plan_day(replace(snapshot, tasks=tuple(tasks)), params, travel=travel)
+
+
+def plan_day_with_cover(
+    snapshot: DaySnapshot,
+    elders: Sequence[HighRiskElder],
+    params: PlanParams | None = None,
+    *,
+    travel: TravelTimeModel | None = None,
+    target_s: int = 1200,
+) -> tuple[DayPlan, CoverReport]:
+    """A day plan that trades travel against emergency cover of high-risk elders.
+
+    Two plans share the time limit: the plain one, and one where going to a task from which
+    no high-risk elder can be reached within the target costs `cover_leg_cost_s` more. The
+    one with the lower `travel_s + cover_weight_s_per_min × uncovered minutes` is returned,
+    with its cover report.
+    """
+    params = params if params is not None else PlanParams()
+    if not elders or params.cover_weight_s_per_min <= 0:
+        plan = plan_day(snapshot, params, travel=travel)
+        return plan, emergency_cover(plan, snapshot, elders, params=params, travel=travel)
+    model: TravelTimeModel = travel if travel is not None else GreatCircleTravel(params.travel)
+    half = replace(
+        params, solver=replace(params.solver, time_limit_s=params.solver.time_limit_s / 2)
+    )
+    plain = plan_day(snapshot, half, travel=travel)
+    mode = snapshot.caregivers[0].mode if snapshot.caregivers else TravelMode.EBIKE
+    places = [t.location for t in snapshot.tasks if t.location.is_valid()]
+    ids = [t.task_id for t in snapshot.tasks if t.location.is_valid()]
+    reach = model.matrix(places, [e.location for e in elders], mode) if places else []
+    far = {
+        tid: params.cover_leg_cost_s
+        for tid, row in zip(ids, reach, strict=True)
+        if min(row) > target_s - 60
+    }
+    near = plan_day(snapshot, half, travel=travel, arrival_cost_s=far) if far else plain
+    best: tuple[int, DayPlan, CoverReport] | None = None
+    for plan in (plain, near):
+        rep = emergency_cover(
+            plan, snapshot, elders, params=params, travel=model, target_s=target_s
+        )
+        # Fewer planned tasks is never a better cover: compare only equally complete plans.
+        score = (
+            len(plan.unassigned) * 10**9
+            + plan.travel_s
+            + params.cover_weight_s_per_min * rep.uncovered_minutes
+        )
+        if best is None or score < best[0]:
+            best = (score, plan, rep)
+    assert best is not None
+    return best[1], best[2]

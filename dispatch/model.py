@@ -222,6 +222,8 @@ class PlanParams:
     stability_cost_s: int = 4 * HOUR  # ... unless it saves this much
     retime_threshold_s: int = 5 * MINUTE  # start moves smaller than this are not a change
     max_distance_m: float = 30_000  # tasks farther from the station are bad coordinates
+    cover_weight_s_per_min: int = 60  # one uncovered minute is worth a minute of travel
+    cover_leg_cost_s: int = 10 * MINUTE  # going where no high-risk elder is within reach
 
     def __post_init__(self) -> None:
         for p in Priority:
@@ -234,6 +236,8 @@ class PlanParams:
             "stability_window_s",
             "stability_cost_s",
             "retime_threshold_s",
+            "cover_weight_s_per_min",
+            "cover_leg_cost_s",
         ):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dispatch.cover import HighRiskElder, emergency_cover
-from dispatch.dayplan import plan_day
+from dispatch.dayplan import plan_day, plan_day_with_cover
 from dispatch.model import DaySnapshot
 from tests.dispatch.helpers import PARAMS, STATION, at, caregiver, task
 
@@ -37,3 +37,25 @@ def test_no_elders_no_minutes() -> None:
     """Nobody flagged: nothing to report."""
     snap = DaySnapshot(STATION, (caregiver(1),), ())
     assert emergency_cover(plan_day(snap, PARAMS), snap, []).uncovered_minutes == 0
+
+
+def test_plan_with_cover_returns_a_complete_plan_and_its_report() -> None:
+    """Two caregivers, visits east and west, a high-risk elder west: the chosen plan serves
+    every visit, and its report matches a fresh count."""
+    tasks = (
+        task("east1", 3, 0, 9, 12, 60),
+        task("east2", 3, 0.3, 9, 12, 60),
+        task("west", -1, 0, 9, 12, 30),
+    )
+    snap = DaySnapshot(STATION, (caregiver(1, 8, 13), caregiver(2, 8, 13)), tasks)
+    elders = [HighRiskElder(7, at(-1.5, 0))]
+    plan, rep = plan_day_with_cover(snap, elders, PARAMS)
+    assert plan.unassigned == ()
+    assert rep == emergency_cover(plan, snap, elders)
+
+
+def test_plan_with_cover_without_elders_is_the_plain_plan() -> None:
+    """No high-risk elders: the plain plan and an empty report."""
+    snap = DaySnapshot(STATION, (caregiver(1),), (task("a", 1, 0),))
+    plan, rep = plan_day_with_cover(snap, [], PARAMS)
+    assert plan.assignment() == {"a": 1} and rep.uncovered_minutes == 0
