@@ -174,7 +174,11 @@ def run_pyvrp(path: str, time_limit: float, seed: int) -> dict[str, Any]:
 
 
 def run_one(
-    path: str, params: SolverParams, bks: dict[str, tuple[int, float]], peer: bool
+    path: str,
+    params: SolverParams,
+    bks: dict[str, tuple[int, float]],
+    peer: bool,
+    baseline: bool = False,
 ) -> dict[str, Any]:
     """Solve one file and return its JSON record."""
     inst = read_vrptw(path)
@@ -202,6 +206,31 @@ def run_one(
         rec.update(bks_vehicles=bv, bks_distance=bd, gap_pct=round(100 * (distance - bd) / bd, 2))
     if problems:
         rec["problems"] = problems[:5]
+    if baseline:
+        # OR-Tools as usually configured: PATH_CHEAPEST_ARC then guided local search.
+        usual = SolverParams(
+            first_solutions=("PATH_CHEAPEST_ARC",),
+            time_limit_s=params.time_limit_s,
+            seed=params.seed,
+            ruin_and_recreate=False,
+            lean_operators=False,
+            portfolio_share=0.01,
+        )
+        b0 = time.perf_counter()
+        bsol = solve(to_problem(inst), usual)
+        broutes = [[s.node for s in r] for r in bsol.routes if r]
+        bok, bdist, _ = check_routes(inst, broutes)
+        brec: dict[str, Any] = {
+            "distance": round(bdist / SCALE, 1),
+            "vehicles": len(broutes),
+            "feasible": bok,
+            "dropped": len(bsol.dropped),
+            "seconds": round(time.perf_counter() - b0, 2),
+        }
+        if inst.name in bks:
+            bd = bks[inst.name][1]
+            brec["gap_pct"] = round(100 * (bdist / SCALE - bd) / bd, 2)
+        rec["ortools_usual"] = brec
     if peer:
         try:
             p = run_pyvrp(path, params.time_limit_s, params.seed)
@@ -237,6 +266,11 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--portfolio-share", type=float, default=SolverParams.portfolio_share)
     ap.add_argument("--gls-lambda", type=float, default=SolverParams.gls_lambda)
     ap.add_argument("--no-peer", action="store_true", help="do not run PyVRP beside it")
+    ap.add_argument(
+        "--baseline",
+        action="store_true",
+        help="also run OR-Tools as usually configured (PATH_CHEAPEST_ARC + GLS)",
+    )
     args = ap.parse_args(argv)
     params = SolverParams(
         first_solutions=tuple(s.strip() for s in args.first_solutions.split(",") if s.strip()),
@@ -255,20 +289,31 @@ def main(argv: list[str]) -> int:
     bks = load_bks(args.bks)
     gaps: list[float] = []
     peer_gaps: list[float] = []
+    usual_gaps: list[float] = []
+    usual_bad = 0
     infeasible = 0
     for path in args.files:
-        rec = run_one(path, params, bks, peer=not args.no_peer)
+        rec = run_one(path, params, bks, peer=not args.no_peer, baseline=args.baseline)
         print(json.dumps(rec, ensure_ascii=False), flush=True)
         if rec["gap_pct"] is not None:
             gaps.append(rec["gap_pct"])
         if rec.get("pyvrp") and rec["pyvrp"].get("gap_pct") is not None:
             peer_gaps.append(rec["pyvrp"]["gap_pct"])
+        usual = rec.get("ortools_usual")
+        if usual and usual.get("gap_pct") is not None and usual["feasible"]:
+            usual_gaps.append(usual["gap_pct"])
+        elif usual:
+            usual_bad += 1
         infeasible += 0 if rec["feasible"] and rec["dropped"] == 0 else 1
     summary = {
         "instances": len(args.files),
         "not_feasible_or_dropped": infeasible,
         "mean_gap_pct": round(sum(gaps) / len(gaps), 2) if gaps else None,
         "pyvrp_mean_gap_pct": round(sum(peer_gaps) / len(peer_gaps), 2) if peer_gaps else None,
+        "ortools_usual_mean_gap_pct": (
+            round(sum(usual_gaps) / len(usual_gaps), 2) if usual_gaps else None
+        ),
+        "ortools_usual_not_feasible_or_dropped": usual_bad if args.baseline else None,
         "time_limit": args.time_limit,
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }
