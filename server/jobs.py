@@ -8,6 +8,7 @@ once even when two processes race for it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import timedelta
 from typing import Any
@@ -32,10 +33,8 @@ class Waker:
         self.event.set()
 
     async def wait(self, timeout: float) -> None:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.event.wait(), timeout)
-        except TimeoutError:
-            pass
         self.event.clear()
 
 
@@ -55,7 +54,7 @@ async def relay_once(platform: Platform, batch: int = 100) -> int:
         )).all()
     if rows:
         crash_point("relay.claimed")
-    done = 0
+    done: list[int] = []
     for row in sorted(rows, key=lambda r: r.id):
         try:
             for handler in platform.outbox_handlers.get(row.topic, []):
@@ -68,11 +67,13 @@ async def relay_once(platform: Platform, batch: int = 100) -> int:
                     claimed_until=platform.clock.now() + timedelta(seconds=backoff),
                     last_error=str(exc)[:300]))
             continue
+        done.append(row.id)
+    if done:
+        # A crash before this mark re-delivers the batch: every consumer is idempotent.
         async with platform.store.begin() as conn:
-            await conn.execute(update(outbox).where(outbox.c.id == row.id)
+            await conn.execute(update(outbox).where(outbox.c.id.in_(done))
                                .values(published_at=platform.clock.now()))
-        done += 1
-    return done
+    return len(done)
 
 
 async def fire_due_timers(platform: Platform, batch: int = 100) -> int:
@@ -133,7 +134,7 @@ async def next_timer_in(platform: Platform, cap: float) -> float:
                                   .order_by(timers.c.due_at).limit(1))).scalar()
     if due is None:
         return cap
-    return max(0.0, min(cap, (due - platform.clock.now()).total_seconds()))
+    return max(0.0, min(cap, float((due - platform.clock.now()).total_seconds())))
 
 
 async def run_relay(platform: Platform) -> None:

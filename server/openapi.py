@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 from typing import Any
 
@@ -30,10 +31,8 @@ def _extra_modules() -> list[Any]:
 
     mods = []
     for name in ("schemas.hotline", "schemas.welfare", "schemas.services"):
-        try:
+        with contextlib.suppress(ModuleNotFoundError):
             mods.append(importlib.import_module(name))
-        except ModuleNotFoundError:
-            pass
     return mods
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.bus import InProcessBus
@@ -79,13 +79,11 @@ async def emit(tx: Tx, topic: str, payload: dict[str, Any]) -> None:
 async def schedule(tx: Tx, kind: str, ref: str, due_at: datetime,
                    payload: dict[str, Any]) -> bool:
     """Create a durable timer; a second timer with the same ref is a no-op."""
-    existing = (await tx.conn.execute(select(timers.c.id).where(timers.c.ref == ref))).first()
-    if existing is not None:
-        return False
-    await tx.conn.execute(insert(timers).values(
-        kind=kind, ref=ref, due_at=due_at, payload=payload, state="pending", created_at=tx.now))
+    stmt = _dialect_insert(tx)(timers).values(
+        kind=kind, ref=ref, due_at=due_at, payload=payload, state="pending", created_at=tx.now)
+    res = await tx.conn.execute(stmt.on_conflict_do_nothing(index_elements=[timers.c.ref]))
     tx.hint("timers")
-    return True
+    return bool(res.rowcount)
 
 
 async def cancel_timer(tx: Tx, ref: str) -> bool:
@@ -112,13 +110,19 @@ async def audit(tx: Tx, *, actor: int | None, action: str, object_type: str,
         object_id=str(object_id), detail=detail or {}))
 
 
+def _dialect_insert(tx: Tx) -> Any:
+    if tx.conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
+
+
 def _next_seq(tx: Tx, recipient: str) -> Any:
     """INSERT ... ON CONFLICT DO UPDATE ... RETURNING: one statement, no race on first use."""
-    if tx.conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    stmt = dialect_insert(push_cursors).values(recipient=recipient, last_seq=1)
+    stmt = _dialect_insert(tx)(push_cursors).values(recipient=recipient, last_seq=1)
     return stmt.on_conflict_do_update(
         index_elements=[push_cursors.c.recipient],
         set_={"last_seq": push_cursors.c.last_seq + 1},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -26,8 +27,8 @@ DOMAIN_MODULES: tuple[str, ...] = (
 CONSOLE_DIR = Path(__file__).resolve().parent.parent / "console"
 
 
-def domain_modules() -> list[object]:
-    mods = []
+def domain_modules() -> list[Any]:
+    mods: list[Any] = []
     for name in DOMAIN_MODULES:
         try:
             mods.append(importlib.import_module(name))

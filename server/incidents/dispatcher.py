@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import insert, select, update
 
@@ -34,7 +34,7 @@ def travel_model(platform: Platform) -> TravelTimeModel:
     model = platform.extras.get(TRAVEL_KEY)
     if model is None:
         model = platform.extras[TRAVEL_KEY] = GreatCircleTravel()
-    return model  # type: ignore[no-any-return]
+    return cast(TravelTimeModel, model)
 
 
 async def caregiver_states(tx: Tx, station_id: int, now: datetime) -> list[CaregiverState]:

@@ -17,7 +17,7 @@ from server.incidents.dispatcher import dispatch_incident, make_offer
 from server.incidents.model import load, transition
 from server.incidents.notify import to_operators, to_watchers
 from server.platform import Platform, Tx, cancel_timer, emit, push
-from server.store.tables import alarms, caregivers, elders, incidents, offers, tasks
+from server.store.tables import alarms, caregivers, elders, offers, tasks
 
 
 async def _offer_for(tx: Tx, p: Principal, offer_id: int) -> Any:

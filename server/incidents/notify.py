@@ -21,10 +21,11 @@ async def to_operators(tx: Tx, station_id: int, type_: str, payload: dict[str, A
 
 async def watchers(tx: Tx, elder_id: int) -> list[int]:
     """The elder's own account and every confirmed family member."""
-    elder_user = (await tx.conn.execute(select(elders.c.user_id).where(elders.c.id == elder_id))).scalar()
-    family = (await tx.conn.execute(select(family_bindings.c.family_user_id).where(
-        family_bindings.c.elder_id == elder_id, family_bindings.c.status == "confirmed"))).scalars().all()
-    return ([elder_user] if elder_user else []) + list(family)
+    family = select(family_bindings.c.family_user_id.label("uid")).where(
+        family_bindings.c.elder_id == elder_id, family_bindings.c.status == "confirmed")
+    own = select(elders.c.user_id.label("uid")).where(elders.c.id == elder_id,
+                                                      elders.c.user_id.is_not(None))
+    return [int(u) for u in (await tx.conn.execute(own.union_all(family))).scalars()]
 
 
 async def to_watchers(tx: Tx, elder_id: int, type_: str, payload: dict[str, Any]) -> None:

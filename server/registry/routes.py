@@ -151,9 +151,9 @@ async def _station_exists(tx: Tx, station_id: int) -> Any:
 
 async def _insert_user(tx: Tx, *, role: Role, username: str | None, phone: str | None, name: str,
                        password: str | None, station_id: int | None) -> int:
-    taken = (await tx.conn.execute(select(users.c.id).where(or_(
-        users.c.username == username if username else False,
-        users.c.phone == phone if phone else False)))).first()
+    clauses = [c for c in (users.c.username == username if username else None,
+                           users.c.phone == phone if phone else None) if c is not None]
+    taken = (await tx.conn.execute(select(users.c.id).where(or_(*clauses)))).first() if clauses else None
     if taken is not None:
         raise ApiError(409, "login_taken", "this username or phone already has an account")
     return int((await tx.conn.execute(insert(users).values(
