@@ -496,6 +496,11 @@ def solve(
     b = _Built(problem, params.seed)
     sp = _search_params(params, params.first_solutions[0], polish_s, "polish")
     if best is None:
+        # No start in time (a large day on a busy machine). When every visit is optional,
+        # start from "nothing planned", which is always feasible, and let the search insert.
+        optional = all(problem.penalties[i] is not None for i in b.visits)
+        if optional:
+            sp.first_solution_strategy = _fs("ALL_UNPERFORMED")
         a = b.routing.SolveWithParameters(sp)
     else:
         # Reading routes back runs a small search; give it room before the real limit.
