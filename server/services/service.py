@@ -23,7 +23,7 @@ from server.services.bookings import (
 from server.services.catalogue import SEED_ITEMS, BookableHours, Category, ServiceItem
 from server.services.meals import DailyMenu, Dish
 from server.services.tables import bookings, meal_menus, service_items
-from server.store.tables import tasks
+from server.store.tables import elders, tasks
 from server.welfare import service as welfare
 
 BOOKING_STATUS = {
@@ -191,8 +191,10 @@ async def create_booking(
     """Check and write a booking and its task for the day plan; the price quote is stored."""
     row = await item_row(tx.conn, station_id=elder.station_id, code=item_code)
     item = item_from_row(row)
-    # lock the elder's quota account row first: two bookings for one elder check slots in turn
-    elig, _, left, _ = await welfare.quota_left(tx.conn, elder=elder, now=tx.now, lock=True)
+    # two bookings for one elder check their slots in turn: lock the elder's row (PostgreSQL;
+    # SQLite's BEGIN IMMEDIATE already serialises writers)
+    await tx.conn.execute(select(elders.c.id).where(elders.c.id == elder.id).with_for_update())
+    elig, _, left, _ = await welfare.quota_left(tx.conn, elder=elder, now=tx.now)
     status = ElderStatus(str(elder.id), bool(elder.active), elig.funding_class if elig else "")
     existing = await existing_bookings(tx.conn, elder_id=elder.id, around=start or tx.now)
     if start is None or end is None:

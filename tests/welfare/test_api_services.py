@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -251,3 +252,11 @@ async def test_meals_order_until_cutoff_then_delivery_tasks(api: Api) -> None:
         "POST", f"/api/v1/elders/{api.ids['elder_other']}/meal-orders", "operator", json=order
     )
     assert (status, problem["code"]) == (409, "meal.order_closed")
+
+
+async def test_concurrent_bookings_of_one_slot_make_one_booking(api: Api) -> None:
+    await seeded(api)
+    results = await asyncio.gather(*[book(api, who=w) for w in ("elder", "family", "operator") * 2])
+    statuses = sorted(s for s, _ in results)
+    assert statuses == [201, 409, 409, 409, 409, 409]
+    assert {b["code"] for s, b in results if s == 409} == {"booking.double_booked"}
