@@ -15,7 +15,7 @@ from dispatch.model import (
     Priority,
     Unassigned,
     UnassignedWhy,
-    _default_penalties,
+    default_drop_penalties,
 )
 from dispatch.routing import RoutingProblem, SolverParams, VehicleSpec, solve
 from dispatch.travel import GreatCircleTravel, TravelMode, TravelParams, TravelTimeModel
@@ -170,7 +170,7 @@ def plan_meals(
     lo, hi = params.window
     windows = [(0, 24 * HOUR)] + [w for _ in ok for w in ((params.ready_s, hi), (lo, hi))]
     demands = [0] + [x for o in ok for x in (o.boxes, -o.boxes)]
-    penalties = _default_penalties()
+    penalties = default_drop_penalties()
     pen: list[int | None] = [None] + [
         x for o in ok for x in (penalties[o.priority], penalties[o.priority])
     ]

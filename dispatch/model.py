@@ -25,7 +25,7 @@ class Priority(IntEnum):
     EMERGENCY = 5  # a help call inserted into the plan
 
 
-def _default_penalties() -> Mapping[Priority, int]:
+def default_drop_penalties() -> Mapping[Priority, int]:
     # In seconds of travel: a NORMAL task is worth up to two hours of extra riding.
     return MappingProxyType(
         {
@@ -213,7 +213,7 @@ class PlanParams:
         default_factory=lambda: SolverParams(time_limit_s=2.0, portfolio_share=0.2)
     )
     travel: TravelParams = field(default_factory=TravelParams)
-    drop_penalty_s: Mapping[Priority, int] = field(default_factory=_default_penalties)
+    drop_penalty_s: Mapping[Priority, int] = field(default_factory=default_drop_penalties)
     continuity_cost_s: int = 15 * MINUTE  # cost of sending someone other than the usual one
     circle_minutes: float = 15.0
     long_leg_cost_s: int = 30 * MINUTE  # extra cost of a leg longer than the circle allows

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from dispatch.geo import GeoPoint
 from dispatch.meals import Courier, MealOrder, MealParams, StopKind, plan_meals
 from dispatch.model import UnassignedWhy
@@ -89,3 +92,20 @@ def test_no_couriers() -> None:
 def test_too_many_orders_for_the_window() -> None:
     """Forty orders, one courier: some are left out and reported, the rest are valid."""
     check(orders(40), [Courier(1, "A", capacity_boxes=6)], FAST)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(st.floats(-2, 2), st.floats(-2, 2), st.integers(1, 5)), min_size=0, max_size=10
+    ),
+    st.lists(st.integers(1, 8), min_size=0, max_size=3),
+)
+def test_every_meal_plan_respects_capacity_and_time(
+    spots: list[tuple[float, float, int]], caps: list[int]
+) -> None:
+    """Random orders and couriers: loads within capacity, pickups before deliveries, hot food,
+    the lunch window, nothing lost."""
+    todo = [MealOrder(f"o{i}", i, at(x, y), boxes) for i, (x, y, boxes) in enumerate(spots)]
+    couriers = [Courier(k + 1, f"c{k}", capacity_boxes=c) for k, c in enumerate(caps)]
+    check(todo, couriers, FAST)
