@@ -18,6 +18,7 @@ from server.registry import routes as registry_routes
 # and, optionally, ``register(platform)`` for outbox and timer handlers.
 DOMAIN_MODULES: tuple[str, ...] = (
     "server.incidents.flows",
+    "server.planning",
     "hotline.routes",
     "server.welfare.routes",
     "server.services.routes",

@@ -294,6 +294,7 @@ audit_log = Table(
 )
 
 DOMAIN_TABLE_MODULES: tuple[str, ...] = (
+    "server.planning",
     "hotline.tables",
     "server.welfare.tables",
     "server.services.tables",
