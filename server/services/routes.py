@@ -30,7 +30,7 @@ from server.auth.principal import Principal, Role
 from server.errors import ApiError, not_found
 from server.geo import CoordSystem, to_store
 from server.http import caller, int_param, ok, parse, platform, require
-from server.platform import Platform, Tx, audit, cancel_timer, schedule
+from server.platform import Platform, Tx, audit, cancel_timer, emit, schedule
 from server.registry.guards import elder_for, station_scope
 from server.services import service
 from server.services.bookings import BookingStatus, Window, check_cancel, quote
@@ -266,6 +266,11 @@ async def cancel_booking(request: web.Request) -> web.Response:
                 update(tasks).where(tasks.c.id == row.task_id).values(status="cancelled")
             )
         await audit(tx, actor=p.user_id, action="cancel", object_type="booking", object_id=bid)
+        await emit(
+            tx,
+            "booking.cancelled",
+            {"booking_id": bid, "task_id": row.task_id, "station_id": row.station_id},
+        )
         row = (await tx.conn.execute(select(bookings).where(bookings.c.id == bid))).one()
     return ok(_booking_out(row))
 
@@ -647,6 +652,9 @@ async def on_meal_cutoff(plat: Platform, tx: Tx, payload: dict[str, Any]) -> Non
             .values(status="delivering", task_id=tid)
         )
     await tx.conn.execute(update(meal_menus).where(meal_menus.c.id == row.id).values(closed=True))
+    await emit(
+        tx, "meals.closed", {"station_id": sid, "day": day.isoformat(), "deliveries": len(orders)}
+    )
 
 
 def register(plat: Platform) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.errors import ApiError
-from server.platform import Tx, audit
+from server.platform import Tx, audit, emit
 from server.services.bookings import (
     BookingError,
     BookingStatus,
@@ -258,6 +258,17 @@ async def create_booking(
     ).scalar_one()
     await tx.conn.execute(
         update(tasks).where(tasks.c.id == task_id).values(source_ref=f"booking:{booking_id}")
+    )
+    # the dispatcher re-plans the station's day from the task; the event is its wake-up call
+    await emit(
+        tx,
+        "booking.created",
+        {
+            "booking_id": booking_id,
+            "task_id": task_id,
+            "station_id": elder.station_id,
+            "elder_id": elder.id,
+        },
     )
     return (await tx.conn.execute(select(bookings).where(bookings.c.id == booking_id))).one()
 
