@@ -117,30 +117,37 @@ def item_values(item: ServiceItem) -> dict[str, Any]:
     }
 
 
-async def seed_menu(tx: Tx, *, station_id: int, actor: int) -> int:
+async def seed_menu_rows(conn: AsyncConnection, *, station_id: int, now: datetime) -> int:
     """Add the seed items the station's menu does not have yet; returns how many were added."""
     have = {
         r.code
-        for r in await tx.conn.execute(
+        for r in await conn.execute(
             select(service_items.c.code).where(service_items.c.station_id == station_id)
         )
     }
     new = [
-        {**item_values(i), "station_id": station_id, "updated_at": tx.now}
+        {**item_values(i), "station_id": station_id, "updated_at": now}
         for i in SEED_ITEMS
         if i.code not in have
     ]
     if new:
-        await tx.conn.execute(insert(service_items), new)
+        await conn.execute(insert(service_items), new)
+    return len(new)
+
+
+async def seed_menu(tx: Tx, *, station_id: int, actor: int) -> int:
+    """Seed the menu and audit who did it."""
+    added = await seed_menu_rows(tx.conn, station_id=station_id, now=tx.now)
+    if added:
         await audit(
             tx,
             actor=actor,
             action="seed_menu",
             object_type="station",
             object_id=station_id,
-            detail={"added": len(new)},
+            detail={"added": added},
         )
-    return len(new)
+    return added
 
 
 async def item_row(conn: AsyncConnection, *, station_id: int, code: str) -> Any:

@@ -572,3 +572,15 @@ async def test_openapi_lists_the_welfare_routes(api: Api) -> None:
     assert "/api/v1/elders/{elder_id}/bookings" in spec["paths"]
     assert "EligibilityOut" in spec["components"]["schemas"]
     assert "BookingIn" in spec["components"]["schemas"]
+
+
+async def test_demo_seed_gives_a_menu_and_rules(api: Api) -> None:
+    from server.welfare.demo import seed_welfare_demo
+
+    async with api.platform.store.begin() as conn:
+        first = await seed_welfare_demo(conn, station_id=api.ids["station"], now=api.clock.now())
+        again = await seed_welfare_demo(conn, station_id=api.ids["station"], now=api.clock.now())
+    assert first["menu_items_added"] > 20 and first["ruleset_published"]
+    assert again == {**first, "menu_items_added": 0, "ruleset_published": False}
+    e = await eligibility(api)
+    assert e["ruleset_version"] == 1 and e["district"] == DISTRICT
