@@ -17,7 +17,7 @@ from server.incidents.dispatcher import dispatch_incident, make_offer
 from server.incidents.model import load, transition
 from server.incidents.notify import to_operators, to_watchers
 from server.platform import Platform, Tx, cancel_timer, emit, push
-from server.store.tables import alarms, caregivers, elders, offers, tasks
+from server.store.tables import alarms, caregivers, elders, incidents, offers, tasks
 
 
 async def _offer_for(tx: Tx, p: Principal, offer_id: int) -> Any:
@@ -165,14 +165,16 @@ async def assign(platform: Platform, p: Principal, incident_id: int, caregiver_i
                                 manual=True, actor=p.user_id)
 
 
-def _eta_from(platform: Platform, cg: Any, inc: Any) -> int:
+def _eta_from(platform: Platform, cg: Any, inc: Any, at: tuple[float, float] | None = None) -> int:
+    """Travel seconds from the caregiver (or ``at``) to the incident."""
     from dispatch.geo import GeoPoint
     from dispatch.travel import TravelMode
     from server.incidents.dispatcher import travel_model
 
-    if cg.lat is None:
+    lat, lng = at if at is not None else (cg.lat, cg.lng)
+    if lat is None:
         return platform.settings.sla_s
-    m = travel_model(platform).matrix([GeoPoint(cg.lat, cg.lng)], [GeoPoint(inc.lat, inc.lng)],
+    m = travel_model(platform).matrix([GeoPoint(lat, lng)], [GeoPoint(inc.lat, inc.lng)],
                                       TravelMode(cg.travel_mode))
     return int(m[0][0])
 
@@ -214,6 +216,27 @@ async def ack_alarm(platform: Platform, p: Principal, alarm_id: int) -> None:
         await to_operators(tx, row.station_id, "alarm.acknowledged", {"alarm_id": alarm_id, "by": p.user_id})
         await emit(tx, "alarm.acknowledged", {"alarm_id": alarm_id, "incident_id": row.incident_id,
                                               "user_id": p.user_id})
+
+
+async def moved(platform: Platform, tx: Tx, caregiver_id: int, lat: float, lng: float) -> None:
+    """A caregiver on the way reported a location: refresh the ETA the family sees."""
+    inc = (await tx.conn.execute(select(incidents).where(
+        incidents.c.caregiver_id == caregiver_id,
+        incidents.c.status.in_((S.ACCEPTED.value, S.EN_ROUTE.value))))).first()
+    if inc is None:
+        return
+    cg = (await tx.conn.execute(select(caregivers).where(caregivers.c.id == caregiver_id))).one()
+    eta_s = _eta_from(platform, cg, inc, (lat, lng))
+    eta_at = tx.now + timedelta(seconds=eta_s)
+    await tx.conn.execute(update(incidents).where(incidents.c.id == inc.id).values(eta_at=eta_at))
+    minutes = max(1, round(eta_s / 60))
+    await to_watchers(tx, inc.elder_id, "incident.status", {
+        "incident_id": inc.id, "status": inc.status, "caregiver_name": cg.name,
+        "eta_at": eta_at.isoformat(), "eta_minutes": minutes,
+        "text": f"{cg.name}正在赶来，约 {minutes} 分钟"})
+    await to_operators(tx, inc.station_id, "incident.eta", {
+        "incident_id": inc.id, "caregiver_id": caregiver_id, "eta_at": eta_at.isoformat(),
+        "lat": lat, "lng": lng})
 
 
 # ----- timers and outbox consumers --------------------------------------------------------

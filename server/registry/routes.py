@@ -267,6 +267,10 @@ async def set_location(request: web.Request) -> web.Response:
                               .values(lat=lat, lng=lng, located_at=tx.now))
         await _tell_station(tx, p, "caregiver.location",
                             {"caregiver_id": p.caregiver_id, "lat": lat, "lng": lng})
+        from server.incidents.flows import moved
+
+        assert p.caregiver_id is not None
+        await moved(platform(request), tx, p.caregiver_id, lat, lng)
     return ok({"caregiver_id": p.caregiver_id, "lat": lat, "lng": lng})
 
 

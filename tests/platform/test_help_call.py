@@ -156,3 +156,16 @@ async def test_expired_token_is_401(api: Api) -> None:
     api.clock.advance(7 * 3600)
     status, body = await api.press()
     assert status == 401 and body["code"] == "token_expired"
+
+
+async def test_eta_follows_the_caregiver(api: Api) -> None:
+    inc = await api.press(expect=201)
+    await api.pump()
+    [offer] = await offers_for(api, "cg_a")
+    await api.call("POST", f"/api/v1/offers/{offer['id']}/accept", "cg_a", expect=200)
+    before = await api.call("GET", f"/api/v1/incidents/{inc['id']}", "family", expect=200)
+    lat, lng = near(150, 100)
+    await api.call("POST", "/api/v1/caregivers/me/location", "cg_a",
+                   json={"location": {"lat": lat, "lng": lng, "coord_system": "gcj02"}}, expect=200)
+    after = await api.call("GET", f"/api/v1/incidents/{inc['id']}", "family", expect=200)
+    assert after["eta_minutes"] < before["eta_minutes"]
