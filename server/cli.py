@@ -47,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("rest", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     settings = Settings.from_env()
+    settings.check_production()
     setup_logging(settings.log_level)
     if args.cmd == "serve":
         _serve(settings, args.host, args.port)

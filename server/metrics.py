@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import time
+import uuid
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -12,6 +14,9 @@ from sqlalchemy import func, select
 from server.errors import Handler
 from server.keys import METRICS, PLATFORM
 from server.store.tables import incidents, offers
+
+
+access = logging.getLogger("anxin.access")
 
 
 class Metrics:
@@ -34,13 +39,21 @@ class Metrics:
 
 @web.middleware
 async def timing(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Time every request, tag it with a request id, log one line (route, not the path:
+    paths can carry ids, and query strings can carry tokens)."""
     start = time.perf_counter()
+    rid = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex[:16]
     resp = await handler(request)
+    elapsed = time.perf_counter() - start
     route = request.match_info.route.resource.canonical if request.match_info.route.resource else "?"
     m = request.app[METRICS]
-    m.latency.labels(request.method, route, str(resp.status)).observe(time.perf_counter() - start)
+    m.latency.labels(request.method, route, str(resp.status)).observe(elapsed)
     if resp.status >= 500:
         m.errors.inc()
+    if not resp.prepared:
+        resp.headers["X-Request-Id"] = rid
+    access.info("request", extra={"request_id": rid, "method": request.method, "route": route,
+                                  "status": resp.status, "ms": round(elapsed * 1000, 2)})
     return resp
 
 

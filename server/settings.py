@@ -50,6 +50,20 @@ class Settings:
     production: bool = False
     log_level: str = "INFO"
 
+    def check_production(self) -> None:
+        """Refuse to start a production process that would lose or leak things."""
+        if not self.production:
+            return
+        problems = []
+        if not os.environ.get("ANXIN_JWT_SECRET") or len(self.jwt_secret) < 32:
+            problems.append("ANXIN_JWT_SECRET must be set (32+ characters) so tokens survive restarts")
+        if self.cti_secret == "dev-cti-secret":
+            problems.append("ANXIN_CTI_SECRET must be set")
+        if self.database_url.startswith("sqlite") and self.redis_url:
+            problems.append("several processes need PostgreSQL, not SQLite")
+        if problems:
+            raise SystemExit("refusing to start: " + "; ".join(problems))
+
     @classmethod
     def from_env(cls) -> Settings:
         """Build settings from ANXIN_* variables; unset ones keep their defaults."""
