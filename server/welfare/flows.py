@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from dispatch.geo import GeoPoint
+from server.auth.principal import Role
 from server.errors import ApiError
 from server.platform import Platform, Tx, audit, emit, schedule
 from server.welfare import ledger, service
@@ -15,6 +16,9 @@ from server.welfare.proof import Evidence, ProofKind, Review, proofs, verdict, v
 from server.welfare.records import ServiceRecord
 from server.welfare.tables import service_records
 from server.welfare.workdays import SHANGHAI, business_date
+
+# who may see an elder's welfare data (each still passes the elder guard)
+WATCHERS = (Role.ELDER, Role.FAMILY, Role.OPERATOR)
 
 
 def door_code(secret: str, elder_id: int, day: date) -> str:
