@@ -314,12 +314,14 @@ def plan_day(
         if visits:
             back = tm[prev][ends[v]]
             leg_sum += back
+            lunch = sol.break_starts[v] if v < len(sol.break_starts) else ()
             r = Route(
                 c.caregiver_id,
                 tuple(visits),
                 visits[0].start_s - visits[0].travel_s,
                 visits[-1].end_s + back,
                 leg_sum,
+                lunch[0] if lunch else None,
             )
         else:
             r = Route(c.caregiver_id, (), 0, 0, 0)

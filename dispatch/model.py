@@ -138,6 +138,7 @@ class Route:
     start_s: int
     end_s: int
     travel_s: int
+    lunch_start_s: int | None = None  # when the lunch break starts, if there is one
 
 
 @dataclass(frozen=True)

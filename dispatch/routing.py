@@ -168,6 +168,7 @@ class RoutingSolution:
     seconds: float
     start_strategy: str
     route_end: tuple[int, ...] = field(default=())  # time each vehicle reaches its end
+    break_starts: tuple[tuple[int, ...], ...] = field(default=())  # per vehicle
 
 
 def _fs(name: str) -> int:
@@ -288,6 +289,7 @@ class _Built:
             routing.AddVariableMinimizedByFinalizer(time_dim.CumulVar(routing.End(v)))
             routing.AddVariableMaximizedByFinalizer(time_dim.CumulVar(routing.Start(v)))
 
+        self.breaks: dict[int, list[pywrapcp.IntervalVar]] = {}
         if any(spec.breaks for spec in p.vehicles):
             solver = routing.solver()
             node_visit_transit = [0] * routing.Size()
@@ -303,6 +305,9 @@ class _Built:
                     for k, b in enumerate(spec.breaks)
                 ]
                 time_dim.SetBreakIntervalsOfVehicle(intervals, v, node_visit_transit)
+                for iv in intervals:
+                    routing.AddIntervalToAssignment(iv)
+                self.breaks[v] = intervals
 
         if p.demands is not None and any(spec.capacity is not None for spec in p.vehicles):
             dem = p.demands
@@ -414,6 +419,14 @@ def _node_routes(routes: tuple[tuple[Stop, ...], ...]) -> list[list[int]]:
 _Extracted = tuple[tuple[tuple[Stop, ...], ...], tuple[int, ...], int, int, tuple[int, ...]]
 
 
+def _break_starts(b: _Built, a: pywrapcp.Assignment | None) -> tuple[tuple[int, ...], ...]:
+    """When each vehicle's breaks start in a solution (empty for vehicles without breaks)."""
+    nv = len(b.p.vehicles)
+    if a is None:
+        return tuple(() for _ in range(nv))
+    return tuple(tuple(int(a.StartMin(iv)) for iv in b.breaks.get(v, [])) for v in range(nv))
+
+
 def solve(
     problem: RoutingProblem,
     params: SolverParams,
@@ -436,10 +449,12 @@ def solve(
     best: _Extracted | None = None
     start_name = "none"
 
-    def keep(found: _Extracted, name: str | None = None) -> None:
-        nonlocal best, start_name
+    best_breaks: tuple[tuple[int, ...], ...] = ()
+
+    def keep(found: _Extracted, name: str | None, breaks: tuple[tuple[int, ...], ...]) -> None:
+        nonlocal best, start_name, best_breaks
         if best is None or found[2] < best[2]:
-            best = found
+            best, best_breaks = found, breaks
             if name is not None:
                 start_name = name
 
@@ -451,7 +466,7 @@ def solve(
         )
         a = _assignment(b, initial_routes)
         if a is not None:
-            keep(_extract(b, a), "warm")
+            keep(_extract(b, a), "warm", _break_starts(b, a))
     share = params.time_limit_s * params.portfolio_share / len(params.first_solutions)
     dropped_by_start: dict[str, int] = {}
     for name in params.first_solutions:
@@ -471,7 +486,7 @@ def solve(
         if a is not None:
             start = _extract(b, a)
             dropped_by_start[name] = len(start[1])
-            keep(start, name)
+            keep(start, name, _break_starts(b, a))
 
     # Phase 2: ruin and recreate. ILS builds its own start: the first strategy in the list
     # that serves as many visits as any (the cheapest start is often a poor one to perturb).
@@ -489,7 +504,8 @@ def solve(
             _search_params(params, ils_start, ils_s, "ils", avg_leg)
         )
         if a is not None:
-            keep(_extract(b, a), f"{ils_start}+ILS" if start_name != "warm" else None)
+            label = f"{ils_start}+ILS" if start_name != "warm" else None
+            keep(_extract(b, a), label, _break_starts(b, a))
 
     # Phase 3: polish the best so far with the metaheuristic (or search from scratch).
     polish_s = max(left(), 0.05 * params.time_limit_s, 0.01)
@@ -510,7 +526,7 @@ def solve(
         init = _assignment(b, _node_routes(best[0]))
         a = b.routing.SolveFromAssignmentWithParameters(init, sp) if init is not None else None
     if a is not None:
-        keep(_extract(b, a))
+        keep(_extract(b, a), None, _break_starts(b, a))
 
     found = best is not None
     routes, dropped, obj, arc, ends = best if best is not None else _extract(b, None)
@@ -523,4 +539,5 @@ def solve(
         seconds=time.perf_counter() - t0,
         start_strategy=start_name,
         route_end=ends,
+        break_starts=best_breaks,
     )

@@ -113,22 +113,18 @@ def test_lunch_is_kept(team: tuple[Caregiver, ...], todo: tuple[Task, ...]) -> N
             and lunch.latest_s + lunch.duration_s <= c.shift_end_s
         ):
             continue
-        # Free intervals: before the first departure, between visits, after the last return.
-        free = [(c.shift_start_s, r.visits[0].start_s - r.visits[0].travel_s)]
-        free += [
-            (a.end_s, b.start_s - b.travel_s) for a, b in zip(r.visits, r.visits[1:], strict=False)
-        ]
-        free.append((r.end_s, c.shift_end_s))
-        ok = any(
-            max(s, lunch.earliest_s) + lunch.duration_s <= e
-            and max(s, lunch.earliest_s) <= lunch.latest_s
-            for s, e in free
-        )
-        # Travel may also be split around the break (OR-Tools allows a break mid-leg).
-        ok = ok or any(
-            (b.start_s - a.end_s) >= lunch.duration_s + b.travel_s
-            and a.end_s <= lunch.latest_s
-            and b.start_s >= lunch.earliest_s + lunch.duration_s
-            for a, b in zip(r.visits, r.visits[1:], strict=False)
-        )
-        assert ok, f"no lunch for {c.caregiver_id}"
+        ls = r.lunch_start_s
+        assert ls is not None, f"no lunch for {c.caregiver_id}"
+        assert lunch.earliest_s <= ls <= lunch.latest_s
+        le = ls + lunch.duration_s
+        for v in r.visits:
+            assert v.end_s <= ls or v.start_s >= le, "visit during lunch"
+        # The time around the break still holds the ride it interrupts.
+        before = [v for v in r.visits if v.end_s <= ls]
+        after = [v for v in r.visits if v.start_s >= le]
+        prev_end = before[-1].end_s if before else c.shift_start_s
+        if after:
+            assert after[0].start_s - prev_end >= after[0].travel_s + lunch.duration_s
+        else:
+            back = r.end_s - r.visits[-1].end_s
+            assert c.shift_end_s - prev_end >= back + lunch.duration_s
