@@ -123,3 +123,21 @@ class ComplaintActionIn(Model):
     owner_user_id: int | None = Field(default=None, gt=0)
     outcome: str | None = Field(default=None, max_length=1000)
     deadline_hours: int | None = Field(default=None, ge=1, le=24 * 30)
+
+
+class DutySlotIn(Model):
+    """One weekly roster slot (Asia/Shanghai); an end not after the start runs overnight."""
+
+    role: Literal["operator", "head"]
+    name: str = Field(min_length=1, max_length=50)
+    phone: str = Field(pattern=r"^1[3-9][0-9]{9}$")
+    user_id: int | None = Field(default=None, gt=0)
+    weekdays: list[int] = Field(min_length=1, max_length=7)
+    start: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    end: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+
+
+class RosterIn(Model):
+    """The station's whole roster, replaced at once."""
+
+    slots: list[DutySlotIn] = Field(max_length=200)

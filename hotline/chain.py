@@ -9,7 +9,7 @@ loses nothing: the timer is in the store and the planner continues from the hist
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -34,7 +34,8 @@ from hotline.escalation import (
     Withdrawn,
     plan,
 )
-from hotline.tables import alerts, chain_events, chain_overrides, escalation_chains
+from hotline.roster import DutyRole, DutySlot, on_duty
+from hotline.tables import alerts, chain_events, chain_overrides, escalation_chains, roster
 from server.incidents.alarms import raise_alarm
 from server.incidents.model import timeline
 from server.incidents.notify import to_operators
@@ -88,6 +89,7 @@ def _context_from_json(c: dict[str, Any]) -> ChainContext:
     return ChainContext(
         medical=bool(c["medical"]),
         operators=tuple(c.get("operators", ())),
+        duty=tuple(c.get("duty", ())),
         neighbours=tuple(c.get("neighbours", ())),
         family=tuple(c.get("family", ())),
         head=tuple(c.get("head", ())),
@@ -193,7 +195,49 @@ async def _people(tx: Tx, elder: Any) -> tuple[dict[str, Any], dict[str, dict[st
             "phone": elder.family_doctor["phone"],
         }
         doctor.append("doctor:0")
-    return {"neighbours": neighbours, "family": family, "doctor": doctor}, people
+    duty: list[str] = []
+    head: list[str] = []
+    for slot, row_user in await _roster_now(tx, elder.station_id):
+        people[slot.person] = {
+            "name": slot.name,
+            "relation": "值班员" if slot.role is DutyRole.OPERATOR else "站长",
+            "phone": slot.phone,
+            "user_id": row_user,
+        }
+        (duty if slot.role is DutyRole.OPERATOR else head).append(slot.person)
+    groups = {
+        "neighbours": neighbours,
+        "family": family,
+        "doctor": doctor,
+        "duty": duty,
+        "head": head,
+    }
+    return groups, people
+
+
+def slot_of(row: Any) -> DutySlot:
+    """A roster row as a pure slot."""
+    return DutySlot(
+        person=f"{'duty' if row.role == 'operator' else 'head'}:{row.id}",
+        name=row.name,
+        phone=row.phone,
+        role=DutyRole(row.role),
+        weekdays=frozenset(int(d) for d in row.weekdays),
+        start=time.fromisoformat(row.start),
+        end=time.fromisoformat(row.end),
+    )
+
+
+async def _roster_now(tx: Tx, station_id: int) -> list[tuple[DutySlot, int | None]]:
+    rows = (
+        await tx.conn.execute(
+            select(roster).where(roster.c.station_id == station_id).order_by(roster.c.id)
+        )
+    ).all()
+    users_of = {slot_of(r).person: r.user_id for r in rows}
+    slots = [slot_of(r) for r in rows]
+    now = [*on_duty(slots, tx.now, DutyRole.OPERATOR), *on_duty(slots, tx.now, DutyRole.HEAD)]
+    return [(s, users_of[s.person]) for s in now]
 
 
 async def start_chain(
@@ -218,7 +262,6 @@ async def start_chain(
         # button's: most presses are not medical emergencies. See mark_medical().
         "medical": medical,
         "operators": [STATION],
-        "head": [],
         **groups,
         "people": people,
     }
@@ -315,6 +358,7 @@ async def advance(platform: Platform, tx: Tx, chain_id: int) -> None:
 
 
 STEP_TITLES = {
+    StepKind.OPERATOR_ALARM: "电话通知值班员 / calling the operator on duty",
     StepKind.NEIGHBOUR_CALL: "联系签约邻居 / calling the neighbour",
     StepKind.FAMILY_CALL: "联系家属 / calling the family",
     StepKind.HEAD_ALARM: "通知站长 / alerting the station head",
@@ -324,7 +368,7 @@ STEP_TITLES = {
 
 async def _fire(platform: Platform, tx: Tx, chain: Any, firing: Firing) -> None:
     incident_id = int(chain.incident_id)
-    if firing.kind is StepKind.OPERATOR_ALARM:
+    if firing.kind is StepKind.OPERATOR_ALARM and firing.target == STATION:
         waiting = (
             await tx.conn.execute(
                 select(alarms.c.id).where(
@@ -347,6 +391,8 @@ async def _fire(platform: Platform, tx: Tx, chain: Any, firing: Firing) -> None:
             )
         return
     if firing.kind is StepKind.ADVISE_120:
+        if firing.target != STATION:
+            return  # the advice is for the console only
         await raise_alarm(
             tx,
             chain.station_id,

@@ -96,6 +96,7 @@ class Receipt:
     status: ReceiptStatus
     at: datetime
     digits: str | None = None
+    reference: str | None = None  # our reference echoed back by the provider
 
     @property
     def reached_a_person(self) -> bool:
@@ -116,7 +117,10 @@ def parse_receipt(payload: Mapping[str, Any], *, at: datetime) -> Receipt:
         raise ValueError(f"unknown receipt status {status!r}") from None
     if digits is not None and (not isinstance(digits, str) or not digits.isdigit()):
         raise ValueError("digits must be a string of digits")
-    return Receipt(send_id=send_id, status=parsed, at=at, digits=digits)
+    reference = payload.get("reference")
+    if reference is not None and not isinstance(reference, str):
+        raise ValueError("reference must be a string")
+    return Receipt(send_id=send_id, status=parsed, at=at, digits=digits, reference=reference)
 
 
 class ChannelAdapter(Protocol):

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import logging
 import os
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -41,6 +42,7 @@ from server.platform import Platform, Tx, emit, push, schedule
 
 log = logging.getLogger("anxin.hotline.delivery")
 
+_REFERENCE = re.compile(r"^alert:([0-9]+):([0-9]+)$")
 ADAPTERS = "hotline.adapters"  # platform.extras key: dict[Channel, ChannelAdapter]
 CHECK_TIMER = "hotline.alert_check"
 
@@ -256,7 +258,7 @@ async def deliver(platform: Platform, alert_id: int) -> None:
     async with platform.tx() as tx:
         await tx.conn.execute(
             update(alert_attempts)
-            .where(alert_attempts.c.id == attempt_id)
+            .where(alert_attempts.c.id == attempt_id, alert_attempts.c.send_id.is_(None))
             .values(send_id=send_id, error=error)
         )
         if error is not None:
@@ -280,14 +282,11 @@ def _text_for(platform: Platform, alert: Any, channel: Channel) -> str:
 
 
 async def record_receipt(platform: Platform, tx: Tx, receipt: Receipt) -> Any:
-    """Store a receipt; returns the alert it belongs to (or None when the send id is unknown)."""
-    attempt = (
-        await tx.conn.execute(
-            select(alert_attempts).where(alert_attempts.c.send_id == receipt.send_id)
-        )
-    ).first()
-    if attempt is None:
-        return None
+    """Store a receipt; returns the alert it belongs to (or None when it names no known send).
+
+    A fast provider can post the receipt before our own transaction has recorded the send id;
+    the receipt's echoed reference ("alert:{id}:{attempt}") still finds the attempt.
+    """
     await tx.conn.execute(
         insert(receipts).values(
             send_id=receipt.send_id,
@@ -296,6 +295,31 @@ async def record_receipt(platform: Platform, tx: Tx, receipt: Receipt) -> Any:
             at=receipt.at,
         )
     )
+    attempt = (
+        await tx.conn.execute(
+            select(alert_attempts).where(alert_attempts.c.send_id == receipt.send_id)
+        )
+    ).first()
+    if attempt is None and receipt.reference:
+        match = _REFERENCE.match(receipt.reference)
+        if match is not None:
+            attempt = (
+                await tx.conn.execute(
+                    select(alert_attempts).where(
+                        alert_attempts.c.alert_id == int(match[1]),
+                        alert_attempts.c.number == int(match[2]),
+                        alert_attempts.c.send_id.is_(None),
+                    )
+                )
+            ).first()
+            if attempt is not None:
+                await tx.conn.execute(
+                    update(alert_attempts)
+                    .where(alert_attempts.c.id == attempt.id)
+                    .values(send_id=receipt.send_id)
+                )
+    if attempt is None:
+        return None
     await emit(tx, "hotline.alert", {"alert_id": attempt.alert_id})
     return (await tx.conn.execute(select(alerts).where(alerts.c.id == attempt.alert_id))).first()
 

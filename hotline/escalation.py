@@ -145,7 +145,10 @@ DEFAULT_CHAIN: Final = ChainDefinition(
     (
         StepDef("advise_120", StepKind.ADVISE_120, _s(0), (Channel.CONSOLE,), medical_only=True),
         StepDef(
-            "operator_alarm", StepKind.OPERATOR_ALARM, _s(90), (Channel.CONSOLE, Channel.APP_PUSH)
+            "operator_alarm",
+            StepKind.OPERATOR_ALARM,
+            _s(90),
+            (Channel.CONSOLE, Channel.APP_PUSH, Channel.VOICE),
         ),
         StepDef(
             "neighbour_call",
@@ -171,7 +174,8 @@ class ChainContext:
     """Whom each kind of step reaches, resolved once when the chain starts and stored with it."""
 
     medical: bool
-    operators: tuple[str, ...] = ()
+    operators: tuple[str, ...] = ()  # the station console
+    duty: tuple[str, ...] = ()  # the operator on night duty, called on the phone
     neighbours: tuple[str, ...] = ()
     family: tuple[str, ...] = ()
     head: tuple[str, ...] = ()
@@ -180,7 +184,7 @@ class ChainContext:
     def targets(self, kind: StepKind) -> tuple[str, ...]:
         """People a step of this kind calls, in order."""
         return {
-            StepKind.OPERATOR_ALARM: self.operators,
+            StepKind.OPERATOR_ALARM: self.operators + self.duty,
             StepKind.ADVISE_120: self.operators,
             StepKind.NEIGHBOUR_CALL: self.neighbours,
             StepKind.FAMILY_CALL: self.family,

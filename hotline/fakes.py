@@ -119,6 +119,8 @@ class FakeProvider:
         self.sent.append(SentMessage(channel, send_id, str(body.get(to_key, "")), body))
         callback = body.get("callback_url") or self.wechat_callback_url
         receipt = self._receipt_for(channel, mode, send_id)
+        if receipt is not None and body.get("reference"):
+            receipt["reference"] = str(body["reference"])
         if receipt is not None and callback:
             task = asyncio.create_task(self._post_receipt(str(callback), receipt))
             self._tasks.add(task)

@@ -23,6 +23,7 @@ from hotline.api import (
     OverrideIn,
     RespondIn,
     ResponsibilityIn,
+    RosterIn,
     SampleIn,
     SatisfactionIn,
 )
@@ -600,6 +601,33 @@ async def complaint_action(request: web.Request) -> web.Response:
     return ok(out)
 
 
+async def put_roster(request: web.Request) -> web.Response:
+    """Replace the station's duty roster (night operators and the station head)."""
+    p = require(request, Role.OPERATOR)
+    body = await parse(request, RosterIn)
+    if p.station_id is None:
+        raise ApiError(
+            422, "station_required", "a roster belongs to a station; sign in as its operator"
+        )
+    for slot in body.slots:
+        if not set(slot.weekdays) <= set(range(7)):
+            raise ApiError(422, "validation_error", "weekdays are 0 (Monday) to 6")
+    await service.replace_roster(
+        platform(request), station_id=p.station_id, slots=[s.model_dump() for s in body.slots]
+    )
+    return ok(await service.get_roster(platform(request), station_id=p.station_id))
+
+
+async def get_roster(request: web.Request) -> web.Response:
+    """The station's duty roster and who is on duty now."""
+    p = require(request, Role.OPERATOR)
+    if p.station_id is None:
+        raise ApiError(
+            422, "station_required", "a roster belongs to a station; sign in as its operator"
+        )
+    return ok(await service.get_roster(platform(request), station_id=p.station_id))
+
+
 def routes() -> list[web.RouteDef]:
     """The hotline's URL table."""
     return [
@@ -622,6 +650,8 @@ def routes() -> list[web.RouteDef]:
         web.post(f"{PREFIX}/devices/{{device_id}}/heartbeat", device_heartbeat),
         web.post(f"{PREFIX}/devices/{{device_id}}/press", device_press),
         web.post(f"{PREFIX}/sweep", run_sweep),
+        web.put(f"{PREFIX}/roster", put_roster),
+        web.get(f"{PREFIX}/roster", get_roster),
         web.post(f"{PREFIX}/return-visits/sample", sample),
         web.post(f"{PREFIX}/satisfaction", post_satisfaction),
         web.get(f"{PREFIX}/satisfaction", get_satisfaction),
@@ -643,3 +673,4 @@ def register(platform: Platform) -> None:
     platform.on_timer(chain.TIMER_KIND, chain.on_timer)
     platform.on_timer(delivery.CHECK_TIMER, delivery.on_check)
     platform.on_timer("hotline.complaint_deadline", service.on_complaint_deadline)
+    platform.on_timer(service.SWEEP_TIMER, service.on_sweep_timer)

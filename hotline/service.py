@@ -163,6 +163,7 @@ async def register_device(
         e = (await tx.conn.execute(select(elders).where(elders.c.id == elder_id))).first()
         if e is None or (not is_admin and e.station_id != station_id):
             raise ApiError(404, "elder_not_found", "elder not found")
+        await ensure_sweep_scheduled(tx)
         existing = (
             await tx.conn.execute(select(devices).where(devices.c.device_id == device_id))
         ).first()
@@ -259,6 +260,32 @@ async def _task(
     return True
 
 
+SWEEP_TIMER = "hotline.sweep"
+SWEEP_EVERY = timedelta(minutes=15)
+
+
+async def ensure_sweep_scheduled(tx: Tx) -> None:
+    """Keep one pending sweep timer (idempotent: the ref names the quarter-hour it runs at)."""
+    from server.platform import schedule
+    from server.store.tables import timers
+
+    pending = (
+        await tx.conn.execute(
+            select(timers.c.id).where(timers.c.kind == SWEEP_TIMER, timers.c.state == "pending")
+        )
+    ).first()
+    if pending is None:
+        step = int(SWEEP_EVERY.total_seconds())
+        due = datetime.fromtimestamp((int(tx.now.timestamp()) // step + 1) * step, tz=tx.now.tzinfo)
+        await schedule(tx, SWEEP_TIMER, f"hotline:sweep:{due.isoformat()}", due, {})
+
+
+async def on_sweep_timer(platform: Platform, tx: Tx, payload: dict[str, Any]) -> None:
+    """Timer: sweep every station, then schedule the next sweep."""
+    await sweep_in(tx, station_id=None)
+    await ensure_sweep_scheduled(tx)
+
+
 async def sweep(
     platform: Platform,
     *,
@@ -268,91 +295,101 @@ async def sweep(
 ) -> dict[str, int]:
     """Silent and low-battery devices, and unseen elders living alone, become tasks (once each)."""
     async with platform.tx() as tx:
-        cond_d: Any = devices.c.active.is_(True)
-        cond_e: Any = elders.c.active.is_(True)
-        if station_id is not None:
-            cond_d &= devices.c.station_id == station_id
-            cond_e &= elders.c.station_id == station_id
-        readings = [
-            DeviceReading(
-                r.device_id,
-                r.elder_id,
-                r.station_id,
-                r.registered_at,
-                r.last_heartbeat_at,
-                r.battery_pct,
-                timedelta(minutes=silent_minutes),
+        await ensure_sweep_scheduled(tx)
+        return await sweep_in(
+            tx, station_id=station_id, not_seen_hours=not_seen_hours, silent_minutes=silent_minutes
+        )
+
+
+async def sweep_in(
+    tx: Tx, *, station_id: int | None, not_seen_hours: float = 48, silent_minutes: float = 30
+) -> dict[str, int]:
+    """The sweep inside the caller's transaction."""
+    cond_d: Any = devices.c.active.is_(True)
+    cond_e: Any = elders.c.active.is_(True)
+    if station_id is not None:
+        cond_d &= devices.c.station_id == station_id
+        cond_e &= elders.c.station_id == station_id
+    readings = [
+        DeviceReading(
+            r.device_id,
+            r.elder_id,
+            r.station_id,
+            r.registered_at,
+            r.last_heartbeat_at,
+            r.battery_pct,
+            timedelta(minutes=silent_minutes),
+        )
+        for r in (await tx.conn.execute(select(devices).where(cond_d))).all()
+    ]
+    made = {"device_tasks": 0, "welfare_checks": 0}
+    for issue in evaluate_devices(readings, tx.now):
+        made["device_tasks"] += await _task(
+            tx,
+            station_id=issue.station_id,
+            elder_id=issue.elder_id,
+            kind="device",
+            title=issue.title,
+            ref=issue.source_ref,
+            due=tx.now + timedelta(hours=4),
+        )
+    alone = (
+        await tx.conn.execute(
+            select(elders.c.id, elders.c.station_id, elders.c.lat, elders.c.lng).where(
+                cond_e, elders.c.living == "alone"
             )
-            for r in (await tx.conn.execute(select(devices).where(cond_d))).all()
-        ]
-        made = {"device_tasks": 0, "welfare_checks": 0}
-        for issue in evaluate_devices(readings, tx.now):
-            made["device_tasks"] += await _task(
-                tx,
-                station_id=issue.station_id,
-                elder_id=issue.elder_id,
-                kind="device",
-                title=issue.title,
-                ref=issue.source_ref,
-                due=tx.now + timedelta(hours=4),
+        )
+    ).all()
+    activity = []
+    for e in alone:
+        activity.append(
+            ElderActivity(
+                e.id,
+                e.station_id,
+                True,
+                last_visit_at=(
+                    await tx.conn.execute(
+                        select(tasks.c.finished_at)
+                        .where(tasks.c.elder_id == e.id, tasks.c.finished_at.is_not(None))
+                        .order_by(tasks.c.finished_at.desc())
+                        .limit(1)
+                    )
+                ).scalar(),
+                last_call_at=(
+                    await tx.conn.execute(
+                        select(hotline_calls.c.created_at)
+                        .where(hotline_calls.c.elder_id == e.id)
+                        .order_by(hotline_calls.c.created_at.desc())
+                        .limit(1)
+                    )
+                ).scalar(),
+                last_app_at=(
+                    await tx.conn.execute(
+                        select(incidents.c.opened_at)
+                        .where(incidents.c.elder_id == e.id)
+                        .order_by(incidents.c.opened_at.desc())
+                        .limit(1)
+                    )
+                ).scalar(),
             )
-        alone = (
-            await tx.conn.execute(
-                select(elders.c.id, elders.c.station_id, elders.c.lat, elders.c.lng).where(
-                    cond_e, elders.c.living == "alone"
-                )
-            )
-        ).all()
-        activity = []
-        for e in alone:
-            activity.append(
-                ElderActivity(
-                    e.id,
-                    e.station_id,
-                    True,
-                    last_visit_at=(
-                        await tx.conn.execute(
-                            select(tasks.c.finished_at)
-                            .where(tasks.c.elder_id == e.id, tasks.c.finished_at.is_not(None))
-                            .order_by(tasks.c.finished_at.desc())
-                            .limit(1)
-                        )
-                    ).scalar(),
-                    last_call_at=(
-                        await tx.conn.execute(
-                            select(hotline_calls.c.created_at)
-                            .where(hotline_calls.c.elder_id == e.id)
-                            .order_by(hotline_calls.c.created_at.desc())
-                            .limit(1)
-                        )
-                    ).scalar(),
-                    last_app_at=(
-                        await tx.conn.execute(
-                            select(incidents.c.opened_at)
-                            .where(incidents.c.elder_id == e.id)
-                            .order_by(incidents.c.opened_at.desc())
-                            .limit(1)
-                        )
-                    ).scalar(),
-                )
-            )
-        where = {e.id: (e.lat, e.lng) for e in alone}
-        for check in select_welfare_checks(
-            activity, tx.now, not_seen_for=timedelta(hours=not_seen_hours)
-        ):
-            lat, lng = where[check.elder_id]
-            made["welfare_checks"] += await _task(
-                tx,
-                station_id=check.station_id,
-                elder_id=check.elder_id,
-                kind="check",
-                title=check.title,
-                ref=check.source_ref,
-                due=tx.now + timedelta(hours=24),
-                lat=lat,
-                lng=lng,
-            )
-        return made
+        )
+    where = {e.id: (e.lat, e.lng) for e in alone}
+    for check in select_welfare_checks(
+        activity, tx.now, not_seen_for=timedelta(hours=not_seen_hours)
+    ):
+        lat, lng = where[check.elder_id]
+        made["welfare_checks"] += await _task(
+            tx,
+            station_id=check.station_id,
+            elder_id=check.elder_id,
+            kind="check",
+            title=check.title,
+            ref=check.source_ref,
+            due=tx.now + timedelta(hours=24),
+            lat=lat,
+            lng=lng,
+        )
+    return made
 
 
 # --- follow-up --------------------------------------------------------------------------------
@@ -643,3 +680,52 @@ async def on_complaint_deadline(platform: Platform, tx: Tx, payload: dict[str, A
             "complaint_overdue",
             f"投诉#{row.id}已超过处理期限 / complaint #{row.id} is overdue",
         )
+
+
+# --- the duty roster ----------------------------------------------------------------------------
+
+
+async def replace_roster(
+    platform: Platform, *, station_id: int, slots: list[dict[str, Any]]
+) -> None:
+    """Replace a station's roster in one transaction."""
+    from sqlalchemy import delete
+
+    from hotline.tables import roster
+
+    async with platform.tx() as tx:
+        await tx.conn.execute(delete(roster).where(roster.c.station_id == station_id))
+        for s in slots:
+            await tx.conn.execute(insert(roster).values(station_id=station_id, **s))
+
+
+async def get_roster(platform: Platform, *, station_id: int) -> dict[str, Any]:
+    """The roster and who is on duty at this moment."""
+    from hotline.chain import slot_of
+    from hotline.roster import DutyRole, on_duty
+    from hotline.tables import roster
+
+    async with platform.store.read() as conn:
+        rows = (
+            await conn.execute(
+                select(roster).where(roster.c.station_id == station_id).order_by(roster.c.id)
+            )
+        ).all()
+    now = platform.clock.now()
+    slots = [slot_of(r) for r in rows]
+    duty = {s.person for role in DutyRole for s in on_duty(slots, now, role)}
+    return {
+        "slots": [
+            {
+                "person": s.person,
+                "role": s.role.value,
+                "name": s.name,
+                "phone": s.phone,
+                "weekdays": sorted(s.weekdays),
+                "start": s.start.isoformat("minutes"),
+                "end": s.end.isoformat("minutes"),
+                "on_duty_now": s.person in duty,
+            }
+            for s in slots
+        ]
+    }

@@ -170,3 +170,17 @@ complaints = Table(
     Column("opened_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
 )
+
+roster = Table(
+    "hotline_roster",
+    metadata,
+    _id(),
+    Column("station_id", ForeignKey("stations.id"), nullable=False, index=True),
+    Column("role", String(10), nullable=False),  # operator (night duty), head
+    Column("name", String(50), nullable=False),
+    Column("phone", String(20), nullable=False),
+    Column("user_id", ForeignKey("users.id"), nullable=True),
+    Column("weekdays", JSON, nullable=False),  # [0..6], 0 = Monday
+    Column("start", String(5), nullable=False),  # HH:MM Asia/Shanghai
+    Column("end", String(5), nullable=False),
+)

@@ -382,3 +382,101 @@ async def test_bad_override_is_refused(api: Api) -> None:
         "PUT", "/api/v1/hotline/chain", "operator", json={"disabled": ["drone_call"]}
     )
     assert status == 422 and body["code"] == "bad_override"
+
+
+ROSTER = {
+    "slots": [
+        {
+            "role": "operator",
+            "name": "刘值班",
+            "phone": "13600000001",
+            "weekdays": [0, 1, 2, 3, 4, 5, 6],
+            "start": "00:00",
+            "end": "00:00",
+        },
+        {
+            "role": "head",
+            "name": "赵站长",
+            "phone": "13600000003",
+            "weekdays": [0, 1, 2, 3, 4, 5, 6],
+            "start": "00:00",
+            "end": "00:00",
+        },
+        {
+            "role": "operator",
+            "name": "周末班",
+            "phone": "13600000004",
+            "weekdays": [5, 6],
+            "start": "09:00",
+            "end": "17:00",
+        },
+    ]
+}
+
+
+async def test_roster_says_who_is_on_duty(api: Api) -> None:
+    got = await api.call("PUT", "/api/v1/hotline/roster", "operator", json=ROSTER, expect=200)
+    assert [(s["name"], s["on_duty_now"]) for s in got["slots"]] == [
+        ("刘值班", True),
+        ("赵站长", True),
+        ("周末班", False),
+    ]  # Monday 10:00 in Shanghai
+    assert (await api.call("GET", "/api/v1/hotline/roster", "operator2", expect=200))["slots"] == []
+    status, _ = await api.call(
+        "PUT",
+        "/api/v1/hotline/roster",
+        "operator",
+        json={"slots": [{**ROSTER["slots"][0], "phone": "12345"}]},
+    )
+    assert status == 422
+
+
+async def test_operator_on_duty_and_head_are_called(api: Api, provider: FakeProvider) -> None:
+    await api.call("PUT", "/api/v1/hotline/roster", "operator", json=ROSTER, expect=200)
+    inc = await no_caregiver_accepts(api)
+    await settle(api, provider)
+    assert [m.to for m in provider.sent] == ["13600000001"]  # the console alarm, and a call
+    assert "请按1" in provider.sent[0].body["tts"]
+    await api.advance(210)
+    await settle(api, provider)
+    assert "13600000003" in [m.to for m in provider.sent]
+    assert (await fired(api, inc["id"]))[-1].startswith("head_alarm")
+
+
+async def test_neighbour_declines_by_pressing_2(api: Api, provider: FakeProvider) -> None:
+    inc = await no_caregiver_accepts(api)
+    provider.behave("voice", "press:2")
+    await api.advance(90)
+    await settle(api, provider)
+    full = await api.call("GET", f"/api/v1/incidents/{inc['id']}", "operator", expect=200)
+    assert "responsibility_declined" in [e["kind"] for e in full["timeline"]]
+    chain = await api.call(
+        "GET", f"/api/v1/hotline/incidents/{inc['id']}/chain", "operator", expect=200
+    )
+    assert chain["status"] == "running"
+
+
+async def test_sms_link_accepts_and_forged_link_is_404(api: Api, provider: FakeProvider) -> None:
+    from hotline.delivery import respond_token
+
+    inc = await no_caregiver_accepts(api)
+    provider.behave("voice", "no_answer")
+    await api.advance(90)
+    await settle(api, provider)
+    async with api.platform.store.read() as conn:
+        alert_id = (
+            await conn.execute(select(alerts.c.id).where(alerts.c.person == "neighbour:0"))
+        ).scalar_one()
+    sms = [m for m in provider.sent if m.channel == "sms" and m.to == "13722223333"]
+    token = respond_token(api.platform, alert_id)
+    assert sms and token in sms[0].body["text"]
+    await api.call(
+        "POST", f"/api/v1/hotline/respond/{alert_id}.forged", json={"answer": "accept"}, expect=404
+    )
+    await api.call(
+        "POST", f"/api/v1/hotline/respond/{token}", json={"answer": "accept"}, expect=200
+    )
+    chain = await api.call(
+        "GET", f"/api/v1/hotline/incidents/{inc['id']}/chain", "operator", expect=200
+    )
+    assert chain["status"] == "paused"

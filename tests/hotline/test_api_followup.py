@@ -259,3 +259,14 @@ async def test_complaint_ticket_lifecycle_and_overdue_alarm(api: Api) -> None:
     await api.call("POST", path, "operator2", json={"action": "close"}, expect=404)
     closed = await api.call("POST", path, "operator", json={"action": "close"}, expect=200)
     assert closed["status"] == "closed"
+
+
+async def test_sweep_runs_by_itself_every_quarter_hour(api: Api) -> None:
+    """Registering a device starts the durable sweep timer; a device that never comes online
+    becomes a task without anyone calling the sweep endpoint."""
+    await device(api)
+    await api.advance(15 * 60)
+    assert await task_refs(api, "device:") == []
+    await api.advance(15 * 60)
+    await api.advance(15 * 60)
+    assert await task_refs(api, "device:") == ["device:BTN-0001:never_seen"]
