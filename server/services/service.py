@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server.auth.principal import Role
 from server.errors import ApiError
 from server.platform import Tx, audit, emit
 from server.services.bookings import (
@@ -25,6 +26,9 @@ from server.services.meals import DailyMenu, Dish
 from server.services.tables import bookings, meal_menus, service_items
 from server.store.tables import elders, tasks
 from server.welfare import service as welfare
+
+# who may book for an elder (each still passes the elder guard)
+BOOKERS = (Role.ELDER, Role.FAMILY, Role.OPERATOR)
 
 BOOKING_STATUS = {
     BookingError.NAIVE_TIME: 422,
@@ -65,6 +69,13 @@ def booking_error(errors: tuple[BookingError, ...] | list[BookingError]) -> ApiE
     return ApiError(
         BOOKING_STATUS[first], first.value, MESSAGES[first], codes=[e.value for e in errors]
     )
+
+
+class AttrRow:
+    """Attribute access over a dict, so the row converters also take values not read back."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__.update(values)
 
 
 def _hhmm(t: time) -> str:
