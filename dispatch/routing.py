@@ -237,10 +237,25 @@ def _search_params(
     return sp
 
 
+_Matrices = dict[int, tuple[list[list[int]], list[list[int]]]]
+
+
+def _matrices(p: RoutingProblem) -> _Matrices:
+    """Per travel profile: the time matrix (travel + service at the origin) and the cost one."""
+    n = p.n
+    out: _Matrices = {}
+    for prof in sorted({v.profile for v in p.vehicles}):
+        t = p.travel[prof]
+        tm = [[t[i][j] + p.service[i] for j in range(n)] for i in range(n)]
+        c = p.cost[prof] if p.cost is not None else t
+        out[prof] = (tm, [list(row) for row in c])
+    return out
+
+
 class _Built:
     """An OR-Tools model built from a RoutingProblem (a fresh one per solve)."""
 
-    def __init__(self, p: RoutingProblem, seed: int) -> None:
+    def __init__(self, p: RoutingProblem, seed: int, mats: _Matrices | None = None) -> None:
         n, nv = p.n, len(p.vehicles)
         self.p = p
         starts = [v.start for v in p.vehicles]
@@ -259,15 +274,12 @@ class _Built:
         horizon = p.horizon or max([w[1] for w in p.windows] + [v.latest for v in p.vehicles] + [1])
 
         # RegisterTransitMatrix and RegisterUnaryTransitVector are indexed by node.
-        profiles = sorted({v.profile for v in p.vehicles})
+        mats = mats if mats is not None else _matrices(p)
         time_cb: dict[int, int] = {}
         cost_cb: dict[int, int] = {}
-        for prof in profiles:
-            t = p.travel[prof]
-            tm = [[t[i][j] + p.service[i] for j in range(n)] for i in range(n)]
+        for prof, (tm, cm) in mats.items():
             time_cb[prof] = routing.RegisterTransitMatrix(tm)
-            c = p.cost[prof] if p.cost is not None else t
-            cost_cb[prof] = routing.RegisterTransitMatrix([list(row) for row in c])
+            cost_cb[prof] = routing.RegisterTransitMatrix(cm)
         for v, spec in enumerate(p.vehicles):
             routing.SetArcCostEvaluatorOfVehicle(cost_cb[spec.profile], v)
 
@@ -446,6 +458,8 @@ def solve(
     def left() -> float:
         return params.time_limit_s - (time.perf_counter() - t0)
 
+    mats = _matrices(problem)  # built once, shared by every phase's model
+
     best: _Extracted | None = None
     start_name = "none"
 
@@ -460,7 +474,7 @@ def solve(
 
     # Phase 1: starts, each on a fresh model (a model is closed by its first solve).
     if initial_routes is not None:
-        b = _Built(problem, params.seed)
+        b = _Built(problem, params.seed, mats)
         b.routing.CloseModelWithParameters(
             _search_params(params, "PATH_CHEAPEST_ARC", max(1.0, left()), "start")
         )
@@ -475,7 +489,7 @@ def solve(
             left() <= 0 or spent > 2 * params.portfolio_share * params.time_limit_s
         ):
             break
-        b = _Built(problem, params.seed)
+        b = _Built(problem, params.seed, mats)
         # With a solution limit, phases end by counting solutions, not by the clock, so the
         # answer does not depend on the machine's load.
         # A start is cut by the clock only when it is really slow (a busy machine must not
@@ -499,7 +513,7 @@ def solve(
         ils_s = max(0.01, left() * (1.0 - params.polish_share))
         if params.solution_limit is not None:
             ils_s = max(0.01, left())
-        b = _Built(problem, params.seed)
+        b = _Built(problem, params.seed, mats)
         a = b.routing.SolveWithIteratedLocalSearch(
             _search_params(params, ils_start, ils_s, "ils", avg_leg)
         )
@@ -509,7 +523,7 @@ def solve(
 
     # Phase 3: polish the best so far with the metaheuristic (or search from scratch).
     polish_s = max(left(), 0.05 * params.time_limit_s, 0.01)
-    b = _Built(problem, params.seed)
+    b = _Built(problem, params.seed, mats)
     sp = _search_params(params, params.first_solutions[0], polish_s, "polish")
     if best is None:
         # No start in time (a large day on a busy machine). When every visit is optional,
