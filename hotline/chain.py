@@ -572,6 +572,16 @@ async def withdraw(
         },
     )
     await advance(platform, tx, chain.id)
+    after = await chain_of(tx, incident_id)
+    if after.status == ChainStatus.FINISHED.value and not await responsible(tx, chain.id):
+        # Every step has fired and the last person has dropped out: a person must decide now.
+        await raise_alarm(
+            tx,
+            chain.station_id,
+            incident_id,
+            "escalation_exhausted",
+            "升级链已走完且无人负责，请立即人工处理 / chain exhausted and nobody responsible",
+        )
     return True
 
 

@@ -480,3 +480,26 @@ async def test_sms_link_accepts_and_forged_link_is_404(api: Api, provider: FakeP
         "GET", f"/api/v1/hotline/incidents/{inc['id']}/chain", "operator", expect=200
     )
     assert chain["status"] == "paused"
+
+
+async def test_withdrawal_after_the_last_step_alarms_the_operator(
+    api: Api, provider: FakeProvider
+) -> None:
+    inc = await no_caregiver_accepts(api)
+    await api.advance(300)
+    await settle(api, provider)
+    path = f"/api/v1/hotline/incidents/{inc['id']}/responsibility"
+    await api.call("POST", path, "family", json={"action": "accept"}, expect=200)
+    await api.call("POST", path, "family", json={"action": "withdraw"}, expect=200)
+    assert "escalation_exhausted" in await alarm_kinds(api, inc["id"])
+
+
+async def test_withdraw_without_accepting_is_409(api: Api, provider: FakeProvider) -> None:
+    inc = await no_caregiver_accepts(api)
+    status, body = await api.call(
+        "POST",
+        f"/api/v1/hotline/incidents/{inc['id']}/responsibility",
+        "family",
+        json={"action": "withdraw"},
+    )
+    assert status == 409 and body["code"] == "chain_not_changed"
