@@ -129,7 +129,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def api(server: str) -> Api:
+def demo_api(server: str) -> Api:
     return Api(server)
 
 

@@ -34,13 +34,13 @@ def hold(page: Any, selector: str, ms: int) -> None:
     page.mouse.up()
 
 
-def test_help_call_from_button_to_arrival(server: str, api: Api, browser: Any) -> None:
+def test_help_call_from_button_to_arrival(server: str, demo_api: Api, browser: Any) -> None:
     # Only 王芳 (caregiver1) is on duty, so the dispatcher's choice is known.
-    api.duty("caregiver1", True)
-    api.duty("caregiver2", False)
-    api.duty("caregiver3", False)
-    me = api.call("GET", "/api/v1/me/elders", "elder")[0]
-    cg = api.call("GET", "/api/v1/caregivers/1", "caregiver1")
+    demo_api.duty("caregiver1", True)
+    demo_api.duty("caregiver2", False)
+    demo_api.duty("caregiver3", False)
+    me = demo_api.call("GET", "/api/v1/me/elders", "elder")[0]
+    cg = demo_api.call("GET", "/api/v1/caregivers/1", "caregiver1")
     cg_wgs = gcj02_to_wgs84(cg["location"]["lat"], cg["location"]["lng"])
     elder_wgs = gcj02_to_wgs84(me["location"]["lat"], me["location"]["lng"])
 
@@ -55,7 +55,7 @@ def test_help_call_from_button_to_arrival(server: str, api: Api, browser: Any) -
     hold(el, "#help", 300)
     el.wait_for_timeout(300)
     assert op.locator(".qi").count() == 0
-    assert api.call("GET", "/api/v1/incidents", "operator") == []
+    assert demo_api.call("GET", "/api/v1/incidents", "operator") == []
 
     # Hold ~1 s: the call goes out at once and is on the console within a second.
     with el.expect_response(lambda r: "/api/v1/help-calls" in r.url and r.request.method == "POST") as resp:
@@ -109,7 +109,7 @@ def test_help_call_from_button_to_arrival(server: str, api: Api, browser: Any) -
     cgp.click("#btn-arrive")
     op.wait_for_selector(f"[data-testid=incident-{incident_id}] [data-status=arrived]", timeout=3000)
     assert "ok" in (op.locator(f"[data-countdown='{incident_id}']").first.get_attribute("class") or "")
-    inc = api.call("GET", f"/api/v1/incidents/{incident_id}", "operator")
+    inc = demo_api.call("GET", f"/api/v1/incidents/{incident_id}", "operator")
     assert inc["status"] == "arrived" and not inc["arrival_flagged"]
     el.wait_for_function("document.querySelector('#status').textContent.includes('到达')", timeout=3000)
     fam.wait_for_function(
@@ -122,16 +122,16 @@ def test_help_call_from_button_to_arrival(server: str, api: Api, browser: Any) -
     cgp.fill("#resolve-notes", "老人跌倒，无外伤，已扶起并通知家属")
     cgp.click("#btn-resolve")
     op.wait_for_selector(f"[data-testid=incident-{incident_id}]", state="detached", timeout=3000)
-    assert api.call("GET", f"/api/v1/incidents/{incident_id}", "operator")["status"] == "resolved"
+    assert demo_api.call("GET", f"/api/v1/incidents/{incident_id}", "operator")["status"] == "resolved"
     for ctx in (op_ctx, el_ctx, cg_ctx, fam_ctx):
         ctx.close()
 
 
-def test_phone_call_alarm_and_manual_reassignment(server: str, api: Api, browser: Any) -> None:
+def test_phone_call_alarm_and_manual_reassignment(server: str, demo_api: Api, browser: Any) -> None:
     # Nobody on duty: the dispatcher cannot offer and raises an operator alarm.
     for n in (1, 2, 3, 4):
-        api.duty(f"caregiver{n}", False)
-    target = api.call("GET", "/api/v1/elders?page=1&page_size=2", "operator")["items"][1]
+        demo_api.duty(f"caregiver{n}", False)
+    target = demo_api.call("GET", "/api/v1/elders?page=1&page_size=2", "operator")["items"][1]
 
     op_ctx = console(browser)
     op = op_ctx.new_page()
@@ -151,18 +151,18 @@ def test_phone_call_alarm_and_manual_reassignment(server: str, api: Api, browser
     # The alarm: a banner and a sound until acknowledged (the 'a' key).
     op.wait_for_selector(".alarm-banner:not([hidden]) .alarm", timeout=3000)
     op.wait_for_function("(window.__anxinBeeps || 0) > 0", timeout=5000)
-    first = [a for a in api.call("GET", "/api/v1/alarms", "operator") if a["incident_id"] == incident_id]
+    first = [a for a in demo_api.call("GET", "/api/v1/alarms", "operator") if a["incident_id"] == incident_id]
     assert [a["kind"] for a in first] == ["no_caregiver"]
     shot(op, "console-alarm.png")
     op.locator("#detail").press("Escape")
     op.keyboard.press("a")
     op.wait_for_selector(f"[data-testid=alarm-{first[0]['id']}]", state="detached", timeout=3000)
-    acked = {a["id"]: a for a in api.call("GET", "/api/v1/alarms?open=0", "operator")}
+    acked = {a["id"]: a for a in demo_api.call("GET", "/api/v1/alarms?open=0", "operator")}
     assert acked[first[0]["id"]]["acknowledged_at"] is not None
     # Any alarm raised meanwhile (the dispatcher keeps looking) shows and is acknowledged too;
     # once none is open the banner goes and the sound stops.
     for _ in range(5):
-        if not api.call("GET", "/api/v1/alarms", "operator"):
+        if not demo_api.call("GET", "/api/v1/alarms", "operator"):
             break
         op.wait_for_selector(".alarm-banner:not([hidden]) .alarm", timeout=3000)
         op.keyboard.press("a")
@@ -170,7 +170,7 @@ def test_phone_call_alarm_and_manual_reassignment(server: str, api: Api, browser
     op.wait_for_selector(".alarm-banner", state="hidden", timeout=3000)
     beeps = op.evaluate("window.__anxinBeeps")
     op.wait_for_timeout(2100)
-    if not api.call("GET", "/api/v1/alarms", "operator"):
+    if not demo_api.call("GET", "/api/v1/alarms", "operator"):
         assert op.evaluate("window.__anxinBeeps") == beeps  # silent once acknowledged
 
     # Assign by hand to 刘洋, then reassign to 王芳, each with a reason.
@@ -184,31 +184,31 @@ def test_phone_call_alarm_and_manual_reassignment(server: str, api: Api, browser
     op.click("#assign-submit")
     op.wait_for_function("document.querySelector('#detail-caregiver').textContent.includes('王芳')", timeout=3000)
     op.wait_for_selector("#timeline li[data-kind=offered] >> nth=1")
-    inc = api.call("GET", f"/api/v1/incidents/{incident_id}", "operator")
+    inc = demo_api.call("GET", f"/api/v1/incidents/{incident_id}", "operator")
     offered = [e for e in inc["timeline"] if e["kind"] == "offered"]
     assert [e["data"]["manual"] for e in offered] == [True, True]
     assert "改派王芳" in offered[-1]["data"]["reason"]
-    assert api.call("GET", "/api/v1/offers", "caregiver2") == []
-    assert len(api.call("GET", "/api/v1/offers", "caregiver1")) == 1
+    assert demo_api.call("GET", "/api/v1/offers", "caregiver2") == []
+    assert len(demo_api.call("GET", "/api/v1/offers", "caregiver1")) == 1
 
     # After a call-back it was a false alarm: close it from the console.
     op.fill("#close-notes", "回访确认误按")
     op.click("#close-submit")
     op.wait_for_selector(f"[data-testid=incident-{incident_id}]", state="detached", timeout=3000)
-    assert api.call("GET", f"/api/v1/incidents/{incident_id}", "operator")["resolution"] == "false_alarm"
+    assert demo_api.call("GET", f"/api/v1/incidents/{incident_id}", "operator")["resolution"] == "false_alarm"
 
     # A flaky network: the socket drops, a call comes in meanwhile; on reconnect the console
     # resumes after the last sequence number and reloads its snapshot.
     op_ctx.set_offline(True)
     op.evaluate("window.__anxin.live.ws.close()")
     op.wait_for_selector("#conn.offline")
-    missed = api.help_call("elder")["id"]
+    missed = demo_api.help_call("elder")["id"]
     op.wait_for_timeout(700)
     assert op.locator(f"[data-testid=incident-{missed}]").count() == 0
     op_ctx.set_offline(False)
     op.wait_for_selector(f"[data-testid=incident-{missed}]", timeout=12_000)
     op.wait_for_selector("#conn.live")
-    api.call("POST", f"/api/v1/incidents/{missed}/close", "operator",
+    demo_api.call("POST", f"/api/v1/incidents/{missed}/close", "operator",
              json={"resolution": "test_press", "notes": ""})
     op.wait_for_selector(f"[data-testid=incident-{missed}]", state="detached", timeout=3000)
     op_ctx.close()

@@ -1,0 +1,89 @@
+"""The console's pages and JSON views through the real app (no browser): scope and figures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import BACKENDS
+from tests.support.api import Api, near
+
+pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
+
+
+async def test_pages_and_assets_are_served(client: Any) -> None:
+    for path in ("/console", "/m/elder", "/m/family", "/m/caregiver"):
+        r = await client.get(path)
+        assert r.status == 200, path
+        assert r.content_type == "text/html"
+        assert "<script type=\"module\"" in await r.text()
+    r = await client.get("/console/assets/common.js")
+    assert r.status == 200 and r.content_type == "text/javascript"
+    for bad in ("/console/assets/../console.html", "/console/assets/..%2f..%2fpyproject.toml",
+                "/console/assets/nope.js"):
+        assert (await client.get(bad)).status == 404, bad
+
+
+async def _accepted_and_arrived(api: Api) -> int:
+    iid = (await api.press(expect=201))["id"]
+    await api.pump()
+    offer = (await api.call("GET", "/api/v1/offers", "cg_a", expect=200))[0]
+    await api.advance(30)
+    await api.call("POST", f"/api/v1/offers/{offer['id']}/accept", "cg_a", expect=200)
+    await api.advance(300)
+    lat, lng = near(100, 100)
+    await api.call("POST", f"/api/v1/incidents/{iid}/arrive", "cg_a", expect=200,
+                   json={"location": {"lat": lat, "lng": lng, "coord_system": "gcj02"}})
+    return int(iid)
+
+
+async def test_board_is_scoped_to_the_operators_station(api: Api) -> None:
+    iid = (await api.press(expect=201))["id"]
+    await api.pump()
+    board = await api.call("GET", "/api/v1/console/board", "operator", expect=200)
+    assert board["station"]["id"] == api.ids["station"]
+    assert {e["name"] for e in board["elders"]} == {"王秀英", "李桂兰"}
+    assert [i["id"] for i in board["incidents"]] == [iid]
+    assert board["incidents"][0]["offer"]["caregiver_name"] == "王芳"
+    assert {c["name"]: c["status"] for c in board["caregivers"]} == {"王芳": "idle", "刘洋": "idle"}
+    other = await api.call("GET", "/api/v1/console/board", "operator2", expect=200)
+    assert other["station"]["id"] == api.ids["station2"]
+    assert other["incidents"] == [] and [e["name"] for e in other["elders"]] == ["张玉兰"]
+    await api.call("GET", f"/api/v1/console/incidents/{iid}", "operator2", expect=404)
+    view = await api.call("GET", f"/api/v1/console/incidents/{iid}", "operator", expect=200)
+    assert view["timeline"] and view["candidates"] and view["offer"]["caregiver_name"] == "王芳"
+    for who in ("elder", "family", "cg_a"):
+        await api.call("GET", "/api/v1/console/board", who, expect=403)
+    await api.call("GET", "/api/v1/console/board", None, expect=401)
+
+
+async def test_today_figures_and_caregiver_status(api: Api) -> None:
+    iid = await _accepted_and_arrived(api)
+    today = await api.call("GET", "/api/v1/console/today", "operator", expect=200)
+    assert today["calls"] == 1 and today["emergencies"] == 1
+    assert today["accept_median_s"] == 30 and today["arrive_median_s"] == 330
+    assert today["on_scene_share"] == 1.0 and today["on_scene_in_time"] == 1
+    assert sum(h["calls"] for h in today["hours"]) == 1 and len(today["hours"]) == 24
+    cgs = {c["name"]: c for c in await api.call("GET", "/api/v1/console/caregivers", "operator", expect=200)}
+    assert cgs["王芳"]["status"] == "serving" and cgs["王芳"]["current"]["id"] == iid
+    empty = await api.call("GET", "/api/v1/console/today", "operator2", expect=200)
+    assert empty["calls"] == 0
+
+
+async def test_caregiver_day_and_elder_day_are_guarded(api: Api) -> None:
+    iid = (await api.press(expect=201))["id"]
+    await api.pump()
+    mine = await api.call("GET", "/api/v1/console/my-day", "cg_a", expect=200)
+    assert [o["elder_name"] for o in mine["offers"]] == ["王秀英"]
+    assert mine["offers"][0]["address"]
+    assert (await api.call("GET", "/api/v1/console/my-day", "cg_b", expect=200))["offers"] == []
+    await api.call("GET", "/api/v1/console/my-day", "operator", expect=403)
+
+    eid = api.ids["elder"]
+    for who in ("elder", "family", "operator"):
+        day = await api.call("GET", f"/api/v1/console/elders/{eid}/day", who, expect=200)
+        assert [i["id"] for i in day["open_incidents"]] == [iid]
+    for who in ("family2", "operator2", "cg_a"):
+        await api.call("GET", f"/api/v1/console/elders/{eid}/day", who, expect=404)
+    await api.call("GET", f"/api/v1/console/elders/{api.ids['elder_other']}/day", "elder", expect=404)
