@@ -322,6 +322,7 @@ function renderAlarms() {
   if (list.some((a) => !heard.has(a.id))) { list.forEach((a) => heard.add(a.id)); beep(); }
   box.hidden = list.length === 0;
   document.body.classList.toggle("alarming", list.length > 0);
+  requestAnimationFrame(placeDetail);
   box.replaceChildren(...list.map((a) => {
     const inc = a.incident_id ? S.incidents.get(a.incident_id) : null;
     return h("div", { class: "alarm", "data-testid": `alarm-${a.id}` },
@@ -332,6 +333,13 @@ function renderAlarms() {
   }));
   renderQueue();
 }
+
+// The detail panel sits below the header and the alarm banner, so acknowledging stays reachable.
+function placeDetail() {
+  const top = ($("header.top")?.offsetHeight || 46) + ($("#alarms")?.offsetHeight || 0) + 6;
+  document.documentElement.style.setProperty("--detail-top", `${top}px`);
+}
+window.addEventListener("resize", placeDetail);
 
 async function ackAlarm(id) {
   try {
