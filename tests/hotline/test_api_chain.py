@@ -153,7 +153,7 @@ async def test_neighbour_presses_1_then_withdraws(api: Api, provider: FakeProvid
     assert chain["status"] == "paused"
     await api.advance(600)
     assert "family_call:1" not in await fired(api, iid)
-    for person in sorted({p for k, _, p in log if k == "ack"}):
+    for person in sorted({p for k, _, p in log if k == "ack" and p is not None}):
         await api.call(
             "POST",
             f"/api/v1/hotline/incidents/{iid}/responsibility",
@@ -313,7 +313,8 @@ async def test_medical_call_advises_120_at_once_and_care_record_is_logged(
 async def restarted(settings: Settings, clock: FakeClock, aiohttp_client: Any) -> Platform:
     app = create_app(settings, clock=clock, run_background=False, create_schema=False)
     client = await aiohttp_client(app)
-    return client.app[PLATFORM]
+    platform: Platform = client.app[PLATFORM]
+    return platform
 
 
 async def pump(platform: Platform) -> None:

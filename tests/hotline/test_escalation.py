@@ -190,7 +190,10 @@ def test_late_timer_fires_everything_overdue_and_keeps_the_schedule() -> None:
 @pytest.mark.parametrize("stop_at", [0, 90, 179, 180, 239, 250, 299])
 def test_restart_in_the_middle_continues_where_it_was(stop_at: int) -> None:
     """Run to `stop_at`, keep only the stored history, re-plan in a fresh 'process'."""
-    events = {200: Acknowledged("nb-li", at(200)), 260: Withdrawn("nb-li", at(260))}
+    events: dict[float, ChainEvent] = {
+        200: Acknowledged("nb-li", at(200)),
+        260: Withdrawn("nb-li", at(260)),
+    }
     whole = Chain(FALL)
     whole.run_until(3600, events)
 
