@@ -5,8 +5,11 @@ from datetime import date
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from server.welfare.rules import (
+    CATEGORIES,
     PACKAGED,
     Basis,
     CareLevel,
@@ -289,3 +292,32 @@ def test_age_is_in_full_years() -> None:
     e = elder(60)
     assert e.age_on(date(ON.year, 5, 31)) == 59
     assert replace(e, birth_date=date(1956, 2, 29)).age_on(date(2026, 2, 28)) == 69
+
+
+CATS = sorted(CATEGORIES)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    age=st.integers(55, 105),
+    cats=st.frozensets(st.sampled_from(CATS), max_size=4),
+    level=st.sampled_from(list(CareLevel)),
+    cert=st.booleans(),
+    name=st.sampled_from(["shenzhen-v1", "shenzhen-v2", "template-abc"]),
+)
+def test_highest_never_sum_property(
+    age: int, cats: frozenset[str], level: CareLevel, cert: bool, name: str
+) -> None:
+    rs = load_packaged(name)
+    facts = elder(
+        age,
+        *cats,
+        care_level=level,
+        hospital_certificate=cert,
+        living="独居",
+        monthly_pension_fen=100000,
+    )
+    result = evaluate(rs, facts, ON)
+    amounts = [rs.rule(r).monthly_quota_fen for r in result.matched_rules]
+    assert result.monthly_quota_fen == max(amounts, default=0)
+    assert (result.winning_rule is None) == (not amounts)

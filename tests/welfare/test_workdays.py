@@ -3,6 +3,8 @@
 from datetime import date
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from server.welfare.workdays import (
     OFFICIAL,
@@ -131,3 +133,12 @@ def test_bad_override_is_refused(bad: dict[str, list[str]]) -> None:
 def test_overdue_only_after_the_due_day() -> None:
     assert not is_overdue(date(2026, 10, 15), date(2026, 10, 15))
     assert is_overdue(date(2026, 10, 15), date(2026, 10, 16))
+
+
+@settings(max_examples=200, deadline=None)
+@given(start=st.dates(date(2025, 1, 1), date(2026, 10, 31)), n=st.integers(0, 25))
+def test_add_working_days_properties(start: date, n: int) -> None:
+    due = OFFICIAL.add_working_days(start, n)
+    assert OFFICIAL.working_days_between(start, due) == n
+    if n:
+        assert OFFICIAL.is_workday(due)  # a deadline never falls on a day off
