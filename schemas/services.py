@@ -163,3 +163,12 @@ class MealOrderIn(Model):
     mode: Literal["dine_in", "delivery"]
     dishes: list[str] = Field(min_length=1, max_length=10)
     notes: str = Field(default="", max_length=200)
+
+
+class DoorKnockIn(Model):
+    """A weekly door-knock visit (爱心敲门) for every active elder who lives alone."""
+
+    weekday: int = Field(ge=0, le=6)
+    start: str = Field(default="10:00", pattern=HHMM)
+    end: str = Field(default="10:30", pattern=HHMM)
+    starts_on: date

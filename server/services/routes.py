@@ -15,6 +15,7 @@ from schemas.services import (
     BookingIn,
     BookingOut,
     CompleteIn,
+    DoorKnockIn,
     HoursIn,
     ItemIn,
     ItemOut,
@@ -39,7 +40,7 @@ from server.services.tables import (
     recurrence_rules,
     service_items,
 )
-from server.store.tables import tasks
+from server.store.tables import elders, tasks
 from server.welfare import flows as welfare_flows
 from server.welfare import service as welfare
 from server.welfare.workdays import OFFICIAL, CalendarNotCovered, business_date
@@ -373,6 +374,73 @@ async def create_recurrence(request: web.Request) -> web.Response:
     return ok({"id": rid, **body.model_dump(mode="json")}, 201)
 
 
+async def door_knock_for_the_alone(request: web.Request) -> web.Response:
+    """Give every active elder of the station who lives alone a weekly door-knock rule (once)."""
+    p = require(request, Role.OPERATOR)
+    sid = int_param(request, "station_id")
+    station_scope(p, sid)
+    body = await parse(request, DoorKnockIn)
+    if body.end <= body.start:
+        raise ApiError(422, "recurrence.invalid", "end must be after start")
+    async with platform(request).tx() as tx:
+        await service.item_row(tx.conn, station_id=sid, code="door-knock")
+        alone = (
+            (
+                await tx.conn.execute(
+                    select(elders.c.id).where(
+                        elders.c.station_id == sid,
+                        elders.c.active.is_(True),
+                        elders.c.living == "alone",
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+        have = set(
+            (
+                await tx.conn.execute(
+                    select(recurrence_rules.c.elder_id).where(
+                        recurrence_rules.c.station_id == sid,
+                        recurrence_rules.c.item_code == "door-knock",
+                        recurrence_rules.c.active.is_(True),
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+        new = [e for e in alone if e not in have]
+        if new:
+            await tx.conn.execute(
+                insert(recurrence_rules),
+                [
+                    {
+                        "station_id": sid,
+                        "elder_id": e,
+                        "item_code": "door-knock",
+                        "weekdays": [body.weekday],
+                        "start": body.start,
+                        "end": body.end,
+                        "starts_on": body.starts_on,
+                        "notes": "爱心敲门 / weekly door-knock",
+                        "created_by": p.user_id,
+                        "created_at": tx.now,
+                    }
+                    for e in new
+                ],
+            )
+        await audit(
+            tx,
+            actor=p.user_id,
+            action="door_knock_rules",
+            object_type="station",
+            object_id=sid,
+            detail={"added": len(new)},
+        )
+    return ok({"added": len(new), "elders": new})
+
+
 async def materialise(request: web.Request) -> web.Response:
     """Turn the station's recurring rules into bookings for the next days (idempotent)."""
     p = require(request, Role.OPERATOR)
@@ -442,6 +510,9 @@ def routes() -> list[web.RouteDef]:
         web.post("/api/v1/bookings/{booking_id}/complete", complete_booking),
         web.post("/api/v1/elders/{elder_id}/recurring-bookings", create_recurrence),
         web.post("/api/v1/stations/{station_id}/recurring-bookings/materialise", materialise),
+        web.post(
+            "/api/v1/stations/{station_id}/recurring-bookings/door-knock", door_knock_for_the_alone
+        ),
         web.put("/api/v1/stations/{station_id}/meal-menus/{day}", put_menu),
         web.get("/api/v1/stations/{station_id}/meal-menus/{day}", get_menu),
         web.post("/api/v1/elders/{elder_id}/meal-orders", order_meal),

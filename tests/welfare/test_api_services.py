@@ -260,3 +260,40 @@ async def test_concurrent_bookings_of_one_slot_make_one_booking(api: Api) -> Non
     statuses = sorted(s for s, _ in results)
     assert statuses == [201, 409, 409, 409, 409, 409]
     assert {b["code"] for s, b in results if s == 409} == {"booking.double_booked"}
+
+
+async def test_weekly_door_knock_for_elders_living_alone(api: Api) -> None:
+    await seeded(api)
+    s = api.ids["station"]
+    body = {"weekday": 3, "start": "10:00", "end": "10:30", "starts_on": "2026-11-23"}
+    first = await api.call(
+        "POST",
+        f"/api/v1/stations/{s}/recurring-bookings/door-knock",
+        "operator",
+        json=body,
+        expect=200,
+    )
+    assert sorted(first["elders"]) == sorted([api.ids["elder"], api.ids["elder_other"]])
+    again = await api.call(
+        "POST",
+        f"/api/v1/stations/{s}/recurring-bookings/door-knock",
+        "operator",
+        json=body,
+        expect=200,
+    )
+    assert again["added"] == 0
+    made = await api.call(
+        "POST",
+        f"/api/v1/stations/{s}/recurring-bookings/materialise",
+        "operator",
+        json={"days": 7},
+        expect=200,
+    )
+    assert len(made["created"]) == 2  # Thursday 26 November, one visit each
+    await api.call(
+        "POST",
+        f"/api/v1/stations/{s}/recurring-bookings/door-knock",
+        "operator2",
+        json=body,
+        expect=404,
+    )
