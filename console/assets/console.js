@@ -31,6 +31,10 @@ addStrings({
   ev_resolved: "处理完毕", ev_closed: "关闭", ev_alarm: "警报", ev_alarm_acknowledged: "警报已确认",
   ev_escalation_step: "升级流程", ev_responsibility_taken: "已有人负责", ev_escalation_stopped: "升级停止", no_candidates: "调度未找到可用护理员，请人工指派",
   ev_offer_declined: "拒单", ev_offer_expired: "超时未接", ev_offer_withdrawn: "撤回", ev_joined: "再次按键",
+  chain_running: "进行中", chain_stopped: "已有人负责", chain_closed: "已结束", ev_call_linked: "关联来电", ev_call_ended: "通话结束",
+  ev_marked_medical: "标记医疗急救", ev_escalation_skipped: "升级跳过", ev_called_120: "已拨打120", ev_care_record: "护理记录",
+  unknown_caller: "未知号码", call_ringing: "来电", call_answered: "通话中", call_ended: "已挂断", call_missed: "未接",
+  other_type: "其他类型…", find_elder: "查找老人并建单", recent_calls: "近期来电",
   sign_out: "退出", escalation: "升级流程（邻居、家属、120）", chain_status: "状态", chain_next: "下一步",
   chain_none: "尚未启动", escalate: "立即升级", escalate_default: "调度员手动升级", escalated: "已升级",
   medical: "医疗急救", medical_ok: "已标记为医疗急救，建议拨打120", called_120: "已拨打120", called_120_ok: "已记录拨打120",
@@ -60,6 +64,10 @@ addStrings({
   ev_resolved: "Resolved", ev_closed: "Closed", ev_alarm: "Alarm", ev_alarm_acknowledged: "Alarm acknowledged",
   ev_escalation_step: "Escalation step", ev_responsibility_taken: "Responsibility taken", ev_escalation_stopped: "Escalation stopped", no_candidates: "The dispatcher found nobody available: assign by hand",
   ev_offer_declined: "Declined", ev_offer_expired: "Offer expired", ev_offer_withdrawn: "Withdrawn", ev_joined: "Pressed again",
+  chain_running: "running", chain_stopped: "someone responsible", chain_closed: "closed", ev_call_linked: "Call linked", ev_call_ended: "Call ended",
+  ev_marked_medical: "Marked medical", ev_escalation_skipped: "Escalation step skipped", ev_called_120: "Called 120", ev_care_record: "Care record",
+  unknown_caller: "unknown number", call_ringing: "ringing", call_answered: "on the line", call_ended: "ended", call_missed: "missed",
+  other_type: "Other type…", find_elder: "Find the elder and open a call", recent_calls: "Recent calls",
   sign_out: "Sign out", escalation: "Escalation (neighbour, family, 120)", chain_status: "Status", chain_next: "next",
   chain_none: "not started", escalate: "Escalate now", escalate_default: "escalated by the operator", escalated: "Escalated",
   medical: "Medical emergency", medical_ok: "Marked medical: advise 120", called_120: "Called 120", called_120_ok: "Recorded: 120 called",
@@ -68,7 +76,8 @@ addStrings({
 const session = new Session("console");
 const S = {
   board: null, incidents: new Map(), alarms: new Map(), caregivers: [], today: null,
-  selected: null, openId: null, detail: null, conn: "connecting",
+  selected: null, openId: null, detail: null, conn: "connecting", calls: new Map(),
+  snapshotAt: Date.now(), handledCalls: new Set(),
 };
 const URGENCY = { open: 0, offered: 1, accepted: 2, en_route: 3, arrived: 4 };
 const KIND_RANK = { emergency: 0, health: 1, service: 2, family: 3 };
@@ -127,6 +136,13 @@ function onEvent(msg) {
     return;
   }
   if (msg.type === "caregiver.duty") { refreshSide(); return; }
+  if (msg.type === "call.ringing" && !S.handledCalls.has(p.call_id)) { S.calls.set(p.call_id, { ...p, status: "ringing", at: msg.at }); renderCalls(); beep(); return; }
+  if (msg.type === "call.answered") { const c = S.calls.get(p.call_id); if (c) { c.status = "answered"; renderCalls(); } return; }
+  if (msg.type === "call.ended") {
+    const c = S.calls.get(p.call_id);
+    if (c) { c.status = p.missed ? "missed" : "ended"; renderCalls(); setTimeout(() => { S.calls.delete(p.call_id); renderCalls(); }, p.missed ? 60000 : 20000); }
+    return;
+  }
   if (p.incident_id && (msg.type.startsWith("incident.") || msg.type.startsWith("offer."))) {
     if (msg.type === "incident.closed") {
       for (const [aid, a] of S.alarms) if (a.incident_id === p.incident_id) S.alarms.delete(aid);
@@ -151,7 +167,8 @@ function shell() {
         h("button", { class: "btn ghost", onclick: () => { live.stop(); session.signOut(); } }, t("sign_out")))),
     h("div", { id: "alarms", class: "alarm-banner", role: "alert", hidden: true }),
     h("main", { class: "board" },
-      h("section", { class: "panel queue" }, h("h2", {}, t("queue"), h("span", { id: "queue-count", class: "count" })),
+      h("section", { class: "panel queue" }, h("div", { id: "calls", class: "calls" }),
+        h("h2", {}, t("queue"), h("span", { id: "queue-count", class: "count" })),
         h("ol", { id: "queue", class: "queue-list" })),
       h("section", { class: "panel mapbox" }, h("h2", {}, t("map"), h("span", { id: "legend", class: "legend" })),
         h("div", { id: "map", class: "map" })),
@@ -166,7 +183,7 @@ function shell() {
 function render() {
   if (!S.board) return;
   $("#station-name").textContent = S.board.station.name;
-  renderConn(); renderAlarms(); renderQueue(); renderCaregivers(); renderToday(); renderMap();
+  renderConn(); renderAlarms(); renderCalls(); renderQueue(); renderCaregivers(); renderToday(); renderMap();
 }
 
 function renderConn() {
@@ -297,6 +314,32 @@ function renderMap() {
     h("i", { class: "lg inc" }), t("incidents_legend"));
 }
 
+// The hotline's screen pop: who is calling, their open calls and recent calls, one click to act.
+function renderCalls() {
+  const box = $("#calls"); if (!box) return;
+  box.replaceChildren(...[...S.calls.values()].map((c) => h("div", { class: `call ${c.status}`, "data-call": c.call_id },
+    h("div", { class: "call-top" }, h("strong", { text: `☎ ${c.caller || t("unknown_caller")}` }), h("span", { class: "call-st", text: t(`call_${c.status}`) }),
+      h("button", { class: "btn small ghost", onclick: () => { S.calls.delete(c.call_id); S.handledCalls.add(c.call_id); renderCalls(); } }, "✕")),
+    ...(c.matches || []).map((m) => h("div", { class: "call-match" },
+      h("div", {}, h("strong", { text: m.name }), ` · ${m.relation || ""} ${m.caller_name || ""} · ${m.care_level || ""}`),
+      h("div", { class: "muted", text: m.address }),
+      h("div", { class: "row" },
+        h("button", { class: "btn small danger", onclick: () => callIncident(c.call_id, m.elder_id, "emergency") }, t("k_emergency")),
+        h("button", { class: "btn small", onclick: () => openPhoneCall(c.call_id, m.elder_id) }, t("other_type"))))),
+    (c.matches || []).length ? null : h("button", { class: "btn small", onclick: () => openPhoneCall(c.call_id) }, t("find_elder")),
+    ...(c.open_incidents || []).map((i) => h("div", { class: "muted" }, h("a", { href: "#", onclick: (ev) => { ev.preventDefault(); openIncident(i.incident_id); } }, `#${i.incident_id}`), ` ${t(`k_${i.kind}`)} · ${t(`s_${i.status}`)}`)),
+    (c.recent_calls || []).length ? h("div", { class: "muted", text: `${t("recent_calls")}: ${(c.recent_calls || []).map((r) => `${hhmm(r.at)}${r.missed ? "(" + t("call_missed") + ")" : ""}`).join(", ")}` }) : null)));
+}
+
+async function callIncident(callId, elderId, kind) {
+  try {
+    const r = await session.api("POST", `/api/v1/hotline/calls/${encodeURIComponent(callId)}/incident`, { elder_id: elderId, call_type: kind, note: "" });
+    toast(r.joined ? t("joined", { id: r.incident_id }) : t("created", { id: r.incident_id }));
+    S.calls.delete(callId); S.handledCalls.add(callId); renderCalls();
+    S.selected = r.incident_id; refreshIncident(r.incident_id); openIncident(r.incident_id);
+  } catch (e) { toast(t("error", { msg: e.message }), "err"); }
+}
+
 // ----- alarms ------------------------------------------------------------------------------
 let audioCtx = null;
 function beep() {
@@ -395,7 +438,7 @@ function renderDetail() {
       refreshIncident(inc.id);
     } catch (e) { toast(t("error", { msg: e.message }), "err"); }
   };
-  box.replaceChildren(
+  box.replaceChildren(...[
     h("div", { class: "d-head" },
       h("h2", {}, `#${inc.id} `, h("span", { class: `kind k-${inc.kind}`, text: t(`k_${inc.kind}`) }), " ", inc.elder_name),
       h("button", { class: "btn ghost", "aria-label": "close", onclick: closeDetail }, "✕")),
@@ -427,7 +470,7 @@ function renderDetail() {
     h("ol", { class: "timeline", id: "timeline" }, ...(inc.timeline || []).map((ev) => h("li", { class: `ev ev-${ev.kind}`, "data-kind": ev.kind },
       h("time", { text: clockTime(ev.at) }), h("strong", { text: t(`ev_${ev.kind}`) === `ev_${ev.kind}` ? ev.kind.replaceAll("_", " ") : t(`ev_${ev.kind}`) }),
       h("span", { text: evSummary(ev) })))),
-  );
+  ].filter(Boolean));
 }
 
 // The escalation chain (hotline/): its state, and starting or skipping ahead by hand.
@@ -442,7 +485,7 @@ function escalationBox(inc) {
     try {
       const c = await session.api("GET", `/api/v1/hotline/incidents/${inc.id}/chain`);
       state.replaceChildren(
-        h("div", {}, `${t("chain_status")}: `, h("strong", { text: c.status }), c.next_at ? ` · ${t("chain_next")} ${hhmm(c.next_at)}` : ""),
+        h("div", {}, `${t("chain_status")}: `, h("strong", { text: t(`chain_${c.status}`) === `chain_${c.status}` ? c.status : t(`chain_${c.status}`) }), c.next_at ? ` · ${t("chain_next")} ${hhmm(c.next_at)}` : ""),
         ...(c.alerts || []).map((a) => h("div", { class: "muted" }, `${a.name || a.person} · ${a.status} · ${(a.attempts || []).map((x) => x.channel).join("/")}`)));
     } catch (e) { state.textContent = e.status === 404 ? t("chain_none") : ""; }
   };
@@ -455,34 +498,55 @@ function escalationBox(inc) {
 }
 
 // ----- phone call -> incident --------------------------------------------------------------
-function openPhoneCall() {
+function openPhoneCall(callId = null, elderId = null) {
   const dlg = h("dialog", { id: "phone-dialog", class: "dialog" });
   const q = h("input", { id: "elder-q", placeholder: t("search_elder"), autocomplete: "off" });
   const results = h("ul", { class: "elder-results", id: "elder-results" });
   const kind = h("select", { id: "call-type" }, ...["emergency", "health", "service", "family"].map((k) => h("option", { value: k, text: t(`k_${k}`) })));
   const note = h("input", { id: "call-note", placeholder: t("note"), maxlength: 500 });
-  let chosen = null; let timer = null;
+  let chosen = elderId; let timer = null;
   const search = async () => {
     const term = q.value.trim();
-    const r = await session.api("GET", `/api/v1/elders?page_size=8&q=${encodeURIComponent(term)}`);
-    results.replaceChildren(...r.items.map((e) => h("li", {
+    let items = null;
+    if (term) {
+      // The hotline's name index understands pinyin, initials and homophones; fall back to a plain search.
+      try {
+        const r = await session.api("GET", `/api/v1/hotline/elders/search?limit=8&q=${encodeURIComponent(term)}`);
+        items = r.map((m) => ({ id: m.elder_id, name: m.name, address: m.address, extra: m.birth_year ? `${m.birth_year}年生` : "", why: m.reason }));
+      } catch (e) { items = null; }
+    }
+    if (!items || !items.length) {
+      const r = await session.api("GET", `/api/v1/elders?page_size=8&q=${encodeURIComponent(term)}`);
+      items = r.items.map((e) => ({ id: e.id, name: e.name, address: e.address, extra: `${e.age}岁`, high_risk: e.high_risk }));
+    }
+    results.replaceChildren(...items.map((e) => h("li", {
       class: chosen === e.id ? "sel" : "", tabindex: 0, "data-elder": e.id,
       onclick: () => { chosen = e.id; $$("li", results).forEach((li) => li.classList.toggle("sel", Number(li.dataset.elder) === e.id)); },
-    }, h("strong", { text: e.name }), ` ${e.age}岁 · ${e.address}`, e.high_risk ? h("span", { class: "warn", text: ` · ${t("high_risk")}` }) : null)));
-    if (r.items.length === 1) { chosen = r.items[0].id; results.firstChild.classList.add("sel"); }
+    }, h("strong", { text: e.name }), ` ${e.extra} · ${e.address}`, e.high_risk ? h("span", { class: "warn", text: ` · ${t("high_risk")}` }) : null,
+      e.why ? h("span", { class: "muted", text: ` · ${e.why}` }) : null)));
+    if (items.length === 1) { chosen = items[0].id; results.firstChild.classList.add("sel"); }
   };
   q.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(search, 200); });
   dlg.append(h("form", { method: "dialog", onsubmit: async (ev) => {
     ev.preventDefault();
     if (!chosen) { q.focus(); return; }
     try {
-      const r = await session.api("POST", "/api/v1/incidents", { elder_id: chosen, call_type: kind.value, note: note.value.trim() });
-      toast(r.joined ? t("joined", { id: r.id }) : t("created", { id: r.id }));
+      const body = { elder_id: chosen, call_type: kind.value, note: note.value.trim() };
+      let id; let joined;
+      if (callId) {
+        // Through the hotline, so the call record is linked to the incident.
+        const r = await session.api("POST", `/api/v1/hotline/calls/${encodeURIComponent(callId)}/incident`, body);
+        id = r.incident_id; joined = r.joined; S.calls.delete(callId); S.handledCalls.add(callId); renderCalls();
+      } else {
+        const r = await session.api("POST", "/api/v1/incidents", body);
+        id = r.id; joined = r.joined; S.incidents.set(r.id, r);
+      }
+      toast(joined ? t("joined", { id }) : t("created", { id }));
       dlg.close(); dlg.remove();
-      S.incidents.set(r.id, r); S.selected = r.id; renderQueue(); openIncident(r.id);
+      S.selected = id; refreshIncident(id); openIncident(id);
     } catch (e) { toast(t("error", { msg: e.message }), "err"); }
   } },
-    h("h2", { text: t("phone_call") }), q, results,
+    h("h2", { text: callId ? `${t("phone_call")} · ${callId}` : t("phone_call") }), q, results,
     h("label", {}, t("call_type"), kind), h("label", {}, t("note"), note),
     h("div", { class: "row" }, h("button", { class: "btn primary", type: "submit", id: "call-create" }, t("create")),
       h("button", { class: "btn ghost", type: "button", onclick: () => { dlg.close(); dlg.remove(); } }, t("cancel")))));
