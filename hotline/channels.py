@@ -26,6 +26,7 @@ from hotline.escalation import Channel
 
 __all__ = [
     "AppPushAdapter",
+    "WeChatAccessToken",
     "Attempt",
     "ChannelAdapter",
     "ChannelError",
@@ -167,7 +168,7 @@ class Decision:
 
 _DEFAULT_TIMEOUTS: Final = {
     Channel.APP_PUSH: timedelta(seconds=30),
-    Channel.WECHAT: timedelta(seconds=60),
+    Channel.WECHAT: timedelta(seconds=30),
     Channel.SMS: timedelta(seconds=60),
     Channel.VOICE: timedelta(seconds=90),
     Channel.CONSOLE: timedelta(seconds=30),
@@ -352,6 +353,44 @@ class HttpWeChatAdapter:
         if data.get("errcode", 0) != 0:
             raise ChannelError(f"wechat errcode {data.get('errcode')}: {data.get('errmsg')}")
         return SendResult(self.channel, _send_id(data, "msgid"))
+
+
+@dataclass
+class WeChatAccessToken:
+    """WeChat's access token (GET /cgi-bin/token), cached until shortly before it expires."""
+
+    session: aiohttp.ClientSession
+    base_url: str
+    appid: str
+    secret: str
+    clock: Callable[[], float]
+    timeout: float = DEFAULT_HTTP_TIMEOUT
+    _token: str | None = None
+    _expires: float = 0.0
+
+    async def __call__(self) -> str:
+        """A valid token, fetched when the cached one is (nearly) expired."""
+        now = self.clock()
+        if self._token is not None and now < self._expires:
+            return self._token
+        url = _join(
+            self.base_url,
+            f"/cgi-bin/token?grant_type=client_credential&appid={self.appid}&secret={self.secret}",
+        )
+        try:
+            async with self.session.get(
+                url, timeout=aiohttp.ClientTimeout(total=self.timeout)
+            ) as r:
+                data = await r.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            raise ChannelError(f"wechat token unavailable: {type(exc).__name__}") from exc
+        token = data.get("access_token") if isinstance(data, dict) else None
+        if not token:
+            raise ChannelError(f"wechat token refused: {data}")
+        # Refresh five minutes early: WeChat tokens live 7,200 s.
+        self._token = str(token)
+        self._expires = now + max(60.0, float(data.get("expires_in", 7200)) - 300)
+        return self._token
 
 
 @dataclass

@@ -29,9 +29,11 @@ from hotline.channels import (
     FallbackPolicy,
     HttpSmsAdapter,
     HttpVoiceAdapter,
+    HttpWeChatAdapter,
     OutboundMessage,
     Receipt,
     ReceiptStatus,
+    WeChatAccessToken,
     decide,
 )
 from hotline.escalation import Channel
@@ -70,6 +72,22 @@ def adapters(platform: Platform) -> Mapping[Channel, ChannelAdapter]:
         callback = os.environ.get("ANXIN_HOTLINE_CALLBACK_URL", "")
         out[Channel.SMS] = HttpSmsAdapter(session, base, key, callback)
         out[Channel.VOICE] = HttpVoiceAdapter(session, base, key, callback)
+    template = os.environ.get("ANXIN_WECHAT_TEMPLATE_ID")
+    if template:
+        session = platform.extras.get("hotline.http")
+        if session is None:
+            session = platform.extras["hotline.http"] = aiohttp.ClientSession()
+        s = platform.settings
+        token = platform.extras.get("hotline.wechat_token")
+        if token is None:
+            token = platform.extras["hotline.wechat_token"] = WeChatAccessToken(
+                session,
+                s.wechat_base_url,
+                s.wechat_appid,
+                s.wechat_secret,
+                lambda: platform.clock.now().timestamp(),
+            )
+        out[Channel.WECHAT] = HttpWeChatAdapter(session, s.wechat_base_url, template, token)
     return out
 
 

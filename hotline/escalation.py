@@ -161,7 +161,7 @@ DEFAULT_CHAIN: Final = ChainDefinition(
             "family_call",
             StepKind.FAMILY_CALL,
             _s(180),
-            (Channel.APP_PUSH, Channel.SMS, Channel.VOICE),
+            (Channel.APP_PUSH, Channel.WECHAT, Channel.SMS, Channel.VOICE),
             target_interval=_s(60),
         ),
         StepDef("head_alarm", StepKind.HEAD_ALARM, _s(300), (Channel.VOICE, Channel.SMS)),

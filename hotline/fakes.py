@@ -59,6 +59,7 @@ class FakeProvider:
     )
     sent: list[SentMessage] = field(default_factory=list)
     receipts_posted: list[dict[str, Any]] = field(default_factory=list)
+    tokens_issued: int = 0
     _runner: web.AppRunner | None = None
     _session: aiohttp.ClientSession | None = None
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -77,6 +78,7 @@ class FakeProvider:
         app.router.add_post("/sms/send", self._sms)
         app.router.add_post("/voice/call", self._voice)
         app.router.add_post("/cgi-bin/message/subscribe/send", self._wechat)
+        app.router.add_get("/cgi-bin/token", self._token)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
@@ -156,6 +158,12 @@ class FakeProvider:
         except aiohttp.ClientError:
             self.receipts_posted.append({**receipt, "http_status": None})
 
+    async def _token(self, request: web.Request) -> web.Response:
+        self.tokens_issued += 1
+        if request.query.get("grant_type") != "client_credential" or not request.query.get("appid"):
+            return web.json_response({"errcode": 40013, "errmsg": "invalid appid"})
+        return web.json_response({"access_token": f"tok-{self.tokens_issued}", "expires_in": 7200})
+
     async def _sms(self, request: web.Request) -> web.Response:
         return await self._take("sms", request, "to")
 
@@ -163,4 +171,6 @@ class FakeProvider:
         return await self._take("voice", request, "to")
 
     async def _wechat(self, request: web.Request) -> web.Response:
+        if not request.query.get("access_token", "").startswith("tok-"):
+            return web.json_response({"errcode": 40001, "errmsg": "invalid credential"})
         return await self._take("wechat", request, "touser")

@@ -24,6 +24,7 @@ from hotline.channels import (
     OutboundMessage,
     Receipt,
     ReceiptStatus,
+    WeChatAccessToken,
     decide,
     parse_receipt,
 )
@@ -249,22 +250,49 @@ async def test_wechat_subscribe_message(
     provider = FakeProvider(receipt_secret=SECRET, wechat_callback_url=callback)
     base = await provider.start()
     try:
-
-        async def token() -> str:
-            return "tok"
-
+        token = WeChatAccessToken(session, base, "wx-app", "app-secret", clock=lambda: 1000.0)
         adapter = HttpWeChatAdapter(session, base, "TEMPLATE", token)
         result = await adapter.send(
             OutboundMessage(
                 Channel.WECHAT, "openid-son", "母亲呼救", "ref", params={"time2": "10:00"}
             )
         )
+        await adapter.send(OutboundMessage(Channel.WECHAT, "openid-son", "再次提醒", "ref2"))
         await provider.settle()
         body = provider.sent[0].body
         assert body["touser"] == "openid-son" and body["data"]["time2"] == {"value": "10:00"}
         assert r.receipts[0].send_id == result.send_id
+        assert provider.tokens_issued == 1  # the token is cached
     finally:
         await provider.close()
+
+
+async def test_wechat_token_is_refreshed_before_it_expires(session: aiohttp.ClientSession) -> None:
+    provider = FakeProvider()
+    base = await provider.start()
+    now = [1000.0]
+    try:
+        token = WeChatAccessToken(session, base, "wx-app", "s", clock=lambda: now[0])
+        first = await token()
+        assert await token() == first
+        now[0] += 6900  # 7,200 s minus the 300 s margin has passed
+        assert await token() != first and provider.tokens_issued == 2
+    finally:
+        await provider.close()
+
+
+async def test_wechat_refusal_is_a_channel_error(
+    fake: tuple[FakeProvider, str], session: aiohttp.ClientSession
+) -> None:
+    _, base = fake
+
+    async def stale() -> str:
+        return "expired-token"
+
+    with pytest.raises(ChannelError):
+        await HttpWeChatAdapter(session, base, "T", stale).send(
+            OutboundMessage(Channel.WECHAT, "openid", "x", "ref")
+        )
 
 
 async def test_app_push_adapter_wraps_errors() -> None:
