@@ -504,3 +504,31 @@ async def test_withdraw_without_accepting_is_409(api: Api, provider: FakeProvide
         json={"action": "withdraw"},
     )
     assert status == 409 and body["code"] == "chain_not_changed"
+
+
+async def test_operator_can_take_responsibility_and_other_station_cannot_see(
+    api: Api, provider: FakeProvider
+) -> None:
+    inc = await no_caregiver_accepts(api)
+    path = f"/api/v1/hotline/incidents/{inc['id']}"
+    await api.call("GET", f"{path}/chain", "operator2", expect=404)
+    await api.call(
+        "POST",
+        f"{path}/responsibility",
+        "operator2",
+        json={"action": "accept", "person": "operator:9"},
+        expect=404,
+    )
+    await api.call(
+        "POST",
+        f"{path}/responsibility",
+        "operator",
+        json={"action": "accept", "person": f"operator:{api.ids['operator']}"},
+        expect=200,
+    )
+    await api.advance(600)
+    assert await fired(api, inc["id"]) == ["operator_alarm:0"]
+    status, body = await api.call(
+        "POST", f"{path}/responsibility", "operator", json={"action": "accept"}
+    )
+    assert status == 422 and body["code"] == "person_required"
