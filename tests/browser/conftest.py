@@ -29,6 +29,7 @@ ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "docs" / "screenshots"
 PASSWORD = "anxin1234"
+CTI_SECRET = "browser-test-cti-secret"
 CONSOLE_VIEW = {"width": 1366, "height": 768}
 PHONE_VIEW = {"width": 390, "height": 844}
 
@@ -76,6 +77,22 @@ class Api:
     def duty(self, who: str, on: bool) -> None:
         self.call("POST", "/api/v1/caregivers/me/duty", who, json={"on_duty": on})
 
+    def cti_ringing(self, caller: str) -> str:
+        """The telephony reports a ringing call (signed like the real CTI webhook)."""
+        from hotline.cti import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+
+        call_id = f"call-{uuid.uuid4().hex[:10]}"
+        body = _dumps({"event_id": uuid.uuid4().hex, "type": "ringing", "call_id": call_id,
+                       "caller": caller, "called": "13800138000",
+                       "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+        ts = str(int(time.time()))
+        req = urllib.request.Request(self.base + "/api/v1/hotline/cti/events", data=body, method="POST",
+                                     headers={"Content-Type": "application/json", TIMESTAMP_HEADER: ts,
+                                              SIGNATURE_HEADER: sign(CTI_SECRET.encode(), ts, body)})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            assert r.status == 200
+        return call_id
+
     def help_call(self, who: str = "elder", call_type: str = "emergency") -> Any:
         return self.call("POST", "/api/v1/help-calls", who, json={"call_type": call_type},
                          headers={"Idempotency-Key": str(uuid.uuid4())})
@@ -100,7 +117,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("browser")
     port = _free_port()
     env = {**os.environ, "ANXIN_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/anxin.db",
-           "ANXIN_JWT_SECRET": "browser-test-secret-0123456789abcdef0123", "ANXIN_LOG_LEVEL": "WARNING"}
+           "ANXIN_JWT_SECRET": "browser-test-secret-0123456789abcdef0123", "ANXIN_LOG_LEVEL": "WARNING",
+           "ANXIN_CTI_SECRET": CTI_SECRET}
     anxin = Path(sys.executable).with_name("anxin")
     cmd = [str(anxin)] if anxin.exists() else [sys.executable, "-m", "server.cli"]
     log = open(tmp / "server.log", "w")  # noqa: SIM115

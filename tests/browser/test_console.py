@@ -123,6 +123,21 @@ def test_help_call_from_button_to_arrival(server: str, demo_api: Api, browser: A
     cgp.click("#btn-resolve")
     op.wait_for_selector(f"[data-testid=incident-{incident_id}]", state="detached", timeout=3000)
     assert demo_api.call("GET", f"/api/v1/incidents/{incident_id}", "operator")["status"] == "resolved"
+
+    # The phone rings (CTI webhook): the console pops up who is calling; one click opens the call.
+    caller = demo_api.call("GET", "/api/v1/elders?page_size=3", "operator")["items"][2]
+    phone_no = demo_api.call("GET", f"/api/v1/elders/{caller['id']}?reveal=1", "operator")["phone"]
+    call_id = demo_api.cti_ringing(phone_no)
+    card = op.locator(f"[data-call='{call_id}']")
+    card.wait_for(timeout=3000)
+    assert caller["name"] in card.inner_text()
+    card.locator(".btn.danger").first.click()
+    card.wait_for(state="detached", timeout=3000)
+    op.wait_for_selector("#detail:not([hidden]) #timeline li[data-kind=offered]", timeout=3000)
+    popped = [i for i in demo_api.call("GET", "/api/v1/incidents", "operator") if i["elder_id"] == caller["id"]]
+    assert len(popped) == 1 and popped[0]["source"] == "phone"
+    demo_api.call("POST", f"/api/v1/incidents/{popped[0]['id']}/close", "operator",
+                  json={"resolution": "false_alarm", "notes": ""})
     for ctx in (op_ctx, el_ctx, cg_ctx, fam_ctx):
         ctx.close()
 
