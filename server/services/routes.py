@@ -274,7 +274,7 @@ async def complete_booking(request: web.Request) -> web.Response:
             raise ApiError(
                 409, "booking.not_open", "this booking is already completed or cancelled"
             )
-        if body.started_at > tx.now + timedelta(minutes=5):
+        if body.ended_at > tx.now + timedelta(minutes=5):
             raise ApiError(
                 422, "record.in_future", "a service cannot be recorded before it happens"
             )

@@ -101,8 +101,9 @@ def elder_month_book(records: Iterable[ServiceRecord], *, elder_id: str, month: 
 
 def provider_quarter(
     records: Iterable[ServiceRecord], *, provider_id: str, quarter: str
-) -> tuple[Sheet, Sheet]:
-    """The quarterly settlement of one provider (paid records only) and its unproven list."""
+) -> tuple[Sheet, Sheet, Sheet]:
+    """The quarterly settlement of one provider (paid records only), its unproven list, and the
+    work-hour sheet per caregiver (工时记录表)."""
     first, last = period_bounds(quarter)
     mine = [r for r in _live(records) if r.provider_id == provider_id and first <= r.day <= last]
     per_elder: dict[tuple[str, str], list[ServiceRecord]] = defaultdict(list)
@@ -146,7 +147,26 @@ def provider_quarter(
         money_columns=frozenset({6}),
         sum_columns=frozenset({5, 6}),
     )
-    return settlement, unproven
+    per_cg: dict[str, list[ServiceRecord]] = defaultdict(list)
+    for r in mine:
+        per_cg[r.caregiver_id].append(r)
+    hours = Sheet(
+        title=f"工时记录表 {provider_id} {quarter}",
+        headers=("护理员", "服务次数", "服务分钟", "已核验次数", "已核验分钟"),
+        rows=tuple(
+            (
+                cg,
+                len(items),
+                sum(r.minutes for r in items),
+                sum(1 for r in items if r.payable),
+                sum(r.minutes for r in items if r.payable),
+            )
+            for cg, items in sorted(per_cg.items())
+        ),
+        money_columns=frozenset(),
+        sum_columns=frozenset({1, 2, 3, 4}),
+    )
+    return settlement, unproven, hours
 
 
 def district_summary(

@@ -122,13 +122,17 @@ def test_elder_month_book(quarter_of_records: list[ServiceRecord]) -> None:
 
 
 def test_provider_quarter_pays_only_proven(quarter_of_records: list[ServiceRecord]) -> None:
-    settlement, unproven = provider_quarter(
+    settlement, unproven, hours = provider_quarter(
         quarter_of_records, provider_id="station-1", quarter="2026Q4"
     )
     assert [(r[0], r[2], r[4]) for r in settlement.rows] == [("e1", 4, 11000), ("e2", 1, 1000)]
     assert settlement.totals()[4] == 12000
     assert [r[0] for r in unproven.rows] == ["r4"]
-    wb = load_workbook(io.BytesIO(to_xlsx([settlement, unproven])))
+    assert [(r[0], r[1], r[2], r[3]) for r in hours.rows] == [
+        ("cg-li", 5, 270, 4),  # r8 on 2 December is in the quarter too
+        ("cg-wang", 1, 60, 1),
+    ]
+    wb = load_workbook(io.BytesIO(to_xlsx([settlement, unproven, hours])))
     ws = wb.worksheets[0]
     values = [list(row) for row in ws.iter_rows(values_only=True)]
     assert values[0][0] == "服务机构季度结算 station-1 2026Q4"
