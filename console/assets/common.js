@@ -78,6 +78,7 @@ export class Session {
     });
     const body = await r.json().catch(() => ({}));
     if (!r.ok) throw new ApiError(r.status, body);
+    if (!this.data || this.data.user_id !== body.user_id) sessionStorage.removeItem(`${this.key}.seq`);
     this.save(body);
     try {
       const me = await this.api("GET", "/api/v1/auth/me");
@@ -88,6 +89,12 @@ export class Session {
 
   async refresh() {
     if (!this.data || !this.data.refresh_token) { this.signOut(); throw new ApiError(401, {}); }
+    // Another tab of the same page may have refreshed already: take its tokens.
+    const stored = JSON.parse(localStorage.getItem(this.key) || "null");
+    if (stored && stored.refresh_token && stored.refresh_token !== this.data.refresh_token) {
+      this.data = stored;
+      return;
+    }
     if (!this._refreshing) {
       this._refreshing = (async () => {
         const r = await fetch("/api/v1/auth/refresh", {
@@ -131,6 +138,13 @@ export class Live {
   }
   start() {
     this.stopped = false;
+    const uid = this.session.data && this.session.data.user_id;
+    if (this.userId !== undefined && this.userId !== uid) {
+      // Someone else signed in on this tab: their stream has its own numbering.
+      this.lastSeq = 0; sessionStorage.removeItem(`${this.session.key}.seq`);
+      if (this.ws) { const old = this.ws; this.ws = null; old.close(); }
+    }
+    this.userId = uid;
     if (!this._online) {
       // Back online: reconnect now rather than at the end of the back-off.
       this._online = () => {
