@@ -3,6 +3,7 @@ call into an incident through the one intake path, and the name search for what 
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, timedelta
 from typing import Any
 
@@ -435,12 +436,14 @@ async def station_index(platform: Platform, station_id: int | None) -> NameIndex
                 ).where(cond)
             )
         ).all()
-    index = NameIndex(
+    records = [
         ElderRecord(
             str(r.id), r.name, r.address, int(r.birth_date[:4]), str(r.station_id), r.phone or ""
         )
         for r in rows
-    )
+    ]
+    # Building is CPU work (about 0.1 s per 1,000 elders): keep it off the event loop.
+    index = await asyncio.to_thread(NameIndex, records)
     cache[station_id] = (fingerprint, index)
     return index
 

@@ -129,6 +129,7 @@ _FUZZY_INITIALS: Final = (("zh", "z"), ("ch", "c"), ("sh", "s"), ("n", "l"))
 _FUZZY_FINALS: Final = (("eng", "en"), ("ing", "in"))
 
 
+@cache
 def fuzzy_syllable(syllable: str) -> str:
     """Map a toneless syllable to its accent-tolerant form (zh→z, n→l, ing→in, ...)."""
     s = syllable
@@ -261,6 +262,32 @@ def _differences(a: Sequence[str], b: Sequence[str]) -> str:
 # --- the index ----------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class _NameKeys:
+    main: tuple[str, ...]
+    plain: str
+    pinyin: frozenset[str]
+    fuzzy: frozenset[str]
+    initials: frozenset[str]
+    fuzzy_initials: frozenset[str]
+
+
+@cache
+def _name_keys(name: str) -> _NameKeys:
+    """Every look-up key of a name, computed once per distinct name (names repeat a lot)."""
+    readings = syllables_of(name)
+    main = readings[0] if readings else ()
+    initials = frozenset(_initials(syl) for syl in readings)
+    return _NameKeys(
+        main=main,
+        plain="".join(main),
+        pinyin=frozenset(_key(syl) for syl in readings),
+        fuzzy=frozenset(_fuzzy_key(syl) for syl in readings),
+        initials=initials,
+        fuzzy_initials=frozenset(_fuzzy_initials(i) for i in initials),
+    )
+
+
 @dataclass(slots=True)
 class _Buckets:
     exact: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
@@ -299,29 +326,22 @@ class NameIndex:
         self._records.append(record)
         b = self._b
         b.exact[record.name].append(pos)
-        readings = syllables_of(record.name)
-        self._main_syllables.append(readings[0] if readings else ())
-        plain = "".join(readings[0]) if readings else ""
+        keys = _name_keys(record.name)
+        self._main_syllables.append(keys.main)
+        plain = keys.plain
         self._plain.append(plain)
         if plain:
             if plain not in self._plain_positions:
                 for variant in _deletions(plain):
                     self._deletes[variant].append(plain)
             self._plain_positions[plain].append(pos)
-        keys: dict[str, set[str]] = defaultdict(set)
-        for syl in readings:
-            keys["pinyin"].add(_key(syl))
-            keys["fuzzy"].add(_fuzzy_key(syl))
-            ini = _initials(syl)
-            keys["initials"].add(ini)
-            keys["fuzzy_initials"].add(_fuzzy_initials(ini))
-        for k in keys["pinyin"]:
+        for k in keys.pinyin:
             b.pinyin[k].append(pos)
-        for k in keys["fuzzy"]:
+        for k in keys.fuzzy:
             b.fuzzy[k].append(pos)
-        for k in keys["initials"]:
+        for k in keys.initials:
             b.initials[k].append(pos)
-        for k in keys["fuzzy_initials"]:
+        for k in keys.fuzzy_initials:
             b.fuzzy_initials[k].append(pos)
         if record.phone:
             b.phone[normalize_phone(record.phone)].append(pos)
