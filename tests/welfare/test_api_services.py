@@ -200,7 +200,7 @@ async def test_complete_needs_the_assigned_caregiver(api: Api) -> None:
     await seeded(api)
     _, b = await book(api)
     done = {"started_at": "2026-11-24T09:05:00+08:00", "ended_at": "2026-11-24T10:35:00+08:00"}
-    api.clock.advance(hours=24)
+    api.clock.advance(hours=25)  # Tuesday 11:00, after the visit
     status, _ = await api.call("POST", f"/api/v1/bookings/{b['id']}/complete", "cg_b", json=done)
     assert status == 404  # not their task
     async with api.platform.store.begin() as conn:

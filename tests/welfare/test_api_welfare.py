@@ -178,7 +178,7 @@ async def test_door_code_and_elder_confirmation_prove_a_visit(api: Api) -> None:
     b2 = await book(api, "2026-11-24T13:00:00+08:00", "2026-11-24T14:00:00+08:00", "chat")
     for b in (b1, b2):
         await assign(api, b)
-    api.clock.advance(hours=23)  # Tuesday 09:00
+    api.clock.advance(hours=24)  # Tuesday 10:00, the visit just ended
     code = (
         await api.call("GET", f"/api/v1/elders/{api.ids['elder']}/visit-code", "elder", expect=200)
     )["code"]
