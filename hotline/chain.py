@@ -12,7 +12,8 @@ from __future__ import annotations
 from datetime import time, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, inspect, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotline.escalation import (
     DEFAULT_CHAIN,
@@ -228,7 +229,18 @@ def slot_of(row: Any) -> DutySlot:
     )
 
 
+async def roster_ready(conn: AsyncConnection) -> bool:
+    """Whether the roster table exists in this store.
+
+    The table came after the baseline migration; until a migration adds it, a store built by
+    `anxin migrate` has none, and the chain must still run (without night-duty calls).
+    """
+    return bool(await conn.run_sync(lambda c: inspect(c).has_table(roster.name)))
+
+
 async def _roster_now(tx: Tx, station_id: int) -> list[tuple[DutySlot, int | None]]:
+    if not await roster_ready(tx.conn):
+        return []
     rows = (
         await tx.conn.execute(
             select(roster).where(roster.c.station_id == station_id).order_by(roster.c.id)
