@@ -112,6 +112,9 @@ async def _seed(conn: Any, elders_n: int) -> str:
             high_risk=living == "alone" and care != "自理", created_at=now, updated_at=now)
             .returning(elders.c.id))).scalar_one())
         first_elder = first_elder or eid
+    from server.welfare.demo import seed_welfare_demo
+
+    await seed_welfare_demo(conn, station_id=sid, now=now)
     elder_uid = await _user(conn, now, "elder", "王秀英", username="elder", station_id=sid, openid="demo-elder-openid")
     from sqlalchemy import update
 

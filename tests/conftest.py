@@ -28,12 +28,18 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-async def database_url(backend: str, tmp_path: Any) -> AsyncIterator[str]:
+def empty_schema() -> bool:
+    """Tests of migrations override this to start from an empty database."""
+    return False
+
+
+@pytest.fixture
+async def database_url(backend: str, tmp_path: Any, empty_schema: bool) -> AsyncIterator[str]:
     if backend == "postgres":
         url = postgres_url()
         if url is None:
             missing("PostgreSQL")
-        async with fresh_pg_database(url) as db_url:
+        async with fresh_pg_database(url, with_schema=not empty_schema) as db_url:
             yield db_url
     else:
         yield f"sqlite+aiosqlite:///{tmp_path}/anxin.db"

@@ -18,6 +18,11 @@ from tests.conftest import BACKENDS
 pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 
 
+@pytest.fixture
+def empty_schema() -> bool:
+    return True
+
+
 def _diff(conn: Any) -> list[Any]:
     ctx = MigrationContext.configure(conn, opts={"compare_type": False})
     return list(compare_metadata(ctx, metadata))
