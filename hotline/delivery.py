@@ -41,6 +41,7 @@ from hotline.tables import alert_attempts, alerts, receipts
 from server.incidents.alarms import raise_alarm
 from server.incidents.model import timeline
 from server.platform import Platform, Tx, emit, push, schedule
+from server.store.tables import incidents
 
 log = logging.getLogger("anxin.hotline.delivery")
 
@@ -145,7 +146,6 @@ async def _attempts(tx: Tx, alert_id: int) -> list[Attempt]:
 
 
 async def _station_of(tx: Tx, alert: Any) -> int | None:
-    from server.store.tables import incidents
 
     if alert.incident_id is None:
         return None

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select
 
 from hotline import calls, chain, delivery, service
 from hotline.api import (
@@ -29,6 +30,7 @@ from hotline.api import (
 )
 from hotline.channels import Receipt, ReceiptStatus, parse_receipt
 from hotline.cti import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookRejected, verify_signature
+from hotline.escalation import DEFAULT_CHAIN, ChainOverride
 from hotline.followup import ComplaintAction
 from hotline.names import NameQuery
 from hotline.tables import (
@@ -42,6 +44,7 @@ from hotline.tables import (
 from server.auth.principal import Principal, Role
 from server.errors import ApiError
 from server.http import int_param, ok, parse, parse_query, platform, require
+from server.incidents.model import timeline
 from server.platform import Platform
 from server.registry.guards import elder_for
 from server.store.tables import incidents
@@ -323,8 +326,6 @@ async def _answer(pf: Platform, tx: Any, alert: Any, accept: bool, *, via: str) 
     if accept:
         await chain.acknowledge(pf, tx, alert.incident_id, alert.person, actor=None, via=via)
     elif not await chain.withdraw(pf, tx, alert.incident_id, alert.person, actor=None, via=via):
-        from server.incidents.model import timeline
-
         await timeline(
             tx,
             alert.incident_id,
@@ -399,9 +400,6 @@ async def put_override(request: web.Request) -> web.Response:
                 raise ApiError(
                     422, "station_required", "an admin must set a station's chain as its operator"
                 )
-        from datetime import timedelta
-
-        from hotline.escalation import DEFAULT_CHAIN, ChainOverride
 
         try:
             DEFAULT_CHAIN.override(
@@ -414,7 +412,6 @@ async def put_override(request: web.Request) -> web.Response:
             raise ApiError(422, "bad_override", str(exc)) from None
         key = chain_overrides.c.elder_id if elder_id is not None else chain_overrides.c.station_id
         ref = elder_id if elder_id is not None else station_id
-        from sqlalchemy import delete, insert
 
         await tx.conn.execute(delete(chain_overrides).where(key == ref))
         await tx.conn.execute(

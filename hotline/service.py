@@ -7,9 +7,10 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 
 from hotline.care_record import CareProfile, Contact, render_for_120
+from hotline.chain import roster_ready, slot_of
 from hotline.devices import (
     DeviceReading,
     ElderActivity,
@@ -32,14 +33,15 @@ from hotline.followup import (
     transition,
 )
 from hotline.intake import Intake, IntakeResult, open_or_join
-from hotline.tables import complaints, devices, hotline_calls, satisfaction
+from hotline.roster import DutyRole, on_duty
+from hotline.tables import complaints, devices, hotline_calls, roster, satisfaction
 from schemas.incidents import CallType
 from server.clock import SHANGHAI
 from server.errors import ApiError
 from server.incidents.alarms import raise_alarm
 from server.incidents.model import timeline
-from server.platform import Platform, Tx, audit
-from server.store.tables import alarms, elders, incidents, tasks
+from server.platform import Platform, Tx, audit, schedule
+from server.store.tables import alarms, elders, incidents, tasks, timers
 
 SUBSIDY_CATEGORIES = frozenset(
     {"三无", "低保", "低保边缘", "特困", "五保", "重点优抚", "伤残军人", "计生困难", "高龄", "百岁"}
@@ -266,8 +268,6 @@ SWEEP_EVERY = timedelta(minutes=15)
 
 async def ensure_sweep_scheduled(tx: Tx) -> None:
     """Keep one pending sweep timer (idempotent: the ref names the quarter-hour it runs at)."""
-    from server.platform import schedule
-    from server.store.tables import timers
 
     pending = (
         await tx.conn.execute(
@@ -580,7 +580,6 @@ async def open_complaint(
     deadline_hours: int,
 ) -> dict[str, Any]:
     """Open a ticket with a deadline; a timer alarms the station if it is still open then."""
-    from server.platform import schedule
 
     async with platform.tx() as tx:
         e = (await tx.conn.execute(select(elders).where(elders.c.id == elder_id))).first()
@@ -628,7 +627,6 @@ async def move_complaint(
     deadline_hours: int | None,
 ) -> dict[str, Any]:
     """Apply one action to a ticket through the transition table."""
-    from server.platform import schedule
 
     async with platform.tx() as tx:
         row = (
@@ -697,10 +695,6 @@ async def replace_roster(
     platform: Platform, *, station_id: int, slots: list[dict[str, Any]]
 ) -> None:
     """Replace a station's roster in one transaction."""
-    from sqlalchemy import delete
-
-    from hotline.chain import roster_ready
-    from hotline.tables import roster
 
     async with platform.tx() as tx:
         if not await roster_ready(tx.conn):
@@ -712,9 +706,6 @@ async def replace_roster(
 
 async def get_roster(platform: Platform, *, station_id: int) -> dict[str, Any]:
     """The roster and who is on duty at this moment."""
-    from hotline.chain import roster_ready, slot_of
-    from hotline.roster import DutyRole, on_duty
-    from hotline.tables import roster
 
     async with platform.store.read() as conn:
         if not await roster_ready(conn):
