@@ -159,7 +159,8 @@ export class Live {
   stop() { this.stopped = true; if (this.ws) this.ws.close(); }
   _connect() {
     if (this.stopped || !this.session.signedIn) return;
-    this.onState("connecting");
+    // Once it has been live, say "offline, reconnecting" until the server greets us again.
+    this.onState(this.everLive ? "offline" : "connecting");
     const proto = location.protocol === "https:" ? "wss" : "ws";
     const url = `${proto}://${location.host}/api/v1/ws?token=${encodeURIComponent(this.session.token)}&last_seq=${this.lastSeq}`;
     let hello = false;
@@ -168,7 +169,7 @@ export class Live {
     ws.onmessage = async (ev) => {
       let msg; try { msg = JSON.parse(ev.data); } catch { return; }
       if (msg.type === "hello") {
-        hello = true; this.retry = 0; this.onState("live");
+        hello = true; this.retry = 0; this.everLive = true; this.onState("live");
         try { await this.onSnapshot(); } catch (e) { console.warn("snapshot", e); }
         return;
       }

@@ -419,9 +419,16 @@ function evSummary(ev) {
   return parts.join(" · ");
 }
 
+const KEEP = ["#assign-cg", "#assign-reason", "#close-notes", "#escalate-reason"];
 function renderDetail() {
   const inc = S.detail; const box = $("#detail");
   if (!inc) { box.hidden = true; return; }
+  // Live updates re-render the panel: keep what the operator was typing, and the focus.
+  const same = box.dataset.incident === String(inc.id);
+  const kept = same ? KEEP.map((sel) => [sel, $(sel, box)?.value]) : [];
+  const focused = same && document.activeElement && box.contains(document.activeElement) && document.activeElement.id;
+  const scroll = same ? box.scrollTop : 0;
+  box.dataset.incident = String(inc.id);
   box.hidden = false; box.tabIndex = -1;
   const cd = countdown(inc);
   const active = !["resolved", "closed"].includes(inc.status);
@@ -435,6 +442,7 @@ function renderDetail() {
       await session.api("POST", `/api/v1/incidents/${inc.id}/assign`, { caregiver_id: Number(cid), reason: why });
       const c = S.caregivers.find((x) => x.id === Number(cid));
       toast(t("assigned", { name: c ? c.name : cid }));
+      reason.value = ""; cgSelect.value = ""; const r2 = $("#assign-reason"); if (r2) r2.value = ""; const c2 = $("#assign-cg"); if (c2) c2.value = "";
       refreshIncident(inc.id);
     } catch (e) { toast(t("error", { msg: e.message }), "err"); }
   };
@@ -471,6 +479,9 @@ function renderDetail() {
       h("time", { text: clockTime(ev.at) }), h("strong", { text: t(`ev_${ev.kind}`) === `ev_${ev.kind}` ? ev.kind.replaceAll("_", " ") : t(`ev_${ev.kind}`) }),
       h("span", { text: evSummary(ev) })))),
   ].filter(Boolean));
+  for (const [sel, v] of kept) { const el = $(sel, box); if (el && v) el.value = v; }
+  if (focused) $(`#${focused}`, box)?.focus();
+  box.scrollTop = scroll;
 }
 
 // The escalation chain (hotline/): its state, and starting or skipping ahead by hand.

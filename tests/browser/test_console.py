@@ -15,7 +15,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 def phone(browser: Any, geo: tuple[float, float] | None = None) -> Any:
     opts: dict[str, Any] = {"viewport": PHONE_VIEW, "device_scale_factor": 1, "is_mobile": True,
-                            "has_touch": True, "locale": "zh-CN", "timezone_id": "Asia/Shanghai"}
+                            "has_touch": True, "locale": "zh-CN", "timezone_id": "Asia/Shanghai",
+                            "bypass_csp": True}  # wait_for_function evaluates strings
     if geo is not None:
         opts.update(geolocation={"latitude": geo[0], "longitude": geo[1], "accuracy": 10},
                     permissions=["geolocation"])
@@ -23,7 +24,8 @@ def phone(browser: Any, geo: tuple[float, float] | None = None) -> Any:
 
 
 def console(browser: Any) -> Any:
-    return browser.new_context(viewport=CONSOLE_VIEW, locale="zh-CN", timezone_id="Asia/Shanghai")
+    return browser.new_context(viewport=CONSOLE_VIEW, locale="zh-CN", timezone_id="Asia/Shanghai",
+                               bypass_csp=True)
 
 
 def hold(page: Any, selector: str, ms: int) -> None:
@@ -216,7 +218,7 @@ def test_phone_call_alarm_and_manual_reassignment(server: str, demo_api: Api, br
     # resumes after the last sequence number and reloads its snapshot.
     op_ctx.set_offline(True)
     op.evaluate("window.__anxin.live.ws.close()")
-    op.wait_for_selector("#conn.offline")
+    op.wait_for_selector("#conn.offline", timeout=5000)
     missed = demo_api.help_call("elder")["id"]
     op.wait_for_timeout(700)
     assert op.locator(f"[data-testid=incident-{missed}]").count() == 0
