@@ -23,3 +23,17 @@ def upgrade(url: str, revision: str = "head") -> None:
 
 def autogenerate(url: str, message: str) -> None:
     command.revision(alembic_config(url), message=message, autogenerate=True)
+
+
+def regenerate_baseline() -> None:
+    """Before the first release only: rebuild the single baseline revision from the tables."""
+    import tempfile
+
+    for old in (HERE / "migrations" / "versions").glob("*.py"):
+        old.unlink()
+    with tempfile.TemporaryDirectory() as tmp:
+        autogenerate(f"sqlite+aiosqlite:///{tmp}/empty.db", "baseline schema")
+
+
+if __name__ == "__main__":
+    regenerate_baseline()

@@ -1,18 +1,18 @@
 """baseline schema
 
-Revision ID: f886f7fea444
+Revision ID: 915d00f7a1f8
 Revises: 
-Create Date: 2026-11-23 20:55:47.226465
+Create Date: 2026-11-23 21:44:28.016048
 """
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
+from alembic import op  # noqa: I001
 
 import server.store.types
 
 
-revision = 'f886f7fea444'
+revision = '915d00f7a1f8'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -138,6 +138,20 @@ def upgrade() -> None:
     with op.batch_alter_table('timers', schema=None) as batch_op:
         batch_op.create_index('ix_timers_due', ['state', 'due_at'], unique=False)
 
+    op.create_table('day_plans',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('station_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('day', sa.String(length=10), nullable=False),
+    sa.Column('trigger', sa.String(length=40), nullable=False),
+    sa.Column('created_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('travel_s', sa.Integer(), nullable=False),
+    sa.Column('summary', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['station_id'], ['stations.id'], name=op.f('fk_day_plans_station_id_stations')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_day_plans'))
+    )
+    with op.batch_alter_table('day_plans', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_day_plans_station_id'), ['station_id'], unique=False)
+
     op.create_table('meal_menus',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('station_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -230,6 +244,23 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('caregivers', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_caregivers_station_id'), ['station_id'], unique=False)
+
+    op.create_table('hotline_roster',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('station_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('role', sa.String(length=10), nullable=False),
+    sa.Column('name', sa.String(length=50), nullable=False),
+    sa.Column('phone', sa.String(length=20), nullable=False),
+    sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('weekdays', sa.JSON(), nullable=False),
+    sa.Column('start', sa.String(length=5), nullable=False),
+    sa.Column('end', sa.String(length=5), nullable=False),
+    sa.ForeignKeyConstraint(['station_id'], ['stations.id'], name=op.f('fk_hotline_roster_station_id_stations')),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_hotline_roster_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_hotline_roster'))
+    )
+    with op.batch_alter_table('hotline_roster', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_hotline_roster_station_id'), ['station_id'], unique=False)
 
     op.create_table('refresh_tokens',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -952,6 +983,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_refresh_tokens_user_id'))
 
     op.drop_table('refresh_tokens')
+    with op.batch_alter_table('hotline_roster', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_hotline_roster_station_id'))
+
+    op.drop_table('hotline_roster')
     with op.batch_alter_table('caregivers', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_caregivers_station_id'))
 
@@ -963,6 +998,10 @@ def downgrade() -> None:
 
     op.drop_table('service_items')
     op.drop_table('meal_menus')
+    with op.batch_alter_table('day_plans', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_day_plans_station_id'))
+
+    op.drop_table('day_plans')
     with op.batch_alter_table('timers', schema=None) as batch_op:
         batch_op.drop_index('ix_timers_due')
 
