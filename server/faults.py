@@ -10,5 +10,5 @@ _TARGET = os.environ.get("ANXIN_CRASH_AT", "")
 
 
 def crash_point(name: str) -> None:
-    if _TARGET and _TARGET == name:
+    if _TARGET and name == _TARGET:
         os.kill(os.getpid(), signal.SIGKILL)

@@ -5,7 +5,6 @@ The session_key never leaves the server; only the openid is kept.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Protocol
@@ -45,7 +44,7 @@ class WeChatClient:
             async with self._http.get(self._url, params=params, timeout=self._timeout) as resp:
                 # WeChat answers JSON with a text/plain content type.
                 body = await resp.json(content_type=None)
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+        except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
             log.warning("code2session unreachable: %s", type(exc).__name__)
             raise ApiError(503, "wechat_unavailable", "WeChat sign-in is unavailable, try again") from exc
         errcode = int(body.get("errcode", 0) or 0)
