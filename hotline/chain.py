@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import time, timedelta
 from typing import Any
 
-from sqlalchemy import insert, inspect, select, update
+from sqlalchemy import delete, insert, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotline.escalation import (
@@ -37,10 +37,13 @@ from hotline.escalation import (
 )
 from hotline.roster import DutyRole, DutySlot, on_duty
 from hotline.tables import alerts, chain_events, chain_overrides, escalation_chains, roster
+from server.auth.principal import Principal
+from server.errors import ApiError
 from server.incidents.alarms import raise_alarm
 from server.incidents.model import timeline
 from server.incidents.notify import to_operators
 from server.platform import Platform, Tx, cancel_timer, emit, schedule
+from server.registry.guards import elder_for
 from server.store.tables import alarms, elders, family_bindings, incidents, stations, users
 
 TIMER_KIND = "hotline.chain"
@@ -631,6 +634,53 @@ async def close_chain(platform: Platform, tx: Tx, incident_id: int) -> None:
         return
     await _record(tx, chain.id, "closed")
     await advance(platform, tx, chain.id)
+
+
+async def set_override(
+    platform: Platform,
+    p: Principal,
+    *,
+    elder_id: int | None,
+    delays_s: dict[str, float],
+    disabled: list[str],
+) -> dict[str, Any]:
+    """Store the station's (elder_id None) or an elder's changes to the chain."""
+    try:
+        DEFAULT_CHAIN.override(
+            ChainOverride(
+                delays={k: timedelta(seconds=v) for k, v in delays_s.items()},
+                disabled=frozenset(disabled),
+            )
+        )
+    except ValueError as exc:
+        raise ApiError(422, "bad_override", str(exc)) from None
+    async with platform.tx() as tx:
+        station_id: int | None = None
+        if elder_id is not None:
+            await elder_for(tx.conn, p, elder_id)
+            key = chain_overrides.c.elder_id == elder_id
+        else:
+            station_id = p.station_id
+            if station_id is None:
+                raise ApiError(422, "station_required", "a station's chain is set by its operator")
+            key = chain_overrides.c.station_id == station_id
+        await tx.conn.execute(delete(chain_overrides).where(key))
+        await tx.conn.execute(
+            insert(chain_overrides).values(
+                station_id=station_id,
+                elder_id=elder_id,
+                steps=None,
+                delays=delays_s,
+                disabled=disabled,
+                updated_at=tx.now,
+            )
+        )
+    return {
+        "station_id": station_id,
+        "elder_id": elder_id,
+        "delays_s": delays_s,
+        "disabled": disabled,
+    }
 
 
 # --- outbox and timer handlers ---------------------------------------------------------------

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import delete, insert, select
+from sqlalchemy import select
 
 from hotline import calls, chain, delivery, service
 from hotline.api import (
@@ -30,14 +29,12 @@ from hotline.api import (
 )
 from hotline.channels import Receipt, ReceiptStatus, parse_receipt
 from hotline.cti import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookRejected, verify_signature
-from hotline.escalation import DEFAULT_CHAIN, ChainOverride
 from hotline.followup import ComplaintAction
 from hotline.names import NameQuery
 from hotline.tables import (
     alert_attempts,
     alerts,
     chain_events,
-    chain_overrides,
     escalation_chains,
     hotline_calls,
 )
@@ -388,50 +385,11 @@ async def put_override(request: web.Request) -> web.Response:
     """Retime or drop steps of the chain for the operator's station or one elder."""
     p = require(request, Role.OPERATOR)
     body = await parse(request, OverrideIn)
-    pf = platform(request)
     elder_id = int_param(request, "elder_id") if "elder_id" in request.match_info else None
-    async with pf.tx() as tx:
-        if elder_id is not None:
-            await elder_for(tx.conn, p, elder_id)
-            station_id = None
-        else:
-            station_id = p.station_id
-            if station_id is None:
-                raise ApiError(
-                    422, "station_required", "an admin must set a station's chain as its operator"
-                )
-
-        try:
-            DEFAULT_CHAIN.override(
-                ChainOverride(
-                    delays={k: timedelta(seconds=v) for k, v in body.delays_s.items()},
-                    disabled=frozenset(body.disabled),
-                )
-            )
-        except ValueError as exc:
-            raise ApiError(422, "bad_override", str(exc)) from None
-        key = chain_overrides.c.elder_id if elder_id is not None else chain_overrides.c.station_id
-        ref = elder_id if elder_id is not None else station_id
-
-        await tx.conn.execute(delete(chain_overrides).where(key == ref))
-        await tx.conn.execute(
-            insert(chain_overrides).values(
-                station_id=station_id,
-                elder_id=elder_id,
-                steps=None,
-                delays=body.delays_s,
-                disabled=body.disabled,
-                updated_at=tx.now,
-            )
-        )
-    return ok(
-        {
-            "station_id": station_id,
-            "elder_id": elder_id,
-            "delays_s": body.delays_s,
-            "disabled": body.disabled,
-        }
+    out = await chain.set_override(
+        platform(request), p, elder_id=elder_id, delays_s=body.delays_s, disabled=body.disabled
     )
+    return ok(out)
 
 
 # --- 120, devices, follow-up -------------------------------------------------------------------
