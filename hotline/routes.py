@@ -492,10 +492,14 @@ async def sample(request: web.Request) -> web.Response:
 
 
 async def post_satisfaction(request: web.Request) -> web.Response:
-    """Record one satisfaction answer."""
-    p = require(request, Role.OPERATOR)
+    """Record one satisfaction answer: the operator by phone, or the elder or family in the app."""
+    p = require(request, Role.OPERATOR, Role.FAMILY, Role.ELDER)
     body = await parse(request, SatisfactionIn)
     station_id, is_admin = _scope(p)
+    if p.role in (Role.FAMILY, Role.ELDER):
+        async with platform(request).store.read() as conn:
+            await elder_for(conn, p, body.elder_id)  # 404 for anyone else's elder
+        is_admin, body = True, body.model_copy(update={"channel": "app"})
     sid = await service.record_satisfaction(
         platform(request),
         station_id=station_id,

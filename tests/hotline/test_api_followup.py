@@ -270,3 +270,22 @@ async def test_sweep_runs_by_itself_every_quarter_hour(api: Api) -> None:
     await api.advance(15 * 60)
     await api.advance(15 * 60)
     assert await task_refs(api, "device:") == ["device:BTN-0001:never_seen"]
+
+
+async def test_family_rates_in_the_app_only_for_their_elder(api: Api) -> None:
+    await api.call(
+        "POST",
+        "/api/v1/hotline/satisfaction",
+        "family",
+        json={"elder_id": api.ids["elder"], "answer": "satisfied"},
+        expect=201,
+    )
+    await api.call(
+        "POST",
+        "/api/v1/hotline/satisfaction",
+        "family2",
+        json={"elder_id": api.ids["elder"], "answer": "dissatisfied"},
+        expect=404,
+    )
+    report = await api.call("GET", "/api/v1/hotline/satisfaction", "operator", expect=200)
+    assert report["stations"][0]["answers"] == 1
