@@ -61,7 +61,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None, run_background
     async def background(app: web.Application) -> AsyncIterator[None]:
         tasks = []
         if run_background:
-            tasks = [asyncio.create_task(run_relay(platform), name="outbox-relay"),
+            tasks = [asyncio.create_task(run_relay(platform, "fast"), name="outbox-relay"),
+                     asyncio.create_task(run_relay(platform, "slow"), name="outbox-relay-slow"),
                      asyncio.create_task(run_timers(platform), name="timers")]
         yield
         await app[HUB].close_all()

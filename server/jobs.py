@@ -38,14 +38,20 @@ class Waker:
         self.event.clear()
 
 
-async def relay_once(platform: Platform, batch: int = 100) -> int:
-    """Deliver pending outbox events to their handlers; returns how many were handled."""
+async def relay_once(platform: Platform, batch: int = 100, lane: str | None = None) -> int:
+    """Deliver pending outbox events to their handlers; returns how many were handled.
+
+    ``lane`` is "fast", "slow" (topics in ``platform.slow_topics``) or None for both.
+    """
     now = platform.clock.now()
+    conds = [outbox.c.published_at.is_(None),
+             or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < now)]
+    if lane == "slow":
+        conds.append(outbox.c.topic.in_(sorted(platform.slow_topics)))
+    elif lane == "fast":
+        conds.append(outbox.c.topic.notin_(sorted(platform.slow_topics)))
     async with platform.store.begin() as conn:
-        pending = select(outbox.c.id).where(
-            outbox.c.published_at.is_(None),
-            or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < now),
-        ).order_by(outbox.c.id).limit(batch)
+        pending = select(outbox.c.id).where(*conds).order_by(outbox.c.id).limit(batch)
         rows = (await conn.execute(
             update(outbox).where(outbox.c.id.in_(pending.scalar_subquery()))
             .values(claimed_until=now + timedelta(seconds=platform.settings.lease_s),
@@ -137,12 +143,12 @@ async def next_timer_in(platform: Platform, cap: float) -> float:
     return max(0.0, min(cap, float((due - platform.clock.now()).total_seconds())))
 
 
-async def run_relay(platform: Platform) -> None:
+async def run_relay(platform: Platform, lane: str = "fast") -> None:
     waker = Waker()
     platform.bus.listen(lambda t, d: waker(t, d) if t in ("outbox", "resync") else None)
     while True:
         try:
-            if await relay_once(platform):
+            if await relay_once(platform, lane=lane):
                 continue
         except asyncio.CancelledError:
             raise

@@ -50,10 +50,15 @@ class Platform:
         self.clock = clock
         self.outbox_handlers: dict[str, list[OutboxHandler]] = {}
         self.timer_handlers: dict[str, TimerHandler] = {}
+        self.slow_topics: set[str] = {"hotline.alert"}
         self.extras: dict[str, Any] = {}
 
-    def on_event(self, topic: str, handler: OutboxHandler) -> None:
+    def on_event(self, topic: str, handler: OutboxHandler, *, slow: bool = False) -> None:
+        """Consume an outbox topic; ``slow`` ones (outbound calls to providers) run in their
+        own relay lane so a provider timing out never delays dispatching a help call."""
         self.outbox_handlers.setdefault(topic, []).append(handler)
+        if slow:
+            self.slow_topics.add(topic)
 
     def on_timer(self, kind: str, handler: TimerHandler) -> None:
         if kind in self.timer_handlers:
