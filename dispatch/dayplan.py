@@ -219,6 +219,10 @@ def plan_day(
         skip.update(node_of[pv.task_id] for pv in done[:-1])
         starts[v] = at_node
 
+    # Places that are no one's start or end any more (the station, a location left behind
+    # for a pinned task) are not visits.
+    skip.update(i for i in range(first_task) if i not in starts and i not in ends)
+
     service = [0] * n
     windows = [(0, DAY_END_S)] * n
     penalties: list[int | None] = [None] * n

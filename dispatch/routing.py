@@ -483,6 +483,7 @@ def solve(
             keep(_extract(b, a), "warm", _break_starts(b, a))
     share = params.time_limit_s * params.portfolio_share / len(params.first_solutions)
     dropped_by_start: dict[str, int] = {}
+    took: dict[str, float] = {}
     for name in params.first_solutions:
         spent = time.perf_counter() - t0
         if best is not None and (
@@ -496,17 +497,39 @@ def solve(
         # lose the preferred start to a tight share).
         floor = min(0.1 * params.time_limit_s, max(left(), 0.01))
         limit = max(left(), 0.01) if params.solution_limit is not None else max(share, floor)
+        if best is None and name == params.first_solutions[0]:
+            limit = max(limit, left())  # the preferred start may use the whole limit
+        began = time.perf_counter()
         a = b.routing.SolveWithParameters(_search_params(params, name, limit, "start"))
+        took[name] = time.perf_counter() - began
         if a is not None:
             start = _extract(b, a)
             dropped_by_start[name] = len(start[1])
             keep(start, name, _break_starts(b, a))
+
+    if best is None:
+        # No start within the limit (a large day on a busy machine). A plan matters more
+        # than the limit: build the fastest start, allowing it up to 5x the limit.
+        b = _Built(problem, params.seed, mats)
+        overrun = max(5.0, 5 * params.time_limit_s)
+        a = b.routing.SolveWithParameters(
+            _search_params(params, "PATH_CHEAPEST_ARC", overrun, "start")
+        )
+        if a is not None:
+            keep(_extract(b, a), "PATH_CHEAPEST_ARC (over time)", _break_starts(b, a))
 
     # Phase 2: ruin and recreate. ILS builds its own start: the first strategy in the list
     # that serves as many visits as any (the cheapest start is often a poor one to perturb).
     if params.ruin_and_recreate and best is not None and dropped_by_start and left() > 0:
         fewest = min(dropped_by_start.values())
         ils_start = next(n for n in params.first_solutions if dropped_by_start.get(n) == fewest)
+    else:
+        ils_start = None
+    # ILS rebuilds its start; when that start is slow (a large day), polish instead.
+    slow = took.get(ils_start or "", 0.0) > 0.25 * params.time_limit_s
+    if slow and params.solution_limit is None:
+        ils_start = None
+    if ils_start is not None and best is not None:
         used = sum(1 for r in best[0] if r)
         served = sum(len(r) for r in best[0])
         avg_leg = max(1.0, best[3] / max(1, served + used))

@@ -9,7 +9,7 @@ import pytest
 from dispatch.dayplan import insert_emergency, plan_day
 from dispatch.geo import GeoPoint
 from dispatch.model import HOUR, DaySnapshot, Priority, UnassignedWhy
-from tests.dispatch.helpers import PARAMS, STATION, caregiver, task
+from tests.dispatch.helpers import PARAMS, STATION, at, caregiver, task
 
 
 def why(plan: object, tid: str) -> UnassignedWhy | None:
@@ -225,3 +225,13 @@ def test_emergency_breaks_off_interruptible_work() -> None:
     order = [v.task_id for v in after.routes[0].visits]
     assert order[0] == "help"
     assert "chat" in order[1:] or any(u.task_id == "chat" for u in after.unassigned)
+
+
+def test_pinned_work_of_a_caregiver_with_a_known_location() -> None:
+    """Caregiver 1 is out at a known place, en route to a visit; the place they leave behind
+    is not a visit, and the rest of the day is still planned."""
+    cg = replace(caregiver(1), location=at(1, 1))
+    tasks = (task("enroute", 1.2, 1.2, 9, 17, pinned_to=1), task("later", -1, 0, 9, 17))
+    plan = plan_day(DaySnapshot(STATION, (cg,), tasks, 10 * HOUR), PARAMS)
+    assert [v.task_id for v in plan.routes[0].visits] == ["enroute", "later"]
+    assert plan.unassigned == ()
