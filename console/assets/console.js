@@ -485,6 +485,7 @@ function renderDetail() {
 }
 
 // The escalation chain (hotline/): its state, and starting or skipping ahead by hand.
+const chains = new Map();  // last known chain per incident, so a re-render shows it at once
 function escalationBox(inc) {
   const state = h("div", { class: "chain", id: "chain", text: "…" });
   const reason = h("input", { id: "escalate-reason", placeholder: t("reason"), maxlength: 200 });
@@ -492,14 +493,17 @@ function escalationBox(inc) {
     try { await session.api("POST", `/api/v1/hotline/incidents/${inc.id}/${path}`, body); toast(msg); loadChain(); refreshIncident(inc.id); }
     catch (e) { toast(t("error", { msg: e.message }), "err"); }
   };
-  const loadChain = async () => {
-    try {
-      const c = await session.api("GET", `/api/v1/hotline/incidents/${inc.id}/chain`);
-      state.replaceChildren(
-        h("div", {}, `${t("chain_status")}: `, h("strong", { text: t(`chain_${c.status}`) === `chain_${c.status}` ? c.status : t(`chain_${c.status}`) }), c.next_at ? ` · ${t("chain_next")} ${hhmm(c.next_at)}` : ""),
-        ...(c.alerts || []).map((a) => h("div", { class: "muted" }, `${a.name || a.person} · ${a.status} · ${(a.attempts || []).map((x) => x.channel).join("/")}`)));
-    } catch (e) { state.textContent = e.status === 404 ? t("chain_none") : ""; }
+  const show = (c) => {
+    if (!c) { state.textContent = t("chain_none"); return; }
+    state.replaceChildren(
+      h("div", {}, `${t("chain_status")}: `, h("strong", { text: t(`chain_${c.status}`) === `chain_${c.status}` ? c.status : t(`chain_${c.status}`) }), c.next_at ? ` · ${t("chain_next")} ${hhmm(c.next_at)}` : ""),
+      ...(c.alerts || []).map((a) => h("div", { class: "muted" }, `${a.name || a.person} · ${a.status} · ${(a.attempts || []).map((x) => x.channel).join("/")}`)));
   };
+  const loadChain = async () => {
+    try { const c = await session.api("GET", `/api/v1/hotline/incidents/${inc.id}/chain`); chains.set(inc.id, c); show(c); }
+    catch (e) { if (e.status === 404) { chains.set(inc.id, null); show(null); } }
+  };
+  if (chains.has(inc.id)) show(chains.get(inc.id));
   loadChain();
   return h("form", { class: "d-form", id: "escalate-form", onsubmit: (ev) => { ev.preventDefault(); post("escalate", { reason: reason.value.trim() || t("escalate_default") }, t("escalated")); } },
     h("h3", { text: t("escalation") }), state, reason,
