@@ -56,5 +56,9 @@ port_open 6379 && log "Redis ready on 6379" || log "Redis NOT available: its tes
 if [ ! -x /usr/bin/chromium ]; then
   log "installing Chromium"; apt_install chromium || log "could not install Chromium"
 fi
+# A CJK font, or Chinese renders as empty boxes in the screenshots.
+if ! fc-list 2>/dev/null | grep -qi "wenquanyi\|wqy\|noto sans cjk"; then
+  apt_install fonts-wqy-microhei || log "could not install a CJK font (screenshots only)"
+fi
 [ -x /usr/bin/chromium ] && log "Chromium ready" || log "Chromium NOT available: browser tests will fail"
 exit 0

@@ -12,10 +12,15 @@ from server.store.tables import alarms
 
 async def raise_alarm(tx: Tx, station_id: int, incident_id: int | None, kind: str,
                       message: str) -> int | None:
-    """Raise an alarm unless the same one is already waiting; returns its id if new."""
-    waiting = (await tx.conn.execute(select(alarms.c.id).where(
-        alarms.c.incident_id == incident_id, alarms.c.kind == kind,
-        alarms.c.acknowledged_at.is_(None)))).first()
+    """Raise an alarm unless the same one was already raised; returns its id if new.
+
+    For an incident, each kind of alarm is raised once: the dispatcher's retries must not
+    ring again for what the operator already acknowledged (a new kind still rings).
+    """
+    same = [alarms.c.incident_id == incident_id, alarms.c.kind == kind]
+    if incident_id is None:
+        same.append(alarms.c.acknowledged_at.is_(None))
+    waiting = (await tx.conn.execute(select(alarms.c.id).where(*same))).first()
     if waiting is not None:
         return None
     aid = int((await tx.conn.execute(insert(alarms).values(

@@ -28,6 +28,7 @@ log = logging.getLogger("anxin.dispatch")
 
 TRAVEL_KEY = "travel"
 RETRY_S = 30
+REASK_AFTER_S = 300
 
 
 def travel_model(platform: Platform) -> TravelTimeModel:
@@ -85,8 +86,12 @@ async def dispatch_incident(platform: Platform, incident_id: int) -> None:
         inc = await load(tx, incident_id)
         if inc.kind != "emergency" or inc.status != S.OPEN.value:
             return
+        # Who said no (or did not answer) in the last few minutes is not asked again yet;
+        # after that they are, since a caregiver's situation changes and the call still waits.
+        recent = tx.now - timedelta(seconds=REASK_AFTER_S)
         tried = set((await tx.conn.execute(select(offers.c.caregiver_id).where(
-            offers.c.incident_id == incident_id))).scalars())
+            offers.c.incident_id == incident_id,
+            (offers.c.decided_at.is_(None)) | (offers.c.decided_at > recent)))).scalars())
         states = await caregiver_states(tx, inc.station_id, tx.now)
         s = platform.settings
         request = EmergencyRequest(incident_id=incident_id, location=GeoPoint(inc.lat, inc.lng))

@@ -169,3 +169,35 @@ async def test_eta_follows_the_caregiver(api: Api) -> None:
                    json={"location": {"lat": lat, "lng": lng, "coord_system": "gcj02"}}, expect=200)
     after = await api.call("GET", f"/api/v1/incidents/{inc['id']}", "family", expect=200)
     assert after["eta_minutes"] < before["eta_minutes"]
+
+
+async def test_acknowledged_alarm_does_not_ring_again_on_retry(api: Api) -> None:
+    await api.set_duty("cg_a", False)
+    await api.set_duty("cg_b", False)
+    inc = await api.press(expect=201)
+    await api.pump()
+    [alarm] = [a for a in await api.call("GET", "/api/v1/alarms", "operator", expect=200)
+               if a["kind"] == "no_caregiver"]
+    await api.call("POST", f"/api/v1/alarms/{alarm['id']}/ack", "operator", expect=200)
+    await api.advance(31)   # the dispatcher retries
+    await api.advance(31)
+    still = [a for a in await api.call("GET", "/api/v1/alarms", "operator", expect=200)
+             if a["incident_id"] == inc["id"] and a["kind"] == "no_caregiver"]
+    assert still == []
+    # ...and it keeps looking: a caregiver coming on duty gets the offer.
+    await api.set_duty("cg_a", True)
+    await api.advance(31)
+    assert len(await offers_for(api, "cg_a")) == 1
+
+
+async def test_decliners_are_asked_again_after_a_while(api: Api) -> None:
+    await api.set_duty("cg_b", False)
+    await api.press(expect=201)
+    await api.pump()
+    [offer] = await offers_for(api, "cg_a")
+    await api.call("POST", f"/api/v1/offers/{offer['id']}/decline", "cg_a", json={}, expect=200)
+    await api.pump()
+    assert await offers_for(api, "cg_a") == []
+    for _ in range(11):            # retries every 30 s; after 5 minutes she is asked again
+        await api.advance(31)
+    assert len(await offers_for(api, "cg_a")) == 1
