@@ -19,8 +19,10 @@ from schemas.registry import (
     DutyIn,
     ElderIn,
     ElderPatch,
+    Kitchen,
     LinkCodeOut,
     LocationIn,
+    OpeningHours,
     StationIn,
 )
 from server.auth.passwords import hash_password
@@ -212,9 +214,56 @@ async def list_caregivers(request: web.Request) -> web.Response:
 
 async def get_caregiver(request: web.Request) -> web.Response:
     p = caller(request)
-    async with platform(request).store.read() as conn:
-        row = await _caregiver_for(conn, p, int_param(request, "caregiver_id"))
-    return ok(caregiver_out(row, reveal=p.caregiver_id == row.id))
+    cid = int_param(request, "caregiver_id")
+    reveal = request.query.get("reveal") in ("1", "true") and p.is_staff()
+    async with platform(request).tx() as tx:
+        row = await _caregiver_for(tx.conn, p, cid)
+        if reveal:
+            await audit(tx, actor=p.user_id, action="reveal", object_type="caregiver", object_id=cid,
+                        detail={"fields": ["phone"]})
+    return ok(caregiver_out(row, reveal=reveal or p.caregiver_id == row.id))
+
+
+class StationPatch(Model):
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    address: str | None = Field(default=None, max_length=200)
+    location: Location | None = None
+    circle_minutes: int | None = Field(default=None, ge=5, le=60)
+    opening_hours: OpeningHours | None = None
+    kitchen: Kitchen | None = None
+    phone: str | None = None
+    active: bool | None = None
+
+
+async def patch_station(request: web.Request) -> web.Response:
+    """Update a station; the service circle is recomputed from its minutes."""
+    p = require(request, *STAFF)
+    sid = int_param(request, "station_id")
+    station_scope(p, sid)
+    body = await parse(request, StationPatch)
+    values: dict[str, Any] = body.model_dump(exclude_unset=True, exclude={"location", "kitchen", "opening_hours"})
+    if body.location is not None:
+        values["lat"], values["lng"] = stored(body.location)
+    if body.circle_minutes is not None:
+        values["circle_radius_m"] = service_circle_radius_m(TravelParams(), TravelMode.EBIKE, body.circle_minutes)
+    if body.opening_hours is not None:
+        values["opening_hours"] = body.opening_hours.model_dump()
+    if body.kitchen is not None:
+        klat, klng = stored(body.kitchen.location)
+        values["kitchen"] = {"name": body.kitchen.name, "lat": klat, "lng": klng}
+    if "phone" in values:
+        values["phone"] = mobile(values["phone"], "phone")
+    if "active" in values and p.role is not Role.ADMIN:
+        raise ApiError(403, "forbidden", "only an administrator opens or closes a station")
+    async with platform(request).tx() as tx:
+        if (await tx.conn.execute(select(stations.c.id).where(stations.c.id == sid))).first() is None:
+            raise not_found("station")
+        if values:
+            await tx.conn.execute(update(stations).where(stations.c.id == sid).values(**values))
+        await audit(tx, actor=p.user_id, action="update", object_type="station", object_id=sid,
+                    detail={"fields": sorted(values)})
+        row = (await tx.conn.execute(select(stations).where(stations.c.id == sid))).one()
+    return ok(station_out(row))
 
 
 async def patch_caregiver(request: web.Request) -> web.Response:
@@ -496,6 +545,7 @@ def routes() -> list[web.RouteDef]:
         web.post("/api/v1/stations", create_station),
         web.get("/api/v1/stations", list_stations),
         web.get("/api/v1/stations/{station_id}", get_station),
+        web.patch("/api/v1/stations/{station_id}", patch_station),
         web.post("/api/v1/operators", create_operator),
         web.post("/api/v1/caregivers", create_caregiver),
         web.get("/api/v1/caregivers", list_caregivers),

@@ -148,3 +148,26 @@ async def test_roles_are_enforced(api: Api) -> None:
     assert status == 403 and body["code"] == "forbidden"
     status, _ = await api.call("GET", "/api/v1/elders")
     assert status == 401
+
+
+async def test_station_update_recomputes_circle(api: Api) -> None:
+    st = await api.call("PATCH", f"/api/v1/stations/{api.ids['station']}", "operator",
+                        json={"circle_minutes": 10}, expect=200)
+    assert 1000 < st["circle_radius_m"] < 2000
+    status, _ = await api.call("PATCH", f"/api/v1/stations/{api.ids['station']}", "operator2",
+                               json={"circle_minutes": 10})
+    assert status == 404
+    status, _ = await api.call("PATCH", f"/api/v1/stations/{api.ids['station']}", "operator",
+                               json={"active": False})
+    assert status == 403
+
+
+async def test_operator_reveals_caregiver_phone_with_audit(api: Api) -> None:
+    masked = await api.call("GET", f"/api/v1/caregivers/{api.ids['cg_a']}", "operator", expect=200)
+    assert "*" in masked["phone"]
+    full = await api.call("GET", f"/api/v1/caregivers/{api.ids['cg_a']}?reveal=1", "operator", expect=200)
+    assert "*" not in full["phone"]
+    async with api.platform.store.read() as conn:
+        actions = [r.action for r in (await conn.execute(select(audit_log).where(
+            audit_log.c.object_type == "caregiver"))).all()]
+    assert actions == ["reveal"]
