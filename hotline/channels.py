@@ -345,7 +345,8 @@ class HttpWeChatAdapter:
                 "template_id": self.template_id,
                 "page": self.page,
                 "data": {
-                    k: {"value": v} for k, v in {"thing1": message.text, **message.params}.items()
+                    k: {"value": _wechat_value(k, v)}
+                    for k, v in {"thing1": message.text, **message.params}.items()
                 },
             },
             seconds=self.timeout,
@@ -353,6 +354,11 @@ class HttpWeChatAdapter:
         if data.get("errcode", 0) != 0:
             raise ChannelError(f"wechat errcode {data.get('errcode')}: {data.get('errmsg')}")
         return SendResult(self.channel, _send_id(data, "msgid"))
+
+
+def _wechat_value(key: str, value: str) -> str:
+    """WeChat refuses a `thing` field longer than 20 characters: cut it, keep the start."""
+    return value if not key.startswith("thing") or len(value) <= 20 else value[:19] + "…"
 
 
 @dataclass
