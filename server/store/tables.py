@@ -111,7 +111,7 @@ elders = Table(
     Column("access_notes", String(200), nullable=False, server_default=""),
     Column("lat", Float, nullable=False),
     Column("lng", Float, nullable=False),
-    Column("living", String(16), nullable=False, server_default="with_family"),
+    Column("living", String(24), nullable=False, server_default="with_family"),
     Column("categories", JSON, nullable=False),
     Column("care_level", String(16), nullable=False, server_default="自理"),
     Column("household_id", String(40), nullable=True, index=True),

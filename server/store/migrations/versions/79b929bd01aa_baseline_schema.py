@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: 915d00f7a1f8
+Revision ID: 79b929bd01aa
 Revises: 
-Create Date: 2026-11-23 21:44:28.016048
+Create Date: 2026-11-23 21:52:05.394460
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from alembic import op  # noqa: I001
 import server.store.types
 
 
-revision = '915d00f7a1f8'
+revision = '79b929bd01aa'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -303,7 +303,7 @@ def upgrade() -> None:
     sa.Column('access_notes', sa.String(length=200), server_default='', nullable=False),
     sa.Column('lat', sa.Float(), nullable=False),
     sa.Column('lng', sa.Float(), nullable=False),
-    sa.Column('living', sa.String(length=16), server_default='with_family', nullable=False),
+    sa.Column('living', sa.String(length=24), server_default='with_family', nullable=False),
     sa.Column('categories', sa.JSON(), nullable=False),
     sa.Column('care_level', sa.String(length=16), server_default='自理', nullable=False),
     sa.Column('household_id', sa.String(length=40), nullable=True),
