@@ -23,7 +23,7 @@ from typing import Any
 
 from dispatch.cover import HighRiskElder, emergency_cover
 from dispatch.dayplan import insert_emergency, plan_day
-from dispatch.emergency import CaregiverState, EmergencyRequest, rank_for_emergency
+from dispatch.emergency import CaregiverState, CurrentWork, EmergencyRequest, rank_for_emergency
 from dispatch.geo import GeoPoint
 from dispatch.model import (
     HOUR,
@@ -173,13 +173,20 @@ def figures(seed: int, n_tasks: int, limits: list[float], long_s: float) -> dict
     where = rng.choice(snap.tasks).location
     travel = GreatCircleTravel()
     states = []
+    by_id = {t.task_id: t for t in snap.tasks}
     for c in snap.caregivers:
         route = next(r for r in long.routes if r.caregiver_id == c.caregiver_id)
         loc = c.home or snap.station
+        current = None
         for v in route.visits:
             if v.start_s <= now:
-                loc = next(t.location for t in snap.tasks if t.task_id == v.task_id)
-        states.append(CaregiverState(c.caregiver_id, c.name, loc, True, c.skills))
+                loc = by_id[v.task_id].location
+            if v.start_s <= now < v.end_s:
+                t = by_id[v.task_id]
+                current = CurrentWork(
+                    t.task_id, t.interruptible, v.end_s - now, t.location, t.label
+                )
+        states.append(CaregiverState(c.caregiver_id, c.name, loc, True, c.skills, current=current))
     t0 = time.perf_counter()
     for _ in range(100):
         ranking = rank_for_emergency(EmergencyRequest(1, where), states, travel)
@@ -193,8 +200,11 @@ def figures(seed: int, n_tasks: int, limits: list[float], long_s: float) -> dict
         pv = long.visit_of(t.task_id)
         if pv is not None and pv.end_s <= now:
             continue
-        if pv is not None and pv.start_s - pv.travel_s <= now:
-            t = replace(t, pinned_to=assign[t.task_id])
+        if pv is not None and pv.start_s <= now:
+            # In progress: pinned, with the time it still needs.
+            t = replace(t, pinned_to=assign[t.task_id], duration_s=pv.end_s - now)
+        elif pv is not None and pv.start_s - pv.travel_s <= now:
+            t = replace(t, pinned_to=assign[t.task_id])  # en route
         todo.append(t)
     locs = {s.caregiver_id: s.location for s in states}
     team = tuple(replace(c, location=locs[c.caregiver_id]) for c in snap.caregivers)

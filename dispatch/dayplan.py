@@ -254,8 +254,9 @@ def plan_day(
             if t.preferred_caregiver is not None and t.preferred_caregiver != c.caregiver_id:
                 unary[i] += params.continuity_cost_s
             was = before.get(t.task_id)
-            if t.task_id in near and was is not None and was != c.caregiver_id:
-                unary[i] += params.stability_cost_s
+            if was is not None and was != c.caregiver_id:
+                near_now = t.task_id in near
+                unary[i] += params.stability_cost_s if near_now else params.move_cost_s
         breaks: tuple[Break, ...] = ()
         if c.lunch is not None and lo <= c.lunch.latest_s:
             b_lo = max(c.lunch.earliest_s, lo)

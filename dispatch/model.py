@@ -221,6 +221,7 @@ class PlanParams:
     balance_cost_s: int = 5 * MINUTE  # per visit above the team's fair share
     stability_window_s: int = 2 * HOUR  # tasks starting this soon keep their caregiver ...
     stability_cost_s: int = 4 * HOUR  # ... unless it saves this much
+    move_cost_s: int = 10 * MINUTE  # any other task that changes caregiver on a re-plan
     retime_threshold_s: int = 5 * MINUTE  # start moves smaller than this are not a change
     max_distance_m: float = 30_000  # tasks farther from the station are bad coordinates
     cover_weight_s_per_min: int = 60  # one uncovered minute is worth a minute of travel
@@ -236,6 +237,7 @@ class PlanParams:
             "balance_cost_s",
             "stability_window_s",
             "stability_cost_s",
+            "move_cost_s",
             "retime_threshold_s",
             "cover_weight_s_per_min",
             "cover_leg_cost_s",

@@ -447,8 +447,10 @@ def solve(
 ) -> RoutingSolution:
     """Solve a routing problem; returns the best plan found within the limits.
 
-    With `initial_routes` (node lists per vehicle, e.g. the plan in force), that plan is one
-    of the starts, kept when it is the cheapest; the improvement phases then start from it.
+    With `initial_routes` (node lists per vehicle, e.g. the plan in force) the solve is a
+    repair: the routes that still fit are kept, the rest left for the search to re-insert,
+    and only the polish phase runs from there (no fresh starts, no ruin and recreate), so a
+    re-plan changes as little as it can. When nothing of it fits, the full search runs.
     """
     t0 = time.perf_counter()
     nv = len(problem.vehicles)
@@ -479,12 +481,24 @@ def solve(
             _search_params(params, "PATH_CHEAPEST_ARC", max(1.0, left()), "start")
         )
         a = _assignment(b, initial_routes)
+        if a is None:
+            # Repair: keep every route of the plan in force that still fits, leave the visits
+            # of the others unplanned for the search to re-insert.
+            kept: list[list[int]] = [[] for _ in problem.vehicles]
+            for v in range(nv):
+                trial = [list(r) for r in kept]
+                trial[v] = list(initial_routes[v]) if v < len(initial_routes) else []
+                if trial[v] and _assignment(b, trial) is not None:
+                    kept = trial
+            a = _assignment(b, kept)
         if a is not None:
             keep(_extract(b, a), "warm", _break_starts(b, a))
+    warm = best is not None
     share = params.time_limit_s * params.portfolio_share / len(params.first_solutions)
     dropped_by_start: dict[str, int] = {}
     took: dict[str, float] = {}
-    for name in params.first_solutions:
+    # A re-plan repairs the plan in force (stability): no fresh starts, no ruin and recreate.
+    for name in () if warm else params.first_solutions:
         spent = time.perf_counter() - t0
         if best is not None and (
             left() <= 0 or spent > 2 * params.portfolio_share * params.time_limit_s
@@ -520,7 +534,7 @@ def solve(
 
     # Phase 2: ruin and recreate. ILS builds its own start: the first strategy in the list
     # that serves as many visits as any (the cheapest start is often a poor one to perturb).
-    if params.ruin_and_recreate and best is not None and dropped_by_start and left() > 0:
+    if params.ruin_and_recreate and not warm and dropped_by_start and left() > 0:
         fewest = min(dropped_by_start.values())
         ils_start = next(n for n in params.first_solutions if dropped_by_start.get(n) == fewest)
     else:
