@@ -15,7 +15,6 @@ from server.errors import Handler
 from server.keys import METRICS, PLATFORM
 from server.store.tables import incidents, offers
 
-
 access = logging.getLogger("anxin.access")
 
 

@@ -35,7 +35,7 @@ from server.auth.principal import Role
 from server.clock import SHANGHAI
 from server.http import int_param, ok, parse, platform, require
 from server.incidents.notify import to_operators
-from server.platform import Platform, Tx, push
+from server.platform import Platform, Tx, queue_push
 from server.registry.guards import station_scope
 from server.store.meta import metadata
 from server.store.tables import Id, caregivers, elders, incidents, stations, tasks
@@ -174,7 +174,7 @@ async def _push_route(tx: Tx, caregiver_id: int, body: dict[str, Any], day: date
     uid = (await tx.conn.execute(select(caregivers.c.user_id).where(caregivers.c.id == caregiver_id))).scalar()
     route = next((r for r in body["routes"] if r["caregiver_id"] == caregiver_id), None)
     if uid is not None:
-        await push(tx, f"user:{uid}", "plan.changed", {"day": day.isoformat(),
+        queue_push(tx, f"user:{uid}", "plan.changed", {"day": day.isoformat(),
                                                         "visits": route["visits"] if route else []})
 
 

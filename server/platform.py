@@ -30,6 +30,7 @@ class Tx:
     conn: AsyncConnection
     now: datetime
     hints: list[tuple[str, str]] = field(default_factory=list)
+    pushes: dict[str, list[tuple[str, dict[str, Any]]]] = field(default_factory=dict)
 
     def hint(self, topic: str, data: str = "") -> None:
         if (topic, data) not in self.hints:
@@ -71,6 +72,7 @@ class Platform:
         async with self.store.begin() as conn:
             t = Tx(conn=conn, now=self.clock.now())
             yield t
+            await flush_pushes(t)
         for topic, data in t.hints:
             await self.bus.publish(topic, data)
 
@@ -98,9 +100,35 @@ async def cancel_timer(tx: Tx, ref: str) -> bool:
     return bool(res.rowcount)
 
 
+def queue_push(tx: Tx, recipient: str, type_: str, payload: dict[str, Any]) -> None:
+    """Add a message for one recipient, numbered and written just before the commit.
+
+    Numbering takes a lock on the recipient's cursor until the commit (so sequence order is
+    commit order, and a reconnecting client never skips a late-committing message). Taking it
+    at the end, for all recipients in sorted order, keeps the lock short and deadlock-free:
+    every operator of a station is a recipient of almost every transaction.
+    """
+    tx.pushes.setdefault(recipient, []).append((type_, payload))
+    tx.hint("push", recipient)
+
+
+async def flush_pushes(tx: Tx) -> None:
+    for recipient in sorted(tx.pushes):
+        messages = tx.pushes[recipient]
+        last = (await tx.conn.execute(_next_seq(tx, recipient, len(messages)))).scalar_one()
+        first = int(last) - len(messages) + 1
+        await tx.conn.execute(insert(push_messages), [
+            {"recipient": recipient, "seq": first + i, "type": t, "payload": p, "created_at": tx.now}
+            for i, (t, p) in enumerate(messages)])
+    tx.pushes.clear()
+
+
 async def push(tx: Tx, recipient: str, type_: str, payload: dict[str, Any]) -> int:
-    """Queue a message for one recipient with the next sequence number; returns it."""
-    seq = (await tx.conn.execute(_next_seq(tx, recipient))).scalar_one()
+    """Write a message for one recipient now and return its sequence number.
+
+    Prefer ``queue_push``: this takes the recipient's lock for the rest of the transaction.
+    """
+    seq = (await tx.conn.execute(_next_seq(tx, recipient, 1))).scalar_one()
     await tx.conn.execute(insert(push_messages).values(
         recipient=recipient, seq=seq, type=type_, payload=payload, created_at=tx.now))
     tx.hint("push", recipient)
@@ -125,12 +153,12 @@ def _dialect_insert(tx: Tx) -> Any:
     return sqlite_insert
 
 
-def _next_seq(tx: Tx, recipient: str) -> Any:
-    """INSERT ... ON CONFLICT DO UPDATE ... RETURNING: one statement, no race on first use."""
-    stmt = _dialect_insert(tx)(push_cursors).values(recipient=recipient, last_seq=1)
+def _next_seq(tx: Tx, recipient: str, n: int) -> Any:
+    """Reserve ``n`` numbers: INSERT ... ON CONFLICT DO UPDATE ... RETURNING the last one."""
+    stmt = _dialect_insert(tx)(push_cursors).values(recipient=recipient, last_seq=n)
     return stmt.on_conflict_do_update(
         index_elements=[push_cursors.c.recipient],
-        set_={"last_seq": push_cursors.c.last_seq + 1},
+        set_={"last_seq": push_cursors.c.last_seq + n},
     ).returning(push_cursors.c.last_seq)
 
 

@@ -21,7 +21,7 @@ from schemas.incidents import IncidentStatus as S
 from server.incidents.alarms import raise_alarm
 from server.incidents.model import load, transition
 from server.incidents.notify import to_operators, to_watchers
-from server.platform import Platform, Tx, push, schedule
+from server.platform import Platform, Tx, queue_push, schedule
 from server.store.tables import caregivers, elders, incidents, offers, tasks
 
 log = logging.getLogger("anxin.dispatch")
@@ -134,7 +134,7 @@ async def make_offer(platform: Platform, tx: Tx, inc: Any, caregiver_id: int, et
                                 .where(caregivers.c.id == caregiver_id))).one()
     elder = (await tx.conn.execute(select(elders.c.name, elders.c.address, elders.c.access_notes)
                                    .where(elders.c.id == inc.elder_id))).one()
-    await push(tx, f"user:{cg.user_id}", "task.offered", {
+    queue_push(tx, f"user:{cg.user_id}", "task.offered", {
         "offer_id": oid, "incident_id": inc.id, "kind": inc.kind, "elder_name": elder.name,
         "address": elder.address, "access_notes": elder.access_notes, "lat": inc.lat, "lng": inc.lng,
         "eta_s": eta_s, "expires_at": expires.isoformat(), "deadline_at": _iso(inc.deadline_at)})

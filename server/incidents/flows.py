@@ -16,7 +16,7 @@ from server.incidents.alarms import raise_alarm
 from server.incidents.dispatcher import dispatch_incident, make_offer
 from server.incidents.model import load, transition
 from server.incidents.notify import to_operators, to_watchers
-from server.platform import Platform, Tx, cancel_timer, emit, push
+from server.platform import Platform, Tx, cancel_timer, emit, queue_push
 from server.store.tables import alarms, caregivers, elders, incidents, offers, tasks
 
 
@@ -144,7 +144,7 @@ async def _withdraw_pending(tx: Tx, inc: Any, actor: int) -> None:
         await cancel_timer(tx, f"offer:{o.id}:expire")
         user_id = (await tx.conn.execute(select(caregivers.c.user_id).where(
             caregivers.c.id == o.caregiver_id))).scalar()
-        await push(tx, f"user:{user_id}", "task.withdrawn", {"offer_id": o.id, "incident_id": inc.id})
+        queue_push(tx, f"user:{user_id}", "task.withdrawn", {"offer_id": o.id, "incident_id": inc.id})
 
 
 async def assign(platform: Platform, p: Principal, incident_id: int, caregiver_id: int, reason: str) -> int:

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from server.platform import Tx, push
+from server.platform import Tx, queue_push
 from server.store.tables import elders, family_bindings, users
 
 
@@ -16,7 +16,7 @@ async def to_operators(tx: Tx, station_id: int, type_: str, payload: dict[str, A
         users.c.role.in_(("operator", "admin")), users.c.active.is_(True),
         (users.c.station_id == station_id) | (users.c.role == "admin")))).scalars().all()
     for uid in ops:
-        await push(tx, f"user:{uid}", type_, payload)
+        queue_push(tx, f"user:{uid}", type_, payload)
 
 
 async def watchers(tx: Tx, elder_id: int) -> list[int]:
@@ -30,4 +30,4 @@ async def watchers(tx: Tx, elder_id: int) -> list[int]:
 
 async def to_watchers(tx: Tx, elder_id: int, type_: str, payload: dict[str, Any]) -> None:
     for uid in await watchers(tx, elder_id):
-        await push(tx, f"user:{uid}", type_, payload)
+        queue_push(tx, f"user:{uid}", type_, payload)

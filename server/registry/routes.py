@@ -32,7 +32,7 @@ from server.errors import ApiError, not_found
 from server.geo import CoordSystem, to_store
 from server.http import caller, int_param, ok, parse, parse_query, platform, require
 from server.identity import birth_date_from_id, normalize_id_number, normalize_mobile, sex_from_id
-from server.platform import Tx, audit, push
+from server.platform import Tx, audit, queue_push
 from server.registry.guards import elder_for, station_scope
 from server.registry.views import caregiver_out, elder_out, station_out
 from server.store.tables import caregivers, elders, family_bindings, stations, users
@@ -483,7 +483,7 @@ async def request_binding(request: web.Request) -> web.Response:
         await to_operators(tx, elder.station_id, "binding.requested",
                            {"binding_id": bid, "elder_id": elder.id, "relation": body.relation})
         if elder.user_id:
-            await push(tx, f"user:{elder.user_id}", "binding.requested", {"binding_id": bid})
+            queue_push(tx, f"user:{elder.user_id}", "binding.requested", {"binding_id": bid})
         row = (await tx.conn.execute(select(family_bindings).where(family_bindings.c.id == bid))).one()
     return ok(_binding_out(row, elder.name), 201)
 
@@ -504,7 +504,7 @@ async def confirm_binding(request: web.Request) -> web.Response:
             await tx.conn.execute(update(family_bindings).where(family_bindings.c.id == bid).values(
                 status="confirmed", confirmed_at=tx.now, confirmed_by=p.user_id))
             await audit(tx, actor=p.user_id, action="confirm_binding", object_type="binding", object_id=bid)
-            await push(tx, f"user:{row.family_user_id}", "binding.confirmed",
+            queue_push(tx, f"user:{row.family_user_id}", "binding.confirmed",
                        {"binding_id": bid, "elder_id": elder.id})
         row = (await tx.conn.execute(select(family_bindings).where(family_bindings.c.id == bid))).one()
     return ok(_binding_out(row, elder.name))
