@@ -36,7 +36,14 @@ from hotline.escalation import (
     plan,
 )
 from hotline.roster import DutyRole, DutySlot, on_duty
-from hotline.tables import alerts, chain_events, chain_overrides, escalation_chains, roster
+from hotline.tables import (
+    alert_attempts,
+    alerts,
+    chain_events,
+    chain_overrides,
+    escalation_chains,
+    roster,
+)
 from server.auth.principal import Principal
 from server.errors import ApiError
 from server.incidents.alarms import raise_alarm
@@ -680,6 +687,65 @@ async def set_override(
         "elder_id": elder_id,
         "delays_s": delays_s,
         "disabled": disabled,
+    }
+
+
+async def describe(platform: Platform, incident_id: int) -> dict[str, Any]:
+    """The chain of an incident for the console: status, steps, history, alerts, attempts."""
+    async with platform.store.read() as conn:
+        row = (
+            await conn.execute(
+                select(escalation_chains).where(escalation_chains.c.incident_id == incident_id)
+            )
+        ).first()
+        if row is None:
+            raise ApiError(404, "chain_not_found", "no escalation chain for this incident")
+        events = (
+            await conn.execute(
+                select(chain_events)
+                .where(chain_events.c.chain_id == row.id)
+                .order_by(chain_events.c.id)
+            )
+        ).all()
+        sent = (
+            await conn.execute(
+                select(alerts).where(alerts.c.chain_id == row.id).order_by(alerts.c.id)
+            )
+        ).all()
+        attempts = (
+            await conn.execute(
+                select(alert_attempts)
+                .where(alert_attempts.c.alert_id.in_([a.id for a in sent] or [0]))
+                .order_by(alert_attempts.c.id)
+            )
+        ).all()
+    return {
+        "incident_id": incident_id,
+        "status": row.status,
+        "next_at": row.next_at,
+        "steps": row.definition,
+        "history": [
+            {"kind": e.kind, "at": e.at, "firing": e.firing, "person": e.person} for e in events
+        ],
+        "alerts": [
+            {
+                "alert_id": a.id,
+                "person": a.person,
+                "name": a.name,
+                "status": a.status,
+                "attempts": [
+                    {
+                        "channel": t.channel,
+                        "sent_at": t.sent_at,
+                        "send_id": t.send_id,
+                        "error": t.error,
+                    }
+                    for t in attempts
+                    if t.alert_id == a.id
+                ],
+            }
+            for a in sent
+        ],
     }
 
 

@@ -34,8 +34,6 @@ from hotline.names import NameQuery
 from hotline.tables import (
     alert_attempts,
     alerts,
-    chain_events,
-    escalation_chains,
     hotline_calls,
 )
 from server.auth.principal import Principal, Role
@@ -203,63 +201,7 @@ async def get_chain(request: web.Request) -> web.Response:
     p = require(request, Role.OPERATOR)
     pf = platform(request)
     inc = await _incident_for(pf, p, int_param(request, "incident_id"))
-    async with pf.store.read() as conn:
-        row = (
-            await conn.execute(
-                select(escalation_chains).where(escalation_chains.c.incident_id == inc.id)
-            )
-        ).first()
-        if row is None:
-            raise ApiError(404, "chain_not_found", "no escalation chain for this incident")
-        events = (
-            await conn.execute(
-                select(chain_events)
-                .where(chain_events.c.chain_id == row.id)
-                .order_by(chain_events.c.id)
-            )
-        ).all()
-        sent = (
-            await conn.execute(
-                select(alerts).where(alerts.c.chain_id == row.id).order_by(alerts.c.id)
-            )
-        ).all()
-        attempts = (
-            await conn.execute(
-                select(alert_attempts)
-                .where(alert_attempts.c.alert_id.in_([a.id for a in sent] or [0]))
-                .order_by(alert_attempts.c.id)
-            )
-        ).all()
-    return ok(
-        {
-            "incident_id": inc.id,
-            "status": row.status,
-            "next_at": row.next_at,
-            "steps": row.definition,
-            "history": [
-                {"kind": e.kind, "at": e.at, "firing": e.firing, "person": e.person} for e in events
-            ],
-            "alerts": [
-                {
-                    "alert_id": a.id,
-                    "person": a.person,
-                    "name": a.name,
-                    "status": a.status,
-                    "attempts": [
-                        {
-                            "channel": t.channel,
-                            "sent_at": t.sent_at,
-                            "send_id": t.send_id,
-                            "error": t.error,
-                        }
-                        for t in attempts
-                        if t.alert_id == a.id
-                    ],
-                }
-                for a in sent
-            ],
-        }
-    )
+    return ok(await chain.describe(pf, inc.id))
 
 
 async def responsibility(request: web.Request) -> web.Response:
