@@ -143,6 +143,13 @@ async def next_timer_in(platform: Platform, cap: float) -> float:
     return max(0.0, min(cap, float((due - platform.clock.now()).total_seconds())))
 
 
+def _due_soon(platform: Platform, data: str, within_s: float) -> bool:
+    try:
+        return float(data) - platform.clock.now().timestamp() < within_s
+    except ValueError:
+        return True
+
+
 async def run_relay(platform: Platform, lane: str = "fast") -> None:
     waker = Waker()
     platform.bus.listen(lambda t, d: waker(t, d) if t in ("outbox", "resync") else None)
@@ -159,7 +166,13 @@ async def run_relay(platform: Platform, lane: str = "fast") -> None:
 
 async def run_timers(platform: Platform) -> None:
     waker = Waker()
-    platform.bus.listen(lambda t, d: waker(t, d) if t in ("timers", "resync") else None)
+    poll = platform.settings.timer_poll_s
+
+    def on_hint(topic: str, data: str) -> None:
+        if topic == "resync" or (topic == "timers" and _due_soon(platform, data, poll)):
+            waker(topic, data)
+
+    platform.bus.listen(on_hint)
     while True:
         try:
             await fire_due_timers(platform)

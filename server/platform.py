@@ -89,7 +89,8 @@ async def schedule(tx: Tx, kind: str, ref: str, due_at: datetime,
     stmt = _dialect_insert(tx)(timers).values(
         kind=kind, ref=ref, due_at=due_at, payload=payload, state="pending", created_at=tx.now)
     res = await tx.conn.execute(stmt.on_conflict_do_nothing(index_elements=[timers.c.ref]))
-    tx.hint("timers")
+    # The runner polls anyway; the hint only matters for a timer due before its next look.
+    tx.hint("timers", f"{due_at.timestamp():.3f}")
     return bool(res.rowcount)
 
 
@@ -113,13 +114,15 @@ def queue_push(tx: Tx, recipient: str, type_: str, payload: dict[str, Any]) -> N
 
 
 async def flush_pushes(tx: Tx) -> None:
+    rows = []
     for recipient in sorted(tx.pushes):
         messages = tx.pushes[recipient]
         last = (await tx.conn.execute(_next_seq(tx, recipient, len(messages)))).scalar_one()
         first = int(last) - len(messages) + 1
-        await tx.conn.execute(insert(push_messages), [
-            {"recipient": recipient, "seq": first + i, "type": t, "payload": p, "created_at": tx.now}
-            for i, (t, p) in enumerate(messages)])
+        rows += [{"recipient": recipient, "seq": first + i, "type": t, "payload": p, "created_at": tx.now}
+                 for i, (t, p) in enumerate(messages)]
+    if rows:
+        await tx.conn.execute(insert(push_messages), rows)
     tx.pushes.clear()
 
 
