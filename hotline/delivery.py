@@ -279,7 +279,16 @@ async def deliver(platform: Platform, alert_id: int) -> None:
             .where(alert_attempts.c.id == attempt_id, alert_attempts.c.send_id.is_(None))
             .values(send_id=send_id, error=error)
         )
-        if error is not None:
+        early = (
+            send_id is not None
+            and (
+                await tx.conn.execute(
+                    select(receipts.c.id).where(receipts.c.send_id == send_id).limit(1)
+                )
+            ).first()
+        )
+        if error is not None or early:
+            # A send error, or a receipt that arrived before this row knew its send id.
             await emit(tx, "hotline.alert", {"alert_id": alert_id})
 
 
@@ -326,16 +335,17 @@ async def record_receipt(platform: Platform, tx: Tx, receipt: Receipt) -> Any:
                     select(alert_attempts).where(
                         alert_attempts.c.alert_id == int(match[1]),
                         alert_attempts.c.number == int(match[2]),
-                        alert_attempts.c.send_id.is_(None),
                     )
                 )
             ).first()
-            if attempt is not None:
+            if attempt is not None and attempt.send_id is None:
                 await tx.conn.execute(
                     update(alert_attempts)
-                    .where(alert_attempts.c.id == attempt.id)
+                    .where(alert_attempts.c.id == attempt.id, alert_attempts.c.send_id.is_(None))
                     .values(send_id=receipt.send_id)
                 )
+            elif attempt is not None and attempt.send_id != receipt.send_id:
+                attempt = None  # the reference names another send: not ours to trust
     if attempt is None:
         return None
     await emit(tx, "hotline.alert", {"alert_id": attempt.alert_id})
