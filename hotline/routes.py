@@ -9,7 +9,16 @@ from aiohttp import web
 from sqlalchemy import select
 
 from hotline import calls, chain, delivery, service
-from hotline.api import (
+from hotline.channels import Receipt, ReceiptStatus, parse_receipt
+from hotline.cti import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookRejected, verify_signature
+from hotline.followup import ComplaintAction
+from hotline.names import NameQuery
+from hotline.tables import (
+    alert_attempts,
+    alerts,
+    hotline_calls,
+)
+from schemas.hotline import (
     Called120In,
     CallToIncidentIn,
     CareRecordIn,
@@ -26,15 +35,6 @@ from hotline.api import (
     RosterIn,
     SampleIn,
     SatisfactionIn,
-)
-from hotline.channels import Receipt, ReceiptStatus, parse_receipt
-from hotline.cti import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookRejected, verify_signature
-from hotline.followup import ComplaintAction
-from hotline.names import NameQuery
-from hotline.tables import (
-    alert_attempts,
-    alerts,
-    hotline_calls,
 )
 from server.auth.principal import Principal, Role
 from server.errors import ApiError
