@@ -218,7 +218,7 @@ def test_phone_call_alarm_and_manual_reassignment(server: str, demo_api: Api, br
     # resumes after the last sequence number and reloads its snapshot.
     op_ctx.set_offline(True)
     op.evaluate("window.__anxin.live.ws.close()")
-    op.wait_for_selector("#conn.offline", timeout=5000)
+    op.wait_for_selector("#conn.offline", timeout=20000)  # the close handshake can stall offline
     missed = demo_api.help_call("elder")["id"]
     op.wait_for_timeout(700)
     assert op.locator(f"[data-testid=incident-{missed}]").count() == 0
