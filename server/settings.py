@@ -43,6 +43,7 @@ class Settings:
     arrival_tolerance_m: float = 200.0
     operator_alarm_after_s: int = 90
     cti_secret: str = "dev-cti-secret"
+    osrm_url: str | None = None
     timer_poll_s: float = 0.5
     lease_s: int = 15
     outbox_poll_s: float = 0.5
@@ -80,6 +81,7 @@ class Settings:
             lease_s=_int("ANXIN_LEASE_S", base.lease_s),
             operator_alarm_after_s=_int("ANXIN_OPERATOR_ALARM_AFTER_S", base.operator_alarm_after_s),
             cti_secret=_env("ANXIN_CTI_SECRET", base.cti_secret) or "",
+            osrm_url=_env("ANXIN_OSRM_URL"),
             production=_env("ANXIN_PRODUCTION", "0") == "1",
             log_level=_env("ANXIN_LOG_LEVEL", "INFO") or "INFO",
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -9,6 +10,7 @@ from typing import Any, cast
 from sqlalchemy import insert, select, update
 
 from dispatch.emergency import (
+    WHY_DECLINED,
     CaregiverState,
     CurrentWork,
     EmergencyRanking,
@@ -16,13 +18,14 @@ from dispatch.emergency import (
     rank_for_emergency,
 )
 from dispatch.geo import GeoPoint
-from dispatch.travel import GreatCircleTravel, TravelMode, TravelTimeModel
+from dispatch.travel import TravelMode, TravelTimeModel
 from schemas.incidents import IncidentStatus as S
 from server.incidents.alarms import raise_alarm
 from server.incidents.model import load, transition
 from server.incidents.notify import to_operators, to_watchers
 from server.platform import Platform, Tx, queue_push, schedule
 from server.store.tables import caregivers, elders, incidents, offers, tasks
+from server.travel import does_io, make_travel_model
 
 log = logging.getLogger("anxin.dispatch")
 
@@ -34,7 +37,7 @@ REASK_AFTER_S = 300
 def travel_model(platform: Platform) -> TravelTimeModel:
     model = platform.extras.get(TRAVEL_KEY)
     if model is None:
-        model = platform.extras[TRAVEL_KEY] = GreatCircleTravel()
+        model = platform.extras[TRAVEL_KEY] = make_travel_model(platform.settings.osrm_url)
     return cast(TravelTimeModel, model)
 
 
@@ -80,23 +83,41 @@ def ranking_json(r: EmergencyRanking) -> dict[str, Any]:
     }
 
 
+async def _rank(platform: Platform, incident_id: int) -> EmergencyRanking | None:
+    """Rank from a read snapshot, outside the write transaction: a road-time service may
+    take a moment, and nothing should hold the store's write lock meanwhile."""
+    async with platform.store.read() as conn:
+        t = Tx(conn=conn, now=platform.clock.now())
+        inc = await load(t, incident_id, lock=False)
+        if inc.kind != "emergency" or inc.status != S.OPEN.value:
+            return None
+        # Who said no (or did not answer) in the last few minutes is not asked again yet;
+        # after that they are, since a caregiver's situation changes and the call still waits.
+        recent = t.now - timedelta(seconds=REASK_AFTER_S)
+        tried = set((await conn.execute(select(offers.c.caregiver_id).where(
+            offers.c.incident_id == incident_id,
+            (offers.c.decided_at.is_(None)) | (offers.c.decided_at > recent)))).scalars())
+        states = await caregiver_states(t, inc.station_id, t.now)
+    s = platform.settings
+    request = EmergencyRequest(incident_id=incident_id, location=GeoPoint(inc.lat, inc.lng))
+    model = travel_model(platform)
+
+    def rank() -> EmergencyRanking:
+        return rank_for_emergency(request, states, model, target_s=s.sla_s, plan_s=s.plan_eta_s,
+                                  exclude=frozenset(tried))
+
+    return await asyncio.to_thread(rank) if does_io(model) else rank()
+
+
 async def dispatch_incident(platform: Platform, incident_id: int) -> None:
     """Offer an open emergency to the best caregiver; idempotent, safe to repeat."""
+    ranking = await _rank(platform, incident_id)
+    if ranking is None:
+        return
     async with platform.tx() as tx:
         inc = await load(tx, incident_id)
         if inc.kind != "emergency" or inc.status != S.OPEN.value:
-            return
-        # Who said no (or did not answer) in the last few minutes is not asked again yet;
-        # after that they are, since a caregiver's situation changes and the call still waits.
-        recent = tx.now - timedelta(seconds=REASK_AFTER_S)
-        tried = set((await tx.conn.execute(select(offers.c.caregiver_id).where(
-            offers.c.incident_id == incident_id,
-            (offers.c.decided_at.is_(None)) | (offers.c.decided_at > recent)))).scalars())
-        states = await caregiver_states(tx, inc.station_id, tx.now)
-        s = platform.settings
-        request = EmergencyRequest(incident_id=incident_id, location=GeoPoint(inc.lat, inc.lng))
-        ranking = rank_for_emergency(request, states, travel_model(platform), target_s=s.sla_s,
-                                     plan_s=s.plan_eta_s, exclude=frozenset(tried))
+            return  # someone else moved it on meanwhile
         await tx.conn.execute(update(incidents).where(incidents.c.id == incident_id)
                               .values(last_ranking=ranking_json(ranking)))
         elder_name = (await tx.conn.execute(select(elders.c.name).where(elders.c.id == inc.elder_id))).scalar()
@@ -109,12 +130,12 @@ async def dispatch_incident(platform: Platform, incident_id: int) -> None:
                                   f"{elder_name}：没有护理员能在20分钟内到达（最快约{best.eta_s // 60}分钟），"
                                   f"请启动升级流程 / nobody can arrive within 20 minutes")
             return
+        tried = any(why == WHY_DECLINED for _, why in ranking.excluded)
         why = "所有护理员都已拒绝或超时" if tried else "没有在岗且可用的护理员"
         await raise_alarm(tx, inc.station_id, incident_id, "no_caregiver",
                           f"{elder_name}：{why}，请人工派单 / no caregiver available")
         # Dispatch goes on looking while people act: a durable retry.
-        attempt = len(tried)
-        await schedule(tx, "incident.retry", f"incident:{incident_id}:retry:{attempt}:{tx.now.timestamp():.0f}",
+        await schedule(tx, "incident.retry", f"incident:{incident_id}:retry:{tx.now.timestamp():.0f}",
                        tx.now + timedelta(seconds=RETRY_S), {"incident_id": incident_id})
 
 
