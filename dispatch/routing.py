@@ -14,6 +14,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 from ortools.constraint_solver import (
     pywrapcp,
     routing_enums_pb2,
@@ -280,8 +281,24 @@ class _Built:
         for prof, (tm, cm) in mats.items():
             time_cb[prof] = routing.RegisterTransitMatrix(tm)
             cost_cb[prof] = routing.RegisterTransitMatrix(cm)
+        # Per-vehicle costs of serving a node (continuity, stability) go into that vehicle's
+        # arc costs (added on arrival). A dimension with vehicle-dependent unary transits
+        # would be lighter, but OR-Tools 9.15 then finds no solution at all on some models.
+        by_unary: dict[tuple[int, tuple[int, ...]], int] = {}
         for v, spec in enumerate(p.vehicles):
-            routing.SetArcCostEvaluatorOfVehicle(cost_cb[spec.profile], v)
+            if spec.unary_cost is None or not any(spec.unary_cost):
+                routing.SetArcCostEvaluatorOfVehicle(cost_cb[spec.profile], v)
+                continue
+            u = tuple(
+                0 if i in depots or i in p.skip else int(x) for i, x in enumerate(spec.unary_cost)
+            )
+            key = (spec.profile, u)
+            if key not in by_unary:
+                base = np.asarray(mats[spec.profile][1], dtype=np.int64)
+                by_unary[key] = routing.RegisterTransitMatrix(
+                    (base + np.asarray(u, dtype=np.int64)[None, :]).tolist()
+                )
+            routing.SetArcCostEvaluatorOfVehicle(by_unary[key], v)
 
         routing.AddDimensionWithVehicleTransits(
             [time_cb[spec.profile] for spec in p.vehicles], horizon, horizon, False, "time"
@@ -324,27 +341,15 @@ class _Built:
         if p.demands is not None and any(spec.capacity is not None for spec in p.vehicles):
             dem = p.demands
             demand_cb = routing.RegisterUnaryTransitVector(
-                [0 if i in depots else dem[i] for i in range(n)]
+                [0 if i in depots or i in p.skip else dem[i] for i in range(n)]
             )
             caps = [spec.capacity if spec.capacity is not None else 10**9 for spec in p.vehicles]
             routing.AddDimensionWithVehicleCapacity(demand_cb, 0, caps, True, "load")
 
-        if any(spec.unary_cost is not None for spec in p.vehicles):
-            cbs = []
-            for spec in p.vehicles:
-                u = spec.unary_cost or (0,) * n
-                cbs.append(
-                    routing.RegisterUnaryTransitVector(
-                        [0 if i in depots else int(x) for i, x in enumerate(u)]
-                    )
-                )
-            big = sum(max(spec.unary_cost or (0,)) for spec in p.vehicles) * n + 1
-            routing.AddDimensionWithVehicleTransits(cbs, 0, big, True, "continuity")
-            cont = routing.GetDimensionOrDie("continuity")
-            cont.SetSpanCostCoefficientForAllVehicles(1)
-
         if p.max_visits is not None and p.balance_cost > 0:
-            one = routing.RegisterUnaryTransitVector([0 if i in depots else 1 for i in range(n)])
+            one = routing.RegisterUnaryTransitVector(
+                [0 if i in depots or i in p.skip else 1 for i in range(n)]
+            )
             routing.AddDimension(one, 0, n + 1, True, "visits")
             count = routing.GetDimensionOrDie("visits")
             for v in range(nv):
@@ -469,6 +474,11 @@ def solve(
 
     def keep(found: _Extracted, name: str | None, breaks: tuple[tuple[int, ...], ...]) -> None:
         nonlocal best, start_name, best_breaks
+        # An objective below the penalties of what it drops is not a solution (OR-Tools can
+        # hand back an assignment without values when a phase runs out of time).
+        floor = sum(problem.penalties[i] or 0 for i in found[1])
+        if found[2] < floor:
+            return
         if best is None or found[2] < best[2]:
             best, best_breaks = found, breaks
             if name is not None:

@@ -60,3 +60,18 @@ def test_same_seed_same_answer() -> None:
     params = SolverParams(time_limit_s=1, solution_limit=30, seed=3)
     a, b = solve(line_problem(), params), solve(line_problem(), params)
     assert a.routes == b.routes and a.objective == b.objective
+
+
+def test_per_vehicle_costs_with_restricted_vehicles_still_solve() -> None:
+    """Per-vehicle serving costs on a visit only one vehicle may take (OR-Tools finds nothing
+    when such costs sit in a vehicle-dependent dimension): the plan still comes back."""
+    p = line_problem()
+    vehicles = [
+        VehicleSpec(0, 0, capacity=3, unary_cost=(0, 5, 5, 0)),
+        VehicleSpec(0, 0, capacity=3, unary_cost=(0, 7, 0, 0)),
+    ]
+    allowed = [None, frozenset({1}), None, frozenset()]
+    prob = RoutingProblem(p.travel, p.service, p.windows, vehicles, p.penalties, p.demands, allowed)
+    sol = solve(prob, SolverParams(time_limit_s=1, solution_limit=30))
+    assert sol.found and 3 in sol.dropped
+    assert 1 in [s.node for s in sol.routes[1]]
