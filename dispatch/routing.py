@@ -528,6 +528,7 @@ def solve(
         took[name] = time.perf_counter() - began
         if a is not None and params.solution_limit is None and took[name] >= 0.95 * limit:
             a = None  # cut by the clock: OR-Tools returns it with the rest left unplanned
+        if a is not None:
             start = _extract(b, a)
             dropped_by_start[name] = len(start[1])
             keep(start, name, _break_starts(b, a))
