@@ -94,20 +94,24 @@ async def build_snapshot(tx: Tx, station_id: int, day: date, now: datetime) -> D
         .where(tasks.c.station_id == station_id, tasks.c.kind != "emergency",
                tasks.c.status.in_(("open", "planned", "en_route", "in_progress")),
                tasks.c.window_start >= start, tasks.c.window_start < end))).all()
-    work = [_task(r, day) for r in rows if r.lat is not None]
+    work = [_task(r, day, now) for r in rows if r.lat is not None]
     return DaySnapshot(station=GeoPoint(st.lat, st.lng), caregivers=tuple(team), tasks=tuple(work),
                        now_s=now_s, previous=await _previous(tx, station_id, day))
 
 
-def _task(r: Any, day: date) -> Task:
+def _task(r: Any, day: date, now: datetime) -> Task:
     prio = Priority(min(max(int(r.priority), 1), 4))
+    duration = int(r.duration_s)
+    if r.status == "in_progress" and r.started_at is not None:
+        # Only what is left of work already under way.
+        duration = max(60, duration - int((now - r.started_at).total_seconds()))
     if r.care_level == "失能":
         prio = max(prio, Priority.ESSENTIAL)
     pinned = r.caregiver_id if r.status in ("en_route", "in_progress") else None
     return Task(
         task_id=str(r.id), elder_id=r.elder_id or 0, location=GeoPoint(r.lat, r.lng),
         earliest_s=_secs(r.window_start, day, 8 * 3600), latest_s=_secs(r.window_end, day, 18 * 3600),
-        duration_s=int(r.duration_s), required_skills=frozenset(r.required_skills), priority=prio,
+        duration_s=duration, required_skills=frozenset(r.required_skills), priority=prio,
         preferred_caregiver=r.preferred_caregiver_id, pinned_to=pinned,
         interruptible=bool(r.interruptible), label=r.title)
 
@@ -179,7 +183,7 @@ async def _push_route(tx: Tx, caregiver_id: int, body: dict[str, Any], day: date
 
 
 async def replan(platform: Platform, station_id: int, *, day: date | None = None,
-                 time_limit_s: float = 2.0, trigger: str = "operator") -> tuple[int, DayPlan]:
+                 time_limit_s: float = 5.0, trigger: str = "operator") -> tuple[int, DayPlan]:
     """Plan the station's day again from the plan in force (warm start)."""
     lock = _locks.setdefault(station_id, asyncio.Lock())
     async with lock:
@@ -208,14 +212,15 @@ async def on_accepted(platform: Platform, payload: dict[str, Any]) -> None:
     emergency = Task(task_id=f"incident:{iid}", elder_id=inc.elder_id, location=GeoPoint(inc.lat, inc.lng),
                      earliest_s=snap.now_s, latest_s=snap.now_s + platform.settings.sla_s,
                      duration_s=1800, priority=Priority.EMERGENCY, label="紧急呼叫")
-    params = PlanParams(solver=SolverParams(time_limit_s=1.0, portfolio_share=0.2))
+    # Not on the help call's path (the offer is already accepted): take time to repair well.
+    params = PlanParams(solver=SolverParams(time_limit_s=3.0, portfolio_share=0.2))
     plan = await asyncio.to_thread(insert_emergency, replace(snap), emergency, cid, params)
     await store_plan(platform, inc.station_id, day, plan, f"emergency:{iid}")
 
 
 class PlanRequest(Model):
     day: date | None = None
-    time_limit_s: float = Field(default=2.0, gt=0, le=60)
+    time_limit_s: float = Field(default=5.0, gt=0, le=60)
 
 
 async def post_plan(request: web.Request) -> web.Response:
