@@ -6,13 +6,8 @@ from __future__ import annotations
 from sqlalchemy import JSON, Boolean, Column, ForeignKey, Index, Integer, String, Table, Text
 
 from server.store.meta import metadata
-from server.store.tables import Id
+from server.store.tables import id_column as _id
 from server.store.types import UtcDateTime
-
-
-def _id() -> Column[int]:
-    return Column("id", Id, primary_key=True, autoincrement=True)
-
 
 hotline_calls = Table(
     "hotline_calls",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
-    BigInteger,
     Boolean,
     Column,
     Date,
@@ -18,15 +17,9 @@ from sqlalchemy import (
 )
 
 from server.store.meta import metadata
-from server.store.tables import Id
+from server.store.tables import Fen
+from server.store.tables import id_column as _id
 from server.store.types import UtcDateTime
-
-Fen = BigInteger().with_variant(Integer(), "sqlite")
-
-
-def _id() -> Column[int]:
-    return Column("id", Id, primary_key=True, autoincrement=True)
-
 
 service_items = Table(
     "service_items",

@@ -29,10 +29,16 @@ from server.store.types import UtcDateTime
 
 # SQLite only makes INTEGER PRIMARY KEY an alias of rowid; BigInteger elsewhere.
 Id = BigInteger().with_variant(Integer(), "sqlite")
+# Money in integer fen (分), never floats.
+Fen = BigInteger().with_variant(Integer(), "sqlite")
 
 
-def _id() -> Column[int]:
+def id_column() -> Column[int]:
+    """The surrogate primary key every table starts with."""
     return Column("id", Id, primary_key=True, autoincrement=True)
+
+
+_id = id_column
 
 
 stations = Table(

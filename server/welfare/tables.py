@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
-    BigInteger,
     Boolean,
     Column,
     Date,
@@ -21,15 +20,9 @@ from sqlalchemy import (
 )
 
 from server.store.meta import metadata
-from server.store.tables import Id
+from server.store.tables import Fen
+from server.store.tables import id_column as _id
 from server.store.types import UtcDateTime
-
-Fen = BigInteger().with_variant(Integer(), "sqlite")
-
-
-def _id() -> Column[int]:
-    return Column("id", Id, primary_key=True, autoincrement=True)
-
 
 welfare_rulesets = Table(
     "welfare_rulesets",
