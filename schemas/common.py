@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 T = TypeVar("T")
 
@@ -15,6 +15,24 @@ class Model(BaseModel):
     """Base for every request and response: unknown fields are refused."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Patch(Model):
+    """Base for partial updates: a field left out is unchanged; ``null`` clears a field only
+    where clearing means something (``nullable``), and is refused everywhere else, so a
+    PATCH can never write a hole into a column the rest of the system relies on."""
+
+    nullable: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_null_holes(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            bad = sorted(k for k, v in data.items()
+                         if v is None and k in cls.model_fields and k not in cls.nullable)
+            if bad:
+                raise ValueError(f"these fields cannot be cleared with null: {bad}")
+        return data
 
 
 class CoordSystemName(StrEnum):

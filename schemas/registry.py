@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from pydantic import Field, field_validator
 
-from schemas.common import Location, Model, Point
+from schemas.common import Location, Model, Patch, Point
 
 SKILLS = ("first_aid", "bathing", "nursing", "rehab", "meal_delivery", "housekeeping",
           "haircut", "companion", "medication", "dementia_care")
@@ -101,7 +101,7 @@ class CaregiverIn(Model):
         return sorted(set(v))
 
 
-class CaregiverPatch(Model):
+class CaregiverPatch(Patch):
     name: str | None = Field(default=None, min_length=1, max_length=50)
     phone: str | None = None
     skills: list[str] | None = None
@@ -180,7 +180,9 @@ class ElderIn(Model):
         return sorted(set(v))
 
 
-class ElderPatch(Model):
+class ElderPatch(Patch):
+    nullable = frozenset({"phone", "household_id", "preferred_caregiver_id"})
+
     name: str | None = Field(default=None, min_length=1, max_length=50)
     phone: str | None = None
     address: str | None = Field(default=None, min_length=1, max_length=200)

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field, field_validator, model_validator
 
-from schemas.common import Location, Model
+from schemas.common import Location, Model, Patch
 from server.services.catalogue import Category
 
 HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
@@ -47,7 +47,9 @@ class ItemIn(Model):
     active: bool = True
 
 
-class ItemPatch(Model):
+class ItemPatch(Patch):
+    nullable = frozenset({"skill", "certificate"})
+
     name_zh: str | None = Field(default=None, min_length=1, max_length=60)
     name_en: str | None = Field(default=None, min_length=1, max_length=80)
     price_fen: int | None = Field(default=None, ge=0, le=10_000_000, strict=True)

@@ -9,6 +9,7 @@ from typing import Any
 
 import pydantic
 from aiohttp import web
+from sqlalchemy import exc as sa_exc
 
 log = logging.getLogger("anxin.errors")
 
@@ -62,6 +63,15 @@ async def problem_json(request: web.Request, handler: Handler) -> web.StreamResp
         return problem(exc.status, code, exc.reason)
     except (json.JSONDecodeError, UnicodeDecodeError):
         return problem(400, "malformed_json", "request body is not valid JSON")
+    except sa_exc.IntegrityError:
+        # A handler should have said which reference or duplicate is wrong; the transaction
+        # rolled back, so nothing was written. Still the client's problem, not a crash.
+        log.warning("integrity error not mapped by its handler", extra={"path": request.path})
+        return problem(409, "conflict", "the request conflicts with stored data (a duplicate or "
+                       "a reference to something that does not exist)")
+    except (sa_exc.DataError, OverflowError):
+        log.warning("value rejected by the store", extra={"path": request.path})
+        return problem(422, "value_out_of_range", "a value in the request cannot be stored")
     except Exception:
         log.exception("unhandled error", extra={"path": request.path})
         return problem(500, "internal_error", "internal error")

@@ -27,11 +27,37 @@ async def parse(request: web.Request, model: type[M]) -> M:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(400, "malformed_json", "request body is not valid JSON") from exc
-    return model.model_validate(data)
+    return _in_range(model.model_validate(data))
 
 
 def parse_query(request: web.Request, model: type[M]) -> M:
-    return model.model_validate(dict(request.query))
+    return _in_range(model.model_validate(dict(request.query)))
+
+
+INT64 = 2**63 - 1
+
+
+def _in_range(parsed: M) -> M:
+    """Refuse integers the store cannot hold (ids, counts) with a 422, not a driver error."""
+    path = _oversized(parsed.model_dump(), ())
+    if path is not None:
+        raise ApiError(422, "number_out_of_range", "a number in the request is too large",
+                       field=".".join(path))
+    return parsed
+
+
+def _oversized(value: Any, path: tuple[str, ...]) -> tuple[str, ...] | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return path if abs(value) > INT64 else None
+    items: Any = value.items() if isinstance(value, dict) else (
+        enumerate(value) if isinstance(value, list | tuple) else ())
+    for key, item in items:
+        found = _oversized(item, (*path, str(key)))
+        if found is not None:
+            return found
+    return None
 
 
 def caller(request: web.Request) -> Principal:

@@ -10,7 +10,7 @@ from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from dispatch.travel import TravelMode, TravelParams, service_circle_radius_m
-from schemas.common import Location, Model
+from schemas.common import Location, Model, Patch
 from schemas.registry import (
     BindingOut,
     BindingRequest,
@@ -224,7 +224,9 @@ async def get_caregiver(request: web.Request) -> web.Response:
     return ok(caregiver_out(row, reveal=reveal or p.caregiver_id == row.id))
 
 
-class StationPatch(Model):
+class StationPatch(Patch):
+    nullable = frozenset({"phone"})
+
     name: str | None = Field(default=None, min_length=1, max_length=100)
     address: str | None = Field(default=None, max_length=200)
     location: Location | None = None

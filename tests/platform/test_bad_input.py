@@ -1,0 +1,44 @@
+"""Bad input the whole API shares: a clear 4xx, never a 500, nothing half-written."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import BACKENDS
+from tests.support.api import Api
+
+pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
+
+HUGE = 10**20
+
+
+async def test_null_cannot_punch_a_hole_in_a_caregiver(api: Api) -> None:
+    """`skills: null` used to commit and then break every read and every dispatch."""
+    cid = api.ids["cg_a"]
+    for field in ("skills", "name", "shifts", "travel_mode"):
+        status, body = await api.call("PATCH", f"/api/v1/caregivers/{cid}", "operator",
+                                      json={field: None})
+        assert status == 422 and body["code"] == "validation_error", (field, body)
+    cg = await api.call("GET", f"/api/v1/caregivers/{cid}", "operator", expect=200)
+    assert isinstance(cg["skills"], list) and cg["name"]
+
+
+async def test_null_clears_only_what_may_be_cleared(api: Api) -> None:
+    eid = api.ids["elder"]
+    status, body = await api.call("PATCH", f"/api/v1/elders/{eid}", "operator", json={"name": None})
+    assert status == 422
+    e = await api.call("PATCH", f"/api/v1/elders/{eid}", "operator", expect=200,
+                       json={"household_id": None})
+    assert e["household_id"] is None and e["name"]
+
+
+@pytest.mark.parametrize("method,path,role,body", [
+    ("POST", "/api/v1/help-calls", "family", {"call_type": "emergency", "elder_id": HUGE}),
+    ("GET", f"/api/v1/incidents?elder_id={HUGE}", "operator", None),
+    ("GET", f"/api/v1/elders?station_id={HUGE}", "operator", None),
+])
+async def test_numbers_too_large_for_the_store_are_422(api: Api, method: str, path: str,
+                                                       role: str, body: dict[str, object] | None) -> None:
+    headers = {"Idempotency-Key": "k-huge-0001"} if method == "POST" else None
+    status, answer = await api.call(method, path, role, json=body, headers=headers)
+    assert status == 422 and answer["code"] == "number_out_of_range", answer
