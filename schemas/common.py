@@ -42,13 +42,16 @@ class CoordSystemName(StrEnum):
 
 
 class Location(Model):
-    """A point on the map, with the coordinate system the client used."""
+    """A point on the map, with the coordinate system the client used.
 
-    lat: float = Field(ge=-90, le=90)
-    lng: float = Field(ge=-180, le=180)
+    Coordinates are strict JSON numbers (integers allowed): ``true`` or ``"39.9"`` is a
+    client bug, and guessing a number from it would put a caregiver on the wrong street."""
+
+    lat: float = Field(ge=-90, le=90, strict=True, allow_inf_nan=False)
+    lng: float = Field(ge=-180, le=180, strict=True, allow_inf_nan=False)
     coord_system: CoordSystemName = Field(
         description="wgs84 (GPS, wx.getLocation default), gcj02 (WeChat/Amap/Tencent maps) or bd09")
-    accuracy_m: float | None = Field(default=None, ge=0)
+    accuracy_m: float | None = Field(default=None, ge=0, strict=True, allow_inf_nan=False)
 
 
 class Point(Model):

@@ -207,10 +207,11 @@ class ElderOut(Model):
     station_id: int
     name: str
     sex: str
-    birth_date: str
+    birth_date: str | None = Field(description="only in revealed views: with the masked ID "
+                                               "number it would give the whole number back")
     age: int
-    id_number: str
-    phone: str | None
+    id_number: str = Field(description="masked as 110***********002X unless revealed")
+    phone: str | None = Field(description="masked as 138****8000 unless revealed")
     address: str
     access_notes: str
     location: Point

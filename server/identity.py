@@ -52,7 +52,17 @@ def normalize_mobile(raw: str) -> str:
 
 
 def mask_id_number(value: str | None) -> str | None:
-    return None if value is None else value[:6] + "********" + value[-4:]
+    """First 3 and last 4 characters (110***********002X).
+
+    The old mask kept the 6-digit region and hid exactly the 8 birth-date digits, which the
+    same response then showed as ``birth_date``: the full number could be rebuilt. Masked
+    views now show neither the birth date nor the district part of the region code.
+    """
+    if value is None:
+        return None
+    if len(value) < 8:
+        return "*" * len(value)
+    return value[:3] + "*" * (len(value) - 7) + value[-4:]
 
 
 def mask_phone(value: str | None) -> str | None:

@@ -7,15 +7,47 @@ import logging
 import re
 import sys
 from datetime import UTC, datetime
+from typing import Any
 
-_ID = re.compile(r"\b\d{17}[\dXx]\b")
-_MOBILE = re.compile(r"\b1[3-9]\d{9}\b")
+from server.identity import mask_id_number
+
+# Digit lookarounds, not ``\b``: Python's ``\b`` sees CJK characters as word characters, so
+# "电话13812345678" or "身份证11010519491231002X号" have no word boundary around the number.
+_ID = re.compile(r"(?<!\d)\d{17}(?:\d(?!\d)|[Xx])")
+# A mainland mobile, alone or with a +86 / 86 / 0086 prefix, with or without spaces or dashes.
+_MOBILE = re.compile(r"(?<!\d)(?:(?:\+|00)?86[\s-]?)?(1[3-9]\d)[\s-]?(\d{4})[\s-]?(\d{4})(?!\d)")
+_MAX_DEPTH = 8
+
+
+def _mask_id(m: re.Match[str]) -> str:
+    return mask_id_number(m.group(0)) or ""
 
 
 def scrub(text: str) -> str:
     """Mask anything shaped like an ID number or a mobile, whatever logged it."""
-    return _MOBILE.sub(lambda m: m.group(0)[:3] + "****" + m.group(0)[-4:],
-                       _ID.sub(lambda m: m.group(0)[:6] + "********" + m.group(0)[-4:], text))
+    text = _ID.sub(_mask_id, text)
+    return _MOBILE.sub(lambda m: m.group(1) + "****" + m.group(3), text)
+
+
+def scrub_value(value: Any, depth: int = 0) -> Any:
+    """Scrub strings anywhere inside dicts, lists and tuples (``extra={"body": {...}}``)."""
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, bool) or value is None or isinstance(value, float):
+        return value
+    if isinstance(value, int):
+        # An int can be a mobile (13812345678) too.
+        text = str(value)
+        masked = scrub(text)
+        return value if masked == text else masked
+    if depth >= _MAX_DEPTH:
+        return scrub(str(value))
+    if isinstance(value, dict):
+        return {scrub(str(k)): scrub_value(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [scrub_value(v, depth + 1) for v in value]
+    # Anything else is logged through its text, so scrub that text.
+    return scrub(str(value))
 
 
 class JsonFormatter(logging.Formatter):
@@ -26,10 +58,12 @@ class JsonFormatter(logging.Formatter):
                 "logger": record.name, "msg": scrub(record.getMessage())}
         for k, v in record.__dict__.items():
             if k not in self.SKIP:
-                body[k] = scrub(str(v)) if isinstance(v, str) else v
+                body[k] = scrub_value(v)
         if record.exc_info:
             body["exc"] = scrub(self.formatException(record.exc_info))
-        return json.dumps(body, ensure_ascii=False, default=str)
+        if record.stack_info:
+            body["stack"] = scrub(self.formatStack(record.stack_info))
+        return json.dumps(body, ensure_ascii=False, default=lambda v: scrub(str(v)))
 
 
 def setup_logging(level: str = "INFO") -> None:

@@ -79,6 +79,28 @@ def _offset(q: PageQuery) -> int:
     return (q.page - 1) * q.page_size
 
 
+def phone_match(column: Any, q: str) -> Any | None:
+    """Search by phone without uncovering masked digits: a whole mobile (normalised) must
+    match exactly, and 4 digits match the last 4 (which every masked view shows anyway).
+    A substring search would let anyone recover the hidden middle digits one by one."""
+    try:
+        return column == normalize_mobile(q)
+    except ValueError:
+        pass
+    if len(q) == 4 and q.isdigit():
+        return column.endswith(q, autoescape=True)
+    return None
+
+
+def text_search(q: str, phone: Any, *columns: Any) -> Any:
+    """Names and addresses by substring (``%`` and ``_`` are literal), phones as above."""
+    conds = [c.contains(q, autoescape=True) for c in columns]
+    by_phone = phone_match(phone, q)
+    if by_phone is not None:
+        conds.append(by_phone)
+    return or_(*conds)
+
+
 # ----- stations ---------------------------------------------------------------------------
 
 async def create_station(request: web.Request) -> web.Response:
@@ -201,7 +223,7 @@ async def list_caregivers(request: web.Request) -> web.Response:
     q = parse_query(request, PageQuery)
     conds = [] if p.role is Role.ADMIN else [caregivers.c.station_id == p.station_id]
     if q.q:
-        conds.append(or_(caregivers.c.name.contains(q.q), caregivers.c.phone.contains(q.q)))
+        conds.append(text_search(q.q, caregivers.c.phone, caregivers.c.name))
     if q.active is not None:
         conds.append(caregivers.c.active.is_(q.active))
     async with platform(request).store.read() as conn:
@@ -334,8 +356,10 @@ async def _tell_station(tx: Tx, p: Principal, type_: str, payload: dict[str, Any
 
 # ----- elders -----------------------------------------------------------------------------
 
-def _elder_values(body: ElderIn | ElderPatch) -> dict[str, Any]:
-    values = body.model_dump(exclude_unset=True, exclude={"location", "contacts", "neighbours"})
+def _elder_values(body: ElderIn | ElderPatch, *, create: bool) -> dict[str, Any]:
+    """Column values from a request: every field (with its default) on create, only the
+    fields sent on a PATCH. Dropping defaults on create left NOT NULL columns empty."""
+    values = body.model_dump(exclude_unset=not create, exclude={"location", "contacts", "neighbours"})
     if "phone" in values:
         values["phone"] = mobile(values["phone"], "phone")
     if body.location is not None:
@@ -350,6 +374,22 @@ def _elder_values(body: ElderIn | ElderPatch) -> dict[str, Any]:
     return values
 
 
+async def _check_preferred_caregiver(tx: Tx, station_id: int, values: dict[str, Any]) -> None:
+    """A preferred caregiver must exist at the elder's station: a clear 422, not a FK error."""
+    cid = values.get("preferred_caregiver_id")
+    if cid is None:
+        return
+    found = (await tx.conn.execute(select(caregivers.c.id).where(
+        caregivers.c.id == cid, caregivers.c.station_id == station_id))).first()
+    if found is None:
+        raise ApiError(422, "caregiver_not_found", "no such caregiver at this station",
+                       field="preferred_caregiver_id")
+
+
+async def _id_number_taken(conn: Any, id_number: str) -> bool:
+    return (await conn.execute(select(elders.c.id).where(elders.c.id_number == id_number))).first() is not None
+
+
 async def create_elder(request: web.Request) -> web.Response:
     p = require(request, *STAFF)
     body = await parse(request, ElderIn)
@@ -358,19 +398,29 @@ async def create_elder(request: web.Request) -> web.Response:
         id_number = normalize_id_number(body.id_number)
     except ValueError as exc:
         raise ApiError(422, "invalid_id_number", str(exc), field="id_number") from exc
-    values = _elder_values(body)
+    values = _elder_values(body, create=True)
     values.update(id_number=id_number, birth_date=birth_date_from_id(id_number),
-                  sex=sex_from_id(id_number), contacts=values.get("contacts", []),
-                  neighbours=values.get("neighbours", []))
+                  sex=sex_from_id(id_number))
+    duplicate = ApiError(409, "elder_exists", "an elder with this ID number is already registered",
+                         field="id_number")
+    pf = platform(request)
     try:
-        async with platform(request).tx() as tx:
+        async with pf.tx() as tx:
             await _station_exists(tx, body.station_id)
+            if await _id_number_taken(tx.conn, id_number):
+                raise duplicate
+            await _check_preferred_caregiver(tx, body.station_id, values)
             eid = (await tx.conn.execute(insert(elders).values(
                 **values, created_at=tx.now, updated_at=tx.now).returning(elders.c.id))).scalar_one()
             await audit(tx, actor=p.user_id, action="create", object_type="elder", object_id=eid)
             row = (await tx.conn.execute(select(elders).where(elders.c.id == eid))).one()
-    except IntegrityError as exc:
-        raise ApiError(409, "elder_exists", "an elder with this ID number is already registered") from exc
+    except IntegrityError:
+        # Only a concurrent registration of the same number is a duplicate; anything else
+        # is a real bug and must not be dressed up as one.
+        async with pf.store.read() as conn:
+            if await _id_number_taken(conn, id_number):
+                raise duplicate from None
+        raise
     return ok(elder_out(row, reveal=False), 201)
 
 
@@ -383,8 +433,7 @@ async def list_elders(request: web.Request) -> web.Response:
     elif q.station_id:
         conds.append(elders.c.station_id == q.station_id)
     if q.q:
-        conds.append(or_(elders.c.name.contains(q.q), elders.c.address.contains(q.q),
-                         elders.c.phone.endswith(q.q)))
+        conds.append(text_search(q.q, elders.c.phone, elders.c.name, elders.c.address))
     if q.active is not None:
         conds.append(elders.c.active.is_(q.active))
     if q.high_risk is not None:
@@ -416,9 +465,10 @@ async def patch_elder(request: web.Request) -> web.Response:
     p = require(request, *STAFF)
     eid = int_param(request, "elder_id")
     body = await parse(request, ElderPatch)
-    values = _elder_values(body)
+    values = _elder_values(body, create=False)
     async with platform(request).tx() as tx:
-        await elder_for(tx.conn, p, eid)
+        elder = await elder_for(tx.conn, p, eid)
+        await _check_preferred_caregiver(tx, elder.station_id, values)
         await tx.conn.execute(update(elders).where(elders.c.id == eid).values(**values, updated_at=tx.now))
         await audit(tx, actor=p.user_id, action="update", object_type="elder", object_id=eid,
                     detail={"fields": sorted(values)})

@@ -41,19 +41,25 @@ def _mask_people(people: list[dict[str, Any]], reveal: bool) -> list[dict[str, o
     return [{**p, "phone": mask_phone(p.get("phone"))} for p in people]
 
 
-def elder_out(row: Any, *, reveal: bool, today: date | None = None) -> ElderOut:
+def elder_out(row: Any, *, reveal: bool, reveal_contact: bool = False,
+              today: date | None = None) -> ElderOut:
+    """The elder's file. Masked (the default) shows the ID number as 110***********002X,
+    phones as 138****8000, and the age but not the birth date: the birth date is 8 of the
+    hidden digits. ``reveal`` shows everything; ``reveal_contact`` only the phones (what a
+    caregiver on the way needs). Callers write the audit row for either."""
     from datetime import datetime
 
     today = today or datetime.now(SHANGHAI).date()
+    phones = reveal or reveal_contact
     return ElderOut(
         id=row.id, station_id=row.station_id, name=row.name, sex=row.sex,
-        birth_date=row.birth_date, age=age_on(row.birth_date, today),
+        birth_date=row.birth_date if reveal else None, age=age_on(row.birth_date, today),
         id_number=row.id_number if reveal else (mask_id_number(row.id_number) or ""),
-        phone=row.phone if reveal else mask_phone(row.phone), address=row.address,
+        phone=row.phone if phones else mask_phone(row.phone), address=row.address,
         access_notes=row.access_notes, location=Point(lat=row.lat, lng=row.lng),
         living=row.living, categories=list(row.categories), care_level=row.care_level,
-        household_id=row.household_id, contacts=_mask_people(row.contacts, reveal),
-        neighbours=_mask_people(row.neighbours, reveal), health_notes=row.health_notes,
+        household_id=row.household_id, contacts=_mask_people(row.contacts, phones),
+        neighbours=_mask_people(row.neighbours, phones), health_notes=row.health_notes,
         medicines=row.medicines, diet_notes=row.diet_notes, key_holder=row.key_holder,
         preferred_caregiver_id=row.preferred_caregiver_id, high_risk=row.high_risk,
         active=row.active, masked=not reveal)

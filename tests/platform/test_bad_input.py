@@ -42,3 +42,21 @@ async def test_numbers_too_large_for_the_store_are_422(api: Api, method: str, pa
     headers = {"Idempotency-Key": "k-huge-0001"} if method == "POST" else None
     status, answer = await api.call(method, path, role, json=body, headers=headers)
     assert status == 422 and answer["code"] == "number_out_of_range", answer
+
+
+@pytest.mark.parametrize("lat", [True, "39.9", None, [39.9], {"v": 39.9}])
+async def test_location_coordinates_are_strict_numbers(api: Api, lat: object) -> None:
+    """`true` and "39.9" used to be read as 1.0 and 39.9 (pydantic's lax mode)."""
+    body = {"call_type": "emergency",
+            "location": {"lat": lat, "lng": 116.44, "coord_system": "gcj02"}}
+    status, answer = await api.call("POST", "/api/v1/help-calls", "elder", json=body,
+                                    headers={"Idempotency-Key": "k-strict-loc-1"})
+    assert status == 422 and answer["code"] == "validation_error", answer
+    assert await api.call("GET", "/api/v1/incidents", "operator", expect=200) == []
+
+
+async def test_integer_coordinates_are_fine(api: Api) -> None:
+    body = {"call_type": "emergency", "location": {"lat": 40, "lng": 116, "coord_system": "gcj02"}}
+    inc = await api.call("POST", "/api/v1/help-calls", "elder", json=body,
+                         headers={"Idempotency-Key": "k-int-loc-1"}, expect=201)
+    assert inc["location"]["lat"] != 0

@@ -38,7 +38,7 @@ def test_mobile_forms(raw: str) -> None:
 
 
 def test_masks() -> None:
-    assert mask_id_number("11010519491231002X") == "110105********002X"
+    assert mask_id_number("11010519491231002X") == "110***********002X"
     assert mask_phone("13800138000") == "138****8000"
 
 

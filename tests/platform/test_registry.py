@@ -30,10 +30,22 @@ def elder_body(api: Api, **over: Any) -> dict[str, Any]:
 
 async def test_create_masks_id_and_phone(api: Api) -> None:
     e = await api.call("POST", "/api/v1/elders", "operator", json=elder_body(api), expect=201)
-    assert e["id_number"] == "110105********002X"
+    assert e["id_number"] == "110***********002X"
     assert e["phone"] == "138****8000"
     assert e["contacts"][0]["phone"] == "139****5678"
-    assert e["birth_date"] == "1949-12-31" and e["sex"] == "F"
+    assert e["birth_date"] is None and e["age"] >= 70 and e["sex"] == "F"
+
+
+async def test_masked_views_cannot_rebuild_the_id_number(api: Api) -> None:
+    """The old mask hid exactly the birth date and the response showed it next to it."""
+    e = await api.call("POST", "/api/v1/elders", "operator", json=elder_body(api), expect=201)
+    views = [e, await api.call("GET", f"/api/v1/elders/{e['id']}", "operator", expect=200),
+             (await api.call("GET", "/api/v1/elders?q=周淑珍", "operator", expect=200))["items"][0]]
+    for view in views:
+        text = str(view)
+        assert "1949-12-31" not in text and "19491231" not in text and "110105" not in text
+    full = await api.call("GET", f"/api/v1/elders/{e['id']}?reveal=1", "operator", expect=200)
+    assert full["birth_date"] == "1949-12-31" and full["id_number"] == VALID_ID
 
 
 async def test_reveal_is_audited_without_values(api: Api) -> None:
@@ -171,3 +183,68 @@ async def test_operator_reveals_caregiver_phone_with_audit(api: Api) -> None:
         actions = [r.action for r in (await conn.execute(select(audit_log).where(
             audit_log.c.object_type == "caregiver"))).all()]
     assert actions == ["reveal"]
+
+
+async def test_create_with_only_required_fields_uses_defaults(api: Api) -> None:
+    """Leaving out `categories` (and every other defaulted field) used to be a 409."""
+    lat, lng = near(300, 300)
+    e = await api.call("POST", "/api/v1/elders", "operator", expect=201, json={
+        "station_id": api.ids["station"], "name": "周淑珍", "id_number": VALID_ID,
+        "address": "北京市朝阳区延静里5号楼", "location": {"lat": lat, "lng": lng, "coord_system": "gcj02"}})
+    assert e["categories"] == [] and e["contacts"] == [] and e["living"] == "with_family"
+    assert e["care_level"] == "自理" and e["high_risk"] is False
+
+
+async def test_preferred_caregiver_must_be_at_the_station(api: Api) -> None:
+    eid = api.ids["elder"]
+    async with api.platform.store.begin() as conn:
+        other = await api._user(conn, "caregiver", "cg_s2", api.ids["station2"], api.clock.now())
+        from sqlalchemy import insert
+
+        from server.store.tables import caregivers
+        cg_s2 = (await conn.execute(insert(caregivers).values(
+            user_id=other, station_id=api.ids["station2"], name="外站", phone="13900000099", skills=[],
+            certificates=[], shifts=[], created_at=api.clock.now()).returning(caregivers.c.id))).scalar_one()
+    for bad in (999_999, cg_s2):
+        status, body = await api.call("PATCH", f"/api/v1/elders/{eid}", "operator",
+                                      json={"preferred_caregiver_id": bad})
+        assert status == 422 and body["code"] == "caregiver_not_found", body
+        assert body["field"] == "preferred_caregiver_id"
+    status, body = await api.call("POST", "/api/v1/elders", "operator",
+                                  json=elder_body(api, preferred_caregiver_id=999_999))
+    assert status == 422 and body["code"] == "caregiver_not_found"
+    ok = await api.call("PATCH", f"/api/v1/elders/{eid}", "operator", expect=200,
+                        json={"preferred_caregiver_id": api.ids["cg_a"]})
+    assert ok["preferred_caregiver_id"] == api.ids["cg_a"]
+
+
+@pytest.mark.parametrize("q,found", [
+    ("13800138000", True),             # the whole mobile
+    ("+86 138-0013-8000", True),       # normalised first
+    ("8000", True),                    # the last 4, shown in every masked view
+    ("0013", False),                   # hidden middle digits: no way to probe them
+    ("138001", False),
+    ("3800138000", False),             # endswith of a longer tail
+    ("%", False),                      # LIKE wildcards are literal
+    ("_", False),
+])
+async def test_phone_search_reveals_no_hidden_digits(api: Api, q: str, found: bool) -> None:
+    e = await api.call("POST", "/api/v1/elders", "operator", json=elder_body(api), expect=201)
+    from urllib.parse import quote
+
+    page = await api.call("GET", f"/api/v1/elders?q={quote(q)}", "operator", expect=200)
+    assert (e["id"] in [x["id"] for x in page["items"]]) is found, page
+
+
+@pytest.mark.parametrize("q,found", [("13900000001", True), ("0001", True), ("900000", False),
+                                     ("%", False), ("王", True), ("王%", False)])
+async def test_caregiver_search_is_exact_on_phones(api: Api, q: str, found: bool) -> None:
+    from urllib.parse import quote
+
+    async with api.platform.store.read() as conn:
+        from server.store.tables import caregivers
+        phone = (await conn.execute(select(caregivers.c.phone).where(
+            caregivers.c.id == api.ids["cg_a"]))).scalar_one()
+    q = q.replace("13900000001", phone).replace("0001", phone[-4:])
+    page = await api.call("GET", f"/api/v1/caregivers?q={quote(q)}", "operator", expect=200)
+    assert (api.ids["cg_a"] in [x["id"] for x in page["items"]]) is found, (q, page)
