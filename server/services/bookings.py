@@ -141,12 +141,13 @@ def check_cancel(
     window: Window,
     status: BookingStatus,
     now: datetime,
-    cutoff: timedelta = DEFAULT_CANCEL_CUTOFF,
+    cutoff: timedelta | None = DEFAULT_CANCEL_CUTOFF,
 ) -> BookingError | None:
-    """Whether a booking may still be cancelled by the elder or family."""
+    """Whether a booking may still be cancelled: the elder or family up to `cutoff` before the
+    start; `cutoff=None` (the operator) while it is not done, even after it started."""
     if status not in ACTIVE_STATUSES:
         return BookingError.NOT_CANCELLABLE
-    if now > window.start - cutoff:
+    if cutoff is not None and now > window.start - cutoff:
         return BookingError.CANCEL_TOO_LATE
     return None
 

@@ -24,15 +24,16 @@ from schemas.services import (
     MenuLine,
     RecurrenceIn,
 )
-from server.auth.principal import Principal, Role
+from server.auth.principal import Role
 from server.errors import ApiError, not_found
 from server.geo import CoordSystem, to_store
 from server.http import int_param, ok, parse, platform, require
-from server.platform import Platform, Tx, audit, emit
+from server.platform import Platform, audit, emit
 from server.registry.guards import elder_for, station_scope
-from server.services import service
+from server.services import completion, service
 from server.services.bookings import BookingStatus, Window, check_cancel, quote
 from server.services.catalogue import ServiceItem
+from server.services.completion import lock_booking
 from server.services.meal_routes import get_menu, on_meal_cutoff, order_meal, put_menu
 from server.services.recurrence import RecurrenceError, RecurrenceRule, expand
 from server.services.tables import (
@@ -40,6 +41,7 @@ from server.services.tables import (
     recurrence_rules,
     service_items,
 )
+from server.services.tasks import routes as task_routes
 from server.store.tables import elders, tasks
 from server.welfare import flows as welfare_flows
 from server.welfare import service as welfare
@@ -218,24 +220,21 @@ async def list_bookings(request: web.Request) -> web.Response:
     return ok([_booking_out(r) for r in rows])
 
 
-async def _booking_for(tx: Tx, p: Principal, booking_id: int) -> Any:
-    row = (await tx.conn.execute(select(bookings).where(bookings.c.id == booking_id))).first()
-    if row is None:
-        raise not_found("booking")
-    await elder_for(tx.conn, p, row.elder_id)  # 404 for other tenants
-    return row
-
-
 async def cancel_booking(request: web.Request) -> web.Response:
+    """The elder or family until 2 hours before the start; the operator until it is done (a
+    visit that started and was broken off is cancelled, not completed)."""
     p = require(request, *service.BOOKERS)
     bid = int_param(request, "booking_id")
     async with platform(request).tx() as tx:
-        row = await _booking_for(tx, p, bid)
+        row = await lock_booking(tx, bid)  # a completion racing this waits, then sees 409
+        if row is None:
+            raise not_found("booking")
+        await elder_for(tx.conn, p, row.elder_id)  # 404 for other tenants
         err = check_cancel(
             window=Window(row.window_start, row.window_end),
             status=BookingStatus(row.status),
             now=tx.now,
-            cutoff=timedelta(0) if p.is_staff() else timedelta(hours=2),
+            cutoff=None if p.is_staff() else timedelta(hours=2),
         )
         if err is not None:
             raise service.booking_error([err])
@@ -258,6 +257,16 @@ async def cancel_booking(request: web.Request) -> web.Response:
     return ok(_booking_out(row))
 
 
+def arrival_point(body: CompleteIn) -> GeoPoint | None:
+    """The arrival fix in the store's coordinate system (GCJ-02)."""
+    if body.arrival is None:
+        return None
+    lat, lng = to_store(
+        body.arrival.lat, body.arrival.lng, CoordSystem(body.arrival.coord_system.value)
+    )
+    return GeoPoint(lat, lng)
+
+
 async def complete_booking(request: web.Request) -> web.Response:
     """The caregiver (or operator) records the service: record + ledger in one transaction."""
     p = require(request, Role.CAREGIVER, Role.OPERATOR)
@@ -265,53 +274,18 @@ async def complete_booking(request: web.Request) -> web.Response:
     body = await parse(request, CompleteIn)
     plat = platform(request)
     async with plat.tx() as tx:
-        row = await _booking_for(tx, p, bid)
-        task = (await tx.conn.execute(select(tasks).where(tasks.c.id == row.task_id))).first()
-        cg = task.caregiver_id if task is not None else None
-        if p.role is Role.CAREGIVER and cg != p.caregiver_id:
-            raise not_found("booking")
-        if row.status not in ("requested", "planned"):
-            raise ApiError(
-                409, "booking.not_open", "this booking is already completed or cancelled"
-            )
-        if body.ended_at > tx.now + timedelta(minutes=5):
-            raise ApiError(
-                422, "record.in_future", "a service cannot be recorded before it happens"
-            )
-        elder = await elder_for(tx.conn, p, row.elder_id)
-        item = service.item_from_row(
-            await service.item_row(tx.conn, station_id=row.station_id, code=row.item_code)
-        )
-        arrival = None
-        if body.arrival is not None:
-            lat, lng = to_store(
-                body.arrival.lat, body.arrival.lng, CoordSystem(body.arrival.coord_system.value)
-            )
-            arrival = GeoPoint(lat, lng)
-        rec = await welfare_flows.record_service(
+        rec = await completion.complete_booking(
             tx,
-            booking=row,
-            elder=elder,
-            item=item,
-            caregiver_id=cg or p.caregiver_id,
+            p,
+            bid,
             started_at=body.started_at,
             ended_at=body.ended_at,
-            arrival=arrival,
+            arrival=arrival_point(body),
             arrival_accuracy_m=body.arrival.accuracy_m if body.arrival else None,
-            door_code_entered=body.door_code,
-            secret=plat.settings.jwt_secret,
+            door_code=body.door_code,
             notes=body.notes,
-            actor=p.user_id,
+            secret=plat.settings.jwt_secret,
         )
-        await tx.conn.execute(
-            update(bookings).where(bookings.c.id == bid).values(status="completed")
-        )
-        if task is not None:
-            await tx.conn.execute(
-                update(tasks)
-                .where(tasks.c.id == task.id)
-                .values(status="done", started_at=body.started_at, finished_at=body.ended_at)
-            )
     return ok(welfare_flows.record_out(rec), 201)
 
 
@@ -499,6 +473,7 @@ def register(plat: Platform) -> None:
 def routes() -> list[web.RouteDef]:
     """The services URL table."""
     return [
+        *task_routes(),
         web.post("/api/v1/stations/{station_id}/service-items/seed", seed_menu),
         web.get("/api/v1/stations/{station_id}/service-items", list_items),
         web.post("/api/v1/stations/{station_id}/service-items", create_item),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -14,7 +16,7 @@ from server.platform import Platform, Tx, audit, emit, schedule
 from server.welfare import ledger, service
 from server.welfare.proof import Evidence, ProofKind, Review, proofs, verdict, visit_code
 from server.welfare.records import ServiceRecord
-from server.welfare.tables import service_records
+from server.welfare.tables import door_cards, service_records
 from server.welfare.workdays import SHANGHAI, business_date
 
 # who may see an elder's welfare data (each still passes the elder guard)
@@ -22,8 +24,45 @@ WATCHERS = (Role.ELDER, Role.FAMILY, Role.OPERATOR)
 
 
 def door_code(secret: str, elder_id: int, day: date) -> str:
-    """Today's code on the elder's phone or door card."""
+    """Today's code on the elder's phone (it changes every day)."""
     return visit_code(secret.encode(), str(elder_id), day)
+
+
+async def door_card(tx: Tx, *, elder_id: int, actor: int | None, rotate: bool = False) -> Any:
+    """The elder's printed door card (a fixed code, for elders without a phone), issued on first
+    use; `rotate` replaces the code (a lost card, a caregiver who left). Audited by the caller."""
+    row = (
+        await tx.conn.execute(select(door_cards).where(door_cards.c.elder_id == elder_id))
+    ).first()
+    code = f"{secrets.randbelow(10**8):08d}"  # 8 digits: never confused with the 6-digit phone code
+    if row is None:
+        await tx.conn.execute(
+            insert(door_cards).values(
+                elder_id=elder_id, code=code, version=1, rotated_at=tx.now, rotated_by=actor
+            )
+        )
+    elif rotate:
+        await tx.conn.execute(
+            update(door_cards)
+            .where(door_cards.c.elder_id == elder_id)
+            .values(code=code, version=row.version + 1, rotated_at=tx.now, rotated_by=actor)
+        )
+    return (
+        await tx.conn.execute(select(door_cards).where(door_cards.c.elder_id == elder_id))
+    ).one()
+
+
+async def expected_code(
+    tx: Tx, *, secret: str, elder_id: int, day: date, entered: str | None
+) -> str:
+    """The code a visit's entry is checked against: the door card's if it matches, else the
+    phone's code of the visit's day."""
+    card = (
+        await tx.conn.execute(select(door_cards.c.code).where(door_cards.c.elder_id == elder_id))
+    ).scalar()
+    if card and entered and hmac.compare_digest(card, entered.strip()):
+        return str(card)
+    return door_code(secret, elder_id, day)
 
 
 async def record_service(
@@ -44,7 +83,9 @@ async def record_service(
 ) -> Any:
     """Write the service record and its ledger entries together; returns the record row."""
     day = business_date(started_at)
-    expected = door_code(secret, elder.id, day)
+    expected = await expected_code(
+        tx, secret=secret, elder_id=elder.id, day=day, entered=door_code_entered
+    )
     ev = Evidence(
         elder_location=GeoPoint(elder.lat, elder.lng),
         arrival_fix=arrival,

@@ -43,6 +43,7 @@ from server.welfare.exports import (
 from server.welfare.flows import (
     WATCHERS,
     check_review,
+    door_card,
     door_code,
     on_period_close,
     record_out,
@@ -215,12 +216,24 @@ async def get_eligibility(request: web.Request) -> web.Response:
 
 
 async def visit_code(request: web.Request) -> web.Response:
-    """Today's code for the elder's phone: the caregiver types it in to prove the visit."""
-    p = require(request, Role.ELDER, Role.FAMILY)
+    """Today's code for the elder's phone: the caregiver types it in to prove the visit. An
+    operator may fetch it only for an elder without a phone (to read it out on the landline or
+    print it), and every such fetch is audited."""
+    p = require(request, Role.ELDER, Role.FAMILY, Role.OPERATOR)
     eid = int_param(request, "elder_id")
     plat = platform(request)
-    async with plat.store.read() as conn:
-        await elder_for(conn, p, eid)
+    async with plat.tx() as tx:
+        elder = await elder_for(tx.conn, p, eid)
+        if p.is_staff():
+            if elder.phone:
+                raise ApiError(
+                    403,
+                    "visit_code.elder_has_phone",
+                    "这位老人有手机，请在老人手机上查看 / the elder's own phone shows the code",
+                )
+            await audit(
+                tx, actor=p.user_id, action="read_visit_code", object_type="elder", object_id=eid
+            )
     day = business_date(plat.clock.now())
     return ok(
         {
@@ -229,6 +242,46 @@ async def visit_code(request: web.Request) -> web.Response:
             "code": door_code(plat.settings.jwt_secret, eid, day),
         }
     )
+
+
+def _card_out(row: Any) -> dict[str, Any]:
+    return {
+        "elder_id": row.elder_id,
+        "code": row.code,
+        "version": row.version,
+        "rotated_at": row.rotated_at.isoformat(),
+    }
+
+
+async def get_door_card(request: web.Request) -> web.Response:
+    """The fixed code to print on the elder's door card (issued on first read); audited."""
+    p = require(request, Role.OPERATOR)
+    eid = int_param(request, "elder_id")
+    async with platform(request).tx() as tx:
+        await elder_for(tx.conn, p, eid)
+        row = await door_card(tx, elder_id=eid, actor=p.user_id)
+        await audit(
+            tx, actor=p.user_id, action="read_door_card", object_type="elder", object_id=eid
+        )
+    return ok(_card_out(row))
+
+
+async def rotate_door_card(request: web.Request) -> web.Response:
+    """A new door-card code (the old card stops proving visits at once); audited."""
+    p = require(request, Role.OPERATOR)
+    eid = int_param(request, "elder_id")
+    async with platform(request).tx() as tx:
+        await elder_for(tx.conn, p, eid)
+        row = await door_card(tx, elder_id=eid, actor=p.user_id, rotate=True)
+        await audit(
+            tx,
+            actor=p.user_id,
+            action="rotate_door_card",
+            object_type="elder",
+            object_id=eid,
+            detail={"version": row.version},
+        )
+    return ok(_card_out(row))
 
 
 # ----- service records, ledger, closes ---------------------------------------------------
@@ -432,6 +485,8 @@ def routes() -> list[web.RouteDef]:
         web.put("/api/v1/elders/{elder_id}/welfare-profile", put_profile),
         web.get("/api/v1/elders/{elder_id}/eligibility", get_eligibility),
         web.get("/api/v1/elders/{elder_id}/visit-code", visit_code),
+        web.get("/api/v1/elders/{elder_id}/door-card", get_door_card),
+        web.post("/api/v1/elders/{elder_id}/door-card/rotate", rotate_door_card),
         web.post("/api/v1/elders/{elder_id}/applications", submit_application),
         web.get("/api/v1/applications/{application_id}", get_application),
         web.post("/api/v1/applications/{application_id}/documents", upload_document),

@@ -77,7 +77,7 @@ service_records = Table(
     "service_records",
     metadata,
     _id(),
-    Column("booking_id", ForeignKey("bookings.id"), nullable=True, unique=True),
+    Column("booking_id", ForeignKey("bookings.id"), nullable=True, index=True),
     Column("station_id", ForeignKey("stations.id"), nullable=False, index=True),
     Column("district", String(50), nullable=False),
     Column("elder_id", ForeignKey("elders.id"), nullable=False, index=True),
@@ -102,6 +102,16 @@ service_records = Table(
     Column("reversed", Boolean, nullable=False, server_default="0"),
     Column("notes", Text, nullable=False, server_default=""),
     Column("created_at", UtcDateTime, nullable=False),
+)
+
+# One live record per booking; a reversed (or rejected) record frees its booking for the
+# corrected visit, which gets a new record and new ledger entries.
+Index(
+    "uq_service_records_live_booking",
+    service_records.c.booking_id,
+    unique=True,
+    sqlite_where=service_records.c.reversed.is_(False),
+    postgresql_where=service_records.c.reversed.is_(False),
 )
 
 applications = Table(
@@ -158,4 +168,14 @@ hospital_stays = Table(
     Column("admitted_at", UtcDateTime, nullable=False),
     Column("discharged_at", UtcDateTime, nullable=True),
     Column("hospital", String(100), nullable=False, server_default=""),
+)
+
+door_cards = Table(  # the fixed code printed on the elder's door card; the operator rotates it
+    "door_cards",
+    metadata,
+    Column("elder_id", ForeignKey("elders.id"), primary_key=True),
+    Column("code", String(12), nullable=False),
+    Column("version", Integer, nullable=False, server_default="1"),
+    Column("rotated_at", UtcDateTime, nullable=False),
+    Column("rotated_by", ForeignKey("users.id"), nullable=True),
 )

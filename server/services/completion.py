@@ -1,0 +1,130 @@
+"""Completing a booking: the one path from a visit to its service record, proof and ledger
+entries, shared by `POST /bookings/{id}/complete` and the caregiver task API.
+
+The booking row is locked first (`SELECT ... FOR UPDATE` on PostgreSQL; SQLite's BEGIN
+IMMEDIATE serialises writers anyway) and its state is checked inside the same transaction, so
+a completion racing a cancellation or a second completion waits for the first and then gets a
+clear 409 instead of both succeeding or a 500.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from sqlalchemy import select, update
+
+from dispatch.geo import GeoPoint
+from server.auth.principal import Principal, Role
+from server.errors import ApiError, not_found
+from server.platform import Tx
+from server.registry.guards import elder_for
+from server.services import service
+from server.services.tables import bookings
+from server.store.tables import elders, tasks
+from server.welfare import flows as welfare_flows
+from server.welfare.tables import service_records
+
+# A visit may start a little before its window and end a little after (traffic, a long bath);
+# anything further off is another visit and must be booked as one.
+WINDOW_TOLERANCE: Final = timedelta(hours=2)
+FUTURE_SLACK: Final = timedelta(minutes=5)  # phone clocks drift
+
+
+async def lock_booking(tx: Tx, booking_id: int) -> Any:
+    """The booking row, locked until commit (None if there is none)."""
+    return (
+        await tx.conn.execute(select(bookings).where(bookings.c.id == booking_id).with_for_update())
+    ).first()
+
+
+async def live_record(tx: Tx, booking_id: int) -> Any:
+    """The booking's service record that still counts (not reversed), if any."""
+    return (
+        await tx.conn.execute(
+            select(service_records.c.id).where(
+                service_records.c.booking_id == booking_id, service_records.c.reversed.is_(False)
+            )
+        )
+    ).first()
+
+
+def check_times(*, booking: Any, started_at: datetime, ended_at: datetime, now: datetime) -> None:
+    """A record must describe this booking's visit: after the booking existed, near its window,
+    and not in the future."""
+    if ended_at <= started_at:
+        raise ApiError(422, "record.times_invalid", "ended_at must be after started_at")
+    if ended_at > now + FUTURE_SLACK:
+        raise ApiError(422, "record.in_future", "a service cannot be recorded before it happens")
+    if started_at < booking.created_at:
+        raise ApiError(422, "record.before_booking", "the visit starts before the booking was made")
+    if (
+        started_at < booking.window_start - WINDOW_TOLERANCE
+        or ended_at > booking.window_end + WINDOW_TOLERANCE
+    ):
+        raise ApiError(
+            422,
+            "record.outside_window",
+            "the visit is more than 2 hours outside the booked window; book the visit that happened",
+        )
+
+
+async def complete_booking(
+    tx: Tx,
+    p: Principal,
+    booking_id: int,
+    *,
+    started_at: datetime,
+    ended_at: datetime,
+    arrival: GeoPoint | None,
+    arrival_accuracy_m: float | None,
+    door_code: str | None,
+    notes: str,
+    secret: str,
+) -> Any:
+    """Record the visit of a booking (record + proof + ledger) and close the booking and its
+    task; returns the service record row."""
+    row = await lock_booking(tx, booking_id)
+    if row is None:
+        raise not_found("booking")
+    task = (await tx.conn.execute(select(tasks).where(tasks.c.id == row.task_id))).first()
+    cg = task.caregiver_id if task is not None else None
+    if p.role is Role.CAREGIVER:
+        if cg is None or cg != p.caregiver_id:
+            raise not_found("booking")  # another caregiver's task: not revealed
+        elder = (await tx.conn.execute(select(elders).where(elders.c.id == row.elder_id))).one()
+    else:
+        elder = await elder_for(tx.conn, p, row.elder_id)  # 404 for other tenants
+    if row.status == "cancelled" or (
+        row.status == "completed" and await live_record(tx, booking_id) is not None
+    ):
+        raise ApiError(409, "booking.not_open", "this booking is already completed or cancelled")
+    check_times(booking=row, started_at=started_at, ended_at=ended_at, now=tx.now)
+    item = service.item_from_row(
+        await service.item_row(tx.conn, station_id=row.station_id, code=row.item_code)
+    )
+    rec = await welfare_flows.record_service(
+        tx,
+        booking=row,
+        elder=elder,
+        item=item,
+        caregiver_id=cg or p.caregiver_id,
+        started_at=started_at,
+        ended_at=ended_at,
+        arrival=arrival,
+        arrival_accuracy_m=arrival_accuracy_m,
+        door_code_entered=door_code,
+        secret=secret,
+        notes=notes,
+        actor=p.user_id,
+    )
+    await tx.conn.execute(
+        update(bookings).where(bookings.c.id == booking_id).values(status="completed")
+    )
+    if task is not None:
+        await tx.conn.execute(
+            update(tasks)
+            .where(tasks.c.id == task.id)
+            .values(status="done", started_at=started_at, finished_at=ended_at)
+        )
+    return rec
