@@ -17,12 +17,14 @@ from aiohttp import WSMsgType, web
 from sqlalchemy import select
 
 from server.errors import ApiError
-from server.http import caller
+from server.http import INT64, caller
 from server.keys import HUB, METRICS, PLATFORM
 from server.platform import Platform
 from server.store.tables import push_messages
 
 log = logging.getLogger("anxin.push")
+
+PAGE = 500
 
 
 @dataclass(eq=False)
@@ -59,21 +61,25 @@ class PushHub:
             task.add_done_callback(self._tasks.discard)
 
     async def flush(self, conn: Connection) -> None:
-        """Send every stored message after the last one this socket got, in order."""
+        """Send every stored message after the last one this socket got, in order, a page
+        at a time until caught up (a caregiver back from a dead zone may have missed many)."""
         async with conn.lock:
-            if conn.ws.closed:
-                return
-            async with self.platform.store.read() as db:
-                rows = (await db.execute(select(push_messages).where(
-                    push_messages.c.recipient == conn.recipient, push_messages.c.seq > conn.last_sent)
-                    .order_by(push_messages.c.seq).limit(500))).all()
-            for r in rows:
-                envelope = {"seq": r.seq, "type": r.type, "at": r.created_at.isoformat(), "payload": r.payload}
-                try:
-                    await conn.ws.send_str(json.dumps(envelope, ensure_ascii=False, default=str))
-                except (ConnectionResetError, RuntimeError):
+            while not conn.ws.closed:
+                async with self.platform.store.read() as db:
+                    rows = (await db.execute(select(push_messages).where(
+                        push_messages.c.recipient == conn.recipient,
+                        push_messages.c.seq > conn.last_sent)
+                        .order_by(push_messages.c.seq).limit(PAGE))).all()
+                for r in rows:
+                    envelope = {"seq": r.seq, "type": r.type, "at": r.created_at.isoformat(),
+                                "payload": r.payload}
+                    try:
+                        await conn.ws.send_str(json.dumps(envelope, ensure_ascii=False, default=str))
+                    except (ConnectionResetError, RuntimeError):
+                        return
+                    conn.last_sent = r.seq
+                if len(rows) < PAGE:
                     return
-                conn.last_sent = r.seq
 
     def add(self, conn: Connection) -> None:
         self.connections.setdefault(conn.recipient, set()).add(conn)
@@ -101,6 +107,8 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         last_seq = int(request.query.get("last_seq", "0"))
     except ValueError as exc:
         raise ApiError(400, "bad_last_seq", "last_seq must be an integer") from exc
+    if last_seq > INT64:
+        raise ApiError(400, "bad_last_seq", "last_seq is too large")
     hub = request.app[HUB]
     s = request.app[PLATFORM].settings
     ws = web.WebSocketResponse(heartbeat=s.ws_heartbeat_s)
@@ -116,6 +124,8 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         async for msg in ws:
             if msg.type == WSMsgType.TEXT:
                 await _client_message(hub, conn, msg.data)
+            elif msg.type == WSMsgType.BINARY:
+                await _refuse(conn, "binary_not_supported", "send JSON text frames")
             elif msg.type == WSMsgType.ERROR:
                 break
     finally:
@@ -125,14 +135,31 @@ async def websocket(request: web.Request) -> web.StreamResponse:
 
 
 async def _client_message(hub: PushHub, conn: Connection, data: str) -> None:
+    """``ping`` → ``pong``; ``resume`` with ``last_seq`` → replay from there. Anything else
+    gets an ``error`` frame and the socket stays open: a buggy client must not lose its
+    offers because it sent one bad frame."""
     try:
         body = json.loads(data)
     except ValueError:
+        await _refuse(conn, "malformed_json", "message is not valid JSON")
         return
-    if body.get("type") == "ping":
+    kind = body.get("type") if isinstance(body, dict) else None
+    if kind == "ping":
         await conn.ws.send_json({"type": "pong"})
-    elif body.get("type") == "resume":
+    elif kind == "resume":
+        seq = body.get("last_seq", conn.last_sent)
+        if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq <= INT64:
+            await _refuse(conn, "bad_last_seq", "last_seq must be a non-negative integer")
+            return
         # The client saw up to N: anything after it is sent again.
         async with conn.lock:
-            conn.last_sent = int(body.get("last_seq", conn.last_sent))
+            conn.last_sent = seq
         await hub.flush(conn)
+    else:
+        await _refuse(conn, "unknown_message", "expected {\"type\": \"ping\"} or "
+                      "{\"type\": \"resume\", \"last_seq\": N}")
+
+
+async def _refuse(conn: Connection, code: str, message: str) -> None:
+    with contextlib.suppress(ConnectionResetError, RuntimeError):
+        await conn.ws.send_json({"type": "error", "code": code, "message": message})

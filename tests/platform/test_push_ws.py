@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestClient
 
 from server.app import create_app
 from server.settings import Settings
+from tests.conftest import BACKENDS
 from tests.support.api import Api, near
 
 
@@ -116,3 +117,114 @@ async def test_each_user_gets_only_their_own_stream(live: Api) -> None:
     await ws.close()
 
 
+
+
+async def _fill(api: Api, recipient: str, n: int) -> None:
+    from server.platform import queue_push
+
+    async with api.platform.tx() as tx:
+        for i in range(n):
+            queue_push(tx, recipient, "test.filler", {"i": i})
+
+
+async def _drain(ws: Any, until_seq: int, timeout: float = 20.0) -> list[int]:
+    seqs: list[int] = []
+
+    async def _read() -> None:
+        while not seqs or seqs[-1] < until_seq:
+            msg = await ws.receive()
+            assert msg.type == WSMsgType.TEXT, msg
+            body = json.loads(msg.data)
+            if "seq" in body:
+                seqs.append(body["seq"])
+    await asyncio.wait_for(_read(), timeout)
+    return seqs
+
+
+@pytest.mark.parametrize("backend", BACKENDS, indirect=True)
+async def test_replay_after_reconnect_is_not_truncated(live: Api) -> None:
+    """More than one page (500) missed while away: all of it comes back, in order."""
+    recipient = f"user:{live.ids['cg_b_user']}"
+    await _fill(live, recipient, 1203)
+    ws = await live.client.ws_connect(f"/api/v1/ws?token={live.tokens['cg_b']}&last_seq=0")
+    seqs = await _drain(ws, 1203)
+    assert seqs == list(range(1, 1204))
+    await ws.close()
+    # Resuming mid-way over the socket replays the rest, also past a page.
+    await _fill(live, recipient, 20)
+    ws = await live.client.ws_connect(f"/api/v1/ws?token={live.tokens['cg_b']}&last_seq=1223")
+    await next_of(ws, "hello")
+    await ws.send_json({"type": "resume", "last_seq": 100})
+    assert await _drain(ws, 1223) == list(range(101, 1224))
+    await ws.close()
+
+
+@pytest.mark.parametrize("frame", ["[]", '{"type": "resume", "last_seq": "abc"}', '"ping"',
+                                   "not json", '{"type": "resume", "last_seq": -1}',
+                                   '{"type": "resume", "last_seq": 99999999999999999999999}',
+                                   '{"type": "resume", "last_seq": true}', '{"type": "dance"}', "null"])
+async def test_a_malformed_client_frame_gets_an_error_and_the_socket_stays(live: Api, frame: str) -> None:
+    ws = await live.client.ws_connect(f"/api/v1/ws?token={live.tokens['cg_a']}")
+    await next_of(ws, "hello")
+    await ws.send_str(frame)
+    err = await next_of(ws, "error")
+    assert err["code"] in ("malformed_json", "bad_last_seq", "unknown_message")
+    await ws.send_bytes(b"\x00\x01")
+    assert (await next_of(ws, "error"))["code"] == "binary_not_supported"
+    await ws.send_json({"type": "ping"})
+    await next_of(ws, "pong")
+    inc = await live.press(expect=201)        # and pushes still arrive on it
+    offered = await next_of(ws, "task.offered")
+    assert offered["payload"]["incident_id"] == inc["id"] and not ws.closed
+    await ws.close()
+
+
+@pytest.fixture
+async def beating(aiohttp_client: Any, settings: Settings) -> Api:
+    from dataclasses import replace
+
+    from server.clock import FakeClock
+
+    app = create_app(replace(settings, ws_heartbeat_s=0.3), clock=FakeClock(), run_background=True,
+                     create_schema=True)
+    api = Api(await aiohttp_client(app))
+    await api.seed()
+    return api
+
+
+async def test_server_sends_heartbeats_and_drops_a_silent_client(beating: Api) -> None:
+    """The server pings; a client that never answers (a phone gone dark) is dropped, so
+    its socket does not linger in the hub."""
+    from server.keys import HUB
+
+    ws = await beating.client.ws_connect(f"/api/v1/ws?token={beating.tokens['cg_a']}",
+                                         autoping=False)
+    hub = beating.client.app[HUB]
+    hello = json.loads((await asyncio.wait_for(ws.receive(), 3)).data)
+    assert hello["type"] == "hello" and hub.count == 1
+    ping = await asyncio.wait_for(ws.receive(), 3)
+    assert ping.type == WSMsgType.PING
+    # Not answering: the server gives up on the socket.
+    async def closed() -> None:
+        while True:
+            msg = await ws.receive()
+            if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.CLOSING, WSMsgType.ERROR):
+                return
+    await asyncio.wait_for(closed(), 5)
+    for _ in range(50):
+        if hub.count == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert hub.count == 0
+
+
+async def test_a_client_that_answers_pings_stays_connected(beating: Api) -> None:
+    # A reading client answers the server's pings (aiohttp's autoping, as a browser does).
+    ws = await beating.client.ws_connect(f"/api/v1/ws?token={beating.tokens['cg_a']}")
+    await next_of(ws, "hello")
+    with pytest.raises(TimeoutError):
+        await next_of(ws, "never", timeout=1.5)    # several heartbeats while reading
+    assert not ws.closed
+    await ws.send_json({"type": "ping"})
+    await next_of(ws, "pong")
+    await ws.close()
