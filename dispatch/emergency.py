@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from dispatch.geo import GeoPoint
@@ -17,6 +18,17 @@ WHY_ON_EMERGENCY = "正在处理另一起紧急呼叫"
 WHY_MISSING_SKILL = "缺少技能"  # followed by "：" and the skills
 
 _MODE_VERB = {TravelMode.WALK: "步行", TravelMode.EBIKE: "骑行", TravelMode.CAR: "驾车"}
+_MODE_EN = {TravelMode.WALK: "on foot", TravelMode.EBIKE: "by e-bike", TravelMode.CAR: "by car"}
+_VERB_MODE = {v: k for k, v in _MODE_VERB.items()}
+
+# English for the reasons caregivers are left out (the Chinese above is what is stored).
+WHY_EN = {
+    WHY_DECLINED: "declined or excluded",
+    WHY_OFF_DUTY: "off duty",
+    WHY_NO_LOCATION: "location unknown",
+    WHY_ON_EMERGENCY: "on another emergency",
+    WHY_MISSING_SKILL: "missing skills",
+}
 
 
 @dataclass(frozen=True)
@@ -55,6 +67,74 @@ class EmergencyRequest:
 
 
 @dataclass(frozen=True)
+class Reason:
+    """Why a caregiver is a candidate, as data: the console shows it in Chinese or English.
+
+    The Chinese wording is what the ranking stores (``Candidate.reason``); ``parse_reason``
+    reads it back, so stored rankings can be shown in English too.
+    """
+
+    mode: TravelMode
+    travel_min: int  # 0: already close by
+    busy_with: str | None = None  # the current work's label; None when idle
+    interruptible: bool = True
+    finish_min: int = 0
+    first_aid: bool = False
+
+    def zh(self) -> str:
+        trip = f"{_MODE_VERB[self.mode]}约{self.travel_min}分钟" if self.travel_min else "已在附近"
+        if self.busy_with is None:
+            text = f"空闲，{trip}"
+        else:
+            then = f"再{trip}" if self.travel_min else trip
+            if self.interruptible:
+                text = f"正在{self.busy_with}（可中断），约{self.finish_min}分钟后出发，{then}"
+            else:
+                text = f"正在{self.busy_with}（不可中断），还需{self.finish_min}分钟，{then}"
+        return text + ("，持急救证" if self.first_aid else "")
+
+    def en(self, label: Callable[[str], str] = str) -> str:
+        """English; ``label`` translates the current work's (Chinese) label."""
+        trip = f"{self.travel_min} min {_MODE_EN[self.mode]}" if self.travel_min else "already close by"
+        if self.busy_with is None:
+            text = f"idle, {trip}"
+        else:
+            what = label(self.busy_with)
+            if self.interruptible:
+                text = f"busy with {what} (can break off), leaves in about {self.finish_min} min, then {trip}"
+            else:
+                text = f"busy with {what} (cannot break off) for {self.finish_min} more min, then {trip}"
+        return text + ("; first-aid certified" if self.first_aid else "")
+
+
+_TRIP = r"(?:(?P<verb>步行|骑行|驾车)约(?P<travel>\d+)分钟|已在附近|已在现场附近)"
+_AID = r"(?P<aid>，持急救证)?"
+_REASONS = (
+    re.compile(rf"^空闲，{_TRIP}{_AID}$"),
+    re.compile(rf"^正在(?P<label>.+?)（(?P<int>可中断)），?约(?P<finish>\d+)分钟后出发，再?{_TRIP}{_AID}$"),
+    re.compile(rf"^正在(?P<label>.+?)（(?P<int>不可中断)），?还需(?P<finish>\d+)分钟，再?{_TRIP}{_AID}$"),
+)
+
+
+def parse_reason(text: str) -> Reason | None:
+    """The Reason behind a stored Chinese reason (this or earlier wording), or None."""
+    for pattern in _REASONS:
+        m = pattern.match(text)
+        if m is None:
+            continue
+        d = m.groupdict()
+        return Reason(
+            mode=_VERB_MODE.get(d["verb"] or "", TravelMode.EBIKE),
+            travel_min=int(d["travel"] or 0),
+            busy_with=d.get("label"),
+            interruptible=d.get("int") != "不可中断",
+            finish_min=int(d.get("finish") or 0),
+            first_aid=bool(d["aid"]),
+        )
+    return None
+
+
+@dataclass(frozen=True)
 class Candidate:
     """One caregiver who could go, with ETA = finish or break off + travel."""
 
@@ -85,17 +165,14 @@ def _minutes(seconds: int) -> int:
 
 
 def _reason(c: CaregiverState, finish_s: int, travel_s: int, has_preferred: bool) -> str:
-    verb = _MODE_VERB[c.mode]
-    trip = f"{verb}约{_minutes(travel_s)}分钟" if travel_s > 0 else "已在现场附近"
-    if c.current is None:
-        text = f"空闲，{trip}"
-    else:
-        label = c.current.label or "服务"
-        if c.current.interruptible:
-            text = f"正在{label}（可中断）约{_minutes(finish_s)}分钟后出发，再{trip}"
-        else:
-            text = f"正在{label}（不可中断）还需{_minutes(finish_s)}分钟，再{trip}"
-    return text + ("，持急救证" if has_preferred else "")
+    return Reason(
+        mode=c.mode,
+        travel_min=_minutes(travel_s),
+        busy_with=(c.current.label or "服务") if c.current is not None else None,
+        interruptible=c.current.interruptible if c.current is not None else True,
+        finish_min=_minutes(finish_s),
+        first_aid=has_preferred,
+    ).zh()
 
 
 def rank_for_emergency(

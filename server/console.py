@@ -20,7 +20,29 @@ from server.http import caller, int_param, ok, platform, require
 from server.incidents.model import ACTIVE_STATES
 from server.incidents.views import incident_out
 from server.registry.guards import elder_for
-from server.store.tables import alarms, caregivers, elders, incidents, offers, stations, tasks
+from server.store.tables import (
+    alarms,
+    caregivers,
+    elders,
+    incidents,
+    offers,
+    push_messages,
+    stations,
+    tasks,
+)
+from server.texts import (
+    TASK_KIND_KEYS,
+    Audience,
+    Text,
+    alarm_text,
+    bilingual,
+    plain,
+    push_text,
+    reason_text,
+    status_text,
+    title_en,
+    title_zh,
+)
 
 CONSOLE_DIR = Path(__file__).resolve().parent.parent / "console"
 
@@ -113,8 +135,25 @@ def _pct(values: list[float], q: float) -> float | None:
     return round(s[lo] + (s[hi] - s[lo]) * (k - lo), 1)
 
 
+def task_title(kind: str, title: str) -> dict[str, Any]:
+    """A task's title in both languages (titles are stored in Chinese, some as "中文 / English")."""
+    key = TASK_KIND_KEYS.get(kind)
+    if key is not None:
+        return Text(key).out()
+    return plain(title_zh(title), title_en(title))
+
+
+def _with_name(title: dict[str, Any], name: str | None) -> dict[str, Any]:
+    """"助浴 王秀英" / "Bathing help: 王秀英"."""
+    if not name:
+        return title
+    return {"key": "current.task", "params": {"title": title, "name": name},
+            "zh": f"{title['zh']} {name}", "en": f"{title['en']}: {name}"}
+
+
 def _task_out(t: Any, elder_name: str | None = None) -> dict[str, Any]:
-    return {"id": t.id, "kind": t.kind, "title": t.title, "status": t.status, "priority": t.priority,
+    return {"id": t.id, "kind": t.kind, "title": t.title, "title_i18n": task_title(t.kind, t.title),
+            "status": t.status, "priority": t.priority,
             "elder_id": t.elder_id, "elder_name": elder_name, "caregiver_id": t.caregiver_id,
             "window_start": _iso(t.window_start), "window_end": _iso(t.window_end),
             "planned_start": _iso(t.planned_start), "started_at": _iso(t.started_at),
@@ -140,9 +179,15 @@ async def _caregivers_view(conn: Any, sid: int, now: datetime) -> list[dict[str,
         tasks.c.station_id == sid, tasks.c.caregiver_id.is_not(None),
         tasks.c.status.in_(ACTIVE_TASK),
         (tasks.c.window_start.is_(None)) | (tasks.c.window_start < end)))).all()
+    pending = (await conn.execute(select(offers.c.caregiver_id, offers.c.incident_id, offers.c.expires_at,
+                                         elders.c.name.label("elder_name")).join(
+        incidents, incidents.c.id == offers.c.incident_id).join(
+        elders, elders.c.id == incidents.c.elder_id).where(
+        incidents.c.station_id == sid, offers.c.status == "offered"))).all()
     out = []
     for c in cgs:
         inc = next((i for i in live if i.caregiver_id == c.id), None)
+        offer = next((o for o in pending if o.caregiver_id == c.id), None)
         mine = sorted((t for t in day_tasks if t.caregiver_id == c.id), key=_task_order)
         current_task = next((t for t in mine if t.status in ("in_progress", "en_route")), None)
         upcoming = [t for t in mine if t is not current_task and t.status in ("open", "planned")]
@@ -151,25 +196,39 @@ async def _caregivers_view(conn: Any, sid: int, now: datetime) -> list[dict[str,
         eta = None
         if inc is not None:
             status = "serving" if inc.status == "arrived" else "travelling"
-            current = {"type": "incident", "id": inc.id, "title": f"紧急呼叫 {inc.elder_name}",
+            title = Text("current.incident", {"name": inc.elder_name}).out()
+            current = {"type": "incident", "id": inc.id, "title": title["zh"], "title_i18n": title,
                        "status": inc.status}
             eta = _iso(inc.eta_at) if inc.status != "arrived" else None
         elif current_task is not None:
             status = "serving" if current_task.status == "in_progress" else "travelling"
-            current = {"type": "task", "id": current_task.id,
-                       "title": f"{current_task.title} {current_task.elder_name or ''}".strip(),
+            title = _with_name(task_title(current_task.kind, current_task.title), current_task.elder_name)
+            current = {"type": "task", "id": current_task.id, "title": title["zh"], "title_i18n": title,
                        "status": current_task.status}
+        if offer is not None and inc is None:
+            # An offer waiting for an answer is what matters most about this caregiver now.
+            status = "offered"
+            title = Text("current.incident", {"name": offer.elder_name}).out()
+            current = {"type": "offer", "id": offer.incident_id, "title": title["zh"], "title_i18n": title,
+                       "status": "offered", "expires_at": _iso(offer.expires_at),
+                       "task": current}
         nxt = upcoming[0] if upcoming else None
         out.append({
             "id": c.id, "name": c.name, "on_duty": c.on_duty, "status": status,
             "travel_mode": c.travel_mode, "skills": list(c.skills),
             "location": {"lat": c.lat, "lng": c.lng} if c.lat is not None else None,
             "located_at": _iso(c.located_at), "current": current, "eta_at": eta,
-            "next": {"id": nxt.id, "title": f"{nxt.title} {nxt.elder_name or ''}".strip(),
-                     "at": _iso(nxt.planned_start or nxt.window_start)} if nxt else None,
+            "next": _next_out(nxt),
             "tasks_left": len(upcoming),
         })
     return out
+
+
+def _next_out(t: Any) -> dict[str, Any] | None:
+    if t is None:
+        return None
+    title = _with_name(task_title(t.kind, t.title), t.elder_name)
+    return {"id": t.id, "title": title["zh"], "title_i18n": title, "at": _iso(t.planned_start or t.window_start)}
 
 
 async def _today(conn: Any, sid: int, now: datetime, sla_s: int) -> dict[str, Any]:
@@ -241,6 +300,35 @@ async def _pending_offers(conn: Any, incident_ids: list[int]) -> dict[int, dict[
                             "reason": r.reason} for r in rows}
 
 
+def _texts(d: dict[str, Any], audience: Audience, offer: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An incident as this reader should read it: its status in their wording (``status_text``
+    in Chinese, ``status_text_i18n`` in both), and every stored reason and message in both."""
+    name = offer["caregiver_name"] if d["status"] == "offered" and offer else d.get("caregiver_name")
+    t = status_text(d["status"], audience, name=name, minutes=d.get("eta_minutes"),
+                    resolution=d.get("resolution")).out()
+    d["status_text"], d["status_text_i18n"] = t["zh"], t
+    for c in d.get("candidates") or []:
+        c["reason_i18n"] = reason_text(c.get("reason"))
+    for e in d.get("timeline") or []:
+        data = e.get("data") or {}
+        if isinstance(data.get("reason"), str):
+            data["reason_i18n"] = reason_text(data["reason"])
+        if isinstance(data.get("message"), str):
+            data["message_i18n"] = alarm_text(str(data.get("alarm", "")), data["message"])
+    if offer is not None:
+        offer["reason_i18n"] = reason_text(offer.get("reason"))
+    return d
+
+
+def _alarm_out(a: Any) -> dict[str, Any]:
+    return {"id": a.id, "incident_id": a.incident_id, "kind": a.kind, "message": a.message,
+            "message_i18n": alarm_text(a.kind, a.message), "raised_at": _iso(a.raised_at)}
+
+
+def _audience(p: Principal) -> Audience:
+    return "elder" if p.role is Role.ELDER else "family" if p.role is Role.FAMILY else "operator"
+
+
 # ----- JSON views ---------------------------------------------------------------------------
 
 async def incident_view(request: web.Request) -> web.Response:
@@ -255,6 +343,7 @@ async def incident_view(request: web.Request) -> web.Response:
         out = (await incident_out(conn, row, pf.clock.now(), with_timeline=True,
                                   with_candidates=True)).model_dump(mode="json")
         out["offer"] = (await _pending_offers(conn, [iid])).get(iid)
+        _texts(out, "operator", out["offer"])
         e = (await conn.execute(select(elders).where(elders.c.id == row.elder_id))).one()
         out["elder"] = {"id": e.id, "name": e.name, "address": e.address, "access_notes": e.access_notes,
                         "care_level": e.care_level, "living": e.living, "high_risk": e.high_risk,
@@ -280,6 +369,7 @@ async def board(request: web.Request) -> web.Response:
         pending = await _pending_offers(conn, [r.id for r in inc_rows])
         for i in incs:
             i["offer"] = pending.get(i["id"])
+            _texts(i, "operator", i["offer"])
         alarm_rows = (await conn.execute(select(alarms).where(
             alarms.c.station_id == st.id, alarms.c.acknowledged_at.is_(None)).order_by(alarms.c.id))).all()
         cg = await _caregivers_view(conn, st.id, now)
@@ -297,8 +387,7 @@ async def board(request: web.Request) -> web.Response:
                     "care_level": e.care_level, "living": e.living} for e in eld],
         "caregivers": cg,
         "incidents": incs,
-        "alarms": [{"id": a.id, "incident_id": a.incident_id, "kind": a.kind, "message": a.message,
-                    "raised_at": _iso(a.raised_at)} for a in alarm_rows],
+        "alarms": [_alarm_out(a) for a in alarm_rows],
         "today": today,
     })
 
@@ -390,10 +479,11 @@ async def elder_day(request: web.Request) -> web.Response:
         inc_rows = (await conn.execute(select(incidents).where(
             incidents.c.elder_id == eid, incidents.c.status.in_(ACTIVE_STATES))
             .order_by(incidents.c.id.desc()))).all()
-        incs = [(await incident_out(conn, r, now)).model_dump(mode="json") for r in inc_rows]
+        who = _audience(p)
+        incs = [_texts((await incident_out(conn, r, now)).model_dump(mode="json"), who) for r in inc_rows]
         recent_rows = (await conn.execute(select(incidents).where(incidents.c.elder_id == eid)
                                           .order_by(incidents.c.id.desc()).limit(10))).all()
-        recent = [(await incident_out(conn, r, now)).model_dump(mode="json") for r in recent_rows]
+        recent = [_texts((await incident_out(conn, r, now)).model_dump(mode="json"), who) for r in recent_rows]
     items = []
     for t in sorted(rows, key=_task_order):
         d = _task_out(t)
@@ -401,6 +491,44 @@ async def elder_day(request: web.Request) -> web.Response:
         items.append(d)
     return ok({"now": now.isoformat(), "elder": {"id": e.id, "name": e.name}, "tasks": items, "open_incidents": incs,
                "recent_incidents": recent})
+
+
+NOTIFICATION_TYPES = ("incident.status", "family.call_requested", "binding.confirmed", "binding.requested")
+
+
+async def my_notifications(request: web.Request) -> web.Response:
+    """GET /api/v1/me/notifications?limit=N — the signed-in user's recent pushes that a person
+    reads (newest first), each with its text in both languages: the history survives a new
+    phone or a cleared browser, because it is the server's own push record."""
+    p = caller(request)
+    try:
+        limit = max(1, min(100, int(request.query.get("limit", "30"))))
+    except ValueError as exc:
+        raise ApiError(422, "bad_limit", "limit must be an integer") from exc
+    pf = platform(request)
+    async with pf.store.read() as conn:
+        rows = (await conn.execute(select(push_messages).where(
+            push_messages.c.recipient == p.push_recipient, push_messages.c.type.in_(NOTIFICATION_TYPES))
+            .order_by(push_messages.c.seq.desc()).limit(limit))).all()
+    who = _audience(p)
+    items = []
+    for r in rows:
+        payload = r.payload or {}
+        text = payload.get("text_i18n") or _notification_text(r.type, payload, who)
+        items.append({"seq": r.seq, "type": r.type, "at": _iso(r.created_at),
+                      "incident_id": payload.get("incident_id"), "status": payload.get("status"),
+                      "text": text["zh"], "text_i18n": text})
+    return ok({"items": items})
+
+
+def _notification_text(type_: str, payload: dict[str, Any], who: Audience) -> dict[str, Any]:
+    """Rows written before pushes carried ``text_i18n``: render them now."""
+    t = push_text(type_, payload, who)
+    if t is not None:
+        return t.out()
+    if type_ in ("binding.confirmed", "binding.requested"):
+        return Text(f"push.{type_}").out()
+    return bilingual(str(payload.get("text") or ""))
 
 
 def routes() -> list[web.RouteDef]:
@@ -415,5 +543,6 @@ def routes() -> list[web.RouteDef]:
         web.get("/api/v1/console/caregivers", caregivers_view),
         web.get("/api/v1/console/my-day", my_day),
         web.get("/api/v1/console/elders/{elder_id}/day", elder_day),
+        web.get("/api/v1/me/notifications", my_notifications),
     ]
     return out

@@ -46,13 +46,27 @@ async def test_board_is_scoped_to_the_operators_station(api: Api) -> None:
     assert {e["name"] for e in board["elders"]} == {"王秀英", "李桂兰"}
     assert [i["id"] for i in board["incidents"]] == [iid]
     assert board["incidents"][0]["offer"]["caregiver_name"] == "王芳"
-    assert {c["name"]: c["status"] for c in board["caregivers"]} == {"王芳": "idle", "刘洋": "idle"}
+    # A caregiver with an offer waiting for an answer is "offered", not idle.
+    assert {c["name"]: c["status"] for c in board["caregivers"]} == {"王芳": "offered", "刘洋": "idle"}
+    wang = next(c for c in board["caregivers"] if c["name"] == "王芳")
+    assert wang["current"]["type"] == "offer" and wang["current"]["id"] == iid
+    assert wang["current"]["title_i18n"]["en"] == "Emergency call: 王秀英"
+    # The operator reads operator wording, in both languages; never the elder's "为您".
+    inc = board["incidents"][0]
+    assert inc["status_text_i18n"] == {**inc["status_text_i18n"], "zh": "已派给王芳，等待接单",
+                                       "en": "Offered to 王芳, waiting for acceptance"}
+    assert "为您" not in inc["status_text"]
     other = await api.call("GET", "/api/v1/console/board", "operator2", expect=200)
     assert other["station"]["id"] == api.ids["station2"]
     assert other["incidents"] == [] and [e["name"] for e in other["elders"]] == ["张玉兰"]
     await api.call("GET", f"/api/v1/console/incidents/{iid}", "operator2", expect=404)
     view = await api.call("GET", f"/api/v1/console/incidents/{iid}", "operator", expect=200)
     assert view["timeline"] and view["candidates"] and view["offer"]["caregiver_name"] == "王芳"
+    # The dispatcher's reason, stored in Chinese, reads in English too.
+    best = view["candidates"][0]
+    assert best["reason"].startswith("空闲，") and best["reason_i18n"]["en"].startswith("idle, ")
+    offered = next(e for e in view["timeline"] if e["kind"] == "offered")
+    assert offered["data"]["reason_i18n"]["en"] == best["reason_i18n"]["en"]
     for who in ("elder", "family", "cg_a"):
         await api.call("GET", "/api/v1/console/board", who, expect=403)
     await api.call("GET", "/api/v1/console/board", None, expect=401)
