@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schemas.auth import TokenPair
@@ -63,31 +64,49 @@ async def password_login(platform: Platform, login: str, password: str) -> Token
 
 
 async def _count_failure(platform: Platform, tx: Tx, user: Any) -> None:
+    """Count a failed sign-in in the store itself (``failed_logins + 1 ... RETURNING``):
+    parallel guesses each read the row before any of them wrote, so a read-then-write
+    count let ten guesses in at once count as one."""
     s = platform.settings
-    failures = user.failed_logins + 1
-    values: dict[str, Any] = {"failed_logins": failures}
+    failures = int((await tx.conn.execute(
+        update(users).where(users.c.id == user.id)
+        .values(failed_logins=users.c.failed_logins + 1)
+        .returning(users.c.failed_logins))).scalar_one())
     if failures >= s.login_max_failures:
-        values = {"failed_logins": 0, "locked_until": tx.now + timedelta(seconds=s.login_lockout_s)}
+        await tx.conn.execute(update(users).where(users.c.id == user.id).values(
+            failed_logins=0, locked_until=tx.now + timedelta(seconds=s.login_lockout_s)))
         await audit(tx, actor=None, action="lockout", object_type="user", object_id=user.id)
-    await tx.conn.execute(update(users).where(users.c.id == user.id).values(**values))
 
 
 async def wechat_login(platform: Platform, wechat: WeChatAuth, code: str,
                        link_code: str | None) -> TokenPair:
     """Elders and families: a wx.login code; unknown openids become family accounts."""
     session = await wechat.code2session(code)
-    async with platform.tx() as tx:
-        user = (await tx.conn.execute(select(users).where(users.c.wechat_openid == session.openid))).first()
-        if link_code:
-            user = await _link_elder(tx, link_code, session.openid, user)
-        if user is None:
-            uid = (await tx.conn.execute(insert(users).values(
-                role=Role.FAMILY.value, display_name="微信用户", wechat_openid=session.openid,
-                created_at=tx.now).returning(users.c.id))).scalar_one()
-            user = (await tx.conn.execute(select(users).where(users.c.id == uid))).one()
-        if not user.active:
-            raise ApiError(403, "account_inactive", "this account is deactivated")
-        return await _issue(platform, tx, await principal_for(tx.conn, user))
+    for attempt in range(2):
+        try:
+            async with platform.tx() as tx:
+                return await _wechat_sign_in(platform, tx, session.openid, link_code)
+        except IntegrityError:
+            # The same WeChat signing in twice at once: the other request created the
+            # account; the second attempt finds it.
+            if attempt:
+                raise ApiError(409, "wechat_sign_in_conflict",
+                               "the same WeChat account is signing in twice; retry") from None
+    raise AssertionError("unreachable")
+
+
+async def _wechat_sign_in(platform: Platform, tx: Tx, openid: str, link_code: str | None) -> TokenPair:
+    user = (await tx.conn.execute(select(users).where(users.c.wechat_openid == openid))).first()
+    if link_code:
+        user = await _link_elder(tx, link_code, openid, user)
+    if user is None:
+        uid = (await tx.conn.execute(insert(users).values(
+            role=Role.FAMILY.value, display_name="微信用户", wechat_openid=openid,
+            created_at=tx.now).returning(users.c.id))).scalar_one()
+        user = (await tx.conn.execute(select(users).where(users.c.id == uid))).one()
+    if not user.active:
+        raise ApiError(403, "account_inactive", "this account is deactivated")
+    return await _issue(platform, tx, await principal_for(tx.conn, user))
 
 
 async def _link_elder(tx: Tx, link_code: str, openid: str, user: Any) -> Any:
@@ -97,6 +116,14 @@ async def _link_elder(tx: Tx, link_code: str, openid: str, user: Any) -> Any:
         raise ApiError(404, "link_code_not_found", "this link code is not valid")
     if user is not None and user.role != Role.ELDER.value:
         raise ApiError(409, "wechat_already_used", "this WeChat account already belongs to someone else")
+    if user is not None and user.id != elder.user_id:
+        # An openid is one account: the same WeChat cannot sign in as two elders.
+        raise ApiError(409, "wechat_linked_to_another_elder",
+                       "this WeChat account is already linked to another elder")
+    if user is not None:
+        # Already this elder's WeChat (a second code for the same phone): just spend it.
+        await tx.conn.execute(update(elders).where(elders.c.id == elder.id).values(link_code=None))
+        return user
     if elder.user_id is None:
         uid = (await tx.conn.execute(insert(users).values(
             role=Role.ELDER.value, display_name=elder.name, wechat_openid=openid,
@@ -104,8 +131,13 @@ async def _link_elder(tx: Tx, link_code: str, openid: str, user: Any) -> Any:
         await tx.conn.execute(update(elders).where(elders.c.id == elder.id)
                               .values(user_id=uid, link_code=None))
     else:
+        # The station issued a new code for an elder who has an account: a new phone. The
+        # old phone's sessions end with it.
         await tx.conn.execute(update(users).where(users.c.id == elder.user_id)
                               .values(wechat_openid=openid))
+        await tx.conn.execute(update(refresh_tokens).where(
+            refresh_tokens.c.user_id == elder.user_id, refresh_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=tx.now))
         await tx.conn.execute(update(elders).where(elders.c.id == elder.id).values(link_code=None))
     await audit(tx, actor=None, action="wechat_linked", object_type="elder", object_id=elder.id)
     return (await tx.conn.execute(select(users).where(users.c.wechat_openid == openid))).one()
