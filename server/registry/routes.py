@@ -299,14 +299,40 @@ async def patch_caregiver(request: web.Request) -> web.Response:
         values["phone"] = mobile(values["phone"], "phone")
     if body.skills is not None:
         values["skills"] = CaregiverIn.known_skills(body.skills)
-    async with platform(request).tx() as tx:
-        await _caregiver_for(tx.conn, p, cid)
-        if values:
-            await tx.conn.execute(update(caregivers).where(caregivers.c.id == cid).values(**values))
-        await audit(tx, actor=p.user_id, action="update", object_type="caregiver", object_id=cid,
-                    detail={"fields": sorted(values)})
-        row = (await tx.conn.execute(select(caregivers).where(caregivers.c.id == cid))).one()
+    try:
+        async with platform(request).tx() as tx:
+            row = await _caregiver_for(tx.conn, p, cid)
+            if values:
+                await tx.conn.execute(update(caregivers).where(caregivers.c.id == cid).values(**values))
+            await _sync_login(tx, row.user_id, values)
+            await audit(tx, actor=p.user_id, action="update", object_type="caregiver", object_id=cid,
+                        detail={"fields": sorted(values)})
+            row = (await tx.conn.execute(select(caregivers).where(caregivers.c.id == cid))).one()
+    except IntegrityError as exc:
+        # Another account took the number between our check and the write.
+        raise _phone_taken() from exc
     return ok(caregiver_out(row, reveal=False))
+
+
+def _phone_taken() -> ApiError:
+    return ApiError(409, "phone_taken", "another account already signs in with this phone",
+                    field="phone")
+
+
+async def _sync_login(tx: Tx, user_id: int, values: dict[str, Any]) -> None:
+    """The caregiver signs in with their phone: keep ``users.phone`` the same number, and
+    refuse one that another account signs in with (it would sign in as either)."""
+    login: dict[str, Any] = {}
+    if "phone" in values:
+        taken = (await tx.conn.execute(select(users.c.id).where(
+            users.c.phone == values["phone"], users.c.id != user_id))).first()
+        if taken is not None:
+            raise _phone_taken()
+        login["phone"] = values["phone"]
+    if "name" in values:
+        login["display_name"] = values["name"]
+    if login:
+        await tx.conn.execute(update(users).where(users.c.id == user_id).values(**login))
 
 
 async def deactivate_caregiver(request: web.Request) -> web.Response:
@@ -319,6 +345,21 @@ async def deactivate_caregiver(request: web.Request) -> web.Response:
         await tx.conn.execute(update(users).where(users.c.id == row.user_id).values(active=False))
         await audit(tx, actor=p.user_id, action="deactivate", object_type="caregiver", object_id=cid)
     return ok({"id": cid, "active": False})
+
+
+async def reactivate_caregiver(request: web.Request) -> web.Response:
+    """Undo a deactivation: the caregiver can sign in again; duty stays off until they
+    switch it on themselves."""
+    p = require(request, *STAFF)
+    cid = int_param(request, "caregiver_id")
+    async with platform(request).tx() as tx:
+        row = await _caregiver_for(tx.conn, p, cid)
+        if not row.active:
+            await tx.conn.execute(update(caregivers).where(caregivers.c.id == cid).values(active=True))
+            await tx.conn.execute(update(users).where(users.c.id == row.user_id)
+                                  .values(active=True, failed_logins=0, locked_until=None))
+            await audit(tx, actor=p.user_id, action="reactivate", object_type="caregiver", object_id=cid)
+    return ok({"id": cid, "active": True})
 
 
 async def set_duty(request: web.Request) -> web.Response:
@@ -486,6 +527,20 @@ async def deactivate_elder(request: web.Request) -> web.Response:
     return ok({"id": eid, "active": False})
 
 
+async def reactivate_elder(request: web.Request) -> web.Response:
+    """Undo a deactivation (an elder back from hospital or from living with their children):
+    help calls are accepted again."""
+    p = require(request, *STAFF)
+    eid = int_param(request, "elder_id")
+    async with platform(request).tx() as tx:
+        row = await elder_for(tx.conn, p, eid)
+        if not row.active:
+            await tx.conn.execute(update(elders).where(elders.c.id == eid)
+                                  .values(active=True, updated_at=tx.now))
+            await audit(tx, actor=p.user_id, action="reactivate", object_type="elder", object_id=eid)
+    return ok({"id": eid, "active": True})
+
+
 async def link_code(request: web.Request) -> web.Response:
     p = require(request, *STAFF)
     eid = int_param(request, "elder_id")
@@ -606,11 +661,13 @@ def routes() -> list[web.RouteDef]:
         web.get("/api/v1/caregivers/{caregiver_id}", get_caregiver),
         web.patch("/api/v1/caregivers/{caregiver_id}", patch_caregiver),
         web.post("/api/v1/caregivers/{caregiver_id}/deactivate", deactivate_caregiver),
+        web.post("/api/v1/caregivers/{caregiver_id}/reactivate", reactivate_caregiver),
         web.post("/api/v1/elders", create_elder),
         web.get("/api/v1/elders", list_elders),
         web.get("/api/v1/elders/{elder_id}", get_elder),
         web.patch("/api/v1/elders/{elder_id}", patch_elder),
         web.post("/api/v1/elders/{elder_id}/deactivate", deactivate_elder),
+        web.post("/api/v1/elders/{elder_id}/reactivate", reactivate_elder),
         web.post("/api/v1/elders/{elder_id}/link-code", link_code),
         web.post("/api/v1/bindings", request_binding),
         web.get("/api/v1/bindings", list_bindings),

@@ -248,3 +248,48 @@ async def test_caregiver_search_is_exact_on_phones(api: Api, q: str, found: bool
     q = q.replace("13900000001", phone).replace("0001", phone[-4:])
     page = await api.call("GET", f"/api/v1/caregivers?q={quote(q)}", "operator", expect=200)
     assert (api.ids["cg_a"] in [x["id"] for x in page["items"]]) is found, (q, page)
+
+
+async def test_caregiver_phone_change_moves_the_login(api: Api) -> None:
+    cid = api.ids["cg_a"]
+    await api.call("PATCH", f"/api/v1/caregivers/{cid}", "operator", json={"phone": "137 0000 2222"},
+                   expect=200)
+    status, _ = await api.call("POST", "/api/v1/auth/login", json={"login": "13700002222",
+                                                                   "password": "secret-pass-1"})
+    assert status == 200
+    # cg_b's login number cannot be taken by cg_a: 409, and nothing changes.
+    await api.call("PATCH", f"/api/v1/caregivers/{api.ids['cg_b']}", "operator",
+                   json={"phone": "13700003333"}, expect=200)
+    status, body = await api.call("PATCH", f"/api/v1/caregivers/{cid}", "operator",
+                                  json={"phone": "13700003333", "name": "改名"})
+    assert status == 409 and body["code"] == "phone_taken"
+    cg = await api.call("GET", f"/api/v1/caregivers/{cid}?reveal=1", "operator", expect=200)
+    assert cg["phone"] == "13700002222" and cg["name"] == "王芳"
+    # An operator's number is as taken as a caregiver's.
+    async with api.platform.store.begin() as conn:
+        from sqlalchemy import update
+
+        from server.store.tables import users
+        await conn.execute(update(users).where(users.c.id == api.ids["operator"]).values(phone="13700004444"))
+    status, body = await api.call("PATCH", f"/api/v1/caregivers/{cid}", "operator", json={"phone": "13700004444"})
+    assert status == 409 and body["code"] == "phone_taken"
+
+
+async def test_reactivate_elder_and_caregiver_is_audited(api: Api) -> None:
+    eid, cid = api.ids["elder"], api.ids["cg_b"]
+    await api.call("POST", f"/api/v1/elders/{eid}/deactivate", "operator", expect=200)
+    await api.call("POST", f"/api/v1/caregivers/{cid}/deactivate", "operator", expect=200)
+    status, _ = await api.call("POST", f"/api/v1/elders/{eid}/reactivate", "operator2")
+    assert status == 404                                   # another station's
+    status, _ = await api.call("POST", f"/api/v1/elders/{eid}/reactivate", "family")
+    assert status == 403
+    assert (await api.call("POST", f"/api/v1/elders/{eid}/reactivate", "operator", expect=200))["active"]
+    assert (await api.call("POST", f"/api/v1/caregivers/{cid}/reactivate", "operator", expect=200))["active"]
+    await api.press(expect=201)                            # calls are accepted again
+    await api.login("cg_b")                                # and she signs in again
+    cg = await api.call("GET", f"/api/v1/caregivers/{cid}", "operator", expect=200)
+    assert cg["active"] is True and cg["on_duty"] is False
+    async with api.platform.store.read() as conn:
+        actions = [(r.object_type, r.action) for r in (await conn.execute(
+            select(audit_log).where(audit_log.c.action == "reactivate"))).all()]
+    assert sorted(actions) == [("caregiver", "reactivate"), ("elder", "reactivate")]
