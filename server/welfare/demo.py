@@ -10,9 +10,12 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server.platform import Tx
 from server.services.service import seed_menu_rows
 from server.store.tables import stations
+from server.welfare.flows import schedule_close
 from server.welfare.tables import welfare_rulesets
+from server.welfare.workdays import business_date
 
 
 async def seed_welfare_demo(
@@ -43,4 +46,6 @@ async def seed_welfare_demo(
             )
         )
         published = True
+    # the district's settlement periods close by themselves (the timer re-arms itself)
+    await schedule_close(Tx(conn=conn, now=now), district=district, day=business_date(now))
     return {"menu_items_added": added, "ruleset_published": published, "district": district}

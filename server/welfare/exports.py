@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from aiohttp import web
@@ -20,6 +20,7 @@ from server.welfare.flows import (
     as_record,
 )
 from server.welfare.fraud import Stay, all_signals
+from server.welfare.rules import Settlement
 from server.welfare.statements import (
     district_summary,
     elder_month_book,
@@ -103,9 +104,13 @@ async def district_statement(request: web.Request) -> web.Response:
     district = request.match_info["district"]
     quarter = _quarter(request)
     first, _ = ledger.period_bounds(quarter)
-    async with platform(request).store.read() as conn:
-        records = await _records(conn, service_records.c.district == district)
+    async with platform(request).tx() as tx:
+        conn = tx.conn
         rs = await service.ruleset_for(conn, district=district, on=first)
+        if rs is not None:
+            # every eligible elder is on the summary, served or not: grant what is due so far
+            await grant_quarter(conn, district=district, rs=rs, quarter=quarter, now=tx.now)
+        records = await _records(conn, service_records.c.district == district)
         accounts = (
             (
                 await conn.execute(
@@ -141,12 +146,33 @@ async def district_statement(request: web.Request) -> web.Response:
             ledger.summarise_period(account=a, period=per, policy=rs.quarter_close, entries=entries)
             for a in sorted(accounts)
             for per in periods
+            if any(e.account == a and e.period == per for e in entries)
         ]
         if rs is not None
         else []
     )
     sheets = district_summary(records, closes, district=district, quarter=quarter)
     return _download(sheets, request.match_info["fmt"], f"district-summary-{quarter}")
+
+
+async def grant_quarter(conn: Any, *, district: str, rs: Any, quarter: str, now: datetime) -> None:
+    """Grants of every eligible elder for each settlement period of the quarter that has begun
+    (closed periods are already granted and take no late grants)."""
+    today = business_date(now)
+    first, last = ledger.period_bounds(quarter)
+    if rs.settlement is Settlement.QUARTERLY:
+        ends = [last]
+    else:
+        ends = [
+            ledger.period_bounds(ledger.month_label(date(first.year, first.month + i, 1)))[1]
+            for i in range(3)
+        ]
+    for end in ends:
+        start, _ = ledger.period_bounds(ledger.settlement_period(end, rs.settlement))
+        if start <= today:
+            await service.grant_district(
+                conn, district=district, rs=rs, upto=min(end, today), now=now
+            )
 
 
 async def fraud_signals(request: web.Request) -> web.Response:

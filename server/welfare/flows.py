@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import logging
 import secrets
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -18,6 +19,8 @@ from server.welfare.proof import Evidence, ProofKind, Review, proofs, verdict, v
 from server.welfare.records import ServiceRecord
 from server.welfare.tables import door_cards, service_records
 from server.welfare.workdays import SHANGHAI, business_date
+
+log = logging.getLogger("anxin.welfare")
 
 # who may see an elder's welfare data (each still passes the elder guard)
 WATCHERS = (Role.ELDER, Role.FAMILY, Role.OPERATOR)
@@ -175,18 +178,27 @@ async def schedule_close(tx: Tx, *, district: str, day: date) -> None:
 
 
 async def on_period_close(plat: Platform, tx: Tx, payload: dict[str, Any]) -> None:
-    """Timer: close a district's settlement period (expire or carry what is left)."""
-    closes = await service.close_accounts(
-        tx.conn, district=payload["district"], period=payload["period"], now=tx.now
-    )
+    """Timer: close a district's settlement period (expire or carry what is left), then schedule
+    the next period's close, so every district closes every period whether or not anybody was
+    served in it."""
+    district, period = payload["district"], payload["period"]
+    try:
+        closes = await service.close_accounts(tx.conn, district=district, period=period, now=tx.now)
+    except service.CloseRefused as exc:  # e.g. the rule set's settlement changed meanwhile
+        closes = []
+        log.warning(
+            "period close skipped", extra={"district": district, "period": period, "why": str(exc)}
+        )
     await audit(
         tx,
         actor=None,
         action="close_period",
         object_type="district",
-        object_id=payload["district"],
-        detail={"period": payload["period"], "accounts": len(closes), "by": "timer"},
+        object_id=district,
+        detail={"period": period, "accounts": len(closes), "by": "timer"},
     )
+    _, last = ledger.period_bounds(period)
+    await schedule_close(tx, district=district, day=last + timedelta(days=1))
 
 
 def stored_proofs(row: Any) -> frozenset[ProofKind]:

@@ -47,6 +47,7 @@ from server.welfare.flows import (
     door_code,
     on_period_close,
     record_out,
+    schedule_close,
 )
 from server.welfare.rules import PACKAGED, RuleError, load_packaged, parse_ruleset
 from server.welfare.tables import (
@@ -120,6 +121,10 @@ async def create_ruleset(request: web.Request) -> web.Response:
                 action="publish_ruleset",
                 object_type="ruleset",
                 object_id=f"{rs.district}:v{rs.version}",
+            )
+            # the district's periods close by themselves from now on (the timer re-arms itself)
+            await schedule_close(
+                tx, district=rs.district, day=max(business_date(tx.now), rs.effective_from)
             )
     except IntegrityError as exc:
         raise ApiError(409, "ruleset.version_exists", "this version already exists") from exc
@@ -422,9 +427,12 @@ async def close_period(request: web.Request) -> web.Response:
     district = request.match_info["district"]
     body = await parse(request, CloseIn)
     async with platform(request).tx() as tx:
-        closes = await service.close_accounts(
-            tx.conn, district=district, period=body.period, now=tx.now
-        )
+        try:
+            closes = await service.close_accounts(
+                tx.conn, district=district, period=body.period, now=tx.now
+            )
+        except service.CloseRefused as exc:
+            raise ApiError(422, exc.code, str(exc), field="period") from exc
         await audit(
             tx,
             actor=p.user_id,

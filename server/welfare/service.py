@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from server.store.tables import stations
+from server.store.tables import elders, stations
 from server.welfare import ledger
 from server.welfare.ledger import Charge, Entry, EntryKind
 from server.welfare.rules import (
@@ -164,6 +164,10 @@ async def entries_of_record(conn: AsyncConnection, *, record_id: str) -> list[En
     return out
 
 
+def _insert(conn: AsyncConnection) -> Any:
+    return pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+
+
 async def write_entries(conn: AsyncConnection, entries: tuple[Entry, ...] | list[Entry]) -> None:
     """Insert new entries; their deterministic ids make a retried write fail, never double."""
     if entries:
@@ -173,23 +177,40 @@ async def write_entries(conn: AsyncConnection, entries: tuple[Entry, ...] | list
         )
 
 
+async def write_grants(conn: AsyncConnection, grants: list[Entry]) -> None:
+    """Insert monthly grants, skipping any another transaction wrote first.
+
+    Grants are written without the account lock (a read of the quota grants the month), so two
+    first reads of a month race; the grant's id is deterministic (`grant:{account}:{month}`)
+    and its amount a function of the elder files, so INSERT ... ON CONFLICT DO NOTHING on that
+    id leaves exactly the one grant both saw (PostgreSQL makes the loser wait for the winner's
+    commit and then skips).
+    """
+    if grants:
+        await conn.execute(
+            _insert(conn)(ledger_entries)
+            .values([{**asdict(e), "kind": e.kind.value} for e in grants])
+            .on_conflict_do_nothing(index_elements=[ledger_entries.c.entry_id])
+        )
+
+
+async def ensure_account(
+    conn: AsyncConnection, *, account: str, district: str, now: datetime
+) -> None:
+    """The quota account's row (its lock, and the district's list of accounts to close)."""
+    values = {"account": account, "district": district, "version": 0, "updated_at": now}
+    await conn.execute(
+        _insert(conn)(quota_accounts)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=[quota_accounts.c.account])
+    )
+
+
 async def lock_account(
     conn: AsyncConnection, *, account: str, district: str, now: datetime
 ) -> None:
     """Create the quota account row if needed, then lock it for the rest of the transaction."""
-    values = {"account": account, "district": district, "version": 0, "updated_at": now}
-    if conn.dialect.name == "postgresql":
-        await conn.execute(
-            pg_insert(quota_accounts)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=[quota_accounts.c.account])
-        )
-    else:
-        await conn.execute(
-            sqlite_insert(quota_accounts)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=[quota_accounts.c.account])
-        )
+    await ensure_account(conn, account=account, district=district, now=now)
     # an UPDATE takes the row lock on PostgreSQL until commit: concurrent charges queue here
     await conn.execute(
         update(quota_accounts)
@@ -208,35 +229,66 @@ def _months_so_far(on: date, rs: RuleSet) -> list[date]:
     return months
 
 
+async def district_elders(conn: AsyncConnection, *, district: str, **where: Any) -> list[Any]:
+    """Active elders of every station of a district (optionally one household)."""
+    conds = [
+        elders.c.active.is_(True),
+        elders.c.station_id.in_(select(stations.c.id).where(stations.c.district == district)),
+    ]
+    if "household_id" in where:
+        conds.append(elders.c.household_id == where["household_id"])
+    return list((await conn.execute(select(elders).where(*conds).order_by(elders.c.id))).all())
+
+
+async def _members(
+    conn: AsyncConnection, *, elder: Any, elig: Eligibility, district: str
+) -> list[Any]:
+    """Whose eligibility decides an account's grant: the elder, or every member of the household
+    (the highest member's amount is the household's, whoever reads first)."""
+    if not elig.quota_account.startswith("household:") or elder.household_id is None:
+        return [elder]
+    members = await district_elders(conn, district=district, household_id=elder.household_id)
+    return members if any(m.id == elder.id for m in members) else [elder, *members]
+
+
 async def ensure_grants(
     conn: AsyncConnection, *, elder: Any, elig: Eligibility, rs: RuleSet, on: date, now: datetime
 ) -> list[Entry]:
     """Monthly renewal, lazily: grant each month of the current period up to `on` once, by
-    the elder's eligibility in that month (a birthday or an approval mid-quarter counts from
-    its own month, not retroactively for the whole quarter)."""
+    eligibility in that month (a birthday or an approval mid-quarter counts from its own month,
+    not retroactively for the whole quarter); a household gets its highest member's amount."""
     account = ledger.quota_account(elig.quota_account)
     entries = await entries_of(conn, account=account)
-    facts = await facts_for(conn, elder=elder)
-    approved = await approved_rules(conn, elder_id=elder.id)
+    members = await _members(conn, elder=elder, elig=elig, district=rs.district)
+    known = [
+        (await facts_for(conn, elder=m), await approved_rules(conn, elder_id=m.id)) for m in members
+    ]
     new: list[Entry] = []
     for month in _months_so_far(on, rs):
         _, month_end = ledger.period_bounds(ledger.month_label(month))
-        then = evaluate(rs, facts, min(month_end, on), approved_rules=approved)
-        if then.quota_account != elig.quota_account or not then.monthly_quota_fen:
+        amount = 0
+        for facts, approved in known:
+            then = evaluate(rs, facts, min(month_end, on), approved_rules=approved)
+            if then.quota_account == elig.quota_account:
+                amount = max(amount, then.monthly_quota_fen)
+        if not amount:
             continue
         try:
             new += ledger.grant(
                 account=account,
                 month=month,
-                amount_fen=then.monthly_quota_fen,
+                amount_fen=amount,
                 settlement=rs.settlement,
                 at=now,
                 entries=entries + new,
             )
         except ledger.LedgerError:
             continue  # the period is closed: no late grants
-    await write_entries(conn, new)
-    return entries + new
+    if new:
+        await ensure_account(conn, account=account, district=rs.district, now=now)
+        await write_grants(conn, new)
+        entries = await entries_of(conn, account=account)  # what is stored, whoever wrote it
+    return entries
 
 
 async def quota_left(
@@ -307,27 +359,76 @@ async def reverse_record(
     return out
 
 
+class CloseRefused(ValueError):
+    """A period close that must not run; `code` is the API's machine code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def check_closable(period: str, today: date, rs: RuleSet | None) -> None:
+    """Only a period that has ended may be closed, from the day after its last day (Asia/
+    Shanghai): closing mid-period would expire quota the elders may still use. The period must
+    be of the district's settlement kind (a month for monthly, a quarter for quarterly)."""
+    _, last = ledger.period_bounds(period)
+    if last >= today:
+        raise CloseRefused(
+            "close.period_not_over",
+            f"{period} ends on {last.isoformat()}; it can be closed from the next day",
+        )
+    quarterly = rs is not None and rs.settlement is Settlement.QUARTERLY
+    if rs is not None and ("Q" in period) != quarterly:
+        example = "a quarter such as 2026Q4" if quarterly else "a month such as 2026-11"
+        raise CloseRefused(
+            "close.wrong_period", f"{rs.district} settles {rs.settlement.value}: close {example}"
+        )
+
+
+async def grant_district(
+    conn: AsyncConnection, *, district: str, rs: RuleSet, upto: date, now: datetime
+) -> list[str]:
+    """Write the grants of the settlement period holding `upto` for every eligible elder of the
+    district, so accounts that never had a service are granted, closed and reported too."""
+    out: set[str] = set()
+    for elder in await district_elders(conn, district=district):
+        facts = await facts_for(conn, elder=elder)
+        elig = evaluate(
+            rs, facts, upto, approved_rules=await approved_rules(conn, elder_id=elder.id)
+        )
+        if not elig.monthly_quota_fen:
+            continue
+        await ensure_grants(conn, elder=elder, elig=elig, rs=rs, on=upto, now=now)
+        out.add(ledger.quota_account(elig.quota_account))
+    return sorted(out)
+
+
 async def close_accounts(
     conn: AsyncConnection, *, district: str, period: str, now: datetime
 ) -> list[ledger.PeriodClose]:
-    """Close one settlement period for every quota account of a district."""
-    first, _ = ledger.period_bounds(period)
+    """Close one settlement period (it must be over) for every quota account of a district: every
+    eligible elder's, granted first if nobody read it yet, and any account with entries."""
+    first, last = ledger.period_bounds(period)
     rs = await ruleset_for(conn, district=district, on=first)
+    check_closable(period, business_date(now), rs)
     if rs is None:
         return []
-    accounts = (
-        await conn.execute(
-            select(quota_accounts.c.account)
-            .where(quota_accounts.c.district == district)
-            .order_by(quota_accounts.c.account)
+    granted = await grant_district(conn, district=district, rs=rs, upto=last, now=now)
+    stored = (
+        (
+            await conn.execute(
+                select(quota_accounts.c.account).where(quota_accounts.c.district == district)
+            )
         )
-    ).all()
+        .scalars()
+        .all()
+    )
     out = []
-    for row in accounts:
-        await lock_account(conn, account=row.account, district=district, now=now)
-        entries = await entries_of(conn, account=row.account)
+    for account in sorted(set(granted) | set(stored)):  # one order: no lock cycles
+        await lock_account(conn, account=account, district=district, now=now)
+        entries = await entries_of(conn, account=account)
         closed = ledger.close_period(
-            account=row.account, period=period, policy=rs.quarter_close, at=now, entries=entries
+            account=account, period=period, policy=rs.quarter_close, at=now, entries=entries
         )
         await write_entries(conn, closed.entries)
         out.append(closed)

@@ -428,7 +428,13 @@ async def test_statements_and_close(api: Api) -> None:
         f"/api/v1/stations/{s}/settlements/2026Q4.xlsx", headers=api.h("operator2")
     )
     assert r.status == 404
-    # month end: November closes, unused 120 yuan expires (monthly settlement, no carry-over)
+    # month end: November closes, unused 120 yuan expires (monthly settlement, no carry-over);
+    # every eligible elder of the district is closed, served or not
+    status, problem = await api.call(
+        "POST", f"/api/v1/districts/{DISTRICT}/close", "admin", json={"period": "2026-11"}
+    )
+    assert (status, problem["code"]) == (422, "close.period_not_over")
+    api.clock.set(api.clock.now().replace(month=12, day=1, hour=1))  # 1 Dec 09:00 Shanghai
     closes = await api.call(
         "POST",
         f"/api/v1/districts/{DISTRICT}/close",
@@ -436,9 +442,12 @@ async def test_statements_and_close(api: Api) -> None:
         json={"period": "2026-11"},
         expect=200,
     )
-    assert [(c["granted_fen"], c["used_fen"], c["expired_fen"]) for c in closes] == [
-        (20000, 8000, 12000)
-    ]
+    by_account = {c["account"]: (c["granted_fen"], c["used_fen"], c["expired_fen"]) for c in closes}
+    assert by_account == {
+        f"quota:elder:{eid}": (20000, 8000, 12000),
+        f"quota:elder:{api.ids['elder_other']}": (20000, 0, 20000),
+        f"quota:elder:{api.ids['elder_s2']}": (20000, 0, 20000),  # another station, same district
+    }
     again = await api.call(
         "POST",
         f"/api/v1/districts/{DISTRICT}/close",
@@ -446,7 +455,7 @@ async def test_statements_and_close(api: Api) -> None:
         json={"period": "2026-11"},
         expect=200,
     )
-    assert again[0]["expired_fen"] == 0  # idempotent
+    assert [c["expired_fen"] for c in again] == [0, 0, 0]  # idempotent
     r = await api.client.get(
         f"/api/v1/districts/{DISTRICT}/summaries/2026Q4.csv", headers=api.h("admin")
     )
