@@ -45,6 +45,10 @@ DEFAULT_PORTFOLIO: tuple[str, ...] = (
 )
 
 
+# Fewer visits than this: no ruin and recreate (the polish alone solves them well).
+ILS_MIN_VISITS = 8
+
+
 @dataclass(frozen=True)
 class SolverParams:
     """How hard and how to search. Validates itself; deterministic for a seed (one worker).
@@ -196,6 +200,7 @@ def _search_params(
     limit_s: float,
     phase: str,
     avg_leg: float = 100.0,
+    visits: int | None = None,
 ) -> routing_parameters_pb2.RoutingSearchParameters:
     """Search parameters for a phase: "start", "ils" or "polish"."""
     sp = pywrapcp.DefaultRoutingSearchParameters()
@@ -218,8 +223,10 @@ def _search_params(
         rr = ils.ruin_recreate_parameters
         del rr.ruin_strategies[:]
         sisr = rr.ruin_strategies.add().sisr
-        sisr.max_removed_sequence_size = params.ruin_sequence
-        sisr.avg_num_removed_visits = params.ruin_visits
+        # A ruin never asks for more visits than there are.
+        cap = max(1, visits) if visits is not None else params.ruin_visits
+        sisr.max_removed_sequence_size = min(params.ruin_sequence, cap)
+        sisr.avg_num_removed_visits = min(params.ruin_visits, cap)
         sisr.bypass_factor = 0.01
         # Recreate in random order, as SISR does (the default order never varies).
         recreate = rr.recreate_strategy
@@ -241,41 +248,86 @@ def _search_params(
 _Matrices = dict[int, tuple[list[list[int]], list[list[int]]]]
 
 
-def _matrices(p: RoutingProblem) -> _Matrices:
-    """Per travel profile: the time matrix (travel + service at the origin) and the cost one."""
-    n = p.n
+def _visit_indices_safe(p: RoutingProblem) -> bool:
+    """Whether OR-Tools' ruin-and-recreate can draw every visit in the file's node order.
+
+    Its ruin procedures pick a random performed visit by drawing variable indices in
+    [0, nodes - depots] until one is a performed visit (OR-Tools 9.15, routing/ils.cc). Start
+    nodes get their indices in node order among the visits, so with several start nodes
+    before the visits the last visits are never drawn, and when only those are performed
+    the draw never ends (a hang past any time limit). Safe when no visit index exceeds the
+    drawn range.
+    """
+    starts = {v.start for v in p.vehicles}
+    ends = {v.end for v in p.vehicles}
+    depots = starts | ends
+    top = p.n - len(depots)
+    index = 0
+    for i in range(p.n):
+        if i in starts or i not in ends:
+            if i not in depots and index > top:
+                return False
+            index += 1
+    return True
+
+
+def _node_order(p: RoutingProblem) -> list[int]:
+    """The order in which nodes are handed to OR-Tools: the file's order when that is safe,
+    otherwise every visit first, then the depots (see `_visit_indices_safe`)."""
+    if _visit_indices_safe(p):
+        return list(range(p.n))
+    depots = {v.start for v in p.vehicles} | {v.end for v in p.vehicles}
+    return [i for i in range(p.n) if i not in depots] + [i for i in range(p.n) if i in depots]
+
+
+def _matrices(p: RoutingProblem, order: Sequence[int]) -> _Matrices:
+    """Per travel profile: the time matrix (travel + service at the origin) and the cost one,
+    both in OR-Tools' node order."""
     out: _Matrices = {}
+    ix = np.ix_(order, order)
+    service = np.asarray(p.service, dtype=np.int64)[list(order)]
     for prof in sorted({v.profile for v in p.vehicles}):
-        t = p.travel[prof]
-        tm = [[t[i][j] + p.service[i] for j in range(n)] for i in range(n)]
-        c = p.cost[prof] if p.cost is not None else t
-        out[prof] = (tm, [list(row) for row in c])
+        t = np.asarray(p.travel[prof], dtype=np.int64)[ix]
+        tm = t + service[:, None]
+        c = np.asarray(p.cost[prof], dtype=np.int64)[ix] if p.cost is not None else t
+        out[prof] = (tm.tolist(), c.tolist())
     return out
 
 
 class _Built:
     """An OR-Tools model built from a RoutingProblem (a fresh one per solve)."""
 
-    def __init__(self, p: RoutingProblem, seed: int, mats: _Matrices | None = None) -> None:
+    def __init__(
+        self,
+        p: RoutingProblem,
+        seed: int,
+        mats: _Matrices | None = None,
+        order: Sequence[int] | None = None,
+    ) -> None:
         n, nv = p.n, len(p.vehicles)
         self.p = p
+        # OR-Tools sees the nodes in `order` (manager node k is problem node order[k]).
+        self.order = list(order) if order is not None else _node_order(p)
+        self.pos = {node: k for k, node in enumerate(self.order)}
         starts = [v.start for v in p.vehicles]
         ends = [v.end for v in p.vehicles]
-        self.manager = pywrapcp.RoutingIndexManager(n, nv, starts, ends)
+        self.manager = pywrapcp.RoutingIndexManager(
+            n, nv, [self.pos[i] for i in starts], [self.pos[i] for i in ends]
+        )
         self.routing = pywrapcp.RoutingModel(self.manager)
-        routing, manager = self.routing, self.manager
+        routing = self.routing
         if seed:
             routing.solver().ReSeed(seed)
         depots = set(starts) | set(ends)
         self.visits = [i for i in range(n) if i not in depots and i not in p.skip]
         for i in p.skip:
             if i not in depots:
-                routing.AddDisjunction([manager.NodeToIndex(i)], 0)
-                routing.ActiveVar(manager.NodeToIndex(i)).SetValue(0)
+                routing.AddDisjunction([self.index(i)], 0)
+                routing.ActiveVar(self.index(i)).SetValue(0)
         horizon = p.horizon or max([w[1] for w in p.windows] + [v.latest for v in p.vehicles] + [1])
 
         # RegisterTransitMatrix and RegisterUnaryTransitVector are indexed by node.
-        mats = mats if mats is not None else _matrices(p)
+        mats = mats if mats is not None else _matrices(p, self.order)
         time_cb: dict[int, int] = {}
         cost_cb: dict[int, int] = {}
         for prof, (tm, cm) in mats.items():
@@ -290,7 +342,7 @@ class _Built:
                 routing.SetArcCostEvaluatorOfVehicle(cost_cb[spec.profile], v)
                 continue
             u = tuple(
-                0 if i in depots or i in p.skip else int(x) for i, x in enumerate(spec.unary_cost)
+                0 if i in depots or i in p.skip else int(spec.unary_cost[i]) for i in self.order
             )
             key = (spec.profile, u)
             if key not in by_unary:
@@ -307,7 +359,7 @@ class _Built:
         time_dim = self.time
         for i in self.visits:
             a, b = p.windows[i]
-            time_dim.CumulVar(manager.NodeToIndex(i)).SetRange(max(0, a), max(0, b))
+            time_dim.CumulVar(self.index(i)).SetRange(max(0, a), max(0, b))
         for v, spec in enumerate(p.vehicles):
             lo = max(spec.earliest, p.windows[spec.start][0])
             hi = min(spec.latest, p.windows[spec.end][1])
@@ -323,7 +375,7 @@ class _Built:
             solver = routing.solver()
             node_visit_transit = [0] * routing.Size()
             for k in range(routing.Size()):
-                node_visit_transit[k] = p.service[manager.IndexToNode(k)]
+                node_visit_transit[k] = p.service[self.node(k)]
             for v, spec in enumerate(p.vehicles):
                 if not spec.breaks:
                     continue
@@ -341,14 +393,14 @@ class _Built:
         if p.demands is not None and any(spec.capacity is not None for spec in p.vehicles):
             dem = p.demands
             demand_cb = routing.RegisterUnaryTransitVector(
-                [0 if i in depots or i in p.skip else dem[i] for i in range(n)]
+                [0 if i in depots or i in p.skip else dem[i] for i in self.order]
             )
             caps = [spec.capacity if spec.capacity is not None else 10**9 for spec in p.vehicles]
             routing.AddDimensionWithVehicleCapacity(demand_cb, 0, caps, True, "load")
 
         if p.max_visits is not None and p.balance_cost > 0:
             one = routing.RegisterUnaryTransitVector(
-                [0 if i in depots or i in p.skip else 1 for i in range(n)]
+                [0 if i in depots or i in p.skip else 1 for i in self.order]
             )
             routing.AddDimension(one, 0, n + 1, True, "visits")
             count = routing.GetDimensionOrDie("visits")
@@ -356,7 +408,7 @@ class _Built:
                 count.SetCumulVarSoftUpperBound(routing.End(v), p.max_visits, p.balance_cost)
 
         for a, b in p.pairs:
-            ia, ib = manager.NodeToIndex(a), manager.NodeToIndex(b)
+            ia, ib = self.index(a), self.index(b)
             routing.AddPickupAndDelivery(ia, ib)
             solver = routing.solver()
             solver.Add(routing.VehicleVar(ia) == routing.VehicleVar(ib))
@@ -369,19 +421,27 @@ class _Built:
                 allowed = p.allowed[i]
                 if allowed is not None:
                     # -1 keeps "not performed" possible; the disjunction decides its cost.
-                    routing.VehicleVar(manager.NodeToIndex(i)).SetValues([-1, *sorted(allowed)])
+                    routing.VehicleVar(self.index(i)).SetValues([-1, *sorted(allowed)])
 
         for i in self.visits:
             pen = p.penalties[i]
             if pen is None:
                 continue
-            routing.AddDisjunction([manager.NodeToIndex(i)], pen)
+            routing.AddDisjunction([self.index(i)], pen)
+
+    def index(self, node: int) -> int:
+        """OR-Tools' variable index of a problem node (not for a vehicle's start or end)."""
+        return int(self.manager.NodeToIndex(self.pos[node]))
+
+    def node(self, index: int) -> int:
+        """The problem node of an OR-Tools variable index."""
+        return self.order[self.manager.IndexToNode(index)]
 
 
 def _extract(
     b: _Built, a: pywrapcp.Assignment | None
 ) -> tuple[tuple[tuple[Stop, ...], ...], tuple[int, ...], int, int, tuple[int, ...]]:
-    routing, manager, p = b.routing, b.manager, b.p
+    routing, p = b.routing, b.p
     nv = len(p.vehicles)
     if a is None:
         return tuple(() for _ in range(nv)), tuple(b.visits), 0, 0, tuple(0 for _ in range(nv))
@@ -396,10 +456,10 @@ def _extract(
         cost = p.cost[prof] if p.cost is not None else p.travel[prof]
         while not routing.IsEnd(idx):
             nxt = a.Value(routing.NextVar(idx))
-            arc += cost[manager.IndexToNode(idx)][manager.IndexToNode(nxt)]
+            arc += cost[b.node(idx)][b.node(nxt)]
             idx = nxt
             if not routing.IsEnd(idx):
-                node = manager.IndexToNode(idx)
+                node = b.node(idx)
                 served.add(node)
                 stops.append(Stop(node, a.Min(b.time.CumulVar(idx))))
         if not stops:
@@ -420,7 +480,7 @@ def _routes_to_indices(b: _Built, routes: Sequence[Sequence[int]]) -> list[list[
         for node in r:
             if node in valid and node not in seen:
                 seen.add(node)
-                keep.append(b.manager.NodeToIndex(node))
+                keep.append(b.index(node))
         out.append(keep)
     return out
 
@@ -465,7 +525,10 @@ def solve(
     def left() -> float:
         return params.time_limit_s - (time.perf_counter() - t0)
 
-    mats = _matrices(problem)  # built once, shared by every phase's model
+    order = _node_order(problem)
+    depots = {v.start for v in problem.vehicles} | {v.end for v in problem.vehicles}
+    visit_nodes = {i for i in range(problem.n) if i not in depots and i not in problem.skip}
+    mats = _matrices(problem, order)  # built once, shared by every phase's model
 
     best: _Extracted | None = None
     start_name = "none"
@@ -486,7 +549,7 @@ def solve(
 
     # Phase 1: starts, each on a fresh model (a model is closed by its first solve).
     if initial_routes is not None:
-        b = _Built(problem, params.seed, mats)
+        b = _Built(problem, params.seed, mats, order)
         b.routing.CloseModelWithParameters(
             _search_params(params, "PATH_CHEAPEST_ARC", max(1.0, left()), "start")
         )
@@ -514,7 +577,7 @@ def solve(
             left() <= 0 or spent > 2 * params.portfolio_share * params.time_limit_s
         ):
             break
-        b = _Built(problem, params.seed, mats)
+        b = _Built(problem, params.seed, mats, order)
         # With a solution limit, phases end by counting solutions, not by the clock, so the
         # answer does not depend on the machine's load.
         # A start is cut by the clock only when it is really slow (a busy machine must not
@@ -536,7 +599,7 @@ def solve(
     if best is None:
         # No start within the limit (a large day on a busy machine). A plan matters more
         # than the limit: build the fastest start, allowing it up to 5x the limit.
-        b = _Built(problem, params.seed, mats)
+        b = _Built(problem, params.seed, mats, order)
         overrun = max(5.0, 5 * params.time_limit_s)
         a = b.routing.SolveWithParameters(
             _search_params(params, "PATH_CHEAPEST_ARC", overrun, "start")
@@ -555,6 +618,10 @@ def solve(
     slow = took.get(ils_start or "", 0.0) > 0.25 * params.time_limit_s
     if slow and params.solution_limit is None:
         ils_start = None
+    # Ruin and recreate has nothing to work with on a handful of visits; polish does it.
+    active = len(visit_nodes)
+    if active < ILS_MIN_VISITS:
+        ils_start = None
     if ils_start is not None and best is not None:
         used = sum(1 for r in best[0] if r)
         served = sum(len(r) for r in best[0])
@@ -562,9 +629,9 @@ def solve(
         ils_s = max(0.01, left() * (1.0 - params.polish_share))
         if params.solution_limit is not None:
             ils_s = max(0.01, left())
-        b = _Built(problem, params.seed, mats)
+        b = _Built(problem, params.seed, mats, order)
         a = b.routing.SolveWithIteratedLocalSearch(
-            _search_params(params, ils_start, ils_s, "ils", avg_leg)
+            _search_params(params, ils_start, ils_s, "ils", avg_leg, active)
         )
         if a is not None:
             label = f"{ils_start}+ILS" if start_name != "warm" else None
@@ -572,7 +639,7 @@ def solve(
 
     # Phase 3: polish the best so far with the metaheuristic (or search from scratch).
     polish_s = max(left(), 0.05 * params.time_limit_s, 0.01)
-    b = _Built(problem, params.seed, mats)
+    b = _Built(problem, params.seed, mats, order)
     sp = _search_params(params, params.first_solutions[0], polish_s, "polish")
     if best is None:
         # No start in time (a large day on a busy machine). When every visit is optional,

@@ -75,3 +75,56 @@ def test_per_vehicle_costs_with_restricted_vehicles_still_solve() -> None:
     sol = solve(prob, SolverParams(time_limit_s=1, solution_limit=30))
     assert sol.found and 3 in sol.dropped
     assert 1 in [s.node for s in sol.routes[1]]
+
+
+def two_homes_one_visit() -> RoutingProblem:
+    """Node 0 the station, node 1 a caregiver's home, node 2 the only visit; one vehicle
+    lives at each depot (the shape of a day with one task and two caregivers)."""
+    m = [[0, 10, 10], [10, 0, 10], [10, 10, 0]]
+    return RoutingProblem(
+        travel=[m],
+        service=[0, 0, 5],
+        windows=[(0, 1000)] * 3,
+        vehicles=[VehicleSpec(1, 1), VehicleSpec(0, 0)],
+        penalties=[None, None, 100],
+    )
+
+
+HANG_CHECK = """
+import dispatch.routing as r
+r.ILS_MIN_VISITS = {min_visits}
+from tests.dispatch.test_routing import two_homes_one_visit
+sol = r.solve(two_homes_one_visit(), r.SolverParams(time_limit_s=0.5))
+print(sol.found, sol.dropped)
+"""
+
+
+@pytest.mark.parametrize("min_visits", [0, 8])
+def test_one_visit_two_depots_returns_within_its_limit(min_visits: int) -> None:
+    """Default search (ruin and recreate on, no solution limit) on one visit and two
+    vehicles with different depots used to spin for ever inside OR-Tools' ruin step, which
+    could only draw the start nodes. It must come back, with the visit served. Run in a
+    child process: a hang inside OR-Tools holds the GIL, so no in-process timeout fires.
+    `min_visits=0` forces ruin and recreate on (the node order is the fix); 8 is the default
+    (tiny problems skip it)."""
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", HANG_CHECK.format(min_visits=min_visits)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert out.stdout.split() == ["True", "()"]
+
+
+def test_visits_come_before_depots_when_the_file_order_is_unsafe() -> None:
+    """With several start nodes ahead of the visits, OR-Tools gets the visits first."""
+    from dispatch.routing import _node_order
+
+    p = two_homes_one_visit()
+    assert _node_order(p) == [2, 0, 1]
+    single = line_problem()
+    assert _node_order(single) == [0, 1, 2, 3]  # depot first is safe: order kept
