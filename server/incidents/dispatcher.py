@@ -24,6 +24,7 @@ from server.incidents.alarms import raise_alarm
 from server.incidents.model import load, transition
 from server.incidents.notify import to_operators, to_watchers
 from server.platform import Platform, Tx, queue_push, schedule
+from server.registry.views import skills_of
 from server.store.tables import caregivers, elders, incidents, offers, tasks
 from server.travel import does_io, make_travel_model
 
@@ -57,20 +58,50 @@ async def caregiver_states(tx: Tx, station_id: int, now: datetime) -> list[Careg
         caregivers.c.station_id == station_id, offers.c.status == "offered"))).scalars())
     states = []
     for c in cgs:
-        loc = GeoPoint(c.lat, c.lng) if c.lat is not None else None
-        work = None
-        t = current.get(c.id)
-        if t is not None and t.started_at is not None:
-            remaining = max(0, int(t.duration_s - (now - t.started_at).total_seconds()))
-            where = GeoPoint(t.lat, t.lng) if t.lat is not None else loc
-            if where is not None:
-                work = CurrentWork(task_id=str(t.id), interruptible=t.interruptible,
-                                   remaining_s=remaining, location=where, label=t.title)
-        states.append(CaregiverState(
-            caregiver_id=c.id, name=c.name, location=loc, on_duty=c.on_duty,
-            skills=frozenset(c.skills), mode=TravelMode(c.travel_mode), current=work,
-            on_emergency=c.id in busy))
+        state = _state_of(c, current.get(c.id), c.id in busy, now)
+        if state is not None:
+            states.append(state)
     return states
+
+
+def _state_of(c: Any, task: Any, busy: bool, now: datetime) -> CaregiverState | None:
+    """One caregiver row as dispatch/ sees it, read defensively: the rows come from
+    operators' forms, imports and older versions, and one odd row (skills stored as null
+    or a string, an unknown travel mode, half a location) must not stop dispatch for the
+    whole station — an emergency would stay open with nobody offered while the outbox
+    retried the same crash. Odd fields get safe readings; a row that still cannot be read
+    is left out and logged."""
+    try:
+        loc = point_of(c.lat, c.lng)
+        work = None
+        if task is not None and task.started_at is not None:
+            duration = task.duration_s if isinstance(task.duration_s, int | float) else 0
+            remaining = max(0, int(duration - (now - task.started_at).total_seconds()))
+            where = point_of(task.lat, task.lng) or loc
+            if where is not None:
+                work = CurrentWork(task_id=str(task.id), interruptible=task.interruptible is not False,
+                                   remaining_s=remaining, location=where, label=str(task.title or ""))
+        return CaregiverState(
+            caregiver_id=c.id, name=str(c.name or ""), location=loc, on_duty=bool(c.on_duty),
+            skills=skills_of(c.skills), mode=travel_mode_of(c.travel_mode), current=work, on_emergency=busy)
+    except Exception:
+        log.exception("caregiver row unreadable, left out of dispatch",
+                      extra={"caregiver_id": getattr(c, "id", None)})
+        return None
+
+
+def travel_mode_of(raw: Any) -> TravelMode:
+    try:
+        return TravelMode(raw)
+    except ValueError:
+        return TravelMode.EBIKE       # the station's usual way of getting about
+
+
+def point_of(lat: Any, lng: Any) -> GeoPoint | None:
+    if not isinstance(lat, int | float) or not isinstance(lng, int | float):
+        return None
+    p = GeoPoint(float(lat), float(lng))
+    return p if p.is_valid() else None
 
 
 def ranking_json(r: EmergencyRanking) -> dict[str, Any]:

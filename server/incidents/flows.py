@@ -166,16 +166,15 @@ async def assign(platform: Platform, p: Principal, incident_id: int, caregiver_i
 
 
 def _eta_from(platform: Platform, cg: Any, inc: Any, at: tuple[float, float] | None = None) -> int:
-    """Travel seconds from the caregiver (or ``at``) to the incident."""
+    """Travel seconds from the caregiver (or ``at``) to the incident; the whole promise
+    when we do not know where they are."""
     from dispatch.geo import GeoPoint
-    from dispatch.travel import TravelMode
-    from server.incidents.dispatcher import travel_model
+    from server.incidents.dispatcher import point_of, travel_mode_of, travel_model
 
-    lat, lng = at if at is not None else (cg.lat, cg.lng)
-    if lat is None:
+    origin = point_of(*at) if at is not None else point_of(cg.lat, cg.lng)
+    if origin is None:
         return platform.settings.sla_s
-    m = travel_model(platform).matrix([GeoPoint(lat, lng)], [GeoPoint(inc.lat, inc.lng)],
-                                      TravelMode(cg.travel_mode))
+    m = travel_model(platform).matrix([origin], [GeoPoint(inc.lat, inc.lng)], travel_mode_of(cg.travel_mode))
     return int(m[0][0])
 
 

@@ -16,6 +16,20 @@ def age_on(birth: str, today: date) -> int:
     return today.year - y - ((today.month, today.day) < (m, d))
 
 
+def skills_of(raw: Any) -> frozenset[str]:
+    """Skills from a stored row, whatever shape an import or an old version left there."""
+    if isinstance(raw, str):          # a single skill stored bare
+        raw = [raw]
+    if not isinstance(raw, list | tuple | set | frozenset):
+        return frozenset()            # null, an object, a number: no known skills
+    return frozenset(s for s in raw if isinstance(s, str))
+
+
+def dicts_of(raw: Any) -> list[dict[str, object]]:
+    """A stored list of objects (shifts, certificates), dropping what is not an object."""
+    return [dict(x) for x in raw if isinstance(x, dict)] if isinstance(raw, list) else []
+
+
 def station_out(row: Any) -> StationOut:
     return StationOut(
         id=row.id, name=row.name, district=row.district, street=row.street, address=row.address,
@@ -26,11 +40,11 @@ def station_out(row: Any) -> StationOut:
 
 
 def caregiver_out(row: Any, *, reveal: bool, status: str | None = None) -> CaregiverOut:
-    loc = Point(lat=row.lat, lng=row.lng) if row.lat is not None else None
+    loc = Point(lat=row.lat, lng=row.lng) if row.lat is not None and row.lng is not None else None
     return CaregiverOut(
         id=row.id, user_id=row.user_id, station_id=row.station_id, name=row.name,
-        phone=row.phone if reveal else mask_phone(row.phone), skills=list(row.skills),
-        certificates=list(row.certificates), travel_mode=row.travel_mode, shifts=list(row.shifts),
+        phone=row.phone if reveal else mask_phone(row.phone), skills=sorted(skills_of(row.skills)),
+        certificates=dicts_of(row.certificates), travel_mode=row.travel_mode, shifts=dicts_of(row.shifts),
         on_duty=row.on_duty, location=loc, located_at=row.located_at, active=row.active,
         status=status or ("idle" if row.on_duty else "off_duty"))
 
