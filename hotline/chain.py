@@ -9,7 +9,7 @@ loses nothing: the timer is in the store and the planner continues from the hist
 
 from __future__ import annotations
 
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import delete, insert, inspect, select, update
@@ -29,11 +29,13 @@ from hotline.escalation import (
     Channel,
     Escalated,
     Firing,
+    OperatorAcknowledged,
     StepDef,
     StepFired,
     StepKind,
     Withdrawn,
     plan,
+    validate_definition,
 )
 from hotline.roster import DutyRole, DutySlot, on_duty
 from hotline.tables import (
@@ -51,7 +53,15 @@ from server.incidents.model import timeline
 from server.incidents.notify import to_operators
 from server.platform import Platform, Tx, cancel_timer, emit, schedule
 from server.registry.guards import elder_for
-from server.store.tables import alarms, elders, family_bindings, incidents, stations, users
+from server.store.tables import (
+    alarms,
+    elders,
+    family_bindings,
+    incident_events,
+    incidents,
+    stations,
+    users,
+)
 
 TIMER_KIND = "hotline.chain"
 STATION = "station"  # the console target of operator alarms and the 120 advice
@@ -119,6 +129,8 @@ def _event_from_row(r: Any) -> ChainEvent:
         return Withdrawn(str(r.person), r.at)
     if r.kind == "escalated":
         return Escalated(r.at, str(r.data.get("reason", "")))
+    if r.kind == "operator_ack":
+        return OperatorAcknowledged(r.at, str(r.person or ""))
     return ChainClosed(r.at)
 
 
@@ -133,22 +145,60 @@ def _override_from_row(row: Any) -> ChainOverride:
     )
 
 
-async def definition_for(tx: Tx, station_id: int, elder_id: int) -> ChainDefinition:
-    """The station's chain (or the default) with the elder's override applied."""
+def _layer(base: ChainDefinition, row: Any) -> ChainDefinition:
+    """`base` with one stored override applied and checked; ValueError when it does not fit."""
+    try:
+        change = _override_from_row(row)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"stored override is malformed: {exc}") from None
+    definition = base.override(change)
+    validate_definition(definition)
+    return definition
+
+
+def effective_definition(station_row: Any, elder_row: Any) -> tuple[ChainDefinition, list[str]]:
+    """The chain for an elder: default, then the station's override, then the elder's.
+
+    Never raises: an override that does not fit what it is applied to (the station dropped a
+    step the elder's override retimes, say) is left out, and the problem is returned so the
+    operator can be told. A chain that cannot start is worse than a chain with the station's
+    timing.
+    """
+    problems: list[str] = []
     definition = DEFAULT_CHAIN
+    for label, row in (("station", station_row), ("elder", elder_row)):
+        if row is None:
+            continue
+        try:
+            definition = _layer(definition, row)
+        except ValueError as exc:
+            problems.append(f"{label}: {exc}")
+    return definition, problems
+
+
+async def _override_rows(tx: Tx, station_id: int, elder_id: int | None) -> tuple[Any, Any]:
     station_row = (
         await tx.conn.execute(
             select(chain_overrides).where(chain_overrides.c.station_id == station_id)
         )
     ).first()
-    if station_row is not None:
-        definition = definition.override(_override_from_row(station_row))
-    elder_row = (
-        await tx.conn.execute(select(chain_overrides).where(chain_overrides.c.elder_id == elder_id))
-    ).first()
-    if elder_row is not None:
-        definition = definition.override(_override_from_row(elder_row))
-    return definition
+    elder_row = None
+    if elder_id is not None:
+        elder_row = (
+            await tx.conn.execute(
+                select(chain_overrides).where(chain_overrides.c.elder_id == elder_id)
+            )
+        ).first()
+    return station_row, elder_row
+
+
+async def definition_for(
+    tx: Tx, station_id: int, elder_id: int
+) -> tuple[ChainDefinition, list[str]]:
+    """The station's chain (or the default) with the elder's override applied, and any
+    override that had to be left out."""
+    station_row, elder_row = await _override_rows(tx, station_id, elder_id)
+    return effective_definition(station_row, elder_row)
 
 
 async def _people(tx: Tx, elder: Any) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
@@ -168,7 +218,11 @@ async def _people(tx: Tx, elder: Any) -> tuple[dict[str, Any], dict[str, dict[st
     ).all()
     by_phone = {u.phone: u for u in bound if u.phone}
     family: list[str] = []
-    contacts = sorted(elder.contacts or [], key=lambda c: c.get("order", 99))
+    # The file is validated by the registry; a stray non-object entry is skipped, never fatal.
+    contacts = sorted(
+        (c for c in elder.contacts or [] if isinstance(c, dict)),
+        key=lambda c: c.get("order", 99) if isinstance(c.get("order"), int) else 99,
+    )
     for i, c in enumerate(contacts):
         key = f"family:{i}"
         user = by_phone.get(c.get("phone"))
@@ -194,35 +248,20 @@ async def _people(tx: Tx, elder: Any) -> tuple[dict[str, Any], dict[str, dict[st
             }
             family.append(key)
     neighbours: list[str] = []
-    for i, n in enumerate(elder.neighbours or []):
+    for i, n in enumerate(x for x in elder.neighbours or [] if isinstance(x, dict)):
         key = f"neighbour:{i}"
         people[key] = {"name": n.get("name", ""), "relation": "邻居", "phone": n.get("phone")}
         neighbours.append(key)
     doctor: list[str] = []
-    if elder.family_doctor and elder.family_doctor.get("phone"):
+    if isinstance(elder.family_doctor, dict) and elder.family_doctor.get("phone"):
         people["doctor:0"] = {
             "name": elder.family_doctor.get("name", ""),
             "relation": "家庭医生",
             "phone": elder.family_doctor["phone"],
         }
         doctor.append("doctor:0")
-    duty: list[str] = []
-    head: list[str] = []
-    for slot, row_user in await _roster_now(tx, elder.station_id):
-        people[slot.person] = {
-            "name": slot.name,
-            "relation": "值班员" if slot.role is DutyRole.OPERATOR else "站长",
-            "phone": slot.phone,
-            "user_id": row_user,
-        }
-        (duty if slot.role is DutyRole.OPERATOR else head).append(slot.person)
-    groups = {
-        "neighbours": neighbours,
-        "family": family,
-        "doctor": doctor,
-        "duty": duty,
-        "head": head,
-    }
+    # The operator on duty and the head are looked up at each step (see _with_roster).
+    groups = {"neighbours": neighbours, "family": family, "doctor": doctor, "duty": [], "head": []}
     return groups, people
 
 
@@ -248,7 +287,8 @@ async def roster_ready(conn: AsyncConnection) -> bool:
     return bool(await conn.run_sync(lambda c: inspect(c).has_table(roster.name)))
 
 
-async def _roster_now(tx: Tx, station_id: int) -> list[tuple[DutySlot, int | None]]:
+async def roster_now(tx: Tx, station_id: int) -> list[tuple[DutySlot, int | None]]:
+    """Who is on duty (operators, then heads) at this moment, with their user ids."""
     if not await roster_ready(tx.conn):
         return []
     rows = (
@@ -262,10 +302,35 @@ async def _roster_now(tx: Tx, station_id: int) -> list[tuple[DutySlot, int | Non
     return [(s, users_of[s.person]) for s in now]
 
 
+async def emergency_since(tx: Tx, inc: Any) -> datetime:
+    """When the incident became an emergency: its opening, or the press that upgraded it.
+
+    The chain clock starts there: a service request upgraded after 30 minutes must not have
+    every step overdue at once. A chain started by hand on a non-emergency starts now.
+    """
+    if inc.kind != "emergency":
+        return tx.now
+    joined = (
+        await tx.conn.execute(
+            select(incident_events.c.at, incident_events.c.data)
+            .where(incident_events.c.incident_id == inc.id, incident_events.c.kind == "joined")
+            .order_by(incident_events.c.id)
+        )
+    ).all()
+    upgrades: list[datetime] = [
+        r.at for r in joined if isinstance(r.data, dict) and r.data.get("upgraded")
+    ]
+    opened: datetime = inc.opened_at
+    return upgrades[-1] if upgrades else opened
+
+
 async def start_chain(
     platform: Platform, tx: Tx, incident_id: int, *, medical: bool = False
 ) -> int | None:
-    """Start the chain for an emergency (once); returns the chain id when started now."""
+    """Start the chain for an emergency (once); returns the chain id when started now.
+
+    It always starts: overrides that do not apply are left out with an operator alarm.
+    """
     existing = (
         await tx.conn.execute(
             select(escalation_chains.c.id).where(escalation_chains.c.incident_id == incident_id)
@@ -277,8 +342,9 @@ async def start_chain(
     if inc is None or inc.status in ("resolved", "closed"):
         return None
     elder = (await tx.conn.execute(select(elders).where(elders.c.id == inc.elder_id))).one()
-    definition = await definition_for(tx, inc.station_id, inc.elder_id)
+    definition, problems = await definition_for(tx, inc.station_id, inc.elder_id)
     groups, people = await _people(tx, elder)
+    started_at = await emergency_since(tx, inc)
     context = {
         # Medical is the operator's judgement (after a call-back or on the phone), not the
         # button's: most presses are not medical emergencies. See mark_medical().
@@ -295,7 +361,7 @@ async def start_chain(
                     incident_id=incident_id,
                     station_id=inc.station_id,
                     elder_id=inc.elder_id,
-                    started_at=inc.opened_at,
+                    started_at=started_at,
                     definition=definition_to_json(definition),
                     context=context,
                     status=ChainStatus.RUNNING.value,
@@ -304,7 +370,17 @@ async def start_chain(
             )
         ).scalar_one()
     )
-    await _record(tx, chain_id, "started", at=inc.opened_at)
+    await _record(tx, chain_id, "started", at=started_at)
+    if problems:
+        await timeline(tx, incident_id, "chain_fallback", None, problems=problems)
+        await raise_alarm(
+            tx,
+            inc.station_id,
+            incident_id,
+            "chain_fallback",
+            "该老人的升级链设置无效，已改用站点/默认升级链，请检查设置 / "
+            "chain settings do not apply: the station's or default chain is used",
+        )
     await advance(platform, tx, chain_id)
     return chain_id
 
@@ -337,6 +413,8 @@ async def advance(platform: Platform, tx: Tx, chain_id: int) -> None:
         )
     ).one()
     definition = definition_from_json(chain.definition)
+    if chain.status in (ChainStatus.RUNNING.value, ChainStatus.PAUSED.value):
+        chain = await _with_roster(tx, chain)
     context = _context_from_json(chain.context)
     rows = (
         await tx.conn.execute(
@@ -377,6 +455,37 @@ async def advance(platform: Platform, tx: Tx, chain_id: int) -> None:
                     "next_at": after.next_at.isoformat() if after.next_at else None,
                 },
             )
+
+
+async def _with_roster(tx: Tx, chain: Any) -> Any:
+    """The chain with the operator on duty and the head as the roster says right now.
+
+    Resolved at every step, so a shift change in the middle of a chain calls whoever is on
+    duty when the step fires. People once called stay in `people` (names for the timeline,
+    the app's "I'm on my way").
+    """
+    people = dict(chain.context.get("people", {}))
+    duty: list[str] = []
+    head: list[str] = []
+    for slot, user_id in await roster_now(tx, chain.station_id):
+        people[slot.person] = {
+            "name": slot.name,
+            "relation": "值班员" if slot.role is DutyRole.OPERATOR else "站长",
+            "phone": slot.phone,
+            "user_id": user_id,
+        }
+        (duty if slot.role is DutyRole.OPERATOR else head).append(slot.person)
+    context = {**chain.context, "duty": duty, "head": head, "people": people}
+    if context == chain.context:
+        return chain
+    await tx.conn.execute(
+        update(escalation_chains)
+        .where(escalation_chains.c.id == chain.id)
+        .values(context=context)
+    )
+    return (
+        await tx.conn.execute(select(escalation_chains).where(escalation_chains.c.id == chain.id))
+    ).one()
 
 
 STEP_TITLES = {
@@ -546,6 +655,11 @@ async def acknowledge(
     chain = await chain_of(tx, incident_id)
     if chain is None or chain.status == ChainStatus.CLOSED.value:
         return False
+    if person.startswith(DUTY_PREFIX):
+        # The operator on duty pressing 1 knows about the alarm: that stops the head alarm,
+        # not the calls to the neighbour and family (nobody is on the way yet).
+        await operator_acknowledged(platform, tx, chain, person, actor=actor, via=via)
+        return True
     if person in await responsible(tx, chain.id):
         return True
     await _record(tx, chain.id, "ack", person=person, via=via)
@@ -567,6 +681,67 @@ async def acknowledge(
     )
     await advance(platform, tx, chain.id)
     return True
+
+
+DUTY_PREFIX = "duty:"
+# Alarms that mean "nobody has taken this call": acknowledging one at the console shows an
+# operator is on it, so the station head need not be woken.
+HEAD_STOPPING_ALARMS = frozenset({"not_accepted", "no_caregiver", "no_caregiver_in_time"})
+
+
+async def operator_acknowledged(
+    platform: Platform, tx: Tx, chain: Any, person: str, *, actor: int | None, via: str
+) -> None:
+    """An operator knows about this emergency: the head alarm is no longer needed."""
+    done = (
+        await tx.conn.execute(
+            select(chain_events.c.id).where(
+                chain_events.c.chain_id == chain.id, chain_events.c.kind == "operator_ack"
+            )
+        )
+    ).first()
+    if done is not None or chain.status == ChainStatus.CLOSED.value:
+        return
+    await _record(tx, chain.id, "operator_ack", person=person, via=via)
+    name = chain.context.get("people", {}).get(person, {}).get("name", person)
+    await timeline(
+        tx, chain.incident_id, "operator_acknowledged", actor, person=person, name=name, via=via
+    )
+    await to_operators(
+        tx,
+        chain.station_id,
+        "escalation.acknowledged",
+        {
+            "incident_id": chain.incident_id,
+            "person": person,
+            "name": name,
+            "via": via,
+            "text": f"{name}已确认告警，不再通知站长 / {name} acknowledged: the head is not called",
+        },
+    )
+    await advance(platform, tx, chain.id)
+
+
+async def on_alarm_acknowledged(platform: Platform, payload: dict[str, Any]) -> None:
+    """An operator acknowledged a "nobody has taken this call" alarm at the console."""
+    if payload.get("incident_id") is None or payload.get("alarm_id") is None:
+        return
+    async with platform.tx() as tx:
+        kind = (
+            await tx.conn.execute(select(alarms.c.kind).where(alarms.c.id == payload["alarm_id"]))
+        ).scalar()
+        chain = await chain_of(tx, int(payload["incident_id"]))
+        if kind not in HEAD_STOPPING_ALARMS or chain is None:
+            return
+        user = payload.get("user_id")
+        await operator_acknowledged(
+            platform,
+            tx,
+            chain,
+            f"operator:{user}" if user else "operator",
+            actor=int(user) if user else None,
+            via="console",
+        )
 
 
 async def withdraw(
@@ -643,6 +818,19 @@ async def close_chain(platform: Platform, tx: Tx, incident_id: int) -> None:
     await advance(platform, tx, chain.id)
 
 
+def _change_json(
+    delays_s: dict[str, float], disabled: list[str], steps: list[dict[str, Any]] | None
+) -> dict[str, Any]:
+    return {"delays": delays_s, "disabled": disabled, "steps": steps}
+
+
+class _Row:
+    """A stored override as `_layer` reads it, for one not yet stored."""
+
+    def __init__(self, delays: Any, disabled: Any, steps: Any) -> None:
+        self.delays, self.disabled, self.steps = delays, disabled, steps
+
+
 async def set_override(
     platform: Platform,
     p: Principal,
@@ -650,43 +838,101 @@ async def set_override(
     elder_id: int | None,
     delays_s: dict[str, float],
     disabled: list[str],
+    steps: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Store the station's (elder_id None) or an elder's changes to the chain."""
-    try:
-        DEFAULT_CHAIN.override(
-            ChainOverride(
-                delays={k: timedelta(seconds=v) for k, v in delays_s.items()},
-                disabled=frozenset(disabled),
-            )
+    """Store the station's (elder_id None) or an elder's chain: retime or drop steps of what
+    it applies to, or give the steps themselves.
+
+    Checked against what it is applied to: a station's against the default chain, an elder's
+    against the station's chain. Elders whose stored overrides no longer fit a new station
+    chain are listed (their chains fall back to the station's, with an alarm when they start).
+    """
+    if steps is not None and (delays_s or disabled):
+        raise ApiError(
+            422, "bad_override", "give either the steps, or delays and disabled steps, not both"
         )
-    except ValueError as exc:
-        raise ApiError(422, "bad_override", str(exc)) from None
+    new = _Row(delays_s, disabled, steps)
     async with platform.tx() as tx:
         station_id: int | None = None
         if elder_id is not None:
-            await elder_for(tx.conn, p, elder_id)
+            elder = await elder_for(tx.conn, p, elder_id)
+            station_row, _ = await _override_rows(tx, int(elder.station_id), None)
+            base, _problems = effective_definition(station_row, None)
             key = chain_overrides.c.elder_id == elder_id
         else:
             station_id = p.station_id
             if station_id is None:
                 raise ApiError(422, "station_required", "a station's chain is set by its operator")
+            base = DEFAULT_CHAIN
             key = chain_overrides.c.station_id == station_id
+        try:
+            effective = _layer(base, new)
+        except ValueError as exc:
+            raise ApiError(422, "bad_override", str(exc)) from None
         await tx.conn.execute(delete(chain_overrides).where(key))
         await tx.conn.execute(
             insert(chain_overrides).values(
                 station_id=station_id,
                 elder_id=elder_id,
-                steps=None,
+                steps=steps,
                 delays=delays_s,
                 disabled=disabled,
                 updated_at=tx.now,
             )
         )
+        falling_back: list[int] = []
+        if station_id is not None:
+            falling_back = await _elders_not_fitting(tx, station_id, effective)
     return {
         "station_id": station_id,
         "elder_id": elder_id,
-        "delays_s": delays_s,
-        "disabled": disabled,
+        **_change_json(delays_s, disabled, steps),
+        "effective": definition_to_json(effective),
+        "elders_falling_back": falling_back,
+    }
+
+
+async def _elders_not_fitting(tx: Tx, station_id: int, station_chain: ChainDefinition) -> list[int]:
+    rows = (
+        await tx.conn.execute(
+            select(chain_overrides)
+            .join(elders, elders.c.id == chain_overrides.c.elder_id)
+            .where(elders.c.station_id == station_id)
+            .order_by(chain_overrides.c.elder_id)
+        )
+    ).all()
+    out: list[int] = []
+    for r in rows:
+        try:
+            _layer(station_chain, r)
+        except ValueError:
+            out.append(int(r.elder_id))
+    return out
+
+
+async def get_override(platform: Platform, p: Principal, *, elder_id: int | None) -> dict[str, Any]:
+    """The stored override (station's or an elder's), the chain it gives, and any problem."""
+    async with platform.tx() as tx:
+        if elder_id is not None:
+            elder = await elder_for(tx.conn, p, elder_id)
+            station_id = int(elder.station_id)
+        elif p.station_id is None:
+            raise ApiError(422, "station_required", "a station's chain is read by its operator")
+        else:
+            station_id = p.station_id
+        station_row, elder_row = await _override_rows(tx, station_id, elder_id)
+        definition, problems = effective_definition(station_row, elder_row)
+        mine = elder_row if elder_id is not None else station_row
+    return {
+        "station_id": station_id if elder_id is None else None,
+        "elder_id": elder_id,
+        "override": (
+            _change_json(mine.delays or {}, mine.disabled or [], mine.steps)
+            if mine is not None
+            else None
+        ),
+        "effective": definition_to_json(definition),
+        "problems": problems,
     }
 
 

@@ -10,12 +10,14 @@ signed callback; an IVR "1" is an acknowledgement, a "2" a refusal.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -156,15 +158,70 @@ async def _station_of(tx: Tx, alert: Any) -> int | None:
     ).scalar()
 
 
+@dataclass(frozen=True, slots=True)
+class _Send:
+    """A send committed as an attempt (with its check timer) and not yet handed over."""
+
+    alert_id: int
+    attempt_id: int
+    adapter: ChannelAdapter
+    message: OutboundMessage
+
+
 async def deliver(platform: Platform, alert_id: int) -> None:
-    """Take the next step for one alert; safe to call any number of times."""
+    """Take the next step for one alert and wait for the provider; safe to call any number of
+    times."""
+    send = await _prepare(platform, alert_id)
+    if send is not None:
+        await _hand_over(platform, send)
+
+
+MAX_CONCURRENT_SENDS = 8
+_SENDING = "hotline.sending"  # platform.extras: the sends in flight
+_SEND_SLOTS = "hotline.send_slots"
+
+
+def _in_background(platform: Platform, send: _Send) -> None:
+    """Hand a send to the provider without holding up the relay: a stuck provider (5 s, and
+    a retry) must not make the alerts behind it late. At most MAX_CONCURRENT_SENDS at once.
+
+    Nothing is lost if the process dies meanwhile: the attempt and its check timer are already
+    committed, and the check sends again when no send id was recorded.
+    """
+    tasks: set[asyncio.Task[None]] = platform.extras.setdefault(_SENDING, set())
+    slots: asyncio.Semaphore = platform.extras.setdefault(
+        _SEND_SLOTS, asyncio.Semaphore(MAX_CONCURRENT_SENDS)
+    )
+
+    async def run() -> None:
+        async with slots:
+            try:
+                await _hand_over(platform, send)
+            except Exception:
+                log.exception("alert send failed", extra={"alert_id": send.alert_id})
+
+    task = asyncio.create_task(run(), name=f"alert-{send.alert_id}")
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
+
+
+async def drain(platform: Platform) -> None:
+    """Wait until every send in flight has been handed over (tests, shutdown)."""
+    tasks: set[asyncio.Task[None]] = platform.extras.get(_SENDING, set())
+    while tasks:
+        await asyncio.gather(*list(tasks), return_exceptions=True)
+
+
+async def _prepare(platform: Platform, alert_id: int) -> _Send | None:
+    """Decide for one alert in a transaction; a send on an outside channel is returned to be
+    handed over after the commit."""
     available = adapters(platform)
     async with platform.tx() as tx:
         alert = (
             await tx.conn.execute(select(alerts).where(alerts.c.id == alert_id).with_for_update())
         ).first()
         if alert is None or alert.status != "sending":
-            return
+            return None
         attempts = await _attempts(tx, alert_id)
         policy = policy_for(alert, available)
         decision = decide(policy, attempts, tx.now) if policy is not None else None
@@ -190,7 +247,7 @@ async def deliver(platform: Platform, alert_id: int) -> None:
                     f"unreachable:{alert.person}",
                     f"无法联系{alert.name}（所有渠道均无回执）/ could not reach {alert.name}",
                 )
-            return
+            return None
         if decision.kind is DecisionKind.DELIVERED:
             await tx.conn.execute(
                 update(alerts)
@@ -209,7 +266,7 @@ async def deliver(platform: Platform, alert_id: int) -> None:
                     channel=decision.channel.value if decision.channel else None,
                     receipt=proof.status.value if proof else None,
                 )
-            return
+            return None
         if decision.kind is DecisionKind.WAIT:
             assert decision.at is not None
             await schedule(
@@ -219,7 +276,7 @@ async def deliver(platform: Platform, alert_id: int) -> None:
                 decision.at,
                 {"alert_id": alert_id},
             )
-            return
+            return None
         channel = decision.channel
         assert channel is not None and policy is not None
         number = len(attempts) + 1
@@ -264,19 +321,26 @@ async def deliver(platform: Platform, alert_id: int) -> None:
                 .where(alert_attempts.c.id == attempt_id)
                 .values(send_id=f"push:{alert.user_id}:{seq}")
             )
-            return
-    adapter = available[channel]
+            return None
+    return _Send(alert_id, attempt_id, available[channel], message)
+
+
+async def _hand_over(platform: Platform, send: _Send) -> None:
+    """Call the provider, then record its send id (or the error) on the attempt."""
+    alert_id = send.alert_id
     send_id: str | None = None
     error: str | None = None
     try:
-        send_id = (await adapter.send(message)).send_id
+        send_id = (await send.adapter.send(send.message)).send_id
     except ChannelError as exc:
         error = str(exc)[:200]
-        log.warning("alert send failed", extra={"alert_id": alert_id, "channel": channel.value})
+        log.warning(
+            "alert send failed", extra={"alert_id": alert_id, "channel": send.message.channel}
+        )
     async with platform.tx() as tx:
         await tx.conn.execute(
             update(alert_attempts)
-            .where(alert_attempts.c.id == attempt_id, alert_attempts.c.send_id.is_(None))
+            .where(alert_attempts.c.id == send.attempt_id, alert_attempts.c.send_id.is_(None))
             .values(send_id=send_id, error=error)
         )
         early = (
@@ -353,8 +417,10 @@ async def record_receipt(platform: Platform, tx: Tx, receipt: Receipt) -> Any:
 
 
 async def on_alert(platform: Platform, payload: dict[str, Any]) -> None:
-    """Outbox: deliver (or re-decide) one alert."""
-    await deliver(platform, int(payload["alert_id"]))
+    """Outbox: re-decide one alert; an outside send goes on in the background."""
+    send = await _prepare(platform, int(payload["alert_id"]))
+    if send is not None:
+        _in_background(platform, send)
 
 
 async def on_check(platform: Platform, tx: Tx, payload: dict[str, Any]) -> None:

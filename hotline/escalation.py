@@ -37,12 +37,15 @@ __all__ = [
     "DEFAULT_CHAIN",
     "Escalated",
     "Firing",
+    "MAX_DELAY",
+    "OperatorAcknowledged",
     "Plan",
     "StepDef",
     "StepFired",
     "StepKind",
     "Withdrawn",
     "plan",
+    "validate_definition",
 ]
 
 
@@ -139,6 +142,45 @@ def _s(seconds: int) -> timedelta:
     return timedelta(seconds=seconds)
 
 
+# A chain is about the next minutes, not days: anything longer is a typing mistake (and a
+# number like 1e300 would overflow the clock).
+MAX_DELAY: Final = timedelta(hours=24)
+
+# Steps that call people need a channel that reaches a person; the console is the station's.
+_PERSON_KINDS: Final = frozenset(
+    {StepKind.NEIGHBOUR_CALL, StepKind.FAMILY_CALL, StepKind.DOCTOR_CALL, StepKind.HEAD_ALARM}
+)
+
+
+def validate_definition(definition: ChainDefinition) -> None:
+    """Raise ValueError when a chain could not do its job.
+
+    A valid chain alarms the station (one operator_alarm step with the console), keeps every
+    delay within MAX_DELAY, gives the 120 advice to the console only, and reaches people over
+    a channel that can reach them. The structural rules (unique keys, first anchor) are in
+    ChainDefinition itself.
+    """
+    problems: list[str] = []
+    alarms = [s for s in definition.steps if s.kind is StepKind.OPERATOR_ALARM]
+    if not alarms:
+        problems.append("the chain needs an operator_alarm step")
+    elif not any(Channel.CONSOLE in s.channels for s in alarms):
+        problems.append("the operator_alarm step must use the console")
+    total = timedelta(0)
+    for s in definition.steps:
+        total = s.delay if s.anchor is Anchor.START else total + s.delay
+        if s.delay > MAX_DELAY or s.target_interval > MAX_DELAY or total > MAX_DELAY:
+            problems.append(f"step {s.key}: delays must stay within {MAX_DELAY}")
+        if s.kind is StepKind.ADVISE_120 and s.channels != (Channel.CONSOLE,):
+            problems.append(f"step {s.key}: the 120 advice goes to the console only")
+        if s.kind in _PERSON_KINDS and not set(s.channels) - {Channel.CONSOLE}:
+            problems.append(f"step {s.key}: needs a channel that reaches a person")
+        if len(set(s.channels)) != len(s.channels):
+            problems.append(f"step {s.key}: a channel is listed twice")
+    if problems:
+        raise ValueError("; ".join(problems))
+
+
 # DESIGN.md defaults: operator alarm after 90 s with no acceptance; neighbour and family after
 # 180 s; 120 advised at once for a medical emergency; the station head when nobody answers.
 DEFAULT_CHAIN: Final = ChainDefinition(
@@ -171,7 +213,8 @@ DEFAULT_CHAIN: Final = ChainDefinition(
 
 @dataclass(frozen=True, slots=True)
 class ChainContext:
-    """Whom each kind of step reaches, resolved once when the chain starts and stored with it."""
+    """Whom each kind of step reaches. Family, neighbours and the doctor are resolved when the
+    chain starts; the operator on duty and the head come from the roster at each step."""
 
     medical: bool
     operators: tuple[str, ...] = ()  # the station console
@@ -236,13 +279,31 @@ class Escalated:
 
 
 @dataclass(frozen=True, slots=True)
+class OperatorAcknowledged:
+    """An operator acknowledged the alarm (at the console, or the duty operator pressed 1):
+    the station head no longer needs to be woken. The rest of the chain keeps going, because
+    an operator who knows is not yet a person at the elder's door."""
+
+    at: datetime
+    person: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class ChainClosed:
     """The incident is resolved or cancelled: nothing more will fire."""
 
     at: datetime
 
 
-ChainEvent = ChainStarted | StepFired | Acknowledged | Withdrawn | Escalated | ChainClosed
+ChainEvent = (
+    ChainStarted
+    | StepFired
+    | Acknowledged
+    | Withdrawn
+    | Escalated
+    | OperatorAcknowledged
+    | ChainClosed
+)
 
 
 class ChainStatus(StrEnum):
@@ -287,10 +348,14 @@ def firings(definition: ChainDefinition, context: ChainContext) -> list[Firing]:
         if step.medical_only and not context.medical:
             continue
         targets: Sequence[str | None] = context.targets(step.kind) or (None,)
+        live = set(context.duty) | set(context.head)
         for position, target in enumerate(targets):
+            # People from the roster are resolved at each step, so who sits at a position can
+            # change with the shift: their firings are named by person, never called twice.
+            ident = target if target in live else str(position)
             out.append(
                 Firing(
-                    id=f"{step.key}:{position}",
+                    id=f"{step.key}:{ident}",
                     step=step.key,
                     kind=step.kind,
                     target=target,
@@ -308,8 +373,9 @@ _ORDER: Final = {
     Acknowledged: 1,
     Withdrawn: 2,
     Escalated: 3,
-    StepFired: 4,
-    ChainClosed: 5,
+    OperatorAcknowledged: 4,
+    StepFired: 5,
+    ChainClosed: 6,
 }
 
 
@@ -361,6 +427,9 @@ def plan(
         elif isinstance(e, Escalated) and not paused:
             clock += e.at - clock_at
             jump_to_next(e.at)
+        elif isinstance(e, OperatorAcknowledged):
+            # The head is called only when nobody at the station acknowledges.
+            fired.update(f.id for f in schedule if f.kind is StepKind.HEAD_ALARM)
 
     remaining = [f for f in schedule if f.id not in fired]
     if not remaining:

@@ -329,9 +329,21 @@ async def put_override(request: web.Request) -> web.Response:
     body = await parse(request, OverrideIn)
     elder_id = int_param(request, "elder_id") if "elder_id" in request.match_info else None
     out = await chain.set_override(
-        platform(request), p, elder_id=elder_id, delays_s=body.delays_s, disabled=body.disabled
+        platform(request),
+        p,
+        elder_id=elder_id,
+        delays_s=body.delays_s,
+        disabled=body.disabled,
+        steps=[s.stored() for s in body.steps] if body.steps is not None else None,
     )
     return ok(out)
+
+
+async def get_override(request: web.Request) -> web.Response:
+    """The chain of the operator's station or of one elder: the override and its effect."""
+    p = require(request, Role.OPERATOR)
+    elder_id = int_param(request, "elder_id") if "elder_id" in request.match_info else None
+    return ok(await chain.get_override(platform(request), p, elder_id=elder_id))
 
 
 # --- 120, devices, follow-up -------------------------------------------------------------------
@@ -546,7 +558,9 @@ def routes() -> list[web.RouteDef]:
         web.post(f"{PREFIX}/incidents/{{incident_id}}/called-120", called_120),
         web.post(f"{PREFIX}/alerts/{{alert_id}}/seen", alert_seen),
         web.put(f"{PREFIX}/chain", put_override),
+        web.get(f"{PREFIX}/chain", get_override),
         web.put(f"{PREFIX}/chain/elders/{{elder_id}}", put_override),
+        web.get(f"{PREFIX}/chain/elders/{{elder_id}}", get_override),
         web.post(f"{PREFIX}/devices", register_device),
         web.post(f"{PREFIX}/devices/{{device_id}}/heartbeat", device_heartbeat),
         web.post(f"{PREFIX}/devices/{{device_id}}/press", device_press),
@@ -570,6 +584,7 @@ def register(platform: Platform) -> None:
     platform.on_event("incident.closed", chain.on_incident_over)
     platform.on_event("incident.resolved", service.on_incident_resolved)
     platform.on_event("alarm.raised", chain.on_alarm_raised)
+    platform.on_event("alarm.acknowledged", chain.on_alarm_acknowledged)
     platform.on_event("hotline.alert", delivery.on_alert)
     platform.on_timer(chain.TIMER_KIND, chain.on_timer)
     platform.on_timer(delivery.CHECK_TIMER, delivery.on_check)

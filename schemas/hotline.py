@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
+from hotline.escalation import Anchor, Channel, StepKind
 from hotline.followup import Answer
 from schemas.common import Model
 from schemas.incidents import CallType
+
+# Delays of a chain are seconds within a day: anything longer is a mistake, and a huge number
+# would overflow the clock.
+Seconds = Annotated[float, Field(ge=0, le=86_400, allow_inf_nan=False)]
+StepKey = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z0-9_]+$")]
 
 
 class CallToIncidentIn(Model):
@@ -63,11 +69,37 @@ class Called120In(Model):
     note: str = Field(default="", max_length=300)
 
 
-class OverrideIn(Model):
-    """Retime or drop steps of the chain for a station or an elder."""
+class StepIn(Model):
+    """One step of a chain given as data."""
 
-    delays_s: dict[str, float] = Field(default_factory=dict)
-    disabled: list[str] = Field(default_factory=list)
+    key: StepKey
+    kind: StepKind
+    delay_s: Seconds
+    channels: list[Channel] = Field(min_length=1, max_length=5)
+    anchor: Anchor = Anchor.START
+    target_interval_s: Seconds = 0
+    medical_only: bool = False
+
+    def stored(self) -> dict[str, Any]:
+        """As the chain stores it (hotline.chain.step_to_json)."""
+        return {
+            "key": self.key,
+            "kind": self.kind.value,
+            "delay_s": self.delay_s,
+            "channels": [c.value for c in self.channels],
+            "anchor": self.anchor.value,
+            "target_interval_s": self.target_interval_s,
+            "medical_only": self.medical_only,
+        }
+
+
+class OverrideIn(Model):
+    """The chain for a station or an elder: retime or drop steps of the chain it applies to
+    (the default for a station, the station's for an elder), or give the steps themselves."""
+
+    delays_s: dict[StepKey, Seconds] = Field(default_factory=dict, max_length=20)
+    disabled: list[StepKey] = Field(default_factory=list, max_length=20)
+    steps: list[StepIn] | None = Field(default=None, min_length=1, max_length=20)
 
 
 class DeviceIn(Model):

@@ -8,7 +8,10 @@ from typing import Any
 from sqlalchemy import select, update
 
 from hotline.cti import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
-from server.store.tables import push_messages, stations
+from hotline.delivery import drain
+from hotline.fakes import FakeProvider
+from hotline.tables import chain_events, escalation_chains
+from server.store.tables import alarms, push_messages, stations
 from tests.support.api import Api
 
 STATION_PHONE = "01065001234"
@@ -80,3 +83,62 @@ async def pushes(api: Api, who: str, type_: str) -> list[dict[str, Any]]:
             .all()
         )
     return [dict(r) for r in rows]
+
+
+async def settle(api: Api, fake: FakeProvider) -> None:
+    """Let sends happen, receipts arrive, and their consequences run."""
+    for _ in range(4):
+        await api.pump()
+        await drain(api.platform)
+        await fake.settle()
+    await api.pump()
+
+
+async def chain_log(api: Api, incident_id: int) -> list[tuple[str, str | None, str | None]]:
+    async with api.platform.store.read() as conn:
+        cid = (
+            await conn.execute(
+                select(escalation_chains.c.id).where(escalation_chains.c.incident_id == incident_id)
+            )
+        ).scalar_one()
+        rows = (
+            await conn.execute(
+                select(chain_events)
+                .where(chain_events.c.chain_id == cid)
+                .order_by(chain_events.c.id)
+            )
+        ).all()
+    return [(r.kind, r.firing, r.person) for r in rows]
+
+
+async def fired(api: Api, incident_id: int) -> list[str]:
+    return [f for k, f, _ in await chain_log(api, incident_id) if k == "fired" and f]
+
+
+async def alarm_kinds(api: Api, incident_id: int | None) -> list[str]:
+    async with api.platform.store.read() as conn:
+        return list(
+            (
+                await conn.execute(
+                    select(alarms.c.kind)
+                    .where(
+                        alarms.c.incident_id == incident_id
+                        if incident_id is not None
+                        else alarms.c.incident_id.is_(None)
+                    )
+                    .order_by(alarms.c.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+
+
+async def no_caregiver_accepts(api: Api) -> dict[str, Any]:
+    """A press with no caregiver on duty: the chain skips the wait (operator alarm at once),
+    then neighbour and family:0 at 90 s, family:1 at 150 s, the head at 210 s."""
+    await api.set_duty("cg_a", False)
+    await api.set_duty("cg_b", False)
+    inc = await api.press(expect=201)
+    await api.pump()
+    return dict(inc)

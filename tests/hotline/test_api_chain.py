@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
-import aiohttp
 import pytest
 from sqlalchemy import select
 
-from hotline.channels import HttpSmsAdapter, HttpVoiceAdapter
-from hotline.delivery import ADAPTERS
-from hotline.escalation import Channel
+from hotline.delivery import ADAPTERS, drain
 from hotline.fakes import FakeProvider
 from hotline.tables import alert_attempts, alerts, chain_events, escalation_chains
 from server.app import create_app
@@ -20,85 +16,19 @@ from server.jobs import fire_due_timers, relay_once
 from server.keys import PLATFORM
 from server.platform import Platform
 from server.settings import Settings
-from server.store.tables import alarms, audit_log
+from server.store.tables import audit_log
 from tests.conftest import BACKENDS
-from tests.hotline.support import pushes, set_station_phone
+from tests.hotline.support import (
+    alarm_kinds,
+    chain_log,
+    fired,
+    no_caregiver_accepts,
+    pushes,
+    settle,
+)
 from tests.support.api import Api
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
-
-
-@pytest.fixture
-async def provider(api: Api) -> AsyncIterator[FakeProvider]:
-    """The SMS/voice provider, wired as the app's channels, posting receipts back to the app."""
-    fake = FakeProvider(
-        receipt_secret=api.platform.settings.cti_secret.encode(),
-        clock=lambda: api.clock.now().timestamp(),
-    )
-    base = await fake.start()
-    callback = str(api.client.make_url("/api/v1/hotline/receipts"))
-    async with aiohttp.ClientSession() as session:
-        api.platform.extras[ADAPTERS] = {
-            Channel.SMS: HttpSmsAdapter(session, base, "key", callback, timeout=0.5),
-            Channel.VOICE: HttpVoiceAdapter(session, base, "key", callback, timeout=0.5),
-        }
-        await set_station_phone(api)
-        yield fake
-        await fake.close()
-
-
-async def settle(api: Api, fake: FakeProvider) -> None:
-    """Let sends happen, receipts arrive, and their consequences run."""
-    for _ in range(4):
-        await api.pump()
-        await fake.settle()
-    await api.pump()
-
-
-async def chain_log(api: Api, incident_id: int) -> list[tuple[str, str | None, str | None]]:
-    async with api.platform.store.read() as conn:
-        cid = (
-            await conn.execute(
-                select(escalation_chains.c.id).where(escalation_chains.c.incident_id == incident_id)
-            )
-        ).scalar_one()
-        rows = (
-            await conn.execute(
-                select(chain_events)
-                .where(chain_events.c.chain_id == cid)
-                .order_by(chain_events.c.id)
-            )
-        ).all()
-    return [(r.kind, r.firing, r.person) for r in rows]
-
-
-async def fired(api: Api, incident_id: int) -> list[str]:
-    return [f for k, f, _ in await chain_log(api, incident_id) if k == "fired" and f]
-
-
-async def alarm_kinds(api: Api, incident_id: int) -> list[str]:
-    async with api.platform.store.read() as conn:
-        return list(
-            (
-                await conn.execute(
-                    select(alarms.c.kind)
-                    .where(alarms.c.incident_id == incident_id)
-                    .order_by(alarms.c.id)
-                )
-            )
-            .scalars()
-            .all()
-        )
-
-
-async def no_caregiver_accepts(api: Api) -> dict[str, Any]:
-    """A press with no caregiver on duty: the chain skips the wait (operator alarm at once),
-    then neighbour and family:0 at 90 s, family:1 at 150 s, the head at 210 s."""
-    await api.set_duty("cg_a", False)
-    await api.set_duty("cg_b", False)
-    inc = await api.press(expect=201)
-    await api.pump()
-    return dict(inc)
 
 
 async def test_every_step_fires_on_time(api: Api, provider: FakeProvider) -> None:
@@ -337,6 +267,7 @@ async def test_restart_in_the_middle_continues_where_it_was(
     second.extras[ADAPTERS] = api.platform.extras[ADAPTERS]
     clock.advance(40)  # 100 s after the press
     await pump(second)
+    await drain(second)
     await provider.settle()
     await pump(second)
     async with second.store.read() as conn:

@@ -1,0 +1,34 @@
+"""Fixtures of the hotline API tests: the fake SMS/voice provider wired into the app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+
+from hotline.channels import HttpSmsAdapter, HttpVoiceAdapter
+from hotline.delivery import ADAPTERS
+from hotline.escalation import Channel
+from hotline.fakes import FakeProvider
+from tests.hotline.support import set_station_phone
+from tests.support.api import Api
+
+
+@pytest.fixture
+async def provider(api: Api) -> AsyncIterator[FakeProvider]:
+    """The SMS/voice provider, wired as the app's channels, posting receipts back to the app."""
+    fake = FakeProvider(
+        receipt_secret=api.platform.settings.cti_secret.encode(),
+        clock=lambda: api.clock.now().timestamp(),
+    )
+    base = await fake.start()
+    callback = str(api.client.make_url("/api/v1/hotline/receipts"))
+    async with aiohttp.ClientSession() as session:
+        api.platform.extras[ADAPTERS] = {
+            Channel.SMS: HttpSmsAdapter(session, base, "key", callback, timeout=0.5),
+            Channel.VOICE: HttpVoiceAdapter(session, base, "key", callback, timeout=0.5),
+        }
+        await set_station_phone(api)
+        yield fake
+        await fake.close()
