@@ -96,6 +96,18 @@ def _screen(snap: DaySnapshot, params: PlanParams) -> _Screened:
     return _Screened(ok, allowed, rejected)
 
 
+def _move_cost(task: Task, near: bool, displaced: bool, params: PlanParams) -> int:
+    """What moving a task to another caregiver costs on a re-plan (stability).
+
+    Never as much as dropping it: a near task costs at most half its drop penalty to move
+    (otherwise the solver drops it while a colleague is idle), and a task an emergency
+    displaced costs only the small move cost (it has to go somewhere).
+    """
+    if displaced or not near:
+        return min(params.move_cost_s, params.drop_penalty_s[task.priority] // 4)
+    return min(params.stability_cost_s, params.drop_penalty_s[task.priority] // 2)
+
+
 def _pinned_chains(tasks: Sequence[Task]) -> dict[int, list[Task]]:
     """Per caregiver, pinned work in the order it will be done: work that cannot be broken
     off first, then an emergency, then the rest by window."""
@@ -114,11 +126,13 @@ def plan_day(
     *,
     travel: TravelTimeModel | None = None,
     arrival_cost_s: Mapping[str, int] | None = None,
+    displaced: frozenset[str] = frozenset(),
 ) -> DayPlan:
     """Plan (or re-plan) a station's day. Never raises on bad data: it reports it.
 
     `arrival_cost_s` adds a soft cost (in seconds of travel) to going to a task; the cover
-    trade-off uses it to keep caregivers near high-risk elders.
+    trade-off uses it to keep caregivers near high-risk elders. `displaced` names tasks an
+    emergency pushed out of their caregiver's day: moving them carries no stability cost.
     """
     t0 = time.perf_counter()
     params = params if params is not None else PlanParams()
@@ -255,8 +269,7 @@ def plan_day(
                 unary[i] += params.continuity_cost_s
             was = before.get(t.task_id)
             if was is not None and was != c.caregiver_id:
-                near_now = t.task_id in near
-                unary[i] += params.stability_cost_s if near_now else params.move_cost_s
+                unary[i] += _move_cost(t, t.task_id in near, t.task_id in displaced, params)
         breaks: tuple[Break, ...] = ()
         if c.lunch is not None and lo <= c.lunch.latest_s:
             b_lo = max(c.lunch.earliest_s, lo)
@@ -411,6 +424,9 @@ def insert_emergency(
         if t.pinned_to == caregiver_id and t.interruptible:
             t = replace(t, pinned_to=None)
         tasks.append(t)
+    # The caregiver's other work is displaced by the call: it may move without penalty.
+    before = snapshot.previous.assignment() if snapshot.previous is not None else {}
+    displaced = frozenset(t for t, c in before.items() if c == caregiver_id)
     em = replace(
         emergency,
         pinned_to=caregiver_id,
@@ -419,7 +435,9 @@ def insert_emergency(
         earliest_s=min(emergency.earliest_s, snapshot.now_s),
     )
     tasks.append(em)
-    return plan_day(replace(snapshot, tasks=tuple(tasks)), params, travel=travel)
+    return plan_day(
+        replace(snapshot, tasks=tuple(tasks)), params, travel=travel, displaced=displaced
+    )
 
 
 def plan_day_with_cover(

@@ -435,7 +435,7 @@ class _Built:
 
     def node(self, index: int) -> int:
         """The problem node of an OR-Tools variable index."""
-        return self.order[self.manager.IndexToNode(index)]
+        return self.order[int(self.manager.IndexToNode(index))]
 
 
 def _extract(

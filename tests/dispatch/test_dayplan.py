@@ -235,3 +235,34 @@ def test_pinned_work_of_a_caregiver_with_a_known_location() -> None:
     plan = plan_day(DaySnapshot(STATION, (cg,), tasks, 10 * HOUR), PARAMS)
     assert [v.task_id for v in plan.routes[0].visits] == ["enroute", "later"]
     assert plan.unassigned == ()
+
+
+def test_displaced_tasks_go_to_an_idle_colleague_not_dropped() -> None:
+    """Caregiver 1 has six visits from 10:00, one every 45 minutes; caregiver 2 is idle. A
+    90-minute help call at 10:00 goes to 1: the first visits no longer fit 1's day and must
+    move to 2, never be dropped (stability used to cost more than dropping them)."""
+    team = (caregiver(1), caregiver(2, 8, 17))
+    tasks = tuple(
+        task(f"t{i}", 0.2 * i, 0.1, 10 + i * 0.75, 10.5 + i * 0.75, 40, preferred_caregiver=1)
+        for i in range(6)
+    )
+    before = plan_day(DaySnapshot(STATION, team, tasks), PARAMS)
+    em = task("help", 0.5, 0.5, 10, 10.3, 90)
+    after = insert_emergency(DaySnapshot(STATION, team, tasks, 10 * HOUR, before), em, 1, PARAMS)
+    assert after.unassigned == ()
+    assert after.assignment()["help"] == 1
+    assert {t for t, c in after.assignment().items() if c == 2}  # someone moved to 2
+    assert all(m[2] == 2 for m in after.diff.moved)
+
+
+def test_a_near_task_moves_rather_than_is_dropped() -> None:
+    """A LOW-priority visit at 10:00 was planned for caregiver 1, who now has to leave at
+    9:30. Caregiver 2 is free: the visit moves to 2 (moving a near task costs less than
+    dropping it, whatever the stability weight)."""
+    visit = task("low", 1, 0, 10, 10.5, 30, priority=Priority.LOW)
+    first = plan_day(DaySnapshot(STATION, (caregiver(1),), (visit,)), PARAMS)
+    assert first.assignment() == {"low": 1}
+    shortened = (caregiver(1, 8, 9.5), caregiver(2))
+    again = plan_day(DaySnapshot(STATION, shortened, (visit,), 9 * HOUR, first), PARAMS)
+    assert again.assignment() == {"low": 2}
+    assert again.diff.moved == (("low", 1, 2),)
