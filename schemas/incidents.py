@@ -105,6 +105,20 @@ class ResolveIn(Model):
     outcome: str = Field(default="resolved", pattern="^(resolved|hospital|false_alarm|test_press)$")
 
 
+class ArrivalOut(Model):
+    incident_id: int
+    distance_m: float
+    flagged: bool = Field(description="farther than the tolerance from where the elder called")
+    status: IncidentStatus
+    needs_confirmation: bool = Field(description="a flagged check-in does not count as on scene "
+                                                 "until the operator confirms it or the caregiver "
+                                                 "checks in again nearby")
+
+
+class ConfirmArrivalIn(Model):
+    note: str = Field(default="", max_length=500, description="how the operator checked, e.g. 电话确认")
+
+
 class AssignIn(Model):
     caregiver_id: int
     reason: str = Field(min_length=1, max_length=200)

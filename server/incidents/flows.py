@@ -14,10 +14,18 @@ from server.errors import ApiError
 from server.geo import distance_m
 from server.incidents.alarms import raise_alarm
 from server.incidents.dispatcher import dispatch_incident, make_offer
-from server.incidents.model import load, transition
+from server.incidents.model import load, timeline, transition
 from server.incidents.notify import to_operators, to_watchers
 from server.platform import Platform, Tx, cancel_timer, emit, queue_push
-from server.store.tables import alarms, caregivers, elders, incidents, offers, tasks
+from server.store.tables import (
+    alarms,
+    caregivers,
+    elders,
+    incident_events,
+    incidents,
+    offers,
+    tasks,
+)
 
 
 async def _offer_for(tx: Tx, p: Principal, offer_id: int) -> Any:
@@ -96,24 +104,78 @@ async def en_route(platform: Platform, p: Principal, incident_id: int,
 
 
 async def arrive(platform: Platform, p: Principal, incident_id: int, at: tuple[float, float]) -> dict[str, Any]:
-    """Arrival is checked against where the elder called from; too far is flagged."""
+    """Arrival is checked against where the elder called from. Inside the tolerance the
+    caregiver is on scene and the 20-minute clock stops. Outside it the check-in is only
+    flagged: it does not count as on scene (the clock keeps running, so the deadline still
+    re-alarms) until the operator confirms it or the caregiver checks in again nearby."""
     async with platform.tx() as tx:
         inc = await _assigned(tx, p, incident_id)
-        dist = distance_m(inc.lat, inc.lng, at[0], at[1])
-        flagged = dist > platform.settings.arrival_tolerance_m
+        dist = round(distance_m(inc.lat, inc.lng, at[0], at[1]), 1)
+        if dist > platform.settings.arrival_tolerance_m:
+            await _flag_arrival(platform, tx, inc, p.user_id, dist)
+            return {"incident_id": inc.id, "distance_m": dist, "flagged": True,
+                    "status": inc.status, "needs_confirmation": True}
         await transition(tx, inc, S.ARRIVED, "arrived", p.user_id,
-                         values={"arrived_at": tx.now, "arrival_distance_m": round(dist, 1),
-                                 "arrival_flagged": flagged},
-                         distance_m=round(dist, 1), flagged=flagged)
-        await cancel_timer(tx, f"incident:{inc.id}:sla")
-        if flagged:
-            await raise_alarm(tx, inc.station_id, inc.id, "arrival_outside_geofence",
-                              f"护理员报到位置距老人{dist:.0f}米，超出{platform.settings.arrival_tolerance_m:.0f}米 / arrival far from the elder")
-        await to_watchers(tx, inc.elder_id, "incident.status", {
-            "incident_id": inc.id, "status": "arrived", "text": "护理员已到达"})
-        await to_operators(tx, inc.station_id, "incident.arrived", {
-            "incident_id": inc.id, "flagged": flagged, "distance_m": round(dist, 1)})
-        return {"incident_id": inc.id, "distance_m": round(dist, 1), "flagged": flagged}
+                         values={"arrived_at": tx.now, "arrival_distance_m": dist,
+                                 "arrival_flagged": False},
+                         distance_m=dist, flagged=False)
+        await _on_scene(tx, inc, flagged=False, distance=dist)
+        return {"incident_id": inc.id, "distance_m": dist, "flagged": False,
+                "status": S.ARRIVED.value, "needs_confirmation": False}
+
+
+async def _flag_arrival(platform: Platform, tx: Tx, inc: Any, actor: int, dist: float) -> None:
+    if inc.status not in (S.ACCEPTED.value, S.EN_ROUTE.value):
+        raise ApiError(409, "incident_state_conflict", f"incident is {inc.status}",
+                       status_now=inc.status)
+    res = await tx.conn.execute(
+        update(incidents).where(incidents.c.id == inc.id, incidents.c.version == inc.version)
+        .values(arrival_flagged=True, arrival_distance_m=dist, version=inc.version + 1))
+    if res.rowcount != 1:
+        raise ApiError(409, "incident_changed", "incident changed meanwhile; reload and retry")
+    tolerance = platform.settings.arrival_tolerance_m
+    await timeline(tx, inc.id, "arrival_flagged", actor, status=inc.status, distance_m=dist,
+                   tolerance_m=tolerance)
+    await raise_alarm(tx, inc.station_id, inc.id, "arrival_outside_geofence",
+                      f"护理员报到位置距老人{dist:.0f}米，超出{tolerance:.0f}米，请电话确认后点“确认到达” "
+                      f"/ check-in {dist:.0f} m from the elder: call, then confirm the arrival")
+    await to_operators(tx, inc.station_id, "incident.arrival_flagged", {
+        "incident_id": inc.id, "distance_m": dist, "tolerance_m": tolerance})
+
+
+async def _on_scene(tx: Tx, inc: Any, *, flagged: bool, distance: float | None,
+                    confirmed_by: int | None = None) -> None:
+    """The caregiver counts as on scene: the 20-minute clock stops, everyone is told."""
+    await cancel_timer(tx, f"incident:{inc.id}:sla")
+    await to_watchers(tx, inc.elder_id, "incident.status", {
+        "incident_id": inc.id, "status": "arrived", "text": "护理员已到达"})
+    await to_operators(tx, inc.station_id, "incident.arrived", {
+        "incident_id": inc.id, "flagged": flagged, "distance_m": distance,
+        "confirmed_by": confirmed_by})
+
+
+async def confirm_arrival(platform: Platform, p: Principal, incident_id: int, note: str) -> dict[str, Any]:
+    """The operator confirms a flagged check-in (after calling the caregiver or the elder):
+    from then on the caregiver is on scene, as of the time they checked in."""
+    async with platform.tx() as tx:
+        inc = await load(tx, incident_id)
+        if p.role.value != "admin" and inc.station_id != p.station_id:
+            raise ApiError(404, "incident_not_found", "incident not found")
+        if not inc.arrival_flagged or inc.status not in (S.ACCEPTED.value, S.EN_ROUTE.value):
+            raise ApiError(409, "no_arrival_to_confirm",
+                           "there is no flagged arrival waiting for confirmation", status_now=inc.status)
+        checked_in = (await tx.conn.execute(
+            select(incident_events.c.at).where(incident_events.c.incident_id == inc.id,
+                                               incident_events.c.kind == "arrival_flagged")
+            .order_by(incident_events.c.id.desc()).limit(1))).scalar()
+        await transition(tx, inc, S.ARRIVED, "arrival_confirmed", p.user_id,
+                         values={"arrived_at": checked_in or tx.now},
+                         distance_m=inc.arrival_distance_m, note=note)
+        await tx.conn.execute(update(alarms).where(
+            alarms.c.incident_id == inc.id, alarms.c.kind == "arrival_outside_geofence",
+            alarms.c.acknowledged_at.is_(None)).values(acknowledged_at=tx.now, acknowledged_by=p.user_id))
+        await _on_scene(tx, inc, flagged=True, distance=inc.arrival_distance_m, confirmed_by=p.user_id)
+        return {"incident_id": inc.id, "status": S.ARRIVED.value}
 
 
 async def resolve(platform: Platform, p: Principal, incident_id: int, notes: str, outcome: str) -> None:
@@ -209,8 +271,6 @@ async def ack_alarm(platform: Platform, p: Principal, alarm_id: int) -> None:
         await tx.conn.execute(update(alarms).where(alarms.c.id == alarm_id)
                               .values(acknowledged_at=tx.now, acknowledged_by=p.user_id))
         if row.incident_id:
-            from server.incidents.model import timeline
-
             await timeline(tx, row.incident_id, "alarm_acknowledged", p.user_id, alarm_id=alarm_id)
         await to_operators(tx, row.station_id, "alarm.acknowledged", {"alarm_id": alarm_id, "by": p.user_id})
         await emit(tx, "alarm.acknowledged", {"alarm_id": alarm_id, "incident_id": row.incident_id,
@@ -249,8 +309,10 @@ async def on_offer_expired(platform: Platform, tx: Tx, payload: dict[str, Any]) 
 async def on_sla(platform: Platform, tx: Tx, payload: dict[str, Any]) -> None:
     inc = await load(tx, payload["incident_id"])
     if inc.status in (S.OPEN.value, S.OFFERED.value, S.ACCEPTED.value, S.EN_ROUTE.value):
+        unconfirmed = ("，报到位置超出范围且未经确认" if inc.arrival_flagged else "")
         await raise_alarm(tx, inc.station_id, inc.id, "no_arrival_by_deadline",
-                          "20分钟已到，护理员仍未到达，请立即处理 / 20 minutes passed without arrival")
+                          f"20分钟已到，护理员仍未到达{unconfirmed}，请立即处理 / 20 minutes passed "
+                          f"without a confirmed arrival")
 
 
 async def on_ack_alarm(platform: Platform, tx: Tx, payload: dict[str, Any]) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 from pydantic import Field
@@ -16,6 +16,7 @@ from schemas.incidents import (
     ArriveIn,
     AssignIn,
     CloseIn,
+    ConfirmArrivalIn,
     DeclineIn,
     EnRouteIn,
     HelpCallIn,
@@ -162,6 +163,16 @@ async def get_incident(request: web.Request) -> web.Response:
     return ok(out)
 
 
+M = TypeVar("M", bound=Model)
+
+
+async def parse_optional(request: web.Request, model: type[M]) -> M:
+    """A body whose every field has a default: an empty body is the defaults."""
+    if not await request.read():
+        return model()
+    return await parse(request, model)
+
+
 def _offer_out(r: Any) -> OfferOut:
     return OfferOut(id=r.id, incident_id=r.incident_id, caregiver_id=r.caregiver_id, status=r.status,
                     offered_at=r.offered_at, expires_at=r.expires_at, eta_s=r.eta_s)
@@ -184,14 +195,14 @@ async def accept_offer(request: web.Request) -> web.Response:
 
 async def decline_offer(request: web.Request) -> web.Response:
     p = require(request, Role.CAREGIVER)
-    body = DeclineIn.model_validate((await request.json()) if request.can_read_body else {})
+    body = await parse_optional(request, DeclineIn)
     await flows.decline(platform(request), p, int_param(request, "offer_id"), body.reason)
     return ok({"offer_id": int_param(request, "offer_id"), "status": "declined"})
 
 
 async def en_route(request: web.Request) -> web.Response:
     p = require(request, Role.CAREGIVER)
-    body = EnRouteIn.model_validate((await request.json()) if request.can_read_body else {})
+    body = await parse_optional(request, EnRouteIn)
     at = stored(body.location) if body.location else None
     await flows.en_route(platform(request), p, int_param(request, "incident_id"), at)
     return ok({"status": "en_route"})
@@ -225,6 +236,14 @@ async def close(request: web.Request) -> web.Response:
     return ok({"status": "closed", "resolution": body.resolution})
 
 
+async def confirm_arrival(request: web.Request) -> web.Response:
+    """The operator confirms a check-in that was flagged as too far from the elder."""
+    p = require(request, Role.OPERATOR)
+    body = await parse_optional(request, ConfirmArrivalIn)
+    return ok(await flows.confirm_arrival(platform(request), p, int_param(request, "incident_id"),
+                                          body.note))
+
+
 async def list_alarms(request: web.Request) -> web.Response:
     p = require(request, Role.OPERATOR)
     stmt = select(alarms).where(alarms.c.station_id == p.station_id)
@@ -251,6 +270,7 @@ def routes() -> list[web.RouteDef]:
         web.get("/api/v1/incidents/{incident_id}", get_incident),
         web.post("/api/v1/incidents/{incident_id}/en-route", en_route),
         web.post("/api/v1/incidents/{incident_id}/arrive", arrive),
+        web.post("/api/v1/incidents/{incident_id}/confirm-arrival", confirm_arrival),
         web.post("/api/v1/incidents/{incident_id}/resolve", resolve),
         web.post("/api/v1/incidents/{incident_id}/assign", assign),
         web.post("/api/v1/incidents/{incident_id}/close", close),

@@ -103,9 +103,84 @@ async def test_arrival_far_away_is_flagged(api: Api) -> None:
     lat, lng = near(900)
     body = await api.call("POST", f"/api/v1/incidents/{inc['id']}/arrive", "cg_a",
                           json={"location": {"lat": lat, "lng": lng, "coord_system": "gcj02"}}, expect=200)
-    assert body["flagged"] is True
+    assert body["flagged"] is True and body["needs_confirmation"] is True
     alarms = await api.call("GET", "/api/v1/alarms", "operator", expect=200)
     assert any(a["kind"] == "arrival_outside_geofence" for a in alarms)
+    seen = await api.call("GET", f"/api/v1/incidents/{inc['id']}", "operator", expect=200)
+    assert seen["status"] == "accepted" and seen["arrival_flagged"] is True
+    assert seen["arrived_at"] is None
+    assert [e["kind"] for e in seen["timeline"]][-2:] == ["arrival_flagged", "alarm"]
+
+
+async def _flagged_arrival(api: Api) -> int:
+    inc = await api.press(expect=201)
+    await api.pump()
+    [offer] = await offers_for(api, "cg_a")
+    await api.call("POST", f"/api/v1/offers/{offer['id']}/accept", "cg_a", expect=200)
+    await api.call("POST", f"/api/v1/incidents/{inc['id']}/en-route", "cg_a", expect=200)
+    await api.advance(5 * 60)
+    lat, lng = near(900)
+    body = await api.call("POST", f"/api/v1/incidents/{inc['id']}/arrive", "cg_a",
+                          json={"location": {"lat": lat, "lng": lng, "coord_system": "gcj02"}}, expect=200)
+    assert body["flagged"] is True
+    return int(inc["id"])
+
+
+async def _deadline_alarms(api: Api, iid: int) -> list[str]:
+    await api.advance(20 * 60)
+    alarms = await api.call("GET", "/api/v1/alarms?open=0", "operator", expect=200)
+    return [a["kind"] for a in alarms if a["incident_id"] == iid and a["kind"] == "no_arrival_by_deadline"]
+
+
+async def test_flagged_arrival_still_realarms_at_the_deadline(api: Api) -> None:
+    """A check-in 700 m away is not "on scene": the 20-minute alarm must still ring."""
+    iid = await _flagged_arrival(api)
+    assert await _deadline_alarms(api, iid) == ["no_arrival_by_deadline"]
+    alarms = await api.call("GET", "/api/v1/alarms", "operator", expect=200)
+    [deadline] = [a for a in alarms if a["kind"] == "no_arrival_by_deadline"]
+    assert "未经确认" in deadline["message"]
+
+
+async def test_operator_confirms_a_flagged_arrival(api: Api) -> None:
+    iid = await _flagged_arrival(api)
+    status, body = await api.call("POST", f"/api/v1/incidents/{iid}/confirm-arrival", "operator2",
+                                  json={"note": "x"})
+    assert status == 404
+    status, body = await api.call("POST", f"/api/v1/incidents/{iid}/confirm-arrival", "cg_a", json={})
+    assert status == 403
+    out = await api.call("POST", f"/api/v1/incidents/{iid}/confirm-arrival", "operator",
+                         json={"note": "电话确认护理员已在老人家中"}, expect=200)
+    assert out["status"] == "arrived"
+    seen = await api.call("GET", f"/api/v1/incidents/{iid}", "operator", expect=200)
+    assert seen["status"] == "arrived" and seen["arrived_at"] is not None
+    confirmed = [e for e in seen["timeline"] if e["kind"] == "arrival_confirmed"]
+    assert len(confirmed) == 1 and confirmed[0]["actor_user_id"] == api.ids["operator"]
+    open_alarms = await api.call("GET", "/api/v1/alarms", "operator", expect=200)
+    assert not [a for a in open_alarms if a["kind"] == "arrival_outside_geofence"]
+    assert await _deadline_alarms(api, iid) == []
+    status, body = await api.call("POST", f"/api/v1/incidents/{iid}/confirm-arrival", "operator")
+    assert status == 409 and body["code"] == "no_arrival_to_confirm"
+    await api.call("POST", f"/api/v1/incidents/{iid}/resolve", "cg_a", json={"notes": "好了"}, expect=200)
+
+
+async def test_checking_in_again_nearby_counts(api: Api) -> None:
+    iid = await _flagged_arrival(api)
+    lat, lng = near(110, 100)
+    body = await api.call("POST", f"/api/v1/incidents/{iid}/arrive", "cg_a",
+                          json={"location": {"lat": lat, "lng": lng, "coord_system": "gcj02"}}, expect=200)
+    assert body["flagged"] is False and body["status"] == "arrived"
+    seen = await api.call("GET", f"/api/v1/incidents/{iid}", "operator", expect=200)
+    assert seen["status"] == "arrived" and seen["arrival_flagged"] is False
+    assert await _deadline_alarms(api, iid) == []
+
+
+async def test_no_confirmation_needed_without_a_flag(api: Api) -> None:
+    inc = await api.press(expect=201)
+    await api.pump()
+    [offer] = await offers_for(api, "cg_a")
+    await api.call("POST", f"/api/v1/offers/{offer['id']}/accept", "cg_a", expect=200)
+    status, body = await api.call("POST", f"/api/v1/incidents/{inc['id']}/confirm-arrival", "operator")
+    assert status == 409 and body["code"] == "no_arrival_to_confirm"
 
 
 async def test_nobody_on_duty_alarms_operator_at_once(api: Api) -> None:
