@@ -38,6 +38,11 @@ export function bi(text) {
   const i = text.indexOf(" / ");
   return LANG === "en" ? text.slice(i + 3) : text.slice(0, i);
 }
+// Server texts with a key come as {key, params, zh, en}: show the current language's.
+export function tr(obj, fallback = "") {
+  if (obj && typeof obj === "object") return obj[LANG] ?? obj.zh ?? bi(fallback);
+  return bi(obj || fallback);
+}
 document.documentElement.lang = LANG === "zh" ? "zh-CN" : "en";
 
 addStrings({
@@ -129,47 +134,99 @@ export class Session {
 // ----- live updates ------------------------------------------------------------------------
 // Connects, resumes after the last sequence number it saw, and calls onSnapshot() on every
 // (re)connect so the page is right even if messages were missed while offline.
+//
+// A socket can die without a close event (Wi-Fi hand-over, a NAT forgetting the flow, the
+// browser going offline: the close handshake then stalls until the network returns). So the
+// client pings every HEARTBEAT_MS and the server answers "pong"; if nothing at all arrives for
+// twice that, the socket is given up, the page says "offline" and reconnects with back-off.
+// The window's offline/online events short-cut both ways.
+const HEARTBEAT_MS = Number(window.ANXIN_HEARTBEAT_MS) || 15000;
+const CONNECT_TIMEOUT_MS = Math.max(4000, 2 * HEARTBEAT_MS);
+const MAX_BACKOFF_MS = 10000;
+
 export class Live {
   constructor(session, { onEvent, onSnapshot, onState }) {
     this.session = session;
     this.onEvent = onEvent; this.onSnapshot = onSnapshot; this.onState = onState || (() => {});
     this.lastSeq = Number(sessionStorage.getItem(`${session.key}.seq`) || 0);
-    this.retry = 0; this.ws = null; this.stopped = false; this.pingTimer = null;
+    this.retry = 0; this.ws = null; this.stopped = false; this.pingTimer = null; this.timer = null;
+    this.lastHeard = 0; this.state = "connecting";
   }
+  _setState(s) { this.state = s; this.onState(s); }
   start() {
     this.stopped = false;
     const uid = this.session.data && this.session.data.user_id;
     if (this.userId !== undefined && this.userId !== uid) {
       // Someone else signed in on this tab: their stream has its own numbering.
       this.lastSeq = 0; sessionStorage.removeItem(`${this.session.key}.seq`);
-      if (this.ws) { const old = this.ws; this.ws = null; old.close(); }
+      this._drop();
     }
     this.userId = uid;
-    if (!this._online) {
+    if (!this._listening) {
+      this._listening = true;
+      // The browser knows the network went: say so at once and stop waiting on the socket.
+      window.addEventListener("offline", () => {
+        if (this.stopped) return;
+        this._drop(); this._setState("offline"); this._later();
+      });
       // Back online: reconnect now rather than at the end of the back-off.
-      this._online = () => {
-        if (this.stopped || (this.ws && this.ws.readyState <= WebSocket.OPEN)) return;
-        clearTimeout(this.timer); this.retry = 0; this._connect();
-      };
-      window.addEventListener("online", this._online);
+      window.addEventListener("online", () => {
+        if (this.stopped || this._live()) return;
+        this.retry = 0; this._drop(); this._connect();
+      });
+      // A phone waking up: check the socket now rather than at the next heartbeat.
+      document.addEventListener("visibilitychange", () => {
+        if (document.visibilityState === "visible" && !this.stopped) this._beat();
+      });
     }
-    if (this.ws && this.ws.readyState <= WebSocket.OPEN) return;
+    if (this.ws) return;
     this._connect();
   }
-  stop() { this.stopped = true; if (this.ws) this.ws.close(); }
+  stop() { this.stopped = true; clearTimeout(this.timer); this._drop(); }
+  _live() { return !!(this.ws && this.ws.readyState === WebSocket.OPEN && this.state === "live"); }
+  // Forget the current socket without waiting for its close handshake (which may never end).
+  _drop() {
+    clearInterval(this.pingTimer); clearTimeout(this.connectTimer);
+    const ws = this.ws; this.ws = null;
+    if (ws) { try { ws.close(); } catch (e) { /* already closing */ } }
+  }
+  _later() {
+    if (this.stopped) return;
+    const delay = Math.min(MAX_BACKOFF_MS, 500 * 2 ** this.retry++);
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => { if (!this.ws) this._connect(); }, delay);
+  }
+  // The heartbeat: ping, and give the socket up when it has been silent for two intervals.
+  _beat() {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return;
+    if (Date.now() - this.lastHeard > 2 * HEARTBEAT_MS) {
+      this._drop(); this._setState("offline"); this._later();
+      return;
+    }
+    try { ws.send(JSON.stringify({ type: "ping" })); } catch (e) { /* onclose follows */ }
+  }
   _connect() {
     if (this.stopped || !this.session.signedIn) return;
+    clearTimeout(this.timer);
     // Once it has been live, say "offline, reconnecting" until the server greets us again.
-    this.onState(this.everLive ? "offline" : "connecting");
+    this._setState(this.everLive ? "offline" : "connecting");
     const proto = location.protocol === "https:" ? "wss" : "ws";
     const url = `${proto}://${location.host}/api/v1/ws?token=${encodeURIComponent(this.session.token)}&last_seq=${this.lastSeq}`;
     let hello = false;
     const ws = new WebSocket(url);
     this.ws = ws;
+    // An upgrade that never completes (a captive portal, a frozen route) is given up too.
+    this.connectTimer = setTimeout(() => {
+      if (this.ws === ws && !hello) { this._drop(); this._later(); }
+    }, CONNECT_TIMEOUT_MS);
     ws.onmessage = async (ev) => {
+      if (this.ws !== ws) return;
+      this.lastHeard = Date.now();
       let msg; try { msg = JSON.parse(ev.data); } catch { return; }
       if (msg.type === "hello") {
-        hello = true; this.retry = 0; this.everLive = true; this.onState("live");
+        hello = true; clearTimeout(this.connectTimer);
+        this.retry = 0; this.everLive = true; this._setState("live");
         try { await this.onSnapshot(); } catch (e) { console.warn("snapshot", e); }
         return;
       }
@@ -179,22 +236,28 @@ export class Live {
       sessionStorage.setItem(`${this.session.key}.seq`, String(msg.seq));
       try { this.onEvent(msg); } catch (e) { console.warn("event", e); }
     };
-    ws.onclose = async () => {
+    ws.onopen = () => {
+      if (this.ws !== ws) return;
+      this.lastHeard = Date.now();
       clearInterval(this.pingTimer);
-      if (this.ws !== ws || this.stopped) return;
-      this.onState("offline");
-      if (!hello) {
+      // Check four times per interval, so a dead socket is noticed soon after two silent ones.
+      let n = 0;
+      this.pingTimer = setInterval(() => {
+        if (Date.now() - this.lastHeard > 2 * HEARTBEAT_MS || ++n % 4 === 0) this._beat();
+      }, HEARTBEAT_MS / 4);
+    };
+    ws.onclose = async () => {
+      if (this.ws !== ws || this.stopped) return;   // a socket we already gave up
+      clearInterval(this.pingTimer); clearTimeout(this.connectTimer);
+      this.ws = null;
+      this._setState("offline");
+      if (!hello && navigator.onLine) {
         // The upgrade was refused: most likely an expired access token.
         try { await this.session.refresh(); } catch (e) { if (!this.session.signedIn) return; }
       }
-      const delay = Math.min(10000, 500 * 2 ** this.retry++);
-      clearTimeout(this.timer);
-      this.timer = setTimeout(() => this._connect(), delay);
+      this._later();
     };
     ws.onerror = () => { /* onclose follows */ };
-    this.pingTimer = setInterval(() => {
-      if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "ping" }));
-    }, 15000);
   }
 }
 

@@ -1,6 +1,6 @@
 // The station operator's console: live board, incident queue, caregivers, alarms, Today.
 import {
-  $, $$, h, t, bi, lang, setLang, addStrings, Session, Live, keepFresh, loginForm,
+  $, $$, h, t, bi, tr, lang, setLang, addStrings, Session, Live, keepFresh, loginForm,
   clockTime, hhmm, mmss, syncClock, now, toast,
 } from "./common.js";
 import { drawMap } from "./map.js";
@@ -13,7 +13,18 @@ addStrings({
   k_emergency: "紧急", k_health: "健康", k_service: "服务", k_family: "亲情",
   s_open: "待派单", s_offered: "已派单待接", s_accepted: "已接单", s_en_route: "在途", s_arrived: "已到达",
   s_resolved: "已处理", s_closed: "已关闭",
-  cg_off_duty: "离岗", cg_idle: "空闲", cg_travelling: "在途", cg_serving: "服务中",
+  cg_off_duty: "离岗", cg_idle: "空闲", cg_offered: "待接单", cg_travelling: "在途", cg_serving: "服务中",
+  src_app: "老人端", src_phone: "电话", src_operator: "调度员建单", src_device: "呼叫器", src_cti: "电话",
+  res_false_alarm: "误报", res_test_press: "测试按键", res_accidental: "误触", res_handled_by_phone: "电话已处理", res_duplicate: "重复呼叫",
+  age: "{n}岁", born: "{y}年生", semi: "半失能", disabled: "失能", others: "其他老人",
+  chart_load: "负荷（呼叫+任务）", chart_staff: "在班人手", chart_hour: "时", cover: "紧急覆盖缺口",
+  cover_title: "高风险老人无人能在20分钟内赶到的分钟数", sound_blocked: "🔇 点击开启警报声音", sound_on: "声音已开启",
+  chain_paused: "已暂停", chain_finished: "已走完",
+  alert_sending: "发送中", alert_delivered: "已送达", alert_exhausted: "未能联系上", alert_acknowledged: "已确认", alert_responsible: "已负责", alert_seen: "已读", alert_failed: "失败",
+  ch_console: "调度台", ch_app_push: "App推送", ch_wechat: "微信", ch_sms: "短信", ch_voice: "语音电话",
+  why_exact: "姓名一致", why_same_sound: "同音 {x}", why_similar: "近音 {x}", why_pinyin: "拼音 {x}", why_initials: "首字母 {x}",
+  why_spelling: "字形相近 {x}", why_addr_has: "地址含 {x}", why_addr_like: "地址近似 {x}",
+  self: "本人", independent: "自理",
   left: "剩余", overdue: "已超时", arrived_in: "{m} 分钟到达", eta: "预计 {t} 到达",
   current: "当前", next: "下一项", none: "—",
   alarm: "警报", ack: "确认", ack_all: "全部确认 (a)", ack_done: "警报已确认",
@@ -46,7 +57,18 @@ addStrings({
   k_emergency: "Emergency", k_health: "Health", k_service: "Service", k_family: "Family",
   s_open: "Waiting", s_offered: "Offered", s_accepted: "Accepted", s_en_route: "En route", s_arrived: "Arrived",
   s_resolved: "Resolved", s_closed: "Closed",
-  cg_off_duty: "Off duty", cg_idle: "Idle", cg_travelling: "Travelling", cg_serving: "Serving",
+  cg_off_duty: "Off duty", cg_idle: "Idle", cg_offered: "Offered", cg_travelling: "Travelling", cg_serving: "Serving",
+  src_app: "elder app", src_phone: "phone", src_operator: "operator", src_device: "call device", src_cti: "phone",
+  res_false_alarm: "false alarm", res_test_press: "test press", res_accidental: "pressed by accident", res_handled_by_phone: "handled by phone", res_duplicate: "duplicate",
+  age: "{n} yrs", born: "born {y}", semi: "partly dependent", disabled: "dependent", others: "other elders",
+  chart_load: "load (calls + tasks)", chart_staff: "staff on shift", chart_hour: "h", cover: "Cover gap",
+  cover_title: "minutes in which a high-risk elder could not be reached within 20 min", sound_blocked: "🔇 Click to enable alarm sound", sound_on: "Sound on",
+  chain_paused: "paused", chain_finished: "finished",
+  alert_sending: "sending", alert_delivered: "delivered", alert_exhausted: "not reached", alert_acknowledged: "acknowledged", alert_responsible: "responsible", alert_seen: "seen", alert_failed: "failed",
+  ch_console: "console", ch_app_push: "app push", ch_wechat: "WeChat", ch_sms: "SMS", ch_voice: "voice call",
+  why_exact: "exact name", why_same_sound: "same sound as {x}", why_similar: "similar sound {x}", why_pinyin: "pinyin {x}", why_initials: "initials {x}",
+  why_spelling: "close spelling {x}", why_addr_has: "address has {x}", why_addr_like: "address like {x}",
+  self: "self", independent: "independent",
   left: "left", overdue: "overdue", arrived_in: "arrived in {m} min", eta: "ETA {t}",
   current: "Now", next: "Next", none: "—",
   alarm: "Alarm", ack: "Acknowledge", ack_all: "Acknowledge all (a)", ack_done: "Alarm acknowledged",
@@ -77,14 +99,18 @@ const session = new Session("console");
 const S = {
   board: null, incidents: new Map(), alarms: new Map(), caregivers: [], today: null,
   selected: null, openId: null, detail: null, conn: "connecting", calls: new Map(),
-  snapshotAt: Date.now(), handledCalls: new Set(),
+  snapshotAt: Date.now(), handledCalls: new Set(), log: [],
 };
 const URGENCY = { open: 0, offered: 1, accepted: 2, en_route: 3, arrived: 4 };
 const KIND_RANK = { emergency: 0, health: 1, service: 2, family: 3 };
 
+// An admin watches one station at a time (?station_id=N); an operator always their own.
+const STATION_Q = (() => { const v = new URLSearchParams(location.search).get("station_id"); return v ? `?station_id=${encodeURIComponent(v)}` : ""; })();
+const mine = (stationId) => !S.board || stationId === undefined || stationId === null || stationId === S.board.station.id;
+
 // ----- data --------------------------------------------------------------------------------
 async function loadBoard() {
-  const b = await session.api("GET", "/api/v1/console/board");
+  const b = await session.api("GET", `/api/v1/console/board${STATION_Q}`);
   syncClock(b.now);
   S.snapshotAt = Date.parse(b.now);
   S.board = b;
@@ -94,11 +120,14 @@ async function loadBoard() {
   S.today = b.today;
   render();
   if (S.openId) openIncident(S.openId, false);
+  reconcileCalls();
 }
 
 async function refreshIncident(id) {
   try {
     const inc = await session.api("GET", `/api/v1/console/incidents/${id}`);
+    // An admin's pushes cover every station: only this board's station enters its queue.
+    if (!mine(inc.station_id)) return;
     if (["resolved", "closed"].includes(inc.status)) S.incidents.delete(id);
     else S.incidents.set(id, inc);
     if (S.openId === id) { S.detail = inc; renderDetail(); }
@@ -112,7 +141,7 @@ function refreshSide() {
   sideTimer = setTimeout(async () => {
     try {
       const [cgs, today] = await Promise.all([
-        session.api("GET", "/api/v1/console/caregivers"), session.api("GET", "/api/v1/console/today")]);
+        session.api("GET", `/api/v1/console/caregivers${STATION_Q}`), session.api("GET", `/api/v1/console/today${STATION_Q}`)]);
       S.caregivers = cgs; S.today = today;
       renderCaregivers(); renderToday(); renderMap();
     } catch (e) { console.warn(e); }
@@ -121,10 +150,13 @@ function refreshSide() {
 
 function onEvent(msg) {
   const p = msg.payload || {};
+  S.log.push({ seq: msg.seq, type: msg.type, incident_id: p.incident_id }); S.log.splice(0, S.log.length - 100);
   // Replayed history from before the snapshot is already in it.
   if (S.snapshotAt && Date.parse(msg.at) < S.snapshotAt - 2000) return;
+  // Station-wide messages name their station; an admin gets every station's.
+  if (!mine(p.station_id)) return;
   if (msg.type === "alarm.raised") {
-    S.alarms.set(p.alarm_id, { id: p.alarm_id, incident_id: p.incident_id, kind: p.kind, message: p.message, raised_at: msg.at });
+    S.alarms.set(p.alarm_id, { id: p.alarm_id, incident_id: p.incident_id, kind: p.kind, message: p.message, message_i18n: p.message_i18n, raised_at: msg.at });
     renderAlarms();
     if (p.incident_id) refreshIncident(p.incident_id);
     return;
@@ -140,7 +172,7 @@ function onEvent(msg) {
   if (msg.type === "call.answered") { const c = S.calls.get(p.call_id); if (c) { c.status = "answered"; renderCalls(); } return; }
   if (msg.type === "call.ended") {
     const c = S.calls.get(p.call_id);
-    if (c) { c.status = p.missed ? "missed" : "ended"; renderCalls(); setTimeout(() => { S.calls.delete(p.call_id); renderCalls(); }, p.missed ? 60000 : 20000); }
+    if (c) { c.status = p.missed ? "missed" : "ended"; c.endedAt = Date.now(); renderCalls(); }
     return;
   }
   if (p.incident_id && (msg.type.startsWith("incident.") || msg.type.startsWith("offer."))) {
@@ -163,15 +195,15 @@ function shell() {
       h("div", { class: "top-actions" },
         h("span", { id: "conn", class: "conn" }),
         h("button", { class: "btn", id: "btn-phone", onclick: openPhoneCall }, "☎ ", t("phone_call")),
-        h("button", { class: "btn ghost", id: "btn-lang", onclick: () => { setLang(lang() === "zh" ? "en" : "zh"); shell(); render(); } }, t("lang_switch")),
+        h("button", { class: "btn ghost", id: "btn-lang", onclick: () => { setLang(lang() === "zh" ? "en" : "zh"); shell(); render(); if (S.detail) renderDetail(); } }, t("lang_switch")),
         h("button", { class: "btn ghost", onclick: () => { live.stop(); session.signOut(); } }, t("sign_out")))),
     h("div", { id: "alarms", class: "alarm-banner", role: "alert", hidden: true }),
     h("main", { class: "board" },
       h("section", { class: "panel queue" }, h("div", { id: "calls", class: "calls" }),
         h("h2", {}, t("queue"), h("span", { id: "queue-count", class: "count" })),
         h("ol", { id: "queue", class: "queue-list" })),
-      h("section", { class: "panel mapbox" }, h("h2", {}, t("map"), h("span", { id: "legend", class: "legend" })),
-        h("div", { id: "map", class: "map" })),
+      h("section", { class: "panel mapbox" }, h("h2", {}, t("map")),
+        h("div", { class: "map-wrap" }, h("div", { id: "map", class: "map" }), h("div", { id: "legend", class: "legend" }))),
       h("section", { class: "panel cgs" }, h("h2", {}, t("caregivers")), h("ul", { id: "cglist", class: "cg-list" }),
         h("h3", { text: t("load_chart") }), h("div", { id: "chart", class: "chart" }))),
     h("aside", { id: "detail", class: "detail", hidden: true }),
@@ -231,12 +263,25 @@ function renderQueue() {
         h("span", { class: `cd ${cd.cls}`, "data-countdown": inc.id, text: cd.text })),
       h("div", { class: "qi-sub" },
         h("span", { class: `st st-${inc.status}`, "data-status": inc.status, text: t(`s_${inc.status}`) }),
-        inc.caregiver_name ? h("span", { class: "qi-cg", text: ` · ${inc.caregiver_name}` }) : null,
-        !inc.caregiver_name && inc.offer ? h("span", { class: "qi-cg", text: ` → ${inc.offer.caregiver_name}` }) : null,
-        inc.eta_at && !inc.arrived_at ? h("span", { class: "qi-eta", text: ` · ${t("eta", { t: hhmm(inc.eta_at) })}` }) : null,
-        inc.press_count > 1 ? h("span", { class: "qi-press", text: ` · ${t("press_count", { n: inc.press_count })}` }) : null,
+        // Separators are their own items, so the flex gap spaces them evenly in both languages.
+        ...sep(
+          inc.caregiver_name ? h("span", { class: "qi-cg", text: inc.caregiver_name })
+            : inc.offer ? h("span", { class: "qi-cg", text: `→ ${inc.offer.caregiver_name}` }) : null,
+          inc.eta_at && !inc.arrived_at ? h("span", { class: "qi-eta", text: t("eta", { t: hhmm(inc.eta_at) }) }) : null,
+          inc.press_count > 1 ? h("span", { class: "qi-press", text: t("press_count", { n: inc.press_count }) }) : null),
         h("span", { class: "qi-time", text: hhmm(inc.opened_at) })));
   }) : [h("li", { class: "empty", text: t("no_incidents") })]));
+}
+
+// "a · b · c" as flex items: the parts given, each preceded by a separator.
+function sep(...parts) {
+  return parts.filter(Boolean).flatMap((p) => [h("span", { class: "sep", text: "·", "aria-hidden": "true" }), p]);
+}
+
+// Keep the selected call in view when moving with j/k.
+function scrollToSelected() {
+  const el = S.selected && $(`#queue [data-testid=incident-${S.selected}]`);
+  if (el) el.scrollIntoView({ block: "nearest" });
 }
 
 function tickCountdowns() {
@@ -255,8 +300,8 @@ function renderCaregivers() {
       h("span", { class: `dot ${c.status}` }), h("strong", { text: c.name }),
       h("span", { class: `cg-st ${c.status}`, text: t(`cg_${c.status}`) }),
       c.eta_at ? h("span", { class: "cg-eta", text: t("eta", { t: hhmm(c.eta_at) }) }) : null),
-    h("div", { class: "cg-sub" }, `${t("current")}: `, c.current ? bi(c.current.title) : t("none")),
-    h("div", { class: "cg-sub" }, `${t("next")}: `, c.next ? `${bi(c.next.title)} ${hhmm(c.next.at)}` : t("none")))));
+    h("div", { class: "cg-sub" }, `${t("current")}: `, c.current ? tr(c.current.title_i18n, c.current.title) : t("none")),
+    h("div", { class: "cg-sub" }, `${t("next")}: `, c.next ? `${hhmm(c.next.at)} ${tr(c.next.title_i18n, c.next.title)}` : t("none")))));
 }
 
 function fmtS(s) {
@@ -268,36 +313,57 @@ function renderToday() {
   const d = S.today; const el = $("#today"); if (!d || !el) return;
   const share = d.on_scene_share === null ? "—" : `${Math.round(d.on_scene_share * 100)}%`;
   const tile = (label, value, id) => h("div", { class: "tile", "data-testid": id }, h("span", { class: "tv", text: value }), h("span", { class: "tl", text: label }));
-  el.replaceChildren(
+  el.replaceChildren(...[
     tile(t("calls"), String(d.calls), "today-calls"),
     tile(t("accept_med"), `${fmtS(d.accept_median_s)}/${fmtS(d.accept_p90_s)}`, "today-accept"),
     tile(t("arrive_med"), `${fmtS(d.arrive_median_s)}/${fmtS(d.arrive_p90_s)}`, "today-arrive"),
     tile(t("on_scene"), `${share} (${d.on_scene_in_time}/${d.on_scene_judged})`, "today-onscene"),
     tile(t("meals"), `${d.meals_on_time}/${d.meals}`, "today-meals"),
     tile(t("visits"), `${d.visits_done}/${d.visits}`, "today-visits"),
-    tile(t("on_duty"), `${d.caregivers_on_duty}/${d.caregivers}`, "today-duty"));
+    tile(t("on_duty"), `${d.caregivers_on_duty}/${d.caregivers}`, "today-duty"),
+    // Emergency cover from the day plan, where the planning API gives it.
+    d.cover_gap_min !== undefined && d.cover_gap_min !== null
+      ? h("div", { class: `tile${d.cover_gap_min > 0 ? " warn" : ""}`, "data-testid": "today-cover", title: t("cover_title") },
+        h("span", { class: "tv", text: `${d.cover_gap_min} ${t("min")}` }), h("span", { class: "tl", text: t("cover") })) : null,
+  ].filter(Boolean));
   renderChart(d.hours || []);
 }
 
+// Load (calls + tasks starting in the hour) as bars against staff on shift as a step line, with
+// an hour axis, a count axis and a legend, so the chart reads without explanation.
 function renderChart(hours) {
   const box = $("#chart"); if (!box) return;
-  const W = 260, H = 70, bw = W / 24;
+  const W = 280, H = 64, L = 16, T = 4, B = 12;
+  const bw = (W - L) / 24;
   const max = Math.max(1, ...hours.map((x) => Math.max(x.load, x.staff)));
   const ns = "http://www.w3.org/2000/svg";
-  const svg = document.createElementNS(ns, "svg");
-  svg.setAttribute("viewBox", `0 0 ${W} ${H + 12}`); svg.setAttribute("class", "chart-svg");
+  const mk = (tag, attrs, text) => {
+    const e = document.createElementNS(ns, tag);
+    for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+    if (text !== undefined) e.textContent = text;
+    return e;
+  };
+  const y = (v) => T + H - (v / max) * H;
+  const svg = mk("svg", { viewBox: `0 0 ${W} ${T + H + B}`, class: "chart-svg", role: "img", "aria-label": t("load_chart") });
+  svg.append(mk("line", { x1: L, y1: T + H, x2: W, y2: T + H, class: "axis" }));
+  svg.append(mk("line", { x1: L, y1: T, x2: L, y2: T + H, class: "axis" }));
+  for (const v of [0, Math.ceil(max / 2), max]) {
+    svg.append(mk("text", { x: L - 3, y: y(v) + 3, "text-anchor": "end" }, String(v)));
+    if (v) svg.append(mk("line", { x1: L, y1: y(v), x2: W, y2: y(v), class: "gridline" }));
+  }
   let path = "";
   hours.forEach((x, i) => {
-    const bh = (x.load / max) * H;
-    const r = document.createElementNS(ns, "rect");
-    r.setAttribute("x", i * bw + 1); r.setAttribute("y", H - bh); r.setAttribute("width", bw - 2); r.setAttribute("height", bh);
-    r.setAttribute("class", "bar"); svg.append(r);
-    const y = H - (x.staff / max) * H;
-    path += `${i ? "L" : "M"}${i * bw},${y}H${(i + 1) * bw}`;
-    if (i % 6 === 0) { const tx = document.createElementNS(ns, "text"); tx.setAttribute("x", i * bw); tx.setAttribute("y", H + 11); tx.textContent = `${i}`; svg.append(tx); }
+    const x0 = L + i * bw;
+    if (x.load) svg.append(mk("rect", { x: x0 + 1, y: y(x.load), width: bw - 2, height: T + H - y(x.load), class: "bar" },));
+    path += `${i ? "L" : "M"}${x0},${y(x.staff)}H${x0 + bw}`;
+    if (i % 3 === 0) svg.append(mk("text", { x: x0, y: T + H + B - 2, "text-anchor": "middle" }, String(i)));
   });
-  const line = document.createElementNS(ns, "path"); line.setAttribute("d", path); line.setAttribute("class", "staff"); svg.append(line);
-  box.replaceChildren(svg);
+  svg.append(mk("path", { d: path, class: "staff" }));
+  const now = new Date(Date.now()).toLocaleString("en-GB", { hour: "numeric", hour12: false, timeZone: "Asia/Shanghai" });
+  const nx = L + (Number(now) + 0.5) * bw;
+  svg.append(mk("line", { x1: nx, y1: T, x2: nx, y2: T + H, class: "nowline" }));
+  box.replaceChildren(svg, h("div", { class: "chart-legend" },
+    h("i", { class: "sw bar" }), t("chart_load"), h("i", { class: "sw staff" }), t("chart_staff")));
 }
 
 function renderMap() {
@@ -305,13 +371,17 @@ function renderMap() {
   drawMap($("#map"), {
     station: S.board.station, elders: S.board.elders, caregivers: S.caregivers,
     incidents: [...S.incidents.values()], selected: S.openId || S.selected,
-    labels: { station: t("station"), kitchen: t("kitchen") }, tileUrl: S.board.map && S.board.map.tile_url,
+    labels: { station: t("station"), kitchen: t("kitchen"), high_risk: t("high_risk"), semi: t("semi"), disabled: t("disabled"), independent: t("independent") },
+    tileUrl: S.board.map && S.board.map.tile_url,
     onIncident: (id) => { S.selected = id; openIncident(id); },
   });
+  const item = (cls, label) => h("span", { class: "lgi" }, h("i", { class: `lg ${cls}` }), label);
   $("#legend").replaceChildren(
-    h("i", { class: "lg e" }), t("elders_legend"), h("i", { class: "lg e hr" }), t("high_risk"),
-    ...["idle", "travelling", "serving", "off_duty"].flatMap((s) => [h("i", { class: `lg c ${s}` }), t(`cg_${s}`)]),
-    h("i", { class: "lg inc" }), t("incidents_legend"));
+    h("div", { class: "lg-row" }, h("b", { text: t("elders_legend") }), item("e", t("independent")), item("e semi", t("semi")),
+      item("e dis", t("disabled")), item("e hr", t("high_risk"))),
+    h("div", { class: "lg-row" }, h("b", { text: t("caregivers") }),
+      ...["idle", "offered", "travelling", "serving", "off_duty"].map((s) => item(`c ${s}`, t(`cg_${s}`)))),
+    h("div", { class: "lg-row" }, item("inc", t("incidents_legend"))));
 }
 
 // The hotline's screen pop: who is calling, their open calls and recent calls, one click to act.
@@ -321,7 +391,7 @@ function renderCalls() {
     h("div", { class: "call-top" }, h("strong", { text: `☎ ${c.caller || t("unknown_caller")}` }), h("span", { class: "call-st", text: t(`call_${c.status}`) }),
       h("button", { class: "btn small ghost", onclick: () => { S.calls.delete(c.call_id); S.handledCalls.add(c.call_id); renderCalls(); } }, "✕")),
     ...(c.matches || []).map((m) => h("div", { class: "call-match" },
-      h("div", {}, h("strong", { text: m.name }), ` · ${m.relation || ""} ${m.caller_name || ""} · ${m.care_level || ""}`),
+      h("div", {}, h("strong", { text: m.name }), ` · ${[callerOf(m), careLevel(m.care_level)].filter(Boolean).join(" · ")}`),
       h("div", { class: "muted", text: m.address }),
       h("div", { class: "row" },
         h("button", { class: "btn small danger", onclick: () => callIncident(c.call_id, m.elder_id, "emergency") }, t("k_emergency")),
@@ -329,6 +399,64 @@ function renderCalls() {
     (c.matches || []).length ? null : h("button", { class: "btn small", onclick: () => openPhoneCall(c.call_id) }, t("find_elder")),
     ...(c.open_incidents || []).map((i) => h("div", { class: "muted" }, h("a", { href: "#", onclick: (ev) => { ev.preventDefault(); openIncident(i.incident_id); } }, `#${i.incident_id}`), ` ${t(`k_${i.kind}`)} · ${t(`s_${i.status}`)}`)),
     (c.recent_calls || []).length ? h("div", { class: "muted", text: `${t("recent_calls")}: ${(c.recent_calls || []).map((r) => `${hhmm(r.at)}${r.missed ? "(" + t("call_missed") + ")" : ""}`).join(", ")}` }) : null)));
+}
+
+// Who is on the line for this elder: "本人" when it is the elder, else "女儿 王丽".
+function callerOf(m) {
+  const self = !m.relation || m.relation === "本人" || m.relation === "self" || m.caller_name === m.name;
+  if (self) return t("self");
+  return [m.relation, m.caller_name].filter(Boolean).join(" ");
+}
+function careLevel(level) {
+  return level === "失能" ? t("disabled") : level === "半失能" ? t("semi") : level === "自理" ? t("independent") : (level || "");
+}
+
+// A screen pop lasts while its call does: an ended call's card goes after a short while, one
+// that rang for minutes unanswered or was missed while offline does not linger either.
+const CALL_LINGER_MS = { ended: 20000, missed: 60000 };
+function expireCalls() {
+  let changed = false;
+  for (const [id, c] of S.calls) {
+    const age = Date.now() - (c.endedAt || Date.parse(c.at));
+    if ((c.endedAt && age > (CALL_LINGER_MS[c.status] || 20000)) || (!c.endedAt && c.status === "ringing" && age > 180000)) {
+      S.calls.delete(id); changed = true;
+    }
+  }
+  if (changed) renderCalls();
+}
+setInterval(expireCalls, 2000);
+
+// After a reconnect: what the hotline says about the calls on screen (ended or linked meanwhile).
+async function reconcileCalls() {
+  if (!S.calls.size) return;
+  let recent;
+  try { recent = await session.api("GET", "/api/v1/hotline/calls"); } catch (e) { return; }
+  const byId = new Map(recent.map((r) => [r.call_id, r]));
+  for (const [id, c] of S.calls) {
+    const r = byId.get(id);
+    if (!r) continue;
+    if (r.incident_id) { S.calls.delete(id); continue; }
+    if (r.status === "ended" && !c.endedAt) { c.status = r.missed ? "missed" : "ended"; c.endedAt = Date.parse(r.ended_at || "") || Date.now(); }
+    else if (r.status === "answered") c.status = "answered";
+  }
+  expireCalls(); renderCalls();
+}
+
+// The hotline's name index says why an elder matched (in English): say it in Chinese too.
+function matchWhy(why) {
+  if (!why || lang() === "en") return why || "";
+  return why.split("; ").map((part) => {
+    let m;
+    if (part === "exact name") return t("why_exact");
+    if ((m = part.match(/^same sound as (.+?)(?: \(.*\))?$/))) return t("why_same_sound", { x: m[1] });
+    if ((m = part.match(/^similar sound \((.*)\)$/))) return t("why_similar", { x: m[1] });
+    if ((m = part.match(/^pinyin (.+)$/))) return t("why_pinyin", { x: m[1] });
+    if ((m = part.match(/^initials (.+)$/))) return t("why_initials", { x: m[1] });
+    if ((m = part.match(/^close spelling \((.*)\)$/))) return t("why_spelling", { x: m[1] });
+    if ((m = part.match(/^address has (.+)$/))) return t("why_addr_has", { x: m[1] });
+    if ((m = part.match(/^address like (.+)$/))) return t("why_addr_like", { x: m[1] });
+    return "";
+  }).filter(Boolean).join("；");
 }
 
 async function callIncident(callId, elderId, kind) {
@@ -341,22 +469,42 @@ async function callIncident(callId, elderId, kind) {
 }
 
 // ----- alarms ------------------------------------------------------------------------------
+// A beep every 2 s while an alarm is open. Browsers may block sound until the page has been
+// clicked: then a visible "click to enable sound" button says so, and only beeps actually
+// played are counted (window.__anxinBeeps, for the tests).
 let audioCtx = null;
+function audio() {
+  try { audioCtx = audioCtx || new (window.AudioContext || window.webkitAudioContext)(); } catch (e) { audioCtx = null; }
+  return audioCtx;
+}
 function beep() {
+  const ctx = audio();
+  if (!ctx) return;
+  if (ctx.state === "suspended") ctx.resume().catch(() => {});
+  renderSound();
+  if (ctx.state !== "running") return;
   try {
-    audioCtx = audioCtx || new (window.AudioContext || window.webkitAudioContext)();
-    if (audioCtx.state === "suspended") audioCtx.resume();
-    const o = audioCtx.createOscillator(); const g = audioCtx.createGain();
+    const o = ctx.createOscillator(); const g = ctx.createGain();
     o.type = "square"; o.frequency.value = 880;
-    g.gain.setValueAtTime(0.0001, audioCtx.currentTime);
-    g.gain.exponentialRampToValueAtTime(0.2, audioCtx.currentTime + 0.02);
-    g.gain.exponentialRampToValueAtTime(0.0001, audioCtx.currentTime + 0.35);
-    o.connect(g).connect(audioCtx.destination); o.start(); o.stop(audioCtx.currentTime + 0.4);
+    g.gain.setValueAtTime(0.0001, ctx.currentTime);
+    g.gain.exponentialRampToValueAtTime(0.2, ctx.currentTime + 0.02);
+    g.gain.exponentialRampToValueAtTime(0.0001, ctx.currentTime + 0.35);
+    o.connect(g).connect(ctx.destination); o.start(); o.stop(ctx.currentTime + 0.4);
     window.__anxinBeeps = (window.__anxinBeeps || 0) + 1;
   } catch (e) { /* no audio device */ }
 }
+function renderSound() {
+  const btn = $("#sound"); if (!btn) return;
+  btn.hidden = !(S.alarms.size && audioCtx && audioCtx.state !== "running");
+}
+async function enableSound() {
+  const ctx = audio();
+  if (ctx) { try { await ctx.resume(); } catch (e) { /* still blocked */ } }
+  renderSound();
+  if (ctx && ctx.state === "running") { toast(t("sound_on")); if (S.alarms.size) beep(); }
+}
 setInterval(() => { if (S.alarms.size) beep(); }, 2000);
-for (const ev of ["click", "keydown"]) document.addEventListener(ev, () => { if (audioCtx && audioCtx.state === "suspended") audioCtx.resume(); });
+for (const ev of ["click", "keydown"]) document.addEventListener(ev, () => { if (audioCtx && audioCtx.state === "suspended") audioCtx.resume().then(renderSound, () => {}); });
 
 const heard = new Set();
 function renderAlarms() {
@@ -365,12 +513,13 @@ function renderAlarms() {
   if (list.some((a) => !heard.has(a.id))) { list.forEach((a) => heard.add(a.id)); beep(); }
   box.hidden = list.length === 0;
   document.body.classList.toggle("alarming", list.length > 0);
+  renderSound();
   requestAnimationFrame(placeDetail);
-  box.replaceChildren(...list.map((a) => {
+  box.replaceChildren(h("button", { class: "btn small sound", id: "sound", hidden: true, onclick: enableSound }, t("sound_blocked")), ...list.map((a) => {
     const inc = a.incident_id ? S.incidents.get(a.incident_id) : null;
     return h("div", { class: "alarm", "data-testid": `alarm-${a.id}` },
       h("span", { class: "alarm-icon", text: "⚠" }),
-      h("span", { class: "alarm-msg", text: `${t("alarm")} · ${hhmm(a.raised_at)} · ${bi(a.message)}` }),
+      h("span", { class: "alarm-msg", text: `${t("alarm")} · ${hhmm(a.raised_at)} · ${tr(a.message_i18n, a.message)}` }),
       inc ? h("button", { class: "btn small", onclick: () => openIncident(inc.id) }, `#${inc.id}`) : null,
       h("button", { class: "btn small danger", "data-ack": a.id, onclick: () => ackAlarm(a.id) }, t("ack")));
   }));
@@ -403,6 +552,9 @@ async function openIncident(id, focus = true) {
 
 function closeDetail() { S.openId = null; S.detail = null; $("#detail").hidden = true; renderMap(); }
 
+function resolution(code) { const k = `res_${code}`; return t(k) === k ? String(code).replaceAll("_", " ") : t(k); }
+function source(code) { const k = `src_${code}`; return t(k) === k ? String(code) : t(k); }
+
 function evSummary(ev) {
   const d = ev.data || {};
   const parts = [];
@@ -411,11 +563,11 @@ function evSummary(ev) {
     parts.push(c ? c.name : `#${d.caregiver_id}`);
   }
   if (d.eta_s) parts.push(t("eta_min", { m: Math.max(1, Math.round(d.eta_s / 60)) }));
-  if (d.reason) parts.push(bi(String(d.reason)));
-  if (d.message) parts.push(bi(String(d.message)));
-  if (d.distance_m !== undefined) parts.push(`${d.distance_m} m`);
+  if (d.reason) parts.push(tr(d.reason_i18n, String(d.reason)));
+  if (d.message) parts.push(tr(d.message_i18n, String(d.message)));
+  if (d.distance_m !== undefined) parts.push(`${Math.round(d.distance_m)} m`);
   if (d.notes) parts.push(String(d.notes));
-  if (d.resolution) parts.push(String(d.resolution));
+  if (d.resolution) parts.push(resolution(d.resolution));
   return parts.join(" · ");
 }
 
@@ -451,20 +603,21 @@ function renderDetail() {
       h("h2", {}, `#${inc.id} `, h("span", { class: `kind k-${inc.kind}`, text: t(`k_${inc.kind}`) }), " ", inc.elder_name),
       h("button", { class: "btn ghost", "aria-label": "close", onclick: closeDetail }, "✕")),
     h("dl", { class: "d-facts" },
-      h("dt", { text: t("status") }), h("dd", {}, h("span", { class: `st st-${inc.status}`, id: "detail-status", text: t(`s_${inc.status}`) }), " ", inc.status_text),
+      h("dt", { text: t("status") }), h("dd", {}, h("span", { class: `st st-${inc.status}`, id: "detail-status", text: t(`s_${inc.status}`) }), " ",
+        h("span", { id: "detail-status-text", text: tr(inc.status_text_i18n, inc.status_text) })),
       h("dt", { text: t("deadline") }), h("dd", {}, h("span", { class: `cd ${cd.cls}`, "data-countdown": inc.id, id: "detail-countdown", text: cd.text }), " ", hhmm(inc.deadline_at)),
-      h("dt", { text: t("opened") }), h("dd", { text: `${clockTime(inc.opened_at)} · ${inc.source}${inc.press_count > 1 ? " · " + t("press_count", { n: inc.press_count }) : ""}` }),
+      h("dt", { text: t("opened") }), h("dd", { text: [clockTime(inc.opened_at), source(inc.source), inc.press_count > 1 ? t("press_count", { n: inc.press_count }) : null].filter(Boolean).join(" · ") }),
       h("dt", { text: t("caregiver") }), h("dd", { id: "detail-caregiver", text: inc.caregiver_name ? `${inc.caregiver_name}${inc.eta_at ? " · " + t("eta", { t: hhmm(inc.eta_at) }) : ""}`
-        : inc.offer ? `→ ${inc.offer.caregiver_name} (${t("s_offered")}${inc.offer.manual ? " · " + bi(inc.offer.reason) : ""})` : t("none") }),
+        : inc.offer ? `→ ${inc.offer.caregiver_name} (${t("s_offered")}${inc.offer.manual ? " · " + tr(inc.offer.reason_i18n, inc.offer.reason) : ""})` : t("none") }),
       inc.elder ? h("dt", { text: t("elder") }) : null,
-      inc.elder ? h("dd", { text: [inc.elder.address, inc.elder.care_level, inc.elder.access_notes, inc.elder.health_notes].filter(Boolean).join(" · ") }) : null,
+      inc.elder ? h("dd", { text: [inc.elder.address, careLevel(inc.elder.care_level), inc.elder.high_risk ? t("high_risk") : null, inc.elder.access_notes, inc.elder.health_notes].filter(Boolean).join(" · ") }) : null,
       inc.arrival_flagged ? h("dt", { text: "⚠" }) : null, inc.arrival_flagged ? h("dd", { class: "warn", text: t("flagged") }) : null),
     h("h3", { text: t("candidates") }),
     (inc.candidates || []).length ? null : h("p", { class: "warn", text: t("no_candidates") }),
     h("table", { class: "cands" }, h("tbody", {}, ...(inc.candidates || []).map((c, i) => h("tr", { class: i === 0 ? "best" : "" },
       h("td", { text: c.name }), h("td", { text: t("eta_min", { m: Math.max(1, Math.round(c.eta_s / 60)) }) }),
       h("td", { class: c.meets_target ? "ok" : "warn", text: c.meets_target ? t("meets") : t("not_meets") }),
-      h("td", { class: "why", text: bi(c.reason) }),
+      h("td", { class: "why", text: tr(c.reason_i18n, c.reason) }),
       h("td", {}, active ? h("button", { class: "btn small", onclick: () => assign(c.caregiver_id, `${t("assign")} ${c.name}`) }, t("assign")) : null))))),
     active ? h("form", { class: "d-form", id: "assign-form", onsubmit: (ev) => { ev.preventDefault(); if (cgSelect.value && reason.value.trim()) assign(cgSelect.value, reason.value.trim()); } },
       h("h3", { text: t("manual_assign") }), cgSelect, reason, h("button", { class: "btn primary", type: "submit", id: "assign-submit" }, t("assign"))) : null,
@@ -484,6 +637,9 @@ function renderDetail() {
   box.scrollTop = scroll;
 }
 
+// A code the console has words for, else the code itself made readable.
+function code(prefix, value) { const k = `${prefix}_${value}`; return t(k) === k ? String(value || "").replaceAll("_", " ") : t(k); }
+
 // The escalation chain (hotline/): its state, and starting or skipping ahead by hand.
 const chains = new Map();  // last known chain per incident, so a re-render shows it at once
 function escalationBox(inc) {
@@ -496,8 +652,9 @@ function escalationBox(inc) {
   const show = (c) => {
     if (!c) { state.textContent = t("chain_none"); return; }
     state.replaceChildren(
-      h("div", {}, `${t("chain_status")}: `, h("strong", { text: t(`chain_${c.status}`) === `chain_${c.status}` ? c.status : t(`chain_${c.status}`) }), c.next_at ? ` · ${t("chain_next")} ${hhmm(c.next_at)}` : ""),
-      ...(c.alerts || []).map((a) => h("div", { class: "muted" }, `${a.name || a.person} · ${a.status} · ${(a.attempts || []).map((x) => x.channel).join("/")}`)));
+      h("div", {}, `${t("chain_status")}: `, h("strong", { text: code("chain", c.status) }), c.next_at ? ` · ${t("chain_next")} ${hhmm(c.next_at)}` : ""),
+      ...(c.alerts || []).map((a) => h("div", { class: "muted" }, [a.name || a.person, code("alert", a.status),
+        [...new Set((a.attempts || []).map((x) => code("ch", x.channel)))].join("/")].filter(Boolean).join(" · "))));
   };
   const loadChain = async () => {
     try { const c = await session.api("GET", `/api/v1/hotline/incidents/${inc.id}/chain`); chains.set(inc.id, c); show(c); }
@@ -527,12 +684,12 @@ function openPhoneCall(callId = null, elderId = null) {
       // The hotline's name index understands pinyin, initials and homophones; fall back to a plain search.
       try {
         const r = await session.api("GET", `/api/v1/hotline/elders/search?limit=8&q=${encodeURIComponent(term)}`);
-        items = r.map((m) => ({ id: m.elder_id, name: m.name, address: m.address, extra: m.birth_year ? `${m.birth_year}年生` : "", why: m.reason }));
+        items = r.map((m) => ({ id: m.elder_id, name: m.name, address: m.address, extra: m.birth_year ? t("born", { y: m.birth_year }) : "", why: matchWhy(m.reason) }));
       } catch (e) { items = null; }
     }
     if (!items || !items.length) {
       const r = await session.api("GET", `/api/v1/elders?page_size=8&q=${encodeURIComponent(term)}`);
-      items = r.items.map((e) => ({ id: e.id, name: e.name, address: e.address, extra: `${e.age}岁`, high_risk: e.high_risk }));
+      items = r.items.map((e) => ({ id: e.id, name: e.name, address: e.address, extra: e.age ? t("age", { n: e.age }) : "", high_risk: e.high_risk }));
     }
     results.replaceChildren(...items.map((e) => h("li", {
       class: chosen === e.id ? "sel" : "", tabindex: 0, "data-elder": e.id,
@@ -580,8 +737,8 @@ document.addEventListener("keydown", (ev) => {
   if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
   const list = sortedIncidents();
   const i = list.findIndex((x) => x.id === S.selected);
-  if (ev.key === "j" || ev.key === "ArrowDown") { if (list.length) S.selected = list[Math.min(list.length - 1, i + 1)].id; renderQueue(); ev.preventDefault(); }
-  else if (ev.key === "k" || ev.key === "ArrowUp") { if (list.length) S.selected = list[Math.max(0, i - 1)].id; renderQueue(); ev.preventDefault(); }
+  if (ev.key === "j" || ev.key === "ArrowDown") { if (list.length) S.selected = list[Math.min(list.length - 1, i + 1)].id; renderQueue(); scrollToSelected(); ev.preventDefault(); }
+  else if (ev.key === "k" || ev.key === "ArrowUp") { if (list.length) S.selected = list[Math.max(0, i - 1)].id; renderQueue(); scrollToSelected(); ev.preventDefault(); }
   else if (ev.key === "Enter") { if (S.selected) openIncident(S.selected); ev.preventDefault(); }
   else if (ev.key === "a") { const first = [...S.alarms.keys()].sort((a, b) => a - b)[0]; if (first) ackAlarm(first); }
   else if (ev.key === "n") { openPhoneCall(); ev.preventDefault(); }

@@ -39,6 +39,33 @@ function tileLayer(center, R, url) {
   return g;
 }
 
+// Labels are placed so they never sit on one another: each tries right, left, above and below
+// its mark and takes the first free place (the most important labels are placed first).
+function textWidth(text, size) {
+  let w = 0;
+  for (const ch of text) w += /[\u0000-\u00ff]/.test(ch) ? 0.6 : 1.0;
+  return w * size;
+}
+class Labels {
+  constructor() { this.boxes = []; }
+  free(b) { return !this.boxes.some((o) => b.x < o.x + o.w && o.x < b.x + b.w && b.y < o.y + o.h && o.y < b.y + b.h); }
+  // A mark that labels must avoid too (the station square, the kitchen, an incident).
+  block(x, y, r) { this.boxes.push({ x: x - r, y: y - r, w: 2 * r, h: 2 * r }); }
+  place(x, y, r, text, size, prefer = ["right", "left", "above", "below"]) {
+    const w = textWidth(text, size), hgt = size * 1.1;
+    const at = {
+      right: { x: x + r + size * 0.3, y: y - hgt / 2, anchor: "start" },
+      left: { x: x - r - size * 0.3 - w, y: y - hgt / 2, anchor: "start" },
+      above: { x: x - w / 2, y: y - r - hgt - size * 0.1, anchor: "start" },
+      below: { x: x - w / 2, y: y + r + size * 0.1, anchor: "start" },
+    };
+    let pick = at[prefer[0]];
+    for (const k of prefer) { const b = at[k]; if (this.free({ x: b.x, y: b.y, w, h: hgt })) { pick = b; break; } }
+    this.boxes.push({ x: pick.x, y: pick.y, w, h: hgt });
+    return { x: pick.x, y: pick.y + hgt * 0.82 };
+  }
+}
+
 export function drawMap(box, { station, elders, caregivers, incidents, selected, labels, onIncident, tileUrl }) {
   const R = station.radius_m;
   const pad = R * 0.12;
@@ -64,31 +91,46 @@ export function drawMap(box, { station, elders, caregivers, incidents, selected,
   svg.append(el("line", { x1: -R - pad + 10 * px, y1: R + pad - 10 * px, x2: -R - pad + 10 * px + 500, y2: R + pad - 10 * px, class: "scale" }));
   svg.append(el("text", { x: -R - pad + 10 * px, y: R + pad - 14 * px, "font-size": 8 * px, class: "scale-t" }, "500 m"));
 
-  // Elders by risk.
+  // Elders by care level; high-risk elders (alone and dependent) larger and ringed.
   const ge = el("g", { class: "elders" });
   for (const e of elders) {
     const [x, y] = project(c, e.lat, e.lng);
-    const cls = e.high_risk ? "elder hr" : e.care_level === "失能" ? "elder dis" : e.care_level === "半失能" ? "elder semi" : "elder";
-    const dot = el("circle", { cx: x, cy: y, r: (e.high_risk ? 3.2 : 2.2) * px, class: cls });
-    dot.append(el("title", {}, `${e.name} · ${e.care_level}${e.high_risk ? " · 高风险" : ""}`));
+    const care = e.care_level === "失能" ? " dis" : e.care_level === "半失能" ? " semi" : "";
+    const dot = el("circle", { cx: x, cy: y, r: (e.high_risk ? 3.4 : 2.2) * px, class: `elder${care}${e.high_risk ? " hr" : ""}` });
+    const level = e.care_level === "失能" ? labels.disabled : e.care_level === "半失能" ? labels.semi : labels.independent;
+    dot.append(el("title", {}, `${e.name} · ${level}${e.high_risk ? ` · ${labels.high_risk}` : ""}`));
     ge.append(dot);
   }
   svg.append(ge);
 
+  const placer = new Labels();
+  const [kx, ky] = station.kitchen ? project(c, station.kitchen.lat, station.kitchen.lng) : [null, null];
+  // Marks first, so no label covers them.
+  placer.block(0, 0, 7 * px);
+  if (kx !== null) placer.block(kx, ky, 7 * px);
+  const incXY = incidents.map((inc) => project(c, inc.location.lat, inc.location.lng));
+  incXY.forEach(([x, y]) => placer.block(x, y, 8 * px));
+  const cgXY = caregivers.filter((cg) => cg.location).map((cg) => [cg, ...project(c, cg.location.lat, cg.location.lng)]);
+  cgXY.forEach(([, x, y]) => placer.block(x, y, 8.5 * px));
+  // Then labels, most important first: calls, caregivers, station, kitchen.
+  const incLabels = incidents.map((inc, i) => placer.place(incXY[i][0], incXY[i][1], 8 * px, inc.elder_name, 10 * px, ["above", "right", "left", "below"]));
+  const cgLabels = cgXY.map(([cg, x, y]) => placer.place(x, y, 8.5 * px, cg.name, 9 * px));
+  const stLabel = placer.place(0, 0, 7 * px, labels.station, 9 * px);
+  const kLabel = kx !== null ? placer.place(kx, ky, 7 * px, labels.kitchen, 8 * px) : null;
+
   // Station and kitchen.
   svg.append(el("rect", { x: -6 * px, y: -6 * px, width: 12 * px, height: 12 * px, class: "station", rx: 2 * px }));
-  svg.append(el("text", { x: 9 * px, y: 4 * px, "font-size": 9 * px, class: "lbl" }, labels.station));
-  if (station.kitchen) {
-    const [kx, ky] = project(c, station.kitchen.lat, station.kitchen.lng);
+  svg.append(el("text", { x: stLabel.x, y: stLabel.y, "font-size": 9 * px, class: "lbl" }, labels.station));
+  if (kx !== null) {
     svg.append(el("path", { d: `M${kx} ${ky - 6 * px}L${kx + 6 * px} ${ky + 5 * px}L${kx - 6 * px} ${ky + 5 * px}Z`, class: "kitchen" }));
-    svg.append(el("text", { x: kx + 8 * px, y: ky + 4 * px, "font-size": 8 * px, class: "lbl" }, labels.kitchen));
+    svg.append(el("text", { x: kLabel.x, y: kLabel.y, "font-size": 8 * px, class: "lbl" }, labels.kitchen));
   }
 
   // Incidents (and the line from the assigned caregiver).
   const cgById = new Map(caregivers.map((x) => [x.id, x]));
   const gi = el("g", { class: "incidents" });
-  for (const inc of incidents) {
-    const [x, y] = project(c, inc.location.lat, inc.location.lng);
+  incidents.forEach((inc, i) => {
+    const [x, y] = incXY[i];
     const cg = inc.caregiver_id ? cgById.get(inc.caregiver_id) : null;
     if (cg && cg.location && inc.status !== "arrived") {
       const [cx, cy] = project(c, cg.location.lat, cg.location.lng);
@@ -97,23 +139,21 @@ export function drawMap(box, { station, elders, caregivers, incidents, selected,
     const grp = el("g", { class: `inc k-${inc.kind} st-${inc.status}${inc.id === selected ? " sel" : ""}`, "data-incident": inc.id });
     grp.append(el("circle", { cx: x, cy: y, r: 14 * px, class: "pulse" }));
     grp.append(el("circle", { cx: x, cy: y, r: 7 * px, class: "core" }));
-    grp.append(el("text", { x, y: y - 11 * px, "text-anchor": "middle", "font-size": 10 * px, class: "inc-lbl" }, inc.elder_name));
+    grp.append(el("text", { x: incLabels[i].x, y: incLabels[i].y, "font-size": 10 * px, class: "inc-lbl" }, inc.elder_name));
     grp.addEventListener("click", () => onIncident && onIncident(inc.id));
     gi.append(grp);
-  }
+  });
   svg.append(gi);
 
   // Caregivers by status.
   const gc = el("g", { class: "cgs" });
-  for (const cg of caregivers) {
-    if (!cg.location) continue;
-    const [x, y] = project(c, cg.location.lat, cg.location.lng);
+  cgXY.forEach(([cg, x, y], i) => {
     const grp = el("g", { class: `cgm ${cg.status}`, "data-caregiver": cg.id });
     grp.append(el("circle", { cx: x, cy: y, r: 8 * px }));
     grp.append(el("text", { x, y: y + 3.5 * px, "text-anchor": "middle", "font-size": 9 * px, class: "cg-init" }, cg.name.slice(0, 1)));
-    grp.append(el("text", { x: x + 10 * px, y: y + 3 * px, "font-size": 9 * px, class: "lbl" }, cg.name));
+    grp.append(el("text", { x: cgLabels[i].x, y: cgLabels[i].y, "font-size": 9 * px, class: "lbl" }, cg.name));
     gc.append(grp);
-  }
+  });
   svg.append(gc);
   box.replaceChildren(svg);
 }
