@@ -391,6 +391,14 @@ async def on_application_overdue(plat: Platform, tx: Tx, payload: dict[str, Any]
             due_on=row.step_due_on,
         )
     )
+    await audit(
+        tx,
+        actor=None,
+        action="application_overdue",
+        object_type="application",
+        object_id=aid,
+        detail={"step": step, "due_on": str(row.step_due_on)},
+    )
     await to_operators(
         tx,
         row.station_id,

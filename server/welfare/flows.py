@@ -211,7 +211,7 @@ def stored_proofs(row: Any) -> frozenset[ProofKind]:
 
 def gate_of(row: Any) -> dict[str, Any]:
     """The audit gate's verdict on a stored record, for responses and statements."""
-    if row.reversed:
+    if row.reversed and row.review != "rejected":
         return {"payable": False, "proofs": sorted(stored_proofs(row)), "reason": "record.reversed"}
     g = verdict(stored_proofs(row), Review(row.review))
     return {
@@ -229,7 +229,7 @@ def as_record(row: Any, elder_name: str) -> ServiceRecord:
         elder_id=str(row.elder_id),
         elder_name=elder_name,
         provider_id=f"station-{row.station_id}",
-        caregiver_id=f"cg-{row.caregiver_id}" if row.caregiver_id else "-",
+        caregiver_id=f"cg-{row.caregiver_id}" if row.caregiver_id else None,
         item_code=row.item_code,
         item_name=row.item_name,
         started_at=row.started_at,
@@ -245,7 +245,7 @@ def as_record(row: Any, elder_name: str) -> ServiceRecord:
 
 
 def check_review(row: Any) -> None:
-    """Only live records are reviewed."""
+    """Only live records are reviewed (a rejected record was reversed by its rejection)."""
     if row.reversed:
         raise ApiError(409, "record_reversed", "this record was reversed")
 

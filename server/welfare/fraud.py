@@ -49,17 +49,18 @@ class Stay:
 def no_arrival_check(records: Iterable[ServiceRecord]) -> list[Flag]:
     """Records without a geofence arrival or door code."""
     return [
-        Flag(Signal.NO_ARRIVAL_CHECK, (r.record_id,), f"{r.caregiver_id} at {r.elder_id}")
+        Flag(Signal.NO_ARRIVAL_CHECK, (r.record_id,), f"{r.caregiver_label} at {r.elder_id}")
         for r in records
         if not r.arrival_checked and not r.reversed
     ]
 
 
 def caregiver_overlaps(records: Iterable[ServiceRecord]) -> list[Flag]:
-    """Pairs of records of one caregiver whose times overlap (one person, two places)."""
+    """Pairs of records of one caregiver whose times overlap (one person, two places). Records
+    with no caregiver (entered by the operator) are nobody's: they never overlap each other."""
     by_cg: dict[str, list[ServiceRecord]] = defaultdict(list)
     for r in records:
-        if not r.reversed:
+        if not r.reversed and r.caregiver_id is not None:
             by_cg[r.caregiver_id].append(r)
     out: list[Flag] = []
     for cg, items in sorted(by_cg.items()):
@@ -125,7 +126,8 @@ def unusual_volumes(
                 )
     per_day: dict[tuple[str, date], list[ServiceRecord]] = defaultdict(list)
     for r in live:
-        per_day[(r.caregiver_id, r.day)].append(r)
+        if r.caregiver_id is not None:
+            per_day[(r.caregiver_id, r.day)].append(r)
     for (cg, day), items in sorted(per_day.items()):
         minutes = sum(r.minutes for r in items)
         if minutes > max_caregiver_minutes:

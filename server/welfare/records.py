@@ -16,7 +16,7 @@ class ServiceRecord:
     elder_id: str
     elder_name: str
     provider_id: str  # the organisation paid for it (a station or contracted provider)
-    caregiver_id: str
+    caregiver_id: str | None  # None: recorded by the operator, no caregiver on it
     item_code: str
     item_name: str
     started_at: datetime  # aware
@@ -38,6 +38,11 @@ class ServiceRecord:
             raise ValueError("subsidy + self-pay must equal the price")
         if self.started_at.tzinfo is None or self.ended_at < self.started_at:
             raise ValueError("times must be aware and ordered")
+
+    @property
+    def caregiver_label(self) -> str:
+        """The caregiver as statements print it ("-" for an operator-recorded visit)."""
+        return self.caregiver_id or "-"
 
     @property
     def minutes(self) -> int:

@@ -48,6 +48,7 @@ from server.welfare.flows import (
     on_period_close,
     record_out,
     schedule_close,
+    stored_proofs,
 )
 from server.welfare.rules import PACKAGED, RuleError, load_packaged, parse_ruleset
 from server.welfare.tables import (
@@ -318,16 +319,48 @@ async def list_records(request: web.Request) -> web.Response:
 
 
 async def review_record(request: web.Request) -> web.Response:
+    """The station's review, the last step of the audit gate; the money follows it.
+
+    The quota is charged at completion (so bookings and completions never promise more than is
+    left) and a rejection gives it back with reversing entries: a rejected record is not paid
+    and costs neither the quota nor the elder anything, and its booking may be completed again
+    with the visit that really happened. Passing needs a proof first (arrival in the geofence,
+    the door-card or phone code, or the elder's confirmation), so a passed record is always
+    payable and the provider's paid total equals the ledger's used subsidy once all records are
+    reviewed.
+    """
     p = require(request, Role.OPERATOR)
     rid = int_param(request, "record_id")
     body = await parse(request, ReviewIn)
     async with platform(request).tx() as tx:
         row = await _record_row(tx, p, rid)
         check_review(row)
+        if body.decision == "passed" and not stored_proofs(row):
+            raise ApiError(
+                409,
+                "record.unproven",
+                "无到访证明，不能通过审核 / no proof of the visit yet: an arrival in the geofence, "
+                "the door-card or phone code, or the elder's confirmation",
+            )
+        reversed_entries: tuple[ledger.Entry, ...] = ()
+        if body.decision == "rejected":
+            reversed_entries = await service.reverse_record(
+                tx.conn,
+                record_id=f"sr{rid}",
+                account=row.quota_account,
+                district=row.district,
+                now=tx.now,
+                memo=f"审核未通过 / rejected: {body.note}"[:200],
+            )
         await tx.conn.execute(
             update(service_records)
             .where(service_records.c.id == rid)
-            .values(review=body.decision, reviewed_by=p.user_id, reviewed_at=tx.now)
+            .values(
+                review=body.decision,
+                reviewed_by=p.user_id,
+                reviewed_at=tx.now,
+                reversed=row.reversed or body.decision == "rejected",
+            )
         )
         await audit(
             tx,
@@ -335,7 +368,7 @@ async def review_record(request: web.Request) -> web.Response:
             action=f"review_{body.decision}",
             object_type="service_record",
             object_id=rid,
-            detail={"note": body.note},
+            detail={"note": body.note, "entries_reversed": len(reversed_entries)},
         )
         row = await _record_row(tx, p, rid)
     return ok(record_out(row))
@@ -475,6 +508,14 @@ async def add_stay(request: web.Request) -> web.Response:
                 .returning(hospital_stays.c.id)
             )
         ).scalar_one()
+        await audit(
+            tx,
+            actor=p.user_id,
+            action="record_hospital_stay",
+            object_type="elder",
+            object_id=eid,
+            detail={"stay_id": sid},
+        )
     return ok({"id": sid}, 201)
 
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Final
 
 from openpyxl import Workbook
 
@@ -69,7 +71,7 @@ def elder_month_book(records: Iterable[ServiceRecord], *, elder_id: str, month: 
             r.started_at.astimezone(SHANGHAI).strftime("%H:%M"),
             r.ended_at.astimezone(SHANGHAI).strftime("%H:%M"),
             r.item_name,
-            r.caregiver_id,
+            r.caregiver_label,
             r.minutes,
             r.price_fen,
             r.subsidy_fen,
@@ -137,7 +139,7 @@ def provider_quarter(
                 r.day.isoformat(),
                 r.elder_id,
                 r.item_name,
-                r.caregiver_id,
+                r.caregiver_label,
                 r.minutes,
                 r.subsidy_fen,
             )
@@ -149,7 +151,7 @@ def provider_quarter(
     )
     per_cg: dict[str, list[ServiceRecord]] = defaultdict(list)
     for r in mine:
-        per_cg[r.caregiver_id].append(r)
+        per_cg[r.caregiver_label].append(r)
     hours = Sheet(
         title=f"工时记录表 {provider_id} {quarter}",
         headers=("护理员", "服务次数", "服务分钟", "已核验次数", "已核验分钟"),
@@ -250,6 +252,27 @@ def district_summary(
 # --- export --------------------------------------------------------------------------------------
 
 
+FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER: Final = re.compile(r"-?\d+(\.\d+)?")
+
+
+def safe_cell(value: Cell) -> Cell:
+    """A text cell a spreadsheet will not run: names and notes come from people, and a cell
+    starting with = + - @ (or a tab or CR) is a formula to Excel and LibreOffice (CSV formula
+    injection). Such text gets a leading apostrophe; plain numbers such as "-12.50" stay."""
+    if (
+        isinstance(value, str)
+        and value.startswith(FORMULA_STARTS)
+        and not _PLAIN_NUMBER.fullmatch(value)
+    ):
+        return "'" + value
+    return value
+
+
+def _safe(row: Sequence[Cell]) -> list[Cell]:
+    return [safe_cell(c) for c in row]
+
+
 def to_csv(sheets: Sequence[Sheet]) -> bytes:
     """CSV in UTF-8 with a byte-order mark (so Excel on Chinese Windows reads it right)."""
     buf = io.StringIO()
@@ -257,9 +280,9 @@ def to_csv(sheets: Sequence[Sheet]) -> bytes:
     for n, sheet in enumerate(sheets):
         if n:
             w.writerow([])
-        w.writerow([sheet.title])
-        w.writerow(sheet.headers)
-        w.writerows(sheet.rows)
+        w.writerow(_safe([sheet.title]))
+        w.writerow(_safe(sheet.headers))
+        w.writerows(_safe(r) for r in sheet.rows)
         w.writerow(sheet.totals())
         w.writerow(sheet.totals_yuan())
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
@@ -273,10 +296,10 @@ def to_xlsx(sheets: Sequence[Sheet]) -> bytes:
         wb.remove(default)
     for n, sheet in enumerate(sheets):
         ws = wb.create_sheet(title=f"{n + 1}")
-        ws.append([sheet.title])
-        ws.append(list(sheet.headers))
+        ws.append(_safe([sheet.title]))
+        ws.append(_safe(sheet.headers))
         for row in sheet.rows:
-            ws.append(list(row))
+            ws.append(_safe(row))
         ws.append(list(sheet.totals()))
         ws.append(list(sheet.totals_yuan()))
         for col in sheet.money_columns:

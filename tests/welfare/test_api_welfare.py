@@ -201,14 +201,18 @@ async def test_door_code_and_elder_confirmation_prove_a_visit(api: Api) -> None:
         expect=201,
     )
     assert (r2["proofs"], r2["reason"]) == ([], "proof.unproven")
-    await api.call(
+    status, problem = await api.call(
+        "POST", f"/api/v1/service-records/{r2['id']}/review", "operator", json={"decision": "passed"}
+    )
+    assert (status, problem["code"]) == (409, "record.unproven")  # no proof, no pass
+    r2 = await api.call("POST", f"/api/v1/service-records/{r2['id']}/confirm", "elder", expect=200)
+    r2 = await api.call(
         "POST",
         f"/api/v1/service-records/{r2['id']}/review",
         "operator",
         json={"decision": "passed"},
         expect=200,
     )
-    r2 = await api.call("POST", f"/api/v1/service-records/{r2['id']}/confirm", "elder", expect=200)
     assert (r2["proofs"], r2["payable"]) == (["elder_confirmed"], True)
     signals = await api.call(
         "GET", f"/api/v1/stations/{api.ids['station']}/fraud-signals", "operator", expect=200

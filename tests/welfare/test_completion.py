@@ -123,3 +123,65 @@ async def test_operator_cancels_a_started_visit_elder_cannot(api: Api) -> None:
     assert (status, problem["code"]) == (409, "booking.cancel_too_late")
     c = await api.call("POST", f"/api/v1/bookings/{b['id']}/cancel", "operator", expect=200)
     assert c["status"] == "cancelled"
+
+
+async def test_rejected_visits_give_the_quota_back_and_paid_equals_used(api: Api) -> None:
+    """Money follows the audit gate: a rejection reverses the charge, so the provider's paid
+    total and the ledger's used subsidy agree once every record is reviewed."""
+    import io
+
+    from openpyxl import load_workbook
+
+    await setup(api)
+    slots = [("08:00", "09:30", True), ("10:00", "11:30", False), ("13:00", "14:30", True)]
+    recs = []
+    for start, end, at_home in slots:
+        s, e = f"2026-11-24T{start}:00+08:00", f"2026-11-24T{end}:00+08:00"
+        b = await book(api, s, e)
+        await assign(api, b)
+        recs.append((b, s, e, at_home))
+    api.clock.advance(hours=30)
+    made = []
+    for b, s, e, at_home in recs:
+        made.append(
+            await api.call(
+                "POST",
+                f"/api/v1/bookings/{b['id']}/complete",
+                "cg_b",
+                json=done(s, e, at_home=at_home),
+                expect=201,
+            )
+        )
+    assert [r["subsidy_fen"] for r in made] == [6000, 6000, 6000]
+    review = "/api/v1/service-records/{}/review"
+    await api.call(
+        "POST", review.format(made[0]["id"]), "operator", json={"decision": "passed"}, expect=200
+    )
+    for r in made[1:]:
+        out = await api.call(
+            "POST",
+            review.format(r["id"]),
+            "operator",
+            json={"decision": "rejected", "note": "无到访记录"},
+            expect=200,
+        )
+        assert (out["payable"], out["reason"], out["reversed"]) == (False, "proof.rejected", True)
+    led = await api.call("GET", f"/api/v1/elders/{api.ids['elder']}/ledger", "elder", expect=200)
+    assert led["quota_left_fen"] == 20000 - 6000
+    assert led["balances"].get(f"selfpay:elder:{api.ids['elder']}", 0) == 0
+    spent = [e for e in led["entries"] if e["kind"] == "spend"]
+    restored = [
+        e for e in led["entries"] if e["kind"] == "reversal" and e["reverses"].startswith("spend:")
+    ]
+    used = -sum(e["amount_fen"] for e in spent) - sum(e["amount_fen"] for e in restored)
+    r = await api.client.get(
+        f"/api/v1/stations/{api.ids['station']}/settlements/2026Q4.xlsx", headers=api.h("operator")
+    )
+    paid = list(load_workbook(io.BytesIO(await r.read())).worksheets[0].iter_rows(values_only=True))
+    assert paid[-2][4] == used == 6000
+    # the rejected visit's booking takes the visit that really happened
+    b, s, e, _ = recs[1]
+    again = await api.call(
+        "POST", f"/api/v1/bookings/{b['id']}/complete", "operator", json=done(s, e), expect=201
+    )
+    assert again["subsidy_fen"] == 6000

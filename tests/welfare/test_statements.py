@@ -295,3 +295,45 @@ def test_visit_code_is_stable_per_day_and_elder() -> None:
     assert code == visit_code(b"secret", "e1", date(2026, 11, 23))
     assert code != visit_code(b"secret", "e1", date(2026, 11, 24))
     assert code != visit_code(b"other", "e1", date(2026, 11, 23))
+
+
+def test_operator_recorded_visits_never_overlap_each_other() -> None:
+    """Two visits the operator entered at the same hour have no caregiver: not one person in
+    two places, so no overlap signal (a real caregiver's overlap still is one)."""
+    a = rec("op1", 24, 1, 90, 6000, 6000, caregiver_id=None, elder_id="e1")
+    b = rec("op2", 24, 1, 90, 6000, 6000, caregiver_id=None, elder_id="e2")
+    assert caregiver_overlaps([a, b]) == []
+    assert unusual_volumes([replace(a, record_id=f"x{i}") for i in range(12)]) == []
+    c = rec("cg1", 24, 1, 90, 6000, 6000, elder_id="e3")
+    d = rec("cg2", 24, 1, 90, 6000, 6000, elder_id="e4")
+    assert [f.record_ids for f in caregiver_overlaps([a, b, c, d])] == [("cg1", "cg2")]
+    book = elder_month_book([a], elder_id="e1", month=date(2026, 11, 1))
+    assert book.rows[0][4] == "-"
+
+
+def test_exports_escape_formula_cells() -> None:
+    evil = rec(
+        "f1",
+        24,
+        1,
+        90,
+        6000,
+        6000,
+        elder_name='=HYPERLINK("http://x","点我")',
+        item_name="+1+1",
+        caregiver_id="@SUM(A1)",
+    )
+    sheets = provider_quarter(
+        [evil, replace(evil, record_id="f2", payable=False)],
+        provider_id="station-1",
+        quarter="2026Q4",
+    )
+    rows = list(csv.reader(io.StringIO(to_csv(sheets).decode("utf-8-sig"))))
+    cells = [c for r in rows for c in r]
+    assert '\'=HYPERLINK("http://x","点我")' in cells and "'+1+1" in cells
+    assert "'@SUM(A1)" in cells
+    assert not any(c.startswith(("=", "+", "@")) for c in cells)
+    wb = load_workbook(io.BytesIO(to_xlsx(sheets)))
+    values = [c for ws in wb.worksheets for r in ws.iter_rows() for c in r]
+    assert not any(c.data_type == "f" for c in values)
+    assert '\'=HYPERLINK("http://x","点我")' in [c.value for c in values]
