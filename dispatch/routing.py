@@ -47,6 +47,9 @@ DEFAULT_PORTFOLIO: tuple[str, ...] = (
 
 # Fewer visits than this: no ruin and recreate (the polish alone solves them well).
 ILS_MIN_VISITS = 8
+# A warm start (the plan in force, repaired) is repaired only when it serves at least this
+# share of the visits; otherwise the full search runs.
+WARM_MIN_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -566,7 +569,11 @@ def solve(
             a = _assignment(b, kept)
         if a is not None:
             keep(_extract(b, a), "warm", _break_starts(b, a))
-    warm = best is not None
+    # A plan in force that serves few of today's visits (an empty one, or one from before
+    # most bookings came in) is no start to repair from: run the full search, with it as
+    # one more candidate.
+    served = sum(len(r) for r in best[0]) if best is not None else 0
+    warm = best is not None and served >= WARM_MIN_SHARE * len(visit_nodes)
     share = params.time_limit_s * params.portfolio_share / len(params.first_solutions)
     dropped_by_start: dict[str, int] = {}
     took: dict[str, float] = {}
