@@ -50,6 +50,18 @@ class CandidateOut(Model):
     reason: str
 
 
+class ElderContactOut(Model):
+    """What the caregiver on the way needs to reach the elder; shown unmasked only to the
+    caregiver assigned to an active incident (every read audited)."""
+
+    phone: str | None
+    contacts: list[dict[str, object]]
+    neighbours: list[dict[str, object]]
+    address: str
+    access_notes: str
+    key_holder: str
+
+
 class IncidentOut(Model):
     id: int
     station_id: int
@@ -76,6 +88,8 @@ class IncidentOut(Model):
     joined: bool = False
     candidates: list[CandidateOut] = Field(default_factory=list)
     timeline: list[TimelineEvent] | None = None
+    elder_contact: ElderContactOut | None = Field(
+        default=None, description="only for the assigned caregiver while accepted, en route or arrived")
 
 
 class OfferOut(Model):

@@ -18,6 +18,7 @@ from schemas.incidents import (
     CloseIn,
     ConfirmArrivalIn,
     DeclineIn,
+    ElderContactOut,
     EnRouteIn,
     HelpCallIn,
     OfferOut,
@@ -33,8 +34,9 @@ from server.incidents.idempotency import remember, replay, request_hash, valid_k
 from server.incidents.model import ACTIVE_STATES, load
 from server.incidents.views import incident_out
 from server.platform import Tx
-from server.registry.guards import elder_for
-from server.registry.routes import stored
+from server.registry.guards import ON_THE_WAY, elder_for
+from server.registry.routes import reveal_for_incident, stored
+from server.registry.views import dicts_of
 from server.store.tables import alarms, elders, family_bindings, incidents, offers
 
 
@@ -155,12 +157,26 @@ async def _visible_incident(conn: Any, p: Principal, iid: int) -> Any:
 async def get_incident(request: web.Request) -> web.Response:
     p = caller(request)
     pf = platform(request)
+    iid = int_param(request, "incident_id")
     async with pf.store.read() as conn:
-        row = await _visible_incident(conn, p, int_param(request, "incident_id"))
+        row = await _visible_incident(conn, p, iid)
         staff = p.is_staff()
         out = await incident_out(conn, row, pf.clock.now(), with_timeline=staff or p.role is Role.CAREGIVER,
                                  with_candidates=staff)
+    if row.caregiver_id is not None and row.caregiver_id == p.caregiver_id and row.status in ON_THE_WAY:
+        out.elder_contact = await _contact_for_caregiver(pf, p, row)
     return ok(out)
+
+
+async def _contact_for_caregiver(pf: Any, p: Principal, inc: Any) -> ElderContactOut | None:
+    """The elder's phones for the caregiver on the way, read and audited in one step (the
+    incident must still be theirs and active when the audit row is written)."""
+    async with pf.tx() as tx:
+        if await reveal_for_incident(tx, p, inc.elder_id) != inc.id:
+            return None
+        e = (await tx.conn.execute(select(elders).where(elders.c.id == inc.elder_id))).one()
+    return ElderContactOut(phone=e.phone, contacts=dicts_of(e.contacts), neighbours=dicts_of(e.neighbours),
+                           address=e.address, access_notes=e.access_notes, key_holder=e.key_holder)
 
 
 M = TypeVar("M", bound=Model)

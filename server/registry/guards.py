@@ -36,6 +36,20 @@ async def may_see_elder(conn: AsyncConnection, p: Principal, elder: Any) -> bool
     return False
 
 
+ON_THE_WAY = ("accepted", "en_route", "arrived")
+
+
+async def assigned_incident(conn: AsyncConnection, p: Principal, elder_id: int) -> int | None:
+    """The incident this caregiver is on for this elder right now (accepted, en route or
+    arrived), if any: while it lasts they may call the elder and the contacts."""
+    if p.role is not Role.CAREGIVER or p.caregiver_id is None:
+        return None
+    found = (await conn.execute(select(incidents.c.id).where(
+        incidents.c.elder_id == elder_id, incidents.c.caregiver_id == p.caregiver_id,
+        incidents.c.status.in_(ON_THE_WAY)).order_by(incidents.c.id.desc()).limit(1))).scalar()
+    return int(found) if found is not None else None
+
+
 async def elder_for(conn: AsyncConnection, p: Principal, elder_id: int) -> Any:
     """The elder row if this caller may see it, else 404."""
     elder = (await conn.execute(select(elders).where(elders.c.id == elder_id))).first()

@@ -33,7 +33,7 @@ from server.geo import CoordSystem, to_store
 from server.http import caller, int_param, ok, parse, parse_query, platform, require
 from server.identity import birth_date_from_id, normalize_id_number, normalize_mobile, sex_from_id
 from server.platform import Tx, audit, queue_push
-from server.registry.guards import elder_for, station_scope
+from server.registry.guards import assigned_incident, elder_for, station_scope
 from server.registry.views import caregiver_out, elder_out, station_out
 from server.store.tables import caregivers, elders, family_bindings, stations, users
 
@@ -499,7 +499,21 @@ async def get_elder(request: web.Request) -> web.Response:
             # The audit row names who saw what, never the values themselves.
             await audit(tx, actor=p.user_id, action="reveal", object_type="elder", object_id=eid,
                         detail={"fields": ["id_number", "phone", "contacts"]})
-    return ok(elder_out(row, reveal=reveal))
+        on_the_way = await reveal_for_incident(tx, p, eid)
+    return ok(elder_out(row, reveal=reveal, reveal_contact=on_the_way is not None))
+
+
+async def reveal_for_incident(tx: Tx, p: Principal, elder_id: int) -> int | None:
+    """A caregiver on an active incident for this elder sees the phones (to call on the
+    way); each such read is audited with the incident it was for."""
+    iid = await assigned_incident(tx.conn, p, elder_id)
+    if iid is not None:
+        await audit(tx, actor=p.user_id, action="reveal", object_type="elder", object_id=elder_id,
+                    detail={"fields": CONTACT_FIELDS, "incident_id": iid, "why": "assigned_incident"})
+    return iid
+
+
+CONTACT_FIELDS = ["phone", "contacts", "neighbours"]
 
 
 async def patch_elder(request: web.Request) -> web.Response:

@@ -293,3 +293,41 @@ async def test_reactivate_elder_and_caregiver_is_audited(api: Api) -> None:
         actions = [(r.object_type, r.action) for r in (await conn.execute(
             select(audit_log).where(audit_log.c.action == "reactivate"))).all()]
     assert sorted(actions) == [("caregiver", "reactivate"), ("elder", "reactivate")]
+
+
+async def _reveals(api: Api) -> list[Any]:
+    async with api.platform.store.read() as conn:
+        return list((await conn.execute(select(audit_log).where(
+            audit_log.c.action == "reveal", audit_log.c.actor_user_id == api.ids["cg_a_user"]))).all())
+
+
+async def test_caregiver_on_the_way_gets_the_phones_audited(api: Api) -> None:
+    """To call the elder or the daughter on the way; only while the incident is active."""
+    eid = api.ids["elder"]
+    inc = await api.press(expect=201)
+    await api.pump()
+    [offer] = await api.call("GET", "/api/v1/offers", "cg_a", expect=200)
+    offered = await api.call("GET", f"/api/v1/incidents/{inc['id']}", "cg_a", expect=200)
+    assert offered["elder_contact"] is None                       # only offered: not yet
+    await api.call("POST", f"/api/v1/offers/{offer['id']}/accept", "cg_a", expect=200)
+
+    e = await api.call("GET", f"/api/v1/elders/{eid}", "cg_a", expect=200)
+    assert e["phone"] == "13500000001" and e["contacts"][0]["phone"] == "13911112222"
+    assert "*" in e["id_number"] and e["birth_date"] is None      # the rest stays masked
+    seen = await api.call("GET", f"/api/v1/incidents/{inc['id']}", "cg_a", expect=200)
+    assert seen["elder_contact"]["phone"] == "13500000001"
+    assert seen["elder_contact"]["contacts"][0]["phone"] == "13911112222"
+    assert [r.detail["incident_id"] for r in await _reveals(api)] == [inc["id"], inc["id"]]
+    # The family and the operator's plain view stay masked.
+    assert (await api.call("GET", f"/api/v1/incidents/{inc['id']}", "family", expect=200))["elder_contact"] is None
+    assert (await api.call("GET", f"/api/v1/incidents/{inc['id']}", "operator", expect=200))["elder_contact"] is None
+
+    lat, lng = near(100, 100)
+    await api.call("POST", f"/api/v1/incidents/{inc['id']}/arrive", "cg_a", expect=200,
+                   json={"location": {"lat": lat, "lng": lng, "coord_system": "gcj02"}})
+    await api.call("POST", f"/api/v1/incidents/{inc['id']}/resolve", "cg_a", json={"notes": "好"}, expect=200)
+    done = await api.call("GET", f"/api/v1/incidents/{inc['id']}", "cg_a", expect=200)
+    assert done["elder_contact"] is None                           # over: masked again
+    status, _ = await api.call("GET", f"/api/v1/elders/{eid}", "cg_a")
+    assert status == 404
+    assert len(await _reveals(api)) == 2
