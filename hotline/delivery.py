@@ -230,7 +230,9 @@ async def _prepare(platform: Platform, alert_id: int) -> _Send | None:
                 update(alerts).where(alerts.c.id == alert_id).values(status="exhausted")
             )
             station = await _station_of(tx, alert)
-            if alert.incident_id is not None and station is not None:
+            # An alarm's own call (hotline.alarms) is covered by the head's call after it.
+            carries_alarm = alert.chain_id is None and str(alert.firing).startswith("alarm:")
+            if alert.incident_id is not None and station is not None and not carries_alarm:
                 await timeline(
                     tx,
                     alert.incident_id,

@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 
+from hotline import alarms as alarm_followup
 from hotline import calls, chain, delivery, service
 from hotline.channels import Receipt, ReceiptStatus, parse_receipt
 from hotline.cti import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookRejected, verify_signature
@@ -260,6 +261,10 @@ async def respond_link(request: web.Request) -> web.Response:
 
 
 async def _answer(pf: Platform, tx: Any, alert: Any, accept: bool, *, via: str) -> None:
+    if alarm_followup.is_alarm_alert(alert):
+        if accept:
+            await alarm_followup.acknowledge_by_phone(tx, alert, via=via)
+        return
     if alert.incident_id is None:
         return
     if accept:
@@ -585,6 +590,8 @@ def register(platform: Platform) -> None:
     platform.on_event("incident.resolved", service.on_incident_resolved)
     platform.on_event("alarm.raised", chain.on_alarm_raised)
     platform.on_event("alarm.acknowledged", chain.on_alarm_acknowledged)
+    platform.on_event("alarm.raised", alarm_followup.on_alarm_raised)
+    platform.on_timer(alarm_followup.HEAD_TIMER, alarm_followup.on_head_timer)
     platform.on_event("hotline.alert", delivery.on_alert)
     platform.on_timer(chain.TIMER_KIND, chain.on_timer)
     platform.on_timer(delivery.CHECK_TIMER, delivery.on_check)

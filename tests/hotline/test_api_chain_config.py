@@ -155,3 +155,25 @@ async def test_previous_anchors_cannot_add_up_beyond_a_day(api: Api) -> None:
     ]
     status, body = await api.call("PUT", "/api/v1/hotline/chain", "operator", json={"steps": steps})
     assert status == 422 and body["code"] == "bad_override"
+
+
+async def test_upgraded_service_request_starts_the_chain_clock_at_the_upgrade(
+    api: Api, provider: FakeProvider
+) -> None:
+    """A service request, then 30 minutes later an emergency press: the chain counts from the
+    press, not from the service request, so its steps keep their normal delays."""
+    first = await api.press(call_type="service", expect=201)
+    await api.advance(30 * 60)
+    joined = await api.press(call_type="emergency", expect=200)
+    assert joined["id"] == first["id"]
+    await settle(api, provider)
+    iid = first["id"]
+    assert await fired(api, iid) == []
+    await api.advance(89)
+    assert await fired(api, iid) == []
+    await api.advance(1)
+    await settle(api, provider)
+    assert await fired(api, iid) == ["operator_alarm:0"]
+    await api.advance(90)
+    await settle(api, provider)
+    assert await fired(api, iid) == ["operator_alarm:0", "neighbour_call:0", "family_call:0"]

@@ -19,11 +19,13 @@ from hotline.escalation import (
     ChainStatus,
     Channel,
     Escalated,
+    OperatorAcknowledged,
     StepDef,
     StepFired,
     StepKind,
     Withdrawn,
     plan,
+    validate_definition,
 )
 
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
@@ -85,7 +87,7 @@ def test_every_step_fires_on_time_for_a_medical_emergency() -> None:
         (180, "neighbour_call:0->nb-li"),
         (180, "family_call:0->son"),
         (240, "family_call:1->daughter"),
-        (300, "head_alarm:0->head-zhao"),
+        (300, "head_alarm:head-zhao->head-zhao"),
     ]
     assert plan(DEFAULT_CHAIN, FALL, chain.history, at(3600)).status is ChainStatus.FINISHED
 
@@ -134,7 +136,7 @@ def test_withdrawal_resumes_with_the_next_step_at_once() -> None:
         (180, "neighbour_call:0->nb-li"),
         (180, "family_call:0->son"),
         (1000, "family_call:1->daughter"),
-        (1060, "head_alarm:0->head-zhao"),  # keeps its 60 s spacing after the daughter
+        (1060, "head_alarm:head-zhao->head-zhao"),  # keeps its 60 s spacing after the daughter
     ]
 
 
@@ -286,3 +288,69 @@ def test_bad_step_is_refused() -> None:
 def test_plan_without_start_is_an_error() -> None:
     with pytest.raises(ValueError):
         plan(DEFAULT_CHAIN, FALL, [], T0)
+
+
+def test_operator_acknowledgement_skips_only_the_head() -> None:
+    """An operator who acknowledged the alarm means nobody needs to wake the head; the
+    neighbour and the family are still called, because nobody is on the way yet."""
+    chain = Chain(FALL)
+    chain.run_until(3600, {120: OperatorAcknowledged(at(120), "op-night")})
+    assert [s for _, s in chain.log] == [
+        "advise_120:0->op-night",
+        "operator_alarm:0->op-night",
+        "neighbour_call:0->nb-li",
+        "family_call:0->son",
+        "family_call:1->daughter",
+    ]
+    assert plan(DEFAULT_CHAIN, FALL, chain.history, at(3600)).status is ChainStatus.FINISHED
+
+
+def test_acknowledgement_after_the_head_was_called_changes_nothing() -> None:
+    chain = Chain(FALL)
+    chain.run_until(3600, {400: OperatorAcknowledged(at(400))})
+    assert chain.log[-1] == (300, "head_alarm:head-zhao->head-zhao")
+
+
+def test_roster_people_are_named_so_a_shift_change_calls_the_new_person() -> None:
+    """The head on duty changes between two plans: the new head is called, the old one once."""
+    early = ChainContext(medical=False, operators=("station",), head=("head:1",))
+    history: list[ChainEvent] = [ChainStarted(T0), StepFired("head_alarm:head:1", at(300))]
+    late = ChainContext(medical=False, operators=("station",), head=("head:2",))
+    due = plan(DEFAULT_CHAIN, late, history, at(301)).due
+    assert [f.id for f in due if f.kind is StepKind.HEAD_ALARM] == ["head_alarm:head:2"]
+    assert [f.id for f in plan(DEFAULT_CHAIN, early, history, at(301)).due] == [
+        "operator_alarm:0",
+        "neighbour_call:0",
+        "family_call:0",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("steps", "problem"),
+    [
+        (
+            (StepDef("n", StepKind.NEIGHBOUR_CALL, timedelta(0), (Channel.VOICE,)),),
+            "operator_alarm",
+        ),
+        (
+            (StepDef("a", StepKind.OPERATOR_ALARM, timedelta(days=2), (Channel.CONSOLE,)),),
+            "within",
+        ),
+        (
+            (
+                StepDef("a", StepKind.OPERATOR_ALARM, timedelta(0), (Channel.CONSOLE,)),
+                StepDef("f", StepKind.FAMILY_CALL, timedelta(0), (Channel.CONSOLE,)),
+            ),
+            "reaches a person",
+        ),
+    ],
+)
+def test_definitions_that_cannot_do_their_job_are_refused(
+    steps: tuple[StepDef, ...], problem: str
+) -> None:
+    with pytest.raises(ValueError, match=problem):
+        validate_definition(ChainDefinition(steps))
+
+
+def test_the_default_chain_is_valid() -> None:
+    validate_definition(DEFAULT_CHAIN)

@@ -1,0 +1,160 @@
+"""Alarms outside the escalation chain reach a person, not only the console.
+
+A complaint past its deadline, a call from outside the service circle, a caregiver arriving
+far from the elder: at night nobody watches the console. Such an alarm calls the operator on
+duty at once (app push, then voice) and, when it is still unacknowledged after HEAD_AFTER,
+the station head (voice, then SMS). Whoever is on the roster at that moment is called. The
+duty operator pressing 1 (or the SMS link) acknowledges the alarm, like the console button.
+
+The chain's own alarms are left to the chain, which already calls the duty operator and the
+head for them (see hotline.chain).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, Final
+
+from sqlalchemy import insert, select, update
+
+from hotline.chain import roster_now
+from hotline.escalation import Channel
+from hotline.roster import DutyRole, DutySlot
+from hotline.tables import alerts
+from server.incidents.model import timeline
+from server.incidents.notify import to_operators
+from server.platform import Platform, Tx, emit, schedule
+from server.store.tables import alarms
+
+HEAD_TIMER: Final = "hotline.alarm_head"
+HEAD_AFTER: Final = timedelta(seconds=300)
+FIRING_PREFIX: Final = "alarm:"
+# Raised by the chain or answered by it: the chain calls the duty operator and the head.
+CHAIN_KINDS: Final = frozenset(
+    {"not_accepted", "no_caregiver", "no_caregiver_in_time", "advise_120", "escalation_head"}
+)
+DUTY_CHANNELS: Final = (Channel.APP_PUSH, Channel.VOICE)
+HEAD_CHANNELS: Final = (Channel.VOICE, Channel.SMS)
+
+
+def followed(kind: str) -> bool:
+    """Whether an alarm of this kind is followed up by phone here."""
+    if kind in CHAIN_KINDS:
+        return False
+    # "Could not reach the duty operator" must not call the duty operator again.
+    return not kind.startswith(("unreachable:duty:", "unreachable:head:"))
+
+
+def is_alarm_alert(alert: Any) -> bool:
+    """Whether an alert row carries an alarm (rather than a chain step)."""
+    return alert.chain_id is None and str(alert.firing).startswith(FIRING_PREFIX)
+
+
+async def on_alarm_raised(platform: Platform, payload: dict[str, Any]) -> None:
+    """Outbox: call the operator on duty, and schedule the head's call."""
+    kind = str(payload.get("kind", ""))
+    if not followed(kind) or payload.get("alarm_id") is None:
+        return
+    async with platform.tx() as tx:
+        alarm = (
+            await tx.conn.execute(select(alarms).where(alarms.c.id == payload["alarm_id"]))
+        ).first()
+        if alarm is None or alarm.acknowledged_at is not None:
+            return
+        for slot, user_id in await roster_now(tx, alarm.station_id):
+            if slot.role is DutyRole.OPERATOR:
+                await _alert(tx, alarm, slot, user_id, DUTY_CHANNELS)
+        await schedule(
+            tx, HEAD_TIMER, f"alarm:{alarm.id}:head", tx.now + HEAD_AFTER, {"alarm_id": alarm.id}
+        )
+
+
+async def on_head_timer(platform: Platform, tx: Tx, payload: dict[str, Any]) -> None:
+    """Timer: nobody acknowledged the alarm: call the station head on the roster now."""
+    alarm = (await tx.conn.execute(select(alarms).where(alarms.c.id == payload["alarm_id"]))).first()
+    if alarm is None or alarm.acknowledged_at is not None:
+        return
+    for slot, user_id in await roster_now(tx, alarm.station_id):
+        if slot.role is DutyRole.HEAD:
+            await _alert(tx, alarm, slot, user_id, HEAD_CHANNELS)
+
+
+async def _alert(
+    tx: Tx, alarm: Any, slot: DutySlot, user_id: int | None, channels: tuple[Channel, ...]
+) -> None:
+    firing = f"{FIRING_PREFIX}{alarm.id}:{slot.person}"
+    done = (
+        await tx.conn.execute(
+            select(alerts.c.id).where(alerts.c.chain_id.is_(None), alerts.c.firing == firing)
+        )
+    ).first()
+    if done is not None:
+        return
+    alert_id = int(
+        (
+            await tx.conn.execute(
+                insert(alerts)
+                .values(
+                    chain_id=None,
+                    incident_id=alarm.incident_id,
+                    firing=firing,
+                    person=slot.person,
+                    name=slot.name,
+                    phone=slot.phone,
+                    user_id=user_id,
+                    channels=[c.value for c in channels],
+                    text=f"【安心】服务站告警：{alarm.message}"[:300],
+                    status="sending",
+                    created_at=tx.now,
+                )
+                .returning(alerts.c.id)
+            )
+        ).scalar_one()
+    )
+    if alarm.incident_id is not None:
+        await timeline(
+            tx,
+            alarm.incident_id,
+            "alarm_call",
+            None,
+            alarm_id=alarm.id,
+            person=slot.person,
+            name=slot.name,
+            alert_id=alert_id,
+        )
+    await emit(tx, "hotline.alert", {"alert_id": alert_id})
+
+
+async def acknowledge_by_phone(tx: Tx, alert: Any, *, via: str) -> bool:
+    """The person called for an alarm pressed 1 (or tapped the link): the alarm is theirs."""
+    alarm_id = int(str(alert.firing)[len(FIRING_PREFIX) :].split(":", 1)[0])
+    res = await tx.conn.execute(
+        update(alarms)
+        .where(alarms.c.id == alarm_id, alarms.c.acknowledged_at.is_(None))
+        .values(acknowledged_at=tx.now, acknowledged_by=alert.user_id)
+    )
+    if res.rowcount != 1:
+        return False
+    row = (await tx.conn.execute(select(alarms).where(alarms.c.id == alarm_id))).one()
+    if row.incident_id is not None:
+        await timeline(
+            tx,
+            row.incident_id,
+            "alarm_acknowledged",
+            alert.user_id,
+            alarm_id=alarm_id,
+            person=alert.person,
+            via=via,
+        )
+    await to_operators(
+        tx,
+        row.station_id,
+        "alarm.acknowledged",
+        {"alarm_id": alarm_id, "by": alert.user_id, "person": alert.person, "via": via},
+    )
+    await emit(
+        tx,
+        "alarm.acknowledged",
+        {"alarm_id": alarm_id, "incident_id": row.incident_id, "user_id": alert.user_id},
+    )
+    return True
