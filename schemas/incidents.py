@@ -92,6 +92,13 @@ class IncidentOut(Model):
         default=None, description="only for the assigned caregiver while accepted, en route or arrived")
 
 
+class IncidentPage(Model):
+    items: list[IncidentOut]
+    total: int
+    page: int
+    page_size: int
+
+
 class OfferOut(Model):
     id: int
     incident_id: int

@@ -6,7 +6,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 from pydantic import Field
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from hotline.intake import Intake, open_or_join
@@ -21,6 +21,7 @@ from schemas.incidents import (
     ElderContactOut,
     EnRouteIn,
     HelpCallIn,
+    IncidentPage,
     OfferOut,
     OperatorIncidentIn,
     ResolveIn,
@@ -102,36 +103,45 @@ async def operator_incident(request: web.Request) -> web.Response:
 
 
 class IncidentQuery(Model):
-    status: str | None = Field(default=None, pattern="^(active|open|offered|accepted|en_route|arrived|resolved|closed|all)$")
+    status: str | None = Field(default=None, pattern="^(active|open|offered|accepted|en_route|arrived|resolved|closed|all)$",
+                               description="active (the default) is open to arrived")
     elder_id: int | None = None
-    limit: int = Field(default=50, ge=1, le=200)
+    page: int = Field(default=1, ge=1, le=100000)
+    page_size: int = Field(default=50, ge=1, le=200)
 
 
 async def list_incidents(request: web.Request) -> web.Response:
+    """Incidents the caller may see, newest first, a page at a time (as the registry lists:
+    items, total, page, page_size)."""
     p = caller(request)
     q = parse_query(request, IncidentQuery)
-    stmt = select(incidents)
+    conds: list[Any] = []
     if p.role is Role.OPERATOR:
-        stmt = stmt.where(incidents.c.station_id == p.station_id)
+        conds.append(incidents.c.station_id == p.station_id)
     elif p.role is Role.CAREGIVER:
-        stmt = stmt.where(incidents.c.caregiver_id == p.caregiver_id)
+        conds.append(incidents.c.caregiver_id == p.caregiver_id)
     elif p.role is Role.ELDER:
-        stmt = stmt.where(incidents.c.elder_id == p.elder_id)
+        conds.append(incidents.c.elder_id == p.elder_id)
     elif p.role is Role.FAMILY:
-        stmt = stmt.where(incidents.c.elder_id.in_(select(family_bindings.c.elder_id).where(
+        conds.append(incidents.c.elder_id.in_(select(family_bindings.c.elder_id).where(
             family_bindings.c.family_user_id == p.user_id, family_bindings.c.status == "confirmed")))
     if q.status in (None, "active"):
-        stmt = stmt.where(incidents.c.status.in_(ACTIVE_STATES))
+        conds.append(incidents.c.status.in_(ACTIVE_STATES))
     elif q.status != "all":
-        stmt = stmt.where(incidents.c.status == q.status)
+        conds.append(incidents.c.status == q.status)
     if q.elder_id:
-        stmt = stmt.where(incidents.c.elder_id == q.elder_id)
+        conds.append(incidents.c.elder_id == q.elder_id)
     pf = platform(request)
     async with pf.store.read() as conn:
-        rows = (await conn.execute(stmt.order_by(incidents.c.opened_at.desc()).limit(q.limit))).all()
+        total = (await conn.execute(select(func.count()).select_from(incidents).where(*conds))).scalar_one()
+        # The id breaks ties between calls opened in the same instant, so pages never
+        # overlap or skip.
+        rows = (await conn.execute(select(incidents).where(*conds)
+                                   .order_by(incidents.c.opened_at.desc(), incidents.c.id.desc())
+                                   .offset((q.page - 1) * q.page_size).limit(q.page_size))).all()
         now = pf.clock.now()
         items = [await incident_out(conn, r, now) for r in rows]
-    return ok([i.model_dump(mode="json") for i in items])
+    return ok(IncidentPage(items=items, total=int(total), page=q.page, page_size=q.page_size))
 
 
 async def _visible_incident(conn: Any, p: Principal, iid: int) -> Any:

@@ -57,7 +57,7 @@ def test_help_call_from_button_to_arrival(server: str, demo_api: Api, browser: A
     hold(el, "#help", 300)
     el.wait_for_timeout(300)
     assert op.locator(".qi").count() == 0
-    assert demo_api.call("GET", "/api/v1/incidents", "operator") == []
+    assert demo_api.call("GET", "/api/v1/incidents", "operator")["items"] == []
 
     # Hold ~1 s: the call goes out at once and is on the console within a second.
     with el.expect_response(lambda r: "/api/v1/help-calls" in r.url and r.request.method == "POST") as resp:
@@ -136,7 +136,7 @@ def test_help_call_from_button_to_arrival(server: str, demo_api: Api, browser: A
     card.locator(".btn.danger").first.click()
     card.wait_for(state="detached", timeout=3000)
     op.wait_for_selector("#detail:not([hidden]) #timeline li[data-kind=offered]", timeout=3000)
-    popped = [i for i in demo_api.call("GET", "/api/v1/incidents", "operator") if i["elder_id"] == caller["id"]]
+    popped = [i for i in demo_api.call("GET", "/api/v1/incidents", "operator")["items"] if i["elder_id"] == caller["id"]]
     assert len(popped) == 1 and popped[0]["source"] == "phone"
     demo_api.call("POST", f"/api/v1/incidents/{popped[0]['id']}/close", "operator",
                   json={"resolution": "false_alarm", "notes": ""})

@@ -57,8 +57,8 @@ async def until(probe: Any, timeout: float = 20.0) -> Any:
 
 
 async def incidents(s: aiohttp.ClientSession, url: str, h: dict[str, str]) -> list[dict[str, Any]]:
-    async with s.get(url + "/api/v1/incidents?status=all", headers=h) as r:
-        return list(await r.json())
+    async with s.get(url + "/api/v1/incidents?status=all&page_size=200", headers=h) as r:
+        return list((await r.json())["items"])
 
 
 async def test_killed_after_commit_before_answer(server: ServerProcess) -> None:

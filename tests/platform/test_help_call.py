@@ -217,7 +217,7 @@ async def test_bad_bodies_are_clear_errors(api: Api, body: dict, code: str) -> N
     status, problem = await api.call("POST", "/api/v1/help-calls", "elder", json=body,
                                      headers={"Idempotency-Key": "bad-body-001"})
     assert status == 422 and problem["code"] == code
-    assert await api.call("GET", "/api/v1/incidents", "operator", expect=200) == []
+    assert (await api.call("GET", "/api/v1/incidents", "operator", expect=200))["items"] == []
 
 
 async def test_missing_key_and_broken_json(api: Api) -> None:
@@ -276,3 +276,25 @@ async def test_decliners_are_asked_again_after_a_while(api: Api) -> None:
     for _ in range(11):            # retries every 30 s; after 5 minutes she is asked again
         await api.advance(31)
     assert len(await offers_for(api, "cg_a")) == 1
+
+
+async def test_incident_list_pages_like_the_registry(api: Api) -> None:
+    """Seven calls (each closed so the next opens a new incident): pages of 3, 3 and 1,
+    newest first, none twice, none lost; the total counts them all."""
+    ids = []
+    for _ in range(7):
+        inc = await api.press(call_type="health", expect=201)
+        ids.append(inc["id"])
+        await api.call("POST", f"/api/v1/incidents/{inc['id']}/close", "operator",
+                       json={"resolution": "handled_by_phone"}, expect=200)
+    pages = [await api.call("GET", f"/api/v1/incidents?status=all&page={n}&page_size=3", "operator",
+                            expect=200) for n in (1, 2, 3, 4)]
+    assert [p["total"] for p in pages] == [7, 7, 7, 7]
+    assert [len(p["items"]) for p in pages] == [3, 3, 1, 0]
+    assert [i["id"] for p in pages for i in p["items"]] == sorted(ids, reverse=True)
+    assert pages[0]["page"] == 1 and pages[0]["page_size"] == 3
+    other = await api.call("GET", "/api/v1/incidents?status=all", "operator2", expect=200)
+    assert other["total"] == 0
+    for bad in ("page=0", "page_size=201", "page=x", "limit=5"):
+        status, body = await api.call("GET", f"/api/v1/incidents?{bad}", "operator")
+        assert status == 422, bad
