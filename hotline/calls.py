@@ -172,8 +172,9 @@ async def receive_cti(
             await refuse_replay(
                 StoreNonceCache(tx), source="cti", event_id=event.event_id, now=tx.now
             )
-        except WebhookRejected as exc:
-            raise ApiError(409, exc.code, exc.message) from None
+        except WebhookRejected:
+            # A provider retries what it thinks failed: answer 2xx, or it retries for ever.
+            return {"call_id": event.call_id, "duplicate": True}
         row = (
             await tx.conn.execute(
                 select(hotline_calls)
@@ -228,12 +229,20 @@ async def receive_cti(
                 select(hotline_calls).where(hotline_calls.c.call_id == state.call_id)
             )
         ).one()
-        if event.type is CallEventType.RINGING and state.status is CallStatus.RINGING:
+        first_ring = before is None or before.ringing_at is None
+        if (
+            event.type is CallEventType.RINGING
+            and state.status is CallStatus.RINGING
+            and first_ring
+        ):
+            # A ringing event with a new id for the same call (a PBX re-sending) pops once.
             await _screen_pop(tx, call)
         elif state.status is CallStatus.ENDED and (
             before is None or before.status is not CallStatus.ENDED
         ):
             await _call_ended(tx, call, state)
+        elif before is not None and before.missed and not state.missed:
+            await _missed_call_answered_after_all(tx, call, state)
         elif state.status is CallStatus.ANSWERED and call.station_id is not None:
             await to_operators(
                 tx,
@@ -341,6 +350,36 @@ async def _call_ended(tx: Tx, call: Any, state: CallState) -> None:
                     created_at=tx.now,
                 )
             )
+
+
+async def _missed_call_answered_after_all(tx: Tx, call: Any, state: CallState) -> None:
+    """The answered event arrived after the ended one: the call was not missed after all.
+
+    The call-back task was created at once (a real missed call is never lost waiting for a
+    grace period); it is cancelled now if nobody has started on it, and the console is told.
+    """
+    if call.station_id is None:
+        return
+    cancelled = await tx.conn.execute(
+        update(tasks)
+        .where(
+            tasks.c.source_ref == f"missed_call:{call.call_id}",
+            tasks.c.status.in_(("open", "planned")),
+        )
+        .values(status="cancelled", notes="来电已接听（事件迟到）/ the call was answered after all")
+    )
+    await to_operators(
+        tx,
+        call.station_id,
+        "call.ended",
+        {
+            "call_id": call.call_id,
+            "missed": False,
+            "talk_seconds": state.talk_seconds,
+            "corrected": True,
+            "task_cancelled": bool(cancelled.rowcount),
+        },
+    )
 
 
 async def call_to_incident(

@@ -89,11 +89,58 @@ async def test_bad_webhooks_are_refused(line: Api, tamper: str, code: str) -> No
     assert await pushes(line, "operator", "call.ringing") == []
 
 
-async def test_replayed_event_is_refused(line: Api) -> None:
+async def test_retried_event_is_answered_200_and_ignored(line: Api) -> None:
+    """A PBX retries on anything but 2xx: a repeated event id is acknowledged, not applied."""
     assert (await send_cti(line, cti("e1", "ringing", "c-1")))[0] == 200
     status, body = await send_cti(line, cti("e1", "ringing", "c-1"))
-    assert status == 409 and body["code"] == "cti_replayed"
+    assert status == 200 and body["duplicate"] is True
     assert len(await pushes(line, "operator", "call.ringing")) == 1
+
+
+async def test_ringing_again_with_a_new_event_id_pops_once(line: Api) -> None:
+    await send_cti(line, cti("e1", "ringing", "c-1"))
+    status, _ = await send_cti(line, cti("e1-bis", "ringing", "c-1"))
+    assert status == 200
+    assert len(await pushes(line, "operator", "call.ringing")) == 1
+
+
+async def missed_call_tasks(line: Api) -> list[tuple[str, int | None]]:
+    async with line.platform.store.read() as conn:
+        rows = (
+            await conn.execute(
+                select(tasks.c.status, tasks.c.elder_id).where(
+                    tasks.c.source_ref == "missed_call:c-1"
+                )
+            )
+        ).all()
+    return [(r.status, r.elder_id) for r in rows]
+
+
+async def test_answered_after_ended_cancels_the_call_back_and_corrects_the_console(
+    line: Api,
+) -> None:
+    """Ended arrives before answered: first a missed call (a call-back task for the elder
+    whose number called, never silence), then the late answer corrects both."""
+    await send_cti(line, cti("e1", "ringing", "c-1"))
+    await send_cti(line, cti("e3", "ended", "c-1", at="2026-11-23T02:02:00Z"))
+    assert await missed_call_tasks(line) == [("open", line.ids["elder"])]
+    await send_cti(line, cti("e2", "answered", "c-1", at="2026-11-23T02:00:10Z", agent="op1"))
+    assert await missed_call_tasks(line) == [("cancelled", line.ids["elder"])]
+    ended = await pushes(line, "operator", "call.ended")
+    assert [(p["missed"], p.get("corrected", False)) for p in ended] == [
+        (True, False),
+        (False, True),
+    ]
+    assert ended[-1]["talk_seconds"] == 110
+    [call] = await line.call("GET", "/api/v1/hotline/calls", "operator", expect=200)
+    assert call["missed"] is False
+
+
+async def test_a_really_missed_call_keeps_its_call_back(line: Api) -> None:
+    await send_cti(line, cti("e1", "ringing", "c-1"))
+    await send_cti(line, cti("e2", "ended", "c-1", at="2026-11-23T02:00:30Z"))
+    await send_cti(line, cti("e2", "ended", "c-1", at="2026-11-23T02:00:30Z"))  # a retry
+    assert await missed_call_tasks(line) == [("open", line.ids["elder"])]
 
 
 async def test_malformed_event_is_422(line: Api) -> None:
