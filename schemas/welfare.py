@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
 from pydantic import AwareDatetime, Field, model_validator
@@ -67,3 +68,12 @@ class StayIn(Model):
     admitted_at: AwareDatetime
     discharged_at: AwareDatetime | None = None
     hospital: str = Field(default="", max_length=100)
+
+
+class CalendarIn(Model):
+    """One year's official calendar from the State Council's notice (国务院办公厅关于…部分节假日
+    安排的通知): the statutory days off that fall on weekdays, and the swapped weekend workdays."""
+
+    holidays: list[date] = Field(min_length=1, max_length=60)
+    workdays: list[date] = Field(default_factory=list, max_length=20)
+    source: str = Field(default="", max_length=200)

@@ -45,7 +45,8 @@ from server.services.tasks import routes as task_routes
 from server.store.tables import elders, tasks
 from server.welfare import flows as welfare_flows
 from server.welfare import service as welfare
-from server.welfare.workdays import OFFICIAL, CalendarNotCovered, business_date
+from server.welfare.calendars import calendar_for
+from server.welfare.workdays import business_date
 
 
 def _item_out(item: ServiceItem) -> ItemOut:
@@ -431,14 +432,12 @@ async def materialise(request: web.Request) -> web.Response:
                 )
             )
         ).all()
+        cal = await calendar_for(conn)  # published years, the package, then the fallback
     today = business_date(plat.clock.now())
     for r in rules:
-        try:
-            occurrences = expand(
-                _rule(r), today, today + timedelta(days=body.days), is_workday=OFFICIAL.is_workday
-            )
-        except CalendarNotCovered as exc:
-            raise ApiError(409, "calendar.not_covered", str(exc)) from exc
+        occurrences = expand(
+            _rule(r), today, today + timedelta(days=body.days), is_workday=cal.is_workday
+        )
         for occ in occurrences:
             try:
                 async with plat.tx() as tx:

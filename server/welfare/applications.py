@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from typing import Any
 
 from aiohttp import web
@@ -19,9 +19,10 @@ from server.auth.principal import Principal, Role
 from server.errors import ApiError, not_found
 from server.http import int_param, ok, parse, platform, require
 from server.incidents.notify import to_operators
-from server.platform import Platform, Tx, audit, schedule
+from server.platform import Platform, Tx, audit
 from server.registry.guards import elder_for, station_scope
 from server.welfare import service
+from server.welfare.calendars import calendar_for, schedule_overdue
 from server.welfare.flows import WATCHERS
 from server.welfare.tables import (
     application_documents,
@@ -29,10 +30,7 @@ from server.welfare.tables import (
     applications,
 )
 from server.welfare.workdays import (
-    OFFICIAL,
-    SHANGHAI,
     STEP_ORDER,
-    CalendarNotCovered,
     ReviewStep,
     business_date,
     is_overdue,
@@ -46,21 +44,20 @@ MAX_DOC_BYTES = 2 * 1024 * 1024
 # ----- applications -----------------------------------------------------------------------
 
 
-def _due_timer_at(due: date) -> datetime:
-    """Overdue from the first instant after the due day (Asia/Shanghai)."""
-    return datetime.combine(due + timedelta(days=1), time(0), SHANGHAI)
-
-
 async def _enter_step(tx: Tx, app_id: int, step: ReviewStep, actor: int | None, note: str) -> date:
     today = business_date(tx.now)
-    try:
-        due = step_due(step, today, OFFICIAL)
-    except CalendarNotCovered as exc:
-        raise ApiError(409, "calendar.not_covered", str(exc)) from exc
+    cal = await calendar_for(tx.conn)
+    due = step_due(step, today, cal)  # never refused: an unpublished year is provisional
+    provisional = cal.provisional(today, due)
     await tx.conn.execute(
         update(applications)
         .where(applications.c.id == app_id)
-        .values(status=step.value, step_received_on=today, step_due_on=due)
+        .values(
+            status=step.value,
+            step_received_on=today,
+            step_due_on=due,
+            step_due_provisional=provisional,
+        )
     )
     await tx.conn.execute(
         insert(application_events).values(
@@ -73,13 +70,7 @@ async def _enter_step(tx: Tx, app_id: int, step: ReviewStep, actor: int | None, 
             due_on=due,
         )
     )
-    await schedule(
-        tx,
-        "welfare.application_overdue",
-        f"application:{app_id}:{step.value}",
-        _due_timer_at(due),
-        {"application_id": app_id, "step": step.value},
-    )
+    await schedule_overdue(tx, app_id, step.value, due)
     return due
 
 
@@ -163,6 +154,7 @@ async def _application_out(tx: Tx, aid: int) -> dict[str, Any]:
         "status": row.status,
         "step_received_on": row.step_received_on.isoformat() if row.step_received_on else None,
         "step_due_on": row.step_due_on.isoformat() if row.step_due_on else None,
+        "provisional": bool(row.step_due_provisional),
         "overdue": bool(open_step and row.step_due_on and is_overdue(row.step_due_on, today)),
         "refusal_reason": row.refusal_reason,
         "events": [
@@ -380,6 +372,8 @@ async def on_application_overdue(plat: Platform, tx: Tx, payload: dict[str, Any]
     row = (await tx.conn.execute(select(applications).where(applications.c.id == aid))).first()
     if row is None or row.status != step:
         return  # decided in time
+    if "due_on" in payload and str(row.step_due_on) != payload["due_on"]:
+        return  # the due day was recomputed; that day's own timer decides
     await tx.conn.execute(
         insert(application_events).values(
             application_id=aid,

@@ -34,6 +34,7 @@ from server.welfare.applications import (
     submit_application,
     upload_document,
 )
+from server.welfare.calendars import list_calendars, put_calendar
 from server.welfare.exports import (
     district_statement,
     elder_statement,
@@ -530,6 +531,8 @@ def routes() -> list[web.RouteDef]:
     fmt = "{fmt:csv|xlsx}"
     return [
         web.get("/api/v1/welfare/rulesets", list_rulesets),
+        web.get("/api/v1/welfare/calendars", list_calendars),
+        web.put("/api/v1/welfare/calendars/{year}", put_calendar),
         web.post("/api/v1/welfare/rulesets", create_ruleset),
         web.put("/api/v1/elders/{elder_id}/welfare-profile", put_profile),
         web.get("/api/v1/elders/{elder_id}/eligibility", get_eligibility),

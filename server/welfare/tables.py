@@ -125,6 +125,8 @@ applications = Table(
     Column("status", String(20), nullable=False),  # community, street, district, approved, refused
     Column("step_received_on", Date, nullable=True),
     Column("step_due_on", Date, nullable=True),
+    # the due day leans on the fallback calendar (the year's notice is not published yet)
+    Column("step_due_provisional", Boolean, nullable=False, server_default="0"),
     Column("submitted_by", ForeignKey("users.id"), nullable=True),
     Column("submitted_at", UtcDateTime, nullable=False),
     Column("decided_at", UtcDateTime, nullable=True),
@@ -178,4 +180,18 @@ door_cards = Table(  # the fixed code printed on the elder's door card; the oper
     Column("version", Integer, nullable=False, server_default="1"),
     Column("rotated_at", UtcDateTime, nullable=False),
     Column("rotated_by", ForeignKey("users.id"), nullable=True),
+)
+
+welfare_calendars = Table(  # each year's official holidays and swapped workdays, as published
+    "welfare_calendars",
+    metadata,
+    _id(),
+    Column("year", Integer, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("holidays", JSON, nullable=False),  # ["2027-01-01", ...]
+    Column("workdays", JSON, nullable=False),  # swapped weekend workdays
+    Column("source", String(200), nullable=False, server_default=""),
+    Column("published_at", UtcDateTime, nullable=False),
+    Column("published_by", ForeignKey("users.id"), nullable=True),
+    UniqueConstraint("year", "version", name="uq_welfare_calendars_year_version"),
 )

@@ -4,8 +4,10 @@ China's State Council publishes each year's holidays in the preceding November o
 with *swapped workdays* (调休): some Saturdays or Sundays become working days to bridge a
 long holiday. The `chinese_calendar` package carries the published years; years it does not
 cover must be supplied as data (`YearCalendar`) before any deadline in them is computed.
-A year that is in neither raises `CalendarNotCovered`: a wrong deadline on an elder's subsidy
-application is worse than a loud error.
+A year that is in neither raises `CalendarNotCovered` from the strict calendar; the service
+uses `fallback=True` instead (weekends and the fixed-date statutory holidays) and marks such
+deadlines provisional, recomputing them when the year's calendar is published: an application
+is never refused because the State Council's notice is not in yet.
 """
 
 from __future__ import annotations
@@ -81,24 +83,46 @@ def _package_is_workday(d: date) -> bool:
         raise CalendarNotCovered(d.year) from exc
 
 
+# Statutory holidays that fall on the same Gregorian dates every year (全体公民放假的节日,
+# 2025 rules): New Year's Day, Labour Day (1-2 May) and National Day (1-3 October). The lunar
+# holidays (Spring Festival, Qingming, Dragon Boat, Mid-Autumn) and the swapped workdays are
+# only known from the State Council's notice.
+FIXED_HOLIDAYS: Final = ((1, 1), (5, 1), (5, 2), (10, 1), (10, 2), (10, 3))
+
+
+def fallback_is_workday(d: date) -> bool:
+    """A provisional guess for a year whose notice is not in yet: weekends and the fixed-date
+    statutory holidays are days off. Deadlines computed with it are marked provisional."""
+    return d.weekday() < 5 and (d.month, d.day) not in FIXED_HOLIDAYS
+
+
 @dataclass(frozen=True)
 class WorkCalendar:
-    """The official working-day calendar: overrides first, then the chinese_calendar package."""
+    """The official working-day calendar: overrides (published as data) first, then the
+    chinese_calendar package, then, with `fallback`, the provisional weekend-and-fixed-holidays
+    rule (never a refusal: an elder's application is never turned away for want of a calendar)."""
 
     overrides: Mapping[int, YearCalendar] = field(default_factory=dict)
     use_package: bool = True
+    fallback: bool = False
 
     def is_workday(self, d: date) -> bool:
         """Whether `d` is a working day (weekday not a holiday, or a swapped weekend workday)."""
         override = self.overrides.get(d.year)
         if override is not None:
             return override.is_workday(d)
-        if not self.use_package:
+        if self.use_package:
+            try:
+                return _package_is_workday(d)
+            except CalendarNotCovered:
+                if not self.fallback:
+                    raise
+        elif not self.fallback:
             raise CalendarNotCovered(d.year)
-        return _package_is_workday(d)
+        return fallback_is_workday(d)
 
     def covers(self, year: int) -> bool:
-        """Whether the calendar of `year` is known."""
+        """Whether the official calendar of `year` is known (not just the fallback guess)."""
         if year in self.overrides:
             return True
         if not self.use_package:
@@ -108,6 +132,10 @@ class WorkCalendar:
         except CalendarNotCovered:
             return False
         return True
+
+    def provisional(self, start: date, end: date) -> bool:
+        """Whether a span of days leans on the fallback guess for any of its years."""
+        return any(not self.covers(y) for y in range(start.year, end.year + 1))
 
     def add_working_days(self, start: date, n: int) -> date:
         """The n-th working day after `start` (`start` itself never counts; n=0 gives `start`)."""
@@ -135,7 +163,11 @@ class WorkCalendar:
 
     def with_overrides(self, years: Mapping[int, YearCalendar]) -> WorkCalendar:
         """A calendar with more (or corrected) years."""
-        return WorkCalendar(overrides={**self.overrides, **years}, use_package=self.use_package)
+        return WorkCalendar(
+            overrides={**self.overrides, **years},
+            use_package=self.use_package,
+            fallback=self.fallback,
+        )
 
 
 def load_overrides(data: Mapping[str, Any] | str) -> dict[int, YearCalendar]:
@@ -144,7 +176,7 @@ def load_overrides(data: Mapping[str, Any] | str) -> dict[int, YearCalendar]:
     return {int(y): YearCalendar.from_dict(int(y), v) for y, v in raw.items()}
 
 
-OFFICIAL: Final = WorkCalendar()
+OFFICIAL: Final = WorkCalendar()  # strict: raises CalendarNotCovered past the package's years
 
 
 def business_date(at: datetime) -> date:

@@ -142,3 +142,18 @@ def test_add_working_days_properties(start: date, n: int) -> None:
     assert OFFICIAL.working_days_between(start, due) == n
     if n:
         assert OFFICIAL.is_workday(due)  # a deadline never falls on a day off
+
+
+def test_fallback_for_an_unpublished_year_is_provisional() -> None:
+    from server.welfare.workdays import WorkCalendar, fallback_is_workday
+
+    cal = WorkCalendar(fallback=True)
+    assert not cal.is_workday(date(2027, 1, 1))  # New Year's Day, a Friday
+    assert not cal.is_workday(date(2027, 10, 1)) and not cal.is_workday(date(2027, 5, 2))
+    assert not cal.is_workday(date(2027, 1, 2))  # a Saturday
+    assert cal.is_workday(date(2027, 1, 4))
+    assert cal.is_workday(date(2026, 2, 14))  # a published year keeps its swapped workday
+    assert step_due(ReviewStep.COMMUNITY, date(2026, 12, 24), cal) == date(2027, 1, 8)
+    assert cal.provisional(date(2026, 12, 24), date(2027, 1, 8))
+    assert not cal.provisional(date(2026, 11, 2), date(2026, 11, 16))
+    assert fallback_is_workday(date(2027, 2, 8))  # lunar holidays are only known from the notice
