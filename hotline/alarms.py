@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import Any, Final
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotline.chain import roster_now
 from hotline.escalation import Channel
@@ -125,9 +126,21 @@ async def _alert(
     await emit(tx, "hotline.alert", {"alert_id": alert_id})
 
 
+def _alarm_id(alert: Any) -> int:
+    return int(str(alert.firing)[len(FIRING_PREFIX) :].split(":", 1)[0])
+
+
+async def acknowledged(conn: AsyncConnection, alert: Any) -> bool:
+    """Whether the alarm an alert carries has been acknowledged by anyone."""
+    at = (
+        await conn.execute(select(alarms.c.acknowledged_at).where(alarms.c.id == _alarm_id(alert)))
+    ).scalar()
+    return at is not None
+
+
 async def acknowledge_by_phone(tx: Tx, alert: Any, *, via: str) -> bool:
     """The person called for an alarm pressed 1 (or tapped the link): the alarm is theirs."""
-    alarm_id = int(str(alert.firing)[len(FIRING_PREFIX) :].split(":", 1)[0])
+    alarm_id = _alarm_id(alert)
     res = await tx.conn.execute(
         update(alarms)
         .where(alarms.c.id == alarm_id, alarms.c.acknowledged_at.is_(None))

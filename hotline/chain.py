@@ -630,8 +630,13 @@ async def chain_of(tx: Tx, incident_id: int) -> Any:
 
 async def responsible(tx: Tx, chain_id: int) -> set[str]:
     """People who have taken responsibility and not withdrawn."""
+    return await responsible_in(tx.conn, chain_id)
+
+
+async def responsible_in(conn: AsyncConnection, chain_id: int) -> set[str]:
+    """`responsible` on any connection (the SMS page reads it outside a transaction)."""
     rows = (
-        await tx.conn.execute(
+        await conn.execute(
             select(chain_events.c.kind, chain_events.c.person)
             .where(
                 chain_events.c.chain_id == chain_id, chain_events.c.kind.in_(("ack", "withdrawn"))

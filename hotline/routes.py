@@ -9,7 +9,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from hotline import alarms as alarm_followup
-from hotline import calls, chain, delivery, service
+from hotline import calls, chain, delivery, respond_page, service
 from hotline.channels import Receipt, ReceiptStatus, parse_receipt
 from hotline.cti import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookRejected, verify_signature
 from hotline.followup import ComplaintAction
@@ -248,16 +248,82 @@ async def escalate(request: web.Request) -> web.Response:
 
 
 async def respond_link(request: web.Request) -> web.Response:
-    """The neighbour's SMS link: accept or decline, no sign-in (the token is the proof)."""
+    """The neighbour's SMS link: accept or decline, no sign-in (the token is the proof).
+
+    A phone's form posts `answer=...` and is sent back to the page (303, so a reload does not
+    post again); an app or the IVR bridge may post JSON and gets JSON.
+    """
+    pf = platform(request)
+    alert_id = delivery.alert_of_token(pf, request.match_info["token"])
+    form = request.content_type == "application/x-www-form-urlencoded"
+    if form:
+        _same_site_only(request)
+        if alert_id is None:
+            return _page(respond_page.RespondPage(respond_page.PageState.INVALID), 404)
+        answer = str((await request.post()).get("answer", ""))
+        if answer not in ("accept", "decline"):
+            raise ApiError(422, "validation_error", "answer must be accept or decline")
+    else:
+        if alert_id is None:
+            raise ApiError(404, "link_not_found", "this link is not valid")
+        answer = (await parse(request, RespondIn)).answer
+    async with pf.tx() as tx:
+        alert = (await tx.conn.execute(select(alerts).where(alerts.c.id == alert_id))).one()
+        await _answer(pf, tx, alert, answer == "accept", via="sms_link")
+    if form:
+        raise web.HTTPSeeOther(location=f"{request.path}?answered={answer}")
+    return ok({"alert_id": alert_id, "answer": answer})
+
+
+def _same_site_only(request: web.Request) -> None:
+    """Refuse a form posted from another site (the token alone would do; this is the belt)."""
+    origin = request.headers.get("Origin")
+    site = request.headers.get("Sec-Fetch-Site")
+    if site == "cross-site" or (
+        origin not in (None, "null") and origin.split("://")[-1] != request.host
+    ):
+        raise ApiError(403, "cross_site_post", "this form can only be sent from its own page")
+
+
+def _page(page: respond_page.RespondPage, status: int = 200) -> web.Response:
+    return web.Response(
+        status=status,
+        text=respond_page.render(page),
+        content_type="text/html",
+        charset="utf-8",
+        headers=respond_page.PAGE_HEADERS,
+    )
+
+
+async def respond_link_page(request: web.Request) -> web.Response:
+    """The page the SMS link opens: what happened and two large buttons. Opening it answers
+    nothing (SMS apps and WeChat fetch links to preview them)."""
     pf = platform(request)
     alert_id = delivery.alert_of_token(pf, request.match_info["token"])
     if alert_id is None:
-        raise ApiError(404, "link_not_found", "this link is not valid")
-    body = await parse(request, RespondIn)
-    async with pf.tx() as tx:
-        alert = (await tx.conn.execute(select(alerts).where(alerts.c.id == alert_id))).one()
-        await _answer(pf, tx, alert, body.answer == "accept", via="sms_link")
-    return ok({"alert_id": alert_id, "answer": body.answer})
+        return _page(respond_page.RespondPage(respond_page.PageState.INVALID), 404)
+    async with pf.store.read() as conn:
+        alert = (await conn.execute(select(alerts).where(alerts.c.id == alert_id))).one()
+        state = respond_page.PageState.ASK
+        over = False
+        if alert.incident_id is not None:
+            status = (
+                await conn.execute(
+                    select(incidents.c.status).where(incidents.c.id == alert.incident_id)
+                )
+            ).scalar()
+            over = status in ("resolved", "closed")
+        if alarm_followup.is_alarm_alert(alert):
+            over = over or await alarm_followup.acknowledged(conn, alert)
+        elif alert.chain_id is not None and alert.person in await chain.responsible_in(
+            conn, int(alert.chain_id)
+        ):
+            state = respond_page.PageState.GOING
+    if over:
+        state = respond_page.PageState.OVER
+    elif request.query.get("answered") == "decline" and state is respond_page.PageState.ASK:
+        state = respond_page.PageState.DECLINED
+    return _page(respond_page.RespondPage(state, text=alert.text, action=request.path))
 
 
 async def _answer(pf: Platform, tx: Any, alert: Any, accept: bool, *, via: str) -> None:
@@ -552,6 +618,7 @@ def routes() -> list[web.RouteDef]:
         web.post(f"{PREFIX}/cti/events", cti_event),
         web.post(f"{PREFIX}/receipts", provider_receipt),
         web.post(f"{PREFIX}/respond/{{token}}", respond_link),
+        web.get(f"{PREFIX}/respond/{{token}}", respond_link_page),
         web.get(f"{PREFIX}/calls", list_calls),
         web.post(f"{PREFIX}/calls/{{call_id}}/incident", call_to_incident),
         web.get(f"{PREFIX}/elders/search", search_elders),

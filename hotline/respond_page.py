@@ -1,0 +1,109 @@
+"""The small phone page behind the SMS link: "我去看看 / I'm going" or "我去不了 / I can't".
+
+The neighbour taps a link in an SMS, so the page must work in any phone browser with no app,
+no sign-in and no script: a plain HTML form posting to the same URL. The token in the URL is
+the only credential (an HMAC of the alert id), so a forged page on another site cannot post
+without it; the handler also refuses cross-site posts (Origin, Sec-Fetch-Site). Opening the
+page (GET) never answers: SMS apps and WeChat fetch links for previews. Pure: text in, HTML out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from html import escape
+from typing import Final
+
+__all__ = ["PAGE_HEADERS", "PageState", "RespondPage", "render"]
+
+PAGE_HEADERS: Final = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    # The token is in the URL: never send it on as a referrer.
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+}
+
+
+class PageState(StrEnum):
+    """What the person can still do."""
+
+    ASK = "ask"  # not answered yet: both buttons
+    GOING = "going"  # said they are going: they can still say they cannot
+    DECLINED = "declined"  # said they cannot: they can still change their mind
+    OVER = "over"  # the call is handled or closed: nothing to do
+    INVALID = "invalid"  # forged or unknown link
+
+
+@dataclass(frozen=True, slots=True)
+class RespondPage:
+    """What the page shows."""
+
+    state: PageState
+    text: str = ""  # the alert's message (who called for help, where)
+    action: str = ""  # where the form posts (this page's own path)
+
+
+_NOTES: Final = {
+    PageState.ASK: ("请告诉服务站您能否前往。", "Please tell the station whether you can go."),
+    PageState.GOING: (
+        "谢谢！服务站已知道您正在前往。如果去不了，请点下面的按钮。",
+        "Thank you: the station knows you are on your way. If you cannot go after all, tap below.",
+    ),
+    PageState.DECLINED: (
+        "已告诉服务站您去不了，我们会联系其他人。",
+        "The station knows you cannot go and is calling someone else.",
+    ),
+    PageState.OVER: ("这次呼叫已处理完毕，谢谢您。", "This call has been handled. Thank you."),
+    PageState.INVALID: (
+        "链接无效或已过期，请直接致电服务站。",
+        "This link is not valid: please call the station.",
+    ),
+}
+
+_STYLE: Final = (
+    "body{font-family:system-ui,-apple-system,'PingFang SC','Microsoft YaHei',sans-serif;"
+    "margin:0;padding:1.2rem;font-size:1.15rem;line-height:1.5;color:#1a1a1a;background:#fff}"
+    "h1{font-size:1.5rem;margin:0 0 .8rem}.msg{background:#fff4e5;border-left:6px solid #e67e22;"
+    "padding:.8rem;margin:0 0 1rem}.en{color:#555;font-size:1rem}"
+    "button{display:block;width:100%;min-height:4.2rem;margin:.8rem 0;border:0;border-radius:.6rem;"
+    "font-size:1.4rem;font-weight:600;color:#fff}.go{background:#1e8449}.no{background:#7f8c8d}"
+)
+
+
+def _button(answer: str, css: str, zh: str, en: str) -> str:
+    return (
+        f'<button type="submit" name="answer" value="{answer}" class="{css}">'
+        f'{zh}<br><span class="en" style="color:#fff">{en}</span></button>'
+    )
+
+
+def render(page: RespondPage) -> str:
+    """The whole page (Chinese first, English below)."""
+    zh, en = _NOTES[page.state]
+    parts = [
+        "<!doctype html>",
+        '<html lang="zh-CN"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width,initial-scale=1">',
+        "<title>安心 · 紧急呼叫 / Anxin emergency</title>",
+        f"<style>{_STYLE}</style></head><body>",
+        '<h1>安心 · 紧急呼叫<br><span class="en">Anxin · emergency call</span></h1>',
+    ]
+    if page.text:
+        parts.append(f'<p class="msg">{escape(page.text)}</p>')
+    parts.append(f'<p>{escape(zh)}<br><span class="en">{escape(en)}</span></p>')
+    buttons = []
+    if page.state in (PageState.ASK, PageState.DECLINED):
+        buttons.append(_button("accept", "go", "我去看看", "I'm going"))
+    if page.state in (PageState.ASK, PageState.GOING):
+        buttons.append(_button("decline", "no", "我去不了", "I can't"))
+    if buttons:
+        parts.append(f'<form method="post" action="{escape(page.action, quote=True)}">')
+        parts.extend(buttons)
+        parts.append("</form>")
+    parts.append("</body></html>")
+    return "\n".join(parts)

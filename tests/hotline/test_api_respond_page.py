@@ -1,0 +1,102 @@
+"""The SMS link opened on a phone: a page with two large buttons, a plain form, no sign-in."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from hotline.delivery import respond_token
+from hotline.fakes import FakeProvider
+from hotline.tables import alerts
+from tests.conftest import BACKENDS
+from tests.hotline.support import no_caregiver_accepts, settle
+from tests.support.api import Api
+
+pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
+
+
+async def neighbour_link(api: Api, provider: FakeProvider) -> tuple[int, str]:
+    """A no-caregiver emergency; the neighbour does not answer the phone and gets the SMS."""
+    inc = await no_caregiver_accepts(api)
+    provider.behave("voice", "no_answer")
+    await api.advance(90)
+    await settle(api, provider)
+    async with api.platform.store.read() as conn:
+        alert_id = (
+            await conn.execute(select(alerts.c.id).where(alerts.c.person == "neighbour:0"))
+        ).scalar_one()
+    [sms] = [m for m in provider.sent if m.channel == "sms" and m.to == "13722223333"]
+    link = re.search(r"https?://\S+", sms.body["text"])
+    assert link is not None
+    path = "/" + link.group(0).split("/", 3)[3]
+    assert path == f"/api/v1/hotline/respond/{respond_token(api.platform, alert_id)}"
+    return int(inc["id"]), path
+
+
+async def chain_status(api: Api, iid: int) -> str:
+    chain = await api.call("GET", f"/api/v1/hotline/incidents/{iid}/chain", "operator", expect=200)
+    return str(chain["status"])
+
+
+async def test_tapping_the_link_opens_a_page_and_answers_nothing(
+    api: Api, provider: FakeProvider
+) -> None:
+    iid, path = await neighbour_link(api, provider)
+    r = await api.client.get(path)
+    page = await r.text()
+    assert r.status == 200 and r.content_type == "text/html"
+    assert "我去看看" in page and "I'm going" in page and "我去不了" in page and "I can't" in page
+    assert '<form method="post"' in page and "<script" not in page
+    assert "王秀英" in page  # what happened, from the alert text
+    assert r.headers["Referrer-Policy"] == "no-referrer"
+    assert "form-action 'self'" in r.headers["Content-Security-Policy"]
+    assert await chain_status(api, iid) == "running"  # a link preview must not answer
+
+
+async def test_the_buttons_post_a_form_that_stops_and_resumes_the_chain(
+    api: Api, provider: FakeProvider
+) -> None:
+    iid, path = await neighbour_link(api, provider)
+    r = await api.client.post(path, data={"answer": "accept"}, allow_redirects=False)
+    assert r.status == 303 and r.headers["Location"].startswith(path)
+    assert await chain_status(api, iid) == "paused"
+    after = await (await api.client.get(r.headers["Location"])).text()
+    assert "我去不了" in after and "我去看看" not in after  # going: only "I can't" is left
+    r = await api.client.post(path, data={"answer": "decline"})  # follows the redirect
+    assert r.status == 200 and "我去看看" in await r.text()
+    await settle(api, provider)
+    assert await chain_status(api, iid) == "running"
+
+
+async def test_a_post_from_another_site_is_refused(api: Api, provider: FakeProvider) -> None:
+    iid, path = await neighbour_link(api, provider)
+    r = await api.client.post(
+        path,
+        data={"answer": "accept"},
+        headers={"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
+        allow_redirects=False,
+    )
+    assert r.status == 403
+    assert await chain_status(api, iid) == "running"
+
+
+async def test_a_forged_link_shows_a_page_not_a_stack(api: Api, provider: FakeProvider) -> None:
+    r = await api.client.get("/api/v1/hotline/respond/1.forged")
+    assert r.status == 404 and "链接无效" in await r.text()
+    r = await api.client.post("/api/v1/hotline/respond/1.forged", data={"answer": "accept"})
+    assert r.status == 404
+
+
+async def test_the_page_says_when_the_call_is_over(api: Api, provider: FakeProvider) -> None:
+    iid, path = await neighbour_link(api, provider)
+    await api.call(
+        "POST",
+        f"/api/v1/incidents/{iid}/close",
+        "operator",
+        json={"resolution": "handled_by_phone", "notes": "老人回电说没事"},
+        expect=200,
+    )
+    page = await (await api.client.get(path)).text()
+    assert "已处理完毕" in page and "<button" not in page
