@@ -96,6 +96,62 @@ def _screen(snap: DaySnapshot, params: PlanParams) -> _Screened:
     return _Screened(ok, allowed, rejected)
 
 
+def _day_began(c: Caregiver, snap: DaySnapshot) -> int:
+    """When the caregiver's working day began, for the time they have already worked."""
+    if c.started_s is not None:
+        return c.started_s
+    if snap.previous is not None:
+        for r in snap.previous.routes:
+            if r.caregiver_id == c.caregiver_id and r.visits:
+                # The day began when the plan in force sent them out (later than now: not yet).
+                return max(c.shift_start_s, r.start_s)
+    return c.shift_start_s
+
+
+def _work_left(c: Caregiver, free_s: int, snap: DaySnapshot) -> int | None:
+    """What is left of the caregiver's maximum working time once they are free at `free_s`:
+    everything since their day began counts (work done before a re-plan included)."""
+    if c.max_work_s is None:
+        return None
+    began = min(_day_began(c, snap), free_s)
+    return max(0, c.max_work_s - (free_s - began))
+
+
+def _fair_work(
+    tasks: Sequence[Task],
+    team: Sequence[Caregiver],
+    travel_m: Sequence[Sequence[Sequence[int]]],
+    profile_of: Mapping[TravelMode, int],
+    node_of: Mapping[str, int],
+    ready: Sequence[int],
+    now_s: int,
+) -> list[int]:
+    """Each caregiver's fair share of the day's work in seconds (travel + service).
+
+    The team's work is the service of every open task plus, per task, the shortest ride to
+    it (a lower bound of the travel); it is shared in proportion to the time each caregiver
+    is on shift, less the pinned work they already carry, with 15% slack so that balance
+    only bites on real imbalance.
+    """
+    open_tasks = [t for t in tasks if t.pinned_to is None]
+    if not open_tasks or not team:
+        return [0] * len(team)
+    tm = travel_m[0]
+    nodes = [node_of[t.task_id] for t in open_tasks]
+    legs = 0
+    for i in nodes:
+        legs += min((tm[j][i] for j in range(len(tm)) if j != i and tm[j][i] > 0), default=0)
+    total = sum(t.duration_s for t in open_tasks) + legs
+    windows = [_vehicle_window(c, now_s) for c in team]
+    avail = [max(0, hi - lo) for lo, hi in windows]
+    pinned = [max(0, ready[v] - windows[v][0]) for v in range(len(team))]
+    whole = sum(avail) or 1
+    return [
+        max(0, math.ceil(1.15 * (total + sum(pinned)) * avail[v] / whole) - pinned[v])
+        for v in range(len(team))
+    ]
+
+
 def _move_cost(task: Task, near: bool, displaced: bool, params: PlanParams) -> int:
     """What moving a task to another caregiver costs on a re-plan (stability).
 
@@ -258,9 +314,10 @@ def plan_day(
             for pv in r.visits:
                 if pv.start_s <= snap.now_s + params.stability_window_s:
                     near.add(pv.task_id)
+    fair = _fair_work(tasks, team, travel_m, profile_of, node_of, ready, snap.now_s)
     vehicles: list[VehicleSpec] = []
     for v, c in enumerate(team):
-        shift_lo, hi = _vehicle_window(c, snap.now_s)
+        _, hi = _vehicle_window(c, snap.now_s)
         lo = ready[v]
         unary = [0] * n
         for t in tasks:
@@ -282,12 +339,12 @@ def plan_day(
                 earliest=lo,
                 latest=max(lo, hi),
                 profile=profile_of[c.mode],
-                max_work=None if c.max_work_s is None else max(0, c.max_work_s - (lo - shift_lo)),
+                max_work=_work_left(c, lo, snap),
                 breaks=breaks,
                 unary_cost=tuple(unary) if any(unary) else None,
+                fair_work=fair[v],
             )
         )
-    fair = math.ceil(len(tasks) / max(1, len(team)) * 1.25) + 1
     problem = RoutingProblem(
         travel=travel_m,
         service=service,
@@ -296,8 +353,7 @@ def plan_day(
         penalties=penalties,
         allowed=allowed,
         cost=cost_m,
-        max_visits=fair,
-        balance_cost=params.balance_cost_s,
+        work_cost=params.balance_weight,
         horizon=DAY_END_S,
         skip=frozenset(skip),
     )
@@ -389,7 +445,7 @@ def diff_plans(
     moved = tuple(
         sorted((t, before[t], c) for t, c in after.items() if t in before and before[t] != c)
     )
-    retimed: list[tuple[str, int, int]] = []
+    retimed: list[tuple[str, int, int, int]] = []
     if old is not None:
         for t, c in after.items():
             if t in before and before[t] == c:
@@ -399,7 +455,7 @@ def diff_plans(
                     and b is not None
                     and abs(a.start_s - b.start_s) >= retime_threshold_s
                 ):
-                    retimed.append((t, a.start_s, b.start_s))
+                    retimed.append((t, c, a.start_s, b.start_s))
     return PlanDiff(added, removed, moved, tuple(sorted(retimed)))
 
 

@@ -98,6 +98,9 @@ class Caregiver:
     # When re-planning during the day: where they are now and from when they are free.
     location: GeoPoint | None = None
     available_from_s: int | None = None
+    # When their working day began (counts against max_work_s on a re-plan); when unset, the
+    # start of the plan in force, or the shift start once it has passed.
+    started_s: int | None = None
 
 
 @dataclass(frozen=True)
@@ -157,7 +160,7 @@ class PlanDiff:
     added: tuple[tuple[str, int], ...] = ()  # (task_id, caregiver_id)
     removed: tuple[tuple[str, int], ...] = ()  # (task_id, former caregiver_id)
     moved: tuple[tuple[str, int, int], ...] = ()  # (task_id, from, to)
-    retimed: tuple[tuple[str, int, int], ...] = ()  # (task_id, old start, new start)
+    retimed: tuple[tuple[str, int, int, int], ...] = ()  # (task_id, caregiver, old, new start)
 
     @property
     def empty(self) -> bool:
@@ -168,6 +171,7 @@ class PlanDiff:
         """Caregivers whose day changed and who need a push."""
         ids = {c for _, c in self.added} | {c for _, c in self.removed}
         ids |= {a for _, a, _ in self.moved} | {b for _, _, b in self.moved}
+        ids |= {c for _, c, _, _ in self.retimed}  # same caregiver, another time: tell them
         return frozenset(ids)
 
 
@@ -218,7 +222,9 @@ class PlanParams:
     continuity_cost_s: int = 15 * MINUTE  # cost of sending someone other than the usual one
     circle_minutes: float = 15.0
     long_leg_cost_s: int = 30 * MINUTE  # extra cost of a leg longer than the circle allows
-    balance_cost_s: int = 5 * MINUTE  # per visit above the team's fair share
+    # Each second of work (travel + service) above the team's fair share costs as much as
+    # this many seconds of travel: balanced workload in working minutes.
+    balance_weight: int = 1
     stability_window_s: int = 2 * HOUR  # tasks starting this soon keep their caregiver ...
     stability_cost_s: int = 4 * HOUR  # ... unless it saves this much
     move_cost_s: int = 10 * MINUTE  # any other task that changes caregiver on a re-plan
@@ -234,7 +240,7 @@ class PlanParams:
         for name in (
             "continuity_cost_s",
             "long_leg_cost_s",
-            "balance_cost_s",
+            "balance_weight",
             "stability_window_s",
             "stability_cost_s",
             "move_cost_s",

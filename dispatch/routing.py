@@ -129,6 +129,9 @@ class VehicleSpec:
     max_work: int | None = None  # longest allowed span from start to end
     breaks: tuple[Break, ...] = ()
     unary_cost: tuple[int, ...] | None = None  # extra cost per node served (continuity)
+    # Soft cap on this vehicle's work (travel + service, waiting not counted); each unit
+    # above costs the problem's `work_cost` (balances working minutes across a team).
+    fair_work: int | None = None
 
 
 @dataclass(frozen=True)
@@ -147,6 +150,7 @@ class RoutingProblem:
     max_pair_time: int | None = None  # most time from pickup to delivery
     max_visits: int | None = None  # soft cap on visits per vehicle (workload balance)
     balance_cost: int = 0  # cost per visit above max_visits
+    work_cost: int = 0  # cost per unit of work above a vehicle's `fair_work`
     horizon: int | None = None
     skip: frozenset[int] = frozenset()  # nodes that are neither visits nor depots (done work)
 
@@ -409,6 +413,17 @@ class _Built:
             count = routing.GetDimensionOrDie("visits")
             for v in range(nv):
                 count.SetCumulVarSoftUpperBound(routing.End(v), p.max_visits, p.balance_cost)
+
+        if p.work_cost > 0 and any(spec.fair_work is not None for spec in p.vehicles):
+            routing.AddDimensionWithVehicleTransits(
+                [time_cb[spec.profile] for spec in p.vehicles], 0, horizon * 4, True, "work"
+            )
+            work = routing.GetDimensionOrDie("work")
+            for v, spec in enumerate(p.vehicles):
+                if spec.fair_work is not None:
+                    work.SetCumulVarSoftUpperBound(
+                        routing.End(v), max(0, spec.fair_work), p.work_cost
+                    )
 
         for a, b in p.pairs:
             ia, ib = self.index(a), self.index(b)

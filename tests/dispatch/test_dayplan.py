@@ -280,3 +280,34 @@ def test_a_plan_in_force_that_knows_no_task_is_no_worse_than_a_cold_start() -> N
     warm = plan_day(replace(snap, previous=empty), PARAMS)
     assert len(warm.unassigned) <= len(cold.unassigned)
     assert warm.travel_s <= cold.travel_s * 1.02
+
+
+def test_max_work_counts_what_was_done_before_a_replan() -> None:
+    """Caregiver 1 may work 4 hours and set out at about 8:00. Re-planned at 12:00 with the
+    morning's visits done, there is no working time left: nothing more is planned (the
+    4 hours used to be counted again from noon)."""
+    cg = replace(caregiver(1, 8, 18), max_work_s=4 * HOUR)
+    tasks = tuple(task(f"t{i}", 0.3 * (i % 3), 0.3, 8, 18, 30) for i in range(14))
+    morning = plan_day(DaySnapshot(STATION, (cg,), tasks), PARAMS)
+    done = {v.task_id for v in morning.routes[0].visits}
+    assert done and morning.routes[0].start_s < 8.5 * HOUR
+    left = tuple(t for t in tasks if t.task_id not in done)
+    noon = plan_day(DaySnapshot(STATION, (cg,), left, 12 * HOUR, morning), PARAMS)
+    assert noon.routes[0].visits == ()
+    assert {u.why for u in noon.unassigned} == {UnassignedWhy.NO_ROOM}
+
+
+def test_workload_is_balanced_in_minutes_not_visits() -> None:
+    """Two 2-hour baths and two 10-minute checks at one block of flats, two caregivers.
+    One caregiver doing everything rides least; balancing visit counts would allow two
+    baths for one and two checks for the other. Balanced in minutes, each gets one bath."""
+    tasks = (
+        task("bath1", 1, 0, 8, 14, 120),
+        task("bath2", 1, 0, 8, 14, 120),
+        task("check1", 1, 0, 8, 14, 10),
+        task("check2", 1, 0, 8, 14, 10),
+    )
+    plan = plan_day(DaySnapshot(STATION, (caregiver(1), caregiver(2)), tasks), PARAMS)
+    assert plan.unassigned == ()
+    baths = [sum(v.task_id.startswith("bath") for v in r.visits) for r in plan.routes]
+    assert baths == [1, 1]
