@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from dispatch.cover import CoverReport, HighRiskElder, emergency_cover
-from dispatch.geo import GeoPoint, plausible_location
+from dispatch.geo import GeoPoint, haversine_m, plausible_location
 from dispatch.model import (
     UNASSIGNED_TEXT,
     Caregiver,
@@ -24,13 +24,32 @@ from dispatch.model import (
     UnassignedWhy,
 )
 from dispatch.routing import Break, RoutingProblem, VehicleSpec, solve
-from dispatch.travel import GreatCircleTravel, TravelMode, TravelTimeModel
+from dispatch.travel import (
+    GreatCircleTravel,
+    TravelMode,
+    TravelTimeModel,
+    service_circle_radius_m,
+)
 
 DAY_END_S = 30 * 3600  # plans may run past midnight a little; nothing later
 
 
 def _unassigned(task_id: str, why: UnassignedWhy) -> Unassigned:
     return Unassigned(task_id, why, UNASSIGNED_TEXT[why])
+
+
+def _unreachable(task_id: str, metres: float) -> Unassigned:
+    km = metres / 1000
+    text = f"距服务站约{km:.1f}公里，{UNASSIGNED_TEXT[UnassignedWhy.UNREACHABLE]}"
+    return Unassigned(task_id, UnassignedWhy.UNREACHABLE, text, round(metres))
+
+
+def _reach_m(team: Sequence[Caregiver], params: PlanParams) -> float:
+    """How far from the station a task may be: `reach_circles` service-circle radii of the
+    team's fastest mode (car, e-bike, walk)."""
+    modes = {c.mode for c in team} or {TravelMode.EBIKE}
+    fastest = max(service_circle_radius_m(params.travel, m, params.circle_minutes) for m in modes)
+    return params.reach_circles * fastest
 
 
 def _vehicle_window(c: Caregiver, now_s: int) -> tuple[int, int]:
@@ -53,6 +72,7 @@ def _screen(snap: DaySnapshot, params: PlanParams) -> _Screened:
     rejected: list[Unassigned] = []
     team = snap.caregivers
     index = {c.caregiver_id: v for v, c in enumerate(team)}
+    reach_m = _reach_m(team, params)
     for t in snap.tasks:
         if t.task_id in seen:
             rejected.append(_unassigned(t.task_id, UnassignedWhy.DUPLICATE))
@@ -60,6 +80,10 @@ def _screen(snap: DaySnapshot, params: PlanParams) -> _Screened:
         seen.add(t.task_id)
         if not plausible_location(t.location, snap.station, params.max_distance_m):
             rejected.append(_unassigned(t.task_id, UnassignedWhy.BAD_LOCATION))
+            continue
+        away = haversine_m(t.location, snap.station)
+        if away > reach_m:
+            rejected.append(_unreachable(t.task_id, away))
             continue
         if t.earliest_s > t.latest_s or t.duration_s < 0:
             rejected.append(_unassigned(t.task_id, UnassignedWhy.BAD_WINDOW))

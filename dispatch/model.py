@@ -53,6 +53,7 @@ class UnassignedWhy(StrEnum):
     TOO_FAR_FOR_HOT = "too_far_to_arrive_hot"
     TOO_MANY_BOXES = "too_many_boxes"
     OUTSIDE_CIRCLE = "outside_service_circle"
+    UNREACHABLE = "unreachable_location"
 
 
 UNASSIGNED_TEXT: Mapping[UnassignedWhy, str] = MappingProxyType(
@@ -69,6 +70,7 @@ UNASSIGNED_TEXT: Mapping[UnassignedWhy, str] = MappingProxyType(
         UnassignedWhy.TOO_FAR_FOR_HOT: "离厨房太远，无法在规定时间内热食送达",
         UnassignedWhy.TOO_MANY_BOXES: "餐盒数量超过送餐员的装载能力",
         UnassignedWhy.OUTSIDE_CIRCLE: "超出15分钟服务圈",
+        UnassignedWhy.UNREACHABLE: "离服务站太远，护理员无法到达（可能在水上或坐标有误）",
     }
 )
 
@@ -151,6 +153,7 @@ class Unassigned:
     task_id: str
     why: UnassignedWhy
     text: str
+    distance_m: int | None = None  # from the station, for an unreachable location
 
 
 @dataclass(frozen=True)
@@ -230,6 +233,9 @@ class PlanParams:
     move_cost_s: int = 10 * MINUTE  # any other task that changes caregiver on a re-plan
     retime_threshold_s: int = 5 * MINUTE  # start moves smaller than this are not a change
     max_distance_m: float = 30_000  # tasks farther from the station are bad coordinates
+    # Tasks farther from the station than this many times the team's service-circle radius
+    # (fastest mode) cannot be reached in a working day's rides: unreachable, with distance.
+    reach_circles: float = 4.0
     cover_weight_s_per_min: int = 60  # one uncovered minute is worth a minute of travel
     cover_leg_cost_s: int = 10 * MINUTE  # going where no high-risk elder is within reach
 
@@ -254,3 +260,5 @@ class PlanParams:
             raise ValueError("circle_minutes must be > 0")
         if not self.max_distance_m > 0:
             raise ValueError("max_distance_m must be > 0")
+        if not self.reach_circles > 0:
+            raise ValueError("reach_circles must be > 0")

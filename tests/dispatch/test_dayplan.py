@@ -311,3 +311,17 @@ def test_workload_is_balanced_in_minutes_not_visits() -> None:
     assert plan.unassigned == ()
     baths = [sum(v.task_id.startswith("bath") for v in r.visits) for r in plan.routes]
     assert baths == [1, 1]
+
+
+def test_a_point_far_out_at_sea_is_unreachable_with_its_distance() -> None:
+    """A station on the Dalian coast and a task 20 km out in the Bohai: not "no room in the
+    plan" but unreachable, with the distance for the operator."""
+    coast = GeoPoint(38.95, 121.6)
+    sea = replace(task("sea", 0, 0), location=GeoPoint(38.95, 121.83))
+    near_coast = replace(task("ok", 0, 0), location=GeoPoint(38.951, 121.601))
+    plan = plan_day(DaySnapshot(coast, (caregiver(1),), (sea, near_coast)), PARAMS)
+    assert plan.assignment() == {"ok": 1}
+    [u] = plan.unassigned
+    assert u.why is UnassignedWhy.UNREACHABLE and u.why.value == "unreachable_location"
+    assert u.distance_m is not None and 19_000 < u.distance_m < 21_000
+    assert "19.9公里" in u.text
