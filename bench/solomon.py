@@ -48,13 +48,35 @@ class VrptwInstance:
     vehicles: int
     capacity: int
     depot: int
+    # EDGE_WEIGHT_TYPE: EXPLICIT: the file's distances (and travel times), in its units.
+    weights: list[list[float]] | None = None
+
+    @property
+    def n(self) -> int:
+        """Number of nodes, the depot included."""
+        return len(self.demand)
 
 
 def read_vrptw(path: str | Path) -> VrptwInstance:
-    """Read a VRPLIB VRPTW file: SERVICE_TIME header or section, any fleet and capacity."""
+    """Read a VRPLIB VRPTW file: SERVICE_TIME header or section, any fleet and capacity,
+    Euclidean coordinates or an explicit matrix (EDGE_WEIGHT_TYPE: EXPLICIT). One depot:
+    a file with several is refused with a ValueError (multi-depot is another problem)."""
     d: dict[str, Any] = vrplib.read_instance(str(path), compute_edge_weights=False)
-    coords = [(float(x), float(y)) for x, y in d["node_coord"]]
-    n = len(coords)
+    explicit = str(d.get("edge_weight_type", "")).upper() == "EXPLICIT"
+    weights: list[list[float]] | None = None
+    if explicit:
+        if "edge_weight" not in d:
+            raise ValueError(f"{path}: EXPLICIT edge weights but no EDGE_WEIGHT_SECTION")
+        weights = [[float(x) for x in row] for row in d["edge_weight"]]
+    if "node_coord" in d:
+        coords = [(float(x), float(y)) for x, y in d["node_coord"]]
+    elif weights is not None:
+        coords = []
+    else:
+        raise ValueError(f"{path}: neither NODE_COORD_SECTION nor explicit edge weights")
+    n = len(weights) if weights is not None else len(coords)
+    if weights is not None and any(len(row) != n for row in weights):
+        raise ValueError(f"{path}: the edge-weight matrix is not square")
     demand = [int(q) for q in d.get("demand", [0] * n)]
     if "time_window" in d:
         windows = [(float(a), float(b)) for a, b in d["time_window"]]
@@ -63,12 +85,25 @@ def read_vrptw(path: str | Path) -> VrptwInstance:
     st = d.get("service_time", 0)
     service = [float(s) for s in st] if hasattr(st, "__len__") else [float(st)] * n
     depots = [int(x) for x in d.get("depot", [0])]
+    if len(depots) > 1:
+        listed = ", ".join(str(x + 1) for x in depots)
+        raise ValueError(
+            f"{path}: {len(depots)} depots ({listed}); only single-depot VRPTW is supported"
+        )
     depot = depots[0] if depots else 0
     service[depot] = 0.0
     vehicles = int(d.get("vehicles", n - 1) or n - 1)
     capacity = int(d.get("capacity", sum(demand) or 1))
     name = str(d.get("name", Path(path).stem))
-    return VrptwInstance(name, coords, demand, windows, service, vehicles, capacity, depot)
+    return VrptwInstance(name, coords, demand, windows, service, vehicles, capacity, depot, weights)
+
+
+def instance_matrix(inst: VrptwInstance) -> list[list[int]]:
+    """Distances (= travel times) in tenths: DIMACS-rounded Euclidean, or the explicit
+    matrix of the file (rounded to tenths)."""
+    if inst.weights is not None:
+        return [[round(SCALE * w) for w in row] for row in inst.weights]
+    return dimacs_matrix(inst.coords)
 
 
 def dimacs_matrix(coords: Sequence[tuple[float, float]]) -> list[list[int]]:
@@ -81,8 +116,8 @@ def dimacs_matrix(coords: Sequence[tuple[float, float]]) -> list[list[int]]:
 
 def to_problem(inst: VrptwInstance) -> RoutingProblem:
     """The instance as a routing problem for dispatch.routing (times and costs in tenths)."""
-    m = dimacs_matrix(inst.coords)
-    n = len(inst.coords)
+    m = instance_matrix(inst)
+    n = inst.n
     windows = [(math.ceil(a * SCALE), math.floor(b * SCALE)) for a, b in inst.windows]
     service = [round(s * SCALE) for s in inst.service]
     horizon = windows[inst.depot][1]
@@ -112,7 +147,7 @@ def check_routes(
     inst: VrptwInstance, routes: Sequence[Sequence[int]]
 ) -> tuple[bool, int, list[str]]:
     """Re-cost and re-check routes (0-based indices): (feasible, distance in tenths, problems)."""
-    m = dimacs_matrix(inst.coords)
+    m = instance_matrix(inst)
     problems: list[str] = []
     dist = 0
     seen: list[int] = []
@@ -138,7 +173,7 @@ def check_routes(
             problems.append(f"over capacity {load}")
     if len([r for r in routes if r]) > inst.vehicles:
         problems.append("too many vehicles")
-    if sorted(seen) != [i for i in range(len(inst.coords)) if i != inst.depot]:
+    if sorted(seen) != [i for i in range(inst.n) if i != inst.depot]:
         problems.append("customers missing or repeated")
     return not problems, dist, problems
 
@@ -293,7 +328,12 @@ def main(argv: list[str]) -> int:
     usual_bad = 0
     infeasible = 0
     for path in args.files:
-        rec = run_one(path, params, bks, peer=not args.no_peer, baseline=args.baseline)
+        try:
+            rec = run_one(path, params, bks, peer=not args.no_peer, baseline=args.baseline)
+        except ValueError as exc:  # a file this benchmark does not take (e.g. multi-depot)
+            print(json.dumps({"instance": path, "error": str(exc)}, ensure_ascii=False), flush=True)
+            infeasible += 1
+            continue
         print(json.dumps(rec, ensure_ascii=False), flush=True)
         if rec["gap_pct"] is not None:
             gaps.append(rec["gap_pct"])

@@ -82,3 +82,65 @@ def test_solve_and_recheck(tmp_path: Path) -> None:
     assert ok and not problems and dist / 10 == rec["distance"]
     assert sum(len(r) for r in rec["routes"]) == 4
     assert to_problem(inst).n == 5
+
+
+EXPLICIT = """NAME : ex
+TYPE : VRPTW
+DIMENSION : 3
+CAPACITY : 5
+EDGE_WEIGHT_TYPE : EXPLICIT
+EDGE_WEIGHT_FORMAT : FULL_MATRIX
+EDGE_WEIGHT_SECTION
+0 5 7
+5 0 3
+7 3 0
+DEMAND_SECTION
+1 0
+2 1
+3 1
+TIME_WINDOW_SECTION
+1 0 100
+2 0 100
+3 0 100
+DEPOT_SECTION
+1
+-1
+EOF
+"""
+
+
+def test_explicit_matrix_is_read_and_solved(tmp_path: Path) -> None:
+    """EDGE_WEIGHT_TYPE: EXPLICIT (no coordinates): the file's matrix is the distance. One
+    vehicle per customer by default, but one tour 0-1-2-0 costs 5+3+7 = 15 < 2x5 + 2x7."""
+    f = tmp_path / "ex.vrp"
+    f.write_text(EXPLICIT)
+    inst = read_vrptw(f)
+    assert inst.weights == [[0, 5, 7], [5, 0, 3], [7, 3, 0]] and inst.coords == []
+    rec = run_one(str(f), SolverParams(time_limit_s=1, solution_limit=30), {}, peer=False)
+    assert rec["feasible"] and rec["dropped"] == 0
+    assert rec["distance"] == 15.0 and rec["routes"] in ([[2, 3]], [[3, 2]])
+
+
+def test_a_second_depot_is_refused_clearly(tmp_path: Path) -> None:
+    """A DEPOT_SECTION with two depots is not silently read as one depot and a customer."""
+    import pytest
+
+    f = tmp_path / "two.vrp"
+    f.write_text(TINY.replace("DEPOT_SECTION\n1\n", "DEPOT_SECTION\n1\n3\n"))
+    with pytest.raises(ValueError, match="2 depots"):
+        read_vrptw(f)
+
+
+def test_the_command_reports_a_refused_file_and_goes_on(tmp_path: Path, capsys: object) -> None:
+    """`anxin bench solomon` prints an error line for a file it refuses, solves the rest."""
+    import json
+
+    from bench.solomon import main
+
+    two = tmp_path / "two.vrp"
+    two.write_text(TINY.replace("DEPOT_SECTION\n1\n", "DEPOT_SECTION\n1\n3\n"))
+    ok = tmp_path / "ex.vrp"
+    ok.write_text(EXPLICIT)
+    code = main([str(two), str(ok), "--time-limit", "0.5", "--no-peer"])
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]  # type: ignore[attr-defined]
+    assert code == 1 and "error" in lines[0] and lines[1]["dropped"] == 0
