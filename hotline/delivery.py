@@ -39,11 +39,11 @@ from hotline.channels import (
     decide,
 )
 from hotline.escalation import Channel
-from hotline.tables import alert_attempts, alerts, receipts
+from hotline.tables import alert_attempts, alerts, escalation_chains, receipts
 from server.incidents.alarms import raise_alarm
 from server.incidents.model import timeline
 from server.platform import Platform, Tx, emit, push, schedule
-from server.store.tables import incidents
+from server.store.tables import alarms, incidents
 
 log = logging.getLogger("anxin.hotline.delivery")
 
@@ -147,15 +147,31 @@ async def _attempts(tx: Tx, alert_id: int) -> list[Attempt]:
     ]
 
 
-async def _station_of(tx: Tx, alert: Any) -> int | None:
-
-    if alert.incident_id is None:
+async def station_of(tx: Tx, alert: Any) -> int | None:
+    """The station an alert belongs to: its chain's, its incident's, or its alarm's."""
+    if alert.chain_id is not None:
+        sid = (
+            await tx.conn.execute(
+                select(escalation_chains.c.station_id).where(
+                    escalation_chains.c.id == alert.chain_id
+                )
+            )
+        ).scalar()
+        return int(sid) if sid is not None else None
+    if alert.incident_id is not None:
+        sid = (
+            await tx.conn.execute(
+                select(incidents.c.station_id).where(incidents.c.id == alert.incident_id)
+            )
+        ).scalar()
+        return int(sid) if sid is not None else None
+    match = re.match(r"^alarm:([0-9]+):", str(alert.firing))
+    if match is None:
         return None
-    return (
-        await tx.conn.execute(
-            select(incidents.c.station_id).where(incidents.c.id == alert.incident_id)
-        )
+    sid = (
+        await tx.conn.execute(select(alarms.c.station_id).where(alarms.c.id == int(match[1])))
     ).scalar()
+    return int(sid) if sid is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,7 +245,7 @@ async def _prepare(platform: Platform, alert_id: int) -> _Send | None:
             await tx.conn.execute(
                 update(alerts).where(alerts.c.id == alert_id).values(status="exhausted")
             )
-            station = await _station_of(tx, alert)
+            station = await station_of(tx, alert)
             # An alarm's own call (hotline.alarms) is covered by the head's call after it.
             carries_alarm = alert.chain_id is None and str(alert.firing).startswith("alarm:")
             if alert.incident_id is not None and station is not None and not carries_alarm:

@@ -39,7 +39,7 @@ from schemas.hotline import (
 )
 from server.auth.principal import Principal, Role
 from server.errors import ApiError
-from server.http import int_param, ok, parse, parse_query, platform, require
+from server.http import caller, int_param, ok, parse, parse_query, platform, require
 from server.incidents.model import timeline
 from server.platform import Platform
 from server.registry.guards import elder_for
@@ -368,13 +368,25 @@ async def provider_receipt(request: web.Request) -> web.Response:
 
 
 async def alert_seen(request: web.Request) -> web.Response:
-    """The family app confirms it showed an alert: the push receipt."""
-    p = require(request, Role.FAMILY, Role.OPERATOR)
+    """The recipient's app confirms it showed an alert: the push receipt.
+
+    Only the person the alert was for can confirm it: an operator tapping "seen" on a
+    daughter's alert proves nothing about the daughter (403 at their own station, 404
+    elsewhere, as for anything of another station).
+    """
+    p = caller(request)
     pf = platform(request)
     alert_id = int_param(request, "alert_id")
     async with pf.tx() as tx:
         alert = (await tx.conn.execute(select(alerts).where(alerts.c.id == alert_id))).first()
-        if alert is None or (p.role is Role.FAMILY and alert.user_id != p.user_id):
+        if alert is None:
+            raise ApiError(404, "alert_not_found", "alert not found")
+        if alert.user_id is None or alert.user_id != p.user_id:
+            station = await delivery.station_of(tx, alert)
+            if p.role is Role.ADMIN or (p.role is Role.OPERATOR and station == p.station_id):
+                raise ApiError(
+                    403, "not_recipient", "only the person the alert was for can confirm it"
+                )
             raise ApiError(404, "alert_not_found", "alert not found")
         send_ids = (
             (

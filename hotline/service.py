@@ -41,7 +41,7 @@ from server.errors import ApiError
 from server.incidents.alarms import raise_alarm
 from server.incidents.model import timeline
 from server.platform import Platform, Tx, audit, schedule
-from server.store.tables import alarms, elders, incidents, tasks, timers
+from server.store.tables import alarms, caregivers, elders, incidents, tasks, timers, users
 
 SUBSIDY_CATEGORIES = frozenset(
     {"三无", "低保", "低保边缘", "特困", "五保", "重点优抚", "伤残军人", "计生困难", "高龄", "百岁"}
@@ -489,6 +489,21 @@ async def record_satisfaction(
         e = (await tx.conn.execute(select(elders).where(elders.c.id == elder_id))).first()
         if e is None or (not is_admin and e.station_id != station_id):
             raise ApiError(404, "elder_not_found", "elder not found")
+        if provider_id is not None:
+            await _provider_of_station(tx, provider_id, int(e.station_id))
+        if incident_id is not None:
+            inc = (
+                await tx.conn.execute(
+                    select(incidents.c.elder_id).where(incidents.c.id == incident_id)
+                )
+            ).first()
+            if inc is None or inc.elder_id != elder_id:
+                raise ApiError(
+                    422,
+                    "unknown_incident",
+                    "no such incident of this elder",
+                    field="incident_id",
+                )
         return int(
             (
                 await tx.conn.execute(
@@ -507,6 +522,38 @@ async def record_satisfaction(
                     .returning(satisfaction.c.id)
                 )
             ).scalar_one()
+        )
+
+
+async def _provider_of_station(tx: Tx, provider_id: int, station_id: int) -> None:
+    """A provider (caregiver) named in a request must be one of the elder's station."""
+    row = (
+        await tx.conn.execute(select(caregivers.c.station_id).where(caregivers.c.id == provider_id))
+    ).first()
+    if row is None or row.station_id != station_id:
+        raise ApiError(
+            422, "unknown_provider", "no such provider at this station", field="provider_id"
+        )
+
+
+async def _staff_of_station(tx: Tx, user_id: int, station_id: int) -> None:
+    """A complaint's owner is staff of the complaint's station (an operator or caregiver)."""
+    row = (
+        await tx.conn.execute(
+            select(users.c.role, users.c.station_id, users.c.active).where(users.c.id == user_id)
+        )
+    ).first()
+    if (
+        row is None
+        or not row.active
+        or row.role not in ("operator", "caregiver")
+        or row.station_id != station_id
+    ):
+        raise ApiError(
+            422,
+            "owner_not_staff",
+            "the owner must be an active operator or caregiver of this station",
+            field="owner_user_id",
         )
 
 
@@ -585,6 +632,8 @@ async def open_complaint(
         e = (await tx.conn.execute(select(elders).where(elders.c.id == elder_id))).first()
         if e is None or (not is_admin and e.station_id != station_id):
             raise ApiError(404, "elder_not_found", "elder not found")
+        if provider_id is not None:
+            await _provider_of_station(tx, provider_id, int(e.station_id))
         deadline = tx.now + timedelta(hours=deadline_hours)
         cid = int(
             (
@@ -637,6 +686,8 @@ async def move_complaint(
         if row is None or (not is_admin and row.station_id != station_id):
             raise ApiError(404, "complaint_not_found", "complaint not found")
         deadline = tx.now + timedelta(hours=deadline_hours) if deadline_hours else None
+        if action is ComplaintAction.ASSIGN and owner is not None:
+            await _staff_of_station(tx, owner, int(row.station_id))
         try:
             new = transition(
                 _complaint_of(row), action, owner=owner, outcome=outcome, deadline=deadline

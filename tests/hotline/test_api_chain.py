@@ -478,3 +478,33 @@ async def test_store_without_the_roster_table_still_runs_the_chain(
     inc = await no_caregiver_accepts(api)
     await settle(api, provider)
     assert await fired(api, inc["id"]) == ["operator_alarm:0"]
+
+
+async def test_only_the_recipient_confirms_an_app_alert(api: Api, provider: FakeProvider) -> None:
+    """The daughter's app push is proven only by the daughter's app: an operator tapping
+    "seen" is refused and does not count as her receipt."""
+    await no_caregiver_accepts(api)
+    await api.advance(150)
+    await settle(api, provider)
+    [pushed] = await pushes(api, "family", "escalation.alert")
+    path = f"/api/v1/hotline/alerts/{pushed['alert_id']}/seen"
+
+    async def status() -> str:
+        async with api.platform.store.read() as conn:
+            return str(
+                (
+                    await conn.execute(
+                        select(alerts.c.status).where(alerts.c.id == pushed["alert_id"])
+                    )
+                ).scalar_one()
+            )
+
+    status_code, body = await api.call("POST", path, "operator")
+    assert (status_code, body["code"]) == (403, "not_recipient")
+    await api.call("POST", path, "operator2", expect=404)
+    await api.call("POST", path, "family2", expect=404)
+    await settle(api, provider)
+    assert await status() == "sending"
+    assert (await api.call("POST", path, "family", expect=200))["seen"] is True
+    await settle(api, provider)
+    assert await status() == "delivered"

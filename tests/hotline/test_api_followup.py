@@ -289,3 +289,75 @@ async def test_family_rates_in_the_app_only_for_their_elder(api: Api) -> None:
     )
     report = await api.call("GET", "/api/v1/hotline/satisfaction", "operator", expect=200)
     assert report["stations"][0]["answers"] == 1
+
+
+@pytest.mark.parametrize(
+    ("extra", "code"),
+    [
+        ({"provider_id": 999_999}, "unknown_provider"),
+        ({"incident_id": 999_999}, "unknown_incident"),
+    ],
+)
+async def test_satisfaction_with_unknown_references_is_422(
+    api: Api, extra: dict[str, int], code: str
+) -> None:
+    status, body = await api.call(
+        "POST",
+        "/api/v1/hotline/satisfaction",
+        "operator",
+        json={"elder_id": api.ids["elder"], "answer": "satisfied", **extra},
+    )
+    assert (status, body["code"]) == (422, code)
+
+
+async def test_satisfaction_cannot_name_another_elders_incident(api: Api) -> None:
+    other = await api.call(
+        "POST",
+        "/api/v1/incidents",
+        "operator",
+        json={"elder_id": api.ids["elder_other"], "call_type": "service"},
+        expect=201,
+    )
+    status, body = await api.call(
+        "POST",
+        "/api/v1/hotline/satisfaction",
+        "operator",
+        json={"elder_id": api.ids["elder"], "answer": "satisfied", "incident_id": other["id"]},
+    )
+    assert (status, body["code"]) == (422, "unknown_incident")
+
+
+async def test_complaint_about_an_unknown_provider_is_422(api: Api) -> None:
+    status, body = await api.call(
+        "POST",
+        "/api/v1/hotline/complaints",
+        "operator",
+        json={"elder_id": api.ids["elder"], "text": "态度不好", "provider_id": 999_999},
+    )
+    assert (status, body["code"]) == (422, "unknown_provider")
+
+
+@pytest.mark.parametrize("owner", ["nobody", "operator2", "family"])
+async def test_complaint_owner_must_be_staff_of_the_station(api: Api, owner: str) -> None:
+    t = await api.call(
+        "POST",
+        "/api/v1/hotline/complaints",
+        "operator",
+        json={"elder_id": api.ids["elder"], "text": "送餐晚了"},
+        expect=201,
+    )
+    owner_id = 999_999 if owner == "nobody" else api.ids[owner]
+    status, body = await api.call(
+        "POST",
+        f"/api/v1/hotline/complaints/{t['id']}/actions",
+        "operator",
+        json={"action": "assign", "owner_user_id": owner_id},
+    )
+    assert (status, body["code"]) == (422, "owner_not_staff")
+    await api.call(
+        "POST",
+        f"/api/v1/hotline/complaints/{t['id']}/actions",
+        "operator",
+        json={"action": "assign", "owner_user_id": api.ids["cg_a_user"]},
+        expect=200,
+    )
