@@ -1,17 +1,24 @@
 """A demo station modelled on DOMAIN.md: 仓红社区, 5,300 residents, 320 elders aged 60+,
-four caregivers, a central kitchen. Deterministic (seeded), and safe to run twice."""
+four caregivers, a central kitchen. Deterministic (seeded), and safe to run twice.
+
+Every run also seeds *today* (Asia/Shanghai) once: bookings from the station's menu, the day's
+lunch menu and delivery orders (closed at once, so the delivery tasks exist), and one day plan,
+so a newcomer sees routes, visits, meals and navigation links at any hour. The day is seeded as
+the station would have set it up at 07:00 (bookings made then, the plan run then) through the
+real service functions; nothing is marked done. A second run the same day adds nothing."""
 
 from __future__ import annotations
 
 import math
 import random
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select
 
 from dispatch.travel import TravelMode, TravelParams, service_circle_radius_m
 from server.auth.passwords import hash_password
+from server.errors import ApiError
 from server.identity import make_id_number
 from server.settings import Settings
 from server.store.engine import Store
@@ -38,16 +45,110 @@ def _name(rng: random.Random) -> str:
     return rng.choice(SURNAMES) + GIVEN[g:g + 2]
 
 
-async def seed_demo(settings: Settings, *, elders_n: int = 320) -> str:
+async def seed_demo(settings: Settings, *, elders_n: int = 320, today: bool = True) -> str:
     store = Store(settings.database_url)
     try:
         async with store.begin() as conn:
             found = (await conn.execute(select(stations.c.id).where(stations.c.name == STATION_NAME))).scalar()
             if found:
-                return f"demo station already seeded (id {found}); sign in as operator / {DEMO_PASSWORD}"
-            return await _seed(conn, elders_n)
+                summary = f"demo station already seeded (id {found}); sign in as operator / {DEMO_PASSWORD}"
+            else:
+                summary = await _seed(conn, elders_n)
+                found = (await conn.execute(select(stations.c.id).where(stations.c.name == STATION_NAME))).scalar()
+        if today and found is not None:
+            summary += "\n" + await seed_day(settings, store, int(found))
+        return summary
     finally:
         await store.dispose()
+
+
+# ----- today ------------------------------------------------------------------------------
+# (menu item, local start, window in minutes): services the team has the skills for
+# (bathing: 王芳 and 陈静; rehab: 陈静; the rest anyone), spread over the working day.
+DAY_BOOKINGS = [("bath-help", "09:00", 150), ("chat", "09:30", 120), ("medicine-delivery", "10:00", 90),
+                ("read-news", "10:30", 120), ("door-knock", "13:00", 90), ("rehab", "13:30", 150),
+                ("shopping", "14:00", 120), ("laundry", "14:30", 120), ("chat", "15:00", 120),
+                ("bath-help", "15:00", 150), ("door-knock", "15:30", 90), ("gas-grain", "16:00", 90)]
+DAY_DISHES = [{"code": "braised-tofu", "name_zh": "家常豆腐套餐", "price_fen": 1200, "tags": ["低盐", "软食"]},
+              {"code": "steamed-fish", "name_zh": "清蒸鱼套餐", "price_fen": 1500, "tags": ["低盐"]},
+              {"code": "veg-noodles", "name_zh": "青菜肉丝面", "price_fen": 1000, "tags": ["软食"]}]
+DAY_MEALS = 8          # delivery orders for today's lunch
+DAY_PLAN_SECONDS = 2.0  # the demo must start quickly
+
+
+def _demo_key(day: date, n: int) -> str:
+    return f"demo:{day.isoformat()}:{n}"
+
+
+async def seed_day(settings: Settings, store: Store, station_id: int, *, now: datetime | None = None) -> str:
+    """Seed today's bookings, meals and day plan once (see the module docstring)."""
+    from server.bus import InProcessBus
+    from server.clock import SHANGHAI, FakeClock
+    from server.planning import replan
+    from server.platform import Platform, Tx, flush_pushes
+    from server.services.service import create_booking
+    from server.services.tables import bookings
+
+    now = now or datetime.now(UTC)
+    day = now.astimezone(SHANGHAI).date()
+    # The station set the day up at 07:00 (or now, if earlier): bookings made then, plan run then.
+    morning = min(now, datetime.combine(day, time(7, 0), SHANGHAI).astimezone(UTC))
+    platform = Platform(settings, store, InProcessBus(), FakeClock(morning))
+    async with store.begin() as conn:
+        done = (await conn.execute(select(bookings.c.id).where(
+            bookings.c.station_id == station_id,
+            bookings.c.occurrence_key.like(f"demo:{day.isoformat()}:%")).limit(1))).first()
+        if done is not None:
+            return f"today ({day}) already seeded"
+        tx = Tx(conn=conn, now=morning)
+        rng = random.Random(day.toordinal())
+        eids = list((await conn.execute(select(elders.c.id).where(
+            elders.c.station_id == station_id, elders.c.active.is_(True)).order_by(elders.c.id))).scalars())
+        # The demo elder (王秀英, the first) has a visit and a lunch, so her and her family's
+        # pages show them; the others are drawn at random, each at most once a day.
+        chosen = [eids[0], *rng.sample(eids[1:], len(DAY_BOOKINGS) + DAY_MEALS)]
+        made = 0
+        for n, (code, at, minutes) in enumerate(DAY_BOOKINGS):
+            elder = (await conn.execute(select(elders).where(elders.c.id == chosen[n]))).one()
+            hh, mm = (int(x) for x in at.split(":"))
+            start = datetime.combine(day, time(hh, mm), SHANGHAI)
+            try:
+                await create_booking(tx, elder=elder, item_code=code, start=start,
+                                     end=start + timedelta(minutes=minutes), notes="",
+                                     actor=None, occurrence_key=_demo_key(day, n))
+                made += 1
+            except ApiError:
+                continue  # an item this elder may not book: the demo goes on without it
+        meals = await _seed_meals(platform, tx, station_id, day, [chosen[0], *chosen[len(DAY_BOOKINGS) + 1:]])
+        await flush_pushes(tx)
+    _, plan = await replan(platform, station_id, day=day, time_limit_s=DAY_PLAN_SECONDS, trigger="demo")
+    planned = sum(len(r.visits) for r in plan.routes)
+    return (f"today ({day}): {made} bookings, {meals} lunch deliveries, "
+            f"{planned} visits planned on {sum(1 for r in plan.routes if r.visits)} routes")
+
+
+async def _seed_meals(platform: Any, tx: Any, station_id: int, day: date, elder_ids: list[int]) -> int:
+    """Today's lunch menu, delivery orders, and the cut-off (run now, so the tasks exist)."""
+    from server.services.meal_routes import on_meal_cutoff
+    from server.services.tables import meal_menus, meal_orders
+
+    if (await tx.conn.execute(select(meal_menus.c.id).where(
+            meal_menus.c.station_id == station_id, meal_menus.c.day == day))).first() is None:
+        await tx.conn.execute(insert(meal_menus).values(
+            station_id=station_id, day=day, dishes=DAY_DISHES, cutoff="09:30", lunch_opens="11:00",
+            lunch_closes="12:30", updated_at=tx.now))
+    n = 0
+    for i, eid in enumerate(elder_ids[:DAY_MEALS]):
+        if (await tx.conn.execute(select(meal_orders.c.id).where(
+                meal_orders.c.elder_id == eid, meal_orders.c.day == day))).first() is not None:
+            continue
+        dish = DAY_DISHES[i % len(DAY_DISHES)]
+        await tx.conn.execute(insert(meal_orders).values(
+            station_id=station_id, elder_id=eid, day=day, mode="delivery", dishes=[dish["code"]],
+            total_fen=dish["price_fen"], diet_warnings=[], notes="", status="ordered", created_at=tx.now))
+        n += 1
+    await on_meal_cutoff(platform, tx, {"station_id": station_id, "day": day.isoformat()})
+    return n
 
 
 async def _user(conn: Any, now: datetime, role: str, name: str, *, username: str | None = None,

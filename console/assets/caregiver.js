@@ -1,7 +1,8 @@
 // The caregiver's page: duty switch, the offer with accept/decline and a countdown, the
-// current call (en route / arrive / resolve with notes), the day's route with navigation
-// links, and location sent while on duty.
-import { $, $$, h, t, bi, lang, setLang, addStrings, Session, Live, keepFresh, loginForm, hhmm, mmss, syncClock, now, toast, amapUrl, qqMapUrl } from "./common.js";
+// current call (en route / arrive / resolve with notes), the day's route in order with
+// navigation links and start / arrive / done for each visit (the task API), and location
+// sent while on duty.
+import { $, $$, h, t, tr, lang, setLang, addStrings, Session, Live, keepFresh, loginForm, hhmm, mmss, syncClock, now, toast, navTargets } from "./common.js";
 
 addStrings({
   on_duty: "在岗", off_duty: "离岗", duty: "当班状态", offer: "新的紧急呼叫", accept: "接单", decline: "拒绝",
@@ -12,7 +13,11 @@ addStrings({
   arrived_far: "已报到，但位置距老人 {d} 米，调度台会核实", withdrawn: "该呼叫已改派", lang_switch: "English",
   st_accepted: "已接单", st_en_route: "在途", st_arrived: "已到达", sign_out: "退出", offer_gone: "该派单已失效",
   k_emergency: "紧急", k_health: "健康", k_service: "服务", k_family: "亲情",
-  t_done: "完成", t_planned: "已排", t_en_route: "在途", t_in_progress: "进行中", t_open: "待排",
+  t_done: "完成", t_planned: "已排", t_en_route: "在途", t_in_progress: "服务中", t_open: "待排", t_cancelled: "已取消",
+  on_scene_in: "已到场 · 用时 {m} 分钟",
+  start: "出发", t_arrive: "到达", complete: "完成", task_notes_ph: "服务情况", door_code: "服务码（老人手机或门卡上）",
+  hot: "送达时饭菜是热的", started: "已出发", task_arrived: "已到达", task_far: "已到达，但距老人 {d} 米（超出200米，本次需服务码证明）",
+  task_done: "已完成", notes_needed: "请填写服务情况", window: "时段", in_window: "{a}–{b}",
 }, {
   on_duty: "On duty", off_duty: "Off duty", duty: "Duty", offer: "New emergency call", accept: "Accept", decline: "Decline",
   expires: "left", eta: "ETA {m} min", address: "Address", access: "Access", deadline: "Deadline",
@@ -22,11 +27,16 @@ addStrings({
   arrived_far: "Arrival reported {d} m from the elder; the station will check", withdrawn: "This call was reassigned", lang_switch: "中文",
   st_accepted: "Accepted", st_en_route: "En route", st_arrived: "Arrived", sign_out: "Sign out", offer_gone: "This offer is no longer open",
   k_emergency: "Emergency", k_health: "Health", k_service: "Service", k_family: "Family",
-  t_done: "done", t_planned: "planned", t_en_route: "en route", t_in_progress: "in progress", t_open: "to plan",
+  t_done: "done", t_planned: "planned", t_en_route: "on the way", t_in_progress: "in progress", t_open: "to plan", t_cancelled: "cancelled",
+  on_scene_in: "On scene · took {m} min",
+  start: "Set off", t_arrive: "Arrived", complete: "Done", task_notes_ph: "What was done", door_code: "Visit code (elder's phone or door card)",
+  hot: "The food was hot on arrival", started: "On your way", task_arrived: "Arrival recorded", task_far: "Arrived, {d} m from the elder (over 200 m: the visit code proves this visit)",
+  task_done: "Done", notes_needed: "Please say what was done", window: "Window", in_window: "{a}–{b}",
 });
 
 const session = new Session("caregiver");
-const S = { day: null, position: null, positionAt: 0, lastSent: 0, lastSentPos: null, watch: null };
+const S = { day: null, tasks: null, position: null, positionAt: 0, lastSent: 0, lastSentPos: null, watch: null };
+window.__anxin = { state: S };  // for the browser tests
 
 // ----- location while on duty --------------------------------------------------------------
 function distM(a, b) {
@@ -59,12 +69,20 @@ function currentPosition(waitMs = 4000) {
   });
 }
 setInterval(() => sendLocation(), 30000);
+const fix = (p) => ({ lat: p.latitude, lng: p.longitude, coord_system: "wgs84", accuracy_m: p.accuracy || undefined });
 
 // ----- data --------------------------------------------------------------------------------
+// The day: offers and calls from the console's my-day view; the route from the task API
+// (GET /me/tasks), with the titles in both languages from my-day.
 async function snapshot() {
-  const d = await session.api("GET", "/api/v1/console/my-day");
+  const [d, mine] = await Promise.all([
+    session.api("GET", "/api/v1/console/my-day"),
+    session.api("GET", "/api/v1/me/tasks").catch((e) => (e.status === 404 ? null : Promise.reject(e)))]);
   syncClock(d.now);
   S.day = d;
+  const titles = new Map(d.tasks.map((x) => [x.id, x.title_i18n]));
+  S.tasks = mine ? mine.tasks.map((x) => ({ ...x, title_i18n: titles.get(x.id) })) : d.tasks;
+  S.taskApi = !!mine;
   watchLocation(d.caregiver.on_duty);
   render();
 }
@@ -99,31 +117,47 @@ function offerCard(o) {
       h("button", { class: "btn", id: `decline-${o.id}`, onclick: () => act(() => session.api("POST", `/api/v1/offers/${o.id}/decline`, { reason: "" }), t("declined")) }, t("decline"))));
 }
 
+// Navigation: the map app itself where it is installed (its URI scheme), else its web page.
+// Coordinates are GCJ-02, as stored, which both apps expect.
 function navLinks(lat, lng, name) {
+  const mode = (S.day && S.day.caregiver.travel_mode) || "ebike";
+  const links = navTargets(lat, lng, name, mode);
+  const open = (app, web) => (ev) => {
+    ev.preventDefault();
+    // If the app takes over, the page is hidden; if not (not installed, or WeChat blocks the
+    // scheme), open the web page after a moment.
+    const fallback = setTimeout(() => { if (document.visibilityState === "visible") location.href = web; }, 1500);
+    document.addEventListener("visibilitychange", () => clearTimeout(fallback), { once: true });
+    location.href = app;
+  };
   return h("div", { class: "nav" },
-    h("a", { href: amapUrl(lat, lng, name), target: "_blank", rel: "noopener", class: "nav-amap" }, t("amap")),
-    h("a", { href: qqMapUrl(lat, lng, name), target: "_blank", rel: "noopener", class: "nav-qq" }, t("qq")));
+    h("a", { href: links.amap.web, "data-app": links.amap.app, target: "_blank", rel: "noopener", class: "nav-amap", onclick: open(links.amap.app, links.amap.web) }, t("amap")),
+    h("a", { href: links.qq.web, "data-app": links.qq.app, target: "_blank", rel: "noopener", class: "nav-qq", onclick: open(links.qq.app, links.qq.web) }, t("qq")));
 }
 
 function incidentCard(inc) {
   const notes = h("textarea", { id: "resolve-notes", rows: 2, placeholder: t("notes_ph"), maxlength: 2000 });
   const loc = inc.elder_location || inc.location;
+  // On scene the 20-minute clock has done its job: say how long it took instead of counting on.
+  const clock = inc.arrived_at
+    ? h("span", { class: "deadline done", id: "cg-deadline", text: t("on_scene_in", { m: Math.max(1, Math.round((Date.parse(inc.arrived_at) - Date.parse(inc.opened_at)) / 60000)) }) })
+    : h("span", { class: `deadline ${deadlineClass(inc.deadline_at)}`, id: "cg-deadline", "data-until": inc.deadline_at, text: mmss((Date.parse(inc.deadline_at) - now()) / 1000) });
   return h("section", { class: "card current", "data-incident": inc.id },
     h("h2", {}, `${t("current")} · `, h("span", { id: "cg-status", text: t(`st_${inc.status}`) })),
     h("div", { class: "step", text: inc.elder_name }),
     h("dl", { class: "kv" },
       h("dt", { text: t("address") }), h("dd", { text: inc.address || "" }),
       inc.access_notes ? h("dt", { text: t("access") }) : null, inc.access_notes ? h("dd", { text: inc.access_notes }) : null,
-      h("dt", { text: t("deadline") }), h("dd", {}, h("span", { class: `deadline ${deadlineClass(inc.deadline_at)}`, "data-until": inc.deadline_at, text: mmss((Date.parse(inc.deadline_at) - now()) / 1000) }))),
+      h("dt", { text: t("deadline") }), h("dd", {}, clock)),
     navLinks(loc.lat, loc.lng, inc.elder_name),
     inc.status === "accepted" ? h("button", { class: "btn primary wide", id: "btn-en-route", onclick: async () => {
       const p = S.position;
-      act(() => session.api("POST", `/api/v1/incidents/${inc.id}/en-route`, p ? { location: { lat: p.latitude, lng: p.longitude, coord_system: "wgs84" } } : {}));
+      act(() => session.api("POST", `/api/v1/incidents/${inc.id}/en-route`, p ? { location: fix(p) } : {}));
     } }, t("en_route")) : null,
     ["accepted", "en_route"].includes(inc.status) ? h("button", { class: "btn ok wide", id: "btn-arrive", onclick: async () => {
       const p = await currentPosition();
       if (!p) { toast(t("need_location"), "err"); return; }
-      act(() => session.api("POST", `/api/v1/incidents/${inc.id}/arrive`, { location: { lat: p.latitude, lng: p.longitude, coord_system: "wgs84", accuracy_m: p.accuracy || undefined } }),
+      act(() => session.api("POST", `/api/v1/incidents/${inc.id}/arrive`, { location: fix(p) }),
         (r) => r && r.flagged ? t("arrived_far", { d: Math.round(r.distance_m) }) : t("arrived"));
     } }, t("arrive")) : null,
     inc.status === "arrived" ? h("div", {}, notes, h("button", { class: "btn ok wide", id: "btn-resolve", onclick: () => {
@@ -132,11 +166,66 @@ function incidentCard(inc) {
     } }, t("resolve"))) : null);
 }
 
+// One visit of the day's route: where and when, how to get there, and the step it is at.
+function taskItem(x) {
+  const done = x.status === "done" || !!x.completed_at;
+  const arrived = !done && (x.status === "in_progress" || !!x.arrived_at);
+  const started = !done && !arrived && (x.status === "en_route" || !!x.started_at);
+  const when = hhmm(x.planned_start || x.window_start);
+  const windowText = x.window_start && x.window_end ? t("in_window", { a: hhmm(x.window_start), b: hhmm(x.window_end) }) : "";
+  const actions = [];
+  if (S.taskApi && !done) {
+    if (!started && !arrived) {
+      actions.push(h("button", { class: "btn primary", "data-start": x.id, onclick: () =>
+        act(() => session.api("POST", `/api/v1/tasks/${x.id}/start`), t("started")) }, t("start")));
+    }
+    if (!arrived) {
+      actions.push(h("button", { class: "btn ok", "data-arrive": x.id, onclick: async () => {
+        const p = await currentPosition();
+        if (!p) { toast(t("need_location"), "err"); return; }
+        act(() => session.api("POST", `/api/v1/tasks/${x.id}/arrive`, { location: fix(p) }),
+          (r) => r && r.within_geofence === false && r.arrival_distance_m ? t("task_far", { d: Math.round(r.arrival_distance_m) }) : t("task_arrived"));
+      } }, t("t_arrive")));
+    }
+  }
+  const form = S.taskApi && arrived ? completeForm(x) : null;
+  return h("li", { class: `task${done ? " is-done" : ""}${arrived ? " is-here" : ""}`, "data-task": x.id },
+    h("span", { class: "time", text: when }),
+    h("span", { class: "grow" },
+      h("div", { class: "task-title", text: `${tr(x.title_i18n, x.title)}${x.elder_name ? " · " + x.elder_name : ""}` }),
+      h("div", { class: "muted", text: [x.address, windowText].filter(Boolean).join(" · ") }),
+      x.access_notes ? h("div", { class: "muted access", text: `${t("access")}: ${x.access_notes}` }) : null,
+      !done && x.lat ? navLinks(x.lat, x.lng, x.elder_name || x.title) : null,
+      actions.length ? h("div", { class: "row task-actions" }, ...actions) : null,
+      form),
+    h("span", { class: `tag ${done ? "done" : ""}`, "data-task-status": x.status, text: t(`t_${x.status}`) === `t_${x.status}` ? x.status : t(`t_${x.status}`) }));
+}
+
+function completeForm(x) {
+  const notes = h("textarea", { rows: 2, name: "task-notes", placeholder: t("task_notes_ph"), maxlength: 1000 });
+  const code = h("input", { name: "door-code", inputmode: "numeric", autocomplete: "off", maxlength: 12, placeholder: t("door_code") });
+  const hot = h("input", { type: "checkbox", name: "hot", checked: true });
+  const meal = x.kind === "meal_delivery";
+  return h("form", { class: "complete-form", "data-complete": x.id, onsubmit: (ev) => {
+    ev.preventDefault();
+    const body = { notes: notes.value.trim() };
+    if (meal) body.hot = hot.checked;
+    else if (code.value.trim()) body.door_code = code.value.trim();
+    if (!meal && !x.booking_id && !body.notes) { toast(t("notes_needed"), "err"); notes.focus(); return; }
+    act(() => session.api("POST", `/api/v1/tasks/${x.id}/complete`, body), t("task_done"));
+  } },
+    notes,
+    meal ? h("label", { class: "check" }, hot, t("hot")) : code,
+    h("button", { class: "btn ok wide", type: "submit" }, t("complete")));
+}
+
 function render() {
   const d = S.day; if (!d) return;
   const on = d.caregiver.on_duty;
-  const keepNotes = $("#resolve-notes") ? $("#resolve-notes").value : "";
+  // Live updates re-render the page: keep what is being typed.
+  const kept = $$("textarea, input[name=door-code]").map((el) => [el.closest("[data-complete], [data-incident]")?.dataset.complete || "", el.name || el.id, el.value]);
   $("#who").textContent = d.caregiver.name;
+  const route = S.tasks || [];
   $("#body").replaceChildren(
     h("section", { class: "card duty" },
       h("div", {}, h("div", { class: "muted", text: t("duty") }), h("div", { class: "step", id: "duty-label", text: on ? t("on_duty") : t("off_duty") })),
@@ -145,12 +234,13 @@ function render() {
     ...d.offers.map(offerCard),
     ...d.incidents.map(incidentCard),
     h("section", { class: "card" }, h("h2", { text: t("route") }),
-      h("ol", { class: "list", id: "route" }, ...(d.tasks.length ? d.tasks.map((x) => h("li", {},
-        h("span", { class: "time", text: hhmm(x.planned_start || x.window_start) }),
-        h("span", { class: "grow" }, h("div", { text: `${bi(x.title)} · ${x.elder_name || ""}` }), h("div", { class: "muted", text: x.address || "" }),
-          x.lat ? navLinks(x.lat, x.lng, x.elder_name || x.title) : null),
-        h("span", { class: `tag ${x.status === "done" ? "done" : ""}`, text: t(`t_${x.status}`) }))) : [h("li", { class: "muted", text: t("nothing") })]))));
-  if (keepNotes && $("#resolve-notes")) $("#resolve-notes").value = keepNotes;
+      h("ol", { class: "list", id: "route" }, ...(route.length ? route.map(taskItem) : [h("li", { class: "muted", text: t("nothing") })]))));
+  for (const [form, name, value] of kept) {
+    if (!value) continue;
+    const scope = form ? $(`[data-complete="${form}"]`) : document;
+    const el = scope && (scope.querySelector(`[name="${name}"]`) || scope.querySelector(`#${name}`));
+    if (el) el.value = value;
+  }
 }
 
 setInterval(() => {

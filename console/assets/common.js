@@ -320,10 +320,27 @@ export function toast(msg, kind = "info") {
   setTimeout(() => el.remove(), 4000);
 }
 
-// Navigation links (GCJ-02 coordinates, as stored).
-export function amapUrl(lat, lng, name) {
-  return `https://uri.amap.com/navigation?to=${lng},${lat},${encodeURIComponent(name || "")}&mode=ride&coordinate=gaode&callnative=1`;
-}
-export function qqMapUrl(lat, lng, name) {
-  return `https://apis.map.qq.com/uri/v1/routeplan?type=bike&to=${encodeURIComponent(name || "")}&tocoord=${lat},${lng}&referer=anxin`;
+// Navigation to a place (GCJ-02, as stored; both apps take it as is): the app's own URI scheme
+// (Amap: amapuri:// on Android, iosamap:// on iOS; Tencent: qqmap://), and the web URI API as
+// the fallback where the app is missing or the browser (WeChat) will not open a scheme.
+export const NAV_SOURCE = "anxin";   // sourceApplication / referer / src the map apps ask for
+const AMAP_T = { walk: 2, ebike: 3, car: 0 };              // 0 drive, 2 walk, 3 ride
+const AMAP_WEB_MODE = { walk: "walk", ebike: "ride", car: "car" };
+const QQ_TYPE = { walk: "walk", ebike: "bike", car: "drive" };
+export function navTargets(lat, lng, name, mode = "ebike") {
+  const n = encodeURIComponent(name || "");
+  const ios = /iPhone|iPad|iPod/.test(navigator.userAgent);
+  const amapApp = ios
+    ? `iosamap://path?sourceApplication=${NAV_SOURCE}&dlat=${lat}&dlon=${lng}&dname=${n}&dev=0&t=${AMAP_T[mode] ?? 3}`
+    : `amapuri://route/plan/?sourceApplication=${NAV_SOURCE}&dlat=${lat}&dlon=${lng}&dname=${n}&dev=0&t=${AMAP_T[mode] ?? 3}`;
+  return {
+    amap: {
+      app: amapApp,
+      web: `https://uri.amap.com/navigation?to=${lng},${lat},${n}&mode=${AMAP_WEB_MODE[mode] || "ride"}&coordinate=gaode&callnative=1&src=${NAV_SOURCE}`,
+    },
+    qq: {
+      app: `qqmap://map/routeplan?type=${QQ_TYPE[mode] || "bike"}&to=${n}&tocoord=${lat},${lng}&coord_type=2&referer=${NAV_SOURCE}`,
+      web: `https://apis.map.qq.com/uri/v1/routeplan?type=${QQ_TYPE[mode] || "bike"}&to=${n}&tocoord=${lat},${lng}&coord_type=2&referer=${NAV_SOURCE}`,
+    },
+  };
 }

@@ -1,6 +1,6 @@
 // The elder's page: one very large help button (hold ~1 s to confirm), the call's status in
 // large type, today's visits and meals, and a call-my-family button.
-import { $, h, t, lang, setLang, addStrings, Session, Live, keepFresh, loginForm, hhmm, syncClock, toast, uuid } from "./common.js";
+import { $, h, t, tr, lang, setLang, addStrings, Session, Live, keepFresh, loginForm, hhmm, syncClock, toast, uuid } from "./common.js";
 
 addStrings({
   title: "安心呼叫", hold: "按住求助", hold_sub: "按住 1 秒", holding: "继续按住…", sent: "已呼叫",
@@ -8,14 +8,14 @@ addStrings({
   family_confirm: "要通知家人给您回电吗？", today: "今天的服务", nothing_today: "今天没有安排",
   retrying: "网络不好，正在重试…", no_call: "有需要请按住红色按钮", lang_switch: "English",
   st_done: "已完成", st_planned: "已安排", st_en_route: "在路上", st_in_progress: "进行中", st_open: "待安排",
-  sign_out: "退出",
+  visit_code: "今日服务码", visit_code_sub: "护理员上门时请把这个号码告诉她", sign_out: "退出", first_status: "已收到呼叫，正在为您联系护理员",
 }, {
   title: "Anxin help", hold: "HELP", hold_sub: "hold for 1 second", holding: "keep holding…", sent: "Called",
   sent_sub: "the station has it", family: "☎ Call my family", family_sent: "Your family has been told; please wait",
   family_confirm: "Ask your family to call you back?", today: "Today", nothing_today: "Nothing planned today",
   retrying: "Poor network, retrying…", no_call: "Hold the red button if you need help", lang_switch: "中文",
   st_done: "done", st_planned: "planned", st_en_route: "on the way", st_in_progress: "in progress", st_open: "to plan",
-  sign_out: "Sign out",
+  visit_code: "Today's visit code", visit_code_sub: "tell it to the caregiver at your door", sign_out: "Sign out", first_status: "We have your call and are finding a caregiver",
 });
 
 const session = new Session("elder");
@@ -88,10 +88,12 @@ function holdButton() {
     if (navigator.vibrate) navigator.vibrate([80, 40, 80]);
     $("#help-big", btn).textContent = t("sent"); $("#help-small", btn).textContent = t("sent_sub");
     btn.classList.add("sent");
-    showStatus("已收到呼叫，正在为您联系护理员", "open");
+    showStatus(t("first_status"), "open");
     try {
       const inc = await sendCall("emergency");
-      current = inc; showStatus(inc.status_text, inc.status);
+      // The call's answer carries the Chinese text only; the snapshot brings both languages.
+      current = inc; if (lang() === "zh") showStatus(inc.status_text, inc.status);
+      snapshot().catch(() => {});
     } catch (e) { toast(e.message, "err"); }
   };
   btn.addEventListener("pointerdown", begin);
@@ -110,22 +112,34 @@ async function snapshot() {
   $("#who").textContent = d.elder.name;
   const open = d.open_incidents.find((i) => i.kind === "emergency") || d.open_incidents[0];
   current = open || null;
-  showStatus(open ? open.status_text : "", open ? open.status : null);
+  showStatus(open ? tr(open.status_text_i18n, open.status_text) : "", open ? open.status : null);
   if (!open) { $("#help-big").textContent = t("hold"); $("#help-small").textContent = t("hold_sub"); }
   const ul = $("#today-list");
   ul.replaceChildren(...(d.tasks.length ? d.tasks.map((x) => h("li", {},
     h("span", { class: "time", text: hhmm(x.planned_start || x.window_start) }),
-    h("span", { class: "grow", text: `${x.title.split(" / ")[lang() === "en" ? 1 : 0] || x.title}${x.caregiver_name ? " · " + x.caregiver_name : ""}` }),
+    h("span", { class: "grow", text: `${tr(x.title_i18n, x.title)}${x.caregiver_name ? " · " + x.caregiver_name : ""}` }),
     h("span", { class: `tag ${x.status === "done" ? "done" : ""}`, text: t(`st_${x.status}`) })))
     : [h("li", { class: "muted", text: t("nothing_today") })]));
+  // A visit today: the day's code, which the caregiver types in to prove the visit.
+  const box = $("#visit-code");
+  const visits = d.tasks.filter((x) => x.kind !== "meal_delivery" && x.status !== "done");
+  if (box && visits.length) {
+    try {
+      const c = await session.api("GET", `/api/v1/elders/${me.elder_id}/visit-code`);
+      box.replaceChildren(h("div", { class: "muted", text: t("visit_code") }), h("div", { class: "code", text: c.code.replace(/(\d{3})(?=\d)/g, "$1 ") }),
+        h("div", { class: "muted small", text: t("visit_code_sub") }));
+      box.hidden = false;
+    } catch (e) { box.hidden = true; }
+  } else if (box) box.hidden = true;
 }
 
 let snapTimer = null;
 function onEvent(msg) {
   const p = msg.payload || {};
   if (msg.type === "incident.status") {
-    if (["resolved", "closed"].includes(p.status)) { setTimeout(snapshot, 50); showStatus(p.text, p.status); return; }
-    showStatus(p.text, p.status);
+    const text = tr(p.text_i18n, p.text);
+    if (["resolved", "closed"].includes(p.status)) { setTimeout(snapshot, 50); showStatus(text, p.status); return; }
+    showStatus(text, p.status);
     clearTimeout(snapTimer);  // the full status text (name and minutes) comes with the incident
     snapTimer = setTimeout(() => snapshot().catch(() => {}), 80);
   }
@@ -142,9 +156,10 @@ function page() {
       if (!confirm(t("family_confirm"))) return;
       try { await sendCall("family"); toast(t("family_sent")); } catch (e) { toast(e.message, "err"); }
     } }, t("family")),
-    h("section", { class: "card" }, h("h2", { text: t("today") }), h("ul", { id: "today-list", class: "list" })),
+    h("section", { class: "card" }, h("h2", { text: t("today") }), h("ul", { id: "today-list", class: "list" }),
+      h("div", { id: "visit-code", class: "visit-code", hidden: true })),
     h("p", { class: "muted", style: "text-align:center" }, h("button", { class: "link", onclick: () => { live.stop(); session.signOut(); } }, t("sign_out"))));
-  if (current) showStatus(current.status_text, current.status);
+  if (current) showStatus(tr(current.status_text_i18n, current.status_text), current.status);
 }
 
 const live = new Live(session, {

@@ -1,34 +1,53 @@
-// The family page: bound elders, their open calls and today's visits live, and a history of
-// the notifications received here.
-import { $, h, t, bi, lang, setLang, addStrings, Session, Live, keepFresh, loginForm, hhmm, clockTime, syncClock, now, toast } from "./common.js";
+// The family page: bound elders, their open calls and today's visits live, bookings made and
+// cancelled on the elder's behalf, and the history of notifications from the server's own
+// push record (so it survives a new phone or a cleared browser).
+import { $, h, t, tr, lang, setLang, addStrings, Session, Live, keepFresh, loginForm, hhmm, syncClock, now, toast } from "./common.js";
 
 addStrings({
   my_elders: "我的家人", no_elders: "还没有绑定老人", open_call: "进行中的呼叫", no_call: "目前一切正常",
-  today: "今天的服务", nothing_today: "今天没有安排", recent: "最近的呼叫", notifications: "通知记录",
+  today: "今天的服务", nothing_today: "今天没有安排", recent: "最近的呼叫", no_recent: "近期没有其他呼叫", notifications: "通知记录",
   no_notes: "暂无通知", lang_switch: "English", sign_out: "退出",
-  b_requested: "待确认", b_planned: "已排班",
+  b_requested: "待确认", b_planned: "已排班", b_completed: "已完成", b_cancelled: "已取消",
   upcoming: "已预约", book: "为老人预约服务", no_menu: "服务站尚未上架服务项目", self_pay: "自付", notes: "备注", book_submit: "提交预约", booked: "已预约",
+  cancel: "取消预约", cancel_confirm: "确定取消 {what}（{when}）吗？", cancelled: "已取消预约", cancel_closed: "开始前2小时内不能取消，请致电服务站",
+  day: "日期", time: "时间", item: "服务项目",
   k_emergency: "紧急", k_health: "健康", k_service: "服务", k_family: "亲情",
   s_open: "待派单", s_offered: "联系护理员中", s_accepted: "护理员已接单", s_en_route: "护理员在路上", s_arrived: "护理员已到达",
   s_resolved: "已处理", s_closed: "已结束",
-  st_done: "已完成", st_planned: "已安排", st_en_route: "在路上", st_in_progress: "进行中", st_open: "待安排",
+  st_done: "已完成", st_planned: "已安排", st_en_route: "在路上", st_in_progress: "进行中", st_open: "待安排", st_cancelled: "已取消",
 }, {
   my_elders: "My family", no_elders: "No elder bound yet", open_call: "Open call", no_call: "All is well",
-  today: "Today", nothing_today: "Nothing planned today", recent: "Recent calls", notifications: "Notifications",
+  today: "Today", nothing_today: "Nothing planned today", recent: "Recent calls", no_recent: "No other recent calls", notifications: "Notifications",
   no_notes: "No notifications yet", lang_switch: "中文", sign_out: "Sign out",
-  b_requested: "requested", b_planned: "planned",
+  b_requested: "requested", b_planned: "planned", b_completed: "done", b_cancelled: "cancelled",
   upcoming: "Booked", book: "Book a service for them", no_menu: "The station has no services listed yet", self_pay: "self-pay", notes: "Notes", book_submit: "Book", booked: "Booked",
+  cancel: "Cancel booking", cancel_confirm: "Cancel {what} ({when})?", cancelled: "Booking cancelled", cancel_closed: "Less than 2 hours before the start: please call the station",
+  day: "Day", time: "Time", item: "Service",
   k_emergency: "Emergency", k_health: "Health", k_service: "Service", k_family: "Family",
   s_open: "Waiting", s_offered: "Finding a caregiver", s_accepted: "Caregiver accepted", s_en_route: "Caregiver on the way", s_arrived: "Caregiver arrived",
   s_resolved: "Resolved", s_closed: "Closed",
-  st_done: "done", st_planned: "planned", st_en_route: "on the way", st_in_progress: "in progress", st_open: "to plan",
+  st_done: "done", st_planned: "planned", st_en_route: "on the way", st_in_progress: "in progress", st_open: "to plan", st_cancelled: "cancelled",
 });
 
 const session = new Session("family");
-const NOTES_KEY = "anxin.family.notes";
-const notes = JSON.parse(localStorage.getItem(NOTES_KEY) || "[]");
+// Families may cancel until 2 hours before the start (the services API's rule); after that
+// the station does it.
+const CANCEL_CUTOFF_MS = 2 * 3600 * 1000;
+const NOTIFY_TYPES = new Set(["incident.status", "family.call_requested", "binding.confirmed", "binding.requested"]);
+let notes = [];  // newest first, from GET /me/notifications plus what arrives live
 
 function cls(status) { return ["open", "offered"].includes(status) ? "" : ["accepted", "en_route"].includes(status) ? "come" : "here"; }
+function label(prefix, code) { const k = `${prefix}_${code}`; return t(k) === k ? "" : t(k); }
+
+// Dates and times written the reader's way, whatever the phone's own locale.
+const LOCALE = () => (lang() === "zh" ? "zh-CN" : "en-GB");
+function dayLabel(d) {
+  return d.toLocaleDateString(LOCALE(), { month: lang() === "zh" ? "numeric" : "short", day: "numeric", weekday: "short", timeZone: "Asia/Shanghai" });
+}
+function whenLabel(iso) {
+  const d = new Date(iso);
+  return `${dayLabel(d)} ${hhmm(iso)}`;
+}
 
 async function elderCard(e) {
   const [d, books, menu] = await Promise.all([
@@ -37,30 +56,73 @@ async function elderCard(e) {
     session.api("GET", `/api/v1/elders/${e.id}/menu`).catch(() => [])]);
   const names = Object.fromEntries(menu.map((m) => [m.code, lang() === "en" ? m.name_en : m.name_zh]));
   syncClock(d.now);
-  const upcoming = books.filter((b) => Date.parse(b.end) >= now() && !["cancelled", "done", "completed"].includes(b.status)).slice(0, 5);
+  const upcoming = books.filter((b) => Date.parse(b.end) >= now() && ["requested", "planned"].includes(b.status))
+    .sort((a, b) => Date.parse(a.start) - Date.parse(b.start)).slice(0, 6);
   const open = d.open_incidents;
+  const openIds = new Set(open.map((i) => i.id));
+  const recent = d.recent_incidents.filter((i) => !openIds.has(i.id)).slice(0, 5);
   return h("section", { class: "card elder-card", "data-elder": e.id },
     h("h2", {}, e.name, h("span", { class: `tag ${open.length ? "live" : "done"}`, text: open.length ? t("open_call") : t("no_call") })),
     ...open.map((i) => h("div", { class: `alert ${cls(i.status)}`, "data-incident": i.id },
-      h("div", { text: `${t(`k_${i.kind}`)} · ${hhmm(i.opened_at)}` }), h("div", { class: "status-text", text: i.status_text }))),
+      h("div", { text: `${t(`k_${i.kind}`)} · ${hhmm(i.opened_at)}` }),
+      h("div", { class: "status-text", text: tr(i.status_text_i18n, i.status_text) }))),
     h("h3", { class: "muted", text: t("today") }),
     h("ul", { class: "list" }, ...(d.tasks.length ? d.tasks.map((x) => h("li", {},
       h("span", { class: "time", text: hhmm(x.planned_start || x.window_start) }),
-      h("span", { class: "grow", text: `${bi(x.title)}${x.caregiver_name ? " · " + x.caregiver_name : ""}` }),
-      h("span", { class: `tag ${x.status === "done" ? "done" : ""}`, text: t(`st_${x.status}`) }))) : [h("li", { class: "muted", text: t("nothing_today") })])),
+      h("span", { class: "grow", text: `${tr(x.title_i18n, x.title)}${x.caregiver_name ? " · " + x.caregiver_name : ""}` }),
+      h("span", { class: `tag ${x.status === "done" ? "done" : ""}`, text: label("st", x.status) }))) : [h("li", { class: "muted", text: t("nothing_today") })])),
     upcoming.length ? h("h3", { class: "muted", text: t("upcoming") }) : null,
-    upcoming.length ? h("ul", { class: "list" }, ...upcoming.map((b) => h("li", {},
-      h("span", { class: "time", text: new Date(b.start).toLocaleString("zh-CN", { month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit", timeZone: "Asia/Shanghai" }) }),
-      h("span", { class: "grow", text: names[b.item_code] || b.item_code }), h("span", { class: "tag", text: t(`b_${b.status}`) === `b_${b.status}` ? b.status : t(`b_${b.status}`) })))) : null,
+    upcoming.length ? h("ul", { class: "list", "data-bookings": e.id }, ...upcoming.map((b) => bookingRow(b, names[b.item_code] || b.item_code))) : null,
     bookingBox(e),
     h("h3", { class: "muted", text: t("recent") }),
-    h("ul", { class: "list" }, ...d.recent_incidents.slice(0, 5).map((i) => h("li", {},
-      h("span", { class: "time", text: hhmm(i.opened_at) }), h("span", { class: "grow", text: `${t(`k_${i.kind}`)} · ${i.status_text}` }),
-      h("span", { class: "tag", text: t(`s_${i.status}`) })))));
+    h("ul", { class: "list" }, ...(recent.length ? recent.map((i) => h("li", { "data-recent": i.id },
+      h("span", { class: "time", text: hhmm(i.opened_at) }), h("span", { class: "grow", text: t(`k_${i.kind}`) }),
+      h("span", { class: "tag", text: label("s", i.status) }))) : [h("li", { class: "muted", text: t("no_recent") })])));
+}
+
+function bookingRow(b, what) {
+  const cancellable = Date.parse(b.start) - now() > CANCEL_CUTOFF_MS;
+  return h("li", { "data-booking-id": b.id },
+    h("span", { class: "time wide", text: whenLabel(b.start) }),
+    h("span", { class: "grow", text: what }),
+    h("span", { class: "tag", text: label("b", b.status) || b.status }),
+    cancellable
+      ? h("button", { class: "link small cancel", "data-cancel": b.id, onclick: () => cancelBooking(b, what) }, t("cancel"))
+      : null);
+}
+
+async function cancelBooking(b, what) {
+  if (!confirm(t("cancel_confirm", { what, when: whenLabel(b.start) }))) return;
+  try {
+    await session.api("POST", `/api/v1/bookings/${b.id}/cancel`);
+    toast(t("cancelled"));
+  } catch (err) {
+    toast(err.body && err.body.code === "booking.cancel_too_late" ? t("cancel_closed") : err.message, "err");
+  }
+  snapshot().catch(() => {});
 }
 
 // Booking a service on the elder's behalf (the services API; the subsidy is shown per item).
+// Day and time are chosen from lists written in the page's language (a date input would
+// follow the phone's locale instead).
 function yuan(fen) { return `¥${(fen / 100).toFixed(2)}`; }
+function dayOptions() {
+  const out = [];
+  for (let i = 1; i <= 14; i++) {
+    const d = new Date(now() + i * 86400000);
+    out.push(h("option", { value: d.toLocaleDateString("sv-SE", { timeZone: "Asia/Shanghai" }) }, dayLabel(d)));
+  }
+  return out;
+}
+function timeOptions() {
+  const out = [];
+  for (let m = 8 * 60; m <= 17 * 60; m += 30) {
+    const v = `${String(Math.floor(m / 60)).padStart(2, "0")}:${String(m % 60).padStart(2, "0")}`;
+    out.push(h("option", { value: v, selected: v === "09:00" }, v));
+  }
+  return out;
+}
+
 function bookingBox(e) {
   const box = h("details", { class: "booking", "data-booking": e.id });
   const body = h("div", {});
@@ -71,11 +133,10 @@ function bookingBox(e) {
     let menu = [];
     try { menu = await session.api("GET", `/api/v1/elders/${e.id}/menu`); } catch (err) { body.append(h("p", { class: "muted", text: err.message })); return; }
     if (!menu.length) { body.append(h("p", { class: "muted", text: t("no_menu") })); return; }
-    const item = h("select", { name: "item" }, ...menu.map((m) => h("option", { value: m.code, disabled: !m.bookable },
+    const item = h("select", { name: "item", "aria-label": t("item") }, ...menu.map((m) => h("option", { value: m.code, disabled: !m.bookable },
       `${lang() === "en" ? m.name_en : m.name_zh} · ${yuan(m.price_fen)} · ${t("self_pay")} ${yuan(m.self_pay_fen)}`)));
-    const tomorrow = new Date(Date.now() + 86400000).toLocaleDateString("sv-SE", { timeZone: "Asia/Shanghai" });
-    const day = h("input", { type: "date", name: "day", value: tomorrow });
-    const at = h("input", { type: "time", name: "at", value: "09:00", step: 900 });
+    const day = h("select", { name: "day", "aria-label": t("day") }, ...dayOptions());
+    const at = h("select", { name: "at", "aria-label": t("time") }, ...timeOptions());
     const notes = h("input", { name: "notes", placeholder: t("notes"), maxlength: 500 });
     const form = h("form", { class: "book-form", onsubmit: async (ev) => {
       ev.preventDefault();
@@ -96,35 +157,40 @@ let deferred = false;
 async function snapshot() {
   // Do not tear down a booking form being filled in; catch up when it closes.
   if (document.querySelector("details.booking[open]")) { deferred = true; return; }
-  const elders = await session.api("GET", "/api/v1/me/elders");
+  const [elders, history] = await Promise.all([
+    session.api("GET", "/api/v1/me/elders"),
+    session.api("GET", "/api/v1/me/notifications?limit=30").catch(() => null)]);
+  if (history) mergeNotes(history.items);
   const cards = await Promise.all(elders.map(elderCard));
   $("#elders").replaceChildren(...(cards.length ? cards : [h("p", { class: "muted", text: t("no_elders") })]));
   renderNotes();
 }
 
+function mergeNotes(items) {
+  const bySeq = new Map(notes.map((n) => [n.seq, n]));
+  for (const n of items) if (n.text_i18n || n.text) bySeq.set(n.seq, n);
+  notes = [...bySeq.values()].sort((a, b) => b.seq - a.seq).slice(0, 50);
+}
+
 function renderNotes() {
   const ul = $("#notes"); if (!ul) return;
-  const mine = notes.filter((n) => !n.user || n.user === session.data.user_id);
-  ul.replaceChildren(...(mine.length ? mine.slice(0, 30).map((n) => h("li", {},
-    h("span", { class: "time", text: clockTime(n.at).slice(0, 5) }), h("span", { class: "grow", text: n.text }))) : [h("li", { class: "muted", text: t("no_notes") })]));
+  ul.replaceChildren(...(notes.length ? notes.slice(0, 30).map((n) => h("li", { "data-seq": n.seq },
+    h("span", { class: "time", text: hhmm(n.at) }), h("span", { class: "grow", text: tr(n.text_i18n, n.text) }))) : [h("li", { class: "muted", text: t("no_notes") })]));
 }
 
 let timer = null;
 function onEvent(msg) {
   const p = msg.payload || {};
-  const text = p.text || msg.type;
-  if (!notes.some((n) => n.seq === msg.seq && n.user === session.data.user_id)) {
-    notes.unshift({ seq: msg.seq, user: session.data.user_id, at: msg.at, type: msg.type, text });
-    notes.sort((a, b) => Date.parse(b.at) - Date.parse(a.at));
-    notes.splice(50);
-    localStorage.setItem(NOTES_KEY, JSON.stringify(notes));
+  // Only messages a person reads go into the history, always with their text (never the type).
+  if (NOTIFY_TYPES.has(msg.type) && (p.text_i18n || p.text)) {
+    mergeNotes([{ seq: msg.seq, type: msg.type, at: msg.at, text: p.text, text_i18n: p.text_i18n }]);
+    const fresh = now() - Date.parse(msg.at) < 30000;
+    if (fresh) {
+      const old = document.querySelector("#toasts .toast"); if (old) old.remove();
+      toast(tr(p.text_i18n, p.text));
+    }
+    renderNotes();
   }
-  const fresh = now() - Date.parse(msg.at) < 30000;
-  if (fresh && (msg.type === "incident.status" || msg.type === "family.call_requested")) {
-    const old = document.querySelector("#toasts .toast"); if (old) old.remove();
-    toast(text);
-  }
-  renderNotes();
   clearTimeout(timer); timer = setTimeout(() => snapshot().catch(() => {}), 100);
 }
 
@@ -135,13 +201,14 @@ function page() {
       h("button", { class: "link", onclick: () => { live.stop(); session.signOut(); } }, t("sign_out"))),
     h("div", { id: "elders" }),
     h("section", { class: "card" }, h("h2", { text: t("notifications") }), h("ul", { id: "notes", class: "list" })));
+  renderNotes();
 }
 
 const live = new Live(session, {
   onEvent, onSnapshot: snapshot,
   onState: (s) => { const el = $("#conn"); if (el) { el.className = `conn ${s}`; el.textContent = s === "live" ? "●" : "○"; } },
 });
-session.onSignedOut = () => start();
+session.onSignedOut = () => { notes = []; start(); };
 
 function start() {
   if (!session.signedIn || session.data.role !== "family") {

@@ -10,24 +10,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from schemas.common import Point, TimelineEvent
 from schemas.incidents import CandidateOut, IncidentOut
 from server.store.tables import caregivers, elders, incident_events
-
-STATUS_TEXT = {
-    "open": "已收到呼叫，正在为您联系护理员",
-    "offered": "正在联系护理员",
-    "accepted": "{name}正在赶来，约 {minutes} 分钟",
-    "en_route": "{name}正在赶来，约 {minutes} 分钟",
-    "arrived": "{name}已到达",
-    "resolved": "已处理完毕",
-    "closed": "呼叫已结束",
-}
+from server.texts import status_text
 
 
 def _status_text(row: Any, caregiver_name: str | None, now: Any) -> tuple[str, int | None]:
+    """The elder's wording, in Chinese (server/texts.py has it for every reader and language;
+    the console's views add ``status_text_i18n``)."""
     minutes = None
     if row.eta_at is not None and row.status in ("accepted", "en_route"):
         minutes = max(1, round((row.eta_at - now).total_seconds() / 60))
-    text = STATUS_TEXT.get(row.status, row.status).format(name=caregiver_name or "护理员",
-                                                          minutes=minutes or 1)
+    text = status_text(row.status, "elder", name=caregiver_name, minutes=minutes,
+                       resolution=row.resolution).render("zh")
     return text, minutes
 
 
