@@ -497,6 +497,15 @@ def insert_emergency(
     caregivers carry their current location. Work the caregiver can break off is unpinned and
     re-planned; work they cannot break off stays first and the emergency follows it.
     """
+    snap, displaced = emergency_snapshot(snapshot, emergency, caregiver_id)
+    return plan_day(snap, params, travel=travel, displaced=displaced)
+
+
+def emergency_snapshot(
+    snapshot: DaySnapshot, emergency: Task, caregiver_id: int
+) -> tuple[DaySnapshot, frozenset[str]]:
+    """The snapshot with the help call pinned first to the caregiver (after work they cannot
+    break off), and the tasks it displaces from their day."""
     tasks: list[Task] = []
     for t in snapshot.tasks:
         if t.task_id == emergency.task_id:
@@ -515,8 +524,140 @@ def insert_emergency(
         earliest_s=min(emergency.earliest_s, snapshot.now_s),
     )
     tasks.append(em)
-    return plan_day(
-        replace(snapshot, tasks=tuple(tasks)), params, travel=travel, displaced=displaced
+    return replace(snapshot, tasks=tuple(tasks)), displaced
+
+
+def fallback_plan(
+    snapshot: DaySnapshot,
+    params: PlanParams | None = None,
+    *,
+    travel: TravelTimeModel | None = None,
+) -> DayPlan:
+    """A plan without the solver, for when it failed or ran out of time: pinned work first,
+    then each caregiver's visits of the plan in force in their order, re-timed, then the
+    other tasks appended greedily where they start earliest. Windows, skills, shifts and
+    maximum working time are kept; lunch breaks and balance are not. Pure Python, bounded
+    (tasks × caregivers), so it cannot hang.
+    """
+    t0 = time.perf_counter()
+    params = params if params is not None else PlanParams()
+    model: TravelTimeModel = travel if travel is not None else GreatCircleTravel(params.travel)
+    snap = snapshot
+    screened = _screen(snap, params)
+    team = snap.caregivers
+    by_id = {t.task_id: t for t in screened.tasks}
+    index = {c.caregiver_id: v for v, c in enumerate(team)}
+    chains = _pinned_chains(screened.tasks)
+    previous = snap.previous.routes if snap.previous is not None else ()
+    order: list[list[Task]] = [list(chains.get(c.caregiver_id, [])) for c in team]
+    taken = {t.task_id for chain in order for t in chain}
+    for r in previous:
+        v = index.get(r.caregiver_id)
+        for pv in r.visits if v is not None else ():
+            t = by_id.get(pv.task_id)
+            if (
+                t is not None
+                and t.pinned_to is None
+                and t.task_id not in taken
+                and v in screened.allowed[t.task_id]
+            ):
+                order[v].append(t)
+                taken.add(t.task_id)
+    rest = sorted(
+        (t for t in screened.tasks if t.task_id not in taken),
+        key=lambda t: (-int(t.priority), t.latest_s, t.earliest_s, t.task_id),
+    )
+
+    def home(c: Caregiver) -> GeoPoint:
+        return c.home if c.home is not None and c.home.is_valid() else snap.station
+
+    def here(c: Caregiver) -> GeoPoint:
+        where = c.location if c.location is not None and c.location.is_valid() else None
+        return where or home(c)
+
+    def ride(c: Caregiver, a: GeoPoint, b: GeoPoint) -> int:
+        return int(model.matrix([a], [b], c.mode)[0][0])
+
+    routes: list[list[PlannedVisit]] = [[] for _ in team]
+    at: list[GeoPoint] = [here(c) for c in team]
+    clock: list[int] = [_vehicle_window(c, snap.now_s)[0] for c in team]
+    dropped: list[str] = []
+
+    def fits(v: int, t: Task) -> PlannedVisit | None:
+        c = team[v]
+        leg = ride(c, at[v], t.location)
+        start = clock[v] + leg if t.pinned_to is not None else max(clock[v] + leg, t.earliest_s)
+        if t.pinned_to is None:
+            end_of_day = start + t.duration_s + ride(c, t.location, home(c))
+            free = _vehicle_window(c, snap.now_s)[0]
+            left = _work_left(c, free, snap)
+            if start > t.latest_s or end_of_day > c.shift_end_s:
+                return None
+            if left is not None and end_of_day - free > left:
+                return None
+        return PlannedVisit(t.task_id, c.caregiver_id, start, start + t.duration_s, leg)
+
+    def place(v: int, pv: PlannedVisit, t: Task) -> None:
+        routes[v].append(pv)
+        at[v], clock[v] = t.location, pv.end_s
+
+    for v, tasks in enumerate(order):
+        for t in tasks:
+            kept = fits(v, t)
+            if kept is None:
+                dropped.append(t.task_id)
+            else:
+                place(v, kept, t)
+    for t in [by_id[x] for x in dropped] + rest:
+        options = [
+            (found.start_s, v, found)
+            for v in sorted(screened.allowed[t.task_id])
+            if (found := fits(v, t)) is not None
+        ]
+        if options:
+            _, v, best = min(options, key=lambda o: (o[0], o[1]))
+            place(v, best, t)
+    planned = {pv.task_id for r in routes for pv in r}
+    out_routes: list[Route] = []
+    total = 0
+    for v, c in enumerate(team):
+        visits = tuple(routes[v])
+        if not visits:
+            out_routes.append(Route(c.caregiver_id, (), 0, 0, 0))
+            continue
+        back = ride(c, at[v], home(c))
+        legs = sum(pv.travel_s for pv in visits) + back
+        total += legs
+        first = visits[0]
+        out_routes.append(
+            Route(
+                c.caregiver_id,
+                visits,
+                first.start_s - first.travel_s,
+                visits[-1].end_s + back,
+                legs,
+            )
+        )
+    missing = [
+        _unassigned(t.task_id, UnassignedWhy.NO_ROOM)
+        for t in screened.tasks
+        if t.task_id not in planned
+    ]
+    plan = DayPlan(
+        routes=tuple(out_routes),
+        unassigned=tuple(screened.rejected + missing),
+        travel_s=total,
+        objective=0,
+        seconds=time.perf_counter() - t0,
+    )
+    return replace(
+        plan,
+        diff=diff_plans(
+            snap.previous,
+            plan,
+            params.retime_threshold_s,
+            current=frozenset(t.task_id for t in snap.tasks),
+        ),
     )
 
 

@@ -239,6 +239,15 @@ class PlanParams:
     cover_weight_s_per_min: int = 60  # one uncovered minute is worth a minute of travel
     cover_leg_cost_s: int = 10 * MINUTE  # going where no high-risk elder is within reach
 
+    # A mapping proxy cannot be pickled; the server hands params to a worker process.
+    def __getstate__(self) -> dict[str, object]:
+        return {**self.__dict__, "drop_penalty_s": dict(self.drop_penalty_s)}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        for key, value in state.items():
+            object.__setattr__(self, key, value)
+        object.__setattr__(self, "drop_penalty_s", MappingProxyType(dict(self.drop_penalty_s)))
+
     def __post_init__(self) -> None:
         for p in Priority:
             if self.drop_penalty_s.get(p, 0) <= 0:

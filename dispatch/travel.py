@@ -50,6 +50,15 @@ class TravelParams:
         # Freeze the mapping so the params stay hashable-in-spirit and immutable.
         object.__setattr__(self, "speeds_mps", MappingProxyType(dict(self.speeds_mps)))
 
+    # A mapping proxy cannot be pickled; the server hands params to a worker process.
+    def __getstate__(self) -> dict[str, object]:
+        return {**self.__dict__, "speeds_mps": dict(self.speeds_mps)}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        for key, value in state.items():
+            object.__setattr__(self, key, value)
+        object.__setattr__(self, "speeds_mps", MappingProxyType(dict(self.speeds_mps)))
+
 
 class TravelTimeModel(Protocol):
     """Anything that gives integer-second travel times between points."""
@@ -91,3 +100,66 @@ def service_circle_radius_m(params: TravelParams, mode: TravelMode, minutes: flo
     if budget <= 0:
         return 0.0
     return budget * params.speeds_mps[mode] / params.detour_factor
+
+
+class MatrixTravel(TravelTimeModel):
+    """Travel times looked up in matrices fetched beforehand (road times from OSRM, say),
+    per mode; a pair of points not in them comes from the fallback (great-circle).
+
+    Plain data, so it can be handed to a worker process; `prefetch` fills it.
+    """
+
+    def __init__(
+        self,
+        points: Sequence[GeoPoint],
+        matrices: Mapping[TravelMode, list[list[int]]],
+        fallback: GreatCircleTravel | None = None,
+    ) -> None:
+        self.index = {p: k for k, p in enumerate(points)}
+        self.matrices = dict(matrices)
+        self.fallback = fallback if fallback is not None else GreatCircleTravel()
+
+    def matrix(
+        self, origins: Sequence[GeoPoint], destinations: Sequence[GeoPoint], mode: TravelMode
+    ) -> list[list[int]]:
+        """Seconds from every origin (rows) to every destination (columns)."""
+        m = self.matrices.get(mode)
+        cols = [self.index.get(b) for b in destinations]
+        out: list[list[int]] = []
+        for a in origins:
+            i = self.index.get(a)
+            if m is None or i is None:
+                out.append([self.fallback.seconds(a, b, mode) for b in destinations])
+                continue
+            row = m[i]
+            out.append(
+                [
+                    row[j] if j is not None else self.fallback.seconds(a, b, mode)
+                    for b, j in zip(destinations, cols, strict=True)
+                ]
+            )
+        return out
+
+
+def prefetch(
+    model: TravelTimeModel,
+    points: Sequence[GeoPoint],
+    modes: Sequence[TravelMode],
+    *,
+    fallback: GreatCircleTravel | None = None,
+    block: int = 100,
+) -> MatrixTravel:
+    """Every pair of `points` for each mode, asked of `model` in blocks of at most `block`
+    origins × `block` destinations (map services limit a table's size; an OSRM model falls
+    back to great-circle for a block it cannot answer)."""
+    pts = list(dict.fromkeys(p for p in points if p.is_valid()))
+    mats: dict[TravelMode, list[list[int]]] = {}
+    for mode in dict.fromkeys(modes):
+        full = [[0] * len(pts) for _ in pts]
+        for i0 in range(0, len(pts), block):
+            for j0 in range(0, len(pts), block):
+                part = model.matrix(pts[i0 : i0 + block], pts[j0 : j0 + block], mode)
+                for di, row in enumerate(part):
+                    full[i0 + di][j0 : j0 + len(row)] = [int(x) for x in row]
+        mats[mode] = full
+    return MatrixTravel(pts, mats, fallback)

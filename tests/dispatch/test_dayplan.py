@@ -325,3 +325,33 @@ def test_a_point_far_out_at_sea_is_unreachable_with_its_distance() -> None:
     assert u.why is UnassignedWhy.UNREACHABLE and u.why.value == "unreachable_location"
     assert u.distance_m is not None and 19_000 < u.distance_m < 21_000
     assert "19.9公里" in u.text
+
+
+def test_fallback_plan_keeps_the_plan_in_force_and_respects_windows_and_skills() -> None:
+    """Without the solver (it timed out): the plan in force stays as it was, a help call
+    pinned to caregiver 1 goes first, and what no longer fits is reported, never lost."""
+    from dispatch.dayplan import emergency_snapshot, fallback_plan
+
+    team = (caregiver(1), caregiver(2, skills=frozenset({"bath"})))
+    tasks = (
+        task("a", 1, 0, 10, 12, 30),
+        task("b", -1, 0, 10, 16, 30),
+        task("bath", 0.5, 0.5, 9, 17, 45, required_skills=frozenset({"bath"})),
+    )
+    first = plan_day(DaySnapshot(STATION, team, tasks), PARAMS)
+    same = fallback_plan(DaySnapshot(STATION, team, tasks, 8 * HOUR, first), PARAMS)
+    assert same.assignment() == first.assignment() and same.unassigned == ()
+    snap, _ = emergency_snapshot(
+        DaySnapshot(STATION, team, tasks, 10 * HOUR, first), task("help", 0.5, 0.5, 10, 10.3, 30), 1
+    )
+    plan = fallback_plan(snap, PARAMS)
+    one = next(r for r in plan.routes if r.caregiver_id == 1)
+    assert one.visits[0].task_id == "help"
+    assert plan.assignment()["bath"] == 2
+    by_id = {t.task_id: t for t in snap.tasks}
+    for r in plan.routes:
+        for v in r.visits:
+            t = by_id[v.task_id]
+            if t.pinned_to is None:
+                assert t.earliest_s <= v.start_s <= t.latest_s
+    assert set(plan.assignment()) | {u.task_id for u in plan.unassigned} == set(by_id)
