@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import String, cast, delete, func, insert, or_, select, update
 
+from hotline.config import secrets_of
 from hotline.cti import (
     CallEventType,
     CallState,
@@ -157,7 +158,7 @@ async def receive_cti(
     now = platform.clock.now()
     try:
         verify_signature(
-            secrets=(platform.settings.cti_secret.encode(),),
+            secrets=(secrets_of(platform).cti,),
             timestamp=timestamp,
             signature=signature,
             body=body,

@@ -38,6 +38,7 @@ from hotline.channels import (
     WeChatAccessToken,
     decide,
 )
+from hotline.config import secrets_of
 from hotline.escalation import Channel
 from hotline.tables import alert_attempts, alerts, escalation_chains, receipts
 from server.incidents.alarms import raise_alarm
@@ -53,8 +54,8 @@ CHECK_TIMER = "hotline.alert_check"
 
 
 def receipt_secret(platform: Platform) -> bytes:
-    """The secret providers sign receipts with (defaults to the CTI secret)."""
-    return (os.environ.get("ANXIN_HOTLINE_RECEIPT_SECRET") or platform.settings.cti_secret).encode()
+    """The secret providers sign receipts with (see hotline.config)."""
+    return secrets_of(platform).provider
 
 
 def adapters(platform: Platform) -> Mapping[Channel, ChannelAdapter]:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from hotline import alarms as alarm_followup
 from hotline import calls, chain, delivery, respond_page, service
 from hotline.channels import Receipt, ReceiptStatus, parse_receipt
+from hotline.config import check_production, secrets_of
 from hotline.cti import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookRejected, verify_signature
 from hotline.followup import ComplaintAction
 from hotline.names import NameQuery
@@ -481,27 +482,45 @@ async def register_device(request: web.Request) -> web.Response:
     return ok(out, 201)
 
 
+def _device_nonce(request: web.Request, event_id: str | None) -> str:
+    """What makes a device request unique: the gateway's event id, else its signature (which
+    covers the timestamp and the body, so only a byte-for-byte replay repeats it)."""
+    return event_id or str(request.headers.get(SIGNATURE_HEADER, ""))
+
+
 async def device_heartbeat(request: web.Request) -> web.Response:
-    """A device's heartbeat, from the device gateway (signed with the CTI secret)."""
+    """A device's heartbeat, from the device gateway (signed with the device secret)."""
     body = await request.read()
     pf = platform(request)
-    _signed(request, body, pf.settings.cti_secret.encode())
+    _signed(request, body, secrets_of(pf).device)
     data = HeartbeatIn.model_validate(_json(body))
-    await service.heartbeat(
-        pf, device_id=request.match_info["device_id"], battery_pct=data.battery_pct
+    fresh = await service.heartbeat(
+        pf,
+        device_id=request.match_info["device_id"],
+        battery_pct=data.battery_pct,
+        nonce=_device_nonce(request, data.event_id),
     )
-    return ok({"ok": True})
+    return ok({"ok": True, "duplicate": not fresh})
 
 
 async def device_press(request: web.Request) -> web.Response:
-    """A press on a device, from the device gateway (signed): the one intake path."""
+    """A press on a device, from the device gateway (signed): the one intake path.
+
+    A replayed request (the same event id or the same signed bytes within the replay window)
+    is answered 200 and changes nothing: gateways retry what they think failed.
+    """
     body = await request.read()
     pf = platform(request)
-    _signed(request, body, pf.settings.cti_secret.encode())
+    _signed(request, body, secrets_of(pf).device)
     data = DevicePressIn.model_validate(_json(body))
     result = await service.device_press(
-        pf, device_id=request.match_info["device_id"], kind=data.call_type
+        pf,
+        device_id=request.match_info["device_id"],
+        kind=data.call_type,
+        nonce=_device_nonce(request, data.event_id),
     )
+    if result is None:
+        return ok({"duplicate": True})
     return ok(
         {"incident_id": result.incident_id, "joined": result.joined}, 200 if result.joined else 201
     )
@@ -661,6 +680,7 @@ def routes() -> list[web.RouteDef]:
 
 def register(platform: Platform) -> None:
     """Outbox consumers and timer handlers of the hotline."""
+    check_production(platform.settings)
     platform.on_event("incident.opened", chain.on_incident_opened)
     platform.on_event("incident.accepted", chain.on_incident_accepted)
     platform.on_event("incident.redispatch", chain.on_redispatch)

@@ -9,8 +9,10 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 
+from hotline.calls import StoreNonceCache
 from hotline.care_record import CareProfile, Contact, render_for_120
 from hotline.chain import roster_ready, slot_of
+from hotline.cti import DEFAULT_WINDOW as REPLAY_WINDOW
 from hotline.devices import (
     DeviceReading,
     ElderActivity,
@@ -191,20 +193,38 @@ async def _device(tx: Tx, device_id: str) -> Any:
     return d
 
 
-async def heartbeat(platform: Platform, *, device_id: str, battery_pct: int | None) -> None:
-    """A device's sign of life."""
+async def _fresh(tx: Tx, nonce: str) -> bool:
+    """Remember a device request; False when it was seen within the replay window."""
+    now = tx.now
+    return await StoreNonceCache(tx).remember(
+        f"device:{nonce}"[:160], expires_at=now + 2 * REPLAY_WINDOW, now=now
+    )
+
+
+async def heartbeat(
+    platform: Platform, *, device_id: str, battery_pct: int | None, nonce: str
+) -> bool:
+    """A device's sign of life; False when it was a replay (nothing changed)."""
     async with platform.tx() as tx:
         d = await _device(tx, device_id)
+        if not await _fresh(tx, nonce):
+            return False
         values: dict[str, Any] = {"last_heartbeat_at": tx.now}
         if battery_pct is not None:
             values["battery_pct"] = battery_pct
         await tx.conn.execute(update(devices).where(devices.c.id == d.id).values(**values))
+        return True
 
 
-async def device_press(platform: Platform, *, device_id: str, kind: CallType) -> IntakeResult:
-    """A press on a device goes through the one intake path (repeats join the open incident)."""
+async def device_press(
+    platform: Platform, *, device_id: str, kind: CallType, nonce: str
+) -> IntakeResult | None:
+    """A press on a device goes through the one intake path (repeats join the open incident);
+    None when the request was a replay."""
     async with platform.tx() as tx:
         d = await _device(tx, device_id)
+        if not await _fresh(tx, nonce):
+            return None
         await tx.conn.execute(
             update(devices).where(devices.c.id == d.id).values(last_heartbeat_at=tx.now)
         )

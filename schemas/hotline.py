@@ -110,16 +110,25 @@ class DeviceIn(Model):
     model: str = Field(default="button", max_length=40)
 
 
+EventId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+
+
 class HeartbeatIn(Model):
     """A device's periodic sign of life."""
 
     battery_pct: int | None = Field(default=None, ge=0, le=100)
+    event_id: EventId | None = Field(
+        default=None, description="the gateway's id of this request; a repeat is ignored"
+    )
 
 
 class DevicePressIn(Model):
     """A press on the device (sent by the device gateway)."""
 
     call_type: CallType = CallType.EMERGENCY
+    event_id: EventId | None = Field(
+        default=None, description="the gateway's id of this press; a repeat is ignored"
+    )
 
 
 class SampleIn(Model):

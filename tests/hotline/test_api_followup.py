@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from sqlalchemy import insert, select, update
 
+from hotline.config import SECRETS, HotlineSecrets
 from server.store.tables import alarms, elders, incidents, tasks
 from tests.conftest import BACKENDS
-from tests.hotline.support import post_signed
+from tests.hotline.support import cti, post_signed, send_cti, signed_headers
 from tests.support.api import Api
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
@@ -361,3 +363,48 @@ async def test_complaint_owner_must_be_staff_of_the_station(api: Api, owner: str
         json={"action": "assign", "owner_user_id": api.ids["cg_a_user"]},
         expect=200,
     )
+
+
+async def test_a_replayed_press_changes_nothing(api: Api) -> None:
+    """The same signed request again within the replay window: 200, no second press."""
+    await device(api)
+    body = json.dumps({}).encode()
+    headers = signed_headers(api, body)
+    path = "/api/v1/hotline/devices/BTN-0001/press"
+    first = await api.client.post(path, data=body, headers=headers)
+    assert first.status == 201
+    api.clock.advance(30)
+    again = await api.client.post(path, data=body, headers=headers)
+    assert again.status == 200 and (await again.json())["duplicate"] is True
+    async with api.platform.store.read() as conn:
+        count = (await conn.execute(select(incidents.c.press_count))).scalar_one()
+    assert count == 1
+
+
+async def test_a_press_resent_with_the_same_event_id_is_ignored(api: Api) -> None:
+    await device(api)
+    path = "/api/v1/hotline/devices/BTN-0001/press"
+    status, _ = await post_signed(api, path, {"event_id": "gw-77"})
+    assert status == 201
+    api.clock.advance(5)  # re-signed with a new timestamp: a gateway's retry
+    status, body = await post_signed(api, path, {"event_id": "gw-77"})
+    assert status == 200 and body == {"duplicate": True}
+    status, body = await post_signed(api, path, {"event_id": "gw-78"})
+    assert status == 200 and body["joined"] is True  # a new press joins the open incident
+
+
+async def test_each_party_has_its_own_secret(api: Api) -> None:
+    api.platform.extras[SECRETS] = HotlineSecrets(cti=b"pbx-1", device=b"gw-2", provider=b"sms-3")
+    await device(api)
+    path = "/api/v1/hotline/devices/BTN-0001/press"
+    status, body = await post_signed(api, path, {}, secret="pbx-1")
+    assert (status, body["code"]) == (401, "cti_bad_signature")  # the PBX cannot raise presses
+    status, _ = await post_signed(api, path, {}, secret="gw-2")
+    assert status == 201
+    status, _ = await send_cti(api, cti("e1", "ringing", "c-1"), secret="gw-2")
+    assert status == 401
+    status, _ = await send_cti(api, cti("e1", "ringing", "c-1"), secret="pbx-1")
+    assert status == 200
+    receipt = {"send_id": "x", "status": "delivered"}
+    assert (await post_signed(api, "/api/v1/hotline/receipts", receipt, secret="pbx-1"))[0] == 401
+    assert (await post_signed(api, "/api/v1/hotline/receipts", receipt, secret="sms-3"))[0] == 200
