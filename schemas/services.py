@@ -142,6 +142,36 @@ class RecurrenceIn(Model):
     notes: str = Field(default="", max_length=200)
 
 
+class RecurrencePatch(Patch):
+    """A change to a rule; future bookings of the old pattern are cancelled and re-made."""
+
+    nullable = frozenset({"until"})
+
+    weekdays: list[int] | None = Field(default=None, min_length=1, max_length=7)
+    start: str | None = Field(default=None, pattern=HHMM)
+    end: str | None = Field(default=None, pattern=HHMM)
+    until: date | None = None
+    every_weeks: int | None = Field(default=None, ge=1, le=8)
+    skip_non_workdays: bool | None = None
+    notes: str | None = Field(default=None, max_length=200)
+
+
+class RecurrenceOut(Model):
+    id: int
+    elder_id: int
+    item_code: str
+    weekdays: list[int]
+    start: str
+    end: str
+    starts_on: date
+    until: date | None
+    every_weeks: int
+    skip_non_workdays: bool
+    notes: str
+    active: bool
+    version: int
+
+
 class MaterialiseIn(Model):
     days: int = Field(default=14, ge=1, le=60)
 

@@ -89,3 +89,24 @@ def expand(
             )
         d += timedelta(days=1)
     return tuple(out)
+
+
+def fits_item(
+    weekdays: frozenset[int],
+    start: time,
+    end: time,
+    *,
+    duration_min: int,
+    days: frozenset[int],
+    opens: time,
+    closes: time,
+) -> str | None:
+    """Why a weekly rule can never be booked for an item (a stable code), or None if it can:
+    its window must hold the item's duration, on days and inside hours the item is offered."""
+    if (datetime.combine(date.min, end) - datetime.combine(date.min, start)) < timedelta(
+        minutes=duration_min
+    ):
+        return "recurrence.window_too_short"
+    if not weekdays <= days or start < opens or end > closes:
+        return "recurrence.outside_hours"
+    return None

@@ -3,7 +3,7 @@ the whole services URL table (meals live in meal_routes.py)."""
 
 from __future__ import annotations
 
-from datetime import time, timedelta
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
@@ -15,14 +15,11 @@ from schemas.services import (
     BookingIn,
     BookingOut,
     CompleteIn,
-    DoorKnockIn,
     HoursIn,
     ItemIn,
     ItemOut,
     ItemPatch,
-    MaterialiseIn,
     MenuLine,
-    RecurrenceIn,
 )
 from server.auth.principal import Role
 from server.errors import ApiError, not_found
@@ -30,23 +27,19 @@ from server.geo import CoordSystem, to_store
 from server.http import int_param, ok, parse, platform, require
 from server.platform import Platform, audit, emit
 from server.registry.guards import elder_for, station_scope
-from server.services import completion, service
+from server.services import completion, recurring, service
 from server.services.bookings import BookingStatus, Window, check_cancel, quote
 from server.services.catalogue import ServiceItem
 from server.services.completion import lock_booking
 from server.services.meal_routes import get_menu, on_meal_cutoff, order_meal, put_menu
-from server.services.recurrence import RecurrenceError, RecurrenceRule, expand
 from server.services.tables import (
     bookings,
-    recurrence_rules,
     service_items,
 )
 from server.services.tasks import routes as task_routes
-from server.store.tables import elders, tasks
+from server.store.tables import tasks
 from server.welfare import flows as welfare_flows
 from server.welfare import service as welfare
-from server.welfare.calendars import calendar_for
-from server.welfare.workdays import business_date
 
 
 def _item_out(item: ServiceItem) -> ItemOut:
@@ -290,183 +283,10 @@ async def complete_booking(request: web.Request) -> web.Response:
     return ok(welfare_flows.record_out(rec), 201)
 
 
-# ----- recurring bookings -----------------------------------------------------------------
-
-
-def _rule(r: Any) -> RecurrenceRule:
-    return RecurrenceRule(
-        rule_id=f"rr{r.id}",
-        elder_id=str(r.elder_id),
-        item_code=r.item_code,
-        weekdays=frozenset(r.weekdays),
-        start=time.fromisoformat(r.start),
-        end=time.fromisoformat(r.end),
-        starts_on=r.starts_on,
-        until=r.until,
-        every_weeks=r.every_weeks,
-        skip_non_workdays=r.skip_non_workdays,
-        notes=r.notes,
-    )
-
-
-async def create_recurrence(request: web.Request) -> web.Response:
-    p = require(request, Role.OPERATOR)
-    eid = int_param(request, "elder_id")
-    body = await parse(request, RecurrenceIn)
-    async with platform(request).tx() as tx:
-        elder = await elder_for(tx.conn, p, eid)
-        await service.item_row(tx.conn, station_id=elder.station_id, code=body.item_code)
-        try:
-            RecurrenceRule(
-                rule_id="check",
-                elder_id=str(eid),
-                item_code=body.item_code,
-                weekdays=frozenset(body.weekdays),
-                start=time.fromisoformat(body.start),
-                end=time.fromisoformat(body.end),
-                starts_on=body.starts_on,
-                until=body.until,
-                every_weeks=body.every_weeks,
-            )
-        except RecurrenceError as exc:
-            raise ApiError(422, "recurrence.invalid", str(exc)) from exc
-        rid = (
-            await tx.conn.execute(
-                insert(recurrence_rules)
-                .values(
-                    station_id=elder.station_id,
-                    elder_id=eid,
-                    **body.model_dump(),
-                    created_by=p.user_id,
-                    created_at=tx.now,
-                )
-                .returning(recurrence_rules.c.id)
-            )
-        ).scalar_one()
-        await audit(
-            tx, actor=p.user_id, action="create", object_type="recurrence_rule", object_id=rid
-        )
-    return ok({"id": rid, **body.model_dump(mode="json")}, 201)
-
-
-async def door_knock_for_the_alone(request: web.Request) -> web.Response:
-    """Give every active elder of the station who lives alone a weekly door-knock rule (once)."""
-    p = require(request, Role.OPERATOR)
-    sid = int_param(request, "station_id")
-    station_scope(p, sid)
-    body = await parse(request, DoorKnockIn)
-    if body.end <= body.start:
-        raise ApiError(422, "recurrence.invalid", "end must be after start")
-    async with platform(request).tx() as tx:
-        await service.item_row(tx.conn, station_id=sid, code="door-knock")
-        alone = (
-            (
-                await tx.conn.execute(
-                    select(elders.c.id).where(
-                        elders.c.station_id == sid,
-                        elders.c.active.is_(True),
-                        elders.c.living == "alone",
-                    )
-                )
-            )
-            .scalars()
-            .all()
-        )
-        have = set(
-            (
-                await tx.conn.execute(
-                    select(recurrence_rules.c.elder_id).where(
-                        recurrence_rules.c.station_id == sid,
-                        recurrence_rules.c.item_code == "door-knock",
-                        recurrence_rules.c.active.is_(True),
-                    )
-                )
-            )
-            .scalars()
-            .all()
-        )
-        new = [e for e in alone if e not in have]
-        if new:
-            await tx.conn.execute(
-                insert(recurrence_rules),
-                [
-                    {
-                        "station_id": sid,
-                        "elder_id": e,
-                        "item_code": "door-knock",
-                        "weekdays": [body.weekday],
-                        "start": body.start,
-                        "end": body.end,
-                        "starts_on": body.starts_on,
-                        "notes": "爱心敲门 / weekly door-knock",
-                        "created_by": p.user_id,
-                        "created_at": tx.now,
-                    }
-                    for e in new
-                ],
-            )
-        await audit(
-            tx,
-            actor=p.user_id,
-            action="door_knock_rules",
-            object_type="station",
-            object_id=sid,
-            detail={"added": len(new)},
-        )
-    return ok({"added": len(new), "elders": new})
-
-
-async def materialise(request: web.Request) -> web.Response:
-    """Turn the station's recurring rules into bookings for the next days (idempotent)."""
-    p = require(request, Role.OPERATOR)
-    sid = int_param(request, "station_id")
-    station_scope(p, sid)
-    body = await parse(request, MaterialiseIn)
-    plat = platform(request)
-    created, skipped = [], []
-    async with plat.store.read() as conn:
-        rules = (
-            await conn.execute(
-                select(recurrence_rules).where(
-                    recurrence_rules.c.station_id == sid, recurrence_rules.c.active.is_(True)
-                )
-            )
-        ).all()
-        cal = await calendar_for(conn)  # published years, the package, then the fallback
-    today = business_date(plat.clock.now())
-    for r in rules:
-        occurrences = expand(
-            _rule(r), today, today + timedelta(days=body.days), is_workday=cal.is_workday
-        )
-        for occ in occurrences:
-            try:
-                async with plat.tx() as tx:
-                    if (
-                        await tx.conn.execute(
-                            select(bookings.c.id).where(bookings.c.occurrence_key == occ.key)
-                        )
-                    ).first() is not None:
-                        continue
-                    elder = await elder_for(tx.conn, p, r.elder_id)
-                    row = await service.create_booking(
-                        tx,
-                        elder=elder,
-                        item_code=occ.item_code,
-                        start=occ.start,
-                        end=occ.end,
-                        notes=r.notes,
-                        actor=p.user_id,
-                        occurrence_key=occ.key,
-                    )
-                    created.append(row.id)
-            except ApiError as exc:
-                skipped.append({"occurrence": occ.key, "code": exc.code})
-    return ok({"created": created, "skipped": skipped})
-
-
 def register(plat: Platform) -> None:
     """Timer handlers of the services domain."""
     plat.on_timer("meals.cutoff", on_meal_cutoff)
+    recurring.register(plat)
 
 
 def routes() -> list[web.RouteDef]:
@@ -482,11 +302,7 @@ def routes() -> list[web.RouteDef]:
         web.get("/api/v1/elders/{elder_id}/bookings", list_bookings),
         web.post("/api/v1/bookings/{booking_id}/cancel", cancel_booking),
         web.post("/api/v1/bookings/{booking_id}/complete", complete_booking),
-        web.post("/api/v1/elders/{elder_id}/recurring-bookings", create_recurrence),
-        web.post("/api/v1/stations/{station_id}/recurring-bookings/materialise", materialise),
-        web.post(
-            "/api/v1/stations/{station_id}/recurring-bookings/door-knock", door_knock_for_the_alone
-        ),
+        *recurring.routes(),
         web.put("/api/v1/stations/{station_id}/meal-menus/{day}", put_menu),
         web.get("/api/v1/stations/{station_id}/meal-menus/{day}", get_menu),
         web.post("/api/v1/elders/{elder_id}/meal-orders", order_meal),

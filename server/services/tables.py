@@ -59,6 +59,9 @@ recurrence_rules = Table(
     Column("skip_non_workdays", Boolean, nullable=False, server_default="0"),
     Column("notes", String(200), nullable=False, server_default=""),
     Column("active", Boolean, nullable=False, server_default="1"),
+    # bumped by each change, so a changed rule's occurrences get new keys (the old version's
+    # future bookings are cancelled, and a cancelled key must not block the new one)
+    Column("version", Integer, nullable=False, server_default="1"),
     Column("created_by", ForeignKey("users.id"), nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
 )

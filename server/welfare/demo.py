@@ -11,6 +11,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.platform import Tx
+from server.services import recurring
 from server.services.service import seed_menu_rows
 from server.store.tables import stations
 from server.welfare.flows import schedule_close
@@ -47,5 +48,7 @@ async def seed_welfare_demo(
         )
         published = True
     # the district's settlement periods close by themselves (the timer re-arms itself)
-    await schedule_close(Tx(conn=conn, now=now), district=district, day=business_date(now))
+    tx = Tx(conn=conn, now=now)
+    await schedule_close(tx, district=district, day=business_date(now))
+    await recurring.ensure_timer(tx, station_id=station_id)  # recurring rules book themselves
     return {"menu_items_added": added, "ruleset_published": published, "district": district}
