@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import event, make_url, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from server.store.inline_sqlite import creator
 from server.store.meta import metadata
 from server.store.tables import all_tables
 
@@ -53,9 +55,15 @@ class Store:
         # SQLite has one writer at a time; queueing writers here is fair and cheap, where
         # SQLite's own busy handler sleeps and retries (seconds of tail latency under load).
         self._write_lock: asyncio.Lock | None = None
+        self._writer = self.engine
         if self.dialect == "sqlite":
             _sqlite_pragmas(self.engine)
             self._write_lock = asyncio.Lock()
+            path = make_url(url).database
+            if path and path != ":memory:" and os.environ.get("ANXIN_SQLITE_INLINE", "1") != "0":
+                # Writes run in place on the loop (see inline_sqlite); reads stay threaded.
+                self._writer = create_async_engine(url, echo=echo, async_creator=creator(path))
+                _sqlite_pragmas(self._writer)
 
     @property
     def is_postgres(self) -> bool:
@@ -68,7 +76,7 @@ class Store:
             async with self.engine.begin() as conn:
                 yield conn
             return
-        async with self._write_lock, self.engine.begin() as conn:
+        async with self._write_lock, self._writer.begin() as conn:
             yield conn
 
     @asynccontextmanager
@@ -112,4 +120,6 @@ class Store:
         return {}
 
     async def dispose(self) -> None:
+        if self._writer is not self.engine:
+            await self._writer.dispose()
         await self.engine.dispose()
