@@ -77,3 +77,20 @@ class CalendarIn(Model):
     holidays: list[date] = Field(min_length=1, max_length=60)
     workdays: list[date] = Field(default_factory=list, max_length=20)
     source: str = Field(default="", max_length=200)
+
+
+class OfficerIn(Model):
+    """A street office (街道办) or district civil-affairs (区民政) reviewer account."""
+
+    username: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{2,63}$")
+    display_name: str = Field(min_length=1, max_length=50)
+    password: str = Field(min_length=10, max_length=200)
+    role: Literal["street_officer", "district_officer"]
+    district: str = Field(min_length=1, max_length=50)
+    street: str | None = Field(default=None, min_length=1, max_length=50)
+
+    @model_validator(mode="after")
+    def street_for_street_officers(self) -> OfficerIn:
+        if (self.role == "street_officer") != (self.street is not None):
+            raise ValueError("a street officer has a street; a district officer has none")
+        return self

@@ -12,6 +12,9 @@ class Role(StrEnum):
     ELDER = "elder"
     FAMILY = "family"
     ADMIN = "admin"
+    # welfare reviewers, scoped to their street or district (server/welfare/officers.py)
+    STREET_OFFICER = "street_officer"
+    DISTRICT_OFFICER = "district_officer"
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from server.registry.guards import elder_for, station_scope
 from server.welfare import service
 from server.welfare.calendars import calendar_for, schedule_overdue
 from server.welfare.flows import WATCHERS
+from server.welfare.officers import OFFICERS, in_scope
 from server.welfare.tables import (
     application_documents,
     application_events,
@@ -115,10 +116,15 @@ async def submit_application(request: web.Request) -> web.Response:
 
 
 async def _application_row(tx: Tx, p: Principal, aid: int) -> Any:
+    """The application if the caller may see it (the elder's side, the station, an officer of
+    its street or district, an admin); 404 otherwise."""
     row = (await tx.conn.execute(select(applications).where(applications.c.id == aid))).first()
     if row is None:
         raise not_found("application")
-    if p.role is not Role.ADMIN:
+    if p.role in OFFICERS:
+        if not await in_scope(tx.conn, p, station_id=row.station_id):
+            raise not_found("application")
+    elif p.role is not Role.ADMIN:
         await elder_for(tx.conn, p, row.elder_id)
     return row
 
@@ -173,7 +179,7 @@ async def _application_out(tx: Tx, aid: int) -> dict[str, Any]:
 
 
 async def get_application(request: web.Request) -> web.Response:
-    p = require(request, *WATCHERS)
+    p = require(request, *WATCHERS, *OFFICERS)
     aid = int_param(request, "application_id")
     async with platform(request).tx() as tx:
         await _application_row(tx, p, aid)
@@ -244,8 +250,8 @@ async def upload_document(request: web.Request) -> web.Response:
 
 
 async def download_document(request: web.Request) -> web.Response:
-    """Staff read an uploaded document; every read is audited."""
-    p = require(request, Role.OPERATOR)
+    """Staff and reviewers read an uploaded document; every read is audited."""
+    p = require(request, Role.OPERATOR, *OFFICERS)
     aid = int_param(request, "application_id")
     did = int_param(request, "document_id")
     async with platform(request).tx() as tx:
@@ -286,16 +292,16 @@ def _magic_ok(ctype: str, data: bytes) -> bool:
     return data.startswith(magic[ctype])
 
 
-STEP_ROLES = {
+STEP_ROLES = {  # admins may decide any step
     ReviewStep.COMMUNITY: Role.OPERATOR,
-    ReviewStep.STREET: Role.ADMIN,
-    ReviewStep.DISTRICT: Role.ADMIN,
+    ReviewStep.STREET: Role.STREET_OFFICER,
+    ReviewStep.DISTRICT: Role.DISTRICT_OFFICER,
 }
 
 
 async def decide(request: web.Request) -> web.Response:
     """Pass the current step (on to the next, or approved) or refuse it with a written reason."""
-    p = require(request, Role.OPERATOR)
+    p = require(request, Role.OPERATOR, *OFFICERS)
     aid = int_param(request, "application_id")
     body = await parse(request, DecisionIn)
     async with platform(request).tx() as tx:
@@ -303,11 +309,11 @@ async def decide(request: web.Request) -> web.Response:
         if row.status not in {s.value for s in STEP_ORDER}:
             raise ApiError(409, "application.closed", "the application is already decided")
         step = ReviewStep(row.status)
-        if p.role is not Role.ADMIN and STEP_ROLES[step] is Role.ADMIN:
+        if p.role is not Role.ADMIN and STEP_ROLES[step] is not p.role:
             raise ApiError(
                 403,
                 "application.wrong_level",
-                "this step is decided by the street office or district bureau",
+                f"this step is decided by the {STEP_ROLES[step].value.replace('_', ' ')}",
             )
         await tx.conn.execute(
             insert(application_events).values(
@@ -363,6 +369,31 @@ async def list_applications(request: web.Request) -> web.Response:
             .all()
         )
         out = [await _application_out(tx, i) for i in ids]
+    return ok([a for a in out if a["overdue"] or not overdue_only])
+
+
+async def review_queue(request: web.Request) -> web.Response:
+    """A street or district officer's applications waiting at their step, in their scope (an
+    admin sees every application at the street and district steps); `?overdue=1` filters."""
+    p = require(request, *OFFICERS)
+    overdue_only = request.query.get("overdue") in ("1", "true")
+    steps = {
+        Role.STREET_OFFICER: ["street"],
+        Role.DISTRICT_OFFICER: ["district"],
+    }.get(p.role, ["street", "district"])
+    async with platform(request).tx() as tx:
+        rows = (
+            await tx.conn.execute(
+                select(applications.c.id, applications.c.station_id)
+                .where(applications.c.status.in_(steps))
+                .order_by(applications.c.step_due_on, applications.c.id)
+            )
+        ).all()
+        out = [
+            await _application_out(tx, r.id)
+            for r in rows
+            if p.role is Role.ADMIN or await in_scope(tx.conn, p, station_id=r.station_id)
+        ]
     return ok([a for a in out if a["overdue"] or not overdue_only])
 
 

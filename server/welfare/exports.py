@@ -20,6 +20,7 @@ from server.welfare.flows import (
     as_record,
 )
 from server.welfare.fraud import Stay, all_signals
+from server.welfare.officers import district_scope
 from server.welfare.rules import Settlement
 from server.welfare.statements import (
     district_summary,
@@ -100,12 +101,14 @@ async def station_settlement(request: web.Request) -> web.Response:
 
 
 async def district_statement(request: web.Request) -> web.Response:
-    require(request, Role.ADMIN)
+    """For district staff: the district's own officers and admins (404 for other districts)."""
+    p = require(request, Role.DISTRICT_OFFICER)
     district = request.match_info["district"]
     quarter = _quarter(request)
     first, _ = ledger.period_bounds(quarter)
     async with platform(request).tx() as tx:
         conn = tx.conn
+        await district_scope(conn, p, district)
         rs = await service.ruleset_for(conn, district=district, on=first)
         if rs is not None:
             # every eligible elder is on the summary, served or not: grant what is due so far

@@ -31,6 +31,7 @@ from server.welfare.applications import (
     get_application,
     list_applications,
     on_application_overdue,
+    review_queue,
     submit_application,
     upload_document,
 )
@@ -51,6 +52,7 @@ from server.welfare.flows import (
     schedule_close,
     stored_proofs,
 )
+from server.welfare.officers import create_officer, district_scope, list_officers
 from server.welfare.rules import PACKAGED, RuleError, load_packaged, parse_ruleset
 from server.welfare.tables import (
     hospital_stays,
@@ -457,10 +459,11 @@ async def elder_ledger(request: web.Request) -> web.Response:
 
 async def close_period(request: web.Request) -> web.Response:
     """Close a settlement period for a district (district staff); idempotent."""
-    p = require(request, Role.ADMIN)
+    p = require(request, Role.DISTRICT_OFFICER)
     district = request.match_info["district"]
     body = await parse(request, CloseIn)
     async with platform(request).tx() as tx:
+        await district_scope(tx.conn, p, district)
         try:
             closes = await service.close_accounts(
                 tx.conn, district=district, period=body.period, now=tx.now
@@ -545,6 +548,9 @@ def routes() -> list[web.RouteDef]:
         web.get("/api/v1/applications/{application_id}/documents/{document_id}", download_document),
         web.post("/api/v1/applications/{application_id}/decision", decide),
         web.get("/api/v1/stations/{station_id}/applications", list_applications),
+        web.get("/api/v1/welfare/review-queue", review_queue),
+        web.post("/api/v1/welfare/officers", create_officer),
+        web.get("/api/v1/welfare/officers", list_officers),
         web.get("/api/v1/elders/{elder_id}/service-records", list_records),
         web.post("/api/v1/service-records/{record_id}/review", review_record),
         web.post("/api/v1/service-records/{record_id}/confirm", confirm_record),

@@ -195,3 +195,13 @@ welfare_calendars = Table(  # each year's official holidays and swapped workdays
     Column("published_by", ForeignKey("users.id"), nullable=True),
     UniqueConstraint("year", "version", name="uq_welfare_calendars_year_version"),
 )
+
+welfare_officers = Table(  # street and district reviewers: where their authority runs
+    "welfare_officers",
+    metadata,
+    Column("user_id", ForeignKey("users.id"), primary_key=True),
+    Column("district", String(50), nullable=False),
+    Column("street", String(50), nullable=True),  # street officers only
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by", ForeignKey("users.id"), nullable=True),
+)
