@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field, model_validator
 
-from schemas.common import Model
+from schemas.common import Location, Model
 
 
 class WelfareProfileIn(Model):
@@ -94,3 +94,10 @@ class OfficerIn(Model):
         if (self.role == "street_officer") != (self.street is not None):
             raise ValueError("a street officer has a street; a district officer has none")
         return self
+
+
+class ServiceAddressIn(Model):
+    """The elder's new service address (and, if known, its map point)."""
+
+    address: str = Field(min_length=4, max_length=200)
+    location: Location | None = None

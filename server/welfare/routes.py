@@ -25,6 +25,7 @@ from server.http import int_param, ok, parse, platform, require
 from server.platform import Platform, Tx, audit
 from server.registry.guards import elder_for
 from server.welfare import ledger, service
+from server.welfare.address_routes import change_address, list_addresses
 from server.welfare.applications import (
     decide,
     download_document,
@@ -557,6 +558,8 @@ def routes() -> list[web.RouteDef]:
         web.post("/api/v1/service-records/{record_id}/reverse", reverse_record),
         web.get("/api/v1/elders/{elder_id}/ledger", elder_ledger),
         web.post("/api/v1/elders/{elder_id}/hospital-stays", add_stay),
+        web.post("/api/v1/elders/{elder_id}/service-address", change_address),
+        web.get("/api/v1/elders/{elder_id}/service-addresses", list_addresses),
         web.post("/api/v1/districts/{district}/close", close_period),
         web.get("/api/v1/elders/{elder_id}/statements/{month}." + fmt, elder_statement),
         web.get("/api/v1/stations/{station_id}/settlements/{quarter}." + fmt, station_settlement),

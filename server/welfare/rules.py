@@ -18,6 +18,8 @@ from enum import StrEnum
 from importlib import resources
 from typing import Any, Final
 
+from server.welfare.addresses import AddressLimits
+
 
 class Funding(StrEnum):
     """How services are paid: 无偿 (free), 低偿 (subsidised), 有偿 (paid)."""
@@ -186,6 +188,8 @@ class RuleSet:
     requires_residence: bool = True  # 户籍与居住地均在辖区内
     title: str = ""
     source: str = ""
+    # e.g. the rural programme: at most 2 service addresses, at most 2 changes a year
+    address_limits: AddressLimits | None = None
 
     def __post_init__(self) -> None:
         if self.default_class not in self.classes:
@@ -369,6 +373,19 @@ def parse_condition(raw: Mapping[str, Any]) -> Condition:
     )
 
 
+def parse_address_limits(raw: Any) -> AddressLimits | None:
+    """`{"max_places": 2, "max_changes_per_year": 2}` (either may be null for no limit)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or set(raw) - {"max_places", "max_changes_per_year"}:
+        raise RuleError("address_limits takes max_places and max_changes_per_year")
+    for key in ("max_places", "max_changes_per_year"):
+        v = raw.get(key)
+        if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 1):
+            raise RuleError(f"address_limits.{key} must be a positive integer or null")
+    return AddressLimits(raw.get("max_places"), raw.get("max_changes_per_year"))
+
+
 def parse_ruleset(raw: Mapping[str, Any]) -> RuleSet:
     """Build a RuleSet from its JSON form, checking it thoroughly."""
     try:
@@ -396,6 +413,7 @@ def parse_ruleset(raw: Mapping[str, Any]) -> RuleSet:
             requires_residence=bool(raw.get("requires_residence", True)),
             title=raw.get("title", ""),
             source=raw.get("source", ""),
+            address_limits=parse_address_limits(raw.get("address_limits")),
         )
     except KeyError as exc:
         raise RuleError(f"missing field {exc.args[0]!r}") from exc

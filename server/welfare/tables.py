@@ -205,3 +205,15 @@ welfare_officers = Table(  # street and district reviewers: where their authorit
     Column("created_at", UtcDateTime, nullable=False),
     Column("created_by", ForeignKey("users.id"), nullable=True),
 )
+
+service_addresses = Table(  # where a household is served, from when (the first is not a change)
+    "service_addresses",
+    metadata,
+    _id(),
+    Column("household_key", String(60), nullable=False, index=True),  # household id or elder:<id>
+    Column("elder_id", ForeignKey("elders.id"), nullable=False),
+    Column("address", String(200), nullable=False),
+    Column("since", Date, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by", ForeignKey("users.id"), nullable=True),
+)
