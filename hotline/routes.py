@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from hotline import alarms as alarm_followup
 from hotline import calls, chain, delivery, respond_page, service
+from hotline import settings as hotline_settings
 from hotline.channels import Receipt, ReceiptStatus, parse_receipt
 from hotline.config import check_production, secrets_of
 from hotline.cti import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookRejected, verify_signature
@@ -37,6 +38,7 @@ from schemas.hotline import (
     RosterIn,
     SampleIn,
     SatisfactionIn,
+    StationSettingsIn,
 )
 from server.auth.principal import Principal, Role
 from server.errors import ApiError
@@ -643,6 +645,37 @@ async def get_roster(request: web.Request) -> web.Response:
     return ok(await service.get_roster(platform(request), station_id=p.station_id))
 
 
+def _own_station(p: Principal) -> int:
+    if p.station_id is None:
+        raise ApiError(
+            422, "station_required", "settings belong to a station; sign in as its operator"
+        )
+    return p.station_id
+
+
+async def get_settings(request: web.Request) -> web.Response:
+    """The station's hotline settings."""
+    p = require(request, Role.OPERATOR)
+    sid = _own_station(p)
+    async with platform(request).store.read() as conn:
+        return ok((await hotline_settings.settings_for(conn, sid)).as_json())
+
+
+async def put_settings(request: web.Request) -> web.Response:
+    """Replace the station's hotline settings."""
+    p = require(request, Role.OPERATOR)
+    sid = _own_station(p)
+    body = await parse(request, StationSettingsIn)
+    pf = platform(request)
+    new = await hotline_settings.put_settings(
+        pf,
+        station_id=sid,
+        new=hotline_settings.StationSettings(**body.model_dump()),
+        now=pf.clock.now(),
+    )
+    return ok(new.as_json())
+
+
 def routes() -> list[web.RouteDef]:
     """The hotline's URL table."""
     return [
@@ -670,6 +703,8 @@ def routes() -> list[web.RouteDef]:
         web.post(f"{PREFIX}/sweep", run_sweep),
         web.put(f"{PREFIX}/roster", put_roster),
         web.get(f"{PREFIX}/roster", get_roster),
+        web.get(f"{PREFIX}/settings", get_settings),
+        web.put(f"{PREFIX}/settings", put_settings),
         web.post(f"{PREFIX}/return-visits/sample", sample),
         web.post(f"{PREFIX}/satisfaction", post_satisfaction),
         web.get(f"{PREFIX}/satisfaction", get_satisfaction),

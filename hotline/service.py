@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import String, cast, delete, func, insert, literal, select, update
 
 from hotline.calls import StoreNonceCache
 from hotline.care_record import CareProfile, Contact, render_for_120
@@ -16,7 +16,9 @@ from hotline.cti import DEFAULT_WINDOW as REPLAY_WINDOW
 from hotline.devices import (
     DeviceReading,
     ElderActivity,
+    ScheduledVisit,
     evaluate_devices,
+    missed_visits,
     select_welfare_checks,
 )
 from hotline.followup import (
@@ -36,6 +38,8 @@ from hotline.followup import (
 )
 from hotline.intake import Intake, IntakeResult, open_or_join
 from hotline.roster import DutyRole, on_duty
+from hotline.settings import DEFAULTS as DEFAULT_SETTINGS
+from hotline.settings import all_settings
 from hotline.tables import complaints, devices, hotline_calls, roster, satisfaction
 from schemas.incidents import CallType
 from server.clock import SHANGHAI
@@ -43,7 +47,17 @@ from server.errors import ApiError
 from server.incidents.alarms import raise_alarm
 from server.incidents.model import timeline
 from server.platform import Platform, Tx, audit, schedule
-from server.store.tables import alarms, caregivers, elders, incidents, tasks, timers, users
+from server.services.tables import bookings
+from server.store.tables import (
+    alarms,
+    caregivers,
+    elders,
+    incidents,
+    refresh_tokens,
+    tasks,
+    timers,
+    users,
+)
 
 SUBSIDY_CATEGORIES = frozenset(
     {"三无", "低保", "低保边缘", "特困", "五保", "重点优抚", "伤残军人", "计生困难", "高龄", "百岁"}
@@ -307,29 +321,26 @@ async def on_sweep_timer(platform: Platform, tx: Tx, payload: dict[str, Any]) ->
 
 
 async def sweep(
-    platform: Platform,
-    *,
-    station_id: int | None,
-    not_seen_hours: float = 48,
-    silent_minutes: float = 30,
+    platform: Platform, *, station_id: int | None, silent_minutes: float = 30
 ) -> dict[str, int]:
-    """Silent and low-battery devices, and unseen elders living alone, become tasks (once each)."""
+    """Silent and low-battery devices, unseen elders living alone and missed door-knock
+    visits become tasks (once each)."""
     async with platform.tx() as tx:
         await ensure_sweep_scheduled(tx)
-        return await sweep_in(
-            tx, station_id=station_id, not_seen_hours=not_seen_hours, silent_minutes=silent_minutes
-        )
+        return await sweep_in(tx, station_id=station_id, silent_minutes=silent_minutes)
 
 
-async def sweep_in(
-    tx: Tx, *, station_id: int | None, not_seen_hours: float = 48, silent_minutes: float = 30
-) -> dict[str, int]:
-    """The sweep inside the caller's transaction."""
+# A door-knock visit missed longer ago than this is history, not a task any more.
+MISSED_VISIT_LOOKBACK = timedelta(days=14)
+DOOR_KNOCK = "door-knock"
+
+
+async def sweep_in(tx: Tx, *, station_id: int | None, silent_minutes: float = 30) -> dict[str, int]:
+    """The sweep inside the caller's transaction: a few set-based queries whatever the number
+    of elders (it runs every quarter hour over every station)."""
     cond_d: Any = devices.c.active.is_(True)
-    cond_e: Any = elders.c.active.is_(True)
     if station_id is not None:
         cond_d &= devices.c.station_id == station_id
-        cond_e &= elders.c.station_id == station_id
     readings = [
         DeviceReading(
             r.device_id,
@@ -342,9 +353,8 @@ async def sweep_in(
         )
         for r in (await tx.conn.execute(select(devices).where(cond_d))).all()
     ]
-    made = {"device_tasks": 0, "welfare_checks": 0}
-    for issue in evaluate_devices(readings, tx.now):
-        made["device_tasks"] += await _task(
+    device_rows = [
+        _task_row(
             tx,
             station_id=issue.station_id,
             elder_id=issue.elder_id,
@@ -353,63 +363,215 @@ async def sweep_in(
             ref=issue.source_ref,
             due=tx.now + timedelta(hours=4),
         )
-    alone = (
+        for issue in evaluate_devices(readings, tx.now)
+    ]
+    return {
+        "device_tasks": await _insert_tasks(tx, device_rows),
+        "welfare_checks": await _insert_tasks(tx, await _welfare_rows(tx, station_id)),
+        "missed_visits": await _insert_tasks(tx, await _missed_visit_rows(tx, station_id)),
+    }
+
+
+def _latest(column: Any, *where: Any) -> Any:
+    return select(func.max(column)).where(*where).scalar_subquery()
+
+
+async def _welfare_rows(tx: Tx, station_id: int | None) -> list[dict[str, Any]]:
+    """Check tasks for elders living alone who have not been seen for their station's time.
+
+    Seen: a visit (any task finished at the elder's), a call from or about them, a help call
+    or a booking they made in the app, or signing in to the app (every sign-in and every
+    token refresh is a row in refresh_tokens: the app refreshes its 15-minute token while in
+    use, so this is app activity without a write per request).
+    """
+    cond: Any = (elders.c.active.is_(True)) & (elders.c.living == "alone")
+    if station_id is not None:
+        cond &= elders.c.station_id == station_id
+    rows = (
         await tx.conn.execute(
-            select(elders.c.id, elders.c.station_id, elders.c.lat, elders.c.lng).where(
-                cond_e, elders.c.living == "alone"
+            select(
+                elders.c.id,
+                elders.c.station_id,
+                elders.c.lat,
+                elders.c.lng,
+                _latest(tasks.c.finished_at, tasks.c.elder_id == elders.c.id).label("last_visit"),
+                _latest(hotline_calls.c.created_at, hotline_calls.c.elder_id == elders.c.id).label(
+                    "last_call"
+                ),
+                _latest(incidents.c.opened_at, incidents.c.elder_id == elders.c.id).label(
+                    "last_request"
+                ),
+                _latest(
+                    bookings.c.created_at,
+                    bookings.c.elder_id == elders.c.id,
+                    bookings.c.booked_by == elders.c.user_id,
+                ).label("last_booking"),
+                _latest(
+                    refresh_tokens.c.created_at, refresh_tokens.c.user_id == elders.c.user_id
+                ).label("last_sign_in"),
+            ).where(cond)
+        )
+    ).all()
+    configured = await all_settings(tx.conn)
+    by_station: dict[int, list[ElderActivity]] = {}
+    where: dict[int, tuple[Any, Any]] = {}
+    for r in rows:
+        app = [t for t in (r.last_request, r.last_booking, r.last_sign_in) if t is not None]
+        by_station.setdefault(int(r.station_id), []).append(
+            ElderActivity(
+                r.id,
+                r.station_id,
+                True,
+                last_visit_at=r.last_visit,
+                last_app_at=max(app) if app else None,
+                last_call_at=r.last_call,
+            )
+        )
+        where[int(r.id)] = (r.lat, r.lng)
+    out: list[dict[str, Any]] = []
+    for sid, activity in by_station.items():
+        hours = configured.get(sid, DEFAULT_SETTINGS).welfare_not_seen_hours
+        for check in select_welfare_checks(activity, tx.now, not_seen_for=timedelta(hours=hours)):
+            lat, lng = where[check.elder_id]
+            out.append(
+                _task_row(
+                    tx,
+                    station_id=check.station_id,
+                    elder_id=check.elder_id,
+                    kind="check",
+                    title=check.title,
+                    ref=check.source_ref,
+                    due=tx.now + timedelta(hours=24),
+                    lat=lat,
+                    lng=lng,
+                )
+            )
+    return out
+
+
+async def _missed_visit_rows(tx: Tx, station_id: int | None) -> list[dict[str, Any]]:
+    """Door-knock visits (爱心敲门) whose window has ended without the visit being recorded.
+
+    A visit recorded late (after its task was made) cancels the task, if nobody started it.
+    """
+    recent = bookings.c.window_end > tx.now - MISSED_VISIT_LOOKBACK
+    cond: Any = (bookings.c.item_code == DOOR_KNOCK) & recent
+    if station_id is not None:
+        cond &= bookings.c.station_id == station_id
+    done_late = (
+        select(literal("missed_visit:") + cast(bookings.c.id, String))
+        .where(cond, bookings.c.status == "completed")
+        .scalar_subquery()
+    )
+    await tx.conn.execute(
+        update(tasks)
+        .where(tasks.c.source_ref.in_(done_late), tasks.c.status == "open")
+        .values(status="cancelled", notes="敲门已补录 / the visit was recorded after all")
+    )
+    rows = (
+        await tx.conn.execute(
+            select(
+                bookings.c.id,
+                bookings.c.elder_id,
+                bookings.c.station_id,
+                bookings.c.window_end,
+                elders.c.lat,
+                elders.c.lng,
+            )
+            .join(elders, elders.c.id == bookings.c.elder_id)
+            .where(
+                cond,
+                bookings.c.status.in_(("requested", "planned")),
+                bookings.c.window_end <= tx.now,
             )
         )
     ).all()
-    activity = []
-    for e in alone:
-        activity.append(
-            ElderActivity(
-                e.id,
-                e.station_id,
-                True,
-                last_visit_at=(
-                    await tx.conn.execute(
-                        select(tasks.c.finished_at)
-                        .where(tasks.c.elder_id == e.id, tasks.c.finished_at.is_not(None))
-                        .order_by(tasks.c.finished_at.desc())
-                        .limit(1)
-                    )
-                ).scalar(),
-                last_call_at=(
-                    await tx.conn.execute(
-                        select(hotline_calls.c.created_at)
-                        .where(hotline_calls.c.elder_id == e.id)
-                        .order_by(hotline_calls.c.created_at.desc())
-                        .limit(1)
-                    )
-                ).scalar(),
-                last_app_at=(
-                    await tx.conn.execute(
-                        select(incidents.c.opened_at)
-                        .where(incidents.c.elder_id == e.id)
-                        .order_by(incidents.c.opened_at.desc())
-                        .limit(1)
-                    )
-                ).scalar(),
-            )
-        )
-    where = {e.id: (e.lat, e.lng) for e in alone}
-    for check in select_welfare_checks(
-        activity, tx.now, not_seen_for=timedelta(hours=not_seen_hours)
-    ):
-        lat, lng = where[check.elder_id]
-        made["welfare_checks"] += await _task(
+    visits = [ScheduledVisit(r.id, r.elder_id, r.station_id, r.window_end) for r in rows]
+    where = {f"missed_visit:{r.id}": (r.lat, r.lng) for r in rows}
+    return [
+        _task_row(
             tx,
-            station_id=check.station_id,
-            elder_id=check.elder_id,
-            kind="check",
-            title=check.title,
-            ref=check.source_ref,
+            station_id=c.station_id,
+            elder_id=c.elder_id,
+            kind="visit",
+            title=c.title,
+            ref=c.source_ref,
             due=tx.now + timedelta(hours=24),
-            lat=lat,
-            lng=lng,
+            priority=3,
+            lat=where[c.source_ref][0],
+            lng=where[c.source_ref][1],
         )
-    return made
+        for c in missed_visits(visits, tx.now, grace=timedelta(0))
+    ]
+
+
+def _task_row(
+    tx: Tx,
+    *,
+    station_id: int,
+    elder_id: int | None,
+    kind: str,
+    title: str,
+    ref: str,
+    due: datetime,
+    priority: int = 2,
+    lat: float | None = None,
+    lng: float | None = None,
+) -> dict[str, Any]:
+    return {
+        "station_id": station_id,
+        "elder_id": elder_id,
+        "kind": kind,
+        "title": title[:100],
+        "status": "open",
+        "priority": priority,
+        "required_skills": [],
+        "window_start": tx.now,
+        "window_end": due,
+        "duration_s": 900,
+        "lat": lat,
+        "lng": lng,
+        "source": "hotline",
+        "source_ref": ref[:64],
+        "notes": "",
+        "created_at": tx.now,
+    }
+
+
+async def _insert_tasks(tx: Tx, rows: list[dict[str, Any]]) -> int:
+    """Insert the tasks whose source_ref is new (one query to look, one to insert)."""
+    if not rows:
+        return 0
+    refs = [r["source_ref"] for r in rows]
+    have: set[str] = set()
+    for i in range(0, len(refs), 500):
+        have.update(
+            (
+                await tx.conn.execute(
+                    select(tasks.c.source_ref).where(tasks.c.source_ref.in_(refs[i : i + 500]))
+                )
+            )
+            .scalars()
+            .all()
+        )
+    new = [r for r in rows if r["source_ref"] not in have]
+    if new:
+        # A concurrent sweep (the timer and the button) may insert the same ref meanwhile.
+        stmt = _insert_ignoring_duplicates(tx)(tasks).on_conflict_do_nothing(
+            index_elements=[tasks.c.source_ref]
+        )
+        await tx.conn.execute(stmt, new)
+    return len(new)
+
+
+def _insert_ignoring_duplicates(tx: Tx) -> Any:
+    if tx.conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
 
 
 # --- follow-up --------------------------------------------------------------------------------

@@ -179,3 +179,13 @@ roster = Table(
     Column("start", String(5), nullable=False),  # HH:MM Asia/Shanghai
     Column("end", String(5), nullable=False),
 )
+
+# Per-station hotline settings; a station without a row uses the defaults in hotline.settings.
+station_settings = Table(
+    "hotline_station_settings",
+    metadata,
+    Column("station_id", ForeignKey("stations.id"), primary_key=True),
+    Column("welfare_not_seen_hours", Integer, nullable=False),
+    Column("repeat_press_window_min", Integer, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)

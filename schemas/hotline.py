@@ -182,3 +182,17 @@ class RosterIn(Model):
     """The station's whole roster, replaced at once."""
 
     slots: list[DutySlotIn] = Field(max_length=200)
+
+
+class StationSettingsIn(Model):
+    """A station's hotline settings (all of them; a missing field takes its default)."""
+
+    welfare_not_seen_hours: int = Field(
+        default=48, ge=1, le=24 * 30, description="an elder living alone unseen this long: a check"
+    )
+    repeat_press_window_min: int = Field(
+        default=10,
+        ge=0,
+        le=60,
+        description="a press this soon after a test/accidental closure is linked to it",
+    )

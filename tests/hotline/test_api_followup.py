@@ -9,10 +9,12 @@ import pytest
 from sqlalchemy import insert, select, update
 
 from hotline.config import SECRETS, HotlineSecrets
+from server.services.tables import bookings
 from server.store.tables import alarms, elders, incidents, tasks
 from tests.conftest import BACKENDS
 from tests.hotline.support import cti, post_signed, send_cti, signed_headers
 from tests.support.api import Api
+from tests.welfare.support import long_tokens
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 
@@ -109,10 +111,89 @@ async def test_unknown_device_press_is_404(api: Api) -> None:
 
 async def test_unseen_elder_living_alone_gets_a_welfare_check(api: Api) -> None:
     made = await api.call("POST", "/api/v1/hotline/sweep", "operator", expect=200)
-    assert made["welfare_checks"] == 2  # both station-1 elders live alone and were never seen
+    # Both station-1 elders live alone; 王秀英 signed in to the app when the test began.
+    assert made["welfare_checks"] == 1
+    assert await task_refs(api, "welfare:") == [f"welfare:{api.ids['elder_other']}:never"]
     again = await api.call("POST", "/api/v1/hotline/sweep", "operator", expect=200)
     assert again["welfare_checks"] == 0
-    assert all(r.startswith("welfare:") for r in await task_refs(api, "welfare:"))
+
+
+async def test_signing_in_to_the_app_counts_as_being_seen(api: Api) -> None:
+    """The threshold is the station's; the elder's own app sign-ins and token refreshes are
+    signs of life, so only the elder who stayed away gets a check."""
+    long_tokens(api)
+    await api.call(
+        "PUT",
+        "/api/v1/hotline/settings",
+        "operator",
+        json={"welfare_not_seen_hours": 6},
+        expect=200,
+    )
+    assert (await api.call("GET", "/api/v1/hotline/settings", "operator", expect=200)) == {
+        "welfare_not_seen_hours": 6,
+        "repeat_press_window_min": 10,
+    }
+    api.clock.advance(hours=5)
+    await api.login("elder")  # the elder opens the app
+    api.clock.advance(hours=2)  # 7 h after the start: the other elder is unseen for 7 h > 6 h
+    await api.call("POST", "/api/v1/hotline/sweep", "operator", expect=200)
+    assert await task_refs(api, "welfare:") == [f"welfare:{api.ids['elder_other']}:never"]
+    api.clock.advance(hours=5)  # 7 h since the sign-in
+    await api.call("POST", "/api/v1/hotline/sweep", "operator", expect=200)
+    refs = await task_refs(api, "welfare:")
+    assert len(refs) == 2 and refs[1].startswith(f"welfare:{api.ids['elder']}:")
+
+
+async def test_a_finished_visit_counts_as_being_seen(api: Api) -> None:
+    async with api.platform.store.begin() as conn:
+        await conn.execute(
+            insert(tasks).values(
+                station_id=api.ids["station"],
+                elder_id=api.ids["elder_other"],
+                kind="visit",
+                title="上门探访",
+                status="done",
+                required_skills=[],
+                finished_at=api.clock.now(),
+                created_at=api.clock.now(),
+            )
+        )
+    made = await api.call("POST", "/api/v1/hotline/sweep", "operator", expect=200)
+    assert made["welfare_checks"] == 0
+
+
+class CountingConn:
+    """A connection that counts the statements sent through it."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.statements = 0
+
+    async def execute(self, *args: Any, **kwargs: Any) -> Any:
+        self.statements += 1
+        return await self.conn.execute(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.conn, name)
+
+
+async def statements_of_a_sweep(api: Api) -> int:
+    from hotline.service import sweep_in
+    from server.platform import Tx
+
+    async with api.platform.store.begin() as conn:
+        counting = CountingConn(conn)
+        await sweep_in(Tx(conn=counting, now=api.clock.now()), station_id=None)  # type: ignore[arg-type]
+        return counting.statements
+
+
+async def test_the_sweep_costs_the_same_for_2_or_42_elders(api: Api) -> None:
+    """The sweep runs every quarter hour over every station: its queries must not grow with
+    the number of elders living alone."""
+    few = await statements_of_a_sweep(api)
+    await add_subsidised(api, 40)
+    assert await statements_of_a_sweep(api) == few
+    assert await statements_of_a_sweep(api) <= few  # nothing new the second time
 
 
 async def test_recently_seen_elder_gets_no_check(api: Api) -> None:
@@ -408,3 +489,54 @@ async def test_each_party_has_its_own_secret(api: Api) -> None:
     receipt = {"send_id": "x", "status": "delivered"}
     assert (await post_signed(api, "/api/v1/hotline/receipts", receipt, secret="pbx-1"))[0] == 401
     assert (await post_signed(api, "/api/v1/hotline/receipts", receipt, secret="sms-3"))[0] == 200
+
+
+async def test_a_missed_door_knock_visit_becomes_a_task(api: Api) -> None:
+    """Weekly 爱心敲门 on Thursdays 10:00–10:30 for both elders living alone: the visits are
+    not recorded by 10:30, and the quarter-hour sweep (a durable timer) makes them tasks."""
+    long_tokens(api)
+    s = api.ids["station"]
+    await api.call("POST", f"/api/v1/stations/{s}/service-items/seed", "operator", expect=200)
+    await api.call(
+        "POST",
+        f"/api/v1/stations/{s}/recurring-bookings/door-knock",
+        "operator",
+        json={"weekday": 3, "start": "10:00", "end": "10:30", "starts_on": "2026-11-23"},
+        expect=200,
+    )
+    await api.call(
+        "POST",
+        f"/api/v1/stations/{s}/recurring-bookings/materialise",
+        "operator",
+        json={"days": 7},
+        expect=200,
+    )
+    await api.call("POST", "/api/v1/hotline/sweep", "operator", expect=200)  # starts the timer
+    await api.advance(3 * 86400 + 15 * 60)  # Thursday 10:15: the window is still open
+    assert await task_refs(api, "missed_visit:") == []
+    await api.advance(30 * 60)  # Thursday 10:45
+    refs = await task_refs(api, "missed_visit:")
+    assert len(refs) == 2
+    async with api.platform.store.begin() as conn:
+        kinds = (
+            (await conn.execute(select(tasks.c.kind).where(tasks.c.source_ref.in_(refs))))
+            .scalars()
+            .all()
+        )
+        assert set(kinds) == {"visit"}
+        # The caregiver records one visit late: its task is no longer needed.
+        await conn.execute(
+            update(bookings)
+            .where(bookings.c.id == int(refs[0].split(":")[1]))
+            .values(status="completed")
+        )
+    await api.advance(15 * 60)
+    async with api.platform.store.read() as conn:
+        statuses = dict(
+            (
+                await conn.execute(
+                    select(tasks.c.source_ref, tasks.c.status).where(tasks.c.source_ref.in_(refs))
+                )
+            ).all()
+        )
+    assert statuses == {refs[0]: "cancelled", refs[1]: "open"}
