@@ -37,6 +37,7 @@ from server.http import int_param, ok, parse, platform, require
 from server.incidents.notify import to_operators
 from server.platform import Platform, Tx, queue_push
 from server.registry.guards import station_scope
+from server.services.service import sync_booking_status  # bookings follow their tasks
 from server.store.meta import metadata
 from server.store.tables import Id, caregivers, elders, incidents, stations, tasks
 from server.store.types import UtcDateTime
@@ -159,6 +160,7 @@ async def store_plan(platform: Platform, station_id: int, day: date, plan: DayPl
                 await tx.conn.execute(update(tasks).where(
                     tasks.c.id == int(u.task_id), tasks.c.status.in_(("open", "planned"))).values(
                     caregiver_id=None, status="open", planned_start=None))
+        await sync_booking_status(tx, station_id=station_id)  # bookings become planned
         body = summary(plan)
         pid = int((await tx.conn.execute(insert(day_plans).values(
             station_id=station_id, day=day.isoformat(), trigger=trigger, created_at=tx.now,

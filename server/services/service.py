@@ -312,3 +312,31 @@ async def menu_row(conn: AsyncConnection, *, station_id: int, day: date) -> Any:
             select(meal_menus).where(meal_menus.c.station_id == station_id, meal_menus.c.day == day)
         )
     ).first()
+
+
+async def sync_booking_status(tx: Tx, *, station_id: int) -> None:
+    """Bookings follow their tasks after a day plan: `planned` once the plan gives the task to a
+    caregiver, back to `requested` when a later plan leaves it unassigned. Called by the day
+    plan's write-back (server/planning.py:store_plan), in its transaction."""
+    planned = select(tasks.c.id).where(
+        tasks.c.station_id == station_id, tasks.c.status == "planned"
+    )
+    unplanned = select(tasks.c.id).where(tasks.c.station_id == station_id, tasks.c.status == "open")
+    await tx.conn.execute(
+        update(bookings)
+        .where(
+            bookings.c.station_id == station_id,
+            bookings.c.status == "requested",
+            bookings.c.task_id.in_(planned),
+        )
+        .values(status="planned")
+    )
+    await tx.conn.execute(
+        update(bookings)
+        .where(
+            bookings.c.station_id == station_id,
+            bookings.c.status == "planned",
+            bookings.c.task_id.in_(unplanned),
+        )
+        .values(status="requested")
+    )

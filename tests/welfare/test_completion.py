@@ -185,3 +185,27 @@ async def test_rejected_visits_give_the_quota_back_and_paid_equals_used(api: Api
         "POST", f"/api/v1/bookings/{b['id']}/complete", "operator", json=done(s, e), expect=201
     )
     assert again["subsidy_fen"] == 6000
+
+
+async def test_a_day_plan_makes_the_booking_planned(api: Api) -> None:
+    from sqlalchemy import update as sa_update
+
+    from server.store.tables import caregivers
+
+    await setup(api)
+    async with api.platform.store.begin() as conn:
+        await conn.execute(
+            sa_update(caregivers)
+            .where(caregivers.c.id == api.ids["cg_b"])
+            .values(shifts=[{"weekday": 1, "start": "08:00", "end": "17:00"}])
+        )
+    b = await book(api, "2026-11-24T09:00:00+08:00", "2026-11-24T10:30:00+08:00")
+    assert b["status"] == "requested"
+    await api.call(
+        "POST",
+        f"/api/v1/stations/{api.ids['station']}/plans",
+        "operator",
+        json={"day": "2026-11-24", "time_limit_s": 1},
+        expect=201,
+    )
+    assert await status_of(api, b["id"]) == "planned"
