@@ -32,3 +32,11 @@ class TokenPair(Model):
     station_id: int | None = None
     caregiver_id: int | None = None
     elder_id: int | None = None
+
+
+class MeOut(Model):
+    user_id: int
+    role: str
+    station_id: int | None
+    caregiver_id: int | None
+    elder_id: int | None

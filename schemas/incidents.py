@@ -150,6 +150,20 @@ class CloseIn(Model):
     notes: str = Field(default="", max_length=2000)
 
 
+class IncidentStepOut(Model):
+    """The answer to a step the caller took on an incident."""
+
+    status: str
+    incident_id: int | None = None
+    offer_id: int | None = None
+    resolution: str | None = None
+
+
+class AlarmAckOut(Model):
+    alarm_id: int
+    acknowledged: bool
+
+
 class AlarmOut(Model):
     id: int
     station_id: int

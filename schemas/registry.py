@@ -251,3 +251,38 @@ class BindingOut(Model):
 
 class LinkCodeOut(Model):
     link_code: str
+
+
+class OperatorOut(Model):
+    user_id: int
+    station_id: int
+
+
+class ActiveOut(Model):
+    id: int
+    active: bool
+
+
+class DutyOut(Model):
+    caregiver_id: int
+    on_duty: bool
+
+
+class CaregiverLocationOut(Model):
+    caregiver_id: int
+    lat: float
+    lng: float
+
+
+class CaregiverPage(Model):
+    items: list[CaregiverOut]
+    total: int
+    page: int
+    page_size: int
+
+
+class ElderPage(Model):
+    items: list[ElderOut]
+    total: int
+    page: int
+    page_size: int

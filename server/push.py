@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 from aiohttp import WSMsgType, web
 from sqlalchemy import select
 
+from schemas.incidents import Envelope
 from server.errors import ApiError
 from server.http import INT64, caller
 from server.keys import HUB, METRICS, PLATFORM
+from server.openapi import doc
 from server.platform import Platform
 from server.store.tables import push_messages
 
@@ -100,6 +102,12 @@ class PushHub:
             t.cancel()
 
 
+@doc(status=101, response=Envelope, query_names=("token", "last_seq"), extra={"description": (
+    "Upgrade to a WebSocket. The server sends `hello`, then every numbered message "
+    "(`Envelope`: seq, type, at, payload) after `last_seq`, and pings every "
+    "ANXIN_WS_HEARTBEAT_S seconds. The client may send `{\"type\": \"ping\"}` (→ pong) or "
+    "`{\"type\": \"resume\", \"last_seq\": N}`; anything else gets an `error` frame. "
+    "`token` is the access token (browsers cannot set headers on a WebSocket).")})
 async def websocket(request: web.Request) -> web.StreamResponse:
     """GET /api/v1/ws?token=...&last_seq=N — pushes for the signed-in user."""
     p = caller(request)

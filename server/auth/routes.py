@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from schemas.auth import PasswordLogin, RefreshRequest, WeChatLogin
+from schemas.auth import MeOut, PasswordLogin, RefreshRequest, TokenPair, WeChatLogin
 from server.auth import service
 from server.auth.tokens import decode_access
 from server.auth.wechat import WeChatAuth, WeChatClient
 from server.errors import ApiError, Handler
 from server.http import PRINCIPAL, caller, ok, parse, platform
 from server.keys import HTTP, PLATFORM
+from server.openapi import doc
 
 WECHAT: web.AppKey[WeChatAuth] = web.AppKey("wechat")
 
@@ -34,17 +35,20 @@ def wechat(app: web.Application) -> WeChatAuth:
     return app[WECHAT]
 
 
+@doc(response=TokenPair, public=True)
 async def login(request: web.Request) -> web.Response:
     body = await parse(request, PasswordLogin)
     return ok(await service.password_login(platform(request), body.login, body.password))
 
 
+@doc(response=TokenPair, public=True)
 async def wechat_login(request: web.Request) -> web.Response:
     body = await parse(request, WeChatLogin)
     pair = await service.wechat_login(platform(request), wechat(request.app), body.code, body.link_code)
     return ok(pair)
 
 
+@doc(response=TokenPair, public=True)
 async def refresh(request: web.Request) -> web.Response:
     body = await parse(request, RefreshRequest)
     return ok(await service.refresh(platform(request), body.refresh_token))
@@ -52,8 +56,8 @@ async def refresh(request: web.Request) -> web.Response:
 
 async def me(request: web.Request) -> web.Response:
     p = caller(request)
-    return ok({"user_id": p.user_id, "role": p.role.value, "station_id": p.station_id,
-               "caregiver_id": p.caregiver_id, "elder_id": p.elder_id})
+    return ok(MeOut(user_id=p.user_id, role=p.role.value, station_id=p.station_id,
+                    caregiver_id=p.caregiver_id, elder_id=p.elder_id))
 
 
 def routes() -> list[web.RouteDef]:

@@ -12,7 +12,9 @@ from sqlalchemy.exc import IntegrityError
 from hotline.intake import Intake, open_or_join
 from schemas.common import Model
 from schemas.incidents import (
+    AlarmAckOut,
     AlarmOut,
+    ArrivalOut,
     ArriveIn,
     AssignIn,
     CloseIn,
@@ -21,7 +23,9 @@ from schemas.incidents import (
     ElderContactOut,
     EnRouteIn,
     HelpCallIn,
+    IncidentOut,
     IncidentPage,
+    IncidentStepOut,
     OfferOut,
     OperatorIncidentIn,
     ResolveIn,
@@ -34,6 +38,7 @@ from server.incidents import flows
 from server.incidents.idempotency import remember, replay, request_hash, valid_key
 from server.incidents.model import ACTIVE_STATES, load
 from server.incidents.views import incident_out
+from server.openapi import doc
 from server.platform import Tx
 from server.registry.guards import ON_THE_WAY, elder_for
 from server.registry.routes import reveal_for_incident, stored
@@ -41,6 +46,8 @@ from server.registry.views import dicts_of
 from server.store.tables import alarms, elders, family_bindings, incidents, offers
 
 
+@doc(response=IncidentOut, status=201, also={200: "joined the open incident"},
+     idempotency_key=True)
 async def help_call(request: web.Request) -> web.Response:
     """The help button: answered only after the incident is committed."""
     p = require(request, Role.ELDER, Role.FAMILY)
@@ -86,6 +93,7 @@ async def _may_call_for(tx: Tx, p: Principal, elder_id: int) -> None:
     await elder_for(tx.conn, p, elder_id)
 
 
+@doc(response=IncidentOut, status=201, also={200: "joined the open incident"})
 async def operator_incident(request: web.Request) -> web.Response:
     """An operator turns a phone call into an incident through the same intake."""
     p = require(request, Role.OPERATOR)
@@ -164,6 +172,7 @@ async def _visible_incident(conn: Any, p: Principal, iid: int) -> Any:
     raise ApiError(404, "incident_not_found", "incident not found")
 
 
+@doc(response=IncidentOut)
 async def get_incident(request: web.Request) -> web.Response:
     p = caller(request)
     pf = platform(request)
@@ -216,14 +225,14 @@ async def my_offers(request: web.Request) -> web.Response:
 async def accept_offer(request: web.Request) -> web.Response:
     p = require(request, Role.CAREGIVER)
     iid = await flows.accept(platform(request), p, int_param(request, "offer_id"))
-    return ok({"incident_id": iid, "status": "accepted"})
+    return ok(IncidentStepOut(incident_id=iid, status="accepted"))
 
 
 async def decline_offer(request: web.Request) -> web.Response:
     p = require(request, Role.CAREGIVER)
     body = await parse_optional(request, DeclineIn)
     await flows.decline(platform(request), p, int_param(request, "offer_id"), body.reason)
-    return ok({"offer_id": int_param(request, "offer_id"), "status": "declined"})
+    return ok(IncidentStepOut(offer_id=int_param(request, "offer_id"), status="declined"))
 
 
 async def en_route(request: web.Request) -> web.Response:
@@ -231,20 +240,22 @@ async def en_route(request: web.Request) -> web.Response:
     body = await parse_optional(request, EnRouteIn)
     at = stored(body.location) if body.location else None
     await flows.en_route(platform(request), p, int_param(request, "incident_id"), at)
-    return ok({"status": "en_route"})
+    return ok(IncidentStepOut(incident_id=int_param(request, "incident_id"), status="en_route"))
 
 
+@doc(response=ArrivalOut)
 async def arrive(request: web.Request) -> web.Response:
     p = require(request, Role.CAREGIVER)
     body = await parse(request, ArriveIn)
-    return ok(await flows.arrive(platform(request), p, int_param(request, "incident_id"), stored(body.location)))
+    return ok(ArrivalOut(**await flows.arrive(platform(request), p, int_param(request, "incident_id"),
+                                               stored(body.location))))
 
 
 async def resolve(request: web.Request) -> web.Response:
     p = require(request, Role.CAREGIVER)
     body = await parse(request, ResolveIn)
     await flows.resolve(platform(request), p, int_param(request, "incident_id"), body.notes, body.outcome)
-    return ok({"status": "resolved"})
+    return ok(IncidentStepOut(incident_id=int_param(request, "incident_id"), status="resolved"))
 
 
 async def assign(request: web.Request) -> web.Response:
@@ -252,22 +263,25 @@ async def assign(request: web.Request) -> web.Response:
     body = await parse(request, AssignIn)
     oid = await flows.assign(platform(request), p, int_param(request, "incident_id"),
                              body.caregiver_id, body.reason)
-    return ok({"offer_id": oid, "status": "offered"}, 201)
+    return ok(IncidentStepOut(incident_id=int_param(request, "incident_id"), offer_id=oid,
+                              status="offered"), 201)
 
 
 async def close(request: web.Request) -> web.Response:
     p = require(request, Role.OPERATOR)
     body = await parse(request, CloseIn)
     await flows.close(platform(request), p, int_param(request, "incident_id"), body.resolution, body.notes)
-    return ok({"status": "closed", "resolution": body.resolution})
+    return ok(IncidentStepOut(incident_id=int_param(request, "incident_id"), status="closed",
+                              resolution=body.resolution))
 
 
+@doc(response=IncidentStepOut)
 async def confirm_arrival(request: web.Request) -> web.Response:
     """The operator confirms a check-in that was flagged as too far from the elder."""
     p = require(request, Role.OPERATOR)
     body = await parse_optional(request, ConfirmArrivalIn)
-    return ok(await flows.confirm_arrival(platform(request), p, int_param(request, "incident_id"),
-                                          body.note))
+    return ok(IncidentStepOut(**await flows.confirm_arrival(
+        platform(request), p, int_param(request, "incident_id"), body.note)))
 
 
 async def list_alarms(request: web.Request) -> web.Response:
@@ -285,7 +299,7 @@ async def list_alarms(request: web.Request) -> web.Response:
 async def acknowledge_alarm(request: web.Request) -> web.Response:
     p = require(request, Role.OPERATOR)
     await flows.ack_alarm(platform(request), p, int_param(request, "alarm_id"))
-    return ok({"alarm_id": int_param(request, "alarm_id"), "acknowledged": True})
+    return ok(AlarmAckOut(alarm_id=int_param(request, "alarm_id"), acknowledged=True))
 
 
 def routes() -> list[web.RouteDef]:

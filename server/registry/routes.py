@@ -12,17 +12,23 @@ from sqlalchemy.exc import IntegrityError
 from dispatch.travel import TravelMode, TravelParams, service_circle_radius_m
 from schemas.common import Location, Model, Patch
 from schemas.registry import (
+    ActiveOut,
     BindingOut,
     BindingRequest,
     CaregiverIn,
+    CaregiverLocationOut,
+    CaregiverPage,
     CaregiverPatch,
     DutyIn,
+    DutyOut,
     ElderIn,
+    ElderPage,
     ElderPatch,
     Kitchen,
     LinkCodeOut,
     LocationIn,
     OpeningHours,
+    OperatorOut,
     StationIn,
 )
 from server.auth.passwords import hash_password
@@ -46,7 +52,6 @@ class PageQuery(Model):
     page_size: int = Field(default=20, ge=1, le=100)
     active: bool | None = None
     station_id: int | None = None
-    reveal: bool = False
     high_risk: bool | None = None
     living: str | None = None
 
@@ -163,7 +168,7 @@ async def create_operator(request: web.Request) -> web.Response:
                                  phone=mobile(body.phone, "phone"), name=body.display_name,
                                  password=body.password, station_id=body.station_id)
         await audit(tx, actor=p.user_id, action="create", object_type="operator", object_id=uid)
-    return ok({"user_id": uid, "station_id": body.station_id}, 201)
+    return ok(OperatorOut(user_id=uid, station_id=body.station_id), 201)
 
 
 async def _station_exists(tx: Tx, station_id: int) -> Any:
@@ -230,8 +235,8 @@ async def list_caregivers(request: web.Request) -> web.Response:
         total = (await conn.execute(select(func.count()).select_from(caregivers).where(*conds))).scalar_one()
         rows = (await conn.execute(select(caregivers).where(*conds).order_by(caregivers.c.id)
                                    .offset(_offset(q)).limit(q.page_size))).all()
-    return ok({"items": [caregiver_out(r, reveal=False) for r in rows], "total": total,
-               "page": q.page, "page_size": q.page_size})
+    return ok(CaregiverPage(items=[caregiver_out(r, reveal=False) for r in rows], total=total,
+                            page=q.page, page_size=q.page_size))
 
 
 async def get_caregiver(request: web.Request) -> web.Response:
@@ -344,7 +349,7 @@ async def deactivate_caregiver(request: web.Request) -> web.Response:
                               .values(active=False, on_duty=False))
         await tx.conn.execute(update(users).where(users.c.id == row.user_id).values(active=False))
         await audit(tx, actor=p.user_id, action="deactivate", object_type="caregiver", object_id=cid)
-    return ok({"id": cid, "active": False})
+    return ok(ActiveOut(id=cid, active=False))
 
 
 async def reactivate_caregiver(request: web.Request) -> web.Response:
@@ -359,21 +364,30 @@ async def reactivate_caregiver(request: web.Request) -> web.Response:
             await tx.conn.execute(update(users).where(users.c.id == row.user_id)
                                   .values(active=True, failed_logins=0, locked_until=None))
             await audit(tx, actor=p.user_id, action="reactivate", object_type="caregiver", object_id=cid)
-    return ok({"id": cid, "active": True})
+    return ok(ActiveOut(id=cid, active=True))
+
+
+def _own_caregiver(p: Principal) -> int:
+    """The caller's own caregiver record (an administrator has none)."""
+    if p.caregiver_id is None:
+        raise ApiError(403, "not_a_caregiver", "only a caregiver reports their own duty and location")
+    return p.caregiver_id
 
 
 async def set_duty(request: web.Request) -> web.Response:
     p = require(request, Role.CAREGIVER)
+    cid = _own_caregiver(p)
     body = await parse(request, DutyIn)
     async with platform(request).tx() as tx:
         await tx.conn.execute(update(caregivers).where(caregivers.c.id == p.caregiver_id)
                               .values(on_duty=body.on_duty))
         await _tell_station(tx, p, "caregiver.duty", {"caregiver_id": p.caregiver_id, "on_duty": body.on_duty})
-    return ok({"caregiver_id": p.caregiver_id, "on_duty": body.on_duty})
+    return ok(DutyOut(caregiver_id=cid, on_duty=body.on_duty))
 
 
 async def set_location(request: web.Request) -> web.Response:
     p = require(request, Role.CAREGIVER)
+    cid = _own_caregiver(p)
     body = await parse(request, LocationIn)
     lat, lng = stored(body.location)
     async with platform(request).tx() as tx:
@@ -383,9 +397,8 @@ async def set_location(request: web.Request) -> web.Response:
                             {"caregiver_id": p.caregiver_id, "lat": lat, "lng": lng})
         from server.incidents.flows import moved
 
-        assert p.caregiver_id is not None
-        await moved(platform(request), tx, p.caregiver_id, lat, lng)
-    return ok({"caregiver_id": p.caregiver_id, "lat": lat, "lng": lng})
+        await moved(platform(request), tx, cid, lat, lng)
+    return ok(CaregiverLocationOut(caregiver_id=cid, lat=lat, lng=lng))
 
 
 async def _tell_station(tx: Tx, p: Principal, type_: str, payload: dict[str, Any]) -> None:
@@ -485,8 +498,8 @@ async def list_elders(request: web.Request) -> web.Response:
         total = (await conn.execute(select(func.count()).select_from(elders).where(*conds))).scalar_one()
         rows = (await conn.execute(select(elders).where(*conds).order_by(elders.c.id)
                                    .offset(_offset(q)).limit(q.page_size))).all()
-    return ok({"items": [elder_out(r, reveal=False) for r in rows], "total": total,
-               "page": q.page, "page_size": q.page_size})
+    return ok(ElderPage(items=[elder_out(r, reveal=False) for r in rows], total=total,
+                        page=q.page, page_size=q.page_size))
 
 
 async def get_elder(request: web.Request) -> web.Response:
@@ -538,7 +551,7 @@ async def deactivate_elder(request: web.Request) -> web.Response:
         await elder_for(tx.conn, p, eid)
         await tx.conn.execute(update(elders).where(elders.c.id == eid).values(active=False, updated_at=tx.now))
         await audit(tx, actor=p.user_id, action="deactivate", object_type="elder", object_id=eid)
-    return ok({"id": eid, "active": False})
+    return ok(ActiveOut(id=eid, active=False))
 
 
 async def reactivate_elder(request: web.Request) -> web.Response:
@@ -552,7 +565,7 @@ async def reactivate_elder(request: web.Request) -> web.Response:
             await tx.conn.execute(update(elders).where(elders.c.id == eid)
                                   .values(active=True, updated_at=tx.now))
             await audit(tx, actor=p.user_id, action="reactivate", object_type="elder", object_id=eid)
-    return ok({"id": eid, "active": True})
+    return ok(ActiveOut(id=eid, active=True))
 
 
 async def link_code(request: web.Request) -> web.Response:
