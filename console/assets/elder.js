@@ -8,7 +8,7 @@ addStrings({
   family_confirm: "要通知家人给您回电吗？", today: "今天的服务", nothing_today: "今天没有安排",
   retrying: "网络不好，正在重试…", no_call: "有需要请按住红色按钮", lang_switch: "English",
   st_done: "已完成", st_planned: "已安排", st_en_route: "在路上", st_in_progress: "进行中", st_open: "待安排",
-  visit_code: "今日服务码", visit_code_sub: "护理员上门时请把这个号码告诉她", sign_out: "退出", first_status: "已收到呼叫，正在为您联系护理员",
+  visit_code: "今日服务码", visit_code_sub: "护理员上门时，请把这个号码告诉对方", sign_out: "退出", first_status: "已收到呼叫，正在为您联系护理员",
 }, {
   title: "Anxin help", hold: "HELP", hold_sub: "hold for 1 second", holding: "keep holding…", sent: "Called",
   sent_sub: "the station has it", family: "☎ Call my family", family_sent: "Your family has been told; please wait",

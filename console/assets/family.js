@@ -42,7 +42,9 @@ function label(prefix, code) { const k = `${prefix}_${code}`; return t(k) === k 
 // Dates and times written the reader's way, whatever the phone's own locale.
 const LOCALE = () => (lang() === "zh" ? "zh-CN" : "en-GB");
 function dayLabel(d) {
-  return d.toLocaleDateString(LOCALE(), { month: lang() === "zh" ? "numeric" : "short", day: "numeric", weekday: "short", timeZone: "Asia/Shanghai" });
+  const part = (o) => d.toLocaleDateString(LOCALE(), { ...o, timeZone: "Asia/Shanghai" });
+  if (lang() === "zh") return `${part({ month: "numeric" }).replace(/\D/g, "")}月${part({ day: "numeric" }).replace(/\D/g, "")}日 ${part({ weekday: "short" })}`;
+  return part({ weekday: "short", day: "numeric", month: "short" });
 }
 function whenLabel(iso) {
   const d = new Date(iso);

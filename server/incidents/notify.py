@@ -20,6 +20,9 @@ async def to_operators(tx: Tx, station_id: int, type_: str, payload: dict[str, A
     ops = (await tx.conn.execute(select(users.c.id).where(
         users.c.role.in_(("operator", "admin")), users.c.active.is_(True),
         (users.c.station_id == station_id) | (users.c.role == "admin")))).scalars().all()
+    # Every station-wide message names its station: an admin gets all stations' messages,
+    # and a console shows only those of the station on its board.
+    payload = {"station_id": station_id, **payload}
     if type_ == "alarm.raised" and payload.get("message"):
         payload = {**payload, "message_i18n": alarm_text(str(payload.get("kind", "")), str(payload["message"]))}
     for uid in ops:
