@@ -356,6 +356,11 @@ def plan_day(
             b_lo = max(c.lunch.earliest_s, lo)
             if b_lo <= c.lunch.latest_s and c.lunch.latest_s + c.lunch.duration_s <= hi:
                 breaks = (Break(b_lo, c.lunch.latest_s, c.lunch.duration_s),)
+        for b_start, b_end in c.busy:
+            # Other work at a fixed time (a meal round): a break the solver plans around.
+            b_from = max(b_start, lo)
+            if b_end > b_from and b_end <= hi:
+                breaks += (Break(b_from, b_from, b_end - b_from),)
         vehicles.append(
             VehicleSpec(
                 start=starts[v],

@@ -103,6 +103,8 @@ class Caregiver:
     # When their working day began (counts against max_work_s on a re-plan); when unset, the
     # start of the plan in force, or the shift start once it has passed.
     started_s: int | None = None
+    # Fixed blocks of the day taken by other work (a meal round): (start, end) seconds.
+    busy: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -8,16 +8,25 @@ Triggers: an operator asks (``POST /api/v1/stations/{id}/plans``), and an accept
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
+import logging
+import multiprocessing
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 from pydantic import Field
-from sqlalchemy import JSON, Column, ForeignKey, Integer, String, Table, insert, select, update
+from sqlalchemy import JSON, Column, ForeignKey, Integer, String, Table, insert, or_, select, update
 
-from dispatch.dayplan import insert_emergency, plan_day
+from dispatch.cover import CoverReport, HighRiskElder, emergency_cover
+from dispatch.dayplan import (
+    emergency_snapshot,
+    fallback_plan,
+    insert_emergency,
+    plan_day_with_cover,
+)
 from dispatch.geo import GeoPoint
+from dispatch.meals import Courier, MealOrder, MealParams, MealPlan, plan_meals
 from dispatch.model import (
     Caregiver,
     DayPlan,
@@ -29,11 +38,12 @@ from dispatch.model import (
     Task,
 )
 from dispatch.routing import SolverParams
-from dispatch.travel import TravelMode
+from dispatch.travel import GreatCircleTravel, TravelMode, TravelTimeModel, prefetch
 from schemas.common import Model
 from server.auth.principal import Role
 from server.clock import SHANGHAI
 from server.http import int_param, ok, parse, platform, require
+from server.incidents.alarms import raise_alarm
 from server.incidents.notify import to_operators
 from server.platform import Platform, Tx, queue_push
 from server.registry.guards import station_scope
@@ -41,6 +51,8 @@ from server.services.service import sync_booking_status  # bookings follow their
 from server.store.meta import metadata
 from server.store.tables import Id, caregivers, elders, incidents, stations, tasks
 from server.store.types import UtcDateTime
+
+log = logging.getLogger("anxin.planning")
 
 day_plans = Table(
     "day_plans", metadata,
@@ -53,7 +65,149 @@ day_plans = Table(
     Column("summary", JSON, nullable=False),
 )
 
+# Lunch routes made at the meal cut-off: one row per routing, the latest is in force.
+meal_plans = Table(
+    "meal_plans", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("station_id", ForeignKey("stations.id"), nullable=False, index=True),
+    Column("day", String(10), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("summary", JSON, nullable=False),
+)
+
 _locks: dict[int, asyncio.Lock] = {}
+
+
+def station_lock(station_id: int) -> asyncio.Lock:
+    """One planning at a time per station (a re-plan, a help call's insertion, meals)."""
+    return _locks.setdefault(station_id, asyncio.Lock())
+
+
+# ----- the solver in a worker process, with a watchdog ----------------------------------
+#
+# OR-Tools holds the GIL while it searches, so a search that does not stop (it happened:
+# ruin and recreate spinning past any time limit) would freeze the whole server, and no
+# thread can interrupt it. Every solve therefore runs in a child of a fork server (cheap
+# to start, nothing of the event loop inherited) and is killed when it overruns its
+# deadline; the caller then falls back to a solver-free plan and raises an alarm.
+
+WATCHDOG_FACTOR = 6.0  # a solve may legitimately run a few limits (a start over time)
+WATCHDOG_GRACE_S = 15.0
+_CTX = multiprocessing.get_context("forkserver")
+_CTX.set_forkserver_preload(["dispatch.dayplan", "dispatch.meals", "server.planning"])
+
+T = TypeVar("T")
+
+
+class SolverStalled(Exception):
+    """The solver did not answer in time (killed) or failed in its process."""
+
+
+def _worker(conn: Any, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    try:
+        conn.send((True, fn(*args)))
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which falls back
+        conn.send((False, f"{type(exc).__name__}: {exc}"))
+    finally:
+        conn.close()
+
+
+def deadline_for(time_limit_s: float) -> float:
+    return WATCHDOG_FACTOR * time_limit_s + WATCHDOG_GRACE_S
+
+
+async def run_guarded(fn: Callable[..., T], args: tuple[Any, ...], deadline_s: float) -> T:
+    """Run `fn(*args)` in a worker process; SolverStalled when it is not done by the deadline
+    (the process is killed) or fails."""
+    parent, child = _CTX.Pipe(duplex=False)
+    proc = _CTX.Process(target=_worker, args=(child, fn, args), daemon=True)
+    try:
+        await asyncio.to_thread(proc.start)
+        child.close()
+        if not await asyncio.to_thread(parent.poll, deadline_s):
+            raise SolverStalled(f"no answer within {deadline_s:.0f} s")
+        try:
+            done, value = await asyncio.to_thread(parent.recv)
+        except EOFError as exc:  # the worker died without a word
+            raise SolverStalled(f"solver process died (exit {proc.exitcode})") from exc
+        if not done:
+            raise SolverStalled(str(value))
+        return value  # type: ignore[no-any-return]
+    finally:
+        parent.close()
+        if proc.is_alive():
+            proc.kill()
+        await asyncio.to_thread(proc.join, 5)
+
+
+def day_job(
+    snap: DaySnapshot, elders_: Sequence[HighRiskElder], params: PlanParams, travel: TravelTimeModel
+) -> tuple[DayPlan, CoverReport]:
+    """In the worker: the day plan traded against emergency cover."""
+    return plan_day_with_cover(snap, elders_, params, travel=travel)
+
+
+def emergency_job(
+    snap: DaySnapshot,
+    emergency: Task,
+    caregiver_id: int,
+    elders_: Sequence[HighRiskElder],
+    params: PlanParams,
+    travel: TravelTimeModel,
+) -> tuple[DayPlan, CoverReport]:
+    """In the worker: the help call inserted, the team repaired, and the cover after it."""
+    plan = insert_emergency(snap, emergency, caregiver_id, params, travel=travel)
+    with_call, _ = emergency_snapshot(snap, emergency, caregiver_id)
+    return plan, emergency_cover(plan, with_call, elders_, params=params, travel=travel)
+
+
+def meal_job(
+    kitchen: GeoPoint,
+    orders: Sequence[MealOrder],
+    couriers: Sequence[Courier],
+    params: MealParams,
+    station: GeoPoint,
+    travel: TravelTimeModel,
+) -> MealPlan:
+    """In the worker: lunch routes."""
+    return plan_meals(kitchen, orders, couriers, params, station=station, travel=travel)
+
+
+# Indirection for tests (a job that hangs); the worker imports it by name.
+DAY_JOB: Callable[..., tuple[DayPlan, CoverReport]] = day_job
+EMERGENCY_JOB: Callable[..., tuple[DayPlan, CoverReport]] = emergency_job
+
+
+async def _stalled(platform: Platform, station_id: int, what: str, exc: Exception) -> None:
+    log.error("planning stalled at station %s (%s): %s", station_id, what, exc)
+    async with platform.tx() as tx:
+        await raise_alarm(
+            tx, station_id, None, "planning_stalled",
+            f"排班计算未能按时完成（{what}），已改用简易计划，请人工核对 / "
+            f"planning did not finish ({what}); a simple fallback plan is in force, please check")
+
+
+async def station_travel(
+    platform: Platform, points: Sequence[GeoPoint], modes: Sequence[TravelMode]
+) -> TravelTimeModel:
+    """The station's travel model for a solve: road times fetched now (in a thread, in
+    blocks) when a map service is configured, great-circle for anything it cannot answer."""
+    from server.incidents.dispatcher import travel_model
+    from server.travel import does_io
+
+    model = travel_model(platform)
+    if not does_io(model):
+        return model if isinstance(model, GreatCircleTravel) else GreatCircleTravel()
+    return await asyncio.to_thread(prefetch, model, points, modes)
+
+
+def _snapshot_points(snap: DaySnapshot, elders_: Sequence[HighRiskElder]) -> list[GeoPoint]:
+    pts = [snap.station]
+    for c in snap.caregivers:
+        pts += [p for p in (c.location, c.home) if p is not None]
+    pts += [t.location for t in snap.tasks]
+    pts += [e.location for e in elders_]
+    return pts
 
 
 def _midnight(day: date) -> datetime:
@@ -75,6 +229,7 @@ async def build_snapshot(tx: Tx, station_id: int, day: date, now: datetime) -> D
     """The station's team and open work for one local day, as dispatch/ sees it."""
     st = (await tx.conn.execute(select(stations).where(stations.c.id == station_id))).one()
     now_s = max(0, _secs(now, day, 0))
+    busy = await _meal_rounds(tx, station_id, day)
     team = []
     for c in (await tx.conn.execute(select(caregivers).where(
             caregivers.c.station_id == station_id, caregivers.c.active.is_(True)))).all():
@@ -87,12 +242,18 @@ async def build_snapshot(tx: Tx, station_id: int, day: date, now: datetime) -> D
             shift_end_s=max(_hhmm(s["end"]) for s in shifts), skills=frozenset(c.skills),
             home=GeoPoint(c.home_lat, c.home_lng) if c.home_lat is not None else None,
             mode=TravelMode(c.travel_mode), location=loc,
-            available_from_s=now_s if loc is not None else None))
+            available_from_s=now_s if loc is not None else None,
+            # The contract is the roster: no longer than today's shifts add up to (a split
+            # shift's gap is not working time).
+            max_work_s=sum(max(0, _hhmm(s["end"]) - _hhmm(s["start"])) for s in shifts),
+            busy=busy.get(c.id, ())))
     start, end = _midnight(day), _midnight(day) + timedelta(days=1)
     rows = (await tx.conn.execute(
         select(tasks, elders.c.care_level, elders.c.preferred_caregiver_id)
         .join(elders, elders.c.id == tasks.c.elder_id, isouter=True)
-        .where(tasks.c.station_id == station_id, tasks.c.kind != "emergency",
+        .where(tasks.c.station_id == station_id,
+               # Help calls are inserted by on_accepted; lunch is routed by the meal planner.
+               tasks.c.kind.notin_(("emergency", "meal_delivery")),
                tasks.c.status.in_(("open", "planned", "en_route", "in_progress")),
                tasks.c.window_start >= start, tasks.c.window_start < end))).all()
     work = [_task(r, day, now) for r in rows if r.lat is not None]
@@ -129,21 +290,53 @@ async def _previous(tx: Tx, station_id: int, day: date) -> DayPlan | None:
     return DayPlan(routes=routes, unassigned=(), travel_s=row.travel_s, objective=0, seconds=0.0)
 
 
-def summary(plan: DayPlan) -> dict[str, Any]:
+async def high_risk_elders(tx: Tx, station_id: int, now: datetime) -> list[HighRiskElder]:
+    """Elders to keep within reach: flagged high-risk, living alone and dependent, or with a
+    help call in the last 7 days."""
+    recent = select(incidents.c.elder_id).where(
+        incidents.c.station_id == station_id, incidents.c.opened_at >= now - timedelta(days=7))
+    rows = (await tx.conn.execute(select(elders.c.id, elders.c.lat, elders.c.lng, elders.c.high_risk,
+                                         elders.c.living, elders.c.care_level).where(
+        elders.c.station_id == station_id, elders.c.active.is_(True),
+        or_(elders.c.high_risk.is_(True),
+            (elders.c.living == "alone") & (elders.c.care_level != "自理"),
+            elders.c.id.in_(recent))))).all()
+    out = []
+    for r in rows:
+        why = "flagged" if r.high_risk else "alone_dependent" if r.living == "alone" else "recent_call"
+        out.append(HighRiskElder(r.id, GeoPoint(r.lat, r.lng), why))
+    return out
+
+
+def cover_json(rep: CoverReport | None, elders_n: int) -> dict[str, Any] | None:
+    """Emergency cover of a plan, for the console: minutes in which some high-risk elder had
+    nobody within 20 minutes."""
+    if rep is None:
+        return None
+    return {"uncovered_minutes": rep.uncovered_minutes, "elder_minutes": rep.elder_minutes,
+            "elders": elders_n, "by_elder": [{"elder_id": e, "minutes": m} for e, m in rep.by_elder if m],
+            "day_start_s": rep.day_start_s, "day_end_s": rep.day_end_s}
+
+
+def summary(plan: DayPlan, cover: dict[str, Any] | None = None) -> dict[str, Any]:
     return {
         "routes": [{"caregiver_id": r.caregiver_id, "start_s": r.start_s, "end_s": r.end_s,
                     "travel_s": r.travel_s,
                     "visits": [{"task_id": v.task_id, "caregiver_id": v.caregiver_id, "start_s": v.start_s,
                                 "end_s": v.end_s, "travel_s": v.travel_s} for v in r.visits]}
                    for r in plan.routes],
-        "unassigned": [{"task_id": u.task_id, "why": u.why.value, "text": u.text} for u in plan.unassigned],
+        "unassigned": [{"task_id": u.task_id, "why": u.why.value, "text": u.text,
+                        **({"distance_m": u.distance_m} if u.distance_m is not None else {})}
+                       for u in plan.unassigned],
         "diff": {"added": plan.diff.added, "removed": plan.diff.removed, "moved": plan.diff.moved,
                  "retimed": plan.diff.retimed},
         "seconds": round(plan.seconds, 3),
+        "cover": cover,
     }
 
 
-async def store_plan(platform: Platform, station_id: int, day: date, plan: DayPlan, trigger: str) -> int:
+async def store_plan(platform: Platform, station_id: int, day: date, plan: DayPlan, trigger: str,
+                     cover: dict[str, Any] | None = None) -> int:
     """Write assignments back to the tasks, record the plan, push each changed route."""
     async with platform.tx() as tx:
         base = _midnight(day)
@@ -161,7 +354,7 @@ async def store_plan(platform: Platform, station_id: int, day: date, plan: DayPl
                     tasks.c.id == int(u.task_id), tasks.c.status.in_(("open", "planned"))).values(
                     caregiver_id=None, status="open", planned_start=None))
         await sync_booking_status(tx, station_id=station_id)  # bookings become planned
-        body = summary(plan)
+        body = summary(plan, cover)
         pid = int((await tx.conn.execute(insert(day_plans).values(
             station_id=station_id, day=day.isoformat(), trigger=trigger, created_at=tx.now,
             travel_s=plan.travel_s, summary=body).returning(day_plans.c.id))).scalar_one())
@@ -172,7 +365,7 @@ async def store_plan(platform: Platform, station_id: int, day: date, plan: DayPl
             await _push_route(tx, cid, body, day)
         await to_operators(tx, station_id, "plan.updated", {
             "plan_id": pid, "day": day.isoformat(), "trigger": trigger, "travel_s": plan.travel_s,
-            "unassigned": body["unassigned"]})
+            "unassigned": body["unassigned"], "cover": cover})
     return pid
 
 
@@ -186,38 +379,187 @@ async def _push_route(tx: Tx, caregiver_id: int, body: dict[str, Any], day: date
 
 async def replan(platform: Platform, station_id: int, *, day: date | None = None,
                  time_limit_s: float = 5.0, trigger: str = "operator") -> tuple[int, DayPlan]:
-    """Plan the station's day again from the plan in force (warm start)."""
-    lock = _locks.setdefault(station_id, asyncio.Lock())
-    async with lock:
+    """Plan the station's day again from the plan in force (warm start), traded against
+    emergency cover; the solver runs in a worker process under a watchdog."""
+    async with station_lock(station_id):
         now = platform.clock.now()
         day = day or now.astimezone(SHANGHAI).date()
         async with platform.store.read() as conn:
-            snap = await build_snapshot(Tx(conn=conn, now=now), station_id, day, now)
+            t = Tx(conn=conn, now=now)
+            snap = await build_snapshot(t, station_id, day, now)
+            at_risk = await high_risk_elders(t, station_id, now)
         params = PlanParams(solver=SolverParams(time_limit_s=time_limit_s, portfolio_share=0.2))
-        plan = await asyncio.to_thread(plan_day, snap, params)
-        return await store_plan(platform, station_id, day, plan, trigger), plan
+        travel = await station_travel(platform, _snapshot_points(snap, at_risk),
+                                      sorted({c.mode for c in snap.caregivers}))
+        try:
+            plan, rep = await run_guarded(DAY_JOB, (snap, at_risk, params, travel),
+                                          deadline_for(time_limit_s))
+        except SolverStalled as exc:
+            await _stalled(platform, station_id, "day plan", exc)
+            plan = fallback_plan(snap, params, travel=travel)
+            rep = emergency_cover(plan, snap, at_risk, params=params, travel=travel)
+            trigger = f"{trigger}:fallback"
+        pid = await store_plan(platform, station_id, day, plan, trigger,
+                               cover_json(rep, len(at_risk)))
+        return pid, plan
 
 
 async def on_accepted(platform: Platform, payload: dict[str, Any]) -> None:
     """Insert an accepted help call into the caregiver's day and repair the team's plan."""
     iid, cid = int(payload["incident_id"]), int(payload["caregiver_id"])
     async with platform.store.read() as conn:
-        inc = (await conn.execute(select(incidents).where(incidents.c.id == iid))).one()
-        if (await conn.execute(select(day_plans.c.id).where(
-                day_plans.c.trigger == f"emergency:{iid}"))).first() is not None:
-            return  # already inserted (the outbox may deliver twice)
+        sid = (await conn.execute(select(incidents.c.station_id).where(incidents.c.id == iid))).scalar_one()
+    # Under the station's lock: a re-plan running meanwhile must not store over this one.
+    async with station_lock(sid):
+        async with platform.store.read() as conn:
+            inc = (await conn.execute(select(incidents).where(incidents.c.id == iid))).one()
+            if (await conn.execute(select(day_plans.c.id).where(
+                    day_plans.c.trigger.in_((f"emergency:{iid}", f"emergency:{iid}:fallback"))))).first():
+                return  # already inserted (the outbox may deliver twice)
+            now = platform.clock.now()
+            day = now.astimezone(SHANGHAI).date()
+            t = Tx(conn=conn, now=now)
+            snap = await build_snapshot(t, inc.station_id, day, now)
+            at_risk = await high_risk_elders(t, inc.station_id, now)
+        if not any(c.caregiver_id == cid for c in snap.caregivers):
+            return  # not on today's roster (e.g. called in off shift): nothing to repair
+        emergency = Task(task_id=f"incident:{iid}", elder_id=inc.elder_id,
+                         location=GeoPoint(inc.lat, inc.lng), earliest_s=snap.now_s,
+                         latest_s=snap.now_s + platform.settings.sla_s, duration_s=1800,
+                         priority=Priority.EMERGENCY, label="紧急呼叫")
+        # Not on the help call's path (the offer is already accepted): take time to repair well.
+        limit = 3.0
+        params = PlanParams(solver=SolverParams(time_limit_s=limit, portfolio_share=0.2))
+        points = [*_snapshot_points(snap, at_risk), emergency.location]
+        travel = await station_travel(platform, points, sorted({c.mode for c in snap.caregivers}))
+        trigger = f"emergency:{iid}"
+        try:
+            plan, rep = await run_guarded(
+                EMERGENCY_JOB, (snap, emergency, cid, at_risk, params, travel), deadline_for(limit))
+        except SolverStalled as exc:
+            await _stalled(platform, inc.station_id, "help call insertion", exc)
+            with_call, _ = emergency_snapshot(snap, emergency, cid)
+            plan = fallback_plan(with_call, params, travel=travel)
+            rep = emergency_cover(plan, with_call, at_risk, params=params, travel=travel)
+            trigger += ":fallback"
+        await store_plan(platform, inc.station_id, day, plan, trigger, cover_json(rep, len(at_risk)))
+
+
+# ----- lunch routes ----------------------------------------------------------------------
+
+
+async def _meal_rounds(tx: Tx, station_id: int, day: date) -> dict[int, tuple[tuple[int, int], ...]]:
+    """Per caregiver, the time their lunch round takes (from the meal plan in force)."""
+    row = (await tx.conn.execute(select(meal_plans.c.summary).where(
+        meal_plans.c.station_id == station_id, meal_plans.c.day == day.isoformat())
+        .order_by(meal_plans.c.id.desc()).limit(1))).first()
+    out: dict[int, tuple[tuple[int, int], ...]] = {}
+    for r in (row.summary["routes"] if row is not None else []):
+        if r["stops"]:
+            out[int(r["courier_id"])] = ((int(r["start_s"]), int(r["end_s"])),)
+    return out
+
+
+def _meal_params(st: Any, lunch: tuple[int, int]) -> MealParams:
+    kitchen = st.kitchen or {}
+    return MealParams(
+        ready_s=max(0, lunch[0] - 15 * 60), window=lunch,
+        max_kitchen_to_door_s=int(kitchen.get("max_minutes_to_door", 30)) * 60,
+        circle_minutes=float(st.circle_minutes or 15),
+        solver=SolverParams(time_limit_s=2.0, portfolio_share=0.2))
+
+
+async def route_meals(platform: Platform, station_id: int, day: date) -> int | None:
+    """Lunch routes for the day's delivery tasks (made at the cut-off): pickups at the
+    kitchen, box capacity per courier, the lunch window and the hot-food limit; the
+    deliveries are assigned to their couriers, the routes stored and pushed."""
+    async with station_lock(station_id):
         now = platform.clock.now()
-        day = now.astimezone(SHANGHAI).date()
-        snap = await build_snapshot(Tx(conn=conn, now=now), inc.station_id, day, now)
-    if not any(c.caregiver_id == cid for c in snap.caregivers):
-        return  # not on today's roster (e.g. called in off shift): nothing to repair
-    emergency = Task(task_id=f"incident:{iid}", elder_id=inc.elder_id, location=GeoPoint(inc.lat, inc.lng),
-                     earliest_s=snap.now_s, latest_s=snap.now_s + platform.settings.sla_s,
-                     duration_s=1800, priority=Priority.EMERGENCY, label="紧急呼叫")
-    # Not on the help call's path (the offer is already accepted): take time to repair well.
-    params = PlanParams(solver=SolverParams(time_limit_s=3.0, portfolio_share=0.2))
-    plan = await asyncio.to_thread(insert_emergency, replace(snap), emergency, cid, params)
-    await store_plan(platform, inc.station_id, day, plan, f"emergency:{iid}")
+        async with platform.store.read() as conn:
+            st = (await conn.execute(select(stations).where(stations.c.id == station_id))).one()
+            start, end = _midnight(day), _midnight(day) + timedelta(days=1)
+            rows = (await conn.execute(select(tasks).where(
+                tasks.c.station_id == station_id, tasks.c.kind == "meal_delivery",
+                tasks.c.status.in_(("open", "planned")), tasks.c.window_start >= start,
+                tasks.c.window_start < end))).all()
+            team = (await conn.execute(select(caregivers).where(
+                caregivers.c.station_id == station_id, caregivers.c.active.is_(True)))).all()
+        if not rows:
+            return None
+        kitchen_row = st.kitchen or {}
+        station = GeoPoint(st.lat, st.lng)
+        kitchen = (GeoPoint(float(kitchen_row["lat"]), float(kitchen_row["lng"]))
+                   if "lat" in kitchen_row and "lng" in kitchen_row else station)
+        lunch = (_secs(rows[0].window_start, day, 11 * 3600), _secs(rows[0].window_end, day, 12 * 3600 + 1800))
+        params = _meal_params(st, lunch)
+        capacity = int(kitchen_row.get("box_capacity", 12))
+        couriers = []
+        for c in team:
+            shifts = [s for s in c.shifts if int(s["weekday"]) == day.weekday()]
+            if not shifts:
+                continue
+            lo, hi = min(_hhmm(s["start"]) for s in shifts), max(_hhmm(s["end"]) for s in shifts)
+            if lo <= lunch[0] and hi >= lunch[0]:
+                couriers.append(Courier(c.id, c.name, start_s=max(lo, params.ready_s - 15 * 60),
+                                        end_s=min(hi, lunch[1] + 3600), capacity_boxes=capacity,
+                                        mode=TravelMode(c.travel_mode)))
+        orders = [MealOrder(str(r.id), r.elder_id or 0, GeoPoint(r.lat, r.lng) if r.lat is not None
+                            else GeoPoint(float("nan"), float("nan")), 1, Priority.HIGH) for r in rows]
+        travel = await station_travel(platform, [kitchen, station, *(o.location for o in orders)],
+                                      sorted({c.mode for c in couriers}) or [TravelMode.EBIKE])
+        try:
+            mp = await run_guarded(meal_job, (kitchen, orders, couriers, params, station, travel),
+                                   deadline_for(params.solver.time_limit_s))
+        except SolverStalled as exc:
+            await _stalled(platform, station_id, "lunch routes", exc)
+            return None
+        return await _store_meals(platform, station_id, day, mp, params, now)
+
+
+async def _store_meals(platform: Platform, station_id: int, day: date, mp: MealPlan,
+                       params: MealParams, now: datetime) -> int:
+    base = _midnight(day)
+    routes = []
+    for r in mp.routes:
+        stops = [{"kind": st.kind.value, "task_id": st.order_id, "at_s": st.at_s, "load_after": st.load_after}
+                 for st in r.stops]
+        first = r.stops[0].at_s if r.stops else 0
+        last = r.stops[-1].at_s + params.handover_s if r.stops else 0
+        routes.append({"courier_id": r.courier_id, "stops": stops, "travel_s": r.travel_s,
+                       "start_s": first, "end_s": last})
+    body = {"routes": routes,
+            "unassigned": [{"task_id": u.task_id, "why": u.why.value, "text": u.text} for u in mp.unassigned],
+            "max_kitchen_to_door_s": mp.max_kitchen_to_door_s, "seconds": round(mp.seconds, 3)}
+    async with platform.tx() as tx:
+        for r in mp.routes:
+            for st in r.stops:
+                if st.kind.value == "deliver" and st.order_id.isdigit():
+                    await tx.conn.execute(update(tasks).where(
+                        tasks.c.id == int(st.order_id), tasks.c.status.in_(("open", "planned"))).values(
+                        caregiver_id=r.courier_id, status="planned",
+                        planned_start=base + timedelta(seconds=st.at_s)))
+        for u in mp.unassigned:
+            if u.task_id.isdigit():
+                await tx.conn.execute(update(tasks).where(
+                    tasks.c.id == int(u.task_id), tasks.c.status.in_(("open", "planned"))).values(
+                    caregiver_id=None, status="open", planned_start=None))
+        mid = int((await tx.conn.execute(insert(meal_plans).values(
+            station_id=station_id, day=day.isoformat(), created_at=now, summary=body)
+            .returning(meal_plans.c.id))).scalar_one())
+        for route in routes:
+            uid = (await tx.conn.execute(select(caregivers.c.user_id).where(
+                caregivers.c.id == route["courier_id"]))).scalar()
+            if uid is not None and route["stops"]:
+                queue_push(tx, f"user:{uid}", "meal_route.changed", {"day": day.isoformat(), **route})
+        await to_operators(tx, station_id, "meals.routed", {
+            "meal_plan_id": mid, "day": day.isoformat(), "unassigned": body["unassigned"],
+            "max_kitchen_to_door_s": mp.max_kitchen_to_door_s})
+    return mid
+
+
+async def on_meals_closed(platform: Platform, payload: dict[str, Any]) -> None:
+    """The cut-off closed the day's orders and made the delivery tasks: route them."""
+    await route_meals(platform, int(payload["station_id"]), date.fromisoformat(payload["day"]))
 
 
 class PlanRequest(Model):
@@ -231,8 +573,11 @@ async def post_plan(request: web.Request) -> web.Response:
     sid = int_param(request, "station_id")
     station_scope(p, sid)
     body = await parse(request, PlanRequest) if await request.read() else PlanRequest()
-    pid, plan = await replan(platform(request), sid, day=body.day, time_limit_s=body.time_limit_s)
-    return ok({"plan_id": pid, **summary(plan)}, 201)
+    pf = platform(request)
+    pid, _ = await replan(pf, sid, day=body.day, time_limit_s=body.time_limit_s)
+    async with pf.store.read() as conn:
+        stored = (await conn.execute(select(day_plans).where(day_plans.c.id == pid))).one()
+    return ok({"plan_id": pid, "trigger": stored.trigger, **stored.summary}, 201)
 
 
 async def latest_plan(request: web.Request) -> web.Response:
@@ -266,13 +611,29 @@ async def my_route(request: web.Request) -> web.Response:
                 "duration_s": r.duration_s} for r in rows])
 
 
+async def latest_meal_plan(request: web.Request) -> web.Response:
+    """The lunch routes in force: stops per courier, orders that cannot be delivered."""
+    p = require(request, Role.OPERATOR)
+    sid = int_param(request, "station_id")
+    station_scope(p, sid)
+    async with platform(request).store.read() as conn:
+        row = (await conn.execute(select(meal_plans).where(meal_plans.c.station_id == sid)
+                                  .order_by(meal_plans.c.id.desc()).limit(1))).first()
+    if row is None:
+        return ok({"meal_plan_id": None, "routes": [], "unassigned": []})
+    return ok({"meal_plan_id": row.id, "day": row.day, **row.summary})
+
+
 def routes() -> list[web.RouteDef]:
     return [
         web.post("/api/v1/stations/{station_id}/plans", post_plan),
         web.get("/api/v1/stations/{station_id}/plans/latest", latest_plan),
+        web.get("/api/v1/stations/{station_id}/meal-plans/latest", latest_meal_plan),
         web.get("/api/v1/me/route", my_route),
     ]
 
 
 def register(platform: Platform) -> None:
-    platform.on_event("incident.accepted", on_accepted)
+    # Solving takes seconds: in the slow lane, never in the way of a help call's dispatch.
+    platform.on_event("incident.accepted", on_accepted, slow=True)
+    platform.on_event("meals.closed", on_meals_closed, slow=True)

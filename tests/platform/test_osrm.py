@@ -79,3 +79,32 @@ async def test_falls_back_to_great_circle(oapi: Api, osrm: Any) -> None:
     await oapi.press(expect=201)
     await oapi.pump()
     assert len(await oapi.call("GET", "/api/v1/offers", "cg_a", expect=200)) == 1
+
+
+async def test_day_plans_use_road_times_too(oapi: Api, osrm: Any) -> None:
+    """With a road service configured the day plan rides on its times (every leg 120 s of
+    road + 120 s at the door), fetched once before the solve; it used to plan on great-circle."""
+    from tests.platform.test_planning import setup_day
+
+    fake, _ = osrm
+    await setup_day(oapi)
+    before = fake.requests
+    plan = await oapi.call("POST", f"/api/v1/stations/{oapi.ids['station']}/plans", "operator",
+                           json={"time_limit_s": 1}, expect=201)
+    assert fake.requests > before
+    legs = [v["travel_s"] for r in plan["routes"] for v in r["visits"]]
+    assert legs and all(leg == 240 for leg in legs)
+
+
+async def test_day_plans_fall_back_to_great_circle(oapi: Api, osrm: Any) -> None:
+    """The road service fails: the day is still planned, on great-circle times."""
+    from tests.platform.test_planning import setup_day
+
+    fake, _ = osrm
+    fake.fail = True
+    ids = await setup_day(oapi)
+    plan = await oapi.call("POST", f"/api/v1/stations/{oapi.ids['station']}/plans", "operator",
+                           json={"time_limit_s": 1}, expect=201)
+    planned = {v["task_id"] for r in plan["routes"] for v in r["visits"]}
+    assert planned == {str(ids["bath"]), str(ids["nurse"])}
+    assert all(v["travel_s"] != 240 for r in plan["routes"] for v in r["visits"])

@@ -3,13 +3,14 @@ pushes to caregivers, and an accepted help call inserted into the day."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import insert, select, update
 
 from server.clock import SHANGHAI
-from server.store.tables import caregivers, tasks
+from server.store.tables import alarms, caregivers, elders, push_messages, stations, tasks
 from tests.support.api import Api, near, utc
 
 SHIFTS = [{"weekday": d, "start": "08:00", "end": "17:00"} for d in range(7)]
@@ -68,3 +69,179 @@ async def test_accepted_help_call_is_inserted_into_the_day(api: Api) -> None:
     assert latest["trigger"] == f"emergency:{inc['id']}"
     route_a = next(r for r in latest["routes"] if r["caregiver_id"] == api.ids["cg_a"])
     assert route_a["visits"][0]["task_id"] == f"incident:{inc['id']}"
+
+
+def hang_job(*args: object) -> object:
+    """A solver that never answers (as OR-Tools once did, spinning inside ruin and recreate)."""
+    import time as _time
+
+    _time.sleep(3600)
+    return None
+
+
+async def pushes_to(api: Api, user_key: str, type_: str) -> list[dict[str, Any]]:
+    async with api.platform.store.read() as conn:
+        rows = (await conn.execute(select(push_messages).where(
+            push_messages.c.recipient == f"user:{api.ids[user_key]}", push_messages.c.type == type_)
+            .order_by(push_messages.c.seq))).all()
+    return [r.payload for r in rows]
+
+
+async def test_a_retime_only_replan_is_pushed_to_that_caregiver(api: Api) -> None:
+    """An emergency re-plan that only moves B's bath 40 minutes later (same caregiver, new
+    time) must reach B's phone; A, whose day did not change, gets nothing new."""
+    from dispatch.dayplan import diff_plans
+    from server.planning import _previous, store_plan
+
+    ids = await setup_day(api)
+    await api.call("POST", f"/api/v1/stations/{api.ids['station']}/plans", "operator",
+                   json={"time_limit_s": 1}, expect=201)
+    day = api.clock.now().astimezone(SHANGHAI).date()
+    async with api.platform.store.read() as conn:
+        from server.platform import Tx
+        old = await _previous(Tx(conn=conn, now=api.clock.now()), api.ids["station"], day)
+    assert old is not None
+    b_before = len(await pushes_to(api, "cg_b_user", "plan.changed"))
+    a_before = len(await pushes_to(api, "cg_a_user", "plan.changed"))
+    shifted = tuple(
+        replace(r, visits=tuple(replace(v, start_s=v.start_s + 2400, end_s=v.end_s + 2400)
+                                for v in r.visits)) if r.caregiver_id == api.ids["cg_b"] else r
+        for r in old.routes)
+    new = replace(old, routes=shifted)
+    new = replace(new, diff=diff_plans(old, new))
+    assert new.diff.retimed and not (new.diff.moved or new.diff.added or new.diff.removed)
+    await store_plan(api.platform, api.ids["station"], day, new, "emergency:99")
+    b_pushes = await pushes_to(api, "cg_b_user", "plan.changed")
+    assert len(b_pushes) == b_before + 1
+    [bath] = b_pushes[-1]["visits"]
+    assert bath["task_id"] == str(ids["bath"])
+    assert len(await pushes_to(api, "cg_a_user", "plan.changed")) == a_before
+
+
+async def test_a_solver_that_never_answers_cannot_take_the_server_down(
+        api: Api, monkeypatch: Any) -> None:
+    """The solver hangs: the watchdog kills it, a solver-free plan from the plan in force is
+    stored and pushed, the operators get an alarm, and the station can be planned again."""
+    import server.planning as planning
+
+    ids = await setup_day(api)
+    await api.call("POST", f"/api/v1/stations/{api.ids['station']}/plans", "operator",
+                   json={"time_limit_s": 1}, expect=201)
+    monkeypatch.setattr(planning, "DAY_JOB", hang_job)
+    monkeypatch.setattr(planning, "WATCHDOG_FACTOR", 0.0)
+    monkeypatch.setattr(planning, "WATCHDOG_GRACE_S", 2.0)
+    plan = await api.call("POST", f"/api/v1/stations/{api.ids['station']}/plans", "operator",
+                          json={"time_limit_s": 1}, expect=201)
+    got = {v["task_id"]: r["caregiver_id"] for r in plan["routes"] for v in r["visits"]}
+    assert got == {str(ids["bath"]): api.ids["cg_b"], str(ids["nurse"]): api.ids["cg_a"]}
+    latest: Any = await api.call("GET", f"/api/v1/stations/{api.ids['station']}/plans/latest",
+                                 "operator", expect=200)
+    assert latest["trigger"] == "operator:fallback"
+    async with api.platform.store.read() as conn:
+        kinds = [r.kind for r in (await conn.execute(select(alarms))).all()]
+    assert "planning_stalled" in kinds
+    monkeypatch.setattr(planning, "DAY_JOB", planning.day_job)
+    monkeypatch.setattr(planning, "WATCHDOG_FACTOR", 6.0)
+    again: Any = await api.call("POST", f"/api/v1/stations/{api.ids['station']}/plans", "operator",
+                                json={"time_limit_s": 1}, expect=201)
+    assert again["plan_id"] > latest["plan_id"]
+
+
+async def test_each_plan_carries_its_emergency_cover(api: Api) -> None:
+    """A flagged high-risk elder: the stored plan says how many minutes of the day they had
+    nobody within 20 minutes, and the console reads it with the plan."""
+    await setup_day(api)
+    async with api.platform.store.begin() as conn:
+        await conn.execute(update(elders).where(elders.c.id == api.ids["elder"]).values(high_risk=True))
+    plan = await api.call("POST", f"/api/v1/stations/{api.ids['station']}/plans", "operator",
+                          json={"time_limit_s": 1}, expect=201)
+    assert plan["cover"]["elders"] >= 1
+    assert plan["cover"]["uncovered_minutes"] == 0  # two caregivers a few hundred metres away
+    latest: Any = await api.call("GET", f"/api/v1/stations/{api.ids['station']}/plans/latest",
+                                 "operator", expect=200)
+    assert latest["cover"] == plan["cover"]
+
+
+async def test_max_work_comes_from_the_roster(api: Api) -> None:
+    """A split shift 08:00-12:00 and 14:00-18:00 is 8 working hours, not the 10-hour span."""
+    from server.planning import build_snapshot
+    from server.platform import Tx
+
+    await setup_day(api)
+    split = [{"weekday": d, "start": a, "end": b} for d in range(7)
+             for a, b in (("08:00", "12:00"), ("14:00", "18:00"))]
+    async with api.platform.store.begin() as conn:
+        await conn.execute(update(caregivers).where(caregivers.c.id == api.ids["cg_a"]).values(shifts=split))
+    now = api.clock.now()
+    async with api.platform.store.read() as conn:
+        snap = await build_snapshot(Tx(conn=conn, now=now), api.ids["station"],
+                                    now.astimezone(SHANGHAI).date(), now)
+    a = next(c for c in snap.caregivers if c.caregiver_id == api.ids["cg_a"])
+    assert (a.shift_start_s, a.shift_end_s, a.max_work_s) == (8 * 3600, 18 * 3600, 8 * 3600)
+
+
+async def test_an_emergency_insertion_waits_for_a_replan_in_progress(api: Api) -> None:
+    """Inserting a help call takes the station's planning lock, so it cannot store over a
+    re-plan running at the same time (it used to plan without it)."""
+    import asyncio
+
+    from server.planning import on_accepted, station_lock
+
+    await setup_day(api)
+    await api.call("POST", f"/api/v1/stations/{api.ids['station']}/plans", "operator",
+                   json={"time_limit_s": 1}, expect=201)
+    inc = await api.press(expect=201)
+    async with station_lock(api.ids["station"]):
+        job = asyncio.create_task(on_accepted(api.platform, {"incident_id": inc["id"],
+                                                             "caregiver_id": api.ids["cg_a"]}))
+        await asyncio.sleep(0.5)
+        assert not job.done()
+    await job
+    latest: Any = await api.call("GET", f"/api/v1/stations/{api.ids['station']}/plans/latest",
+                                 "operator", expect=200)
+    assert latest["trigger"] == f"emergency:{inc['id']}"
+
+
+async def test_lunch_is_routed_with_pickups_capacity_and_hot_food(api: Api) -> None:
+    """At the cut-off the day's delivery orders become lunch routes: each order is picked
+    up at the kitchen and delivered by the same courier inside the lunch window, within
+    30 minutes of loading; the courier's phone gets the route, the day plan leaves the
+    deliveries alone."""
+    from tests.welfare.support import long_tokens
+
+    long_tokens(api)  # the clock moves a day
+    s = api.ids["station"]
+    api.clock.set(utc(2026, 11, 23, 1, 0))
+    async with api.platform.store.begin() as conn:
+        await conn.execute(update(caregivers).values(shifts=SHIFTS))
+        await conn.execute(update(stations).where(stations.c.id == s).values(
+            kitchen={"name": "中央厨房", "lat": near(300)[0], "lng": near(300)[1], "box_capacity": 6}))
+    menu = {"dishes": [{"code": "fish", "name_zh": "清蒸鱼套餐", "price_fen": 500, "tags": []}]}
+    await api.call("PUT", f"/api/v1/stations/{s}/meal-menus/2026-11-24", "operator", json=menu,
+                   expect=200)
+    for key in ("elder", "elder_other"):
+        await api.call("POST", f"/api/v1/elders/{api.ids[key]}/meal-orders", "operator",
+                       json={"day": "2026-11-24", "mode": "delivery", "dishes": ["fish"]}, expect=201)
+    await api.advance(24 * 3600 + 30 * 60)  # Tuesday 09:30 Shanghai: the cut-off fires
+    await api.pump()
+    mp: Any = await api.call("GET", f"/api/v1/stations/{s}/meal-plans/latest", "operator", expect=200)
+    assert mp["unassigned"] == []
+    assert 0 < mp["max_kitchen_to_door_s"] <= 30 * 60
+    stops = [(r["courier_id"], st) for r in mp["routes"] for st in r["stops"]]
+    for kind in ("pickup", "deliver"):
+        assert sum(st["kind"] == kind for _, st in stops) == 2
+    for cid, st in stops:
+        if st["kind"] == "deliver":
+            assert 11 * 3600 <= st["at_s"] <= 12 * 3600 + 1800
+            pick = next(p for c, p in stops if p["kind"] == "pickup" and p["task_id"] == st["task_id"])
+            assert next(c for c, p in stops if p is pick) == cid and pick["at_s"] <= st["at_s"]
+    async with api.platform.store.read() as conn:
+        rows = (await conn.execute(select(tasks).where(tasks.c.kind == "meal_delivery"))).all()
+    assert all(r.status == "planned" and r.caregiver_id is not None for r in rows)
+    courier = rows[0].caregiver_id
+    key = "cg_a_user" if courier == api.ids["cg_a"] else "cg_b_user"
+    assert await pushes_to(api, key, "meal_route.changed")
+    plan = await api.call("POST", f"/api/v1/stations/{s}/plans", "operator", json={"time_limit_s": 1},
+                          expect=201)
+    planned = {v["task_id"] for r in plan["routes"] for v in r["visits"]}
+    assert not planned & {str(r.id) for r in rows}
