@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
+from hotline.presses import link_repeat, recent_false_alarm
 from schemas.incidents import CallType, IncidentStatus
 from server.errors import ApiError
 from server.geo import distance_m
@@ -75,6 +76,9 @@ async def open_or_join(platform: Platform, tx: Tx, cmd: Intake) -> IntakeResult:
     if existing is not None:
         await _join(platform, tx, existing, cmd)
         return IntakeResult(existing.id, joined=True)
+    # A press soon after a test/accidental closure is linked to it (hotline.presses says why
+    # it still opens a new incident).
+    repeat = await recent_false_alarm(tx, elder.id, elder.station_id)
     station = (
         await tx.conn.execute(select(stations).where(stations.c.id == elder.station_id))
     ).one()
@@ -114,6 +118,8 @@ async def open_or_join(platform: Platform, tx: Tx, cmd: Intake) -> IntakeResult:
         outside_circle=outside,
         note=cmd.note,
     )
+    if repeat is not None:
+        await link_repeat(tx, iid, repeat)
     payload = {
         "incident_id": iid,
         "station_id": elder.station_id,
@@ -135,6 +141,7 @@ async def open_or_join(platform: Platform, tx: Tx, cmd: Intake) -> IntakeResult:
             "title": CALL_TITLES[cmd.kind],
             "deadline_at": deadline.isoformat() if deadline else None,
             "outside_circle": outside,
+            "repeat_of": repeat,
         },
     )
     await to_watchers(

@@ -9,7 +9,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from hotline import alarms as alarm_followup
-from hotline import calls, chain, delivery, respond_page, service
+from hotline import calls, chain, delivery, presses, respond_page, service
 from hotline import settings as hotline_settings
 from hotline.channels import Receipt, ReceiptStatus, parse_receipt
 from hotline.config import check_production, secrets_of
@@ -22,6 +22,7 @@ from hotline.tables import (
     hotline_calls,
 )
 from schemas.hotline import (
+    CallBackIn,
     Called120In,
     CallToIncidentIn,
     CareRecordIn,
@@ -452,6 +453,23 @@ async def care_record(request: web.Request) -> web.Response:
     return ok({"text": text, "recipient": body.recipient})
 
 
+async def call_back(request: web.Request) -> web.Response:
+    """Record the call-back after a press (who, when, what was found); a test or accidental
+    press is closed with it."""
+    p = require(request, Role.OPERATOR)
+    body = await parse(request, CallBackIn)
+    out = await presses.record_call_back(
+        platform(request),
+        p,
+        incident_id=int_param(request, "incident_id"),
+        outcome=body.outcome,
+        reached=body.reached,
+        called_at=body.called_at,
+        note=body.note,
+    )
+    return ok(out, 201)
+
+
 async def called_120(request: web.Request) -> web.Response:
     """Record that the operator called 120."""
     p = require(request, Role.OPERATOR)
@@ -692,6 +710,7 @@ def routes() -> list[web.RouteDef]:
         web.post(f"{PREFIX}/incidents/{{incident_id}}/medical", medical),
         web.post(f"{PREFIX}/incidents/{{incident_id}}/care-record", care_record),
         web.post(f"{PREFIX}/incidents/{{incident_id}}/called-120", called_120),
+        web.post(f"{PREFIX}/incidents/{{incident_id}}/call-back", call_back),
         web.post(f"{PREFIX}/alerts/{{alert_id}}/seen", alert_seen),
         web.put(f"{PREFIX}/chain", put_override),
         web.get(f"{PREFIX}/chain", get_override),
@@ -722,6 +741,7 @@ def register(platform: Platform) -> None:
     platform.on_event("incident.resolved", chain.on_incident_over)
     platform.on_event("incident.closed", chain.on_incident_over)
     platform.on_event("incident.resolved", service.on_incident_resolved)
+    platform.on_event("incident.closed", presses.on_incident_closed)
     platform.on_event("alarm.raised", chain.on_alarm_raised)
     platform.on_event("alarm.acknowledged", chain.on_alarm_acknowledged)
     platform.on_event("alarm.raised", alarm_followup.on_alarm_raised)

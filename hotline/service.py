@@ -576,6 +576,8 @@ def _insert_ignoring_duplicates(tx: Tx) -> Any:
 
 # --- follow-up --------------------------------------------------------------------------------
 
+NO_RETURN_CALL = frozenset({"false_alarm", "test_press", "accidental"})
+
 
 async def on_incident_resolved(platform: Platform, payload: dict[str, Any]) -> None:
     """Outbox: a resolved emergency gets a return call within 24 hours (once)."""
@@ -586,6 +588,11 @@ async def on_incident_resolved(platform: Platform, payload: dict[str, Any]) -> N
             await tx.conn.execute(select(incidents).where(incidents.c.id == payload["incident_id"]))
         ).first()
         if inc is None:
+            return
+        if inc.resolution in NO_RETURN_CALL:
+            # The caregiver was there and found a test press or a false alarm: the elder has
+            # been seen and spoken to; a return call would only repeat that.
+            await timeline(tx, inc.id, "return_call_skipped", None, resolution=inc.resolution)
             return
         call = return_call(
             ResolvedEmergency(inc.id, inc.elder_id, inc.station_id, inc.resolved_at or tx.now)

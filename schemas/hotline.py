@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
+from hotline.devices import PressOutcome
 from hotline.escalation import Anchor, Channel, StepKind
 from hotline.followup import Answer
 from schemas.common import Model
@@ -196,3 +197,16 @@ class StationSettingsIn(Model):
         le=60,
         description="a press this soon after a test/accidental closure is linked to it",
     )
+
+
+class CallBackIn(Model):
+    """The operator called the elder back after a press: what they found.
+
+    test / accidental / social close the incident (as test_press / accidental /
+    handled_by_phone); real keeps it open.
+    """
+
+    outcome: PressOutcome
+    reached: bool = Field(description="the elder (or someone with them) answered")
+    called_at: AwareDatetime | None = Field(default=None, description="default: now")
+    note: str = Field(default="", max_length=500)
