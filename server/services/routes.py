@@ -27,7 +27,7 @@ from server.geo import CoordSystem, to_store
 from server.http import int_param, ok, parse, platform, require
 from server.platform import Platform, audit, emit
 from server.registry.guards import elder_for, station_scope
-from server.services import completion, recurring, service
+from server.services import completion, meal_orders, recurring, service
 from server.services.bookings import BookingStatus, Window, check_cancel, quote
 from server.services.catalogue import ServiceItem
 from server.services.completion import lock_booking
@@ -303,6 +303,7 @@ def routes() -> list[web.RouteDef]:
         web.post("/api/v1/bookings/{booking_id}/cancel", cancel_booking),
         web.post("/api/v1/bookings/{booking_id}/complete", complete_booking),
         *recurring.routes(),
+        *meal_orders.routes(),
         web.put("/api/v1/stations/{station_id}/meal-menus/{day}", put_menu),
         web.get("/api/v1/stations/{station_id}/meal-menus/{day}", get_menu),
         web.post("/api/v1/elders/{elder_id}/meal-orders", order_meal),

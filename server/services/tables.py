@@ -117,11 +117,20 @@ meal_orders = Table(
     Column("total_fen", Fen, nullable=False),
     Column("diet_warnings", JSON, nullable=False),
     Column("notes", Text, nullable=False, server_default=""),
-    Column("status", String(12), nullable=False),  # ordered, cancelled, delivering
+    Column("status", String(12), nullable=False),  # ordered, cancelled, delivering, delivered
     Column("task_id", ForeignKey("tasks.id"), nullable=True),
     Column("ordered_by", ForeignKey("users.id"), nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
-    UniqueConstraint("elder_id", "day", name="uq_meal_orders_elder_day"),
+    Column("cancelled_at", UtcDateTime, nullable=True),
+)
+# one live order per elder and day; a cancelled order frees the day for a new one
+Index(
+    "uq_meal_orders_live_elder_day",
+    meal_orders.c.elder_id,
+    meal_orders.c.day,
+    unique=True,
+    sqlite_where=meal_orders.c.status != "cancelled",
+    postgresql_where=meal_orders.c.status != "cancelled",
 )
 
 task_visits = Table(  # what the caregiver's phone reported for one task: start, arrival, outcome

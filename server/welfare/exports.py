@@ -13,6 +13,7 @@ from server.auth.principal import Role
 from server.errors import ApiError
 from server.http import int_param, ok, platform, require
 from server.registry.guards import elder_for, station_scope
+from server.services.meal_orders import settle_meals
 from server.store.tables import elders
 from server.welfare import ledger, service
 from server.welfare.flows import (
@@ -82,10 +83,11 @@ async def elder_statement(request: web.Request) -> web.Response:
         first = date.fromisoformat(f"{month}-01")
     except ValueError as exc:
         raise ApiError(404, "not_found", "months look like 2026-11") from exc
-    async with platform(request).store.read() as conn:
-        await elder_for(conn, p, eid)
-        records = await _records(conn, service_records.c.elder_id == eid)
-    book = elder_month_book(records, elder_id=str(eid), month=first)
+    async with platform(request).tx() as tx:
+        elder = await elder_for(tx.conn, p, eid)
+        records = await _records(tx.conn, service_records.c.elder_id == eid)
+        meals = await settle_meals(tx.conn, elder=elder, now=tx.now)  # self-paid food
+    book = elder_month_book(records, elder_id=str(eid), month=first, meals=meals)
     return _download([book], request.match_info["fmt"], f"service-record-book-{eid}-{month}")
 
 

@@ -24,6 +24,7 @@ from server.errors import ApiError, not_found
 from server.http import int_param, ok, parse, platform, require
 from server.platform import Platform, Tx, audit
 from server.registry.guards import elder_for
+from server.services.meal_orders import settle_meals
 from server.welfare import ledger, service
 from server.welfare.address_routes import change_address, list_addresses
 from server.welfare.applications import (
@@ -446,6 +447,7 @@ async def elder_ledger(request: web.Request) -> web.Response:
     async with platform(request).tx() as tx:
         elder = await elder_for(tx.conn, p, eid)
         elig, rs, left, entries = await service.quota_left(tx.conn, elder=elder, now=tx.now)
+        await settle_meals(tx.conn, elder=elder, now=tx.now)  # self-paid food lines
         own = await service.entries_of(tx.conn, account=ledger.selfpay_account(str(eid)))
     accounts = sorted({e.account for e in entries + own})
     return ok(

@@ -177,6 +177,17 @@ async def write_entries(conn: AsyncConnection, entries: tuple[Entry, ...] | list
         )
 
 
+async def write_once(conn: AsyncConnection, entries: list[Entry]) -> None:
+    """Insert entries whose deterministic ids another transaction may have written first
+    (INSERT ... ON CONFLICT DO NOTHING on the id): grants, meal lines."""
+    if entries:
+        await conn.execute(
+            _insert(conn)(ledger_entries)
+            .values([{**asdict(e), "kind": e.kind.value} for e in entries])
+            .on_conflict_do_nothing(index_elements=[ledger_entries.c.entry_id])
+        )
+
+
 async def write_grants(conn: AsyncConnection, grants: list[Entry]) -> None:
     """Insert monthly grants, skipping any another transaction wrote first.
 
@@ -186,12 +197,7 @@ async def write_grants(conn: AsyncConnection, grants: list[Entry]) -> None:
     id leaves exactly the one grant both saw (PostgreSQL makes the loser wait for the winner's
     commit and then skips).
     """
-    if grants:
-        await conn.execute(
-            _insert(conn)(ledger_entries)
-            .values([{**asdict(e), "kind": e.kind.value} for e in grants])
-            .on_conflict_do_nothing(index_elements=[ledger_entries.c.entry_id])
-        )
+    await write_once(conn, grants)
 
 
 async def ensure_account(

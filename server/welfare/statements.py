@@ -62,10 +62,31 @@ def _live(records: Iterable[ServiceRecord]) -> list[ServiceRecord]:
     return sorted((r for r in records if not r.reversed), key=lambda r: (r.started_at, r.record_id))
 
 
-def elder_month_book(records: Iterable[ServiceRecord], *, elder_id: str, month: date) -> Sheet:
-    """One elder's services in one month, as the paper 服务记录本 lists them."""
+@dataclass(frozen=True)
+class MealLine:
+    """A meal the elder paid for (food is never subsidised: "服务补助只能用于购买居家养老服务")."""
+
+    day: date
+    label: str  # e.g. "米饭套餐（送餐）"
+    price_fen: int
+
+
+def elder_month_book(
+    records: Iterable[ServiceRecord],
+    *,
+    elder_id: str,
+    month: date,
+    meals: Iterable[MealLine] = (),
+) -> Sheet:
+    """One elder's services (and self-paid meals) in one month, as the paper 服务记录本 lists
+    them."""
     label = month_label(month)
-    rows = [
+    meal_rows: list[tuple[Cell, ...]] = [
+        (m.day.isoformat(), "", "", f"助餐 {m.label}", "-", 0, m.price_fen, 0, m.price_fen, "自费")
+        for m in sorted(meals, key=lambda m: (m.day, m.label))
+        if month_label(m.day) == label
+    ]
+    rows: list[tuple[Cell, ...]] = [
         (
             r.day.isoformat(),
             r.started_at.astimezone(SHANGHAI).strftime("%H:%M"),
@@ -81,6 +102,7 @@ def elder_month_book(records: Iterable[ServiceRecord], *, elder_id: str, month: 
         for r in _live(records)
         if r.elder_id == elder_id and month_label(r.day) == label
     ]
+    rows = sorted(rows + meal_rows, key=lambda r: (str(r[0]), str(r[1])))
     return Sheet(
         title=f"服务记录本 {elder_id} {label}",
         headers=(
