@@ -14,8 +14,8 @@ from sqlalchemy import select, update
 from server.store.tables import elders, timers
 from tests.conftest import BACKENDS
 from tests.support.api import Api
-from tests.welfare.test_api_welfare import DISTRICT, RULESET, assign, book, done, setup
 from tests.welfare.support import long_tokens
+from tests.welfare.test_api_welfare import DISTRICT, RULESET, assign, book, done, setup
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 
