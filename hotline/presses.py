@@ -72,7 +72,15 @@ async def recent_false_alarm(tx: Tx, elder_id: int, station_id: int) -> dict[str
 
 async def link_repeat(tx: Tx, incident_id: int, repeat: dict[str, Any]) -> None:
     """Both timelines say the new press follows the closed one."""
-    await timeline(tx, incident_id, "repeat_press", None, **repeat)
+    await timeline(
+        tx,
+        incident_id,
+        "repeat_press",
+        None,
+        previous_incident_id=repeat["incident_id"],
+        resolution=repeat["resolution"],
+        seconds_since_closed=repeat["seconds_since_closed"],
+    )
     await timeline(
         tx,
         repeat["incident_id"],
