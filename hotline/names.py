@@ -23,7 +23,7 @@ import itertools
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
@@ -58,6 +58,8 @@ MAX_READINGS_PER_NAME: Final = 6
 FUZZY_STEP: Final = 4.0
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_LATIN = re.compile(r"[A-Za-zü]")
+_MIXED_TOKENS = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[a-zü]+")
 _NON_LETTERS = re.compile(r"[^a-zü]")
 _DIGITS = re.compile(r"\D")
 
@@ -105,6 +107,16 @@ class Match:
 
 
 # --- pinyin helpers -----------------------------------------------------------------
+
+
+def _fold_tones(text: str) -> str:
+    """Typed pinyin without tone marks (Wáng Xiùyīng → Wang Xiuying, lǘ → lv); characters kept."""
+    if text.isascii():
+        return text
+    out = []
+    for ch in text:
+        out.append(ch if _CJK.match(ch) or ch.isascii() else _strip_tone(ch))
+    return "".join(out)
 
 
 def _strip_tone(syllable: str) -> str:
@@ -366,7 +378,14 @@ class NameIndex:
         b = self._b
         query_syllables: list[tuple[str, ...]]
         typed: str
-        if _CJK.search(text):
+        # Typed pinyin may carry tone marks (Wáng Xiùyīng): the index is toneless.
+        text = _fold_tones(text)
+        if _CJK.search(text) and _LATIN.search(text):
+            # 王xiuying, wang秀英, 王xy: characters for what the operator could write,
+            # pinyin or initials for the rest.
+            typed = self._mixed(text, offer)
+            query_syllables = []
+        elif _CJK.search(text):
             name = "".join(ch for ch in text if _CJK.match(ch))
             offer(b.exact.get(name, ()), SCORE_EXACT, "exact name")
             query_syllables = syllables_of(name)
@@ -407,6 +426,60 @@ class NameIndex:
             admitted = self._filter(found, query)
         ranked = sorted(admitted, key=lambda m: (-m.score, m.elder.id))
         return ranked[: query.limit]
+
+    def _mixed(self, text: str, offer: Callable[[Iterable[int], float, str], None]) -> str:
+        """Offer matches for a query mixing characters and pinyin; returns the typed pinyin
+        (for the typo fallback)."""
+        tokens = _MIXED_TOKENS.findall(text.lower())
+        options: list[tuple[tuple[str, ...], ...]] = []  # per token: its syllable readings
+        initials_options: list[tuple[str, ...]] = []
+        chars: dict[int, str] = {}  # syllable position → the character given there
+        position = 0
+        for tok in tokens:
+            if _CJK.match(tok):
+                readings = _readings(tok, 3 if position == 0 else 2)
+                if not readings:
+                    continue
+                options.append(tuple((r,) for r in readings))
+                initials_options.append(tuple(r[0] for r in readings))
+                chars[position] = tok
+                position += 1
+                continue
+            seg = _segment_word(tok)
+            if seg is not None:
+                options.append((seg,))
+                initials_options.append(("".join(x[0] for x in seg),))
+                position += len(seg)
+            else:  # not pinyin: initials, one letter per character (王xy)
+                options = []
+                initials_options.append((tok,))
+                position += len(tok)
+        given = "".join(chars.values())
+
+        def agrees(p: int) -> bool:
+            name = [ch for ch in self._records[p].name if _CJK.match(ch)]
+            return all(i < len(name) and name[i] == ch for i, ch in chars.items())
+
+        typed = ""
+        if options:
+            for combo in itertools.islice(itertools.product(*options), MAX_READINGS_PER_NAME):
+                syl = tuple(x for part in combo for x in part)
+                key = _key(syl)
+                typed = typed or "".join(syl)
+                for p in self._b.pinyin.get(key, ()):
+                    # The characters given narrow homophones: 王xiuying is 王秀英 before 汪秀英.
+                    score = SCORE_PINYIN_TYPED + (2.0 if agrees(p) else -5.0)
+                    offer((p,), score, f"pinyin {key} ({given} + pinyin)")
+                for p in self._b.fuzzy.get(_fuzzy_key(syl), ()):
+                    main = self._main_syllables[p]
+                    score = _fuzzy_score(syl, main) + (2.0 if agrees(p) else -5.0)
+                    offer((p,), score, f"similar sound ({_differences(syl, main)}; {given})")
+        for combo_i in itertools.islice(itertools.product(*initials_options), 6):
+            letters = "".join(combo_i)
+            for p in self._b.initials.get(letters, ()):
+                if agrees(p):
+                    offer((p,), SCORE_INITIALS + 2.0, f"initials {letters} ({given} + initials)")
+        return typed
 
     def _typos(self, query: NameQuery, typed: str, found: dict[int, tuple[float, str]]) -> None:
         hits: list[tuple[str, float]] = []

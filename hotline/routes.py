@@ -159,7 +159,10 @@ async def search_elders(request: web.Request) -> web.Response:
     p = require(request, Role.OPERATOR)
     q = parse_query(request, NameSearchQuery)
     pf = platform(request)
-    index = await calls.station_index(pf, None if p.role is Role.ADMIN else p.station_id)
+    station_id = q.station_id if p.role is Role.ADMIN else p.station_id
+    if p.role is not Role.ADMIN and q.station_id not in (None, p.station_id):
+        raise ApiError(404, "station_not_found", "station not found")
+    index = await calls.station_index(pf, station_id)
     try:
         query = NameQuery(
             q.q,

@@ -35,6 +35,9 @@ class NameSearchQuery(Model):
     min_age: int | None = Field(default=None, ge=0, le=130)
     max_age: int | None = Field(default=None, ge=0, le=130)
     limit: int = Field(default=10, ge=1, le=50)
+    station_id: int | None = Field(
+        default=None, gt=0, description="admins: one station; operators: their own only"
+    )
 
 
 class ResponsibilityIn(Model):

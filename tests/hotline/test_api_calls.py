@@ -269,3 +269,28 @@ async def test_signed_receipt_endpoint_refuses_forgeries(line: Api) -> None:
         line, "/api/v1/hotline/receipts", {"send_id": "x", "status": "delivered"}
     )
     assert status == 200 and body == {"send_id": "x", "known": False}
+
+
+async def test_admin_narrows_the_search_to_a_station(line: Api) -> None:
+    everywhere = await line.call(
+        "GET", "/api/v1/hotline/elders/search?q=wangxiuying", "admin", expect=200
+    )
+    assert "王秀英" in [f["name"] for f in everywhere]
+    station2 = line.ids["station2"]
+    narrowed = await line.call(
+        "GET", f"/api/v1/hotline/elders/search?q=zyl&station_id={station2}", "admin", expect=200
+    )
+    assert [f["name"] for f in narrowed] == ["张玉兰"]
+    none = await line.call(
+        "GET", f"/api/v1/hotline/elders/search?q=wxy&station_id={station2}", "admin", expect=200
+    )
+    assert none == []
+    await line.call(
+        "GET", f"/api/v1/hotline/elders/search?q=zyl&station_id={station2}", "operator", expect=404
+    )
+
+
+@pytest.mark.parametrize("q", ["Wáng Xiùyīng", "王xiuying"])
+async def test_name_search_with_tones_or_mixed(line: Api, q: str) -> None:
+    found = await line.call("GET", f"/api/v1/hotline/elders/search?q={q}", "operator", expect=200)
+    assert found[0]["name"] == "王秀英"

@@ -137,3 +137,38 @@ def test_segmentation_prefers_whole_syllables() -> None:
     assert segment_pinyin("xian") == ("xian",)
     assert segment_pinyin("zhangsanfeng") == ("zhang", "san", "feng")
     assert segment_pinyin("wxy") is None
+
+
+@pytest.mark.parametrize("typed", ["Wáng Xiùyīng", "wáng xiù yīng", "WÁNGXIÙYĪNG"])
+def test_tone_marked_pinyin(station: NameIndex, typed: str) -> None:
+    assert set(names(station, NameQuery(typed))[:2]) == {"王秀英", "王秀瑛"}
+
+
+def test_tone_marks_on_u_umlaut() -> None:
+    index = NameIndex([ElderRecord("e1", "吕桂兰"), ElderRecord("e2", "李桂兰")])
+    assert names(index, NameQuery("Lǚ Guìlán"))[0] == "吕桂兰"
+
+
+@pytest.mark.parametrize(
+    ("typed", "why", "first"),
+    [
+        ("王xiuying", "pinyin", {"王秀英"}),
+        ("王 xiu ying", "pinyin", {"王秀英"}),
+        ("王xy", "initials", {"王秀英"}),
+        ("wang秀英", "pinyin", {"王秀英", "汪秀英"}),  # wang is both: the characters decide nothing
+    ],
+)
+def test_characters_mixed_with_pinyin(typed: str, why: str, first: set[str]) -> None:
+    """The operator writes the characters they are sure of and types the rest as heard: the
+    elders who have those characters rank first."""
+    index = NameIndex(
+        [ElderRecord("e1", "汪秀英"), ElderRecord("e2", "王秀英"), ElderRecord("e3", "张秀英")]
+    )
+    result = index.search(NameQuery(typed))
+    assert {m.elder.name for m in result[: len(first)]} == first
+    assert result[0].reason.startswith(why)
+    assert "张秀英" not in [m.elder.name for m in result]
+
+
+def test_mixed_with_an_accent_confusion(station: NameIndex) -> None:
+    assert names(station, NameQuery("王xiuyin"))[0] in ("王秀英", "王秀瑛")
