@@ -202,7 +202,10 @@ async def test_door_code_and_elder_confirmation_prove_a_visit(api: Api) -> None:
     )
     assert (r2["proofs"], r2["reason"]) == ([], "proof.unproven")
     status, problem = await api.call(
-        "POST", f"/api/v1/service-records/{r2['id']}/review", "operator", json={"decision": "passed"}
+        "POST",
+        f"/api/v1/service-records/{r2['id']}/review",
+        "operator",
+        json={"decision": "passed"},
     )
     assert (status, problem["code"]) == (409, "record.unproven")  # no proof, no pass
     r2 = await api.call("POST", f"/api/v1/service-records/{r2['id']}/confirm", "elder", expect=200)
