@@ -141,12 +141,15 @@ def test_segmentation_prefers_whole_syllables() -> None:
 
 @pytest.mark.parametrize("typed", ["Wáng Xiùyīng", "wáng xiù yīng", "WÁNGXIÙYĪNG"])
 def test_tone_marked_pinyin(station: NameIndex, typed: str) -> None:
-    assert set(names(station, NameQuery(typed))[:2]) == {"王秀英", "王秀瑛"}
+    result = station.search(NameQuery(typed))
+    assert {m.elder.name for m in result[:2]} == {"王秀英", "王秀瑛"}
+    assert result[0].reason == "pinyin wang xiu ying"  # read as pinyin, not as a typo
 
 
 def test_tone_marks_on_u_umlaut() -> None:
     index = NameIndex([ElderRecord("e1", "吕桂兰"), ElderRecord("e2", "李桂兰")])
-    assert names(index, NameQuery("Lǚ Guìlán"))[0] == "吕桂兰"
+    [match] = index.search(NameQuery("Lǚ Guìlán"))
+    assert match.elder.name == "吕桂兰" and match.reason == "pinyin lv gui lan"
 
 
 @pytest.mark.parametrize(
