@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from hotline.channels import OutboundMessage, SendResult
 from hotline.delivery import ADAPTERS, drain
+from hotline.escalation import Channel
 from hotline.fakes import FakeProvider
 from hotline.tables import alert_attempts, alerts, chain_events, escalation_chains
 from server.app import create_app
@@ -508,3 +511,53 @@ async def test_only_the_recipient_confirms_an_app_alert(api: Api, provider: Fake
     assert (await api.call("POST", path, "family", expect=200))["seen"] is True
     await settle(api, provider)
     assert await status() == "delivered"
+
+
+class StuckVoice:
+    """A voice provider that takes calls and never answers until released."""
+
+    channel = Channel.VOICE
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.calls: list[str] = []
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        self.calls.append(message.to)
+        await self.release.wait()
+        return SendResult(Channel.VOICE, f"voice-{len(self.calls)}")
+
+
+class QuickSms:
+    channel = Channel.SMS
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        self.sent.append(message.to)
+        return SendResult(Channel.SMS, f"sms-{len(self.sent)}")
+
+
+async def test_a_stuck_provider_does_not_hold_up_the_alerts_behind_it(api: Api) -> None:
+    """The neighbour's voice call hangs at the provider; the daughter's SMS, fired in the
+    same second, goes out anyway instead of waiting behind it."""
+    voice, sms = StuckVoice(), QuickSms()
+    api.platform.extras[ADAPTERS] = {Channel.VOICE: voice, Channel.SMS: sms}
+    await no_caregiver_accepts(api)
+    # Before, the relay waited on the hanging call and this never returned.
+    await asyncio.wait_for(api.advance(90), timeout=60)
+    for _ in range(500):
+        if sms.sent:
+            break
+        await asyncio.sleep(0.01)
+    assert voice.calls == ["13722223333"] and sms.sent == ["13911112222"]
+    voice.release.set()
+    await drain(api.platform)
+    async with api.platform.store.read() as conn:
+        send_ids = (
+            (await conn.execute(select(alert_attempts.c.send_id).order_by(alert_attempts.c.id)))
+            .scalars()
+            .all()
+        )
+    assert sorted(send_ids) == ["sms-1", "voice-1"]
