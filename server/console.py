@@ -60,6 +60,9 @@ PAGE_HEADERS = {**NO_CACHE, "Referrer-Policy": "same-origin", "Content-Security-
     "img-src 'self' data: https: http:; connect-src 'self'; frame-ancestors 'self'")}
 TILE_URL: list[str | None] = [None]  # read once, when the routes are built
 ACTIVE_TASK = ("open", "planned", "en_route", "in_progress")
+# The station's own phone work about an elder (call-backs, device checks): not a visit or a
+# meal, so not on the elder's or the family's "today".
+STATION_SIDE = ("return_call", "device")
 
 
 def _page(filename: str) -> Any:
@@ -475,7 +478,7 @@ async def elder_day(request: web.Request) -> web.Response:
         rows = (await conn.execute(select(tasks, caregivers.c.name.label("caregiver_name")).outerjoin(
             caregivers, caregivers.c.id == tasks.c.caregiver_id).where(
             tasks.c.elder_id == eid, tasks.c.window_start >= start, tasks.c.window_start < end,
-            tasks.c.status != "cancelled"))).all()
+            tasks.c.status != "cancelled", tasks.c.kind.notin_(STATION_SIDE)))).all()
         inc_rows = (await conn.execute(select(incidents).where(
             incidents.c.elder_id == eid, incidents.c.status.in_(ACTIVE_STATES))
             .order_by(incidents.c.id.desc()))).all()

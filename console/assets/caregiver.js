@@ -82,7 +82,11 @@ async function snapshot() {
   syncClock(d.now);
   S.day = d;
   const titles = new Map(d.tasks.map((x) => [x.id, x.title_i18n]));
-  S.tasks = mine ? mine.tasks.map((x) => ({ ...x, title_i18n: titles.get(x.id) })) : d.tasks;
+  // In the order she will do them: by planned start, then by window.
+  const when = (x) => Date.parse(x.planned_start || x.window_start || "") || Infinity;
+  S.tasks = (mine ? mine.tasks.map((x) => ({ ...x, title_i18n: titles.get(x.id) })) : d.tasks)
+    .slice().sort((a, b) => when(a) - when(b) || a.id - b.id);
+  S.snapAt = Date.parse(d.now);
   S.taskApi = !!mine;
   watchLocation(d.caregiver.on_duty);
   render();
@@ -90,7 +94,9 @@ async function snapshot() {
 
 let snapTimer = null;
 function onEvent(msg) {
-  const fresh = now() - Date.parse(msg.at) < 60000;
+  // Only what happens while the page is open is announced, not the history replayed to a
+  // freshly signed-in phone (its snapshot shows where things stand).
+  const fresh = !!S.snapAt && Date.parse(msg.at) >= S.snapAt - 2000 && now() - Date.parse(msg.at) < 60000;
   if (fresh && msg.type === "task.withdrawn") toast(t("withdrawn"), "err");
   if (fresh && msg.type === "task.offered" && navigator.vibrate) navigator.vibrate([300, 100, 300]);
   clearTimeout(snapTimer);
@@ -168,14 +174,24 @@ function incidentCard(inc) {
 }
 
 // One visit of the day's route: where and when, how to get there, and the step it is at.
-function taskItem(x) {
+// The visit she is at (or the next one) shows its steps; tapping another one opens it instead.
+function expandedTask() {
+  const list = S.tasks || [];
+  const open = (x) => x.status !== "done" && !x.completed_at;
+  if (S.expanded && list.some((x) => x.id === S.expanded && open(x))) return S.expanded;
+  const here = list.find((x) => open(x) && (x.status === "in_progress" || x.status === "en_route"));
+  return (here || list.find(open) || {}).id;
+}
+
+function taskItem(x, expanded) {
   const done = x.status === "done" || !!x.completed_at;
   const arrived = !done && (x.status === "in_progress" || !!x.arrived_at);
   const started = !done && !arrived && (x.status === "en_route" || !!x.started_at);
   const when = hhmm(x.planned_start || x.window_start);
   const windowText = x.window_start && x.window_end ? t("in_window", { a: hhmm(x.window_start), b: hhmm(x.window_end) }) : "";
   const actions = [];
-  if (S.taskApi && !done) {
+  const mine = x.id === expanded;
+  if (S.taskApi && !done && mine) {
     if (!started && !arrived) {
       actions.push(h("button", { class: "btn primary", "data-start": x.id, onclick: () =>
         act(() => session.api("POST", `/api/v1/tasks/${x.id}/start`), t("started")) }, t("start")));
@@ -189,14 +205,15 @@ function taskItem(x) {
       } }, t("t_arrive")));
     }
   }
-  const form = S.taskApi && arrived ? completeForm(x) : null;
-  return h("li", { class: `task${done ? " is-done" : ""}${arrived ? " is-here" : ""}`, "data-task": x.id },
+  const form = S.taskApi && arrived && mine ? completeForm(x) : null;
+  return h("li", { class: `task${done ? " is-done" : ""}${arrived ? " is-here" : ""}${mine ? " is-open" : ""}`, "data-task": x.id,
+    onclick: (ev) => { if (!done && !mine && !ev.target.closest("a, button, form")) { S.expanded = x.id; render(); } } },
     h("span", { class: "time", text: when }),
     h("span", { class: "grow" },
       h("div", { class: "task-title", text: `${tr(x.title_i18n, x.title)}${x.elder_name ? " · " + x.elder_name : ""}` }),
       h("div", { class: "muted", text: [x.address, windowText].filter(Boolean).join(" · ") }),
       x.access_notes ? h("div", { class: "muted access", text: `${t("access")}: ${x.access_notes}` }) : null,
-      !done && x.lat ? navLinks(x.lat, x.lng, x.elder_name || x.title) : null,
+      !done && mine && x.lat ? navLinks(x.lat, x.lng, x.elder_name || x.title) : null,
       actions.length ? h("div", { class: "row task-actions" }, ...actions) : null,
       form),
     h("span", { class: `tag ${done ? "done" : ""}`, "data-task-status": x.status, text: t(`t_${x.status}`) === `t_${x.status}` ? x.status : t(`t_${x.status}`) }));
@@ -235,7 +252,7 @@ function render() {
     ...d.offers.map(offerCard),
     ...d.incidents.map(incidentCard),
     h("section", { class: "card" }, h("h2", { text: t("route") }),
-      h("ol", { class: "list", id: "route" }, ...(route.length ? route.map(taskItem) : [h("li", { class: "muted", text: t("nothing") })]))));
+      h("ol", { class: "list", id: "route" }, ...(route.length ? route.map((x) => taskItem(x, expandedTask())) : [h("li", { class: "muted", text: t("nothing") })]))));
   for (const [form, name, value] of kept) {
     if (!value) continue;
     const scope = form ? $(`[data-complete="${form}"]`) : document;

@@ -6,13 +6,16 @@ skip with a reason when it is missing, unless ANXIN_REQUIRE_BACKENDS=1 (then the
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import select
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -78,6 +81,16 @@ class Api:
             raise AssertionError(f"{method} {path} -> {exc.code}: {exc.read()[:300]!r}") from exc
         return _loads(body) if body else None
 
+    def raw(self, method: str, path: str, who: str | None = None) -> tuple[int, Any]:
+        """Status and body, without failing on an error status."""
+        hdrs = {"Authorization": f"Bearer {self.token(who)}"} if who else {}
+        req = urllib.request.Request(self.base + path, method=method, headers=hdrs)
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, _loads(r.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            return exc.code, None
+
     def duty(self, who: str, on: bool) -> None:
         self.call("POST", "/api/v1/caregivers/me/duty", who, json={"on_duty": on})
 
@@ -123,6 +136,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env = {**os.environ, "ANXIN_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/anxin.db",
            "ANXIN_JWT_SECRET": "browser-test-secret-0123456789abcdef0123", "ANXIN_LOG_LEVEL": "WARNING",
            "ANXIN_CTI_SECRET": CTI_SECRET}
+    if os.environ.get("ANXIN_BROWSER_SCHEMA") == "tables":
+        # While the baseline migration lags behind the table definitions (other work in
+        # progress), build the schema from the tables and mark it migrated.
+        _schema_from_tables(f"sqlite+aiosqlite:///{tmp}/anxin.db")
     anxin = Path(sys.executable).with_name("anxin")
     cmd = [str(anxin)] if anxin.exists() else [sys.executable, "-m", "server.cli"]
     log = open(tmp / "server.log", "w")  # noqa: SIM115
@@ -148,6 +165,28 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+def _schema_from_tables(url: str) -> None:
+    import asyncio
+
+    from alembic import command
+
+    from server.store.engine import Store
+    from server.store.meta import metadata
+    from server.store.migrate import alembic_config
+    from server.store.tables import all_tables
+
+    all_tables()  # every domain's tables on the metadata, as the migrations see them
+
+    async def create() -> None:
+        store = Store(url)
+        async with store.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+        await store.dispose()
+
+    asyncio.run(create())
+    command.stamp(alembic_config(url), "head")
 
 
 @pytest.fixture(scope="module")
@@ -181,3 +220,89 @@ def sign_in(page: Any, base: str, path: str, login: str) -> None:
 def shot(page: Any, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / name))
+
+
+class FreezableProxy:
+    """A TCP relay in front of the server that can go silent without closing anything.
+
+    ``freeze()`` makes every connection half-open: bytes are neither read nor forwarded, and new
+    connections are accepted but never relayed, which is what a dead Wi-Fi or a NAT that forgot
+    the flow looks like to a browser (no close, no error, no ``offline`` event). ``thaw()``
+    resets the frozen connections (their state is gone) and relays again.
+    """
+
+    def __init__(self, target_port: int) -> None:
+        self.target = ("127.0.0.1", target_port)
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.port = int(self.listener.getsockname()[1])
+        self.frozen = threading.Event()
+        self.closed = threading.Event()
+        self.pairs: list[tuple[socket.socket, socket.socket]] = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self.closed.is_set():
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            with self.lock:
+                self.pairs.append((client, upstream))
+            threading.Thread(target=self._relay, args=(client, upstream), daemon=True).start()
+
+    def _relay(self, a: socket.socket, b: socket.socket) -> None:
+        peer = {a: b, b: a}
+        try:
+            while not self.closed.is_set():
+                if self.frozen.is_set():
+                    time.sleep(0.02)
+                    continue
+                ready, _, _ = select.select([a, b], [], [], 0.05)
+                for s in ready:
+                    data = s.recv(65536)
+                    if not data:
+                        return
+                    peer[s].sendall(data)
+        except (OSError, ValueError):  # reset by thaw() or close()
+            return
+        finally:
+            for s in (a, b):
+                with contextlib.suppress(OSError):
+                    s.close()
+
+    def freeze(self) -> None:
+        self.frozen.set()
+
+    def thaw(self) -> None:
+        """Connections that lived through the freeze are reset; new ones relay normally."""
+        with self.lock:
+            stale, self.pairs = self.pairs, []
+        for pair in stale:
+            for s in pair:
+                with contextlib.suppress(OSError):
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                    s.close()
+        self.frozen.clear()
+
+    def close(self) -> None:
+        self.closed.set()
+        self.listener.close()
+        self.thaw()
+
+
+@pytest.fixture
+def proxy(server: str) -> Iterator[FreezableProxy]:
+    p = FreezableProxy(int(server.rsplit(":", 1)[1]))
+    try:
+        yield p
+    finally:
+        p.close()
