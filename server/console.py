@@ -276,6 +276,7 @@ async def _today(conn: Any, sid: int, now: datetime, sla_s: int) -> dict[str, An
                     staff += 1
                     break
         hours.append({"hour": h, "calls": calls, "load": load, "staff": staff})
+    cover = await _cover(conn, sid, local_day.isoformat())
     return {
         "date": local_day.isoformat(),
         "calls": len(rows), "by_kind": by_kind, "emergencies": len(emergencies),
@@ -289,7 +290,22 @@ async def _today(conn: Any, sid: int, now: datetime, sla_s: int) -> dict[str, An
         "visits": len(visits), "visits_done": len(visits_done),
         "caregivers_on_duty": sum(1 for c in cgs if c.on_duty), "caregivers": len(cgs),
         "hours": hours,
+        # Emergency cover of today's plan in force (the planner's figure): minutes in which
+        # some high-risk elder had nobody within 20 minutes; None before a plan has it.
+        "cover_gap_min": cover.get("uncovered_minutes") if cover else None,
+        "cover_elder_min": cover.get("elder_minutes") if cover else None,
+        "cover_elders": cover.get("elders") if cover else None,
     }
+
+
+async def _cover(conn: Any, sid: int, day: str) -> dict[str, Any] | None:
+    from server.planning import day_plans
+
+    row = (await conn.execute(select(day_plans.c.summary).where(
+        day_plans.c.station_id == sid, day_plans.c.day == day)
+        .order_by(day_plans.c.id.desc()).limit(1))).first()
+    cover = row.summary.get("cover") if row is not None and isinstance(row.summary, dict) else None
+    return cover if isinstance(cover, dict) else None
 
 
 async def _pending_offers(conn: Any, incident_ids: list[int]) -> dict[int, dict[str, Any]]:

@@ -101,3 +101,58 @@ async def test_caregiver_day_and_elder_day_are_guarded(api: Api) -> None:
     for who in ("family2", "operator2", "cg_a"):
         await api.call("GET", f"/api/v1/console/elders/{eid}/day", who, expect=404)
     await api.call("GET", f"/api/v1/console/elders/{api.ids['elder_other']}/day", "elder", expect=404)
+
+
+async def test_each_reader_gets_their_own_wording_in_both_languages(api: Api) -> None:
+    iid = (await api.press(expect=201))["id"]
+    await api.pump()
+    eid = api.ids["elder"]
+    elder = (await api.call("GET", f"/api/v1/console/elders/{eid}/day", "elder", expect=200))["open_incidents"][0]
+    family = (await api.call("GET", f"/api/v1/console/elders/{eid}/day", "family", expect=200))["open_incidents"][0]
+    op = await api.call("GET", f"/api/v1/console/incidents/{iid}", "operator", expect=200)
+    assert elder["status_text_i18n"]["zh"] == "正在为您联系护理员"
+    assert elder["status_text_i18n"]["en"] == "Contacting a caregiver for you"
+    assert family["status_text_i18n"]["zh"] == "正在联系护理员"  # about the elder, not to them
+    assert op["status_text"] == "已派给王芳，等待接单"
+    await api.advance(20)
+    offer = (await api.call("GET", "/api/v1/offers", "cg_a", expect=200))[0]
+    await api.call("POST", f"/api/v1/offers/{offer['id']}/accept", "cg_a", expect=200)
+    await api.call("POST", f"/api/v1/incidents/{iid}/close", "operator", expect=200,
+                   json={"resolution": "false_alarm", "notes": ""})
+    op = await api.call("GET", f"/api/v1/console/incidents/{iid}", "operator", expect=200)
+    assert op["status_text_i18n"]["en"] == "Closed: false alarm"
+
+
+async def test_notification_history_is_the_users_own_push_record(api: Api) -> None:
+    iid = (await api.press(expect=201))["id"]
+    await api.pump()
+    await api.advance(20)
+    offer = (await api.call("GET", "/api/v1/offers", "cg_a", expect=200))[0]
+    await api.call("POST", f"/api/v1/offers/{offer['id']}/accept", "cg_a", expect=200)
+    fam = (await api.call("GET", "/api/v1/me/notifications", "family", expect=200))["items"]
+    # Newest first, each with its text in both languages and never a bare type name.
+    assert [n["status"] for n in fam][:2] == ["accepted", "offered"]
+    assert fam[0]["incident_id"] == iid and fam[0]["text_i18n"]["en"].startswith("王芳 accepted")
+    assert all(n["text"] and n["text_i18n"]["zh"] and n["text_i18n"]["en"] for n in fam)
+    own = (await api.call("GET", "/api/v1/me/notifications?limit=1", "elder", expect=200))["items"]
+    assert len(own) == 1 and own[0]["text"].startswith("王芳正在赶来")
+    # Someone else's history is not reachable: it is always the caller's own.
+    assert (await api.call("GET", "/api/v1/me/notifications", "family2", expect=200))["items"] == []
+    await api.call("GET", "/api/v1/me/notifications?limit=x", "family", expect=422)
+    await api.call("GET", "/api/v1/me/notifications", None, expect=401)
+
+
+async def test_operator_pushes_name_their_station(api: Api) -> None:
+    """An admin's stream carries every station's messages; each names its station, so a
+    console watching one station keeps the others out of its queue."""
+    from sqlalchemy import select
+
+    from server.store.tables import push_messages
+
+    await api.press(expect=201)
+    await api.pump()
+    async with api.platform.store.read() as conn:
+        rows = (await conn.execute(select(push_messages.c.type, push_messages.c.payload).where(
+            push_messages.c.recipient == f"user:{api.ids['admin']}"))).all()
+    assert rows and {r.payload.get("station_id") for r in rows} == {api.ids["station"]}
+    assert "incident.opened" in {r.type for r in rows}
