@@ -178,13 +178,13 @@ def check_routes(
     return not problems, dist, problems
 
 
-def load_bks(path: Path) -> dict[str, tuple[int, float]]:
+def load_bks(path: Path) -> dict[str, tuple[int | None, float]]:
     """instance -> (vehicles, distance) from a BKS csv."""
     if not path.exists():
         return {}
     with path.open(newline="") as f:
         return {
-            row["instance"]: (int(row["vehicles"]), float(row["distance"]))
+            row["instance"]: (int(row["vehicles"]) if row["vehicles"] else None, float(row["distance"]))
             for row in csv.DictReader(f)
         }
 
@@ -211,7 +211,7 @@ def run_pyvrp(path: str, time_limit: float, seed: int) -> dict[str, Any]:
 def run_one(
     path: str,
     params: SolverParams,
-    bks: dict[str, tuple[int, float]],
+    bks: dict[str, tuple[int | None, float]],
     peer: bool,
     baseline: bool = False,
 ) -> dict[str, Any]:
@@ -235,6 +235,8 @@ def run_one(
         "seconds": round(seconds, 2),
         "cpu_seconds": round(cpu, 2),  # less than seconds when the machine is busy
         "start": sol.start_strategy,
+        # where the time went: (phase, seconds at its end, objective in tenths after it)
+        "phases": [list(x) for x in sol.phases],
     }
     if inst.name in bks:
         bv, bd = bks[inst.name]
@@ -298,6 +300,9 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--temperature", default="7,0.07", help="SA start,end × average leg")
     ap.add_argument("--ruin-visits", type=int, default=SolverParams.ruin_visits)
     ap.add_argument("--full-operators", action="store_true", help="keep OR-Tools' LNS operators")
+    ap.add_argument(
+        "--ils-local-search", action="store_true", help="local search after each ruin and recreate"
+    )
     ap.add_argument("--portfolio-share", type=float, default=SolverParams.portfolio_share)
     ap.add_argument("--gls-lambda", type=float, default=SolverParams.gls_lambda)
     ap.add_argument("--no-peer", action="store_true", help="do not run PyVRP beside it")
@@ -318,6 +323,7 @@ def main(argv: list[str]) -> int:
         ruin_visits=args.ruin_visits,
         ruin_sequence=args.ruin_visits,
         lean_operators=not args.full_operators,
+        ils_local_search=args.ils_local_search,
         portfolio_share=args.portfolio_share,
         gls_lambda=args.gls_lambda,
     )

@@ -77,6 +77,7 @@ class SolverParams:
     ruin_sequence: int = 15
     temperature: tuple[float, float] = (7.0, 0.07)
     lean_operators: bool = True
+    ils_local_search: bool = False  # local search after each ruin and recreate
     gls_lambda: float = 0.1
     log_search: bool = False
 
@@ -181,6 +182,8 @@ class RoutingSolution:
     start_strategy: str
     route_end: tuple[int, ...] = field(default=())  # time each vehicle reaches its end
     break_starts: tuple[tuple[int, ...], ...] = field(default=())  # per vehicle
+    # (phase, seconds since the solve began when it ended, best objective so far or -1)
+    phases: tuple[tuple[str, float, int], ...] = field(default=())
 
 
 def _fs(name: str) -> int:
@@ -226,7 +229,7 @@ def _search_params(
         sp.use_iterated_local_search = True
         sp.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
         ils = sp.iterated_local_search_parameters
-        ils.improve_perturbed_solution = False
+        ils.improve_perturbed_solution = params.ils_local_search
         rr = ils.ruin_recreate_parameters
         del rr.ruin_strategies[:]
         sisr = rr.ruin_strategies.add().sisr
@@ -552,6 +555,10 @@ def solve(
     start_name = "none"
 
     best_breaks: tuple[tuple[int, ...], ...] = ()
+    phases: list[tuple[str, float, int]] = []
+
+    def mark(phase: str) -> None:
+        phases.append((phase, round(time.perf_counter() - t0, 3), best[2] if best else -1))
 
     def keep(found: _Extracted, name: str | None, breaks: tuple[tuple[int, ...], ...]) -> None:
         nonlocal best, start_name, best_breaks
@@ -584,19 +591,27 @@ def solve(
             a = _assignment(b, kept)
         if a is not None:
             keep(_extract(b, a), "warm", _break_starts(b, a))
+        mark("warm")
     # A plan in force that serves few of today's visits (an empty one, or one from before
     # most bookings came in) is no start to repair from: run the full search, with it as
     # one more candidate.
     served = sum(len(r) for r in best[0]) if best is not None else 0
     warm = best is not None and served >= WARM_MIN_SHARE * len(visit_nodes)
-    share = params.time_limit_s * params.portfolio_share / len(params.first_solutions)
+    share_total = params.time_limit_s * params.portfolio_share
+    share = share_total / len(params.first_solutions)
     dropped_by_start: dict[str, int] = {}
     took: dict[str, float] = {}
     # A re-plan repairs the plan in force (stability): no fresh starts, no ruin and recreate.
     for name in () if warm else params.first_solutions:
         spent = time.perf_counter() - t0
+        # Another start is worth it only if it fits the portfolio's share, judged by what
+        # the last one took: on large instances (400+ visits) one start already takes a
+        # tenth of the limit, and the time is better spent in ruin and recreate.
+        last = max(took.values(), default=0.0)
         if best is not None and (
-            left() <= 0 or spent > 2 * params.portfolio_share * params.time_limit_s
+            left() <= 0
+            or spent > 2 * params.portfolio_share * params.time_limit_s
+            or (params.solution_limit is None and spent + last > share_total)
         ):
             break
         b = _Built(problem, params.seed, mats, order)
@@ -617,6 +632,7 @@ def solve(
             start = _extract(b, a)
             dropped_by_start[name] = len(start[1])
             keep(start, name, _break_starts(b, a))
+        mark(f"start:{name}")
 
     if best is None:
         # No start within the limit (a large day on a busy machine). A plan matters more
@@ -628,6 +644,7 @@ def solve(
         )
         if a is not None:
             keep(_extract(b, a), "PATH_CHEAPEST_ARC (over time)", _break_starts(b, a))
+        mark("start:over_time")
 
     # Phase 2: ruin and recreate. ILS builds its own start: the first strategy in the list
     # that serves as many visits as any (the cheapest start is often a poor one to perturb).
@@ -658,6 +675,7 @@ def solve(
         if a is not None:
             label = f"{ils_start}+ILS" if start_name != "warm" else None
             keep(_extract(b, a), label, _break_starts(b, a))
+        mark("ils")
 
     # Phase 3: polish the best so far with the metaheuristic (or search from scratch).
     polish_s = max(left(), 0.05 * params.time_limit_s, 0.01)
@@ -679,6 +697,7 @@ def solve(
         a = b.routing.SolveFromAssignmentWithParameters(init, sp) if init is not None else None
     if a is not None:
         keep(_extract(b, a), None, _break_starts(b, a))
+    mark("polish")
 
     found = best is not None
     routes, dropped, obj, arc, ends = best if best is not None else _extract(b, None)
@@ -690,6 +709,7 @@ def solve(
         found=found,
         seconds=time.perf_counter() - t0,
         start_strategy=start_name,
+        phases=tuple(phases),
         route_end=ends,
         break_starts=best_breaks,
     )
