@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from sqlalchemy import select
@@ -283,13 +285,28 @@ async def respond_link(request: web.Request) -> web.Response:
 
 
 def _same_site_only(request: web.Request) -> None:
-    """Refuse a form posted from another site (the token alone would do; this is the belt)."""
-    origin = request.headers.get("Origin")
+    """Refuse a form posted from another site (the token alone would do; this is the belt).
+
+    Browsers say where a post comes from in Sec-Fetch-Site; older ones only send Origin,
+    which is compared with this host and with ANXIN_PUBLIC_URL (behind a proxy the Host the
+    server sees is not the one on the phone).
+    """
     site = request.headers.get("Sec-Fetch-Site")
-    if site == "cross-site" or (
-        origin not in (None, "null") and origin.split("://")[-1] != request.host
-    ):
-        raise ApiError(403, "cross_site_post", "this form can only be sent from its own page")
+    if site is not None:
+        if site == "cross-site":
+            raise _cross_site()
+        return
+    origin = request.headers.get("Origin")
+    if origin in (None, "null"):
+        return
+    public = os.environ.get("ANXIN_PUBLIC_URL", "")
+    allowed = {request.host, urlsplit(public).netloc} - {""}
+    if urlsplit(origin).netloc not in allowed:
+        raise _cross_site()
+
+
+def _cross_site() -> ApiError:
+    return ApiError(403, "cross_site_post", "this form can only be sent from its own page")
 
 
 def _page(page: respond_page.RespondPage, status: int = 200) -> web.Response:
