@@ -324,8 +324,9 @@ def test_english_switch_shows_server_texts_in_english(server: str, demo_api: Api
     assert why.startswith("idle, ") and "by e-bike" in why and not CJK.search(why)
     offered = op.locator("#timeline li[data-kind=offered] span").first.inner_text()
     assert "idle, " in offered and not CJK.search(without(offered, "刘洋"))
-    cg = op.locator("[data-testid=cg-2]").inner_text()
-    assert "Offered" in cg and "Emergency call: 王秀英" in cg
+    # 刘洋 has an offer waiting: "Offered", not "Idle" (the list follows the offer live).
+    op.wait_for_function("document.querySelector('[data-testid=cg-2]')?.textContent.includes('Offered')", timeout=3000)
+    assert "Emergency call: 王秀英" in op.locator("[data-testid=cg-2]").inner_text()
     opened = op.locator("#detail .d-facts").inner_text()
     assert "elder app" in opened and " app ·" not in opened
     shot(op, "console-en.png")
@@ -414,4 +415,44 @@ def test_family_cancels_a_booking_before_its_cut_off(server: str, demo_api: Api,
     row.wait_for(state="detached", timeout=5000)
     books = demo_api.call("GET", f"/api/v1/elders/{me['id']}/bookings", "family")
     assert next(b for b in books if b["id"] == booking["id"])["status"] == "cancelled"
+    ctx.close()
+
+
+# A browser that blocks sound until the page is clicked (the autoplay policy): the AudioContext
+# stays suspended, and resuming works only from a real click.
+BLOCKED_AUDIO = """
+(() => {
+  let lastClick = -1e9;
+  document.addEventListener("click", (e) => { if (e.isTrusted) lastClick = performance.now(); }, true);
+  const Real = window.AudioContext;
+  window.AudioContext = class extends Real {
+    constructor(...a) { super(...a); this.blocked = true; }
+    get state() { return this.blocked ? "suspended" : super.state; }
+    resume() {
+      if (performance.now() - lastClick < 200) { this.blocked = false; return super.resume(); }
+      return Promise.resolve();
+    }
+  };
+})();
+"""
+
+
+def test_blocked_sound_is_shown_and_a_click_enables_it(server: str, demo_api: Api, browser: Any) -> None:
+    for n in (1, 2, 3, 4):
+        demo_api.duty(f"caregiver{n}", False)
+    ctx = console(browser)
+    ctx.add_init_script(BLOCKED_AUDIO)
+    op = ctx.new_page()
+    sign_in(op, server, "/console", "operator")
+    iid = demo_api.help_call("elder")["id"]
+    op.wait_for_selector(".alarm-banner:not([hidden]) .alarm", timeout=5000)
+    # No sound can play: the console says so, and does not count beeps nobody heard.
+    op.wait_for_selector("#sound:not([hidden])", timeout=3000)
+    assert (op.evaluate("window.__anxinBeeps") or 0) == 0
+    op.click("#sound")
+    op.wait_for_selector("#sound", state="hidden", timeout=3000)
+    op.wait_for_function("(window.__anxinBeeps || 0) > 0", timeout=5000)
+    demo_api.call("POST", f"/api/v1/incidents/{iid}/close", "operator", json={"resolution": "test_press", "notes": ""})
+    for a in open_alarms(demo_api):
+        demo_api.call("POST", f"/api/v1/alarms/{a['id']}/ack", "operator")
     ctx.close()
