@@ -75,12 +75,11 @@ meal_plans = Table(
     Column("summary", JSON, nullable=False),
 )
 
-_locks: dict[int, asyncio.Lock] = {}
-
-
-def station_lock(station_id: int) -> asyncio.Lock:
-    """One planning at a time per station (a re-plan, a help call's insertion, meals)."""
-    return _locks.setdefault(station_id, asyncio.Lock())
+def station_lock(platform: Platform, station_id: int) -> asyncio.Lock:
+    """One planning at a time per station (a re-plan, a help call's insertion, meals); kept
+    on the platform, so each app (and event loop) has its own."""
+    locks: dict[int, asyncio.Lock] = platform.extras.setdefault("planning_locks", {})
+    return locks.setdefault(station_id, asyncio.Lock())
 
 
 # ----- the solver in a worker process, with a watchdog ----------------------------------
@@ -381,7 +380,7 @@ async def replan(platform: Platform, station_id: int, *, day: date | None = None
                  time_limit_s: float = 5.0, trigger: str = "operator") -> tuple[int, DayPlan]:
     """Plan the station's day again from the plan in force (warm start), traded against
     emergency cover; the solver runs in a worker process under a watchdog."""
-    async with station_lock(station_id):
+    async with station_lock(platform, station_id):
         now = platform.clock.now()
         day = day or now.astimezone(SHANGHAI).date()
         async with platform.store.read() as conn:
@@ -410,7 +409,7 @@ async def on_accepted(platform: Platform, payload: dict[str, Any]) -> None:
     async with platform.store.read() as conn:
         sid = (await conn.execute(select(incidents.c.station_id).where(incidents.c.id == iid))).scalar_one()
     # Under the station's lock: a re-plan running meanwhile must not store over this one.
-    async with station_lock(sid):
+    async with station_lock(platform, sid):
         async with platform.store.read() as conn:
             inc = (await conn.execute(select(incidents).where(incidents.c.id == iid))).one()
             if (await conn.execute(select(day_plans.c.id).where(
@@ -473,7 +472,7 @@ async def route_meals(platform: Platform, station_id: int, day: date) -> int | N
     """Lunch routes for the day's delivery tasks (made at the cut-off): pickups at the
     kitchen, box capacity per courier, the lunch window and the hot-food limit; the
     deliveries are assigned to their couriers, the routes stored and pushed."""
-    async with station_lock(station_id):
+    async with station_lock(platform, station_id):
         now = platform.clock.now()
         async with platform.store.read() as conn:
             st = (await conn.execute(select(stations).where(stations.c.id == station_id))).one()

@@ -7,11 +7,15 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import insert, select, update
 
 from server.clock import SHANGHAI
 from server.store.tables import alarms, caregivers, elders, push_messages, stations, tasks
+from tests.conftest import BACKENDS
 from tests.support.api import Api, near, utc
+
+pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 
 SHIFTS = [{"weekday": d, "start": "08:00", "end": "17:00"} for d in range(7)]
 
@@ -191,7 +195,7 @@ async def test_an_emergency_insertion_waits_for_a_replan_in_progress(api: Api) -
     await api.call("POST", f"/api/v1/stations/{api.ids['station']}/plans", "operator",
                    json={"time_limit_s": 1}, expect=201)
     inc = await api.press(expect=201)
-    async with station_lock(api.ids["station"]):
+    async with station_lock(api.platform, api.ids["station"]):
         job = asyncio.create_task(on_accepted(api.platform, {"incident_id": inc["id"],
                                                              "caregiver_id": api.ids["cg_a"]}))
         await asyncio.sleep(0.5)
