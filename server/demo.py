@@ -14,7 +14,7 @@ import random
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from dispatch.travel import TravelMode, TravelParams, service_circle_radius_m
@@ -23,7 +23,7 @@ from server.errors import ApiError
 from server.identity import make_id_number
 from server.settings import Settings
 from server.store.engine import Store
-from server.store.tables import caregivers, elders, family_bindings, stations, users
+from server.store.tables import caregivers, elders, family_bindings, stations, tasks, users
 
 STATION_NAME = "仓红社区养老服务站"
 CENTRE = (39.9219, 116.4436)   # GCJ-02, Chaoyang district
@@ -90,7 +90,7 @@ async def seed_day(settings: Settings, store: Store, station_id: int, *, now: da
     """Seed today's bookings, meals and day plan once (see the module docstring)."""
     from server.bus import InProcessBus
     from server.clock import SHANGHAI, FakeClock
-    from server.planning import replan
+    from server.planning import replan, route_meals
     from server.platform import Platform, Tx, flush_pushes
     from server.services.service import create_booking
     from server.services.tables import bookings
@@ -127,10 +127,16 @@ async def seed_day(settings: Settings, store: Store, station_id: int, *, now: da
                 continue  # an item this elder may not book: the demo goes on without it
         meals = await _seed_meals(platform, tx, station_id, day, [chosen[0], *chosen[len(DAY_BOOKINGS) + 1:]])
         await flush_pushes(tx)
+    # Lunch first (the couriers' rounds are then blocked in the day plan), then the day.
+    await route_meals(platform, station_id, day)
     _, plan = await replan(platform, station_id, day=day, time_limit_s=DAY_PLAN_SECONDS, trigger="demo")
-    planned = sum(len(r.visits) for r in plan.routes)
-    return (f"today ({day}): {made} bookings, {meals} lunch deliveries, "
-            f"{planned} visits planned on {sum(1 for r in plan.routes if r.visits)} routes")
+    async with store.read() as conn:
+        planned = (await conn.execute(select(func.count()).select_from(tasks).where(
+            tasks.c.station_id == station_id, tasks.c.caregiver_id.is_not(None),
+            tasks.c.window_start >= datetime.combine(day, time(0), SHANGHAI),
+            tasks.c.window_start < datetime.combine(day, time(0), SHANGHAI) + timedelta(days=1)))).scalar_one()
+    return (f"today ({day}): {made} bookings, {meals} lunch deliveries, {planned} tasks on "
+            f"{sum(1 for r in plan.routes if r.visits)} caregivers' routes")
 
 
 async def _seed_meals(platform: Any, tx: Any, station_id: int, day: date, elder_ids: list[int]) -> int:
