@@ -10,8 +10,15 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event, make_url, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+try:  # SQLAlchemy 2.1 renamed it
+    from sqlalchemy.util.concurrency import await_
+except ImportError:  # pragma: no cover - 2.0
+    from sqlalchemy.util.concurrency import await_only as await_
+
+from server.store.group_commit import GroupCommitWriter
 from server.store.inline_sqlite import creator
 from server.store.meta import metadata
 from server.store.tables import all_tables
@@ -23,7 +30,7 @@ class StoreMisconfigured(RuntimeError):
     """The database would not keep acknowledged writes through a crash."""
 
 
-def _sqlite_pragmas(engine: AsyncEngine) -> None:
+def _sqlite_pragmas(engine: AsyncEngine, *, inline: bool = False) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Let us issue BEGIN IMMEDIATE ourselves: a writer takes the lock at the start
@@ -33,13 +40,34 @@ def _sqlite_pragmas(engine: AsyncEngine) -> None:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=10000")
+        # The inline writer runs on the event loop: SQLite's busy handler would sleep the
+        # whole loop (and the other writer, whose thread needs the loop, would never
+        # finish). It fails fast instead and waits for the lock asynchronously.
+        cur.execute(f"PRAGMA busy_timeout={0 if inline else 10000}")
         cur.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         read_only = conn.get_execution_options().get("anxin_read", False)
+        if inline and not read_only:
+            _begin_immediate_without_blocking(conn)
+            return
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def _begin_immediate_without_blocking(conn: Any, timeout_s: float = 10.0) -> None:
+    """BEGIN IMMEDIATE, yielding to the event loop while another connection writes."""
+    delay, waited = 0.0005, 0.0
+    while True:
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        except OperationalError as exc:
+            if "locked" not in str(exc.orig) or waited >= timeout_s:
+                raise
+        await_(asyncio.sleep(delay))
+        waited += delay
+        delay = min(delay * 2, 0.05)
 
 
 class Store:
@@ -56,14 +84,20 @@ class Store:
         # SQLite's own busy handler sleeps and retries (seconds of tail latency under load).
         self._write_lock: asyncio.Lock | None = None
         self._writer = self.engine
+        self._group: GroupCommitWriter | None = None
         if self.dialect == "sqlite":
             _sqlite_pragmas(self.engine)
             self._write_lock = asyncio.Lock()
             path = make_url(url).database
-            if path and path != ":memory:" and os.environ.get("ANXIN_SQLITE_INLINE", "1") != "0":
+            # ANXIN_SQLITE_WRITER: group (default), inline, or threaded (aiosqlite), for
+            # comparing them in bench/help_calls.py.
+            mode = os.environ.get("ANXIN_SQLITE_WRITER", "group")
+            if path and path != ":memory:" and mode in ("group", "inline"):
                 # Writes run in place on the loop (see inline_sqlite); reads stay threaded.
                 self._writer = create_async_engine(url, echo=echo, async_creator=creator(path))
-                _sqlite_pragmas(self._writer)
+                _sqlite_pragmas(self._writer, inline=True)
+                if mode == "group":
+                    self._group = GroupCommitWriter(self._writer)
 
     @property
     def is_postgres(self) -> bool:
@@ -74,6 +108,10 @@ class Store:
         """A transaction: committed when the block ends, rolled back on error."""
         if self._write_lock is None:
             async with self.engine.begin() as conn:
+                yield conn
+            return
+        if self._group is not None:
+            async with self._group.begin() as conn:
                 yield conn
             return
         async with self._write_lock, self._writer.begin() as conn:
@@ -120,6 +158,8 @@ class Store:
         return {}
 
     async def dispose(self) -> None:
+        if self._group is not None:
+            await self._group.close()
         if self._writer is not self.engine:
             await self._writer.dispose()
         await self.engine.dispose()
