@@ -81,15 +81,18 @@ class GroupCommitWriter:
             if self._group is not group:
                 return
             self._group = None
-            assert self._conn is not None
             try:
-                await self._conn.commit()
+                await self._commit_physically()
             except BaseException as exc:
                 log.error("group commit failed; %d transactions not acknowledged", self._group_size)
                 group.set_exception(exc)
                 await self._discard()
                 return
             group.set_result(None)
+
+    async def _commit_physically(self) -> None:
+        assert self._conn is not None
+        await self._conn.commit()
 
     async def _undo(self, savepoint: object) -> None:
         try:
