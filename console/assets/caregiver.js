@@ -17,7 +17,7 @@ addStrings({
   on_scene_in: "已到场 · 用时 {m} 分钟",
   start: "出发", t_arrive: "到达", complete: "完成", task_notes_ph: "服务情况", door_code: "服务码（老人手机或门卡上）",
   hot: "送达时饭菜是热的", started: "已出发", task_arrived: "已到达", task_far: "已到达，但距老人 {d} 米（超出200米，本次需服务码证明）",
-  task_done: "已完成", notes_needed: "请填写服务情况", window: "时段", in_window: "{a}–{b}",
+  access_line: "入户：{x}", task_done: "已完成", notes_needed: "请填写服务情况", window: "时段", in_window: "{a}–{b}",
 }, {
   on_duty: "On duty", off_duty: "Off duty", duty: "Duty", offer: "New emergency call", accept: "Accept", decline: "Decline",
   expires: "left", eta: "ETA {m} min", address: "Address", access: "Access", deadline: "Deadline",
@@ -31,7 +31,7 @@ addStrings({
   on_scene_in: "On scene · took {m} min",
   start: "Set off", t_arrive: "Arrived", complete: "Done", task_notes_ph: "What was done", door_code: "Visit code (elder's phone or door card)",
   hot: "The food was hot on arrival", started: "On your way", task_arrived: "Arrival recorded", task_far: "Arrived, {d} m from the elder (over 200 m: the visit code proves this visit)",
-  task_done: "Done", notes_needed: "Please say what was done", window: "Window", in_window: "{a}–{b}",
+  access_line: "Access: {x}", task_done: "Done", notes_needed: "Please say what was done", window: "Window", in_window: "{a}–{b}",
 });
 
 const session = new Session("caregiver");
@@ -212,7 +212,7 @@ function taskItem(x, expanded) {
     h("span", { class: "grow" },
       h("div", { class: "task-title", text: `${tr(x.title_i18n, x.title)}${x.elder_name ? " · " + x.elder_name : ""}` }),
       h("div", { class: "muted", text: [x.address, windowText].filter(Boolean).join(" · ") }),
-      x.access_notes ? h("div", { class: "muted access", text: `${t("access")}: ${x.access_notes}` }) : null,
+      x.access_notes ? h("div", { class: "muted access", text: t("access_line", { x: x.access_notes }) }) : null,
       !done && mine && x.lat ? navLinks(x.lat, x.lng, x.elder_name || x.title) : null,
       actions.length ? h("div", { class: "row task-actions" }, ...actions) : null,
       form),
