@@ -114,6 +114,14 @@ def test_help_call_from_button_to_arrival(server: str, demo_api: Api, browser: A
     shot(op, "console-incident.png")
     op.keyboard.press("Escape")
     shot(op, "console.png")
+    # A tablet in landscape: every Today figure and the caregivers stay on the screen.
+    op.set_viewport_size({"width": 1024, "height": 768})
+    for tile in op.locator("#today .tile").all():
+        assert tile.is_visible()
+    box = op.locator(".panel.cgs").bounding_box()
+    assert box is not None and box["y"] + 100 < 768 and box["x"] + box["width"] <= 1024
+    shot(op, "console-tablet.png")
+    op.set_viewport_size(CONSOLE_VIEW)
 
     # The family sees the open call live.
     fam_ctx = phone(browser)
