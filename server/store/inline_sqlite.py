@@ -90,7 +90,7 @@ class InlineConnection:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
-        self._connection = conn  # truthy while open, as the adapter checks
+        self._connection: sqlite3.Connection | None = conn  # truthy while open, as the adapter checks
         self._tx = _InlineQueue()
 
     @property
