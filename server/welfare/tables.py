@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from server.store.meta import metadata
@@ -110,8 +111,10 @@ Index(
     "uq_service_records_live_booking",
     service_records.c.booking_id,
     unique=True,
-    sqlite_where=service_records.c.reversed.is_(False),
-    postgresql_where=service_records.c.reversed.is_(False),
+    # Written out: the expression form renders as "IS 0" in a migration made on SQLite,
+    # which PostgreSQL refuses.
+    sqlite_where=text("NOT reversed"),
+    postgresql_where=text("NOT reversed"),
 )
 
 applications = Table(

@@ -1,18 +1,18 @@
 """baseline schema
 
-Revision ID: 79b929bd01aa
+Revision ID: 112b3aa06224
 Revises: 
-Create Date: 2026-11-23 21:52:05.394460
+Create Date: 2026-12-02 01:50:57.222195
 """
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op  # noqa: I001
+from alembic import op
 
 import server.store.types
 
 
-revision = '79b929bd01aa'
+revision = '112b3aa06224'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -152,6 +152,14 @@ def upgrade() -> None:
     with op.batch_alter_table('day_plans', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_day_plans_station_id'), ['station_id'], unique=False)
 
+    op.create_table('hotline_station_settings',
+    sa.Column('station_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('welfare_not_seen_hours', sa.Integer(), nullable=False),
+    sa.Column('repeat_press_window_min', sa.Integer(), nullable=False),
+    sa.Column('updated_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['station_id'], ['stations.id'], name=op.f('fk_hotline_station_settings_station_id_stations')),
+    sa.PrimaryKeyConstraint('station_id', name=op.f('pk_hotline_station_settings'))
+    )
     op.create_table('meal_menus',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('station_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -166,6 +174,18 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_meal_menus')),
     sa.UniqueConstraint('station_id', 'day', name='uq_meal_menus_station_day')
     )
+    op.create_table('meal_plans',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('station_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('day', sa.String(length=10), nullable=False),
+    sa.Column('created_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('summary', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['station_id'], ['stations.id'], name=op.f('fk_meal_plans_station_id_stations')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_meal_plans'))
+    )
+    with op.batch_alter_table('meal_plans', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_meal_plans_station_id'), ['station_id'], unique=False)
+
     op.create_table('service_items',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('station_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -276,6 +296,29 @@ def upgrade() -> None:
     with op.batch_alter_table('refresh_tokens', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_refresh_tokens_user_id'), ['user_id'], unique=False)
 
+    op.create_table('welfare_calendars',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('holidays', sa.JSON(), nullable=False),
+    sa.Column('workdays', sa.JSON(), nullable=False),
+    sa.Column('source', sa.String(length=200), server_default='', nullable=False),
+    sa.Column('published_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('published_by', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.ForeignKeyConstraint(['published_by'], ['users.id'], name=op.f('fk_welfare_calendars_published_by_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_welfare_calendars')),
+    sa.UniqueConstraint('year', 'version', name='uq_welfare_calendars_year_version')
+    )
+    op.create_table('welfare_officers',
+    sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('district', sa.String(length=50), nullable=False),
+    sa.Column('street', sa.String(length=50), nullable=True),
+    sa.Column('created_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_by', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_welfare_officers_created_by_users')),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_welfare_officers_user_id_users')),
+    sa.PrimaryKeyConstraint('user_id', name=op.f('pk_welfare_officers'))
+    )
     op.create_table('welfare_rulesets',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('district', sa.String(length=50), nullable=False),
@@ -334,6 +377,16 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_elders_station_id'), ['station_id'], unique=False)
         batch_op.create_index('ix_elders_station_name', ['station_id', 'name'], unique=False)
 
+    op.create_table('door_cards',
+    sa.Column('elder_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('code', sa.String(length=12), nullable=False),
+    sa.Column('version', sa.Integer(), server_default='1', nullable=False),
+    sa.Column('rotated_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('rotated_by', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.ForeignKeyConstraint(['elder_id'], ['elders.id'], name=op.f('fk_door_cards_elder_id_elders')),
+    sa.ForeignKeyConstraint(['rotated_by'], ['users.id'], name=op.f('fk_door_cards_rotated_by_users')),
+    sa.PrimaryKeyConstraint('elder_id', name=op.f('pk_door_cards'))
+    )
     op.create_table('family_bindings',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('family_user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -469,6 +522,7 @@ def upgrade() -> None:
     sa.Column('skip_non_workdays', sa.Boolean(), server_default='0', nullable=False),
     sa.Column('notes', sa.String(length=200), server_default='', nullable=False),
     sa.Column('active', sa.Boolean(), server_default='1', nullable=False),
+    sa.Column('version', sa.Integer(), server_default='1', nullable=False),
     sa.Column('created_by', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('created_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_recurrence_rules_created_by_users')),
@@ -479,6 +533,21 @@ def upgrade() -> None:
     with op.batch_alter_table('recurrence_rules', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_recurrence_rules_elder_id'), ['elder_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_recurrence_rules_station_id'), ['station_id'], unique=False)
+
+    op.create_table('service_addresses',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('household_key', sa.String(length=60), nullable=False),
+    sa.Column('elder_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('address', sa.String(length=200), nullable=False),
+    sa.Column('since', sa.Date(), nullable=False),
+    sa.Column('created_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_by', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_service_addresses_created_by_users')),
+    sa.ForeignKeyConstraint(['elder_id'], ['elders.id'], name=op.f('fk_service_addresses_elder_id_elders')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_service_addresses'))
+    )
+    with op.batch_alter_table('service_addresses', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_service_addresses_household_key'), ['household_key'], unique=False)
 
     op.create_table('tasks',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -523,6 +592,7 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('step_received_on', sa.Date(), nullable=True),
     sa.Column('step_due_on', sa.Date(), nullable=True),
+    sa.Column('step_due_provisional', sa.Boolean(), server_default='0', nullable=False),
     sa.Column('submitted_by', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('submitted_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
     sa.Column('decided_at', server.store.types.UtcDateTime(timezone=True), nullable=True),
@@ -697,16 +767,17 @@ def upgrade() -> None:
     sa.Column('task_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('ordered_by', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('created_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('cancelled_at', server.store.types.UtcDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['elder_id'], ['elders.id'], name=op.f('fk_meal_orders_elder_id_elders')),
     sa.ForeignKeyConstraint(['ordered_by'], ['users.id'], name=op.f('fk_meal_orders_ordered_by_users')),
     sa.ForeignKeyConstraint(['station_id'], ['stations.id'], name=op.f('fk_meal_orders_station_id_stations')),
     sa.ForeignKeyConstraint(['task_id'], ['tasks.id'], name=op.f('fk_meal_orders_task_id_tasks')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_meal_orders')),
-    sa.UniqueConstraint('elder_id', 'day', name='uq_meal_orders_elder_day')
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_meal_orders'))
     )
     with op.batch_alter_table('meal_orders', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_meal_orders_elder_id'), ['elder_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_meal_orders_station_id'), ['station_id'], unique=False)
+        batch_op.create_index('uq_meal_orders_live_elder_day', ['elder_id', 'day'], unique=True, sqlite_where=sa.text("status != 'cancelled'"), postgresql_where=sa.text("status != 'cancelled'"))
 
     op.create_table('offers',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -832,13 +903,14 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['elder_id'], ['elders.id'], name=op.f('fk_service_records_elder_id_elders')),
     sa.ForeignKeyConstraint(['reviewed_by'], ['users.id'], name=op.f('fk_service_records_reviewed_by_users')),
     sa.ForeignKeyConstraint(['station_id'], ['stations.id'], name=op.f('fk_service_records_station_id_stations')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_service_records')),
-    sa.UniqueConstraint('booking_id', name=op.f('uq_service_records_booking_id'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_service_records'))
     )
     with op.batch_alter_table('service_records', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_service_records_booking_id'), ['booking_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_service_records_caregiver_id'), ['caregiver_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_service_records_elder_id'), ['elder_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_service_records_station_id'), ['station_id'], unique=False)
+        batch_op.create_index('uq_service_records_live_booking', ['booking_id'], unique=True, sqlite_where=sa.text('NOT reversed'), postgresql_where=sa.text('NOT reversed'))
 
     op.create_table('hotline_alert_attempts',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -856,20 +928,45 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_hotline_alert_attempts_alert_id'), ['alert_id'], unique=False)
         batch_op.create_index('uq_hotline_attempts_number', ['alert_id', 'number'], unique=True)
 
+    op.create_table('task_visits',
+    sa.Column('task_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('started_at', server.store.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('arrived_at', server.store.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('arrival_lat', sa.Float(), nullable=True),
+    sa.Column('arrival_lng', sa.Float(), nullable=True),
+    sa.Column('arrival_accuracy_m', sa.Float(), nullable=True),
+    sa.Column('arrival_distance_m', sa.Float(), nullable=True),
+    sa.Column('within_geofence', sa.Boolean(), nullable=True),
+    sa.Column('completed_at', server.store.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('completed_by', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('on_behalf_reason', sa.String(length=200), nullable=True),
+    sa.Column('outcome', sa.Text(), server_default='', nullable=False),
+    sa.Column('on_time', sa.Boolean(), nullable=True),
+    sa.Column('food_hot', sa.Boolean(), nullable=True),
+    sa.Column('record_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('updated_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['completed_by'], ['users.id'], name=op.f('fk_task_visits_completed_by_users')),
+    sa.ForeignKeyConstraint(['record_id'], ['service_records.id'], name=op.f('fk_task_visits_record_id_service_records')),
+    sa.ForeignKeyConstraint(['task_id'], ['tasks.id'], name=op.f('fk_task_visits_task_id_tasks')),
+    sa.PrimaryKeyConstraint('task_id', name=op.f('pk_task_visits'))
+    )
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    op.drop_table('task_visits')
     with op.batch_alter_table('hotline_alert_attempts', schema=None) as batch_op:
         batch_op.drop_index('uq_hotline_attempts_number')
         batch_op.drop_index(batch_op.f('ix_hotline_alert_attempts_alert_id'))
 
     op.drop_table('hotline_alert_attempts')
     with op.batch_alter_table('service_records', schema=None) as batch_op:
+        batch_op.drop_index('uq_service_records_live_booking', sqlite_where=sa.text('NOT reversed'), postgresql_where=sa.text('NOT reversed'))
         batch_op.drop_index(batch_op.f('ix_service_records_station_id'))
         batch_op.drop_index(batch_op.f('ix_service_records_elder_id'))
         batch_op.drop_index(batch_op.f('ix_service_records_caregiver_id'))
+        batch_op.drop_index(batch_op.f('ix_service_records_booking_id'))
 
     op.drop_table('service_records')
     with op.batch_alter_table('hotline_chain_events', schema=None) as batch_op:
@@ -896,6 +993,7 @@ def downgrade() -> None:
 
     op.drop_table('offers')
     with op.batch_alter_table('meal_orders', schema=None) as batch_op:
+        batch_op.drop_index('uq_meal_orders_live_elder_day', sqlite_where=sa.text("status != 'cancelled'"), postgresql_where=sa.text("status != 'cancelled'"))
         batch_op.drop_index(batch_op.f('ix_meal_orders_station_id'))
         batch_op.drop_index(batch_op.f('ix_meal_orders_elder_id'))
 
@@ -942,6 +1040,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_tasks_caregiver_id'))
 
     op.drop_table('tasks')
+    with op.batch_alter_table('service_addresses', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_service_addresses_household_key'))
+
+    op.drop_table('service_addresses')
     with op.batch_alter_table('recurrence_rules', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_recurrence_rules_station_id'))
         batch_op.drop_index(batch_op.f('ix_recurrence_rules_elder_id'))
@@ -971,6 +1073,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_family_bindings_elder_id'))
 
     op.drop_table('family_bindings')
+    op.drop_table('door_cards')
     with op.batch_alter_table('elders', schema=None) as batch_op:
         batch_op.drop_index('ix_elders_station_name')
         batch_op.drop_index(batch_op.f('ix_elders_station_id'))
@@ -979,6 +1082,8 @@ def downgrade() -> None:
 
     op.drop_table('elders')
     op.drop_table('welfare_rulesets')
+    op.drop_table('welfare_officers')
+    op.drop_table('welfare_calendars')
     with op.batch_alter_table('refresh_tokens', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_refresh_tokens_user_id'))
 
@@ -997,7 +1102,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_service_items_station_id'))
 
     op.drop_table('service_items')
+    with op.batch_alter_table('meal_plans', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_meal_plans_station_id'))
+
+    op.drop_table('meal_plans')
     op.drop_table('meal_menus')
+    op.drop_table('hotline_station_settings')
     with op.batch_alter_table('day_plans', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_day_plans_station_id'))
 
