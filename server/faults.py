@@ -9,6 +9,7 @@ import signal
 _TARGET = os.environ.get("ANXIN_CRASH_AT", "")
 
 
-def crash_point(name: str) -> None:
-    if _TARGET and name == _TARGET:
+def crash_point(name: str, detail: str | None = None) -> None:
+    """Die here if the target is ``name``, or ``name:detail`` (e.g. one outbox topic)."""
+    if _TARGET and (name == _TARGET or (detail is not None and f"{name}:{detail}" == _TARGET)):
         os.kill(os.getpid(), signal.SIGKILL)

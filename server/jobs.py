@@ -58,8 +58,8 @@ async def relay_once(platform: Platform, batch: int = 100, lane: str | None = No
                     attempts=outbox.c.attempts + 1)
             .returning(outbox.c.id, outbox.c.topic, outbox.c.payload, outbox.c.attempts)
         )).all()
-    if rows:
-        crash_point("relay.claimed")
+    for topic in sorted({r.topic for r in rows}):
+        crash_point("relay.claimed", topic)
     done: list[int] = []
     for row in sorted(rows, key=lambda r: r.id):
         try:
