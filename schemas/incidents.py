@@ -81,6 +81,8 @@ class IncidentOut(Model):
     accepted_at: datetime | None
     arrived_at: datetime | None
     arrival_flagged: bool
+    arrival_distance_m: float | None = Field(
+        default=None, description="how far from the elder the caregiver checked in (metres)")
     resolved_at: datetime | None
     resolution: str | None
     press_count: int

@@ -10,7 +10,8 @@ addStrings({
   current: "当前呼叫", en_route: "我已出发", arrive: "我已到达", resolve: "处理完毕", notes_ph: "处理情况（必填）",
   route: "今日路线", nothing: "今天暂无任务", amap: "高德导航", qq: "腾讯导航", need_location: "需要定位才能报到，请打开定位",
   accepted: "已接单，请尽快出发", declined: "已拒绝", arrived: "已报到到达", resolved: "已完成，辛苦了",
-  arrived_far: "已报到，但位置距老人 {d} 米，调度台会核实", withdrawn: "该呼叫已改派", lang_switch: "English",
+  arrived_far: "签到位置离老人家较远（{d} 米），请到门口再签到", too_far: "签到位置离老人家较远（{d} 米），还不算到达：请到门口再签到；已在门口请联系调度台确认。",
+  arrive_again: "我已到门口，再次签到", confirmed_by_station: "调度台已确认您已到达", withdrawn: "该呼叫已改派", lang_switch: "English",
   st_accepted: "已接单", st_en_route: "在途", st_arrived: "已到达", sign_out: "退出", offer_gone: "该派单已失效",
   k_emergency: "紧急", k_health: "健康", k_service: "服务", k_family: "亲情",
   t_done: "完成", t_planned: "已排", t_en_route: "在途", t_in_progress: "服务中", t_open: "待排", t_cancelled: "已取消",
@@ -24,7 +25,8 @@ addStrings({
   current: "Current call", en_route: "On my way", arrive: "I have arrived", resolve: "Done", notes_ph: "What was done (required)",
   route: "Today's route", nothing: "No tasks today", amap: "Amap", qq: "Tencent Maps", need_location: "Location is needed to report arrival",
   accepted: "Accepted, please set off", declined: "Declined", arrived: "Arrival reported", resolved: "Resolved, thank you",
-  arrived_far: "Arrival reported {d} m from the elder; the station will check", withdrawn: "This call was reassigned", lang_switch: "中文",
+  arrived_far: "You checked in {d} m from the elder's home: please check in again at the door", too_far: "Your check-in was {d} m from the elder's home and does not count as arrived yet: check in again at the door, or call the station if you are already there.",
+  arrive_again: "I am at the door: check in again", confirmed_by_station: "The station confirmed your arrival", withdrawn: "This call was reassigned", lang_switch: "中文",
   st_accepted: "Accepted", st_en_route: "En route", st_arrived: "Arrived", sign_out: "Sign out", offer_gone: "This offer is no longer open",
   k_emergency: "Emergency", k_health: "Health", k_service: "Service", k_family: "Family",
   t_done: "done", t_planned: "planned", t_en_route: "on the way", t_in_progress: "in progress", t_open: "to plan", t_cancelled: "cancelled",
@@ -98,18 +100,25 @@ function onEvent(msg) {
   // freshly signed-in phone (its snapshot shows where things stand).
   const fresh = !!S.snapAt && Date.parse(msg.at) >= S.snapAt - 2000 && now() - Date.parse(msg.at) < 60000;
   if (fresh && msg.type === "task.withdrawn") toast(t("withdrawn"), "err");
+  if (fresh && msg.type === "incident.arrival_confirmed") toast(t("confirmed_by_station"));
   if (fresh && msg.type === "task.offered" && navigator.vibrate) navigator.vibrate([300, 100, 300]);
   clearTimeout(snapTimer);
   snapTimer = setTimeout(() => snapshot().catch(() => {}), 50);
 }
 
+// okMsg: a text, or a function of the answer giving a text or [text, kind].
 async function act(fn, okMsg) {
-  try { const r = await fn(); if (okMsg) toast(typeof okMsg === "function" ? okMsg(r) : okMsg); }
+  try {
+    const r = await fn();
+    const msg = typeof okMsg === "function" ? okMsg(r) : okMsg;
+    if (msg) toast(...(Array.isArray(msg) ? msg : [msg]));
+  }
   catch (e) { toast(e.status === 409 ? t("offer_gone") : e.message, "err"); }
   await snapshot().catch(() => {});
 }
 
 // ----- rendering ---------------------------------------------------------------------------
+function metres(d) { return Math.round(d || 0).toLocaleString(lang() === "zh" ? "zh-CN" : "en-GB"); }
 function deadlineClass(iso) { const left = (Date.parse(iso) - now()) / 1000; return left < 180 ? "red" : left < 480 ? "amber" : "green"; }
 
 function offerCard(o) {
@@ -149,6 +158,9 @@ function incidentCard(inc) {
   const clock = inc.arrived_at
     ? h("span", { class: "deadline done", id: "cg-deadline", text: t("on_scene_in", { m: Math.max(1, Math.round((Date.parse(inc.arrived_at) - Date.parse(inc.opened_at)) / 60000)) }) })
     : h("span", { class: `deadline ${deadlineClass(inc.deadline_at)}`, id: "cg-deadline", "data-until": inc.deadline_at, text: mmss((Date.parse(inc.deadline_at) - now()) / 1000) });
+  // A check-in too far from the elder is not an arrival: say so until she checks in again
+  // nearby or the station confirms it.
+  const tooFar = inc.arrival_flagged && ["accepted", "en_route"].includes(inc.status);
   return h("section", { class: "card current", "data-incident": inc.id },
     h("h2", {}, `${t("current")} · `, h("span", { id: "cg-status", text: t(`st_${inc.status}`) })),
     h("div", { class: "step", text: inc.elder_name }),
@@ -156,6 +168,7 @@ function incidentCard(inc) {
       h("dt", { text: t("address") }), h("dd", { text: inc.address || "" }),
       inc.access_notes ? h("dt", { text: t("access") }) : null, inc.access_notes ? h("dd", { text: inc.access_notes }) : null,
       h("dt", { text: t("deadline") }), h("dd", {}, clock)),
+    tooFar ? h("p", { class: "warn-box", id: "cg-too-far", role: "alert", text: t("too_far", { d: metres(inc.arrival_distance_m) }) }) : null,
     navLinks(loc.lat, loc.lng, inc.elder_name),
     inc.status === "accepted" ? h("button", { class: "btn primary wide", id: "btn-en-route", onclick: async () => {
       const p = S.position;
@@ -165,8 +178,8 @@ function incidentCard(inc) {
       const p = await currentPosition();
       if (!p) { toast(t("need_location"), "err"); return; }
       act(() => session.api("POST", `/api/v1/incidents/${inc.id}/arrive`, { location: fix(p) }),
-        (r) => r && r.flagged ? t("arrived_far", { d: Math.round(r.distance_m) }) : t("arrived"));
-    } }, t("arrive")) : null,
+        (r) => r && r.flagged ? [t("arrived_far", { d: metres(r.distance_m) }), "err"] : t("arrived"));
+    } }, tooFar ? t("arrive_again") : t("arrive")) : null,
     inc.status === "arrived" ? h("div", {}, notes, h("button", { class: "btn ok wide", id: "btn-resolve", onclick: () => {
       if (!notes.value.trim()) { notes.focus(); return; }
       act(() => session.api("POST", `/api/v1/incidents/${inc.id}/resolve`, { notes: notes.value.trim() }), t("resolved"));

@@ -42,6 +42,9 @@ addStrings({
   keys: "快捷键：j/k 上下移动 · Enter 打开 · a 确认警报 · n 电话建单 · Esc 关闭",
   high_risk: "高风险", elders_legend: "老人", incidents_legend: "呼叫", station: "服务站", kitchen: "中央厨房",
   flagged: "到达位置异常", press_count: "按键 {n} 次",
+  arrival_far: "签到位置距老人 {d} 米", arrival_far_limit: "（超出 {limit} 米）", confirm_arrival: "确认到达",
+  confirm_hint: "到达未计入：请先电话联系护理员或老人，核实已到门口后再确认。", confirm_note_ph: "核实情况（可选）",
+  arrival_confirmed_ok: "已确认到达", arrival_confirmed_by_op: "调度员已确认到场", qi_flag: "⚠ 到达待确认 · {d} 米",
   ev_opened: "呼叫进入", ev_offered: "派单", ev_accepted: "接单", ev_en_route: "出发", ev_arrived: "到达",
   ev_resolved: "处理完毕", ev_closed: "关闭", ev_alarm: "警报", ev_alarm_acknowledged: "警报已确认",
   ev_escalation_step: "升级流程", ev_responsibility_taken: "已有人负责", ev_escalation_stopped: "升级停止", no_candidates: "调度未找到可用护理员，请人工指派",
@@ -90,6 +93,9 @@ addStrings({
   keys: "Keys: j/k move · Enter open · a acknowledge · n new call · Esc close",
   high_risk: "high risk", elders_legend: "Elders", incidents_legend: "Calls", station: "Station", kitchen: "Kitchen",
   flagged: "arrival location flagged", press_count: "{n} presses",
+  arrival_far: "Checked in {d} m from the elder", arrival_far_limit: " (more than {limit} m)", confirm_arrival: "Confirm arrival",
+  confirm_hint: "Not counted as on scene yet: call the caregiver or the elder, and confirm once they are at the door.", confirm_note_ph: "What you checked (optional)",
+  arrival_confirmed_ok: "Arrival confirmed", arrival_confirmed_by_op: "confirmed by the operator", qi_flag: "⚠ arrival to confirm · {d} m",
   ev_opened: "Call in", ev_offered: "Offered", ev_accepted: "Accepted", ev_en_route: "Left", ev_arrived: "Arrived",
   ev_resolved: "Resolved", ev_closed: "Closed", ev_alarm: "Alarm", ev_alarm_acknowledged: "Alarm acknowledged",
   ev_escalation_step: "Escalation step", ev_responsibility_taken: "Responsibility taken", ev_escalation_stopped: "Escalation stopped", no_candidates: "The dispatcher found nobody available: assign by hand",
@@ -276,10 +282,16 @@ function renderQueue() {
           inc.caregiver_name ? h("span", { class: "qi-cg", text: inc.caregiver_name })
             : inc.offer ? h("span", { class: "qi-cg", text: `→ ${inc.offer.caregiver_name}` }) : null,
           inc.eta_at && !inc.arrived_at ? h("span", { class: "qi-eta", text: t("eta", { t: hhmm(inc.eta_at) }) }) : null,
-          inc.press_count > 1 ? h("span", { class: "qi-press", text: t("press_count", { n: inc.press_count }) }) : null),
+          inc.press_count > 1 ? h("span", { class: "qi-press", text: t("press_count", { n: inc.press_count }) }) : null,
+          awaitingConfirmation(inc) ? h("span", { class: "qi-flag", "data-flag": "arrival", text: t("qi_flag", { d: metres(inc.arrival_distance_m) }) }) : null),
         h("span", { class: "qi-time", text: hhmm(inc.opened_at) })));
   }) : [h("li", { class: "empty", text: t("no_incidents") })]));
 }
+
+// A check-in too far from the elder: not on scene until the operator confirms it (or the
+// caregiver checks in again nearby).
+function awaitingConfirmation(inc) { return !!inc.arrival_flagged && ["accepted", "en_route"].includes(inc.status); }
+function metres(d) { return d === null || d === undefined ? "?" : Math.round(d).toLocaleString(lang() === "zh" ? "zh-CN" : "en-GB"); }
 
 // "a · b · c" as flex items: the parts given, each preceded by a separator.
 function sep(...parts) {
@@ -579,7 +591,26 @@ function evSummary(ev) {
   return parts.join(" · ");
 }
 
-const KEEP = ["#assign-cg", "#assign-reason", "#close-notes", "#escalate-reason"];
+const KEEP = ["#assign-cg", "#assign-reason", "#close-notes", "#escalate-reason", "#confirm-note"];
+
+function confirmedByOperator(inc) { return (inc.timeline || []).some((ev) => ev.kind === "arrival_confirmed"); }
+
+// The flagged check-in: how far it was, and the operator's confirmation after a call.
+function arrivalBox(inc) {
+  const flaggedEv = [...(inc.timeline || [])].reverse().find((ev) => ev.kind === "arrival_flagged");
+  const limit = flaggedEv && flaggedEv.data && flaggedEv.data.tolerance_m;
+  const note = h("input", { id: "confirm-note", placeholder: t("confirm_note_ph"), maxlength: 500 });
+  return h("form", { class: "d-form arrival-flag", id: "arrival-flag", role: "alert", onsubmit: async (ev) => {
+    ev.preventDefault();
+    try {
+      await session.api("POST", `/api/v1/incidents/${inc.id}/confirm-arrival`, { note: note.value.trim() });
+      toast(t("arrival_confirmed_ok")); refreshIncident(inc.id);
+    } catch (e) { toast(t("error", { msg: e.message }), "err"); refreshIncident(inc.id); }
+  } },
+    h("h3", { id: "arrival-far", text: `⚠ ${t("arrival_far", { d: metres(inc.arrival_distance_m) })}${limit ? t("arrival_far_limit", { limit: metres(limit) }) : ""}` }),
+    h("p", { class: "hint", text: t("confirm_hint") }), note,
+    h("button", { class: "btn primary", type: "submit", id: "confirm-arrival" }, t("confirm_arrival")));
+}
 function renderDetail() {
   const inc = S.detail; const box = $("#detail");
   if (!inc) { box.hidden = true; return; }
@@ -619,7 +650,10 @@ function renderDetail() {
         : inc.offer ? `→ ${inc.offer.caregiver_name} (${t("s_offered")}${inc.offer.manual ? " · " + tr(inc.offer.reason_i18n, inc.offer.reason) : ""})` : t("none") }),
       inc.elder ? h("dt", { text: t("elder") }) : null,
       inc.elder ? h("dd", { text: [inc.elder.address, careLevel(inc.elder.care_level), inc.elder.high_risk ? t("high_risk") : null, inc.elder.access_notes, inc.elder.health_notes].filter(Boolean).join(" · ") }) : null,
-      inc.arrival_flagged ? h("dt", { text: "⚠" }) : null, inc.arrival_flagged ? h("dd", { class: "warn", text: t("flagged") }) : null),
+      inc.arrival_flagged && !awaitingConfirmation(inc) ? h("dt", { text: "⚠" }) : null,
+      inc.arrival_flagged && !awaitingConfirmation(inc) ? h("dd", { class: "warn", id: "detail-flag", text: [t("arrival_far", { d: metres(inc.arrival_distance_m) }),
+        inc.status === "arrived" && confirmedByOperator(inc) ? t("arrival_confirmed_by_op") : t("flagged")].join(" · ") }) : null),
+    awaitingConfirmation(inc) ? arrivalBox(inc) : null,
     h("h3", { text: t("candidates") }),
     (inc.candidates || []).length ? null : h("p", { class: "warn", text: t("no_candidates") }),
     h("table", { class: "cands" }, h("tbody", {}, ...(inc.candidates || []).map((c, i) => h("tr", { class: i === 0 ? "best" : "" },

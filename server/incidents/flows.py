@@ -175,6 +175,13 @@ async def confirm_arrival(platform: Platform, p: Principal, incident_id: int, no
             alarms.c.incident_id == inc.id, alarms.c.kind == "arrival_outside_geofence",
             alarms.c.acknowledged_at.is_(None)).values(acknowledged_at=tx.now, acknowledged_by=p.user_id))
         await _on_scene(tx, inc, flagged=True, distance=inc.arrival_distance_m, confirmed_by=p.user_id)
+        # The caregiver's phone still says "check in again at the door": tell it the station
+        # has confirmed, so it moves on to the resolve step without a reload.
+        cg_user = (await tx.conn.execute(select(caregivers.c.user_id).where(
+            caregivers.c.id == inc.caregiver_id))).scalar()
+        if cg_user is not None:
+            queue_push(tx, f"user:{cg_user}", "incident.arrival_confirmed", {
+                "incident_id": inc.id, "distance_m": inc.arrival_distance_m})
         return {"incident_id": inc.id, "status": S.ARRIVED.value}
 
 

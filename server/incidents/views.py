@@ -38,6 +38,7 @@ async def incident_out(conn: AsyncConnection, row: Any, now: Any, *, with_timeli
         outside_circle=row.outside_circle, opened_at=row.opened_at, deadline_at=row.deadline_at,
         caregiver_id=row.caregiver_id, caregiver_name=cg_name, eta_at=row.eta_at, eta_minutes=minutes,
         accepted_at=row.accepted_at, arrived_at=row.arrived_at, arrival_flagged=row.arrival_flagged,
+        arrival_distance_m=row.arrival_distance_m,
         resolved_at=row.resolved_at, resolution=row.resolution, press_count=row.press_count,
         status_text=text)
     if with_candidates and row.last_ranking:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
+from server.store.tables import push_messages
 from tests.conftest import BACKENDS
 from tests.support.api import Api, near
 
@@ -109,6 +111,7 @@ async def test_arrival_far_away_is_flagged(api: Api) -> None:
     seen = await api.call("GET", f"/api/v1/incidents/{inc['id']}", "operator", expect=200)
     assert seen["status"] == "accepted" and seen["arrival_flagged"] is True
     assert seen["arrived_at"] is None
+    assert seen["arrival_distance_m"] == body["distance_m"] and body["distance_m"] > 200
     assert [e["kind"] for e in seen["timeline"]][-2:] == ["arrival_flagged", "alarm"]
 
 
@@ -157,6 +160,12 @@ async def test_operator_confirms_a_flagged_arrival(api: Api) -> None:
     assert len(confirmed) == 1 and confirmed[0]["actor_user_id"] == api.ids["operator"]
     open_alarms = await api.call("GET", "/api/v1/alarms", "operator", expect=200)
     assert not [a for a in open_alarms if a["kind"] == "arrival_outside_geofence"]
+    # The caregiver's phone is told, so it stops asking her to check in again.
+    async with api.platform.store.read() as conn:
+        told = (await conn.execute(select(push_messages.c.payload).where(
+            push_messages.c.recipient == f"user:{api.ids['cg_a_user']}",
+            push_messages.c.type == "incident.arrival_confirmed"))).scalars().all()
+    assert [p["incident_id"] for p in told] == [iid]
     assert await _deadline_alarms(api, iid) == []
     status, body = await api.call("POST", f"/api/v1/incidents/{iid}/confirm-arrival", "operator")
     assert status == 409 and body["code"] == "no_arrival_to_confirm"
