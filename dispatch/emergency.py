@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, Literal, TypeGuard
 
 from dispatch.geo import GeoPoint
 from dispatch.travel import TravelMode, TravelTimeModel
@@ -18,7 +19,6 @@ WHY_ON_EMERGENCY = "正在处理另一起紧急呼叫"
 WHY_MISSING_SKILL = "缺少技能"  # followed by "：" and the skills
 
 _MODE_VERB = {TravelMode.WALK: "步行", TravelMode.EBIKE: "骑行", TravelMode.CAR: "驾车"}
-_MODE_EN = {TravelMode.WALK: "on foot", TravelMode.EBIKE: "by e-bike", TravelMode.CAR: "by car"}
 _VERB_MODE = {v: k for k, v in _MODE_VERB.items()}
 
 # English for the reasons caregivers are left out (the Chinese above is what is stored).
@@ -66,12 +66,18 @@ class EmergencyRequest:
     preferred_skills: frozenset[str] = frozenset({"first_aid"})
 
 
+ReasonCode = Literal["idle", "busy_can_break_off", "busy_must_finish"]
+REASON_CODES: tuple[ReasonCode, ...] = ("idle", "busy_can_break_off", "busy_must_finish")
+
+
 @dataclass(frozen=True)
 class Reason:
-    """Why a caregiver is a candidate, as data: the console shows it in Chinese or English.
+    """Why a caregiver is a candidate, as data: a ``code`` and its ``params()``.
 
-    The Chinese wording is what the ranking stores (``Candidate.reason``); ``parse_reason``
-    reads it back, so stored rankings can be shown in English too.
+    The ranking stores both with each candidate, beside the Chinese wording (``zh()``, what
+    ``Candidate.reason`` holds for old clients and the offer row); server/texts.py renders
+    the code and params in either language. ``parse_reason`` reads the Chinese back, for
+    rankings stored before the code and params were.
     """
 
     mode: TravelMode
@@ -93,18 +99,42 @@ class Reason:
                 text = f"正在{self.busy_with}（不可中断），还需{self.finish_min}分钟，{then}"
         return text + ("，持急救证" if self.first_aid else "")
 
-    def en(self, label: Callable[[str], str] = str) -> str:
-        """English; ``label`` translates the current work's (Chinese) label."""
-        trip = f"{self.travel_min} min {_MODE_EN[self.mode]}" if self.travel_min else "already close by"
+    @property
+    def code(self) -> ReasonCode:
         if self.busy_with is None:
-            text = f"idle, {trip}"
-        else:
-            what = label(self.busy_with)
-            if self.interruptible:
-                text = f"busy with {what} (can break off), leaves in about {self.finish_min} min, then {trip}"
-            else:
-                text = f"busy with {what} (cannot break off) for {self.finish_min} more min, then {trip}"
-        return text + ("; first-aid certified" if self.first_aid else "")
+            return "idle"
+        return "busy_can_break_off" if self.interruptible else "busy_must_finish"
+
+    def params(self) -> dict[str, Any]:
+        """The fields besides the code, as JSON values (``interruptible`` is in the code)."""
+        return {"mode": self.mode.value, "travel_min": self.travel_min, "busy_with": self.busy_with,
+                "finish_min": self.finish_min, "first_aid": self.first_aid}
+
+    @classmethod
+    def from_data(cls, code: Any, params: Any) -> Reason | None:
+        """The Reason behind a stored code and params, or None when they do not read as one
+        (a row written by hand or by another version)."""
+        if code not in REASON_CODES or not isinstance(params, Mapping):
+            return None
+        raw_mode = params.get("mode")
+        if raw_mode not in tuple(m.value for m in TravelMode):  # (a tuple: the value may be unhashable)
+            return None
+        mode = TravelMode(raw_mode)
+        travel, finish = params.get("travel_min"), params.get("finish_min", 0)
+        busy_with, first_aid = params.get("busy_with"), params.get("first_aid", False)
+        if not _count(travel) or not _count(finish) or not isinstance(first_aid, bool):
+            return None
+        if code == "idle":
+            return cls(mode=mode, travel_min=travel, first_aid=first_aid)
+        if not isinstance(busy_with, str) or not busy_with:
+            return None
+        return cls(mode=mode, travel_min=travel, busy_with=busy_with,
+                   interruptible=code == "busy_can_break_off", finish_min=finish, first_aid=first_aid)
+
+
+def _count(v: object) -> TypeGuard[int]:
+    """A whole number of minutes (not a bool, not negative)."""
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
 
 
 _TRIP = r"(?:(?P<verb>步行|骑行|驾车)约(?P<travel>\d+)分钟|已在附近|已在现场附近)"
@@ -147,6 +177,7 @@ class Candidate:
     has_preferred: bool
     reason: str
     interrupts: str | None = None  # task_id that would be broken off, if any
+    why: Reason | None = None  # the reason as data (``reason`` is its Chinese wording)
 
 
 @dataclass(frozen=True)
@@ -164,7 +195,7 @@ def _minutes(seconds: int) -> int:
     return max(1, math.ceil(seconds / 60)) if seconds > 0 else 0
 
 
-def _reason(c: CaregiverState, finish_s: int, travel_s: int, has_preferred: bool) -> str:
+def _reason(c: CaregiverState, finish_s: int, travel_s: int, has_preferred: bool) -> Reason:
     return Reason(
         mode=c.mode,
         travel_min=_minutes(travel_s),
@@ -172,7 +203,7 @@ def _reason(c: CaregiverState, finish_s: int, travel_s: int, has_preferred: bool
         interruptible=c.current.interruptible if c.current is not None else True,
         finish_min=_minutes(finish_s),
         first_aid=has_preferred,
-    ).zh()
+    )
 
 
 def rank_for_emergency(
@@ -233,6 +264,7 @@ def rank_for_emergency(
         interrupts = (
             c.current.task_id if c.current is not None and c.current.interruptible else None
         )
+        why = _reason(c, finish, t, preferred)
         candidates.append(
             Candidate(
                 caregiver_id=c.caregiver_id,
@@ -242,8 +274,9 @@ def rank_for_emergency(
                 finish_s=finish,
                 meets_target=eta <= target_s,
                 has_preferred=preferred,
-                reason=_reason(c, finish, t, preferred),
+                reason=why.zh(),
                 interrupts=interrupts,
+                why=why,
             )
         )
 

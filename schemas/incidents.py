@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import Field
 
@@ -47,7 +48,12 @@ class CandidateOut(Model):
     name: str
     eta_s: int
     meets_target: bool
-    reason: str
+    reason: str = Field(description="the dispatcher's reason in Chinese, as stored")
+    reason_code: str | None = Field(
+        default=None, description="the reason as data: idle, busy_can_break_off or busy_must_finish "
+                                  "(null for rankings stored before reasons were data)")
+    reason_params: dict[str, Any] | None = Field(
+        default=None, description="its parameters: mode, travel_min, busy_with, finish_min, first_aid")
 
 
 class ElderContactOut(Model):

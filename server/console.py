@@ -24,6 +24,7 @@ from server.store.tables import (
     alarms,
     caregivers,
     elders,
+    incident_events,
     incidents,
     offers,
     push_messages,
@@ -314,9 +315,18 @@ async def _pending_offers(conn: Any, incident_ids: list[int]) -> dict[int, dict[
     rows = (await conn.execute(select(offers, caregivers.c.name.label("caregiver_name")).join(
         caregivers, caregivers.c.id == offers.c.caregiver_id).where(
         offers.c.incident_id.in_(incident_ids), offers.c.status == "offered"))).all()
+    # The dispatcher's reason as data is on the offer's timeline event (the offer row has the text).
+    why: dict[int, dict[str, Any]] = {}
+    if rows:
+        for e in (await conn.execute(select(incident_events.c.data).where(
+                incident_events.c.incident_id.in_([r.incident_id for r in rows]),
+                incident_events.c.kind == "offered"))).scalars():
+            if isinstance(e, dict) and isinstance(e.get("offer_id"), int):
+                why[e["offer_id"]] = e
     return {r.incident_id: {"offer_id": r.id, "caregiver_id": r.caregiver_id, "caregiver_name": r.caregiver_name,
                             "expires_at": _iso(r.expires_at), "eta_s": r.eta_s, "manual": r.manual,
-                            "reason": r.reason} for r in rows}
+                            "reason": r.reason, "reason_code": why.get(r.id, {}).get("reason_code"),
+                            "reason_params": why.get(r.id, {}).get("reason_params")} for r in rows}
 
 
 def _texts(d: dict[str, Any], audience: Audience, offer: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -327,15 +337,16 @@ def _texts(d: dict[str, Any], audience: Audience, offer: dict[str, Any] | None =
                     resolution=d.get("resolution")).out()
     d["status_text"], d["status_text_i18n"] = t["zh"], t
     for c in d.get("candidates") or []:
-        c["reason_i18n"] = reason_text(c.get("reason"))
+        c["reason_i18n"] = reason_text(c.get("reason"), c.get("reason_code"), c.get("reason_params"))
     for e in d.get("timeline") or []:
         data = e.get("data") or {}
         if isinstance(data.get("reason"), str):
-            data["reason_i18n"] = reason_text(data["reason"])
+            data["reason_i18n"] = reason_text(data["reason"], data.get("reason_code"), data.get("reason_params"))
         if isinstance(data.get("message"), str):
             data["message_i18n"] = alarm_text(str(data.get("alarm", "")), data["message"])
     if offer is not None:
-        offer["reason_i18n"] = reason_text(offer.get("reason"))
+        offer["reason_i18n"] = reason_text(offer.get("reason"), offer.get("reason_code"),
+                                           offer.get("reason_params"))
     return d
 
 

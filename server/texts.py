@@ -5,9 +5,11 @@ A text is a key and its parameters (``Text``); it renders in either language, an
 reads only the Chinese ``text`` field keeps working). Who reads it matters: the elder is told
 "正在为您联系护理员", the family "正在联系护理员", the operator "调度正在寻找护理员".
 
-Some texts were stored as Chinese strings before they had keys (the dispatcher's reasons, the
-offer reasons, alarm messages written "中文 / English"); ``reason_text`` and ``alarm_text``
-read those back into keys, so old rows show in English too.
+The dispatcher's reasons are stored as data (``reason_code`` and ``reason_params``, from
+``dispatch.emergency.Reason``) beside their Chinese wording, and render from the data here. Some
+texts were stored as Chinese strings only (rankings and offers from before the reasons were data,
+alarm messages written "中文 / English"); ``reason_text`` and ``alarm_text`` read those back
+into keys, so old rows show in English too.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from dispatch.emergency import WHY_EN, parse_reason
+from dispatch.emergency import WHY_EN, Reason, parse_reason
 from server.services.catalogue import SEED_ITEMS
 
 Lang = Literal["zh", "en"]
@@ -58,6 +60,20 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "resolution.handled_by_phone": ("电话已处理", "handled by phone"),
     "resolution.duplicate": ("重复呼叫", "duplicate"),
     "resolution.resolved": ("已处理", "resolved"),
+    # Why the dispatcher ranked a caregiver (dispatch.emergency.Reason, by its code). The Chinese
+    # reads exactly as Reason.zh(), the wording stored beside the data.
+    "reason.idle": ("空闲，{trip}{aid}", "idle, {trip}{aid}"),
+    "reason.busy_can_break_off": ("正在{work}（可中断），约{finish_min}分钟后出发，{again}{trip}{aid}",
+                                  "busy with {work} (can break off), leaves in about {finish_min} min, "
+                                  "then {trip}{aid}"),
+    "reason.busy_must_finish": ("正在{work}（不可中断），还需{finish_min}分钟，{again}{trip}{aid}",
+                                "busy with {work} (cannot break off) for {finish_min} more min, then {trip}{aid}"),
+    "reason.trip.walk": ("步行约{minutes}分钟", "{minutes} min on foot"),
+    "reason.trip.ebike": ("骑行约{minutes}分钟", "{minutes} min by e-bike"),
+    "reason.trip.car": ("驾车约{minutes}分钟", "{minutes} min by car"),
+    "reason.close_by": ("已在附近", "already close by"),
+    "reason.again": ("再", ""),
+    "reason.first_aid": ("，持急救证", "; first-aid certified"),
     # Offers.
     "offer.manual": ("人工指派：{reason}", "Assigned by hand: {reason}"),
     "offer.no_answer": ("无应答", "no answer in time"),
@@ -102,7 +118,8 @@ TASK_KIND_KEYS = {"meal_delivery": "task.meal_delivery", "call_health": "task.ca
 
 @dataclass(frozen=True)
 class Text:
-    """A key and its parameters; a parameter may itself be a Text (rendered in the same language)."""
+    """A key and its parameters; a parameter may itself be a Text or a Label (rendered in the
+    same language)."""
 
     key: str
     params: Mapping[str, Any] = field(default_factory=dict)
@@ -110,15 +127,29 @@ class Text:
     def render(self, lang: Lang) -> str:
         zh, en = CATALOGUE[self.key]
         template = zh if lang == "zh" else en
-        values = {k: v.render(lang) if isinstance(v, Text) else v for k, v in self.params.items()}
+        values = {k: v.render(lang) if isinstance(v, Text | Label) else v for k, v in self.params.items()}
         return template.format(**values)
 
     def out(self) -> dict[str, Any]:
         """The JSON a page gets: key and params for clients with their own catalogue, and both
         renderings for the rest."""
-        return {"key": self.key, "params": {k: v.out() if isinstance(v, Text) else v
+        return {"key": self.key, "params": {k: v.out() if isinstance(v, Text | Label) else v
                                             for k, v in self.params.items()},
                 "zh": self.render("zh"), "en": self.render("en")}
+
+
+@dataclass(frozen=True)
+class Label:
+    """A stored Chinese label inside a text (what a caregiver is busy with): English where it is
+    a known title, inside an English sentence ("busy with bathing help")."""
+
+    zh: str
+
+    def render(self, lang: Lang) -> str:
+        return self.zh if lang == "zh" else _label_en(self.zh)
+
+    def out(self) -> dict[str, Any]:
+        return plain(self.zh, _label_en(self.zh))
 
 
 def plain(zh: str, en: str | None = None) -> dict[str, Any]:
@@ -174,17 +205,30 @@ def bilingual(text: str) -> dict[str, Any]:
     return plain(text)
 
 
-def reason_text(reason: str | None) -> dict[str, Any]:
-    """A dispatcher's or operator's reason, as stored, in both languages."""
+def dispatch_reason(r: Reason) -> Text:
+    """The dispatcher's reason for a candidate, from its data."""
+    trip = Text(f"reason.trip.{r.mode.value}", {"minutes": r.travel_min}) if r.travel_min else Text("reason.close_by")
+    params: dict[str, Any] = {"trip": trip, "aid": Text("reason.first_aid") if r.first_aid else ""}
+    if r.code != "idle":
+        params.update(work=Label(r.busy_with or ""), finish_min=r.finish_min,
+                      again=Text("reason.again") if r.travel_min else "")
+    return Text(f"reason.{r.code}", params)
+
+
+def reason_text(reason: str | None, code: Any = None, params: Any = None) -> dict[str, Any]:
+    """A dispatcher's or operator's reason in both languages: from the stored code and params
+    where there are (readable) ones, else from the stored text."""
+    data = Reason.from_data(code, params) if code is not None else None
+    if data is not None:
+        return dispatch_reason(data).out()
     reason = reason or ""
     if reason.startswith("人工指派："):
         return Text("offer.manual", {"reason": reason[len("人工指派："):]}).out()
+    # Rankings and offers stored before the reasons were data: read the Chinese back, and
+    # keep it as stored (it may be an earlier wording).
     parsed = parse_reason(reason)
     if parsed is not None:
-        params = {"mode": parsed.mode.value, "travel_min": parsed.travel_min, "busy_with": parsed.busy_with,
-                  "interruptible": parsed.interruptible, "finish_min": parsed.finish_min,
-                  "first_aid": parsed.first_aid}
-        return {"key": "dispatch.reason", "params": params, "zh": reason, "en": parsed.en(_label_en)}
+        return {**dispatch_reason(parsed).out(), "zh": reason}
     if reason in WHY_EN:
         return plain(reason, WHY_EN[reason])
     return bilingual(reason)

@@ -11,10 +11,12 @@ from sqlalchemy import insert, select, update
 
 from dispatch.emergency import (
     WHY_DECLINED,
+    Candidate,
     CaregiverState,
     CurrentWork,
     EmergencyRanking,
     EmergencyRequest,
+    Reason,
     rank_for_emergency,
 )
 from dispatch.geo import GeoPoint
@@ -105,13 +107,23 @@ def point_of(lat: Any, lng: Any) -> GeoPoint | None:
 
 
 def ranking_json(r: EmergencyRanking) -> dict[str, Any]:
+    """The ranking as stored on the incident. Each candidate's reason is kept as data
+    (``reason_code`` and ``reason_params``, rendered per language by server/texts.py) beside
+    its Chinese wording ``reason`` (what rows from before the data have, and old clients read)."""
     return {
         "can_meet_target": r.can_meet_target, "target_s": r.target_s,
-        "candidates": [{"caregiver_id": c.caregiver_id, "name": c.name, "eta_s": c.eta_s,
-                        "travel_s": c.travel_s, "finish_s": c.finish_s,
-                        "meets_target": c.meets_target, "reason": c.reason} for c in r.candidates],
+        "candidates": [_candidate_json(c) for c in r.candidates],
         "excluded": [{"caregiver_id": cid, "why": why} for cid, why in r.excluded],
     }
+
+
+def _candidate_json(c: Candidate) -> dict[str, Any]:
+    out: dict[str, Any] = {"caregiver_id": c.caregiver_id, "name": c.name, "eta_s": c.eta_s,
+                           "travel_s": c.travel_s, "finish_s": c.finish_s,
+                           "meets_target": c.meets_target, "reason": c.reason}
+    if c.why is not None:
+        out["reason_code"], out["reason_params"] = c.why.code, c.why.params()
+    return out
 
 
 async def _rank(platform: Platform, incident_id: int) -> EmergencyRanking | None:
@@ -155,7 +167,7 @@ async def dispatch_incident(platform: Platform, incident_id: int) -> None:
         if ranking.best is not None:
             best = ranking.best
             await make_offer(platform, tx, inc, best.caregiver_id, best.eta_s, best.reason,
-                             manual=False, actor=None)
+                             manual=False, actor=None, why=best.why)
             if not ranking.can_meet_target:
                 await raise_alarm(tx, inc.station_id, incident_id, "no_caregiver_in_time",
                                   f"{elder_name}：没有护理员能在20分钟内到达（最快约{best.eta_s // 60}分钟），"
@@ -171,8 +183,9 @@ async def dispatch_incident(platform: Platform, incident_id: int) -> None:
 
 
 async def make_offer(platform: Platform, tx: Tx, inc: Any, caregiver_id: int, eta_s: int,
-                     reason: str, *, manual: bool, actor: int | None) -> int:
-    """Offer the incident to one caregiver: offer row, timeout timer, push, timeline."""
+                     reason: str, *, manual: bool, actor: int | None, why: Reason | None = None) -> int:
+    """Offer the incident to one caregiver: offer row, timeout timer, push, timeline (with the
+    dispatcher's reason as data, ``why``, where there is one)."""
     s = platform.settings
     expires = tx.now + timedelta(seconds=s.offer_timeout_s)
     oid = int((await tx.conn.execute(insert(offers).values(
@@ -180,7 +193,8 @@ async def make_offer(platform: Platform, tx: Tx, inc: Any, caregiver_id: int, et
         expires_at=expires, eta_s=eta_s, manual=manual, reason=reason).returning(offers.c.id))).scalar_one())
     await transition(tx, inc, S.OFFERED, "offered", actor,
                      values={"caregiver_id": None}, offer_id=oid, caregiver_id=caregiver_id,
-                     eta_s=eta_s, reason=reason, manual=manual)
+                     eta_s=eta_s, reason=reason, manual=manual,
+                     **({"reason_code": why.code, "reason_params": why.params()} if why else {}))
     await schedule(tx, "offer.expire", f"offer:{oid}:expire", expires, {"offer_id": oid})
     cg = (await tx.conn.execute(select(caregivers.c.user_id, caregivers.c.name)
                                 .where(caregivers.c.id == caregiver_id))).one()

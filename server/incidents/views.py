@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from dispatch.emergency import Reason
 from schemas.common import Point, TimelineEvent
 from schemas.incidents import CandidateOut, IncidentOut
 from server.store.tables import caregivers, elders, incident_events
@@ -22,6 +23,16 @@ def _status_text(row: Any, caregiver_name: str | None, now: Any) -> tuple[str, i
     text = status_text(row.status, "elder", name=caregiver_name, minutes=minutes,
                        resolution=row.resolution).render("zh")
     return text, minutes
+
+
+def _candidate_out(c: dict[str, Any]) -> CandidateOut:
+    """A stored candidate; its reason's data only where it reads as a Reason (rows from before
+    the data have the Chinese text alone)."""
+    code, params = c.get("reason_code"), c.get("reason_params")
+    readable = Reason.from_data(code, params) is not None
+    return CandidateOut(caregiver_id=c["caregiver_id"], name=c["name"], eta_s=c["eta_s"],
+                        meets_target=c["meets_target"], reason=c["reason"],
+                        reason_code=code if readable else None, reason_params=params if readable else None)
 
 
 async def incident_out(conn: AsyncConnection, row: Any, now: Any, *, with_timeline: bool = False,
@@ -42,9 +53,7 @@ async def incident_out(conn: AsyncConnection, row: Any, now: Any, *, with_timeli
         resolved_at=row.resolved_at, resolution=row.resolution, press_count=row.press_count,
         status_text=text)
     if with_candidates and row.last_ranking:
-        out.candidates = [CandidateOut(caregiver_id=c["caregiver_id"], name=c["name"], eta_s=c["eta_s"],
-                                       meets_target=c["meets_target"], reason=c["reason"])
-                          for c in row.last_ranking.get("candidates", [])]
+        out.candidates = [_candidate_out(c) for c in row.last_ranking.get("candidates", [])]
     if with_timeline:
         events = (await conn.execute(select(incident_events).where(
             incident_events.c.incident_id == row.id).order_by(incident_events.c.id))).all()

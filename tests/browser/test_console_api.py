@@ -156,3 +156,73 @@ async def test_operator_pushes_name_their_station(api: Api) -> None:
             push_messages.c.recipient == f"user:{api.ids['admin']}"))).all()
     assert rows and {r.payload.get("station_id") for r in rows} == {api.ids["station"]}
     assert "incident.opened" in {r.type for r in rows}
+
+
+async def test_dispatcher_reasons_are_stored_as_data_and_read_in_both_languages(api: Api) -> None:
+    """Each candidate's reason is stored as a code and params beside its Chinese text; the
+    console renders zh and en from the data, and reads rows from before the data by their text."""
+    from datetime import timedelta
+
+    from sqlalchemy import insert, select, update
+
+    from server.store.tables import incidents, tasks
+
+    # 刘洋 is in the middle of a bath that cannot be broken off.
+    now = api.clock.now()
+    async with api.platform.store.begin() as conn:
+        await conn.execute(insert(tasks).values(
+            station_id=api.ids["station"], elder_id=api.ids["elder"], caregiver_id=api.ids["cg_b"],
+            kind="service", title="助浴", status="in_progress", priority=2, interruptible=False,
+            required_skills=["bathing"], window_start=now - timedelta(minutes=10),
+            window_end=now + timedelta(hours=1), duration_s=1800, started_at=now,
+            lat=near(-1500, 800)[0], lng=near(-1500, 800)[1], created_at=now))
+    iid = (await api.press(expect=201))["id"]
+    await api.pump()
+    async with api.platform.store.read() as conn:
+        stored = (await conn.execute(select(incidents.c.last_ranking).where(incidents.c.id == iid))).scalar_one()
+    idle, busy = stored["candidates"]
+    assert idle["reason_code"] == "idle" and idle["reason_params"]["first_aid"] is True
+    assert busy["reason_code"] == "busy_must_finish"
+    assert busy["reason_params"] == {**busy["reason_params"], "busy_with": "助浴", "finish_min": 30,
+                                     "mode": "ebike"}
+
+    view = await api.call("GET", f"/api/v1/console/incidents/{iid}", "operator", expect=200)
+    a, b = view["candidates"]
+    assert (a["reason_code"], b["reason_code"]) == ("idle", "busy_must_finish")
+    m_a, m_b = idle["reason_params"]["travel_min"], busy["reason_params"]["travel_min"]
+    assert a["reason_i18n"]["key"] == "reason.idle"
+    assert a["reason_i18n"]["zh"] == a["reason"] == f"空闲，骑行约{m_a}分钟，持急救证"
+    assert a["reason_i18n"]["en"] == f"idle, {m_a} min by e-bike; first-aid certified"
+    assert b["reason_i18n"]["zh"] == b["reason"] == f"正在助浴（不可中断），还需30分钟，再骑行约{m_b}分钟"
+    assert b["reason_i18n"]["en"] == f"busy with bathing help (cannot break off) for 30 more min, then {m_b} min by e-bike"
+    # The offer and its timeline event carry the same data.
+    offered = next(e for e in view["timeline"] if e["kind"] == "offered")
+    assert offered["data"]["reason_code"] == "idle" and offered["data"]["reason_i18n"] == a["reason_i18n"]
+    assert view["offer"]["reason_i18n"] == a["reason_i18n"]
+    board = await api.call("GET", "/api/v1/console/board", "operator", expect=200)
+    assert board["incidents"][0]["offer"]["reason_i18n"]["en"] == a["reason_i18n"]["en"]
+
+    # The data is what is rendered: a text that no longer reads still shows both languages.
+    async with api.platform.store.begin() as conn:
+        edited = {**stored, "candidates": [{**idle, "reason": "（旧文字）"}, busy]}
+        await conn.execute(update(incidents).where(incidents.c.id == iid).values(last_ranking=edited))
+    view = await api.call("GET", f"/api/v1/console/incidents/{iid}", "operator", expect=200)
+    assert view["candidates"][0]["reason_i18n"]["en"] == a["reason_i18n"]["en"]
+    assert view["candidates"][0]["reason_i18n"]["zh"] == a["reason_i18n"]["zh"]
+
+    # Rows stored before the data (or with data that does not read) fall back to the text, in
+    # its stored (possibly older) wording.
+    old_text = f"正在助浴（不可中断）还需30分钟，再骑行约{m_b}分钟"  # an earlier wording
+    old = {**stored, "candidates": [
+        {k: v for k, v in idle.items() if k not in ("reason_code", "reason_params")},
+        {**busy, "reason": old_text, "reason_params": {"mode": "rocket"}},
+        {**idle, "caregiver_id": 999, "reason": "另有安排", "reason_code": None, "reason_params": None}]}
+    async with api.platform.store.begin() as conn:
+        await conn.execute(update(incidents).where(incidents.c.id == iid).values(last_ranking=old))
+    view = await api.call("GET", f"/api/v1/console/incidents/{iid}", "operator", expect=200)
+    a, b, other = view["candidates"]
+    assert a["reason_code"] is None and b["reason_code"] is None and b["reason_params"] is None
+    assert a["reason_i18n"]["zh"] == idle["reason"] and a["reason_i18n"]["en"].startswith("idle, ")
+    assert b["reason_i18n"]["zh"] == old_text
+    assert b["reason_i18n"]["en"] == f"busy with bathing help (cannot break off) for 30 more min, then {m_b} min by e-bike"
+    assert other["reason_i18n"] == {**other["reason_i18n"], "zh": "另有安排", "en": "另有安排"}
