@@ -262,7 +262,10 @@ async def _today(conn: Any, sid: int, now: datetime, sla_s: int) -> dict[str, An
     cgs = (await conn.execute(select(caregivers).where(
         caregivers.c.station_id == sid, caregivers.c.active.is_(True)))).all()
     local_day = start.date()
-    weekday = local_day.weekday()
+    # Rows read defensively (server/planning.py:shifts_on): an odd shift is skipped, not a 500.
+    from server.planning import shifts_on
+
+    shifts = {c.id: shifts_on(c, local_day, warn=False) for c in cgs}
     hours = []
     for h in range(24):
         h0 = start + timedelta(hours=h)
@@ -270,12 +273,7 @@ async def _today(conn: Any, sid: int, now: datetime, sla_s: int) -> dict[str, An
         calls = sum(1 for r in rows if h0 <= r.opened_at < h1)
         load = calls + sum(1 for t in day_tasks if t.window_start and h0 <= t.window_start < h1
                            and t.status != "cancelled")
-        staff = 0
-        for c in cgs:
-            for s in c.shifts or []:
-                if s.get("weekday") == weekday and s.get("start", "99") <= f"{h:02d}:00" < s.get("end", "00"):
-                    staff += 1
-                    break
+        staff = sum(1 for c in shifts if any(a <= h * 3600 < b for a, b in shifts[c]))
         hours.append({"hour": h, "calls": calls, "load": load, "staff": staff})
     cover = await _cover(conn, sid, local_day.isoformat())
     return {

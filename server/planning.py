@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import re
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any, TypeVar
@@ -44,9 +45,11 @@ from server.auth.principal import Role
 from server.clock import SHANGHAI
 from server.http import int_param, ok, parse, platform, require
 from server.incidents.alarms import raise_alarm
+from server.incidents.dispatcher import travel_mode_of
 from server.incidents.notify import to_operators
 from server.platform import Platform, Tx, queue_push
 from server.registry.guards import station_scope
+from server.registry.views import skills_of
 from server.services.service import sync_booking_status  # bookings follow their tasks
 from server.store.meta import metadata
 from server.store.tables import Id, caregivers, elders, incidents, stations, tasks
@@ -219,9 +222,56 @@ def _secs(at: datetime | None, day: date, default: int) -> int:
     return int((at.astimezone(SHANGHAI) - _midnight(day)).total_seconds())
 
 
-def _hhmm(value: str) -> int:
-    h, m = value.split(":")
-    return int(h) * 3600 + int(m) * 60
+_HHMM = re.compile(r"^(\d{1,2}):(\d\d)$")
+
+
+def _hhmm(value: object) -> int:
+    """Seconds after midnight of an "HH:MM" time (up to 24:00); ValueError for anything else."""
+    m = _HHMM.match(value) if isinstance(value, str) else None
+    if m is None or int(m.group(2)) >= 60 or int(m.group(1)) * 60 + int(m.group(2)) > 24 * 60:
+        raise ValueError(f"not a time of day: {str(value)[:20]!r}")
+    return int(m.group(1)) * 3600 + int(m.group(2)) * 60
+
+
+def _shift(raw: object) -> tuple[int, int, int]:
+    """One stored shift as (weekday, start_s, end_s); ValueError when it does not read as one."""
+    if not isinstance(raw, dict):
+        raise ValueError(f"not an object but {type(raw).__name__}")
+    weekday = raw.get("weekday")
+    if isinstance(weekday, str) and weekday.isdigit():
+        weekday = int(weekday)  # written as text by an old import
+    if isinstance(weekday, bool) or not isinstance(weekday, int) or not 0 <= weekday <= 6:
+        raise ValueError(f"weekday is {str(weekday)[:20]!r}")
+    start, end = _hhmm(raw.get("start")), _hhmm(raw.get("end"))
+    if end <= start:
+        # The day plan has no overnight shifts; one written that way cannot be planned.
+        raise ValueError(f"end {raw.get('end')} is not after start {raw.get('start')}")
+    return weekday, start, end
+
+
+def shifts_on(c: Any, day: date, *, warn: bool = True) -> list[tuple[int, int]]:
+    """A caregiver's shifts on ``day`` as (start_s, end_s). The API validates shifts, but old or
+    hand-edited rows can hold anything: a shift that does not read is skipped with a warning
+    (so is a shifts field that is not a list), and the day is planned with the rest. ``warn``
+    off for readers that run on every page load (the planner has said it already)."""
+    raw = c.shifts
+    if not isinstance(raw, list):
+        if raw is not None and warn:
+            log.warning("caregiver shifts are not a list; no shifts read",
+                        extra={"caregiver_id": c.id, "shifts_type": type(raw).__name__})
+        return []
+    out = []
+    for i, item in enumerate(raw):
+        try:
+            weekday, start, end = _shift(item)
+        except ValueError as exc:
+            if warn:
+                log.warning("malformed caregiver shift skipped",
+                            extra={"caregiver_id": c.id, "shift_index": i, "why": str(exc)})
+            continue
+        if weekday == day.weekday():
+            out.append((start, end))
+    return out
 
 
 async def build_snapshot(tx: Tx, station_id: int, day: date, now: datetime) -> DaySnapshot:
@@ -232,19 +282,19 @@ async def build_snapshot(tx: Tx, station_id: int, day: date, now: datetime) -> D
     team = []
     for c in (await tx.conn.execute(select(caregivers).where(
             caregivers.c.station_id == station_id, caregivers.c.active.is_(True)))).all():
-        shifts = [s for s in c.shifts if int(s["weekday"]) == day.weekday()]
+        shifts = shifts_on(c, day)
         if not shifts:
             continue
         loc = GeoPoint(c.lat, c.lng) if c.lat is not None and c.on_duty else None
         team.append(Caregiver(
-            caregiver_id=c.id, name=c.name, shift_start_s=min(_hhmm(s["start"]) for s in shifts),
-            shift_end_s=max(_hhmm(s["end"]) for s in shifts), skills=frozenset(c.skills),
+            caregiver_id=c.id, name=c.name, shift_start_s=min(a for a, _ in shifts),
+            shift_end_s=max(b for _, b in shifts), skills=skills_of(c.skills),
             home=GeoPoint(c.home_lat, c.home_lng) if c.home_lat is not None else None,
-            mode=TravelMode(c.travel_mode), location=loc,
+            mode=travel_mode_of(c.travel_mode), location=loc,
             available_from_s=now_s if loc is not None else None,
             # The contract is the roster: no longer than today's shifts add up to (a split
             # shift's gap is not working time).
-            max_work_s=sum(max(0, _hhmm(s["end"]) - _hhmm(s["start"])) for s in shifts),
+            max_work_s=sum(b - a for a, b in shifts),
             busy=busy.get(c.id, ())))
     start, end = _midnight(day), _midnight(day) + timedelta(days=1)
     rows = (await tx.conn.execute(
@@ -494,14 +544,14 @@ async def route_meals(platform: Platform, station_id: int, day: date) -> int | N
         capacity = int(kitchen_row.get("box_capacity", 12))
         couriers = []
         for c in team:
-            shifts = [s for s in c.shifts if int(s["weekday"]) == day.weekday()]
+            shifts = shifts_on(c, day)
             if not shifts:
                 continue
-            lo, hi = min(_hhmm(s["start"]) for s in shifts), max(_hhmm(s["end"]) for s in shifts)
+            lo, hi = min(a for a, _ in shifts), max(b for _, b in shifts)
             if lo <= lunch[0] and hi >= lunch[0]:
                 couriers.append(Courier(c.id, c.name, start_s=max(lo, params.ready_s - 15 * 60),
                                         end_s=min(hi, lunch[1] + 3600), capacity_boxes=capacity,
-                                        mode=TravelMode(c.travel_mode)))
+                                        mode=travel_mode_of(c.travel_mode)))
         orders = [MealOrder(str(r.id), r.elder_id or 0, GeoPoint(r.lat, r.lng) if r.lat is not None
                             else GeoPoint(float("nan"), float("nan")), 1, Priority.HIGH) for r in rows]
         travel = await station_travel(platform, [kitchen, station, *(o.location for o in orders)],

@@ -184,6 +184,50 @@ async def test_max_work_comes_from_the_roster(api: Api) -> None:
     assert (a.shift_start_s, a.shift_end_s, a.max_work_s) == (8 * 3600, 18 * 3600, 8 * 3600)
 
 
+async def test_malformed_shifts_are_skipped_and_the_rest_of_the_team_planned(
+        api: Api, caplog: pytest.LogCaptureFixture) -> None:
+    """Shifts are validated by the API, but a row written by an old version or by hand can
+    hold anything. Each shift that does not read is skipped with a warning; the day plan (and
+    the console's Today) goes on with what can be read."""
+    ids = await setup_day(api)
+    today = api.clock.now().astimezone(SHANGHAI).weekday()
+    good = {"weekday": today, "start": "08:00", "end": "17:00"}
+    bad: list[Any] = [
+        None, "08:00-17:00", ["mon"], 8,
+        {**good, "weekday": "周一"}, {**good, "weekday": True}, {**good, "weekday": 9}, {"weekday": today},
+        {**good, "start": "8am"}, {**good, "end": "25:00"}, {**good, "start": "08:61"}, {**good, "start": 800},
+        {**good, "start": ["08:00"]}, {**good, "start": "17:00", "end": "08:00"},
+    ]
+    async with api.platform.store.begin() as conn:
+        # A: one readable shift among the odd ones (and skills and travel mode stored oddly too).
+        await conn.execute(update(caregivers).where(caregivers.c.id == api.ids["cg_a"]).values(
+            shifts=[*bad, good], skills="nursing", travel_mode="scooter"))
+        # B: nothing that reads as a shift.
+        await conn.execute(update(caregivers).where(caregivers.c.id == api.ids["cg_b"]).values(shifts=bad))
+    caplog.set_level("WARNING", logger="anxin.planning")
+    plan = await api.call("POST", f"/api/v1/stations/{api.ids['station']}/plans", "operator",
+                          json={"time_limit_s": 1}, expect=201)
+    routes = {r["caregiver_id"]: [v["task_id"] for v in r["visits"]] for r in plan["routes"]}
+    assert routes.get(api.ids["cg_a"]) == [str(ids["nurse"])]
+    assert not routes.get(api.ids["cg_b"])
+    assert {u["task_id"] for u in plan["unassigned"]} == {str(ids["bath"]), str(ids["rocket"])}
+    skipped = [r for r in caplog.records if r.getMessage() == "malformed caregiver shift skipped"]
+    assert sorted({(r.caregiver_id, r.shift_index) for r in skipped}) == sorted(  # type: ignore[attr-defined]
+        (cg, i) for cg in (api.ids["cg_a"], api.ids["cg_b"]) for i in range(len(bad)))
+
+    # Shifts that are not even a list: B is simply off the roster.
+    async with api.platform.store.begin() as conn:
+        await conn.execute(update(caregivers).where(caregivers.c.id == api.ids["cg_b"]).values(shifts=good))
+    caplog.clear()
+    plan = await api.call("POST", f"/api/v1/stations/{api.ids['station']}/plans", "operator",
+                          json={"time_limit_s": 1}, expect=201)
+    assert [r["caregiver_id"] for r in plan["routes"] if r["visits"]] == [api.ids["cg_a"]]
+    assert any(r.getMessage() == "caregiver shifts are not a list; no shifts read" for r in caplog.records)
+    # The console's Today counts the staff it can read.
+    today_view = await api.call("GET", "/api/v1/console/today", "operator", expect=200)
+    assert [h["staff"] for h in today_view["hours"]][7:18] == [0] + [1] * 9 + [0]
+
+
 async def test_an_emergency_insertion_waits_for_a_replan_in_progress(api: Api) -> None:
     """Inserting a help call takes the station's planning lock, so it cannot store over a
     re-plan running at the same time (it used to plan without it)."""
