@@ -351,9 +351,10 @@ def test_english_switch_shows_server_texts_in_english(server: str, demo_api: Api
     demo_api.call("POST", f"/api/v1/offers/{offer['id']}/accept", "caregiver2")
     el.wait_for_function("/刘洋 is on the way, about \\d+ min/.test(document.querySelector('#status').textContent)", timeout=5000)
     op.wait_for_function("document.querySelector('#detail-status-text')?.textContent.startsWith('刘洋 accepted, ETA')", timeout=5000)
-    notes = fam.locator("#notes").inner_text()
-    fam.wait_for_function("document.querySelector('#notes').textContent.includes('is on the way')", timeout=5000)
-    assert "incident." not in notes  # never the raw message type
+    # The family's own wording: "accepted, there in about N min" (not the elder's "on the way").
+    fam.wait_for_function("/刘洋 accepted, there in about \\d+ min/.test(document.querySelector('#notes').textContent)",
+                          timeout=5000)
+    assert "incident." not in fam.locator("#notes").inner_text()  # never the raw message type
 
     demo_api.call("POST", f"/api/v1/incidents/{iid}/close", "operator", json={"resolution": "test_press", "notes": ""})
     op.wait_for_function("document.querySelector('#detail-status-text')?.textContent === 'Closed: test press'", timeout=5000)
