@@ -178,15 +178,20 @@ def check_routes(
     return not problems, dist, problems
 
 
-def load_bks(path: Path) -> dict[str, tuple[int | None, float]]:
-    """instance -> (vehicles, distance) from a BKS csv."""
-    if not path.exists():
-        return {}
-    with path.open(newline="") as f:
-        return {
-            row["instance"]: (int(row["vehicles"]) if row["vehicles"] else None, float(row["distance"]))
-            for row in csv.DictReader(f)
-        }
+def load_bks(path: Path | Sequence[Path]) -> dict[str, tuple[int | None, float]]:
+    """instance -> (vehicles, distance) from one or more reference csv files (instance,
+    vehicles, distance[, source]); a later file does not override an earlier one, so list
+    published best-known values before stand-in references."""
+    paths = [path] if isinstance(path, Path) else list(path)
+    out: dict[str, tuple[int | None, float]] = {}
+    for p in paths:
+        if not p.exists():
+            continue
+        with p.open(newline="") as f:
+            for row in csv.DictReader(f):
+                vehicles = int(row["vehicles"]) if row["vehicles"] else None
+                out.setdefault(row["instance"], (vehicles, float(row["distance"])))
+    return out
 
 
 def run_pyvrp(path: str, time_limit: float, seed: int) -> dict[str, Any]:
@@ -288,7 +293,12 @@ def main(argv: list[str]) -> int:
     ap.add_argument("files", nargs="+", help="VRPLIB VRPTW files")
     ap.add_argument("--time-limit", type=float, default=5.0, help="seconds per instance")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--bks", type=Path, default=DEFAULT_BKS, help="distance-only BKS csv")
+    ap.add_argument(
+        "--bks",
+        type=Path,
+        action="append",
+        help="distance-only reference csv (repeatable; the first file naming an instance wins)",
+    )
     ap.add_argument(
         "--first-solutions",
         default=",".join(DEFAULT_PORTFOLIO),
@@ -327,7 +337,7 @@ def main(argv: list[str]) -> int:
         portfolio_share=args.portfolio_share,
         gls_lambda=args.gls_lambda,
     )
-    bks = load_bks(args.bks)
+    bks = load_bks(args.bks or [DEFAULT_BKS])
     gaps: list[float] = []
     peer_gaps: list[float] = []
     usual_gaps: list[float] = []

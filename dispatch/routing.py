@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,7 +21,10 @@ from ortools.constraint_solver import (
     routing_heuristic_parameters_pb2,
     routing_parameters_pb2,
 )
-from ortools.util.optional_boolean_pb2 import BOOL_FALSE
+from ortools.util.optional_boolean_pb2 import BOOL_FALSE, BOOL_TRUE
+
+from dispatch import regions
+from dispatch.regions import SolveRegion
 
 FIRST_SOLUTION_STRATEGIES: frozenset[str] = frozenset(
     k
@@ -47,6 +50,11 @@ DEFAULT_PORTFOLIO: tuple[str, ...] = (
 
 # Fewer visits than this: no ruin and recreate (the polish alone solves them well).
 ILS_MIN_VISITS = 8
+# Time for a fresh model to be built and the final routes read back, per node (seconds), so
+# the region search stops early enough for the whole to stay within the limit.
+READ_BACK_S_PER_NODE = 2e-4
+# Local search operators switched on or off inside regions (on top of the lean set).
+REGION_OPERATORS: dict[str, bool] = {}
 # A warm start (the plan in force, repaired) is repaired only when it serves at least this
 # share of the visits; otherwise the full search runs.
 WARM_MIN_SHARE = 0.5
@@ -63,6 +71,11 @@ class SolverParams:
     of the start) runs for the rest but `polish_share`; finally `metaheuristic` (guided local
     search) polishes the best solution. Under a time limit the result depends on the
     machine's speed; with `solution_limit` set it depends only on inputs and seed.
+
+    From `region_min_visits` visits on (a fresh solve, not a repair), ruin and recreate and
+    the polish give way to the region search of `dispatch.regions`: OR-Tools' moves get
+    slower with the size of the model, so the best start is improved a few neighbouring
+    routes at a time (`region_seconds` per region).
     """
 
     first_solutions: tuple[str, ...] = DEFAULT_PORTFOLIO
@@ -80,6 +93,9 @@ class SolverParams:
     ils_local_search: bool = False  # local search after each ruin and recreate
     gls_lambda: float = 0.1
     log_search: bool = False
+    regions: bool = True
+    region_min_visits: int = 150
+    region_seconds: float | None = None  # per region; default 6% of the limit, 0.1-1 s
 
     def __post_init__(self) -> None:
         if not self.first_solutions:
@@ -103,6 +119,12 @@ class SolverParams:
             raise ValueError(f"gls_lambda must be > 0, got {self.gls_lambda}")
         if self.ruin_visits < 1 or self.ruin_sequence < 1:
             raise ValueError("ruin_visits and ruin_sequence must be >= 1")
+        if self.region_min_visits < 1:
+            raise ValueError(f"region_min_visits must be >= 1, got {self.region_min_visits}")
+        if self.region_seconds is not None and not (
+            math.isfinite(self.region_seconds) and self.region_seconds > 0
+        ):
+            raise ValueError(f"region_seconds must be > 0, got {self.region_seconds}")
         t0, t1 = self.temperature
         if not (t0 >= t1 > 0):
             raise ValueError(f"temperature must be (start >= end > 0), got {self.temperature}")
@@ -334,7 +356,7 @@ class _Built:
             if i not in depots:
                 routing.AddDisjunction([self.index(i)], 0)
                 routing.ActiveVar(self.index(i)).SetValue(0)
-        horizon = p.horizon or max([w[1] for w in p.windows] + [v.latest for v in p.vehicles] + [1])
+        horizon = _horizon(p)
 
         # RegisterTransitMatrix and RegisterUnaryTransitVector are indexed by node.
         mats = mats if mats is not None else _matrices(p, self.order)
@@ -525,6 +547,48 @@ def _break_starts(b: _Built, a: pywrapcp.Assignment | None) -> tuple[tuple[int, 
     return tuple(tuple(int(a.StartMin(iv)) for iv in b.breaks.get(v, [])) for v in range(nv))
 
 
+def _region_solver(params: SolverParams, limit_s: Callable[[], float]) -> SolveRegion:
+    """Solves one region (see `dispatch.regions`) from its current routes: greedy descent or
+    the metaheuristic for at most `limit_s()` seconds (or the solution limit)."""
+
+    def solve_region(
+        sub: RoutingProblem, routes: list[list[int]], greedy: bool, seed: int
+    ) -> tuple[int, int | None, list[list[int]]]:
+        order = _node_order(sub)
+        b = _Built(sub, seed, _matrices(sub, order), order)
+        limit = max(0.01, limit_s())
+        sp = _search_params(params, params.first_solutions[0], limit, "polish")
+        if greedy:
+            sp.local_search_metaheuristic = (
+                routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
+            )
+        for name, on in REGION_OPERATORS.items():
+            setattr(sp.local_search_operators, name, BOOL_TRUE if on else BOOL_FALSE)
+        # Reading routes back runs a small search; give it room before the real limit.
+        close = routing_parameters_pb2.RoutingSearchParameters()
+        close.CopyFrom(sp)
+        close.time_limit.FromMilliseconds(max(1000, int(limit * 1000)))
+        b.routing.CloseModelWithParameters(close)
+        init = _assignment(b, routes)
+        if init is None:
+            return 0, None, routes
+        before = int(init.ObjectiveValue())
+        a = b.routing.SolveFromAssignmentWithParameters(init, sp)
+        if a is None:
+            return before, None, routes
+        found = _extract(b, a)
+        # An assignment without values (out of time) is not a solution (see `keep`).
+        if found[2] < sum(sub.penalties[i] or 0 for i in found[1]):
+            return before, None, routes
+        return before, found[2], _node_routes(found[0])
+
+    return solve_region
+
+
+def _horizon(p: RoutingProblem) -> int:
+    return p.horizon or max([w[1] for w in p.windows] + [v.latest for v in p.vehicles] + [1])
+
+
 def solve(
     problem: RoutingProblem,
     params: SolverParams,
@@ -646,6 +710,50 @@ def solve(
             keep(_extract(b, a), "PATH_CHEAPEST_ARC (over time)", _break_starts(b, a))
         mark("start:over_time")
 
+    # Large instances: region by region instead of ruin and recreate and polish (each move
+    # of OR-Tools' local search costs more as the model grows; see dispatch/regions.py).
+    if (
+        params.regions
+        and not warm
+        and best is not None
+        and len(visit_nodes) >= params.region_min_visits
+    ):
+        reserve = min(0.1 * params.time_limit_s, 0.02 + READ_BACK_S_PER_NODE * problem.n)
+        per_region = params.region_seconds or min(1.0, max(0.1, 0.06 * params.time_limit_s))
+
+        def region_left() -> float:
+            return left() - reserve
+
+        routes, stats = regions.improve(
+            problem,
+            _node_routes(best[0]),
+            sorted(visit_nodes),
+            _region_solver(params, lambda: min(per_region, region_left())),
+            seed=params.seed,
+            horizon=_horizon(problem),
+            time_left=region_left,
+            # With a solution limit the budget is counted, not timed (deterministic answers).
+            max_regions=params.solution_limit // 10 if params.solution_limit is not None else None,
+            total_s=max(0.0, region_left()),
+            params=regions.DEFAULT_PARAMS,
+        )
+        b = _Built(problem, params.seed, mats, order)
+        b.routing.CloseModelWithParameters(
+            _search_params(params, params.first_solutions[0], max(1.0, left()), "polish")
+        )
+        a = _assignment(b, routes)
+        if a is not None:
+            keep(_extract(b, a), f"{start_name}+regions", _break_starts(b, a))
+        phases.append(
+            (
+                f"regions:{stats.improved}/{stats.regions}"
+                + (f" (guided after {stats.switched_after})" if stats.switched_after else ""),
+                round(time.perf_counter() - t0, 3),
+                best[2] if best else -1,
+            )
+        )
+        return _solution(problem, b, best, best_breaks, start_name, phases, t0)
+
     # Phase 2: ruin and recreate. ILS builds its own start: the first strategy in the list
     # that serves as many visits as any (the cheapest start is often a poor one to perturb).
     if params.ruin_and_recreate and not warm and dropped_by_start and left() > 0:
@@ -699,6 +807,18 @@ def solve(
         keep(_extract(b, a), None, _break_starts(b, a))
     mark("polish")
 
+    return _solution(problem, b, best, best_breaks, start_name, phases, t0)
+
+
+def _solution(
+    problem: RoutingProblem,
+    b: _Built,
+    best: _Extracted | None,
+    best_breaks: tuple[tuple[int, ...], ...],
+    start_name: str,
+    phases: list[tuple[str, float, int]],
+    t0: float,
+) -> RoutingSolution:
     found = best is not None
     routes, dropped, obj, arc, ends = best if best is not None else _extract(b, None)
     return RoutingSolution(
