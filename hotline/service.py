@@ -46,7 +46,7 @@ from server.clock import SHANGHAI
 from server.errors import ApiError
 from server.incidents.alarms import raise_alarm
 from server.incidents.model import timeline
-from server.platform import Platform, Tx, audit, schedule
+from server.platform import Platform, Tx, audit, dialect_insert, schedule
 from server.services.tables import bookings
 from server.store.tables import (
     alarms,
@@ -253,47 +253,6 @@ async def device_press(
                 note=f"设备 {device_id}",
             ),
         )
-
-
-async def _task(
-    tx: Tx,
-    *,
-    station_id: int,
-    elder_id: int | None,
-    kind: str,
-    title: str,
-    ref: str,
-    due: datetime,
-    priority: int = 2,
-    lat: float | None = None,
-    lng: float | None = None,
-) -> bool:
-    """Insert a task once per source_ref; True when new."""
-    if (
-        await tx.conn.execute(select(tasks.c.id).where(tasks.c.source_ref == ref))
-    ).first() is not None:
-        return False
-    await tx.conn.execute(
-        insert(tasks).values(
-            station_id=station_id,
-            elder_id=elder_id,
-            kind=kind,
-            title=title[:100],
-            status="open",
-            priority=priority,
-            required_skills=[],
-            window_start=tx.now,
-            window_end=due,
-            duration_s=900,
-            lat=lat,
-            lng=lng,
-            source="hotline",
-            source_ref=ref[:64],
-            notes="",
-            created_at=tx.now,
-        )
-    )
-    return True
 
 
 SWEEP_TIMER = "hotline.sweep"
@@ -557,21 +516,9 @@ async def _insert_tasks(tx: Tx, rows: list[dict[str, Any]]) -> int:
     new = [r for r in rows if r["source_ref"] not in have]
     if new:
         # A concurrent sweep (the timer and the button) may insert the same ref meanwhile.
-        stmt = _insert_ignoring_duplicates(tx)(tasks).on_conflict_do_nothing(
-            index_elements=[tasks.c.source_ref]
-        )
+        stmt = dialect_insert(tx)(tasks).on_conflict_do_nothing(index_elements=[tasks.c.source_ref])
         await tx.conn.execute(stmt, new)
     return len(new)
-
-
-def _insert_ignoring_duplicates(tx: Tx) -> Any:
-    if tx.conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return pg_insert
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    return sqlite_insert
 
 
 # --- follow-up --------------------------------------------------------------------------------
@@ -597,7 +544,7 @@ async def on_incident_resolved(platform: Platform, payload: dict[str, Any]) -> N
         call = return_call(
             ResolvedEmergency(inc.id, inc.elder_id, inc.station_id, inc.resolved_at or tx.now)
         )
-        await _task(
+        row = _task_row(
             tx,
             station_id=call.station_id,
             elder_id=call.elder_id,
@@ -606,6 +553,7 @@ async def on_incident_resolved(platform: Platform, payload: dict[str, Any]) -> N
             ref=call.source_ref,
             due=call.due_at,
         )
+        await _insert_tasks(tx, [row])
 
 
 async def draw_sample(
@@ -636,21 +584,23 @@ async def draw_sample(
         sample = sample_return_visits(frame, seed=name)
         where = {r.id: (r.lat, r.lng) for r in rows}
         due = tx.now + timedelta(days=30)
-        created = 0
-        for sid, ids in sample.items():
-            for eid in ids:
-                created += await _task(
-                    tx,
-                    station_id=sid,
-                    elder_id=eid,
-                    kind="visit",
-                    title=f"{name} 季度回访 / quarterly return visit",
-                    ref=f"return_visit:{name}:{eid}",
-                    due=due,
-                    priority=1,
-                    lat=where[eid][0],
-                    lng=where[eid][1],
-                )
+        visits = [
+            _task_row(
+                tx,
+                station_id=sid,
+                elder_id=eid,
+                kind="visit",
+                title=f"{name} 季度回访 / quarterly return visit",
+                ref=f"return_visit:{name}:{eid}",
+                due=due,
+                priority=1,
+                lat=where[eid][0],
+                lng=where[eid][1],
+            )
+            for sid, ids in sample.items()
+            for eid in ids
+        ]
+        created = await _insert_tasks(tx, visits)
         return {
             "quarter": name,
             "frame": len(frame),
