@@ -37,6 +37,7 @@ from hotline.followup import (
     transition,
 )
 from hotline.intake import Intake, IntakeResult, open_or_join
+from hotline.presses import FALSE_ALARMS
 from hotline.roster import DutyRole, on_duty
 from hotline.settings import DEFAULTS as DEFAULT_SETTINGS
 from hotline.settings import all_settings
@@ -523,8 +524,6 @@ async def _insert_tasks(tx: Tx, rows: list[dict[str, Any]]) -> int:
 
 # --- follow-up --------------------------------------------------------------------------------
 
-NO_RETURN_CALL = frozenset({"false_alarm", "test_press", "accidental"})
-
 
 async def on_incident_resolved(platform: Platform, payload: dict[str, Any]) -> None:
     """Outbox: a resolved emergency gets a return call within 24 hours (once)."""
@@ -536,7 +535,7 @@ async def on_incident_resolved(platform: Platform, payload: dict[str, Any]) -> N
         ).first()
         if inc is None:
             return
-        if inc.resolution in NO_RETURN_CALL:
+        if inc.resolution in FALSE_ALARMS:
             # The caregiver was there and found a test press or a false alarm: the elder has
             # been seen and spoken to; a return call would only repeat that.
             await timeline(tx, inc.id, "return_call_skipped", None, resolution=inc.resolution)
