@@ -72,7 +72,9 @@ async def on_alarm_raised(platform: Platform, payload: dict[str, Any]) -> None:
 
 async def on_head_timer(platform: Platform, tx: Tx, payload: dict[str, Any]) -> None:
     """Timer: nobody acknowledged the alarm: call the station head on the roster now."""
-    alarm = (await tx.conn.execute(select(alarms).where(alarms.c.id == payload["alarm_id"]))).first()
+    alarm = (
+        await tx.conn.execute(select(alarms).where(alarms.c.id == payload["alarm_id"]))
+    ).first()
     if alarm is None or alarm.acknowledged_at is not None:
         return
     for slot, user_id in await roster_now(tx, alarm.station_id):
@@ -126,21 +128,24 @@ async def _alert(
     await emit(tx, "hotline.alert", {"alert_id": alert_id})
 
 
-def _alarm_id(alert: Any) -> int:
+def alarm_id_of(alert: Any) -> int:
+    """The alarm an alarm alert (is_alarm_alert) carries."""
     return int(str(alert.firing)[len(FIRING_PREFIX) :].split(":", 1)[0])
 
 
 async def acknowledged(conn: AsyncConnection, alert: Any) -> bool:
     """Whether the alarm an alert carries has been acknowledged by anyone."""
     at = (
-        await conn.execute(select(alarms.c.acknowledged_at).where(alarms.c.id == _alarm_id(alert)))
+        await conn.execute(
+            select(alarms.c.acknowledged_at).where(alarms.c.id == alarm_id_of(alert))
+        )
     ).scalar()
     return at is not None
 
 
 async def acknowledge_by_phone(tx: Tx, alert: Any, *, via: str) -> bool:
     """The person called for an alarm pressed 1 (or tapped the link): the alarm is theirs."""
-    alarm_id = _alarm_id(alert)
+    alarm_id = alarm_id_of(alert)
     res = await tx.conn.execute(
         update(alarms)
         .where(alarms.c.id == alarm_id, alarms.c.acknowledged_at.is_(None))

@@ -23,6 +23,7 @@ from typing import Any
 import aiohttp
 from sqlalchemy import insert, select, update
 
+from hotline.alarms import alarm_id_of, is_alarm_alert
 from hotline.channels import (
     Attempt,
     ChannelAdapter,
@@ -166,11 +167,10 @@ async def station_of(tx: Tx, alert: Any) -> int | None:
             )
         ).scalar()
         return int(sid) if sid is not None else None
-    match = re.match(r"^alarm:([0-9]+):", str(alert.firing))
-    if match is None:
+    if not is_alarm_alert(alert):
         return None
     sid = (
-        await tx.conn.execute(select(alarms.c.station_id).where(alarms.c.id == int(match[1])))
+        await tx.conn.execute(select(alarms.c.station_id).where(alarms.c.id == alarm_id_of(alert)))
     ).scalar()
     return int(sid) if sid is not None else None
 
@@ -248,8 +248,7 @@ async def _prepare(platform: Platform, alert_id: int) -> _Send | None:
             )
             station = await station_of(tx, alert)
             # An alarm's own call (hotline.alarms) is covered by the head's call after it.
-            carries_alarm = alert.chain_id is None and str(alert.firing).startswith("alarm:")
-            if alert.incident_id is not None and station is not None and not carries_alarm:
+            if alert.incident_id is not None and station is not None and not is_alarm_alert(alert):
                 await timeline(
                     tx,
                     alert.incident_id,
