@@ -229,15 +229,7 @@ def plan_day(
             objective=0,
             seconds=time.perf_counter() - t0,
         )
-        return replace(
-            plan,
-            diff=diff_plans(
-                snap.previous,
-                plan,
-                params.retime_threshold_s,
-                current=frozenset(t.task_id for t in snap.tasks),
-            ),
-        )
+        return _with_diff(plan, snap, params)
 
     # Nodes: 0 the station, then each caregiver's start and end (if not the station), tasks.
     points: list[GeoPoint] = [snap.station]
@@ -442,6 +434,11 @@ def plan_day(
         objective=sol.objective,
         seconds=time.perf_counter() - t0,
     )
+    return _with_diff(plan, snap, params)
+
+
+def _with_diff(plan: DayPlan, snap: DaySnapshot, params: PlanParams) -> DayPlan:
+    """The plan with its changes from the plan in force (tasks done meanwhile not counted)."""
     return replace(
         plan,
         diff=diff_plans(
@@ -655,15 +652,7 @@ def fallback_plan(
         objective=0,
         seconds=time.perf_counter() - t0,
     )
-    return replace(
-        plan,
-        diff=diff_plans(
-            snap.previous,
-            plan,
-            params.retime_threshold_s,
-            current=frozenset(t.task_id for t in snap.tasks),
-        ),
-    )
+    return _with_diff(plan, snap, params)
 
 
 def plan_day_with_cover(
