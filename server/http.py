@@ -30,6 +30,13 @@ async def parse(request: web.Request, model: type[M]) -> M:
     return _in_range(model.model_validate(data))
 
 
+async def parse_optional(request: web.Request, model: type[M]) -> M:
+    """A body whose every field has a default: an empty body is the defaults."""
+    if not await request.read():
+        return model()
+    return await parse(request, model)
+
+
 def parse_query(request: web.Request, model: type[M]) -> M:
     return _in_range(model.model_validate(dict(request.query)))
 

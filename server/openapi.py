@@ -134,8 +134,6 @@ def derive(handler: Any) -> Doc:
     d = Doc()
     if m := _BODY.search(src):
         d = replace(d, body=_model_of(m.group(2), scope), body_required=m.group(1) is None)
-        if m.group(1) is None and "if await request.read()" in src:
-            d = replace(d, body_required=False)
     elif m := _VALIDATE.search(src):
         d = replace(d, body=_model_of(m.group(1), scope))
     if d.body is None and _READS_BODY.search(src):

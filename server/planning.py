@@ -43,7 +43,7 @@ from dispatch.travel import GreatCircleTravel, TravelMode, TravelTimeModel, pref
 from schemas.common import Model
 from server.auth.principal import Role
 from server.clock import SHANGHAI
-from server.http import int_param, ok, parse, platform, require
+from server.http import int_param, ok, parse_optional, platform, require
 from server.incidents.alarms import raise_alarm
 from server.incidents.dispatcher import travel_mode_of
 from server.incidents.notify import to_operators
@@ -621,7 +621,7 @@ async def post_plan(request: web.Request) -> web.Response:
     p = require(request, Role.OPERATOR)
     sid = int_param(request, "station_id")
     station_scope(p, sid)
-    body = await parse(request, PlanRequest) if await request.read() else PlanRequest()
+    body = await parse_optional(request, PlanRequest)
     pf = platform(request)
     pid, _ = await replan(pf, sid, day=body.day, time_limit_s=body.time_limit_s)
     async with pf.store.read() as conn:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any
 
 from aiohttp import web
 from pydantic import Field
@@ -33,7 +33,7 @@ from schemas.incidents import (
 from server.auth.principal import Principal, Role
 from server.errors import ApiError
 from server.faults import crash_point
-from server.http import caller, int_param, ok, parse, parse_query, platform, require
+from server.http import caller, int_param, ok, parse, parse_optional, parse_query, platform, require
 from server.incidents import flows
 from server.incidents.idempotency import remember, replay, request_hash, valid_key
 from server.incidents.model import ACTIVE_STATES, load
@@ -196,16 +196,6 @@ async def _contact_for_caregiver(pf: Any, p: Principal, inc: Any) -> ElderContac
         e = (await tx.conn.execute(select(elders).where(elders.c.id == inc.elder_id))).one()
     return ElderContactOut(phone=e.phone, contacts=dicts_of(e.contacts), neighbours=dicts_of(e.neighbours),
                            address=e.address, access_notes=e.access_notes, key_holder=e.key_holder)
-
-
-M = TypeVar("M", bound=Model)
-
-
-async def parse_optional(request: web.Request, model: type[M]) -> M:
-    """A body whose every field has a default: an empty body is the defaults."""
-    if not await request.read():
-        return model()
-    return await parse(request, model)
 
 
 def _offer_out(r: Any) -> OfferOut:
