@@ -518,12 +518,16 @@ async def test_a_missed_door_knock_visit_becomes_a_task(api: Api) -> None:
     refs = await task_refs(api, "missed_visit:")
     assert len(refs) == 2
     async with api.platform.store.begin() as conn:
-        kinds = (
-            (await conn.execute(select(tasks.c.kind).where(tasks.c.source_ref.in_(refs))))
-            .scalars()
-            .all()
-        )
-        assert set(kinds) == {"visit"}
+        made = (
+            await conn.execute(
+                select(tasks.c.kind, tasks.c.lat, tasks.c.lng, elders.c.lat, elders.c.lng)
+                .join(elders, elders.c.id == tasks.c.elder_id)
+                .where(tasks.c.source_ref.in_(refs))
+            )
+        ).all()
+        assert {r[0] for r in made} == {"visit"}
+        # Each task is at its elder's door, so the day plan can route it.
+        assert all(r[1:3] == r[3:5] and r[1] is not None for r in made)
         # The caregiver records one visit late: its task is no longer needed.
         await conn.execute(
             update(bookings)
