@@ -447,7 +447,7 @@ async def _missed_visit_rows(tx: Tx, station_id: int | None) -> list[dict[str, A
         )
     ).all()
     visits = [ScheduledVisit(r.id, r.elder_id, r.station_id, r.window_end) for r in rows]
-    where = {f"missed_visit:{r.id}": (r.lat, r.lng) for r in rows}
+    where = {r.elder_id: (r.lat, r.lng) for r in rows}
     return [
         _task_row(
             tx,
@@ -458,8 +458,8 @@ async def _missed_visit_rows(tx: Tx, station_id: int | None) -> list[dict[str, A
             ref=c.source_ref,
             due=tx.now + timedelta(hours=24),
             priority=3,
-            lat=where[c.source_ref][0],
-            lng=where[c.source_ref][1],
+            lat=where[c.elder_id][0],
+            lng=where[c.elder_id][1],
         )
         for c in missed_visits(visits, tx.now, grace=timedelta(0))
     ]
