@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, inspect, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotline.escalation import (
@@ -278,19 +278,8 @@ def slot_of(row: Any) -> DutySlot:
     )
 
 
-async def roster_ready(conn: AsyncConnection) -> bool:
-    """Whether the roster table exists in this store.
-
-    The table came after the baseline migration; until a migration adds it, a store built by
-    `anxin migrate` has none, and the chain must still run (without night-duty calls).
-    """
-    return bool(await conn.run_sync(lambda c: inspect(c).has_table(roster.name)))
-
-
 async def roster_now(tx: Tx, station_id: int) -> list[tuple[DutySlot, int | None]]:
     """Who is on duty (operators, then heads) at this moment, with their user ids."""
-    if not await roster_ready(tx.conn):
-        return []
     rows = (
         await tx.conn.execute(
             select(roster).where(roster.c.station_id == station_id).order_by(roster.c.id)
@@ -479,9 +468,7 @@ async def _with_roster(tx: Tx, chain: Any) -> Any:
     if context == chain.context:
         return chain
     await tx.conn.execute(
-        update(escalation_chains)
-        .where(escalation_chains.c.id == chain.id)
-        .values(context=context)
+        update(escalation_chains).where(escalation_chains.c.id == chain.id).values(context=context)
     )
     return (
         await tx.conn.execute(select(escalation_chains).where(escalation_chains.c.id == chain.id))

@@ -11,7 +11,7 @@ from sqlalchemy import String, cast, delete, func, insert, literal, select, upda
 
 from hotline.calls import StoreNonceCache
 from hotline.care_record import CareProfile, Contact, render_for_120
-from hotline.chain import roster_ready, slot_of
+from hotline.chain import slot_of
 from hotline.cti import DEFAULT_WINDOW as REPLAY_WINDOW
 from hotline.devices import (
     DeviceReading,
@@ -872,22 +872,12 @@ async def on_complaint_deadline(platform: Platform, tx: Tx, payload: dict[str, A
 # --- the duty roster ----------------------------------------------------------------------------
 
 
-def _no_roster() -> ApiError:
-    return ApiError(
-        503,
-        "roster_unavailable",
-        "值班表尚未建表，请升级数据库 / the roster table is missing: add its migration and run anxin migrate",
-    )
-
-
 async def replace_roster(
     platform: Platform, *, station_id: int, slots: list[dict[str, Any]]
 ) -> None:
     """Replace a station's roster in one transaction."""
 
     async with platform.tx() as tx:
-        if not await roster_ready(tx.conn):
-            raise _no_roster()
         await tx.conn.execute(delete(roster).where(roster.c.station_id == station_id))
         for s in slots:
             await tx.conn.execute(insert(roster).values(station_id=station_id, **s))
@@ -897,8 +887,6 @@ async def get_roster(platform: Platform, *, station_id: int) -> dict[str, Any]:
     """The roster and who is on duty at this moment."""
 
     async with platform.store.read() as conn:
-        if not await roster_ready(conn):
-            raise _no_roster()
         rows = (
             await conn.execute(
                 select(roster).where(roster.c.station_id == station_id).order_by(roster.c.id)

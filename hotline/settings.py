@@ -1,8 +1,7 @@
 """Per-station hotline settings: when an elder living alone counts as unseen, and how long
 after a test or accidental press a new press is linked to it.
 
-A station without a row uses the defaults. The table came after the baseline migration: on a
-store migrated before it, reads give the defaults and writes answer 503, like the roster.
+A station without a row uses the defaults.
 """
 
 from __future__ import annotations
@@ -11,11 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import delete, insert, inspect, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotline.tables import station_settings
-from server.errors import ApiError
 from server.platform import Platform
 
 __all__ = ["DEFAULTS", "StationSettings", "all_settings", "put_settings", "settings_for"]
@@ -37,20 +35,6 @@ class StationSettings:
 
 
 DEFAULTS: Final = StationSettings()
-_READY = "hotline.settings_table"  # platform-independent cache: the table exists
-
-
-async def _ready(conn: AsyncConnection) -> bool:
-    """Whether the settings table exists (checked until it does, then remembered)."""
-    if _cache.get(_READY):
-        return True
-    found = bool(await conn.run_sync(lambda c: inspect(c).has_table(station_settings.name)))
-    if found:
-        _cache[_READY] = True
-    return found
-
-
-_cache: dict[str, bool] = {}
 
 
 def _of(row: Any) -> StationSettings:
@@ -59,8 +43,6 @@ def _of(row: Any) -> StationSettings:
 
 async def settings_for(conn: AsyncConnection, station_id: int) -> StationSettings:
     """A station's settings (the defaults when none are stored)."""
-    if not await _ready(conn):
-        return DEFAULTS
     row = (
         await conn.execute(
             select(station_settings).where(station_settings.c.station_id == station_id)
@@ -71,8 +53,6 @@ async def settings_for(conn: AsyncConnection, station_id: int) -> StationSetting
 
 async def all_settings(conn: AsyncConnection) -> dict[int, StationSettings]:
     """Every station's stored settings (stations missing here use the defaults)."""
-    if not await _ready(conn):
-        return {}
     rows = (await conn.execute(select(station_settings))).all()
     return {int(r.station_id): _of(r) for r in rows}
 
@@ -82,12 +62,6 @@ async def put_settings(
 ) -> StationSettings:
     """Replace a station's settings."""
     async with platform.tx() as tx:
-        if not await _ready(tx.conn):
-            raise ApiError(
-                503,
-                "settings_unavailable",
-                "设置表尚未建表，请升级数据库 / the settings table is missing: run anxin migrate",
-            )
         await tx.conn.execute(
             delete(station_settings).where(station_settings.c.station_id == station_id)
         )

@@ -468,21 +468,6 @@ async def test_operator_can_take_responsibility_and_other_station_cannot_see(
     assert status == 422 and body["code"] == "person_required"
 
 
-async def test_store_without_the_roster_table_still_runs_the_chain(
-    api: Api, provider: FakeProvider
-) -> None:
-    """A store migrated before the roster table existed: no night-duty calls, no failure."""
-    from sqlalchemy import text
-
-    async with api.platform.store.begin() as conn:
-        await conn.execute(text("DROP TABLE hotline_roster"))
-    status, body = await api.call("GET", "/api/v1/hotline/roster", "operator")
-    assert status == 503 and body["code"] == "roster_unavailable"
-    inc = await no_caregiver_accepts(api)
-    await settle(api, provider)
-    assert await fired(api, inc["id"]) == ["operator_alarm:0"]
-
-
 async def test_only_the_recipient_confirms_an_app_alert(api: Api, provider: FakeProvider) -> None:
     """The daughter's app push is proven only by the daughter's app: an operator tapping
     "seen" is refused and does not count as her receipt."""
