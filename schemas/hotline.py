@@ -85,16 +85,8 @@ class StepIn(Model):
     medical_only: bool = False
 
     def stored(self) -> dict[str, Any]:
-        """As the chain stores it (hotline.chain.step_to_json)."""
-        return {
-            "key": self.key,
-            "kind": self.kind.value,
-            "delay_s": self.delay_s,
-            "channels": [c.value for c in self.channels],
-            "anchor": self.anchor.value,
-            "target_interval_s": self.target_interval_s,
-            "medical_only": self.medical_only,
-        }
+        """As the chain stores it (hotline.chain.step_to_json): the fields are the stored keys."""
+        return self.model_dump(mode="json")
 
 
 class OverrideIn(Model):
