@@ -257,6 +257,7 @@ def run_one(
             ruin_and_recreate=False,
             lean_operators=False,
             portfolio_share=0.01,
+            regions=False,
         )
         b0 = time.perf_counter()
         bsol = solve(to_problem(inst), usual)
@@ -306,6 +307,11 @@ def main(argv: list[str]) -> int:
     )
     ap.add_argument("--metaheuristic", default="GUIDED_LOCAL_SEARCH")
     ap.add_argument("--no-ruin", action="store_true", help="skip the ruin-and-recreate phase")
+    ap.add_argument(
+        "--no-regions",
+        action="store_true",
+        help="no region search on large instances (the whole-model pipeline at every size)",
+    )
     ap.add_argument("--polish-share", type=float, default=SolverParams.polish_share)
     ap.add_argument("--temperature", default="7,0.07", help="SA start,end × average leg")
     ap.add_argument("--ruin-visits", type=int, default=SolverParams.ruin_visits)
@@ -336,6 +342,7 @@ def main(argv: list[str]) -> int:
         ils_local_search=args.ils_local_search,
         portfolio_share=args.portfolio_share,
         gls_lambda=args.gls_lambda,
+        regions=not args.no_regions,
     )
     bks = load_bks(args.bks or [DEFAULT_BKS])
     gaps: list[float] = []

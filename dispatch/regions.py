@@ -15,8 +15,12 @@ halves of a pickup-delivery pair), so a region that gets cheaper makes the whole
 by the same amount. Pure: this module never calls OR-Tools; `routing.py` passes in the
 function that solves a region.
 
-Two stages: first greedy descent on small regions (cheap, drains the easy improvements), then,
-after `fails_to_switch` regions in a row without gain, guided local search on larger ones.
+Seeds sweep the plan (each comes from the visits no region of the current sweep has covered).
+Two stages: greedy descent on small regions for `greedy_sweeps` sweeps (cheap, drains the easy
+improvements; cut short after `fails_to_switch` regions in a row without gain or
+`greedy_share` of the time), then guided local search on larger ones. Half of the regions
+are built around a dropped visit while there is one worth another try: larger, under guided
+local search, with the moves that make room and insert (see `routing._INSERT_DROPPED`).
 """
 
 from __future__ import annotations
@@ -41,6 +45,10 @@ class RegionParams:
     min_routes: int = 3  # routes per region under guided local search, at least
     greedy_min_routes: int = 2
     spare_vehicles: int = 2  # unused vehicles offered to each region
+    # Around a dropped visit: larger regions under guided local search (making room for a
+    # visit that fits nowhere takes several routes giving way).
+    drop_visits: int = 120
+    drop_min_routes: int = 6
     greedy_sweeps: int = 2  # greedy passes over every visit before switching
     fails_to_switch: int = 15  # greedy regions in a row without gain before switching
     greedy_share: float = 0.4  # at most this share of the time in the greedy stage
@@ -219,8 +227,9 @@ def improve(
 ) -> tuple[list[list[int]], RegionStats]:
     """Improve `routes` (problem nodes per vehicle, modified in place and returned) region
     by region until `time_left()` runs out or `max_regions` have been tried (the
-    deterministic budget used with a solution limit). Seeds come from a `random.Random(seed)`:
-    the same inputs and seed give the same regions in the same order."""
+    deterministic budget used with a solution limit). Seeds come from a `random.Random(seed)`;
+    with `max_regions` (and the solver's solution limit) the same inputs and seed give the
+    same regions in the same order; under a time limit the stage switch depends on time."""
     rng = random.Random(seed)
     arrays = Matrices.of(problem)
     near = nearness(arrays)
@@ -232,6 +241,9 @@ def improve(
     # Seeds sweep the plan: each comes from the visits no region of this sweep has covered.
     uncovered: list[int] = []
     sweeps = 0
+    # Dropped visits a region around them could not fit in (a full day drops some for good);
+    # tried again once a region around another dropped visit has fitted it in.
+    given_up: set[int] = set()
     while time_left() > 0 and (max_regions is None or stats.regions < max_regions):
         served = {x for r in routes for x in r}
         dropped = [x for x in visit_list if x not in served]
@@ -243,10 +255,14 @@ def improve(
             greedy = False
             stats.switched_after = stats.regions
         # Dropped visits are the first thing worth fixing: seed from them half of the time.
-        pool = dropped if dropped and rng.random() < 0.5 else uncovered
+        worth = [x for x in dropped if x not in given_up]
+        at_drop = bool(worth) and rng.random() < 0.5
+        pool = worth if at_drop else uncovered
         seed_visit = pool[rng.randrange(len(pool))]
         size = params.greedy_visits if greedy else params.visits
         min_routes = params.greedy_min_routes if greedy else params.min_routes
+        if at_drop:
+            size, min_routes = params.drop_visits, params.drop_min_routes
         region = pick_region(
             problem, routes, dropped, seed_visit, near, size, params.spare_vehicles, min_routes
         )
@@ -258,7 +274,9 @@ def improve(
         sub, nodes = subproblem(problem, region, horizon, arrays)
         pos = {node: k for k, node in enumerate(nodes)}
         sub_routes = [[pos[x] for x in routes[v]] for v in region.vehicles]
-        before, after, new_routes = solve_region(sub, sub_routes, greedy, seed + stats.regions)
+        before, after, new_routes = solve_region(
+            sub, sub_routes, greedy and not at_drop, seed + stats.regions
+        )
         stats.regions += 1
         if after is not None and after < before:
             stats.improved += 1
@@ -266,8 +284,12 @@ def improve(
             fails = 0
             for k, v in enumerate(region.vehicles):
                 routes[v] = [nodes[x] for x in new_routes[k]]
+            if at_drop:
+                given_up.clear()
         else:
             fails += 1
+            if at_drop:
+                given_up.add(seed_visit)
         spent = start_left - time_left()
         greedy_over = fails >= params.fails_to_switch or (
             max_regions is None and total_s > 0 and spent > params.greedy_share * total_s

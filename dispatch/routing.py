@@ -53,8 +53,6 @@ ILS_MIN_VISITS = 8
 # Time for a fresh model to be built and the final routes read back, per node (seconds), so
 # the region search stops early enough for the whole to stay within the limit.
 READ_BACK_S_PER_NODE = 2e-4
-# Local search operators switched on or off inside regions (on top of the lean set).
-REGION_OPERATORS: dict[str, bool] = {}
 # A warm start (the plan in force, repaired) is repaired only when it serves at least this
 # share of the visits; otherwise the full search runs.
 WARM_MIN_SHARE = 0.5
@@ -223,6 +221,14 @@ _LEAN_OFF = (
     "use_swap_active_chain",
     "use_shortest_path_two_opt",
     "use_make_chain_inactive",
+)
+
+
+_INSERT_DROPPED = (
+    "use_relocate_and_make_active",
+    "use_exchange_and_make_active",
+    "use_relocate_path_global_cheapest_insertion_insert_unperformed",
+    "use_global_cheapest_insertion_path_lns",
 )
 
 
@@ -562,8 +568,12 @@ def _region_solver(params: SolverParams, limit_s: Callable[[], float]) -> SolveR
             sp.local_search_metaheuristic = (
                 routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
             )
-        for name, on in REGION_OPERATORS.items():
-            setattr(sp.local_search_operators, name, BOOL_TRUE if on else BOOL_FALSE)
+        depots = {v.start for v in sub.vehicles} | {v.end for v in sub.vehicles}
+        has_dropped = sum(len(r) for r in routes) < sub.n - len(depots)
+        if has_dropped:
+            # Dropped visits in the region: the moves that make room for them and put them in.
+            for name in _INSERT_DROPPED:
+                setattr(sp.local_search_operators, name, BOOL_TRUE)
         # Reading routes back runs a small search; give it room before the real limit.
         close = routing_parameters_pb2.RoutingSearchParameters()
         close.CopyFrom(sp)
