@@ -79,6 +79,7 @@ class Settings:
             offer_timeout_s=_int("ANXIN_OFFER_TIMEOUT_S", base.offer_timeout_s),
             sla_s=_int("ANXIN_SLA_S", base.sla_s),
             lease_s=_int("ANXIN_LEASE_S", base.lease_s),
+            ws_heartbeat_s=float(_int("ANXIN_WS_HEARTBEAT_S", int(base.ws_heartbeat_s))),
             operator_alarm_after_s=_int("ANXIN_OPERATOR_ALARM_AFTER_S", base.operator_alarm_after_s),
             cti_secret=_env("ANXIN_CTI_SECRET", base.cti_secret) or "",
             osrm_url=_env("ANXIN_OSRM_URL"),
