@@ -517,7 +517,9 @@ async def _insert_tasks(tx: Tx, rows: list[dict[str, Any]]) -> int:
     new = [r for r in rows if r["source_ref"] not in have]
     if new:
         # A concurrent sweep (the timer and the button) may insert the same ref meanwhile.
-        stmt = dialect_insert(tx)(tasks).on_conflict_do_nothing(index_elements=[tasks.c.source_ref])
+        stmt = dialect_insert(tx.conn)(tasks).on_conflict_do_nothing(
+            index_elements=[tasks.c.source_ref]
+        )
         await tx.conn.execute(stmt, new)
     return len(new)
 

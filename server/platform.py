@@ -86,7 +86,7 @@ async def emit(tx: Tx, topic: str, payload: dict[str, Any]) -> None:
 async def schedule(tx: Tx, kind: str, ref: str, due_at: datetime,
                    payload: dict[str, Any]) -> bool:
     """Create a durable timer; a second timer with the same ref is a no-op."""
-    stmt = dialect_insert(tx)(timers).values(
+    stmt = dialect_insert(tx.conn)(timers).values(
         kind=kind, ref=ref, due_at=due_at, payload=payload, state="pending", created_at=tx.now)
     res = await tx.conn.execute(stmt.on_conflict_do_nothing(index_elements=[timers.c.ref]))
     # The runner polls anyway; the hint only matters for a timer due before its next look.
@@ -146,9 +146,9 @@ async def audit(tx: Tx, *, actor: int | None, action: str, object_type: str,
         object_id=str(object_id), detail=detail or {}))
 
 
-def dialect_insert(tx: Tx) -> Any:
+def dialect_insert(conn: AsyncConnection) -> Any:
     """The dialect's INSERT (it has on_conflict_do_nothing / do_update)."""
-    if tx.conn.dialect.name == "postgresql":
+    if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
         return pg_insert
@@ -159,7 +159,7 @@ def dialect_insert(tx: Tx) -> Any:
 
 def _next_seq(tx: Tx, recipient: str, n: int) -> Any:
     """Reserve ``n`` numbers: INSERT ... ON CONFLICT DO UPDATE ... RETURNING the last one."""
-    stmt = dialect_insert(tx)(push_cursors).values(recipient=recipient, last_seq=n)
+    stmt = dialect_insert(tx.conn)(push_cursors).values(recipient=recipient, last_seq=n)
     return stmt.on_conflict_do_update(
         index_elements=[push_cursors.c.recipient],
         set_={"last_seq": push_cursors.c.last_seq + n},

@@ -13,10 +13,9 @@ from datetime import date, datetime
 from typing import Any, Final
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server.platform import dialect_insert
 from server.store.tables import elders, stations
 from server.welfare import ledger
 from server.welfare.ledger import Charge, Entry, EntryKind
@@ -164,10 +163,6 @@ async def entries_of_record(conn: AsyncConnection, *, record_id: str) -> list[En
     return out
 
 
-def _insert(conn: AsyncConnection) -> Any:
-    return pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-
-
 async def write_entries(conn: AsyncConnection, entries: tuple[Entry, ...] | list[Entry]) -> None:
     """Insert new entries; their deterministic ids make a retried write fail, never double."""
     if entries:
@@ -182,7 +177,7 @@ async def write_once(conn: AsyncConnection, entries: list[Entry]) -> None:
     (INSERT ... ON CONFLICT DO NOTHING on the id): grants, meal lines."""
     if entries:
         await conn.execute(
-            _insert(conn)(ledger_entries)
+            dialect_insert(conn)(ledger_entries)
             .values([{**asdict(e), "kind": e.kind.value} for e in entries])
             .on_conflict_do_nothing(index_elements=[ledger_entries.c.entry_id])
         )
@@ -206,7 +201,7 @@ async def ensure_account(
     """The quota account's row (its lock, and the district's list of accounts to close)."""
     values = {"account": account, "district": district, "version": 0, "updated_at": now}
     await conn.execute(
-        _insert(conn)(quota_accounts)
+        dialect_insert(conn)(quota_accounts)
         .values(**values)
         .on_conflict_do_nothing(index_elements=[quota_accounts.c.account])
     )
