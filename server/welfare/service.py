@@ -183,18 +183,6 @@ async def write_once(conn: AsyncConnection, entries: list[Entry]) -> None:
         )
 
 
-async def write_grants(conn: AsyncConnection, grants: list[Entry]) -> None:
-    """Insert monthly grants, skipping any another transaction wrote first.
-
-    Grants are written without the account lock (a read of the quota grants the month), so two
-    first reads of a month race; the grant's id is deterministic (`grant:{account}:{month}`)
-    and its amount a function of the elder files, so INSERT ... ON CONFLICT DO NOTHING on that
-    id leaves exactly the one grant both saw (PostgreSQL makes the loser wait for the winner's
-    commit and then skips).
-    """
-    await write_once(conn, grants)
-
-
 async def ensure_account(
     conn: AsyncConnection, *, account: str, district: str, now: datetime
 ) -> None:
@@ -287,7 +275,12 @@ async def ensure_grants(
             continue  # the period is closed: no late grants
     if new:
         await ensure_account(conn, account=account, district=rs.district, now=now)
-        await write_grants(conn, new)
+        # Grants are written without the account lock (a read of the quota grants the month),
+        # so two first reads of a month race; the grant's id is deterministic
+        # (`grant:{account}:{month}`) and its amount a function of the elder files, so ON
+        # CONFLICT DO NOTHING on that id leaves exactly the one grant both saw (PostgreSQL
+        # makes the loser wait for the winner's commit and then skips).
+        await write_once(conn, new)
         entries = await entries_of(conn, account=account)  # what is stored, whoever wrote it
     return entries
 
