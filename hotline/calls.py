@@ -23,6 +23,7 @@ from hotline.cti import (
 from hotline.intake import Intake, IntakeResult, open_or_join
 from hotline.names import ElderRecord, NameIndex, normalize_phone
 from hotline.tables import hotline_calls, webhook_nonces
+from hotline.task_rows import insert_new, task_row
 from schemas.incidents import CallType
 from server.clock import SHANGHAI
 from server.errors import ApiError
@@ -329,28 +330,18 @@ async def _call_ended(tx: Tx, call: Any, state: CallState) -> None:
         )
     if state.missed:
         # A missed call is a call back, never silence: a task for the station.
-        ref = f"missed_call:{call.call_id}"
-        if (
-            await tx.conn.execute(select(tasks.c.id).where(tasks.c.source_ref == ref))
-        ).first() is None:
-            await tx.conn.execute(
-                insert(tasks).values(
-                    station_id=call.station_id,
-                    elder_id=call.elder_id,
-                    kind="return_call",
-                    title=f"未接来电回拨 {call.caller} / call back a missed call",
-                    status="open",
-                    priority=3,
-                    required_skills=[],
-                    window_start=tx.now,
-                    window_end=tx.now + timedelta(minutes=15),
-                    duration_s=300,
-                    source="hotline",
-                    source_ref=ref,
-                    notes="",
-                    created_at=tx.now,
-                )
-            )
+        row = task_row(
+            tx,
+            station_id=call.station_id,
+            elder_id=call.elder_id,
+            kind="return_call",
+            title=f"未接来电回拨 {call.caller} / call back a missed call",
+            ref=f"missed_call:{call.call_id}",
+            due=tx.now + timedelta(minutes=15),
+            priority=3,
+            duration_s=300,
+        )
+        await insert_new(tx, [row])
 
 
 async def _missed_call_answered_after_all(tx: Tx, call: Any, state: CallState) -> None:

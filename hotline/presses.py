@@ -22,15 +22,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from hotline.devices import PressOutcome
 from hotline.settings import settings_for
+from hotline.task_rows import insert_new, task_row
 from server.auth.principal import Principal, Role
 from server.errors import ApiError
 from server.incidents.model import ACTIVE_STATES, timeline
 from server.platform import Platform, Tx
-from server.store.tables import incident_events, incidents, tasks
+from server.store.tables import incident_events, incidents
 
 FALSE_ALARMS: Final = ("test_press", "accidental", "false_alarm")
 NEEDS_CALL_BACK: Final = ("test_press", "accidental")
@@ -159,24 +160,17 @@ async def on_incident_closed(platform: Platform, payload: dict[str, Any]) -> Non
         if called is not None or inc is None:
             return
         ref = f"press_call_back:{iid}"
-        if (await tx.conn.execute(select(tasks.c.id).where(tasks.c.source_ref == ref))).first():
-            return
-        await tx.conn.execute(
-            insert(tasks).values(
-                station_id=inc.station_id,
-                elder_id=inc.elder_id,
-                kind="return_call",
-                title="回拨确认测试/误按 / call back to confirm a test or accidental press",
-                status="open",
-                priority=3,
-                required_skills=[],
-                window_start=tx.now,
-                window_end=tx.now + timedelta(hours=1),
-                duration_s=300,
-                source="hotline",
-                source_ref=ref,
-                notes="关闭时未记录回拨 / closed without a recorded call-back",
-                created_at=tx.now,
-            )
+        row = task_row(
+            tx,
+            station_id=inc.station_id,
+            elder_id=inc.elder_id,
+            kind="return_call",
+            title="回拨确认测试/误按 / call back to confirm a test or accidental press",
+            ref=ref,
+            due=tx.now + timedelta(hours=1),
+            priority=3,
+            duration_s=300,
+            notes="关闭时未记录回拨 / closed without a recorded call-back",
         )
-        await timeline(tx, iid, "call_back_missing", None, task_ref=ref)
+        if await insert_new(tx, [row]):
+            await timeline(tx, iid, "call_back_missing", None, task_ref=ref)

@@ -42,12 +42,13 @@ from hotline.roster import DutyRole, on_duty
 from hotline.settings import DEFAULTS as DEFAULT_SETTINGS
 from hotline.settings import all_settings
 from hotline.tables import complaints, devices, hotline_calls, roster, satisfaction
+from hotline.task_rows import insert_new, task_row
 from schemas.incidents import CallType
 from server.clock import SHANGHAI
 from server.errors import ApiError
 from server.incidents.alarms import raise_alarm
 from server.incidents.model import timeline
-from server.platform import Platform, Tx, audit, dialect_insert, schedule
+from server.platform import Platform, Tx, audit, schedule
 from server.services.tables import bookings
 from server.store.tables import (
     alarms,
@@ -314,7 +315,7 @@ async def sweep_in(tx: Tx, *, station_id: int | None, silent_minutes: float = 30
         for r in (await tx.conn.execute(select(devices).where(cond_d))).all()
     ]
     device_rows = [
-        _task_row(
+        task_row(
             tx,
             station_id=issue.station_id,
             elder_id=issue.elder_id,
@@ -326,9 +327,9 @@ async def sweep_in(tx: Tx, *, station_id: int | None, silent_minutes: float = 30
         for issue in evaluate_devices(readings, tx.now)
     ]
     return {
-        "device_tasks": await _insert_tasks(tx, device_rows),
-        "welfare_checks": await _insert_tasks(tx, await _welfare_rows(tx, station_id)),
-        "missed_visits": await _insert_tasks(tx, await _missed_visit_rows(tx, station_id)),
+        "device_tasks": await insert_new(tx, device_rows),
+        "welfare_checks": await insert_new(tx, await _welfare_rows(tx, station_id)),
+        "missed_visits": await insert_new(tx, await _missed_visit_rows(tx, station_id)),
     }
 
 
@@ -394,7 +395,7 @@ async def _welfare_rows(tx: Tx, station_id: int | None) -> list[dict[str, Any]]:
         for check in select_welfare_checks(activity, tx.now, not_seen_for=timedelta(hours=hours)):
             lat, lng = where[check.elder_id]
             out.append(
-                _task_row(
+                task_row(
                     tx,
                     station_id=check.station_id,
                     elder_id=check.elder_id,
@@ -449,7 +450,7 @@ async def _missed_visit_rows(tx: Tx, station_id: int | None) -> list[dict[str, A
     visits = [ScheduledVisit(r.id, r.elder_id, r.station_id, r.window_end) for r in rows]
     where = {r.elder_id: (r.lat, r.lng) for r in rows}
     return [
-        _task_row(
+        task_row(
             tx,
             station_id=c.station_id,
             elder_id=c.elder_id,
@@ -463,65 +464,6 @@ async def _missed_visit_rows(tx: Tx, station_id: int | None) -> list[dict[str, A
         )
         for c in missed_visits(visits, tx.now, grace=timedelta(0))
     ]
-
-
-def _task_row(
-    tx: Tx,
-    *,
-    station_id: int,
-    elder_id: int | None,
-    kind: str,
-    title: str,
-    ref: str,
-    due: datetime,
-    priority: int = 2,
-    lat: float | None = None,
-    lng: float | None = None,
-) -> dict[str, Any]:
-    return {
-        "station_id": station_id,
-        "elder_id": elder_id,
-        "kind": kind,
-        "title": title[:100],
-        "status": "open",
-        "priority": priority,
-        "required_skills": [],
-        "window_start": tx.now,
-        "window_end": due,
-        "duration_s": 900,
-        "lat": lat,
-        "lng": lng,
-        "source": "hotline",
-        "source_ref": ref[:64],
-        "notes": "",
-        "created_at": tx.now,
-    }
-
-
-async def _insert_tasks(tx: Tx, rows: list[dict[str, Any]]) -> int:
-    """Insert the tasks whose source_ref is new (one query to look, one to insert)."""
-    if not rows:
-        return 0
-    refs = [r["source_ref"] for r in rows]
-    have: set[str] = set()
-    for i in range(0, len(refs), 500):
-        have.update(
-            (
-                await tx.conn.execute(
-                    select(tasks.c.source_ref).where(tasks.c.source_ref.in_(refs[i : i + 500]))
-                )
-            )
-            .scalars()
-            .all()
-        )
-    new = [r for r in rows if r["source_ref"] not in have]
-    if new:
-        # A concurrent sweep (the timer and the button) may insert the same ref meanwhile.
-        stmt = dialect_insert(tx.conn)(tasks).on_conflict_do_nothing(
-            index_elements=[tasks.c.source_ref]
-        )
-        await tx.conn.execute(stmt, new)
-    return len(new)
 
 
 # --- follow-up --------------------------------------------------------------------------------
@@ -545,7 +487,7 @@ async def on_incident_resolved(platform: Platform, payload: dict[str, Any]) -> N
         call = return_call(
             ResolvedEmergency(inc.id, inc.elder_id, inc.station_id, inc.resolved_at or tx.now)
         )
-        row = _task_row(
+        row = task_row(
             tx,
             station_id=call.station_id,
             elder_id=call.elder_id,
@@ -554,7 +496,7 @@ async def on_incident_resolved(platform: Platform, payload: dict[str, Any]) -> N
             ref=call.source_ref,
             due=call.due_at,
         )
-        await _insert_tasks(tx, [row])
+        await insert_new(tx, [row])
 
 
 async def draw_sample(
@@ -586,7 +528,7 @@ async def draw_sample(
         where = {r.id: (r.lat, r.lng) for r in rows}
         due = tx.now + timedelta(days=30)
         visits = [
-            _task_row(
+            task_row(
                 tx,
                 station_id=sid,
                 elder_id=eid,
@@ -601,7 +543,7 @@ async def draw_sample(
             for sid, ids in sample.items()
             for eid in ids
         ]
-        created = await _insert_tasks(tx, visits)
+        created = await insert_new(tx, visits)
         return {
             "quarter": name,
             "frame": len(frame),
