@@ -342,16 +342,16 @@ def firings(definition: ChainDefinition, context: ChainContext) -> list[Firing]:
     """Every firing of the chain with its offset on the escalation clock, in firing order."""
     out: list[Firing] = []
     previous_base = timedelta(0)
+    # People from the roster are resolved at each step, so who sits at a position can change
+    # with the shift: their firings are named by person, never called twice.
+    live = set(context.duty) | set(context.head)
     for step in definition.steps:
         base = step.delay if step.anchor is Anchor.START else previous_base + step.delay
         previous_base = base
         if step.medical_only and not context.medical:
             continue
         targets: Sequence[str | None] = context.targets(step.kind) or (None,)
-        live = set(context.duty) | set(context.head)
         for position, target in enumerate(targets):
-            # People from the roster are resolved at each step, so who sits at a position can
-            # change with the shift: their firings are named by person, never called twice.
             ident = target if target in live else str(position)
             out.append(
                 Firing(
