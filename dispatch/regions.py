@@ -194,7 +194,9 @@ def subproblem(
         allowed = []
         for i in nodes:
             a = problem.allowed[i]
-            allowed.append(None if a is None else frozenset(renumber[x] for x in a if x in renumber))
+            allowed.append(
+                None if a is None else frozenset(renumber[x] for x in a if x in renumber)
+            )
     sub = replace(
         problem,
         travel=travel,
