@@ -533,7 +533,6 @@ function renderAlarms() {
   if (list.some((a) => !heard.has(a.id))) { list.forEach((a) => heard.add(a.id)); beep(); }
   box.hidden = list.length === 0;
   document.body.classList.toggle("alarming", list.length > 0);
-  renderSound();
   requestAnimationFrame(placeDetail);
   box.replaceChildren(h("button", { class: "btn small sound", id: "sound", hidden: true, onclick: enableSound }, t("sound_blocked")), ...list.map((a) => {
     const inc = a.incident_id ? S.incidents.get(a.incident_id) : null;
@@ -543,6 +542,7 @@ function renderAlarms() {
       inc ? h("button", { class: "btn small", onclick: () => openIncident(inc.id) }, `#${inc.id}`) : null,
       h("button", { class: "btn small danger", "data-ack": a.id, onclick: () => ackAlarm(a.id) }, t("ack")));
   }));
+  renderSound();  // after the button is made anew, or a blocked sound hides until the next beep
   renderQueue();
 }
 

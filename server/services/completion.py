@@ -49,16 +49,20 @@ async def live_record(tx: Tx, booking_id: int) -> Any:
     ).first()
 
 
-def check_times(*, booking: Any, started_at: datetime, ended_at: datetime, now: datetime) -> None:
+def check_times(
+    *, booking: Any, started_at: datetime, ended_at: datetime, now: datetime, witnessed: bool
+) -> None:
     """A record must describe this booking's visit: after the booking existed, near its window,
-    and not in the future."""
+    and not in the future. Times the server witnessed itself (the caregiver pressed "arrived"
+    at the door and "done" now) are the visit that happened, however late: refusing them would
+    leave a real visit unrecorded, so the window applies only to times someone types in."""
     if ended_at <= started_at:
         raise ApiError(422, "record.times_invalid", "ended_at must be after started_at")
     if ended_at > now + FUTURE_SLACK:
         raise ApiError(422, "record.in_future", "a service cannot be recorded before it happens")
     if started_at < booking.created_at:
         raise ApiError(422, "record.before_booking", "the visit starts before the booking was made")
-    if (
+    if not witnessed and (
         started_at < booking.window_start - WINDOW_TOLERANCE
         or ended_at > booking.window_end + WINDOW_TOLERANCE
     ):
@@ -81,9 +85,11 @@ async def complete_booking(
     door_code: str | None,
     notes: str,
     secret: str,
+    witnessed: bool = False,
 ) -> Any:
     """Record the visit of a booking (record + proof + ledger) and close the booking and its
-    task; returns the service record row."""
+    task; returns the service record row. `witnessed`: the times are the server's own (see
+    `check_times`)."""
     row = await lock_booking(tx, booking_id)
     if row is None:
         raise not_found("booking")
@@ -99,7 +105,9 @@ async def complete_booking(
         row.status == "completed" and await live_record(tx, booking_id) is not None
     ):
         raise ApiError(409, "booking.not_open", "this booking is already completed or cancelled")
-    check_times(booking=row, started_at=started_at, ended_at=ended_at, now=tx.now)
+    check_times(
+        booking=row, started_at=started_at, ended_at=ended_at, now=tx.now, witnessed=witnessed
+    )
     item = service.item_from_row(
         await service.item_row(tx.conn, station_id=row.station_id, code=row.item_code)
     )

@@ -382,6 +382,7 @@ async def _complete_booking(
         door_code=body.door_code,
         notes=body.notes,
         secret=secret,
+        witnessed=body.started_at is None and body.ended_at is None and visit.arrived_at is not None,
     )
     return {"record_id": rec.id}
 

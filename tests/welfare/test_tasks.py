@@ -93,6 +93,54 @@ async def test_booking_task_start_arrive_complete(api: Api) -> None:
     assert bookings[0]["status"] == "completed"
 
 
+async def test_a_late_visit_done_at_the_door_is_recorded_but_typed_times_must_fit(
+    api: Api,
+) -> None:
+    """The caregiver arrives four hours after the booked window (the morning went wrong): the
+    server saw her at the door and saw her finish, so the visit is recorded as it happened.
+    Times typed in by hand that far from the window are still refused."""
+    await setup(api)
+    b = await book(api, "2026-11-24T09:00:00+08:00", "2026-11-24T10:30:00+08:00")
+    await assign(api, b)
+    api.clock.advance(hours=28)  # Tuesday 14:00, the window ended at 10:30
+    tid = b["task_id"]
+    await api.call(
+        "POST", f"/api/v1/tasks/{tid}/arrive", "cg_b", json={"location": AT_HOME}, expect=200
+    )
+    api.clock.advance(minutes=80)
+    status, problem = await api.call(
+        "POST",
+        f"/api/v1/tasks/{tid}/complete",
+        "cg_b",
+        json={
+            "notes": "补记",
+            "started_at": "2026-11-24T18:00:00+08:00",
+            "ended_at": "2026-11-24T19:00:00+08:00",
+        },
+    )
+    assert (status, problem["code"]) == (422, "record.in_future")
+    status, problem = await api.call(
+        "POST",
+        f"/api/v1/tasks/{tid}/complete",
+        "cg_b",
+        json={
+            "notes": "补记",
+            "started_at": "2026-11-23T09:00:00+08:00",
+            "ended_at": "2026-11-23T10:00:00+08:00",
+        },
+    )
+    assert status == 422 and problem["code"] in ("record.outside_window", "record.before_booking")
+    t = await api.call(
+        "POST", f"/api/v1/tasks/{tid}/complete", "cg_b", json={"notes": "迟到，已完成"}, expect=200
+    )
+    assert t["status"] == "done" and t["record_id"]
+    records = await api.call(
+        "GET", f"/api/v1/elders/{api.ids['elder']}/service-records", "operator", expect=200
+    )
+    assert [r["id"] for r in records] == [t["record_id"]]
+    assert records[0]["started_at"].startswith("2026-11-24T06:00")  # the arrival, in UTC
+
+
 async def test_arrival_outside_the_fence_proves_nothing_but_the_door_card_does(api: Api) -> None:
     await setup(api)
     b = await book(api, "2026-11-24T09:00:00+08:00", "2026-11-24T10:30:00+08:00")
