@@ -360,6 +360,7 @@ async def complete_task(request: web.Request) -> web.Response:
 async def _complete_booking(
     tx: Tx, p: Principal, booking_id: int, row: Any, visit: Any, body: TaskCompleteIn, secret: str
 ) -> dict[str, Any]:
+    witnessed = body.started_at is None and body.ended_at is None and visit.arrived_at is not None
     started = body.started_at or visit.arrived_at or visit.started_at
     if started is None:
         raise ApiError(
@@ -382,7 +383,7 @@ async def _complete_booking(
         door_code=body.door_code,
         notes=body.notes,
         secret=secret,
-        witnessed=body.started_at is None and body.ended_at is None and visit.arrived_at is not None,
+        witnessed=witnessed,
     )
     return {"record_id": rec.id}
 
