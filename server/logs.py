@@ -73,3 +73,5 @@ def setup_logging(level: str = "INFO") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # Alembic announces every plugin it loads at INFO: noise on every start, not news.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
