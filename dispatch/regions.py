@@ -20,7 +20,8 @@ Two stages: greedy descent on small regions for `greedy_sweeps` sweeps (cheap, d
 improvements; cut short after `fails_to_switch` regions in a row without gain or
 `greedy_share` of the time), then guided local search on larger ones. Half of the regions
 are built around a dropped visit while there is one worth another try: larger, under guided
-local search, with the moves that make room and insert (see `routing._INSERT_DROPPED`).
+local search, with the moves that make room and insert (see `routing._INSERT_DROPPED`), and
+with routes from anywhere in the plan that have room for it (`_with_room`).
 """
 
 from __future__ import annotations
@@ -157,6 +158,98 @@ def pick_region(
     return Region(tuple(vehicles), tuple(visits))
 
 
+def fits_route(
+    problem: RoutingProblem, m: Matrices, v: int, route: Sequence[int], visit: int
+) -> int | None:
+    """The cheapest detour (travel of the vehicle's profile) at which `visit` slips into
+    vehicle `v`'s `route` as it stands, or None. A quick check of windows, the shift and
+    capacity only (breaks, the longest span and pickup-delivery pairs are left to the
+    solver): it picks routes for a region, it does not accept plans."""
+    spec = problem.vehicles[v]
+    if problem.allowed is not None:
+        may = problem.allowed[visit]
+        if may is not None and v not in may:
+            return None
+    dem = problem.demands
+    if spec.capacity is not None and dem is not None:
+        load = sum(dem[x] for x in route) + dem[visit]
+        if load > spec.capacity:
+            return None
+    t = m.travel[spec.profile]
+    svc, win = problem.service, problem.windows
+    begin = max(spec.earliest, win[spec.start][0])
+    finish = min(spec.latest, win[spec.end][1])
+    best: int | None = None
+    for k in range(len(route) + 1):
+        seq = [*route[:k], visit, *route[k:]]
+        time, prev, ok = begin, spec.start, True
+        for x in seq:
+            time = max(time + svc[prev] + int(t[prev, x]), win[x][0])
+            if time > win[x][1]:
+                ok = False
+                break
+            prev = x
+        if not ok or time + svc[prev] + int(t[prev, spec.end]) > finish:
+            continue
+        a = route[k - 1] if k else spec.start
+        b = route[k] if k < len(route) else spec.end
+        detour = int(t[a, visit] + t[visit, b] - t[a, b])
+        if best is None or detour < best:
+            best = detour
+    return best
+
+
+def _with_room(
+    problem: RoutingProblem,
+    m: Matrices,
+    routes: Sequence[Sequence[int]],
+    region: Region,
+    visit: int,
+    most: int,
+) -> Region:
+    """The region around dropped `visit`, plus up to `most` routes from elsewhere that have
+    room for it: routes it slips into as they stand (cheapest first), or else a route it
+    slips into once one of its visits leaves, with a route that visit slips into.
+
+    A full fleet's free capacity is often a route far away in space that idles at the start
+    or the end of its shift; the nearest routes never include it (R1_10_1: 91 of its 1,000
+    visits can only be a route's first stop, 89 of the 100 routes start with one, and the
+    last two of them stayed dropped through the whole search while a route that waited all
+    morning could take one)."""
+    inside = set(region.vehicles)
+    outside = [v for v in range(len(routes)) if v not in inside and routes[v]]
+    fit = [
+        (d, v) for v in outside if (d := fits_route(problem, m, v, routes[v], visit)) is not None
+    ]
+    extra = [v for _, v in sorted(fit)[:most]]
+    if not extra and most >= 2:
+        # One step of an ejection chain: `visit` takes the place of one of v's visits,
+        # which moves to a route w. Checks are capped (each costs a pass per position), so
+        # a visit that fits nowhere costs a region a fraction of a second, not seconds.
+        budget = 20 * len(routes)
+        for v in outside:
+            for f in routes[v]:
+                rest = [x for x in routes[v] if x != f]
+                budget -= 1
+                if budget < 0 or fits_route(problem, m, v, rest, visit) is None:
+                    continue
+                for w in range(len(routes)):
+                    budget -= 1
+                    if w != v and fits_route(problem, m, w, routes[w], f) is not None:
+                        extra = [v] if w in inside else [v, w]
+                        break
+                    if budget < 0:
+                        break
+                if extra or budget < 0:
+                    break
+            if extra or budget < 0:
+                break
+    return Region(
+        region.vehicles + tuple(extra),
+        region.visits + tuple(x for v in extra for x in routes[v]),
+    )
+
+
 def subproblem(
     problem: RoutingProblem, region: Region, horizon: int, m: Matrices | None = None
 ) -> tuple[RoutingProblem, list[int]]:
@@ -268,6 +361,8 @@ def improve(
         region = pick_region(
             problem, routes, dropped, seed_visit, near, size, params.spare_vehicles, min_routes
         )
+        if at_drop:
+            region = _with_room(problem, arrays, routes, region, seed_visit, params.spare_vehicles)
         covered = set(region.visits) | {seed_visit}
         uncovered = [x for x in uncovered if x not in covered]
         if not region.visits:

@@ -174,9 +174,6 @@ class RoutingProblem:
     work_cost: int = 0  # cost per unit of work above a vehicle's `fair_work`
     horizon: int | None = None
     skip: frozenset[int] = frozenset()  # nodes that are neither visits nor depots (done work)
-    # Cost of each vehicle that leaves its start (the region search sets it on its regions
-    # while visits are dropped for want of a vehicle; see dispatch/regions.py).
-    vehicle_cost: int = 0
 
     @property
     def n(self) -> int:
@@ -480,8 +477,6 @@ class _Built:
             if pen is None:
                 continue
             routing.AddDisjunction([self.index(i)], pen)
-        if p.vehicle_cost > 0:
-            routing.SetFixedCostOfAllVehicles(p.vehicle_cost)
 
     def index(self, node: int) -> int:
         """OR-Tools' variable index of a problem node (not for a vehicle's start or end)."""

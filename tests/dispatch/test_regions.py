@@ -135,6 +135,33 @@ def test_a_region_takes_the_nearest_routes_and_dropped_visits() -> None:
     assert set(region.visits) == {1, 2, 3, 4, 7}
 
 
+def test_a_dropped_visit_is_offered_a_far_route_with_room_for_it() -> None:
+    """A visit at 12 that must be served at time 12 fits neither route near it (both are out
+    at -30 or -20 then), but does fit the far route at 30 that idles until 60: the region
+    around it gets that route too, and nothing else."""
+    pts = [0, -30, 11, -20, 13, 30, 31, 12]  # depot, 3 routes of 2, a dropped visit at 12
+    m = [[abs(a - b) for b in pts] for a in pts]
+    windows = [(0, 200), (30, 30), (100, 110), (20, 20), (100, 110), (60, 70), (61, 71)]
+    p = RoutingProblem(
+        travel=[m],
+        service=[0] * 8,
+        windows=[*windows, (12, 12)],
+        vehicles=[VehicleSpec(0, 0) for _ in range(3)],
+        penalties=[None] + [100] * 7,
+    )
+    routes = [[1, 2], [3, 4], [5, 6]]
+    arrays = regions.Matrices.of(p)
+    assert regions.fits_route(p, arrays, 0, routes[0], 7) is None
+    assert regions.fits_route(p, arrays, 1, routes[1], 7) is None
+    assert regions.fits_route(p, arrays, 2, routes[2], 7) == 0  # on the way out to 30
+    near = regions.nearness(arrays)
+    region = regions.pick_region(p, routes, [7], 7, near, size=2, spare=0, min_routes=1)
+    assert 2 not in region.vehicles
+    wider = regions._with_room(p, arrays, routes, region, 7, 2)
+    assert wider.vehicles == (*region.vehicles, 2)
+    assert set(wider.visits) == set(region.visits) | {5, 6}
+
+
 def test_large_problems_go_region_by_region_and_stay_valid() -> None:
     """200 visits: the region search runs (it says so in the phases) and the plan keeps
     every window and capacity, serving everyone it can."""
