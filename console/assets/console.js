@@ -499,7 +499,7 @@ function audio() {
 }
 function beep() {
   const ctx = audio();
-  if (!ctx) return;
+  if (!ctx) { renderSound(); return; }
   if (ctx.state === "suspended") ctx.resume().catch(() => {});
   renderSound();
   if (ctx.state !== "running") return;
@@ -515,7 +515,9 @@ function beep() {
 }
 function renderSound() {
   const btn = $("#sound"); if (!btn) return;
-  btn.hidden = !(S.alarms.size && audioCtx && audioCtx.state !== "running");
+  // No sound, for whatever reason (blocked until a click, or no audio context could be made):
+  // the operator must know the alarm is silent.
+  btn.hidden = !(S.alarms.size && (!audioCtx || audioCtx.state !== "running"));
 }
 async function enableSound() {
   const ctx = audio();

@@ -428,6 +428,12 @@ def test_family_cancels_a_booking_before_its_cut_off(server: str, demo_api: Api,
 
 # A browser that blocks sound until the page is clicked (the autoplay policy): the AudioContext
 # stays suspended, and resuming works only from a real click.
+SOUND_STATE = """() => ({
+  ctx: typeof audioCtx === "undefined" || !audioCtx ? null : audioCtx.state,
+  alarms: S.alarms.size, buttons: document.querySelectorAll("#sound").length,
+  hidden: document.querySelector("#sound")?.hidden, banner_hidden: document.querySelector("#alarms")?.hidden,
+  beeps: window.__anxinBeeps || 0})"""
+
 BLOCKED_AUDIO = """
 (() => {
   let lastClick = -1e9;
@@ -460,7 +466,12 @@ def test_blocked_sound_is_shown_and_a_click_enables_it(server: str, demo_api: Ap
     iid = demo_api.help_call("elder")["id"]
     op.wait_for_selector(".alarm-banner:not([hidden]) .alarm", timeout=5000)
     # No sound can play: the console says so, and does not count beeps nobody heard.
-    op.wait_for_selector("#sound:not([hidden])", timeout=3000)
+    # Within two beeps (one every 2 s): the button is drawn by the beep that finds no sound.
+    try:
+        op.wait_for_selector("#sound:not([hidden])", timeout=6000)
+    except Exception as exc:
+        state = op.evaluate(SOUND_STATE)
+        raise AssertionError(f"no 'enable sound' button: {state}") from exc
     assert (op.evaluate("window.__anxinBeeps") or 0) == 0
     op.click("#sound")
     op.wait_for_selector("#sound", state="hidden", timeout=3000)
