@@ -288,6 +288,10 @@ def run_one(
     return rec
 
 
+def _mean(xs: list[float]) -> float | None:
+    return round(sum(xs) / len(xs), 2) if xs else None
+
+
 def main(argv: list[str]) -> int:
     """`anxin bench solomon FILE... --time-limit SECONDS`."""
     ap = argparse.ArgumentParser(prog="anxin bench solomon", description=__doc__.split("\n")[0])
@@ -369,28 +373,26 @@ def main(argv: list[str]) -> int:
         if rec.get("pyvrp") and rec["pyvrp"].get("gap_pct") is not None:
             peer_gaps.append(rec["pyvrp"]["gap_pct"])
         usual = rec.get("ortools_usual")
-        usual_ok = bool(usual and usual.get("gap_pct") is not None and usual["feasible"])
-        if usual_ok:
-            usual_gaps.append(usual["gap_pct"])  # type: ignore[index]
+        usual_gap = usual.get("gap_pct") if usual and usual["feasible"] else None
+        if usual_gap is not None:
+            usual_gaps.append(usual_gap)
         elif usual:
             usual_bad += 1
-        if usual_ok and ours_ok and rec["gap_pct"] is not None:
-            both.append((rec["gap_pct"], usual["gap_pct"]))  # type: ignore[index]
+        if usual_gap is not None and ours_ok and rec["gap_pct"] is not None:
+            both.append((rec["gap_pct"], usual_gap))
         infeasible += 0 if ours_ok else 1
     summary = {
         "instances": len(args.files),
         "not_feasible_or_dropped": infeasible,
-        "mean_gap_pct": round(sum(gaps) / len(gaps), 2) if gaps else None,
-        "pyvrp_mean_gap_pct": round(sum(peer_gaps) / len(peer_gaps), 2) if peer_gaps else None,
-        "ortools_usual_mean_gap_pct": (
-            round(sum(usual_gaps) / len(usual_gaps), 2) if usual_gaps else None
-        ),
+        "mean_gap_pct": _mean(gaps),
+        "pyvrp_mean_gap_pct": _mean(peer_gaps),
+        "ortools_usual_mean_gap_pct": _mean(usual_gaps),
         "ortools_usual_not_feasible_or_dropped": usual_bad if args.baseline else None,
         "same_instances": (
             {
                 "n": len(both),
-                "mean_gap_pct": round(sum(a for a, _ in both) / len(both), 2),
-                "ortools_usual_mean_gap_pct": round(sum(b for _, b in both) / len(both), 2),
+                "mean_gap_pct": _mean([a for a, _ in both]),
+                "ortools_usual_mean_gap_pct": _mean([b for _, b in both]),
             }
             if both
             else None

@@ -223,31 +223,40 @@ def _with_room(
     ]
     extra = [v for _, v in sorted(fit)[:most]]
     if not extra and most >= 2:
-        # One step of an ejection chain: `visit` takes the place of one of v's visits,
-        # which moves to a route w. Checks are capped (each costs a pass per position), so
-        # a visit that fits nowhere costs a region a fraction of a second, not seconds.
-        budget = 20 * len(routes)
-        for v in outside:
-            for f in routes[v]:
-                rest = [x for x in routes[v] if x != f]
-                budget -= 1
-                if budget < 0 or fits_route(problem, m, v, rest, visit) is None:
-                    continue
-                for w in range(len(routes)):
-                    budget -= 1
-                    if w != v and fits_route(problem, m, w, routes[w], f) is not None:
-                        extra = [v] if w in inside else [v, w]
-                        break
-                    if budget < 0:
-                        break
-                if extra or budget < 0:
-                    break
-            if extra or budget < 0:
-                break
+        extra = _room_after_one_move(problem, m, routes, inside, outside, visit)
     return Region(
         region.vehicles + tuple(extra),
         region.visits + tuple(x for v in extra for x in routes[v]),
     )
+
+
+def _room_after_one_move(
+    problem: RoutingProblem,
+    m: Matrices,
+    routes: Sequence[Sequence[int]],
+    inside: set[int],
+    outside: Sequence[int],
+    visit: int,
+) -> list[int]:
+    """One step of an ejection chain: a route v outside the region that `visit` fits into
+    once one of v's visits moves to a route w with room for it; [v, w] (or [v] when w is in
+    the region already), or [] if there is none. Checks are capped (each costs a pass per
+    position), so a visit that fits nowhere costs a region a fraction of a second."""
+    budget = 20 * len(routes)
+    for v in outside:
+        for f in routes[v]:
+            budget -= 1
+            if budget < 0:
+                return []
+            if fits_route(problem, m, v, [x for x in routes[v] if x != f], visit) is None:
+                continue
+            for w in range(len(routes)):
+                budget -= 1
+                if w != v and fits_route(problem, m, w, routes[w], f) is not None:
+                    return [v] if w in inside else [v, w]
+                if budget < 0:
+                    return []
+    return []
 
 
 def subproblem(

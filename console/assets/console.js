@@ -499,10 +499,9 @@ function audio() {
 }
 function beep() {
   const ctx = audio();
-  if (!ctx) { renderSound(); return; }
-  if (ctx.state === "suspended") ctx.resume().catch(() => {});
+  if (ctx && ctx.state === "suspended") ctx.resume().catch(() => {});
   renderSound();
-  if (ctx.state !== "running") return;
+  if (!ctx || ctx.state !== "running") return;
   try {
     const o = ctx.createOscillator(); const g = ctx.createGain();
     o.type = "square"; o.frequency.value = 880;
