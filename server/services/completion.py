@@ -55,16 +55,16 @@ def check_times(
     """A record must describe this booking's visit: after the booking existed, near its window,
     and not in the future. Times the server witnessed itself (the caregiver pressed "arrived"
     at the door and "done" now) are the visit that happened, however late: refusing them would
-    leave a real visit unrecorded, so the window applies only to times someone types in."""
+    leave a real visit unrecorded. Early is still checked: hours before its window, it is not
+    this booking's visit."""
     if ended_at <= started_at:
         raise ApiError(422, "record.times_invalid", "ended_at must be after started_at")
     if ended_at > now + FUTURE_SLACK:
         raise ApiError(422, "record.in_future", "a service cannot be recorded before it happens")
     if started_at < booking.created_at:
         raise ApiError(422, "record.before_booking", "the visit starts before the booking was made")
-    if not witnessed and (
-        started_at < booking.window_start - WINDOW_TOLERANCE
-        or ended_at > booking.window_end + WINDOW_TOLERANCE
+    if started_at < booking.window_start - WINDOW_TOLERANCE or (
+        not witnessed and ended_at > booking.window_end + WINDOW_TOLERANCE
     ):
         raise ApiError(
             422,

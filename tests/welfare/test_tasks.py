@@ -108,28 +108,18 @@ async def test_a_late_visit_done_at_the_door_is_recorded_but_typed_times_must_fi
         "POST", f"/api/v1/tasks/{tid}/arrive", "cg_b", json={"location": AT_HOME}, expect=200
     )
     api.clock.advance(minutes=80)
-    status, problem = await api.call(
-        "POST",
-        f"/api/v1/tasks/{tid}/complete",
-        "cg_b",
-        json={
+    # Now 15:20. Typed-in times: still checked, the window included.
+    for start, end, code in (
+        ("13:00", "14:00", "record.outside_window"),  # ends 3.5 h after the window
+        ("18:00", "19:00", "record.in_future"),
+    ):
+        body = {
             "notes": "补记",
-            "started_at": "2026-11-24T18:00:00+08:00",
-            "ended_at": "2026-11-24T19:00:00+08:00",
-        },
-    )
-    assert (status, problem["code"]) == (422, "record.in_future")
-    status, problem = await api.call(
-        "POST",
-        f"/api/v1/tasks/{tid}/complete",
-        "cg_b",
-        json={
-            "notes": "补记",
-            "started_at": "2026-11-23T09:00:00+08:00",
-            "ended_at": "2026-11-23T10:00:00+08:00",
-        },
-    )
-    assert status == 422 and problem["code"] in ("record.outside_window", "record.before_booking")
+            "started_at": f"2026-11-24T{start}:00+08:00",
+            "ended_at": f"2026-11-24T{end}:00+08:00",
+        }
+        status, problem = await api.call("POST", f"/api/v1/tasks/{tid}/complete", "cg_b", json=body)
+        assert (status, problem["code"]) == (422, code), (start, problem)
     t = await api.call(
         "POST", f"/api/v1/tasks/{tid}/complete", "cg_b", json={"notes": "迟到，已完成"}, expect=200
     )
@@ -139,6 +129,30 @@ async def test_a_late_visit_done_at_the_door_is_recorded_but_typed_times_must_fi
     )
     assert [r["id"] for r in records] == [t["record_id"]]
     assert records[0]["started_at"].startswith("2026-11-24T06:00")  # the arrival, in UTC
+
+
+async def test_a_visit_done_hours_before_its_window_is_not_that_bookings_visit(
+    api: Api,
+) -> None:
+    """Lateness is forgiven to a visit the server witnessed, earliness is not: done at 06:00
+    for a 09:00-10:30 booking, it is some other visit, and the booking stays open."""
+    await setup(api)
+    b = await book(api, "2026-11-24T09:00:00+08:00", "2026-11-24T10:30:00+08:00")
+    await assign(api, b)
+    api.clock.advance(hours=20)  # Tuesday 06:00
+    tid = b["task_id"]
+    await api.call(
+        "POST", f"/api/v1/tasks/{tid}/arrive", "cg_b", json={"location": AT_HOME}, expect=200
+    )
+    api.clock.advance(minutes=40)
+    status, problem = await api.call(
+        "POST", f"/api/v1/tasks/{tid}/complete", "cg_b", json={"notes": "提前"}
+    )
+    assert (status, problem["code"]) == (422, "record.outside_window")
+    records = await api.call(
+        "GET", f"/api/v1/elders/{api.ids['elder']}/service-records", "operator", expect=200
+    )
+    assert records == []
 
 
 async def test_arrival_outside_the_fence_proves_nothing_but_the_door_card_does(api: Api) -> None:
