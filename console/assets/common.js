@@ -206,6 +206,7 @@ export class Live {
     }
     try { ws.send(JSON.stringify({ type: "ping" })); } catch (e) { /* onclose follows */ }
   }
+  _deliver(msg) { try { this.onEvent(msg); } catch (e) { console.warn("event", e); } }
   _connect() {
     if (this.stopped || !this.session.signedIn) return;
     clearTimeout(this.timer);
@@ -227,14 +228,23 @@ export class Live {
       if (msg.type === "hello") {
         hello = true; clearTimeout(this.connectTimer);
         this.retry = 0; this.everLive = true; this._setState("live");
+        // Messages that arrive while the snapshot loads are held and applied after it: the
+        // snapshot may have been read before them, and would otherwise overwrite them (an
+        // alarm raised during a reconnect vanished from the console until the next one).
+        this.loading = (this.loading || 0) + 1;
         try { await this.onSnapshot(); } catch (e) { console.warn("snapshot", e); }
+        if (--this.loading === 0) {
+          const held = this.held || []; this.held = [];
+          for (const m of held) this._deliver(m);
+        }
         return;
       }
       if (msg.type === "pong" || typeof msg.seq !== "number") return;
       if (msg.seq <= this.lastSeq) return;           // a replay we already applied
       this.lastSeq = msg.seq;
       sessionStorage.setItem(`${this.session.key}.seq`, String(msg.seq));
-      try { this.onEvent(msg); } catch (e) { console.warn("event", e); }
+      if (this.loading) (this.held ||= []).push(msg);
+      else this._deliver(msg);
     };
     ws.onopen = () => {
       if (this.ws !== ws) return;

@@ -429,10 +429,22 @@ def test_family_cancels_a_booking_before_its_cut_off(server: str, demo_api: Api,
 # A browser that blocks sound until the page is clicked (the autoplay policy): the AudioContext
 # stays suspended, and resuming works only from a real click.
 SOUND_STATE = """() => ({
-  ctx: typeof audioCtx === "undefined" || !audioCtx ? null : audioCtx.state,
-  alarms: S.alarms.size, buttons: document.querySelectorAll("#sound").length,
+  contexts: (window.__anxinAudio || []).map((c) => c.state),
+  buttons: document.querySelectorAll("#sound").length,
   hidden: document.querySelector("#sound")?.hidden, banner_hidden: document.querySelector("#alarms")?.hidden,
-  beeps: window.__anxinBeeps || 0})"""
+  alarms: document.querySelectorAll("#alarms .alarm").length, beeps: window.__anxinBeeps || 0})"""
+
+def server_view(api: Api, call: dict[str, Any]) -> dict[str, Any]:
+    """What the server holds for a help call, for a failure message."""
+    inc = api.call("GET", f"/api/v1/incidents/{call['id']}", "operator")
+    alarms = api.call("GET", "/api/v1/alarms?open=0", "operator")
+    return {
+        "status": inc.get("status"),
+        "timeline": [e.get("type") for e in inc.get("timeline", [])],
+        "alarms": [(a["id"], a["kind"], a["incident_id"], a.get("acknowledged_at"))
+                   for a in alarms if a["incident_id"] == call["id"]],
+    }
+
 
 BLOCKED_AUDIO = """
 (() => {
@@ -443,7 +455,7 @@ BLOCKED_AUDIO = """
   }, true);
   const Real = window.AudioContext;
   window.AudioContext = class extends Real {
-    constructor(...a) { super(...a); this.blocked = true; }
+    constructor(...a) { super(...a); this.blocked = true; (window.__anxinAudio ||= []).push(this); }
     get state() { return this.blocked ? "suspended" : super.state; }
     resume() {
       if (performance.now() - lastClick < 200) { this.blocked = false; return super.resume(); }
@@ -463,19 +475,62 @@ def test_blocked_sound_is_shown_and_a_click_enables_it(server: str, demo_api: Ap
     ctx.add_init_script(BLOCKED_AUDIO)
     op = ctx.new_page()
     sign_in(op, server, "/console", "operator")
-    iid = demo_api.help_call("elder")["id"]
-    op.wait_for_selector(".alarm-banner:not([hidden]) .alarm", timeout=5000)
+    call = demo_api.help_call("elder")
+    iid = call["id"]
+    try:
+        op.wait_for_selector(".alarm-banner:not([hidden]) .alarm", timeout=5000)
+    except Exception as exc:
+        raise AssertionError(f"no alarm banner: {server_view(demo_api, call)}") from exc
     # No sound can play: the console says so, and does not count beeps nobody heard.
     # Within two beeps (one every 2 s): the button is drawn by the beep that finds no sound.
     try:
         op.wait_for_selector("#sound:not([hidden])", timeout=6000)
     except Exception as exc:
         state = op.evaluate(SOUND_STATE)
-        raise AssertionError(f"no 'enable sound' button: {state}") from exc
+        raise AssertionError(
+            f"no 'enable sound' button: {state}; {server_view(demo_api, call)}"
+        ) from exc
     assert (op.evaluate("window.__anxinBeeps") or 0) == 0
     op.click("#sound")
     op.wait_for_selector("#sound", state="hidden", timeout=3000)
     op.wait_for_function("(window.__anxinBeeps || 0) > 0", timeout=5000)
+    demo_api.call("POST", f"/api/v1/incidents/{iid}/close", "operator", json={"resolution": "test_press", "notes": ""})
+    for a in open_alarms(demo_api):
+        demo_api.call("POST", f"/api/v1/alarms/{a['id']}/ack", "operator")
+    ctx.close()
+
+
+def test_an_alarm_raised_while_the_board_loads_is_not_lost(server: str, demo_api: Api, browser: Any) -> None:
+    """The console's snapshot (the board) is read just before a help call's alarm, and the
+    alarm's push arrives while the board is still on its way: the banner shows it all the same
+    (it used to vanish until the next reconnect)."""
+    for n in (1, 2, 3, 4):
+        demo_api.duty(f"caregiver{n}", False)
+    for a in open_alarms(demo_api):
+        demo_api.call("POST", f"/api/v1/alarms/{a['id']}/ack", "operator")
+    ctx = console(browser)
+    op = ctx.new_page()
+    held: dict[str, Any] = {}
+
+    def slow_board(route: Any) -> None:
+        if held:
+            route.continue_()
+            return
+        held["board"] = route.fetch()  # the board as it is now, without the alarm
+        held["call"] = demo_api.help_call("elder")
+        time.sleep(1.0)  # the alarm's push reaches the page meanwhile
+        route.fulfill(response=held["board"])
+        held["done"] = True
+
+    op.route("**/api/v1/console/board*", slow_board)
+    sign_in(op, server, "/console", "operator")
+    for _ in range(100):  # the handler runs while Playwright waits
+        if "done" in held:
+            break
+        op.wait_for_timeout(50)
+    iid = held["call"]["id"]
+    alarm = next(a for a in open_alarms(demo_api) if a["incident_id"] == iid)
+    op.wait_for_selector(f".alarm-banner:not([hidden]) [data-testid=alarm-{alarm['id']}]", timeout=5000)
     demo_api.call("POST", f"/api/v1/incidents/{iid}/close", "operator", json={"resolution": "test_press", "notes": ""})
     for a in open_alarms(demo_api):
         demo_api.call("POST", f"/api/v1/alarms/{a['id']}/ack", "operator")
