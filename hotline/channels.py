@@ -22,7 +22,7 @@ from typing import Any, Final, Protocol
 
 import aiohttp
 
-from hotline.escalation import Channel
+from schemas.hotline import Channel
 
 __all__ = [
     "AppPushAdapter",

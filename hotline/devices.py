@@ -22,7 +22,6 @@ __all__ = [
     "DeviceReading",
     "ElderActivity",
     "IssueKind",
-    "PressOutcome",
     "ScheduledVisit",
     "WelfareCheck",
     "evaluate_devices",
@@ -128,13 +127,7 @@ def is_repeat_press(
     return last_press_at is not None and timedelta(0) <= at - last_press_at <= window
 
 
-class PressOutcome(StrEnum):
-    """What the operator found after calling back; every press keeps one."""
 
-    REAL = "real"  # a real need, handled as an incident
-    TEST = "test"  # the elder or an installer testing the device
-    ACCIDENTAL = "accidental"
-    SOCIAL = "social"  # the elder wanted to talk: a comfort call is booked, no alarm
 
 
 # --- welfare checks -------------------------------------------------------------------------

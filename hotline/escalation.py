@@ -23,10 +23,10 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Final
 
+from schemas.hotline import Anchor, Channel, StepKind
+
 __all__ = [
     "Acknowledged",
-    "Anchor",
-    "Channel",
     "ChainClosed",
     "ChainContext",
     "ChainDefinition",
@@ -42,39 +42,19 @@ __all__ = [
     "Plan",
     "StepDef",
     "StepFired",
-    "StepKind",
     "Withdrawn",
     "plan",
     "validate_definition",
 ]
 
 
-class StepKind(StrEnum):
-    """What a step does; the kind says whom it reaches."""
-
-    OPERATOR_ALARM = "operator_alarm"
-    NEIGHBOUR_CALL = "neighbour_call"
-    FAMILY_CALL = "family_call"
-    ADVISE_120 = "advise_120"
-    HEAD_ALARM = "head_alarm"
-    DOCTOR_CALL = "doctor_call"
 
 
-class Channel(StrEnum):
-    """How a step reaches a person."""
-
-    CONSOLE = "console"
-    APP_PUSH = "app_push"
-    WECHAT = "wechat"
-    SMS = "sms"
-    VOICE = "voice"
 
 
-class Anchor(StrEnum):
-    """What a step's delay counts from."""
 
-    START = "start"
-    PREVIOUS = "previous"
+
+
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,8 +23,9 @@ from enum import StrEnum
 from typing import Final
 from zoneinfo import ZoneInfo
 
+from schemas.hotline import Answer
+
 __all__ = [
-    "Answer",
     "Complaint",
     "ComplaintAction",
     "ComplaintStatus",
@@ -128,12 +129,7 @@ def sample_return_visits(
 # --- satisfaction -------------------------------------------------------------------------
 
 
-class Answer(StrEnum):
-    """The three answers of a satisfaction survey."""
 
-    SATISFIED = "satisfied"  # 满意
-    BASICALLY = "basically_satisfied"  # 基本满意
-    DISSATISFIED = "dissatisfied"  # 不满意
 
 
 @dataclass(frozen=True, slots=True)

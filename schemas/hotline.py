@@ -2,15 +2,55 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, Field
 
-from hotline.devices import PressOutcome
-from hotline.escalation import Anchor, Channel, StepKind
-from hotline.followup import Answer
 from schemas.common import Model
 from schemas.incidents import CallType
+
+
+class StepKind(StrEnum):
+    """What a step does; the kind says whom it reaches."""
+
+    OPERATOR_ALARM = "operator_alarm"
+    NEIGHBOUR_CALL = "neighbour_call"
+    FAMILY_CALL = "family_call"
+    ADVISE_120 = "advise_120"
+    HEAD_ALARM = "head_alarm"
+    DOCTOR_CALL = "doctor_call"
+
+class Channel(StrEnum):
+    """How a step reaches a person."""
+
+    CONSOLE = "console"
+    APP_PUSH = "app_push"
+    WECHAT = "wechat"
+    SMS = "sms"
+    VOICE = "voice"
+
+class Anchor(StrEnum):
+    """What a step's delay counts from."""
+
+    START = "start"
+    PREVIOUS = "previous"
+
+class PressOutcome(StrEnum):
+    """What the operator found after calling back; every press keeps one."""
+
+    REAL = "real"  # a real need, handled as an incident
+    TEST = "test"  # the elder or an installer testing the device
+    ACCIDENTAL = "accidental"
+    SOCIAL = "social"  # the elder wanted to talk: a comfort call is booked, no alarm
+
+class Answer(StrEnum):
+    """The three answers of a satisfaction survey."""
+
+    SATISFIED = "satisfied"  # 满意
+    BASICALLY = "basically_satisfied"  # 基本满意
+    DISSATISFIED = "dissatisfied"  # 不满意
+
 
 # Delays of a chain are seconds within a day: anything longer is a mistake, and a huge number
 # would overflow the clock.
@@ -85,7 +125,7 @@ class StepIn(Model):
     medical_only: bool = False
 
     def stored(self) -> dict[str, Any]:
-        """As the chain stores it (hotline.chain.step_to_json): the fields are the stored keys."""
+        """As the chain stores it (server.hotline.chain.step_to_json): the fields are the stored keys."""
         return self.model_dump(mode="json")
 
 

@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import AwareDatetime, Field, field_validator, model_validator
 
 from schemas.common import Location, Model, Patch
-from server.services.catalogue import Category
+
+
+class Category(StrEnum):
+    """Service categories as the seeds group them."""
+
+    DAILY_CARE = "生活照料"
+    MEALS = "助餐"
+    HOUSEKEEPING = "家政"
+    HEALTH = "医疗保健"
+    COMFORT = "精神慰藉"
+    LEGAL = "法律维权"
+    DAY_CARE = "日间托老"
+    EMERGENCY = "紧急救助"
+
 
 HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
 

@@ -13,13 +13,14 @@ from aiohttp import web
 from server.auth.routes import authenticate
 from server.bus import make_bus
 from server.clock import Clock, SystemClock
+from server.domains import register_jobs
 from server.errors import problem_json
 from server.jobs import run_relay, run_timers
 from server.keys import HTTP, HUB, METRICS, PLATFORM
 from server.metrics import Metrics, timing
 from server.platform import Platform
 from server.push import PushHub
-from server.routes import domain_modules, setup_routes
+from server.routes import setup_routes
 from server.settings import Settings
 from server.store.engine import Store
 
@@ -35,10 +36,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, run_background
     app[PLATFORM] = platform
     app[METRICS] = Metrics()
     app[HUB] = PushHub(platform)
-    for mod in domain_modules():
-        register = getattr(mod, "register", None)
-        if register is not None:
-            register(platform)
+    register_jobs(platform)
 
     async def open_store(app: web.Application) -> AsyncIterator[None]:
         if create_schema:

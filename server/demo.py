@@ -90,7 +90,7 @@ async def seed_day(settings: Settings, store: Store, station_id: int, *, now: da
     """Seed today's bookings, meals and day plan once (see the module docstring)."""
     from server.bus import InProcessBus
     from server.clock import SHANGHAI, FakeClock
-    from server.planning import replan, route_meals
+    from server.planning.flows import replan, route_meals
     from server.platform import Platform, Tx, flush_pushes
     from server.services.service import create_booking
     from server.services.tables import bookings

@@ -15,7 +15,6 @@ where it is used, its success response and problem+json errors. Where that comes
 from __future__ import annotations
 
 import contextlib
-import importlib
 import inspect
 import re
 import typing
@@ -27,12 +26,15 @@ import pydantic
 from aiohttp import web
 
 import schemas.auth
+import schemas.hotline
 import schemas.incidents
 import schemas.registry
+import schemas.services
+import schemas.welfare
 from schemas.common import Problem
 
-SCHEMA_MODULES = [schemas.auth, schemas.registry, schemas.incidents]
-EXTRA_SCHEMA_MODULES = ("schemas.hotline", "schemas.welfare", "schemas.services")
+SCHEMA_MODULES = [schemas.auth, schemas.registry, schemas.incidents, schemas.hotline,
+                  schemas.welfare, schemas.services]
 REF = "#/components/schemas/{model}"
 PROBLEM = "application/problem+json"
 
@@ -167,11 +169,7 @@ def contract(handler: Any) -> Doc:
 # ----- the document -----------------------------------------------------------------------
 
 def _schema_modules() -> list[Any]:
-    mods = list(SCHEMA_MODULES)
-    for name in EXTRA_SCHEMA_MODULES:
-        with contextlib.suppress(ModuleNotFoundError):
-            mods.append(importlib.import_module(name))
-    return mods
+    return list(SCHEMA_MODULES)
 
 
 def _module_models() -> list[type[pydantic.BaseModel]]:

@@ -9,7 +9,6 @@ from pydantic import Field
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from hotline.intake import Intake, open_or_join
 from schemas.common import Model
 from schemas.incidents import (
     AlarmAckOut,
@@ -36,6 +35,7 @@ from server.faults import crash_point
 from server.http import caller, int_param, ok, parse, parse_optional, parse_query, platform, require
 from server.incidents import flows
 from server.incidents.idempotency import remember, replay, request_hash, valid_key
+from server.incidents.intake import Intake, open_or_join
 from server.incidents.model import ACTIVE_STATES, load
 from server.incidents.views import incident_out
 from server.openapi import doc

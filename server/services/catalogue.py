@@ -10,26 +10,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from enum import StrEnum
 from typing import Final
 
+from schemas.services import Category
 from server.welfare.workdays import SHANGHAI
 
 ALL_DAYS: Final = frozenset(range(7))
 WEEKDAYS: Final = frozenset(range(5))
 
 
-class Category(StrEnum):
-    """Service categories as the seeds group them."""
 
-    DAILY_CARE = "生活照料"
-    MEALS = "助餐"
-    HOUSEKEEPING = "家政"
-    HEALTH = "医疗保健"
-    COMFORT = "精神慰藉"
-    LEGAL = "法律维权"
-    DAY_CARE = "日间托老"
-    EMERGENCY = "紧急救助"
 
 
 class CatalogueError(ValueError):

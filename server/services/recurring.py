@@ -489,10 +489,6 @@ async def on_materialise_due(plat: Platform, payload: dict[str, Any]) -> None:
     )
 
 
-def register(plat: Platform) -> None:
-    plat.on_timer(TIMER, on_materialise_timer)
-    plat.on_event(DUE_TOPIC, on_materialise_due)
-
 
 def routes() -> list[web.RouteDef]:
     return [

@@ -25,13 +25,13 @@ from server.auth.principal import Role
 from server.errors import ApiError, not_found
 from server.geo import CoordSystem, to_store
 from server.http import int_param, ok, parse, platform, require
-from server.platform import Platform, audit, emit
+from server.platform import audit, emit
 from server.registry.guards import elder_for, station_scope
 from server.services import completion, meal_orders, recurring, service
 from server.services.bookings import BookingStatus, Window, check_cancel, quote
 from server.services.catalogue import ServiceItem
 from server.services.completion import lock_booking
-from server.services.meal_routes import get_menu, on_meal_cutoff, order_meal, put_menu
+from server.services.meal_routes import get_menu, order_meal, put_menu
 from server.services.tables import (
     bookings,
     service_items,
@@ -282,11 +282,6 @@ async def complete_booking(request: web.Request) -> web.Response:
         )
     return ok(welfare_flows.record_out(rec), 201)
 
-
-def register(plat: Platform) -> None:
-    """Timer handlers of the services domain."""
-    plat.on_timer("meals.cutoff", on_meal_cutoff)
-    recurring.register(plat)
 
 
 def routes() -> list[web.RouteDef]:

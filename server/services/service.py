@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from schemas.services import Category
 from server.auth.principal import Role
 from server.errors import ApiError
 from server.platform import Tx, audit, emit
@@ -21,7 +22,7 @@ from server.services.bookings import (
     check_booking,
     quote,
 )
-from server.services.catalogue import SEED_ITEMS, BookableHours, Category, ServiceItem
+from server.services.catalogue import SEED_ITEMS, BookableHours, ServiceItem
 from server.services.meals import DailyMenu, Dish
 from server.services.tables import bookings, meal_menus, service_items
 from server.store.tables import elders, tasks

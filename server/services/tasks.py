@@ -149,7 +149,7 @@ async def _plan_positions(
     tx: Tx, station_id: int, day: str, caregiver_id: int
 ) -> tuple[int | None, dict[int, int]]:
     """The order of this caregiver's visits in the station's latest plan of the day."""
-    from server.planning import day_plans  # the dispatcher's table; read only
+    from server.planning.tables import day_plans  # the dispatcher's table; read only
 
     row = (
         await tx.conn.execute(

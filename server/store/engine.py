@@ -21,7 +21,6 @@ except ImportError:  # pragma: no cover - 2.0
 from server.store.group_commit import GroupCommitWriter
 from server.store.inline_sqlite import creator
 from server.store.meta import metadata
-from server.store.tables import all_tables
 
 log = logging.getLogger("anxin.store")
 
@@ -125,12 +124,11 @@ class Store:
             yield conn
 
     async def create_all(self) -> None:
-        all_tables()
+        """Create every table on the metadata (import ``server.domains`` first)."""
         async with self.engine.begin() as conn:
             await conn.run_sync(metadata.create_all)
 
     async def drop_all(self) -> None:
-        all_tables()
         async with self.engine.begin() as conn:
             await conn.run_sync(metadata.drop_all)
 

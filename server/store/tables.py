@@ -1,13 +1,11 @@
 """Core tables: identity, registry, incidents, tasks, outbox, timers, pushes, audit.
 
 Domain packages (hotline, welfare, services) keep their own tables beside their code and
-register them on the same ``metadata``; ``all_tables()`` imports them so migrations and
+register them on the same ``metadata``; ``server.domains`` imports them all, so migrations and
 ``create_all`` see everything.
 """
 
 from __future__ import annotations
-
-import importlib
 
 from sqlalchemy import (
     JSON,
@@ -298,20 +296,3 @@ audit_log = Table(
     Column("object_id", String(40), nullable=False),
     Column("detail", JSON, nullable=False),
 )
-
-DOMAIN_TABLE_MODULES: tuple[str, ...] = (
-    "server.planning",
-    "hotline.tables",
-    "server.welfare.tables",
-    "server.services.tables",
-)
-
-
-def all_tables() -> None:
-    """Import every domain's tables so they sit on ``metadata``."""
-    for name in DOMAIN_TABLE_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise

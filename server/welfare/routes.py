@@ -22,7 +22,7 @@ from schemas.welfare import (
 from server.auth.principal import Principal, Role
 from server.errors import ApiError, not_found
 from server.http import int_param, ok, parse, platform, require
-from server.platform import Platform, Tx, audit
+from server.platform import Tx, audit
 from server.registry.guards import elder_for
 from server.services.meal_orders import settle_meals
 from server.welfare import ledger, service
@@ -32,7 +32,6 @@ from server.welfare.applications import (
     download_document,
     get_application,
     list_applications,
-    on_application_overdue,
     review_queue,
     submit_application,
     upload_document,
@@ -49,7 +48,6 @@ from server.welfare.flows import (
     check_review,
     door_card,
     door_code,
-    on_period_close,
     record_out,
     schedule_close,
     stored_proofs,
@@ -525,11 +523,6 @@ async def add_stay(request: web.Request) -> web.Response:
         )
     return ok({"id": sid}, 201)
 
-
-def register(plat: Platform) -> None:
-    """Timer handlers of the welfare domain."""
-    plat.on_timer("welfare.application_overdue", on_application_overdue)
-    plat.on_timer("welfare.period_close", on_period_close)
 
 
 def routes() -> list[web.RouteDef]:

@@ -172,12 +172,10 @@ def _schema_from_tables(url: str) -> None:
 
     from alembic import command
 
+    import server.domains  # noqa: F401  (every domain's tables on the metadata)
     from server.store.engine import Store
     from server.store.meta import metadata
     from server.store.migrate import alembic_config
-    from server.store.tables import all_tables
-
-    all_tables()  # every domain's tables on the metadata, as the migrations see them
 
     async def create() -> None:
         store = Store(url)

@@ -7,12 +7,13 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
+import server.domains  # noqa: F401
 from server.demo import DAY_BOOKINGS, seed_day, seed_demo
 from server.services.tables import bookings, meal_orders
 from server.settings import Settings
 from server.store.engine import Store
 from server.store.meta import metadata
-from server.store.tables import all_tables, stations, tasks
+from server.store.tables import stations, tasks
 from tests.conftest import BACKENDS
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
@@ -24,7 +25,7 @@ NEXT_DAY = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
 
 async def _schema(url: str) -> None:
     """The schema as the tables define it (the migrations have their own test)."""
-    all_tables()
+
     store = Store(url)
     async with store.begin() as conn:
         await conn.run_sync(metadata.create_all)

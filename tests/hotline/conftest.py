@@ -8,11 +8,11 @@ import aiohttp
 import pytest
 
 from hotline.channels import HttpSmsAdapter, HttpVoiceAdapter
-from hotline.delivery import ADAPTERS
-from hotline.escalation import Channel
-from hotline.fakes import FakeProvider
+from schemas.hotline import Channel
+from server.hotline.delivery import ADAPTERS
 from tests.hotline.support import set_station_phone
 from tests.support.api import Api
+from tests.support.hotline_fakes import FakeProvider
 
 
 @pytest.fixture

@@ -8,11 +8,11 @@ from typing import Any
 from sqlalchemy import select, update
 
 from hotline.cti import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
-from hotline.delivery import drain
-from hotline.fakes import FakeProvider
-from hotline.tables import chain_events, escalation_chains
+from server.hotline.delivery import drain
+from server.hotline.tables import chain_events, escalation_chains
 from server.store.tables import alarms, push_messages, stations
 from tests.support.api import Api
+from tests.support.hotline_fakes import FakeProvider
 
 STATION_PHONE = "01065001234"
 

@@ -7,7 +7,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from hotline.tables import hotline_calls
+from server.hotline.tables import hotline_calls
 from server.store.tables import incidents, tasks
 from tests.conftest import BACKENDS
 from tests.hotline.support import (

@@ -9,12 +9,11 @@ import pytest
 from sqlalchemy import select
 
 from hotline.channels import OutboundMessage, SendResult
-from hotline.delivery import ADAPTERS, drain
-from hotline.escalation import Channel
-from hotline.fakes import FakeProvider
-from hotline.tables import alert_attempts, alerts, chain_events, escalation_chains
+from schemas.hotline import Channel
 from server.app import create_app
 from server.clock import FakeClock
+from server.hotline.delivery import ADAPTERS, drain
+from server.hotline.tables import alert_attempts, alerts, chain_events, escalation_chains
 from server.jobs import fire_due_timers, relay_once
 from server.keys import PLATFORM
 from server.platform import Platform
@@ -30,6 +29,7 @@ from tests.hotline.support import (
     settle,
 )
 from tests.support.api import Api
+from tests.support.hotline_fakes import FakeProvider
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 
@@ -392,7 +392,7 @@ async def test_neighbour_declines_by_pressing_2(api: Api, provider: FakeProvider
 
 
 async def test_sms_link_accepts_and_forged_link_is_404(api: Api, provider: FakeProvider) -> None:
-    from hotline.delivery import respond_token
+    from server.hotline.delivery import respond_token
 
     inc = await no_caregiver_accepts(api)
     provider.behave("voice", "no_answer")

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from hotline.fakes import FakeProvider
 from server.store.tables import outbox
 from tests.conftest import BACKENDS
 from tests.hotline.support import alarm_kinds, fired, no_caregiver_accepts, settle
 from tests.support.api import Api
+from tests.support.hotline_fakes import FakeProvider
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select, update
 
-from hotline.config import SECRETS, HotlineSecrets
+from server.hotline.config import SECRETS, HotlineSecrets
 from server.services.tables import bookings
 from server.store.tables import alarms, elders, incidents, tasks
 from tests.conftest import BACKENDS
@@ -178,7 +178,7 @@ class CountingConn:
 
 
 async def statements_of_a_sweep(api: Api) -> int:
-    from hotline.service import sweep_in
+    from server.hotline.service import sweep_in
     from server.platform import Tx
 
     async with api.platform.store.begin() as conn:

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from hotline.fakes import FakeProvider
 from server.store.tables import alarms
 from tests.conftest import BACKENDS
 from tests.hotline.support import alarm_kinds, fired, no_caregiver_accepts, settle
 from tests.support.api import Api, near
+from tests.support.hotline_fakes import FakeProvider
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 

@@ -7,12 +7,12 @@ import re
 import pytest
 from sqlalchemy import select
 
-from hotline.delivery import respond_token
-from hotline.fakes import FakeProvider
-from hotline.tables import alerts
+from server.hotline.delivery import respond_token
+from server.hotline.tables import alerts
 from tests.conftest import BACKENDS
 from tests.hotline.support import no_caregiver_accepts, settle
 from tests.support.api import Api
+from tests.support.hotline_fakes import FakeProvider
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 

@@ -29,8 +29,8 @@ from hotline.channels import (
     parse_receipt,
 )
 from hotline.cti import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
-from hotline.escalation import Channel
-from hotline.fakes import FakeProvider
+from schemas.hotline import Channel
+from tests.support.hotline_fakes import FakeProvider
 
 T0 = datetime(2026, 11, 23, 20, 0, tzinfo=UTC)
 POLICY = FallbackPolicy()

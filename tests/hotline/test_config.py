@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hotline.config import HotlineSecrets, check_production
+from server.hotline.config import HotlineSecrets, check_production
 from server.settings import Settings
 
 

@@ -9,7 +9,6 @@ import pytest
 from hotline.escalation import (
     DEFAULT_CHAIN,
     Acknowledged,
-    Anchor,
     ChainClosed,
     ChainContext,
     ChainDefinition,
@@ -17,16 +16,15 @@ from hotline.escalation import (
     ChainOverride,
     ChainStarted,
     ChainStatus,
-    Channel,
     Escalated,
     OperatorAcknowledged,
     StepDef,
     StepFired,
-    StepKind,
     Withdrawn,
     plan,
     validate_definition,
 )
+from schemas.hotline import Anchor, Channel, StepKind
 
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 

@@ -10,7 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hotline.followup import (
-    Answer,
     Complaint,
     ComplaintAction,
     ComplaintStatus,
@@ -25,6 +24,7 @@ from hotline.followup import (
     satisfaction_rates,
     transition,
 )
+from schemas.hotline import Answer
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 

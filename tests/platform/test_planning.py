@@ -95,7 +95,7 @@ async def test_a_retime_only_replan_is_pushed_to_that_caregiver(api: Api) -> Non
     """An emergency re-plan that only moves B's bath 40 minutes later (same caregiver, new
     time) must reach B's phone; A, whose day did not change, gets nothing new."""
     from dispatch.dayplan import diff_plans
-    from server.planning import _previous, store_plan
+    from server.planning.flows import _previous, store_plan
 
     ids = await setup_day(api)
     await api.call("POST", f"/api/v1/stations/{api.ids['station']}/plans", "operator",
@@ -126,7 +126,7 @@ async def test_a_solver_that_never_answers_cannot_take_the_server_down(
         api: Api, monkeypatch: Any) -> None:
     """The solver hangs: the watchdog kills it, a solver-free plan from the plan in force is
     stored and pushed, the operators get an alarm, and the station can be planned again."""
-    import server.planning as planning
+    import server.planning.flows as planning
 
     ids = await setup_day(api)
     await api.call("POST", f"/api/v1/stations/{api.ids['station']}/plans", "operator",
@@ -168,7 +168,7 @@ async def test_each_plan_carries_its_emergency_cover(api: Api) -> None:
 
 async def test_max_work_comes_from_the_roster(api: Api) -> None:
     """A split shift 08:00-12:00 and 14:00-18:00 is 8 working hours, not the 10-hour span."""
-    from server.planning import build_snapshot
+    from server.planning.flows import build_snapshot
     from server.platform import Tx
 
     await setup_day(api)
@@ -233,7 +233,7 @@ async def test_an_emergency_insertion_waits_for_a_replan_in_progress(api: Api) -
     re-plan running at the same time (it used to plan without it)."""
     import asyncio
 
-    from server.planning import on_accepted, station_lock
+    from server.planning.flows import on_accepted, station_lock
 
     await setup_day(api)
     await api.call("POST", f"/api/v1/stations/{api.ids['station']}/plans", "operator",

@@ -50,6 +50,7 @@ async def _template(admin_url: str) -> str:
         return _TEMPLATE[admin_url]
     import asyncpg
 
+    import server.domains  # noqa: F401  (every domain's tables on the metadata)
     from server.store.engine import Store
 
     name = f"anxin_tpl_{uuid.uuid4().hex[:8]}"

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from schemas.services import Category
 from server.services.bookings import (
     BookingError,
     BookingStatus,
@@ -21,7 +22,6 @@ from server.services.catalogue import (
     SEED_ITEMS,
     BookableHours,
     CatalogueError,
-    Category,
     ServiceItem,
     by_code,
 )

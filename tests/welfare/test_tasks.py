@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select, update
 
-from server.planning import day_plans
+from server.planning.tables import day_plans
 from server.services.tables import meal_orders
 from server.store.tables import audit_log, tasks
 from tests.conftest import BACKENDS

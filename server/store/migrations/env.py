@@ -7,11 +7,10 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
+import server.domains  # noqa: F401  (every domain's tables on the metadata)
 from server.store.engine import Store
 from server.store.meta import metadata
-from server.store.tables import all_tables
 
-all_tables()
 config = context.config
 target_metadata = metadata
 

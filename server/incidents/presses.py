@@ -24,11 +24,11 @@ from typing import Any, Final
 
 from sqlalchemy import select
 
-from hotline.devices import PressOutcome
-from hotline.settings import settings_for
-from hotline.task_rows import insert_new, task_row
+from schemas.hotline import PressOutcome
 from server.auth.principal import Principal, Role
 from server.errors import ApiError
+from server.hotline.settings import settings_for
+from server.hotline.task_rows import insert_new, task_row
 from server.incidents.model import ACTIVE_STATES, timeline
 from server.platform import Platform, Tx
 from server.store.tables import incident_events, incidents

@@ -15,9 +15,7 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any, TypeVar
 
-from aiohttp import web
-from pydantic import Field
-from sqlalchemy import JSON, Column, ForeignKey, Integer, String, Table, insert, or_, select, update
+from sqlalchemy import insert, or_, select, update
 
 from dispatch.cover import CoverReport, HighRiskElder, emergency_cover
 from dispatch.dayplan import (
@@ -40,43 +38,18 @@ from dispatch.model import (
 )
 from dispatch.routing import SolverParams
 from dispatch.travel import GreatCircleTravel, TravelMode, TravelTimeModel, prefetch
-from schemas.common import Model
-from server.auth.principal import Role
 from server.clock import SHANGHAI
-from server.http import int_param, ok, parse_optional, platform, require
 from server.incidents.alarms import raise_alarm
 from server.incidents.dispatcher import travel_mode_of
 from server.incidents.notify import to_operators
+from server.planning.tables import day_plans, meal_plans
 from server.platform import Platform, Tx, queue_push
-from server.registry.guards import station_scope
 from server.registry.views import skills_of
 from server.services.service import sync_booking_status  # bookings follow their tasks
-from server.store.meta import metadata
-from server.store.tables import Id, caregivers, elders, incidents, stations, tasks
-from server.store.types import UtcDateTime
+from server.store.tables import caregivers, elders, incidents, stations, tasks
 
 log = logging.getLogger("anxin.planning")
 
-day_plans = Table(
-    "day_plans", metadata,
-    Column("id", Id, primary_key=True, autoincrement=True),
-    Column("station_id", ForeignKey("stations.id"), nullable=False, index=True),
-    Column("day", String(10), nullable=False),
-    Column("trigger", String(40), nullable=False),
-    Column("created_at", UtcDateTime, nullable=False),
-    Column("travel_s", Integer, nullable=False),
-    Column("summary", JSON, nullable=False),
-)
-
-# Lunch routes made at the meal cut-off: one row per routing, the latest is in force.
-meal_plans = Table(
-    "meal_plans", metadata,
-    Column("id", Id, primary_key=True, autoincrement=True),
-    Column("station_id", ForeignKey("stations.id"), nullable=False, index=True),
-    Column("day", String(10), nullable=False),
-    Column("created_at", UtcDateTime, nullable=False),
-    Column("summary", JSON, nullable=False),
-)
 
 def station_lock(platform: Platform, station_id: int) -> asyncio.Lock:
     """One planning at a time per station (a re-plan, a help call's insertion, meals); kept
@@ -96,7 +69,7 @@ def station_lock(platform: Platform, station_id: int) -> asyncio.Lock:
 WATCHDOG_FACTOR = 6.0  # a solve may legitimately run a few limits (a start over time)
 WATCHDOG_GRACE_S = 15.0
 _CTX = multiprocessing.get_context("forkserver")
-_CTX.set_forkserver_preload(["dispatch.dayplan", "dispatch.meals", "server.planning"])
+_CTX.set_forkserver_preload(["dispatch.dayplan", "dispatch.meals", "server.planning.flows"])
 
 T = TypeVar("T")
 
@@ -609,80 +582,3 @@ async def _store_meals(platform: Platform, station_id: int, day: date, mp: MealP
 async def on_meals_closed(platform: Platform, payload: dict[str, Any]) -> None:
     """The cut-off closed the day's orders and made the delivery tasks: route them."""
     await route_meals(platform, int(payload["station_id"]), date.fromisoformat(payload["day"]))
-
-
-class PlanRequest(Model):
-    day: date | None = None
-    time_limit_s: float = Field(default=5.0, gt=0, le=60)
-
-
-async def post_plan(request: web.Request) -> web.Response:
-    """Plan (or re-plan) a station's day now."""
-    p = require(request, Role.OPERATOR)
-    sid = int_param(request, "station_id")
-    station_scope(p, sid)
-    body = await parse_optional(request, PlanRequest)
-    pf = platform(request)
-    pid, _ = await replan(pf, sid, day=body.day, time_limit_s=body.time_limit_s)
-    async with pf.store.read() as conn:
-        stored = (await conn.execute(select(day_plans).where(day_plans.c.id == pid))).one()
-    return ok({"plan_id": pid, "trigger": stored.trigger, **stored.summary}, 201)
-
-
-async def latest_plan(request: web.Request) -> web.Response:
-    p = require(request, Role.OPERATOR)
-    sid = int_param(request, "station_id")
-    station_scope(p, sid)
-    async with platform(request).store.read() as conn:
-        row = (await conn.execute(select(day_plans).where(day_plans.c.station_id == sid)
-                                  .order_by(day_plans.c.id.desc()).limit(1))).first()
-    if row is None:
-        return ok({"plan_id": None, "routes": [], "unassigned": []})
-    return ok({"plan_id": row.id, "day": row.day, "trigger": row.trigger, **row.summary})
-
-
-async def my_route(request: web.Request) -> web.Response:
-    """The signed-in caregiver's tasks today, in planned order."""
-    p = require(request, Role.CAREGIVER)
-    pf = platform(request)
-    day = pf.clock.now().astimezone(SHANGHAI).date()
-    start = _midnight(day)
-    async with pf.store.read() as conn:
-        rows = (await conn.execute(
-            select(tasks, elders.c.name.label("elder_name"), elders.c.address)
-            .join(elders, elders.c.id == tasks.c.elder_id, isouter=True)
-            .where(tasks.c.caregiver_id == p.caregiver_id, tasks.c.status.notin_(("cancelled",)),
-                   tasks.c.planned_start >= start, tasks.c.planned_start < start + timedelta(days=1))
-            .order_by(tasks.c.planned_start))).all()
-    return ok([{"task_id": r.id, "title": r.title, "kind": r.kind, "status": r.status,
-                "elder_id": r.elder_id, "elder_name": r.elder_name, "address": r.address,
-                "lat": r.lat, "lng": r.lng, "planned_start": r.planned_start,
-                "duration_s": r.duration_s} for r in rows])
-
-
-async def latest_meal_plan(request: web.Request) -> web.Response:
-    """The lunch routes in force: stops per courier, orders that cannot be delivered."""
-    p = require(request, Role.OPERATOR)
-    sid = int_param(request, "station_id")
-    station_scope(p, sid)
-    async with platform(request).store.read() as conn:
-        row = (await conn.execute(select(meal_plans).where(meal_plans.c.station_id == sid)
-                                  .order_by(meal_plans.c.id.desc()).limit(1))).first()
-    if row is None:
-        return ok({"meal_plan_id": None, "routes": [], "unassigned": []})
-    return ok({"meal_plan_id": row.id, "day": row.day, **row.summary})
-
-
-def routes() -> list[web.RouteDef]:
-    return [
-        web.post("/api/v1/stations/{station_id}/plans", post_plan),
-        web.get("/api/v1/stations/{station_id}/plans/latest", latest_plan),
-        web.get("/api/v1/stations/{station_id}/meal-plans/latest", latest_meal_plan),
-        web.get("/api/v1/me/route", my_route),
-    ]
-
-
-def register(platform: Platform) -> None:
-    # Solving takes seconds: in the slow lane, never in the way of a help call's dispatch.
-    platform.on_event("incident.accepted", on_accepted, slow=True)
-    platform.on_event("meals.closed", on_meals_closed, slow=True)

@@ -7,7 +7,7 @@ the station head (voice, then SMS). Whoever is on the roster at that moment is c
 duty operator pressing 1 (or the SMS link) acknowledges the alarm, like the console button.
 
 The chain's own alarms are left to the chain, which already calls the duty operator and the
-head for them (see hotline.chain).
+head for them (see server.hotline.chain).
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from typing import Any, Final
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hotline.chain import roster_now
-from hotline.escalation import Channel
 from hotline.roster import DutyRole, DutySlot
-from hotline.tables import alerts
+from schemas.hotline import Channel
+from server.hotline.chain import roster_now
+from server.hotline.tables import alerts
 from server.incidents.model import timeline
 from server.incidents.notify import to_operators
 from server.platform import Platform, Tx, emit, schedule

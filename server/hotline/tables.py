@@ -180,7 +180,7 @@ roster = Table(
     Column("end", String(5), nullable=False),
 )
 
-# Per-station hotline settings; a station without a row uses the defaults in hotline.settings.
+# Per-station hotline settings; a station without a row uses the defaults in server.hotline.settings.
 station_settings = Table(
     "hotline_station_settings",
     metadata,

@@ -45,7 +45,7 @@ from server.texts import (
     title_zh,
 )
 
-CONSOLE_DIR = Path(__file__).resolve().parent.parent / "console"
+CONSOLE_DIR = Path(__file__).resolve().parents[2] / "console"
 
 PAGES = {
     "/console": "console.html",
@@ -263,7 +263,7 @@ async def _today(conn: Any, sid: int, now: datetime, sla_s: int) -> dict[str, An
         caregivers.c.station_id == sid, caregivers.c.active.is_(True)))).all()
     local_day = start.date()
     # Rows read defensively (server/planning.py:shifts_on): an odd shift is skipped, not a 500.
-    from server.planning import shifts_on
+    from server.planning.flows import shifts_on
 
     shifts = {c.id: shifts_on(c, local_day, warn=False) for c in cgs}
     hours = []
@@ -298,7 +298,7 @@ async def _today(conn: Any, sid: int, now: datetime, sla_s: int) -> dict[str, An
 
 
 async def _cover(conn: Any, sid: int, day: str) -> dict[str, Any] | None:
-    from server.planning import day_plans
+    from server.planning.tables import day_plans
 
     row = (await conn.execute(select(day_plans.c.summary).where(
         day_plans.c.station_id == sid, day_plans.c.day == day)

@@ -13,13 +13,13 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from hotline.presses import link_repeat, recent_false_alarm
 from schemas.incidents import CallType, IncidentStatus
 from server.errors import ApiError
 from server.geo import distance_m
 from server.incidents.alarms import raise_alarm
 from server.incidents.model import ACTIVE_STATES, timeline
 from server.incidents.notify import to_operators, to_watchers
+from server.incidents.presses import link_repeat, recent_false_alarm
 from server.platform import Platform, Tx, emit, schedule
 from server.store.tables import elders, incidents, stations
 
@@ -76,7 +76,7 @@ async def open_or_join(platform: Platform, tx: Tx, cmd: Intake) -> IntakeResult:
     if existing is not None:
         await _join(platform, tx, existing, cmd)
         return IntakeResult(existing.id, joined=True)
-    # A press soon after a test/accidental closure is linked to it (hotline.presses says why
+    # A press soon after a test/accidental closure is linked to it (server.incidents.presses says why
     # it still opens a new incident).
     repeat = await recent_false_alarm(tx, elder.id, elder.station_id)
     station = (

@@ -18,7 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hotline.escalation import (
     DEFAULT_CHAIN,
     Acknowledged,
-    Anchor,
     ChainClosed,
     ChainContext,
     ChainDefinition,
@@ -26,19 +25,20 @@ from hotline.escalation import (
     ChainOverride,
     ChainStarted,
     ChainStatus,
-    Channel,
     Escalated,
     Firing,
     OperatorAcknowledged,
     StepDef,
     StepFired,
-    StepKind,
     Withdrawn,
     plan,
     validate_definition,
 )
 from hotline.roster import DutyRole, DutySlot, on_duty
-from hotline.tables import (
+from schemas.hotline import Anchor, Channel, StepKind
+from server.auth.principal import Principal
+from server.errors import ApiError
+from server.hotline.tables import (
     alert_attempts,
     alerts,
     chain_events,
@@ -46,8 +46,6 @@ from hotline.tables import (
     escalation_chains,
     roster,
 )
-from server.auth.principal import Principal
-from server.errors import ApiError
 from server.incidents.alarms import raise_alarm
 from server.incidents.model import timeline
 from server.incidents.notify import to_operators
@@ -63,7 +61,7 @@ from server.store.tables import (
     users,
 )
 
-TIMER_KIND = "hotline.chain"
+TIMER_KIND = "server.hotline.chain"
 STATION = "station"  # the console target of operator alarms and the 120 advice
 
 

@@ -9,9 +9,7 @@ from typing import Any
 
 from sqlalchemy import String, cast, delete, func, insert, literal, select, update
 
-from hotline.calls import StoreNonceCache
 from hotline.care_record import CareProfile, Contact, render_for_120
-from hotline.chain import slot_of
 from hotline.cti import DEFAULT_WINDOW as REPLAY_WINDOW
 from hotline.devices import (
     DeviceReading,
@@ -22,7 +20,6 @@ from hotline.devices import (
     select_welfare_checks,
 )
 from hotline.followup import (
-    Answer,
     Complaint,
     ComplaintAction,
     ComplaintStatus,
@@ -36,18 +33,21 @@ from hotline.followup import (
     satisfaction_rates,
     transition,
 )
-from hotline.intake import Intake, IntakeResult, open_or_join
-from hotline.presses import FALSE_ALARMS
 from hotline.roster import DutyRole, on_duty
-from hotline.settings import DEFAULTS as DEFAULT_SETTINGS
-from hotline.settings import all_settings
-from hotline.tables import complaints, devices, hotline_calls, roster, satisfaction
-from hotline.task_rows import insert_new, task_row
+from schemas.hotline import Answer
 from schemas.incidents import CallType
 from server.clock import SHANGHAI
 from server.errors import ApiError
+from server.hotline.calls import StoreNonceCache
+from server.hotline.chain import slot_of
+from server.hotline.settings import DEFAULTS as DEFAULT_SETTINGS
+from server.hotline.settings import all_settings
+from server.hotline.tables import complaints, devices, hotline_calls, roster, satisfaction
+from server.hotline.task_rows import insert_new, task_row
 from server.incidents.alarms import raise_alarm
+from server.incidents.intake import Intake, IntakeResult, open_or_join
 from server.incidents.model import timeline
+from server.incidents.presses import FALSE_ALARMS
 from server.platform import Platform, Tx, audit, schedule
 from server.services.tables import bookings
 from server.store.tables import (

@@ -9,7 +9,6 @@ from typing import Any
 
 from sqlalchemy import String, cast, delete, func, insert, or_, select, update
 
-from hotline.config import secrets_of
 from hotline.cti import (
     CallEventType,
     CallState,
@@ -20,13 +19,14 @@ from hotline.cti import (
     refuse_replay,
     verify_signature,
 )
-from hotline.intake import Intake, IntakeResult, open_or_join
 from hotline.names import ElderRecord, NameIndex, normalize_phone
-from hotline.tables import hotline_calls, webhook_nonces
-from hotline.task_rows import insert_new, task_row
 from schemas.incidents import CallType
 from server.clock import SHANGHAI
 from server.errors import ApiError
+from server.hotline.config import secrets_of
+from server.hotline.tables import hotline_calls, webhook_nonces
+from server.hotline.task_rows import insert_new, task_row
+from server.incidents.intake import Intake, IntakeResult, open_or_join
 from server.incidents.model import ACTIVE_STATES, timeline
 from server.incidents.notify import to_operators
 from server.platform import Platform, Tx
@@ -429,7 +429,7 @@ async def call_to_incident(
             recording_url=call.recording_url,
         )
         if medical:
-            from hotline.chain import mark_medical
+            from server.hotline.chain import mark_medical
 
             await mark_medical(platform, tx, result.incident_id, user_id)
         return result

@@ -13,7 +13,7 @@ from typing import Any, Final
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hotline.tables import station_settings
+from server.hotline.tables import station_settings
 from server.platform import Platform
 
 __all__ = ["DEFAULTS", "StationSettings", "all_settings", "put_settings", "settings_for"]

@@ -10,19 +10,10 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from sqlalchemy import select
 
-from hotline import alarms as alarm_followup
-from hotline import calls, chain, delivery, presses, respond_page, service
-from hotline import settings as hotline_settings
 from hotline.channels import Receipt, ReceiptStatus, parse_receipt
-from hotline.config import check_production, secrets_of
 from hotline.cti import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookRejected, verify_signature
 from hotline.followup import ComplaintAction
 from hotline.names import NameQuery
-from hotline.tables import (
-    alert_attempts,
-    alerts,
-    hotline_calls,
-)
 from schemas.hotline import (
     CallBackIn,
     Called120In,
@@ -45,7 +36,17 @@ from schemas.hotline import (
 )
 from server.auth.principal import Principal, Role
 from server.errors import ApiError
+from server.hotline import alarms as alarm_followup
+from server.hotline import calls, chain, delivery, respond_page, service
+from server.hotline import settings as hotline_settings
+from server.hotline.config import secrets_of
+from server.hotline.tables import (
+    alert_attempts,
+    alerts,
+    hotline_calls,
+)
 from server.http import caller, int_param, ok, parse, parse_query, platform, require
+from server.incidents import presses
 from server.incidents.model import timeline
 from server.platform import Platform
 from server.registry.guards import elder_for
@@ -750,24 +751,3 @@ def routes() -> list[web.RouteDef]:
         web.post(f"{PREFIX}/complaints", post_complaint),
         web.post(f"{PREFIX}/complaints/{{complaint_id}}/actions", complaint_action),
     ]
-
-
-def register(platform: Platform) -> None:
-    """Outbox consumers and timer handlers of the hotline."""
-    check_production(platform.settings)
-    platform.on_event("incident.opened", chain.on_incident_opened)
-    platform.on_event("incident.accepted", chain.on_incident_accepted)
-    platform.on_event("incident.redispatch", chain.on_redispatch)
-    platform.on_event("incident.resolved", chain.on_incident_over)
-    platform.on_event("incident.closed", chain.on_incident_over)
-    platform.on_event("incident.resolved", service.on_incident_resolved)
-    platform.on_event("incident.closed", presses.on_incident_closed)
-    platform.on_event("alarm.raised", chain.on_alarm_raised)
-    platform.on_event("alarm.acknowledged", chain.on_alarm_acknowledged)
-    platform.on_event("alarm.raised", alarm_followup.on_alarm_raised)
-    platform.on_timer(alarm_followup.HEAD_TIMER, alarm_followup.on_head_timer)
-    platform.on_event("hotline.alert", delivery.on_alert)
-    platform.on_timer(chain.TIMER_KIND, chain.on_timer)
-    platform.on_timer(delivery.CHECK_TIMER, delivery.on_check)
-    platform.on_timer("hotline.complaint_deadline", service.on_complaint_deadline)
-    platform.on_timer(service.SWEEP_TIMER, service.on_sweep_timer)

@@ -23,7 +23,6 @@ from typing import Any
 import aiohttp
 from sqlalchemy import insert, select, update
 
-from hotline.alarms import alarm_id_of, is_alarm_alert
 from hotline.channels import (
     Attempt,
     ChannelAdapter,
@@ -39,9 +38,10 @@ from hotline.channels import (
     WeChatAccessToken,
     decide,
 )
-from hotline.config import secrets_of
-from hotline.escalation import Channel
-from hotline.tables import alert_attempts, alerts, escalation_chains, receipts
+from schemas.hotline import Channel
+from server.hotline.alarms import alarm_id_of, is_alarm_alert
+from server.hotline.config import secrets_of
+from server.hotline.tables import alert_attempts, alerts, escalation_chains, receipts
 from server.incidents.alarms import raise_alarm
 from server.incidents.model import timeline
 from server.platform import Platform, Tx, emit, push, schedule
@@ -55,7 +55,7 @@ CHECK_TIMER = "hotline.alert_check"
 
 
 def receipt_secret(platform: Platform) -> bytes:
-    """The secret providers sign receipts with (see hotline.config)."""
+    """The secret providers sign receipts with (see server.hotline.config)."""
     return secrets_of(platform).provider
 
 
@@ -247,7 +247,7 @@ async def _prepare(platform: Platform, alert_id: int) -> _Send | None:
                 update(alerts).where(alerts.c.id == alert_id).values(status="exhausted")
             )
             station = await station_of(tx, alert)
-            # An alarm's own call (hotline.alarms) is covered by the head's call after it.
+            # An alarm's own call (server.hotline.alarms) is covered by the head's call after it.
             if alert.incident_id is not None and station is not None and not is_alarm_alert(alert):
                 await timeline(
                     tx,

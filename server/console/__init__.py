@@ -1,0 +1,1 @@
+"""The operator's console and the phone pages: read models over the live state."""

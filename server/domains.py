@@ -1,0 +1,53 @@
+"""The composition root: every domain's tables, routes and jobs, named one by one.
+
+The platform modules know no domain; this file is where the two meet. Adding a domain means
+adding its three lines here, and nothing is picked up by a registry that swallows a missing
+module: a typo fails at import.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from server.console import routes as console_routes
+from server.hotline import jobs as hotline_jobs
+from server.hotline import routes as hotline_routes
+from server.hotline import tables as hotline_tables
+from server.incidents import jobs as incident_jobs
+from server.incidents import routes as incident_routes
+from server.planning import jobs as planning_jobs
+from server.planning import routes as planning_routes
+from server.planning import tables as planning_tables
+from server.platform import Platform
+from server.registry import routes as registry_routes
+from server.services import jobs as services_jobs
+from server.services import routes as services_routes
+from server.services import tables as services_tables
+from server.welfare import jobs as welfare_jobs
+from server.welfare import routes as welfare_routes
+from server.welfare import tables as welfare_tables
+
+# Imported for their tables on ``server.store.meta.metadata`` (migrations, create_all).
+TABLES = (hotline_tables, planning_tables, services_tables, welfare_tables)
+
+
+def register_jobs(platform: Platform) -> None:
+    """Every domain's outbox consumers and timer handlers, in one table."""
+    incident_jobs.register(platform)
+    planning_jobs.register(platform)
+    hotline_jobs.register(platform)
+    welfare_jobs.register(platform)
+    services_jobs.register(platform)
+
+
+def domain_routes() -> list[web.RouteDef]:
+    """Every domain's URL table (the platform's own routes are in ``server.routes``)."""
+    return [
+        *registry_routes.routes(),
+        *incident_routes.routes(),
+        *planning_routes.routes(),
+        *hotline_routes.routes(),
+        *welfare_routes.routes(),
+        *services_routes.routes(),
+        *console_routes.routes(),
+    ]

@@ -1,0 +1,1 @@
+"""The hotline as the server runs it: calls, the escalation chain, delivery, follow-up."""

@@ -1,0 +1,1 @@
+"""Day plans, emergency insertion and meal routes: the dispatcher's decisions, stored and pushed."""
