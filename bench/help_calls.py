@@ -52,14 +52,41 @@ async def seed_elders(url: str, n: int) -> list[tuple[int, int]]:
         from datetime import date
 
         for i in range(n):
-            uid = (await conn.execute(insert(users).values(
-                role="elder", display_name=f"bench{i}", username=f"bench-elder-{i}", station_id=st.id,
-                created_at=now).returning(users.c.id))).scalar_one()
-            eid = (await conn.execute(insert(elders).values(
-                station_id=st.id, user_id=uid, name=f"压测老人{i}", sex="F", birth_date="1945-01-01",
-                id_number=make_id_number(f"12{i // 1000:04d}", date(1945, 1, 1), i % 1000),
-                address="压测地址", lat=st.lat + 0.001, lng=st.lng + 0.001, categories=[], contacts=[],
-                neighbours=[], created_at=now, updated_at=now).returning(elders.c.id))).scalar_one()
+            uid = (
+                await conn.execute(
+                    insert(users)
+                    .values(
+                        role="elder",
+                        display_name=f"bench{i}",
+                        username=f"bench-elder-{i}",
+                        station_id=st.id,
+                        created_at=now,
+                    )
+                    .returning(users.c.id)
+                )
+            ).scalar_one()
+            eid = (
+                await conn.execute(
+                    insert(elders)
+                    .values(
+                        station_id=st.id,
+                        user_id=uid,
+                        name=f"压测老人{i}",
+                        sex="F",
+                        birth_date="1945-01-01",
+                        id_number=make_id_number(f"12{i // 1000:04d}", date(1945, 1, 1), i % 1000),
+                        address="压测地址",
+                        lat=st.lat + 0.001,
+                        lng=st.lng + 0.001,
+                        categories=[],
+                        contacts=[],
+                        neighbours=[],
+                        created_at=now,
+                        updated_at=now,
+                    )
+                    .returning(elders.c.id)
+                )
+            ).scalar_one()
             out.append((uid, eid))
     await store.dispose()
     return out
@@ -74,8 +101,16 @@ async def start_server(env: dict[str, str], port: int, log: Path) -> asyncio.sub
     import sys
 
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "server.cli", "serve", "--port", str(port),
-        env={**os.environ, **env}, stdout=log.open("ab"), stderr=asyncio.subprocess.STDOUT)
+        sys.executable,
+        "-m",
+        "server.cli",
+        "serve",
+        "--port",
+        str(port),
+        env={**os.environ, **env},
+        stdout=log.open("ab"),
+        stderr=asyncio.subprocess.STDOUT,
+    )
     async with aiohttp.ClientSession() as s:
         for _ in range(200):
             try:
@@ -96,24 +131,34 @@ async def load(base: str, elders: list[tuple[int, int]], concurrency: int) -> di
         queue.put_nowait(e)
     conn = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=conn) as s:
+
         async def worker() -> None:
             nonlocal errors
             while not queue.empty():
                 uid, eid = queue.get_nowait()
-                h = {"Authorization": f"Bearer {token(uid, Role.ELDER, elder_id=eid)}",
-                     "Idempotency-Key": uuid.uuid4().hex}
+                h = {
+                    "Authorization": f"Bearer {token(uid, Role.ELDER, elder_id=eid)}",
+                    "Idempotency-Key": uuid.uuid4().hex,
+                }
                 t0 = time.perf_counter()
-                async with s.post(base + "/api/v1/help-calls", json={"call_type": "emergency"}, headers=h) as r:
+                async with s.post(
+                    base + "/api/v1/help-calls", json={"call_type": "emergency"}, headers=h
+                ) as r:
                     await r.read()
                     if r.status not in (200, 201):
                         errors += 1
                 latencies.append(time.perf_counter() - t0)
+
         t0 = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         wall = time.perf_counter() - t0
-    return {"calls": len(latencies), "errors": errors, "calls_per_s": round(len(latencies) / wall, 1),
-            "intake_p50_ms": round(1000 * statistics.median(latencies), 2),
-            "intake_p99_ms": round(1000 * pct(latencies, 99), 2)}
+    return {
+        "calls": len(latencies),
+        "errors": errors,
+        "calls_per_s": round(len(latencies) / wall, 1),
+        "intake_p50_ms": round(1000 * statistics.median(latencies), 2),
+        "intake_p99_ms": round(1000 * pct(latencies, 99), 2),
+    }
 
 
 async def push_latency(base: str, elders: list[tuple[int, int]], samples: int) -> dict[str, float]:
@@ -121,31 +166,51 @@ async def push_latency(base: str, elders: list[tuple[int, int]], samples: int) -
     ws_base = base.replace("http", "ws")
     lat: list[float] = []
     async with aiohttp.ClientSession() as s:
-        r = await s.post(base + "/api/v1/auth/login", json={"login": "operator", "password": "anxin1234"})
+        r = await s.post(
+            base + "/api/v1/auth/login", json={"login": "operator", "password": "anxin1234"}
+        )
         op = {"Authorization": f"Bearer {(await r.json())['access_token']}"}
         sockets = []
         for i in range(1, 4):
-            r = await s.post(base + "/api/v1/auth/login", json={"login": f"caregiver{i}", "password": "anxin1234"})
+            r = await s.post(
+                base + "/api/v1/auth/login",
+                json={"login": f"caregiver{i}", "password": "anxin1234"},
+            )
             tok = (await r.json())["access_token"]
             ws = await s.ws_connect(f"{ws_base}/api/v1/ws?token={tok}")
             await ws.receive()
             sockets.append(ws)
         for uid, eid in elders[:samples]:
-            h = {"Authorization": f"Bearer {token(uid, Role.ELDER, elder_id=eid)}", "Idempotency-Key": uuid.uuid4().hex}
+            h = {
+                "Authorization": f"Bearer {token(uid, Role.ELDER, elder_id=eid)}",
+                "Idempotency-Key": uuid.uuid4().hex,
+            }
             t0 = time.perf_counter()
-            async with s.post(base + "/api/v1/help-calls", json={"call_type": "emergency"}, headers=h) as r:
+            async with s.post(
+                base + "/api/v1/help-calls", json={"call_type": "emergency"}, headers=h
+            ) as r:
                 inc = await r.json()
-            done, pending = await asyncio.wait([asyncio.ensure_future(_offer(ws, inc["id"])) for ws in sockets],
-                                               timeout=5, return_when=asyncio.FIRST_COMPLETED)
+            done, pending = await asyncio.wait(
+                [asyncio.ensure_future(_offer(ws, inc["id"])) for ws in sockets],
+                timeout=5,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
             for p in pending:
                 p.cancel()
             if done:
                 lat.append(time.perf_counter() - t0)
-            await s.post(f"{base}/api/v1/incidents/{inc['id']}/close", json={"resolution": "test_press"}, headers=op)
+            await s.post(
+                f"{base}/api/v1/incidents/{inc['id']}/close",
+                json={"resolution": "test_press"},
+                headers=op,
+            )
         for ws in sockets:
             await ws.close()
-    return {"push_samples": len(lat), "intake_to_push_p50_ms": round(1000 * statistics.median(lat), 2),
-            "intake_to_push_p99_ms": round(1000 * pct(lat, 99), 2)}
+    return {
+        "push_samples": len(lat),
+        "intake_to_push_p50_ms": round(1000 * statistics.median(lat), 2),
+        "intake_to_push_p99_ms": round(1000 * pct(lat, 99), 2),
+    }
 
 
 async def _offer(ws: Any, incident_id: int) -> None:
@@ -166,23 +231,29 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         c = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
         await c.execute(f'CREATE DATABASE "{name}"')
         await c.close()
-        env.update(ANXIN_DATABASE_URL=f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}",
-                   ANXIN_REDIS_URL="redis://127.0.0.1:6379/14")
+        env.update(
+            ANXIN_DATABASE_URL=f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}",
+            ANXIN_REDIS_URL="redis://127.0.0.1:6379/14",
+        )
     else:
         env["ANXIN_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp}/bench.db"
     import subprocess
     import sys
 
-    subprocess.run([sys.executable, "-m", "server.cli", "demo", "--no-serve"], env={**os.environ, **env},
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "server.cli", "demo", "--no-serve"],
+        env={**os.environ, **env},
+        check=True,
+        capture_output=True,
+    )
     os.environ.update(env)
     elders = await seed_elders(env["ANXIN_DATABASE_URL"], args.calls + args.push_samples)
     port = 18000 + os.getpid() % 1000
     proc = await start_server(env, port, tmp / "server.log")
     base = f"http://127.0.0.1:{port}"
     try:
-        push = await push_latency(base, elders[args.calls:], args.push_samples)
-        result = await load(base, elders[:args.calls], args.concurrency)
+        push = await push_latency(base, elders[args.calls :], args.push_samples)
+        result = await load(base, elders[: args.calls], args.concurrency)
     finally:
         proc.terminate()
         await proc.wait()

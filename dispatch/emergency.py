@@ -107,8 +107,13 @@ class Reason:
 
     def params(self) -> dict[str, Any]:
         """The fields besides the code, as JSON values (``interruptible`` is in the code)."""
-        return {"mode": self.mode.value, "travel_min": self.travel_min, "busy_with": self.busy_with,
-                "finish_min": self.finish_min, "first_aid": self.first_aid}
+        return {
+            "mode": self.mode.value,
+            "travel_min": self.travel_min,
+            "busy_with": self.busy_with,
+            "finish_min": self.finish_min,
+            "first_aid": self.first_aid,
+        }
 
     @classmethod
     def from_data(cls, code: Any, params: Any) -> Reason | None:
@@ -117,7 +122,9 @@ class Reason:
         if code not in REASON_CODES or not isinstance(params, Mapping):
             return None
         raw_mode = params.get("mode")
-        if raw_mode not in tuple(m.value for m in TravelMode):  # (a tuple: the value may be unhashable)
+        if raw_mode not in tuple(
+            m.value for m in TravelMode
+        ):  # (a tuple: the value may be unhashable)
             return None
         mode = TravelMode(raw_mode)
         travel, finish = params.get("travel_min"), params.get("finish_min", 0)
@@ -128,8 +135,14 @@ class Reason:
             return cls(mode=mode, travel_min=travel, first_aid=first_aid)
         if not isinstance(busy_with, str) or not busy_with:
             return None
-        return cls(mode=mode, travel_min=travel, busy_with=busy_with,
-                   interruptible=code == "busy_can_break_off", finish_min=finish, first_aid=first_aid)
+        return cls(
+            mode=mode,
+            travel_min=travel,
+            busy_with=busy_with,
+            interruptible=code == "busy_can_break_off",
+            finish_min=finish,
+            first_aid=first_aid,
+        )
 
 
 def _count(v: object) -> TypeGuard[int]:
@@ -141,8 +154,12 @@ _TRIP = r"(?:(?P<verb>步行|骑行|驾车)约(?P<travel>\d+)分钟|已在附近
 _AID = r"(?P<aid>，持急救证)?"
 _REASONS = (
     re.compile(rf"^空闲，{_TRIP}{_AID}$"),
-    re.compile(rf"^正在(?P<label>.+?)（(?P<int>可中断)），?约(?P<finish>\d+)分钟后出发，再?{_TRIP}{_AID}$"),
-    re.compile(rf"^正在(?P<label>.+?)（(?P<int>不可中断)），?还需(?P<finish>\d+)分钟，再?{_TRIP}{_AID}$"),
+    re.compile(
+        rf"^正在(?P<label>.+?)（(?P<int>可中断)），?约(?P<finish>\d+)分钟后出发，再?{_TRIP}{_AID}$"
+    ),
+    re.compile(
+        rf"^正在(?P<label>.+?)（(?P<int>不可中断)），?还需(?P<finish>\d+)分钟，再?{_TRIP}{_AID}$"
+    ),
 )
 
 

@@ -127,9 +127,6 @@ def is_repeat_press(
     return last_press_at is not None and timedelta(0) <= at - last_press_at <= window
 
 
-
-
-
 # --- welfare checks -------------------------------------------------------------------------
 
 

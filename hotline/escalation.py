@@ -48,15 +48,6 @@ __all__ = [
 ]
 
 
-
-
-
-
-
-
-
-
-
 @dataclass(frozen=True, slots=True)
 class StepDef:
     """One step: when (delay from anchor), how (channels), and how to space several targets."""

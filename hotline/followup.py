@@ -129,9 +129,6 @@ def sample_return_visits(
 # --- satisfaction -------------------------------------------------------------------------
 
 
-
-
-
 @dataclass(frozen=True, slots=True)
 class SatisfactionAnswer:
     """One answer about one service by one provider."""

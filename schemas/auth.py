@@ -14,8 +14,11 @@ class PasswordLogin(Model):
 
 class WeChatLogin(Model):
     code: str = Field(min_length=1, max_length=128, description="the code from wx.login()")
-    link_code: str | None = Field(default=None, max_length=16,
-                                  description="one-time code from the station linking this WeChat to an elder")
+    link_code: str | None = Field(
+        default=None,
+        max_length=16,
+        description="one-time code from the station linking this WeChat to an elder",
+    )
 
 
 class RefreshRequest(Model):

@@ -28,8 +28,11 @@ class Patch(Model):
     @classmethod
     def _no_null_holes(cls, data: Any) -> Any:
         if isinstance(data, dict):
-            bad = sorted(k for k, v in data.items()
-                         if v is None and k in cls.model_fields and k not in cls.nullable)
+            bad = sorted(
+                k
+                for k, v in data.items()
+                if v is None and k in cls.model_fields and k not in cls.nullable
+            )
             if bad:
                 raise ValueError(f"these fields cannot be cleared with null: {bad}")
         return data
@@ -50,7 +53,8 @@ class Location(Model):
     lat: float = Field(ge=-90, le=90, strict=True, allow_inf_nan=False)
     lng: float = Field(ge=-180, le=180, strict=True, allow_inf_nan=False)
     coord_system: CoordSystemName = Field(
-        description="wgs84 (GPS, wx.getLocation default), gcj02 (WeChat/Amap/Tencent maps) or bd09")
+        description="wgs84 (GPS, wx.getLocation default), gcj02 (WeChat/Amap/Tencent maps) or bd09"
+    )
     accuracy_m: float | None = Field(default=None, ge=0, strict=True, allow_inf_nan=False)
 
 

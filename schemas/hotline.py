@@ -21,6 +21,7 @@ class StepKind(StrEnum):
     HEAD_ALARM = "head_alarm"
     DOCTOR_CALL = "doctor_call"
 
+
 class Channel(StrEnum):
     """How a step reaches a person."""
 
@@ -30,11 +31,13 @@ class Channel(StrEnum):
     SMS = "sms"
     VOICE = "voice"
 
+
 class Anchor(StrEnum):
     """What a step's delay counts from."""
 
     START = "start"
     PREVIOUS = "previous"
+
 
 class PressOutcome(StrEnum):
     """What the operator found after calling back; every press keeps one."""
@@ -43,6 +46,7 @@ class PressOutcome(StrEnum):
     TEST = "test"  # the elder or an installer testing the device
     ACCIDENTAL = "accidental"
     SOCIAL = "social"  # the elder wanted to talk: a comfort call is booked, no alarm
+
 
 class Answer(StrEnum):
     """The three answers of a satisfaction survey."""

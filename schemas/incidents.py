@@ -12,26 +12,30 @@ from schemas.common import Location, Model, Point, TimelineEvent
 
 
 class CallType(StrEnum):
-    EMERGENCY = "emergency"   # 急救
-    HEALTH = "health"         # 健康咨询
-    SERVICE = "service"       # 为老服务
-    FAMILY = "family"         # 亲情
+    EMERGENCY = "emergency"  # 急救
+    HEALTH = "health"  # 健康咨询
+    SERVICE = "service"  # 为老服务
+    FAMILY = "family"  # 亲情
 
 
 class IncidentStatus(StrEnum):
-    OPEN = "open"              # waiting for a caregiver to be offered
+    OPEN = "open"  # waiting for a caregiver to be offered
     OFFERED = "offered"
     ACCEPTED = "accepted"
     EN_ROUTE = "en_route"
     ARRIVED = "arrived"
     RESOLVED = "resolved"
-    CLOSED = "closed"          # non-emergency calls handled, false alarms
+    CLOSED = "closed"  # non-emergency calls handled, false alarms
 
 
 class HelpCallIn(Model):
-    elder_id: int | None = Field(default=None, description="required for family members; elders call for themselves")
+    elder_id: int | None = Field(
+        default=None, description="required for family members; elders call for themselves"
+    )
     call_type: CallType
-    location: Location | None = Field(default=None, description="where the caller is; the elder's home if absent")
+    location: Location | None = Field(
+        default=None, description="where the caller is; the elder's home if absent"
+    )
     note: str = Field(default="", max_length=500)
 
 
@@ -50,10 +54,14 @@ class CandidateOut(Model):
     meets_target: bool
     reason: str = Field(description="the dispatcher's reason in Chinese, as stored")
     reason_code: str | None = Field(
-        default=None, description="the reason as data: idle, busy_can_break_off or busy_must_finish "
-                                  "(null for rankings stored before reasons were data)")
+        default=None,
+        description="the reason as data: idle, busy_can_break_off or busy_must_finish "
+        "(null for rankings stored before reasons were data)",
+    )
     reason_params: dict[str, Any] | None = Field(
-        default=None, description="its parameters: mode, travel_min, busy_with, finish_min, first_aid")
+        default=None,
+        description="its parameters: mode, travel_min, busy_with, finish_min, first_aid",
+    )
 
 
 class ElderContactOut(Model):
@@ -88,7 +96,8 @@ class IncidentOut(Model):
     arrived_at: datetime | None
     arrival_flagged: bool
     arrival_distance_m: float | None = Field(
-        default=None, description="how far from the elder the caregiver checked in (metres)")
+        default=None, description="how far from the elder the caregiver checked in (metres)"
+    )
     resolved_at: datetime | None
     resolution: str | None
     press_count: int
@@ -97,7 +106,9 @@ class IncidentOut(Model):
     candidates: list[CandidateOut] = Field(default_factory=list)
     timeline: list[TimelineEvent] | None = None
     elder_contact: ElderContactOut | None = Field(
-        default=None, description="only for the assigned caregiver while accepted, en route or arrived")
+        default=None,
+        description="only for the assigned caregiver while accepted, en route or arrived",
+    )
 
 
 class IncidentPage(Model):
@@ -139,13 +150,17 @@ class ArrivalOut(Model):
     distance_m: float
     flagged: bool = Field(description="farther than the tolerance from where the elder called")
     status: IncidentStatus
-    needs_confirmation: bool = Field(description="a flagged check-in does not count as on scene "
-                                                 "until the operator confirms it or the caregiver "
-                                                 "checks in again nearby")
+    needs_confirmation: bool = Field(
+        description="a flagged check-in does not count as on scene "
+        "until the operator confirms it or the caregiver "
+        "checks in again nearby"
+    )
 
 
 class ConfirmArrivalIn(Model):
-    note: str = Field(default="", max_length=500, description="how the operator checked, e.g. 电话确认")
+    note: str = Field(
+        default="", max_length=500, description="how the operator checked, e.g. 电话确认"
+    )
 
 
 class AssignIn(Model):
@@ -154,7 +169,9 @@ class AssignIn(Model):
 
 
 class CloseIn(Model):
-    resolution: str = Field(pattern="^(false_alarm|test_press|accidental|handled_by_phone|duplicate)$")
+    resolution: str = Field(
+        pattern="^(false_alarm|test_press|accidental|handled_by_phone|duplicate)$"
+    )
     notes: str = Field(default="", max_length=2000)
 
 

@@ -9,8 +9,18 @@ from pydantic import Field, field_validator
 
 from schemas.common import Location, Model, Patch, Point
 
-SKILLS = ("first_aid", "bathing", "nursing", "rehab", "meal_delivery", "housekeeping",
-          "haircut", "companion", "medication", "dementia_care")
+SKILLS = (
+    "first_aid",
+    "bathing",
+    "nursing",
+    "rehab",
+    "meal_delivery",
+    "housekeeping",
+    "haircut",
+    "companion",
+    "medication",
+    "dementia_care",
+)
 
 
 class CareLevel(StrEnum):
@@ -20,14 +30,25 @@ class CareLevel(StrEnum):
 
 
 class Living(StrEnum):
-    ALONE = "alone"                    # 独居
-    EMPTY_NEST = "empty_nest"          # 空巢
+    ALONE = "alone"  # 独居
+    EMPTY_NEST = "empty_nest"  # 空巢
     WITH_DISABLED_CHILD = "with_disabled_child"
     WITH_FAMILY = "with_family"
 
 
-CATEGORIES = ("三无", "低保", "低保边缘", "特困", "五保", "重点优抚", "伤残军人", "劳动模范",
-              "计生困难", "高龄", "百岁")
+CATEGORIES = (
+    "三无",
+    "低保",
+    "低保边缘",
+    "特困",
+    "五保",
+    "重点优抚",
+    "伤残军人",
+    "劳动模范",
+    "计生困难",
+    "高龄",
+    "百岁",
+)
 
 
 class OpeningHours(Model):
@@ -207,8 +228,10 @@ class ElderOut(Model):
     station_id: int
     name: str
     sex: str
-    birth_date: str | None = Field(description="only in revealed views: with the masked ID "
-                                               "number it would give the whole number back")
+    birth_date: str | None = Field(
+        description="only in revealed views: with the masked ID "
+        "number it would give the whole number back"
+    )
     age: int
     id_number: str = Field(description="masked as 110***********002X unless revealed")
     phone: str | None = Field(description="masked as 138****8000 unless revealed")
@@ -233,8 +256,11 @@ class ElderOut(Model):
 
 class BindingRequest(Model):
     elder_name: str = Field(min_length=1, max_length=50)
-    elder_phone_or_id_last4: str = Field(min_length=4, max_length=20,
-                                         description="the elder's mobile, or the last 4 characters of the ID number")
+    elder_phone_or_id_last4: str = Field(
+        min_length=4,
+        max_length=20,
+        description="the elder's mobile, or the last 4 characters of the ID number",
+    )
     relation: str = Field(min_length=1, max_length=20)
 
 

@@ -27,10 +27,17 @@ from server.store.engine import Store
 log = logging.getLogger("anxin.app")
 
 
-def create_app(settings: Settings, *, clock: Clock | None = None, run_background: bool = True,
-               create_schema: bool = False) -> web.Application:
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    run_background: bool = True,
+    create_schema: bool = False,
+) -> web.Application:
     """Build the app; ``run_background=False`` lets tests drive outbox and timers by hand."""
-    app = web.Application(middlewares=[timing, problem_json, authenticate], client_max_size=2 * 1024**2)
+    app = web.Application(
+        middlewares=[timing, problem_json, authenticate], client_max_size=2 * 1024**2
+    )
     store = Store(settings.database_url)
     platform = Platform(settings, store, make_bus(settings.redis_url), clock or SystemClock())
     app[PLATFORM] = platform
@@ -59,9 +66,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None, run_background
     async def background(app: web.Application) -> AsyncIterator[None]:
         tasks = []
         if run_background:
-            tasks = [asyncio.create_task(run_relay(platform, "fast"), name="outbox-relay"),
-                     asyncio.create_task(run_relay(platform, "slow"), name="outbox-relay-slow"),
-                     asyncio.create_task(run_timers(platform), name="timers")]
+            tasks = [
+                asyncio.create_task(run_relay(platform, "fast"), name="outbox-relay"),
+                asyncio.create_task(run_relay(platform, "slow"), name="outbox-relay-slow"),
+                asyncio.create_task(run_timers(platform), name="timers"),
+            ]
         yield
         await app[HUB].close_all()
         for t in tasks:

@@ -19,8 +19,11 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     from server.app import create_app
 
     app = create_app(settings)
-    print(f"Anxin 安心 serving on http://{host}:{port}  (store: {settings.database_url.split('://')[0]}, "
-          f"bus: {'redis' if settings.redis_url else 'in-process'})", flush=True)
+    print(
+        f"Anxin 安心 serving on http://{host}:{port}  (store: {settings.database_url.split('://')[0]}, "
+        f"bus: {'redis' if settings.redis_url else 'in-process'})",
+        flush=True,
+    )
     web.run_app(app, host=host, port=port, print=None, access_log=None, shutdown_timeout=5)
 
 
@@ -32,7 +35,9 @@ def _migrate(settings: Settings) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="anxin", description="Anxin 安心 elder-care station back end")
+    parser = argparse.ArgumentParser(
+        prog="anxin", description="Anxin 安心 elder-care station back end"
+    )
     sub = parser.add_subparsers(dest="cmd", required=True)
     serve = sub.add_parser("serve", help="run the HTTP/WebSocket server")
     serve.add_argument("--host", default="127.0.0.1")

@@ -32,15 +32,25 @@ def not_found(what: str) -> ApiError:
 
 
 def problem(status: int, code: str, message: str, **extra: Any) -> web.Response:
-    body = {"type": f"https://anxin.dev/problems/{code}", "title": message, "status": status,
-            "code": code, **extra}
-    return web.Response(status=status, text=json.dumps(body, ensure_ascii=False, default=str),
-                        content_type=PROBLEM_TYPE)
+    body = {
+        "type": f"https://anxin.dev/problems/{code}",
+        "title": message,
+        "status": status,
+        "code": code,
+        **extra,
+    }
+    return web.Response(
+        status=status,
+        text=json.dumps(body, ensure_ascii=False, default=str),
+        content_type=PROBLEM_TYPE,
+    )
 
 
 def validation_problem(exc: pydantic.ValidationError) -> web.Response:
-    errors = [{"loc": [str(p) for p in e["loc"]], "msg": e["msg"], "type": e["type"]}
-              for e in exc.errors(include_url=False, include_input=False)]
+    errors = [
+        {"loc": [str(p) for p in e["loc"]], "msg": e["msg"], "type": e["type"]}
+        for e in exc.errors(include_url=False, include_input=False)
+    ]
     return problem(422, "validation_error", "request is not valid", errors=errors)
 
 
@@ -59,7 +69,8 @@ async def problem_json(request: web.Request, handler: Handler) -> web.StreamResp
         if exc.status < 400:
             raise
         code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(
-            exc.status, "http_error")
+            exc.status, "http_error"
+        )
         return problem(exc.status, code, exc.reason)
     except (json.JSONDecodeError, UnicodeDecodeError):
         return problem(400, "malformed_json", "request body is not valid JSON")
@@ -67,8 +78,12 @@ async def problem_json(request: web.Request, handler: Handler) -> web.StreamResp
         # A handler should have said which reference or duplicate is wrong; the transaction
         # rolled back, so nothing was written. Still the client's problem, not a crash.
         log.warning("integrity error not mapped by its handler", extra={"path": request.path})
-        return problem(409, "conflict", "the request conflicts with stored data (a duplicate or "
-                       "a reference to something that does not exist)")
+        return problem(
+            409,
+            "conflict",
+            "the request conflicts with stored data (a duplicate or "
+            "a reference to something that does not exist)",
+        )
     except (sa_exc.DataError, OverflowError):
         log.warning("value rejected by the store", extra={"path": request.path})
         return problem(422, "value_out_of_range", "a value in the request cannot be stored")

@@ -48,8 +48,9 @@ def _in_range(parsed: M) -> M:
     """Refuse integers the store cannot hold (ids, counts) with a 422, not a driver error."""
     path = _oversized(parsed.model_dump(), ())
     if path is not None:
-        raise ApiError(422, "number_out_of_range", "a number in the request is too large",
-                       field=".".join(path))
+        raise ApiError(
+            422, "number_out_of_range", "a number in the request is too large", field=".".join(path)
+        )
     return parsed
 
 
@@ -58,8 +59,11 @@ def _oversized(value: Any, path: tuple[str, ...]) -> tuple[str, ...] | None:
         return None
     if isinstance(value, int):
         return path if abs(value) > INT64 else None
-    items: Any = value.items() if isinstance(value, dict) else (
-        enumerate(value) if isinstance(value, list | tuple) else ())
+    items: Any = (
+        value.items()
+        if isinstance(value, dict)
+        else (enumerate(value) if isinstance(value, list | tuple) else ())
+    )
     for key, item in items:
         found = _oversized(item, (*path, str(key)))
         if found is not None:

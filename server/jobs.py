@@ -22,7 +22,6 @@ from server.store.tables import outbox, timers
 log = logging.getLogger("anxin.jobs")
 
 
-
 class Waker:
     """An event a bus hint sets, so loops wake at once instead of at their next poll."""
 
@@ -44,20 +43,27 @@ async def relay_once(platform: Platform, batch: int = 100, lane: str | None = No
     ``lane`` is "fast", "slow" (topics in ``platform.slow_topics``) or None for both.
     """
     now = platform.clock.now()
-    conds = [outbox.c.published_at.is_(None),
-             or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < now)]
+    conds = [
+        outbox.c.published_at.is_(None),
+        or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < now),
+    ]
     if lane == "slow":
         conds.append(outbox.c.topic.in_(sorted(platform.slow_topics)))
     elif lane == "fast":
         conds.append(outbox.c.topic.notin_(sorted(platform.slow_topics)))
     async with platform.store.begin() as conn:
         pending = select(outbox.c.id).where(*conds).order_by(outbox.c.id).limit(batch)
-        rows = (await conn.execute(
-            update(outbox).where(outbox.c.id.in_(pending.scalar_subquery()))
-            .values(claimed_until=now + timedelta(seconds=platform.settings.lease_s),
-                    attempts=outbox.c.attempts + 1)
-            .returning(outbox.c.id, outbox.c.topic, outbox.c.payload, outbox.c.attempts)
-        )).all()
+        rows = (
+            await conn.execute(
+                update(outbox)
+                .where(outbox.c.id.in_(pending.scalar_subquery()))
+                .values(
+                    claimed_until=now + timedelta(seconds=platform.settings.lease_s),
+                    attempts=outbox.c.attempts + 1,
+                )
+                .returning(outbox.c.id, outbox.c.topic, outbox.c.payload, outbox.c.attempts)
+            )
+        ).all()
     for topic in sorted({r.topic for r in rows}):
         crash_point("relay.claimed", topic)
     done: list[int] = []
@@ -69,16 +75,24 @@ async def relay_once(platform: Platform, batch: int = 100, lane: str | None = No
             log.exception("outbox handler failed", extra={"topic": row.topic, "event_id": row.id})
             backoff = min(2 ** min(row.attempts, 6), 60)
             async with platform.store.begin() as conn:
-                await conn.execute(update(outbox).where(outbox.c.id == row.id).values(
-                    claimed_until=platform.clock.now() + timedelta(seconds=backoff),
-                    last_error=str(exc)[:300]))
+                await conn.execute(
+                    update(outbox)
+                    .where(outbox.c.id == row.id)
+                    .values(
+                        claimed_until=platform.clock.now() + timedelta(seconds=backoff),
+                        last_error=str(exc)[:300],
+                    )
+                )
             continue
         done.append(row.id)
     if done:
         # A crash before this mark re-delivers the batch: every consumer is idempotent.
         async with platform.store.begin() as conn:
-            await conn.execute(update(outbox).where(outbox.c.id.in_(done))
-                               .values(published_at=platform.clock.now()))
+            await conn.execute(
+                update(outbox)
+                .where(outbox.c.id.in_(done))
+                .values(published_at=platform.clock.now())
+            )
     return len(done)
 
 
@@ -86,11 +100,18 @@ async def fire_due_timers(platform: Platform, batch: int = 100) -> int:
     """Fire every timer that is due now; returns how many fired."""
     now = platform.clock.now()
     async with platform.store.read() as conn:
-        due = (await conn.execute(
-            select(timers.c.id, timers.c.kind, timers.c.payload, timers.c.attempts)
-            .where(timers.c.state == "pending", timers.c.due_at <= now,
-                   or_(timers.c.claimed_until.is_(None), timers.c.claimed_until < now))
-            .order_by(timers.c.due_at, timers.c.id).limit(batch))).all()
+        due = (
+            await conn.execute(
+                select(timers.c.id, timers.c.kind, timers.c.payload, timers.c.attempts)
+                .where(
+                    timers.c.state == "pending",
+                    timers.c.due_at <= now,
+                    or_(timers.c.claimed_until.is_(None), timers.c.claimed_until < now),
+                )
+                .order_by(timers.c.due_at, timers.c.id)
+                .limit(batch)
+            )
+        ).all()
     fired = 0
     for row in due:
         if await _fire_one(platform, row.id, row.kind, dict(row.payload), row.attempts):
@@ -102,8 +123,9 @@ class _AlreadyFired(Exception):
     pass
 
 
-async def _fire_one(platform: Platform, timer_id: int, kind: str, payload: dict[str, Any],
-                    attempts: int) -> bool:
+async def _fire_one(
+    platform: Platform, timer_id: int, kind: str, payload: dict[str, Any], attempts: int
+) -> bool:
     handler = platform.timer_handlers.get(kind)
     try:
         async with platform.tx() as tx:
@@ -120,24 +142,38 @@ async def _fire_one(platform: Platform, timer_id: int, kind: str, payload: dict[
         log.exception("timer handler failed", extra={"kind": kind, "timer_id": timer_id})
         backoff = min(2 ** min(attempts + 1, 6), 60)
         async with platform.store.begin() as conn:
-            await conn.execute(update(timers).where(timers.c.id == timer_id).values(
-                attempts=timers.c.attempts + 1, last_error=str(exc)[:300],
-                claimed_until=platform.clock.now() + timedelta(seconds=backoff)))
+            await conn.execute(
+                update(timers)
+                .where(timers.c.id == timer_id)
+                .values(
+                    attempts=timers.c.attempts + 1,
+                    last_error=str(exc)[:300],
+                    claimed_until=platform.clock.now() + timedelta(seconds=backoff),
+                )
+            )
         return False
 
 
 async def _claim_fire(tx: Tx, timer_id: int) -> None:
     res = await tx.conn.execute(
-        update(timers).where(timers.c.id == timer_id, timers.c.state == "pending")
-        .values(state="fired", fired_at=tx.now))
+        update(timers)
+        .where(timers.c.id == timer_id, timers.c.state == "pending")
+        .values(state="fired", fired_at=tx.now)
+    )
     if res.rowcount != 1:
         raise _AlreadyFired()
 
 
 async def next_timer_in(platform: Platform, cap: float) -> float:
     async with platform.store.read() as conn:
-        due = (await conn.execute(select(timers.c.due_at).where(timers.c.state == "pending")
-                                  .order_by(timers.c.due_at).limit(1))).scalar()
+        due = (
+            await conn.execute(
+                select(timers.c.due_at)
+                .where(timers.c.state == "pending")
+                .order_by(timers.c.due_at)
+                .limit(1)
+            )
+        ).scalar()
     if due is None:
         return cap
     return max(0.0, min(cap, float((due - platform.clock.now()).total_seconds())))

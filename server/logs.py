@@ -54,8 +54,12 @@ class JsonFormatter(logging.Formatter):
     SKIP = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 
     def format(self, record: logging.LogRecord) -> str:
-        body = {"ts": datetime.now(UTC).isoformat(), "level": record.levelname,
-                "logger": record.name, "msg": scrub(record.getMessage())}
+        body = {
+            "ts": datetime.now(UTC).isoformat(),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": scrub(record.getMessage()),
+        }
         for k, v in record.__dict__.items():
             if k not in self.SKIP:
                 body[k] = scrub_value(v)

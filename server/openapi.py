@@ -33,8 +33,14 @@ import schemas.services
 import schemas.welfare
 from schemas.common import Problem
 
-SCHEMA_MODULES = [schemas.auth, schemas.registry, schemas.incidents, schemas.hotline,
-                  schemas.welfare, schemas.services]
+SCHEMA_MODULES = [
+    schemas.auth,
+    schemas.registry,
+    schemas.incidents,
+    schemas.hotline,
+    schemas.welfare,
+    schemas.services,
+]
 REF = "#/components/schemas/{model}"
 PROBLEM = "application/problem+json"
 
@@ -47,13 +53,13 @@ class Doc:
 
     body: type[pydantic.BaseModel] | None = None
     body_required: bool = True
-    body_any: bool = False            # reads a body it checks itself (signed webhooks, uploads)
+    body_any: bool = False  # reads a body it checks itself (signed webhooks, uploads)
     body_media: str = "application/json"
     query: type[pydantic.BaseModel] | None = None
     query_names: tuple[str, ...] = ()  # plain ``request.query.get`` reads
-    response: Any = None              # a model class, or list[Model]
+    response: Any = None  # a model class, or list[Model]
     status: int = 200
-    also: dict[int, str] = field(default_factory=dict)   # other success statuses, same body
+    also: dict[int, str] = field(default_factory=dict)  # other success statuses, same body
     idempotency_key: bool = False
     idempotency_required: bool = True
     public: bool = False
@@ -65,9 +71,11 @@ class Doc:
 def doc(**kw: Any) -> Callable[[H], H]:
     """Declare an operation's contract next to its handler: ``@doc(body=ElderIn,
     response=ElderOut, status=201)``. Anything not given is still derived."""
+
     def mark(fn: H) -> H:
         fn.__openapi__ = kw  # type: ignore[attr-defined]
         return fn
+
     return mark
 
 
@@ -75,7 +83,9 @@ def doc(**kw: Any) -> Callable[[H], H]:
 
 _BODY = re.compile(r"\bparse(_optional)?\(\s*request\s*,\s*([A-Za-z_][\w.]*)")
 _QUERY = re.compile(r"\bparse_query\(\s*request\s*,\s*([A-Za-z_][\w.]*)")
-_VALIDATE = re.compile(r"\b([A-Za-z_][\w.]*)\.model_validate\(\s*(?:_json\(|await request\.json\(|json\.loads\()")
+_VALIDATE = re.compile(
+    r"\b([A-Za-z_][\w.]*)\.model_validate\(\s*(?:_json\(|await request\.json\(|json\.loads\()"
+)
 _QUERY_GET = re.compile(r"request\.query(?:\.get\(|\[)\s*[\"'](\w+)[\"']")
 _OK_CALL = re.compile(r"\bok\(\s*(\[\s*)?([A-Za-z_][\w.]*)\(")
 _READS_BODY = re.compile(r"await request\.(?:read|json|text|post)\(\)")
@@ -123,7 +133,9 @@ def _needs_auth(src: str, scope: dict[str, Any], depth: int = 1) -> bool:
         return False
     for name in set(_CALLS.findall(src)):
         helper = scope.get(name)
-        if inspect.isfunction(helper) and _needs_auth(_source(helper), helper.__globals__, depth - 1):
+        if inspect.isfunction(helper) and _needs_auth(
+            _source(helper), helper.__globals__, depth - 1
+        ):
             return True
     return False
 
@@ -140,10 +152,15 @@ def derive(handler: Any) -> Doc:
         d = replace(d, body=_model_of(m.group(1), scope))
     if d.body is None and _READS_BODY.search(src):
         # Signed webhooks check JSON themselves; uploads take the raw bytes of a media type.
-        d = replace(d, body_any=True, body_media="application/octet-stream"
-                    if "request.content_type" in src else "application/json")
+        d = replace(
+            d,
+            body_any=True,
+            body_media="application/octet-stream"
+            if "request.content_type" in src
+            else "application/json",
+        )
     if not re.search(r"\b(?:ok|json_response)\(", src):
-        d = replace(d, content_type="")   # a file, CSV, text: described, not given a JSON schema
+        d = replace(d, content_type="")  # a file, CSV, text: described, not given a JSON schema
     if m := _QUERY.search(src):
         d = replace(d, query=_model_of(m.group(1), scope))
     d = replace(d, query_names=tuple(dict.fromkeys(_QUERY_GET.findall(src))))
@@ -156,7 +173,9 @@ def derive(handler: Any) -> Doc:
     if re.search(r"\bok\([^\n]*,\s*201\)", src):
         d = replace(d, status=201)
     text = inspect.getdoc(fn) or ""
-    return replace(d, public=not _needs_auth(src, scope), summary=text.splitlines()[0] if text else "")
+    return replace(
+        d, public=not _needs_auth(src, scope), summary=text.splitlines()[0] if text else ""
+    )
 
 
 def contract(handler: Any) -> Doc:
@@ -168,6 +187,7 @@ def contract(handler: Any) -> Doc:
 
 # ----- the document -----------------------------------------------------------------------
 
+
 def _schema_modules() -> list[Any]:
     return list(SCHEMA_MODULES)
 
@@ -176,8 +196,11 @@ def _module_models() -> list[type[pydantic.BaseModel]]:
     found: list[type[pydantic.BaseModel]] = [Problem]
     for module in _schema_modules():
         for obj in vars(module).values():
-            if _is_model(obj) and obj.__module__ == module.__name__ \
-                    and not getattr(obj, "__pydantic_generic_metadata__", {}).get("parameters"):
+            if (
+                _is_model(obj)
+                and obj.__module__ == module.__name__
+                and not getattr(obj, "__pydantic_generic_metadata__", {}).get("parameters")
+            ):
                 found.append(obj)
     return found
 
@@ -211,7 +234,8 @@ def build_openapi(app: web.Application) -> dict[str, Any]:
             if m is not None:
                 models[id(m)] = m
     refs, defs = pydantic.json_schema.models_json_schema(
-        [(m, "validation") for m in models.values()], ref_template=REF)
+        [(m, "validation") for m in models.values()], ref_template=REF
+    )
     components = defs.get("$defs", {})
 
     def ref(m: type[pydantic.BaseModel]) -> dict[str, Any]:
@@ -224,25 +248,40 @@ def build_openapi(app: web.Application) -> dict[str, Any]:
         paths.setdefault(path, {})[method] = op
     return {
         "openapi": "3.1.0",
-        "info": {"title": "Anxin 安心 API", "version": "1.0.0",
-                 "description": "Community elder-care station back end: help calls, dispatch, "
-                                "hotline, services. Errors are RFC 9457 problem+json with a "
-                                "stable machine `code`."},
+        "info": {
+            "title": "Anxin 安心 API",
+            "version": "1.0.0",
+            "description": "Community elder-care station back end: help calls, dispatch, "
+            "hotline, services. Errors are RFC 9457 problem+json with a "
+            "stable machine `code`.",
+        },
         "servers": [{"url": "/"}],
         "paths": dict(sorted(paths.items())),
         "components": {
             "schemas": components,
-            "responses": {"Problem": {"description": "an error, as RFC 9457 problem details",
-                                      "content": {PROBLEM: {"schema": ref(Problem)}}}},
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            "responses": {
+                "Problem": {
+                    "description": "an error, as RFC 9457 problem details",
+                    "content": {PROBLEM: {"schema": ref(Problem)}},
+                }
+            },
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+            },
         },
         "security": [{"bearer": []}],
     }
 
 
-def _operation(path: str, method: str, d: Doc, handler: Any,
-               ref: Callable[[type[pydantic.BaseModel]], dict[str, Any]],
-               components: dict[str, Any], op_ids: set[str]) -> dict[str, Any]:
+def _operation(
+    path: str,
+    method: str,
+    d: Doc,
+    handler: Any,
+    ref: Callable[[type[pydantic.BaseModel]], dict[str, Any]],
+    components: dict[str, Any],
+    op_ids: set[str],
+) -> dict[str, Any]:
     name = getattr(inspect.unwrap(handler), "__name__", "handler")
     op_id = f"{method}_{name}"
     if op_id in op_ids:
@@ -250,14 +289,23 @@ def _operation(path: str, method: str, d: Doc, handler: Any,
     op_ids.add(op_id)
     segments = [s for s in path.split("/") if s and not s.startswith("{")]
     tag = segments[2] if len(segments) > 2 and segments[:2] == ["api", "v1"] else "ops"
-    op: dict[str, Any] = {"operationId": op_id, "summary": d.summary or f"{method.upper()} {path}",
-                          "tags": [tag]}
+    op: dict[str, Any] = {
+        "operationId": op_id,
+        "summary": d.summary or f"{method.upper()} {path}",
+        "tags": [tag],
+    }
     params = _path_params(path) + _query_params(d, components)
     if d.idempotency_key:
-        params.append({"name": "Idempotency-Key", "in": "header", "required": d.idempotency_required,
-                       "description": "a new random key per press; a retry with the same key and "
-                                      "body gets the same answer, a different body is 422",
-                       "schema": {"type": "string", "minLength": 8, "maxLength": 128}})
+        params.append(
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": d.idempotency_required,
+                "description": "a new random key per press; a retry with the same key and "
+                "body gets the same answer, a different body is 422",
+                "schema": {"type": "string", "minLength": 8, "maxLength": 128},
+            }
+        )
     if params:
         op["parameters"] = params
     if d.body is not None or d.body_any:
@@ -265,7 +313,10 @@ def _operation(path: str, method: str, d: Doc, handler: Any,
             schema = ref(d.body)
         else:
             schema = {"type": "object"} if d.body_media == "application/json" else {}
-        op["requestBody"] = {"required": d.body_required, "content": {d.body_media: {"schema": schema}}}
+        op["requestBody"] = {
+            "required": d.body_required,
+            "content": {d.body_media: {"schema": schema}},
+        }
     op["responses"] = _responses(path, method, d, ref)
     if d.public:
         op["security"] = []
@@ -275,9 +326,17 @@ def _operation(path: str, method: str, d: Doc, handler: Any,
 
 def _path_params(path: str) -> list[dict[str, Any]]:
     names = _PATH_PARAM.findall(path)
-    return [{"name": n, "in": "path", "required": True,
-             "schema": {"type": "integer", "minimum": 1} if n.endswith("_id") else {"type": "string"}}
-            for n in names]
+    return [
+        {
+            "name": n,
+            "in": "path",
+            "required": True,
+            "schema": {"type": "integer", "minimum": 1}
+            if n.endswith("_id")
+            else {"type": "string"},
+        }
+        for n in names
+    ]
 
 
 def _query_params(d: Doc, components: dict[str, Any]) -> list[dict[str, Any]]:
@@ -288,15 +347,21 @@ def _query_params(d: Doc, components: dict[str, Any]) -> list[dict[str, Any]]:
         required = set(schema.get("required", []))
         for pname, prop in schema.get("properties", {}).items():
             prop = _plain_query_schema(prop)
-            param: dict[str, Any] = {"name": pname, "in": "query", "required": pname in required,
-                                     "schema": prop}
+            param: dict[str, Any] = {
+                "name": pname,
+                "in": "query",
+                "required": pname in required,
+                "schema": prop,
+            }
             if "description" in prop:
                 param["description"] = prop.pop("description")
             params.append(param)
             seen.add(pname)
     for pname in d.query_names:
         if pname not in seen:
-            params.append({"name": pname, "in": "query", "required": False, "schema": {"type": "string"}})
+            params.append(
+                {"name": pname, "in": "query", "required": False, "schema": {"type": "string"}}
+            )
     return params
 
 
@@ -314,8 +379,9 @@ def _plain_query_schema(prop: dict[str, Any]) -> dict[str, Any]:
     return prop
 
 
-def _responses(path: str, method: str, d: Doc,
-               ref: Callable[[type[pydantic.BaseModel]], dict[str, Any]]) -> dict[str, Any]:
+def _responses(
+    path: str, method: str, d: Doc, ref: Callable[[type[pydantic.BaseModel]], dict[str, Any]]
+) -> dict[str, Any]:
     model, is_list = _inner(d.response)
     content: dict[str, Any] | None = None
     if model is not None:
@@ -324,9 +390,12 @@ def _responses(path: str, method: str, d: Doc,
     elif 200 <= d.status < 300:
         content = {d.content_type: {"schema": {}}}
     if not 200 <= d.status < 300 or not d.content_type:
-        content = None    # a protocol switch has no body; the description says what follows
+        content = None  # a protocol switch has no body; the description says what follows
     out: dict[str, Any] = {}
-    for status, what in {d.status: "OK" if d.status != 101 else "switching to WebSocket", **d.also}.items():
+    for status, what in {
+        d.status: "OK" if d.status != 101 else "switching to WebSocket",
+        **d.also,
+    }.items():
         out[str(status)] = {"description": what, **({"content": content} if content else {})}
     problem = {"$ref": "#/components/responses/Problem"}
     codes = []

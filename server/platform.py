@@ -83,11 +83,11 @@ async def emit(tx: Tx, topic: str, payload: dict[str, Any]) -> None:
     tx.hint("outbox")
 
 
-async def schedule(tx: Tx, kind: str, ref: str, due_at: datetime,
-                   payload: dict[str, Any]) -> bool:
+async def schedule(tx: Tx, kind: str, ref: str, due_at: datetime, payload: dict[str, Any]) -> bool:
     """Create a durable timer; a second timer with the same ref is a no-op."""
     stmt = dialect_insert(tx.conn)(timers).values(
-        kind=kind, ref=ref, due_at=due_at, payload=payload, state="pending", created_at=tx.now)
+        kind=kind, ref=ref, due_at=due_at, payload=payload, state="pending", created_at=tx.now
+    )
     res = await tx.conn.execute(stmt.on_conflict_do_nothing(index_elements=[timers.c.ref]))
     # The runner polls anyway; the hint only matters for a timer due before its next look.
     tx.hint("timers", f"{due_at.timestamp():.3f}")
@@ -96,8 +96,10 @@ async def schedule(tx: Tx, kind: str, ref: str, due_at: datetime,
 
 async def cancel_timer(tx: Tx, ref: str) -> bool:
     res = await tx.conn.execute(
-        update(timers).where(timers.c.ref == ref, timers.c.state == "pending")
-        .values(state="cancelled"))
+        update(timers)
+        .where(timers.c.ref == ref, timers.c.state == "pending")
+        .values(state="cancelled")
+    )
     return bool(res.rowcount)
 
 
@@ -119,8 +121,16 @@ async def flush_pushes(tx: Tx) -> None:
         messages = tx.pushes[recipient]
         last = (await tx.conn.execute(_next_seq(tx, recipient, len(messages)))).scalar_one()
         first = int(last) - len(messages) + 1
-        rows += [{"recipient": recipient, "seq": first + i, "type": t, "payload": p, "created_at": tx.now}
-                 for i, (t, p) in enumerate(messages)]
+        rows += [
+            {
+                "recipient": recipient,
+                "seq": first + i,
+                "type": t,
+                "payload": p,
+                "created_at": tx.now,
+            }
+            for i, (t, p) in enumerate(messages)
+        ]
     if rows:
         await tx.conn.execute(insert(push_messages), rows)
     tx.pushes.clear()
@@ -132,18 +142,35 @@ async def push(tx: Tx, recipient: str, type_: str, payload: dict[str, Any]) -> i
     Prefer ``queue_push``: this takes the recipient's lock for the rest of the transaction.
     """
     seq = (await tx.conn.execute(_next_seq(tx, recipient, 1))).scalar_one()
-    await tx.conn.execute(insert(push_messages).values(
-        recipient=recipient, seq=seq, type=type_, payload=payload, created_at=tx.now))
+    await tx.conn.execute(
+        insert(push_messages).values(
+            recipient=recipient, seq=seq, type=type_, payload=payload, created_at=tx.now
+        )
+    )
     tx.hint("push", recipient)
     return int(seq)
 
 
-async def audit(tx: Tx, *, actor: int | None, action: str, object_type: str,
-                object_id: str | int, detail: dict[str, Any] | None = None) -> None:
+async def audit(
+    tx: Tx,
+    *,
+    actor: int | None,
+    action: str,
+    object_type: str,
+    object_id: str | int,
+    detail: dict[str, Any] | None = None,
+) -> None:
     """Record an access or disclosure; the audit log never holds the revealed values."""
-    await tx.conn.execute(insert(audit_log).values(
-        at=tx.now, actor_user_id=actor, action=action, object_type=object_type,
-        object_id=str(object_id), detail=detail or {}))
+    await tx.conn.execute(
+        insert(audit_log).values(
+            at=tx.now,
+            actor_user_id=actor,
+            action=action,
+            object_type=object_type,
+            object_id=str(object_id),
+            detail=detail or {},
+        )
+    )
 
 
 def dialect_insert(conn: AsyncConnection) -> Any:

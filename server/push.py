@@ -68,15 +68,28 @@ class PushHub:
         async with conn.lock:
             while not conn.ws.closed:
                 async with self.platform.store.read() as db:
-                    rows = (await db.execute(select(push_messages).where(
-                        push_messages.c.recipient == conn.recipient,
-                        push_messages.c.seq > conn.last_sent)
-                        .order_by(push_messages.c.seq).limit(PAGE))).all()
+                    rows = (
+                        await db.execute(
+                            select(push_messages)
+                            .where(
+                                push_messages.c.recipient == conn.recipient,
+                                push_messages.c.seq > conn.last_sent,
+                            )
+                            .order_by(push_messages.c.seq)
+                            .limit(PAGE)
+                        )
+                    ).all()
                 for r in rows:
-                    envelope = {"seq": r.seq, "type": r.type, "at": r.created_at.isoformat(),
-                                "payload": r.payload}
+                    envelope = {
+                        "seq": r.seq,
+                        "type": r.type,
+                        "at": r.created_at.isoformat(),
+                        "payload": r.payload,
+                    }
                     try:
-                        await conn.ws.send_str(json.dumps(envelope, ensure_ascii=False, default=str))
+                        await conn.ws.send_str(
+                            json.dumps(envelope, ensure_ascii=False, default=str)
+                        )
                     except (ConnectionResetError, RuntimeError):
                         return
                     conn.last_sent = r.seq
@@ -102,12 +115,20 @@ class PushHub:
             t.cancel()
 
 
-@doc(status=101, response=Envelope, query_names=("token", "last_seq"), extra={"description": (
-    "Upgrade to a WebSocket. The server sends `hello`, then every numbered message "
-    "(`Envelope`: seq, type, at, payload) after `last_seq`, and pings every "
-    "ANXIN_WS_HEARTBEAT_S seconds. The client may send `{\"type\": \"ping\"}` (→ pong) or "
-    "`{\"type\": \"resume\", \"last_seq\": N}`; anything else gets an `error` frame. "
-    "`token` is the access token (browsers cannot set headers on a WebSocket).")})
+@doc(
+    status=101,
+    response=Envelope,
+    query_names=("token", "last_seq"),
+    extra={
+        "description": (
+            "Upgrade to a WebSocket. The server sends `hello`, then every numbered message "
+            "(`Envelope`: seq, type, at, payload) after `last_seq`, and pings every "
+            'ANXIN_WS_HEARTBEAT_S seconds. The client may send `{"type": "ping"}` (→ pong) or '
+            '`{"type": "resume", "last_seq": N}`; anything else gets an `error` frame. '
+            "`token` is the access token (browsers cannot set headers on a WebSocket)."
+        )
+    },
+)
 async def websocket(request: web.Request) -> web.StreamResponse:
     """GET /api/v1/ws?token=...&last_seq=N — pushes for the signed-in user."""
     p = caller(request)
@@ -126,8 +147,14 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     metrics = request.app[METRICS]
     metrics.push_connections.inc()
     try:
-        await ws.send_json({"type": "hello", "user_id": p.user_id, "role": p.role.value,
-                            "resume_from": conn.last_sent})
+        await ws.send_json(
+            {
+                "type": "hello",
+                "user_id": p.user_id,
+                "role": p.role.value,
+                "resume_from": conn.last_sent,
+            }
+        )
         await hub.flush(conn)
         async for msg in ws:
             if msg.type == WSMsgType.TEXT:
@@ -164,8 +191,11 @@ async def _client_message(hub: PushHub, conn: Connection, data: str) -> None:
             conn.last_sent = seq
         await hub.flush(conn)
     else:
-        await _refuse(conn, "unknown_message", "expected {\"type\": \"ping\"} or "
-                      "{\"type\": \"resume\", \"last_seq\": N}")
+        await _refuse(
+            conn,
+            "unknown_message",
+            'expected {"type": "ping"} or {"type": "resume", "last_seq": N}',
+        )
 
 
 async def _refuse(conn: Connection, code: str, message: str) -> None:

@@ -57,7 +57,9 @@ class Settings:
             return
         problems = []
         if not os.environ.get("ANXIN_JWT_SECRET") or len(self.jwt_secret) < 32:
-            problems.append("ANXIN_JWT_SECRET must be set (32+ characters) so tokens survive restarts")
+            problems.append(
+                "ANXIN_JWT_SECRET must be set (32+ characters) so tokens survive restarts"
+            )
         if self.cti_secret == "dev-cti-secret":
             problems.append("ANXIN_CTI_SECRET must be set")
         if self.database_url.startswith("sqlite") and self.redis_url:
@@ -80,7 +82,9 @@ class Settings:
             sla_s=_int("ANXIN_SLA_S", base.sla_s),
             lease_s=_int("ANXIN_LEASE_S", base.lease_s),
             ws_heartbeat_s=float(_int("ANXIN_WS_HEARTBEAT_S", int(base.ws_heartbeat_s))),
-            operator_alarm_after_s=_int("ANXIN_OPERATOR_ALARM_AFTER_S", base.operator_alarm_after_s),
+            operator_alarm_after_s=_int(
+                "ANXIN_OPERATOR_ALARM_AFTER_S", base.operator_alarm_after_s
+            ),
             cti_secret=_env("ANXIN_CTI_SECRET", base.cti_secret) or "",
             osrm_url=_env("ANXIN_OSRM_URL"),
             production=_env("ANXIN_PRODUCTION", "0") == "1",

@@ -27,26 +27,50 @@ Audience = Literal["elder", "family", "operator"]
 
 CATALOGUE: dict[str, tuple[str, str]] = {
     # A help call's status, as the elder reads it on the big screen.
-    "status.elder.open": ("已收到呼叫，正在为您联系护理员", "We have your call and are finding a caregiver"),
+    "status.elder.open": (
+        "已收到呼叫，正在为您联系护理员",
+        "We have your call and are finding a caregiver",
+    ),
     "status.elder.offered": ("正在为您联系护理员", "Contacting a caregiver for you"),
-    "status.elder.accepted": ("{name}正在赶来，约 {minutes} 分钟", "{name} is on the way, about {minutes} min"),
-    "status.elder.en_route": ("{name}正在赶来，约 {minutes} 分钟", "{name} is on the way, about {minutes} min"),
+    "status.elder.accepted": (
+        "{name}正在赶来，约 {minutes} 分钟",
+        "{name} is on the way, about {minutes} min",
+    ),
+    "status.elder.en_route": (
+        "{name}正在赶来，约 {minutes} 分钟",
+        "{name} is on the way, about {minutes} min",
+    ),
     "status.elder.arrived": ("{name}已到达", "{name} has arrived"),
     "status.elder.resolved": ("已处理完毕", "All taken care of"),
     "status.elder.closed": ("呼叫已结束", "The call has ended"),
     # ... as the family reads it (about their elder, not to them).
     "status.family.open": ("已收到呼叫，正在联系护理员", "Call received, finding a caregiver"),
     "status.family.offered": ("正在联系护理员", "Contacting a caregiver"),
-    "status.family.accepted": ("{name}已接单，约 {minutes} 分钟到达", "{name} accepted, there in about {minutes} min"),
-    "status.family.en_route": ("{name}正在赶来，约 {minutes} 分钟", "{name} is on the way, about {minutes} min"),
+    "status.family.accepted": (
+        "{name}已接单，约 {minutes} 分钟到达",
+        "{name} accepted, there in about {minutes} min",
+    ),
+    "status.family.en_route": (
+        "{name}正在赶来，约 {minutes} 分钟",
+        "{name} is on the way, about {minutes} min",
+    ),
     "status.family.arrived": ("{name}已到达", "{name} has arrived"),
     "status.family.resolved": ("已处理完毕", "Taken care of"),
     "status.family.closed": ("呼叫已结束", "The call has ended"),
     # ... as the operator reads it on the console.
     "status.operator.open": ("调度正在寻找护理员", "The dispatcher is looking for a caregiver"),
-    "status.operator.offered": ("已派给{name}，等待接单", "Offered to {name}, waiting for acceptance"),
-    "status.operator.accepted": ("{name}已接单，预计 {minutes} 分钟到达", "{name} accepted, ETA {minutes} min"),
-    "status.operator.en_route": ("{name}在途，预计 {minutes} 分钟到达", "{name} on the way, ETA {minutes} min"),
+    "status.operator.offered": (
+        "已派给{name}，等待接单",
+        "Offered to {name}, waiting for acceptance",
+    ),
+    "status.operator.accepted": (
+        "{name}已接单，预计 {minutes} 分钟到达",
+        "{name} accepted, ETA {minutes} min",
+    ),
+    "status.operator.en_route": (
+        "{name}在途，预计 {minutes} 分钟到达",
+        "{name} on the way, ETA {minutes} min",
+    ),
     "status.operator.arrived": ("{name}已到场", "{name} is on scene"),
     "status.operator.resolved": ("{name}已处理完毕", "Resolved by {name}"),
     "status.operator.closed": ("已关闭：{resolution}", "Closed: {resolution}"),
@@ -63,11 +87,14 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     # Why the dispatcher ranked a caregiver (dispatch.emergency.Reason, by its code). The Chinese
     # reads exactly as Reason.zh(), the wording stored beside the data.
     "reason.idle": ("空闲，{trip}{aid}", "idle, {trip}{aid}"),
-    "reason.busy_can_break_off": ("正在{work}（可中断），约{finish_min}分钟后出发，{again}{trip}{aid}",
-                                  "busy with {work} (can break off), leaves in about {finish_min} min, "
-                                  "then {trip}{aid}"),
-    "reason.busy_must_finish": ("正在{work}（不可中断），还需{finish_min}分钟，{again}{trip}{aid}",
-                                "busy with {work} (cannot break off) for {finish_min} more min, then {trip}{aid}"),
+    "reason.busy_can_break_off": (
+        "正在{work}（可中断），约{finish_min}分钟后出发，{again}{trip}{aid}",
+        "busy with {work} (can break off), leaves in about {finish_min} min, then {trip}{aid}",
+    ),
+    "reason.busy_must_finish": (
+        "正在{work}（不可中断），还需{finish_min}分钟，{again}{trip}{aid}",
+        "busy with {work} (cannot break off) for {finish_min} more min, then {trip}{aid}",
+    ),
     "reason.trip.walk": ("步行约{minutes}分钟", "{minutes} min on foot"),
     "reason.trip.ebike": ("骑行约{minutes}分钟", "{minutes} min by e-bike"),
     "reason.trip.car": ("驾车约{minutes}分钟", "{minutes} min by car"),
@@ -92,28 +119,43 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "push.binding.confirmed": ("家属绑定已确认", "Your family binding was confirmed"),
     "push.binding.requested": ("有家属申请绑定", "A family member asked to be bound"),
     # Alarms for the operator, by kind.
-    "alarm.no_caregiver": ("{name}：没有在岗且可用的护理员，请人工派单",
-                           "{name}: no caregiver is available, assign by hand"),
-    "alarm.no_caregiver.tried": ("{name}：所有护理员都已拒绝或超时，请人工派单",
-                                 "{name}: every caregiver declined or did not answer, assign by hand"),
-    "alarm.no_caregiver_in_time": ("{name}：没有护理员能在20分钟内到达（最快约{minutes}分钟），请启动升级流程",
-                                   "{name}: nobody can arrive within 20 minutes (fastest about {minutes} min), "
-                                   "start the escalation"),
-    "alarm.no_arrival_by_deadline": ("20分钟已到，护理员仍未到达，请立即处理",
-                                     "20 minutes have passed and no caregiver has arrived: act now"),
+    "alarm.no_caregiver": (
+        "{name}：没有在岗且可用的护理员，请人工派单",
+        "{name}: no caregiver is available, assign by hand",
+    ),
+    "alarm.no_caregiver.tried": (
+        "{name}：所有护理员都已拒绝或超时，请人工派单",
+        "{name}: every caregiver declined or did not answer, assign by hand",
+    ),
+    "alarm.no_caregiver_in_time": (
+        "{name}：没有护理员能在20分钟内到达（最快约{minutes}分钟），请启动升级流程",
+        "{name}: nobody can arrive within 20 minutes (fastest about {minutes} min), "
+        "start the escalation",
+    ),
+    "alarm.no_arrival_by_deadline": (
+        "20分钟已到，护理员仍未到达，请立即处理",
+        "20 minutes have passed and no caregiver has arrived: act now",
+    ),
     "alarm.not_accepted": ("呼叫已超过90秒无人接单", "Nobody has accepted the call for 90 seconds"),
-    "alarm.arrival_outside_geofence": ("护理员报到位置距老人{distance}米，超出{limit}米",
-                                       "The caregiver reported arrival {distance} m from the elder "
-                                       "(more than {limit} m)"),
-    "alarm.outside_circle": ("{name}的呼叫位置在服务圈以外，请人工确认",
-                             "{name}'s call is outside the service circle: please check"),
+    "alarm.arrival_outside_geofence": (
+        "护理员报到位置距老人{distance}米，超出{limit}米",
+        "The caregiver reported arrival {distance} m from the elder (more than {limit} m)",
+    ),
+    "alarm.outside_circle": (
+        "{name}的呼叫位置在服务圈以外，请人工确认",
+        "{name}'s call is outside the service circle: please check",
+    ),
 }
 
 # Menu items and other task titles, Chinese to English (titles are stored in Chinese).
 TITLES_EN: dict[str, str] = {i.name_zh: i.name_en for i in SEED_ITEMS}
 TITLES_EN.update({CATALOGUE[k][0]: CATALOGUE[k][1] for k in CATALOGUE if k.startswith("task.")})
-TASK_KIND_KEYS = {"meal_delivery": "task.meal_delivery", "call_health": "task.call_health",
-                  "call_service": "task.call_service", "call_family": "task.call_family"}
+TASK_KIND_KEYS = {
+    "meal_delivery": "task.meal_delivery",
+    "call_health": "task.call_health",
+    "call_service": "task.call_service",
+    "call_family": "task.call_family",
+}
 
 
 @dataclass(frozen=True)
@@ -127,15 +169,22 @@ class Text:
     def render(self, lang: Lang) -> str:
         zh, en = CATALOGUE[self.key]
         template = zh if lang == "zh" else en
-        values = {k: v.render(lang) if isinstance(v, Text | Label) else v for k, v in self.params.items()}
+        values = {
+            k: v.render(lang) if isinstance(v, Text | Label) else v for k, v in self.params.items()
+        }
         return template.format(**values)
 
     def out(self) -> dict[str, Any]:
         """The JSON a page gets: key and params for clients with their own catalogue, and both
         renderings for the rest."""
-        return {"key": self.key, "params": {k: v.out() if isinstance(v, Text | Label) else v
-                                            for k, v in self.params.items()},
-                "zh": self.render("zh"), "en": self.render("en")}
+        return {
+            "key": self.key,
+            "params": {
+                k: v.out() if isinstance(v, Text | Label) else v for k, v in self.params.items()
+            },
+            "zh": self.render("zh"),
+            "en": self.render("en"),
+        }
 
 
 @dataclass(frozen=True)
@@ -176,8 +225,15 @@ def title_zh(text: str) -> str:
 
 # ----- help-call status ---------------------------------------------------------------------
 
-def status_text(status: str, audience: Audience, *, name: str | None = None,
-                minutes: int | None = None, resolution: str | None = None) -> Text:
+
+def status_text(
+    status: str,
+    audience: Audience,
+    *,
+    name: str | None = None,
+    minutes: int | None = None,
+    resolution: str | None = None,
+) -> Text:
     """What a help call's status means to this reader."""
     key = f"status.{audience}.{status}"
     if key not in CATALOGUE:
@@ -197,6 +253,7 @@ def status_text(status: str, audience: Audience, *, name: str | None = None,
 
 # ----- stored Chinese texts read back -------------------------------------------------------
 
+
 def bilingual(text: str) -> dict[str, Any]:
     """A stored "中文 / English" text as both halves (a plain text is the same in both)."""
     if " / " in text:
@@ -207,11 +264,18 @@ def bilingual(text: str) -> dict[str, Any]:
 
 def dispatch_reason(r: Reason) -> Text:
     """The dispatcher's reason for a candidate, from its data."""
-    trip = Text(f"reason.trip.{r.mode.value}", {"minutes": r.travel_min}) if r.travel_min else Text("reason.close_by")
+    trip = (
+        Text(f"reason.trip.{r.mode.value}", {"minutes": r.travel_min})
+        if r.travel_min
+        else Text("reason.close_by")
+    )
     params: dict[str, Any] = {"trip": trip, "aid": Text("reason.first_aid") if r.first_aid else ""}
     if r.code != "idle":
-        params.update(work=Label(r.busy_with or ""), finish_min=r.finish_min,
-                      again=Text("reason.again") if r.travel_min else "")
+        params.update(
+            work=Label(r.busy_with or ""),
+            finish_min=r.finish_min,
+            again=Text("reason.again") if r.travel_min else "",
+        )
     return Text(f"reason.{r.code}", params)
 
 
@@ -223,7 +287,7 @@ def reason_text(reason: str | None, code: Any = None, params: Any = None) -> dic
         return dispatch_reason(data).out()
     reason = reason or ""
     if reason.startswith("人工指派："):
-        return Text("offer.manual", {"reason": reason[len("人工指派："):]}).out()
+        return Text("offer.manual", {"reason": reason[len("人工指派：") :]}).out()
     # Rankings and offers stored before the reasons were data: read the Chinese back, and
     # keep it as stored (it may be an earlier wording).
     parsed = parse_reason(reason)
@@ -263,12 +327,17 @@ def alarm_text(kind: str, message: str) -> dict[str, Any]:
 
 # ----- pushes ---------------------------------------------------------------------------------
 
+
 def push_text(type_: str, payload: Mapping[str, Any], audience: Audience) -> Text | None:
     """The text a pushed message carries for this reader, if it carries one."""
     if type_ == "incident.status":
-        return status_text(str(payload.get("status", "open")), audience,
-                           name=payload.get("caregiver_name"), minutes=payload.get("eta_minutes"),
-                           resolution=payload.get("resolution"))
+        return status_text(
+            str(payload.get("status", "open")),
+            audience,
+            name=payload.get("caregiver_name"),
+            minutes=payload.get("eta_minutes"),
+            resolution=payload.get("resolution"),
+        )
     if type_ == "family.call_requested":
         return Text("family.call_requested", {"name": payload.get("elder_name") or ""})
     return None

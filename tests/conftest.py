@@ -47,8 +47,15 @@ async def database_url(backend: str, tmp_path: Any, empty_schema: bool) -> Async
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, jwt_secret="test-secret-0123456789abcdef0123456789", access_token_ttl_s=6 * 3600, redis_url=None,
-                    wechat_base_url="http://127.0.0.1:9", timer_poll_s=0.05, outbox_poll_s=0.05)
+    return Settings(
+        database_url=database_url,
+        jwt_secret="test-secret-0123456789abcdef0123456789",
+        access_token_ttl_s=6 * 3600,
+        redis_url=None,
+        wechat_base_url="http://127.0.0.1:9",
+        timer_poll_s=0.05,
+        outbox_poll_s=0.05,
+    )
 
 
 @pytest.fixture
@@ -62,5 +69,3 @@ async def api(client: TestClient) -> AsyncIterator[Api]:
     a = Api(client)
     await a.seed()
     yield a
-
-

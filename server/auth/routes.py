@@ -44,7 +44,9 @@ async def login(request: web.Request) -> web.Response:
 @doc(response=TokenPair, public=True)
 async def wechat_login(request: web.Request) -> web.Response:
     body = await parse(request, WeChatLogin)
-    pair = await service.wechat_login(platform(request), wechat(request.app), body.code, body.link_code)
+    pair = await service.wechat_login(
+        platform(request), wechat(request.app), body.code, body.link_code
+    )
     return ok(pair)
 
 
@@ -56,8 +58,15 @@ async def refresh(request: web.Request) -> web.Response:
 
 async def me(request: web.Request) -> web.Response:
     p = caller(request)
-    return ok(MeOut(user_id=p.user_id, role=p.role.value, station_id=p.station_id,
-                    caregiver_id=p.caregiver_id, elder_id=p.elder_id))
+    return ok(
+        MeOut(
+            user_id=p.user_id,
+            role=p.role.value,
+            station_id=p.station_id,
+            caregiver_id=p.caregiver_id,
+            elder_id=p.elder_id,
+        )
+    )
 
 
 def routes() -> list[web.RouteDef]:

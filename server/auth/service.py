@@ -21,42 +21,74 @@ from server.store.tables import caregivers, elders, refresh_tokens, users
 
 
 async def principal_for(conn: AsyncConnection, user: Any) -> Principal:
-    cg = (await conn.execute(select(caregivers.c.id).where(caregivers.c.user_id == user.id))).scalar()
-    el = (await conn.execute(select(elders.c.id, elders.c.station_id)
-                             .where(elders.c.user_id == user.id))).first()
+    cg = (
+        await conn.execute(select(caregivers.c.id).where(caregivers.c.user_id == user.id))
+    ).scalar()
+    el = (
+        await conn.execute(
+            select(elders.c.id, elders.c.station_id).where(elders.c.user_id == user.id)
+        )
+    ).first()
     station = user.station_id if el is None else el.station_id
-    return Principal(user_id=user.id, role=Role(user.role), station_id=station,
-                     caregiver_id=cg, elder_id=el.id if el else None)
+    return Principal(
+        user_id=user.id,
+        role=Role(user.role),
+        station_id=station,
+        caregiver_id=cg,
+        elder_id=el.id if el else None,
+    )
 
 
 async def _issue(platform: Platform, tx: Tx, p: Principal) -> TokenPair:
     s = platform.settings
     token, digest = new_refresh_token()
-    await tx.conn.execute(insert(refresh_tokens).values(
-        user_id=p.user_id, token_hash=digest, created_at=tx.now,
-        expires_at=tx.now + timedelta(seconds=s.refresh_token_ttl_s)))
+    await tx.conn.execute(
+        insert(refresh_tokens).values(
+            user_id=p.user_id,
+            token_hash=digest,
+            created_at=tx.now,
+            expires_at=tx.now + timedelta(seconds=s.refresh_token_ttl_s),
+        )
+    )
     access = issue_access(p, secret=s.jwt_secret, now=tx.now, ttl_s=s.access_token_ttl_s)
-    return TokenPair(access_token=access, refresh_token=token, expires_in=s.access_token_ttl_s,
-                     role=p.role.value, user_id=p.user_id, station_id=p.station_id,
-                     caregiver_id=p.caregiver_id, elder_id=p.elder_id)
+    return TokenPair(
+        access_token=access,
+        refresh_token=token,
+        expires_in=s.access_token_ttl_s,
+        role=p.role.value,
+        user_id=p.user_id,
+        station_id=p.station_id,
+        caregiver_id=p.caregiver_id,
+        elder_id=p.elder_id,
+    )
 
 
 async def password_login(platform: Platform, login: str, password: str) -> TokenPair:
     """Operators and caregivers sign in with username or mobile and a password."""
     async with platform.tx() as tx:
-        user = (await tx.conn.execute(select(users).where(
-            or_(users.c.username == login, users.c.phone == login)))).first()
+        user = (
+            await tx.conn.execute(
+                select(users).where(or_(users.c.username == login, users.c.phone == login))
+            )
+        ).first()
         if user is not None and user.locked_until is not None and user.locked_until > tx.now:
-            raise ApiError(423, "account_locked", "too many failed sign-ins; try again later",
-                           retry_after_s=int((user.locked_until - tx.now).total_seconds()))
+            raise ApiError(
+                423,
+                "account_locked",
+                "too many failed sign-ins; try again later",
+                retry_after_s=int((user.locked_until - tx.now).total_seconds()),
+            )
         if user is None or not user.active or not verify_password(user.password_hash, password):
             if user is not None:
                 await _count_failure(platform, tx, user)
             failed = True
         else:
             failed = False
-            await tx.conn.execute(update(users).where(users.c.id == user.id)
-                                  .values(failed_logins=0, locked_until=None))
+            await tx.conn.execute(
+                update(users)
+                .where(users.c.id == user.id)
+                .values(failed_logins=0, locked_until=None)
+            )
             pair = await _issue(platform, tx, await principal_for(tx.conn, user))
     if failed:
         raise ApiError(401, "bad_credentials", "wrong username or password")
@@ -68,18 +100,28 @@ async def _count_failure(platform: Platform, tx: Tx, user: Any) -> None:
     parallel guesses each read the row before any of them wrote, so a read-then-write
     count let ten guesses in at once count as one."""
     s = platform.settings
-    failures = int((await tx.conn.execute(
-        update(users).where(users.c.id == user.id)
-        .values(failed_logins=users.c.failed_logins + 1)
-        .returning(users.c.failed_logins))).scalar_one())
+    failures = int(
+        (
+            await tx.conn.execute(
+                update(users)
+                .where(users.c.id == user.id)
+                .values(failed_logins=users.c.failed_logins + 1)
+                .returning(users.c.failed_logins)
+            )
+        ).scalar_one()
+    )
     if failures >= s.login_max_failures:
-        await tx.conn.execute(update(users).where(users.c.id == user.id).values(
-            failed_logins=0, locked_until=tx.now + timedelta(seconds=s.login_lockout_s)))
+        await tx.conn.execute(
+            update(users)
+            .where(users.c.id == user.id)
+            .values(failed_logins=0, locked_until=tx.now + timedelta(seconds=s.login_lockout_s))
+        )
         await audit(tx, actor=None, action="lockout", object_type="user", object_id=user.id)
 
 
-async def wechat_login(platform: Platform, wechat: WeChatAuth, code: str,
-                       link_code: str | None) -> TokenPair:
+async def wechat_login(
+    platform: Platform, wechat: WeChatAuth, code: str, link_code: str | None
+) -> TokenPair:
     """Elders and families: a wx.login code; unknown openids become family accounts."""
     session = await wechat.code2session(code)
     for attempt in range(2):
@@ -90,19 +132,33 @@ async def wechat_login(platform: Platform, wechat: WeChatAuth, code: str,
             # The same WeChat signing in twice at once: the other request created the
             # account; the second attempt finds it.
             if attempt:
-                raise ApiError(409, "wechat_sign_in_conflict",
-                               "the same WeChat account is signing in twice; retry") from None
+                raise ApiError(
+                    409,
+                    "wechat_sign_in_conflict",
+                    "the same WeChat account is signing in twice; retry",
+                ) from None
     raise AssertionError("unreachable")
 
 
-async def _wechat_sign_in(platform: Platform, tx: Tx, openid: str, link_code: str | None) -> TokenPair:
+async def _wechat_sign_in(
+    platform: Platform, tx: Tx, openid: str, link_code: str | None
+) -> TokenPair:
     user = (await tx.conn.execute(select(users).where(users.c.wechat_openid == openid))).first()
     if link_code:
         user = await _link_elder(tx, link_code, openid, user)
     if user is None:
-        uid = (await tx.conn.execute(insert(users).values(
-            role=Role.FAMILY.value, display_name="微信用户", wechat_openid=openid,
-            created_at=tx.now).returning(users.c.id))).scalar_one()
+        uid = (
+            await tx.conn.execute(
+                insert(users)
+                .values(
+                    role=Role.FAMILY.value,
+                    display_name="微信用户",
+                    wechat_openid=openid,
+                    created_at=tx.now,
+                )
+                .returning(users.c.id)
+            )
+        ).scalar_one()
         user = (await tx.conn.execute(select(users).where(users.c.id == uid))).one()
     if not user.active:
         raise ApiError(403, "account_inactive", "this account is deactivated")
@@ -110,34 +166,56 @@ async def _wechat_sign_in(platform: Platform, tx: Tx, openid: str, link_code: st
 
 
 async def _link_elder(tx: Tx, link_code: str, openid: str, user: Any) -> Any:
-    elder = (await tx.conn.execute(select(elders).where(elders.c.link_code == link_code,
-                                                        elders.c.active.is_(True)))).first()
+    elder = (
+        await tx.conn.execute(
+            select(elders).where(elders.c.link_code == link_code, elders.c.active.is_(True))
+        )
+    ).first()
     if elder is None:
         raise ApiError(404, "link_code_not_found", "this link code is not valid")
     if user is not None and user.role != Role.ELDER.value:
-        raise ApiError(409, "wechat_already_used", "this WeChat account already belongs to someone else")
+        raise ApiError(
+            409, "wechat_already_used", "this WeChat account already belongs to someone else"
+        )
     if user is not None and user.id != elder.user_id:
         # An openid is one account: the same WeChat cannot sign in as two elders.
-        raise ApiError(409, "wechat_linked_to_another_elder",
-                       "this WeChat account is already linked to another elder")
+        raise ApiError(
+            409,
+            "wechat_linked_to_another_elder",
+            "this WeChat account is already linked to another elder",
+        )
     if user is not None:
         # Already this elder's WeChat (a second code for the same phone): just spend it.
         await tx.conn.execute(update(elders).where(elders.c.id == elder.id).values(link_code=None))
         return user
     if elder.user_id is None:
-        uid = (await tx.conn.execute(insert(users).values(
-            role=Role.ELDER.value, display_name=elder.name, wechat_openid=openid,
-            station_id=elder.station_id, created_at=tx.now).returning(users.c.id))).scalar_one()
-        await tx.conn.execute(update(elders).where(elders.c.id == elder.id)
-                              .values(user_id=uid, link_code=None))
+        uid = (
+            await tx.conn.execute(
+                insert(users)
+                .values(
+                    role=Role.ELDER.value,
+                    display_name=elder.name,
+                    wechat_openid=openid,
+                    station_id=elder.station_id,
+                    created_at=tx.now,
+                )
+                .returning(users.c.id)
+            )
+        ).scalar_one()
+        await tx.conn.execute(
+            update(elders).where(elders.c.id == elder.id).values(user_id=uid, link_code=None)
+        )
     else:
         # The station issued a new code for an elder who has an account: a new phone. The
         # old phone's sessions end with it.
-        await tx.conn.execute(update(users).where(users.c.id == elder.user_id)
-                              .values(wechat_openid=openid))
-        await tx.conn.execute(update(refresh_tokens).where(
-            refresh_tokens.c.user_id == elder.user_id, refresh_tokens.c.revoked_at.is_(None))
-            .values(revoked_at=tx.now))
+        await tx.conn.execute(
+            update(users).where(users.c.id == elder.user_id).values(wechat_openid=openid)
+        )
+        await tx.conn.execute(
+            update(refresh_tokens)
+            .where(refresh_tokens.c.user_id == elder.user_id, refresh_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=tx.now)
+        )
         await tx.conn.execute(update(elders).where(elders.c.id == elder.id).values(link_code=None))
     await audit(tx, actor=None, action="wechat_linked", object_type="elder", object_id=elder.id)
     return (await tx.conn.execute(select(users).where(users.c.wechat_openid == openid))).one()
@@ -146,12 +224,18 @@ async def _link_elder(tx: Tx, link_code: str, openid: str, user: Any) -> Any:
 async def refresh(platform: Platform, token: str) -> TokenPair:
     """Rotate a refresh token: the old one is spent, a new pair is issued."""
     async with platform.tx() as tx:
-        row = (await tx.conn.execute(select(refresh_tokens).where(
-            refresh_tokens.c.token_hash == hash_refresh(token)))).first()
+        row = (
+            await tx.conn.execute(
+                select(refresh_tokens).where(refresh_tokens.c.token_hash == hash_refresh(token))
+            )
+        ).first()
         if row is None or row.revoked_at is not None or row.expires_at <= tx.now:
             raise ApiError(401, "invalid_refresh_token", "refresh token is not valid")
-        spent = await tx.conn.execute(update(refresh_tokens).where(
-            refresh_tokens.c.id == row.id, refresh_tokens.c.revoked_at.is_(None)).values(revoked_at=tx.now))
+        spent = await tx.conn.execute(
+            update(refresh_tokens)
+            .where(refresh_tokens.c.id == row.id, refresh_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=tx.now)
+        )
         if spent.rowcount != 1:
             raise ApiError(401, "invalid_refresh_token", "refresh token is not valid")
         user = (await tx.conn.execute(select(users).where(users.c.id == row.user_id))).one()

@@ -16,26 +16,38 @@ ALGORITHM = "HS256"
 
 def issue_access(p: Principal, *, secret: str, now: datetime, ttl_s: int) -> str:
     claims = {
-        "sub": str(p.user_id), "role": p.role.value, "stn": p.station_id,
-        "cg": p.caregiver_id, "eld": p.elder_id,
-        "iat": int(now.timestamp()), "exp": int((now + timedelta(seconds=ttl_s)).timestamp()),
+        "sub": str(p.user_id),
+        "role": p.role.value,
+        "stn": p.station_id,
+        "cg": p.caregiver_id,
+        "eld": p.elder_id,
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(seconds=ttl_s)).timestamp()),
     }
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
 def decode_access(token: str, *, secret: str, now: datetime) -> Principal:
     try:
-        claims = jwt.decode(token, secret, algorithms=[ALGORITHM],
-                            options={"verify_exp": False, "verify_iat": False, "require": ["sub", "exp"]})
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            options={"verify_exp": False, "verify_iat": False, "require": ["sub", "exp"]},
+        )
     except jwt.PyJWTError as exc:
         raise ApiError(401, "invalid_token", "access token is not valid") from exc
     # Expiry (and issue time) checked against the injected clock, not the wall clock, so
     # tests and the simulator can move time.
     if int(claims["exp"]) <= int(now.timestamp()):
         raise ApiError(401, "token_expired", "access token has expired")
-    return Principal(user_id=int(claims["sub"]), role=Role(claims["role"]),
-                     station_id=claims.get("stn"), caregiver_id=claims.get("cg"),
-                     elder_id=claims.get("eld"))
+    return Principal(
+        user_id=int(claims["sub"]),
+        role=Role(claims["role"]),
+        station_id=claims.get("stn"),
+        caregiver_id=claims.get("cg"),
+        elder_id=claims.get("eld"),
+    )
 
 
 def new_refresh_token() -> tuple[str, str]:

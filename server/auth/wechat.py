@@ -29,8 +29,14 @@ class WeChatAuth(Protocol):
 class WeChatClient:
     """Calls GET {base}/sns/jscode2session as WeChat documents it."""
 
-    def __init__(self, http: aiohttp.ClientSession, base_url: str, appid: str, secret: str,
-                 timeout_s: float = 5.0) -> None:
+    def __init__(
+        self,
+        http: aiohttp.ClientSession,
+        base_url: str,
+        appid: str,
+        secret: str,
+        timeout_s: float = 5.0,
+    ) -> None:
         self._http = http
         self._url = base_url.rstrip("/") + "/sns/jscode2session"
         self._appid = appid
@@ -38,15 +44,21 @@ class WeChatClient:
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
 
     async def code2session(self, code: str) -> WeChatSession:
-        params = {"appid": self._appid, "secret": self._secret, "js_code": code,
-                  "grant_type": "authorization_code"}
+        params = {
+            "appid": self._appid,
+            "secret": self._secret,
+            "js_code": code,
+            "grant_type": "authorization_code",
+        }
         try:
             async with self._http.get(self._url, params=params, timeout=self._timeout) as resp:
                 # WeChat answers JSON with a text/plain content type.
                 body = await resp.json(content_type=None)
         except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
             log.warning("code2session unreachable: %s", type(exc).__name__)
-            raise ApiError(503, "wechat_unavailable", "WeChat sign-in is unavailable, try again") from exc
+            raise ApiError(
+                503, "wechat_unavailable", "WeChat sign-in is unavailable, try again"
+            ) from exc
         return _session_from(body)
 
 

@@ -10,8 +10,9 @@ from server.platform import Tx, emit
 from server.store.tables import alarms
 
 
-async def raise_alarm(tx: Tx, station_id: int, incident_id: int | None, kind: str,
-                      message: str) -> int | None:
+async def raise_alarm(
+    tx: Tx, station_id: int, incident_id: int | None, kind: str, message: str
+) -> int | None:
     """Raise an alarm unless the same one was already raised; returns its id if new.
 
     For an incident, each kind of alarm is raised once: the dispatcher's retries must not
@@ -23,15 +24,39 @@ async def raise_alarm(tx: Tx, station_id: int, incident_id: int | None, kind: st
     waiting = (await tx.conn.execute(select(alarms.c.id).where(*same))).first()
     if waiting is not None:
         return None
-    aid = int((await tx.conn.execute(insert(alarms).values(
-        station_id=station_id, incident_id=incident_id, kind=kind, message=message,
-        raised_at=tx.now).returning(alarms.c.id))).scalar_one())
+    aid = int(
+        (
+            await tx.conn.execute(
+                insert(alarms)
+                .values(
+                    station_id=station_id,
+                    incident_id=incident_id,
+                    kind=kind,
+                    message=message,
+                    raised_at=tx.now,
+                )
+                .returning(alarms.c.id)
+            )
+        ).scalar_one()
+    )
     if incident_id is not None:
         await timeline(tx, incident_id, "alarm", None, alarm_id=aid, alarm=kind, message=message)
-    await to_operators(tx, station_id, "alarm.raised",
-                       {"alarm_id": aid, "incident_id": incident_id, "kind": kind, "message": message,
-                        "sound": True})
+    await to_operators(
+        tx,
+        station_id,
+        "alarm.raised",
+        {
+            "alarm_id": aid,
+            "incident_id": incident_id,
+            "kind": kind,
+            "message": message,
+            "sound": True,
+        },
+    )
     # The escalation chain (hotline/) listens for this and takes it from here.
-    await emit(tx, "alarm.raised", {"alarm_id": aid, "station_id": station_id,
-                                    "incident_id": incident_id, "kind": kind})
+    await emit(
+        tx,
+        "alarm.raised",
+        {"alarm_id": aid, "station_id": station_id, "incident_id": incident_id, "kind": kind},
+    )
     return aid

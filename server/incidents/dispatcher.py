@@ -46,18 +46,39 @@ def travel_model(platform: Platform) -> TravelTimeModel:
 
 async def caregiver_states(tx: Tx, station_id: int, now: datetime) -> list[CaregiverState]:
     """Every active caregiver of the station as dispatch/ sees them right now."""
-    cgs = (await tx.conn.execute(select(caregivers).where(
-        caregivers.c.station_id == station_id, caregivers.c.active.is_(True)))).all()
-    working = (await tx.conn.execute(select(tasks).where(
-        tasks.c.station_id == station_id, tasks.c.status == "in_progress"))).all()
+    cgs = (
+        await tx.conn.execute(
+            select(caregivers).where(
+                caregivers.c.station_id == station_id, caregivers.c.active.is_(True)
+            )
+        )
+    ).all()
+    working = (
+        await tx.conn.execute(
+            select(tasks).where(tasks.c.station_id == station_id, tasks.c.status == "in_progress")
+        )
+    ).all()
     current = {t.caregiver_id: t for t in working}
-    busy = set((await tx.conn.execute(select(incidents.c.caregiver_id).where(
-        incidents.c.station_id == station_id,
-        incidents.c.status.in_((S.ACCEPTED.value, S.EN_ROUTE.value, S.ARRIVED.value))))).scalars())
+    busy = set(
+        (
+            await tx.conn.execute(
+                select(incidents.c.caregiver_id).where(
+                    incidents.c.station_id == station_id,
+                    incidents.c.status.in_((S.ACCEPTED.value, S.EN_ROUTE.value, S.ARRIVED.value)),
+                )
+            )
+        ).scalars()
+    )
     # A caregiver holding an unanswered offer is not offered a second emergency meanwhile.
-    busy |= set((await tx.conn.execute(select(offers.c.caregiver_id).join(
-        caregivers, caregivers.c.id == offers.c.caregiver_id).where(
-        caregivers.c.station_id == station_id, offers.c.status == "offered"))).scalars())
+    busy |= set(
+        (
+            await tx.conn.execute(
+                select(offers.c.caregiver_id)
+                .join(caregivers, caregivers.c.id == offers.c.caregiver_id)
+                .where(caregivers.c.station_id == station_id, offers.c.status == "offered")
+            )
+        ).scalars()
+    )
     states = []
     for c in cgs:
         state = _state_of(c, current.get(c.id), c.id in busy, now)
@@ -81,14 +102,28 @@ def _state_of(c: Any, task: Any, busy: bool, now: datetime) -> CaregiverState | 
             remaining = max(0, int(duration - (now - task.started_at).total_seconds()))
             where = point_of(task.lat, task.lng) or loc
             if where is not None:
-                work = CurrentWork(task_id=str(task.id), interruptible=task.interruptible is not False,
-                                   remaining_s=remaining, location=where, label=str(task.title or ""))
+                work = CurrentWork(
+                    task_id=str(task.id),
+                    interruptible=task.interruptible is not False,
+                    remaining_s=remaining,
+                    location=where,
+                    label=str(task.title or ""),
+                )
         return CaregiverState(
-            caregiver_id=c.id, name=str(c.name or ""), location=loc, on_duty=bool(c.on_duty),
-            skills=skills_of(c.skills), mode=travel_mode_of(c.travel_mode), current=work, on_emergency=busy)
+            caregiver_id=c.id,
+            name=str(c.name or ""),
+            location=loc,
+            on_duty=bool(c.on_duty),
+            skills=skills_of(c.skills),
+            mode=travel_mode_of(c.travel_mode),
+            current=work,
+            on_emergency=busy,
+        )
     except Exception:
-        log.exception("caregiver row unreadable, left out of dispatch",
-                      extra={"caregiver_id": getattr(c, "id", None)})
+        log.exception(
+            "caregiver row unreadable, left out of dispatch",
+            extra={"caregiver_id": getattr(c, "id", None)},
+        )
         return None
 
 
@@ -96,7 +131,7 @@ def travel_mode_of(raw: Any) -> TravelMode:
     try:
         return TravelMode(raw)
     except ValueError:
-        return TravelMode.EBIKE       # the station's usual way of getting about
+        return TravelMode.EBIKE  # the station's usual way of getting about
 
 
 def point_of(lat: Any, lng: Any) -> GeoPoint | None:
@@ -111,16 +146,23 @@ def ranking_json(r: EmergencyRanking) -> dict[str, Any]:
     (``reason_code`` and ``reason_params``, rendered per language by server/texts.py) beside
     its Chinese wording ``reason`` (what rows from before the data have, and old clients read)."""
     return {
-        "can_meet_target": r.can_meet_target, "target_s": r.target_s,
+        "can_meet_target": r.can_meet_target,
+        "target_s": r.target_s,
         "candidates": [_candidate_json(c) for c in r.candidates],
         "excluded": [{"caregiver_id": cid, "why": why} for cid, why in r.excluded],
     }
 
 
 def _candidate_json(c: Candidate) -> dict[str, Any]:
-    out: dict[str, Any] = {"caregiver_id": c.caregiver_id, "name": c.name, "eta_s": c.eta_s,
-                           "travel_s": c.travel_s, "finish_s": c.finish_s,
-                           "meets_target": c.meets_target, "reason": c.reason}
+    out: dict[str, Any] = {
+        "caregiver_id": c.caregiver_id,
+        "name": c.name,
+        "eta_s": c.eta_s,
+        "travel_s": c.travel_s,
+        "finish_s": c.finish_s,
+        "meets_target": c.meets_target,
+        "reason": c.reason,
+    }
     if c.why is not None:
         out["reason_code"], out["reason_params"] = c.why.code, c.why.params()
     return out
@@ -137,17 +179,25 @@ async def _rank(platform: Platform, incident_id: int) -> EmergencyRanking | None
         # Who said no (or did not answer) in the last few minutes is not asked again yet;
         # after that they are, since a caregiver's situation changes and the call still waits.
         recent = t.now - timedelta(seconds=REASK_AFTER_S)
-        tried = set((await conn.execute(select(offers.c.caregiver_id).where(
-            offers.c.incident_id == incident_id,
-            (offers.c.decided_at.is_(None)) | (offers.c.decided_at > recent)))).scalars())
+        tried = set(
+            (
+                await conn.execute(
+                    select(offers.c.caregiver_id).where(
+                        offers.c.incident_id == incident_id,
+                        (offers.c.decided_at.is_(None)) | (offers.c.decided_at > recent),
+                    )
+                )
+            ).scalars()
+        )
         states = await caregiver_states(t, inc.station_id, t.now)
     s = platform.settings
     request = EmergencyRequest(incident_id=incident_id, location=GeoPoint(inc.lat, inc.lng))
     model = travel_model(platform)
 
     def rank() -> EmergencyRanking:
-        return rank_for_emergency(request, states, model, target_s=s.sla_s, plan_s=s.plan_eta_s,
-                                  exclude=frozenset(tried))
+        return rank_for_emergency(
+            request, states, model, target_s=s.sla_s, plan_s=s.plan_eta_s, exclude=frozenset(tried)
+        )
 
     return await asyncio.to_thread(rank) if does_io(model) else rank()
 
@@ -161,54 +211,154 @@ async def dispatch_incident(platform: Platform, incident_id: int) -> None:
         inc = await load(tx, incident_id)
         if inc.kind != "emergency" or inc.status != S.OPEN.value:
             return  # someone else moved it on meanwhile
-        await tx.conn.execute(update(incidents).where(incidents.c.id == incident_id)
-                              .values(last_ranking=ranking_json(ranking)))
-        elder_name = (await tx.conn.execute(select(elders.c.name).where(elders.c.id == inc.elder_id))).scalar()
+        await tx.conn.execute(
+            update(incidents)
+            .where(incidents.c.id == incident_id)
+            .values(last_ranking=ranking_json(ranking))
+        )
+        elder_name = (
+            await tx.conn.execute(select(elders.c.name).where(elders.c.id == inc.elder_id))
+        ).scalar()
         if ranking.best is not None:
             best = ranking.best
-            await make_offer(platform, tx, inc, best.caregiver_id, best.eta_s, best.reason,
-                             manual=False, actor=None, why=best.why)
+            await make_offer(
+                platform,
+                tx,
+                inc,
+                best.caregiver_id,
+                best.eta_s,
+                best.reason,
+                manual=False,
+                actor=None,
+                why=best.why,
+            )
             if not ranking.can_meet_target:
-                await raise_alarm(tx, inc.station_id, incident_id, "no_caregiver_in_time",
-                                  f"{elder_name}：没有护理员能在20分钟内到达（最快约{best.eta_s // 60}分钟），"
-                                  f"请启动升级流程 / nobody can arrive within 20 minutes")
+                await raise_alarm(
+                    tx,
+                    inc.station_id,
+                    incident_id,
+                    "no_caregiver_in_time",
+                    f"{elder_name}：没有护理员能在20分钟内到达（最快约{best.eta_s // 60}分钟），"
+                    f"请启动升级流程 / nobody can arrive within 20 minutes",
+                )
             return
         tried = any(why == WHY_DECLINED for _, why in ranking.excluded)
         why = "所有护理员都已拒绝或超时" if tried else "没有在岗且可用的护理员"
-        await raise_alarm(tx, inc.station_id, incident_id, "no_caregiver",
-                          f"{elder_name}：{why}，请人工派单 / no caregiver available")
+        await raise_alarm(
+            tx,
+            inc.station_id,
+            incident_id,
+            "no_caregiver",
+            f"{elder_name}：{why}，请人工派单 / no caregiver available",
+        )
         # Dispatch goes on looking while people act: a durable retry.
-        await schedule(tx, "incident.retry", f"incident:{incident_id}:retry:{tx.now.timestamp():.0f}",
-                       tx.now + timedelta(seconds=RETRY_S), {"incident_id": incident_id})
+        await schedule(
+            tx,
+            "incident.retry",
+            f"incident:{incident_id}:retry:{tx.now.timestamp():.0f}",
+            tx.now + timedelta(seconds=RETRY_S),
+            {"incident_id": incident_id},
+        )
 
 
-async def make_offer(platform: Platform, tx: Tx, inc: Any, caregiver_id: int, eta_s: int,
-                     reason: str, *, manual: bool, actor: int | None, why: Reason | None = None) -> int:
+async def make_offer(
+    platform: Platform,
+    tx: Tx,
+    inc: Any,
+    caregiver_id: int,
+    eta_s: int,
+    reason: str,
+    *,
+    manual: bool,
+    actor: int | None,
+    why: Reason | None = None,
+) -> int:
     """Offer the incident to one caregiver: offer row, timeout timer, push, timeline (with the
     dispatcher's reason as data, ``why``, where there is one)."""
     s = platform.settings
     expires = tx.now + timedelta(seconds=s.offer_timeout_s)
-    oid = int((await tx.conn.execute(insert(offers).values(
-        incident_id=inc.id, caregiver_id=caregiver_id, status="offered", offered_at=tx.now,
-        expires_at=expires, eta_s=eta_s, manual=manual, reason=reason).returning(offers.c.id))).scalar_one())
-    await transition(tx, inc, S.OFFERED, "offered", actor,
-                     values={"caregiver_id": None}, offer_id=oid, caregiver_id=caregiver_id,
-                     eta_s=eta_s, reason=reason, manual=manual,
-                     **({"reason_code": why.code, "reason_params": why.params()} if why else {}))
+    oid = int(
+        (
+            await tx.conn.execute(
+                insert(offers)
+                .values(
+                    incident_id=inc.id,
+                    caregiver_id=caregiver_id,
+                    status="offered",
+                    offered_at=tx.now,
+                    expires_at=expires,
+                    eta_s=eta_s,
+                    manual=manual,
+                    reason=reason,
+                )
+                .returning(offers.c.id)
+            )
+        ).scalar_one()
+    )
+    await transition(
+        tx,
+        inc,
+        S.OFFERED,
+        "offered",
+        actor,
+        values={"caregiver_id": None},
+        offer_id=oid,
+        caregiver_id=caregiver_id,
+        eta_s=eta_s,
+        reason=reason,
+        manual=manual,
+        **({"reason_code": why.code, "reason_params": why.params()} if why else {}),
+    )
     await schedule(tx, "offer.expire", f"offer:{oid}:expire", expires, {"offer_id": oid})
-    cg = (await tx.conn.execute(select(caregivers.c.user_id, caregivers.c.name)
-                                .where(caregivers.c.id == caregiver_id))).one()
-    elder = (await tx.conn.execute(select(elders.c.name, elders.c.address, elders.c.access_notes)
-                                   .where(elders.c.id == inc.elder_id))).one()
-    queue_push(tx, f"user:{cg.user_id}", "task.offered", {
-        "offer_id": oid, "incident_id": inc.id, "kind": inc.kind, "elder_name": elder.name,
-        "address": elder.address, "access_notes": elder.access_notes, "lat": inc.lat, "lng": inc.lng,
-        "eta_s": eta_s, "expires_at": expires.isoformat(), "deadline_at": _iso(inc.deadline_at)})
-    await to_operators(tx, inc.station_id, "incident.offered", {
-        "incident_id": inc.id, "offer_id": oid, "caregiver_id": caregiver_id,
-        "caregiver_name": cg.name, "eta_s": eta_s, "manual": manual})
-    await to_watchers(tx, inc.elder_id, "incident.status", {
-        "incident_id": inc.id, "status": "offered", "text": "正在联系护理员"})
+    cg = (
+        await tx.conn.execute(
+            select(caregivers.c.user_id, caregivers.c.name).where(caregivers.c.id == caregiver_id)
+        )
+    ).one()
+    elder = (
+        await tx.conn.execute(
+            select(elders.c.name, elders.c.address, elders.c.access_notes).where(
+                elders.c.id == inc.elder_id
+            )
+        )
+    ).one()
+    queue_push(
+        tx,
+        f"user:{cg.user_id}",
+        "task.offered",
+        {
+            "offer_id": oid,
+            "incident_id": inc.id,
+            "kind": inc.kind,
+            "elder_name": elder.name,
+            "address": elder.address,
+            "access_notes": elder.access_notes,
+            "lat": inc.lat,
+            "lng": inc.lng,
+            "eta_s": eta_s,
+            "expires_at": expires.isoformat(),
+            "deadline_at": _iso(inc.deadline_at),
+        },
+    )
+    await to_operators(
+        tx,
+        inc.station_id,
+        "incident.offered",
+        {
+            "incident_id": inc.id,
+            "offer_id": oid,
+            "caregiver_id": caregiver_id,
+            "caregiver_name": cg.name,
+            "eta_s": eta_s,
+            "manual": manual,
+        },
+    )
+    await to_watchers(
+        tx,
+        inc.elder_id,
+        "incident.status",
+        {"incident_id": inc.id, "status": "offered", "text": "正在联系护理员"},
+    )
     return oid
 
 

@@ -23,24 +23,43 @@ def request_hash(body: dict[str, Any]) -> str:
 
 def valid_key(key: str | None) -> str:
     if not key or not (8 <= len(key) <= 100) or not key.isprintable():
-        raise ApiError(400, "idempotency_key_required",
-                       "send an Idempotency-Key header of 8 to 100 printable characters")
+        raise ApiError(
+            400,
+            "idempotency_key_required",
+            "send an Idempotency-Key header of 8 to 100 printable characters",
+        )
     return key
 
 
 async def replay(tx: Tx, scope: str, key: str, digest: str) -> tuple[int, Any] | None:
     """The stored answer for this key, or None if it is new; 422 if the body differs."""
-    row = (await tx.conn.execute(select(idempotency_keys).where(
-        idempotency_keys.c.scope == scope, idempotency_keys.c.key == key))).first()
+    row = (
+        await tx.conn.execute(
+            select(idempotency_keys).where(
+                idempotency_keys.c.scope == scope, idempotency_keys.c.key == key
+            )
+        )
+    ).first()
     if row is None:
         return None
     if row.request_hash != digest:
-        raise ApiError(422, "idempotency_key_reused",
-                       "this Idempotency-Key was used with a different request body")
+        raise ApiError(
+            422,
+            "idempotency_key_reused",
+            "this Idempotency-Key was used with a different request body",
+        )
     return int(row.response_status), row.response_body
 
 
 async def remember(tx: Tx, scope: str, key: str, digest: str, status: int, body: Any) -> None:
-    await tx.conn.execute(insert(idempotency_keys).values(
-        scope=scope, key=key, request_hash=digest, state="done", response_status=status,
-        response_body=body, created_at=tx.now))
+    await tx.conn.execute(
+        insert(idempotency_keys).values(
+            scope=scope,
+            key=key,
+            request_hash=digest,
+            state="done",
+            response_status=status,
+            response_body=body,
+            created_at=tx.now,
+        )
+    )

@@ -19,7 +19,9 @@ from server.store.tables import elders, offers, tasks
 
 
 async def on_offer_expired(platform: Platform, tx: Tx, payload: dict[str, Any]) -> None:
-    offer = (await tx.conn.execute(select(offers).where(offers.c.id == payload["offer_id"]))).first()
+    offer = (
+        await tx.conn.execute(select(offers).where(offers.c.id == payload["offer_id"]))
+    ).first()
     if offer is not None and offer.status == "offered":
         await offer_lapsed(platform, tx, offer, "expired", None, "无应答 / no answer in time")
 
@@ -27,17 +29,27 @@ async def on_offer_expired(platform: Platform, tx: Tx, payload: dict[str, Any]) 
 async def on_sla(platform: Platform, tx: Tx, payload: dict[str, Any]) -> None:
     inc = await load(tx, payload["incident_id"])
     if inc.status in (S.OPEN.value, S.OFFERED.value, S.ACCEPTED.value, S.EN_ROUTE.value):
-        unconfirmed = ("，报到位置超出范围且未经确认" if inc.arrival_flagged else "")
-        await raise_alarm(tx, inc.station_id, inc.id, "no_arrival_by_deadline",
-                          f"20分钟已到，护理员仍未到达{unconfirmed}，请立即处理 / 20 minutes passed "
-                          f"without a confirmed arrival")
+        unconfirmed = "，报到位置超出范围且未经确认" if inc.arrival_flagged else ""
+        await raise_alarm(
+            tx,
+            inc.station_id,
+            inc.id,
+            "no_arrival_by_deadline",
+            f"20分钟已到，护理员仍未到达{unconfirmed}，请立即处理 / 20 minutes passed "
+            f"without a confirmed arrival",
+        )
 
 
 async def on_ack_alarm(platform: Platform, tx: Tx, payload: dict[str, Any]) -> None:
     inc = await load(tx, payload["incident_id"])
     if inc.status in (S.OPEN.value, S.OFFERED.value):
-        await raise_alarm(tx, inc.station_id, inc.id, "not_accepted",
-                          "呼叫已超过90秒无人接单 / no caregiver has accepted yet")
+        await raise_alarm(
+            tx,
+            inc.station_id,
+            inc.id,
+            "not_accepted",
+            "呼叫已超过90秒无人接单 / no caregiver has accepted yet",
+        )
 
 
 async def on_retry(platform: Platform, tx: Tx, payload: dict[str, Any]) -> None:
@@ -55,9 +67,11 @@ async def on_redispatch(platform: Platform, payload: dict[str, Any]) -> None:
     await dispatch_incident(platform, int(payload["incident_id"]))
 
 
-TASK_TITLES = {"health": "健康咨询回电 / health advice call-back",
-               "service": "为老服务需求 / service need",
-               "family": "亲情呼叫：联系家属 / call the family"}
+TASK_TITLES = {
+    "health": "健康咨询回电 / health advice call-back",
+    "service": "为老服务需求 / service need",
+    "family": "亲情呼叫：联系家属 / call the family",
+}
 
 
 async def _non_emergency_task(platform: Platform, payload: dict[str, Any]) -> None:
@@ -69,15 +83,33 @@ async def _non_emergency_task(platform: Platform, payload: dict[str, Any]) -> No
             return
         inc = await load(tx, iid, lock=False)
         elder = (await tx.conn.execute(select(elders).where(elders.c.id == inc.elder_id))).one()
-        await tx.conn.execute(insert(tasks).values(
-            station_id=inc.station_id, elder_id=inc.elder_id, kind=f"call_{inc.kind}",
-            title=TASK_TITLES.get(inc.kind, inc.kind), status="open", priority=2,
-            required_skills=[], window_start=tx.now, window_end=tx.now + timedelta(hours=2),
-            duration_s=600, lat=elder.lat, lng=elder.lng, source="incident", source_ref=ref,
-            notes=inc.notes, created_at=tx.now))
+        await tx.conn.execute(
+            insert(tasks).values(
+                station_id=inc.station_id,
+                elder_id=inc.elder_id,
+                kind=f"call_{inc.kind}",
+                title=TASK_TITLES.get(inc.kind, inc.kind),
+                status="open",
+                priority=2,
+                required_skills=[],
+                window_start=tx.now,
+                window_end=tx.now + timedelta(hours=2),
+                duration_s=600,
+                lat=elder.lat,
+                lng=elder.lng,
+                source="incident",
+                source_ref=ref,
+                notes=inc.notes,
+                created_at=tx.now,
+            )
+        )
         if inc.kind == "family":
-            await to_watchers(tx, inc.elder_id, "family.call_requested", {
-                "incident_id": iid, "elder_name": elder.name, "text": f"{elder.name}希望您回电"})
+            await to_watchers(
+                tx,
+                inc.elder_id,
+                "family.call_requested",
+                {"incident_id": iid, "elder_name": elder.name, "text": f"{elder.name}希望您回电"},
+            )
 
 
 def register(platform: Platform) -> None:

@@ -25,10 +25,14 @@ TRANSITIONS: Final[dict[S, set[S]]] = {
 }
 
 
-async def timeline(tx: Tx, incident_id: int, event: str, actor: int | None = None,
-                   **data: Any) -> None:
-    await tx.conn.execute(insert(incident_events).values(
-        incident_id=incident_id, at=tx.now, kind=event, actor_user_id=actor, data=data))
+async def timeline(
+    tx: Tx, incident_id: int, event: str, actor: int | None = None, **data: Any
+) -> None:
+    await tx.conn.execute(
+        insert(incident_events).values(
+            incident_id=incident_id, at=tx.now, kind=event, actor_user_id=actor, data=data
+        )
+    )
 
 
 async def load(tx: Tx, incident_id: int, *, lock: bool = True) -> Any:
@@ -41,16 +45,29 @@ async def load(tx: Tx, incident_id: int, *, lock: bool = True) -> Any:
     return row
 
 
-async def transition(tx: Tx, inc: Any, to: S, event: str, actor: int | None = None,
-                     values: dict[str, Any] | None = None, **data: Any) -> None:
+async def transition(
+    tx: Tx,
+    inc: Any,
+    to: S,
+    event: str,
+    actor: int | None = None,
+    values: dict[str, Any] | None = None,
+    **data: Any,
+) -> None:
     """Move an incident to ``to`` and write its timeline event in the same transaction."""
     current = S(inc.status)
     if to not in TRANSITIONS[current]:
-        raise ApiError(409, "incident_state_conflict",
-                       f"incident is {current.value}, cannot become {to.value}", status_now=current.value)
+        raise ApiError(
+            409,
+            "incident_state_conflict",
+            f"incident is {current.value}, cannot become {to.value}",
+            status_now=current.value,
+        )
     res = await tx.conn.execute(
-        update(incidents).where(incidents.c.id == inc.id, incidents.c.version == inc.version)
-        .values(status=to.value, version=inc.version + 1, **(values or {})))
+        update(incidents)
+        .where(incidents.c.id == inc.id, incidents.c.version == inc.version)
+        .values(status=to.value, version=inc.version + 1, **(values or {}))
+    )
     if res.rowcount != 1:
         raise ApiError(409, "incident_changed", "incident changed meanwhile; reload and retry")
     await timeline(tx, inc.id, event, actor, status=to.value, **data)

@@ -46,8 +46,7 @@ from server.registry.views import dicts_of
 from server.store.tables import alarms, elders, family_bindings, incidents, offers
 
 
-@doc(response=IncidentOut, status=201, also={200: "joined the open incident"},
-     idempotency_key=True)
+@doc(response=IncidentOut, status=201, also={200: "joined the open incident"}, idempotency_key=True)
 async def help_call(request: web.Request) -> web.Response:
     """The help button: answered only after the incident is committed."""
     p = require(request, Role.ELDER, Role.FAMILY)
@@ -57,14 +56,24 @@ async def help_call(request: web.Request) -> web.Response:
     if elder_id is None:
         raise ApiError(422, "elder_id_required", "say which elder needs help", field="elder_id")
     lat, lng = stored(body.location) if body.location else (None, None)
-    cmd = Intake(elder_id=elder_id, kind=body.call_type, source="app", reporter_user_id=p.user_id,
-                 lat=lat, lng=lng, note=body.note)
-    status, answer = await _intake_once(request, p, key, request_hash(body.model_dump(mode="json")), cmd)
+    cmd = Intake(
+        elder_id=elder_id,
+        kind=body.call_type,
+        source="app",
+        reporter_user_id=p.user_id,
+        lat=lat,
+        lng=lng,
+        note=body.note,
+    )
+    status, answer = await _intake_once(
+        request, p, key, request_hash(body.model_dump(mode="json")), cmd
+    )
     return ok(answer, status)
 
 
-async def _intake_once(request: web.Request, p: Principal, key: str, digest: str,
-                       cmd: Intake) -> tuple[int, Any]:
+async def _intake_once(
+    request: web.Request, p: Principal, key: str, digest: str, cmd: Intake
+) -> tuple[int, Any]:
     pf = platform(request)
     scope = f"user:{p.user_id}"
     for _ in range(3):
@@ -102,17 +111,31 @@ async def operator_incident(request: web.Request) -> web.Response:
     pf = platform(request)
     async with pf.tx() as tx:
         await elder_for(tx.conn, p, body.elder_id)
-        result = await open_or_join(pf, tx, Intake(
-            elder_id=body.elder_id, kind=body.call_type, source="phone" if body.call_id else "operator",
-            reporter_user_id=p.user_id, lat=lat, lng=lng, note=body.note, call_id=body.call_id))
+        result = await open_or_join(
+            pf,
+            tx,
+            Intake(
+                elder_id=body.elder_id,
+                kind=body.call_type,
+                source="phone" if body.call_id else "operator",
+                reporter_user_id=p.user_id,
+                lat=lat,
+                lng=lng,
+                note=body.note,
+                call_id=body.call_id,
+            ),
+        )
         out = await incident_out(tx.conn, await load(tx, result.incident_id, lock=False), tx.now)
         out.joined = result.joined
     return ok(out, 200 if result.joined else 201)
 
 
 class IncidentQuery(Model):
-    status: str | None = Field(default=None, pattern="^(active|open|offered|accepted|en_route|arrived|resolved|closed|all)$",
-                               description="active (the default) is open to arrived")
+    status: str | None = Field(
+        default=None,
+        pattern="^(active|open|offered|accepted|en_route|arrived|resolved|closed|all)$",
+        description="active (the default) is open to arrived",
+    )
     elder_id: int | None = None
     page: int = Field(default=1, ge=1, le=100000)
     page_size: int = Field(default=50, ge=1, le=200)
@@ -131,8 +154,14 @@ async def list_incidents(request: web.Request) -> web.Response:
     elif p.role is Role.ELDER:
         conds.append(incidents.c.elder_id == p.elder_id)
     elif p.role is Role.FAMILY:
-        conds.append(incidents.c.elder_id.in_(select(family_bindings.c.elder_id).where(
-            family_bindings.c.family_user_id == p.user_id, family_bindings.c.status == "confirmed")))
+        conds.append(
+            incidents.c.elder_id.in_(
+                select(family_bindings.c.elder_id).where(
+                    family_bindings.c.family_user_id == p.user_id,
+                    family_bindings.c.status == "confirmed",
+                )
+            )
+        )
     if q.status in (None, "active"):
         conds.append(incidents.c.status.in_(ACTIVE_STATES))
     elif q.status != "all":
@@ -141,12 +170,20 @@ async def list_incidents(request: web.Request) -> web.Response:
         conds.append(incidents.c.elder_id == q.elder_id)
     pf = platform(request)
     async with pf.store.read() as conn:
-        total = (await conn.execute(select(func.count()).select_from(incidents).where(*conds))).scalar_one()
+        total = (
+            await conn.execute(select(func.count()).select_from(incidents).where(*conds))
+        ).scalar_one()
         # The id breaks ties between calls opened in the same instant, so pages never
         # overlap or skip.
-        rows = (await conn.execute(select(incidents).where(*conds)
-                                   .order_by(incidents.c.opened_at.desc(), incidents.c.id.desc())
-                                   .offset((q.page - 1) * q.page_size).limit(q.page_size))).all()
+        rows = (
+            await conn.execute(
+                select(incidents)
+                .where(*conds)
+                .order_by(incidents.c.opened_at.desc(), incidents.c.id.desc())
+                .offset((q.page - 1) * q.page_size)
+                .limit(q.page_size)
+            )
+        ).all()
         now = pf.clock.now()
         items = [await incident_out(conn, r, now) for r in rows]
     return ok(IncidentPage(items=items, total=int(total), page=q.page, page_size=q.page_size))
@@ -159,8 +196,16 @@ async def _visible_incident(conn: Any, p: Principal, iid: int) -> Any:
     if p.role is Role.OPERATOR and row.station_id == p.station_id or p.role is Role.ADMIN:
         return row
     if p.role is Role.CAREGIVER:
-        mine = row.caregiver_id == p.caregiver_id or (await conn.execute(select(offers.c.id).where(
-            offers.c.incident_id == iid, offers.c.caregiver_id == p.caregiver_id))).first()
+        mine = (
+            row.caregiver_id == p.caregiver_id
+            or (
+                await conn.execute(
+                    select(offers.c.id).where(
+                        offers.c.incident_id == iid, offers.c.caregiver_id == p.caregiver_id
+                    )
+                )
+            ).first()
+        )
         if mine:
             return row
     if p.role in (Role.ELDER, Role.FAMILY):
@@ -180,9 +225,18 @@ async def get_incident(request: web.Request) -> web.Response:
     async with pf.store.read() as conn:
         row = await _visible_incident(conn, p, iid)
         staff = p.is_staff()
-        out = await incident_out(conn, row, pf.clock.now(), with_timeline=staff or p.role is Role.CAREGIVER,
-                                 with_candidates=staff)
-    if row.caregiver_id is not None and row.caregiver_id == p.caregiver_id and row.status in ON_THE_WAY:
+        out = await incident_out(
+            conn,
+            row,
+            pf.clock.now(),
+            with_timeline=staff or p.role is Role.CAREGIVER,
+            with_candidates=staff,
+        )
+    if (
+        row.caregiver_id is not None
+        and row.caregiver_id == p.caregiver_id
+        and row.status in ON_THE_WAY
+    ):
         out.elder_contact = await _contact_for_caregiver(pf, p, row)
     return ok(out)
 
@@ -194,21 +248,38 @@ async def _contact_for_caregiver(pf: Any, p: Principal, inc: Any) -> ElderContac
         if await reveal_for_incident(tx, p, inc.elder_id) != inc.id:
             return None
         e = (await tx.conn.execute(select(elders).where(elders.c.id == inc.elder_id))).one()
-    return ElderContactOut(phone=e.phone, contacts=dicts_of(e.contacts), neighbours=dicts_of(e.neighbours),
-                           address=e.address, access_notes=e.access_notes, key_holder=e.key_holder)
+    return ElderContactOut(
+        phone=e.phone,
+        contacts=dicts_of(e.contacts),
+        neighbours=dicts_of(e.neighbours),
+        address=e.address,
+        access_notes=e.access_notes,
+        key_holder=e.key_holder,
+    )
 
 
 def _offer_out(r: Any) -> OfferOut:
-    return OfferOut(id=r.id, incident_id=r.incident_id, caregiver_id=r.caregiver_id, status=r.status,
-                    offered_at=r.offered_at, expires_at=r.expires_at, eta_s=r.eta_s)
+    return OfferOut(
+        id=r.id,
+        incident_id=r.incident_id,
+        caregiver_id=r.caregiver_id,
+        status=r.status,
+        offered_at=r.offered_at,
+        expires_at=r.expires_at,
+        eta_s=r.eta_s,
+    )
 
 
 async def my_offers(request: web.Request) -> web.Response:
     p = require(request, Role.CAREGIVER)
     async with platform(request).store.read() as conn:
-        rows = (await conn.execute(select(offers).where(
-            offers.c.caregiver_id == p.caregiver_id, offers.c.status == "offered")
-            .order_by(offers.c.id))).all()
+        rows = (
+            await conn.execute(
+                select(offers)
+                .where(offers.c.caregiver_id == p.caregiver_id, offers.c.status == "offered")
+                .order_by(offers.c.id)
+            )
+        ).all()
     return ok([_offer_out(r).model_dump(mode="json") for r in rows])
 
 
@@ -237,32 +308,51 @@ async def en_route(request: web.Request) -> web.Response:
 async def arrive(request: web.Request) -> web.Response:
     p = require(request, Role.CAREGIVER)
     body = await parse(request, ArriveIn)
-    return ok(ArrivalOut(**await flows.arrive(platform(request), p, int_param(request, "incident_id"),
-                                               stored(body.location))))
+    return ok(
+        ArrivalOut(
+            **await flows.arrive(
+                platform(request), p, int_param(request, "incident_id"), stored(body.location)
+            )
+        )
+    )
 
 
 async def resolve(request: web.Request) -> web.Response:
     p = require(request, Role.CAREGIVER)
     body = await parse(request, ResolveIn)
-    await flows.resolve(platform(request), p, int_param(request, "incident_id"), body.notes, body.outcome)
+    await flows.resolve(
+        platform(request), p, int_param(request, "incident_id"), body.notes, body.outcome
+    )
     return ok(IncidentStepOut(incident_id=int_param(request, "incident_id"), status="resolved"))
 
 
 async def assign(request: web.Request) -> web.Response:
     p = require(request, Role.OPERATOR)
     body = await parse(request, AssignIn)
-    oid = await flows.assign(platform(request), p, int_param(request, "incident_id"),
-                             body.caregiver_id, body.reason)
-    return ok(IncidentStepOut(incident_id=int_param(request, "incident_id"), offer_id=oid,
-                              status="offered"), 201)
+    oid = await flows.assign(
+        platform(request), p, int_param(request, "incident_id"), body.caregiver_id, body.reason
+    )
+    return ok(
+        IncidentStepOut(
+            incident_id=int_param(request, "incident_id"), offer_id=oid, status="offered"
+        ),
+        201,
+    )
 
 
 async def close(request: web.Request) -> web.Response:
     p = require(request, Role.OPERATOR)
     body = await parse(request, CloseIn)
-    await flows.close(platform(request), p, int_param(request, "incident_id"), body.resolution, body.notes)
-    return ok(IncidentStepOut(incident_id=int_param(request, "incident_id"), status="closed",
-                              resolution=body.resolution))
+    await flows.close(
+        platform(request), p, int_param(request, "incident_id"), body.resolution, body.notes
+    )
+    return ok(
+        IncidentStepOut(
+            incident_id=int_param(request, "incident_id"),
+            status="closed",
+            resolution=body.resolution,
+        )
+    )
 
 
 @doc(response=IncidentStepOut)
@@ -270,8 +360,13 @@ async def confirm_arrival(request: web.Request) -> web.Response:
     """The operator confirms a check-in that was flagged as too far from the elder."""
     p = require(request, Role.OPERATOR)
     body = await parse_optional(request, ConfirmArrivalIn)
-    return ok(IncidentStepOut(**await flows.confirm_arrival(
-        platform(request), p, int_param(request, "incident_id"), body.note)))
+    return ok(
+        IncidentStepOut(
+            **await flows.confirm_arrival(
+                platform(request), p, int_param(request, "incident_id"), body.note
+            )
+        )
+    )
 
 
 async def list_alarms(request: web.Request) -> web.Response:
@@ -281,9 +376,20 @@ async def list_alarms(request: web.Request) -> web.Response:
         stmt = stmt.where(alarms.c.acknowledged_at.is_(None))
     async with platform(request).store.read() as conn:
         rows = (await conn.execute(stmt.order_by(alarms.c.id.desc()).limit(200))).all()
-    return ok([AlarmOut(id=r.id, station_id=r.station_id, incident_id=r.incident_id, kind=r.kind,
-                        message=r.message, raised_at=r.raised_at,
-                        acknowledged_at=r.acknowledged_at).model_dump(mode="json") for r in rows])
+    return ok(
+        [
+            AlarmOut(
+                id=r.id,
+                station_id=r.station_id,
+                incident_id=r.incident_id,
+                kind=r.kind,
+                message=r.message,
+                raised_at=r.raised_at,
+                acknowledged_at=r.acknowledged_at,
+            ).model_dump(mode="json")
+            for r in rows
+        ]
+    )
 
 
 async def acknowledge_alarm(request: web.Request) -> web.Response:

@@ -157,9 +157,13 @@ async def _stalled(platform: Platform, station_id: int, what: str, exc: Exceptio
     log.error("planning stalled at station %s (%s): %s", station_id, what, exc)
     async with platform.tx() as tx:
         await raise_alarm(
-            tx, station_id, None, "planning_stalled",
+            tx,
+            station_id,
+            None,
+            "planning_stalled",
             f"排班计算未能按时完成（{what}），已改用简易计划，请人工核对 / "
-            f"planning did not finish ({what}); a simple fallback plan is in force, please check")
+            f"planning did not finish ({what}); a simple fallback plan is in force, please check",
+        )
 
 
 async def station_travel(
@@ -230,8 +234,10 @@ def shifts_on(c: Any, day: date, *, warn: bool = True) -> list[tuple[int, int]]:
     raw = c.shifts
     if not isinstance(raw, list):
         if raw is not None and warn:
-            log.warning("caregiver shifts are not a list; no shifts read",
-                        extra={"caregiver_id": c.id, "shifts_type": type(raw).__name__})
+            log.warning(
+                "caregiver shifts are not a list; no shifts read",
+                extra={"caregiver_id": c.id, "shifts_type": type(raw).__name__},
+            )
         return []
     out = []
     for i, item in enumerate(raw):
@@ -239,8 +245,10 @@ def shifts_on(c: Any, day: date, *, warn: bool = True) -> list[tuple[int, int]]:
             weekday, start, end = _shift(item)
         except ValueError as exc:
             if warn:
-                log.warning("malformed caregiver shift skipped",
-                            extra={"caregiver_id": c.id, "shift_index": i, "why": str(exc)})
+                log.warning(
+                    "malformed caregiver shift skipped",
+                    extra={"caregiver_id": c.id, "shift_index": i, "why": str(exc)},
+                )
             continue
         if weekday == day.weekday():
             out.append((start, end))
@@ -253,34 +261,57 @@ async def build_snapshot(tx: Tx, station_id: int, day: date, now: datetime) -> D
     now_s = max(0, _secs(now, day, 0))
     busy = await _meal_rounds(tx, station_id, day)
     team = []
-    for c in (await tx.conn.execute(select(caregivers).where(
-            caregivers.c.station_id == station_id, caregivers.c.active.is_(True)))).all():
+    for c in (
+        await tx.conn.execute(
+            select(caregivers).where(
+                caregivers.c.station_id == station_id, caregivers.c.active.is_(True)
+            )
+        )
+    ).all():
         shifts = shifts_on(c, day)
         if not shifts:
             continue
         loc = GeoPoint(c.lat, c.lng) if c.lat is not None and c.on_duty else None
-        team.append(Caregiver(
-            caregiver_id=c.id, name=c.name, shift_start_s=min(a for a, _ in shifts),
-            shift_end_s=max(b for _, b in shifts), skills=skills_of(c.skills),
-            home=GeoPoint(c.home_lat, c.home_lng) if c.home_lat is not None else None,
-            mode=travel_mode_of(c.travel_mode), location=loc,
-            available_from_s=now_s if loc is not None else None,
-            # The contract is the roster: no longer than today's shifts add up to (a split
-            # shift's gap is not working time).
-            max_work_s=sum(b - a for a, b in shifts),
-            busy=busy.get(c.id, ())))
+        team.append(
+            Caregiver(
+                caregiver_id=c.id,
+                name=c.name,
+                shift_start_s=min(a for a, _ in shifts),
+                shift_end_s=max(b for _, b in shifts),
+                skills=skills_of(c.skills),
+                home=GeoPoint(c.home_lat, c.home_lng) if c.home_lat is not None else None,
+                mode=travel_mode_of(c.travel_mode),
+                location=loc,
+                available_from_s=now_s if loc is not None else None,
+                # The contract is the roster: no longer than today's shifts add up to (a split
+                # shift's gap is not working time).
+                max_work_s=sum(b - a for a, b in shifts),
+                busy=busy.get(c.id, ()),
+            )
+        )
     start, end = _midnight(day), _midnight(day) + timedelta(days=1)
-    rows = (await tx.conn.execute(
-        select(tasks, elders.c.care_level, elders.c.preferred_caregiver_id)
-        .join(elders, elders.c.id == tasks.c.elder_id, isouter=True)
-        .where(tasks.c.station_id == station_id,
-               # Help calls are inserted by on_accepted; lunch is routed by the meal planner.
-               tasks.c.kind.notin_(("emergency", "meal_delivery")),
-               tasks.c.status.in_(("open", "planned", "en_route", "in_progress")),
-               tasks.c.window_start >= start, tasks.c.window_start < end))).all()
+    rows = (
+        await tx.conn.execute(
+            select(tasks, elders.c.care_level, elders.c.preferred_caregiver_id)
+            .join(elders, elders.c.id == tasks.c.elder_id, isouter=True)
+            .where(
+                tasks.c.station_id == station_id,
+                # Help calls are inserted by on_accepted; lunch is routed by the meal planner.
+                tasks.c.kind.notin_(("emergency", "meal_delivery")),
+                tasks.c.status.in_(("open", "planned", "en_route", "in_progress")),
+                tasks.c.window_start >= start,
+                tasks.c.window_start < end,
+            )
+        )
+    ).all()
     work = [_task(r, day, now) for r in rows if r.lat is not None]
-    return DaySnapshot(station=GeoPoint(st.lat, st.lng), caregivers=tuple(team), tasks=tuple(work),
-                       now_s=now_s, previous=await _previous(tx, station_id, day))
+    return DaySnapshot(
+        station=GeoPoint(st.lat, st.lng),
+        caregivers=tuple(team),
+        tasks=tuple(work),
+        now_s=now_s,
+        previous=await _previous(tx, station_id, day),
+    )
 
 
 def _task(r: Any, day: date, now: datetime) -> Task:
@@ -293,22 +324,42 @@ def _task(r: Any, day: date, now: datetime) -> Task:
         prio = max(prio, Priority.ESSENTIAL)
     pinned = r.caregiver_id if r.status in ("en_route", "in_progress") else None
     return Task(
-        task_id=str(r.id), elder_id=r.elder_id or 0, location=GeoPoint(r.lat, r.lng),
-        earliest_s=_secs(r.window_start, day, 8 * 3600), latest_s=_secs(r.window_end, day, 18 * 3600),
-        duration_s=duration, required_skills=frozenset(r.required_skills), priority=prio,
-        preferred_caregiver=r.preferred_caregiver_id, pinned_to=pinned,
-        interruptible=bool(r.interruptible), label=r.title)
+        task_id=str(r.id),
+        elder_id=r.elder_id or 0,
+        location=GeoPoint(r.lat, r.lng),
+        earliest_s=_secs(r.window_start, day, 8 * 3600),
+        latest_s=_secs(r.window_end, day, 18 * 3600),
+        duration_s=duration,
+        required_skills=frozenset(r.required_skills),
+        priority=prio,
+        preferred_caregiver=r.preferred_caregiver_id,
+        pinned_to=pinned,
+        interruptible=bool(r.interruptible),
+        label=r.title,
+    )
 
 
 async def _previous(tx: Tx, station_id: int, day: date) -> DayPlan | None:
-    row = (await tx.conn.execute(select(day_plans).where(
-        day_plans.c.station_id == station_id, day_plans.c.day == day.isoformat())
-        .order_by(day_plans.c.id.desc()).limit(1))).first()
+    row = (
+        await tx.conn.execute(
+            select(day_plans)
+            .where(day_plans.c.station_id == station_id, day_plans.c.day == day.isoformat())
+            .order_by(day_plans.c.id.desc())
+            .limit(1)
+        )
+    ).first()
     if row is None:
         return None
-    routes = tuple(Route(caregiver_id=r["caregiver_id"], start_s=r["start_s"], end_s=r["end_s"],
-                         travel_s=r["travel_s"], visits=tuple(PlannedVisit(**v) for v in r["visits"]))
-                   for r in row.summary["routes"])
+    routes = tuple(
+        Route(
+            caregiver_id=r["caregiver_id"],
+            start_s=r["start_s"],
+            end_s=r["end_s"],
+            travel_s=r["travel_s"],
+            visits=tuple(PlannedVisit(**v) for v in r["visits"]),
+        )
+        for r in row.summary["routes"]
+    )
     return DayPlan(routes=routes, unassigned=(), travel_s=row.travel_s, objective=0, seconds=0.0)
 
 
@@ -316,16 +367,37 @@ async def high_risk_elders(tx: Tx, station_id: int, now: datetime) -> list[HighR
     """Elders to keep within reach: flagged high-risk, living alone and dependent, or with a
     help call in the last 7 days."""
     recent = select(incidents.c.elder_id).where(
-        incidents.c.station_id == station_id, incidents.c.opened_at >= now - timedelta(days=7))
-    rows = (await tx.conn.execute(select(elders.c.id, elders.c.lat, elders.c.lng, elders.c.high_risk,
-                                         elders.c.living, elders.c.care_level).where(
-        elders.c.station_id == station_id, elders.c.active.is_(True),
-        or_(elders.c.high_risk.is_(True),
-            (elders.c.living == "alone") & (elders.c.care_level != "自理"),
-            elders.c.id.in_(recent))))).all()
+        incidents.c.station_id == station_id, incidents.c.opened_at >= now - timedelta(days=7)
+    )
+    rows = (
+        await tx.conn.execute(
+            select(
+                elders.c.id,
+                elders.c.lat,
+                elders.c.lng,
+                elders.c.high_risk,
+                elders.c.living,
+                elders.c.care_level,
+            ).where(
+                elders.c.station_id == station_id,
+                elders.c.active.is_(True),
+                or_(
+                    elders.c.high_risk.is_(True),
+                    (elders.c.living == "alone") & (elders.c.care_level != "自理"),
+                    elders.c.id.in_(recent),
+                ),
+            )
+        )
+    ).all()
     out = []
     for r in rows:
-        why = "flagged" if r.high_risk else "alone_dependent" if r.living == "alone" else "recent_call"
+        why = (
+            "flagged"
+            if r.high_risk
+            else "alone_dependent"
+            if r.living == "alone"
+            else "recent_call"
+        )
         out.append(HighRiskElder(r.id, GeoPoint(r.lat, r.lng), why))
     return out
 
@@ -335,30 +407,65 @@ def cover_json(rep: CoverReport | None, elders_n: int) -> dict[str, Any] | None:
     nobody within 20 minutes."""
     if rep is None:
         return None
-    return {"uncovered_minutes": rep.uncovered_minutes, "elder_minutes": rep.elder_minutes,
-            "elders": elders_n, "by_elder": [{"elder_id": e, "minutes": m} for e, m in rep.by_elder if m],
-            "day_start_s": rep.day_start_s, "day_end_s": rep.day_end_s}
+    return {
+        "uncovered_minutes": rep.uncovered_minutes,
+        "elder_minutes": rep.elder_minutes,
+        "elders": elders_n,
+        "by_elder": [{"elder_id": e, "minutes": m} for e, m in rep.by_elder if m],
+        "day_start_s": rep.day_start_s,
+        "day_end_s": rep.day_end_s,
+    }
 
 
 def summary(plan: DayPlan, cover: dict[str, Any] | None = None) -> dict[str, Any]:
     return {
-        "routes": [{"caregiver_id": r.caregiver_id, "start_s": r.start_s, "end_s": r.end_s,
-                    "travel_s": r.travel_s,
-                    "visits": [{"task_id": v.task_id, "caregiver_id": v.caregiver_id, "start_s": v.start_s,
-                                "end_s": v.end_s, "travel_s": v.travel_s} for v in r.visits]}
-                   for r in plan.routes],
-        "unassigned": [{"task_id": u.task_id, "why": u.why.value, "text": u.text,
-                        **({"distance_m": u.distance_m} if u.distance_m is not None else {})}
-                       for u in plan.unassigned],
-        "diff": {"added": plan.diff.added, "removed": plan.diff.removed, "moved": plan.diff.moved,
-                 "retimed": plan.diff.retimed},
+        "routes": [
+            {
+                "caregiver_id": r.caregiver_id,
+                "start_s": r.start_s,
+                "end_s": r.end_s,
+                "travel_s": r.travel_s,
+                "visits": [
+                    {
+                        "task_id": v.task_id,
+                        "caregiver_id": v.caregiver_id,
+                        "start_s": v.start_s,
+                        "end_s": v.end_s,
+                        "travel_s": v.travel_s,
+                    }
+                    for v in r.visits
+                ],
+            }
+            for r in plan.routes
+        ],
+        "unassigned": [
+            {
+                "task_id": u.task_id,
+                "why": u.why.value,
+                "text": u.text,
+                **({"distance_m": u.distance_m} if u.distance_m is not None else {}),
+            }
+            for u in plan.unassigned
+        ],
+        "diff": {
+            "added": plan.diff.added,
+            "removed": plan.diff.removed,
+            "moved": plan.diff.moved,
+            "retimed": plan.diff.retimed,
+        },
         "seconds": round(plan.seconds, 3),
         "cover": cover,
     }
 
 
-async def store_plan(platform: Platform, station_id: int, day: date, plan: DayPlan, trigger: str,
-                     cover: dict[str, Any] | None = None) -> int:
+async def store_plan(
+    platform: Platform,
+    station_id: int,
+    day: date,
+    plan: DayPlan,
+    trigger: str,
+    cover: dict[str, Any] | None = None,
+) -> int:
     """Write assignments back to the tasks, record the plan, push each changed route."""
     async with platform.tx() as tx:
         base = _midnight(day)
@@ -366,41 +473,83 @@ async def store_plan(platform: Platform, station_id: int, day: date, plan: DayPl
             for v in r.visits:
                 if not v.task_id.isdigit():
                     continue
-                await tx.conn.execute(update(tasks).where(
-                    tasks.c.id == int(v.task_id), tasks.c.status.in_(("open", "planned"))).values(
-                    caregiver_id=r.caregiver_id, status="planned",
-                    planned_start=base + timedelta(seconds=v.start_s)))
+                await tx.conn.execute(
+                    update(tasks)
+                    .where(tasks.c.id == int(v.task_id), tasks.c.status.in_(("open", "planned")))
+                    .values(
+                        caregiver_id=r.caregiver_id,
+                        status="planned",
+                        planned_start=base + timedelta(seconds=v.start_s),
+                    )
+                )
         for u in plan.unassigned:
             if u.task_id.isdigit():
-                await tx.conn.execute(update(tasks).where(
-                    tasks.c.id == int(u.task_id), tasks.c.status.in_(("open", "planned"))).values(
-                    caregiver_id=None, status="open", planned_start=None))
+                await tx.conn.execute(
+                    update(tasks)
+                    .where(tasks.c.id == int(u.task_id), tasks.c.status.in_(("open", "planned")))
+                    .values(caregiver_id=None, status="open", planned_start=None)
+                )
         await sync_booking_status(tx, station_id=station_id)  # bookings become planned
         body = summary(plan, cover)
-        pid = int((await tx.conn.execute(insert(day_plans).values(
-            station_id=station_id, day=day.isoformat(), trigger=trigger, created_at=tx.now,
-            travel_s=plan.travel_s, summary=body).returning(day_plans.c.id))).scalar_one())
+        pid = int(
+            (
+                await tx.conn.execute(
+                    insert(day_plans)
+                    .values(
+                        station_id=station_id,
+                        day=day.isoformat(),
+                        trigger=trigger,
+                        created_at=tx.now,
+                        travel_s=plan.travel_s,
+                        summary=body,
+                    )
+                    .returning(day_plans.c.id)
+                )
+            ).scalar_one()
+        )
         touched = plan.diff.touched_caregivers() if plan.diff is not None else frozenset()
         if not touched and trigger == "operator":
             touched = frozenset(r.caregiver_id for r in plan.routes)
         for cid in touched:
             await _push_route(tx, cid, body, day)
-        await to_operators(tx, station_id, "plan.updated", {
-            "plan_id": pid, "day": day.isoformat(), "trigger": trigger, "travel_s": plan.travel_s,
-            "unassigned": body["unassigned"], "cover": cover})
+        await to_operators(
+            tx,
+            station_id,
+            "plan.updated",
+            {
+                "plan_id": pid,
+                "day": day.isoformat(),
+                "trigger": trigger,
+                "travel_s": plan.travel_s,
+                "unassigned": body["unassigned"],
+                "cover": cover,
+            },
+        )
     return pid
 
 
 async def _push_route(tx: Tx, caregiver_id: int, body: dict[str, Any], day: date) -> None:
-    uid = (await tx.conn.execute(select(caregivers.c.user_id).where(caregivers.c.id == caregiver_id))).scalar()
+    uid = (
+        await tx.conn.execute(select(caregivers.c.user_id).where(caregivers.c.id == caregiver_id))
+    ).scalar()
     route = next((r for r in body["routes"] if r["caregiver_id"] == caregiver_id), None)
     if uid is not None:
-        queue_push(tx, f"user:{uid}", "plan.changed", {"day": day.isoformat(),
-                                                        "visits": route["visits"] if route else []})
+        queue_push(
+            tx,
+            f"user:{uid}",
+            "plan.changed",
+            {"day": day.isoformat(), "visits": route["visits"] if route else []},
+        )
 
 
-async def replan(platform: Platform, station_id: int, *, day: date | None = None,
-                 time_limit_s: float = 5.0, trigger: str = "operator") -> tuple[int, DayPlan]:
+async def replan(
+    platform: Platform,
+    station_id: int,
+    *,
+    day: date | None = None,
+    time_limit_s: float = 5.0,
+    trigger: str = "operator",
+) -> tuple[int, DayPlan]:
     """Plan the station's day again from the plan in force (warm start), traded against
     emergency cover; the solver runs in a worker process under a watchdog."""
     async with station_lock(platform, station_id):
@@ -411,18 +560,21 @@ async def replan(platform: Platform, station_id: int, *, day: date | None = None
             snap = await build_snapshot(t, station_id, day, now)
             at_risk = await high_risk_elders(t, station_id, now)
         params = PlanParams(solver=SolverParams(time_limit_s=time_limit_s, portfolio_share=0.2))
-        travel = await station_travel(platform, _snapshot_points(snap, at_risk),
-                                      sorted({c.mode for c in snap.caregivers}))
+        travel = await station_travel(
+            platform, _snapshot_points(snap, at_risk), sorted({c.mode for c in snap.caregivers})
+        )
         try:
-            plan, rep = await run_guarded(DAY_JOB, (snap, at_risk, params, travel),
-                                          deadline_for(time_limit_s))
+            plan, rep = await run_guarded(
+                DAY_JOB, (snap, at_risk, params, travel), deadline_for(time_limit_s)
+            )
         except SolverStalled as exc:
             await _stalled(platform, station_id, "day plan", exc)
             plan = fallback_plan(snap, params, travel=travel)
             rep = emergency_cover(plan, snap, at_risk, params=params, travel=travel)
             trigger = f"{trigger}:fallback"
-        pid = await store_plan(platform, station_id, day, plan, trigger,
-                               cover_json(rep, len(at_risk)))
+        pid = await store_plan(
+            platform, station_id, day, plan, trigger, cover_json(rep, len(at_risk))
+        )
         return pid, plan
 
 
@@ -430,13 +582,20 @@ async def on_accepted(platform: Platform, payload: dict[str, Any]) -> None:
     """Insert an accepted help call into the caregiver's day and repair the team's plan."""
     iid, cid = int(payload["incident_id"]), int(payload["caregiver_id"])
     async with platform.store.read() as conn:
-        sid = (await conn.execute(select(incidents.c.station_id).where(incidents.c.id == iid))).scalar_one()
+        sid = (
+            await conn.execute(select(incidents.c.station_id).where(incidents.c.id == iid))
+        ).scalar_one()
     # Under the station's lock: a re-plan running meanwhile must not store over this one.
     async with station_lock(platform, sid):
         async with platform.store.read() as conn:
             inc = (await conn.execute(select(incidents).where(incidents.c.id == iid))).one()
-            if (await conn.execute(select(day_plans.c.id).where(
-                    day_plans.c.trigger.in_((f"emergency:{iid}", f"emergency:{iid}:fallback"))))).first():
+            if (
+                await conn.execute(
+                    select(day_plans.c.id).where(
+                        day_plans.c.trigger.in_((f"emergency:{iid}", f"emergency:{iid}:fallback"))
+                    )
+                )
+            ).first():
                 return  # already inserted (the outbox may deliver twice)
             now = platform.clock.now()
             day = now.astimezone(SHANGHAI).date()
@@ -445,10 +604,16 @@ async def on_accepted(platform: Platform, payload: dict[str, Any]) -> None:
             at_risk = await high_risk_elders(t, inc.station_id, now)
         if not any(c.caregiver_id == cid for c in snap.caregivers):
             return  # not on today's roster (e.g. called in off shift): nothing to repair
-        emergency = Task(task_id=f"incident:{iid}", elder_id=inc.elder_id,
-                         location=GeoPoint(inc.lat, inc.lng), earliest_s=snap.now_s,
-                         latest_s=snap.now_s + platform.settings.sla_s, duration_s=1800,
-                         priority=Priority.EMERGENCY, label="紧急呼叫")
+        emergency = Task(
+            task_id=f"incident:{iid}",
+            elder_id=inc.elder_id,
+            location=GeoPoint(inc.lat, inc.lng),
+            earliest_s=snap.now_s,
+            latest_s=snap.now_s + platform.settings.sla_s,
+            duration_s=1800,
+            priority=Priority.EMERGENCY,
+            label="紧急呼叫",
+        )
         # Not on the help call's path (the offer is already accepted): take time to repair well.
         limit = 3.0
         params = PlanParams(solver=SolverParams(time_limit_s=limit, portfolio_share=0.2))
@@ -457,26 +622,36 @@ async def on_accepted(platform: Platform, payload: dict[str, Any]) -> None:
         trigger = f"emergency:{iid}"
         try:
             plan, rep = await run_guarded(
-                EMERGENCY_JOB, (snap, emergency, cid, at_risk, params, travel), deadline_for(limit))
+                EMERGENCY_JOB, (snap, emergency, cid, at_risk, params, travel), deadline_for(limit)
+            )
         except SolverStalled as exc:
             await _stalled(platform, inc.station_id, "help call insertion", exc)
             with_call, _ = emergency_snapshot(snap, emergency, cid)
             plan = fallback_plan(with_call, params, travel=travel)
             rep = emergency_cover(plan, with_call, at_risk, params=params, travel=travel)
             trigger += ":fallback"
-        await store_plan(platform, inc.station_id, day, plan, trigger, cover_json(rep, len(at_risk)))
+        await store_plan(
+            platform, inc.station_id, day, plan, trigger, cover_json(rep, len(at_risk))
+        )
 
 
 # ----- lunch routes ----------------------------------------------------------------------
 
 
-async def _meal_rounds(tx: Tx, station_id: int, day: date) -> dict[int, tuple[tuple[int, int], ...]]:
+async def _meal_rounds(
+    tx: Tx, station_id: int, day: date
+) -> dict[int, tuple[tuple[int, int], ...]]:
     """Per caregiver, the time their lunch round takes (from the meal plan in force)."""
-    row = (await tx.conn.execute(select(meal_plans.c.summary).where(
-        meal_plans.c.station_id == station_id, meal_plans.c.day == day.isoformat())
-        .order_by(meal_plans.c.id.desc()).limit(1))).first()
+    row = (
+        await tx.conn.execute(
+            select(meal_plans.c.summary)
+            .where(meal_plans.c.station_id == station_id, meal_plans.c.day == day.isoformat())
+            .order_by(meal_plans.c.id.desc())
+            .limit(1)
+        )
+    ).first()
     out: dict[int, tuple[tuple[int, int], ...]] = {}
-    for r in (row.summary["routes"] if row is not None else []):
+    for r in row.summary["routes"] if row is not None else []:
         if r["stops"]:
             out[int(r["courier_id"])] = ((int(r["start_s"]), int(r["end_s"])),)
     return out
@@ -485,10 +660,12 @@ async def _meal_rounds(tx: Tx, station_id: int, day: date) -> dict[int, tuple[tu
 def _meal_params(st: Any, lunch: tuple[int, int]) -> MealParams:
     kitchen = st.kitchen or {}
     return MealParams(
-        ready_s=max(0, lunch[0] - 15 * 60), window=lunch,
+        ready_s=max(0, lunch[0] - 15 * 60),
+        window=lunch,
         max_kitchen_to_door_s=int(kitchen.get("max_minutes_to_door", 30)) * 60,
         circle_minutes=float(st.circle_minutes or 15),
-        solver=SolverParams(time_limit_s=2.0, portfolio_share=0.2))
+        solver=SolverParams(time_limit_s=2.0, portfolio_share=0.2),
+    )
 
 
 async def route_meals(platform: Platform, station_id: int, day: date) -> int | None:
@@ -500,19 +677,37 @@ async def route_meals(platform: Platform, station_id: int, day: date) -> int | N
         async with platform.store.read() as conn:
             st = (await conn.execute(select(stations).where(stations.c.id == station_id))).one()
             start, end = _midnight(day), _midnight(day) + timedelta(days=1)
-            rows = (await conn.execute(select(tasks).where(
-                tasks.c.station_id == station_id, tasks.c.kind == "meal_delivery",
-                tasks.c.status.in_(("open", "planned")), tasks.c.window_start >= start,
-                tasks.c.window_start < end))).all()
-            team = (await conn.execute(select(caregivers).where(
-                caregivers.c.station_id == station_id, caregivers.c.active.is_(True)))).all()
+            rows = (
+                await conn.execute(
+                    select(tasks).where(
+                        tasks.c.station_id == station_id,
+                        tasks.c.kind == "meal_delivery",
+                        tasks.c.status.in_(("open", "planned")),
+                        tasks.c.window_start >= start,
+                        tasks.c.window_start < end,
+                    )
+                )
+            ).all()
+            team = (
+                await conn.execute(
+                    select(caregivers).where(
+                        caregivers.c.station_id == station_id, caregivers.c.active.is_(True)
+                    )
+                )
+            ).all()
         if not rows:
             return None
         kitchen_row = st.kitchen or {}
         station = GeoPoint(st.lat, st.lng)
-        kitchen = (GeoPoint(float(kitchen_row["lat"]), float(kitchen_row["lng"]))
-                   if "lat" in kitchen_row and "lng" in kitchen_row else station)
-        lunch = (_secs(rows[0].window_start, day, 11 * 3600), _secs(rows[0].window_end, day, 12 * 3600 + 1800))
+        kitchen = (
+            GeoPoint(float(kitchen_row["lat"]), float(kitchen_row["lng"]))
+            if "lat" in kitchen_row and "lng" in kitchen_row
+            else station
+        )
+        lunch = (
+            _secs(rows[0].window_start, day, 11 * 3600),
+            _secs(rows[0].window_end, day, 12 * 3600 + 1800),
+        )
         params = _meal_params(st, lunch)
         capacity = int(kitchen_row.get("box_capacity", 12))
         couriers = []
@@ -522,60 +717,133 @@ async def route_meals(platform: Platform, station_id: int, day: date) -> int | N
                 continue
             lo, hi = min(a for a, _ in shifts), max(b for _, b in shifts)
             if lo <= lunch[0] and hi >= lunch[0]:
-                couriers.append(Courier(c.id, c.name, start_s=max(lo, params.ready_s - 15 * 60),
-                                        end_s=min(hi, lunch[1] + 3600), capacity_boxes=capacity,
-                                        mode=travel_mode_of(c.travel_mode)))
-        orders = [MealOrder(str(r.id), r.elder_id or 0, GeoPoint(r.lat, r.lng) if r.lat is not None
-                            else GeoPoint(float("nan"), float("nan")), 1, Priority.HIGH) for r in rows]
-        travel = await station_travel(platform, [kitchen, station, *(o.location for o in orders)],
-                                      sorted({c.mode for c in couriers}) or [TravelMode.EBIKE])
+                couriers.append(
+                    Courier(
+                        c.id,
+                        c.name,
+                        start_s=max(lo, params.ready_s - 15 * 60),
+                        end_s=min(hi, lunch[1] + 3600),
+                        capacity_boxes=capacity,
+                        mode=travel_mode_of(c.travel_mode),
+                    )
+                )
+        orders = [
+            MealOrder(
+                str(r.id),
+                r.elder_id or 0,
+                GeoPoint(r.lat, r.lng)
+                if r.lat is not None
+                else GeoPoint(float("nan"), float("nan")),
+                1,
+                Priority.HIGH,
+            )
+            for r in rows
+        ]
+        travel = await station_travel(
+            platform,
+            [kitchen, station, *(o.location for o in orders)],
+            sorted({c.mode for c in couriers}) or [TravelMode.EBIKE],
+        )
         try:
-            mp = await run_guarded(meal_job, (kitchen, orders, couriers, params, station, travel),
-                                   deadline_for(params.solver.time_limit_s))
+            mp = await run_guarded(
+                meal_job,
+                (kitchen, orders, couriers, params, station, travel),
+                deadline_for(params.solver.time_limit_s),
+            )
         except SolverStalled as exc:
             await _stalled(platform, station_id, "lunch routes", exc)
             return None
         return await _store_meals(platform, station_id, day, mp, params, now)
 
 
-async def _store_meals(platform: Platform, station_id: int, day: date, mp: MealPlan,
-                       params: MealParams, now: datetime) -> int:
+async def _store_meals(
+    platform: Platform, station_id: int, day: date, mp: MealPlan, params: MealParams, now: datetime
+) -> int:
     base = _midnight(day)
     routes = []
     for r in mp.routes:
-        stops = [{"kind": st.kind.value, "task_id": st.order_id, "at_s": st.at_s, "load_after": st.load_after}
-                 for st in r.stops]
+        stops = [
+            {
+                "kind": st.kind.value,
+                "task_id": st.order_id,
+                "at_s": st.at_s,
+                "load_after": st.load_after,
+            }
+            for st in r.stops
+        ]
         first = r.stops[0].at_s if r.stops else 0
         last = r.stops[-1].at_s + params.handover_s if r.stops else 0
-        routes.append({"courier_id": r.courier_id, "stops": stops, "travel_s": r.travel_s,
-                       "start_s": first, "end_s": last})
-    body = {"routes": routes,
-            "unassigned": [{"task_id": u.task_id, "why": u.why.value, "text": u.text} for u in mp.unassigned],
-            "max_kitchen_to_door_s": mp.max_kitchen_to_door_s, "seconds": round(mp.seconds, 3)}
+        routes.append(
+            {
+                "courier_id": r.courier_id,
+                "stops": stops,
+                "travel_s": r.travel_s,
+                "start_s": first,
+                "end_s": last,
+            }
+        )
+    body = {
+        "routes": routes,
+        "unassigned": [
+            {"task_id": u.task_id, "why": u.why.value, "text": u.text} for u in mp.unassigned
+        ],
+        "max_kitchen_to_door_s": mp.max_kitchen_to_door_s,
+        "seconds": round(mp.seconds, 3),
+    }
     async with platform.tx() as tx:
         for r in mp.routes:
             for st in r.stops:
                 if st.kind.value == "deliver" and st.order_id.isdigit():
-                    await tx.conn.execute(update(tasks).where(
-                        tasks.c.id == int(st.order_id), tasks.c.status.in_(("open", "planned"))).values(
-                        caregiver_id=r.courier_id, status="planned",
-                        planned_start=base + timedelta(seconds=st.at_s)))
+                    await tx.conn.execute(
+                        update(tasks)
+                        .where(
+                            tasks.c.id == int(st.order_id), tasks.c.status.in_(("open", "planned"))
+                        )
+                        .values(
+                            caregiver_id=r.courier_id,
+                            status="planned",
+                            planned_start=base + timedelta(seconds=st.at_s),
+                        )
+                    )
         for u in mp.unassigned:
             if u.task_id.isdigit():
-                await tx.conn.execute(update(tasks).where(
-                    tasks.c.id == int(u.task_id), tasks.c.status.in_(("open", "planned"))).values(
-                    caregiver_id=None, status="open", planned_start=None))
-        mid = int((await tx.conn.execute(insert(meal_plans).values(
-            station_id=station_id, day=day.isoformat(), created_at=now, summary=body)
-            .returning(meal_plans.c.id))).scalar_one())
+                await tx.conn.execute(
+                    update(tasks)
+                    .where(tasks.c.id == int(u.task_id), tasks.c.status.in_(("open", "planned")))
+                    .values(caregiver_id=None, status="open", planned_start=None)
+                )
+        mid = int(
+            (
+                await tx.conn.execute(
+                    insert(meal_plans)
+                    .values(
+                        station_id=station_id, day=day.isoformat(), created_at=now, summary=body
+                    )
+                    .returning(meal_plans.c.id)
+                )
+            ).scalar_one()
+        )
         for route in routes:
-            uid = (await tx.conn.execute(select(caregivers.c.user_id).where(
-                caregivers.c.id == route["courier_id"]))).scalar()
+            uid = (
+                await tx.conn.execute(
+                    select(caregivers.c.user_id).where(caregivers.c.id == route["courier_id"])
+                )
+            ).scalar()
             if uid is not None and route["stops"]:
-                queue_push(tx, f"user:{uid}", "meal_route.changed", {"day": day.isoformat(), **route})
-        await to_operators(tx, station_id, "meals.routed", {
-            "meal_plan_id": mid, "day": day.isoformat(), "unassigned": body["unassigned"],
-            "max_kitchen_to_door_s": mp.max_kitchen_to_door_s})
+                queue_push(
+                    tx, f"user:{uid}", "meal_route.changed", {"day": day.isoformat(), **route}
+                )
+        await to_operators(
+            tx,
+            station_id,
+            "meals.routed",
+            {
+                "meal_plan_id": mid,
+                "day": day.isoformat(),
+                "unassigned": body["unassigned"],
+                "max_kitchen_to_door_s": mp.max_kitchen_to_door_s,
+            },
+        )
     return mid
 
 

@@ -41,8 +41,14 @@ async def latest_plan(request: web.Request) -> web.Response:
     sid = int_param(request, "station_id")
     station_scope(p, sid)
     async with platform(request).store.read() as conn:
-        row = (await conn.execute(select(day_plans).where(day_plans.c.station_id == sid)
-                                  .order_by(day_plans.c.id.desc()).limit(1))).first()
+        row = (
+            await conn.execute(
+                select(day_plans)
+                .where(day_plans.c.station_id == sid)
+                .order_by(day_plans.c.id.desc())
+                .limit(1)
+            )
+        ).first()
     if row is None:
         return ok({"plan_id": None, "routes": [], "unassigned": []})
     return ok({"plan_id": row.id, "day": row.day, "trigger": row.trigger, **row.summary})
@@ -55,16 +61,37 @@ async def my_route(request: web.Request) -> web.Response:
     day = pf.clock.now().astimezone(SHANGHAI).date()
     start = _midnight(day)
     async with pf.store.read() as conn:
-        rows = (await conn.execute(
-            select(tasks, elders.c.name.label("elder_name"), elders.c.address)
-            .join(elders, elders.c.id == tasks.c.elder_id, isouter=True)
-            .where(tasks.c.caregiver_id == p.caregiver_id, tasks.c.status.notin_(("cancelled",)),
-                   tasks.c.planned_start >= start, tasks.c.planned_start < start + timedelta(days=1))
-            .order_by(tasks.c.planned_start))).all()
-    return ok([{"task_id": r.id, "title": r.title, "kind": r.kind, "status": r.status,
-                "elder_id": r.elder_id, "elder_name": r.elder_name, "address": r.address,
-                "lat": r.lat, "lng": r.lng, "planned_start": r.planned_start,
-                "duration_s": r.duration_s} for r in rows])
+        rows = (
+            await conn.execute(
+                select(tasks, elders.c.name.label("elder_name"), elders.c.address)
+                .join(elders, elders.c.id == tasks.c.elder_id, isouter=True)
+                .where(
+                    tasks.c.caregiver_id == p.caregiver_id,
+                    tasks.c.status.notin_(("cancelled",)),
+                    tasks.c.planned_start >= start,
+                    tasks.c.planned_start < start + timedelta(days=1),
+                )
+                .order_by(tasks.c.planned_start)
+            )
+        ).all()
+    return ok(
+        [
+            {
+                "task_id": r.id,
+                "title": r.title,
+                "kind": r.kind,
+                "status": r.status,
+                "elder_id": r.elder_id,
+                "elder_name": r.elder_name,
+                "address": r.address,
+                "lat": r.lat,
+                "lng": r.lng,
+                "planned_start": r.planned_start,
+                "duration_s": r.duration_s,
+            }
+            for r in rows
+        ]
+    )
 
 
 async def latest_meal_plan(request: web.Request) -> web.Response:
@@ -73,8 +100,14 @@ async def latest_meal_plan(request: web.Request) -> web.Response:
     sid = int_param(request, "station_id")
     station_scope(p, sid)
     async with platform(request).store.read() as conn:
-        row = (await conn.execute(select(meal_plans).where(meal_plans.c.station_id == sid)
-                                  .order_by(meal_plans.c.id.desc()).limit(1))).first()
+        row = (
+            await conn.execute(
+                select(meal_plans)
+                .where(meal_plans.c.station_id == sid)
+                .order_by(meal_plans.c.id.desc())
+                .limit(1)
+            )
+        ).first()
     if row is None:
         return ok({"meal_plan_id": None, "routes": [], "unassigned": []})
     return ok({"meal_plan_id": row.id, "day": row.day, **row.summary})

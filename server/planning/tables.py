@@ -9,7 +9,8 @@ from server.store.tables import Id
 from server.store.types import UtcDateTime
 
 day_plans = Table(
-    "day_plans", metadata,
+    "day_plans",
+    metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("station_id", ForeignKey("stations.id"), nullable=False, index=True),
     Column("day", String(10), nullable=False),
@@ -21,7 +22,8 @@ day_plans = Table(
 
 # Lunch routes made at the meal cut-off: one row per routing, the latest is in force.
 meal_plans = Table(
-    "meal_plans", metadata,
+    "meal_plans",
+    metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("station_id", ForeignKey("stations.id"), nullable=False, index=True),
     Column("day", String(10), nullable=False),

@@ -23,15 +23,30 @@ async def may_see_elder(conn: AsyncConnection, p: Principal, elder: Any) -> bool
     if p.role is Role.ELDER:
         return bool(elder.id == p.elder_id)
     if p.role is Role.FAMILY:
-        return bool((await conn.execute(select(exists().where(
-            family_bindings.c.family_user_id == p.user_id, family_bindings.c.elder_id == elder.id,
-            family_bindings.c.status == "confirmed")))).scalar())
+        return bool(
+            (
+                await conn.execute(
+                    select(
+                        exists().where(
+                            family_bindings.c.family_user_id == p.user_id,
+                            family_bindings.c.elder_id == elder.id,
+                            family_bindings.c.status == "confirmed",
+                        )
+                    )
+                )
+            ).scalar()
+        )
     if p.role is Role.CAREGIVER:
-        has_task = exists().where(tasks.c.elder_id == elder.id, tasks.c.caregiver_id == p.caregiver_id,
-                                  tasks.c.status.notin_(("done", "cancelled")))
-        has_incident = exists().where(incidents.c.elder_id == elder.id,
-                                      incidents.c.caregiver_id == p.caregiver_id,
-                                      incidents.c.status.notin_(("resolved", "closed")))
+        has_task = exists().where(
+            tasks.c.elder_id == elder.id,
+            tasks.c.caregiver_id == p.caregiver_id,
+            tasks.c.status.notin_(("done", "cancelled")),
+        )
+        has_incident = exists().where(
+            incidents.c.elder_id == elder.id,
+            incidents.c.caregiver_id == p.caregiver_id,
+            incidents.c.status.notin_(("resolved", "closed")),
+        )
         return bool((await conn.execute(select(has_task | has_incident))).scalar())
     return False
 
@@ -44,9 +59,18 @@ async def assigned_incident(conn: AsyncConnection, p: Principal, elder_id: int) 
     arrived), if any: while it lasts they may call the elder and the contacts."""
     if p.role is not Role.CAREGIVER or p.caregiver_id is None:
         return None
-    found = (await conn.execute(select(incidents.c.id).where(
-        incidents.c.elder_id == elder_id, incidents.c.caregiver_id == p.caregiver_id,
-        incidents.c.status.in_(ON_THE_WAY)).order_by(incidents.c.id.desc()).limit(1))).scalar()
+    found = (
+        await conn.execute(
+            select(incidents.c.id)
+            .where(
+                incidents.c.elder_id == elder_id,
+                incidents.c.caregiver_id == p.caregiver_id,
+                incidents.c.status.in_(ON_THE_WAY),
+            )
+            .order_by(incidents.c.id.desc())
+            .limit(1)
+        )
+    ).scalar()
     return int(found) if found is not None else None
 
 

@@ -108,6 +108,7 @@ def text_search(q: str, phone: Any, *columns: Any) -> Any:
 
 # ----- stations ---------------------------------------------------------------------------
 
+
 async def create_station(request: web.Request) -> web.Response:
     p = require(request, Role.ADMIN)
     body = await parse(request, StationIn)
@@ -118,12 +119,26 @@ async def create_station(request: web.Request) -> web.Response:
         klat, klng = stored(body.kitchen.location)
         kitchen = {"name": body.kitchen.name, "lat": klat, "lng": klng}
     async with platform(request).tx() as tx:
-        sid = (await tx.conn.execute(insert(stations).values(
-            name=body.name, district=body.district, street=body.street, address=body.address,
-            lat=lat, lng=lng, circle_minutes=body.circle_minutes, circle_radius_m=radius,
-            opening_hours=body.opening_hours.model_dump(), kitchen=kitchen,
-            phone=mobile(body.phone, "phone") if body.phone else None,
-            created_at=tx.now).returning(stations.c.id))).scalar_one()
+        sid = (
+            await tx.conn.execute(
+                insert(stations)
+                .values(
+                    name=body.name,
+                    district=body.district,
+                    street=body.street,
+                    address=body.address,
+                    lat=lat,
+                    lng=lng,
+                    circle_minutes=body.circle_minutes,
+                    circle_radius_m=radius,
+                    opening_hours=body.opening_hours.model_dump(),
+                    kitchen=kitchen,
+                    phone=mobile(body.phone, "phone") if body.phone else None,
+                    created_at=tx.now,
+                )
+                .returning(stations.c.id)
+            )
+        ).scalar_one()
         await audit(tx, actor=p.user_id, action="create", object_type="station", object_id=sid)
         row = (await tx.conn.execute(select(stations).where(stations.c.id == sid))).one()
     return ok(station_out(row), 201)
@@ -164,9 +179,15 @@ async def create_operator(request: web.Request) -> web.Response:
     body = await parse(request, OperatorIn)
     async with platform(request).tx() as tx:
         await _station_exists(tx, body.station_id)
-        uid = await _insert_user(tx, role=Role.OPERATOR, username=body.username,
-                                 phone=mobile(body.phone, "phone"), name=body.display_name,
-                                 password=body.password, station_id=body.station_id)
+        uid = await _insert_user(
+            tx,
+            role=Role.OPERATOR,
+            username=body.username,
+            phone=mobile(body.phone, "phone"),
+            name=body.display_name,
+            password=body.password,
+            station_id=body.station_id,
+        )
         await audit(tx, actor=p.user_id, action="create", object_type="operator", object_id=uid)
     return ok(OperatorOut(user_id=uid, station_id=body.station_id), 201)
 
@@ -178,20 +199,52 @@ async def _station_exists(tx: Tx, station_id: int) -> Any:
     return row
 
 
-async def _insert_user(tx: Tx, *, role: Role, username: str | None, phone: str | None, name: str,
-                       password: str | None, station_id: int | None) -> int:
-    clauses = [c for c in (users.c.username == username if username else None,
-                           users.c.phone == phone if phone else None) if c is not None]
-    taken = (await tx.conn.execute(select(users.c.id).where(or_(*clauses)))).first() if clauses else None
+async def _insert_user(
+    tx: Tx,
+    *,
+    role: Role,
+    username: str | None,
+    phone: str | None,
+    name: str,
+    password: str | None,
+    station_id: int | None,
+) -> int:
+    clauses = [
+        c
+        for c in (
+            users.c.username == username if username else None,
+            users.c.phone == phone if phone else None,
+        )
+        if c is not None
+    ]
+    taken = (
+        (await tx.conn.execute(select(users.c.id).where(or_(*clauses)))).first()
+        if clauses
+        else None
+    )
     if taken is not None:
         raise ApiError(409, "login_taken", "this username or phone already has an account")
-    return int((await tx.conn.execute(insert(users).values(
-        role=role.value, username=username, phone=phone, display_name=name,
-        password_hash=hash_password(password) if password else None, station_id=station_id,
-        created_at=tx.now).returning(users.c.id))).scalar_one())
+    return int(
+        (
+            await tx.conn.execute(
+                insert(users)
+                .values(
+                    role=role.value,
+                    username=username,
+                    phone=phone,
+                    display_name=name,
+                    password_hash=hash_password(password) if password else None,
+                    station_id=station_id,
+                    created_at=tx.now,
+                )
+                .returning(users.c.id)
+            )
+        ).scalar_one()
+    )
 
 
 # ----- caregivers -------------------------------------------------------------------------
+
 
 async def create_caregiver(request: web.Request) -> web.Response:
     p = require(request, *STAFF)
@@ -201,13 +254,34 @@ async def create_caregiver(request: web.Request) -> web.Response:
     home = stored(body.home) if body.home else (None, None)
     async with platform(request).tx() as tx:
         await _station_exists(tx, body.station_id)
-        uid = await _insert_user(tx, role=Role.CAREGIVER, username=body.username, phone=phone,
-                                 name=body.name, password=body.password, station_id=body.station_id)
-        cid = (await tx.conn.execute(insert(caregivers).values(
-            user_id=uid, station_id=body.station_id, name=body.name, phone=phone,
-            skills=body.skills, certificates=[c.model_dump() for c in body.certificates],
-            travel_mode=body.travel_mode, shifts=[s.model_dump() for s in body.shifts],
-            home_lat=home[0], home_lng=home[1], created_at=tx.now).returning(caregivers.c.id))).scalar_one()
+        uid = await _insert_user(
+            tx,
+            role=Role.CAREGIVER,
+            username=body.username,
+            phone=phone,
+            name=body.name,
+            password=body.password,
+            station_id=body.station_id,
+        )
+        cid = (
+            await tx.conn.execute(
+                insert(caregivers)
+                .values(
+                    user_id=uid,
+                    station_id=body.station_id,
+                    name=body.name,
+                    phone=phone,
+                    skills=body.skills,
+                    certificates=[c.model_dump() for c in body.certificates],
+                    travel_mode=body.travel_mode,
+                    shifts=[s.model_dump() for s in body.shifts],
+                    home_lat=home[0],
+                    home_lng=home[1],
+                    created_at=tx.now,
+                )
+                .returning(caregivers.c.id)
+            )
+        ).scalar_one()
         await audit(tx, actor=p.user_id, action="create", object_type="caregiver", object_id=cid)
         row = (await tx.conn.execute(select(caregivers).where(caregivers.c.id == cid))).one()
     return ok(caregiver_out(row, reveal=True), 201)
@@ -216,8 +290,10 @@ async def create_caregiver(request: web.Request) -> web.Response:
 async def _caregiver_for(conn: Any, p: Principal, cid: int) -> Any:
     row = (await conn.execute(select(caregivers).where(caregivers.c.id == cid))).first()
     visible = row is not None and (
-        p.role is Role.ADMIN or (p.role is Role.OPERATOR and row.station_id == p.station_id)
-        or (p.role is Role.CAREGIVER and p.caregiver_id == cid))
+        p.role is Role.ADMIN
+        or (p.role is Role.OPERATOR and row.station_id == p.station_id)
+        or (p.role is Role.CAREGIVER and p.caregiver_id == cid)
+    )
     if not visible:
         raise not_found("caregiver")
     return row
@@ -232,11 +308,26 @@ async def list_caregivers(request: web.Request) -> web.Response:
     if q.active is not None:
         conds.append(caregivers.c.active.is_(q.active))
     async with platform(request).store.read() as conn:
-        total = (await conn.execute(select(func.count()).select_from(caregivers).where(*conds))).scalar_one()
-        rows = (await conn.execute(select(caregivers).where(*conds).order_by(caregivers.c.id)
-                                   .offset(_offset(q)).limit(q.page_size))).all()
-    return ok(CaregiverPage(items=[caregiver_out(r, reveal=False) for r in rows], total=total,
-                            page=q.page, page_size=q.page_size))
+        total = (
+            await conn.execute(select(func.count()).select_from(caregivers).where(*conds))
+        ).scalar_one()
+        rows = (
+            await conn.execute(
+                select(caregivers)
+                .where(*conds)
+                .order_by(caregivers.c.id)
+                .offset(_offset(q))
+                .limit(q.page_size)
+            )
+        ).all()
+    return ok(
+        CaregiverPage(
+            items=[caregiver_out(r, reveal=False) for r in rows],
+            total=total,
+            page=q.page,
+            page_size=q.page_size,
+        )
+    )
 
 
 async def get_caregiver(request: web.Request) -> web.Response:
@@ -246,8 +337,14 @@ async def get_caregiver(request: web.Request) -> web.Response:
     async with platform(request).tx() as tx:
         row = await _caregiver_for(tx.conn, p, cid)
         if reveal:
-            await audit(tx, actor=p.user_id, action="reveal", object_type="caregiver", object_id=cid,
-                        detail={"fields": ["phone"]})
+            await audit(
+                tx,
+                actor=p.user_id,
+                action="reveal",
+                object_type="caregiver",
+                object_id=cid,
+                detail={"fields": ["phone"]},
+            )
     return ok(caregiver_out(row, reveal=reveal or p.caregiver_id == row.id))
 
 
@@ -270,11 +367,15 @@ async def patch_station(request: web.Request) -> web.Response:
     sid = int_param(request, "station_id")
     station_scope(p, sid)
     body = await parse(request, StationPatch)
-    values: dict[str, Any] = body.model_dump(exclude_unset=True, exclude={"location", "kitchen", "opening_hours"})
+    values: dict[str, Any] = body.model_dump(
+        exclude_unset=True, exclude={"location", "kitchen", "opening_hours"}
+    )
     if body.location is not None:
         values["lat"], values["lng"] = stored(body.location)
     if body.circle_minutes is not None:
-        values["circle_radius_m"] = service_circle_radius_m(TravelParams(), TravelMode.EBIKE, body.circle_minutes)
+        values["circle_radius_m"] = service_circle_radius_m(
+            TravelParams(), TravelMode.EBIKE, body.circle_minutes
+        )
     if body.opening_hours is not None:
         values["opening_hours"] = body.opening_hours.model_dump()
     if body.kitchen is not None:
@@ -285,12 +386,20 @@ async def patch_station(request: web.Request) -> web.Response:
     if "active" in values and p.role is not Role.ADMIN:
         raise ApiError(403, "forbidden", "only an administrator opens or closes a station")
     async with platform(request).tx() as tx:
-        if (await tx.conn.execute(select(stations.c.id).where(stations.c.id == sid))).first() is None:
+        if (
+            await tx.conn.execute(select(stations.c.id).where(stations.c.id == sid))
+        ).first() is None:
             raise not_found("station")
         if values:
             await tx.conn.execute(update(stations).where(stations.c.id == sid).values(**values))
-        await audit(tx, actor=p.user_id, action="update", object_type="station", object_id=sid,
-                    detail={"fields": sorted(values)})
+        await audit(
+            tx,
+            actor=p.user_id,
+            action="update",
+            object_type="station",
+            object_id=sid,
+            detail={"fields": sorted(values)},
+        )
         row = (await tx.conn.execute(select(stations).where(stations.c.id == sid))).one()
     return ok(station_out(row))
 
@@ -308,10 +417,18 @@ async def patch_caregiver(request: web.Request) -> web.Response:
         async with platform(request).tx() as tx:
             row = await _caregiver_for(tx.conn, p, cid)
             if values:
-                await tx.conn.execute(update(caregivers).where(caregivers.c.id == cid).values(**values))
+                await tx.conn.execute(
+                    update(caregivers).where(caregivers.c.id == cid).values(**values)
+                )
             await _sync_login(tx, row.user_id, values)
-            await audit(tx, actor=p.user_id, action="update", object_type="caregiver", object_id=cid,
-                        detail={"fields": sorted(values)})
+            await audit(
+                tx,
+                actor=p.user_id,
+                action="update",
+                object_type="caregiver",
+                object_id=cid,
+                detail={"fields": sorted(values)},
+            )
             row = (await tx.conn.execute(select(caregivers).where(caregivers.c.id == cid))).one()
     except IntegrityError as exc:
         # Another account took the number between our check and the write.
@@ -320,8 +437,9 @@ async def patch_caregiver(request: web.Request) -> web.Response:
 
 
 def _phone_taken() -> ApiError:
-    return ApiError(409, "phone_taken", "another account already signs in with this phone",
-                    field="phone")
+    return ApiError(
+        409, "phone_taken", "another account already signs in with this phone", field="phone"
+    )
 
 
 async def _sync_login(tx: Tx, user_id: int, values: dict[str, Any]) -> None:
@@ -329,8 +447,11 @@ async def _sync_login(tx: Tx, user_id: int, values: dict[str, Any]) -> None:
     refuse one that another account signs in with (it would sign in as either)."""
     login: dict[str, Any] = {}
     if "phone" in values:
-        taken = (await tx.conn.execute(select(users.c.id).where(
-            users.c.phone == values["phone"], users.c.id != user_id))).first()
+        taken = (
+            await tx.conn.execute(
+                select(users.c.id).where(users.c.phone == values["phone"], users.c.id != user_id)
+            )
+        ).first()
         if taken is not None:
             raise _phone_taken()
         login["phone"] = values["phone"]
@@ -345,10 +466,13 @@ async def deactivate_caregiver(request: web.Request) -> web.Response:
     cid = int_param(request, "caregiver_id")
     async with platform(request).tx() as tx:
         row = await _caregiver_for(tx.conn, p, cid)
-        await tx.conn.execute(update(caregivers).where(caregivers.c.id == cid)
-                              .values(active=False, on_duty=False))
+        await tx.conn.execute(
+            update(caregivers).where(caregivers.c.id == cid).values(active=False, on_duty=False)
+        )
         await tx.conn.execute(update(users).where(users.c.id == row.user_id).values(active=False))
-        await audit(tx, actor=p.user_id, action="deactivate", object_type="caregiver", object_id=cid)
+        await audit(
+            tx, actor=p.user_id, action="deactivate", object_type="caregiver", object_id=cid
+        )
     return ok(ActiveOut(id=cid, active=False))
 
 
@@ -360,17 +484,26 @@ async def reactivate_caregiver(request: web.Request) -> web.Response:
     async with platform(request).tx() as tx:
         row = await _caregiver_for(tx.conn, p, cid)
         if not row.active:
-            await tx.conn.execute(update(caregivers).where(caregivers.c.id == cid).values(active=True))
-            await tx.conn.execute(update(users).where(users.c.id == row.user_id)
-                                  .values(active=True, failed_logins=0, locked_until=None))
-            await audit(tx, actor=p.user_id, action="reactivate", object_type="caregiver", object_id=cid)
+            await tx.conn.execute(
+                update(caregivers).where(caregivers.c.id == cid).values(active=True)
+            )
+            await tx.conn.execute(
+                update(users)
+                .where(users.c.id == row.user_id)
+                .values(active=True, failed_logins=0, locked_until=None)
+            )
+            await audit(
+                tx, actor=p.user_id, action="reactivate", object_type="caregiver", object_id=cid
+            )
     return ok(ActiveOut(id=cid, active=True))
 
 
 def _own_caregiver(p: Principal) -> int:
     """The caller's own caregiver record (an administrator has none)."""
     if p.caregiver_id is None:
-        raise ApiError(403, "not_a_caregiver", "only a caregiver reports their own duty and location")
+        raise ApiError(
+            403, "not_a_caregiver", "only a caregiver reports their own duty and location"
+        )
     return p.caregiver_id
 
 
@@ -379,9 +512,12 @@ async def set_duty(request: web.Request) -> web.Response:
     cid = _own_caregiver(p)
     body = await parse(request, DutyIn)
     async with platform(request).tx() as tx:
-        await tx.conn.execute(update(caregivers).where(caregivers.c.id == p.caregiver_id)
-                              .values(on_duty=body.on_duty))
-        await _tell_station(tx, p, "caregiver.duty", {"caregiver_id": p.caregiver_id, "on_duty": body.on_duty})
+        await tx.conn.execute(
+            update(caregivers).where(caregivers.c.id == p.caregiver_id).values(on_duty=body.on_duty)
+        )
+        await _tell_station(
+            tx, p, "caregiver.duty", {"caregiver_id": p.caregiver_id, "on_duty": body.on_duty}
+        )
     return ok(DutyOut(caregiver_id=cid, on_duty=body.on_duty))
 
 
@@ -391,10 +527,14 @@ async def set_location(request: web.Request) -> web.Response:
     body = await parse(request, LocationIn)
     lat, lng = stored(body.location)
     async with platform(request).tx() as tx:
-        await tx.conn.execute(update(caregivers).where(caregivers.c.id == p.caregiver_id)
-                              .values(lat=lat, lng=lng, located_at=tx.now))
-        await _tell_station(tx, p, "caregiver.location",
-                            {"caregiver_id": p.caregiver_id, "lat": lat, "lng": lng})
+        await tx.conn.execute(
+            update(caregivers)
+            .where(caregivers.c.id == p.caregiver_id)
+            .values(lat=lat, lng=lng, located_at=tx.now)
+        )
+        await _tell_station(
+            tx, p, "caregiver.location", {"caregiver_id": p.caregiver_id, "lat": lat, "lng": lng}
+        )
         from server.incidents.flows import moved
 
         await moved(platform(request), tx, cid, lat, lng)
@@ -410,10 +550,13 @@ async def _tell_station(tx: Tx, p: Principal, type_: str, payload: dict[str, Any
 
 # ----- elders -----------------------------------------------------------------------------
 
+
 def _elder_values(body: ElderIn | ElderPatch, *, create: bool) -> dict[str, Any]:
     """Column values from a request: every field (with its default) on create, only the
     fields sent on a PATCH. Dropping defaults on create left NOT NULL columns empty."""
-    values = body.model_dump(exclude_unset=not create, exclude={"location", "contacts", "neighbours"})
+    values = body.model_dump(
+        exclude_unset=not create, exclude={"location", "contacts", "neighbours"}
+    )
     if "phone" in values:
         values["phone"] = mobile(values["phone"], "phone")
     if body.location is not None:
@@ -433,15 +576,26 @@ async def _check_preferred_caregiver(tx: Tx, station_id: int, values: dict[str, 
     cid = values.get("preferred_caregiver_id")
     if cid is None:
         return
-    found = (await tx.conn.execute(select(caregivers.c.id).where(
-        caregivers.c.id == cid, caregivers.c.station_id == station_id))).first()
+    found = (
+        await tx.conn.execute(
+            select(caregivers.c.id).where(
+                caregivers.c.id == cid, caregivers.c.station_id == station_id
+            )
+        )
+    ).first()
     if found is None:
-        raise ApiError(422, "caregiver_not_found", "no such caregiver at this station",
-                       field="preferred_caregiver_id")
+        raise ApiError(
+            422,
+            "caregiver_not_found",
+            "no such caregiver at this station",
+            field="preferred_caregiver_id",
+        )
 
 
 async def _id_number_taken(conn: Any, id_number: str) -> bool:
-    return (await conn.execute(select(elders.c.id).where(elders.c.id_number == id_number))).first() is not None
+    return (
+        await conn.execute(select(elders.c.id).where(elders.c.id_number == id_number))
+    ).first() is not None
 
 
 async def create_elder(request: web.Request) -> web.Response:
@@ -453,10 +607,12 @@ async def create_elder(request: web.Request) -> web.Response:
     except ValueError as exc:
         raise ApiError(422, "invalid_id_number", str(exc), field="id_number") from exc
     values = _elder_values(body, create=True)
-    values.update(id_number=id_number, birth_date=birth_date_from_id(id_number),
-                  sex=sex_from_id(id_number))
-    duplicate = ApiError(409, "elder_exists", "an elder with this ID number is already registered",
-                         field="id_number")
+    values.update(
+        id_number=id_number, birth_date=birth_date_from_id(id_number), sex=sex_from_id(id_number)
+    )
+    duplicate = ApiError(
+        409, "elder_exists", "an elder with this ID number is already registered", field="id_number"
+    )
     pf = platform(request)
     try:
         async with pf.tx() as tx:
@@ -464,8 +620,13 @@ async def create_elder(request: web.Request) -> web.Response:
             if await _id_number_taken(tx.conn, id_number):
                 raise duplicate
             await _check_preferred_caregiver(tx, body.station_id, values)
-            eid = (await tx.conn.execute(insert(elders).values(
-                **values, created_at=tx.now, updated_at=tx.now).returning(elders.c.id))).scalar_one()
+            eid = (
+                await tx.conn.execute(
+                    insert(elders)
+                    .values(**values, created_at=tx.now, updated_at=tx.now)
+                    .returning(elders.c.id)
+                )
+            ).scalar_one()
             await audit(tx, actor=p.user_id, action="create", object_type="elder", object_id=eid)
             row = (await tx.conn.execute(select(elders).where(elders.c.id == eid))).one()
     except IntegrityError:
@@ -495,11 +656,26 @@ async def list_elders(request: web.Request) -> web.Response:
     if q.living:
         conds.append(elders.c.living == q.living)
     async with platform(request).store.read() as conn:
-        total = (await conn.execute(select(func.count()).select_from(elders).where(*conds))).scalar_one()
-        rows = (await conn.execute(select(elders).where(*conds).order_by(elders.c.id)
-                                   .offset(_offset(q)).limit(q.page_size))).all()
-    return ok(ElderPage(items=[elder_out(r, reveal=False) for r in rows], total=total,
-                        page=q.page, page_size=q.page_size))
+        total = (
+            await conn.execute(select(func.count()).select_from(elders).where(*conds))
+        ).scalar_one()
+        rows = (
+            await conn.execute(
+                select(elders)
+                .where(*conds)
+                .order_by(elders.c.id)
+                .offset(_offset(q))
+                .limit(q.page_size)
+            )
+        ).all()
+    return ok(
+        ElderPage(
+            items=[elder_out(r, reveal=False) for r in rows],
+            total=total,
+            page=q.page,
+            page_size=q.page_size,
+        )
+    )
 
 
 async def get_elder(request: web.Request) -> web.Response:
@@ -510,8 +686,14 @@ async def get_elder(request: web.Request) -> web.Response:
         row = await elder_for(tx.conn, p, eid)
         if reveal:
             # The audit row names who saw what, never the values themselves.
-            await audit(tx, actor=p.user_id, action="reveal", object_type="elder", object_id=eid,
-                        detail={"fields": ["id_number", "phone", "contacts"]})
+            await audit(
+                tx,
+                actor=p.user_id,
+                action="reveal",
+                object_type="elder",
+                object_id=eid,
+                detail={"fields": ["id_number", "phone", "contacts"]},
+            )
         on_the_way = await reveal_for_incident(tx, p, eid)
     return ok(elder_out(row, reveal=reveal, reveal_contact=on_the_way is not None))
 
@@ -521,8 +703,14 @@ async def reveal_for_incident(tx: Tx, p: Principal, elder_id: int) -> int | None
     way); each such read is audited with the incident it was for."""
     iid = await assigned_incident(tx.conn, p, elder_id)
     if iid is not None:
-        await audit(tx, actor=p.user_id, action="reveal", object_type="elder", object_id=elder_id,
-                    detail={"fields": CONTACT_FIELDS, "incident_id": iid, "why": "assigned_incident"})
+        await audit(
+            tx,
+            actor=p.user_id,
+            action="reveal",
+            object_type="elder",
+            object_id=elder_id,
+            detail={"fields": CONTACT_FIELDS, "incident_id": iid, "why": "assigned_incident"},
+        )
     return iid
 
 
@@ -537,9 +725,17 @@ async def patch_elder(request: web.Request) -> web.Response:
     async with platform(request).tx() as tx:
         elder = await elder_for(tx.conn, p, eid)
         await _check_preferred_caregiver(tx, elder.station_id, values)
-        await tx.conn.execute(update(elders).where(elders.c.id == eid).values(**values, updated_at=tx.now))
-        await audit(tx, actor=p.user_id, action="update", object_type="elder", object_id=eid,
-                    detail={"fields": sorted(values)})
+        await tx.conn.execute(
+            update(elders).where(elders.c.id == eid).values(**values, updated_at=tx.now)
+        )
+        await audit(
+            tx,
+            actor=p.user_id,
+            action="update",
+            object_type="elder",
+            object_id=eid,
+            detail={"fields": sorted(values)},
+        )
         row = (await tx.conn.execute(select(elders).where(elders.c.id == eid))).one()
     return ok(elder_out(row, reveal=False))
 
@@ -549,7 +745,9 @@ async def deactivate_elder(request: web.Request) -> web.Response:
     eid = int_param(request, "elder_id")
     async with platform(request).tx() as tx:
         await elder_for(tx.conn, p, eid)
-        await tx.conn.execute(update(elders).where(elders.c.id == eid).values(active=False, updated_at=tx.now))
+        await tx.conn.execute(
+            update(elders).where(elders.c.id == eid).values(active=False, updated_at=tx.now)
+        )
         await audit(tx, actor=p.user_id, action="deactivate", object_type="elder", object_id=eid)
     return ok(ActiveOut(id=eid, active=False))
 
@@ -562,9 +760,12 @@ async def reactivate_elder(request: web.Request) -> web.Response:
     async with platform(request).tx() as tx:
         row = await elder_for(tx.conn, p, eid)
         if not row.active:
-            await tx.conn.execute(update(elders).where(elders.c.id == eid)
-                                  .values(active=True, updated_at=tx.now))
-            await audit(tx, actor=p.user_id, action="reactivate", object_type="elder", object_id=eid)
+            await tx.conn.execute(
+                update(elders).where(elders.c.id == eid).values(active=True, updated_at=tx.now)
+            )
+            await audit(
+                tx, actor=p.user_id, action="reactivate", object_type="elder", object_id=eid
+            )
     return ok(ActiveOut(id=eid, active=True))
 
 
@@ -581,10 +782,18 @@ async def link_code(request: web.Request) -> web.Response:
 
 # ----- family bindings --------------------------------------------------------------------
 
+
 def _binding_out(row: Any, elder_name: str) -> BindingOut:
-    return BindingOut(id=row.id, family_user_id=row.family_user_id, elder_id=row.elder_id,
-                      elder_name=elder_name, relation=row.relation, status=row.status,
-                      requested_at=row.requested_at, confirmed_at=row.confirmed_at)
+    return BindingOut(
+        id=row.id,
+        family_user_id=row.family_user_id,
+        elder_id=row.elder_id,
+        elder_name=elder_name,
+        relation=row.relation,
+        status=row.status,
+        requested_at=row.requested_at,
+        confirmed_at=row.confirmed_at,
+    )
 
 
 async def request_binding(request: web.Request) -> web.Response:
@@ -593,32 +802,59 @@ async def request_binding(request: web.Request) -> web.Response:
     body = await parse(request, BindingRequest)
     proof = body.elder_phone_or_id_last4.strip().upper()
     async with platform(request).tx() as tx:
-        candidates = (await tx.conn.execute(select(elders).where(
-            elders.c.name == body.elder_name, elders.c.active.is_(True)))).all()
+        candidates = (
+            await tx.conn.execute(
+                select(elders).where(elders.c.name == body.elder_name, elders.c.active.is_(True))
+            )
+        ).all()
         match = [e for e in candidates if proof in (e.phone, e.id_number[-4:])]
         if len(match) != 1:
             raise ApiError(404, "elder_not_found", "no elder matches this name and number")
         elder = match[0]
-        existing = (await tx.conn.execute(select(family_bindings).where(
-            family_bindings.c.family_user_id == p.user_id,
-            family_bindings.c.elder_id == elder.id))).first()
+        existing = (
+            await tx.conn.execute(
+                select(family_bindings).where(
+                    family_bindings.c.family_user_id == p.user_id,
+                    family_bindings.c.elder_id == elder.id,
+                )
+            )
+        ).first()
         if existing is not None and existing.status != "revoked":
             return ok(_binding_out(existing, elder.name))
         if existing is not None:
-            await tx.conn.execute(update(family_bindings).where(family_bindings.c.id == existing.id)
-                                  .values(status="pending", requested_at=tx.now, relation=body.relation))
+            await tx.conn.execute(
+                update(family_bindings)
+                .where(family_bindings.c.id == existing.id)
+                .values(status="pending", requested_at=tx.now, relation=body.relation)
+            )
             bid = existing.id
         else:
-            bid = (await tx.conn.execute(insert(family_bindings).values(
-                family_user_id=p.user_id, elder_id=elder.id, relation=body.relation,
-                status="pending", requested_at=tx.now).returning(family_bindings.c.id))).scalar_one()
+            bid = (
+                await tx.conn.execute(
+                    insert(family_bindings)
+                    .values(
+                        family_user_id=p.user_id,
+                        elder_id=elder.id,
+                        relation=body.relation,
+                        status="pending",
+                        requested_at=tx.now,
+                    )
+                    .returning(family_bindings.c.id)
+                )
+            ).scalar_one()
         from server.incidents.notify import to_operators
 
-        await to_operators(tx, elder.station_id, "binding.requested",
-                           {"binding_id": bid, "elder_id": elder.id, "relation": body.relation})
+        await to_operators(
+            tx,
+            elder.station_id,
+            "binding.requested",
+            {"binding_id": bid, "elder_id": elder.id, "relation": body.relation},
+        )
         if elder.user_id:
             queue_push(tx, f"user:{elder.user_id}", "binding.requested", {"binding_id": bid})
-        row = (await tx.conn.execute(select(family_bindings).where(family_bindings.c.id == bid))).one()
+        row = (
+            await tx.conn.execute(select(family_bindings).where(family_bindings.c.id == bid))
+        ).one()
     return ok(_binding_out(row, elder.name), 201)
 
 
@@ -626,28 +862,43 @@ async def confirm_binding(request: web.Request) -> web.Response:
     p = caller(request)
     bid = int_param(request, "binding_id")
     async with platform(request).tx() as tx:
-        row = (await tx.conn.execute(select(family_bindings).where(family_bindings.c.id == bid))).first()
+        row = (
+            await tx.conn.execute(select(family_bindings).where(family_bindings.c.id == bid))
+        ).first()
         if row is None:
             raise not_found("binding")
         elder = (await tx.conn.execute(select(elders).where(elders.c.id == row.elder_id))).one()
         allowed = (p.role is Role.ELDER and p.elder_id == elder.id) or (
-            p.is_staff() and (p.role is Role.ADMIN or p.station_id == elder.station_id))
+            p.is_staff() and (p.role is Role.ADMIN or p.station_id == elder.station_id)
+        )
         if not allowed:
             raise not_found("binding")
         if row.status == "pending":
-            await tx.conn.execute(update(family_bindings).where(family_bindings.c.id == bid).values(
-                status="confirmed", confirmed_at=tx.now, confirmed_by=p.user_id))
-            await audit(tx, actor=p.user_id, action="confirm_binding", object_type="binding", object_id=bid)
-            queue_push(tx, f"user:{row.family_user_id}", "binding.confirmed",
-                       {"binding_id": bid, "elder_id": elder.id})
-        row = (await tx.conn.execute(select(family_bindings).where(family_bindings.c.id == bid))).one()
+            await tx.conn.execute(
+                update(family_bindings)
+                .where(family_bindings.c.id == bid)
+                .values(status="confirmed", confirmed_at=tx.now, confirmed_by=p.user_id)
+            )
+            await audit(
+                tx, actor=p.user_id, action="confirm_binding", object_type="binding", object_id=bid
+            )
+            queue_push(
+                tx,
+                f"user:{row.family_user_id}",
+                "binding.confirmed",
+                {"binding_id": bid, "elder_id": elder.id},
+            )
+        row = (
+            await tx.conn.execute(select(family_bindings).where(family_bindings.c.id == bid))
+        ).one()
     return ok(_binding_out(row, elder.name))
 
 
 async def list_bindings(request: web.Request) -> web.Response:
     p = caller(request)
     stmt = select(family_bindings, elders.c.name.label("elder_name")).join(
-        elders, elders.c.id == family_bindings.c.elder_id)
+        elders, elders.c.id == family_bindings.c.elder_id
+    )
     if p.role is Role.FAMILY:
         stmt = stmt.where(family_bindings.c.family_user_id == p.user_id)
     elif p.role is Role.ELDER:
@@ -667,10 +918,16 @@ async def my_elders(request: web.Request) -> web.Response:
         if p.role is Role.ELDER:
             rows = (await conn.execute(select(elders).where(elders.c.id == p.elder_id))).all()
         else:
-            rows = (await conn.execute(select(elders).join(
-                family_bindings, family_bindings.c.elder_id == elders.c.id).where(
-                family_bindings.c.family_user_id == p.user_id,
-                family_bindings.c.status == "confirmed"))).all()
+            rows = (
+                await conn.execute(
+                    select(elders)
+                    .join(family_bindings, family_bindings.c.elder_id == elders.c.id)
+                    .where(
+                        family_bindings.c.family_user_id == p.user_id,
+                        family_bindings.c.status == "confirmed",
+                    )
+                )
+            ).all()
     return ok([elder_out(r, reveal=False) for r in rows])
 
 
@@ -701,5 +958,3 @@ def routes() -> list[web.RouteDef]:
         web.post("/api/v1/bindings/{binding_id}/confirm", confirm_binding),
         web.get("/api/v1/me/elders", my_elders),
     ]
-
-

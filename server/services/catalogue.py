@@ -19,9 +19,6 @@ ALL_DAYS: Final = frozenset(range(7))
 WEEKDAYS: Final = frozenset(range(5))
 
 
-
-
-
 class CatalogueError(ValueError):
     """An item definition that does not make sense."""
 

@@ -489,7 +489,6 @@ async def on_materialise_due(plat: Platform, payload: dict[str, Any]) -> None:
     )
 
 
-
 def routes() -> list[web.RouteDef]:
     return [
         web.post("/api/v1/elders/{elder_id}/recurring-bookings", create_recurrence),

@@ -283,7 +283,6 @@ async def complete_booking(request: web.Request) -> web.Response:
     return ok(welfare_flows.record_out(rec), 201)
 
 
-
 def routes() -> list[web.RouteDef]:
     """The services URL table."""
     return [

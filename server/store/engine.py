@@ -151,7 +151,9 @@ class Store:
                 sc = (await conn.exec_driver_sql("SHOW synchronous_commit")).scalar()
                 found = {"fsync": str(fsync), "synchronous_commit": str(sc)}
                 if fsync != "on" or sc not in ("on", "remote_write", "remote_apply"):
-                    raise StoreMisconfigured(f"PostgreSQL must run with fsync and synchronous_commit on: {found}")
+                    raise StoreMisconfigured(
+                        f"PostgreSQL must run with fsync and synchronous_commit on: {found}"
+                    )
                 return found
         return {}
 

@@ -61,7 +61,9 @@ class InlineCursor:
     def arraysize(self, value: int) -> None:
         self._cursor.arraysize = value
 
-    async def execute(self, operation: str, parameters: Sequence[Any] | None = None) -> InlineCursor:
+    async def execute(
+        self, operation: str, parameters: Sequence[Any] | None = None
+    ) -> InlineCursor:
         if parameters is None:
             self._cursor.execute(operation)
         else:
@@ -90,7 +92,9 @@ class InlineConnection:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
-        self._connection: sqlite3.Connection | None = conn  # truthy while open, as the adapter checks
+        self._connection: sqlite3.Connection | None = (
+            conn  # truthy while open, as the adapter checks
+        )
         self._tx = _InlineQueue()
 
     @property
@@ -100,7 +104,9 @@ class InlineConnection:
     def cursor(self) -> InlineCursor:
         return InlineCursor(self._conn.cursor())
 
-    async def execute(self, operation: str, parameters: Sequence[Any] | None = None) -> InlineCursor:
+    async def execute(
+        self, operation: str, parameters: Sequence[Any] | None = None
+    ) -> InlineCursor:
         return await self.cursor().execute(operation, parameters)
 
     async def commit(self) -> None:

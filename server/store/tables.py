@@ -40,7 +40,9 @@ _id = id_column
 
 
 stations = Table(
-    "stations", metadata, _id(),
+    "stations",
+    metadata,
+    _id(),
     Column("name", String(100), nullable=False),
     Column("district", String(50), nullable=False, server_default="朝阳区"),
     Column("street", String(50), nullable=False, server_default=""),
@@ -57,7 +59,9 @@ stations = Table(
 )
 
 users = Table(
-    "users", metadata, _id(),
+    "users",
+    metadata,
+    _id(),
     Column("role", String(16), nullable=False),  # operator, caregiver, elder, family, admin
     Column("username", String(64), nullable=True, unique=True),
     Column("phone", String(11), nullable=True, unique=True),
@@ -72,7 +76,9 @@ users = Table(
 )
 
 refresh_tokens = Table(
-    "refresh_tokens", metadata, _id(),
+    "refresh_tokens",
+    metadata,
+    _id(),
     Column("user_id", ForeignKey("users.id"), nullable=False, index=True),
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("expires_at", UtcDateTime, nullable=False),
@@ -81,15 +87,17 @@ refresh_tokens = Table(
 )
 
 caregivers = Table(
-    "caregivers", metadata, _id(),
+    "caregivers",
+    metadata,
+    _id(),
     Column("user_id", ForeignKey("users.id"), nullable=False, unique=True),
     Column("station_id", ForeignKey("stations.id"), nullable=False, index=True),
     Column("name", String(50), nullable=False),
     Column("phone", String(11), nullable=False),
-    Column("skills", JSON, nullable=False),          # ["first_aid", "bathing", ...]
-    Column("certificates", JSON, nullable=False),    # [{"name": ..., "number": ..., "expires": ...}]
+    Column("skills", JSON, nullable=False),  # ["first_aid", "bathing", ...]
+    Column("certificates", JSON, nullable=False),  # [{"name": ..., "number": ..., "expires": ...}]
     Column("travel_mode", String(8), nullable=False, server_default="ebike"),
-    Column("shifts", JSON, nullable=False),          # [{"weekday": 0, "start": "08:00", "end": "17:00"}]
+    Column("shifts", JSON, nullable=False),  # [{"weekday": 0, "start": "08:00", "end": "17:00"}]
     Column("on_duty", Boolean, nullable=False, server_default="0"),
     Column("lat", Float, nullable=True),
     Column("lng", Float, nullable=True),
@@ -101,11 +109,13 @@ caregivers = Table(
 )
 
 elders = Table(
-    "elders", metadata, _id(),
+    "elders",
+    metadata,
+    _id(),
     Column("station_id", ForeignKey("stations.id"), nullable=False, index=True),
     Column("user_id", ForeignKey("users.id"), nullable=True, unique=True),
     Column("name", String(50), nullable=False),
-    Column("sex", String(1), nullable=False),       # M / F
+    Column("sex", String(1), nullable=False),  # M / F
     Column("birth_date", String(10), nullable=False),
     Column("id_number", String(18), nullable=False, unique=True),
     Column("phone", String(11), nullable=True, index=True),
@@ -119,8 +129,8 @@ elders = Table(
     Column("categories", JSON, nullable=False),
     Column("care_level", String(16), nullable=False, server_default="自理"),
     Column("household_id", String(40), nullable=True, index=True),
-    Column("contacts", JSON, nullable=False),       # ordered: [{name, relation, phone, order}]
-    Column("neighbours", JSON, nullable=False),     # watch agreements: [{name, phone, agreement_no}]
+    Column("contacts", JSON, nullable=False),  # ordered: [{name, relation, phone, order}]
+    Column("neighbours", JSON, nullable=False),  # watch agreements: [{name, phone, agreement_no}]
     Column("health_notes", Text, nullable=False, server_default=""),
     Column("medicines", Text, nullable=False, server_default=""),
     Column("diet_notes", String(200), nullable=False, server_default=""),
@@ -136,11 +146,13 @@ elders = Table(
 Index("ix_elders_station_name", elders.c.station_id, elders.c.name)
 
 family_bindings = Table(
-    "family_bindings", metadata, _id(),
+    "family_bindings",
+    metadata,
+    _id(),
     Column("family_user_id", ForeignKey("users.id"), nullable=False),
     Column("elder_id", ForeignKey("elders.id"), nullable=False, index=True),
     Column("relation", String(20), nullable=False),
-    Column("status", String(12), nullable=False),   # pending, confirmed, revoked
+    Column("status", String(12), nullable=False),  # pending, confirmed, revoked
     Column("requested_at", UtcDateTime, nullable=False),
     Column("confirmed_at", UtcDateTime, nullable=True),
     Column("confirmed_by", ForeignKey("users.id"), nullable=True),
@@ -148,13 +160,19 @@ family_bindings = Table(
 )
 
 tasks = Table(
-    "tasks", metadata, _id(),
+    "tasks",
+    metadata,
+    _id(),
     Column("station_id", ForeignKey("stations.id"), nullable=False, index=True),
     Column("elder_id", ForeignKey("elders.id"), nullable=True, index=True),
     Column("caregiver_id", ForeignKey("caregivers.id"), nullable=True, index=True),
-    Column("kind", String(24), nullable=False),      # service, meal_delivery, visit, check, return_call, emergency, device
+    Column(
+        "kind", String(24), nullable=False
+    ),  # service, meal_delivery, visit, check, return_call, emergency, device
     Column("title", String(100), nullable=False),
-    Column("status", String(12), nullable=False),    # open, planned, en_route, in_progress, done, cancelled
+    Column(
+        "status", String(12), nullable=False
+    ),  # open, planned, en_route, in_progress, done, cancelled
     Column("priority", Integer, nullable=False, server_default="1"),
     Column("interruptible", Boolean, nullable=False, server_default="1"),
     Column("required_skills", JSON, nullable=False),
@@ -173,12 +191,14 @@ tasks = Table(
 )
 
 incidents = Table(
-    "incidents", metadata, _id(),
+    "incidents",
+    metadata,
+    _id(),
     Column("station_id", ForeignKey("stations.id"), nullable=False, index=True),
     Column("elder_id", ForeignKey("elders.id"), nullable=False, index=True),
-    Column("kind", String(12), nullable=False),      # emergency, health, service, family
+    Column("kind", String(12), nullable=False),  # emergency, health, service, family
     Column("status", String(12), nullable=False, index=True),
-    Column("source", String(12), nullable=False),    # button, app, phone, operator, device
+    Column("source", String(12), nullable=False),  # button, app, phone, operator, device
     Column("reporter_user_id", ForeignKey("users.id"), nullable=True),
     Column("lat", Float, nullable=False),
     Column("lng", Float, nullable=False),
@@ -201,7 +221,9 @@ incidents = Table(
 )
 
 incident_events = Table(
-    "incident_events", metadata, _id(),
+    "incident_events",
+    metadata,
+    _id(),
     Column("incident_id", ForeignKey("incidents.id"), nullable=False, index=True),
     Column("at", UtcDateTime, nullable=False),
     Column("kind", String(32), nullable=False),
@@ -210,7 +232,9 @@ incident_events = Table(
 )
 
 offers = Table(
-    "offers", metadata, _id(),
+    "offers",
+    metadata,
+    _id(),
     Column("incident_id", ForeignKey("incidents.id"), nullable=False, index=True),
     Column("caregiver_id", ForeignKey("caregivers.id"), nullable=False, index=True),
     Column("status", String(10), nullable=False),  # offered, accepted, declined, expired, withdrawn
@@ -223,7 +247,9 @@ offers = Table(
 )
 
 alarms = Table(
-    "alarms", metadata, _id(),
+    "alarms",
+    metadata,
+    _id(),
     Column("station_id", ForeignKey("stations.id"), nullable=False, index=True),
     Column("incident_id", ForeignKey("incidents.id"), nullable=True, index=True),
     Column("kind", String(32), nullable=False),
@@ -234,7 +260,8 @@ alarms = Table(
 )
 
 idempotency_keys = Table(
-    "idempotency_keys", metadata,
+    "idempotency_keys",
+    metadata,
     Column("scope", String(40), primary_key=True),
     Column("key", String(100), primary_key=True),
     Column("request_hash", String(64), nullable=False),
@@ -245,7 +272,9 @@ idempotency_keys = Table(
 )
 
 outbox = Table(
-    "outbox", metadata, _id(),
+    "outbox",
+    metadata,
+    _id(),
     Column("topic", String(40), nullable=False),
     Column("payload", JSON, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
@@ -257,9 +286,13 @@ outbox = Table(
 Index("ix_outbox_pending", outbox.c.published_at, outbox.c.id)
 
 timers = Table(
-    "timers", metadata, _id(),
+    "timers",
+    metadata,
+    _id(),
     Column("kind", String(40), nullable=False),
-    Column("ref", String(120), nullable=False, unique=True),  # one timer per (purpose, object, step)
+    Column(
+        "ref", String(120), nullable=False, unique=True
+    ),  # one timer per (purpose, object, step)
     Column("due_at", UtcDateTime, nullable=False),
     Column("payload", JSON, nullable=False),
     Column("state", String(10), nullable=False),  # pending, fired, cancelled
@@ -272,13 +305,16 @@ timers = Table(
 Index("ix_timers_due", timers.c.state, timers.c.due_at)
 
 push_cursors = Table(
-    "push_cursors", metadata,
+    "push_cursors",
+    metadata,
     Column("recipient", String(40), primary_key=True),
     Column("last_seq", Integer, nullable=False),
 )
 
 push_messages = Table(
-    "push_messages", metadata, _id(),
+    "push_messages",
+    metadata,
+    _id(),
     Column("recipient", String(40), nullable=False),
     Column("seq", Integer, nullable=False),
     Column("type", String(40), nullable=False),
@@ -288,10 +324,12 @@ push_messages = Table(
 )
 
 audit_log = Table(
-    "audit_log", metadata, _id(),
+    "audit_log",
+    metadata,
+    _id(),
     Column("at", UtcDateTime, nullable=False),
     Column("actor_user_id", ForeignKey("users.id"), nullable=True),
-    Column("action", String(40), nullable=False),   # reveal, disclose_120, login, ...
+    Column("action", String(40), nullable=False),  # reveal, disclose_120, login, ...
     Column("object_type", String(30), nullable=False),
     Column("object_id", String(40), nullable=False),
     Column("detail", JSON, nullable=False),

@@ -524,7 +524,6 @@ async def add_stay(request: web.Request) -> web.Response:
     return ok({"id": sid}, 201)
 
 
-
 def routes() -> list[web.RouteDef]:
     """The welfare URL table."""
     fmt = "{fmt:csv|xlsx}"

@@ -27,14 +27,24 @@ from typing import Any
 import pytest
 
 CHROMIUM = os.environ.get("ANXIN_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run",
-        "--autoplay-policy=no-user-gesture-required"]
+ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--autoplay-policy=no-user-gesture-required",
+]
 ROOT = Path(__file__).resolve().parents[2]
 # The README's screenshots are refreshed only when asked (ANXIN_SCREENSHOTS=1), so a test run
 # leaves the work tree as it found it; otherwise they go to a scratch folder.
-SHOTS = (ROOT / "docs" / "screenshots" if os.environ.get("ANXIN_SCREENSHOTS") == "1"
-         else Path(tempfile.gettempdir()) / "anxin-screenshots")
+SHOTS = (
+    ROOT / "docs" / "screenshots"
+    if os.environ.get("ANXIN_SCREENSHOTS") == "1"
+    else Path(tempfile.gettempdir()) / "anxin-screenshots"
+)
 PASSWORD = "anxin1234"
 CTI_SECRET = "browser-test-cti-secret"
 CONSOLE_VIEW = {"width": 1366, "height": 768}
@@ -44,8 +54,10 @@ PHONE_VIEW = {"width": 390, "height": 844}
 def _missing(what: str) -> None:
     if os.environ.get("ANXIN_REQUIRE_BACKENDS") == "1":
         pytest.fail(f"{what} is required (ANXIN_REQUIRE_BACKENDS=1) but missing")
-    pytest.skip(f"{what} is missing; install it with `apt-get install -y chromium fonts-wqy-microhei` "
-                "(and `pip install playwright`, no browser download needed)")
+    pytest.skip(
+        f"{what} is missing; install it with `apt-get install -y chromium fonts-wqy-microhei` "
+        "(and `pip install playwright`, no browser download needed)"
+    )
 
 
 def _free_port() -> int:
@@ -63,12 +75,19 @@ class Api:
 
     def token(self, who: str) -> str:
         if who not in self.tokens:
-            self.tokens[who] = self.call("POST", "/api/v1/auth/login",
-                                         json={"login": who, "password": PASSWORD})["access_token"]
+            self.tokens[who] = self.call(
+                "POST", "/api/v1/auth/login", json={"login": who, "password": PASSWORD}
+            )["access_token"]
         return self.tokens[who]
 
-    def call(self, method: str, path: str, who: str | None = None, json: Any = None,
-             headers: dict[str, str] | None = None) -> Any:
+    def call(
+        self,
+        method: str,
+        path: str,
+        who: str | None = None,
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
         hdrs = {"Content-Type": "application/json", **(headers or {})}
         if who:
             hdrs["Authorization"] = f"Bearer {self.token(who)}"
@@ -99,20 +118,39 @@ class Api:
         from hotline.cti import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 
         call_id = f"call-{uuid.uuid4().hex[:10]}"
-        body = _dumps({"event_id": uuid.uuid4().hex, "type": "ringing", "call_id": call_id,
-                       "caller": caller, "called": "13800138000",
-                       "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+        body = _dumps(
+            {
+                "event_id": uuid.uuid4().hex,
+                "type": "ringing",
+                "call_id": call_id,
+                "caller": caller,
+                "called": "13800138000",
+                "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            }
+        )
         ts = str(int(time.time()))
-        req = urllib.request.Request(self.base + "/api/v1/hotline/cti/events", data=body, method="POST",
-                                     headers={"Content-Type": "application/json", TIMESTAMP_HEADER: ts,
-                                              SIGNATURE_HEADER: sign(CTI_SECRET.encode(), ts, body)})
+        req = urllib.request.Request(
+            self.base + "/api/v1/hotline/cti/events",
+            data=body,
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                TIMESTAMP_HEADER: ts,
+                SIGNATURE_HEADER: sign(CTI_SECRET.encode(), ts, body),
+            },
+        )
         with urllib.request.urlopen(req, timeout=10) as r:
             assert r.status == 200
         return call_id
 
     def help_call(self, who: str = "elder", call_type: str = "emergency") -> Any:
-        return self.call("POST", "/api/v1/help-calls", who, json={"call_type": call_type},
-                         headers={"Idempotency-Key": str(uuid.uuid4())})
+        return self.call(
+            "POST",
+            "/api/v1/help-calls",
+            who,
+            json={"call_type": call_type},
+            headers={"Idempotency-Key": str(uuid.uuid4())},
+        )
 
 
 def _dumps(v: Any) -> bytes:
@@ -133,9 +171,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         _missing(f"Chromium ({CHROMIUM})")
     tmp = tmp_path_factory.mktemp("browser")
     port = _free_port()
-    env = {**os.environ, "ANXIN_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/anxin.db",
-           "ANXIN_JWT_SECRET": "browser-test-secret-0123456789abcdef0123", "ANXIN_LOG_LEVEL": "WARNING",
-           "ANXIN_CTI_SECRET": CTI_SECRET}
+    env = {
+        **os.environ,
+        "ANXIN_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/anxin.db",
+        "ANXIN_JWT_SECRET": "browser-test-secret-0123456789abcdef0123",
+        "ANXIN_LOG_LEVEL": "WARNING",
+        "ANXIN_CTI_SECRET": CTI_SECRET,
+    }
     if os.environ.get("ANXIN_BROWSER_SCHEMA") == "tables":
         # While the baseline migration lags behind the table definitions (other work in
         # progress), build the schema from the tables and mark it migrated.
@@ -143,8 +185,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     anxin = Path(sys.executable).with_name("anxin")
     cmd = [str(anxin)] if anxin.exists() else [sys.executable, "-m", "server.cli"]
     log = open(tmp / "server.log", "w")  # noqa: SIM115
-    proc = subprocess.Popen([*cmd, "demo", "--port", str(port)], cwd=tmp, env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [*cmd, "demo", "--port", str(port)], cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while True:
@@ -154,7 +197,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except (urllib.error.URLError, ConnectionError, OSError):
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
-                pytest.fail(f"demo server did not start: {(tmp / 'server.log').read_text()[-2000:]}")
+                pytest.fail(
+                    f"demo server did not start: {(tmp / 'server.log').read_text()[-2000:]}"
+                )
             time.sleep(0.3)
     try:
         yield base
@@ -287,7 +332,9 @@ class FreezableProxy:
         for pair in stale:
             for s in pair:
                 with contextlib.suppress(OSError):
-                    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                    s.setsockopt(
+                        socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+                    )
                     s.close()
         self.frozen.clear()
 

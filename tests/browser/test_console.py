@@ -17,18 +17,27 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def phone(browser: Any, geo: tuple[float, float] | None = None) -> Any:
-    opts: dict[str, Any] = {"viewport": PHONE_VIEW, "device_scale_factor": 1, "is_mobile": True,
-                            "has_touch": True, "locale": "zh-CN", "timezone_id": "Asia/Shanghai",
-                            "bypass_csp": True}  # wait_for_function evaluates strings
+    opts: dict[str, Any] = {
+        "viewport": PHONE_VIEW,
+        "device_scale_factor": 1,
+        "is_mobile": True,
+        "has_touch": True,
+        "locale": "zh-CN",
+        "timezone_id": "Asia/Shanghai",
+        "bypass_csp": True,
+    }  # wait_for_function evaluates strings
     if geo is not None:
-        opts.update(geolocation={"latitude": geo[0], "longitude": geo[1], "accuracy": 10},
-                    permissions=["geolocation"])
+        opts.update(
+            geolocation={"latitude": geo[0], "longitude": geo[1], "accuracy": 10},
+            permissions=["geolocation"],
+        )
     return browser.new_context(**opts)
 
 
 def console(browser: Any) -> Any:
-    return browser.new_context(viewport=CONSOLE_VIEW, locale="zh-CN", timezone_id="Asia/Shanghai",
-                               bypass_csp=True)
+    return browser.new_context(
+        viewport=CONSOLE_VIEW, locale="zh-CN", timezone_id="Asia/Shanghai", bypass_csp=True
+    )
 
 
 def hold(page: Any, selector: str, ms: int) -> None:
@@ -44,7 +53,9 @@ def at_door(page: Any, wgs: tuple[float, float]) -> None:
     page.wait_for_function(
         "([lat, lng]) => { const p = window.__anxin.state.position;"
         " return p && Math.abs(p.latitude - lat) < 1e-6 && Math.abs(p.longitude - lng) < 1e-6; }",
-        arg=list(wgs), timeout=5000)
+        arg=list(wgs),
+        timeout=5000,
+    )
 
 
 def open_alarms(api: Api) -> list[Any]:
@@ -78,7 +89,9 @@ def test_help_call_from_button_to_arrival(server: str, demo_api: Api, browser: A
     assert demo_api.call("GET", "/api/v1/incidents", "operator")["items"] == []
 
     # Hold ~1 s: the call goes out at once and is on the console within a second.
-    with el.expect_response(lambda r: "/api/v1/help-calls" in r.url and r.request.method == "POST") as resp:
+    with el.expect_response(
+        lambda r: "/api/v1/help-calls" in r.url and r.request.method == "POST"
+    ) as resp:
         hold(el, "#help", 1150)
     assert resp.value.status == 201
     t0 = time.monotonic()
@@ -96,14 +109,18 @@ def test_help_call_from_button_to_arrival(server: str, demo_api: Api, browser: A
     cgp.wait_for_selector("#btn-arrive", timeout=3000)
 
     # The console shows the acceptance and the countdown to the 20-minute deadline.
-    op.wait_for_selector(f"[data-testid=incident-{incident_id}] [data-status=accepted]", timeout=3000)
+    op.wait_for_selector(
+        f"[data-testid=incident-{incident_id}] [data-status=accepted]", timeout=3000
+    )
     cd = op.locator(f"[data-countdown='{incident_id}']").first
     text = cd.inner_text()
     assert ":" in text and text.startswith(("19:", "20:")), text
     assert "green" in (cd.get_attribute("class") or "")
     assert "王芳" in item.inner_text()
     # The elder sees who is coming and roughly when, in large type.
-    el.wait_for_function("document.querySelector('#status').textContent.includes('王芳正在赶来')", timeout=3000)
+    el.wait_for_function(
+        "document.querySelector('#status').textContent.includes('王芳正在赶来')", timeout=3000
+    )
     assert "分钟" in el.locator("#status").inner_text()
     shot(el, "elder.png")
 
@@ -131,21 +148,32 @@ def test_help_call_from_button_to_arrival(server: str, demo_api: Api, browser: A
 
     # En route, then arrival at the elder's door (the phone's GPS, WGS-84).
     cgp.click("#btn-en-route")
-    op.wait_for_selector(f"[data-testid=incident-{incident_id}] [data-status=en_route]", timeout=3000)
+    op.wait_for_selector(
+        f"[data-testid=incident-{incident_id}] [data-status=en_route]", timeout=3000
+    )
     cg_ctx.set_geolocation({"latitude": elder_wgs[0], "longitude": elder_wgs[1], "accuracy": 10})
     at_door(cgp, elder_wgs)  # the phone's position watch has reported the move
     cgp.click("#btn-arrive")
-    op.wait_for_selector(f"[data-testid=incident-{incident_id}] [data-status=arrived]", timeout=3000)
-    assert "ok" in (op.locator(f"[data-countdown='{incident_id}']").first.get_attribute("class") or "")
+    op.wait_for_selector(
+        f"[data-testid=incident-{incident_id}] [data-status=arrived]", timeout=3000
+    )
+    assert "ok" in (
+        op.locator(f"[data-countdown='{incident_id}']").first.get_attribute("class") or ""
+    )
     inc = demo_api.call("GET", f"/api/v1/incidents/{incident_id}", "operator")
     assert inc["status"] == "arrived" and not inc["arrival_flagged"]
-    el.wait_for_function("document.querySelector('#status').textContent.includes('到达')", timeout=3000)
+    el.wait_for_function(
+        "document.querySelector('#status').textContent.includes('到达')", timeout=3000
+    )
     fam.wait_for_function(
         f"document.querySelector(\"[data-incident='{incident_id}'] .status-text\")?.textContent.includes('到达')",
-        timeout=3000)
+        timeout=3000,
+    )
     shot(fam, "family.png")
     # On scene, the caregiver's 20-minute clock stops and says how long it took.
-    cgp.wait_for_function("document.querySelector('#cg-deadline')?.textContent.includes('已到场')", timeout=3000)
+    cgp.wait_for_function(
+        "document.querySelector('#cg-deadline')?.textContent.includes('已到场')", timeout=3000
+    )
     assert cgp.locator("#cg-deadline").get_attribute("data-until") is None
     shot(cgp, "caregiver.png")
 
@@ -153,7 +181,9 @@ def test_help_call_from_button_to_arrival(server: str, demo_api: Api, browser: A
     cgp.fill("#resolve-notes", "老人跌倒，无外伤，已扶起并通知家属")
     cgp.click("#btn-resolve")
     op.wait_for_selector(f"[data-testid=incident-{incident_id}]", state="detached", timeout=3000)
-    assert demo_api.call("GET", f"/api/v1/incidents/{incident_id}", "operator")["status"] == "resolved"
+    assert (
+        demo_api.call("GET", f"/api/v1/incidents/{incident_id}", "operator")["status"] == "resolved"
+    )
 
     # The phone rings (CTI webhook): the console pops up who is calling; one click opens the call.
     caller = demo_api.call("GET", "/api/v1/elders?page_size=3", "operator")["items"][2]
@@ -165,10 +195,18 @@ def test_help_call_from_button_to_arrival(server: str, demo_api: Api, browser: A
     card.locator(".btn.danger").first.click()
     card.wait_for(state="detached", timeout=3000)
     op.wait_for_selector("#detail:not([hidden]) #timeline li[data-kind=offered]", timeout=3000)
-    popped = [i for i in demo_api.call("GET", "/api/v1/incidents", "operator")["items"] if i["elder_id"] == caller["id"]]
+    popped = [
+        i
+        for i in demo_api.call("GET", "/api/v1/incidents", "operator")["items"]
+        if i["elder_id"] == caller["id"]
+    ]
     assert len(popped) == 1 and popped[0]["source"] == "phone"
-    demo_api.call("POST", f"/api/v1/incidents/{popped[0]['id']}/close", "operator",
-                  json={"resolution": "false_alarm", "notes": ""})
+    demo_api.call(
+        "POST",
+        f"/api/v1/incidents/{popped[0]['id']}/close",
+        "operator",
+        json={"resolution": "false_alarm", "notes": ""},
+    )
     for ctx in (op_ctx, el_ctx, cg_ctx, fam_ctx):
         ctx.close()
 
@@ -197,7 +235,11 @@ def test_phone_call_alarm_and_manual_reassignment(server: str, demo_api: Api, br
     # The alarm: a banner and a sound until acknowledged (the 'a' key).
     op.wait_for_selector(".alarm-banner:not([hidden]) .alarm", timeout=3000)
     op.wait_for_function("(window.__anxinBeeps || 0) > 0", timeout=5000)
-    first = [a for a in demo_api.call("GET", "/api/v1/alarms", "operator") if a["incident_id"] == incident_id]
+    first = [
+        a
+        for a in demo_api.call("GET", "/api/v1/alarms", "operator")
+        if a["incident_id"] == incident_id
+    ]
     assert [a["kind"] for a in first] == ["no_caregiver"]
     shot(op, "console-alarm.png")
     op.locator("#detail").press("Escape")
@@ -213,7 +255,9 @@ def test_phone_call_alarm_and_manual_reassignment(server: str, demo_api: Api, br
             break
         op.wait_for_selector(f"[data-testid=alarm-{pending[0]['id']}]", timeout=3000)
         op.keyboard.press("a")
-        op.wait_for_selector(f"[data-testid=alarm-{pending[0]['id']}]", state="detached", timeout=3000)
+        op.wait_for_selector(
+            f"[data-testid=alarm-{pending[0]['id']}]", state="detached", timeout=3000
+        )
     op.wait_for_selector(".alarm-banner", state="hidden", timeout=3000)
     beeps = op.evaluate("window.__anxinBeeps")
     op.wait_for_timeout(2100)
@@ -225,11 +269,15 @@ def test_phone_call_alarm_and_manual_reassignment(server: str, demo_api: Api, br
     op.select_option("#assign-cg", "2")  # 刘洋
     op.fill("#assign-reason", "刘洋离得近")
     op.click("#assign-submit")
-    op.wait_for_function("document.querySelector('#detail-caregiver').textContent.includes('刘洋')", timeout=3000)
+    op.wait_for_function(
+        "document.querySelector('#detail-caregiver').textContent.includes('刘洋')", timeout=3000
+    )
     op.select_option("#assign-cg", "1")  # 王芳
     op.fill("#assign-reason", "刘洋电话未接，改派王芳")
     op.click("#assign-submit")
-    op.wait_for_function("document.querySelector('#detail-caregiver').textContent.includes('王芳')", timeout=3000)
+    op.wait_for_function(
+        "document.querySelector('#detail-caregiver').textContent.includes('王芳')", timeout=3000
+    )
     op.wait_for_selector("#timeline li[data-kind=offered] >> nth=1")
     inc = demo_api.call("GET", f"/api/v1/incidents/{incident_id}", "operator")
     offered = [e for e in inc["timeline"] if e["kind"] == "offered"]
@@ -242,7 +290,10 @@ def test_phone_call_alarm_and_manual_reassignment(server: str, demo_api: Api, br
     op.fill("#close-notes", "回访确认误按")
     op.click("#close-submit")
     op.wait_for_selector(f"[data-testid=incident-{incident_id}]", state="detached", timeout=3000)
-    assert demo_api.call("GET", f"/api/v1/incidents/{incident_id}", "operator")["resolution"] == "false_alarm"
+    assert (
+        demo_api.call("GET", f"/api/v1/incidents/{incident_id}", "operator")["resolution"]
+        == "false_alarm"
+    )
 
     # The network goes: the browser says so and the console shows it at once (an open socket
     # would otherwise look live until its close handshake, which stalls offline). A call comes
@@ -255,16 +306,22 @@ def test_phone_call_alarm_and_manual_reassignment(server: str, demo_api: Api, br
     op_ctx.set_offline(False)
     op.wait_for_selector(f"[data-testid=incident-{missed}]", timeout=8000)
     op.wait_for_selector("#conn.live")
-    demo_api.call("POST", f"/api/v1/incidents/{missed}/close", "operator",
-             json={"resolution": "test_press", "notes": ""})
+    demo_api.call(
+        "POST",
+        f"/api/v1/incidents/{missed}/close",
+        "operator",
+        json={"resolution": "test_press", "notes": ""},
+    )
     op.wait_for_selector(f"[data-testid=incident-{missed}]", state="detached", timeout=3000)
     op_ctx.close()
 
 
 # ----- a half-open connection --------------------------------------------------------------
 
+
 def test_a_silent_connection_goes_offline_and_recovers_what_it_missed(
-        server: str, demo_api: Api, browser: Any, proxy: FreezableProxy) -> None:
+    server: str, demo_api: Api, browser: Any, proxy: FreezableProxy
+) -> None:
     """The route to the server goes dead without a close or an ``offline`` event (the browser
     thinks it is online): the heartbeat notices, the console says so, and once the route is
     back it reconnects, replays what it missed after its last sequence number and reloads."""
@@ -288,10 +345,15 @@ def test_a_silent_connection_goes_offline_and_recovers_what_it_missed(
     # The pushes sent while it was cut off were replayed, not only redrawn from the snapshot.
     op.wait_for_function(
         f"window.__anxin.state.log.some((e) => e.type === 'incident.opened' && e.incident_id === {missed})",
-        timeout=5000)
+        timeout=5000,
+    )
     assert op.evaluate("window.__anxin.live.lastSeq") > seq
-    demo_api.call("POST", f"/api/v1/incidents/{missed}/close", "operator",
-                  json={"resolution": "test_press", "notes": ""})
+    demo_api.call(
+        "POST",
+        f"/api/v1/incidents/{missed}/close",
+        "operator",
+        json={"resolution": "test_press", "notes": ""},
+    )
     for a in open_alarms(demo_api):
         demo_api.call("POST", f"/api/v1/alarms/{a['id']}/ack", "operator")
     ctx.close()
@@ -308,7 +370,9 @@ def without(text: str, *names: str) -> str:
     return text
 
 
-def test_english_switch_shows_server_texts_in_english(server: str, demo_api: Api, browser: Any) -> None:
+def test_english_switch_shows_server_texts_in_english(
+    server: str, demo_api: Api, browser: Any
+) -> None:
     """Status texts, the dispatcher's reasons, caregivers' current work and alarms come from
     the server; in English they read in English (names and addresses stay as they are)."""
     demo_api.duty("caregiver1", False)
@@ -325,51 +389,84 @@ def test_english_switch_shows_server_texts_in_english(server: str, demo_api: Api
     iid = inc["id"]
     op.wait_for_selector(f"[data-testid=incident-{iid}] [data-status=offered]", timeout=5000)
     op.click(f"[data-testid=incident-{iid}]")
-    op.wait_for_function("document.querySelector('#detail-status-text')?.textContent.includes('Offered to')", timeout=3000)
+    op.wait_for_function(
+        "document.querySelector('#detail-status-text')?.textContent.includes('Offered to')",
+        timeout=3000,
+    )
     # The operator's own wording, in English: never the elder's "we are finding one for you".
-    assert op.locator("#detail-status-text").inner_text() == "Offered to 刘洋, waiting for acceptance"
+    assert (
+        op.locator("#detail-status-text").inner_text() == "Offered to 刘洋, waiting for acceptance"
+    )
     why = op.locator(".cands .why").first.inner_text()
     assert why.startswith("idle, ") and "by e-bike" in why and not CJK.search(why)
     offered = op.locator("#timeline li[data-kind=offered] span").first.inner_text()
     assert "idle, " in offered and not CJK.search(without(offered, "刘洋"))
     # 刘洋 has an offer waiting: "Offered", not "Idle" (the list follows the offer live).
-    op.wait_for_function("document.querySelector('[data-testid=cg-2]')?.textContent.includes('Offered')", timeout=3000)
+    op.wait_for_function(
+        "document.querySelector('[data-testid=cg-2]')?.textContent.includes('Offered')",
+        timeout=3000,
+    )
     assert "Emergency call: 王秀英" in op.locator("[data-testid=cg-2]").inner_text()
     opened = op.locator("#detail .d-facts").inner_text()
     assert "elder app" in opened and " app ·" not in opened
     shot(op, "console-en.png")
 
     # The elder and the family read their own wording, in English.
-    el.wait_for_function("document.querySelector('#status').textContent.includes('Contacting a caregiver')", timeout=5000)
+    el.wait_for_function(
+        "document.querySelector('#status').textContent.includes('Contacting a caregiver')",
+        timeout=5000,
+    )
     fam.wait_for_function(
         f"document.querySelector(\"[data-incident='{iid}'] .status-text\")?.textContent === 'Contacting a caregiver'",
-        timeout=5000)
+        timeout=5000,
+    )
     assert not CJK.search(without(fam.locator(".elder-card h2").inner_text(), "王秀英"))
 
     # Accepted: the name and the minutes, in English, live.
     offer = demo_api.call("GET", "/api/v1/offers", "caregiver2")[0]
     demo_api.call("POST", f"/api/v1/offers/{offer['id']}/accept", "caregiver2")
-    el.wait_for_function("/刘洋 is on the way, about \\d+ min/.test(document.querySelector('#status').textContent)", timeout=5000)
-    op.wait_for_function("document.querySelector('#detail-status-text')?.textContent.startsWith('刘洋 accepted, ETA')", timeout=5000)
+    el.wait_for_function(
+        "/刘洋 is on the way, about \\d+ min/.test(document.querySelector('#status').textContent)",
+        timeout=5000,
+    )
+    op.wait_for_function(
+        "document.querySelector('#detail-status-text')?.textContent.startsWith('刘洋 accepted, ETA')",
+        timeout=5000,
+    )
     # The family's own wording: "accepted, there in about N min" (not the elder's "on the way").
-    fam.wait_for_function("/刘洋 accepted, there in about \\d+ min/.test(document.querySelector('#notes').textContent)",
-                          timeout=5000)
+    fam.wait_for_function(
+        "/刘洋 accepted, there in about \\d+ min/.test(document.querySelector('#notes').textContent)",
+        timeout=5000,
+    )
     assert "incident." not in fam.locator("#notes").inner_text()  # never the raw message type
 
-    demo_api.call("POST", f"/api/v1/incidents/{iid}/close", "operator", json={"resolution": "test_press", "notes": ""})
-    op.wait_for_function("document.querySelector('#detail-status-text')?.textContent === 'Closed: test press'", timeout=5000)
+    demo_api.call(
+        "POST",
+        f"/api/v1/incidents/{iid}/close",
+        "operator",
+        json={"resolution": "test_press", "notes": ""},
+    )
+    op.wait_for_function(
+        "document.querySelector('#detail-status-text')?.textContent === 'Closed: test press'",
+        timeout=5000,
+    )
     for ctx in (op_ctx, el_ctx, fam_ctx):
         ctx.close()
 
 
 # ----- the day's route and bookings -----------------------------------------------------
 
-def test_caregiver_completes_a_route_task_from_the_page(server: str, demo_api: Api, browser: Any) -> None:
+
+def test_caregiver_completes_a_route_task_from_the_page(
+    server: str, demo_api: Api, browser: Any
+) -> None:
     """The demo's day plan gave 王芳 a route; she sets off, arrives at the door and finishes
     the first visit from her phone."""
     mine = demo_api.raw("GET", "/api/v1/me/tasks", "caregiver1")
     assert mine[0] == 200, mine
-    todo = [t for t in mine[1]["tasks"] if t["status"] in ("open", "planned") and t["lat"] is not None]
+    todo = [
+        t for t in mine[1]["tasks"] if t["status"] in ("open", "planned") and t["lat"] is not None
+    ]
     assert todo, "the demo seeds a route for 王芳"
     task = todo[0]
     door = gcj02_to_wgs84(task["lat"], task["lng"])
@@ -381,10 +478,18 @@ def test_caregiver_completes_a_route_task_from_the_page(server: str, demo_api: A
     item.wait_for(timeout=5000)
     item.locator(".task-title").click()  # the visit she is about to do shows its steps
     item.locator(".nav-amap").wait_for(timeout=3000)
-    assert item.locator(".nav-amap").get_attribute("data-app").startswith("amapuri://route/plan/?sourceApplication=anxin")
+    assert (
+        item.locator(".nav-amap")
+        .get_attribute("data-app")
+        .startswith("amapuri://route/plan/?sourceApplication=anxin")
+    )
     assert "dev=0" in item.locator(".nav-amap").get_attribute("data-app")
     assert item.locator(".nav-qq").get_attribute("data-app").startswith("qqmap://map/routeplan?")
-    assert item.locator(".nav-qq").get_attribute("href").startswith("https://apis.map.qq.com/uri/v1/routeplan?")
+    assert (
+        item.locator(".nav-qq")
+        .get_attribute("href")
+        .startswith("https://apis.map.qq.com/uri/v1/routeplan?")
+    )
     shot(cgp, "caregiver-route.png")
 
     cgp.click(f"[data-start='{task['id']}']")
@@ -396,20 +501,42 @@ def test_caregiver_completes_a_route_task_from_the_page(server: str, demo_api: A
     form.locator("textarea").fill("已按时完成，老人状态良好")
     form.locator("button[type=submit]").click()
     cgp.wait_for_selector(f"[data-task='{task['id']}'] [data-task-status=done]", timeout=5000)
-    after = next(t for t in demo_api.call("GET", "/api/v1/me/tasks", "caregiver1")["tasks"] if t["id"] == task["id"])
+    after = next(
+        t
+        for t in demo_api.call("GET", "/api/v1/me/tasks", "caregiver1")["tasks"]
+        if t["id"] == task["id"]
+    )
     assert after["status"] == "done" and after["within_geofence"] is True
     ctx.close()
 
 
-def test_family_cancels_a_booking_before_its_cut_off(server: str, demo_api: Api, browser: Any) -> None:
+def test_family_cancels_a_booking_before_its_cut_off(
+    server: str, demo_api: Api, browser: Any
+) -> None:
     me = demo_api.call("GET", "/api/v1/me/elders", "family")[0]
-    menu = [m for m in demo_api.call("GET", f"/api/v1/elders/{me['id']}/menu", "family") if m["bookable"]]
-    item = next(m for m in menu if m["code"] == "chat") if any(m["code"] == "chat" for m in menu) else menu[0]
+    menu = [
+        m
+        for m in demo_api.call("GET", f"/api/v1/elders/{me['id']}/menu", "family")
+        if m["bookable"]
+    ]
+    item = (
+        next(m for m in menu if m["code"] == "chat")
+        if any(m["code"] == "chat" for m in menu)
+        else menu[0]
+    )
     tomorrow = (datetime.now(SHANGHAI) + timedelta(days=2)).date()
     start = datetime.combine(tomorrow, datetime.min.time(), SHANGHAI).replace(hour=10)
-    booking = demo_api.call("POST", f"/api/v1/elders/{me['id']}/bookings", "family", json={
-        "item_code": item["code"], "start": start.isoformat(),
-        "end": (start + timedelta(minutes=item["duration_min"] + 30)).isoformat(), "notes": ""})
+    booking = demo_api.call(
+        "POST",
+        f"/api/v1/elders/{me['id']}/bookings",
+        "family",
+        json={
+            "item_code": item["code"],
+            "start": start.isoformat(),
+            "end": (start + timedelta(minutes=item["duration_min"] + 30)).isoformat(),
+            "notes": "",
+        },
+    )
     ctx = phone(browser)
     fam = ctx.new_page()
     sign_in(fam, server, "/m/family", "family")
@@ -434,6 +561,7 @@ SOUND_STATE = """() => ({
   hidden: document.querySelector("#sound")?.hidden, banner_hidden: document.querySelector("#alarms")?.hidden,
   alarms: document.querySelectorAll("#alarms .alarm").length, beeps: window.__anxinBeeps || 0})"""
 
+
 def server_view(api: Api, call: dict[str, Any]) -> dict[str, Any]:
     """What the server holds for a help call, for a failure message."""
     inc = api.call("GET", f"/api/v1/incidents/{call['id']}", "operator")
@@ -441,8 +569,11 @@ def server_view(api: Api, call: dict[str, Any]) -> dict[str, Any]:
     return {
         "status": inc.get("status"),
         "timeline": [e.get("type") for e in inc.get("timeline", [])],
-        "alarms": [(a["id"], a["kind"], a["incident_id"], a.get("acknowledged_at"))
-                   for a in alarms if a["incident_id"] == call["id"]],
+        "alarms": [
+            (a["id"], a["kind"], a["incident_id"], a.get("acknowledged_at"))
+            for a in alarms
+            if a["incident_id"] == call["id"]
+        ],
     }
 
 
@@ -466,7 +597,9 @@ BLOCKED_AUDIO = """
 """
 
 
-def test_blocked_sound_is_shown_and_a_click_enables_it(server: str, demo_api: Api, browser: Any) -> None:
+def test_blocked_sound_is_shown_and_a_click_enables_it(
+    server: str, demo_api: Api, browser: Any
+) -> None:
     for n in (1, 2, 3, 4):
         demo_api.duty(f"caregiver{n}", False)
     for a in open_alarms(demo_api):  # a clean banner: only this test's alarm
@@ -494,13 +627,20 @@ def test_blocked_sound_is_shown_and_a_click_enables_it(server: str, demo_api: Ap
     op.click("#sound")
     op.wait_for_selector("#sound", state="hidden", timeout=3000)
     op.wait_for_function("(window.__anxinBeeps || 0) > 0", timeout=5000)
-    demo_api.call("POST", f"/api/v1/incidents/{iid}/close", "operator", json={"resolution": "test_press", "notes": ""})
+    demo_api.call(
+        "POST",
+        f"/api/v1/incidents/{iid}/close",
+        "operator",
+        json={"resolution": "test_press", "notes": ""},
+    )
     for a in open_alarms(demo_api):
         demo_api.call("POST", f"/api/v1/alarms/{a['id']}/ack", "operator")
     ctx.close()
 
 
-def test_an_alarm_raised_while_the_board_loads_is_not_lost(server: str, demo_api: Api, browser: Any) -> None:
+def test_an_alarm_raised_while_the_board_loads_is_not_lost(
+    server: str, demo_api: Api, browser: Any
+) -> None:
     """The console's snapshot (the board) is read just before a help call's alarm, and the
     alarm's push arrives while the board is still on its way: the banner shows it all the same
     (it used to vanish until the next reconnect)."""
@@ -530,8 +670,15 @@ def test_an_alarm_raised_while_the_board_loads_is_not_lost(server: str, demo_api
         op.wait_for_timeout(50)
     iid = held["call"]["id"]
     alarm = next(a for a in open_alarms(demo_api) if a["incident_id"] == iid)
-    op.wait_for_selector(f".alarm-banner:not([hidden]) [data-testid=alarm-{alarm['id']}]", timeout=5000)
-    demo_api.call("POST", f"/api/v1/incidents/{iid}/close", "operator", json={"resolution": "test_press", "notes": ""})
+    op.wait_for_selector(
+        f".alarm-banner:not([hidden]) [data-testid=alarm-{alarm['id']}]", timeout=5000
+    )
+    demo_api.call(
+        "POST",
+        f"/api/v1/incidents/{iid}/close",
+        "operator",
+        json={"resolution": "test_press", "notes": ""},
+    )
     for a in open_alarms(demo_api):
         demo_api.call("POST", f"/api/v1/alarms/{a['id']}/ack", "operator")
     ctx.close()

@@ -17,11 +17,14 @@ async def test_pages_and_assets_are_served(client: Any) -> None:
         r = await client.get(path)
         assert r.status == 200, path
         assert r.content_type == "text/html"
-        assert "<script type=\"module\"" in await r.text()
+        assert '<script type="module"' in await r.text()
     r = await client.get("/console/assets/common.js")
     assert r.status == 200 and r.content_type == "text/javascript"
-    for bad in ("/console/assets/../console.html", "/console/assets/..%2f..%2fpyproject.toml",
-                "/console/assets/nope.js"):
+    for bad in (
+        "/console/assets/../console.html",
+        "/console/assets/..%2f..%2fpyproject.toml",
+        "/console/assets/nope.js",
+    ):
         assert (await client.get(bad)).status == 404, bad
 
 
@@ -33,8 +36,13 @@ async def _accepted_and_arrived(api: Api) -> int:
     await api.call("POST", f"/api/v1/offers/{offer['id']}/accept", "cg_a", expect=200)
     await api.advance(300)
     lat, lng = near(100, 100)
-    await api.call("POST", f"/api/v1/incidents/{iid}/arrive", "cg_a", expect=200,
-                   json={"location": {"lat": lat, "lng": lng, "coord_system": "gcj02"}})
+    await api.call(
+        "POST",
+        f"/api/v1/incidents/{iid}/arrive",
+        "cg_a",
+        expect=200,
+        json={"location": {"lat": lat, "lng": lng, "coord_system": "gcj02"}},
+    )
     return int(iid)
 
 
@@ -47,14 +55,20 @@ async def test_board_is_scoped_to_the_operators_station(api: Api) -> None:
     assert [i["id"] for i in board["incidents"]] == [iid]
     assert board["incidents"][0]["offer"]["caregiver_name"] == "王芳"
     # A caregiver with an offer waiting for an answer is "offered", not idle.
-    assert {c["name"]: c["status"] for c in board["caregivers"]} == {"王芳": "offered", "刘洋": "idle"}
+    assert {c["name"]: c["status"] for c in board["caregivers"]} == {
+        "王芳": "offered",
+        "刘洋": "idle",
+    }
     wang = next(c for c in board["caregivers"] if c["name"] == "王芳")
     assert wang["current"]["type"] == "offer" and wang["current"]["id"] == iid
     assert wang["current"]["title_i18n"]["en"] == "Emergency call: 王秀英"
     # The operator reads operator wording, in both languages; never the elder's "为您".
     inc = board["incidents"][0]
-    assert inc["status_text_i18n"] == {**inc["status_text_i18n"], "zh": "已派给王芳，等待接单",
-                                       "en": "Offered to 王芳, waiting for acceptance"}
+    assert inc["status_text_i18n"] == {
+        **inc["status_text_i18n"],
+        "zh": "已派给王芳，等待接单",
+        "en": "Offered to 王芳, waiting for acceptance",
+    }
     assert "为您" not in inc["status_text"]
     other = await api.call("GET", "/api/v1/console/board", "operator2", expect=200)
     assert other["station"]["id"] == api.ids["station2"]
@@ -79,7 +93,10 @@ async def test_today_figures_and_caregiver_status(api: Api) -> None:
     assert today["accept_median_s"] == 30 and today["arrive_median_s"] == 330
     assert today["on_scene_share"] == 1.0 and today["on_scene_in_time"] == 1
     assert sum(h["calls"] for h in today["hours"]) == 1 and len(today["hours"]) == 24
-    cgs = {c["name"]: c for c in await api.call("GET", "/api/v1/console/caregivers", "operator", expect=200)}
+    cgs = {
+        c["name"]: c
+        for c in await api.call("GET", "/api/v1/console/caregivers", "operator", expect=200)
+    }
     assert cgs["王芳"]["status"] == "serving" and cgs["王芳"]["current"]["id"] == iid
     empty = await api.call("GET", "/api/v1/console/today", "operator2", expect=200)
     assert empty["calls"] == 0
@@ -100,15 +117,21 @@ async def test_caregiver_day_and_elder_day_are_guarded(api: Api) -> None:
         assert [i["id"] for i in day["open_incidents"]] == [iid]
     for who in ("family2", "operator2", "cg_a"):
         await api.call("GET", f"/api/v1/console/elders/{eid}/day", who, expect=404)
-    await api.call("GET", f"/api/v1/console/elders/{api.ids['elder_other']}/day", "elder", expect=404)
+    await api.call(
+        "GET", f"/api/v1/console/elders/{api.ids['elder_other']}/day", "elder", expect=404
+    )
 
 
 async def test_each_reader_gets_their_own_wording_in_both_languages(api: Api) -> None:
     iid = (await api.press(expect=201))["id"]
     await api.pump()
     eid = api.ids["elder"]
-    elder = (await api.call("GET", f"/api/v1/console/elders/{eid}/day", "elder", expect=200))["open_incidents"][0]
-    family = (await api.call("GET", f"/api/v1/console/elders/{eid}/day", "family", expect=200))["open_incidents"][0]
+    elder = (await api.call("GET", f"/api/v1/console/elders/{eid}/day", "elder", expect=200))[
+        "open_incidents"
+    ][0]
+    family = (await api.call("GET", f"/api/v1/console/elders/{eid}/day", "family", expect=200))[
+        "open_incidents"
+    ][0]
     op = await api.call("GET", f"/api/v1/console/incidents/{iid}", "operator", expect=200)
     assert elder["status_text_i18n"]["zh"] == "正在为您联系护理员"
     assert elder["status_text_i18n"]["en"] == "Contacting a caregiver for you"
@@ -117,8 +140,13 @@ async def test_each_reader_gets_their_own_wording_in_both_languages(api: Api) ->
     await api.advance(20)
     offer = (await api.call("GET", "/api/v1/offers", "cg_a", expect=200))[0]
     await api.call("POST", f"/api/v1/offers/{offer['id']}/accept", "cg_a", expect=200)
-    await api.call("POST", f"/api/v1/incidents/{iid}/close", "operator", expect=200,
-                   json={"resolution": "false_alarm", "notes": ""})
+    await api.call(
+        "POST",
+        f"/api/v1/incidents/{iid}/close",
+        "operator",
+        expect=200,
+        json={"resolution": "false_alarm", "notes": ""},
+    )
     op = await api.call("GET", f"/api/v1/console/incidents/{iid}", "operator", expect=200)
     assert op["status_text_i18n"]["en"] == "Closed: false alarm"
 
@@ -152,8 +180,13 @@ async def test_operator_pushes_name_their_station(api: Api) -> None:
     await api.press(expect=201)
     await api.pump()
     async with api.platform.store.read() as conn:
-        rows = (await conn.execute(select(push_messages.c.type, push_messages.c.payload).where(
-            push_messages.c.recipient == f"user:{api.ids['admin']}"))).all()
+        rows = (
+            await conn.execute(
+                select(push_messages.c.type, push_messages.c.payload).where(
+                    push_messages.c.recipient == f"user:{api.ids['admin']}"
+                )
+            )
+        ).all()
     assert rows and {r.payload.get("station_id") for r in rows} == {api.ids["station"]}
     assert "incident.opened" in {r.type for r in rows}
 
@@ -170,21 +203,41 @@ async def test_dispatcher_reasons_are_stored_as_data_and_read_in_both_languages(
     # 刘洋 is in the middle of a bath that cannot be broken off.
     now = api.clock.now()
     async with api.platform.store.begin() as conn:
-        await conn.execute(insert(tasks).values(
-            station_id=api.ids["station"], elder_id=api.ids["elder"], caregiver_id=api.ids["cg_b"],
-            kind="service", title="助浴", status="in_progress", priority=2, interruptible=False,
-            required_skills=["bathing"], window_start=now - timedelta(minutes=10),
-            window_end=now + timedelta(hours=1), duration_s=1800, started_at=now,
-            lat=near(-1500, 800)[0], lng=near(-1500, 800)[1], created_at=now))
+        await conn.execute(
+            insert(tasks).values(
+                station_id=api.ids["station"],
+                elder_id=api.ids["elder"],
+                caregiver_id=api.ids["cg_b"],
+                kind="service",
+                title="助浴",
+                status="in_progress",
+                priority=2,
+                interruptible=False,
+                required_skills=["bathing"],
+                window_start=now - timedelta(minutes=10),
+                window_end=now + timedelta(hours=1),
+                duration_s=1800,
+                started_at=now,
+                lat=near(-1500, 800)[0],
+                lng=near(-1500, 800)[1],
+                created_at=now,
+            )
+        )
     iid = (await api.press(expect=201))["id"]
     await api.pump()
     async with api.platform.store.read() as conn:
-        stored = (await conn.execute(select(incidents.c.last_ranking).where(incidents.c.id == iid))).scalar_one()
+        stored = (
+            await conn.execute(select(incidents.c.last_ranking).where(incidents.c.id == iid))
+        ).scalar_one()
     idle, busy = stored["candidates"]
     assert idle["reason_code"] == "idle" and idle["reason_params"]["first_aid"] is True
     assert busy["reason_code"] == "busy_must_finish"
-    assert busy["reason_params"] == {**busy["reason_params"], "busy_with": "助浴", "finish_min": 30,
-                                     "mode": "ebike"}
+    assert busy["reason_params"] == {
+        **busy["reason_params"],
+        "busy_with": "助浴",
+        "finish_min": 30,
+        "mode": "ebike",
+    }
 
     view = await api.call("GET", f"/api/v1/console/incidents/{iid}", "operator", expect=200)
     a, b = view["candidates"]
@@ -193,11 +246,21 @@ async def test_dispatcher_reasons_are_stored_as_data_and_read_in_both_languages(
     assert a["reason_i18n"]["key"] == "reason.idle"
     assert a["reason_i18n"]["zh"] == a["reason"] == f"空闲，骑行约{m_a}分钟，持急救证"
     assert a["reason_i18n"]["en"] == f"idle, {m_a} min by e-bike; first-aid certified"
-    assert b["reason_i18n"]["zh"] == b["reason"] == f"正在助浴（不可中断），还需30分钟，再骑行约{m_b}分钟"
-    assert b["reason_i18n"]["en"] == f"busy with bathing help (cannot break off) for 30 more min, then {m_b} min by e-bike"
+    assert (
+        b["reason_i18n"]["zh"]
+        == b["reason"]
+        == f"正在助浴（不可中断），还需30分钟，再骑行约{m_b}分钟"
+    )
+    assert (
+        b["reason_i18n"]["en"]
+        == f"busy with bathing help (cannot break off) for 30 more min, then {m_b} min by e-bike"
+    )
     # The offer and its timeline event carry the same data.
     offered = next(e for e in view["timeline"] if e["kind"] == "offered")
-    assert offered["data"]["reason_code"] == "idle" and offered["data"]["reason_i18n"] == a["reason_i18n"]
+    assert (
+        offered["data"]["reason_code"] == "idle"
+        and offered["data"]["reason_i18n"] == a["reason_i18n"]
+    )
     assert view["offer"]["reason_i18n"] == a["reason_i18n"]
     board = await api.call("GET", "/api/v1/console/board", "operator", expect=200)
     assert board["incidents"][0]["offer"]["reason_i18n"]["en"] == a["reason_i18n"]["en"]
@@ -205,7 +268,9 @@ async def test_dispatcher_reasons_are_stored_as_data_and_read_in_both_languages(
     # The data is what is rendered: a text that no longer reads still shows both languages.
     async with api.platform.store.begin() as conn:
         edited = {**stored, "candidates": [{**idle, "reason": "（旧文字）"}, busy]}
-        await conn.execute(update(incidents).where(incidents.c.id == iid).values(last_ranking=edited))
+        await conn.execute(
+            update(incidents).where(incidents.c.id == iid).values(last_ranking=edited)
+        )
     view = await api.call("GET", f"/api/v1/console/incidents/{iid}", "operator", expect=200)
     assert view["candidates"][0]["reason_i18n"]["en"] == a["reason_i18n"]["en"]
     assert view["candidates"][0]["reason_i18n"]["zh"] == a["reason_i18n"]["zh"]
@@ -213,10 +278,20 @@ async def test_dispatcher_reasons_are_stored_as_data_and_read_in_both_languages(
     # Rows stored before the data (or with data that does not read) fall back to the text, in
     # its stored (possibly older) wording.
     old_text = f"正在助浴（不可中断）还需30分钟，再骑行约{m_b}分钟"  # an earlier wording
-    old = {**stored, "candidates": [
-        {k: v for k, v in idle.items() if k not in ("reason_code", "reason_params")},
-        {**busy, "reason": old_text, "reason_params": {"mode": "rocket"}},
-        {**idle, "caregiver_id": 999, "reason": "另有安排", "reason_code": None, "reason_params": None}]}
+    old = {
+        **stored,
+        "candidates": [
+            {k: v for k, v in idle.items() if k not in ("reason_code", "reason_params")},
+            {**busy, "reason": old_text, "reason_params": {"mode": "rocket"}},
+            {
+                **idle,
+                "caregiver_id": 999,
+                "reason": "另有安排",
+                "reason_code": None,
+                "reason_params": None,
+            },
+        ],
+    }
     async with api.platform.store.begin() as conn:
         await conn.execute(update(incidents).where(incidents.c.id == iid).values(last_ranking=old))
     view = await api.call("GET", f"/api/v1/console/incidents/{iid}", "operator", expect=200)
@@ -224,5 +299,8 @@ async def test_dispatcher_reasons_are_stored_as_data_and_read_in_both_languages(
     assert a["reason_code"] is None and b["reason_code"] is None and b["reason_params"] is None
     assert a["reason_i18n"]["zh"] == idle["reason"] and a["reason_i18n"]["en"].startswith("idle, ")
     assert b["reason_i18n"]["zh"] == old_text
-    assert b["reason_i18n"]["en"] == f"busy with bathing help (cannot break off) for 30 more min, then {m_b} min by e-bike"
+    assert (
+        b["reason_i18n"]["en"]
+        == f"busy with bathing help (cannot break off) for 30 more min, then {m_b} min by e-bike"
+    )
     assert other["reason_i18n"] == {**other["reason_i18n"], "zh": "另有安排", "en": "另有安排"}

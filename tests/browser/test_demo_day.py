@@ -37,12 +37,19 @@ async def _counts(store: Store) -> tuple[int, int, int, int]:
         n_book = (await conn.execute(select(func.count()).select_from(bookings))).scalar_one()
         n_meal = (await conn.execute(select(func.count()).select_from(meal_orders))).scalar_one()
         n_task = (await conn.execute(select(func.count()).select_from(tasks))).scalar_one()
-        n_planned = (await conn.execute(select(func.count()).select_from(tasks).where(
-            tasks.c.caregiver_id.is_not(None), tasks.c.planned_start.is_not(None)))).scalar_one()
+        n_planned = (
+            await conn.execute(
+                select(func.count())
+                .select_from(tasks)
+                .where(tasks.c.caregiver_id.is_not(None), tasks.c.planned_start.is_not(None))
+            )
+        ).scalar_one()
     return int(n_book), int(n_meal), int(n_task), int(n_planned)
 
 
-async def test_the_demo_day_has_routes_visits_and_meals_and_is_seeded_once(database_url: str) -> None:
+async def test_the_demo_day_has_routes_visits_and_meals_and_is_seeded_once(
+    database_url: str,
+) -> None:
     await _schema(database_url)
     settings = Settings(database_url=database_url)
     await seed_demo(settings, today=False)
@@ -59,8 +66,13 @@ async def test_the_demo_day_has_routes_visits_and_meals_and_is_seeded_once(datab
         assert n_planned >= n_task - 2, first
         async with store.read() as conn:
             kinds = {r.kind for r in (await conn.execute(select(tasks.c.kind))).all()}
-            routes = (await conn.execute(select(tasks.c.caregiver_id, func.count()).where(
-                tasks.c.caregiver_id.is_not(None)).group_by(tasks.c.caregiver_id))).all()
+            routes = (
+                await conn.execute(
+                    select(tasks.c.caregiver_id, func.count())
+                    .where(tasks.c.caregiver_id.is_not(None))
+                    .group_by(tasks.c.caregiver_id)
+                )
+            ).all()
         assert kinds == {"service", "meal_delivery"} and len(routes) >= 3
 
         # The same day again: nothing new. The next day: its own bookings.

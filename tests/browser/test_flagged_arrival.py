@@ -18,15 +18,23 @@ FAR_NORTH_DEG = 0.0095
 
 
 def _phone(browser: Any, geo: tuple[float, float]) -> Any:
-    return browser.new_context(viewport=PHONE_VIEW, device_scale_factor=1, is_mobile=True, has_touch=True,
-                               locale="zh-CN", timezone_id="Asia/Shanghai", bypass_csp=True,
-                               geolocation={"latitude": geo[0], "longitude": geo[1], "accuracy": 10},
-                               permissions=["geolocation"])
+    return browser.new_context(
+        viewport=PHONE_VIEW,
+        device_scale_factor=1,
+        is_mobile=True,
+        has_touch=True,
+        locale="zh-CN",
+        timezone_id="Asia/Shanghai",
+        bypass_csp=True,
+        geolocation={"latitude": geo[0], "longitude": geo[1], "accuracy": 10},
+        permissions=["geolocation"],
+    )
 
 
 def _console(browser: Any) -> Any:
-    return browser.new_context(viewport=CONSOLE_VIEW, locale="zh-CN", timezone_id="Asia/Shanghai",
-                               bypass_csp=True)
+    return browser.new_context(
+        viewport=CONSOLE_VIEW, locale="zh-CN", timezone_id="Asia/Shanghai", bypass_csp=True
+    )
 
 
 def _at(page: Any, wgs: tuple[float, float]) -> None:
@@ -34,10 +42,14 @@ def _at(page: Any, wgs: tuple[float, float]) -> None:
     page.wait_for_function(
         "([lat, lng]) => { const p = window.__anxin.state.position;"
         " return p && Math.abs(p.latitude - lat) < 1e-6 && Math.abs(p.longitude - lng) < 1e-6; }",
-        arg=list(wgs), timeout=5000)
+        arg=list(wgs),
+        timeout=5000,
+    )
 
 
-def test_far_check_in_is_flagged_and_confirmed_on_the_console(server: str, demo_api: Api, browser: Any) -> None:
+def test_far_check_in_is_flagged_and_confirmed_on_the_console(
+    server: str, demo_api: Api, browser: Any
+) -> None:
     # Only 王芳 (caregiver1) is on duty, so the offer goes to her.
     demo_api.duty("caregiver1", True)
     for n in (2, 3, 4):
@@ -79,8 +91,9 @@ def test_far_check_in_is_flagged_and_confirmed_on_the_console(server: str, demo_
     flag = op.locator(f"[data-testid=incident-{iid}] [data-flag=arrival]")
     flag.wait_for(timeout=3000)
     assert shown in flag.inner_text()
-    assert op.locator(f"[data-testid=incident-{iid}] [data-status]").get_attribute("data-status") in (
-        "accepted", "en_route")
+    assert op.locator(f"[data-testid=incident-{iid}] [data-status]").get_attribute(
+        "data-status"
+    ) in ("accepted", "en_route")
     # ... and the detail panel says how far, with a visible confirm button.
     op.locator(f"[data-testid=incident-{iid}]").click()
     box = op.locator("#detail:not([hidden]) #arrival-flag")
@@ -113,8 +126,11 @@ def test_far_check_in_is_flagged_and_confirmed_on_the_console(server: str, demo_
     assert op.locator(f"[data-testid=incident-{iid}] [data-flag=arrival]").count() == 0
     inc = demo_api.call("GET", f"/api/v1/incidents/{iid}", "operator")
     assert inc["status"] == "arrived" and inc["arrived_at"] is not None
-    assert not [a for a in demo_api.call("GET", "/api/v1/alarms", "operator")
-                if a["incident_id"] == iid and a["kind"] == "arrival_outside_geofence"]
+    assert not [
+        a
+        for a in demo_api.call("GET", "/api/v1/alarms", "operator")
+        if a["incident_id"] == iid and a["kind"] == "arrival_outside_geofence"
+    ]
 
     # Her phone follows without a reload: on scene, with the resolve step.
     cgp.wait_for_selector("#btn-resolve", timeout=3000)

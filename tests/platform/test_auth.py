@@ -29,7 +29,9 @@ async def wechat() -> Any:
 async def wapi(aiohttp_client: Any, settings: Settings, clock: FakeClock, wechat: Any) -> Api:
     fake, base = wechat
     s = replace(settings, wechat_base_url=base, wechat_appid=fake.appid, wechat_secret=fake.secret)
-    client = await aiohttp_client(create_app(s, clock=clock, run_background=False, create_schema=True))
+    client = await aiohttp_client(
+        create_app(s, clock=clock, run_background=False, create_schema=True)
+    )
     api = Api(client)
     await api.seed()
     return api
@@ -37,26 +39,38 @@ async def wapi(aiohttp_client: Any, settings: Settings, clock: FakeClock, wechat
 
 async def test_wrong_password_five_times_locks_account(api: Api) -> None:
     for _ in range(5):
-        status, body = await api.call("POST", "/api/v1/auth/login", json={"login": "cg_a", "password": "nope"})
+        status, body = await api.call(
+            "POST", "/api/v1/auth/login", json={"login": "cg_a", "password": "nope"}
+        )
         assert status == 401 and body["code"] == "bad_credentials"
-    status, body = await api.call("POST", "/api/v1/auth/login", json={"login": "cg_a", "password": PASSWORD})
+    status, body = await api.call(
+        "POST", "/api/v1/auth/login", json={"login": "cg_a", "password": PASSWORD}
+    )
     assert status == 423 and body["code"] == "account_locked"
     api.clock.advance(901)
-    status, _ = await api.call("POST", "/api/v1/auth/login", json={"login": "cg_a", "password": PASSWORD})
+    status, _ = await api.call(
+        "POST", "/api/v1/auth/login", json={"login": "cg_a", "password": PASSWORD}
+    )
     assert status == 200
 
 
 async def test_unknown_user_gives_same_error(api: Api) -> None:
-    status, body = await api.call("POST", "/api/v1/auth/login", json={"login": "ghost", "password": "x"})
+    status, body = await api.call(
+        "POST", "/api/v1/auth/login", json={"login": "ghost", "password": "x"}
+    )
     assert status == 401 and body["code"] == "bad_credentials"
 
 
 async def test_refresh_rotates_and_old_token_is_spent(api: Api) -> None:
     r = await api.client.post("/api/v1/auth/login", json={"login": "op1", "password": PASSWORD})
     pair = await r.json()
-    status, new = await api.call("POST", "/api/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]})
+    status, new = await api.call(
+        "POST", "/api/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]}
+    )
     assert status == 200 and new["refresh_token"] != pair["refresh_token"]
-    status, body = await api.call("POST", "/api/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]})
+    status, body = await api.call(
+        "POST", "/api/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]}
+    )
     assert status == 401 and body["code"] == "invalid_refresh_token"
 
 
@@ -90,31 +104,47 @@ async def test_wechat_down_is_503_not_500(wapi: Api, wechat: Any) -> None:
 
 async def test_elder_links_wechat_with_station_code(wapi: Api, wechat: Any) -> None:
     fake, _ = wechat
-    link = await wapi.call("POST", f"/api/v1/elders/{wapi.ids['elder_other']}/link-code", "operator", expect=201)
+    link = await wapi.call(
+        "POST", f"/api/v1/elders/{wapi.ids['elder_other']}/link-code", "operator", expect=201
+    )
     code = fake.issue("code-elder", "openid-elder-2")
-    body = await wapi.call("POST", "/api/v1/auth/wechat", json={"code": code, "link_code": link["link_code"]},
-                           expect=200)
+    body = await wapi.call(
+        "POST",
+        "/api/v1/auth/wechat",
+        json={"code": code, "link_code": link["link_code"]},
+        expect=200,
+    )
     assert body["role"] == "elder" and body["elder_id"] == wapi.ids["elder_other"]
     # The link code is single-use.
     code2 = fake.issue("code-elder-again", "openid-someone")
-    status, _ = await wapi.call("POST", "/api/v1/auth/wechat", json={"code": code2, "link_code": link["link_code"]})
+    status, _ = await wapi.call(
+        "POST", "/api/v1/auth/wechat", json={"code": code2, "link_code": link["link_code"]}
+    )
     assert status == 404
 
 
 async def test_binding_needs_confirmation(wapi: Api, wechat: Any) -> None:
     fake, _ = wechat
-    body = await wapi.call("POST", "/api/v1/auth/wechat", json={"code": fake.issue("c-b", "o-b")}, expect=200)
+    body = await wapi.call(
+        "POST", "/api/v1/auth/wechat", json={"code": fake.issue("c-b", "o-b")}, expect=200
+    )
     wapi.tokens["newfam"] = body["access_token"]
-    binding = await wapi.call("POST", "/api/v1/bindings", "newfam",
-                              json={"elder_name": "李桂兰", "elder_phone_or_id_last4": "13500000002", "relation": "儿子"},
-                              expect=201)
+    binding = await wapi.call(
+        "POST",
+        "/api/v1/bindings",
+        "newfam",
+        json={"elder_name": "李桂兰", "elder_phone_or_id_last4": "13500000002", "relation": "儿子"},
+        expect=201,
+    )
     assert binding["status"] == "pending"
     status, _ = await wapi.call("GET", f"/api/v1/elders/{wapi.ids['elder_other']}", "newfam")
     assert status == 404
     status, _ = await wapi.call("POST", f"/api/v1/bindings/{binding['id']}/confirm", "operator2")
     assert status == 404
     await wapi.call("POST", f"/api/v1/bindings/{binding['id']}/confirm", "operator", expect=200)
-    elder = await wapi.call("GET", f"/api/v1/elders/{wapi.ids['elder_other']}", "newfam", expect=200)
+    elder = await wapi.call(
+        "GET", f"/api/v1/elders/{wapi.ids['elder_other']}", "newfam", expect=200
+    )
     assert elder["masked"] is True and "*" in elder["id_number"]
 
 
@@ -133,27 +163,33 @@ async def odd_wechat(aiohttp_client: Any, settings: Settings, clock: FakeClock) 
     server = TestServer(app)
     await server.start_server()
     s = replace(settings, wechat_base_url=str(server.make_url("")).rstrip("/"))
-    client = await aiohttp_client(create_app(s, clock=clock, run_background=False, create_schema=True))
+    client = await aiohttp_client(
+        create_app(s, clock=clock, run_background=False, create_schema=True)
+    )
     yield Api(client), answer
     await server.close()
 
 
-@pytest.mark.parametrize("text,status,code", [
-    ('[]', 502, "wechat_error"),
-    ('"ok"', 502, "wechat_error"),
-    ('42', 502, "wechat_error"),
-    ('null', 502, "wechat_error"),
-    ('{"errcode": "abc"}', 502, "wechat_error"),
-    ('{"errcode": {"x": 1}, "openid": "o1"}', 502, "wechat_error"),
-    ('{"errcode": 1.5, "openid": "o1"}', 502, "wechat_error"),
-    ('{"errcode": "40029"}', 401, "wechat_code_invalid"),
-    ('{"openid": 12345}', 502, "wechat_error"),
-    ('{"openid": ["o"]}', 502, "wechat_error"),
-    ('{"openid": ""}', 502, "wechat_error"),
-    ('<html>gateway</html>', 503, "wechat_unavailable"),
-])
-async def test_odd_code2session_answers_are_clear_errors(odd_wechat: Any, text: str, status: int,
-                                                         code: str) -> None:
+@pytest.mark.parametrize(
+    "text,status,code",
+    [
+        ("[]", 502, "wechat_error"),
+        ('"ok"', 502, "wechat_error"),
+        ("42", 502, "wechat_error"),
+        ("null", 502, "wechat_error"),
+        ('{"errcode": "abc"}', 502, "wechat_error"),
+        ('{"errcode": {"x": 1}, "openid": "o1"}', 502, "wechat_error"),
+        ('{"errcode": 1.5, "openid": "o1"}', 502, "wechat_error"),
+        ('{"errcode": "40029"}', 401, "wechat_code_invalid"),
+        ('{"openid": 12345}', 502, "wechat_error"),
+        ('{"openid": ["o"]}', 502, "wechat_error"),
+        ('{"openid": ""}', 502, "wechat_error"),
+        ("<html>gateway</html>", 503, "wechat_unavailable"),
+    ],
+)
+async def test_odd_code2session_answers_are_clear_errors(
+    odd_wechat: Any, text: str, status: int, code: str
+) -> None:
     api, answer = odd_wechat
     answer["text"] = text
     got, body = await api.call("POST", "/api/v1/auth/wechat", json={"code": "c-odd"})
@@ -170,45 +206,86 @@ async def test_odd_unionid_is_ignored(odd_wechat: Any) -> None:
 @pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 async def test_one_wechat_cannot_link_two_elders(wapi: Api, wechat: Any) -> None:
     fake, _ = wechat
-    first = await wapi.call("POST", f"/api/v1/elders/{wapi.ids['elder_other']}/link-code", "operator", expect=201)
-    await wapi.call("POST", "/api/v1/auth/wechat", expect=200,
-                    json={"code": fake.issue("c-1", "openid-grandma"), "link_code": first["link_code"]})
+    first = await wapi.call(
+        "POST", f"/api/v1/elders/{wapi.ids['elder_other']}/link-code", "operator", expect=201
+    )
+    await wapi.call(
+        "POST",
+        "/api/v1/auth/wechat",
+        expect=200,
+        json={"code": fake.issue("c-1", "openid-grandma"), "link_code": first["link_code"]},
+    )
     # The same phone with a second elder's code (the elder already has an account)...
-    second = await wapi.call("POST", f"/api/v1/elders/{wapi.ids['elder']}/link-code", "operator", expect=201)
-    status, body = await wapi.call("POST", "/api/v1/auth/wechat",
-                                   json={"code": fake.issue("c-2", "openid-grandma"), "link_code": second["link_code"]})
+    second = await wapi.call(
+        "POST", f"/api/v1/elders/{wapi.ids['elder']}/link-code", "operator", expect=201
+    )
+    status, body = await wapi.call(
+        "POST",
+        "/api/v1/auth/wechat",
+        json={"code": fake.issue("c-2", "openid-grandma"), "link_code": second["link_code"]},
+    )
     assert status == 409 and body["code"] == "wechat_linked_to_another_elder"
     # ...and with a code for an elder who has no account yet.
     async with wapi.platform.store.begin() as conn:
         from sqlalchemy import update
 
         from server.store.tables import elders
-        await conn.execute(update(elders).where(elders.c.id == wapi.ids["elder_s2"]).values(link_code="LINKS2AA"))
-    status, body = await wapi.call("POST", "/api/v1/auth/wechat",
-                                   json={"code": fake.issue("c-3", "openid-grandma"), "link_code": "LINKS2AA"})
+
+        await conn.execute(
+            update(elders).where(elders.c.id == wapi.ids["elder_s2"]).values(link_code="LINKS2AA")
+        )
+    status, body = await wapi.call(
+        "POST",
+        "/api/v1/auth/wechat",
+        json={"code": fake.issue("c-3", "openid-grandma"), "link_code": "LINKS2AA"},
+    )
     assert status == 409 and body["code"] == "wechat_linked_to_another_elder"
     # Nothing was half-written: she still signs in as the first elder, the codes still work.
-    again = await wapi.call("POST", "/api/v1/auth/wechat", json={"code": fake.issue("c-4", "openid-grandma")},
-                            expect=200)
+    again = await wapi.call(
+        "POST",
+        "/api/v1/auth/wechat",
+        json={"code": fake.issue("c-4", "openid-grandma")},
+        expect=200,
+    )
     assert again["elder_id"] == wapi.ids["elder_other"]
 
 
 @pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 async def test_a_new_phone_takes_over_and_the_old_one_is_signed_out(wapi: Api, wechat: Any) -> None:
     fake, _ = wechat
-    code = await wapi.call("POST", f"/api/v1/elders/{wapi.ids['elder_other']}/link-code", "operator", expect=201)
-    old = await wapi.call("POST", "/api/v1/auth/wechat", expect=200,
-                          json={"code": fake.issue("c-old", "openid-old-phone"), "link_code": code["link_code"]})
-    code = await wapi.call("POST", f"/api/v1/elders/{wapi.ids['elder_other']}/link-code", "operator", expect=201)
-    new = await wapi.call("POST", "/api/v1/auth/wechat", expect=200,
-                          json={"code": fake.issue("c-new", "openid-new-phone"), "link_code": code["link_code"]})
+    code = await wapi.call(
+        "POST", f"/api/v1/elders/{wapi.ids['elder_other']}/link-code", "operator", expect=201
+    )
+    old = await wapi.call(
+        "POST",
+        "/api/v1/auth/wechat",
+        expect=200,
+        json={"code": fake.issue("c-old", "openid-old-phone"), "link_code": code["link_code"]},
+    )
+    code = await wapi.call(
+        "POST", f"/api/v1/elders/{wapi.ids['elder_other']}/link-code", "operator", expect=201
+    )
+    new = await wapi.call(
+        "POST",
+        "/api/v1/auth/wechat",
+        expect=200,
+        json={"code": fake.issue("c-new", "openid-new-phone"), "link_code": code["link_code"]},
+    )
     assert new["elder_id"] == wapi.ids["elder_other"] == old["elder_id"]
-    status, body = await wapi.call("POST", "/api/v1/auth/refresh", json={"refresh_token": old["refresh_token"]})
+    status, body = await wapi.call(
+        "POST", "/api/v1/auth/refresh", json={"refresh_token": old["refresh_token"]}
+    )
     assert status == 401
     # The same phone using a fresh code again is fine (nothing changes).
-    code = await wapi.call("POST", f"/api/v1/elders/{wapi.ids['elder_other']}/link-code", "operator", expect=201)
-    await wapi.call("POST", "/api/v1/auth/wechat", expect=200,
-                    json={"code": fake.issue("c-same", "openid-new-phone"), "link_code": code["link_code"]})
+    code = await wapi.call(
+        "POST", f"/api/v1/elders/{wapi.ids['elder_other']}/link-code", "operator", expect=201
+    )
+    await wapi.call(
+        "POST",
+        "/api/v1/auth/wechat",
+        expect=200,
+        json={"code": fake.issue("c-same", "openid-new-phone"), "link_code": code["link_code"]},
+    )
 
 
 @pytest.mark.parametrize("backend", ["postgres"], indirect=True)
@@ -217,9 +294,14 @@ async def test_parallel_wrong_guesses_all_count(api: Api) -> None:
     """Ten guesses at once on PostgreSQL: each is counted, so the account locks."""
     import asyncio
 
-    answers = await asyncio.gather(*(api.call("POST", "/api/v1/auth/login",
-                                              json={"login": "cg_a", "password": f"guess-{i}"})
-                                     for i in range(10)))
+    answers = await asyncio.gather(
+        *(
+            api.call("POST", "/api/v1/auth/login", json={"login": "cg_a", "password": f"guess-{i}"})
+            for i in range(10)
+        )
+    )
     assert {s for s, _ in answers} <= {401, 423}
-    status, body = await api.call("POST", "/api/v1/auth/login", json={"login": "cg_a", "password": PASSWORD})
+    status, body = await api.call(
+        "POST", "/api/v1/auth/login", json={"login": "cg_a", "password": PASSWORD}
+    )
     assert status == 423 and body["code"] == "account_locked"

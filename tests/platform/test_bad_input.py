@@ -16,8 +16,9 @@ async def test_null_cannot_punch_a_hole_in_a_caregiver(api: Api) -> None:
     """`skills: null` used to commit and then break every read and every dispatch."""
     cid = api.ids["cg_a"]
     for field in ("skills", "name", "shifts", "travel_mode"):
-        status, body = await api.call("PATCH", f"/api/v1/caregivers/{cid}", "operator",
-                                      json={field: None})
+        status, body = await api.call(
+            "PATCH", f"/api/v1/caregivers/{cid}", "operator", json={field: None}
+        )
         assert status == 422 and body["code"] == "validation_error", (field, body)
     cg = await api.call("GET", f"/api/v1/caregivers/{cid}", "operator", expect=200)
     assert isinstance(cg["skills"], list) and cg["name"]
@@ -27,18 +28,23 @@ async def test_null_clears_only_what_may_be_cleared(api: Api) -> None:
     eid = api.ids["elder"]
     status, body = await api.call("PATCH", f"/api/v1/elders/{eid}", "operator", json={"name": None})
     assert status == 422
-    e = await api.call("PATCH", f"/api/v1/elders/{eid}", "operator", expect=200,
-                       json={"household_id": None})
+    e = await api.call(
+        "PATCH", f"/api/v1/elders/{eid}", "operator", expect=200, json={"household_id": None}
+    )
     assert e["household_id"] is None and e["name"]
 
 
-@pytest.mark.parametrize("method,path,role,body", [
-    ("POST", "/api/v1/help-calls", "family", {"call_type": "emergency", "elder_id": HUGE}),
-    ("GET", f"/api/v1/incidents?elder_id={HUGE}", "operator", None),
-    ("GET", f"/api/v1/elders?station_id={HUGE}", "operator", None),
-])
-async def test_numbers_too_large_for_the_store_are_422(api: Api, method: str, path: str,
-                                                       role: str, body: dict[str, object] | None) -> None:
+@pytest.mark.parametrize(
+    "method,path,role,body",
+    [
+        ("POST", "/api/v1/help-calls", "family", {"call_type": "emergency", "elder_id": HUGE}),
+        ("GET", f"/api/v1/incidents?elder_id={HUGE}", "operator", None),
+        ("GET", f"/api/v1/elders?station_id={HUGE}", "operator", None),
+    ],
+)
+async def test_numbers_too_large_for_the_store_are_422(
+    api: Api, method: str, path: str, role: str, body: dict[str, object] | None
+) -> None:
     headers = {"Idempotency-Key": "k-huge-0001"} if method == "POST" else None
     status, answer = await api.call(method, path, role, json=body, headers=headers)
     assert status == 422 and answer["code"] == "number_out_of_range", answer
@@ -47,16 +53,29 @@ async def test_numbers_too_large_for_the_store_are_422(api: Api, method: str, pa
 @pytest.mark.parametrize("lat", [True, "39.9", None, [39.9], {"v": 39.9}])
 async def test_location_coordinates_are_strict_numbers(api: Api, lat: object) -> None:
     """`true` and "39.9" used to be read as 1.0 and 39.9 (pydantic's lax mode)."""
-    body = {"call_type": "emergency",
-            "location": {"lat": lat, "lng": 116.44, "coord_system": "gcj02"}}
-    status, answer = await api.call("POST", "/api/v1/help-calls", "elder", json=body,
-                                    headers={"Idempotency-Key": "k-strict-loc-1"})
+    body = {
+        "call_type": "emergency",
+        "location": {"lat": lat, "lng": 116.44, "coord_system": "gcj02"},
+    }
+    status, answer = await api.call(
+        "POST",
+        "/api/v1/help-calls",
+        "elder",
+        json=body,
+        headers={"Idempotency-Key": "k-strict-loc-1"},
+    )
     assert status == 422 and answer["code"] == "validation_error", answer
     assert (await api.call("GET", "/api/v1/incidents", "operator", expect=200))["items"] == []
 
 
 async def test_integer_coordinates_are_fine(api: Api) -> None:
     body = {"call_type": "emergency", "location": {"lat": 40, "lng": 116, "coord_system": "gcj02"}}
-    inc = await api.call("POST", "/api/v1/help-calls", "elder", json=body,
-                         headers={"Idempotency-Key": "k-int-loc-1"}, expect=201)
+    inc = await api.call(
+        "POST",
+        "/api/v1/help-calls",
+        "elder",
+        json=body,
+        headers={"Idempotency-Key": "k-int-loc-1"},
+        expect=201,
+    )
     assert inc["location"]["lat"] != 0

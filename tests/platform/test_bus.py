@@ -64,8 +64,19 @@ def own_redis(tmp_path: Path) -> Iterator[tuple[int, Any]]:
     """A Redis server of this test's own, so it can be killed without hurting others."""
     exe = shutil.which("redis-server") or missing("redis-server")
     port = free_port()
-    cmd = [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-           "--dir", str(tmp_path)]
+    cmd = [
+        exe,
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(tmp_path),
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
     holder = {"proc": proc}
 
@@ -91,11 +102,11 @@ async def test_redis_outage_then_resubscribe(own_redis: tuple[int, Any]) -> None
         await wait_for(lambda: a.connected and b.connected)
         holder["proc"].kill()
         holder["proc"].wait()
-        await a.publish("push", "during-outage")      # must not raise; local delivery still works
+        await a.publish("push", "during-outage")  # must not raise; local delivery still works
         await wait_for(lambda: not b.connected)
         restart()
         await wait_for(lambda: b.connected, timeout=15)
-        assert "resync:" in heard                       # woken to catch up on missed hints
+        assert "resync:" in heard  # woken to catch up on missed hints
         await a.publish("push", "after")
         await wait_for(lambda: "push:after" in heard, timeout=5)
     finally:
@@ -104,9 +115,13 @@ async def test_redis_outage_then_resubscribe(own_redis: tuple[int, Any]) -> None
 
 
 @pytest.fixture
-async def two_servers(aiohttp_client: Any, settings: Settings, redis: str, clock: Any) -> AsyncIterator[tuple[Api, Api]]:
+async def two_servers(
+    aiohttp_client: Any, settings: Settings, redis: str, clock: Any
+) -> AsyncIterator[tuple[Api, Api]]:
     s = replace(settings, redis_url=redis)
-    a = Api(await aiohttp_client(create_app(s, clock=clock, run_background=True, create_schema=True)))
+    a = Api(
+        await aiohttp_client(create_app(s, clock=clock, run_background=True, create_schema=True))
+    )
     await a.seed()
     b = Api(await aiohttp_client(create_app(s, clock=clock, run_background=True)))
     b.tokens, b.ids = a.tokens, a.ids

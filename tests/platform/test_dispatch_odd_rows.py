@@ -15,12 +15,12 @@ pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 
 # What older versions, imports and hand edits have left in caregiver rows.
 ODD_ROWS: list[dict[str, Any]] = [
-    {"skills": None, "shifts": None},                       # JSON null
-    {"skills": "first_aid", "shifts": "mon-fri"},           # a bare string
-    {"skills": {"first_aid": True}, "shifts": {}},          # an object
+    {"skills": None, "shifts": None},  # JSON null
+    {"skills": "first_aid", "shifts": "mon-fri"},  # a bare string
+    {"skills": {"first_aid": True}, "shifts": {}},  # an object
     {"skills": [1, None, "nursing"], "travel_mode": "rocket"},
-    {"skills": [], "lng": None},                            # half a location
-    {"skills": [], "lat": 999.0},                           # off the map
+    {"skills": [], "lng": None},  # half a location
+    {"skills": [], "lat": 999.0},  # off the map
 ]
 
 
@@ -30,19 +30,52 @@ async def _add_odd_caregivers(api: Api) -> list[int]:
     async with api.platform.store.begin() as conn:
         for i, odd in enumerate(ODD_ROWS):
             uid = await api._user(conn, "caregiver", f"odd{i}", api.ids["station"], now)
-            lat, lng = near(150 + 10 * i)      # closer to the elder than anyone else
-            row = {"user_id": uid, "station_id": api.ids["station"], "name": f"怪{i}",
-                   "phone": f"1370000{i:04d}", "certificates": [], "travel_mode": "ebike",
-                   "on_duty": True, "lat": lat, "lng": lng, "located_at": now, "created_at": now,
-                   "shifts": [], **odd}
-            ids.append(int((await conn.execute(insert(caregivers).values(**row)
-                                               .returning(caregivers.c.id))).scalar_one()))
+            lat, lng = near(150 + 10 * i)  # closer to the elder than anyone else
+            row = {
+                "user_id": uid,
+                "station_id": api.ids["station"],
+                "name": f"怪{i}",
+                "phone": f"1370000{i:04d}",
+                "certificates": [],
+                "travel_mode": "ebike",
+                "on_duty": True,
+                "lat": lat,
+                "lng": lng,
+                "located_at": now,
+                "created_at": now,
+                "shifts": [],
+                **odd,
+            }
+            ids.append(
+                int(
+                    (
+                        await conn.execute(
+                            insert(caregivers).values(**row).returning(caregivers.c.id)
+                        )
+                    ).scalar_one()
+                )
+            )
         # and a task in progress with holes in it
-        await conn.execute(insert(tasks).values(
-            station_id=api.ids["station"], elder_id=api.ids["elder_other"], caregiver_id=ids[0],
-            kind="visit", title="", status="in_progress", priority=3, interruptible=True,
-            required_skills=[], duration_s=600, started_at=now, lat=None, lng=None,
-            source="test", source_ref="odd-task-1", created_at=now))
+        await conn.execute(
+            insert(tasks).values(
+                station_id=api.ids["station"],
+                elder_id=api.ids["elder_other"],
+                caregiver_id=ids[0],
+                kind="visit",
+                title="",
+                status="in_progress",
+                priority=3,
+                interruptible=True,
+                required_skills=[],
+                duration_s=600,
+                started_at=now,
+                lat=None,
+                lng=None,
+                source="test",
+                source_ref="odd-task-1",
+                created_at=now,
+            )
+        )
     return ids
 
 
@@ -65,9 +98,14 @@ async def test_dispatch_goes_on_past_odd_rows(api: Api) -> None:
 async def test_operator_can_assign_a_caregiver_with_odd_data(api: Api) -> None:
     odd = await _add_odd_caregivers(api)
     inc = await api.press(expect=201)
-    for cid in (odd[3], odd[4]):           # unknown travel mode; half a location
-        out = await api.call("POST", f"/api/v1/incidents/{inc['id']}/assign", "operator",
-                             json={"caregiver_id": cid, "reason": "熟悉老人"}, expect=201)
+    for cid in (odd[3], odd[4]):  # unknown travel mode; half a location
+        out = await api.call(
+            "POST",
+            f"/api/v1/incidents/{inc['id']}/assign",
+            "operator",
+            json={"caregiver_id": cid, "reason": "熟悉老人"},
+            expect=201,
+        )
         assert out["status"] == "offered"
 
 

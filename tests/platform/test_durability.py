@@ -25,9 +25,13 @@ KEY = "durable-press-0001"
 
 @pytest.fixture
 async def server(tmp_path: Path) -> AsyncIterator[ServerProcess]:
-    env = {"ANXIN_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/anxin.db",
-           "ANXIN_JWT_SECRET": "durability-test-secret-0123456789abcdef",
-           "ANXIN_LEASE_S": "1", "ANXIN_OFFER_TIMEOUT_S": "3", "ANXIN_LOG_LEVEL": "WARNING"}
+    env = {
+        "ANXIN_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/anxin.db",
+        "ANXIN_JWT_SECRET": "durability-test-secret-0123456789abcdef",
+        "ANXIN_LEASE_S": "1",
+        "ANXIN_OFFER_TIMEOUT_S": "3",
+        "ANXIN_LOG_LEVEL": "WARNING",
+    }
     run_cli(["demo", "--no-serve"], env)
     srv = ServerProcess(env, tmp_path / "server.log")
     yield srv
@@ -35,14 +39,19 @@ async def server(tmp_path: Path) -> AsyncIterator[ServerProcess]:
 
 
 async def login(s: aiohttp.ClientSession, url: str, who: str) -> dict[str, str]:
-    async with s.post(url + "/api/v1/auth/login", json={"login": who, "password": "anxin1234"}) as r:
+    async with s.post(
+        url + "/api/v1/auth/login", json={"login": who, "password": "anxin1234"}
+    ) as r:
         assert r.status == 200, await r.text()
         return {"Authorization": f"Bearer {(await r.json())['access_token']}"}
 
 
 async def press(s: aiohttp.ClientSession, url: str, h: dict[str, str]) -> tuple[int, Any]:
-    async with s.post(url + "/api/v1/help-calls", json={"call_type": "emergency"},
-                      headers={**h, "Idempotency-Key": KEY}) as r:
+    async with s.post(
+        url + "/api/v1/help-calls",
+        json={"call_type": "emergency"},
+        headers={**h, "Idempotency-Key": KEY},
+    ) as r:
         return r.status, await r.json()
 
 
@@ -82,7 +91,9 @@ async def test_killed_after_commit_before_answer(server: ServerProcess) -> None:
         assert offered["status"] == "offered"
 
 
-async def _status_is(s: aiohttp.ClientSession, url: str, h: dict[str, str], iid: int, want: str) -> Any:
+async def _status_is(
+    s: aiohttp.ClientSession, url: str, h: dict[str, str], iid: int, want: str
+) -> Any:
     async with s.get(f"{url}/api/v1/incidents/{iid}", headers=h) as r:
         body = await r.json()
     return body if body["status"] == want else None

@@ -28,7 +28,9 @@ async def _count(path_store: Store) -> int:
         return int((await conn.execute(text("SELECT count(*) FROM t"))).scalar_one())
 
 
-async def test_concurrent_transactions_share_commits_and_are_durable_on_return(store: Store) -> None:
+async def test_concurrent_transactions_share_commits_and_are_durable_on_return(
+    store: Store,
+) -> None:
     commits = 0
     conn_commit = store._group._commit_physically  # type: ignore[union-attr]
 

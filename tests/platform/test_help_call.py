@@ -31,11 +31,21 @@ async def test_button_to_resolution(api: Api) -> None:
     assert "正在赶来" in seen["status_text"] and seen["eta_minutes"] >= 1
     await api.call("POST", f"/api/v1/incidents/{inc['id']}/en-route", "cg_a", json={}, expect=200)
     lat, lng = near(110, 100)
-    arrived = await api.call("POST", f"/api/v1/incidents/{inc['id']}/arrive", "cg_a",
-                             json={"location": {"lat": lat, "lng": lng, "coord_system": "gcj02"}}, expect=200)
+    arrived = await api.call(
+        "POST",
+        f"/api/v1/incidents/{inc['id']}/arrive",
+        "cg_a",
+        json={"location": {"lat": lat, "lng": lng, "coord_system": "gcj02"}},
+        expect=200,
+    )
     assert arrived["flagged"] is False
-    await api.call("POST", f"/api/v1/incidents/{inc['id']}/resolve", "cg_a",
-                   json={"notes": "老人摔倒，已扶起，无外伤"}, expect=200)
+    await api.call(
+        "POST",
+        f"/api/v1/incidents/{inc['id']}/resolve",
+        "cg_a",
+        json={"notes": "老人摔倒，已扶起，无外伤"},
+        expect=200,
+    )
     full = await api.call("GET", f"/api/v1/incidents/{inc['id']}", "operator", expect=200)
     kinds = [e["kind"] for e in full["timeline"]]
     assert kinds == ["opened", "offered", "accepted", "en_route", "arrived", "resolved"]
@@ -74,7 +84,13 @@ async def test_decline_and_timeout_move_to_next(api: Api) -> None:
     inc = await api.press(expect=201)
     await api.pump()
     [offer_a] = await offers_for(api, "cg_a")
-    await api.call("POST", f"/api/v1/offers/{offer_a['id']}/decline", "cg_a", json={"reason": "在忙"}, expect=200)
+    await api.call(
+        "POST",
+        f"/api/v1/offers/{offer_a['id']}/decline",
+        "cg_a",
+        json={"reason": "在忙"},
+        expect=200,
+    )
     await api.pump()
     [offer_b] = await offers_for(api, "cg_b")
     status, body = await api.call("POST", f"/api/v1/offers/{offer_a['id']}/accept", "cg_a")
@@ -94,7 +110,9 @@ async def test_no_arrival_by_deadline_realarms(api: Api) -> None:
     await api.call("POST", f"/api/v1/offers/{offer['id']}/accept", "cg_a", expect=200)
     await api.advance(20 * 60 + 1)
     alarms = await api.call("GET", "/api/v1/alarms", "operator", expect=200)
-    assert [a["kind"] for a in alarms if a["incident_id"] == inc["id"]] == ["no_arrival_by_deadline"]
+    assert [a["kind"] for a in alarms if a["incident_id"] == inc["id"]] == [
+        "no_arrival_by_deadline"
+    ]
 
 
 async def test_arrival_far_away_is_flagged(api: Api) -> None:
@@ -103,8 +121,13 @@ async def test_arrival_far_away_is_flagged(api: Api) -> None:
     [offer] = await offers_for(api, "cg_a")
     await api.call("POST", f"/api/v1/offers/{offer['id']}/accept", "cg_a", expect=200)
     lat, lng = near(900)
-    body = await api.call("POST", f"/api/v1/incidents/{inc['id']}/arrive", "cg_a",
-                          json={"location": {"lat": lat, "lng": lng, "coord_system": "gcj02"}}, expect=200)
+    body = await api.call(
+        "POST",
+        f"/api/v1/incidents/{inc['id']}/arrive",
+        "cg_a",
+        json={"location": {"lat": lat, "lng": lng, "coord_system": "gcj02"}},
+        expect=200,
+    )
     assert body["flagged"] is True and body["needs_confirmation"] is True
     alarms = await api.call("GET", "/api/v1/alarms", "operator", expect=200)
     assert any(a["kind"] == "arrival_outside_geofence" for a in alarms)
@@ -123,8 +146,13 @@ async def _flagged_arrival(api: Api) -> int:
     await api.call("POST", f"/api/v1/incidents/{inc['id']}/en-route", "cg_a", expect=200)
     await api.advance(5 * 60)
     lat, lng = near(900)
-    body = await api.call("POST", f"/api/v1/incidents/{inc['id']}/arrive", "cg_a",
-                          json={"location": {"lat": lat, "lng": lng, "coord_system": "gcj02"}}, expect=200)
+    body = await api.call(
+        "POST",
+        f"/api/v1/incidents/{inc['id']}/arrive",
+        "cg_a",
+        json={"location": {"lat": lat, "lng": lng, "coord_system": "gcj02"}},
+        expect=200,
+    )
     assert body["flagged"] is True
     return int(inc["id"])
 
@@ -132,7 +160,11 @@ async def _flagged_arrival(api: Api) -> int:
 async def _deadline_alarms(api: Api, iid: int) -> list[str]:
     await api.advance(20 * 60)
     alarms = await api.call("GET", "/api/v1/alarms?open=0", "operator", expect=200)
-    return [a["kind"] for a in alarms if a["incident_id"] == iid and a["kind"] == "no_arrival_by_deadline"]
+    return [
+        a["kind"]
+        for a in alarms
+        if a["incident_id"] == iid and a["kind"] == "no_arrival_by_deadline"
+    ]
 
 
 async def test_flagged_arrival_still_realarms_at_the_deadline(api: Api) -> None:
@@ -146,13 +178,21 @@ async def test_flagged_arrival_still_realarms_at_the_deadline(api: Api) -> None:
 
 async def test_operator_confirms_a_flagged_arrival(api: Api) -> None:
     iid = await _flagged_arrival(api)
-    status, body = await api.call("POST", f"/api/v1/incidents/{iid}/confirm-arrival", "operator2",
-                                  json={"note": "x"})
+    status, body = await api.call(
+        "POST", f"/api/v1/incidents/{iid}/confirm-arrival", "operator2", json={"note": "x"}
+    )
     assert status == 404
-    status, body = await api.call("POST", f"/api/v1/incidents/{iid}/confirm-arrival", "cg_a", json={})
+    status, body = await api.call(
+        "POST", f"/api/v1/incidents/{iid}/confirm-arrival", "cg_a", json={}
+    )
     assert status == 403
-    out = await api.call("POST", f"/api/v1/incidents/{iid}/confirm-arrival", "operator",
-                         json={"note": "电话确认护理员已在老人家中"}, expect=200)
+    out = await api.call(
+        "POST",
+        f"/api/v1/incidents/{iid}/confirm-arrival",
+        "operator",
+        json={"note": "电话确认护理员已在老人家中"},
+        expect=200,
+    )
     assert out["status"] == "arrived"
     seen = await api.call("GET", f"/api/v1/incidents/{iid}", "operator", expect=200)
     assert seen["status"] == "arrived" and seen["arrived_at"] is not None
@@ -162,21 +202,37 @@ async def test_operator_confirms_a_flagged_arrival(api: Api) -> None:
     assert not [a for a in open_alarms if a["kind"] == "arrival_outside_geofence"]
     # The caregiver's phone is told, so it stops asking her to check in again.
     async with api.platform.store.read() as conn:
-        told = (await conn.execute(select(push_messages.c.payload).where(
-            push_messages.c.recipient == f"user:{api.ids['cg_a_user']}",
-            push_messages.c.type == "incident.arrival_confirmed"))).scalars().all()
+        told = (
+            (
+                await conn.execute(
+                    select(push_messages.c.payload).where(
+                        push_messages.c.recipient == f"user:{api.ids['cg_a_user']}",
+                        push_messages.c.type == "incident.arrival_confirmed",
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
     assert [p["incident_id"] for p in told] == [iid]
     assert await _deadline_alarms(api, iid) == []
     status, body = await api.call("POST", f"/api/v1/incidents/{iid}/confirm-arrival", "operator")
     assert status == 409 and body["code"] == "no_arrival_to_confirm"
-    await api.call("POST", f"/api/v1/incidents/{iid}/resolve", "cg_a", json={"notes": "好了"}, expect=200)
+    await api.call(
+        "POST", f"/api/v1/incidents/{iid}/resolve", "cg_a", json={"notes": "好了"}, expect=200
+    )
 
 
 async def test_checking_in_again_nearby_counts(api: Api) -> None:
     iid = await _flagged_arrival(api)
     lat, lng = near(110, 100)
-    body = await api.call("POST", f"/api/v1/incidents/{iid}/arrive", "cg_a",
-                          json={"location": {"lat": lat, "lng": lng, "coord_system": "gcj02"}}, expect=200)
+    body = await api.call(
+        "POST",
+        f"/api/v1/incidents/{iid}/arrive",
+        "cg_a",
+        json={"location": {"lat": lat, "lng": lng, "coord_system": "gcj02"}},
+        expect=200,
+    )
     assert body["flagged"] is False and body["status"] == "arrived"
     seen = await api.call("GET", f"/api/v1/incidents/{iid}", "operator", expect=200)
     assert seen["status"] == "arrived" and seen["arrival_flagged"] is False
@@ -188,7 +244,9 @@ async def test_no_confirmation_needed_without_a_flag(api: Api) -> None:
     await api.pump()
     [offer] = await offers_for(api, "cg_a")
     await api.call("POST", f"/api/v1/offers/{offer['id']}/accept", "cg_a", expect=200)
-    status, body = await api.call("POST", f"/api/v1/incidents/{inc['id']}/confirm-arrival", "operator")
+    status, body = await api.call(
+        "POST", f"/api/v1/incidents/{inc['id']}/confirm-arrival", "operator"
+    )
     assert status == 409 and body["code"] == "no_arrival_to_confirm"
 
 
@@ -216,23 +274,49 @@ async def test_non_emergency_becomes_task_without_clock(api: Api) -> None:
     assert await offers_for(api, "cg_a") == []
 
 
-@pytest.mark.parametrize("body,code", [
-    ({"call_type": "panic"}, "validation_error"),
-    ({"call_type": "emergency", "location": {"lat": 39.9, "lng": 116.4, "coord_system": "mars"}}, "validation_error"),
-    ({"call_type": "emergency", "location": {"lat": 95, "lng": 116.4, "coord_system": "wgs84"}}, "validation_error"),
-    ({"call_type": "emergency", "extra": 1}, "validation_error"),
-])
+@pytest.mark.parametrize(
+    "body,code",
+    [
+        ({"call_type": "panic"}, "validation_error"),
+        (
+            {
+                "call_type": "emergency",
+                "location": {"lat": 39.9, "lng": 116.4, "coord_system": "mars"},
+            },
+            "validation_error",
+        ),
+        (
+            {
+                "call_type": "emergency",
+                "location": {"lat": 95, "lng": 116.4, "coord_system": "wgs84"},
+            },
+            "validation_error",
+        ),
+        ({"call_type": "emergency", "extra": 1}, "validation_error"),
+    ],
+)
 async def test_bad_bodies_are_clear_errors(api: Api, body: dict, code: str) -> None:
-    status, problem = await api.call("POST", "/api/v1/help-calls", "elder", json=body,
-                                     headers={"Idempotency-Key": "bad-body-001"})
+    status, problem = await api.call(
+        "POST",
+        "/api/v1/help-calls",
+        "elder",
+        json=body,
+        headers={"Idempotency-Key": "bad-body-001"},
+    )
     assert status == 422 and problem["code"] == code
     assert (await api.call("GET", "/api/v1/incidents", "operator", expect=200))["items"] == []
 
 
 async def test_missing_key_and_broken_json(api: Api) -> None:
-    status, body = await api.call("POST", "/api/v1/help-calls", "elder", json={"call_type": "emergency"})
+    status, body = await api.call(
+        "POST", "/api/v1/help-calls", "elder", json={"call_type": "emergency"}
+    )
     assert status == 400 and body["code"] == "idempotency_key_required"
-    r = await api.client.post("/api/v1/help-calls", data=b"{nope", headers=api.h("elder", **{"Idempotency-Key": "k-12345678"}))
+    r = await api.client.post(
+        "/api/v1/help-calls",
+        data=b"{nope",
+        headers=api.h("elder", **{"Idempotency-Key": "k-12345678"}),
+    )
     assert r.status == 400 and (await r.json())["code"] == "malformed_json"
 
 
@@ -249,8 +333,13 @@ async def test_eta_follows_the_caregiver(api: Api) -> None:
     await api.call("POST", f"/api/v1/offers/{offer['id']}/accept", "cg_a", expect=200)
     before = await api.call("GET", f"/api/v1/incidents/{inc['id']}", "family", expect=200)
     lat, lng = near(150, 100)
-    await api.call("POST", "/api/v1/caregivers/me/location", "cg_a",
-                   json={"location": {"lat": lat, "lng": lng, "coord_system": "gcj02"}}, expect=200)
+    await api.call(
+        "POST",
+        "/api/v1/caregivers/me/location",
+        "cg_a",
+        json={"location": {"lat": lat, "lng": lng, "coord_system": "gcj02"}},
+        expect=200,
+    )
     after = await api.call("GET", f"/api/v1/incidents/{inc['id']}", "family", expect=200)
     assert after["eta_minutes"] < before["eta_minutes"]
 
@@ -260,13 +349,19 @@ async def test_acknowledged_alarm_does_not_ring_again_on_retry(api: Api) -> None
     await api.set_duty("cg_b", False)
     inc = await api.press(expect=201)
     await api.pump()
-    [alarm] = [a for a in await api.call("GET", "/api/v1/alarms", "operator", expect=200)
-               if a["kind"] == "no_caregiver"]
+    [alarm] = [
+        a
+        for a in await api.call("GET", "/api/v1/alarms", "operator", expect=200)
+        if a["kind"] == "no_caregiver"
+    ]
     await api.call("POST", f"/api/v1/alarms/{alarm['id']}/ack", "operator", expect=200)
-    await api.advance(31)   # the dispatcher retries
+    await api.advance(31)  # the dispatcher retries
     await api.advance(31)
-    still = [a for a in await api.call("GET", "/api/v1/alarms", "operator", expect=200)
-             if a["incident_id"] == inc["id"] and a["kind"] == "no_caregiver"]
+    still = [
+        a
+        for a in await api.call("GET", "/api/v1/alarms", "operator", expect=200)
+        if a["incident_id"] == inc["id"] and a["kind"] == "no_caregiver"
+    ]
     assert still == []
     # ...and it keeps looking: a caregiver coming on duty gets the offer.
     await api.set_duty("cg_a", True)
@@ -282,7 +377,7 @@ async def test_decliners_are_asked_again_after_a_while(api: Api) -> None:
     await api.call("POST", f"/api/v1/offers/{offer['id']}/decline", "cg_a", json={}, expect=200)
     await api.pump()
     assert await offers_for(api, "cg_a") == []
-    for _ in range(11):            # retries every 30 s; after 5 minutes she is asked again
+    for _ in range(11):  # retries every 30 s; after 5 minutes she is asked again
         await api.advance(31)
     assert len(await offers_for(api, "cg_a")) == 1
 
@@ -294,10 +389,19 @@ async def test_incident_list_pages_like_the_registry(api: Api) -> None:
     for _ in range(7):
         inc = await api.press(call_type="health", expect=201)
         ids.append(inc["id"])
-        await api.call("POST", f"/api/v1/incidents/{inc['id']}/close", "operator",
-                       json={"resolution": "handled_by_phone"}, expect=200)
-    pages = [await api.call("GET", f"/api/v1/incidents?status=all&page={n}&page_size=3", "operator",
-                            expect=200) for n in (1, 2, 3, 4)]
+        await api.call(
+            "POST",
+            f"/api/v1/incidents/{inc['id']}/close",
+            "operator",
+            json={"resolution": "handled_by_phone"},
+            expect=200,
+        )
+    pages = [
+        await api.call(
+            "GET", f"/api/v1/incidents?status=all&page={n}&page_size=3", "operator", expect=200
+        )
+        for n in (1, 2, 3, 4)
+    ]
     assert [p["total"] for p in pages] == [7, 7, 7, 7]
     assert [len(p["items"]) for p in pages] == [3, 3, 1, 0]
     assert [i["id"] for p in pages for i in p["items"]] == sorted(ids, reverse=True)

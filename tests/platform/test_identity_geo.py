@@ -59,7 +59,9 @@ def test_outside_china_is_unchanged() -> None:
 
 
 def test_logs_never_carry_ids_or_mobiles() -> None:
-    rec = logging.LogRecord("x", logging.INFO, "", 0, "elder %s phone %s", ("11010519491231002X", "13800138000"), None)
+    rec = logging.LogRecord(
+        "x", logging.INFO, "", 0, "elder %s phone %s", ("11010519491231002X", "13800138000"), None
+    )
     out = JsonFormatter().format(rec)
     assert "11010519491231002X" not in out and "13800138000" not in out
     assert scrub("13800138000") == "138****8000"

@@ -19,15 +19,18 @@ ID = "11010519491231002X"
 MOBILE = "13812345678"
 
 
-@pytest.mark.parametrize("text,secret", [
-    (f"电话{MOBILE}", MOBILE),                    # no \b between CJK and digits
-    (f"身份证{ID}号", ID),
-    (f"+86{MOBILE}", MOBILE),
-    ("+86 138 1234 5678", "1234"),
-    (f"0086-{MOBILE}", MOBILE),
-    (f"id={ID.lower()}", ID.lower()),
-    (f"{ID}{MOBILE}", MOBILE),
-])
+@pytest.mark.parametrize(
+    "text,secret",
+    [
+        (f"电话{MOBILE}", MOBILE),  # no \b between CJK and digits
+        (f"身份证{ID}号", ID),
+        (f"+86{MOBILE}", MOBILE),
+        ("+86 138 1234 5678", "1234"),
+        (f"0086-{MOBILE}", MOBILE),
+        (f"id={ID.lower()}", ID.lower()),
+        (f"{ID}{MOBILE}", MOBILE),
+    ],
+)
 def test_scrub_finds_numbers_glued_to_text(text: str, secret: str) -> None:
     out = scrub(text)
     assert secret not in out
@@ -40,8 +43,11 @@ def test_ids_keep_first_three_and_last_four() -> None:
 
 def test_structured_extra_is_scrubbed_recursively() -> None:
     rec = logging.LogRecord("x", logging.WARNING, "", 0, "bad body", (), None)
-    rec.body = {"elder": {"phone": MOBILE, "contacts": [{"phone": f"+86{MOBILE}"}]},
-                "ids": (ID,), "number": 13812345678}
+    rec.body = {
+        "elder": {"phone": MOBILE, "contacts": [{"phone": f"+86{MOBILE}"}]},
+        "ids": (ID,),
+        "number": 13812345678,
+    }
     out = JsonFormatter().format(rec)
     assert MOBILE not in out and ID not in out
     body = json.loads(out)["body"]
@@ -68,25 +74,42 @@ def json_log() -> Iterator[io.StringIO]:
 
 
 @pytest.mark.parametrize("backend", BACKENDS, indirect=True)
-async def test_a_failing_request_writes_no_pii_to_the_log(api: Api, json_log: io.StringIO,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_failing_request_writes_no_pii_to_the_log(
+    api: Api, json_log: io.StringIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A store failure whose message carries the statement's parameters (as drivers do)."""
     import server.registry.routes as registry
 
     async def failing_audit(tx: Any, **kw: Any) -> None:
-        raise OperationalError("INSERT INTO elders (name, id_number, phone) VALUES (?, ?, ?)",
-                               {"id_number": ID, "phone": "+86 138 1234 5678",
-                                "contacts": [{"phone": f"电话{MOBILE}"}]}, Exception("disk I/O error"))
+        raise OperationalError(
+            "INSERT INTO elders (name, id_number, phone) VALUES (?, ?, ?)",
+            {
+                "id_number": ID,
+                "phone": "+86 138 1234 5678",
+                "contacts": [{"phone": f"电话{MOBILE}"}],
+            },
+            Exception("disk I/O error"),
+        )
 
     monkeypatch.setattr(registry, "audit", failing_audit)
     lat, lng = near(300, 300)
-    status, body = await api.call("POST", "/api/v1/elders", "operator", json={
-        "station_id": api.ids["station"], "name": "周淑珍", "id_number": ID, "phone": "+86 138 1234 5678",
-        "address": "北京市朝阳区延静里5号楼", "location": {"lat": lat, "lng": lng, "coord_system": "gcj02"},
-        "contacts": [{"name": "周小明", "relation": "儿子", "phone": MOBILE}]})
+    status, body = await api.call(
+        "POST",
+        "/api/v1/elders",
+        "operator",
+        json={
+            "station_id": api.ids["station"],
+            "name": "周淑珍",
+            "id_number": ID,
+            "phone": "+86 138 1234 5678",
+            "address": "北京市朝阳区延静里5号楼",
+            "location": {"lat": lat, "lng": lng, "coord_system": "gcj02"},
+            "contacts": [{"name": "周小明", "relation": "儿子", "phone": MOBILE}],
+        },
+    )
     assert status == 500 and body["code"] == "internal_error"
     written = json_log.getvalue()
-    assert "unhandled error" in written and "disk I/O error" in written   # it was logged...
+    assert "unhandled error" in written and "disk I/O error" in written  # it was logged...
     for secret in (ID, MOBILE, "1234 5678", "19491231"):
-        assert secret not in written                                        # ...without PII
+        assert secret not in written  # ...without PII
     assert ID not in json.dumps(body) and MOBILE not in json.dumps(body)

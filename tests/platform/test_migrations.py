@@ -35,4 +35,6 @@ async def test_migrations_match_the_tables(database_url: str) -> None:
     async with store.engine.connect() as conn:
         diff = await conn.run_sync(_diff)
     await store.dispose()
-    assert diff == [], "run: python -c \"from server.store.migrate import autogenerate; ...\" to add a revision"
+    assert diff == [], (
+        'run: python -c "from server.store.migrate import autogenerate; ..." to add a revision'
+    )

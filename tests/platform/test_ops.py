@@ -21,7 +21,10 @@ async def test_metrics_expose_the_numbers_operators_watch(api: Api) -> None:
     assert "anxin_open_incidents 1.0" in text
     assert "anxin_pending_offers 1.0" in text
     assert "anxin_push_connections" in text
-    assert 'anxin_http_request_seconds_count{method="POST",route="/api/v1/help-calls",status="201"}' in text
+    assert (
+        'anxin_http_request_seconds_count{method="POST",route="/api/v1/help-calls",status="201"}'
+        in text
+    )
 
 
 async def test_openapi_lists_the_contract(api: Api) -> None:

@@ -18,7 +18,7 @@ class FakeOsrm:
     """GET /table/v1/{profile}/{lng,lat;...}?sources=..&destinations=..&annotations=duration"""
 
     def __init__(self) -> None:
-        self.slow_from: set[str] = set()   # "lng,lat" prefixes whose roads are jammed
+        self.slow_from: set[str] = set()  # "lng,lat" prefixes whose roads are jammed
         self.fail = False
         self.requests = 0
 
@@ -50,7 +50,9 @@ async def osrm() -> Any:
 @pytest.fixture
 async def oapi(aiohttp_client: Any, settings: Settings, clock: Any, osrm: Any) -> Api:
     _, url = osrm
-    app = create_app(replace(settings, osrm_url=url), clock=clock, run_background=False, create_schema=True)
+    app = create_app(
+        replace(settings, osrm_url=url), clock=clock, run_background=False, create_schema=True
+    )
     api = Api(await aiohttp_client(app))
     await api.seed()
     return api
@@ -64,7 +66,9 @@ async def test_road_times_decide_who_goes(oapi: Api, osrm: Any) -> None:
 
         from server.store.tables import caregivers
 
-        a = (await conn.execute(select(caregivers).where(caregivers.c.id == oapi.ids["cg_a"]))).one()
+        a = (
+            await conn.execute(select(caregivers).where(caregivers.c.id == oapi.ids["cg_a"]))
+        ).one()
     fake.slow_from.add(f"{a.lng:.6f}"[:8])
     await oapi.press(expect=201)
     await oapi.pump()
@@ -89,8 +93,13 @@ async def test_day_plans_use_road_times_too(oapi: Api, osrm: Any) -> None:
     fake, _ = osrm
     await setup_day(oapi)
     before = fake.requests
-    plan = await oapi.call("POST", f"/api/v1/stations/{oapi.ids['station']}/plans", "operator",
-                           json={"time_limit_s": 1}, expect=201)
+    plan = await oapi.call(
+        "POST",
+        f"/api/v1/stations/{oapi.ids['station']}/plans",
+        "operator",
+        json={"time_limit_s": 1},
+        expect=201,
+    )
     assert fake.requests > before
     legs = [v["travel_s"] for r in plan["routes"] for v in r["visits"]]
     assert legs and all(leg == 240 for leg in legs)
@@ -103,8 +112,13 @@ async def test_day_plans_fall_back_to_great_circle(oapi: Api, osrm: Any) -> None
     fake, _ = osrm
     fake.fail = True
     ids = await setup_day(oapi)
-    plan = await oapi.call("POST", f"/api/v1/stations/{oapi.ids['station']}/plans", "operator",
-                           json={"time_limit_s": 1}, expect=201)
+    plan = await oapi.call(
+        "POST",
+        f"/api/v1/stations/{oapi.ids['station']}/plans",
+        "operator",
+        json={"time_limit_s": 1},
+        expect=201,
+    )
     planned = {v["task_id"] for r in plan["routes"] for v in r["visits"]}
     assert planned == {str(ids["bath"]), str(ids["nurse"])}
     assert all(v["travel_s"] != 240 for r in plan["routes"] for v in r["visits"])

@@ -28,7 +28,7 @@ async def test_failed_handler_is_retried_with_backoff(api: Api) -> None:
     async with pf.tx() as tx:
         await emit(tx, "test.flaky", {"n": 1})
     assert await relay_once(pf) == 0
-    assert await relay_once(pf) == 0          # backing off: not yet
+    assert await relay_once(pf) == 0  # backing off: not yet
     api.clock.advance(3)
     assert await relay_once(pf) == 1
     assert calls == [1, 1]
@@ -47,13 +47,17 @@ async def test_timer_fires_once_when_raced(api: Api) -> None:
     pf.on_timer("test.once", handler)
     async with pf.tx() as tx:
         assert await schedule(tx, "test.once", "once:1", tx.now + timedelta(seconds=5), {"x": "a"})
-        assert not await schedule(tx, "test.once", "once:1", tx.now + timedelta(seconds=9), {"x": "b"})
+        assert not await schedule(
+            tx, "test.once", "once:1", tx.now + timedelta(seconds=9), {"x": "b"}
+        )
     assert await fire_due_timers(pf) == 0
     api.clock.advance(5)
     results = await asyncio.gather(*(fire_due_timers(pf) for _ in range(4)))
     assert sum(results) == 1 and fired == ["a"]
     async with pf.store.read() as conn:
-        state = (await conn.execute(select(timers.c.state).where(timers.c.ref == "once:1"))).scalar()
+        state = (
+            await conn.execute(select(timers.c.state).where(timers.c.ref == "once:1"))
+        ).scalar()
     assert state == "fired"
 
 
@@ -75,7 +79,9 @@ async def test_failing_timer_stays_pending_and_retries(api: Api) -> None:
     assert len(attempts) == 2
 
 
-async def test_slow_provider_lane_does_not_delay_help_calls(aiohttp_client: Any, settings: Any, clock: Any) -> None:
+async def test_slow_provider_lane_does_not_delay_help_calls(
+    aiohttp_client: Any, settings: Any, clock: Any
+) -> None:
     from server.app import create_app
 
     app = create_app(settings, clock=clock, run_background=True, create_schema=True)

@@ -37,6 +37,7 @@ async def next_of(ws: Any, type_: str, timeout: float = 5.0) -> dict[str, Any]:
             body = json.loads(msg.data)
             if body.get("type") == type_:
                 return body
+
     return await asyncio.wait_for(_read(), timeout)
 
 
@@ -80,10 +81,17 @@ async def test_reconnect_replays_missed_messages_in_order(live: Api) -> None:
     # While the operator is away, more happens.
     lat, lng = near(50)
     await live.press("family", elder_id=live.ids["elder"], expect=200)
-    await live.call("POST", "/api/v1/caregivers/me/location", "cg_b",
-                    json={"location": {"lat": lat, "lng": lng, "coord_system": "gcj02"}}, expect=200)
+    await live.call(
+        "POST",
+        "/api/v1/caregivers/me/location",
+        "cg_b",
+        json={"location": {"lat": lat, "lng": lng, "coord_system": "gcj02"}},
+        expect=200,
+    )
     await asyncio.sleep(0.3)
-    ws2 = await live.client.ws_connect(f"/api/v1/ws?token={live.tokens['operator']}&last_seq={first['seq']}")
+    ws2 = await live.client.ws_connect(
+        f"/api/v1/ws?token={live.tokens['operator']}&last_seq={first['seq']}"
+    )
     hello = await next_of(ws2, "hello")
     assert hello["resume_from"] == first["seq"]
     seqs: list[int] = []
@@ -117,8 +125,6 @@ async def test_each_user_gets_only_their_own_stream(live: Api) -> None:
     await ws.close()
 
 
-
-
 async def _fill(api: Api, recipient: str, n: int) -> None:
     from server.platform import queue_push
 
@@ -137,6 +143,7 @@ async def _drain(ws: Any, until_seq: int, timeout: float = 20.0) -> list[int]:
             body = json.loads(msg.data)
             if "seq" in body:
                 seqs.append(body["seq"])
+
     await asyncio.wait_for(_read(), timeout)
     return seqs
 
@@ -159,11 +166,23 @@ async def test_replay_after_reconnect_is_not_truncated(live: Api) -> None:
     await ws.close()
 
 
-@pytest.mark.parametrize("frame", ["[]", '{"type": "resume", "last_seq": "abc"}', '"ping"',
-                                   "not json", '{"type": "resume", "last_seq": -1}',
-                                   '{"type": "resume", "last_seq": 99999999999999999999999}',
-                                   '{"type": "resume", "last_seq": true}', '{"type": "dance"}', "null"])
-async def test_a_malformed_client_frame_gets_an_error_and_the_socket_stays(live: Api, frame: str) -> None:
+@pytest.mark.parametrize(
+    "frame",
+    [
+        "[]",
+        '{"type": "resume", "last_seq": "abc"}',
+        '"ping"',
+        "not json",
+        '{"type": "resume", "last_seq": -1}',
+        '{"type": "resume", "last_seq": 99999999999999999999999}',
+        '{"type": "resume", "last_seq": true}',
+        '{"type": "dance"}',
+        "null",
+    ],
+)
+async def test_a_malformed_client_frame_gets_an_error_and_the_socket_stays(
+    live: Api, frame: str
+) -> None:
     ws = await live.client.ws_connect(f"/api/v1/ws?token={live.tokens['cg_a']}")
     await next_of(ws, "hello")
     await ws.send_str(frame)
@@ -173,7 +192,7 @@ async def test_a_malformed_client_frame_gets_an_error_and_the_socket_stays(live:
     assert (await next_of(ws, "error"))["code"] == "binary_not_supported"
     await ws.send_json({"type": "ping"})
     await next_of(ws, "pong")
-    inc = await live.press(expect=201)        # and pushes still arrive on it
+    inc = await live.press(expect=201)  # and pushes still arrive on it
     offered = await next_of(ws, "task.offered")
     assert offered["payload"]["incident_id"] == inc["id"] and not ws.closed
     await ws.close()
@@ -185,8 +204,12 @@ async def beating(aiohttp_client: Any, settings: Settings) -> Api:
 
     from server.clock import FakeClock
 
-    app = create_app(replace(settings, ws_heartbeat_s=0.3), clock=FakeClock(), run_background=True,
-                     create_schema=True)
+    app = create_app(
+        replace(settings, ws_heartbeat_s=0.3),
+        clock=FakeClock(),
+        run_background=True,
+        create_schema=True,
+    )
     api = Api(await aiohttp_client(app))
     await api.seed()
     return api
@@ -197,19 +220,22 @@ async def test_server_sends_heartbeats_and_drops_a_silent_client(beating: Api) -
     its socket does not linger in the hub."""
     from server.keys import HUB
 
-    ws = await beating.client.ws_connect(f"/api/v1/ws?token={beating.tokens['cg_a']}",
-                                         autoping=False)
+    ws = await beating.client.ws_connect(
+        f"/api/v1/ws?token={beating.tokens['cg_a']}", autoping=False
+    )
     hub = beating.client.app[HUB]
     hello = json.loads((await asyncio.wait_for(ws.receive(), 3)).data)
     assert hello["type"] == "hello" and hub.count == 1
     ping = await asyncio.wait_for(ws.receive(), 3)
     assert ping.type == WSMsgType.PING
+
     # Not answering: the server gives up on the socket.
     async def closed() -> None:
         while True:
             msg = await ws.receive()
             if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.CLOSING, WSMsgType.ERROR):
                 return
+
     await asyncio.wait_for(closed(), 5)
     for _ in range(50):
         if hub.count == 0:
@@ -223,7 +249,7 @@ async def test_a_client_that_answers_pings_stays_connected(beating: Api) -> None
     ws = await beating.client.ws_connect(f"/api/v1/ws?token={beating.tokens['cg_a']}")
     await next_of(ws, "hello")
     with pytest.raises(TimeoutError):
-        await next_of(ws, "never", timeout=1.5)    # several heartbeats while reading
+        await next_of(ws, "never", timeout=1.5)  # several heartbeats while reading
     assert not ws.closed
     await ws.send_json({"type": "ping"})
     await next_of(ws, "pong")

@@ -19,8 +19,14 @@ def free_port() -> int:
 
 
 def run_cli(args: list[str], env: dict[str, str]) -> str:
-    out = subprocess.run([sys.executable, "-m", "server.cli", *args], env={**os.environ, **env},
-                         capture_output=True, text=True, timeout=120, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "server.cli", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     return out.stdout
 
 
@@ -41,13 +47,18 @@ class ServerProcess:
         log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "server.cli", "serve", "--port", str(self.port)],
-            env={**self.env, **extra_env}, stdout=log, stderr=log)
+            env={**self.env, **extra_env},
+            stdout=log,
+            stderr=log,
+        )
 
     async def wait_ready(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
         async with aiohttp.ClientSession() as s:
             while time.monotonic() < deadline:
-                assert self.proc is not None and self.proc.poll() is None, self.log_path.read_text()[-3000:]
+                assert self.proc is not None and self.proc.poll() is None, (
+                    self.log_path.read_text()[-3000:]
+                )
                 try:
                     async with s.get(self.url + "/readyz") as r:
                         if r.status == 200:

@@ -12,7 +12,7 @@ from aiohttp import web
 class FakeWeChat:
     appid: str = "wx-test-app"
     secret: str = "wx-test-secret"
-    codes: dict[str, str] = field(default_factory=dict)   # code -> openid
+    codes: dict[str, str] = field(default_factory=dict)  # code -> openid
     used: set[str] = field(default_factory=set)
     calls: int = 0
     down: bool = False
@@ -34,8 +34,14 @@ class FakeWeChat:
         if code not in self.codes or code in self.used:
             return self._reply({"errcode": 40029, "errmsg": "invalid code"})
         self.used.add(code)
-        return self._reply({"openid": self.codes[code], "session_key": "c2Vzc2lvbi1rZXk=",
-                            "errcode": 0, "errmsg": "ok"})
+        return self._reply(
+            {
+                "openid": self.codes[code],
+                "session_key": "c2Vzc2lvbi1rZXk=",
+                "errcode": 0,
+                "errmsg": "ok",
+            }
+        )
 
     @staticmethod
     def _reply(body: dict[str, object]) -> web.Response:
