@@ -39,9 +39,10 @@ async def seed_elders(url: str, n: int) -> list[tuple[int, int]]:
     """Bench-only setup: n more elders with accounts, straight into the store."""
     from sqlalchemy import insert, select
 
+    from server.auth.tables import users
     from server.identity import make_id_number
+    from server.registry.tables import elders, stations
     from server.store.engine import Store
-    from server.store.tables import elders, stations, users
 
     store = Store(url)
     now = datetime.now(UTC)

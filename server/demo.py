@@ -19,11 +19,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dispatch.travel import TravelMode, TravelParams, service_circle_radius_m
 from server.auth.passwords import hash_password
+from server.auth.tables import users
 from server.errors import ApiError
 from server.identity import make_id_number
+from server.registry.tables import caregivers, elders, family_bindings, stations
 from server.settings import Settings
 from server.store.engine import Store
-from server.store.tables import caregivers, elders, family_bindings, stations, tasks, users
+from server.tasks.tables import tasks
 
 STATION_NAME = "仓红社区养老服务站"
 CENTRE = (39.9219, 116.4436)  # GCJ-02, Chaoyang district

@@ -9,26 +9,39 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from server.auth import tables as auth_tables
 from server.console import routes as console_routes
 from server.hotline import jobs as hotline_jobs
 from server.hotline import routes as hotline_routes
 from server.hotline import tables as hotline_tables
 from server.incidents import jobs as incident_jobs
 from server.incidents import routes as incident_routes
+from server.incidents import tables as incident_tables
 from server.planning import jobs as planning_jobs
 from server.planning import routes as planning_routes
 from server.planning import tables as planning_tables
 from server.platform import Platform
 from server.registry import routes as registry_routes
+from server.registry import tables as registry_tables
 from server.services import jobs as services_jobs
 from server.services import routes as services_routes
 from server.services import tables as services_tables
+from server.tasks import tables as task_tables
 from server.welfare import jobs as welfare_jobs
 from server.welfare import routes as welfare_routes
 from server.welfare import tables as welfare_tables
 
 # Imported for their tables on ``server.store.meta.metadata`` (migrations, create_all).
-TABLES = (hotline_tables, planning_tables, services_tables, welfare_tables)
+TABLES = (
+    auth_tables,
+    registry_tables,
+    incident_tables,
+    task_tables,
+    hotline_tables,
+    planning_tables,
+    services_tables,
+    welfare_tables,
+)
 
 
 def register_jobs(platform: Platform) -> None:

@@ -12,8 +12,8 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy import func, select
 
 from server.errors import Handler
+from server.incidents.tables import incidents, offers
 from server.keys import METRICS, PLATFORM
-from server.store.tables import incidents, offers
 
 access = logging.getLogger("anxin.access")
 

@@ -13,11 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from schemas.auth import TokenPair
 from server.auth.passwords import verify_password
 from server.auth.principal import Principal, Role
+from server.auth.tables import refresh_tokens, users
 from server.auth.tokens import hash_refresh, issue_access, new_refresh_token
 from server.auth.wechat import WeChatAuth
 from server.errors import ApiError
 from server.platform import Platform, Tx, audit
-from server.store.tables import caregivers, elders, refresh_tokens, users
+from server.registry.tables import caregivers, elders
 
 
 async def principal_for(conn: AsyncConnection, user: Any) -> Principal:

@@ -18,19 +18,12 @@ from server.clock import SHANGHAI
 from server.errors import ApiError
 from server.http import caller, int_param, ok, platform, require
 from server.incidents.model import ACTIVE_STATES
+from server.incidents.tables import alarms, incident_events, incidents, offers
 from server.incidents.views import incident_out
 from server.registry.guards import elder_for
-from server.store.tables import (
-    alarms,
-    caregivers,
-    elders,
-    incident_events,
-    incidents,
-    offers,
-    push_messages,
-    stations,
-    tasks,
-)
+from server.registry.tables import caregivers, elders, stations
+from server.store.tables import push_messages
+from server.tasks.tables import tasks
 from server.texts import (
     TASK_KIND_KEYS,
     Audience,

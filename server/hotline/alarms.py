@@ -24,8 +24,8 @@ from server.hotline.chain import roster_now
 from server.hotline.tables import alerts
 from server.incidents.model import timeline
 from server.incidents.notify import to_operators
+from server.incidents.tables import alarms
 from server.platform import Platform, Tx, emit, schedule
-from server.store.tables import alarms
 
 HEAD_TIMER: Final = "hotline.alarm_head"
 HEAD_AFTER: Final = timedelta(seconds=300)

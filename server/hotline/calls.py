@@ -21,6 +21,7 @@ from hotline.cti import (
 )
 from hotline.names import ElderRecord, NameIndex, normalize_phone
 from schemas.incidents import CallType
+from server.auth.tables import users
 from server.clock import SHANGHAI
 from server.errors import ApiError
 from server.hotline.config import secrets_of
@@ -29,8 +30,10 @@ from server.hotline.task_rows import insert_new, task_row
 from server.incidents.intake import Intake, IntakeResult, open_or_join
 from server.incidents.model import ACTIVE_STATES, timeline
 from server.incidents.notify import to_operators
+from server.incidents.tables import incidents
 from server.platform import Platform, Tx
-from server.store.tables import elders, family_bindings, incidents, stations, tasks, users
+from server.registry.tables import elders, family_bindings, stations
+from server.tasks.tables import tasks
 
 RECENT_CALLS = 5
 

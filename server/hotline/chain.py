@@ -37,6 +37,7 @@ from hotline.escalation import (
 from hotline.roster import DutyRole, DutySlot, on_duty
 from schemas.hotline import Anchor, Channel, StepKind
 from server.auth.principal import Principal
+from server.auth.tables import users
 from server.errors import ApiError
 from server.hotline.tables import (
     alert_attempts,
@@ -49,17 +50,10 @@ from server.hotline.tables import (
 from server.incidents.alarms import raise_alarm
 from server.incidents.model import timeline
 from server.incidents.notify import to_operators
+from server.incidents.tables import alarms, incident_events, incidents
 from server.platform import Platform, Tx, cancel_timer, emit, schedule
 from server.registry.guards import elder_for
-from server.store.tables import (
-    alarms,
-    elders,
-    family_bindings,
-    incident_events,
-    incidents,
-    stations,
-    users,
-)
+from server.registry.tables import elders, family_bindings, stations
 
 TIMER_KIND = "server.hotline.chain"
 STATION = "station"  # the console target of operator alarms and the 120 advice

@@ -44,8 +44,8 @@ from server.hotline.config import secrets_of
 from server.hotline.tables import alert_attempts, alerts, escalation_chains, receipts
 from server.incidents.alarms import raise_alarm
 from server.incidents.model import timeline
+from server.incidents.tables import alarms, incidents
 from server.platform import Platform, Tx, emit, push, schedule
-from server.store.tables import alarms, incidents
 
 log = logging.getLogger("anxin.hotline.delivery")
 

@@ -48,9 +48,9 @@ from server.hotline.tables import (
 from server.http import caller, int_param, ok, parse, parse_query, platform, require
 from server.incidents import presses
 from server.incidents.model import timeline
+from server.incidents.tables import incidents
 from server.platform import Platform
 from server.registry.guards import elder_for
-from server.store.tables import incidents
 
 PREFIX = "/api/v1/hotline"
 

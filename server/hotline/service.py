@@ -36,6 +36,7 @@ from hotline.followup import (
 from hotline.roster import DutyRole, on_duty
 from schemas.hotline import Answer
 from schemas.incidents import CallType
+from server.auth.tables import refresh_tokens, users
 from server.clock import SHANGHAI
 from server.errors import ApiError
 from server.hotline.calls import StoreNonceCache
@@ -48,18 +49,12 @@ from server.incidents.alarms import raise_alarm
 from server.incidents.intake import Intake, IntakeResult, open_or_join
 from server.incidents.model import timeline
 from server.incidents.presses import FALSE_ALARMS
+from server.incidents.tables import alarms, incidents
 from server.platform import Platform, Tx, audit, schedule
+from server.registry.tables import caregivers, elders
 from server.services.tables import bookings
-from server.store.tables import (
-    alarms,
-    caregivers,
-    elders,
-    incidents,
-    refresh_tokens,
-    tasks,
-    timers,
-    users,
-)
+from server.store.tables import timers
+from server.tasks.tables import tasks
 
 SUBSIDY_CATEGORIES = frozenset(
     {"三无", "低保", "低保边缘", "特困", "五保", "重点优抚", "伤残军人", "计生困难", "高龄", "百岁"}

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 
 from server.platform import Tx, dialect_insert
-from server.store.tables import tasks
+from server.tasks.tables import tasks
 
 __all__ = ["insert_new", "task_row"]
 

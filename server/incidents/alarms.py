@@ -6,8 +6,8 @@ from sqlalchemy import insert, select
 
 from server.incidents.model import timeline
 from server.incidents.notify import to_operators
+from server.incidents.tables import alarms
 from server.platform import Tx, emit
-from server.store.tables import alarms
 
 
 async def raise_alarm(

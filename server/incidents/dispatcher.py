@@ -25,9 +25,11 @@ from schemas.incidents import IncidentStatus as S
 from server.incidents.alarms import raise_alarm
 from server.incidents.model import load, transition
 from server.incidents.notify import to_operators, to_watchers
+from server.incidents.tables import incidents, offers
 from server.platform import Platform, Tx, queue_push, schedule
+from server.registry.tables import caregivers, elders
 from server.registry.views import skills_of
-from server.store.tables import caregivers, elders, incidents, offers, tasks
+from server.tasks.tables import tasks
 from server.travel import does_io, make_travel_model
 
 log = logging.getLogger("anxin.dispatch")

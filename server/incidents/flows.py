@@ -16,14 +16,9 @@ from server.incidents.alarms import raise_alarm
 from server.incidents.dispatcher import make_offer
 from server.incidents.model import load, timeline, transition
 from server.incidents.notify import to_operators, to_watchers
+from server.incidents.tables import alarms, incident_events, incidents, offers
 from server.platform import Platform, Tx, cancel_timer, emit, queue_push
-from server.store.tables import (
-    alarms,
-    caregivers,
-    incident_events,
-    incidents,
-    offers,
-)
+from server.registry.tables import caregivers
 
 
 async def _offer_for(tx: Tx, p: Principal, offer_id: int) -> Any:

@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from server.errors import ApiError
+from server.incidents.tables import idempotency_keys
 from server.platform import Tx
-from server.store.tables import idempotency_keys
 
 
 def request_hash(body: dict[str, Any]) -> str:

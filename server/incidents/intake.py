@@ -20,8 +20,9 @@ from server.incidents.alarms import raise_alarm
 from server.incidents.model import ACTIVE_STATES, timeline
 from server.incidents.notify import to_operators, to_watchers
 from server.incidents.presses import link_repeat, recent_false_alarm
+from server.incidents.tables import incidents
 from server.platform import Platform, Tx, emit, schedule
-from server.store.tables import elders, incidents, stations
+from server.registry.tables import elders, stations
 
 CALL_TITLES = {
     CallType.EMERGENCY: "紧急呼叫",

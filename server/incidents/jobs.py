@@ -14,8 +14,10 @@ from server.incidents.dispatcher import dispatch_incident
 from server.incidents.flows import offer_lapsed
 from server.incidents.model import load
 from server.incidents.notify import to_watchers
+from server.incidents.tables import offers
 from server.platform import Platform, Tx, emit
-from server.store.tables import elders, offers, tasks
+from server.registry.tables import elders
+from server.tasks.tables import tasks
 
 
 async def on_offer_expired(platform: Platform, tx: Tx, payload: dict[str, Any]) -> None:

@@ -8,8 +8,8 @@ from sqlalchemy import insert, select, update
 
 from schemas.incidents import IncidentStatus as S
 from server.errors import ApiError
+from server.incidents.tables import incident_events, incidents
 from server.platform import Tx
-from server.store.tables import incident_events, incidents
 
 OPEN_STATES: Final = (S.OPEN, S.OFFERED, S.ACCEPTED, S.EN_ROUTE, S.ARRIVED)
 ACTIVE_STATES: Final = tuple(s.value for s in OPEN_STATES)

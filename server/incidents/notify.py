@@ -9,9 +9,11 @@ from typing import Any
 
 from sqlalchemy import literal, select
 
+from server.auth.tables import users
 from server.clock import as_utc
+from server.incidents.tables import incidents
 from server.platform import Tx, queue_push
-from server.store.tables import caregivers, elders, family_bindings, incidents, users
+from server.registry.tables import caregivers, elders, family_bindings
 from server.texts import alarm_text, with_text
 
 

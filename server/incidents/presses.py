@@ -30,8 +30,8 @@ from server.errors import ApiError
 from server.hotline.settings import settings_for
 from server.hotline.task_rows import insert_new, task_row
 from server.incidents.model import ACTIVE_STATES, timeline
+from server.incidents.tables import incident_events, incidents
 from server.platform import Platform, Tx
-from server.store.tables import incident_events, incidents
 
 FALSE_ALARMS: Final = ("test_press", "accidental", "false_alarm")
 NEEDS_CALL_BACK: Final = ("test_press", "accidental")

@@ -37,13 +37,14 @@ from server.incidents import flows
 from server.incidents.idempotency import remember, replay, request_hash, valid_key
 from server.incidents.intake import Intake, open_or_join
 from server.incidents.model import ACTIVE_STATES, load
+from server.incidents.tables import alarms, incidents, offers
 from server.incidents.views import incident_out
 from server.openapi import doc
 from server.platform import Tx
 from server.registry.guards import ON_THE_WAY, elder_for
 from server.registry.routes import reveal_for_incident, stored
+from server.registry.tables import elders, family_bindings
 from server.registry.views import dicts_of
-from server.store.tables import alarms, elders, family_bindings, incidents, offers
 
 
 @doc(response=IncidentOut, status=201, also={200: "joined the open incident"}, idempotency_key=True)

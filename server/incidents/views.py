@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from dispatch.emergency import Reason
 from schemas.common import Point, TimelineEvent
 from schemas.incidents import CandidateOut, IncidentOut
-from server.store.tables import caregivers, elders, incident_events
+from server.incidents.tables import incident_events
+from server.registry.tables import caregivers, elders
 from server.texts import status_text
 
 

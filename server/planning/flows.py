@@ -42,11 +42,13 @@ from server.clock import SHANGHAI
 from server.incidents.alarms import raise_alarm
 from server.incidents.dispatcher import travel_mode_of
 from server.incidents.notify import to_operators
+from server.incidents.tables import incidents
 from server.planning.tables import day_plans, meal_plans
 from server.platform import Platform, Tx, queue_push
+from server.registry.tables import caregivers, elders, stations
 from server.registry.views import skills_of
 from server.services.service import sync_booking_status  # bookings follow their tasks
-from server.store.tables import caregivers, elders, incidents, stations, tasks
+from server.tasks.tables import tasks
 
 log = logging.getLogger("anxin.planning")
 

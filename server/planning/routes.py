@@ -15,7 +15,8 @@ from server.http import int_param, ok, parse_optional, platform, require
 from server.planning.flows import _midnight, replan
 from server.planning.tables import day_plans, meal_plans
 from server.registry.guards import station_scope
-from server.store.tables import elders, tasks
+from server.registry.tables import elders
+from server.tasks.tables import tasks
 
 
 class PlanRequest(Model):

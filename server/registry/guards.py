@@ -12,7 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.auth.principal import Principal, Role
 from server.errors import ApiError, not_found
-from server.store.tables import elders, family_bindings, incidents, tasks
+from server.incidents.tables import incidents
+from server.registry.tables import elders, family_bindings
+from server.tasks.tables import tasks
 
 
 async def may_see_elder(conn: AsyncConnection, p: Principal, elder: Any) -> bool:

@@ -34,14 +34,15 @@ from schemas.registry import (
 from server.auth.passwords import hash_password
 from server.auth.principal import Principal, Role
 from server.auth.service import new_link_code
+from server.auth.tables import users
 from server.errors import ApiError, not_found
 from server.geo import CoordSystem, to_store
 from server.http import caller, int_param, ok, parse, parse_query, platform, require
 from server.identity import birth_date_from_id, normalize_id_number, normalize_mobile, sex_from_id
 from server.platform import Tx, audit, queue_push
 from server.registry.guards import assigned_incident, elder_for, station_scope
+from server.registry.tables import caregivers, elders, family_bindings, stations
 from server.registry.views import caregiver_out, elder_out, station_out
-from server.store.tables import caregivers, elders, family_bindings, stations, users
 
 STAFF = (Role.OPERATOR, Role.ADMIN)
 

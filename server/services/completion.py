@@ -19,9 +19,10 @@ from server.auth.principal import Principal, Role
 from server.errors import ApiError, not_found
 from server.platform import Tx
 from server.registry.guards import elder_for
+from server.registry.tables import elders
 from server.services import service
 from server.services.tables import bookings
-from server.store.tables import elders, tasks
+from server.tasks.tables import tasks
 from server.welfare import flows as welfare_flows
 from server.welfare.tables import service_records
 

@@ -19,6 +19,7 @@ from server.errors import ApiError, not_found
 from server.http import caller, int_param, ok, parse, platform, require
 from server.platform import Platform, Tx, audit, cancel_timer, emit, schedule
 from server.registry.guards import elder_for, station_scope
+from server.registry.tables import elders
 from server.services import service
 from server.services.meals import (
     MealMode,
@@ -31,7 +32,7 @@ from server.services.tables import (
     meal_menus,
     meal_orders,
 )
-from server.store.tables import elders, tasks
+from server.tasks.tables import tasks
 
 # ----- meals ------------------------------------------------------------------------------
 

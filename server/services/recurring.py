@@ -34,10 +34,11 @@ from server.errors import ApiError, not_found
 from server.http import int_param, ok, parse, platform, require
 from server.platform import Platform, Tx, audit, emit, schedule
 from server.registry.guards import elder_for, station_scope
+from server.registry.tables import elders, stations
 from server.services import service
 from server.services.recurrence import RecurrenceError, RecurrenceRule, expand, fits_item
 from server.services.tables import bookings, recurrence_rules
-from server.store.tables import elders, stations, tasks
+from server.tasks.tables import tasks
 from server.welfare.calendars import calendar_for
 from server.welfare.workdays import SHANGHAI, business_date
 

@@ -37,7 +37,7 @@ from server.services.tables import (
     service_items,
 )
 from server.services.tasks import routes as task_routes
-from server.store.tables import tasks
+from server.tasks.tables import tasks
 from server.welfare import flows as welfare_flows
 from server.welfare import service as welfare
 

@@ -12,6 +12,7 @@ from schemas.services import Category
 from server.auth.principal import Role
 from server.errors import ApiError
 from server.platform import Tx, audit, emit
+from server.registry.tables import elders
 from server.services.bookings import (
     BookingError,
     BookingStatus,
@@ -25,7 +26,7 @@ from server.services.bookings import (
 from server.services.catalogue import SEED_ITEMS, BookableHours, ServiceItem
 from server.services.meals import DailyMenu, Dish
 from server.services.tables import bookings, meal_menus, service_items
-from server.store.tables import elders, tasks
+from server.tasks.tables import tasks
 from server.welfare import service as welfare
 
 # who may book for an elder (each still passes the elder guard)

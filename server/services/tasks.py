@@ -24,9 +24,10 @@ from server.geo import CoordSystem, to_store
 from server.http import int_param, ok, parse, platform, require
 from server.incidents.notify import to_operators
 from server.platform import Tx, audit, emit
+from server.registry.tables import elders
 from server.services import completion
 from server.services.tables import bookings, meal_orders, task_visits
-from server.store.tables import elders, tasks
+from server.tasks.tables import tasks
 from server.welfare.proof import GEOFENCE_M
 from server.welfare.workdays import SHANGHAI, business_date
 

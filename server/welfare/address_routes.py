@@ -18,7 +18,7 @@ from server.geo import CoordSystem, to_store
 from server.http import int_param, ok, parse, platform, require
 from server.platform import Tx, audit
 from server.registry.guards import elder_for
-from server.store.tables import elders
+from server.registry.tables import elders
 from server.welfare import service
 from server.welfare.addresses import AddressLimits, AddressUse, check_change
 from server.welfare.flows import WATCHERS

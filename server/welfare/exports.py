@@ -13,8 +13,8 @@ from server.auth.principal import Role
 from server.errors import ApiError
 from server.http import int_param, ok, platform, require
 from server.registry.guards import elder_for, station_scope
+from server.registry.tables import elders
 from server.services.meal_orders import settle_meals
-from server.store.tables import elders
 from server.welfare import ledger, service
 from server.welfare.flows import (
     WATCHERS,

@@ -16,10 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from schemas.welfare import OfficerIn
 from server.auth.passwords import hash_password
 from server.auth.principal import Principal, Role
+from server.auth.tables import users
 from server.errors import ApiError, not_found
 from server.http import ok, parse, platform, require
 from server.platform import audit
-from server.store.tables import stations, users
+from server.registry.tables import stations
 from server.welfare.tables import welfare_officers
 
 OFFICERS = (Role.STREET_OFFICER, Role.DISTRICT_OFFICER)

@@ -16,7 +16,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.platform import dialect_insert
-from server.store.tables import elders, stations
+from server.registry.tables import elders, stations
 from server.welfare import ledger
 from server.welfare.ledger import Charge, Entry, EntryKind
 from server.welfare.rules import (

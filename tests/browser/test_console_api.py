@@ -198,7 +198,8 @@ async def test_dispatcher_reasons_are_stored_as_data_and_read_in_both_languages(
 
     from sqlalchemy import insert, select, update
 
-    from server.store.tables import incidents, tasks
+    from server.incidents.tables import incidents
+    from server.tasks.tables import tasks
 
     # 刘洋 is in the middle of a bath that cannot be broken off.
     now = api.clock.now()

@@ -9,11 +9,12 @@ from sqlalchemy import func, select
 
 import server.domains  # noqa: F401
 from server.demo import DAY_BOOKINGS, seed_day, seed_demo
+from server.registry.tables import stations
 from server.services.tables import bookings, meal_orders
 from server.settings import Settings
 from server.store.engine import Store
 from server.store.meta import metadata
-from server.store.tables import stations, tasks
+from server.tasks.tables import tasks
 from tests.conftest import BACKENDS
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)

@@ -10,7 +10,9 @@ from sqlalchemy import select, update
 from hotline.cti import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from server.hotline.delivery import drain
 from server.hotline.tables import chain_events, escalation_chains
-from server.store.tables import alarms, push_messages, stations
+from server.incidents.tables import alarms
+from server.registry.tables import stations
+from server.store.tables import push_messages
 from tests.support.api import Api
 from tests.support.hotline_fakes import FakeProvider
 

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from server.hotline.tables import hotline_calls
-from server.store.tables import incidents, tasks
+from server.incidents.tables import incidents
+from server.tasks.tables import tasks
 from tests.conftest import BACKENDS
 from tests.hotline.support import (
     cti,

@@ -9,8 +9,10 @@ import pytest
 from sqlalchemy import insert, select, update
 
 from server.hotline.config import SECRETS, HotlineSecrets
+from server.incidents.tables import alarms, incidents
+from server.registry.tables import elders
 from server.services.tables import bookings
-from server.store.tables import alarms, elders, incidents, tasks
+from server.tasks.tables import tasks
 from tests.conftest import BACKENDS
 from tests.hotline.support import cti, post_signed, send_cti, signed_headers
 from tests.support.api import Api

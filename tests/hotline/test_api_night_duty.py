@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from server.store.tables import alarms
+from server.incidents.tables import alarms
 from tests.conftest import BACKENDS
 from tests.hotline.support import alarm_kinds, fired, no_caregiver_accepts, settle
 from tests.support.api import Api, near

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from server.store.tables import tasks, timers
+from server.store.tables import timers
+from server.tasks.tables import tasks
 from tests.conftest import BACKENDS
 from tests.hotline.support import pushes
 from tests.support.api import Api, near

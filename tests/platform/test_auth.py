@@ -229,7 +229,7 @@ async def test_one_wechat_cannot_link_two_elders(wapi: Api, wechat: Any) -> None
     async with wapi.platform.store.begin() as conn:
         from sqlalchemy import update
 
-        from server.store.tables import elders
+        from server.registry.tables import elders
 
         await conn.execute(
             update(elders).where(elders.c.id == wapi.ids["elder_s2"]).values(link_code="LINKS2AA")

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from sqlalchemy import func, select
 
-from server.store.tables import incidents
+from server.incidents.tables import incidents
 from tests.conftest import BACKENDS
 from tests.support.api import Api
 

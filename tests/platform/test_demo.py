@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import func, select
 
 from server.demo import seed_demo
+from server.registry.tables import caregivers, elders
 from server.settings import Settings
 from server.store.engine import Store
 from server.store.migrate import upgrade
-from server.store.tables import caregivers, elders
 from tests.conftest import BACKENDS
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)

@@ -7,7 +7,10 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select
 
-from server.store.tables import caregivers, incidents, outbox, tasks
+from server.incidents.tables import incidents
+from server.registry.tables import caregivers
+from server.store.tables import outbox
+from server.tasks.tables import tasks
 from tests.conftest import BACKENDS
 from tests.support.api import Api, near
 

@@ -64,7 +64,7 @@ async def test_road_times_decide_who_goes(oapi: Api, osrm: Any) -> None:
     async with oapi.platform.store.read() as conn:
         from sqlalchemy import select
 
-        from server.store.tables import caregivers
+        from server.registry.tables import caregivers
 
         a = (
             await conn.execute(select(caregivers).where(caregivers.c.id == oapi.ids["cg_a"]))

@@ -11,7 +11,10 @@ import pytest
 from sqlalchemy import insert, select, update
 
 from server.clock import SHANGHAI
-from server.store.tables import alarms, caregivers, elders, push_messages, stations, tasks
+from server.incidents.tables import alarms
+from server.registry.tables import caregivers, elders, stations
+from server.store.tables import push_messages
+from server.tasks.tables import tasks
 from tests.conftest import BACKENDS
 from tests.support.api import Api, near, utc
 

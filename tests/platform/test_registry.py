@@ -289,7 +289,7 @@ async def test_preferred_caregiver_must_be_at_the_station(api: Api) -> None:
         other = await api._user(conn, "caregiver", "cg_s2", api.ids["station2"], api.clock.now())
         from sqlalchemy import insert
 
-        from server.store.tables import caregivers
+        from server.registry.tables import caregivers
 
         cg_s2 = (
             await conn.execute(
@@ -363,7 +363,7 @@ async def test_caregiver_search_is_exact_on_phones(api: Api, q: str, found: bool
     from urllib.parse import quote
 
     async with api.platform.store.read() as conn:
-        from server.store.tables import caregivers
+        from server.registry.tables import caregivers
 
         phone = (
             await conn.execute(select(caregivers.c.phone).where(caregivers.c.id == api.ids["cg_a"]))
@@ -407,7 +407,7 @@ async def test_caregiver_phone_change_moves_the_login(api: Api) -> None:
     async with api.platform.store.begin() as conn:
         from sqlalchemy import update
 
-        from server.store.tables import users
+        from server.auth.tables import users
 
         await conn.execute(
             update(users).where(users.c.id == api.ids["operator"]).values(phone="13700004444")

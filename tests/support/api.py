@@ -12,12 +12,13 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import insert, update
 
 from server.auth.passwords import hash_password
+from server.auth.tables import users
 from server.clock import FakeClock
 from server.identity import make_id_number
 from server.jobs import fire_due_timers, relay_once
 from server.keys import PLATFORM
 from server.platform import Platform
-from server.store.tables import caregivers, elders, family_bindings, stations, users
+from server.registry.tables import caregivers, elders, family_bindings, stations
 
 PASSWORD = "secret-pass-1"
 CENTRE = (39.9219, 116.4436)

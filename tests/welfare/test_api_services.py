@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from server.store.tables import tasks
+from server.tasks.tables import tasks
 from tests.conftest import BACKENDS
 from tests.support.api import Api
 from tests.welfare.support import long_tokens

@@ -12,7 +12,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import update
 
-from server.store.tables import tasks
+from server.tasks.tables import tasks
 from tests.conftest import BACKENDS
 from tests.support.api import Api, near
 from tests.welfare.support import long_tokens
@@ -545,7 +545,7 @@ async def test_rural_household_shares_one_quarterly_quota(api: Api) -> None:
     await api.call(
         "POST", f"/api/v1/stations/{api.ids['station']}/service-items/seed", "operator", expect=200
     )
-    from server.store.tables import elders
+    from server.registry.tables import elders
 
     async with api.platform.store.begin() as conn:
         await conn.execute(

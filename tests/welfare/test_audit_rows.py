@@ -47,7 +47,7 @@ async def test_door_card_rotates_and_operators_read_codes_only_for_elders_withou
 ) -> None:
     from sqlalchemy import update
 
-    from server.store.tables import elders
+    from server.registry.tables import elders
     from tests.welfare.test_api_welfare import assign, book, done
 
     await setup(api)

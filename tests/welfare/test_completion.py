@@ -190,7 +190,7 @@ async def test_rejected_visits_give_the_quota_back_and_paid_equals_used(api: Api
 async def test_a_day_plan_makes_the_booking_planned(api: Api) -> None:
     from sqlalchemy import update as sa_update
 
-    from server.store.tables import caregivers
+    from server.registry.tables import caregivers
 
     await setup(api)
     async with api.platform.store.begin() as conn:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from server.store.tables import stations
+from server.registry.tables import stations
 from tests.conftest import BACKENDS
 from tests.support.api import PASSWORD, Api
 from tests.welfare.support import long_tokens

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from server.store.tables import elders, timers
+from server.registry.tables import elders
+from server.store.tables import timers
 from tests.conftest import BACKENDS
 from tests.support.api import Api
 from tests.welfare.support import long_tokens

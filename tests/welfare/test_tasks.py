@@ -11,7 +11,8 @@ from sqlalchemy import insert, select, update
 
 from server.planning.tables import day_plans
 from server.services.tables import meal_orders
-from server.store.tables import audit_log, tasks
+from server.store.tables import audit_log
+from server.tasks.tables import tasks
 from tests.conftest import BACKENDS
 from tests.support.api import Api, near
 from tests.welfare.test_api_welfare import HOME, assign, book, setup

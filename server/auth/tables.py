@@ -1,0 +1,39 @@
+"""Sign-in: users (every person who signs in) and their refresh tokens."""
+
+from __future__ import annotations
+
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table
+
+from server.store.meta import metadata
+from server.store.tables import id_column
+from server.store.types import UtcDateTime
+
+_id = id_column
+
+
+users = Table(
+    "users",
+    metadata,
+    _id(),
+    Column("role", String(16), nullable=False),  # operator, caregiver, elder, family, admin
+    Column("username", String(64), nullable=True, unique=True),
+    Column("phone", String(11), nullable=True, unique=True),
+    Column("display_name", String(50), nullable=False),
+    Column("password_hash", String(200), nullable=True),
+    Column("wechat_openid", String(64), nullable=True, unique=True),
+    Column("station_id", ForeignKey("stations.id"), nullable=True),
+    Column("failed_logins", Integer, nullable=False, server_default="0"),
+    Column("locked_until", UtcDateTime, nullable=True),
+    Column("active", Boolean, nullable=False, server_default="1"),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+refresh_tokens = Table(
+    "refresh_tokens",
+    metadata,
+    _id(),
+    Column("user_id", ForeignKey("users.id"), nullable=False, index=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)

@@ -1,0 +1,1 @@
+"""Tasks: what caregivers work on and what the planner plans."""
