@@ -17,6 +17,16 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+class I18nText(Model):
+    """A text for a person, in both languages: its key and parameters (for clients with their
+    own catalogue) and both renderings. Free text typed by a person has no key."""
+
+    key: str | None
+    params: dict[str, Any]
+    zh: str
+    en: str
+
+
 class Patch(Model):
     """Base for partial updates: a field left out is unchanged; ``null`` clears a field only
     where clearing means something (``nullable``), and is refused everywhere else, so a

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import Field
 
-from schemas.common import Location, Model, Point, TimelineEvent
+from schemas.common import I18nText, Location, Model, Point, TimelineEvent
 
 
 class CallType(StrEnum):
@@ -194,7 +194,8 @@ class AlarmOut(Model):
     station_id: int
     incident_id: int | None
     kind: str
-    message: str
+    message: str  # Chinese, for clients that read one language
+    message_i18n: I18nText
     raised_at: datetime
     acknowledged_at: datetime | None
 

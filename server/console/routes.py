@@ -505,8 +505,9 @@ def _texts(
             data["reason_i18n"] = reason_text(
                 data["reason"], data.get("reason_code"), data.get("reason_params")
             )
-        if isinstance(data.get("message"), str):
-            data["message_i18n"] = alarm_text(str(data.get("alarm", "")), data["message"])
+        if isinstance(data.get("alarm"), str):
+            said = alarm_text(data["alarm"], data.get("params"))
+            data["message"], data["message_i18n"] = said.render("zh"), said.out()
     if offer is not None:
         offer["reason_i18n"] = reason_text(
             offer.get("reason"), offer.get("reason_code"), offer.get("reason_params")
@@ -519,8 +520,8 @@ def _alarm_out(a: Any) -> dict[str, Any]:
         "id": a.id,
         "incident_id": a.incident_id,
         "kind": a.kind,
-        "message": a.message,
-        "message_i18n": alarm_text(a.kind, a.message),
+        "message": alarm_text(a.kind, a.params).render("zh"),
+        "message_i18n": alarm_text(a.kind, a.params).out(),
         "raised_at": _iso(a.raised_at),
     }
 

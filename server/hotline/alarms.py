@@ -26,6 +26,7 @@ from server.incidents.model import timeline
 from server.incidents.notify import to_operators
 from server.incidents.tables import alarms
 from server.platform import Platform, Tx, emit, schedule
+from server.texts import alarm_text, render
 
 HEAD_TIMER: Final = "hotline.alarm_head"
 HEAD_AFTER: Final = timedelta(seconds=300)
@@ -106,7 +107,9 @@ async def _alert(
                     phone=slot.phone,
                     user_id=user_id,
                     channels=[c.value for c in channels],
-                    text=f"【安心】服务站告警：{alarm.message}"[:300],
+                    text=render("sms.station_alarm", alarm=alarm_text(alarm.kind, alarm.params))[
+                        :300
+                    ],
                     status="sending",
                     created_at=tx.now,
                 )

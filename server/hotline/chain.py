@@ -359,8 +359,6 @@ async def start_chain(
             inc.station_id,
             incident_id,
             "chain_fallback",
-            "该老人的升级链设置无效，已改用站点/默认升级链，请检查设置 / "
-            "chain settings do not apply: the station's or default chain is used",
         )
     await advance(platform, tx, chain_id)
     return chain_id
@@ -493,7 +491,7 @@ async def _fire(platform: Platform, tx: Tx, chain: Any, firing: Firing) -> None:
                 chain.station_id,
                 incident_id,
                 "not_accepted",
-                "呼叫无人响应，请值班员立即处理 / nobody has taken this call: act now",
+                {"variant": "chain"},
             )
         else:
             await timeline(
@@ -508,7 +506,6 @@ async def _fire(platform: Platform, tx: Tx, chain: Any, firing: Firing) -> None:
             chain.station_id,
             incident_id,
             "advise_120",
-            "紧急呼叫：如为急症请立即拨打120并记录 / medical emergency: call 120 now and record it",
         )
         return
     person = chain.context.get("people", {}).get(firing.target or "", None)
@@ -522,7 +519,6 @@ async def _fire(platform: Platform, tx: Tx, chain: Any, firing: Firing) -> None:
                 chain.station_id,
                 incident_id,
                 "escalation_head",
-                "仍无人响应，请站长介入 / still nobody responsible: station head, step in",
             )
         else:
             await to_operators(
@@ -761,7 +757,6 @@ async def withdraw(
             chain.station_id,
             incident_id,
             "escalation_exhausted",
-            "升级链已走完且无人负责，请立即人工处理 / chain exhausted and nobody responsible",
         )
     return True
 

@@ -263,7 +263,7 @@ async def _prepare(platform: Platform, alert_id: int) -> _Send | None:
                     station,
                     alert.incident_id,
                     f"unreachable:{alert.person}",
-                    f"无法联系{alert.name}（所有渠道均无回执）/ could not reach {alert.name}",
+                    {"name": alert.name},
                 )
             return None
         if decision.kind is DecisionKind.DELIVERED:

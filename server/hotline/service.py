@@ -804,7 +804,7 @@ async def on_complaint_deadline(platform: Platform, tx: Tx, payload: dict[str, A
             row.station_id,
             None,
             "complaint_overdue",
-            f"投诉#{row.id}已超过处理期限 / complaint #{row.id} is overdue",
+            {"complaint_id": row.id},
         )
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from sqlalchemy import insert, select
 
 from server.incidents.model import timeline
@@ -11,9 +14,16 @@ from server.platform import Tx, emit
 
 
 async def raise_alarm(
-    tx: Tx, station_id: int, incident_id: int | None, kind: str, message: str
+    tx: Tx,
+    station_id: int,
+    incident_id: int | None,
+    kind: str,
+    params: Mapping[str, Any] | None = None,
 ) -> int | None:
     """Raise an alarm unless the same one was already raised; returns its id if new.
+
+    The alarm holds its kind and the parameters of its text (``alarm.<kind>`` in
+    server/texts/help_calls.py), never a sentence: each reader gets it in their language.
 
     For an incident, each kind of alarm is raised once: the dispatcher's retries must not
     ring again for what the operator already acknowledged (a new kind still rings).
@@ -32,7 +42,7 @@ async def raise_alarm(
                     station_id=station_id,
                     incident_id=incident_id,
                     kind=kind,
-                    message=message,
+                    params=dict(params or {}),
                     raised_at=tx.now,
                 )
                 .returning(alarms.c.id)
@@ -40,7 +50,9 @@ async def raise_alarm(
         ).scalar_one()
     )
     if incident_id is not None:
-        await timeline(tx, incident_id, "alarm", None, alarm_id=aid, alarm=kind, message=message)
+        await timeline(
+            tx, incident_id, "alarm", None, alarm_id=aid, alarm=kind, params=dict(params or {})
+        )
     await to_operators(
         tx,
         station_id,
@@ -49,7 +61,7 @@ async def raise_alarm(
             "alarm_id": aid,
             "incident_id": incident_id,
             "kind": kind,
-            "message": message,
+            "params": dict(params or {}),
             "sound": True,
         },
     )

@@ -240,18 +240,16 @@ async def dispatch_incident(platform: Platform, incident_id: int) -> None:
                     inc.station_id,
                     incident_id,
                     "no_caregiver_in_time",
-                    f"{elder_name}：没有护理员能在20分钟内到达（最快约{best.eta_s // 60}分钟），"
-                    f"请启动升级流程 / nobody can arrive within 20 minutes",
+                    {"name": elder_name, "minutes": best.eta_s // 60},
                 )
             return
         tried = any(why == WHY_DECLINED for _, why in ranking.excluded)
-        why = "所有护理员都已拒绝或超时" if tried else "没有在岗且可用的护理员"
         await raise_alarm(
             tx,
             inc.station_id,
             incident_id,
             "no_caregiver",
-            f"{elder_name}：{why}，请人工派单 / no caregiver available",
+            {"name": elder_name, **({"variant": "tried"} if tried else {})},
         )
         # Dispatch goes on looking while people act: a durable retry.
         await schedule(

@@ -228,8 +228,7 @@ async def _flag_arrival(platform: Platform, tx: Tx, inc: Any, actor: int, dist: 
         inc.station_id,
         inc.id,
         "arrival_outside_geofence",
-        f"护理员报到位置距老人{dist:.0f}米，超出{tolerance:.0f}米，请电话确认后点“确认到达” "
-        f"/ check-in {dist:.0f} m from the elder: call, then confirm the arrival",
+        {"distance": round(dist), "limit": round(tolerance)},
     )
     await to_operators(
         tx,

@@ -157,7 +157,7 @@ async def open_or_join(platform: Platform, tx: Tx, cmd: Intake) -> IntakeResult:
             elder.station_id,
             iid,
             "outside_circle",
-            f"{elder.name}的呼叫位置在服务圈以外，请人工确认 / call is outside the service circle",
+            {"name": elder.name},
         )
     return IntakeResult(iid, joined=False)
 

@@ -31,14 +31,12 @@ async def on_offer_expired(platform: Platform, tx: Tx, payload: dict[str, Any]) 
 async def on_sla(platform: Platform, tx: Tx, payload: dict[str, Any]) -> None:
     inc = await load(tx, payload["incident_id"])
     if inc.status in (S.OPEN.value, S.OFFERED.value, S.ACCEPTED.value, S.EN_ROUTE.value):
-        unconfirmed = "，报到位置超出范围且未经确认" if inc.arrival_flagged else ""
         await raise_alarm(
             tx,
             inc.station_id,
             inc.id,
             "no_arrival_by_deadline",
-            f"20分钟已到，护理员仍未到达{unconfirmed}，请立即处理 / 20 minutes passed "
-            f"without a confirmed arrival",
+            {"variant": "unconfirmed"} if inc.arrival_flagged else {},
         )
 
 
@@ -50,7 +48,7 @@ async def on_ack_alarm(platform: Platform, tx: Tx, payload: dict[str, Any]) -> N
             inc.station_id,
             inc.id,
             "not_accepted",
-            "呼叫已超过90秒无人接单 / no caregiver has accepted yet",
+            {"seconds": platform.settings.operator_alarm_after_s},
         )
 
 

@@ -35,11 +35,9 @@ async def to_operators(tx: Tx, station_id: int, type_: str, payload: dict[str, A
     # Every station-wide message names its station: an admin gets all stations' messages,
     # and a console shows only those of the station on its board.
     payload = {"station_id": station_id, **payload}
-    if type_ == "alarm.raised" and payload.get("message"):
-        payload = {
-            **payload,
-            "message_i18n": alarm_text(str(payload.get("kind", "")), str(payload["message"])),
-        }
+    if type_ == "alarm.raised":
+        said = alarm_text(str(payload.get("kind", "")), payload.get("params"))
+        payload = {**payload, "message": said.render("zh"), "message_i18n": said.out()}
     for uid in ops:
         queue_push(tx, f"user:{uid}", type_, payload)
 

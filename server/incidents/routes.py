@@ -9,7 +9,7 @@ from pydantic import Field
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from schemas.common import Model
+from schemas.common import I18nText, Model
 from schemas.incidents import (
     AlarmAckOut,
     AlarmOut,
@@ -45,6 +45,7 @@ from server.registry.guards import ON_THE_WAY, elder_for
 from server.registry.routes import reveal_for_incident, stored
 from server.registry.tables import elders, family_bindings
 from server.registry.views import dicts_of
+from server.texts import alarm_text
 
 
 @doc(response=IncidentOut, status=201, also={200: "joined the open incident"}, idempotency_key=True)
@@ -384,7 +385,8 @@ async def list_alarms(request: web.Request) -> web.Response:
                 station_id=r.station_id,
                 incident_id=r.incident_id,
                 kind=r.kind,
-                message=r.message,
+                message=alarm_text(r.kind, r.params).render("zh"),
+                message_i18n=I18nText.model_validate(alarm_text(r.kind, r.params).out()),
                 raised_at=r.raised_at,
                 acknowledged_at=r.acknowledged_at,
             ).model_dump(mode="json")

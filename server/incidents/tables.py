@@ -71,7 +71,7 @@ alarms = Table(
     Column("station_id", ForeignKey("stations.id"), nullable=False, index=True),
     Column("incident_id", ForeignKey("incidents.id"), nullable=True, index=True),
     Column("kind", String(32), nullable=False),
-    Column("message", String(300), nullable=False),
+    Column("params", JSON, nullable=False),  # the text's parameters: rendered per reader
     Column("raised_at", UtcDateTime, nullable=False),
     Column("acknowledged_at", UtcDateTime, nullable=True),
     Column("acknowledged_by", ForeignKey("users.id"), nullable=True),

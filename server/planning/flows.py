@@ -163,8 +163,7 @@ async def _stalled(platform: Platform, station_id: int, what: str, exc: Exceptio
             station_id,
             None,
             "planning_stalled",
-            f"排班计算未能按时完成（{what}），已改用简易计划，请人工核对 / "
-            f"planning did not finish ({what}); a simple fallback plan is in force, please check",
+            {"what": what},
         )
 
 

@@ -1,0 +1,187 @@
+"""Every text the server shows a person, by key, in Chinese and in English.
+
+A text is a key and its parameters (``Text``); it renders in either language, and goes out as
+``{"key", "params", "zh", "en"}`` so a page shows the half it wants (and an old client that
+reads only the Chinese ``text`` field keeps working). Who reads it matters: the elder is told
+"正在为您联系护理员", the family "正在联系护理员", the operator "调度正在寻找护理员".
+
+The sentences live in one module per domain beside this one (``help_calls``, ``registry``,
+``hotline``, ``services``, ``welfare``, ``errors``), merged here into one catalogue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from dispatch.emergency import WHY_EN, Reason, parse_reason
+from server.services.catalogue import SEED_ITEMS
+from server.texts import core, errors, help_calls, hotline, registry, services, welfare
+from server.texts.core import (
+    CATALOGUE,
+    TITLES_EN,
+    Audience,
+    Label,
+    Lang,
+    Text,
+    plain,
+    render,
+    text,
+    title_en,
+)
+
+__all__ = [
+    "CATALOGUE",
+    "Audience",
+    "Label",
+    "Lang",
+    "Text",
+    "plain",
+    "render",
+    "text",
+    "title_en",
+]
+
+CATALOGUE.update(
+    core.merge(
+        help_calls.TEXTS,
+        registry.TEXTS,
+        hotline.TEXTS,
+        services.TEXTS,
+        welfare.TEXTS,
+        errors.TEXTS,
+    )
+)
+
+# Menu items and other task titles, Chinese to English (titles are stored in Chinese).
+TITLES_EN.update({i.name_zh: i.name_en for i in SEED_ITEMS})
+TITLES_EN.update({CATALOGUE[k][0]: CATALOGUE[k][1] for k in CATALOGUE if k.startswith("task.")})
+TASK_KIND_KEYS = {
+    "meal_delivery": "task.meal_delivery",
+    "call_health": "task.call_health",
+    "call_service": "task.call_service",
+    "call_family": "task.call_family",
+}
+
+
+def title_zh(text: str) -> str:
+    return text.split(" / ", 1)[0]
+
+
+# ----- help-call status ---------------------------------------------------------------------
+
+
+def status_text(
+    status: str,
+    audience: Audience,
+    *,
+    name: str | None = None,
+    minutes: int | None = None,
+    resolution: str | None = None,
+) -> Text:
+    """What a help call's status means to this reader."""
+    key = f"status.{audience}.{status}"
+    if key not in CATALOGUE:
+        key = f"status.{audience}.open"
+    params: dict[str, Any] = {}
+    if "{name}" in CATALOGUE[key][0]:
+        # "护理员正在赶来" opens a sentence; mid-sentence English wants "the caregiver".
+        starts = CATALOGUE[key][1].startswith("{name}")
+        params["name"] = name or Text("someone" if starts else "someone.mid")
+    if "{minutes}" in CATALOGUE[key][0]:
+        params["minutes"] = max(1, minutes or 1)
+    if "{resolution}" in CATALOGUE[key][0]:
+        res = f"resolution.{resolution or 'resolved'}"
+        params["resolution"] = Text(res) if res in CATALOGUE else (resolution or "")
+    return Text(key, params)
+
+
+# ----- stored Chinese texts read back -------------------------------------------------------
+
+
+def bilingual(text: str) -> dict[str, Any]:
+    """A stored "中文 / English" text as both halves (a plain text is the same in both)."""
+    if " / " in text:
+        zh, en = text.split(" / ", 1)
+        return plain(zh.strip(), en.strip())
+    return plain(text)
+
+
+def dispatch_reason(r: Reason) -> Text:
+    """The dispatcher's reason for a candidate, from its data."""
+    trip = (
+        Text(f"reason.trip.{r.mode.value}", {"minutes": r.travel_min})
+        if r.travel_min
+        else Text("reason.close_by")
+    )
+    params: dict[str, Any] = {"trip": trip, "aid": Text("reason.first_aid") if r.first_aid else ""}
+    if r.code != "idle":
+        params.update(
+            work=Label(r.busy_with or ""),
+            finish_min=r.finish_min,
+            again=Text("reason.again") if r.travel_min else "",
+        )
+    return Text(f"reason.{r.code}", params)
+
+
+def reason_text(reason: str | None, code: Any = None, params: Any = None) -> dict[str, Any]:
+    """A dispatcher's or operator's reason in both languages: from the stored code and params
+    where there are (readable) ones, else from the stored text."""
+    data = Reason.from_data(code, params) if code is not None else None
+    if data is not None:
+        return dispatch_reason(data).out()
+    reason = reason or ""
+    if reason.startswith("人工指派："):
+        return Text("offer.manual", {"reason": reason[len("人工指派：") :]}).out()
+    # Rankings and offers stored before the reasons were data: read the Chinese back, and
+    # keep it as stored (it may be an earlier wording).
+    parsed = parse_reason(reason)
+    if parsed is not None:
+        return {**dispatch_reason(parsed).out(), "zh": reason}
+    if reason in WHY_EN:
+        return plain(reason, WHY_EN[reason])
+    return bilingual(reason)
+
+
+def alarm_key(kind: str, params: Mapping[str, Any]) -> str:
+    """The catalogue key of an alarm: by its kind (``unreachable:<person>`` is one kind per
+    person) and, where the wording differs, its ``variant``."""
+    base = f"alarm.{kind.split(':', 1)[0]}"
+    variant = params.get("variant")
+    key = f"{base}.{variant}" if variant else base
+    return key if key in CATALOGUE else base
+
+
+def alarm_text(kind: str, params: Mapping[str, Any] | None) -> Text:
+    """An alarm's text for every reader, from its kind and parameters."""
+    values = {k: v for k, v in (params or {}).items() if k != "variant"}
+    key = alarm_key(kind, params or {})
+    if key not in CATALOGUE:
+        return Text("alarm.unknown", {"kind": kind})
+    return Text(key, values)
+
+
+# ----- pushes ---------------------------------------------------------------------------------
+
+
+def push_text(type_: str, payload: Mapping[str, Any], audience: Audience) -> Text | None:
+    """The text a pushed message carries for this reader, if it carries one."""
+    if type_ == "incident.status":
+        return status_text(
+            str(payload.get("status", "open")),
+            audience,
+            name=payload.get("caregiver_name"),
+            minutes=payload.get("eta_minutes"),
+            resolution=payload.get("resolution"),
+        )
+    if type_ == "family.call_requested":
+        return Text("family.call_requested", {"name": payload.get("elder_name") or ""})
+    return None
+
+
+def with_text(type_: str, payload: dict[str, Any], audience: Audience) -> dict[str, Any]:
+    """The payload with ``text`` (Chinese, as old clients read it) and ``text_i18n``."""
+    t = push_text(type_, payload, audience)
+    if t is None:
+        return payload
+    return {**payload, "text": t.render("zh"), "text_i18n": t.out()}
