@@ -27,9 +27,13 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/pytest -q -m "not slow and not browser"
 
+## The style the machine keeps: lint, format, strict types everywhere, and what the change
+## repeats (duplicates is this workplace's tool; it only prints, where it is installed).
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy dispatch hotline schemas
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	@if command -v duplicates >/dev/null; then duplicates --change --base $${LINT_BASE:-$$(git merge-base HEAD origin/main 2>/dev/null || echo HEAD)}; fi
 
 bench-solomon: $(STAMP)
 	$(BIN)/anxin bench solomon ../shared/benchmarks/solomon/*.vrp --time-limit 5

@@ -27,6 +27,13 @@ class I18nText(Model):
     en: str
 
 
+class Push(Model):
+    """The payload of one pushed message type. ``TYPE`` is its ``type`` on the wire; every
+    type has one model, listed in ``schemas/pushes.py`` and in the OpenAPI document."""
+
+    TYPE: ClassVar[str]
+
+
 class Patch(Model):
     """Base for partial updates: a field left out is unchanged; ``null`` clears a field only
     where clearing means something (``nullable``), and is refused everywhere else, so a

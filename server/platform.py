@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from schemas.common import Push
 from server.bus import InProcessBus
 from server.clock import Clock
 from server.settings import Settings
@@ -103,16 +104,29 @@ async def cancel_timer(tx: Tx, ref: str) -> bool:
     return bool(res.rowcount)
 
 
-def queue_push(tx: Tx, recipient: str, type_: str, payload: dict[str, Any]) -> None:
+def queue_push(
+    tx: Tx, recipient: str, msg: Push | str, payload: dict[str, Any] | None = None
+) -> None:
     """Add a message for one recipient, numbered and written just before the commit.
+
+    ``msg`` is the message's model (``schemas.common.Push``); the untyped ``(type, payload)``
+    form is what domains not yet moved to models still use.
 
     Numbering takes a lock on the recipient's cursor until the commit (so sequence order is
     commit order, and a reconnecting client never skips a late-committing message). Taking it
     at the end, for all recipients in sorted order, keeps the lock short and deadlock-free:
     every operator of a station is a recipient of almost every transaction.
     """
-    tx.pushes.setdefault(recipient, []).append((type_, payload))
+    type_, body = _wire(msg, payload)
+    tx.pushes.setdefault(recipient, []).append((type_, body))
     tx.hint("push", recipient)
+
+
+def _wire(msg: Push | str, payload: dict[str, Any] | None) -> tuple[str, dict[str, Any]]:
+    """A message as stored: its type and its JSON payload."""
+    if isinstance(msg, Push):
+        return msg.TYPE, msg.model_dump(mode="json")
+    return msg, dict(payload or {})
 
 
 async def flush_pushes(tx: Tx) -> None:

@@ -6,12 +6,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
 
 from server.app import create_app
 from server.clock import FakeClock
 from server.settings import Settings
-from tests.support.api import Api
+from tests.support.api import Api, Client
 from tests.support.backends import fresh_pg_database, missing, postgres_url
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -59,13 +58,14 @@ def settings(database_url: str) -> Settings:
 
 
 @pytest.fixture
-async def client(aiohttp_client: Any, settings: Settings, clock: FakeClock) -> TestClient:
+async def client(aiohttp_client: Any, settings: Settings, clock: FakeClock) -> Client:
     app = create_app(settings, clock=clock, run_background=False, create_schema=True)
-    return await aiohttp_client(app)
+    made: Client = await aiohttp_client(app)
+    return made
 
 
 @pytest.fixture
-async def api(client: TestClient) -> AsyncIterator[Api]:
+async def api(client: Client) -> AsyncIterator[Api]:
     a = Api(client)
     await a.seed()
     yield a

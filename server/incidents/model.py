@@ -1,28 +1,31 @@
-"""The incident's states, allowed transitions, and the one function that changes state."""
+"""The incident's and the offer's states, their allowed moves, and the one function each
+that changes state and writes the timeline event in the same transaction."""
 
 from __future__ import annotations
 
 from typing import Any, Final
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select
 
 from schemas.incidents import IncidentStatus as S
 from server.errors import ApiError
 from server.incidents.tables import incident_events, incidents
+from server.machine import Machine
 from server.platform import Tx
 
 OPEN_STATES: Final = (S.OPEN, S.OFFERED, S.ACCEPTED, S.EN_ROUTE, S.ARRIVED)
 ACTIVE_STATES: Final = tuple(s.value for s in OPEN_STATES)
 
-TRANSITIONS: Final[dict[S, set[S]]] = {
-    S.OPEN: {S.OFFERED, S.CLOSED},
-    S.OFFERED: {S.ACCEPTED, S.OPEN, S.OFFERED, S.CLOSED},
-    S.ACCEPTED: {S.EN_ROUTE, S.ARRIVED, S.OPEN, S.OFFERED, S.CLOSED},
-    S.EN_ROUTE: {S.ARRIVED, S.OPEN, S.OFFERED, S.CLOSED},
-    S.ARRIVED: {S.RESOLVED, S.CLOSED},
-    S.RESOLVED: set(),
-    S.CLOSED: set(),
+TRANSITIONS: Final[dict[S, frozenset[S]]] = {
+    S.OPEN: frozenset({S.OFFERED, S.CLOSED}),
+    S.OFFERED: frozenset({S.ACCEPTED, S.OPEN, S.OFFERED, S.CLOSED}),
+    S.ACCEPTED: frozenset({S.EN_ROUTE, S.ARRIVED, S.OPEN, S.OFFERED, S.CLOSED}),
+    S.EN_ROUTE: frozenset({S.ARRIVED, S.OPEN, S.OFFERED, S.CLOSED}),
+    S.ARRIVED: frozenset({S.RESOLVED, S.CLOSED}),
+    S.RESOLVED: frozenset(),
+    S.CLOSED: frozenset(),
 }
+INCIDENT: Final = Machine("incident", incidents, S, TRANSITIONS)
 
 
 async def timeline(
@@ -55,19 +58,5 @@ async def transition(
     **data: Any,
 ) -> None:
     """Move an incident to ``to`` and write its timeline event in the same transaction."""
-    current = S(inc.status)
-    if to not in TRANSITIONS[current]:
-        raise ApiError(
-            409,
-            "incident_state_conflict",
-            f"incident is {current.value}, cannot become {to.value}",
-            status_now=current.value,
-        )
-    res = await tx.conn.execute(
-        update(incidents)
-        .where(incidents.c.id == inc.id, incidents.c.version == inc.version)
-        .values(status=to.value, version=inc.version + 1, **(values or {}))
-    )
-    if res.rowcount != 1:
-        raise ApiError(409, "incident_changed", "incident changed meanwhile; reload and retry")
+    await INCIDENT.move(tx.conn, inc.id, inc.status, to, values, version=inc.version)
     await timeline(tx, inc.id, event, actor, status=to.value, **data)

@@ -24,12 +24,13 @@ async def timeline_of(api: Api, iid: int) -> list[dict[str, Any]]:
 
 
 async def call_back(api: Api, iid: int, outcome: str, **extra: Any) -> tuple[int, Any]:
-    return await api.call(
+    status, body = await api.call(
         "POST",
         f"/api/v1/hotline/incidents/{iid}/call-back",
         "operator",
         json={"outcome": outcome, "reached": True, **extra},
     )
+    return int(status), body
 
 
 async def accidental_press(api: Api) -> int:

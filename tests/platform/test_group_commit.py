@@ -39,7 +39,7 @@ async def test_concurrent_transactions_share_commits_and_are_durable_on_return(
         commits += 1
         await conn_commit()
 
-    store._group._commit_physically = counting  # type: ignore[union-attr]
+    store._group._commit_physically = counting  # type: ignore[union-attr,method-assign]
     seen_after_return: list[int] = []
 
     async def write(i: int) -> None:
@@ -75,7 +75,7 @@ async def test_a_failed_commit_acknowledges_nobody_in_the_group(store: Store) ->
     async def broken() -> None:
         raise OSError("disk full")
 
-    store._group._commit_physically = broken  # type: ignore[union-attr]
+    store._group._commit_physically = broken  # type: ignore[union-attr,method-assign]
 
     async def write(i: int) -> None:
         async with store.begin() as conn:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import select
 
@@ -12,8 +14,8 @@ from tests.support.api import Api, near
 pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 
 
-async def offers_for(api: Api, who: str) -> list[dict]:
-    return await api.call("GET", "/api/v1/offers", who, expect=200)
+async def offers_for(api: Api, who: str) -> list[dict[str, Any]]:
+    return list(await api.call("GET", "/api/v1/offers", who, expect=200))
 
 
 async def test_button_to_resolution(api: Api) -> None:
@@ -295,7 +297,7 @@ async def test_non_emergency_becomes_task_without_clock(api: Api) -> None:
         ({"call_type": "emergency", "extra": 1}, "validation_error"),
     ],
 )
-async def test_bad_bodies_are_clear_errors(api: Api, body: dict, code: str) -> None:
+async def test_bad_bodies_are_clear_errors(api: Api, body: dict[str, Any], code: str) -> None:
     status, problem = await api.call(
         "POST",
         "/api/v1/help-calls",

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import pytest
-from aiohttp import WSMsgType
+from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestClient
 
 from server.app import create_app
@@ -23,7 +23,7 @@ async def live(aiohttp_client: Any, settings: Settings) -> Api:
 
     clock = FakeClock()
     app = create_app(settings, clock=clock, run_background=True, create_schema=True)
-    client: TestClient = await aiohttp_client(app)
+    client: TestClient[web.Request, web.Application] = await aiohttp_client(app)
     api = Api(client)
     await api.seed()
     return api
@@ -36,7 +36,7 @@ async def next_of(ws: Any, type_: str, timeout: float = 5.0) -> dict[str, Any]:
             assert msg.type == WSMsgType.TEXT, msg
             body = json.loads(msg.data)
             if body.get("type") == type_:
-                return body
+                return dict(body)
 
     return await asyncio.wait_for(_read(), timeout)
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 from sqlalchemy import insert, update
 
@@ -35,15 +36,20 @@ def near(metres_north: float, metres_east: float = 0.0) -> tuple[float, float]:
     )
 
 
+Client = TestClient[web.Request, web.Application]
+
+
 @dataclass
 class Api:
-    client: TestClient
+    client: Client
     tokens: dict[str, str] = field(default_factory=dict)
     ids: dict[str, int] = field(default_factory=dict)
 
     @property
     def platform(self) -> Platform:
-        return self.client.app[PLATFORM]
+        app = self.client.app
+        assert app is not None
+        return app[PLATFORM]
 
     @property
     def clock(self) -> FakeClock:

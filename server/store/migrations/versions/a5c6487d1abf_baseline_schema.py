@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: b6edb0b9cac9
+Revision ID: a5c6487d1abf
 Revises: 
-Create Date: 2026-12-06 21:39:33.934803
+Create Date: 2026-12-06 21:46:59.038385
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from alembic import op
 import server.store.types
 
 
-revision = 'b6edb0b9cac9'
+revision = 'a5c6487d1abf'
 down_revision = None
 branch_labels = None
 depends_on = None
