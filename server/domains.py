@@ -1,7 +1,7 @@
 """The composition root: every domain's tables, routes and jobs, named one by one.
 
 The platform modules know no domain; this file is where the two meet. Adding a domain means
-adding its three lines here, and nothing is picked up by a registry that swallows a missing
+adding its lines here, and nothing is picked up by a registry that swallows a missing
 module: a typo fails at import.
 """
 
@@ -10,7 +10,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from server.auth import tables as auth_tables
+from server.console import jobs as console_jobs
 from server.console import routes as console_routes
+from server.console import tables as console_tables
 from server.hotline import jobs as hotline_jobs
 from server.hotline import routes as hotline_routes
 from server.hotline import tables as hotline_tables
@@ -21,11 +23,14 @@ from server.planning import jobs as planning_jobs
 from server.planning import routes as planning_routes
 from server.planning import tables as planning_tables
 from server.platform import Platform
+from server.registry import jobs as registry_jobs
 from server.registry import routes as registry_routes
 from server.registry import tables as registry_tables
 from server.services import jobs as services_jobs
 from server.services import routes as services_routes
 from server.services import tables as services_tables
+from server.tasks import jobs as task_jobs
+from server.tasks import routes as task_routes
 from server.tasks import tables as task_tables
 from server.welfare import jobs as welfare_jobs
 from server.welfare import routes as welfare_routes
@@ -41,16 +46,20 @@ TABLES = (
     planning_tables,
     services_tables,
     welfare_tables,
+    console_tables,
 )
 
 
 def register_jobs(platform: Platform) -> None:
     """Every domain's outbox consumers and timer handlers, in one table."""
+    registry_jobs.register(platform)
     incident_jobs.register(platform)
+    task_jobs.register(platform)
     planning_jobs.register(platform)
     hotline_jobs.register(platform)
     welfare_jobs.register(platform)
     services_jobs.register(platform)
+    console_jobs.register(platform)
 
 
 def domain_routes() -> list[web.RouteDef]:
@@ -58,6 +67,7 @@ def domain_routes() -> list[web.RouteDef]:
     return [
         *registry_routes.routes(),
         *incident_routes.routes(),
+        *task_routes.routes(),
         *planning_routes.routes(),
         *hotline_routes.routes(),
         *welfare_routes.routes(),

@@ -26,10 +26,14 @@ import pydantic
 from aiohttp import web
 
 import schemas.auth
+import schemas.console
 import schemas.hotline
 import schemas.incidents
+import schemas.planning
+import schemas.pushes
 import schemas.registry
 import schemas.services
+import schemas.tasks
 import schemas.welfare
 from schemas.common import Problem
 
@@ -37,9 +41,13 @@ SCHEMA_MODULES = [
     schemas.auth,
     schemas.registry,
     schemas.incidents,
+    schemas.tasks,
+    schemas.planning,
     schemas.hotline,
     schemas.welfare,
     schemas.services,
+    schemas.console,
+    schemas.pushes,
 ]
 REF = "#/components/schemas/{model}"
 PROBLEM = "application/problem+json"

@@ -16,7 +16,18 @@ from typing import Any
 
 from dispatch.emergency import WHY_EN, Reason, parse_reason
 from server.services.catalogue import SEED_ITEMS
-from server.texts import core, errors, help_calls, hotline, registry, services, welfare
+from server.texts import (
+    console,
+    core,
+    errors,
+    help_calls,
+    hotline,
+    planning,
+    registry,
+    services,
+    tasks,
+    welfare,
+)
 from server.texts.core import (
     CATALOGUE,
     TITLES_EN,
@@ -49,6 +60,9 @@ CATALOGUE.update(
         hotline.TEXTS,
         services.TEXTS,
         welfare.TEXTS,
+        tasks.TEXTS,
+        planning.TEXTS,
+        console.TEXTS,
         errors.TEXTS,
     )
 )

@@ -1,0 +1,3 @@
+"""Responses and pushes of the console and the phone pages."""
+
+from __future__ import annotations

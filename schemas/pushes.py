@@ -1,0 +1,3 @@
+"""Every pushed message type, one model each (``Push``), for the WebSocket's documentation."""
+
+from __future__ import annotations

@@ -1,0 +1,1 @@
+"""The console's serialisers: rows to the schemas the API answers with."""

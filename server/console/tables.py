@@ -1,0 +1,1 @@
+"""The console's tables (none: it reads the other domains' tables)."""

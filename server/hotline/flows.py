@@ -1,0 +1,1 @@
+"""The hotline's commands: each owns its transaction."""

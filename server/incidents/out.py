@@ -1,0 +1,1 @@
+"""Help calls's serialisers: rows to the schemas the API answers with."""

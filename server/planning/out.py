@@ -1,0 +1,1 @@
+"""Planning's serialisers: rows to the schemas the API answers with."""

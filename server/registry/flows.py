@@ -1,0 +1,1 @@
+"""The registry's commands: each owns its transaction."""

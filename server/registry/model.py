@@ -1,0 +1,1 @@
+"""The registry's statuses and their transition tables (filled in as the domain moves to its shape)."""

@@ -1,0 +1,1 @@
+"""Services's commands: each owns its transaction."""

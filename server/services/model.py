@@ -1,0 +1,1 @@
+"""Services's statuses and their transition tables (filled in as the domain moves to its shape)."""

@@ -1,0 +1,1 @@
+"""Services's serialisers: rows to the schemas the API answers with."""

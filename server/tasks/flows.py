@@ -1,0 +1,1 @@
+"""Tasks's commands: each owns its transaction."""

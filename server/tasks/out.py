@@ -1,0 +1,1 @@
+"""Tasks's serialisers: rows to the schemas the API answers with."""

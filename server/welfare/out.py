@@ -1,0 +1,1 @@
+"""Welfare's serialisers: rows to the schemas the API answers with."""
