@@ -116,6 +116,14 @@ class RunLog:
     segments: tuple[Segment, ...]
     notes: tuple[str, ...] = ()  # anything a reader should know (a safety time limit bound)
 
+    def first_at(self, step: CallStep) -> dict[str, int]:
+        """call id → when the call first reached `step`."""
+        out: dict[str, int] = {}
+        for r in self.calls:
+            if r.step is step and (r.call_id not in out or r.at_s < out[r.call_id]):
+                out[r.call_id] = r.at_s
+        return out
+
     def of_call(self, call_id: str) -> list[CallRecord]:
         return [r for r in self.calls if r.call_id == call_id]
 

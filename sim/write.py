@@ -236,6 +236,16 @@ CLOCK_FIELDS = frozenset(
 def _cell(key: str, value: object) -> object:
     if isinstance(value, list) and len(value) == 2 and all(isinstance(x, float) for x in value):
         return f"{value[0]:.6f},{value[1]:.6f}"
+    if key == "shifts" and isinstance(value, list):
+        return ";".join(
+            f"{clock(s['start_s'])[:5]}-{clock(s['end_s'])[:5]}"
+            + (" on call" if s["on_call"] else "")
+            for s in value
+        )
+    if isinstance(value, list) and all(isinstance(x, str) for x in value):
+        return ";".join(value)
+    if key == "offline" and isinstance(value, list):
+        return ";".join(f"{clock(a)}-{clock(b)}" for a, b in value)
     if key in CLOCK_FIELDS and isinstance(value, int):
         return clock(value)
     if isinstance(value, list | dict):
