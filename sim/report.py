@@ -259,7 +259,7 @@ def load_chart(day: Day, log: RunLog) -> str:
             body.append(
                 _text(
                     x + bw / 2,
-                    h - bottom - duty[i] * scale - 4,
+                    h - bottom - max(duty[i], busy[i]) * scale - 4,
                     str(calls[i]),
                     "middle",
                     'fill="#d00"',
@@ -301,13 +301,17 @@ def call_map(day: Day, log: RunLog, call_bounds: Mapping[str, CallBound], sla_s:
             GeoPoint(s.location.lat + r, s.location.lng),
             GeoPoint(s.location.lat - r, s.location.lng),
         ]
-    pts += [c.location for c in day.calls]
+    pts += [c.location for c in day.calls] + [e.location for e in day.elders]
     lat0, lng0, mpp, k = _projector(pts, w, h, pad)
 
     def xy(p: GeoPoint) -> tuple[float, float]:
         return (w / 2 + (p.lng - lng0) * 111_195 * k / mpp, h / 2 - (p.lat - lat0) * 111_195 / mpp)
 
     body = [f'<rect width="{w}" height="{h}" fill="#fafafa"/>']
+    body += [  # where the elders live, faintly: a village outside every circle shows
+        '<circle cx="{:.1f}" cy="{:.1f}" r="1.2" fill="#bbb"/>'.format(*xy(e.location))
+        for e in day.elders
+    ]
     for s in day.stations:
         x, y = xy(s.location)
         body.append(
@@ -325,13 +329,10 @@ def call_map(day: Day, log: RunLog, call_bounds: Mapping[str, CallBound], sla_s:
                     xy(c.location), c.id, arrived.get(c.id), c.at_s, call_bounds.get(c.id), sla_s
                 )
             )
-    body.append(
-        _text(
-            pad,
-            h - 8,
-            f"1 像素 pixel ≈ {mpp:.0f} m · 绿 green: 及时 in time · 红 red: 迟到 late · ✕ 未到场 never · 灰圈 grey ring: 无法及时到达 unreachable",
-        )
-    )
+    key = "绿 green: 及时 in time · 红 red: 迟到 late · ✕ 未到场 never on scene"
+    body.append(_text(pad, h - 22, key))
+    key = f"灰圈 grey ring: 无法及时到达 unreachable · 灰点 grey dots: 老人 elders · 1 px ≈ {mpp:.0f} m"
+    body.append(_text(pad, h - 8, key))
     return _svg(w, h, body, "map of late calls")  # fmt: skip
 
 
@@ -361,7 +362,7 @@ def gantt(day: Day, log: RunLog) -> str:
     as a black line beneath, off sick as a red mark."""
     row_h, left, top = 22, 150, 24
     w = 760
-    h = top + row_h * len(day.caregivers) + 40
+    h = top + row_h * len(day.caregivers) + 50
     px = (w - left - 10) / DAY_S
     body = [_text(left + hh * 3600 * px, 16, f"{hh:02d}", "middle") for hh in range(0, 25, 2)]
     for i, c in enumerate(day.caregivers):
@@ -386,12 +387,24 @@ def gantt(day: Day, log: RunLog) -> str:
             body.append(
                 f'<line x1="{x:.1f}" y1="{y}" x2="{x:.1f}" y2="{y + row_h - 4}" stroke="#d00" stroke-width="3"/>'
             )
-    legend = " · ".join(f"{ACTIVITY_NAMES[a]}" for a in COLOURS)
-    body.append(
-        _text(
-            4,
-            h - 10,
-            f"{legend} · 黑线 black line: 手机离线 phone offline · 红线 red: 病假 off sick",
-        )
-    )
+    body += _legend(h - 34)
     return _svg(w, h, body, "each caregiver's day")  # fmt: skip
+
+
+def _legend(y: float) -> list[str]:
+    """Colour swatches for the activities, then the two marks, on two lines."""
+    out, x = [], 4.0
+    for activity, colour in COLOURS.items():
+        name = ACTIVITY_NAMES[activity]
+        out.append(f'<rect x="{x:.1f}" y="{y - 9:.1f}" width="10" height="10" fill="{colour}"/>')
+        out.append(_text(x + 14, y, name))
+        x += 14 + 7 * len(name) + 16
+    out.append(
+        f'<line x1="4" y1="{y + 14:.1f}" x2="18" y2="{y + 14:.1f}" stroke="#000" stroke-width="2"/>'
+    )
+    out.append(_text(22, y + 18, "手机离线 phone offline"))
+    out.append(
+        f'<line x1="190" y1="{y + 8:.1f}" x2="190" y2="{y + 20:.1f}" stroke="#d00" stroke-width="3"/>'
+    )
+    out.append(_text(196, y + 18, "病假 off sick from here; 浅灰 light grey: 夜间值班 on call"))
+    return out  # fmt: skip
