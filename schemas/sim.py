@@ -14,7 +14,7 @@ Shape rules are here (types, ranges, unknown fields refused); rules that need th
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -64,6 +64,20 @@ class Coord(Model):
 
     lat: float = Field(ge=-90, le=90, strict=True, allow_inf_nan=False)
     lng: float = Field(ge=-180, le=180, strict=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _swapped(cls, data: Any) -> Any:
+        # Said before the range check, which would only say "lat must be <= 90".
+        if isinstance(data, dict):
+            lat, lng = data.get("lat"), data.get("lng")
+            if (
+                isinstance(lat, int | float)
+                and isinstance(lng, int | float)
+                and abs(lat) > 90 >= abs(lng)
+            ):
+                raise ValueError(f"lat {lat:g} and lng {lng:g} look swapped (lat is -90..90)")
+        return data
 
 
 class Hours(Model):
@@ -158,7 +172,7 @@ class TeamRow(Model):
     count: int = Field(default=1, ge=1, le=200)
     name: str | None = Field(default=None, min_length=1, max_length=40)
     shifts: list[Shift] = Field(min_length=1, max_length=6)
-    skills: list[str] = Field(default_factory=list, description="from the registry's skills")
+    skills: list[str] = Field(default=[], description="from the registry's skills")
     mode: Literal["walk", "ebike", "car"] = "ebike"
     home: Coord | None = Field(
         default=None, description="start and end here instead of the station"
@@ -192,7 +206,7 @@ class Station(Model):
         default=Hours(opens="08:00", closes="18:00"), description="visits are booked inside"
     )
     kitchen: Kitchen | None = None
-    caregivers: list[TeamRow] = Field(default_factory=list, max_length=100)
+    caregivers: list[TeamRow] = Field(default=[], max_length=100)
 
 
 class District(Model):
@@ -260,15 +274,15 @@ class ElderGenerator(Model):
 
     kind: Literal["generate"]
     count: int = Field(ge=1, le=50_000)
-    compounds: list[Compound] = Field(default_factory=list, max_length=2_000)
+    compounds: list[Compound] = Field(default=[], max_length=2_000)
     scattered_share: Share = 0.1
     care_levels: dict[CareLevel, Weight] = Field(
-        default_factory=_care_mix, description="relative weights of 自理 / 半失能 / 失能"
+        default=_care_mix(), description="relative weights of 自理 / 半失能 / 失能"
     )
     living_alone_share: Share = Field(default=0.2, description="独居")
     empty_nest_share: Share = Field(default=0.3, description="空巢 (of those not living alone)")
     high_risk_by_care_level: dict[CareLevel, Share] = Field(
-        default_factory=_risk_by_care, description="chance of being high-risk per care level"
+        default=_risk_by_care(), description="chance of being high-risk per care level"
     )
     alone_risk_factor: float = Field(
         default=2.0, ge=1, le=10, description="living alone multiplies that chance (capped at 1)"
@@ -300,7 +314,7 @@ class BookingRow(Model):
 
 class BookingList(Model):
     kind: Literal["list"]
-    rows: list[BookingRow] = Field(default_factory=list, max_length=50_000)
+    rows: list[BookingRow] = Field(default=[], max_length=50_000)
 
 
 def _care_weight() -> dict[CareLevel, float]:
@@ -330,9 +344,9 @@ class BookingGenerator(Model):
 
     kind: Literal["generate"]
     count: int = Field(ge=0, le=50_000)
-    menu: dict[str, Weight] = Field(default_factory=_default_menu)
+    menu: dict[str, Weight] = Field(default=_default_menu())
     window_minutes: int = Field(default=120, ge=15, le=600)
-    care_weight: dict[CareLevel, Weight] = Field(default_factory=_care_weight)
+    care_weight: dict[CareLevel, Weight] = Field(default=_care_weight())
 
 
 Bookings = Annotated[BookingList | BookingGenerator, Field(discriminator="kind")]
@@ -345,7 +359,7 @@ class MealRow(Model):
 
 class MealList(Model):
     kind: Literal["list"]
-    rows: list[MealRow] = Field(default_factory=list, max_length=50_000)
+    rows: list[MealRow] = Field(default=[], max_length=50_000)
 
 
 class MealGenerator(Model):
@@ -354,7 +368,7 @@ class MealGenerator(Model):
 
     kind: Literal["generate"]
     count: int = Field(ge=0, le=50_000)
-    care_weight: dict[CareLevel, Weight] = Field(default_factory=_care_weight)
+    care_weight: dict[CareLevel, Weight] = Field(default=_care_weight())
     boxes: int = Field(default=1, ge=1, le=10)
 
 
@@ -376,7 +390,7 @@ class CallRow(Model):
 
 class CallList(Model):
     kind: Literal["list"]
-    rows: list[CallRow] = Field(default_factory=list, max_length=50_000)
+    rows: list[CallRow] = Field(default=[], max_length=50_000)
 
 
 def _type_mix() -> dict[CallType, float]:
@@ -400,13 +414,13 @@ class CallProcess(Model):
     kind: Literal["generate"]
     rate_per_1000_per_hour: list[Weight] = Field(min_length=24, max_length=24)
     types: dict[CallType, Weight] = Field(
-        default_factory=_type_mix, description="急救 / 健康咨询 / 为老服务 / 亲情, relative"
+        default=_type_mix(), description="急救 / 健康咨询 / 为老服务 / 亲情, relative"
     )
     false_alarm_share: Share = Field(default=0.3, description="tests and accidental presses")
     test_share_of_false_alarms: Share = 0.4
     repeat_press_share: Share = Field(default=0.1, description="pressed again shortly after")
     repeat_delay: Delay = Delay(median_s=60, p90_s=240, max_s=900)
-    care_factor: dict[CareLevel, Weight] = Field(default_factory=_care_factor)
+    care_factor: dict[CareLevel, Weight] = Field(default=_care_factor())
     high_risk_factor: float = Field(default=3.0, ge=0, le=100, allow_inf_nan=False)
 
 
@@ -549,7 +563,7 @@ class Scenario(Model):
     meals: Meals = MealList(kind="list")
     calls: Calls
     behaviour: Behaviour = Behaviour()
-    disruptions: list[Disruption] = Field(default_factory=list, max_length=500)
+    disruptions: list[Disruption] = Field(default=[], max_length=500)
     travel: Travel = Travel()
     solver: SolverLimits = SolverLimits()
     policy: Policy = Policy()
