@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from sim.bound import CallBound
-from sim.day import Day
+from sim.day import Day, HelpCall
 from sim.kpis import Kpis
-from sim.log import CALL_ENDS, CallStep, RunLog, TaskKind, TaskStep
+from sim.log import CALL_ENDS, CallRecord, CallStep, RunLog, TaskKind, TaskRecord, TaskStep
 
 
 def clock(seconds: int | None) -> str:
@@ -52,53 +52,55 @@ def call_rows(
     day: Day, log: RunLog, call_bounds: Mapping[str, CallBound]
 ) -> list[dict[str, object]]:
     """One row per call of the day (see CALL_COLUMNS)."""
-    by_call: dict[str, list[Any]] = {c.id: [] for c in day.calls}
+    by_call: dict[str, list[CallRecord]] = {c.id: [] for c in day.calls}
     for r in log.calls:
         by_call.setdefault(r.call_id, []).append(r)
     sla = day.scenario.policy.sla_s
-    rows = []
-    for c in day.calls:
-        recs = by_call[c.id]
+    return [_call_row(c, by_call[c.id], call_bounds.get(c.id), sla) for c in day.calls]
 
-        def first(step: CallStep, recs: list[Any] = recs) -> Any:
-            return next((r for r in recs if r.step is step), None)
 
-        offers = [r for r in recs if r.step is CallStep.OFFERED]
-        accepted, arrived, end = first(CallStep.ACCEPTED), first(CallStep.ARRIVED), None
-        end = next((r for r in reversed(recs) if r.step in CALL_ENDS), None)
-        b = call_bounds.get(c.id)
-        response = arrived.at_s - c.at_s if arrived is not None else None
-        rows.append(
-            {
-                "call": c.id,
-                "station": c.station_id,
-                "elder": c.elder_id,
-                "type": c.type.value,
-                "via": c.via,
-                "outcome": c.outcome.value,
-                "repeat_of": c.repeat_of,
-                "real_emergency": int(c.real_emergency),
-                "pressed": clock(c.at_s),
-                "first_offer": clock(offers[0].at_s) if offers else "",
-                "offers": len(offers),
-                "offered_to": ";".join(r.caregiver_id or "" for r in offers),
-                "accepted": clock(accepted.at_s) if accepted else "",
-                "accepted_by": accepted.caregiver_id if accepted else "",
-                "en_route": clock(getattr(first(CallStep.EN_ROUTE), "at_s", None)),
-                "arrived": clock(arrived.at_s) if arrived else "",
-                "response_s": response,
-                "in_time": "" if response is None else int(response <= sla),
-                "bound_s": b.bound_s if b else None,
-                "reachable": int(b.reachable) if b else "",
-                "resolved": clock(getattr(first(CallStep.RESOLVED), "at_s", None)),
-                "escalations": ";".join(
-                    f"{r.detail}@{clock(r.at_s)}" for r in recs if r.step is CallStep.ESCALATED
-                ),
-                "ended": end.step.value if end else "",
-                "end_detail": end.detail if end else "",
-            }
-        )
-    return rows
+def _call_row(
+    c: HelpCall, recs: Sequence[CallRecord], b: CallBound | None, sla_s: int
+) -> dict[str, object]:
+    def first(step: CallStep) -> CallRecord | None:
+        return next((r for r in recs if r.step is step), None)
+
+    def at(step: CallStep) -> str:
+        r = first(step)
+        return clock(r.at_s) if r is not None else ""
+
+    offers = [r for r in recs if r.step is CallStep.OFFERED]
+    accepted, arrived = first(CallStep.ACCEPTED), first(CallStep.ARRIVED)
+    end = next((r for r in reversed(recs) if r.step in CALL_ENDS), None)
+    response = arrived.at_s - c.at_s if arrived is not None else None
+    return {
+        "call": c.id,
+        "station": c.station_id,
+        "elder": c.elder_id,
+        "type": c.type.value,
+        "via": c.via,
+        "outcome": c.outcome.value,
+        "repeat_of": c.repeat_of,
+        "real_emergency": int(c.real_emergency),
+        "pressed": clock(c.at_s),
+        "first_offer": clock(offers[0].at_s) if offers else "",
+        "offers": len(offers),
+        "offered_to": ";".join(r.caregiver_id or "" for r in offers),
+        "accepted": at(CallStep.ACCEPTED),
+        "accepted_by": accepted.caregiver_id if accepted else "",
+        "en_route": at(CallStep.EN_ROUTE),
+        "arrived": at(CallStep.ARRIVED),
+        "response_s": response,
+        "in_time": "" if response is None else int(response <= sla_s),
+        "bound_s": b.bound_s if b else None,
+        "reachable": int(b.reachable) if b else "",
+        "resolved": at(CallStep.RESOLVED),
+        "escalations": ";".join(
+            f"{r.detail}@{clock(r.at_s)}" for r in recs if r.step is CallStep.ESCALATED
+        ),
+        "ended": end.step.value if end else "",
+        "end_detail": end.detail if end else "",
+    }
 
 
 def write_calls(day: Day, log: RunLog, call_bounds: Mapping[str, CallBound], path: Path) -> None:
@@ -114,7 +116,7 @@ TASK_COLUMNS = (
 
 def task_rows(day: Day, log: RunLog) -> list[dict[str, object]]:
     """One row per visit and meal of the day (see TASK_COLUMNS)."""
-    recs: dict[str, list[Any]] = {}
+    recs: dict[str, list[TaskRecord]] = {}
     for r in log.tasks:
         recs.setdefault(r.task_id, []).append(r)
     rows = []
@@ -148,12 +150,12 @@ def task_rows(day: Day, log: RunLog) -> list[dict[str, object]]:
     return rows
 
 
-def _at(recs: Sequence[Any], step: TaskStep, last: bool = False) -> int | None:
+def _at(recs: Sequence[TaskRecord], step: TaskStep, last: bool = False) -> int | None:
     times = [r.at_s for r in recs if r.step is step]
     return (times[-1] if last else times[0]) if times else None
 
 
-def _task_row(task_id: str, kind: TaskKind, recs: Sequence[Any]) -> dict[str, object]:
+def _task_row(task_id: str, kind: TaskKind, recs: Sequence[TaskRecord]) -> dict[str, object]:
     planned = [r for r in recs if r.step is TaskStep.PLANNED]
     end = next((r for r in reversed(recs) if r.step in (TaskStep.DONE, TaskStep.MISSED)), None)
     who = next((r.caregiver_id for r in reversed(recs) if r.caregiver_id), None)

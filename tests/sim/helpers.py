@@ -9,6 +9,7 @@ from typing import Any
 from schemas.sim import Scenario
 from sim.day import Day
 from sim.generate import generate
+from sim.log import CallStep, Recorder, RunLog
 from sim.scenario import parse_scenario
 
 CENTRE = {"lat": 39.9219, "lng": 116.4436}  # 仓红社区, GCJ-02
@@ -69,3 +70,37 @@ def scenario(data: dict[str, Any]) -> Scenario:
 
 def day_of(data: dict[str, Any], seed: int = 1) -> Day:
     return generate(scenario(data), seed)
+
+
+H = 3600
+
+
+def four_calls() -> Day:
+    """Real emergencies at 09:00, 10:00 and 11:00 near the station, and one at 12:00 from an
+    elder 8 km out (unreachable: the bound is about 43 minutes)."""
+    data = tiny()
+    data["elders"]["rows"].append({"id": "E3", "location": near(0, 8000)})
+    data["calls"]["rows"] = [
+        {"elder": "E1", "at": "09:00"},
+        {"elder": "E2", "at": "10:00"},
+        {"elder": "E1", "at": "11:00"},
+        {"elder": "E3", "at": "12:00"},
+    ]
+    return day_of(data)
+
+
+def arrivals(day: Day, minutes: dict[str, int | None]) -> RunLog:
+    """Each call pressed, offered to st.1, accepted a minute later, on scene after the given
+    minutes (None: never, closed by the operator), resolved."""
+    rec = Recorder()
+    for c in day.calls:
+        rec.call(c.id, c.at_s, CallStep.PRESSED)
+        rec.call(c.id, c.at_s + 1, CallStep.OFFERED, "st.1")
+        m = minutes[c.id]
+        if m is None:
+            rec.call(c.id, c.at_s + 3 * H, CallStep.CLOSED, detail="handled_by_operator")
+            continue
+        rec.call(c.id, c.at_s + 60, CallStep.ACCEPTED, "st.1")
+        rec.call(c.id, c.at_s + m * 60, CallStep.ARRIVED, "st.1")
+        rec.call(c.id, c.at_s + m * 60 + 600, CallStep.RESOLVED, "st.1")
+    return rec.freeze("hand", 1)

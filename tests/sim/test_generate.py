@@ -7,15 +7,15 @@ from pathlib import Path
 
 from dispatch.geo import GeoPoint, haversine_m
 from schemas.hotline import PressOutcome
+from sim.day import Day, stream
 from sim.generate import apportion, generate, in_disc
 from sim.scenario import load_scenario
-from sim.day import stream
 from tests.sim.helpers import CENTRE, day_of, near, scenario, tiny
 
 SIMS = Path(__file__).resolve().parents[2] / "sims"
 
 
-def demo_day(seed: int) -> object:
+def demo_day(seed: int) -> Day:
     return generate(load_scenario(SIMS / "canghong.json").scenario, seed)
 
 
@@ -27,7 +27,7 @@ def test_same_seed_same_day() -> None:
 def test_different_seed_different_calls() -> None:
     """Seeds 1 and 2 give different help calls."""
     a, b = demo_day(1), demo_day(2)
-    assert [(c.at_s, c.elder_id) for c in a.calls] != [(c.at_s, c.elder_id) for c in b.calls]  # type: ignore[attr-defined]
+    assert [(c.at_s, c.elder_id) for c in a.calls] != [(c.at_s, c.elder_id) for c in b.calls]
 
 
 def test_more_calls_do_not_move_the_elders() -> None:

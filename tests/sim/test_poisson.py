@@ -3,6 +3,7 @@ ratios to what the scenario asks (each tolerance is over three standard errors).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from schemas.incidents import CallType
@@ -13,7 +14,7 @@ from tests.sim.helpers import scenario, tiny
 SEEDS = range(40)
 
 
-def process(rates: list[float], **extra: Any) -> dict[str, Any]:
+def process(rates: Sequence[float], **extra: Any) -> dict[str, Any]:
     """500 scattered elders, a caregiver round the clock, no repeat presses."""
     data = tiny()
     data["district"]["stations"][0]["caregivers"][0]["shifts"] = [
@@ -22,7 +23,7 @@ def process(rates: list[float], **extra: Any) -> dict[str, Any]:
     data["elders"] = {"kind": "generate", "count": 500, "scattered_share": 1.0}
     data["calls"] = {
         "kind": "generate",
-        "rate_per_1000_per_hour": rates,
+        "rate_per_1000_per_hour": list(rates),
         "repeat_press_share": 0.0,
         **extra,
     }
