@@ -50,6 +50,7 @@ ClockTime = Annotated[
 Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 Weight = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Seconds = Annotated[float, Field(ge=0, le=86_400, allow_inf_nan=False)]
+Rate = Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False)]  # at most 1 per elder-hour
 Metres = Annotated[float, Field(gt=0, le=100_000, allow_inf_nan=False)]
 
 
@@ -412,7 +413,7 @@ class CallProcess(Model):
     `high_risk_factor` (the station's total stays the rate)."""
 
     kind: Literal["generate"]
-    rate_per_1000_per_hour: list[Weight] = Field(min_length=24, max_length=24)
+    rate_per_1000_per_hour: list[Rate] = Field(min_length=24, max_length=24)
     types: dict[CallType, Weight] = Field(
         default=_type_mix(), description="急救 / 健康咨询 / 为老服务 / 亲情, relative"
     )

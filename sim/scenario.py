@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ from sim.menu import MENU
 
 Severity = Literal["error", "warning"]
 FAR_M = 30_000  # farther than this from every station: a coordinate mistake, not an elder
+MAX_CALLS = 20_000  # a day's calls; far beyond any district (a typo in a rate, not a day)
 
 
 @dataclass(frozen=True)
@@ -378,6 +380,8 @@ def _check_bookings(scn: Scenario) -> Iterator[Problem]:
                 yield _err(f'bookings.menu."{code}"', f"not on the menu; known: {', '.join(MENU)}")
         if b.count > 0 and sum(w for c, w in b.menu.items() if c in MENU) <= 0:
             yield _err("bookings.menu", "the weights add up to 0")
+        if b.count > 0 and sum(b.care_weight.values()) <= 0:
+            yield _err("bookings.care_weight", "the weights add up to 0")
         everyone = set().union(*_skills_at(scn).values())
         for code, w in b.menu.items():
             skill = MENU[code].skill if code in MENU else None
@@ -404,6 +408,8 @@ def _check_meals(scn: Scenario) -> Iterator[Problem]:
             yield _err("meals.count", "meals are ordered but no station has a kitchen")
         if m.count > len(elder_ids(scn)):
             yield _err("meals.count", f"{m.count} meals for {len(elder_ids(scn))} elders")
+        if m.count > 0 and sum(m.care_weight.values()) <= 0:
+            yield _err("meals.care_weight", "the weights add up to 0")
         return
     ids = elder_ids(scn)
     seen: set[str] = set()
@@ -433,7 +439,20 @@ def _check_calls(scn: Scenario) -> Iterator[Problem]:
         )
     if sum(c.types.values()) <= 0:
         yield _err("calls.types", "the weights add up to 0")
+    expected = _expected_calls(scn, c)
+    if expected > MAX_CALLS:
+        yield _err(
+            "calls.rate_per_1000_per_hour",
+            f"about {expected:,.0f} calls a day; the simulator draws at most {MAX_CALLS:,}",
+        )
     yield from _uncovered_hours(scn, c)
+
+
+def _expected_calls(scn: Scenario, c: contract.CallProcess) -> float:
+    """Calls a day at the rates, with every surge on all day (an upper estimate)."""
+    elders = len(elder_ids(scn))
+    surges = math.prod(max(1.0, d.factor) for d in scn.disruptions if isinstance(d, contract.Surge))
+    return elders / 1000 * sum(c.rate_per_1000_per_hour) * surges
 
 
 def _uncovered_hours(scn: Scenario, c: contract.CallProcess) -> Iterator[Problem]:

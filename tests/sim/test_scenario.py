@@ -261,3 +261,18 @@ def test_wgs84_scenarios_are_converted_to_gcj02() -> None:
     s = parse_scenario(data).scenario
     p = geo(s, s.district.stations[0].location)
     assert 0.0005 < p.lat - 39.9219 < 0.003 and 0.004 < p.lng - 116.4436 < 0.008
+
+
+def test_a_rate_that_would_draw_a_flood_of_calls() -> None:
+    """1,000 per 1,000 elders per hour (the most an hour may have) for 50 elders all day
+    is 1,200 calls, fine; with a surge of 20 on top it is 24,000: refused as a typo."""
+    data = tiny()
+    data["calls"] = {"kind": "generate", "rate_per_1000_per_hour": [1000] * 24}
+    data["elders"] = {"kind": "generate", "count": 50, "scattered_share": 1}
+    data["district"]["stations"][0]["caregivers"][0]["shifts"] = [
+        {"start": "00:00", "end": "24:00"}
+    ]
+    assert parse_scenario(data).warnings == ()
+    data["disruptions"] = [{"kind": "surge", "start": "10:00", "end": "11:00", "factor": 20}]
+    (msg,) = errors(data)
+    assert msg.startswith("calls.rate_per_1000_per_hour: about 24,000 calls a day")
