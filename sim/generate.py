@@ -406,16 +406,16 @@ def _calls(
     c = scn.calls
     if isinstance(c, contract.CallList):
         presses = _listed_presses(scn, {e.id: e for e in elders})
-        rng = stream(seed, "call-aftermath", "list")
     else:
         presses = []
         for st in stations:
             mine = [e for e in elders if e.station_id == st.id]
             presses += _station_presses(scn, c, stream(seed, "calls", st.id), st.id, mine)
-        rng = stream(seed, "call-aftermath", "process")
     presses.sort(key=lambda p: (p.at_s, p.station_id, p.elder.id, p.key))
     ids = {p.key: f"H{n + 1:04d}" for n, p in enumerate(presses)}
-    return tuple(_help_call(scn, rng, p, ids) for p in presses)
+    # What follows a press (call-back, time on scene, who answers the chain) has a stream
+    # per press, so one more call does not change what happens after the others.
+    return tuple(_help_call(scn, stream(seed, "aftermath", *p.key), p, ids) for p in presses)
 
 
 def _help_call(

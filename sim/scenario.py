@@ -145,18 +145,15 @@ def _models() -> list[type[BaseModel]]:
 
 
 def _unknown_field(name: str, parent: object) -> str:
-    """ "unknown field", with the closest allowed name of the model the row looks like."""
+    """ "unknown field", with the closest allowed name among the models the row fits."""
     keys = set(parent) - {name} if isinstance(parent, dict) else set()
-    fields: list[str] = []
-    for model in _models():
-        if keys <= set(model.model_fields):
-            fields = list(model.model_fields)
-            break
-    close = difflib.get_close_matches(name, fields, n=1, cutoff=0.6)
-    if close:
-        return f'unknown field "{name}" (did you mean "{close[0]}"?)'
-    if fields:
-        return f'unknown field "{name}"; allowed here: {", ".join(fields)}'
+    fitting = [list(m.model_fields) for m in _models() if keys <= set(m.model_fields)]
+    for fields in fitting:
+        close = difflib.get_close_matches(name, fields, n=1, cutoff=0.6)
+        if close:
+            return f'unknown field "{name}" (did you mean "{close[0]}"?)'
+    if len(fitting) == 1:
+        return f'unknown field "{name}"; allowed here: {", ".join(fitting[0])}'
     return f'unknown field "{name}"'
 
 

@@ -156,6 +156,23 @@ def test_elders_in_bd09_beside_a_gcj02_station_are_warned_about() -> None:
     assert w.severity == "warning" and "BD-09" in w.message
 
 
+def test_elders_in_wgs84_beside_a_gcj02_station_are_warned_about() -> None:
+    """Elders taken from raw GPS (WGS-84) while the station is GCJ-02: about 550 m
+    south-west of where they should be; the warning names WGS-84."""
+    from server.geo import gcj02_to_wgs84
+
+    data = tiny()
+    ring = [near(300, 0), near(-300, 0), near(0, 300), near(0, -300)]
+    rows = []
+    for k, p in enumerate(ring):
+        lat, lng = gcj02_to_wgs84(p["lat"], p["lng"])
+        rows.append({"id": f"E{k}", "location": {"lat": lat, "lng": lng}})
+    data["elders"]["rows"] = rows
+    data["calls"]["rows"][0]["elder"] = "E0"
+    (w,) = [p for p in problems(data) if p.path == "coord_system"]
+    assert w.severity == "warning" and "WGS-84" in w.message
+
+
 def test_elders_around_their_station_raise_no_coordinate_warning() -> None:
     """The same ring, in GCJ-02: nothing to say."""
     data = tiny()
