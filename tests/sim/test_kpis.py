@@ -6,29 +6,32 @@ from typing import Any
 
 from sim.bound import bounds
 from sim.day import Day
-from sim.kpis import compute, percentile
+from sim.kpis import Kpis, compute, percentile
 from sim.log import Activity, CallStep, Recorder, RunLog, Segment, TaskKind, TaskStep
 from tests.sim.helpers import arrivals, day_of, four_calls, tiny
 
 H = 3600
 
 
+STANDARD: dict[str, int | None] = {"H0001": 8, "H0002": 19, "H0003": 25, "H0004": 30}
+
+
+def judged(minutes: dict[str, int | None]) -> Kpis:
+    """The KPIs of four_calls() with the calls on scene after these minutes."""
+    day = four_calls()
+    return compute(day, arrivals(day, minutes), bounds(day))
+
+
 def test_three_calls_8_19_25_minutes_two_thirds_in_time() -> None:
     """On scene after 8, 19 and 25 minutes: 2 of the 3 reachable calls within 20."""
-    day = four_calls()
-    k = compute(
-        day, arrivals(day, {"H0001": 8, "H0002": 19, "H0003": 25, "H0004": 30}), bounds(day)
-    )
+    k = judged(STANDARD)
     c = k.calls
     assert (c.reachable, c.on_scene_in_time_reachable, c.pct_of_reachable) == (3, 2, 66.67)
 
 
 def test_the_unreachable_call_is_reported_apart() -> None:
     """The 8-km call counts in 'of all' (2 of 4) but not among the reachable or late."""
-    day = four_calls()
-    k = compute(
-        day, arrivals(day, {"H0001": 8, "H0002": 19, "H0003": 25, "H0004": 30}), bounds(day)
-    )
+    k = judged(STANDARD)
     c = k.calls
     assert (c.unreachable, c.pct_of_all, c.late_arrivals) == (1, 50.0, 1)
     assert (c.unreachable_on_scene_in_time, c.unreachable_response_s.max) == (0, 1800)
@@ -36,10 +39,7 @@ def test_the_unreachable_call_is_reported_apart() -> None:
 
 def test_a_call_never_reached_is_a_late_arrival() -> None:
     """No arrival at all: late, counted as 'never', and out of the response times."""
-    day = four_calls()
-    k = compute(
-        day, arrivals(day, {"H0001": 8, "H0002": None, "H0003": 12, "H0004": None}), bounds(day)
-    )
+    k = judged({"H0001": 8, "H0002": None, "H0003": 12, "H0004": None})
     c = k.calls
     assert (c.late_arrivals, c.arrived_late, c.never_arrived) == (1, 0, 1)
     assert c.response_s.n == 2
@@ -47,10 +47,7 @@ def test_a_call_never_reached_is_a_late_arrival() -> None:
 
 def test_response_percentiles_are_nearest_rank() -> None:
     """8, 19, 25 and 30 minutes: p50 is the 2nd (19), p90 and p99 the 4th (30)."""
-    day = four_calls()
-    k = compute(
-        day, arrivals(day, {"H0001": 8, "H0002": 19, "H0003": 25, "H0004": 30}), bounds(day)
-    )
+    k = judged(STANDARD)
     r = k.calls.response_s
     assert (r.p50, r.p90, r.p99, r.max) == (19 * 60, 30 * 60, 30 * 60, 30 * 60)
 
@@ -217,10 +214,7 @@ def test_cover_ignores_work_that_can_be_broken_off() -> None:
 
 def test_flat_names_for_comparing_runs() -> None:
     """The flat view has the headline figures under stable names."""
-    day = four_calls()
-    flat = compute(
-        day, arrivals(day, {"H0001": 8, "H0002": 19, "H0003": 25, "H0004": 30}), bounds(day)
-    ).flat()
+    flat = judged(STANDARD).flat()
     assert flat["calls.pct_of_reachable"] == 66.67
     assert flat["calls.response_s.p90"] == 1800
     assert "caregivers.overtime_min_total" in flat
