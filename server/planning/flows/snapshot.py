@@ -88,15 +88,40 @@ async def build_snapshot(tx: Tx, station_id: int, day: date, now: datetime) -> D
     """The station's team and open work for one local day, as dispatch/ sees it."""
     st = (await tx.conn.execute(select(stations).where(stations.c.id == station_id))).one()
     now_s = max(0, secs(now, day, 0))
-    busy = await meal_rounds(tx, station_id, day)
-    team = []
-    for c in (
+    start, end = midnight(day), midnight(day) + timedelta(days=1)
+    rows = (
         await tx.conn.execute(
-            select(caregivers).where(
-                caregivers.c.station_id == station_id, caregivers.c.active.is_(True)
+            select(tasks, elders.c.care_level, elders.c.preferred_caregiver_id)
+            .join(elders, elders.c.id == tasks.c.elder_id, isouter=True)
+            .where(
+                tasks.c.station_id == station_id,
+                # Help calls are inserted by on_accepted; lunch is routed by the meal planner.
+                tasks.c.kind.notin_(("emergency", "meal_delivery")),
+                tasks.c.status.in_([s.value for s in OPEN_STATES]),
+                tasks.c.window_start >= start,
+                tasks.c.window_start < end,
             )
         )
-    ).all():
+    ).all()
+    return DaySnapshot(
+        station=GeoPoint(st.lat, st.lng),
+        caregivers=tuple(await _team(tx, station_id, day, now_s)),
+        tasks=tuple(_task(r, day, now) for r in rows if r.lat is not None),
+        now_s=now_s,
+        previous=await previous_plan(tx, station_id, day),
+    )
+
+
+async def _team(tx: Tx, station_id: int, day: date, now_s: int) -> list[Caregiver]:
+    """The station's caregivers on shift that day, with their lunch rounds as busy time."""
+    busy = await meal_rounds(tx, station_id, day)
+    rows = await tx.conn.execute(
+        select(caregivers).where(
+            caregivers.c.station_id == station_id, caregivers.c.active.is_(True)
+        )
+    )
+    team = []
+    for c in rows.all():
         shifts = shifts_on(c, day)
         if not shifts:
             continue
@@ -118,29 +143,7 @@ async def build_snapshot(tx: Tx, station_id: int, day: date, now: datetime) -> D
                 busy=busy.get(c.id, ()),
             )
         )
-    start, end = midnight(day), midnight(day) + timedelta(days=1)
-    rows = (
-        await tx.conn.execute(
-            select(tasks, elders.c.care_level, elders.c.preferred_caregiver_id)
-            .join(elders, elders.c.id == tasks.c.elder_id, isouter=True)
-            .where(
-                tasks.c.station_id == station_id,
-                # Help calls are inserted by on_accepted; lunch is routed by the meal planner.
-                tasks.c.kind.notin_(("emergency", "meal_delivery")),
-                tasks.c.status.in_([s.value for s in OPEN_STATES]),
-                tasks.c.window_start >= start,
-                tasks.c.window_start < end,
-            )
-        )
-    ).all()
-    work = [_task(r, day, now) for r in rows if r.lat is not None]
-    return DaySnapshot(
-        station=GeoPoint(st.lat, st.lng),
-        caregivers=tuple(team),
-        tasks=tuple(work),
-        now_s=now_s,
-        previous=await previous_plan(tx, station_id, day),
-    )
+    return team
 
 
 def _task(r: Any, day: date, now: datetime) -> Task:

@@ -28,6 +28,7 @@ from server.services.bookings import (
     check_cancel,
     quote,
 )
+from server.services.catalogue import ServiceItem
 from server.services.flows.completion import complete_booking
 from server.services.flows.menu import item_row
 from server.services.out import booking_out, item_from_row
@@ -114,19 +115,7 @@ async def create_booking(
     # two bookings for one elder check their slots in turn: lock the elder's row (PostgreSQL;
     # SQLite's BEGIN IMMEDIATE already serialises writers)
     await tx.conn.execute(select(elders.c.id).where(elders.c.id == elder.id).with_for_update())
-    elig, _, left, _ = await welfare.quota_left(tx.conn, elder=elder, now=tx.now)
-    status = ElderStatus(str(elder.id), bool(elder.active), elig.funding_class if elig else "")
-    existing = await existing_bookings(tx, elder_id=elder.id, around=start or tx.now)
-    window = (
-        Window(start, end)
-        if start is not None and end is not None
-        else asap_window(item=item, now=tx.now, existing=existing)
-    )
-    if window is None:
-        raise booking_error([BookingError.NO_SLOT])
-    errors = check_booking(item=item, window=window, elder=status, existing=existing, now=tx.now)
-    if errors:
-        raise booking_error(errors)
+    window, left = await _checked_window(tx, elder=elder, item=item, start=start, end=end)
     q = quote(item, quota_left_fen=left)
     task_id = await create_task(
         tx,
@@ -176,6 +165,27 @@ async def create_booking(
         },
     )
     return (await tx.conn.execute(select(bookings).where(bookings.c.id == booking_id))).one()
+
+
+async def _checked_window(
+    tx: Tx, *, elder: Any, item: ServiceItem, start: datetime | None, end: datetime | None
+) -> tuple[Window, int]:
+    """The booking's window (the first free one, when none is asked for), checked against the
+    item, the elder and their other bookings; and what is left of the elder's quota."""
+    elig, _, left, _ = await welfare.quota_left(tx.conn, elder=elder, now=tx.now)
+    status = ElderStatus(str(elder.id), bool(elder.active), elig.funding_class if elig else "")
+    existing = await existing_bookings(tx, elder_id=elder.id, around=start or tx.now)
+    window = (
+        Window(start, end)
+        if start is not None and end is not None
+        else asap_window(item=item, now=tx.now, existing=existing)
+    )
+    if window is None:
+        raise booking_error([BookingError.NO_SLOT])
+    errors = check_booking(item=item, window=window, elder=status, existing=existing, now=tx.now)
+    if errors:
+        raise booking_error(errors)
+    return window, left
 
 
 async def book(plat: Platform, p: Principal, *, elder_id: int, body: BookingIn) -> BookingOut:

@@ -38,7 +38,13 @@ from server.services import model
 from server.services.flows.bookings import create_booking
 from server.services.flows.menu import item_row
 from server.services.out import item_from_row, rule_out, stored_text
-from server.services.recurrence import RecurrenceError, RecurrenceRule, expand, fits_item
+from server.services.recurrence import (
+    Occurrence,
+    RecurrenceError,
+    RecurrenceRule,
+    expand,
+    fits_item,
+)
 from server.services.tables import bookings, recurrence_rules
 from server.welfare.calendars import calendar_for
 from server.welfare.workdays import SHANGHAI, business_date
@@ -387,31 +393,38 @@ async def materialise_station(
             rule_of(r), today, today + timedelta(days=days), is_workday=cal.is_workday
         ):
             try:
-                async with plat.tx() as tx:
-                    # lock the elder first: a second run of the same rule waits here, then sees
-                    # the first one's booking by its key
-                    elder = (
-                        await tx.conn.execute(
-                            select(elders).where(elders.c.id == r.elder_id).with_for_update()
-                        )
-                    ).one()
-                    if (
-                        await tx.conn.execute(
-                            select(bookings.c.id).where(bookings.c.occurrence_key == occ.key)
-                        )
-                    ).first() is not None:
-                        continue
-                    row = await create_booking(
-                        tx,
-                        elder=elder,
-                        item_code=occ.item_code,
-                        start=occ.start,
-                        end=occ.end,
-                        notes=r.notes,
-                        actor=actor,
-                        occurrence_key=occ.key,
-                    )
-                    created.append(row.id)
+                booking_id = await _book_occurrence(plat, r, occ, actor=actor)
             except ApiError as exc:
                 skipped.append({"occurrence": occ.key, "code": exc.code})
+            else:
+                if booking_id is not None:
+                    created.append(booking_id)
     return created, skipped
+
+
+async def _book_occurrence(
+    plat: Platform, rule: Any, occ: Occurrence, *, actor: int | None
+) -> int | None:
+    """Book one occurrence in its own transaction; None when it is booked already."""
+    async with plat.tx() as tx:
+        # lock the elder first: a second run of the same rule waits here, then sees the first
+        # one's booking by its key
+        elder = (
+            await tx.conn.execute(
+                select(elders).where(elders.c.id == rule.elder_id).with_for_update()
+            )
+        ).one()
+        booked = select(bookings.c.id).where(bookings.c.occurrence_key == occ.key)
+        if (await tx.conn.execute(booked)).first() is not None:
+            return None
+        row = await create_booking(
+            tx,
+            elder=elder,
+            item_code=occ.item_code,
+            start=occ.start,
+            end=occ.end,
+            notes=rule.notes,
+            actor=actor,
+            occurrence_key=occ.key,
+        )
+        return int(row.id)
