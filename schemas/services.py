@@ -24,6 +24,26 @@ class Category(StrEnum):
     EMERGENCY = "紧急救助"
 
 
+class BookingStatus(StrEnum):
+    """A booking's life: requested, planned once a day plan gives its task to a caregiver (and
+    back when a later plan leaves it out), then completed or cancelled."""
+
+    REQUESTED = "requested"
+    PLANNED = "planned"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class MealOrderStatus(StrEnum):
+    """A meal order's life: ordered until the cut-off (or cancelled before it); at the cut-off
+    a delivery order becomes a delivery task (delivering) and is delivered with it."""
+
+    ORDERED = "ordered"
+    CANCELLED = "cancelled"
+    DELIVERING = "delivering"
+    DELIVERED = "delivered"
+
+
 HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
 
 
@@ -119,7 +139,7 @@ class BookingOut(Model):
     id: int
     elder_id: int
     item_code: str
-    status: str
+    status: BookingStatus
     start: datetime
     end: datetime
     asap: bool
@@ -220,59 +240,13 @@ class DoorKnockIn(Model):
     starts_on: date
 
 
-class TaskArriveIn(Model):
-    """The caregiver's phone at the door: its fix, checked against the elder's geofence."""
-
-    location: Location
-
-
-class TaskCompleteIn(Model):
-    """What the caregiver reports at the end of a task. For a booking the times default to the
-    arrival and now; `door_code` is the code on the elder's door card or phone. For a meal
-    delivery `hot` says whether the food arrived hot. An operator completing on a caregiver's
-    behalf gives a `reason`."""
-
-    notes: str = Field(default="", max_length=1000)
-    door_code: str | None = Field(default=None, max_length=12)
-    started_at: AwareDatetime | None = None
-    ended_at: AwareDatetime | None = None
-    hot: bool | None = None
-    reason: str | None = Field(default=None, min_length=2, max_length=200)
-
-
-class TaskOut(Model):
-    """One of a caregiver's tasks as the phone page shows it."""
+class MealOrderOut(Model):
+    """An elder's meal order for one day."""
 
     id: int
-    kind: str
-    title: str
-    status: str
-    elder_id: int | None
-    elder_name: str | None
-    address: str | None
-    access_notes: str | None
-    lat: float | None
-    lng: float | None
-    window_start: datetime | None
-    window_end: datetime | None
-    planned_start: datetime | None
-    duration_s: int
-    notes: str
-    plan_position: int | None
-    booking_id: int | None
-    item_code: str | None
-    started_at: datetime | None
-    arrived_at: datetime | None
-    arrival_distance_m: float | None
-    within_geofence: bool | None
-    completed_at: datetime | None
-    outcome: str
-    on_time: bool | None
-    food_hot: bool | None
-    record_id: int | None
-
-
-class MyTasksOut(Model):
     day: date
-    plan_id: int | None
-    tasks: list[TaskOut]
+    mode: Literal["dine_in", "delivery"]
+    dishes: list[str]
+    total_fen: int
+    status: MealOrderStatus
+    diet_warnings: list[str]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from server.planning.flows import on_accepted, on_meals_closed
+from server.planning.flows.day import on_accepted
+from server.planning.flows.meals import on_meals_closed
 from server.platform import Platform
 
 

@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 from aiohttp import web
-from pydantic import Field
-from sqlalchemy import select
 
-from schemas.common import Model
+from schemas.planning import PlanRequest
 from server.auth.principal import Role
 from server.clock import SHANGHAI
 from server.http import int_param, ok, parse_optional, platform, require
-from server.planning.flows import _midnight, replan
-from server.planning.tables import day_plans, meal_plans
+from server.planning import out
+from server.planning.flows import day
 from server.registry.guards import station_scope
-from server.registry.tables import elders
-from server.tasks.tables import tasks
-
-
-class PlanRequest(Model):
-    day: date | None = None
-    time_limit_s: float = Field(default=5.0, gt=0, le=60)
 
 
 async def post_plan(request: web.Request) -> web.Response:
@@ -31,68 +20,25 @@ async def post_plan(request: web.Request) -> web.Response:
     station_scope(p, sid)
     body = await parse_optional(request, PlanRequest)
     pf = platform(request)
-    pid, _ = await replan(pf, sid, day=body.day, time_limit_s=body.time_limit_s)
-    async with pf.store.read() as conn:
-        stored = (await conn.execute(select(day_plans).where(day_plans.c.id == pid))).one()
-    return ok({"plan_id": pid, "trigger": stored.trigger, **stored.summary}, 201)
+    plan = await day.plan_now(pf, sid, day=body.day, time_limit_s=body.time_limit_s)
+    return ok(plan, 201)
 
 
 async def latest_plan(request: web.Request) -> web.Response:
+    """The station's day plan in force."""
     p = require(request, Role.OPERATOR)
     sid = int_param(request, "station_id")
     station_scope(p, sid)
-    async with platform(request).store.read() as conn:
-        row = (
-            await conn.execute(
-                select(day_plans)
-                .where(day_plans.c.station_id == sid)
-                .order_by(day_plans.c.id.desc())
-                .limit(1)
-            )
-        ).first()
-    if row is None:
-        return ok({"plan_id": None, "routes": [], "unassigned": []})
-    return ok({"plan_id": row.id, "day": row.day, "trigger": row.trigger, **row.summary})
+    return ok(await day.latest(platform(request), sid))
 
 
 async def my_route(request: web.Request) -> web.Response:
     """The signed-in caregiver's tasks today, in planned order."""
     p = require(request, Role.CAREGIVER)
     pf = platform(request)
-    day = pf.clock.now().astimezone(SHANGHAI).date()
-    start = _midnight(day)
+    today = pf.clock.now().astimezone(SHANGHAI).date()
     async with pf.store.read() as conn:
-        rows = (
-            await conn.execute(
-                select(tasks, elders.c.name.label("elder_name"), elders.c.address)
-                .join(elders, elders.c.id == tasks.c.elder_id, isouter=True)
-                .where(
-                    tasks.c.caregiver_id == p.caregiver_id,
-                    tasks.c.status.notin_(("cancelled",)),
-                    tasks.c.planned_start >= start,
-                    tasks.c.planned_start < start + timedelta(days=1),
-                )
-                .order_by(tasks.c.planned_start)
-            )
-        ).all()
-    return ok(
-        [
-            {
-                "task_id": r.id,
-                "title": r.title,
-                "kind": r.kind,
-                "status": r.status,
-                "elder_id": r.elder_id,
-                "elder_name": r.elder_name,
-                "address": r.address,
-                "lat": r.lat,
-                "lng": r.lng,
-                "planned_start": r.planned_start,
-                "duration_s": r.duration_s,
-            }
-            for r in rows
-        ]
-    )
+        return ok(await out.route_of(conn, caregiver_id=p.caregiver_id, day=today))
 
 
 async def latest_meal_plan(request: web.Request) -> web.Response:
@@ -101,20 +47,11 @@ async def latest_meal_plan(request: web.Request) -> web.Response:
     sid = int_param(request, "station_id")
     station_scope(p, sid)
     async with platform(request).store.read() as conn:
-        row = (
-            await conn.execute(
-                select(meal_plans)
-                .where(meal_plans.c.station_id == sid)
-                .order_by(meal_plans.c.id.desc())
-                .limit(1)
-            )
-        ).first()
-    if row is None:
-        return ok({"meal_plan_id": None, "routes": [], "unassigned": []})
-    return ok({"meal_plan_id": row.id, "day": row.day, **row.summary})
+        return ok(out.meal_plan_out(await out.latest_meal_row(conn, station_id=sid)))
 
 
 def routes() -> list[web.RouteDef]:
+    """The planner's URL table."""
     return [
         web.post("/api/v1/stations/{station_id}/plans", post_plan),
         web.get("/api/v1/stations/{station_id}/plans/latest", latest_plan),

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Final
 
+from schemas.services import BookingStatus as BookingStatus  # the API's, named here too
 from server.services.catalogue import ServiceItem
 from server.welfare.ledger import PriceSplit, split_price
 from server.welfare.workdays import SHANGHAI
@@ -34,15 +35,6 @@ class BookingError(StrEnum):
     NO_SLOT = "booking.no_slot"
     CANCEL_TOO_LATE = "booking.cancel_too_late"
     NOT_CANCELLABLE = "booking.not_cancellable"
-
-
-class BookingStatus(StrEnum):
-    """A booking's life."""
-
-    REQUESTED = "requested"
-    PLANNED = "planned"
-    COMPLETED = "completed"
-    CANCELLED = "cancelled"
 
 
 ACTIVE_STATUSES: Final = frozenset({BookingStatus.REQUESTED, BookingStatus.PLANNED})

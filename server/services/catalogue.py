@@ -187,3 +187,18 @@ def by_code(items: Iterable[ServiceItem]) -> Mapping[str, ServiceItem]:
             raise CatalogueError(f"duplicate code {item.code}")
         out[item.code] = item
     return out
+
+
+# Diet notes in the elder's file → dish tags that conflict with them.
+DIET_CONFLICTS: Final[dict[str, frozenset[str]]] = {
+    "糖尿病": frozenset({"含糖"}),
+    "低糖": frozenset({"含糖"}),
+    "低盐": frozenset({"高盐"}),
+    "高血压": frozenset({"高盐"}),
+    "软食": frozenset({"硬"}),
+    "吞咽困难": frozenset({"硬", "带骨"}),
+    "清真": frozenset({"猪肉"}),
+    "素食": frozenset({"猪肉", "牛肉", "鸡肉", "鱼"}),
+    "忌辣": frozenset({"辣"}),
+    "海鲜过敏": frozenset({"海鲜", "鱼"}),
+}

@@ -10,6 +10,7 @@ from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Final
 
+from server.services.catalogue import DIET_CONFLICTS
 from server.welfare.workdays import SHANGHAI
 
 DEFAULT_CUTOFF: Final = time(9, 30)
@@ -81,21 +82,6 @@ class DailyMenu:
             datetime.combine(self.day, self.lunch_opens, SHANGHAI),
             datetime.combine(self.day, self.lunch_closes, SHANGHAI),
         )
-
-
-# Diet notes in the elder's file → dish tags that conflict with them.
-DIET_CONFLICTS: Final[dict[str, frozenset[str]]] = {
-    "糖尿病": frozenset({"含糖"}),
-    "低糖": frozenset({"含糖"}),
-    "低盐": frozenset({"高盐"}),
-    "高血压": frozenset({"高盐"}),
-    "软食": frozenset({"硬"}),
-    "吞咽困难": frozenset({"硬", "带骨"}),
-    "清真": frozenset({"猪肉"}),
-    "素食": frozenset({"猪肉", "牛肉", "鸡肉", "鱼"}),
-    "忌辣": frozenset({"辣"}),
-    "海鲜过敏": frozenset({"海鲜", "鱼"}),
-}
 
 
 @dataclass(frozen=True)

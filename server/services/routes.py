@@ -1,292 +1,266 @@
-"""Services endpoints: the station's menu, bookings (book, cancel, complete) and recurring rules;
-the whole services URL table (meals live in meal_routes.py)."""
+"""Services endpoints: the station's menu, bookings (book, cancel, complete), recurring rules
+and meals; the services URL table (the caregiver's task URLs are the tasks domain's)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any
+from datetime import date
+from typing import Final
 
 from aiohttp import web
-from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError
 
-from dispatch.geo import GeoPoint
 from schemas.services import (
     BookingIn,
     BookingOut,
     CompleteIn,
-    HoursIn,
+    DoorKnockIn,
     ItemIn,
     ItemOut,
     ItemPatch,
+    MaterialiseIn,
+    MealOrderIn,
+    MealOrderOut,
+    MenuIn,
     MenuLine,
+    RecurrenceIn,
+    RecurrenceOut,
+    RecurrencePatch,
 )
 from server.auth.principal import Role
 from server.errors import ApiError, not_found
-from server.geo import CoordSystem, to_store
-from server.http import int_param, ok, parse, platform, require
-from server.platform import audit, emit
-from server.registry.guards import elder_for, station_scope
-from server.services import completion, meal_orders, recurring, service
-from server.services.bookings import BookingStatus, Window, check_cancel, quote
-from server.services.catalogue import ServiceItem
-from server.services.completion import lock_booking
-from server.services.meal_routes import get_menu, order_meal, put_menu
-from server.services.tables import (
-    bookings,
-    service_items,
-)
-from server.services.tasks import routes as task_routes
-from server.tasks.tables import tasks
-from server.welfare import flows as welfare_flows
-from server.welfare import service as welfare
+from server.http import caller, int_param, ok, parse, platform, require
+from server.openapi import doc
+from server.registry.guards import station_scope
+from server.services.flows import bookings, meals, menu, recurring
 
-
-def _item_out(item: ServiceItem) -> ItemOut:
-    v = service.item_values(item)
-    return ItemOut(**{**v, "hours": HoursIn(**v["hours"])})
-
-
-def _booking_out(r: Any) -> BookingOut:
-    return BookingOut(
-        id=r.id,
-        elder_id=r.elder_id,
-        item_code=r.item_code,
-        status=r.status,
-        start=r.window_start,
-        end=r.window_end,
-        asap=r.asap,
-        notes=r.notes,
-        price_fen=int(r.price_fen),
-        subsidy_fen=int(r.quoted_subsidy_fen),
-        self_pay_fen=int(r.quoted_self_pay_fen),
-        task_id=r.task_id,
-    )
+# who may book for an elder (each still passes the elder guard)
+BOOKERS: Final = (Role.ELDER, Role.FAMILY, Role.OPERATOR)
 
 
 # ----- menu -------------------------------------------------------------------------------
 
 
 async def seed_menu(request: web.Request) -> web.Response:
+    """Put the seed items on the station's menu (those it does not have yet)."""
     p = require(request, Role.OPERATOR)
     sid = int_param(request, "station_id")
     station_scope(p, sid)
-    async with platform(request).tx() as tx:
-        added = await service.seed_menu(tx, station_id=sid, actor=p.user_id)
+    added = await menu.seed_menu(platform(request), station_id=sid, actor=p.user_id)
     return ok({"added": added})
 
 
+@doc(response=list[ItemOut])
 async def list_items(request: web.Request) -> web.Response:
+    """The station's menu, active items or not."""
     p = require(request, Role.OPERATOR)
     sid = int_param(request, "station_id")
     station_scope(p, sid)
-    async with platform(request).store.read() as conn:
-        rows = (
-            await conn.execute(
-                select(service_items)
-                .where(service_items.c.station_id == sid)
-                .order_by(service_items.c.id)
-            )
-        ).all()
-    return ok([_item_out(service.item_from_row(r)) for r in rows])
+    return ok(await menu.list_items(platform(request), station_id=sid))
 
 
-def _hours(h: HoursIn) -> dict[str, Any]:
-    return {"days": h.days, "opens": h.opens, "closes": h.closes}
-
-
+@doc(response=ItemOut, status=201)
 async def create_item(request: web.Request) -> web.Response:
+    """Add an item to the station's menu."""
     p = require(request, Role.OPERATOR)
     sid = int_param(request, "station_id")
     station_scope(p, sid)
     body = await parse(request, ItemIn)
-    values = {**body.model_dump(), "category": body.category.value, "hours": _hours(body.hours)}
-    try:
-        async with platform(request).tx() as tx:
-            await tx.conn.execute(
-                insert(service_items).values(**values, station_id=sid, updated_at=tx.now)
-            )
-            await audit(
-                tx,
-                actor=p.user_id,
-                action="create",
-                object_type="service_item",
-                object_id=f"{sid}:{body.code}",
-            )
-    except IntegrityError as exc:
-        raise ApiError(409, "service_item_exists", "this code is already on the menu") from exc
-    return ok(_item_out(service.item_from_row(service.AttrRow(values))), 201)
+    item = await menu.create_item(platform(request), station_id=sid, body=body, actor=p.user_id)
+    return ok(item, 201)
 
 
+@doc(response=ItemOut)
 async def patch_item(request: web.Request) -> web.Response:
+    """Change an item of the station's menu."""
     p = require(request, Role.OPERATOR)
     sid = int_param(request, "station_id")
     station_scope(p, sid)
     body = await parse(request, ItemPatch)
-    changes = body.model_dump(exclude_unset=True)
-    if "hours" in changes and body.hours is not None:
-        changes["hours"] = _hours(body.hours)
-    async with platform(request).tx() as tx:
-        row = await service.item_row(tx.conn, station_id=sid, code=request.match_info["code"])
-        merged = service.item_from_row(
-            service.AttrRow({**row._asdict(), **changes})
-        )  # validates the result
-        await tx.conn.execute(
-            update(service_items)
-            .where(service_items.c.id == row.id)
-            .values(**changes, updated_at=tx.now)
+    code = request.match_info["code"]
+    return ok(
+        await menu.patch_item(
+            platform(request), station_id=sid, code=code, body=body, actor=p.user_id
         )
-        await audit(
-            tx,
-            actor=p.user_id,
-            action="update",
-            object_type="service_item",
-            object_id=f"{sid}:{row.code}",
-            detail={"fields": sorted(changes)},
-        )
-    return ok(_item_out(merged))
+    )
 
 
+@doc(response=list[MenuLine])
 async def elder_menu(request: web.Request) -> web.Response:
     """The elder's station menu with what the subsidy covers for each item right now."""
-    p = require(request, *service.BOOKERS)
+    p = require(request, *BOOKERS)
     eid = int_param(request, "elder_id")
-    async with platform(request).tx() as tx:
-        elder = await elder_for(tx.conn, p, eid)
-        elig, _, left, _ = await welfare.quota_left(tx.conn, elder=elder, now=tx.now)
-        rows = (
-            await tx.conn.execute(
-                select(service_items)
-                .where(
-                    service_items.c.station_id == elder.station_id, service_items.c.active.is_(True)
-                )
-                .order_by(service_items.c.id)
-            )
-        ).all()
-    cls = elig.funding_class if elig else ""
-    out = []
-    for r in rows:
-        item = service.item_from_row(r)
-        q = quote(item, quota_left_fen=left)
-        out.append(
-            MenuLine(
-                **_item_out(item).model_dump(),
-                subsidy_fen=q.subsidy_fen,
-                self_pay_fen=q.self_pay_fen,
-                bookable=item.usable_by(cls),
-            )
-        )
-    return ok(out)
+    return ok(await menu.elder_menu(platform(request), p, elder_id=eid))
 
 
 # ----- bookings ---------------------------------------------------------------------------
 
 
+@doc(response=BookingOut, status=201)
 async def create_booking(request: web.Request) -> web.Response:
-    p = require(request, *service.BOOKERS)
+    """Book a service for the elder (a window, or as soon as possible)."""
+    p = require(request, *BOOKERS)
     eid = int_param(request, "elder_id")
     body = await parse(request, BookingIn)
-    async with platform(request).tx() as tx:
-        elder = await elder_for(tx.conn, p, eid)
-        row = await service.create_booking(
-            tx,
-            elder=elder,
-            item_code=body.item_code,
-            start=body.start,
-            end=body.end,
-            notes=body.notes,
-            actor=p.user_id,
-        )
-        await audit(tx, actor=p.user_id, action="book", object_type="booking", object_id=row.id)
-    return ok(_booking_out(row), 201)
+    return ok(await bookings.book(platform(request), p, elder_id=eid, body=body), 201)
 
 
+@doc(response=list[BookingOut])
 async def list_bookings(request: web.Request) -> web.Response:
-    p = require(request, *service.BOOKERS)
+    """The elder's bookings."""
+    p = require(request, *BOOKERS)
     eid = int_param(request, "elder_id")
-    async with platform(request).store.read() as conn:
-        await elder_for(conn, p, eid)
-        rows = (
-            await conn.execute(
-                select(bookings).where(bookings.c.elder_id == eid).order_by(bookings.c.window_start)
-            )
-        ).all()
-    return ok([_booking_out(r) for r in rows])
+    return ok(await bookings.list_bookings(platform(request), p, elder_id=eid))
 
 
+@doc(response=BookingOut)
 async def cancel_booking(request: web.Request) -> web.Response:
     """The elder or family until 2 hours before the start; the operator until it is done (a
     visit that started and was broken off is cancelled, not completed)."""
-    p = require(request, *service.BOOKERS)
+    p = require(request, *BOOKERS)
     bid = int_param(request, "booking_id")
-    async with platform(request).tx() as tx:
-        row = await lock_booking(tx, bid)  # a completion racing this waits, then sees 409
-        if row is None:
-            raise not_found("booking")
-        await elder_for(tx.conn, p, row.elder_id)  # 404 for other tenants
-        err = check_cancel(
-            window=Window(row.window_start, row.window_end),
-            status=BookingStatus(row.status),
-            now=tx.now,
-            cutoff=None if p.is_staff() else timedelta(hours=2),
-        )
-        if err is not None:
-            raise service.booking_error([err])
-        await tx.conn.execute(
-            update(bookings)
-            .where(bookings.c.id == bid)
-            .values(status="cancelled", cancelled_at=tx.now)
-        )
-        if row.task_id:
-            await tx.conn.execute(
-                update(tasks).where(tasks.c.id == row.task_id).values(status="cancelled")
-            )
-        await audit(tx, actor=p.user_id, action="cancel", object_type="booking", object_id=bid)
-        await emit(
-            tx,
-            "booking.cancelled",
-            {"booking_id": bid, "task_id": row.task_id, "station_id": row.station_id},
-        )
-        row = (await tx.conn.execute(select(bookings).where(bookings.c.id == bid))).one()
-    return ok(_booking_out(row))
+    return ok(await bookings.cancel(platform(request), p, booking_id=bid))
 
 
-def arrival_point(body: CompleteIn) -> GeoPoint | None:
-    """The arrival fix in the store's coordinate system (GCJ-02)."""
-    if body.arrival is None:
-        return None
-    lat, lng = to_store(
-        body.arrival.lat, body.arrival.lng, CoordSystem(body.arrival.coord_system.value)
-    )
-    return GeoPoint(lat, lng)
-
-
+@doc(status=201)
 async def complete_booking(request: web.Request) -> web.Response:
     """The caregiver (or operator) records the service: record + ledger in one transaction."""
     p = require(request, Role.CAREGIVER, Role.OPERATOR)
     bid = int_param(request, "booking_id")
     body = await parse(request, CompleteIn)
-    plat = platform(request)
-    async with plat.tx() as tx:
-        rec = await completion.complete_booking(
-            tx,
-            p,
-            bid,
-            started_at=body.started_at,
-            ended_at=body.ended_at,
-            arrival=arrival_point(body),
-            arrival_accuracy_m=body.arrival.accuracy_m if body.arrival else None,
-            door_code=body.door_code,
-            notes=body.notes,
-            secret=plat.settings.jwt_secret,
-        )
-    return ok(welfare_flows.record_out(rec), 201)
+    return ok(await bookings.complete(platform(request), p, booking_id=bid, body=body), 201)
+
+
+# ----- recurring rules --------------------------------------------------------------------
+
+
+@doc(response=RecurrenceOut, status=201)
+async def create_recurrence(request: web.Request) -> web.Response:
+    """A recurring booking for the elder ("every Tuesday 9-11 bathing help")."""
+    p = require(request, Role.OPERATOR)
+    eid = int_param(request, "elder_id")
+    body = await parse(request, RecurrenceIn)
+    rule = await recurring.create_rule(platform(request), p, elder_id=eid, body=body)
+    return ok(rule, 201)
+
+
+@doc(response=list[RecurrenceOut])
+async def list_elder_rules(request: web.Request) -> web.Response:
+    """The elder's recurring rules."""
+    p = require(request, *BOOKERS)
+    eid = int_param(request, "elder_id")
+    return ok(await recurring.list_elder_rules(platform(request), p, elder_id=eid))
+
+
+@doc(response=list[RecurrenceOut])
+async def list_station_rules(request: web.Request) -> web.Response:
+    """The station's recurring rules (``active=1``: only those in force)."""
+    p = require(request, Role.OPERATOR)
+    sid = int_param(request, "station_id")
+    station_scope(p, sid)
+    active_only = request.query.get("active") in ("1", "true")
+    pf = platform(request)
+    return ok(await recurring.list_station_rules(pf, station_id=sid, active_only=active_only))
+
+
+async def patch_rule(request: web.Request) -> web.Response:
+    """Change a rule: the future bookings of the old pattern are cancelled and the new pattern
+    is booked at once (the next days) and by the daily timer from then on."""
+    p = require(request, Role.OPERATOR)
+    rule_id = int_param(request, "rule_id")
+    body = await parse(request, RecurrencePatch)
+    return ok(await recurring.change_rule(platform(request), p, rule_id=rule_id, body=body))
+
+
+async def stop_rule(request: web.Request) -> web.Response:
+    """Stop a rule from today: no more bookings, and its bookings not yet started are
+    cancelled."""
+    p = require(request, Role.OPERATOR)
+    rule_id = int_param(request, "rule_id")
+    return ok(await recurring.stop_rule(platform(request), p, rule_id=rule_id))
+
+
+async def door_knock_for_the_alone(request: web.Request) -> web.Response:
+    """Give every active elder of the station who lives alone a weekly door-knock rule."""
+    p = require(request, Role.OPERATOR)
+    sid = int_param(request, "station_id")
+    station_scope(p, sid)
+    body = await parse(request, DoorKnockIn)
+    pf = platform(request)
+    return ok(
+        await recurring.door_knock_for_the_alone(pf, station_id=sid, body=body, actor=p.user_id)
+    )
+
+
+async def materialise(request: web.Request) -> web.Response:
+    """Turn the station's recurring rules into bookings for the next days now (idempotent; the
+    daily timer does the same every night)."""
+    p = require(request, Role.OPERATOR)
+    sid = int_param(request, "station_id")
+    station_scope(p, sid)
+    body = await parse(request, MaterialiseIn)
+    created, skipped = await recurring.materialise_station(
+        platform(request), station_id=sid, days=body.days, actor=p.user_id
+    )
+    return ok({"created": created, "skipped": skipped})
+
+
+# ----- meals ------------------------------------------------------------------------------
+
+
+def _day(request: web.Request) -> date:
+    try:
+        return date.fromisoformat(request.match_info["day"])
+    except ValueError as exc:
+        raise ApiError(404, "not_found", "no such day") from exc
+
+
+async def put_menu(request: web.Request) -> web.Response:
+    """Set a day's lunch menu and its cut-off."""
+    p = require(request, Role.OPERATOR)
+    sid = int_param(request, "station_id")
+    station_scope(p, sid)
+    day = _day(request)
+    body = await parse(request, MenuIn)
+    pf = platform(request)
+    return ok(await meals.put_menu(pf, station_id=sid, day=day, body=body, actor=p.user_id))
+
+
+async def get_menu(request: web.Request) -> web.Response:
+    """A day's lunch menu."""
+    p = caller(request)
+    sid = int_param(request, "station_id")
+    day = _day(request)
+    if p.role in (Role.OPERATOR, Role.CAREGIVER) and p.station_id != sid:
+        raise not_found("station")
+    return ok(await meals.get_menu(platform(request), station_id=sid, day=day))
+
+
+async def order_meal(request: web.Request) -> web.Response:
+    """Order a day's lunch for the elder, before the cut-off."""
+    p = require(request, *BOOKERS)
+    eid = int_param(request, "elder_id")
+    body = await parse(request, MealOrderIn)
+    return ok(await meals.order_meal(platform(request), p, elder_id=eid, body=body), 201)
+
+
+@doc(response=list[MealOrderOut])
+async def list_orders(request: web.Request) -> web.Response:
+    """The elder's meal orders."""
+    p = require(request, *BOOKERS)
+    eid = int_param(request, "elder_id")
+    return ok(await meals.list_orders(platform(request), p, elder_id=eid))
+
+
+@doc(response=MealOrderOut)
+async def cancel_order(request: web.Request) -> web.Response:
+    """Cancel a meal order before the cut-off (after it the kitchen has cooked)."""
+    p = require(request, *BOOKERS)
+    oid = int_param(request, "order_id")
+    return ok(await meals.cancel_order(platform(request), p, order_id=oid))
 
 
 def routes() -> list[web.RouteDef]:
     """The services URL table."""
     return [
-        *task_routes(),
         web.post("/api/v1/stations/{station_id}/service-items/seed", seed_menu),
         web.get("/api/v1/stations/{station_id}/service-items", list_items),
         web.post("/api/v1/stations/{station_id}/service-items", create_item),
@@ -296,8 +270,17 @@ def routes() -> list[web.RouteDef]:
         web.get("/api/v1/elders/{elder_id}/bookings", list_bookings),
         web.post("/api/v1/bookings/{booking_id}/cancel", cancel_booking),
         web.post("/api/v1/bookings/{booking_id}/complete", complete_booking),
-        *recurring.routes(),
-        *meal_orders.routes(),
+        web.post("/api/v1/elders/{elder_id}/recurring-bookings", create_recurrence),
+        web.get("/api/v1/elders/{elder_id}/recurring-bookings", list_elder_rules),
+        web.get("/api/v1/stations/{station_id}/recurring-bookings", list_station_rules),
+        web.patch("/api/v1/recurring-bookings/{rule_id}", patch_rule),
+        web.post("/api/v1/recurring-bookings/{rule_id}/stop", stop_rule),
+        web.post("/api/v1/stations/{station_id}/recurring-bookings/materialise", materialise),
+        web.post(
+            "/api/v1/stations/{station_id}/recurring-bookings/door-knock", door_knock_for_the_alone
+        ),
+        web.get("/api/v1/elders/{elder_id}/meal-orders", list_orders),
+        web.post("/api/v1/meal-orders/{order_id}/cancel", cancel_order),
         web.put("/api/v1/stations/{station_id}/meal-menus/{day}", put_menu),
         web.get("/api/v1/stations/{station_id}/meal-menus/{day}", get_menu),
         web.post("/api/v1/elders/{elder_id}/meal-orders", order_meal),

@@ -1,4 +1,7 @@
-"""Tables of the services domain: the menu, bookings, recurring rules, meal menus and orders."""
+"""Tables of the services domain: the menu, bookings, recurring rules, meal menus and orders.
+
+``task_visits`` is the tasks domain's (``server.tasks.tables``), named here for old imports.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,6 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
-    Float,
     ForeignKey,
     Index,
     Integer,
@@ -21,6 +23,7 @@ from server.store.meta import metadata
 from server.store.tables import Fen
 from server.store.tables import id_column as _id
 from server.store.types import UtcDateTime
+from server.tasks.tables import task_visits as task_visits
 
 service_items = Table(
     "service_items",
@@ -131,25 +134,4 @@ Index(
     unique=True,
     sqlite_where=meal_orders.c.status != "cancelled",
     postgresql_where=meal_orders.c.status != "cancelled",
-)
-
-task_visits = Table(  # what the caregiver's phone reported for one task: start, arrival, outcome
-    "task_visits",
-    metadata,
-    Column("task_id", ForeignKey("tasks.id"), primary_key=True),
-    Column("started_at", UtcDateTime, nullable=True),
-    Column("arrived_at", UtcDateTime, nullable=True),
-    Column("arrival_lat", Float, nullable=True),  # GCJ-02, as stored everywhere
-    Column("arrival_lng", Float, nullable=True),
-    Column("arrival_accuracy_m", Float, nullable=True),
-    Column("arrival_distance_m", Float, nullable=True),
-    Column("within_geofence", Boolean, nullable=True),
-    Column("completed_at", UtcDateTime, nullable=True),
-    Column("completed_by", ForeignKey("users.id"), nullable=True),
-    Column("on_behalf_reason", String(200), nullable=True),  # an operator completing for them
-    Column("outcome", Text, nullable=False, server_default=""),
-    Column("on_time", Boolean, nullable=True),  # meal deliveries: inside the lunch window
-    Column("food_hot", Boolean, nullable=True),
-    Column("record_id", ForeignKey("service_records.id"), nullable=True),
-    Column("updated_at", UtcDateTime, nullable=False),
 )

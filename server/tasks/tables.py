@@ -1,4 +1,5 @@
-"""What caregivers work on and the planner plans: visits, meal deliveries, call-backs, checks."""
+"""What caregivers work on and the planner plans (visits, meal deliveries, call-backs, checks),
+and what the caregiver's phone reported for each."""
 
 from __future__ import annotations
 
@@ -40,4 +41,25 @@ tasks = Table(
     Column("source_ref", String(64), nullable=True, unique=True),
     Column("notes", Text, nullable=False, server_default=""),
     Column("created_at", UtcDateTime, nullable=False),
+)
+
+task_visits = Table(  # what the caregiver's phone reported for one task: start, arrival, outcome
+    "task_visits",
+    metadata,
+    Column("task_id", ForeignKey("tasks.id"), primary_key=True),
+    Column("started_at", UtcDateTime, nullable=True),
+    Column("arrived_at", UtcDateTime, nullable=True),
+    Column("arrival_lat", Float, nullable=True),  # GCJ-02, as stored everywhere
+    Column("arrival_lng", Float, nullable=True),
+    Column("arrival_accuracy_m", Float, nullable=True),
+    Column("arrival_distance_m", Float, nullable=True),
+    Column("within_geofence", Boolean, nullable=True),
+    Column("completed_at", UtcDateTime, nullable=True),
+    Column("completed_by", ForeignKey("users.id"), nullable=True),
+    Column("on_behalf_reason", String(200), nullable=True),  # an operator completing for them
+    Column("outcome", Text, nullable=False, server_default=""),
+    Column("on_time", Boolean, nullable=True),  # meal deliveries: inside the lunch window
+    Column("food_hot", Boolean, nullable=True),
+    Column("record_id", ForeignKey("service_records.id"), nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
 )

@@ -139,7 +139,8 @@ async def test_a_retime_only_replan_is_pushed_to_that_caregiver(api: Api) -> Non
     """An emergency re-plan that only moves B's bath 40 minutes later (same caregiver, new
     time) must reach B's phone; A, whose day did not change, gets nothing new."""
     from dispatch.dayplan import diff_plans
-    from server.planning.flows import _previous, store_plan
+    from server.planning.flows import store_plan
+    from server.planning.flows.snapshot import previous_plan
 
     ids = await setup_day(api)
     await api.call(
@@ -153,7 +154,7 @@ async def test_a_retime_only_replan_is_pushed_to_that_caregiver(api: Api) -> Non
     async with api.platform.store.read() as conn:
         from server.platform import Tx
 
-        old = await _previous(Tx(conn=conn, now=api.clock.now()), api.ids["station"], day)
+        old = await previous_plan(Tx(conn=conn, now=api.clock.now()), api.ids["station"], day)
     assert old is not None
     b_before = len(await pushes_to(api, "cg_b_user", "plan.changed"))
     a_before = len(await pushes_to(api, "cg_a_user", "plan.changed"))
@@ -184,7 +185,7 @@ async def test_a_solver_that_never_answers_cannot_take_the_server_down(
 ) -> None:
     """The solver hangs: the watchdog kills it, a solver-free plan from the plan in force is
     stored and pushed, the operators get an alarm, and the station can be planned again."""
-    import server.planning.flows as planning
+    import server.planning.flows.solve as planning
 
     ids = await setup_day(api)
     await api.call(

@@ -12,17 +12,21 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, select
 
 from dispatch.geo import GeoPoint
+from schemas.services import BookingStatus as B
+from schemas.tasks import TaskStatus
 from server.auth.principal import Principal, Role
 from server.errors import ApiError, not_found
 from server.platform import Tx
 from server.registry.guards import elder_for
 from server.registry.tables import elders
-from server.services import service
-from server.services.tables import bookings
-from server.tasks.tables import tasks
+from server.services import model
+from server.services.flows.menu import item_row
+from server.services.model import lock_booking
+from server.services.out import item_from_row
+from server.tasks import model as task_model
 from server.welfare import flows as welfare_flows
 from server.welfare.tables import service_records
 
@@ -32,14 +36,7 @@ WINDOW_TOLERANCE: Final = timedelta(hours=2)
 FUTURE_SLACK: Final = timedelta(minutes=5)  # phone clocks drift
 
 
-async def lock_booking(tx: Tx, booking_id: int) -> Any:
-    """The booking row, locked until commit (None if there is none)."""
-    return (
-        await tx.conn.execute(select(bookings).where(bookings.c.id == booking_id).with_for_update())
-    ).first()
-
-
-async def live_record(tx: Tx, booking_id: int) -> Any:
+async def live_record(tx: Tx, booking_id: int) -> Row[Any] | None:
     """The booking's service record that still counts (not reversed), if any."""
     return (
         await tx.conn.execute(
@@ -94,7 +91,7 @@ async def complete_booking(
     row = await lock_booking(tx, booking_id)
     if row is None:
         raise not_found("booking")
-    task = (await tx.conn.execute(select(tasks).where(tasks.c.id == row.task_id))).first()
+    task = await task_model.load(tx, row.task_id, lock=False) if row.task_id else None
     cg = task.caregiver_id if task is not None else None
     if p.role is Role.CAREGIVER:
         if cg is None or cg != p.caregiver_id:
@@ -102,16 +99,14 @@ async def complete_booking(
         elder = (await tx.conn.execute(select(elders).where(elders.c.id == row.elder_id))).one()
     else:
         elder = await elder_for(tx.conn, p, row.elder_id)  # 404 for other tenants
-    if row.status == "cancelled" or (
-        row.status == "completed" and await live_record(tx, booking_id) is not None
+    if row.status == B.CANCELLED or (
+        row.status == B.COMPLETED and await live_record(tx, booking_id) is not None
     ):
         raise ApiError(409, "booking.not_open", "this booking is already completed or cancelled")
     check_times(
         booking=row, started_at=started_at, ended_at=ended_at, now=tx.now, witnessed=witnessed
     )
-    item = service.item_from_row(
-        await service.item_row(tx.conn, station_id=row.station_id, code=row.item_code)
-    )
+    item = item_from_row(await item_row(tx.conn, station_id=row.station_id, code=row.item_code))
     rec = await welfare_flows.record_service(
         tx,
         booking=row,
@@ -127,13 +122,8 @@ async def complete_booking(
         notes=notes,
         actor=p.user_id,
     )
-    await tx.conn.execute(
-        update(bookings).where(bookings.c.id == booking_id).values(status="completed")
-    )
+    await model.transition(tx, row, B.COMPLETED)
     if task is not None:
-        await tx.conn.execute(
-            update(tasks)
-            .where(tasks.c.id == task.id)
-            .values(status="done", started_at=started_at, finished_at=ended_at)
-        )
+        times = {"started_at": started_at, "finished_at": ended_at}
+        await task_model.transition(tx, task, TaskStatus.DONE, times)
     return rec

@@ -1,0 +1,165 @@
+"""A station's day plan: planned again when an operator asks (from the plan in force, traded
+against emergency cover), and repaired when a help call is accepted (the emergency inserted
+into the caregiver's day, the rest of the team re-planned around it)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Row, select
+
+from dispatch.cover import HighRiskElder, emergency_cover
+from dispatch.dayplan import emergency_snapshot, fallback_plan
+from dispatch.geo import GeoPoint
+from dispatch.model import DayPlan, DaySnapshot, PlanParams, Priority, Task
+from dispatch.routing import SolverParams
+from server.clock import SHANGHAI
+from server.incidents.tables import incidents
+from server.planning import model
+from server.planning.flows import solve
+from server.planning.flows.snapshot import build_snapshot, high_risk_elders
+from server.planning.flows.store import store_plan
+from server.planning.out import cover_json, latest_plan_row, plan_out
+from server.planning.tables import day_plans
+from server.platform import Platform, Tx
+from server.texts import render
+
+
+async def replan(
+    platform: Platform,
+    station_id: int,
+    *,
+    day: date | None = None,
+    time_limit_s: float = 5.0,
+    trigger: str = model.OPERATOR,
+) -> tuple[int, DayPlan]:
+    """Plan the station's day again from the plan in force (warm start), traded against
+    emergency cover; the solver runs in a worker process under a watchdog."""
+    async with solve.station_lock(platform, station_id):
+        now = platform.clock.now()
+        day = day or now.astimezone(SHANGHAI).date()
+        async with platform.store.read() as conn:
+            t = Tx(conn=conn, now=now)
+            snap = await build_snapshot(t, station_id, day, now)
+            at_risk = await high_risk_elders(t, station_id, now)
+        params = PlanParams(solver=SolverParams(time_limit_s=time_limit_s, portfolio_share=0.2))
+        travel = await solve.station_travel(
+            platform,
+            solve.snapshot_points(snap, at_risk),
+            sorted({c.mode for c in snap.caregivers}),
+        )
+        try:
+            plan, rep = await solve.run_guarded(
+                solve.DAY_JOB, (snap, at_risk, params, travel), solve.deadline_for(time_limit_s)
+            )
+        except solve.SolverStalled as exc:
+            await solve.stalled(platform, station_id, "day plan", exc)
+            plan = fallback_plan(snap, params, travel=travel)
+            rep = emergency_cover(plan, snap, at_risk, params=params, travel=travel)
+            trigger = model.fallback(trigger)
+        pid = await store_plan(
+            platform, station_id, day, plan, trigger, cover_json(rep, len(at_risk))
+        )
+        return pid, plan
+
+
+async def plan_now(
+    platform: Platform, station_id: int, *, day: date | None, time_limit_s: float
+) -> dict[str, Any]:
+    """An operator's re-plan, answered with the plan as stored (and its trigger)."""
+    pid, _ = await replan(platform, station_id, day=day, time_limit_s=time_limit_s)
+    async with platform.store.read() as conn:
+        stored = (await conn.execute(select(day_plans).where(day_plans.c.id == pid))).one()
+    return {"plan_id": pid, "trigger": stored.trigger, **stored.summary}
+
+
+async def latest(platform: Platform, station_id: int) -> dict[str, Any]:
+    """The station's plan in force, as stored."""
+    async with platform.store.read() as conn:
+        return plan_out(await latest_plan_row(conn, station_id=station_id))
+
+
+async def on_accepted(platform: Platform, payload: dict[str, Any]) -> None:
+    """Insert an accepted help call into the caregiver's day and repair the team's plan."""
+    iid, cid = int(payload["incident_id"]), int(payload["caregiver_id"])
+    async with platform.store.read() as conn:
+        sid = (
+            await conn.execute(select(incidents.c.station_id).where(incidents.c.id == iid))
+        ).scalar_one()
+    # Under the station's lock: a re-plan running meanwhile must not store over this one.
+    async with solve.station_lock(platform, sid):
+        loaded = await _for_insertion(platform, iid)
+        if loaded is None:
+            return  # already inserted (the outbox may deliver twice)
+        inc, day, snap, at_risk = loaded
+        if not any(c.caregiver_id == cid for c in snap.caregivers):
+            return  # not on today's roster (e.g. called in off shift): nothing to repair
+        call = _emergency(inc, snap, sla_s=platform.settings.sla_s)
+        await _insert(platform, inc.station_id, day, (iid, cid), call, snap, at_risk)
+
+
+async def _for_insertion(
+    platform: Platform, incident_id: int
+) -> tuple[Row[Any], date, DaySnapshot, list[HighRiskElder]] | None:
+    """The incident, today, the station's day as the planner sees it and its elders at risk;
+    None once the incident is inserted."""
+    triggers = (model.emergency(incident_id), model.fallback(model.emergency(incident_id)))
+    async with platform.store.read() as conn:
+        inc = (await conn.execute(select(incidents).where(incidents.c.id == incident_id))).one()
+        done = select(day_plans.c.id).where(day_plans.c.trigger.in_(triggers))
+        if (await conn.execute(done)).first():
+            return None
+        now = platform.clock.now()
+        day = now.astimezone(SHANGHAI).date()
+        t = Tx(conn=conn, now=now)
+        snap = await build_snapshot(t, inc.station_id, day, now)
+        return inc, day, snap, await high_risk_elders(t, inc.station_id, now)
+
+
+def _emergency(inc: Any, snap: DaySnapshot, *, sla_s: int) -> Task:
+    """The help call as a task: from now, inside the promise, before anything else."""
+    return Task(
+        task_id=f"incident:{inc.id}",
+        elder_id=inc.elder_id,
+        location=GeoPoint(inc.lat, inc.lng),
+        earliest_s=snap.now_s,
+        latest_s=snap.now_s + sla_s,
+        duration_s=1800,
+        priority=Priority.EMERGENCY,
+        label=render("task.emergency"),
+    )
+
+
+async def _insert(
+    platform: Platform,
+    station_id: int,
+    day: date,
+    who: tuple[int, int],
+    call: Task,
+    snap: DaySnapshot,
+    at_risk: list[HighRiskElder],
+) -> None:
+    """Solve the insertion of incident ``who[0]`` for caregiver ``who[1]`` (a solver-free plan
+    if the solver stalls) and store it."""
+    incident_id, caregiver_id = who
+    # Not on the help call's path (the offer is already accepted): take time to repair well.
+    limit = 3.0
+    params = PlanParams(solver=SolverParams(time_limit_s=limit, portfolio_share=0.2))
+    points = [*solve.snapshot_points(snap, at_risk), call.location]
+    modes = sorted({c.mode for c in snap.caregivers})
+    travel = await solve.station_travel(platform, points, modes)
+    trigger = model.emergency(incident_id)
+    try:
+        plan, rep = await solve.run_guarded(
+            solve.EMERGENCY_JOB,
+            (snap, call, caregiver_id, at_risk, params, travel),
+            solve.deadline_for(limit),
+        )
+    except solve.SolverStalled as exc:
+        await solve.stalled(platform, station_id, "help call insertion", exc)
+        with_call, _ = emergency_snapshot(snap, call, caregiver_id)
+        plan = fallback_plan(with_call, params, travel=travel)
+        rep = emergency_cover(plan, with_call, at_risk, params=params, travel=travel)
+        trigger = model.fallback(trigger)
+    await store_plan(platform, station_id, day, plan, trigger, cover_json(rep, len(at_risk)))

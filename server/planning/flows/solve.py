@@ -1,0 +1,160 @@
+"""The solver in a worker process, with a watchdog: the jobs it runs (a day plan traded
+against cover, a help call's insertion, lunch routes), the station's planning lock and its
+travel model."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from dispatch.cover import CoverReport, HighRiskElder, emergency_cover
+from dispatch.dayplan import emergency_snapshot, insert_emergency, plan_day_with_cover
+from dispatch.geo import GeoPoint
+from dispatch.meals import Courier, MealOrder, MealParams, MealPlan, plan_meals
+from dispatch.model import DayPlan, DaySnapshot, PlanParams, Task
+from dispatch.travel import GreatCircleTravel, TravelMode, TravelTimeModel, prefetch
+from server.incidents.alarms import raise_alarm
+from server.platform import Platform
+
+log = logging.getLogger("anxin.planning")
+
+
+def station_lock(platform: Platform, station_id: int) -> asyncio.Lock:
+    """One planning at a time per station (a re-plan, a help call's insertion, meals); kept
+    on the platform, so each app (and event loop) has its own."""
+    locks: dict[int, asyncio.Lock] = platform.extras.setdefault("planning_locks", {})
+    return locks.setdefault(station_id, asyncio.Lock())
+
+
+# ----- the solver in a worker process, with a watchdog ----------------------------------
+#
+# OR-Tools holds the GIL while it searches, so a search that does not stop (it happened:
+# ruin and recreate spinning past any time limit) would freeze the whole server, and no
+# thread can interrupt it. Every solve therefore runs in a child of a fork server (cheap
+# to start, nothing of the event loop inherited) and is killed when it overruns its
+# deadline; the caller then falls back to a solver-free plan and raises an alarm.
+
+WATCHDOG_FACTOR = 6.0  # a solve may legitimately run a few limits (a start over time)
+WATCHDOG_GRACE_S = 15.0
+_CTX = multiprocessing.get_context("forkserver")
+# The worker unpickles the jobs below by name: preload their module (and what it imports).
+_CTX.set_forkserver_preload(["dispatch.dayplan", "dispatch.meals", "server.planning.flows.solve"])
+
+T = TypeVar("T")
+
+
+class SolverStalled(Exception):
+    """The solver did not answer in time (killed) or failed in its process."""
+
+
+def _worker(conn: Any, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    try:
+        conn.send((True, fn(*args)))
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which falls back
+        conn.send((False, f"{type(exc).__name__}: {exc}"))
+    finally:
+        conn.close()
+
+
+def deadline_for(time_limit_s: float) -> float:
+    return WATCHDOG_FACTOR * time_limit_s + WATCHDOG_GRACE_S
+
+
+async def run_guarded(fn: Callable[..., T], args: tuple[Any, ...], deadline_s: float) -> T:
+    """Run `fn(*args)` in a worker process; SolverStalled when it is not done by the deadline
+    (the process is killed) or fails."""
+    parent, child = _CTX.Pipe(duplex=False)
+    proc = _CTX.Process(target=_worker, args=(child, fn, args), daemon=True)
+    try:
+        await asyncio.to_thread(proc.start)
+        child.close()
+        if not await asyncio.to_thread(parent.poll, deadline_s):
+            raise SolverStalled(f"no answer within {deadline_s:.0f} s")
+        try:
+            done, value = await asyncio.to_thread(parent.recv)
+        except EOFError as exc:  # the worker died without a word
+            raise SolverStalled(f"solver process died (exit {proc.exitcode})") from exc
+        if not done:
+            raise SolverStalled(str(value))
+        return value  # type: ignore[no-any-return]
+    finally:
+        parent.close()
+        if proc.is_alive():
+            proc.kill()
+        await asyncio.to_thread(proc.join, 5)
+
+
+def day_job(
+    snap: DaySnapshot, elders_: Sequence[HighRiskElder], params: PlanParams, travel: TravelTimeModel
+) -> tuple[DayPlan, CoverReport]:
+    """In the worker: the day plan traded against emergency cover."""
+    return plan_day_with_cover(snap, elders_, params, travel=travel)
+
+
+def emergency_job(
+    snap: DaySnapshot,
+    emergency: Task,
+    caregiver_id: int,
+    elders_: Sequence[HighRiskElder],
+    params: PlanParams,
+    travel: TravelTimeModel,
+) -> tuple[DayPlan, CoverReport]:
+    """In the worker: the help call inserted, the team repaired, and the cover after it."""
+    plan = insert_emergency(snap, emergency, caregiver_id, params, travel=travel)
+    with_call, _ = emergency_snapshot(snap, emergency, caregiver_id)
+    return plan, emergency_cover(plan, with_call, elders_, params=params, travel=travel)
+
+
+def meal_job(
+    kitchen: GeoPoint,
+    orders: Sequence[MealOrder],
+    couriers: Sequence[Courier],
+    params: MealParams,
+    station: GeoPoint,
+    travel: TravelTimeModel,
+) -> MealPlan:
+    """In the worker: lunch routes."""
+    return plan_meals(kitchen, orders, couriers, params, station=station, travel=travel)
+
+
+# Indirection for tests (a job that hangs); the worker imports it by name.
+DAY_JOB: Callable[..., tuple[DayPlan, CoverReport]] = day_job
+EMERGENCY_JOB: Callable[..., tuple[DayPlan, CoverReport]] = emergency_job
+
+
+async def stalled(platform: Platform, station_id: int, what: str, exc: Exception) -> None:
+    log.error("planning stalled at station %s (%s): %s", station_id, what, exc)
+    async with platform.tx() as tx:
+        await raise_alarm(
+            tx,
+            station_id,
+            None,
+            "planning_stalled",
+            {"what": what},
+        )
+
+
+async def station_travel(
+    platform: Platform, points: Sequence[GeoPoint], modes: Sequence[TravelMode]
+) -> TravelTimeModel:
+    """The station's travel model for a solve: road times fetched now (in a thread, in
+    blocks) when a map service is configured, great-circle for anything it cannot answer."""
+    from server.incidents.dispatcher import travel_model
+    from server.travel import does_io
+
+    model = travel_model(platform)
+    if not does_io(model):
+        return model if isinstance(model, GreatCircleTravel) else GreatCircleTravel()
+    return await asyncio.to_thread(prefetch, model, points, modes)
+
+
+def snapshot_points(snap: DaySnapshot, elders_: Sequence[HighRiskElder]) -> list[GeoPoint]:
+    pts = [snap.station]
+    for c in snap.caregivers:
+        pts += [p for p in (c.location, c.home) if p is not None]
+    pts += [t.location for t in snap.tasks]
+    pts += [e.location for e in elders_]
+    return pts

@@ -1,1 +1,0 @@
-"""Services's commands: each owns its transaction."""
