@@ -40,15 +40,11 @@ class SchemaState:
     current: str | None  # the revision stamped in the database; None when there is none
     head: str  # the code's head revision
     known: bool  # the stamped revision is one of the code's (False: a newer version's)
-    has_tables: bool  # any table at all (tables without a revision: built another way)
+    has_tables: bool  # any table but Alembic's own (without a revision: built another way)
 
     @property
     def up_to_date(self) -> bool:
         return self.current == self.head
-
-    @property
-    def empty(self) -> bool:
-        return self.current is None and not self.has_tables
 
 
 def code_head(url: str) -> str:
@@ -79,7 +75,8 @@ def _known(scripts: ScriptDirectory, revision: str | None) -> bool:
 
 def _revision_of(conn: Connection) -> tuple[str | None, bool]:
     current = MigrationContext.configure(conn).get_current_revision()
-    return current, bool(inspect(conn).get_table_names())
+    tables = set(inspect(conn).get_table_names()) - {"alembic_version"}
+    return current, bool(tables)
 
 
 async def _read_revision(url: str) -> tuple[str | None, bool]:
