@@ -307,8 +307,10 @@ async def _pg_connect(target: Target, on: str | None) -> AsyncIterator[AsyncConn
             raise BackupError(
                 f"cannot reach PostgreSQL database {url.database!r}: {first_line(exc)}"
             ) from exc
-        async with conn:
+        try:
             yield conn
+        finally:
+            await conn.close()
     finally:
         await engine.dispose()
 
