@@ -87,9 +87,7 @@ def backup(database_url: str, dest: Path) -> str:
     finally:
         partial.unlink(missing_ok=True)
     size = out.stat().st_size / 1024**2
-    return (
-        f"backed up {target.shown} (revision {revision or 'none'}) to {out} ({size:.1f} MB, {how})"
-    )
+    return f"backed up {target.shown} (revision {revision or 'none'}) to {out.resolve()} ({size:.1f} MB, {how})"
 
 
 def _destination(dest: Path, suffix: str) -> Path:
@@ -148,11 +146,11 @@ def restore(database_url: str, src: Path, *, force: bool = False) -> str:
         raise BackupError(f"{src} is a SQLite backup, but the configured database is PostgreSQL")
     if target.is_sqlite:
         revision = _sqlite_restore(src, target.sqlite_path, force=force)
-        return f"restored {src} into {target.shown} (revision {revision or 'none'})"
+        return f"restored {src.resolve()} into {target.shown} (revision {revision or 'none'})"
     created = _pg_restore(target, src, force=force)
     revision = _pg_revision(target)
     note = " (created the database)" if created else ""
-    return f"restored {src} into {target.shown}{note} (revision {revision or 'none'})"
+    return f"restored {src.resolve()} into {target.shown}{note} (revision {revision or 'none'})"
 
 
 def _kind_of(src: Path) -> str:
@@ -327,7 +325,8 @@ def _run_pg(target: Target, argv: list[str], *, quiet: bool = False) -> None:
         argv, env={**os.environ, **_libpq_env(target.url)}, capture_output=True, text=True
     )
     if done.returncode != 0:
-        raise BackupError(f"{tool} failed: {first_line(done.stderr)}")
+        said = first_line(done.stderr).removeprefix(f"{tool}: ")
+        raise BackupError(f"{tool} failed: {said}")
     if not quiet and done.stderr.strip():
         print(done.stderr.strip(), flush=True)
 
