@@ -9,9 +9,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, make_url
+from sqlalchemy import inspect, make_url, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -74,9 +73,13 @@ def _known(scripts: ScriptDirectory, revision: str | None) -> bool:
 
 
 def _revision_of(conn: Connection) -> tuple[str | None, bool]:
-    current = MigrationContext.configure(conn).get_current_revision()
-    tables = set(inspect(conn).get_table_names()) - {"alembic_version"}
-    return current, bool(tables)
+    # Read Alembic's table directly: its MigrationContext logs at INFO, and the refusal that
+    # `anxin serve` prints must be the only line.
+    tables = set(inspect(conn).get_table_names())
+    current = None
+    if "alembic_version" in tables:
+        current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    return current, bool(tables - {"alembic_version"})
 
 
 async def _read_revision(url: str) -> tuple[str | None, bool]:

@@ -23,7 +23,8 @@ EX_CONFIG = 78
 
 def serve(url: str | None, tmp: Path) -> subprocess.CompletedProcess[str]:
     """`anxin serve` that is expected to stop by itself (the timeout is only a backstop)."""
-    return anxin(["serve", "--port", "9"], {"ANXIN_DATABASE_URL": url or ""}, cwd=tmp, timeout=120)
+    env = {"ANXIN_DATABASE_URL": url or "", "ANXIN_LOG_LEVEL": "INFO"}  # INFO: no log line
+    return anxin(["serve", "--port", "9"], env, cwd=tmp, timeout=120)
 
 
 def refused(done: subprocess.CompletedProcess[str]) -> str:
