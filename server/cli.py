@@ -80,13 +80,21 @@ def _serve(settings: Settings, host: str, port: int) -> None:
 
     _ensure_schema(settings)
     app = create_app(settings)
-    print(
+    banner = (
         f"Anxin 安心 serving on http://{host}:{port}  (store: {settings.database_url.split('://')[0]}, "
-        f"bus: {'redis' if settings.redis_url else 'in-process'})",
-        flush=True,
+        f"bus: {'redis' if settings.redis_url else 'in-process'})"
     )
     try:
-        web.run_app(app, host=host, port=port, print=None, access_log=None, shutdown_timeout=5)
+        # The banner once the store has passed its checks and the socket listens, so a
+        # refusal is never preceded by a claim that it serves.
+        web.run_app(
+            app,
+            host=host,
+            port=port,
+            print=lambda _: print(banner, flush=True),
+            access_log=None,
+            shutdown_timeout=5,
+        )
     except StoreMisconfigured as exc:
         raise Refused(f"refusing to start: {exc}") from exc
 
