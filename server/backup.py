@@ -82,6 +82,8 @@ def backup(database_url: str, dest: Path) -> str:
             revision = _pg_revision(target)
             _run_pg(target, ["pg_dump", "--format=custom", "--file", str(partial)])
             how = "pg_dump --format=custom"
+        # The file holds every elder's file (ID numbers, phones, addresses): owner only.
+        partial.chmod(0o600)
         _fsync(partial)
         partial.replace(out)
     finally:

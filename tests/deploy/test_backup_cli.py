@@ -36,6 +36,7 @@ def test_sqlite_backup_and_restore_say_what_they_did(
     url = sqlite_env["ANXIN_DATABASE_URL"]
     said = ok(anxin(["backup", str(tmp_path / "b.db")], sqlite_env)).strip()
     assert said.startswith(f"backed up {tmp_path}/anxin.db (revision {code_head(url)}) to ")
+    assert (tmp_path / "b.db").stat().st_mode & 0o777 == 0o600  # personal data: owner only
     with sqlite3.connect(tmp_path / "b.db") as conn:  # a self-contained file, checked
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
     other = {"ANXIN_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/new.db"}
