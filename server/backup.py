@@ -245,7 +245,14 @@ async def _pg_prepare(target: Target, *, force: bool) -> bool:
     """Create the database if it is gone; refuse a non-empty one without ``force``."""
     created = False
     if not await _pg_exists(target):
-        await _pg_sql(target, f'CREATE DATABASE "{target.url.database}"', on="postgres")
+        name, role = target.url.database, target.url.username
+        try:
+            await _pg_sql(target, f'CREATE DATABASE "{name}"', on="postgres")
+        except BackupError as exc:
+            raise BackupError(
+                f"database {name!r} does not exist and {role!r} cannot create it ({exc}): "
+                f"create it as postgres (createdb --owner {role} {name}) and run again"
+            ) from exc
         created = True
     tables = await _pg_scalar(
         target,
@@ -309,6 +316,8 @@ async def _pg_connect(target: Target, on: str | None) -> AsyncIterator[AsyncConn
             ) from exc
         try:
             yield conn
+        except SQLAlchemyError as exc:
+            raise BackupError(f"PostgreSQL refused: {first_line(exc)}") from exc
         finally:
             await conn.close()
     finally:

@@ -3,11 +3,14 @@ refuse, and that bad input is one clear line, never a traceback."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import subprocess
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from server.store.migrate import code_head
@@ -128,3 +131,28 @@ def test_postgres_backup_and_restore(
     (tmp_path / "torn.dump").write_bytes(dump.read_bytes()[:200])
     line = failed(anxin(["restore", "--force", str(tmp_path / "torn.dump")], pg_env))
     assert line.startswith("anxin: pg_restore failed")
+
+
+@pytest.mark.postgres
+async def test_postgres_restore_without_the_right_to_create_the_database(
+    pg_env: dict[str, str], tmp_path: Path
+) -> None:
+    """The service's role owns its database but may not create one: restoring after the
+    database was dropped says what to do instead of failing half way."""
+    ok(await asyncio.to_thread(anxin, ["migrate"], pg_env))
+    ok(await asyncio.to_thread(anxin, ["backup", str(tmp_path / "pg.dump")], pg_env))
+    admin = pg_env["ANXIN_DATABASE_URL"].replace("postgresql+asyncpg://", "postgresql://")
+    role, gone = f"anxin_r_{uuid.uuid4().hex[:8]}", f"anxin_gone_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(admin)
+    try:
+        await conn.execute(f'CREATE ROLE "{role}" LOGIN NOCREATEDB')
+        url = f"postgresql+asyncpg://{role}@127.0.0.1:5432/{gone}"
+        done = await asyncio.to_thread(
+            anxin, ["restore", str(tmp_path / "pg.dump")], {"ANXIN_DATABASE_URL": url}
+        )
+        line = failed(done)
+        assert f"database '{gone}' does not exist" in line
+        assert f"createdb --owner {role} {gone}" in line
+    finally:
+        await conn.execute(f'DROP ROLE IF EXISTS "{role}"')
+        await conn.close()
