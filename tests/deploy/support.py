@@ -10,7 +10,9 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import NoReturn, TypeVar
+
+import pytest
 
 from tests.support.proc import ServerProcess
 
@@ -70,6 +72,14 @@ class Server(ServerProcess):
                 self.proc.wait(60)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+def missing_tool(what: str) -> NoReturn:
+    """Skip without a tool the suite installs (scripts/provision.sh); fail under
+    ANXIN_REQUIRE_BACKENDS=1 as the backend tests do (tests/support/backends.py)."""
+    if os.environ.get("ANXIN_REQUIRE_BACKENDS") == "1":
+        pytest.fail(f"{what} is required (ANXIN_REQUIRE_BACKENDS=1) but not installed")
+    pytest.skip(f"{what} is not installed; `make test` (scripts/provision.sh) installs it")
 
 
 def ok(done: subprocess.CompletedProcess[str]) -> str:

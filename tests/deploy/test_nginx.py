@@ -17,7 +17,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.deploy.support import ROOT, SECRET, Server, anxin, ok, until
+from tests.deploy.support import ROOT, SECRET, Server, anxin, missing_tool, ok, until
 from tests.support.backends import fresh_pg_database, missing, postgres_url, redis_url
 from tests.support.proc import free_port
 
@@ -29,13 +29,11 @@ OUTSIDER = "127.0.0.2"  # a loopback address that is not the allowed 127.0.0.1
 
 
 def nginx_binary() -> str:
-    found = shutil.which("nginx") or (
-        "/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None
-    )
+    found = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/sbin")
     if found is None:
-        missing("nginx (Debian's package; scripts/provision.sh installs it)")
+        missing_tool("nginx (Debian's package)")
     if shutil.which("openssl") is None:
-        missing("openssl")
+        missing_tool("openssl")
     return found
 
 
@@ -109,7 +107,13 @@ def certificate(site_dir: Path) -> ssl.SSLContext:
 
 
 @pytest.fixture
-async def backends(tmp_path: Path) -> AsyncIterator[dict[str, str]]:
+def nginx() -> str:
+    return nginx_binary()
+
+
+@pytest.fixture
+async def backends(nginx: str, tmp_path: Path) -> AsyncIterator[dict[str, str]]:
+    """PostgreSQL and Redis for two processes (asked after nginx: no servers for nothing)."""
     pg, redis = postgres_url(), redis_url()
     if pg is None:
         missing("PostgreSQL")
@@ -136,8 +140,7 @@ async def servers(backends: dict[str, str], tmp_path: Path) -> AsyncIterator[lis
 
 
 @pytest.fixture
-def site(servers: list[Server], tmp_path: Path) -> Iterator[Site]:
-    nginx = nginx_binary()
+def site(nginx: str, servers: list[Server], tmp_path: Path) -> Iterator[Site]:
     d = tmp_path / "nginx"
     (d / "www").mkdir(parents=True)
     https, http = free_port(), free_port()
