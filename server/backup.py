@@ -74,6 +74,7 @@ def backup(database_url: str, dest: Path) -> str:
     # Written under a temporary name and renamed when complete: a backup file that exists
     # is always a whole backup, even if this process dies half way.
     partial = out.with_name(f".{out.name}.partial")
+    _owner_only(partial)
     try:
         if target.is_sqlite:
             revision = _sqlite_backup(target.sqlite_path, partial)
@@ -82,8 +83,6 @@ def backup(database_url: str, dest: Path) -> str:
             revision = _pg_revision(target)
             _run_pg(target, ["pg_dump", "--format=custom", "--file", str(partial)])
             how = "pg_dump --format=custom"
-        # The file holds every elder's file (ID numbers, phones, addresses): owner only.
-        partial.chmod(0o600)
         _fsync(partial)
         partial.replace(out)
     finally:
@@ -94,8 +93,7 @@ def backup(database_url: str, dest: Path) -> str:
 
 def _destination(dest: Path, suffix: str) -> Path:
     if dest.is_dir():
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        return dest / f"anxin-{stamp}{suffix}"
+        dest = dest / f"anxin-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}{suffix}"
     if not dest.parent.is_dir():
         raise BackupError(f"cannot write the backup: directory {dest.parent} does not exist")
     if dest.exists():
@@ -105,6 +103,13 @@ def _destination(dest: Path, suffix: str) -> Path:
     if not os.access(dest.parent, os.W_OK):
         raise BackupError(f"cannot write the backup: no permission to write in {dest.parent}")
     return dest
+
+
+def _owner_only(path: Path) -> None:
+    """Create the file readable by its owner alone before anything is written to it: it will
+    hold every elder's file (ID numbers, phones, addresses)."""
+    path.unlink(missing_ok=True)  # a partial file left by a backup that died
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _sqlite_backup(path: Path, out: Path) -> str | None:
