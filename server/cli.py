@@ -42,7 +42,7 @@ def _shown(database_url: str) -> str:
 def _ensure_schema(settings: Settings) -> None:
     """Serve only a database at the code's head revision. The embedded default (no
     ANXIN_DATABASE_URL: SQLite in var/) is migrated here, as nobody else would do it."""
-    from server.store.migrate import schema_state, upgrade
+    from server.store.migrate import schema_state
 
     url = settings.database_url
     try:
@@ -61,7 +61,7 @@ def _ensure_schema(settings: Settings) -> None:
     if state.current is None and state.has_tables:
         raise Refused(
             f"the database at {_shown(url)} has tables but no migration revision: it was not "
-            "built by `anxin migrate`; migrate an empty database and restore into it"
+            "built by `anxin migrate`; serve one that was"
         )
     embedded = not os.environ.get("ANXIN_DATABASE_URL")
     where = "is empty" if state.current is None else f"is at revision {state.current}"
@@ -70,7 +70,7 @@ def _ensure_schema(settings: Settings) -> None:
             f"the database at {_shown(url)} is not migrated ({where.removeprefix('is ')}, this "
             f"version needs {state.head}): run `anxin migrate` first"
         )
-    upgrade(url)
+    _upgrade(url)
     print(f"migrated the embedded database {_shown(url)} to {state.head} (it {where})", flush=True)
 
 
@@ -99,17 +99,21 @@ def _serve(settings: Settings, host: str, port: int) -> None:
         raise Refused(f"refusing to start: {exc}") from exc
 
 
-def _migrate(settings: Settings) -> None:
+def _upgrade(database_url: str) -> None:
     from alembic.util import CommandError
 
     from server.store.migrate import upgrade
 
     try:
-        upgrade(settings.database_url)
+        upgrade(database_url)
     except (SQLAlchemyError, OSError, CommandError) as exc:
         raise Refused(
-            f"migrating {_shown(settings.database_url)} failed: {first_line(exc)}", code=1
+            f"migrating {_shown(database_url)} failed: {first_line(exc)}", code=1
         ) from exc
+
+
+def _migrate(settings: Settings) -> None:
+    _upgrade(settings.database_url)
     print("migrated to head", flush=True)
 
 

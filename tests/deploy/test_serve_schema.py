@@ -92,6 +92,13 @@ def test_unreachable_database_is_one_line_and_may_be_retried(tmp_path: Path) -> 
     assert "secret-pw" not in line  # the password is never printed
 
 
+def test_migrate_that_cannot_open_the_database_is_one_line(tmp_path: Path) -> None:
+    done = anxin(["migrate"], {"ANXIN_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/no/a.db"})
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip().startswith(f"anxin: migrating {tmp_path}/no/a.db failed:")
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
 async def test_embedded_default_is_migrated_and_served(tmp_path: Path) -> None:
     """No ANXIN_DATABASE_URL: var/anxin.db is created, migrated, said so, and served."""
     env = {"ANXIN_DATABASE_URL": "", "ANXIN_JWT_SECRET": SECRET}
