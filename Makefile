@@ -43,3 +43,10 @@ bench-help: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
+
+## The deployment checks: the restore drill (SQLite and PostgreSQL), Debian's nginx in front
+## of two servers, the serve/backup/restore refusals (provisions PostgreSQL, Redis, nginx).
+.PHONY: test-deploy
+test-deploy: $(STAMP)
+	bash scripts/provision.sh
+	ANXIN_REQUIRE_BACKENDS=1 $(BIN)/pytest -q -p no:cacheprovider tests/deploy

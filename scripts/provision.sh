@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Make PostgreSQL, Redis and Chromium available on localhost for the test suite.
+# Make PostgreSQL, Redis, nginx and Chromium available on localhost for the test suite.
 # Starts what is installed but stopped; installs Debian packages where missing (root).
 set -uo pipefail
 
@@ -51,6 +51,14 @@ if ! port_open 6379; then
   fi
 fi
 port_open 6379 && log "Redis ready on 6379" || log "Redis NOT available: its tests will fail"
+
+# nginx and openssl for the deployment tests (tests/deploy/test_nginx.py runs nginx as the
+# current user with its own prefix; the packaged service is not needed and not started here).
+if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
+  log "installing nginx"; apt_install nginx || log "could not install nginx"
+fi
+command -v openssl >/dev/null || { log "installing openssl"; apt_install openssl || true; }
+{ command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; } && log "nginx ready" || log "nginx NOT available: its tests will fail"
 
 # Chromium for the browser tests (Debian's package; no browser download).
 if [ ! -x /usr/bin/chromium ]; then
