@@ -270,10 +270,10 @@ async def _open_incidents(conn: AsyncConnection, sid: int, now: datetime) -> lis
     return incs
 
 
-async def board(platform: Platform, p: Principal, sid: int, tile_url: str | None) -> dict[str, Any]:
+async def board(platform: Platform, *, station_id: int, tile_url: str | None) -> dict[str, Any]:
     """Everything the live board draws, in one snapshot (reloaded on every (re)connect)."""
     async with platform.store.read() as conn:
-        st = await station_row(conn, sid)
+        st = await station_row(conn, station_id)
         now = platform.clock.now()
         eld = (
             await conn.execute(

@@ -87,7 +87,7 @@ async def board(request: web.Request) -> web.Response:
     """Everything the live board draws, in one snapshot (reloaded on every (re)connect)."""
     p = require(request, Role.OPERATOR)
     sid = flows.station_of(p, request.query.get("station_id"))
-    return ok(await flows.board(platform(request), p, sid, TILE_URL[0]))
+    return ok(await flows.board(platform(request), station_id=sid, tile_url=TILE_URL[0]))
 
 
 async def today(request: web.Request) -> web.Response:

@@ -125,24 +125,18 @@ def elder_out(
     )
 
 
+def _paging(total: int, q: PageQuery) -> dict[str, int]:
+    return {"total": total, "page": q.page, "page_size": q.page_size}
+
+
 def caregiver_page(rows: Sequence[Any], total: int, q: PageQuery) -> CaregiverPage:
     """One page of caregivers, phones masked."""
-    return CaregiverPage(
-        items=[caregiver_out(r, reveal=False) for r in rows],
-        total=total,
-        page=q.page,
-        page_size=q.page_size,
-    )
+    return CaregiverPage(items=[caregiver_out(r, reveal=False) for r in rows], **_paging(total, q))
 
 
 def elder_page(rows: Sequence[Any], total: int, q: PageQuery) -> ElderPage:
     """One page of elders, masked."""
-    return ElderPage(
-        items=[elder_out(r, reveal=False) for r in rows],
-        total=total,
-        page=q.page,
-        page_size=q.page_size,
-    )
+    return ElderPage(items=[elder_out(r, reveal=False) for r in rows], **_paging(total, q))
 
 
 def binding_out(row: Any, elder_name: str) -> BindingOut:

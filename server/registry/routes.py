@@ -71,7 +71,7 @@ async def patch_station(request: web.Request) -> web.Response:
     sid = int_param(request, "station_id")
     station_scope(p, sid)  # another station's is 404 whatever the body says
     body = await parse(request, StationPatch)
-    return ok(station_out(await stations.patch(platform(request), p, sid, body)))
+    return ok(station_out(await stations.patch(platform(request), p, station_id=sid, body=body)))
 
 
 @doc(response=OperatorOut, status=201)
@@ -109,7 +109,11 @@ async def patch_caregiver(request: web.Request) -> web.Response:
     p = require(request, *STAFF)
     cid = int_param(request, "caregiver_id")
     body = await parse(request, CaregiverPatch)
-    return ok(caregiver_out(await caregivers.patch(platform(request), p, cid, body), reveal=False))
+    return ok(
+        caregiver_out(
+            await caregivers.patch(platform(request), p, caregiver_id=cid, body=body), reveal=False
+        )
+    )
 
 
 async def deactivate_caregiver(request: web.Request) -> web.Response:
@@ -170,7 +174,9 @@ async def patch_elder(request: web.Request) -> web.Response:
     p = require(request, *STAFF)
     eid = int_param(request, "elder_id")
     body = await parse(request, ElderPatch)
-    return ok(elder_out(await elders.patch(platform(request), p, eid, body), reveal=False))
+    return ok(
+        elder_out(await elders.patch(platform(request), p, elder_id=eid, body=body), reveal=False)
+    )
 
 
 async def deactivate_elder(request: web.Request) -> web.Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -25,7 +25,7 @@ from server.platform import Platform, Tx, audit
 from server.registry.flows.common import (
     insert_user,
     mobile,
-    offset,
+    paged,
     station_exists,
     stored,
     tell_station,
@@ -94,20 +94,7 @@ async def page(platform: Platform, p: Principal, q: PageQuery) -> tuple[Sequence
         conds.append(text_search(q.q, caregivers.c.phone, caregivers.c.name))
     if q.active is not None:
         conds.append(caregivers.c.active.is_(q.active))
-    async with platform.store.read() as conn:
-        total = (
-            await conn.execute(select(func.count()).select_from(caregivers).where(*conds))
-        ).scalar_one()
-        rows = (
-            await conn.execute(
-                select(caregivers)
-                .where(*conds)
-                .order_by(caregivers.c.id)
-                .offset(offset(q))
-                .limit(q.page_size)
-            )
-        ).all()
-    return rows, int(total)
+    return await paged(platform, caregivers, conds, q)
 
 
 async def get(platform: Platform, p: Principal, caregiver_id: int, *, reveal: bool) -> Row[Any]:
@@ -133,7 +120,7 @@ def _phone_taken() -> ApiError:
 
 
 async def patch(
-    platform: Platform, p: Principal, caregiver_id: int, body: CaregiverPatch
+    platform: Platform, p: Principal, *, caregiver_id: int, body: CaregiverPatch
 ) -> Row[Any]:
     """Update a caregiver's record, and their sign-in account's phone and name with it."""
     values: dict[str, Any] = body.model_dump(exclude_unset=True)

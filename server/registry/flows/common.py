@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, insert, or_, select
+from sqlalchemy import ColumnElement, Table, func, insert, or_, select
 from sqlalchemy.engine import Row
 
 from schemas.common import Location, Push
@@ -15,7 +16,7 @@ from server.auth.tables import users
 from server.errors import ApiError
 from server.geo import CoordSystem, to_store
 from server.identity import normalize_mobile
-from server.platform import Tx
+from server.platform import Platform, Tx
 from server.registry.tables import stations
 
 
@@ -46,9 +47,24 @@ def people(items: list[Any], field: str) -> list[dict[str, Any]]:
     return out
 
 
-def offset(q: PageQuery) -> int:
-    """The first row of the page asked for."""
-    return (q.page - 1) * q.page_size
+async def paged(
+    platform: Platform, table: Table, conds: list[Any], q: PageQuery
+) -> tuple[Sequence[Row[Any]], int]:
+    """One page of the rows that match, in id order, and how many match in all."""
+    async with platform.store.read() as conn:
+        total = (
+            await conn.execute(select(func.count()).select_from(table).where(*conds))
+        ).scalar_one()
+        rows = (
+            await conn.execute(
+                select(table)
+                .where(*conds)
+                .order_by(table.c.id)
+                .offset((q.page - 1) * q.page_size)
+                .limit(q.page_size)
+            )
+        ).all()
+    return rows, int(total)
 
 
 def phone_match(column: Any, q: str) -> ColumnElement[bool] | None:

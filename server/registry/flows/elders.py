@@ -6,7 +6,7 @@ import secrets
 from collections.abc import Sequence
 from typing import Any, Final
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -16,7 +16,14 @@ from server.auth.principal import Principal, Role
 from server.errors import ApiError
 from server.identity import birth_date_from_id, normalize_id_number, sex_from_id
 from server.platform import Platform, Tx, audit
-from server.registry.flows.common import mobile, offset, people, station_exists, stored, text_search
+from server.registry.flows.common import (
+    mobile,
+    paged,
+    people,
+    station_exists,
+    stored,
+    text_search,
+)
 from server.registry.guards import assigned_incident, elder_for, station_scope
 from server.registry.tables import caregivers, elders
 
@@ -129,20 +136,7 @@ async def page(platform: Platform, p: Principal, q: PageQuery) -> tuple[Sequence
         conds.append(elders.c.high_risk.is_(q.high_risk))
     if q.living:
         conds.append(elders.c.living == q.living)
-    async with platform.store.read() as conn:
-        total = (
-            await conn.execute(select(func.count()).select_from(elders).where(*conds))
-        ).scalar_one()
-        rows = (
-            await conn.execute(
-                select(elders)
-                .where(*conds)
-                .order_by(elders.c.id)
-                .offset(offset(q))
-                .limit(q.page_size)
-            )
-        ).all()
-    return rows, int(total)
+    return await paged(platform, elders, conds, q)
 
 
 async def get(
@@ -153,15 +147,7 @@ async def get(
     async with platform.tx() as tx:
         row = await elder_for(tx.conn, p, elder_id)
         if reveal:
-            # The audit row names who saw what, never the values themselves.
-            await audit(
-                tx,
-                actor=p.user_id,
-                action="reveal",
-                object_type="elder",
-                object_id=elder_id,
-                detail={"fields": ["id_number", "phone", "contacts"]},
-            )
+            await _revealed(tx, p, elder_id, {"fields": ["id_number", "phone", "contacts"]})
         on_the_way = await reveal_for_incident(tx, p, elder_id)
     return row, on_the_way is not None
 
@@ -171,18 +157,19 @@ async def reveal_for_incident(tx: Tx, p: Principal, elder_id: int) -> int | None
     way); each such read is audited with the incident it was for."""
     iid = await assigned_incident(tx.conn, p, elder_id)
     if iid is not None:
-        await audit(
-            tx,
-            actor=p.user_id,
-            action="reveal",
-            object_type="elder",
-            object_id=elder_id,
-            detail={"fields": CONTACT_FIELDS, "incident_id": iid, "why": "assigned_incident"},
-        )
+        why = {"fields": CONTACT_FIELDS, "incident_id": iid, "why": "assigned_incident"}
+        await _revealed(tx, p, elder_id, why)
     return iid
 
 
-async def patch(platform: Platform, p: Principal, elder_id: int, body: ElderPatch) -> Row[Any]:
+async def _revealed(tx: Tx, p: Principal, elder_id: int, detail: dict[str, Any]) -> None:
+    """The audit row of a revealed read: who saw which fields, never the values themselves."""
+    await audit(
+        tx, actor=p.user_id, action="reveal", object_type="elder", object_id=elder_id, detail=detail
+    )
+
+
+async def patch(platform: Platform, p: Principal, *, elder_id: int, body: ElderPatch) -> Row[Any]:
     """Update an elder's file with the fields sent."""
     values = _values(body, create=False)
     async with platform.tx() as tx:

@@ -96,7 +96,9 @@ def _patch_values(p: Principal, body: StationPatch) -> dict[str, Any]:
     return values
 
 
-async def patch(platform: Platform, p: Principal, station_id: int, body: StationPatch) -> Row[Any]:
+async def patch(
+    platform: Platform, p: Principal, *, station_id: int, body: StationPatch
+) -> Row[Any]:
     """Update a station; the service circle is recomputed from its minutes."""
     station_scope(p, station_id)  # the handler checked before reading the body; so do we
     values = _patch_values(p, body)
