@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import ClassVar
 
 from pydantic import Field, field_validator
 
-from schemas.common import Location, Model, Patch, Point
+from schemas.common import Location, Model, Patch, Point, Push
+
+# A station's district when none is given (the column's default too).
+DEFAULT_DISTRICT = "朝阳区"
 
 SKILLS = (
     "first_aid",
@@ -64,7 +68,7 @@ class Kitchen(Model):
 
 class StationIn(Model):
     name: str = Field(min_length=1, max_length=100)
-    district: str = Field(default="朝阳区", max_length=50)
+    district: str = Field(default=DEFAULT_DISTRICT, max_length=50)
     street: str = Field(default="", max_length=50)
     address: str = Field(default="", max_length=200)
     location: Location
@@ -72,6 +76,19 @@ class StationIn(Model):
     opening_hours: OpeningHours = OpeningHours()
     kitchen: Kitchen | None = None
     phone: str | None = None
+
+
+class StationPatch(Patch):
+    nullable = frozenset({"phone"})
+
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    address: str | None = Field(default=None, max_length=200)
+    location: Location | None = None
+    circle_minutes: int | None = Field(default=None, ge=5, le=60)
+    opening_hours: OpeningHours | None = None
+    kitchen: Kitchen | None = None
+    phone: str | None = None
+    active: bool | None = None
 
 
 class StationOut(Model):
@@ -120,6 +137,14 @@ class CaregiverIn(Model):
         if unknown:
             raise ValueError(f"unknown skills: {unknown}; known: {list(SKILLS)}")
         return sorted(set(v))
+
+
+class OperatorIn(Model):
+    station_id: int
+    display_name: str = Field(min_length=1, max_length=50)
+    username: str = Field(min_length=3, max_length=64)
+    phone: str | None = None
+    password: str = Field(min_length=8, max_length=200)
 
 
 class CaregiverPatch(Patch):
@@ -254,6 +279,15 @@ class ElderOut(Model):
     masked: bool
 
 
+class BindingStatus(StrEnum):
+    """A family member's binding to an elder: asked for, confirmed by the elder or the
+    station, or revoked (a revoked binding may be asked for again)."""
+
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    REVOKED = "revoked"
+
+
 class BindingRequest(Model):
     elder_name: str = Field(min_length=1, max_length=50)
     elder_phone_or_id_last4: str = Field(
@@ -270,7 +304,7 @@ class BindingOut(Model):
     elder_id: int
     elder_name: str
     relation: str
-    status: str
+    status: BindingStatus
     requested_at: datetime
     confirmed_at: datetime | None
 
@@ -312,3 +346,59 @@ class ElderPage(Model):
     total: int
     page: int
     page_size: int
+
+
+class PageQuery(Model):
+    """A page of caregivers or elders, searched and filtered."""
+
+    q: str | None = Field(default=None, max_length=50)
+    page: int = Field(default=1, ge=1, le=100000)
+    page_size: int = Field(default=20, ge=1, le=100)
+    active: bool | None = None
+    station_id: int | None = None
+    high_risk: bool | None = None
+    living: str | None = None
+
+
+# ----- pushes ---------------------------------------------------------------------------------
+
+
+class BindingRequested(Push):
+    """To the station's operators and the elder: a family member asked to be bound."""
+
+    TYPE: ClassVar[str] = "binding.requested"
+
+    station_id: int
+    binding_id: int
+    elder_id: int
+    relation: str
+
+
+class BindingConfirmed(Push):
+    """To the family member: their binding was confirmed."""
+
+    TYPE: ClassVar[str] = "binding.confirmed"
+
+    binding_id: int
+    elder_id: int
+
+
+class CaregiverDuty(Push):
+    """To the station's operators: a caregiver went on or off duty."""
+
+    TYPE: ClassVar[str] = "caregiver.duty"
+
+    station_id: int
+    caregiver_id: int
+    on_duty: bool
+
+
+class CaregiverLocation(Push):
+    """To the station's operators: where a caregiver is now (stored coordinates)."""
+
+    TYPE: ClassVar[str] = "caregiver.location"
+
+    station_id: int
+    caregiver_id: int
+    lat: float
+    lng: float

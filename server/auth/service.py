@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import timedelta
 from typing import Any
 
@@ -11,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schemas.auth import TokenPair
+from server.auth.directory import directory_of
 from server.auth.passwords import verify_password
 from server.auth.principal import Principal, Role
 from server.auth.tables import refresh_tokens, users
@@ -18,29 +18,24 @@ from server.auth.tokens import hash_refresh, issue_access, new_refresh_token
 from server.auth.wechat import WeChatAuth
 from server.errors import ApiError
 from server.platform import Platform, Tx, audit
-from server.registry.tables import caregivers, elders
+from server.texts import render
 
 
-async def principal_for(conn: AsyncConnection, user: Any) -> Principal:
-    cg = (
-        await conn.execute(select(caregivers.c.id).where(caregivers.c.user_id == user.id))
-    ).scalar()
-    el = (
-        await conn.execute(
-            select(elders.c.id, elders.c.station_id).where(elders.c.user_id == user.id)
-        )
-    ).first()
-    station = user.station_id if el is None else el.station_id
+async def principal_for(platform: Platform, conn: AsyncConnection, user: Any) -> Principal:
+    """The caller a user signs in as: their role, station, caregiver and elder records."""
+    roles = await directory_of(platform).roles(conn, user.id)
+    station = user.station_id if roles.elder_id is None else roles.elder_station_id
     return Principal(
         user_id=user.id,
         role=Role(user.role),
         station_id=station,
-        caregiver_id=cg,
-        elder_id=el.id if el else None,
+        caregiver_id=roles.caregiver_id,
+        elder_id=roles.elder_id,
     )
 
 
-async def _issue(platform: Platform, tx: Tx, p: Principal) -> TokenPair:
+async def _issue(platform: Platform, tx: Tx, user: Any) -> TokenPair:
+    p = await principal_for(platform, tx.conn, user)
     s = platform.settings
     token, digest = new_refresh_token()
     await tx.conn.execute(
@@ -90,7 +85,7 @@ async def password_login(platform: Platform, login: str, password: str) -> Token
                 .where(users.c.id == user.id)
                 .values(failed_logins=0, locked_until=None)
             )
-            pair = await _issue(platform, tx, await principal_for(tx.conn, user))
+            pair = await _issue(platform, tx, user)
     if failed:
         raise ApiError(401, "bad_credentials", "wrong username or password")
     return pair
@@ -146,14 +141,14 @@ async def _wechat_sign_in(
 ) -> TokenPair:
     user = (await tx.conn.execute(select(users).where(users.c.wechat_openid == openid))).first()
     if link_code:
-        user = await _link_elder(tx, link_code, openid, user)
+        user = await _link_elder(platform, tx, link_code, openid, user)
     if user is None:
         uid = (
             await tx.conn.execute(
                 insert(users)
                 .values(
                     role=Role.FAMILY.value,
-                    display_name="微信用户",
+                    display_name=render("account.wechat_user"),
                     wechat_openid=openid,
                     created_at=tx.now,
                 )
@@ -163,15 +158,12 @@ async def _wechat_sign_in(
         user = (await tx.conn.execute(select(users).where(users.c.id == uid))).one()
     if not user.active:
         raise ApiError(403, "account_inactive", "this account is deactivated")
-    return await _issue(platform, tx, await principal_for(tx.conn, user))
+    return await _issue(platform, tx, user)
 
 
-async def _link_elder(tx: Tx, link_code: str, openid: str, user: Any) -> Any:
-    elder = (
-        await tx.conn.execute(
-            select(elders).where(elders.c.link_code == link_code, elders.c.active.is_(True))
-        )
-    ).first()
+async def _link_elder(platform: Platform, tx: Tx, link_code: str, openid: str, user: Any) -> Any:
+    people = directory_of(platform)
+    elder = await people.elder_by_link_code(tx.conn, link_code)
     if elder is None:
         raise ApiError(404, "link_code_not_found", "this link code is not valid")
     if user is not None and user.role != Role.ELDER.value:
@@ -187,7 +179,7 @@ async def _link_elder(tx: Tx, link_code: str, openid: str, user: Any) -> Any:
         )
     if user is not None:
         # Already this elder's WeChat (a second code for the same phone): just spend it.
-        await tx.conn.execute(update(elders).where(elders.c.id == elder.id).values(link_code=None))
+        await people.spend_link_code(tx.conn, elder.id)
         return user
     if elder.user_id is None:
         uid = (
@@ -203,9 +195,7 @@ async def _link_elder(tx: Tx, link_code: str, openid: str, user: Any) -> Any:
                 .returning(users.c.id)
             )
         ).scalar_one()
-        await tx.conn.execute(
-            update(elders).where(elders.c.id == elder.id).values(user_id=uid, link_code=None)
-        )
+        await people.spend_link_code(tx.conn, elder.id, user_id=uid)
     else:
         # The station issued a new code for an elder who has an account: a new phone. The
         # old phone's sessions end with it.
@@ -217,7 +207,7 @@ async def _link_elder(tx: Tx, link_code: str, openid: str, user: Any) -> Any:
             .where(refresh_tokens.c.user_id == elder.user_id, refresh_tokens.c.revoked_at.is_(None))
             .values(revoked_at=tx.now)
         )
-        await tx.conn.execute(update(elders).where(elders.c.id == elder.id).values(link_code=None))
+        await people.spend_link_code(tx.conn, elder.id)
     await audit(tx, actor=None, action="wechat_linked", object_type="elder", object_id=elder.id)
     return (await tx.conn.execute(select(users).where(users.c.wechat_openid == openid))).one()
 
@@ -242,8 +232,4 @@ async def refresh(platform: Platform, token: str) -> TokenPair:
         user = (await tx.conn.execute(select(users).where(users.c.id == row.user_id))).one()
         if not user.active:
             raise ApiError(401, "account_inactive", "this account is deactivated")
-        return await _issue(platform, tx, await principal_for(tx.conn, user))
-
-
-def new_link_code() -> str:
-    return secrets.token_hex(4).upper()
+        return await _issue(platform, tx, user)

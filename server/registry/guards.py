@@ -5,11 +5,13 @@ Another tenant's object answers 404, never 403, so its existence is not revealed
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from schemas.incidents import IncidentStatus as IS
+from schemas.registry import BindingStatus
 from server.auth.principal import Principal, Role
 from server.errors import ApiError, not_found
 from server.incidents.tables import incidents
@@ -18,6 +20,7 @@ from server.tasks.tables import tasks
 
 
 async def may_see_elder(conn: AsyncConnection, p: Principal, elder: Any) -> bool:
+    """Staff of the elder's station, the elder, bound family, a caregiver with work there."""
     if p.role is Role.ADMIN:
         return True
     if p.role is Role.OPERATOR:
@@ -32,7 +35,7 @@ async def may_see_elder(conn: AsyncConnection, p: Principal, elder: Any) -> bool
                         exists().where(
                             family_bindings.c.family_user_id == p.user_id,
                             family_bindings.c.elder_id == elder.id,
-                            family_bindings.c.status == "confirmed",
+                            family_bindings.c.status == BindingStatus.CONFIRMED,
                         )
                     )
                 )
@@ -47,13 +50,13 @@ async def may_see_elder(conn: AsyncConnection, p: Principal, elder: Any) -> bool
         has_incident = exists().where(
             incidents.c.elder_id == elder.id,
             incidents.c.caregiver_id == p.caregiver_id,
-            incidents.c.status.notin_(("resolved", "closed")),
+            incidents.c.status.notin_((IS.RESOLVED, IS.CLOSED)),
         )
         return bool((await conn.execute(select(has_task | has_incident))).scalar())
     return False
 
 
-ON_THE_WAY = ("accepted", "en_route", "arrived")
+ON_THE_WAY: Final = tuple(s.value for s in (IS.ACCEPTED, IS.EN_ROUTE, IS.ARRIVED))
 
 
 async def assigned_incident(conn: AsyncConnection, p: Principal, elder_id: int) -> int | None:
@@ -85,6 +88,7 @@ async def elder_for(conn: AsyncConnection, p: Principal, elder_id: int) -> Any:
 
 
 def station_scope(p: Principal, station_id: int) -> None:
+    """Staff of this station (or an administrator); anyone else is told it does not exist."""
     if p.role is Role.ADMIN:
         return
     if p.role is not Role.OPERATOR or p.station_id != station_id:

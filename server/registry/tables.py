@@ -16,6 +16,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from schemas.registry import DEFAULT_DISTRICT, CareLevel
 from server.store.meta import metadata
 from server.store.tables import id_column
 from server.store.types import UtcDateTime
@@ -28,7 +29,7 @@ stations = Table(
     metadata,
     _id(),
     Column("name", String(100), nullable=False),
-    Column("district", String(50), nullable=False, server_default="朝阳区"),
+    Column("district", String(50), nullable=False, server_default=DEFAULT_DISTRICT),
     Column("street", String(50), nullable=False, server_default=""),
     Column("address", String(200), nullable=False, server_default=""),
     Column("lat", Float, nullable=False),
@@ -81,7 +82,7 @@ elders = Table(
     Column("lng", Float, nullable=False),
     Column("living", String(24), nullable=False, server_default="with_family"),
     Column("categories", JSON, nullable=False),
-    Column("care_level", String(16), nullable=False, server_default="自理"),
+    Column("care_level", String(16), nullable=False, server_default=CareLevel.SELF_CARE.value),
     Column("household_id", String(40), nullable=True, index=True),
     Column("contacts", JSON, nullable=False),  # ordered: [{name, relation, phone, order}]
     Column("neighbours", JSON, nullable=False),  # watch agreements: [{name, phone, agreement_no}]
@@ -104,7 +105,7 @@ family_bindings = Table(
     Column("family_user_id", ForeignKey("users.id"), nullable=False),
     Column("elder_id", ForeignKey("elders.id"), nullable=False, index=True),
     Column("relation", String(20), nullable=False),
-    Column("status", String(12), nullable=False),  # pending, confirmed, revoked
+    Column("status", String(12), nullable=False),  # schemas.registry.BindingStatus
     Column("requested_at", UtcDateTime, nullable=False),
     Column("confirmed_at", UtcDateTime, nullable=True),
     Column("confirmed_by", ForeignKey("users.id"), nullable=True),

@@ -78,7 +78,7 @@ async def test_a_failing_request_writes_no_pii_to_the_log(
     api: Api, json_log: io.StringIO, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A store failure whose message carries the statement's parameters (as drivers do)."""
-    import server.registry.routes as registry
+    import server.registry.flows.elders as registry
 
     async def failing_audit(tx: Any, **kw: Any) -> None:
         raise OperationalError(

@@ -1,1 +1,0 @@
-"""The registry's commands: each owns its transaction."""
