@@ -185,8 +185,14 @@ class RulesetPublishedOut(Model):
     rules: int
 
 
-class WelfareProfileOut(WelfareProfileIn):
+class WelfareProfileOut(Model):
+    """The welfare profile as stored."""
+
     elder_id: int
+    hukou: Literal["urban", "rural"]
+    hospital_certificate: bool
+    monthly_pension_fen: int | None
+    extra_categories: list[str]
 
 
 class VisitCodeOut(Model):

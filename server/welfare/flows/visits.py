@@ -21,7 +21,7 @@ from server.registry.guards import elder_for
 from server.welfare import model, out
 from server.welfare.flows.quota import charge_record, reverse_record
 from server.welfare.flows.rulesets import district_of, schedule_close
-from server.welfare.proof import Evidence, proofs, visit_code
+from server.welfare.proof import Evidence, ProofKind, proofs, visit_code
 from server.welfare.tables import door_cards, hospital_stays, service_records
 from server.welfare.workdays import business_date
 
@@ -128,17 +128,14 @@ async def record_service(
 ) -> Any:
     """Write the service record and its ledger entries together; returns the record row."""
     day = business_date(started_at)
-    expected = await expected_code(
-        tx, secret=secret, elder_id=elder.id, day=day, entered=door_code_entered
+    found = await _proofs(
+        tx,
+        elder=elder,
+        day=day,
+        arrival=(arrival, arrival_accuracy_m),
+        entered=door_code_entered,
+        secret=secret,
     )
-    ev = Evidence(
-        elder_location=GeoPoint(elder.lat, elder.lng),
-        arrival_fix=arrival,
-        arrival_accuracy_m=arrival_accuracy_m or 0.0,
-        door_code_expected=expected,
-        door_code_entered=door_code_entered,
-    )
-    found = sorted(k.value for k in proofs(ev))
     district = await district_of(tx.conn, station_id=elder.station_id)
     rid = await _insert_record(
         tx,
@@ -149,7 +146,7 @@ async def record_service(
         caregiver_id=caregiver_id,
         times=(started_at, ended_at),
         arrival=(arrival, arrival_accuracy_m),
-        proofs=found,
+        found=found,
         notes=notes,
     )
     await _charge(tx, rid=rid, elder=elder, booking=booking, item=item, day=day, district=district)
@@ -167,6 +164,27 @@ async def record_service(
     return await _load(tx, rid)
 
 
+async def _proofs(
+    tx: Tx,
+    *,
+    elder: Any,
+    day: date,
+    arrival: tuple[GeoPoint | None, float | None],
+    entered: str | None,
+    secret: str,
+) -> list[str]:
+    """The proofs a visit brought: an arrival fix in the geofence, a code that matches."""
+    expected = await expected_code(tx, secret=secret, elder_id=elder.id, day=day, entered=entered)
+    ev = Evidence(
+        elder_location=GeoPoint(elder.lat, elder.lng),
+        arrival_fix=arrival[0],
+        arrival_accuracy_m=arrival[1] or 0.0,
+        door_code_expected=expected,
+        door_code_entered=entered,
+    )
+    return sorted(k.value for k in proofs(ev))
+
+
 async def _insert_record(
     tx: Tx,
     *,
@@ -177,7 +195,7 @@ async def _insert_record(
     caregiver_id: int | None,
     times: tuple[datetime, datetime],
     arrival: tuple[GeoPoint | None, float | None],
-    proofs: list[str],
+    found: list[str],
     notes: str,
 ) -> int:
     """The record as captured, all self-paid until its charge is written."""
@@ -201,8 +219,8 @@ async def _insert_record(
                 arrival_lat=fix.lat if fix else None,
                 arrival_lng=fix.lng if fix else None,
                 arrival_accuracy_m=accuracy,
-                door_code_ok="door_code" in proofs,
-                proofs=proofs,
+                door_code_ok=ProofKind.DOOR_CODE.value in found,
+                proofs=found,
                 notes=notes,
                 created_at=tx.now,
             )
