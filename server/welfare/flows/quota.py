@@ -363,7 +363,8 @@ async def eligibility(plat: Platform, p: Principal, *, elder_id: int) -> Eligibi
         district = await district_of(tx.conn, station_id=elder.station_id)
     if elig is None or rs is None:
         return out.no_eligibility(elder_id, district)
-    return out.eligibility(elig, rs, district=district, left=left, today=business_date(tx.now))
+    today = business_date(plat.clock.now())
+    return out.eligibility(elig, rs, district=district, left=left, today=today)
 
 
 async def close(
