@@ -1,13 +1,73 @@
-"""Request and response models of the welfare API: eligibility, applications, records, closes."""
+"""Request and response models of the welfare API: eligibility, applications, records, closes;
+the statuses it exposes, the vocabulary of the rule sets it takes, and its pushed messages."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
-from typing import Literal
+from enum import StrEnum
+from typing import ClassVar, Final, Literal
 
 from pydantic import AwareDatetime, Field, model_validator
 
-from schemas.common import Location, Model
+from schemas.common import Location, Model, Push
+from schemas.registry import CATEGORIES, Living
+
+# ----- statuses -------------------------------------------------------------------------------
+
+
+class ApplicationStatus(StrEnum):
+    """Where a subsidy application is: at one of its three review steps (社区初审 → 街道复审 →
+    区民政核准), or decided."""
+
+    COMMUNITY = "community"
+    STREET = "street"
+    DISTRICT = "district"
+    APPROVED = "approved"
+    REFUSED = "refused"
+
+
+class ApplicationAction(StrEnum):
+    """What an application's history row records."""
+
+    RECEIVED = "received"  # a step got the papers (its due day is on the row)
+    PASSED = "passed"
+    REFUSED = "refused"
+    DOCUMENT = "document"
+    OVERDUE = "overdue"
+    DUE_RECOMPUTED = "due_recomputed"  # the year's official calendar moved the due day
+
+
+class RecordReview(StrEnum):
+    """The station's review of a service record, the last step of the audit gate."""
+
+    PENDING = "pending"
+    PASSED = "passed"
+    REJECTED = "rejected"
+
+
+# ----- the vocabulary of the rule sets (data the district publishes, in its own words) ----------
+
+# The registry's categories, and those only the welfare profile holds.
+RULE_CATEGORIES: Final = frozenset(CATEGORIES) | {"低收入"}
+
+
+class LivingWord(StrEnum):
+    """A living situation as the rule sets name it (``living_any``)."""
+
+    ALONE = "独居"
+    EMPTY_NEST = "空巢"
+    WITH_DISABLED_CHILD = "仅与残疾子女"
+    WITH_FAMILY = "与家人同住"
+
+
+# The registry's living codes → the words the rule sets use.
+LIVING_WORDS: Final[Mapping[str, LivingWord]] = {
+    Living.ALONE: LivingWord.ALONE,
+    Living.EMPTY_NEST: LivingWord.EMPTY_NEST,
+    Living.WITH_DISABLED_CHILD: LivingWord.WITH_DISABLED_CHILD,
+    Living.WITH_FAMILY: LivingWord.WITH_FAMILY,
+}
 
 
 class WelfareProfileIn(Model):
@@ -101,3 +161,212 @@ class ServiceAddressIn(Model):
 
     address: str = Field(min_length=4, max_length=200)
     location: Location | None = None
+
+
+# ----- answers ----------------------------------------------------------------------------------
+# Instants go out as the store gives them (``datetime.isoformat()``, "+00:00"), so they are
+# strings here; days are ISO dates.
+
+
+class RulesetOut(Model):
+    """A rule set version: stored (published through the API) or packaged (an example)."""
+
+    district: str
+    version: int
+    effective_from: date
+    source: Literal["stored", "packaged"]
+    name: str | None = Field(default=None, exclude_if=lambda v: v is None)  # packaged only
+
+
+class RulesetPublishedOut(Model):
+    district: str
+    version: int
+    effective_from: date
+    rules: int
+
+
+class WelfareProfileOut(Model):
+    """The welfare profile as stored."""
+
+    elder_id: int
+    hukou: Literal["urban", "rural"]
+    hospital_certificate: bool
+    monthly_pension_fen: int | None
+    extra_categories: list[str]
+
+
+class VisitCodeOut(Model):
+    """Today's code on the elder's phone."""
+
+    elder_id: int
+    day: date
+    code: str
+
+
+class DoorCardOut(Model):
+    """The fixed code printed on the elder's door card."""
+
+    elder_id: int
+    code: str
+    version: int
+    rotated_at: str
+
+
+class RecordOut(Model):
+    """A service record with the audit gate's verdict (``payable``, ``proofs``, ``reason``)."""
+
+    id: int
+    booking_id: int | None
+    elder_id: int
+    caregiver_id: int | None
+    item_code: str
+    item_name: str
+    started_at: str
+    ended_at: str
+    price_fen: int
+    subsidy_fen: int
+    self_pay_fen: int
+    review: RecordReview
+    reversed: bool
+    payable: bool
+    proofs: list[str]
+    reason: str | None
+
+
+class EntryOut(Model):
+    """One immutable ledger line (integer fen, signed)."""
+
+    entry_id: str
+    account: str
+    kind: str
+    amount_fen: int
+    period: str
+    at: str
+    record_id: str | None
+    reverses: str | None
+    memo: str
+
+
+class LedgerOut(Model):
+    elder_id: int
+    quota_left_fen: int
+    balances: dict[str, int]
+    entries: list[EntryOut]
+
+
+class PeriodCloseOut(Model):
+    """What closing one settlement period did to one quota account."""
+
+    account: str
+    period: str
+    granted_fen: int
+    used_fen: int
+    expired_fen: int
+    carried_fen: int
+    next_advance_fen: int
+
+
+class StayOut(Model):
+    id: int
+
+
+class ApplicationEventOut(Model):
+    at: str
+    step: ApplicationStatus
+    action: ApplicationAction
+    note: str
+    actor_user_id: int | None
+    due_on: date | None
+
+
+class DocumentOut(Model):
+    id: int
+    kind: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+class DocumentStoredOut(Model):
+    id: int
+    kind: str
+    filename: str
+    size: int
+    sha256: str
+
+
+class ApplicationOut(Model):
+    """An application, its current step's deadline and its whole history."""
+
+    id: int
+    elder_id: int
+    district: str
+    rule_id: str
+    status: ApplicationStatus
+    step_received_on: date | None
+    step_due_on: date | None
+    provisional: bool
+    overdue: bool
+    refusal_reason: str | None
+    events: list[ApplicationEventOut]
+    documents: list[DocumentOut]
+
+
+class OfficerOut(Model):
+    user_id: int
+    role: str
+    username: str
+    district: str
+    street: str | None
+
+
+class CalendarOut(Model):
+    """One published version of a year's official calendar."""
+
+    year: int
+    version: int
+    holidays: list[date]
+    workdays: list[date]
+    recomputed: list[int]  # applications whose due day moved
+
+
+class CalendarYearOut(Model):
+    year: int
+    official: bool
+    source: Literal["published", "package", "provisional"]
+
+
+class ServiceAddressOut(Model):
+    address: str
+    since: date
+    elder_id: int
+
+
+class AddressHistoryOut(Model):
+    elder_id: int
+    history: list[ServiceAddressOut]
+
+
+class FraudSignalOut(Model):
+    signal: str
+    record_ids: list[str]
+    detail: str
+
+
+class FraudSignalsOut(Model):
+    quarter: str
+    signals: list[FraudSignalOut]
+
+
+# ----- pushed messages --------------------------------------------------------------------------
+
+
+class ApplicationOverdue(Push):
+    """To the station's operators: an application's step has passed its due day undecided."""
+
+    TYPE: ClassVar[str] = "welfare.application_overdue"
+    station_id: int
+    application_id: int
+    step: ApplicationStatus
+    due_on: date

@@ -1,7 +1,119 @@
-"""Welfare: eligibility, the ledger, applications and statements."""
+"""Welfare: eligibility, the ledger, applications, visit proof, service addresses and statements.
+
+Problems, history notes and ledger memos go out as one string, "中文 / English", as the API has
+always given them (``server.welfare.out.both``); the eligibility reasons keep the wording they
+have always had, an English gloss included. Statements are Chinese documents: their titles,
+column headers and fixed cells are rendered in Chinese (``server.welfare.statements``).
+"""
 
 from __future__ import annotations
 
 from server.texts.core import Catalogue
 
-TEXTS: Catalogue = {}
+TEXTS: Catalogue = {
+    # Why an elder has (or has not) a class: ``rules.Reason`` codes, in the eligibility answer.
+    "welfare.reason.no_ruleset": (
+        "本区尚未配置补贴规则 / no rule set for this district",
+        "no rule set for this district",
+    ),
+    "welfare.reason.outside_district": (
+        "户籍或居住地不在辖区内 (registration or residence outside the district)",
+        "registration or residence outside the district",
+    ),
+    "welfare.reason.highest_wins": (
+        "就高不就低，不重复计算: {winner} over {others}",
+        "the highest amount wins, amounts never add up: {winner} over {others}",
+    ),
+    # Problems.
+    "welfare.problem.application_not_needed": (
+        "无需申请，平台按年龄自动认定",
+        "granted automatically, no application",
+    ),
+    "welfare.problem.elder_has_phone": (
+        "这位老人有手机，请在老人手机上查看",
+        "the elder's own phone shows the code",
+    ),
+    "welfare.problem.record_unproven": (
+        "无到访证明，不能通过审核",
+        "no proof of the visit yet: an arrival in the geofence, the door-card or phone code, "
+        "or the elder's confirmation",
+    ),
+    "welfare.problem.address.too_many_places": (
+        "每户服务地址最多2处",
+        "at most 2 service addresses per household",
+    ),
+    "welfare.problem.address.too_many_changes": (
+        "每年最多变更2次",
+        "at most 2 address changes a year",
+    ),
+    "welfare.problem.address.unchanged": ("地址未变", "this is already the service address"),
+    # An application's history: notes of the rows the system writes (from the row's columns).
+    "welfare.event.overdue": ("逾期未办结", "overdue since {due_on}"),
+    "welfare.event.due_recomputed": (
+        "按正式节假日安排重算",
+        "official calendar: {before} → {after}",
+    ),
+    # Ledger memos.
+    "welfare.memo.rejected": ("审核未通过", "rejected: {note}"),
+    # Statements: titles, the totals rows, fixed cells, column headers.
+    "welfare.sheet.elder_month": (
+        "服务记录本 {elder_id} {month}",
+        "Service record book {elder_id} {month}",
+    ),
+    "welfare.sheet.provider_quarter": (
+        "服务机构季度结算 {provider_id} {quarter}",
+        "Provider settlement {provider_id} {quarter}",
+    ),
+    "welfare.sheet.unproven": (
+        "未核验服务（不予结算） {provider_id} {quarter}",
+        "Unproven services (not paid) {provider_id} {quarter}",
+    ),
+    "welfare.sheet.hours": (
+        "工时记录表 {provider_id} {quarter}",
+        "Work hours {provider_id} {quarter}",
+    ),
+    "welfare.sheet.district": (
+        "区汇总 {district} {quarter}",
+        "District summary {district} {quarter}",
+    ),
+    "welfare.sheet.quotas": (
+        "额度结算 {district} {quarter}",
+        "Quota settlement {district} {quarter}",
+    ),
+    "welfare.sheet.total": ("合计", "Total"),
+    "welfare.sheet.total_yuan": ("合计（元）", "Total (yuan)"),
+    "welfare.cell.yes": ("是", "yes"),
+    "welfare.cell.no": ("否", "no"),
+    "welfare.cell.self_paid": ("自费", "self-paid"),
+    "welfare.cell.meal": ("助餐 {label}", "Meal {label}"),
+    "welfare.col.date": ("日期", "Date"),
+    "welfare.col.start": ("开始", "Start"),
+    "welfare.col.end": ("结束", "End"),
+    "welfare.col.item": ("服务项目", "Service"),
+    "welfare.col.caregiver": ("护理员", "Caregiver"),
+    "welfare.col.minutes": ("分钟", "Minutes"),
+    "welfare.col.price_fen": ("价格(分)", "Price (fen)"),
+    "welfare.col.subsidy_fen": ("补贴(分)", "Subsidy (fen)"),
+    "welfare.col.self_pay_fen": ("自付(分)", "Self-pay (fen)"),
+    "welfare.col.verified": ("已核验", "Verified"),
+    "welfare.col.elder_id": ("老人编号", "Elder no."),
+    "welfare.col.name": ("姓名", "Name"),
+    "welfare.col.services": ("服务次数", "Services"),
+    "welfare.col.service_minutes": ("服务分钟", "Service minutes"),
+    "welfare.col.subsidy_due_fen": ("应拨补贴(分)", "Subsidy to pay (fen)"),
+    "welfare.col.record_id": ("记录号", "Record no."),
+    "welfare.col.verified_services": ("已核验次数", "Verified services"),
+    "welfare.col.verified_minutes": ("已核验分钟", "Verified minutes"),
+    "welfare.col.provider": ("服务机构", "Provider"),
+    "welfare.col.elders_served": ("受助老人数", "Elders served"),
+    "welfare.col.paid_services": ("已核验服务次数", "Verified services"),
+    "welfare.col.unproven_services": ("未核验次数", "Unproven services"),
+    "welfare.col.unproven_subsidy_fen": ("未核验补贴(分)", "Unproven subsidy (fen)"),
+    "welfare.col.account": ("额度账户", "Quota account"),
+    "welfare.col.period": ("期间", "Period"),
+    "welfare.col.granted_fen": ("发放(分)", "Granted (fen)"),
+    "welfare.col.used_fen": ("使用(分)", "Used (fen)"),
+    "welfare.col.expired_fen": ("清零(分)", "Expired (fen)"),
+    "welfare.col.carried_fen": ("结转(分)", "Carried (fen)"),
+    "welfare.col.next_advance_fen": ("下期预拨(分)", "Next advance (fen)"),
+}

@@ -14,7 +14,7 @@ from server.platform import Tx
 from server.registry.tables import stations
 from server.services import recurring
 from server.services.service import seed_menu_rows
-from server.welfare.flows import schedule_close
+from server.welfare.flows.rulesets import schedule_close
 from server.welfare.tables import welfare_rulesets
 from server.welfare.workdays import business_date
 

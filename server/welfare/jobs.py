@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from server.platform import Platform
-from server.welfare.applications import on_application_overdue
-from server.welfare.flows import on_period_close
+from server.welfare.flows import applications, calendars, quota, rulesets
 
 
 def register(plat: Platform) -> None:
     """Timer handlers of the welfare domain."""
-    plat.on_timer("welfare.application_overdue", on_application_overdue)
-    plat.on_timer("welfare.period_close", on_period_close)
+    plat.on_timer(calendars.OVERDUE_TIMER, applications.on_overdue)
+    plat.on_timer(rulesets.CLOSE_TIMER, quota.on_period_close)

@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Final
 
 from dispatch.geo import GeoPoint, haversine_m
+from schemas.welfare import RecordReview
 
 GEOFENCE_M: Final = 200.0
 
@@ -24,12 +25,7 @@ class ProofKind(StrEnum):
     ELDER_CONFIRMED = "elder_confirmed"
 
 
-class Review(StrEnum):
-    """The station's review of a record."""
-
-    PENDING = "pending"
-    PASSED = "passed"
-    REJECTED = "rejected"
+Review = RecordReview  # the station's review of a record (its status, schemas/welfare.py)
 
 
 class NotPayable(StrEnum):

@@ -18,6 +18,8 @@ from enum import StrEnum
 from importlib import resources
 from typing import Any, Final
 
+from schemas.registry import CareLevel as FileCareLevel
+from schemas.welfare import RULE_CATEGORIES, LivingWord
 from server.welfare.addresses import AddressLimits
 
 
@@ -33,11 +35,12 @@ FUNDING_RANK: Final = {Funding.FREE: 2, Funding.SUBSIDISED: 1, Funding.PAID: 0}
 
 
 class CareLevel(StrEnum):
-    """Assessed care level: 自理 / 半失能 / 失能 (失能 with a hospital certificate = 介护)."""
+    """Assessed care level, as the elder's file holds it: 自理 / 半失能 / 失能 (失能 with a
+    hospital certificate = 介护)."""
 
-    INDEPENDENT = "自理"
-    PARTIAL = "半失能"
-    DEPENDENT = "失能"
+    INDEPENDENT = FileCareLevel.SELF_CARE.value
+    PARTIAL = FileCareLevel.SEMI_DEPENDENT.value
+    DEPENDENT = FileCareLevel.DEPENDENT.value
 
 
 class Basis(StrEnum):
@@ -68,23 +71,9 @@ class QuarterClose(StrEnum):
     CARRY_OVER = "carry_over"
 
 
-CATEGORIES: Final = frozenset(
-    {
-        "三无",
-        "低保",
-        "低保边缘",
-        "特困",
-        "五保",
-        "重点优抚",
-        "伤残军人",
-        "劳动模范",
-        "计生困难",
-        "高龄",
-        "百岁",
-        "低收入",
-    }
-)
-LIVING: Final = frozenset({"独居", "空巢", "仅与残疾子女", "与家人同住"})
+# The vocabulary a rule set may use: the contract's (schemas/welfare.py).
+CATEGORIES: Final = RULE_CATEGORIES
+LIVING: Final = frozenset(w.value for w in LivingWord)
 HUKOU: Final = frozenset({"urban", "rural"})
 
 
@@ -100,7 +89,7 @@ class ElderFacts:
     birth_date: date
     categories: frozenset[str] = frozenset()
     care_level: CareLevel = CareLevel.INDEPENDENT
-    living: str = "与家人同住"
+    living: str = LivingWord.WITH_FAMILY.value
     household_id: str | None = None
     hukou: str = "urban"
     hukou_in_district: bool = True
@@ -213,6 +202,18 @@ class RuleSet:
 
 
 @dataclass(frozen=True)
+class Reason:
+    """Why an elder has (or misses) a class: a code and its parameters, worded at the edge
+    (``welfare.reason.<code>`` in server/texts/welfare.py)."""
+
+    code: str
+    params: Mapping[str, str] = field(default_factory=dict)
+
+
+OUTSIDE_DISTRICT: Final = Reason("outside_district")
+
+
+@dataclass(frozen=True)
 class Eligibility:
     """The outcome for one elder: class, funding, monthly quota and why."""
 
@@ -227,7 +228,7 @@ class Eligibility:
     winning_rule: str | None
     matched_rules: tuple[str, ...] = ()
     pending_application: tuple[str, ...] = ()  # rules met but waiting for an approved application
-    reasons: tuple[str, ...] = field(default=())
+    reasons: tuple[Reason, ...] = field(default=())
 
 
 def _winner_key(rule: Rule, classes: Mapping[str, Funding], order: int) -> tuple[int, int, int]:
@@ -248,14 +249,14 @@ def evaluate(
     not `automatic` need one. None means "preview": every met rule counts as approved.
     """
     approved = None if approved_rules is None else frozenset(approved_rules)
-    reasons: list[str] = []
+    reasons: list[Reason] = []
     matched: list[tuple[int, Rule]] = []
     pending: list[str] = []
     in_district = facts.hukou_in_district and (
         facts.residence_in_district or not ruleset.requires_residence
     )
     if not in_district:
-        reasons.append("户籍或居住地不在辖区内 (registration or residence outside the district)")
+        reasons.append(OUTSIDE_DISTRICT)
     else:
         for i, rule in enumerate(ruleset.rules):
             if not rule.condition.holds(facts, on):
@@ -289,7 +290,10 @@ def evaluate(
     )
     others = [r.rule_id for _, r in matched if r is not winner]
     if others:
-        reasons.append(f"就高不就低，不重复计算: {winner.rule_id} over {', '.join(others)}")
+        # 就高不就低，不重复计算: the winner, and the rules it beat
+        reasons.append(
+            Reason("highest_wins", {"winner": winner.rule_id, "others": ", ".join(others)})
+        )
     return Eligibility(
         elder_id=facts.elder_id,
         district=ruleset.district,

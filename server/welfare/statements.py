@@ -2,7 +2,8 @@
 settlement (services, minutes, subsidy to pay), the district summary; as CSV and XLSX.
 
 Money columns are integer fen (the header says so) and a last row repeats the totals in yuan as
-text, so no spreadsheet ever holds a float of money.
+text, so no spreadsheet ever holds a float of money. The documents are Chinese: titles, column
+headers and fixed cells are rendered from the catalogue (server/texts/welfare.py) in Chinese.
 """
 
 from __future__ import annotations
@@ -18,11 +19,17 @@ from typing import Final
 
 from openpyxl import Workbook
 
+from server.texts import render
 from server.welfare.ledger import PeriodClose, month_label, period_bounds, quarter_label
 from server.welfare.records import ServiceRecord
 from server.welfare.workdays import SHANGHAI
 
 Cell = str | int
+
+
+def _cols(*names: str) -> tuple[str, ...]:
+    """Column headers by their catalogue names (``welfare.col.<name>``)."""
+    return tuple(render(f"welfare.col.{n}") for n in names)
 
 
 @dataclass(frozen=True)
@@ -37,7 +44,7 @@ class Sheet:
 
     def totals(self) -> tuple[Cell, ...]:
         """The 合计 row: sums of the summed columns."""
-        out: list[Cell] = ["合计", *([""] * (len(self.headers) - 1))]
+        out: list[Cell] = [render("welfare.sheet.total"), *([""] * (len(self.headers) - 1))]
         for i in sorted(self.sum_columns):
             out[i] = sum(int(r[i]) for r in self.rows)
         return tuple(out)
@@ -46,7 +53,9 @@ class Sheet:
         """The 合计 row with money shown in yuan (text, exact)."""
         t = self.totals()
         return tuple(
-            "合计（元）" if i == 0 else (yuan(int(v)) if i in self.money_columns else "")
+            render("welfare.sheet.total_yuan")
+            if i == 0
+            else (yuan(int(v)) if i in self.money_columns else "")
             for i, v in enumerate(t)
         )
 
@@ -81,8 +90,20 @@ def elder_month_book(
     """One elder's services (and self-paid meals) in one month, as the paper 服务记录本 lists
     them."""
     label = month_label(month)
+    self_paid, yes, no = (render(f"welfare.cell.{k}") for k in ("self_paid", "yes", "no"))
     meal_rows: list[tuple[Cell, ...]] = [
-        (m.day.isoformat(), "", "", f"助餐 {m.label}", "-", 0, m.price_fen, 0, m.price_fen, "自费")
+        (
+            m.day.isoformat(),
+            "",
+            "",
+            render("welfare.cell.meal", label=m.label),
+            "-",
+            0,
+            m.price_fen,
+            0,
+            m.price_fen,
+            self_paid,
+        )
         for m in sorted(meals, key=lambda m: (m.day, m.label))
         if month_label(m.day) == label
     ]
@@ -97,25 +118,25 @@ def elder_month_book(
             r.price_fen,
             r.subsidy_fen,
             r.self_pay_fen,
-            "是" if r.payable else "否",
+            yes if r.payable else no,
         )
         for r in _live(records)
         if r.elder_id == elder_id and month_label(r.day) == label
     ]
     rows = sorted(rows + meal_rows, key=lambda r: (str(r[0]), str(r[1])))
     return Sheet(
-        title=f"服务记录本 {elder_id} {label}",
-        headers=(
-            "日期",
-            "开始",
-            "结束",
-            "服务项目",
-            "护理员",
-            "分钟",
-            "价格(分)",
-            "补贴(分)",
-            "自付(分)",
-            "已核验",
+        title=render("welfare.sheet.elder_month", elder_id=elder_id, month=label),
+        headers=_cols(
+            "date",
+            "start",
+            "end",
+            "item",
+            "caregiver",
+            "minutes",
+            "price_fen",
+            "subsidy_fen",
+            "self_pay_fen",
+            "verified",
         ),
         rows=tuple(rows),
         money_columns=frozenset({6, 7, 8}),
@@ -146,15 +167,19 @@ def provider_quarter(
         for (elder_id, name), items in sorted(per_elder.items())
     ]
     settlement = Sheet(
-        title=f"服务机构季度结算 {provider_id} {quarter}",
-        headers=("老人编号", "姓名", "服务次数", "服务分钟", "应拨补贴(分)", "自付(分)"),
+        title=render("welfare.sheet.provider_quarter", provider_id=provider_id, quarter=quarter),
+        headers=_cols(
+            "elder_id", "name", "services", "service_minutes", "subsidy_due_fen", "self_pay_fen"
+        ),
         rows=tuple(rows),
         money_columns=frozenset({4, 5}),
         sum_columns=frozenset({2, 3, 4, 5}),
     )
     unproven = Sheet(
-        title=f"未核验服务（不予结算） {provider_id} {quarter}",
-        headers=("记录号", "日期", "老人编号", "服务项目", "护理员", "分钟", "补贴(分)"),
+        title=render("welfare.sheet.unproven", provider_id=provider_id, quarter=quarter),
+        headers=_cols(
+            "record_id", "date", "elder_id", "item", "caregiver", "minutes", "subsidy_fen"
+        ),
         rows=tuple(
             (
                 r.record_id,
@@ -175,8 +200,10 @@ def provider_quarter(
     for r in mine:
         per_cg[r.caregiver_label].append(r)
     hours = Sheet(
-        title=f"工时记录表 {provider_id} {quarter}",
-        headers=("护理员", "服务次数", "服务分钟", "已核验次数", "已核验分钟"),
+        title=render("welfare.sheet.hours", provider_id=provider_id, quarter=quarter),
+        headers=_cols(
+            "caregiver", "services", "service_minutes", "verified_services", "verified_minutes"
+        ),
         rows=tuple(
             (
                 cg,
@@ -222,15 +249,15 @@ def district_summary(
             )
         )
     providers = Sheet(
-        title=f"区汇总 {district} {quarter}",
-        headers=(
-            "服务机构",
-            "受助老人数",
-            "已核验服务次数",
-            "服务分钟",
-            "应拨补贴(分)",
-            "未核验次数",
-            "未核验补贴(分)",
+        title=render("welfare.sheet.district", district=district, quarter=quarter),
+        headers=_cols(
+            "provider",
+            "elders_served",
+            "paid_services",
+            "service_minutes",
+            "subsidy_due_fen",
+            "unproven_services",
+            "unproven_subsidy_fen",
         ),
         rows=tuple(rows),
         money_columns=frozenset({4, 6}),
@@ -243,15 +270,15 @@ def district_summary(
         or ("Q" not in c.period and quarter_label(period_bounds(c.period)[0]) == quarter)
     ]
     quotas = Sheet(
-        title=f"额度结算 {district} {quarter}",
-        headers=(
-            "额度账户",
-            "期间",
-            "发放(分)",
-            "使用(分)",
-            "清零(分)",
-            "结转(分)",
-            "下期预拨(分)",
+        title=render("welfare.sheet.quotas", district=district, quarter=quarter),
+        headers=_cols(
+            "account",
+            "period",
+            "granted_fen",
+            "used_fen",
+            "expired_fen",
+            "carried_fen",
+            "next_advance_fen",
         ),
         rows=tuple(
             (

@@ -22,6 +22,8 @@ from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
+from schemas.welfare import ApplicationStatus
+
 SHANGHAI: Final = ZoneInfo("Asia/Shanghai")
 
 
@@ -187,11 +189,12 @@ def business_date(at: datetime) -> date:
 
 
 class ReviewStep(StrEnum):
-    """The three review steps of a subsidy application (社区初审 → 街道复审 → 区民政核准)."""
+    """The three review steps of a subsidy application (社区初审 → 街道复审 → 区民政核准): the
+    application's statuses while it is under review."""
 
-    COMMUNITY = "community"
-    STREET = "street"
-    DISTRICT = "district"
+    COMMUNITY = ApplicationStatus.COMMUNITY.value
+    STREET = ApplicationStatus.STREET.value
+    DISTRICT = ApplicationStatus.DISTRICT.value
 
 
 # Seed 001/003: 社区工作站 10 个工作日内完成初审（含公示时间）; 街道 5 个工作日; 区民政 10 个工作日.

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from server.welfare.out import reason_line
 from server.welfare.rules import (
     CATEGORIES,
     PACKAGED,
@@ -100,7 +101,8 @@ def test_highest_never_the_sum_names_the_losers() -> None:
     result = evaluate(load_packaged("shenzhen-v1"), elder(85, "低保", **DEPENDENT), ON)
     assert set(result.matched_rules) == {"sz-dibao-dependent", "sz-special", "sz-80"}
     assert result.monthly_quota_fen == 50000
-    assert "就高不就低" in result.reasons[0]
+    assert result.reasons[0].code == "highest_wins"  # a code and parameters, worded at the edge
+    assert "就高不就低" in reason_line(result.reasons[0])
 
 
 def test_shenzhen_v2_drops_the_age_subsidy() -> None:

@@ -6,24 +6,23 @@ keep every power."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Final
 
-from aiohttp import web
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from schemas.welfare import OfficerIn
+from schemas.welfare import OfficerIn, OfficerOut
 from server.auth.passwords import hash_password
 from server.auth.principal import Principal, Role
 from server.auth.tables import users
 from server.errors import ApiError, not_found
-from server.http import ok, parse, platform, require
-from server.platform import audit
+from server.platform import Platform, audit
 from server.registry.tables import stations
+from server.welfare import out
 from server.welfare.tables import welfare_officers
 
-OFFICERS = (Role.STREET_OFFICER, Role.DISTRICT_OFFICER)
+OFFICERS: Final = (Role.STREET_OFFICER, Role.DISTRICT_OFFICER)
 
 
 async def scope_of(conn: AsyncConnection, p: Principal) -> tuple[str, str | None] | None:
@@ -60,12 +59,10 @@ async def district_scope(conn: AsyncConnection, p: Principal, district: str) -> 
         raise not_found("district")
 
 
-async def create_officer(request: web.Request) -> web.Response:
+async def create(plat: Platform, p: Principal, body: OfficerIn) -> OfficerOut:
     """An admin opens a reviewer's account with its scope (audited)."""
-    p = require(request, Role.ADMIN)
-    body = await parse(request, OfficerIn)
     try:
-        async with platform(request).tx() as tx:
+        async with plat.tx() as tx:
             uid = (
                 await tx.conn.execute(
                     insert(users)
@@ -99,22 +96,18 @@ async def create_officer(request: web.Request) -> web.Response:
             )
     except IntegrityError as exc:
         raise ApiError(409, "username_taken", "this username is taken") from exc
-    return ok(_out(uid, body.role, body.username, body.district, body.street), 201)
+    return OfficerOut(
+        user_id=uid,
+        role=body.role,
+        username=body.username,
+        district=body.district,
+        street=body.street,
+    )
 
 
-def _out(uid: int, role: str, username: str, district: str, street: str | None) -> dict[str, Any]:
-    return {
-        "user_id": uid,
-        "role": role,
-        "username": username,
-        "district": district,
-        "street": street,
-    }
-
-
-async def list_officers(request: web.Request) -> web.Response:
-    require(request, Role.ADMIN)
-    async with platform(request).store.read() as conn:
+async def listing(plat: Platform) -> list[OfficerOut]:
+    """Every reviewer with their scope."""
+    async with plat.store.read() as conn:
         rows = (
             await conn.execute(
                 select(welfare_officers, users.c.role, users.c.username)
@@ -122,4 +115,4 @@ async def list_officers(request: web.Request) -> web.Response:
                 .order_by(welfare_officers.c.user_id)
             )
         ).all()
-    return ok([_out(r.user_id, r.role, r.username, r.district, r.street) for r in rows])
+    return [out.officer(r) for r in rows]
