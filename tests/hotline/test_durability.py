@@ -45,10 +45,22 @@ def fired(c: dict[str, Any]) -> list[str]:
     return [e["firing"] for e in c.get("history", []) if e["kind"] == "fired"]
 
 
+async def nobody_on_duty(s: aiohttp.ClientSession, url: str) -> None:
+    """Every demo caregiver goes off duty, so the press raises the no-caregiver alarm and
+    the chain starts at once, whatever the hour (the demo's shifts are 08:00-17:00)."""
+    for i in range(1, 5):
+        h = await login(s, url, f"caregiver{i}")
+        async with s.post(
+            url + "/api/v1/caregivers/me/duty", json={"on_duty": False}, headers=h
+        ) as r:
+            assert r.status == 200, await r.text()
+
+
 async def test_killed_while_firing_a_chain_step(server: ServerProcess) -> None:
     server.start(ANXIN_CRASH_AT="timer.hotline.chain")
     await server.wait_ready()
     async with aiohttp.ClientSession() as s:
+        await nobody_on_duty(s, server.url)
         op = await login(s, server.url, "operator")
         async with s.put(server.url + "/api/v1/hotline/chain", json=FAST_CHAIN, headers=op) as r:
             assert r.status == 200, await r.text()
