@@ -18,7 +18,8 @@ from server.clock import SHANGHAI
 from server.errors import ApiError
 from server.http import caller, int_param, ok, platform, require
 from server.incidents.model import ACTIVE_STATES
-from server.incidents.tables import alarms, incident_events, incidents, offers
+from server.incidents.out import offer_reason
+from server.incidents.tables import alarms, incidents, offers
 from server.incidents.views import incident_out
 from server.registry.guards import elder_for
 from server.registry.tables import caregivers, elders, stations
@@ -450,19 +451,6 @@ async def _pending_offers(conn: Any, incident_ids: list[int]) -> dict[int, dict[
             .where(offers.c.incident_id.in_(incident_ids), offers.c.status == "offered")
         )
     ).all()
-    # The dispatcher's reason as data is on the offer's timeline event (the offer row has the text).
-    why: dict[int, dict[str, Any]] = {}
-    if rows:
-        for e in (
-            await conn.execute(
-                select(incident_events.c.data).where(
-                    incident_events.c.incident_id.in_([r.incident_id for r in rows]),
-                    incident_events.c.kind == "offered",
-                )
-            )
-        ).scalars():
-            if isinstance(e, dict) and isinstance(e.get("offer_id"), int):
-                why[e["offer_id"]] = e
     return {
         r.incident_id: {
             "offer_id": r.id,
@@ -471,9 +459,7 @@ async def _pending_offers(conn: Any, incident_ids: list[int]) -> dict[int, dict[
             "expires_at": _iso(r.expires_at),
             "eta_s": r.eta_s,
             "manual": r.manual,
-            "reason": r.reason,
-            "reason_code": why.get(r.id, {}).get("reason_code"),
-            "reason_params": why.get(r.id, {}).get("reason_params"),
+            **offer_reason(r),
         }
         for r in rows
     }

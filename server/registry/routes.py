@@ -527,6 +527,10 @@ async def set_location(request: web.Request) -> web.Response:
     cid = _own_caregiver(p)
     body = await parse(request, LocationIn)
     lat, lng = stored(body.location)
+    from server.incidents.flows import moved, travel_after_move
+
+    # The new ETA's travel time, before the transaction: no road-service call holds a lock.
+    eta = await travel_after_move(platform(request), cid, lat, lng)
     async with platform(request).tx() as tx:
         await tx.conn.execute(
             update(caregivers)
@@ -536,9 +540,7 @@ async def set_location(request: web.Request) -> web.Response:
         await _tell_station(
             tx, p, "caregiver.location", {"caregiver_id": p.caregiver_id, "lat": lat, "lng": lng}
         )
-        from server.incidents.flows import moved
-
-        await moved(platform(request), tx, cid, lat, lng)
+        await moved(platform(request), tx, cid, lat, lng, eta=eta)
     return ok(CaregiverLocationOut(caregiver_id=cid, lat=lat, lng=lng))
 
 
