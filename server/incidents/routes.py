@@ -116,7 +116,7 @@ async def accept_offer(request: web.Request) -> web.Response:
 async def decline_offer(request: web.Request) -> web.Response:
     p = require(request, Role.CAREGIVER)
     body = await parse_optional(request, DeclineIn)
-    await flows.decline(platform(request), p, int_param(request, "offer_id"), body.reason)
+    await flows.decline(platform(request), p, int_param(request, "offer_id"), reason=body.reason)
     return ok(IncidentStepOut(offer_id=int_param(request, "offer_id"), status="declined"))
 
 
@@ -124,7 +124,7 @@ async def en_route(request: web.Request) -> web.Response:
     p = require(request, Role.CAREGIVER)
     body = await parse_optional(request, EnRouteIn)
     at = stored(body.location) if body.location else None
-    await flows.en_route(platform(request), p, int_param(request, "incident_id"), at)
+    await flows.en_route(platform(request), p, int_param(request, "incident_id"), at=at)
     return ok(IncidentStepOut(incident_id=int_param(request, "incident_id"), status="en_route"))
 
 
@@ -133,14 +133,14 @@ async def arrive(request: web.Request) -> web.Response:
     p = require(request, Role.CAREGIVER)
     body = await parse(request, ArriveIn)
     at = stored(body.location)
-    return ok(await flows.arrive(platform(request), p, int_param(request, "incident_id"), at))
+    return ok(await flows.arrive(platform(request), p, int_param(request, "incident_id"), at=at))
 
 
 async def resolve(request: web.Request) -> web.Response:
     p = require(request, Role.CAREGIVER)
     body = await parse(request, ResolveIn)
     iid = int_param(request, "incident_id")
-    await flows.resolve(platform(request), p, iid, body.notes, body.outcome)
+    await flows.resolve(platform(request), p, iid, notes=body.notes, outcome=body.outcome)
     return ok(IncidentStepOut(incident_id=iid, status="resolved"))
 
 
@@ -148,7 +148,9 @@ async def assign(request: web.Request) -> web.Response:
     p = require(request, Role.OPERATOR)
     body = await parse(request, AssignIn)
     iid = int_param(request, "incident_id")
-    oid = await flows.assign(platform(request), p, iid, body.caregiver_id, body.reason)
+    oid = await flows.assign(
+        platform(request), p, iid, caregiver_id=body.caregiver_id, reason=body.reason
+    )
     return ok(IncidentStepOut(incident_id=iid, offer_id=oid, status="offered"), 201)
 
 
@@ -156,7 +158,7 @@ async def close(request: web.Request) -> web.Response:
     p = require(request, Role.OPERATOR)
     body = await parse(request, CloseIn)
     iid = int_param(request, "incident_id")
-    await flows.close(platform(request), p, iid, body.resolution, body.notes)
+    await flows.close(platform(request), p, iid, resolution=body.resolution, notes=body.notes)
     return ok(IncidentStepOut(incident_id=iid, status="closed", resolution=body.resolution))
 
 
@@ -166,7 +168,7 @@ async def confirm_arrival(request: web.Request) -> web.Response:
     p = require(request, Role.OPERATOR)
     body = await parse_optional(request, ConfirmArrivalIn)
     iid = int_param(request, "incident_id")
-    return ok(await flows.confirm_arrival(platform(request), p, iid, body.note))
+    return ok(await flows.confirm_arrival(platform(request), p, iid, note=body.note))
 
 
 @doc(response=list[AlarmOut], query_names=("open",))

@@ -203,7 +203,7 @@ async def accept(platform: Platform, p: Principal, offer_id: int) -> int:
         return int(inc.id)
 
 
-async def decline(platform: Platform, p: Principal, offer_id: int, reason: str) -> None:
+async def decline(platform: Platform, p: Principal, offer_id: int, *, reason: str) -> None:
     """The caregiver cannot go (``reason`` is what they typed): the call is offered again."""
     async with platform.tx() as tx:
         offer = await _offer_for(tx, p, offer_id)
@@ -269,7 +269,7 @@ async def withdraw_pending(tx: Tx, inc: Any) -> None:
 
 
 async def assign(
-    platform: Platform, p: Principal, incident_id: int, caregiver_id: int, reason: str
+    platform: Platform, p: Principal, incident_id: int, *, caregiver_id: int, reason: str
 ) -> int:
     """The operator's choice goes through the same offer path as the dispatcher's. The travel
     time is computed before the transaction: nothing waits on a road service holding locks."""

@@ -139,7 +139,7 @@ async def record_call_back(
         await timeline(tx, incident_id, "called_back", p.user_id, **record)
     if closes is not None:
         said = note or render("press.called_back", outcome=outcome.value)
-        await close(platform, p, incident_id, closes, said)
+        await close(platform, p, incident_id, resolution=closes, notes=said)
     return {"incident_id": incident_id, **record, "closed_as": closes}
 
 

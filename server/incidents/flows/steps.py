@@ -55,7 +55,7 @@ async def _at_station(tx: Tx, p: Principal, incident_id: int) -> Row[Any]:
 
 
 async def en_route(
-    platform: Platform, p: Principal, incident_id: int, at: tuple[float, float] | None
+    platform: Platform, p: Principal, incident_id: int, *, at: tuple[float, float] | None
 ) -> None:
     """The caregiver has set off."""
     async with platform.tx() as tx:
@@ -72,7 +72,7 @@ async def en_route(
 
 
 async def arrive(
-    platform: Platform, p: Principal, incident_id: int, at: tuple[float, float]
+    platform: Platform, p: Principal, incident_id: int, *, at: tuple[float, float]
 ) -> ArrivalOut:
     """Arrival is checked against where the elder called from. Inside the tolerance the
     caregiver is on scene and the 20-minute clock stops. Outside it the check-in is only
@@ -172,7 +172,7 @@ async def _on_scene(
 
 
 async def confirm_arrival(
-    platform: Platform, p: Principal, incident_id: int, note: str
+    platform: Platform, p: Principal, incident_id: int, *, note: str
 ) -> IncidentStepOut:
     """The operator confirms a flagged check-in (after calling the caregiver or the elder):
     from then on the caregiver is on scene, as of the time they checked in."""
@@ -232,7 +232,7 @@ async def confirm_arrival(
 
 
 async def resolve(
-    platform: Platform, p: Principal, incident_id: int, notes: str, outcome: str
+    platform: Platform, p: Principal, incident_id: int, *, notes: str, outcome: str
 ) -> None:
     """The caregiver is done: notes and outcome on the record, every clock stopped."""
     async with platform.tx() as tx:
@@ -270,7 +270,7 @@ async def _stop_clocks(tx: Tx, incident_id: int) -> None:
 
 
 async def close(
-    platform: Platform, p: Principal, incident_id: int, resolution: str, notes: str
+    platform: Platform, p: Principal, incident_id: int, *, resolution: str, notes: str
 ) -> None:
     """Operator closes a call after a call-back: false alarm, test press, handled by phone."""
     async with platform.tx() as tx:
