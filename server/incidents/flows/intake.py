@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
 from schemas.incidents import (
@@ -69,11 +70,6 @@ async def open_or_join(platform: Platform, tx: Tx, cmd: Intake) -> IntakeResult:
         raise ApiError(404, "elder_not_found", "elder not found")
     if not elder.active:
         raise ApiError(422, "elder_inactive", "this elder's file is deactivated; call the station")
-    lat, lng = (
-        (cmd.lat, cmd.lng)
-        if cmd.lat is not None and cmd.lng is not None
-        else (elder.lat, elder.lng)
-    )
     existing = (
         await tx.conn.execute(
             select(incidents)
@@ -85,7 +81,20 @@ async def open_or_join(platform: Platform, tx: Tx, cmd: Intake) -> IntakeResult:
     if existing is not None:
         await _join(platform, tx, existing, cmd)
         return IntakeResult(existing.id, joined=True)
-    # A press soon after a test/accidental closure is linked to it (server.incidents.presses says why
+    return IntakeResult(await _open(platform, tx, elder, cmd), joined=False)
+
+
+async def _open(platform: Platform, tx: Tx, elder: Row[Any], cmd: Intake) -> int:
+    """A new incident: its row, first timeline event, outbox event, timers and pushes."""
+    lat, lng = (
+        (cmd.lat, cmd.lng)
+        if cmd.lat is not None and cmd.lng is not None
+        else (
+            elder.lat,
+            elder.lng,
+        )
+    )
+    # A press soon after a test/accidental closure is linked to it (flows/presses.py says why
     # it still opens a new incident).
     repeat = await recent_false_alarm(tx, elder.id, elder.station_id)
     station = (
@@ -129,38 +138,36 @@ async def open_or_join(platform: Platform, tx: Tx, cmd: Intake) -> IntakeResult:
     )
     if repeat is not None:
         await link_repeat(tx, iid, repeat)
-    payload = {
-        "incident_id": iid,
-        "station_id": elder.station_id,
-        "elder_id": elder.id,
-        "kind": cmd.kind.value,
-        "source": cmd.source,
-    }
-    await emit(tx, "incident.opened", payload)
-    if emergency:
-        assert deadline is not None
-        await start_emergency_clock(platform, tx, iid, deadline)
-    await to_operators(
-        tx,
-        IncidentOpenedPush(
-            **payload,
-            elder_name=elder.name,
-            title=render(f"call.{cmd.kind.value}"),
-            deadline_at=deadline,
-            outside_circle=outside,
-            repeat_of=RepeatOf(**repeat) if repeat is not None else None,
-        ),
+    opened = IncidentOpenedPush(
+        station_id=elder.station_id,
+        incident_id=iid,
+        elder_id=elder.id,
+        kind=cmd.kind,
+        source=cmd.source,
+        elder_name=elder.name,
+        title=render(f"call.{cmd.kind.value}"),
+        deadline_at=deadline,
+        outside_circle=outside,
+        repeat_of=RepeatOf(**repeat) if repeat is not None else None,
     )
-    await to_watchers(tx, elder.id, IncidentStatusPush(incident_id=iid, status=IncidentStatus.OPEN))
-    if outside:
-        await raise_alarm(
-            tx,
-            elder.station_id,
-            iid,
-            "outside_circle",
-            {"name": elder.name},
-        )
-    return IntakeResult(iid, joined=False)
+    await _announce(platform, tx, opened)
+    return iid
+
+
+async def _announce(platform: Platform, tx: Tx, opened: IncidentOpenedPush) -> None:
+    """The dispatcher (through the outbox), the clocks, the station and the family hear of a
+    new call; the operator is alarmed when it comes from outside the service circle."""
+    iid = opened.incident_id
+    event = opened.model_dump(mode="json", include={"incident_id", "station_id", "elder_id"})
+    await emit(tx, "incident.opened", {**event, "kind": opened.kind.value, "source": opened.source})
+    if opened.deadline_at is not None:
+        await start_emergency_clock(platform, tx, iid, opened.deadline_at)
+    await to_operators(tx, opened)
+    await to_watchers(
+        tx, opened.elder_id, IncidentStatusPush(incident_id=iid, status=IncidentStatus.OPEN)
+    )
+    if opened.outside_circle:
+        await raise_alarm(tx, opened.station_id, iid, "outside_circle", {"name": opened.elder_name})
 
 
 async def start_emergency_clock(platform: Platform, tx: Tx, iid: int, deadline: Any) -> None:
