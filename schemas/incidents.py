@@ -9,7 +9,6 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from schemas.common import (
-    Envelope,
     I18nText,
     Location,
     Model,
@@ -19,8 +18,6 @@ from schemas.common import (
     StationPush,
     TimelineEvent,
 )
-
-__all__ = ["Envelope"]  # the push envelope lived here first; it is in schemas.common now
 
 
 class CallType(StrEnum):
