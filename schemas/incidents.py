@@ -343,20 +343,23 @@ class IncidentEtaPush(StationPush):
     lng: float
 
 
-class OfferDeclinedPush(StationPush):
+class OfferLapsedPush(StationPush):
+    """An offer came to nothing: the call is offered again."""
+
+    incident_id: int
+    offer_id: int
+    caregiver_id: int
+    reason: str = Field(
+        description="what the caregiver typed when declining; 无应答 / no answer in time"
+    )
+
+
+class OfferDeclinedPush(OfferLapsedPush):
     TYPE: ClassVar[str] = "offer.declined"
-    incident_id: int
-    offer_id: int
-    caregiver_id: int
-    reason: str = Field(description="what the caregiver gave as a reason (free text)")
 
 
-class OfferExpiredPush(StationPush):
+class OfferExpiredPush(OfferLapsedPush):
     TYPE: ClassVar[str] = "offer.expired"
-    incident_id: int
-    offer_id: int
-    caregiver_id: int
-    reason: str = Field(description="无应答 / no answer in time")
 
 
 class AlarmRaisedPush(StationPush):
