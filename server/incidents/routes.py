@@ -22,9 +22,11 @@ from schemas.incidents import (
     IncidentQuery,
     IncidentStepOut,
     OfferOut,
+    OfferStatus,
     OperatorIncidentIn,
     ResolveIn,
 )
+from schemas.incidents import IncidentStatus as S
 from server.auth.principal import Role
 from server.errors import ApiError
 from server.http import caller, int_param, ok, parse, parse_optional, parse_query, platform, require
@@ -110,14 +112,16 @@ async def my_offers(request: web.Request) -> web.Response:
 async def accept_offer(request: web.Request) -> web.Response:
     p = require(request, Role.CAREGIVER)
     iid = await flows.accept(platform(request), p, int_param(request, "offer_id"))
-    return ok(IncidentStepOut(incident_id=iid, status="accepted"))
+    return ok(IncidentStepOut(incident_id=iid, status=S.ACCEPTED.value))
 
 
 async def decline_offer(request: web.Request) -> web.Response:
     p = require(request, Role.CAREGIVER)
     body = await parse_optional(request, DeclineIn)
     await flows.decline(platform(request), p, int_param(request, "offer_id"), reason=body.reason)
-    return ok(IncidentStepOut(offer_id=int_param(request, "offer_id"), status="declined"))
+    return ok(
+        IncidentStepOut(offer_id=int_param(request, "offer_id"), status=OfferStatus.DECLINED.value)
+    )
 
 
 async def en_route(request: web.Request) -> web.Response:
@@ -125,7 +129,9 @@ async def en_route(request: web.Request) -> web.Response:
     body = await parse_optional(request, EnRouteIn)
     at = stored(body.location) if body.location else None
     await flows.en_route(platform(request), p, int_param(request, "incident_id"), at=at)
-    return ok(IncidentStepOut(incident_id=int_param(request, "incident_id"), status="en_route"))
+    return ok(
+        IncidentStepOut(incident_id=int_param(request, "incident_id"), status=S.EN_ROUTE.value)
+    )
 
 
 @doc(response=ArrivalOut)
@@ -141,7 +147,7 @@ async def resolve(request: web.Request) -> web.Response:
     body = await parse(request, ResolveIn)
     iid = int_param(request, "incident_id")
     await flows.resolve(platform(request), p, iid, notes=body.notes, outcome=body.outcome)
-    return ok(IncidentStepOut(incident_id=iid, status="resolved"))
+    return ok(IncidentStepOut(incident_id=iid, status=S.RESOLVED.value))
 
 
 async def assign(request: web.Request) -> web.Response:
@@ -151,7 +157,7 @@ async def assign(request: web.Request) -> web.Response:
     oid = await flows.assign(
         platform(request), p, iid, caregiver_id=body.caregiver_id, reason=body.reason
     )
-    return ok(IncidentStepOut(incident_id=iid, offer_id=oid, status="offered"), 201)
+    return ok(IncidentStepOut(incident_id=iid, offer_id=oid, status=S.OFFERED.value), 201)
 
 
 async def close(request: web.Request) -> web.Response:
@@ -159,7 +165,7 @@ async def close(request: web.Request) -> web.Response:
     body = await parse(request, CloseIn)
     iid = int_param(request, "incident_id")
     await flows.close(platform(request), p, iid, resolution=body.resolution, notes=body.notes)
-    return ok(IncidentStepOut(incident_id=iid, status="closed", resolution=body.resolution))
+    return ok(IncidentStepOut(incident_id=iid, status=S.CLOSED.value, resolution=body.resolution))
 
 
 @doc(response=IncidentStepOut)
