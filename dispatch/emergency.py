@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeGuard
@@ -11,24 +10,30 @@ from typing import Any, Literal, TypeGuard
 from dispatch.geo import GeoPoint
 from dispatch.travel import TravelMode, TravelTimeModel
 
-# Why a caregiver is not a candidate (shown on the console as is).
-WHY_DECLINED = "已拒绝或已被排除"
-WHY_OFF_DUTY = "不在岗"
-WHY_NO_LOCATION = "位置未知"
-WHY_ON_EMERGENCY = "正在处理另一起紧急呼叫"
-WHY_MISSING_SKILL = "缺少技能"  # followed by "：" and the skills
+ExclusionCode = Literal["declined", "off_duty", "no_location", "on_emergency", "missing_skill"]
 
-_MODE_VERB = {TravelMode.WALK: "步行", TravelMode.EBIKE: "骑行", TravelMode.CAR: "驾车"}
-_VERB_MODE = {v: k for k, v in _MODE_VERB.items()}
 
-# English for the reasons caregivers are left out (the Chinese above is what is stored).
-WHY_EN = {
-    WHY_DECLINED: "declined or excluded",
-    WHY_OFF_DUTY: "off duty",
-    WHY_NO_LOCATION: "location unknown",
-    WHY_ON_EMERGENCY: "on another emergency",
-    WHY_MISSING_SKILL: "missing skills",
-}
+@dataclass(frozen=True, order=True)
+class Exclusion:
+    """Why a caregiver is not a candidate, as data: a code, and the skills they lack."""
+
+    code: ExclusionCode
+    skills: tuple[str, ...] = ()
+
+    def params(self) -> dict[str, Any]:
+        """The fields besides the code, as JSON values."""
+        return {"skills": list(self.skills)} if self.skills else {}
+
+
+WHY_DECLINED = Exclusion("declined")  # said no, or did not answer, a few minutes ago
+WHY_OFF_DUTY = Exclusion("off_duty")
+WHY_NO_LOCATION = Exclusion("no_location")
+WHY_ON_EMERGENCY = Exclusion("on_emergency")
+
+
+def missing_skills(skills: frozenset[str]) -> Exclusion:
+    """Left out for lacking a required skill (``skills``, sorted)."""
+    return Exclusion("missing_skill", tuple(sorted(skills)))
 
 
 @dataclass(frozen=True)
@@ -74,30 +79,16 @@ REASON_CODES: tuple[ReasonCode, ...] = ("idle", "busy_can_break_off", "busy_must
 class Reason:
     """Why a caregiver is a candidate, as data: a ``code`` and its ``params()``.
 
-    The ranking stores both with each candidate, beside the Chinese wording (``zh()``, what
-    ``Candidate.reason`` holds for old clients and the offer row); server/texts.py renders
-    the code and params in either language. ``parse_reason`` reads the Chinese back, for
-    rankings stored before the code and params were.
+    The ranking and the offer store exactly these; server/texts renders them for each reader
+    in Chinese or English (``dispatch_reason``). Nothing here is a sentence.
     """
 
     mode: TravelMode
     travel_min: int  # 0: already close by
-    busy_with: str | None = None  # the current work's label; None when idle
+    busy_with: str | None = None  # the current work's label ("" if it has none); None: idle
     interruptible: bool = True
     finish_min: int = 0
     first_aid: bool = False
-
-    def zh(self) -> str:
-        trip = f"{_MODE_VERB[self.mode]}约{self.travel_min}分钟" if self.travel_min else "已在附近"
-        if self.busy_with is None:
-            text = f"空闲，{trip}"
-        else:
-            then = f"再{trip}" if self.travel_min else trip
-            if self.interruptible:
-                text = f"正在{self.busy_with}（可中断），约{self.finish_min}分钟后出发，{then}"
-            else:
-                text = f"正在{self.busy_with}（不可中断），还需{self.finish_min}分钟，{then}"
-        return text + ("，持急救证" if self.first_aid else "")
 
     @property
     def code(self) -> ReasonCode:
@@ -133,7 +124,7 @@ class Reason:
             return None
         if code == "idle":
             return cls(mode=mode, travel_min=travel, first_aid=first_aid)
-        if not isinstance(busy_with, str) or not busy_with:
+        if not isinstance(busy_with, str):
             return None
         return cls(
             mode=mode,
@@ -150,37 +141,6 @@ def _count(v: object) -> TypeGuard[int]:
     return isinstance(v, int) and not isinstance(v, bool) and v >= 0
 
 
-_TRIP = r"(?:(?P<verb>步行|骑行|驾车)约(?P<travel>\d+)分钟|已在附近|已在现场附近)"
-_AID = r"(?P<aid>，持急救证)?"
-_REASONS = (
-    re.compile(rf"^空闲，{_TRIP}{_AID}$"),
-    re.compile(
-        rf"^正在(?P<label>.+?)（(?P<int>可中断)），?约(?P<finish>\d+)分钟后出发，再?{_TRIP}{_AID}$"
-    ),
-    re.compile(
-        rf"^正在(?P<label>.+?)（(?P<int>不可中断)），?还需(?P<finish>\d+)分钟，再?{_TRIP}{_AID}$"
-    ),
-)
-
-
-def parse_reason(text: str) -> Reason | None:
-    """The Reason behind a stored Chinese reason (this or earlier wording), or None."""
-    for pattern in _REASONS:
-        m = pattern.match(text)
-        if m is None:
-            continue
-        d = m.groupdict()
-        return Reason(
-            mode=_VERB_MODE.get(d["verb"] or "", TravelMode.EBIKE),
-            travel_min=int(d["travel"] or 0),
-            busy_with=d.get("label"),
-            interruptible=d.get("int") != "不可中断",
-            finish_min=int(d.get("finish") or 0),
-            first_aid=bool(d["aid"]),
-        )
-    return None
-
-
 @dataclass(frozen=True)
 class Candidate:
     """One caregiver who could go, with ETA = finish or break off + travel."""
@@ -192,9 +152,8 @@ class Candidate:
     finish_s: int
     meets_target: bool
     has_preferred: bool
-    reason: str
+    why: Reason  # the reason, as data
     interrupts: str | None = None  # task_id that would be broken off, if any
-    why: Reason | None = None  # the reason as data (``reason`` is its Chinese wording)
 
 
 @dataclass(frozen=True)
@@ -203,7 +162,7 @@ class EmergencyRanking:
 
     best: Candidate | None
     candidates: tuple[Candidate, ...]
-    excluded: tuple[tuple[int, str], ...]
+    excluded: tuple[tuple[int, Exclusion], ...]
     can_meet_target: bool
     target_s: int
 
@@ -216,7 +175,7 @@ def _reason(c: CaregiverState, finish_s: int, travel_s: int, has_preferred: bool
     return Reason(
         mode=c.mode,
         travel_min=_minutes(travel_s),
-        busy_with=(c.current.label or "服务") if c.current is not None else None,
+        busy_with=c.current.label if c.current is not None else None,
         interruptible=c.current.interruptible if c.current is not None else True,
         finish_min=_minutes(finish_s),
         first_aid=has_preferred,
@@ -239,7 +198,7 @@ def rank_for_emergency(
     can) + travel from where they are. Those who arrive within `plan_s` come first, and among
     them those with a preferred skill (first aid); then by ETA, then by caregiver id.
     """
-    excluded: list[tuple[int, str]] = []
+    excluded: list[tuple[int, Exclusion]] = []
     eligible: list[tuple[CaregiverState, GeoPoint, int]] = []
     for c in caregivers:
         origin = c.current.location if c.current is not None else c.location
@@ -253,7 +212,7 @@ def rank_for_emergency(
         elif origin is None or not origin.is_valid():
             excluded.append((c.caregiver_id, WHY_NO_LOCATION))
         elif missing:
-            excluded.append((c.caregiver_id, f"{WHY_MISSING_SKILL}：{'、'.join(sorted(missing))}"))
+            excluded.append((c.caregiver_id, missing_skills(missing)))
         else:
             finish = 0
             if c.current is not None:
@@ -291,9 +250,8 @@ def rank_for_emergency(
                 finish_s=finish,
                 meets_target=eta <= target_s,
                 has_preferred=preferred,
-                reason=why.zh(),
-                interrupts=interrupts,
                 why=why,
+                interrupts=interrupts,
             )
         )
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
 
 T = TypeVar("T")
 
@@ -105,3 +105,29 @@ class TimelineEvent(Model):
     kind: str
     actor_user_id: int | None = None
     data: dict[str, object] = Field(default_factory=dict)
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat()
+
+
+# A time as pushed messages carry it: ISO 8601 with its offset (``+00:00``), as the pages
+# and the caregivers' phones have always read it.
+PushTime = Annotated[datetime, PlainSerializer(_iso, return_type=str, when_used="json")]
+
+
+class StationPush(Push):
+    """A station-wide message (fanned out to each of the station's operators): it names its
+    station, since an admin gets every station's messages and a console shows only its own."""
+
+    station_id: int
+
+
+class Envelope(Model):
+    """Every message pushed on the WebSocket: its per-recipient number, its type, when, and
+    the payload of that type (one ``Push`` model per type, listed in ``schemas/pushes.py``)."""
+
+    seq: int
+    type: str
+    at: datetime
+    payload: dict[str, object]

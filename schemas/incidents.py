@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import Field
 
-from schemas.common import I18nText, Location, Model, Point, TimelineEvent
+from schemas.common import (
+    I18nText,
+    Location,
+    Model,
+    Point,
+    Push,
+    PushTime,
+    StationPush,
+    TimelineEvent,
+)
 
 
 class CallType(StrEnum):
@@ -26,6 +35,24 @@ class IncidentStatus(StrEnum):
     ARRIVED = "arrived"
     RESOLVED = "resolved"
     CLOSED = "closed"  # non-emergency calls handled, false alarms
+
+
+class OfferStatus(StrEnum):
+    """An offer of an incident to one caregiver."""
+
+    OFFERED = "offered"  # waiting for the caregiver's answer (a durable timeout runs)
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    EXPIRED = "expired"  # no answer in time
+    WITHDRAWN = "withdrawn"  # the operator reassigned or closed the call
+
+
+class AlarmStatus(StrEnum):
+    """An operator alarm: raised, until someone takes it (``acknowledged_at``/``_by`` say
+    who and when)."""
+
+    RAISED = "raised"
+    ACKNOWLEDGED = "acknowledged"
 
 
 class HelpCallIn(Model):
@@ -52,11 +79,11 @@ class CandidateOut(Model):
     name: str
     eta_s: int
     meets_target: bool
-    reason: str = Field(description="the dispatcher's reason in Chinese, as stored")
+    reason: str = Field(description="the dispatcher's reason, rendered in Chinese")
     reason_code: str | None = Field(
         default=None,
         description="the reason as data: idle, busy_can_break_off or busy_must_finish "
-        "(null for rankings stored before reasons were data)",
+        "(null where the stored data does not read as a reason)",
     )
     reason_params: dict[str, Any] | None = Field(
         default=None,
@@ -111,6 +138,17 @@ class IncidentOut(Model):
     )
 
 
+class IncidentQuery(Model):
+    status: str | None = Field(
+        default=None,
+        pattern="^(active|open|offered|accepted|en_route|arrived|resolved|closed|all)$",
+        description="active (the default) is open to arrived",
+    )
+    elder_id: int | None = None
+    page: int = Field(default=1, ge=1, le=100000)
+    page_size: int = Field(default=50, ge=1, le=200)
+
+
 class IncidentPage(Model):
     items: list[IncidentOut]
     total: int
@@ -122,7 +160,7 @@ class OfferOut(Model):
     id: int
     incident_id: int
     caregiver_id: int
-    status: str
+    status: OfferStatus
     offered_at: datetime
     expires_at: datetime
     eta_s: int
@@ -194,16 +232,230 @@ class AlarmOut(Model):
     station_id: int
     incident_id: int | None
     kind: str
+    status: AlarmStatus
     message: str  # Chinese, for clients that read one language
     message_i18n: I18nText
     raised_at: datetime
     acknowledged_at: datetime | None
 
 
-class Envelope(Model):
-    """Every message pushed on the WebSocket."""
+# ----- pushed messages ----------------------------------------------------------------------
+# One model per message type (``TYPE`` is its ``type`` on the wire), with the payload's field
+# names as pages have always read them. Station-wide ones (``StationPush``) go to each of the
+# station's operators; the others to one caregiver, or to the elder and bound family.
 
-    seq: int
-    type: str
-    at: datetime
-    payload: dict[str, object]
+
+class RepeatOf(Model):
+    """The test or accidental press a new press follows (server/incidents/flows/presses.py)."""
+
+    incident_id: int
+    resolution: str
+    seconds_since_closed: int
+
+
+class IncidentOpenedPush(StationPush):
+    """A help call was opened (the console rings)."""
+
+    TYPE: ClassVar[str] = "incident.opened"
+    incident_id: int
+    elder_id: int
+    kind: CallType
+    source: str
+    elder_name: str
+    title: str = Field(description="the kind of call, in Chinese")
+    deadline_at: PushTime | None
+    outside_circle: bool
+    repeat_of: RepeatOf | None = None
+
+
+class IncidentJoinedPush(StationPush):
+    """The elder pressed again while the call was open (an emergency press upgrades it)."""
+
+    TYPE: ClassVar[str] = "incident.joined"
+    incident_id: int
+    press_count: int
+    upgraded: bool
+
+
+class IncidentOfferedPush(StationPush):
+    """The call was offered to a caregiver (by the dispatcher, or by hand)."""
+
+    TYPE: ClassVar[str] = "incident.offered"
+    incident_id: int
+    offer_id: int
+    caregiver_id: int
+    caregiver_name: str
+    eta_s: int
+    manual: bool
+
+
+class IncidentAcceptedPush(StationPush):
+    TYPE: ClassVar[str] = "incident.accepted"
+    incident_id: int
+    caregiver_id: int
+    caregiver_name: str | None
+    eta_at: PushTime
+
+
+class IncidentEnRoutePush(StationPush):
+    TYPE: ClassVar[str] = "incident.en_route"
+    incident_id: int
+
+
+class IncidentArrivedPush(StationPush):
+    """The caregiver counts as on scene (checked in nearby, or the operator confirmed)."""
+
+    TYPE: ClassVar[str] = "incident.arrived"
+    incident_id: int
+    flagged: bool
+    distance_m: float | None
+    confirmed_by: int | None
+
+
+class IncidentArrivalFlaggedPush(StationPush):
+    """A check-in farther from the elder than the tolerance: it waits for confirmation."""
+
+    TYPE: ClassVar[str] = "incident.arrival_flagged"
+    incident_id: int
+    distance_m: float
+    tolerance_m: float
+
+
+class IncidentResolvedPush(StationPush):
+    TYPE: ClassVar[str] = "incident.resolved"
+    incident_id: int
+
+
+class IncidentClosedPush(StationPush):
+    TYPE: ClassVar[str] = "incident.closed"
+    incident_id: int
+    resolution: str
+
+
+class IncidentEtaPush(StationPush):
+    """The caregiver on the way reported where they are: a new ETA."""
+
+    TYPE: ClassVar[str] = "incident.eta"
+    incident_id: int
+    caregiver_id: int
+    eta_at: PushTime
+    lat: float
+    lng: float
+
+
+class OfferLapsedPush(StationPush):
+    """An offer came to nothing: the call is offered again."""
+
+    incident_id: int
+    offer_id: int
+    caregiver_id: int
+    reason: str = Field(
+        description="what the caregiver typed when declining; 无应答 / no answer in time"
+    )
+
+
+class OfferDeclinedPush(OfferLapsedPush):
+    TYPE: ClassVar[str] = "offer.declined"
+
+
+class OfferExpiredPush(OfferLapsedPush):
+    TYPE: ClassVar[str] = "offer.expired"
+
+
+class AlarmRaisedPush(StationPush):
+    """An operator alarm (the console sounds it until someone acknowledges it)."""
+
+    TYPE: ClassVar[str] = "alarm.raised"
+    alarm_id: int
+    incident_id: int | None
+    kind: str
+    params: dict[str, Any] = Field(description="the parameters of the alarm's text")
+    sound: bool
+    message: str = Field(description="the alarm in Chinese")
+    message_i18n: I18nText
+
+
+class AlarmAcknowledgedPush(StationPush):
+    TYPE: ClassVar[str] = "alarm.acknowledged"
+    alarm_id: int
+    by: int | None = Field(description="the user who took it")
+
+
+class TaskOfferedPush(Push):
+    """To the caregiver: an emergency is offered to you (answer before ``expires_at``)."""
+
+    TYPE: ClassVar[str] = "task.offered"
+    offer_id: int
+    incident_id: int
+    kind: CallType
+    elder_name: str
+    address: str
+    access_notes: str
+    lat: float
+    lng: float
+    eta_s: int
+    expires_at: PushTime
+    deadline_at: PushTime | None
+
+
+class TaskWithdrawnPush(Push):
+    """To the caregiver: the offer (or the accepted call) was given to someone else."""
+
+    TYPE: ClassVar[str] = "task.withdrawn"
+    offer_id: int
+    incident_id: int
+
+
+class IncidentArrivalConfirmedPush(Push):
+    """To the caregiver: the station confirmed the flagged check-in; go on to resolve."""
+
+    TYPE: ClassVar[str] = "incident.arrival_confirmed"
+    incident_id: int
+    distance_m: float | None
+
+
+class IncidentStatusPush(Push):
+    """To the elder and bound family: where their help call is, in their own wording
+    (``text`` in Chinese, ``text_i18n`` in both; filled in for each reader)."""
+
+    TYPE: ClassVar[str] = "incident.status"
+    incident_id: int
+    status: IncidentStatus
+    caregiver_name: str | None = None
+    eta_at: PushTime | None = None
+    eta_minutes: int | None = None
+    text: str = ""
+    text_i18n: I18nText | None = None
+
+
+class FamilyCallRequestedPush(Push):
+    """To bound family: the elder asked to be called back (a family call)."""
+
+    TYPE: ClassVar[str] = "family.call_requested"
+    incident_id: int
+    elder_name: str
+    text: str = ""
+    text_i18n: I18nText | None = None
+
+
+PUSHES: tuple[type[Push], ...] = (
+    IncidentOpenedPush,
+    IncidentJoinedPush,
+    IncidentOfferedPush,
+    IncidentAcceptedPush,
+    IncidentEnRoutePush,
+    IncidentArrivedPush,
+    IncidentArrivalFlaggedPush,
+    IncidentResolvedPush,
+    IncidentClosedPush,
+    IncidentEtaPush,
+    OfferDeclinedPush,
+    OfferExpiredPush,
+    AlarmRaisedPush,
+    AlarmAcknowledgedPush,
+    TaskOfferedPush,
+    TaskWithdrawnPush,
+    IncidentArrivalConfirmedPush,
+    IncidentStatusPush,
+    FamilyCallRequestedPush,
+)

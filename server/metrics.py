@@ -1,21 +1,52 @@
-"""Prometheus metrics and the middleware that times requests."""
+"""Prometheus metrics and the middleware that times requests.
+
+The platform's own numbers (request latency, errors, open sockets) are defined here; a
+domain contributes its gauges with ``add_gauge`` from its ``jobs.register`` (the platform
+knows no domain: it only reads each gauge's value from the store when scraped)."""
 
 from __future__ import annotations
 
 import logging
 import time
 import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.errors import Handler
-from server.incidents.tables import incidents, offers
 from server.keys import METRICS, PLATFORM
+from server.platform import Platform
 
 access = logging.getLogger("anxin.access")
+
+GAUGES = "metrics.gauges"  # platform.extras: the domains' gauges (list[StoreGauge])
+Read = Callable[[AsyncConnection], Awaitable[float]]
+
+
+@dataclass(frozen=True)
+class StoreGauge:
+    """A gauge whose value a domain reads from the store when the metrics are scraped."""
+
+    name: str
+    help: str
+    read: Read
+
+
+def add_gauge(platform: Platform, name: str, help: str, read: Read) -> None:
+    """Contribute a gauge (a domain calls this from its ``jobs.register``; registering the
+    same name again replaces it)."""
+    gauges: list[StoreGauge] = platform.extras.setdefault(GAUGES, [])
+    gauges[:] = [g for g in gauges if g.name != name]
+    gauges.append(StoreGauge(name, help, read))
+
+
+def store_gauges(platform: Platform) -> list[StoreGauge]:
+    """The gauges the domains contributed."""
+    return list(platform.extras.get(GAUGES, []))
 
 
 class Metrics:
@@ -33,15 +64,16 @@ class Metrics:
         self.push_connections = Gauge(
             "anxin_push_connections", "open push WebSockets", registry=self.registry
         )
-        self.open_incidents = Gauge(
-            "anxin_open_incidents", "incidents not yet resolved or closed", registry=self.registry
-        )
-        self.pending_offers = Gauge(
-            "anxin_pending_offers", "offers waiting for an answer", registry=self.registry
-        )
         self.errors = Counter(
             "anxin_http_errors_total", "responses with status >= 500", registry=self.registry
         )
+        self.contributed: dict[str, Gauge] = {}
+
+    def gauge(self, g: StoreGauge) -> Gauge:
+        """The registry's gauge for a contributed one (made on first use)."""
+        if g.name not in self.contributed:
+            self.contributed[g.name] = Gauge(g.name, g.help, registry=self.registry)
+        return self.contributed[g.name]
 
 
 @web.middleware
@@ -75,26 +107,12 @@ async def timing(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 
 async def metrics_view(request: web.Request) -> web.Response:
+    """Prometheus text: the platform's numbers and every gauge the domains contributed."""
     m = request.app[METRICS]
-    from server.incidents.model import ACTIVE_STATES
-
-    async with request.app[PLATFORM].store.read() as conn:
-        m.open_incidents.set(
-            (
-                await conn.execute(
-                    select(func.count())
-                    .select_from(incidents)
-                    .where(incidents.c.status.in_(ACTIVE_STATES))
-                )
-            ).scalar_one()
-        )
-        m.pending_offers.set(
-            (
-                await conn.execute(
-                    select(func.count()).select_from(offers).where(offers.c.status == "offered")
-                )
-            ).scalar_one()
-        )
+    platform = request.app[PLATFORM]
+    async with platform.store.read() as conn:
+        for g in store_gauges(platform):
+            m.gauge(g).set(await g.read(conn))
     return web.Response(
         body=generate_latest(m.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
     )

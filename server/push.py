@@ -12,15 +12,17 @@ import contextlib
 import json
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import WSMsgType, web
 from sqlalchemy import select
 
-from schemas.incidents import Envelope
+from schemas.common import Envelope
+from schemas.pushes import PUSHES
 from server.errors import ApiError
 from server.http import INT64, caller
 from server.keys import HUB, METRICS, PLATFORM
-from server.openapi import doc
+from server.openapi import REF, doc
 from server.platform import Platform
 from server.store.tables import push_messages
 
@@ -115,6 +117,28 @@ class PushHub:
             t.cancel()
 
 
+def push_messages_schema() -> dict[str, Any]:
+    """Every pushed message as JSON Schema: one envelope per type (``schemas/pushes.py``),
+    its ``payload`` that type's model, told apart by ``type``."""
+    return {
+        "oneOf": [
+            {
+                "title": f"{model.__name__} envelope",
+                "type": "object",
+                "required": ["seq", "type", "at", "payload"],
+                "properties": {
+                    "seq": {"type": "integer", "description": "per recipient, from 1, no gaps"},
+                    "type": {"const": type_},
+                    "at": {"type": "string", "format": "date-time"},
+                    "payload": {"$ref": REF.format(model=model.__name__)},
+                },
+            }
+            for type_, model in sorted(PUSHES.items())
+        ],
+        "discriminator": {"propertyName": "type"},
+    }
+
+
 @doc(
     status=101,
     response=Envelope,
@@ -125,8 +149,12 @@ class PushHub:
             "(`Envelope`: seq, type, at, payload) after `last_seq`, and pings every "
             'ANXIN_WS_HEARTBEAT_S seconds. The client may send `{"type": "ping"}` (→ pong) or '
             '`{"type": "resume", "last_seq": N}`; anything else gets an `error` frame. '
-            "`token` is the access token (browsers cannot set headers on a WebSocket)."
-        )
+            "`token` is the access token (browsers cannot set headers on a WebSocket). "
+            "The messages, by `type`, are in `x-push-messages` (one payload model each): "
+            + ", ".join(f"`{t}`" for t in sorted(PUSHES))
+            + "."
+        ),
+        "x-push-messages": push_messages_schema(),
     },
 )
 async def websocket(request: web.Request) -> web.StreamResponse:

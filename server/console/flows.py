@@ -17,7 +17,7 @@ from server.clock import SHANGHAI
 from server.console import out
 from server.errors import ApiError
 from server.incidents.model import ACTIVE_STATES
-from server.incidents.tables import alarms, incident_events, incidents, offers
+from server.incidents.tables import alarms, incidents, offers
 from server.incidents.views import incident_out
 from server.platform import Platform
 from server.registry.guards import elder_for
@@ -220,20 +220,7 @@ async def pending_offers(
             .where(offers.c.incident_id.in_(incident_ids), offers.c.status == "offered")
         )
     ).all()
-    # The dispatcher's reason as data is on the offer's timeline event (the offer row has the text).
-    why: dict[int, dict[str, Any]] = {}
-    if rows:
-        for e in (
-            await conn.execute(
-                select(incident_events.c.data).where(
-                    incident_events.c.incident_id.in_([r.incident_id for r in rows]),
-                    incident_events.c.kind == "offered",
-                )
-            )
-        ).scalars():
-            if isinstance(e, dict) and isinstance(e.get("offer_id"), int):
-                why[e["offer_id"]] = e
-    return {r.incident_id: out.offer_out(r, why.get(r.id, {})) for r in rows}
+    return {r.incident_id: out.offer_out(r) for r in rows}
 
 
 async def incident_view(platform: Platform, p: Principal, incident_id: int) -> dict[str, Any]:

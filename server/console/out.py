@@ -12,6 +12,7 @@ from schemas.incidents import IncidentStatus as IS
 from server.auth.principal import Principal, Role
 from server.clock import SHANGHAI
 from server.incidents.model import ACTIVE_STATES
+from server.incidents.out import offer_reason
 from server.texts import (
     TASK_KIND_KEYS,
     Audience,
@@ -297,9 +298,8 @@ def today_out(
 # ----- incidents, offers, alarms ------------------------------------------------------------
 
 
-def offer_out(r: Any, why: dict[str, Any]) -> dict[str, Any]:
-    """An incident's pending offer (``why``: the offer's timeline event, with the reason as
-    data)."""
+def offer_out(r: Any) -> dict[str, Any]:
+    """An incident's pending offer, with the dispatcher's reason as data."""
     return {
         "offer_id": r.id,
         "caregiver_id": r.caregiver_id,
@@ -307,9 +307,7 @@ def offer_out(r: Any, why: dict[str, Any]) -> dict[str, Any]:
         "expires_at": iso(r.expires_at),
         "eta_s": r.eta_s,
         "manual": r.manual,
-        "reason": r.reason,
-        "reason_code": why.get("reason_code"),
-        "reason_params": why.get("reason_params"),
+        **offer_reason(r),
     }
 
 

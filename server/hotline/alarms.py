@@ -15,14 +15,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, Final
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotline.roster import DutyRole, DutySlot
 from schemas.hotline import Channel
 from server.hotline.chain import roster_now
 from server.hotline.tables import alerts
-from server.incidents.model import timeline
+from server.incidents.model import acknowledge_alarms, timeline
 from server.incidents.notify import to_operators
 from server.incidents.tables import alarms
 from server.platform import Platform, Tx, emit, schedule
@@ -149,14 +149,10 @@ async def acknowledged(conn: AsyncConnection, alert: Any) -> bool:
 async def acknowledge_by_phone(tx: Tx, alert: Any, *, via: str) -> bool:
     """The person called for an alarm pressed 1 (or tapped the link): the alarm is theirs."""
     alarm_id = alarm_id_of(alert)
-    res = await tx.conn.execute(
-        update(alarms)
-        .where(alarms.c.id == alarm_id, alarms.c.acknowledged_at.is_(None))
-        .values(acknowledged_at=tx.now, acknowledged_by=alert.user_id)
-    )
-    if res.rowcount != 1:
+    taken = await acknowledge_alarms(tx, alarms.c.id == alarm_id, by=alert.user_id)
+    if not taken:
         return False
-    row = (await tx.conn.execute(select(alarms).where(alarms.c.id == alarm_id))).one()
+    row = taken[0]
     if row.incident_id is not None:
         await timeline(
             tx,

@@ -45,7 +45,7 @@ from server.hotline.settings import DEFAULTS as DEFAULT_SETTINGS
 from server.hotline.settings import all_settings
 from server.hotline.tables import complaints, devices, hotline_calls, roster, satisfaction
 from server.hotline.task_rows import insert_new, task_row
-from server.incidents.alarms import raise_alarm
+from server.incidents.alarms import acknowledge_alarms, raise_alarm
 from server.incidents.intake import Intake, IntakeResult, open_or_join
 from server.incidents.model import timeline
 from server.incidents.presses import FALSE_ALARMS
@@ -150,14 +150,8 @@ async def record_called_120(
     async with platform.tx() as tx:
         inc = await _incident_in_scope(tx, incident_id, station_id, is_admin)
         await timeline(tx, inc.id, "called_120", user_id, note=note)
-        await tx.conn.execute(
-            update(alarms)
-            .where(
-                alarms.c.incident_id == inc.id,
-                alarms.c.kind == "advise_120",
-                alarms.c.acknowledged_at.is_(None),
-            )
-            .values(acknowledged_at=tx.now, acknowledged_by=user_id)
+        await acknowledge_alarms(
+            tx, alarms.c.incident_id == inc.id, alarms.c.kind == "advise_120", by=user_id
         )
 
 

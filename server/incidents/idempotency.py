@@ -18,10 +18,12 @@ from server.platform import Tx
 
 
 def request_hash(body: dict[str, Any]) -> str:
+    """The body's fingerprint: a replay must send the same request."""
     return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
 def valid_key(key: str | None) -> str:
+    """The Idempotency-Key header, or 400 when it is missing or malformed."""
     if not key or not (8 <= len(key) <= 100) or not key.isprintable():
         raise ApiError(
             400,
@@ -52,6 +54,7 @@ async def replay(tx: Tx, scope: str, key: str, digest: str) -> tuple[int, Any] |
 
 
 async def remember(tx: Tx, scope: str, key: str, digest: str, status: int, body: Any) -> None:
+    """Keep the answer with the effect, in the same transaction."""
     await tx.conn.execute(
         insert(idempotency_keys).values(
             scope=scope,

@@ -1,36 +1,40 @@
 """The incident's outbox consumers and timers: dispatch on open, the offer timeout, the
-20-minute deadline, the no-acceptance alarm, and tasks for calls that are not emergencies."""
+20-minute deadline, the no-acceptance alarm, tasks for calls that are not emergencies, and
+the gauges the station's operators watch."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from schemas.incidents import CallType, FamilyCallRequestedPush, OfferStatus
 from schemas.incidents import IncidentStatus as S
-from server.incidents.alarms import raise_alarm
-from server.incidents.dispatcher import dispatch_incident
-from server.incidents.flows import offer_lapsed
-from server.incidents.model import load
+from server.hotline.task_rows import insert_new, task_row
+from server.incidents.flows.alarms import raise_alarm
+from server.incidents.flows.dispatch import dispatch_incident
+from server.incidents.flows.offers import expire
+from server.incidents.model import ACTIVE_STATES, load
 from server.incidents.notify import to_watchers
-from server.incidents.tables import offers
+from server.incidents.tables import incidents, offers
+from server.metrics import add_gauge
 from server.platform import Platform, Tx, emit
 from server.registry.tables import elders
-from server.tasks.tables import tasks
+from server.texts import zh_en
+
+UNANSWERED = (S.OPEN.value, S.OFFERED.value)  # nobody has accepted yet
+NOT_THERE = (*UNANSWERED, S.ACCEPTED.value, S.EN_ROUTE.value)  # nobody on scene yet
 
 
 async def on_offer_expired(platform: Platform, tx: Tx, payload: dict[str, Any]) -> None:
-    offer = (
-        await tx.conn.execute(select(offers).where(offers.c.id == payload["offer_id"]))
-    ).first()
-    if offer is not None and offer.status == "offered":
-        await offer_lapsed(platform, tx, offer, "expired", None, "无应答 / no answer in time")
+    await expire(tx, int(payload["offer_id"]))
 
 
 async def on_sla(platform: Platform, tx: Tx, payload: dict[str, Any]) -> None:
     inc = await load(tx, payload["incident_id"])
-    if inc.status in (S.OPEN.value, S.OFFERED.value, S.ACCEPTED.value, S.EN_ROUTE.value):
+    if inc.status in NOT_THERE:
         await raise_alarm(
             tx,
             inc.station_id,
@@ -42,7 +46,7 @@ async def on_sla(platform: Platform, tx: Tx, payload: dict[str, Any]) -> None:
 
 async def on_ack_alarm(platform: Platform, tx: Tx, payload: dict[str, Any]) -> None:
     inc = await load(tx, payload["incident_id"])
-    if inc.status in (S.OPEN.value, S.OFFERED.value):
+    if inc.status in UNANSWERED:
         await raise_alarm(
             tx,
             inc.station_id,
@@ -57,7 +61,7 @@ async def on_retry(platform: Platform, tx: Tx, payload: dict[str, Any]) -> None:
 
 
 async def on_opened(platform: Platform, payload: dict[str, Any]) -> None:
-    if payload.get("kind") == "emergency":
+    if payload.get("kind") == CallType.EMERGENCY.value:
         await dispatch_incident(platform, int(payload["incident_id"]))
     else:
         await _non_emergency_task(platform, payload)
@@ -67,49 +71,45 @@ async def on_redispatch(platform: Platform, payload: dict[str, Any]) -> None:
     await dispatch_incident(platform, int(payload["incident_id"]))
 
 
-TASK_TITLES = {
-    "health": "健康咨询回电 / health advice call-back",
-    "service": "为老服务需求 / service need",
-    "family": "亲情呼叫：联系家属 / call the family",
-}
-
-
 async def _non_emergency_task(platform: Platform, payload: dict[str, Any]) -> None:
     """Health, service and family calls become a task for the station (once)."""
     iid = int(payload["incident_id"])
     async with platform.tx() as tx:
-        ref = f"incident:{iid}"
-        if (await tx.conn.execute(select(tasks.c.id).where(tasks.c.source_ref == ref))).first():
-            return
         inc = await load(tx, iid, lock=False)
         elder = (await tx.conn.execute(select(elders).where(elders.c.id == inc.elder_id))).one()
-        await tx.conn.execute(
-            insert(tasks).values(
-                station_id=inc.station_id,
-                elder_id=inc.elder_id,
-                kind=f"call_{inc.kind}",
-                title=TASK_TITLES.get(inc.kind, inc.kind),
-                status="open",
-                priority=2,
-                required_skills=[],
-                window_start=tx.now,
-                window_end=tx.now + timedelta(hours=2),
-                duration_s=600,
-                lat=elder.lat,
-                lng=elder.lng,
-                source="incident",
-                source_ref=ref,
-                notes=inc.notes,
-                created_at=tx.now,
-            )
+        row = task_row(
+            tx,
+            station_id=inc.station_id,
+            elder_id=inc.elder_id,
+            kind=f"call_{inc.kind}",
+            title=zh_en(f"task.call_{inc.kind}"),
+            ref=f"incident:{iid}",
+            due=tx.now + timedelta(hours=2),
+            duration_s=600,
+            lat=elder.lat,
+            lng=elder.lng,
+            notes=inc.notes,
         )
-        if inc.kind == "family":
+        if not await insert_new(tx, [{**row, "source": "incident"}]):
+            return
+        if inc.kind == CallType.FAMILY.value:
             await to_watchers(
-                tx,
-                inc.elder_id,
-                "family.call_requested",
-                {"incident_id": iid, "elder_name": elder.name, "text": f"{elder.name}希望您回电"},
+                tx, inc.elder_id, FamilyCallRequestedPush(incident_id=iid, elder_name=elder.name)
             )
+
+
+async def open_incidents(conn: AsyncConnection) -> float:
+    """Incidents not yet resolved or closed."""
+    stmt = select(func.count()).select_from(incidents).where(incidents.c.status.in_(ACTIVE_STATES))
+    return float((await conn.execute(stmt)).scalar_one())
+
+
+async def pending_offers(conn: AsyncConnection) -> float:
+    """Offers waiting for a caregiver's answer."""
+    stmt = (
+        select(func.count()).select_from(offers).where(offers.c.status == OfferStatus.OFFERED.value)
+    )
+    return float((await conn.execute(stmt)).scalar_one())
 
 
 def register(platform: Platform) -> None:
@@ -119,3 +119,7 @@ def register(platform: Platform) -> None:
     platform.on_timer("incident.sla", on_sla)
     platform.on_timer("incident.ack_alarm", on_ack_alarm)
     platform.on_timer("incident.retry", on_retry)
+    add_gauge(
+        platform, "anxin_open_incidents", "incidents not yet resolved or closed", open_incidents
+    )
+    add_gauge(platform, "anxin_pending_offers", "offers waiting for an answer", pending_offers)

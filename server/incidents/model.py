@@ -1,20 +1,26 @@
-"""The incident's and the offer's states, their allowed moves, and the one function each
-that changes state and writes the timeline event in the same transaction."""
+"""The states of a help call, its offers and its alarms: each a table of allowed moves, and
+one function each that makes a move (and writes the incident's timeline event in the same
+transaction)."""
 
 from __future__ import annotations
 
 from typing import Any, Final
 
-from sqlalchemy import insert, select
+from sqlalchemy import ColumnElement, insert, select
+from sqlalchemy.engine import Row
 
+from schemas.incidents import AlarmStatus, OfferStatus
 from schemas.incidents import IncidentStatus as S
 from server.errors import ApiError
-from server.incidents.tables import incident_events, incidents
+from server.incidents.tables import alarms, incident_events, incidents, offers
 from server.machine import Machine
-from server.platform import Tx
+from server.platform import Tx, cancel_timer
 
 OPEN_STATES: Final = (S.OPEN, S.OFFERED, S.ACCEPTED, S.EN_ROUTE, S.ARRIVED)
 ACTIVE_STATES: Final = tuple(s.value for s in OPEN_STATES)
+ASSIGNABLE: Final = tuple(s.value for s in (S.OPEN, S.OFFERED, S.ACCEPTED, S.EN_ROUTE))
+COMING: Final = (S.ACCEPTED.value, S.EN_ROUTE.value)  # a caregiver is on the way
+WITH_CAREGIVER: Final = (*COMING, S.ARRIVED.value)  # a caregiver has the call
 
 TRANSITIONS: Final[dict[S, frozenset[S]]] = {
     S.OPEN: frozenset({S.OFFERED, S.CLOSED}),
@@ -27,10 +33,35 @@ TRANSITIONS: Final[dict[S, frozenset[S]]] = {
 }
 INCIDENT: Final = Machine("incident", incidents, S, TRANSITIONS)
 
+OFFER_TRANSITIONS: Final[dict[OfferStatus, frozenset[OfferStatus]]] = {
+    OfferStatus.OFFERED: frozenset(
+        {OfferStatus.ACCEPTED, OfferStatus.DECLINED, OfferStatus.EXPIRED, OfferStatus.WITHDRAWN}
+    ),
+    OfferStatus.ACCEPTED: frozenset(
+        {OfferStatus.WITHDRAWN}
+    ),  # the operator gave the call to someone else
+    OfferStatus.DECLINED: frozenset(),
+    OfferStatus.EXPIRED: frozenset(),
+    OfferStatus.WITHDRAWN: frozenset(),
+}
+OFFER: Final = Machine("offer", offers, OfferStatus, OFFER_TRANSITIONS)
+PENDING_OFFERS: Final = (
+    OfferStatus.OFFERED.value,
+    OfferStatus.ACCEPTED.value,
+)  # withdrawn when the call moves on
+
+A = AlarmStatus
+ALARM_TRANSITIONS: Final[dict[A, frozenset[A]]] = {
+    A.RAISED: frozenset({A.ACKNOWLEDGED}),
+    A.ACKNOWLEDGED: frozenset(),
+}
+ALARM: Final = Machine("alarm", alarms, A, ALARM_TRANSITIONS)
+
 
 async def timeline(
     tx: Tx, incident_id: int, event: str, actor: int | None = None, **data: Any
 ) -> None:
+    """One event on the incident's timeline (which is also its audit log)."""
     await tx.conn.execute(
         insert(incident_events).values(
             incident_id=incident_id, at=tx.now, kind=event, actor_user_id=actor, data=data
@@ -38,7 +69,8 @@ async def timeline(
     )
 
 
-async def load(tx: Tx, incident_id: int, *, lock: bool = True) -> Any:
+async def load(tx: Tx, incident_id: int, *, lock: bool = True) -> Row[Any]:
+    """The incident's row (locked for the rest of the transaction unless ``lock`` is off)."""
     stmt = select(incidents).where(incidents.c.id == incident_id)
     if lock:
         stmt = stmt.with_for_update()
@@ -50,7 +82,7 @@ async def load(tx: Tx, incident_id: int, *, lock: bool = True) -> Any:
 
 async def transition(
     tx: Tx,
-    inc: Any,
+    inc: Row[Any],
     to: S,
     event: str,
     actor: int | None = None,
@@ -60,3 +92,33 @@ async def transition(
     """Move an incident to ``to`` and write its timeline event in the same transaction."""
     await INCIDENT.move(tx.conn, inc.id, inc.status, to, values, version=inc.version)
     await timeline(tx, inc.id, event, actor, status=to.value, **data)
+
+
+async def offer_transition(tx: Tx, offer: Row[Any], to: OfferStatus) -> None:
+    """Decide an offer (``to``, as of now) and stop its answer timer. The step that decides it
+    writes the incident's timeline event (accepted, offer_declined, offer_expired, or the
+    incident's own move when the call is reassigned or closed)."""
+    await OFFER.move(tx.conn, offer.id, offer.status, to, {"decided_at": tx.now})
+    await cancel_timer(tx, f"offer:{offer.id}:expire")
+
+
+async def acknowledge_alarms(tx: Tx, *where: ColumnElement[bool], by: int | None) -> list[Row[Any]]:
+    """Acknowledge every raised alarm that matches ``where`` (as of now, by ``by``) and return
+    their rows; the caller writes what the acknowledgement means (a timeline row, a push)."""
+    rows = (
+        await tx.conn.execute(
+            select(alarms)
+            .where(alarms.c.status == A.RAISED.value, *where)
+            .order_by(alarms.c.id)
+            .with_for_update()
+        )
+    ).all()
+    for r in rows:
+        await ALARM.move(
+            tx.conn,
+            r.id,
+            r.status,
+            A.ACKNOWLEDGED,
+            {"acknowledged_at": tx.now, "acknowledged_by": by},
+        )
+    return list(rows)

@@ -1,25 +1,63 @@
 """Who hears about an incident: the station's operators, the elder, bound family.
 
-Every pushed text is rendered here for its reader (server/texts.py): the elder and the
-family get their own wording, both in Chinese (``text``) and as ``text_i18n``."""
+Every pushed text is rendered here for its reader (server/texts): the elder and the family
+get their own wording, both in Chinese (``text``) and as ``text_i18n``. A message is a typed
+model (``schemas.common.Push``); the untyped ``(type, payload)`` form still works for the
+domains that have not moved to models yet."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import literal, select
 
+from schemas.common import I18nText, Push, StationPush
 from server.auth.tables import users
 from server.clock import as_utc
+from server.incidents.model import WITH_CAREGIVER
 from server.incidents.tables import incidents
 from server.platform import Tx, queue_push
 from server.registry.tables import caregivers, elders, family_bindings
-from server.texts import alarm_text, with_text
+from server.texts import Audience, alarm_text, push_text, with_text
 
 
-async def to_operators(tx: Tx, station_id: int, type_: str, payload: dict[str, Any]) -> None:
-    """Fan a station-wide message out into each operator's own numbered stream."""
-    ops = (
+@overload
+async def to_operators(tx: Tx, msg: StationPush, /) -> None: ...
+@overload
+async def to_operators(tx: Tx, station_id: int, type_: str, payload: dict[str, Any], /) -> None: ...
+async def to_operators(
+    tx: Tx,
+    msg: StationPush | int,
+    type_: str | None = None,
+    payload: dict[str, Any] | None = None,
+    /,
+) -> None:
+    """Fan a station-wide message out into each operator's own numbered stream: a typed
+    message (``StationPush``, which names its station), or ``(station_id, type, payload)``."""
+    if isinstance(msg, StationPush):
+        for uid in await _operators(tx, msg.station_id):
+            queue_push(tx, f"user:{uid}", msg)
+        return
+    legacy, body = _legacy_station(msg, str(type_), payload or {})
+    for uid in await _operators(tx, msg):
+        queue_push(tx, f"user:{uid}", legacy, body)
+
+
+def _legacy_station(
+    station_id: int, type_: str, payload: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    # Every station-wide message names its station: an admin gets all stations' messages,
+    # and a console shows only those of the station on its board.
+    payload = {"station_id": station_id, **payload}
+    if type_ == "alarm.raised":
+        said = alarm_text(str(payload.get("kind", "")), payload.get("params"))
+        payload = {**payload, "message": said.render("zh"), "message_i18n": said.out()}
+    return type_, payload
+
+
+async def _operators(tx: Tx, station_id: int) -> list[int]:
+    """The station's active operators, and every admin."""
+    return list(
         (
             await tx.conn.execute(
                 select(users.c.id).where(
@@ -32,14 +70,6 @@ async def to_operators(tx: Tx, station_id: int, type_: str, payload: dict[str, A
         .scalars()
         .all()
     )
-    # Every station-wide message names its station: an admin gets all stations' messages,
-    # and a console shows only those of the station on its board.
-    payload = {"station_id": station_id, **payload}
-    if type_ == "alarm.raised":
-        said = alarm_text(str(payload.get("kind", "")), payload.get("params"))
-        payload = {**payload, "message": said.render("zh"), "message_i18n": said.out()}
-    for uid in ops:
-        queue_push(tx, f"user:{uid}", type_, payload)
 
 
 async def watchers(tx: Tx, elder_id: int) -> list[int]:
@@ -47,23 +77,22 @@ async def watchers(tx: Tx, elder_id: int) -> list[int]:
     return [uid for uid, _ in await _watchers(tx, elder_id)]
 
 
-async def _watchers(tx: Tx, elder_id: int) -> list[tuple[int, str]]:
+async def _watchers(tx: Tx, elder_id: int) -> list[tuple[int, Audience]]:
     family = select(
         family_bindings.c.family_user_id.label("uid"), literal("family").label("who")
     ).where(family_bindings.c.elder_id == elder_id, family_bindings.c.status == "confirmed")
     own = select(elders.c.user_id.label("uid"), literal("elder").label("who")).where(
         elders.c.id == elder_id, elders.c.user_id.is_not(None)
     )
-    return [(int(r.uid), str(r.who)) for r in await tx.conn.execute(own.union_all(family))]
+    return [
+        (int(r.uid), "elder" if r.who == "elder" else "family")
+        for r in await tx.conn.execute(own.union_all(family))
+    ]
 
 
 async def _with_caregiver(tx: Tx, payload: dict[str, Any]) -> dict[str, Any]:
     """A status push names who is coming and when, even where the sender left it out."""
-    if payload.get("caregiver_name") or payload.get("status") not in (
-        "accepted",
-        "en_route",
-        "arrived",
-    ):
+    if payload.get("caregiver_name") or payload.get("status") not in WITH_CAREGIVER:
         return payload
     row = (
         await tx.conn.execute(
@@ -75,18 +104,37 @@ async def _with_caregiver(tx: Tx, payload: dict[str, Any]) -> dict[str, Any]:
     if row is None:
         return payload
     out = {**payload, "caregiver_name": row.name}
-    if row.eta_at is not None and payload.get("status") != "arrived" and "eta_minutes" not in out:
+    if row.eta_at is not None and payload.get("status") != "arrived" and not out.get("eta_minutes"):
         out["eta_minutes"] = max(1, round((as_utc(row.eta_at) - tx.now).total_seconds() / 60))
     return out
 
 
-async def to_watchers(tx: Tx, elder_id: int, type_: str, payload: dict[str, Any]) -> None:
-    if type_ == "incident.status":
-        payload = await _with_caregiver(tx, payload)
+async def to_watchers(
+    tx: Tx, elder_id: int, msg: Push | str, payload: dict[str, Any] | None = None
+) -> None:
+    """A message for the elder and bound family, each with the text in their own wording: a
+    typed message, or ``(type, payload)``."""
+    if isinstance(msg, Push):
+        await _typed_to_watchers(tx, elder_id, msg)
+        return
+    body = dict(payload or {})
+    if msg == "incident.status":
+        body = await _with_caregiver(tx, body)
     for uid, who in await _watchers(tx, elder_id):
-        queue_push(
-            tx,
-            f"user:{uid}",
-            type_,
-            with_text(type_, payload, "elder" if who == "elder" else "family"),
+        queue_push(tx, f"user:{uid}", msg, with_text(msg, body, who))
+
+
+async def _typed_to_watchers(tx: Tx, elder_id: int, msg: Push) -> None:
+    if msg.TYPE == "incident.status":
+        known = await _with_caregiver(tx, msg.model_dump())
+        msg = msg.model_copy(
+            update={k: known[k] for k in ("caregiver_name", "eta_minutes") if k in known}
         )
+    for uid, who in await _watchers(tx, elder_id):
+        said = push_text(msg.TYPE, msg.model_dump(), who)
+        mine = msg
+        if said is not None:
+            mine = msg.model_copy(
+                update={"text": said.render("zh"), "text_i18n": I18nText.model_validate(said.out())}
+            )
+        queue_push(tx, f"user:{uid}", mine)

@@ -62,7 +62,10 @@ offers = Table(
     Column("decided_at", UtcDateTime, nullable=True),
     Column("eta_s", Integer, nullable=False),
     Column("manual", Boolean, nullable=False, server_default="0"),
-    Column("reason", String(200), nullable=False, server_default=""),
+    # Why this caregiver, as data only: the dispatcher's reason (idle, busy_can_break_off,
+    # busy_must_finish) or "manual" with the operator's {reason}; rendered per reader.
+    Column("reason_code", String(24), nullable=False),
+    Column("reason_params", JSON, nullable=False),
 )
 alarms = Table(
     "alarms",
@@ -72,6 +75,7 @@ alarms = Table(
     Column("incident_id", ForeignKey("incidents.id"), nullable=True, index=True),
     Column("kind", String(32), nullable=False),
     Column("params", JSON, nullable=False),  # the text's parameters: rendered per reader
+    Column("status", String(12), nullable=False, server_default="raised", index=True),
     Column("raised_at", UtcDateTime, nullable=False),
     Column("acknowledged_at", UtcDateTime, nullable=True),
     Column("acknowledged_by", ForeignKey("users.id"), nullable=True),

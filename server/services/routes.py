@@ -25,6 +25,7 @@ from schemas.services import (
     RecurrenceOut,
     RecurrencePatch,
 )
+from schemas.welfare import RecordOut
 from server.auth.principal import Role
 from server.errors import ApiError, not_found
 from server.http import caller, int_param, ok, parse, platform, require
@@ -120,7 +121,7 @@ async def cancel_booking(request: web.Request) -> web.Response:
     return ok(await bookings.cancel(platform(request), p, booking_id=bid))
 
 
-@doc(status=201)
+@doc(response=RecordOut, status=201)
 async def complete_booking(request: web.Request) -> web.Response:
     """The caregiver (or operator) records the service: record + ledger in one transaction."""
     p = require(request, Role.CAREGIVER, Role.OPERATOR)

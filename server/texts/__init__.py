@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from dispatch.emergency import WHY_EN, Reason, parse_reason
+from dispatch.emergency import Reason
 from server.services.catalogue import SEED_ITEMS
 from server.texts import (
     console,
@@ -82,6 +82,13 @@ def title_zh(text: str) -> str:
     return text.split(" / ", 1)[0]
 
 
+def zh_en(key: str, **params: Any) -> str:
+    """A text as one "中文 / English" string, for what is stored or sent that way (a task's
+    title and notes, an error message that reads in both)."""
+    t = Text(key, params)
+    return f"{t.render('zh')} / {t.render('en')}"
+
+
 # ----- help-call status ---------------------------------------------------------------------
 
 
@@ -110,7 +117,7 @@ def status_text(
     return Text(key, params)
 
 
-# ----- stored Chinese texts read back -------------------------------------------------------
+# ----- stored "中文 / English" texts ---------------------------------------------------------
 
 
 def bilingual(text: str) -> dict[str, Any]:
@@ -119,6 +126,12 @@ def bilingual(text: str) -> dict[str, Any]:
         zh, en = text.split(" / ", 1)
         return plain(zh.strip(), en.strip())
     return plain(text)
+
+
+# ----- reasons ------------------------------------------------------------------------------
+# An offer's reason is stored as a code and parameters only: the dispatcher's (a
+# dispatch.emergency.Reason: idle, busy_can_break_off, busy_must_finish), the operator's
+# ("manual", with the reason they typed), or an offer that lapsed ("no_answer").
 
 
 def dispatch_reason(r: Reason) -> Text:
@@ -131,30 +144,39 @@ def dispatch_reason(r: Reason) -> Text:
     params: dict[str, Any] = {"trip": trip, "aid": Text("reason.first_aid") if r.first_aid else ""}
     if r.code != "idle":
         params.update(
-            work=Label(r.busy_with or ""),
+            work=Label(r.busy_with) if r.busy_with else Text("task.service"),
             finish_min=r.finish_min,
             again=Text("reason.again") if r.travel_min else "",
         )
     return Text(f"reason.{r.code}", params)
 
 
+def reason_of(code: Any, params: Any) -> Text | None:
+    """A stored reason's text, or None where the code and params do not read as one."""
+    if code == "manual":
+        said = params.get("reason") if isinstance(params, Mapping) else None
+        return Text("offer.manual", {"reason": said}) if isinstance(said, str) else None
+    if code == "no_answer":
+        return Text("offer.no_answer")
+    data = Reason.from_data(code, params)
+    return dispatch_reason(data) if data is not None else None
+
+
 def reason_text(reason: str | None, code: Any = None, params: Any = None) -> dict[str, Any]:
-    """A dispatcher's or operator's reason in both languages: from the stored code and params
-    where there are (readable) ones, else from the stored text."""
-    data = Reason.from_data(code, params) if code is not None else None
-    if data is not None:
-        return dispatch_reason(data).out()
-    reason = reason or ""
-    if reason.startswith("人工指派："):
-        return Text("offer.manual", {"reason": reason[len("人工指派：") :]}).out()
-    # Rankings and offers stored before the reasons were data: read the Chinese back, and
-    # keep it as stored (it may be an earlier wording).
-    parsed = parse_reason(reason)
-    if parsed is not None:
-        return {**dispatch_reason(parsed).out(), "zh": reason}
-    if reason in WHY_EN:
-        return plain(reason, WHY_EN[reason])
-    return bilingual(reason)
+    """A reason in both languages: from its code and params where they read as one, else the
+    text the caller has (free text a person typed, the same in both), else "reason unknown".
+    Nothing is read back out of a Chinese sentence."""
+    said = reason_of(code, params) if code is not None else None
+    if said is not None:
+        return said.out()
+    return plain(reason) if reason else Text("reason.unknown").out()
+
+
+def reason_zh(code: Any, params: Any) -> str:
+    """A stored reason in Chinese, as pages that read one language show it ("" if it does
+    not read)."""
+    said = reason_of(code, params)
+    return said.render("zh") if said is not None else ""
 
 
 def alarm_key(kind: str, params: Mapping[str, Any]) -> str:

@@ -63,8 +63,8 @@ TEXTS: Catalogue = {
     "resolution.handled_by_phone": ("电话已处理", "handled by phone"),
     "resolution.duplicate": ("重复呼叫", "duplicate"),
     "resolution.resolved": ("已处理", "resolved"),
-    # Why the dispatcher ranked a caregiver (dispatch.emergency.Reason, by its code). The Chinese
-    # reads exactly as Reason.zh(), the wording stored beside the data.
+    # Why the dispatcher ranked a caregiver (dispatch.emergency.Reason, by its code and params:
+    # the only form a ranking or an offer stores).
     "reason.idle": ("空闲，{trip}{aid}", "idle, {trip}{aid}"),
     "reason.busy_can_break_off": (
         "正在{work}（可中断），约{finish_min}分钟后出发，{again}{trip}{aid}",
@@ -80,12 +80,26 @@ TEXTS: Catalogue = {
     "reason.close_by": ("已在附近", "already close by"),
     "reason.again": ("再", ""),
     "reason.first_aid": ("，持急救证", "; first-aid certified"),
+    "reason.unknown": ("原因不明", "reason unknown"),
     # Offers.
     "offer.manual": ("人工指派：{reason}", "Assigned by hand: {reason}"),
     "offer.no_answer": ("无应答", "no answer in time"),
     # What a caregiver is doing, on the console's list.
     "current.incident": ("紧急呼叫 {name}", "Emergency call: {name}"),
     "current.task": ("{title} {name}", "{title}: {name}"),
+    # What kind of call came in, on the console's ringing card.
+    "call.emergency": ("紧急呼叫", "Emergency call"),
+    "call.health": ("健康咨询", "Health advice"),
+    "call.service": ("为老服务", "Elder service"),
+    "call.family": ("亲情呼叫", "Family call"),
+    # Call-backs after a test or accidental press (server/incidents/flows/presses.py).
+    "press.call_back_not_reached": (
+        "只有联系上老人才能判定为测试或误按",
+        "only a call-back that reached the elder can close a press as a test or accident",
+    ),
+    "press.called_back": ("回拨确认：{outcome}", "called back: {outcome}"),
+    "press.task": ("回拨确认测试/误按", "call back to confirm a test or accidental press"),
+    "press.task_notes": ("关闭时未记录回拨", "closed without a recorded call-back"),
     # Task titles that are not on the service menu.
     "task.meal_delivery": ("送餐上门", "Meal delivery"),
     "task.call_health": ("健康咨询回电", "Health advice call-back"),

@@ -192,8 +192,8 @@ async def test_operator_pushes_name_their_station(api: Api) -> None:
 
 
 async def test_dispatcher_reasons_are_stored_as_data_and_read_in_both_languages(api: Api) -> None:
-    """Each candidate's reason is stored as a code and params beside its Chinese text; the
-    console renders zh and en from the data, and reads rows from before the data by their text."""
+    """Each candidate's reason is stored as a code and params only; the console renders zh and
+    en from the data, and data that does not read shows as "reason unknown"."""
     from datetime import timedelta
 
     from sqlalchemy import insert, select, update
@@ -276,32 +276,20 @@ async def test_dispatcher_reasons_are_stored_as_data_and_read_in_both_languages(
     assert view["candidates"][0]["reason_i18n"]["en"] == a["reason_i18n"]["en"]
     assert view["candidates"][0]["reason_i18n"]["zh"] == a["reason_i18n"]["zh"]
 
-    # Rows stored before the data (or with data that does not read) fall back to the text, in
-    # its stored (possibly older) wording.
-    old_text = f"正在助浴（不可中断）还需30分钟，再骑行约{m_b}分钟"  # an earlier wording
+    # Data that does not read (edited by hand) is never guessed from a sentence: it shows as
+    # "reason unknown" in both languages, and nothing breaks.
     old = {
         **stored,
         "candidates": [
             {k: v for k, v in idle.items() if k not in ("reason_code", "reason_params")},
-            {**busy, "reason": old_text, "reason_params": {"mode": "rocket"}},
-            {
-                **idle,
-                "caregiver_id": 999,
-                "reason": "另有安排",
-                "reason_code": None,
-                "reason_params": None,
-            },
+            {**busy, "reason_params": {"mode": "rocket"}},
         ],
     }
     async with api.platform.store.begin() as conn:
         await conn.execute(update(incidents).where(incidents.c.id == iid).values(last_ranking=old))
     view = await api.call("GET", f"/api/v1/console/incidents/{iid}", "operator", expect=200)
-    a, b, other = view["candidates"]
+    a, b = view["candidates"]
     assert a["reason_code"] is None and b["reason_code"] is None and b["reason_params"] is None
-    assert a["reason_i18n"]["zh"] == idle["reason"] and a["reason_i18n"]["en"].startswith("idle, ")
-    assert b["reason_i18n"]["zh"] == old_text
-    assert (
-        b["reason_i18n"]["en"]
-        == f"busy with bathing help (cannot break off) for 30 more min, then {m_b} min by e-bike"
-    )
-    assert other["reason_i18n"] == {**other["reason_i18n"], "zh": "另有安排", "en": "另有安排"}
+    for c in (a, b):
+        assert c["reason"] == "" and c["reason_i18n"]["key"] == "reason.unknown"
+        assert c["reason_i18n"]["en"] == "reason unknown"

@@ -7,6 +7,7 @@ from dispatch.emergency import (
     WHY_NO_LOCATION,
     WHY_OFF_DUTY,
     WHY_ON_EMERGENCY,
+    Candidate,
     CaregiverState,
     CurrentWork,
     EmergencyRequest,
@@ -14,6 +15,7 @@ from dispatch.emergency import (
 )
 from dispatch.geo import GeoPoint
 from dispatch.travel import GreatCircleTravel, TravelMode
+from server.texts import dispatch_reason
 
 HOME = GeoPoint(39.9219, 116.4436)
 TRAVEL = GreatCircleTravel()
@@ -23,6 +25,11 @@ KM_LAT = 1 / 111.195  # degrees of latitude per km
 def north(km: float) -> GeoPoint:
     """A point `km` north of the elder's home."""
     return GeoPoint(HOME.lat + km * KM_LAT, HOME.lng)
+
+
+def said(c: Candidate) -> str:
+    """The candidate's reason as the console reads it (dispatch/ gives only its data)."""
+    return dispatch_reason(c.why).render("zh")
 
 
 def idle(cid: int, km: float, skills: frozenset[str] = frozenset()) -> CaregiverState:
@@ -50,8 +57,8 @@ def test_two_caregivers_one_busy_with_a_bath() -> None:
     assert r.best is not None and r.best.caregiver_id == 2
     assert [c.caregiver_id for c in r.candidates] == [2, 1]
     assert r.candidates[1].finish_s == 720
-    assert "不可中断" in r.candidates[1].reason and "助浴" in r.candidates[1].reason
-    assert r.best.reason.startswith("空闲，骑行约")
+    assert "不可中断" in said(r.candidates[1]) and "助浴" in said(r.candidates[1])
+    assert said(r.best).startswith("空闲，骑行约")
     assert r.can_meet_target
 
 
@@ -80,7 +87,7 @@ def test_a_skill_only_one_has() -> None:
     )
     assert [c.caregiver_id for c in r.candidates] == [3]
     assert [cid for cid, _ in r.excluded] == [1, 2]
-    assert all("oxygen" in why for _, why in r.excluded)
+    assert all("oxygen" in why.skills for _, why in r.excluded)
 
 
 def test_first_aid_preferred_within_the_plan_time() -> None:
@@ -134,7 +141,7 @@ def test_walking_is_slower() -> None:
     walker = CaregiverState(1, "W", north(1), True, frozenset(), mode=TravelMode.WALK)
     r = rank_for_emergency(EmergencyRequest(1, HOME), [walker, idle(2, 1)], TRAVEL)
     assert [c.caregiver_id for c in r.candidates] == [2, 1]
-    assert "步行" in r.candidates[1].reason
+    assert "步行" in said(r.candidates[1])
 
 
 def test_empty_team() -> None:

@@ -9,9 +9,12 @@ from typing import Any
 import pytest
 from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestClient
+from sqlalchemy import select
 
+from schemas.pushes import PUSHES
 from server.app import create_app
 from server.settings import Settings
+from server.store.tables import push_messages
 from tests.conftest import BACKENDS
 from tests.support.api import Api, near
 
@@ -254,3 +257,76 @@ async def test_a_client_that_answers_pings_stays_connected(beating: Api) -> None
     await ws.send_json({"type": "ping"})
     await next_of(ws, "pong")
     await ws.close()
+
+
+async def test_every_push_type_is_in_the_openapi_document(api: Api) -> None:
+    """The WebSocket operation lists each pushed type's envelope, its payload a component."""
+    doc = await api.call("GET", "/api/openapi.json", expect=200)
+    messages = doc["paths"]["/api/v1/ws"]["get"]["x-push-messages"]
+    types = [m["properties"]["type"]["const"] for m in messages["oneOf"]]
+    assert types == sorted(PUSHES) and messages["discriminator"] == {"propertyName": "type"}
+    assert {"task.offered", "incident.status", "alarm.raised", "offer.expired"} <= set(types)
+    for m in messages["oneOf"]:
+        name = m["properties"]["payload"]["$ref"].rsplit("/", 1)[1]
+        assert name == PUSHES[m["properties"]["type"]["const"]].__name__
+        assert name in doc["components"]["schemas"]
+
+
+async def _asked_again(api: Api) -> dict[str, Any]:
+    """Step the clock (the dispatcher retries every 30 s) until cg_a is offered the call."""
+    for _ in range(20):
+        offers = await api.call("GET", "/api/v1/offers", "cg_a", expect=200)
+        if offers:
+            return dict(offers[0])
+        await api.advance(30)
+    raise AssertionError("cg_a was never asked again")
+
+
+async def test_pushed_payloads_read_as_their_models(api: Api) -> None:
+    """A help call from press to resolution, with a decline, an expiry, an alarm and a
+    flagged arrival: every message of a typed kind reads back as its model (no field more,
+    none missing), and times keep their offset as pages have always read them."""
+    await api.set_duty("cg_b", False)
+    inc = await api.press(expect=201)
+    await api.pump()
+    [offer] = await api.call("GET", "/api/v1/offers", "cg_a", expect=200)
+    await api.call("POST", f"/api/v1/offers/{offer['id']}/decline", "cg_a", expect=200)
+    await _asked_again(api)
+    await api.advance(api.platform.settings.offer_timeout_s + 1)  # no answer in time
+    offer = await _asked_again(api)
+    await api.call("POST", f"/api/v1/offers/{offer['id']}/accept", "cg_a", expect=200)
+    far, near_by = near(5000), near(0)
+    for at in (far, near_by):
+        await api.call(
+            "POST",
+            f"/api/v1/incidents/{inc['id']}/arrive",
+            "cg_a",
+            json={"location": {"lat": at[0], "lng": at[1], "coord_system": "gcj02"}},
+            expect=200,
+        )
+    await api.call(
+        "POST",
+        f"/api/v1/incidents/{inc['id']}/resolve",
+        "cg_a",
+        json={"notes": "已处理"},
+        expect=200,
+    )
+    async with api.platform.store.read() as conn:
+        rows = (await conn.execute(select(push_messages))).all()
+    seen = {r.type for r in rows if r.type in PUSHES}
+    for r in rows:
+        if r.type in PUSHES:
+            PUSHES[r.type].model_validate(r.payload)
+    assert {
+        "incident.opened",
+        "task.offered",
+        "offer.declined",
+        "offer.expired",
+        "alarm.raised",
+        "incident.arrival_flagged",
+        "incident.arrived",
+        "incident.resolved",
+        "incident.status",
+    } <= seen
+    offered = next(r.payload for r in rows if r.type == "task.offered")
+    assert offered["expires_at"].endswith("+00:00")

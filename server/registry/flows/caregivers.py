@@ -239,8 +239,12 @@ async def set_duty(platform: Platform, p: Principal, on_duty: bool) -> int:
 async def set_location(platform: Platform, p: Principal, at: Location) -> tuple[int, float, float]:
     """Where the caregiver is now; the consoles hear of it, and a help call they are on moves
     its ETA (``server.incidents.flows.moved``)."""
+    from server.incidents.flows import moved, travel_after_move
+
     cid = own_caregiver(p)
     lat, lng = stored(at)
+    # The new ETA's travel time, before the transaction: no road-service call holds a lock.
+    eta = await travel_after_move(platform, cid, lat, lng)
     async with platform.tx() as tx:
         await tx.conn.execute(
             update(caregivers)
@@ -251,7 +255,5 @@ async def set_location(platform: Platform, p: Principal, at: Location) -> tuple[
             await tell_station(
                 tx, CaregiverLocation(station_id=p.station_id, caregiver_id=cid, lat=lat, lng=lng)
             )
-        from server.incidents.flows import moved
-
-        await moved(platform, tx, cid, lat, lng)
+        await moved(platform, tx, cid, lat, lng, eta=eta)
     return cid, lat, lng

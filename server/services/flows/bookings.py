@@ -11,6 +11,7 @@ from sqlalchemy import Row, select, update
 
 from dispatch.geo import GeoPoint
 from schemas.services import BookingIn, BookingOut, BookingStatus, CompleteIn
+from schemas.welfare import RecordOut
 from server.auth.principal import Principal
 from server.errors import ApiError, not_found
 from server.geo import CoordSystem, to_store
@@ -252,9 +253,7 @@ def arrival_point(body: CompleteIn) -> GeoPoint | None:
     return GeoPoint(lat, lng)
 
 
-async def complete(
-    plat: Platform, p: Principal, *, booking_id: int, body: CompleteIn
-) -> dict[str, Any]:
+async def complete(plat: Platform, p: Principal, *, booking_id: int, body: CompleteIn) -> RecordOut:
     """The caregiver (or operator) records the service: record + ledger in one transaction;
     returns the service record as the welfare API shows it."""
     async with plat.tx() as tx:

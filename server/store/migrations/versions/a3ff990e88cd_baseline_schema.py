@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: a5c6487d1abf
+Revision ID: a3ff990e88cd
 Revises: 
-Create Date: 2026-12-06 21:46:59.038385
+Create Date: 2026-12-06 22:00:36.258222
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from alembic import op
 import server.store.types
 
 
-revision = 'a5c6487d1abf'
+revision = 'a3ff990e88cd'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -623,6 +623,7 @@ def upgrade() -> None:
     sa.Column('incident_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('kind', sa.String(length=32), nullable=False),
     sa.Column('params', sa.JSON(), nullable=False),
+    sa.Column('status', sa.String(length=12), server_default='raised', nullable=False),
     sa.Column('raised_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
     sa.Column('acknowledged_at', server.store.types.UtcDateTime(timezone=True), nullable=True),
     sa.Column('acknowledged_by', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
@@ -634,6 +635,7 @@ def upgrade() -> None:
     with op.batch_alter_table('alarms', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_alarms_incident_id'), ['incident_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_alarms_station_id'), ['station_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_alarms_status'), ['status'], unique=False)
 
     op.create_table('bookings',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -789,7 +791,8 @@ def upgrade() -> None:
     sa.Column('decided_at', server.store.types.UtcDateTime(timezone=True), nullable=True),
     sa.Column('eta_s', sa.Integer(), nullable=False),
     sa.Column('manual', sa.Boolean(), server_default='0', nullable=False),
-    sa.Column('reason', sa.String(length=200), server_default='', nullable=False),
+    sa.Column('reason_code', sa.String(length=24), nullable=False),
+    sa.Column('reason_params', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['caregiver_id'], ['caregivers.id'], name=op.f('fk_offers_caregiver_id_caregivers')),
     sa.ForeignKeyConstraint(['incident_id'], ['incidents.id'], name=op.f('fk_offers_incident_id_incidents')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_offers'))
@@ -1024,6 +1027,7 @@ def downgrade() -> None:
 
     op.drop_table('bookings')
     with op.batch_alter_table('alarms', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_alarms_status'))
         batch_op.drop_index(batch_op.f('ix_alarms_station_id'))
         batch_op.drop_index(batch_op.f('ix_alarms_incident_id'))
 

@@ -1,0 +1,153 @@
+"""The dispatcher's I/O edge: build a snapshot, ask dispatch/ for a ranking (outside the
+write transaction), and act on the answer: an offer to the best caregiver, or an alarm."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+
+from dispatch.emergency import (
+    WHY_DECLINED,
+    Candidate,
+    EmergencyRanking,
+    EmergencyRequest,
+    rank_for_emergency,
+)
+from dispatch.geo import GeoPoint
+from schemas.incidents import CallType
+from schemas.incidents import IncidentStatus as S
+from server.incidents.flows.alarms import raise_alarm
+from server.incidents.flows.offers import make_offer
+from server.incidents.flows.snapshot import caregiver_states, travel_model
+from server.incidents.model import load
+from server.incidents.tables import incidents, offers
+from server.platform import Platform, Tx, schedule
+from server.registry.tables import elders
+from server.travel import does_io
+
+RETRY_S = 30
+REASK_AFTER_S = 300
+
+
+def ranking_json(r: EmergencyRanking) -> dict[str, Any]:
+    """The ranking as stored on the incident: each reason as data only (``reason_code`` and
+    ``reason_params``, rendered per reader by server/texts), each exclusion as its code."""
+    return {
+        "can_meet_target": r.can_meet_target,
+        "target_s": r.target_s,
+        "candidates": [_candidate_json(c) for c in r.candidates],
+        "excluded": [
+            {"caregiver_id": cid, "why": why.code, **why.params()} for cid, why in r.excluded
+        ],
+    }
+
+
+def _candidate_json(c: Candidate) -> dict[str, Any]:
+    return {
+        "caregiver_id": c.caregiver_id,
+        "name": c.name,
+        "eta_s": c.eta_s,
+        "travel_s": c.travel_s,
+        "finish_s": c.finish_s,
+        "meets_target": c.meets_target,
+        "reason_code": c.why.code,
+        "reason_params": c.why.params(),
+    }
+
+
+async def _rank(platform: Platform, incident_id: int) -> EmergencyRanking | None:
+    """Rank from a read snapshot, outside the write transaction: a road-time service may
+    take a moment, and nothing should hold the store's write lock meanwhile."""
+    async with platform.store.read() as conn:
+        t = Tx(conn=conn, now=platform.clock.now())
+        inc = await load(t, incident_id, lock=False)
+        if inc.kind != CallType.EMERGENCY.value or inc.status != S.OPEN.value:
+            return None
+        # Who said no (or did not answer) in the last few minutes is not asked again yet;
+        # after that they are, since a caregiver's situation changes and the call still waits.
+        recent = t.now - timedelta(seconds=REASK_AFTER_S)
+        tried = set(
+            (
+                await conn.execute(
+                    select(offers.c.caregiver_id).where(
+                        offers.c.incident_id == incident_id,
+                        (offers.c.decided_at.is_(None)) | (offers.c.decided_at > recent),
+                    )
+                )
+            ).scalars()
+        )
+        states = await caregiver_states(t, inc.station_id, t.now)
+    s = platform.settings
+    request = EmergencyRequest(incident_id=incident_id, location=GeoPoint(inc.lat, inc.lng))
+    model = travel_model(platform)
+
+    def rank() -> EmergencyRanking:
+        return rank_for_emergency(
+            request, states, model, target_s=s.sla_s, plan_s=s.plan_eta_s, exclude=frozenset(tried)
+        )
+
+    return await asyncio.to_thread(rank) if does_io(model) else rank()
+
+
+async def dispatch_incident(platform: Platform, incident_id: int) -> None:
+    """Offer an open emergency to the best caregiver; idempotent, safe to repeat."""
+    ranking = await _rank(platform, incident_id)
+    if ranking is None:
+        return
+    async with platform.tx() as tx:
+        inc = await load(tx, incident_id)
+        if inc.kind != CallType.EMERGENCY.value or inc.status != S.OPEN.value:
+            return  # someone else moved it on meanwhile
+        await tx.conn.execute(
+            update(incidents)
+            .where(incidents.c.id == incident_id)
+            .values(last_ranking=ranking_json(ranking))
+        )
+        elder_name = (
+            await tx.conn.execute(select(elders.c.name).where(elders.c.id == inc.elder_id))
+        ).scalar()
+        if ranking.best is None:
+            await _nobody(tx, inc, ranking, elder_name)
+            return
+        best = ranking.best
+        await make_offer(
+            platform,
+            tx,
+            inc,
+            caregiver_id=best.caregiver_id,
+            eta_s=best.eta_s,
+            reason_code=best.why.code,
+            reason_params=best.why.params(),
+            actor=None,
+        )
+        if not ranking.can_meet_target:
+            await raise_alarm(
+                tx,
+                inc.station_id,
+                incident_id,
+                "no_caregiver_in_time",
+                {"name": elder_name, "minutes": best.eta_s // 60},
+            )
+
+
+async def _nobody(tx: Tx, inc: Any, ranking: EmergencyRanking, elder_name: str | None) -> None:
+    """No candidate at all: the operator is alarmed, and dispatch goes on looking while people
+    act (a durable retry)."""
+    tried = any(why == WHY_DECLINED for _, why in ranking.excluded)
+    await raise_alarm(
+        tx,
+        inc.station_id,
+        inc.id,
+        "no_caregiver",
+        {"name": elder_name, **({"variant": "tried"} if tried else {})},
+    )
+    await schedule(
+        tx,
+        "incident.retry",
+        f"incident:{inc.id}:retry:{tx.now.timestamp():.0f}",
+        tx.now + timedelta(seconds=RETRY_S),
+        {"incident_id": inc.id},
+    )

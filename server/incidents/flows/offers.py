@@ -1,0 +1,299 @@
+"""Offers: the dispatcher's (or the operator's) offer of a call to one caregiver, and what
+becomes of it: accepted, declined, expired, or withdrawn when the call moves on."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.engine import Row
+
+from schemas.incidents import (
+    IncidentAcceptedPush,
+    IncidentOfferedPush,
+    IncidentStatusPush,
+    OfferDeclinedPush,
+    OfferExpiredPush,
+    OfferStatus,
+    TaskOfferedPush,
+    TaskWithdrawnPush,
+)
+from schemas.incidents import IncidentStatus as S
+from server.auth.principal import Principal
+from server.errors import ApiError
+from server.incidents.flows.snapshot import eta_from
+from server.incidents.model import (
+    ASSIGNABLE,
+    PENDING_OFFERS,
+    load,
+    offer_transition,
+    transition,
+)
+from server.incidents.notify import to_operators, to_watchers
+from server.incidents.tables import offers
+from server.platform import Platform, Tx, cancel_timer, emit, queue_push, schedule
+from server.registry.tables import caregivers, elders
+from server.texts import zh_en
+
+MANUAL = "manual"  # the reason code of an operator's assignment; its params: {"reason"}
+NO_ANSWER = "no_answer"  # the reason an offer expired with
+
+
+async def make_offer(
+    platform: Platform,
+    tx: Tx,
+    inc: Any,
+    *,
+    caregiver_id: int,
+    eta_s: int,
+    reason_code: str,
+    reason_params: dict[str, Any],
+    actor: int | None,
+) -> int:
+    """Offer the incident to one caregiver: offer row, timeout timer, timeline (with the
+    reason as data), and the pushes to the caregiver, the station and the family."""
+    expires = tx.now + timedelta(seconds=platform.settings.offer_timeout_s)
+    manual = reason_code == MANUAL
+    oid = int(
+        (
+            await tx.conn.execute(
+                insert(offers)
+                .values(
+                    incident_id=inc.id,
+                    caregiver_id=caregiver_id,
+                    status=OfferStatus.OFFERED.value,
+                    offered_at=tx.now,
+                    expires_at=expires,
+                    eta_s=eta_s,
+                    manual=manual,
+                    reason_code=reason_code,
+                    reason_params=reason_params,
+                )
+                .returning(offers.c.id)
+            )
+        ).scalar_one()
+    )
+    await transition(
+        tx,
+        inc,
+        S.OFFERED,
+        "offered",
+        actor,
+        values={"caregiver_id": None},
+        offer_id=oid,
+        caregiver_id=caregiver_id,
+        eta_s=eta_s,
+        manual=manual,
+        reason_code=reason_code,
+        reason_params=reason_params,
+    )
+    await schedule(tx, "offer.expire", f"offer:{oid}:expire", expires, {"offer_id": oid})
+    await _tell_offered(tx, inc, oid, caregiver_id, eta_s, expires, manual=manual)
+    return oid
+
+
+async def _tell_offered(
+    tx: Tx, inc: Any, oid: int, caregiver_id: int, eta_s: int, expires: Any, *, manual: bool
+) -> None:
+    cg = (
+        await tx.conn.execute(
+            select(caregivers.c.user_id, caregivers.c.name).where(caregivers.c.id == caregiver_id)
+        )
+    ).one()
+    elder = (
+        await tx.conn.execute(
+            select(elders.c.name, elders.c.address, elders.c.access_notes).where(
+                elders.c.id == inc.elder_id
+            )
+        )
+    ).one()
+    queue_push(
+        tx,
+        f"user:{cg.user_id}",
+        TaskOfferedPush(
+            offer_id=oid,
+            incident_id=inc.id,
+            kind=inc.kind,
+            elder_name=elder.name,
+            address=elder.address,
+            access_notes=elder.access_notes,
+            lat=inc.lat,
+            lng=inc.lng,
+            eta_s=eta_s,
+            expires_at=expires,
+            deadline_at=inc.deadline_at,
+        ),
+    )
+    await to_operators(
+        tx,
+        IncidentOfferedPush(
+            station_id=inc.station_id,
+            incident_id=inc.id,
+            offer_id=oid,
+            caregiver_id=caregiver_id,
+            caregiver_name=cg.name,
+            eta_s=eta_s,
+            manual=manual,
+        ),
+    )
+    await to_watchers(tx, inc.elder_id, IncidentStatusPush(incident_id=inc.id, status=S.OFFERED))
+
+
+async def _offer_for(tx: Tx, p: Principal, offer_id: int) -> Row[Any]:
+    """The caller's own offer, still waiting for their answer (locked)."""
+    row = (
+        await tx.conn.execute(select(offers).where(offers.c.id == offer_id).with_for_update())
+    ).first()
+    if row is None or row.caregiver_id != p.caregiver_id:
+        raise ApiError(404, "offer_not_found", "offer not found")
+    if row.status != OfferStatus.OFFERED.value:
+        raise ApiError(
+            409, "offer_gone", f"this offer is already {row.status}", offer_status=row.status
+        )
+    return row
+
+
+async def accept(platform: Platform, p: Principal, offer_id: int) -> int:
+    """The caregiver takes the call: the incident is theirs, the family and station told."""
+    async with platform.tx() as tx:
+        offer = await _offer_for(tx, p, offer_id)
+        inc = await load(tx, offer.incident_id)
+        if inc.status != S.OFFERED.value:
+            raise ApiError(409, "offer_gone", "the incident has moved on")
+        await offer_transition(tx, offer, OfferStatus.ACCEPTED)
+        await cancel_timer(tx, f"incident:{inc.id}:ack_alarm")
+        eta_at = tx.now + timedelta(seconds=offer.eta_s)
+        await transition(
+            tx,
+            inc,
+            S.ACCEPTED,
+            "accepted",
+            p.user_id,
+            values={"caregiver_id": offer.caregiver_id, "accepted_at": tx.now, "eta_at": eta_at},
+            caregiver_id=offer.caregiver_id,
+            eta_s=offer.eta_s,
+        )
+        name = (
+            await tx.conn.execute(
+                select(caregivers.c.name).where(caregivers.c.id == offer.caregiver_id)
+            )
+        ).scalar()
+        status = IncidentStatusPush(
+            incident_id=inc.id,
+            status=S.ACCEPTED,
+            caregiver_name=name,
+            eta_at=eta_at,
+            eta_minutes=max(1, round(offer.eta_s / 60)),
+        )
+        await to_watchers(tx, inc.elder_id, status)
+        await to_operators(
+            tx,
+            IncidentAcceptedPush(
+                station_id=inc.station_id,
+                incident_id=inc.id,
+                caregiver_id=offer.caregiver_id,
+                caregiver_name=name,
+                eta_at=eta_at,
+            ),
+        )
+        await emit(
+            tx, "incident.accepted", {"incident_id": inc.id, "caregiver_id": offer.caregiver_id}
+        )
+        return int(inc.id)
+
+
+async def decline(platform: Platform, p: Principal, offer_id: int, *, reason: str) -> None:
+    """The caregiver cannot go (``reason`` is what they typed): the call is offered again."""
+    async with platform.tx() as tx:
+        offer = await _offer_for(tx, p, offer_id)
+        await offer_lapsed(tx, offer, OfferStatus.DECLINED, p.user_id, reason=reason)
+
+
+async def expire(tx: Tx, offer_id: int) -> None:
+    """The offer's timer: no answer in time, the call is offered again."""
+    offer = (await tx.conn.execute(select(offers).where(offers.c.id == offer_id))).first()
+    if offer is not None and offer.status == OfferStatus.OFFERED.value:
+        await offer_lapsed(tx, offer, OfferStatus.EXPIRED, None)
+
+
+async def offer_lapsed(
+    tx: Tx, offer: Row[Any], status: OfferStatus, actor: int | None, *, reason: str = ""
+) -> None:
+    """A declined or expired offer: the incident opens again and is dispatched anew."""
+    await offer_transition(tx, offer, status)
+    inc = await load(tx, offer.incident_id)
+    # A decline carries what the caregiver typed; an expiry, its reason as data.
+    why: dict[str, Any] = {"reason": reason} if status is OfferStatus.DECLINED else {}
+    if status is OfferStatus.EXPIRED:
+        why = {"reason_code": NO_ANSWER, "reason_params": {}}
+    if inc.status == S.OFFERED.value:
+        await transition(
+            tx,
+            inc,
+            S.OPEN,
+            f"offer_{status.value}",
+            actor,
+            offer_id=offer.id,
+            caregiver_id=offer.caregiver_id,
+            **why,
+        )
+        await emit(tx, "incident.redispatch", {"incident_id": inc.id})
+    lapsed = OfferDeclinedPush if status is OfferStatus.DECLINED else OfferExpiredPush
+    await to_operators(
+        tx,
+        lapsed(
+            station_id=inc.station_id,
+            incident_id=inc.id,
+            offer_id=offer.id,
+            caregiver_id=offer.caregiver_id,
+            reason=zh_en("offer.no_answer") if status is OfferStatus.EXPIRED else reason,
+        ),
+    )
+
+
+async def withdraw_pending(tx: Tx, inc: Any) -> None:
+    """Withdraw the incident's open and accepted offers (the call is reassigned or closed),
+    telling each caregiver."""
+    pending = (
+        await tx.conn.execute(
+            select(offers, caregivers.c.user_id)
+            .join(caregivers, caregivers.c.id == offers.c.caregiver_id)
+            .where(offers.c.incident_id == inc.id, offers.c.status.in_(PENDING_OFFERS))
+            .order_by(offers.c.id)
+        )
+    ).all()
+    for o in pending:
+        await offer_transition(tx, o, OfferStatus.WITHDRAWN)
+        queue_push(tx, f"user:{o.user_id}", TaskWithdrawnPush(offer_id=o.id, incident_id=inc.id))
+
+
+async def assign(
+    platform: Platform, p: Principal, incident_id: int, *, caregiver_id: int, reason: str
+) -> int:
+    """The operator's choice goes through the same offer path as the dispatcher's. The travel
+    time is computed before the transaction: nothing waits on a road service holding locks."""
+    async with platform.store.read() as conn:
+        inc = await load(Tx(conn=conn, now=platform.clock.now()), incident_id, lock=False)
+        cg = (await conn.execute(select(caregivers).where(caregivers.c.id == caregiver_id))).first()
+    if p.role.value != "admin" and inc.station_id != p.station_id:
+        raise ApiError(404, "incident_not_found", "incident not found")
+    if cg is None or cg.station_id != inc.station_id or not cg.active:
+        raise ApiError(422, "caregiver_not_available", "no such active caregiver at this station")
+    eta_s = await eta_from(platform, cg, inc)
+    async with platform.tx() as tx:
+        inc = await load(tx, incident_id)
+        if inc.status not in ASSIGNABLE:
+            raise ApiError(409, "incident_state_conflict", f"incident is {inc.status}")
+        await withdraw_pending(tx, inc)
+        inc = await load(tx, incident_id)
+        return await make_offer(
+            platform,
+            tx,
+            inc,
+            caregiver_id=caregiver_id,
+            eta_s=eta_s,
+            reason_code=MANUAL,
+            reason_params={"reason": reason},
+            actor=p.user_id,
+        )

@@ -1,0 +1,160 @@
+"""What the dispatcher knows: the station's caregivers as dispatch/ sees them, and travel
+times from the travel model, computed outside any write transaction (a road-time service
+may take a moment, and nothing should hold the store's locks meanwhile)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import select
+
+from dispatch.emergency import CaregiverState, CurrentWork
+from dispatch.geo import GeoPoint
+from dispatch.travel import TravelMode, TravelTimeModel
+from schemas.incidents import OfferStatus
+from server.incidents.model import WITH_CAREGIVER
+from server.incidents.tables import incidents, offers
+from server.platform import Platform, Tx
+from server.registry.tables import caregivers
+from server.registry.views import skills_of
+from server.tasks.tables import tasks
+from server.travel import does_io, make_travel_model
+
+log = logging.getLogger("anxin.dispatch")
+
+TRAVEL_KEY = "travel"  # platform.extras: the travel model (tests may set their own)
+
+
+def travel_model(platform: Platform) -> TravelTimeModel:
+    """The platform's travel model (great-circle, or the configured road service)."""
+    model = platform.extras.get(TRAVEL_KEY)
+    if model is None:
+        model = platform.extras[TRAVEL_KEY] = make_travel_model(platform.settings.osrm_url)
+    return cast(TravelTimeModel, model)
+
+
+async def travel_s(platform: Platform, origin: GeoPoint, to: GeoPoint, mode: TravelMode) -> int:
+    """Travel seconds from ``origin`` to ``to``: off the event loop when the model does I/O.
+    Never call it inside a write transaction."""
+    model = travel_model(platform)
+
+    def one() -> int:
+        return int(model.matrix([origin], [to], mode)[0][0])
+
+    return await asyncio.to_thread(one) if does_io(model) else one()
+
+
+async def eta_from(
+    platform: Platform, cg: Any, inc: Any, at: tuple[float, float] | None = None
+) -> int:
+    """Travel seconds from the caregiver (or ``at``) to the incident; the whole promise
+    when we do not know where they are."""
+    origin = point_of(*at) if at is not None else point_of(cg.lat, cg.lng)
+    if origin is None:
+        return platform.settings.sla_s
+    to = GeoPoint(inc.lat, inc.lng)
+    return await travel_s(platform, origin, to, travel_mode_of(cg.travel_mode))
+
+
+async def caregiver_states(tx: Tx, station_id: int, now: datetime) -> list[CaregiverState]:
+    """Every active caregiver of the station as dispatch/ sees them right now."""
+    cgs = (
+        await tx.conn.execute(
+            select(caregivers).where(
+                caregivers.c.station_id == station_id, caregivers.c.active.is_(True)
+            )
+        )
+    ).all()
+    working = (
+        await tx.conn.execute(
+            select(tasks).where(tasks.c.station_id == station_id, tasks.c.status == "in_progress")
+        )
+    ).all()
+    current = {t.caregiver_id: t for t in working}
+    busy = set(
+        (
+            await tx.conn.execute(
+                select(incidents.c.caregiver_id).where(
+                    incidents.c.station_id == station_id, incidents.c.status.in_(WITH_CAREGIVER)
+                )
+            )
+        ).scalars()
+    )
+    # A caregiver holding an unanswered offer is not offered a second emergency meanwhile.
+    busy |= set(
+        (
+            await tx.conn.execute(
+                select(offers.c.caregiver_id)
+                .join(caregivers, caregivers.c.id == offers.c.caregiver_id)
+                .where(
+                    caregivers.c.station_id == station_id,
+                    offers.c.status == OfferStatus.OFFERED.value,
+                )
+            )
+        ).scalars()
+    )
+    states = []
+    for c in cgs:
+        state = _state_of(c, current.get(c.id), c.id in busy, now)
+        if state is not None:
+            states.append(state)
+    return states
+
+
+def _state_of(c: Any, task: Any, busy: bool, now: datetime) -> CaregiverState | None:
+    """One caregiver row as dispatch/ sees it, read defensively: the rows come from
+    operators' forms, imports and older versions, and one odd row (skills stored as null
+    or a string, an unknown travel mode, half a location) must not stop dispatch for the
+    whole station — an emergency would stay open with nobody offered while the outbox
+    retried the same crash. Odd fields get safe readings; a row that still cannot be read
+    is left out and logged."""
+    try:
+        loc = point_of(c.lat, c.lng)
+        work = None
+        if task is not None and task.started_at is not None:
+            duration = task.duration_s if isinstance(task.duration_s, int | float) else 0
+            remaining = max(0, int(duration - (now - task.started_at).total_seconds()))
+            where = point_of(task.lat, task.lng) or loc
+            if where is not None:
+                work = CurrentWork(
+                    task_id=str(task.id),
+                    interruptible=task.interruptible is not False,
+                    remaining_s=remaining,
+                    location=where,
+                    label=str(task.title or ""),
+                )
+        return CaregiverState(
+            caregiver_id=c.id,
+            name=str(c.name or ""),
+            location=loc,
+            on_duty=bool(c.on_duty),
+            skills=skills_of(c.skills),
+            mode=travel_mode_of(c.travel_mode),
+            current=work,
+            on_emergency=busy,
+        )
+    except Exception:
+        log.exception(
+            "caregiver row unreadable, left out of dispatch",
+            extra={"caregiver_id": getattr(c, "id", None)},
+        )
+        return None
+
+
+def travel_mode_of(raw: Any) -> TravelMode:
+    """A stored travel mode, or the station's usual one where it does not read."""
+    try:
+        return TravelMode(raw)
+    except ValueError:
+        return TravelMode.EBIKE  # the station's usual way of getting about
+
+
+def point_of(lat: Any, lng: Any) -> GeoPoint | None:
+    """A stored location, or None where it is missing or not a valid point."""
+    if not isinstance(lat, int | float) or not isinstance(lng, int | float):
+        return None
+    p = GeoPoint(float(lat), float(lng))
+    return p if p.is_valid() else None
