@@ -60,8 +60,9 @@ def create_app(
 
     async def open_http(app: web.Application) -> AsyncIterator[None]:
         async with aiohttp.ClientSession() as session:
-            app[HTTP] = session
+            app[HTTP] = platform.http = session
             yield
+            platform.http = None
 
     async def background(app: web.Application) -> AsyncIterator[None]:
         tasks = []

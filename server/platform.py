@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from aiohttp import ClientSession
 from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -54,6 +55,9 @@ class Platform:
         self.timer_handlers: dict[str, TimerHandler] = {}
         self.slow_topics: set[str] = {"hotline.alert"}
         self.extras: dict[str, Any] = {}
+        # The app's HTTP client for outbound calls (providers, WeChat): opened and closed by
+        # the app's cleanup_ctx (server.app), None while the app is not running.
+        self.http: ClientSession | None = None
 
     def on_event(self, topic: str, handler: OutboxHandler, *, slow: bool = False) -> None:
         """Consume an outbox topic; ``slow`` ones (outbound calls to providers) run in their
