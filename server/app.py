@@ -79,6 +79,8 @@ def create_app(
         for t in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await t
+        for stop in platform.stop_handlers:
+            await stop(platform)
 
     app.cleanup_ctx.extend([open_store, open_bus, open_http, background])
     setup_routes(app)

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hotline.escalation import Firing, Plan, StepFired, plan
 from hotline.roster import DutyRole
 from schemas.hotline import ChainStatus, EscalationStepPush, StepKind
+from schemas.incidents import IncidentStatus
 from server.auth.tables import users
 from server.hotline.flows.definitions import (
     context_from_json,
@@ -40,6 +41,8 @@ from server.texts import Text
 TIMER_KIND: Final = "server.hotline.chain"
 STATION: Final = "station"  # the console target of operator alarms and the 120 advice
 ACTIVE: Final = (ChainStatus.RUNNING.value, ChainStatus.PAUSED.value)
+# An incident in these has nothing left for a chain to do.
+OVER: Final = (IncidentStatus.RESOLVED.value, IncidentStatus.CLOSED.value)
 
 People = dict[str, dict[str, Any]]
 
@@ -209,7 +212,7 @@ async def start_chain(
     if await chain_of(tx, incident_id) is not None:
         return None
     inc = (await tx.conn.execute(select(incidents).where(incidents.c.id == incident_id))).first()
-    if inc is None or inc.status in ("resolved", "closed"):
+    if inc is None or inc.status in OVER:
         return None
     elder = (await tx.conn.execute(select(elders).where(elders.c.id == inc.elder_id))).one()
     definition, problems = await definition_for(tx, inc.station_id, inc.elder_id)

@@ -152,7 +152,7 @@ async def station_of(tx: Tx, alert: Any) -> int | None:
 
 
 @dataclass(frozen=True, slots=True)
-class _Send:
+class Send:
     """A send committed as an attempt (with its check timer) and not yet handed over."""
 
     alert_id: int
@@ -169,7 +169,7 @@ async def deliver(platform: Platform, alert_id: int) -> None:
         await _hand_over(platform, send)
 
 
-def in_background(platform: Platform, send: _Send) -> None:
+def in_background(platform: Platform, send: Send) -> None:
     """Hand a send to the provider without holding up the relay: a stuck provider (5 s, and
     a retry) must not make the alerts behind it late. At most MAX_CONCURRENT_SENDS at once.
 
@@ -197,7 +197,7 @@ async def drain(platform: Platform) -> None:
         await asyncio.gather(*list(tasks), return_exceptions=True)
 
 
-async def prepare(platform: Platform, alert_id: int) -> _Send | None:
+async def prepare(platform: Platform, alert_id: int) -> Send | None:
     """Decide for one alert in a transaction; a send on an outside channel is returned to be
     handed over after the commit."""
     available = channels(platform)
@@ -255,7 +255,7 @@ async def _send(
     policy: FallbackPolicy,
     available: Mapping[Channel, ChannelAdapter],
     sent_before: int,
-) -> _Send | None:
+) -> Send | None:
     """Record the attempt and its check; an app push goes out in this transaction, any other
     channel is returned to be handed over after the commit."""
     channel = decision.channel
@@ -283,7 +283,7 @@ async def _send(
         text=_text_for(platform, alert, channel),
         reference=f"alert:{alert.id}:{number}",
     )
-    return _Send(alert.id, attempt_id, available[channel], message)
+    return Send(alert.id, attempt_id, available[channel], message)
 
 
 async def _push_to_app(platform: Platform, tx: Tx, alert: Any, attempt_id: int) -> None:
@@ -302,7 +302,7 @@ async def _push_to_app(platform: Platform, tx: Tx, alert: Any, attempt_id: int) 
     )
 
 
-async def _hand_over(platform: Platform, send: _Send) -> None:
+async def _hand_over(platform: Platform, send: Send) -> None:
     """Call the provider, then record its send id (or the error) on the attempt."""
     alert_id = send.alert_id
     send_id: str | None = None

@@ -12,7 +12,7 @@ from schemas.hotline import Channel
 from server.auth.principal import Principal, Role
 from server.errors import ApiError
 from server.hotline.flows import alarms as alarm_followup
-from server.hotline.flows.chain import responsible_in
+from server.hotline.flows.chain import OVER, responsible_in
 from server.hotline.flows.delivery import record_receipt, station_of
 from server.hotline.flows.responsibility import acknowledge, withdraw
 from server.hotline.out import alert_text
@@ -21,8 +21,6 @@ from server.hotline.tables import alert_attempts, alerts
 from server.incidents.model import timeline
 from server.incidents.tables import incidents
 from server.platform import Platform, Tx
-
-OVER = ("resolved", "closed")  # incident statuses: nothing left to answer
 
 
 async def answer(platform: Platform, alert_id: int, *, accept: bool, via: str) -> None:

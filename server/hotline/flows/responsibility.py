@@ -14,6 +14,7 @@ from schemas.hotline import (
     EscalationAcknowledgedPush,
     EscalationWithdrawnPush,
 )
+from schemas.incidents import IncidentStatus
 from server.auth.principal import Principal, Role
 from server.errors import ApiError
 from server.hotline.flows.chain import (
@@ -38,6 +39,8 @@ DUTY_PREFIX: Final = "duty:"
 HEAD_STOPPING_ALARMS: Final = frozenset({"not_accepted", "no_caregiver", "no_caregiver_in_time"})
 # No caregiver can come in time: the chain skips the wait.
 ESCALATING_ALARMS: Final = frozenset({"no_caregiver", "no_caregiver_in_time"})
+# An incident in these is looking for a caregiver.
+LOOKING: Final = (IncidentStatus.OPEN.value, IncidentStatus.OFFERED.value)
 
 
 async def acknowledge(
@@ -264,7 +267,7 @@ async def caregiver_withdrew(platform: Platform, incident_id: int) -> None:
         by_id = incidents.c.id == incident_id
         inc = (await tx.conn.execute(select(incidents).where(by_id))).first()
         chain = await chain_of(tx, incident_id)
-        if inc is None or chain is None or inc.status not in ("open", "offered"):
+        if inc is None or chain is None or inc.status not in LOOKING:
             return
         for person in sorted(await responsible(tx, chain.id)):
             if person.startswith("caregiver:"):
