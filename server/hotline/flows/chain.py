@@ -38,7 +38,7 @@ from server.platform import Platform, Tx, cancel_timer, emit, schedule
 from server.registry.tables import elders, family_bindings, stations
 from server.texts import Text
 
-TIMER_KIND: Final = "server.hotline.chain"
+TIMER_KIND: Final = "hotline.chain"  # stored on timer rows: a name, not a module path
 STATION: Final = "station"  # the console target of operator alarms and the 120 advice
 ACTIVE: Final = (ChainStatus.RUNNING.value, ChainStatus.PAUSED.value)
 # An incident in these has nothing left for a chain to do.
