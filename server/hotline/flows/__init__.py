@@ -3,7 +3,8 @@
 - ``calls``: the CTI webhook, the screen pop, a call turned into an incident; ``names``: the
   name search over a station's elders
 - ``chain``: the escalation chain started, advanced and fired; ``definitions``: its stored
-  form and overrides; ``responsibility``: people taking it, giving it back, the operator
+  form, overrides layered over the default; ``overrides``: a station's or an elder's own chain
+  set and read; ``responsibility``: people taking it, giving it back, the operator
   escalating or judging it medical
 - ``delivery``: an alert through app push, SMS, voice or WeChat with proof;
   ``respond``: the answers (SMS link, IVR digits, the app's "seen")
