@@ -1,4 +1,4 @@
-"""How help arrives and what happens when nobody answers: the phone line (CTI webhook, screen
-pop, name search), the one intake path, the escalation chain with outbound channels and proof
-of delivery, the care record for 120, devices, welfare checks and the follow-up. See
-docs/hotline.md."""
+"""The hotline's pure decisions, no I/O and nothing of ``server/``: CTI and device event
+parsing, name matching (pinyin), the escalation plan over an incident's history, the channel
+protocols and fallback policy, the care record for 120, the duty roster and follow-up
+sampling. The store-bound hotline is ``server/hotline/``; see docs/hotline.md."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Final
 
-__all__ = ["CareProfile", "Contact", "render_for_120"]
+__all__ = ["CareProfile", "Contact", "access_of", "lines_of", "render_for_120", "sex_label"]
 
 MAX_CHARS: Final = 400
 PIPL_BASIS: Final = (
@@ -45,6 +45,26 @@ class CareProfile:
     care_level: str = ""
     contacts: tuple[Contact, ...] = ()
     lives_alone: bool = False
+
+
+_SEX: Final = {"F": "女", "M": "男"}
+
+
+def sex_label(code: str) -> str:
+    """The file's sex code (F / M) as the record says it."""
+    return _SEX.get(code, code)
+
+
+def access_of(notes: str, key_holder: str) -> str:
+    """How to get in: the file's access notes, then who holds a key."""
+    return "；".join(x for x in (notes, f"钥匙：{key_holder}" if key_holder else "") if x)
+
+
+def lines_of(text: str) -> tuple[str, ...]:
+    """A free-text field of the file (one item per line or per semicolon) as items."""
+    return tuple(
+        x.strip() for x in text.replace("；", "\n").replace(";", "\n").splitlines() if x.strip()
+    )
 
 
 def _age(birth: date | None, today: date) -> str:

@@ -8,43 +8,42 @@ confirms is not trusted, and after the channel's receipt timeout the policy move
 channel (push → SMS → voice). A voice receipt can carry the digit pressed in the IVR: "1" means
 the person accepts responsibility, "2" that they cannot.
 
-The HTTP adapters speak a small provider protocol (documented in docs/hotline.md) against a
-configurable base URL; `hotline/fakes.py` plays the provider in tests.
+The provider protocol (documented in docs/hotline.md) is built and read here: the request
+bodies (`sms_request`, `voice_request` with its IVR prompt, `wechat_request`) and the answers
+(`send_id_of`, `parse_token`, `parse_receipt`). The adapters that speak it over HTTP are in
+`server/hotline/adapters.py`; `tests/support/hotline_fakes.py` plays the provider in tests.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Final, Protocol
 
-import aiohttp
-
 from schemas.hotline import Channel
 
 __all__ = [
-    "AppPushAdapter",
-    "WeChatAccessToken",
     "Attempt",
     "ChannelAdapter",
     "ChannelError",
     "Decision",
     "DecisionKind",
     "FallbackPolicy",
-    "HttpSmsAdapter",
-    "HttpVoiceAdapter",
-    "HttpWeChatAdapter",
     "OutboundMessage",
     "Receipt",
     "ReceiptStatus",
     "SendResult",
     "decide",
     "parse_receipt",
+    "parse_token",
+    "send_id_of",
+    "sms_request",
+    "voice_prompt",
+    "voice_request",
+    "wechat_request",
 ]
-
-DEFAULT_HTTP_TIMEOUT: Final = 5.0
 
 
 class ChannelError(Exception):
@@ -223,137 +222,49 @@ def decide(policy: FallbackPolicy, attempts: Sequence[Attempt], now: datetime) -
     return Decision(DecisionKind.SEND, channel=rest[0], at=now)
 
 
-# --- HTTP adapters ----------------------------------------------------------------------
+# --- the provider protocol (pure) --------------------------------------------------------
 
 
-def _join(base_url: str, path: str) -> str:
-    return base_url.rstrip("/") + path
+def sms_request(message: OutboundMessage, callback_url: str) -> dict[str, Any]:
+    """The body of POST {base}/sms/send."""
+    return {
+        "to": message.to,
+        "text": message.text,
+        "reference": message.reference,
+        "callback_url": callback_url,
+    }
 
 
-async def _post_json(
-    session: aiohttp.ClientSession,
-    url: str,
-    body: Mapping[str, Any],
-    *,
-    seconds: float,
-    headers: Mapping[str, str] | None = None,
-) -> dict[str, Any]:
-    try:
-        async with session.post(
-            url,
-            json=dict(body),
-            headers=dict(headers or {}),
-            timeout=aiohttp.ClientTimeout(total=seconds),
-        ) as resp:
-            if resp.status >= 400:
-                raise ChannelError(f"provider answered HTTP {resp.status}")
-            data = await resp.json(content_type=None)
-    except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-        if isinstance(exc, ChannelError):
-            raise
-        raise ChannelError(f"provider unreachable: {type(exc).__name__}") from exc
-    if not isinstance(data, dict):
-        raise ChannelError("provider answered something other than a JSON object")
-    return data
+def voice_prompt(message: OutboundMessage) -> str:
+    """What the text-to-speech call says: the message, then "press 1 / press 2"."""
+    return (
+        f"{message.text} 如果您能前往，请按{message.ivr_accept_digit}；"
+        f"如果不能，请按{message.ivr_decline_digit}。"
+    )
 
 
-@dataclass
-class HttpSmsAdapter:
-    """SMS through a provider: POST {base}/sms/send → {"send_id": ...}; receipts to callback."""
-
-    session: aiohttp.ClientSession
-    base_url: str
-    api_key: str
-    callback_url: str
-    timeout: float = DEFAULT_HTTP_TIMEOUT
-    channel: Channel = Channel.SMS
-
-    async def send(self, message: OutboundMessage) -> SendResult:
-        """Send one SMS."""
-        data = await _post_json(
-            self.session,
-            _join(self.base_url, "/sms/send"),
-            {
-                "to": message.to,
-                "text": message.text,
-                "reference": message.reference,
-                "callback_url": self.callback_url,
-            },
-            seconds=self.timeout,
-            headers={"Authorization": f"Bearer {self.api_key}"},
-        )
-        return SendResult(self.channel, _send_id(data, "send_id"))
+def voice_request(message: OutboundMessage, callback_url: str) -> dict[str, Any]:
+    """The body of POST {base}/voice/call: a call with an IVR gathering one digit."""
+    return {
+        "to": message.to,
+        "tts": voice_prompt(message),
+        "reference": message.reference,
+        "gather": {"digits": 1, "repeat": 2},
+        "callback_url": callback_url,
+    }
 
 
-@dataclass
-class HttpVoiceAdapter:
-    """A text-to-speech call with an IVR: "press 1 to accept, 2 if you cannot"."""
-
-    session: aiohttp.ClientSession
-    base_url: str
-    api_key: str
-    callback_url: str
-    timeout: float = DEFAULT_HTTP_TIMEOUT
-    channel: Channel = Channel.VOICE
-
-    async def send(self, message: OutboundMessage) -> SendResult:
-        """Place one call."""
-        prompt = (
-            f"{message.text} 如果您能前往，请按{message.ivr_accept_digit}；"
-            f"如果不能，请按{message.ivr_decline_digit}。"
-        )
-        data = await _post_json(
-            self.session,
-            _join(self.base_url, "/voice/call"),
-            {
-                "to": message.to,
-                "tts": prompt,
-                "reference": message.reference,
-                "gather": {"digits": 1, "repeat": 2},
-                "callback_url": self.callback_url,
-            },
-            seconds=self.timeout,
-            headers={"Authorization": f"Bearer {self.api_key}"},
-        )
-        return SendResult(self.channel, _send_id(data, "send_id"))
-
-
-@dataclass
-class HttpWeChatAdapter:
-    """WeChat subscribe message: POST /cgi-bin/message/subscribe/send?access_token=...
-
-    WeChat answers {"errcode": 0, "msgid": ...}; the send event arrives later at the
-    server URL configured with WeChat (the fake posts it to `callback_url`).
-    """
-
-    session: aiohttp.ClientSession
-    base_url: str
-    template_id: str
-    access_token: Callable[[], Awaitable[str]]
-    page: str = "pages/incident/index"
-    timeout: float = DEFAULT_HTTP_TIMEOUT
-    channel: Channel = Channel.WECHAT
-
-    async def send(self, message: OutboundMessage) -> SendResult:
-        """Send one subscribe message to an openid."""
-        token = await self.access_token()
-        data = await _post_json(
-            self.session,
-            _join(self.base_url, f"/cgi-bin/message/subscribe/send?access_token={token}"),
-            {
-                "touser": message.to,
-                "template_id": self.template_id,
-                "page": self.page,
-                "data": {
-                    k: {"value": _wechat_value(k, v)}
-                    for k, v in {"thing1": message.text, **message.params}.items()
-                },
-            },
-            seconds=self.timeout,
-        )
-        if data.get("errcode", 0) != 0:
-            raise ChannelError(f"wechat errcode {data.get('errcode')}: {data.get('errmsg')}")
-        return SendResult(self.channel, _send_id(data, "msgid"))
+def wechat_request(message: OutboundMessage, template_id: str, page: str) -> dict[str, Any]:
+    """The body of WeChat's subscribe message send."""
+    return {
+        "touser": message.to,
+        "template_id": template_id,
+        "page": page,
+        "data": {
+            k: {"value": _wechat_value(k, v)}
+            for k, v in {"thing1": message.text, **message.params}.items()
+        },
+    }
 
 
 def _wechat_value(key: str, value: str) -> str:
@@ -361,64 +272,19 @@ def _wechat_value(key: str, value: str) -> str:
     return value if not key.startswith("thing") or len(value) <= 20 else value[:19] + "…"
 
 
-@dataclass
-class WeChatAccessToken:
-    """WeChat's access token (GET /cgi-bin/token), cached until shortly before it expires."""
-
-    session: aiohttp.ClientSession
-    base_url: str
-    appid: str
-    secret: str
-    clock: Callable[[], float]
-    timeout: float = DEFAULT_HTTP_TIMEOUT
-    _token: str | None = None
-    _expires: float = 0.0
-
-    async def __call__(self) -> str:
-        """A valid token, fetched when the cached one is (nearly) expired."""
-        now = self.clock()
-        if self._token is not None and now < self._expires:
-            return self._token
-        url = _join(
-            self.base_url,
-            f"/cgi-bin/token?grant_type=client_credential&appid={self.appid}&secret={self.secret}",
-        )
-        try:
-            async with self.session.get(
-                url, timeout=aiohttp.ClientTimeout(total=self.timeout)
-            ) as r:
-                data = await r.json(content_type=None)
-        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            raise ChannelError(f"wechat token unavailable: {type(exc).__name__}") from exc
-        token = data.get("access_token") if isinstance(data, dict) else None
-        if not token:
-            raise ChannelError(f"wechat token refused: {data}")
-        # Refresh five minutes early: WeChat tokens live 7,200 s.
-        self._token = str(token)
-        self._expires = now + max(60.0, float(data.get("expires_in", 7200)) - 300)
-        return self._token
-
-
-@dataclass
-class AppPushAdapter:
-    """App push through the platform's push service; receipts come from the client's ack."""
-
-    push: Callable[[str, Mapping[str, str]], Awaitable[str]]
-    channel: Channel = Channel.APP_PUSH
-
-    async def send(self, message: OutboundMessage) -> SendResult:
-        """Push one message to a user's devices."""
-        try:
-            send_id = await self.push(
-                message.to, {"text": message.text, "reference": message.reference, **message.params}
-            )
-        except Exception as exc:  # the push service is an outside system here
-            raise ChannelError(f"push failed: {type(exc).__name__}") from exc
-        return SendResult(self.channel, send_id)
-
-
-def _send_id(data: Mapping[str, Any], key: str) -> str:
+def send_id_of(data: Mapping[str, Any], key: str) -> str:
+    """The provider's id of a send from its answer; ChannelError when it gave none."""
     value = data.get(key)
     if value is None or str(value) == "":
         raise ChannelError(f"provider answered without {key}")
     return str(value)
+
+
+def parse_token(data: object, now: float) -> tuple[str, float]:
+    """WeChat's access token answer as (token, when to fetch a new one); ChannelError when
+    refused. A token is renewed five minutes early: WeChat tokens live 7,200 s."""
+    token = data.get("access_token") if isinstance(data, dict) else None
+    if not token:
+        raise ChannelError(f"wechat token refused: {data}")
+    assert isinstance(data, dict)
+    return str(token), now + max(60.0, float(data.get("expires_in", 7200)) - 300)

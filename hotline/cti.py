@@ -27,6 +27,8 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Final, Protocol
 
+from schemas.hotline import CallStatus
+
 __all__ = [
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
@@ -198,14 +200,6 @@ def parse_event(body: bytes) -> CallEvent:
         recording_url=recording,
         agent=_text(data, "agent", required=False),
     )
-
-
-class CallStatus(StrEnum):
-    """Where a call is; it only moves forward."""
-
-    RINGING = "ringing"
-    ANSWERED = "answered"
-    ENDED = "ended"
 
 
 _RANK: Final = {CallStatus.RINGING: 0, CallStatus.ANSWERED: 1, CallStatus.ENDED: 2}

@@ -20,10 +20,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Final
 
-from schemas.hotline import Anchor, Channel, StepKind
+from schemas.hotline import Anchor, ChainStatus, Channel, StepKind
 
 __all__ = [
     "Acknowledged",
@@ -275,15 +274,6 @@ ChainEvent = (
     | OperatorAcknowledged
     | ChainClosed
 )
-
-
-class ChainStatus(StrEnum):
-    """Where the chain stands."""
-
-    RUNNING = "running"
-    PAUSED = "paused"
-    FINISHED = "finished"
-    CLOSED = "closed"
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ from enum import StrEnum
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from schemas.hotline import Answer
+from schemas.hotline import Answer, ComplaintStatus
 
 __all__ = [
     "Complaint",
@@ -33,7 +33,9 @@ __all__ = [
     "ReturnCall",
     "SatisfactionAnswer",
     "SatisfactionRate",
+    "SUBSIDY_CATEGORIES",
     "SubsidisedElder",
+    "is_subsidised",
     "quarter_name",
     "return_call",
     "sample_return_visits",
@@ -47,6 +49,10 @@ SHANGHAI: Final = ZoneInfo("Asia/Shanghai")
 RETURN_CALL_WITHIN: Final = timedelta(hours=24)
 SAMPLE_FRACTION: Final = 0.05
 SATISFACTION_TARGET: Final = 0.95
+# The categories on an elder's file that make them subsidised (the return-visit sample's frame).
+SUBSIDY_CATEGORIES: Final = frozenset(
+    {"三无", "低保", "低保边缘", "特困", "五保", "重点优抚", "伤残军人", "计生困难", "高龄", "百岁"}
+)
 
 
 # --- return calls -----------------------------------------------------------------------
@@ -99,6 +105,11 @@ class SubsidisedElder:
 
     elder_id: int
     station_id: int
+
+
+def is_subsidised(categories: Iterable[str]) -> bool:
+    """Whether an elder with these categories on file belongs to the sampling frame."""
+    return not SUBSIDY_CATEGORIES.isdisjoint(categories)
 
 
 def _rng(seed: str, station_id: int) -> random.Random:
@@ -173,15 +184,6 @@ def satisfaction_rates(
 
 
 # --- complaints ---------------------------------------------------------------------------
-
-
-class ComplaintStatus(StrEnum):
-    """Where a complaint ticket is."""
-
-    OPEN = "open"
-    ASSIGNED = "assigned"
-    RESOLVED = "resolved"
-    CLOSED = "closed"
 
 
 class ComplaintAction(StrEnum):

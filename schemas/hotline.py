@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AwareDatetime, Field
 
-from schemas.common import Model
+from schemas.common import Model, Push
 from schemas.incidents import CallType
 
 
@@ -46,6 +46,40 @@ class PressOutcome(StrEnum):
     TEST = "test"  # the elder or an installer testing the device
     ACCIDENTAL = "accidental"
     SOCIAL = "social"  # the elder wanted to talk: a comfort call is booked, no alarm
+
+
+class CallStatus(StrEnum):
+    """Where a phone call is; it only moves forward."""
+
+    RINGING = "ringing"
+    ANSWERED = "answered"
+    ENDED = "ended"
+
+
+class ChainStatus(StrEnum):
+    """Where an escalation chain stands."""
+
+    RUNNING = "running"
+    PAUSED = "paused"  # someone has taken responsibility
+    FINISHED = "finished"  # every step has fired
+    CLOSED = "closed"  # the incident is over
+
+
+class AlertStatus(StrEnum):
+    """Whether an alert has reached its person."""
+
+    SENDING = "sending"
+    DELIVERED = "delivered"  # a receipt proves it arrived
+    EXHAUSTED = "exhausted"  # every channel tried, none reached the person
+
+
+class ComplaintStatus(StrEnum):
+    """Where a complaint ticket is."""
+
+    OPEN = "open"
+    ASSIGNED = "assigned"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
 
 
 class Answer(StrEnum):
@@ -129,7 +163,7 @@ class StepIn(Model):
     medical_only: bool = False
 
     def stored(self) -> dict[str, Any]:
-        """As the chain stores it (server.hotline.chain.step_to_json): the fields are the stored keys."""
+        """As the chain stores it (server.hotline.flows.definitions.step_to_json): the fields are the stored keys."""
         return self.model_dump(mode="json")
 
 
@@ -249,3 +283,138 @@ class CallBackIn(Model):
     reached: bool = Field(description="the elder (or someone with them) answered")
     called_at: AwareDatetime | None = Field(default=None, description="default: now")
     note: str = Field(default="", max_length=500)
+
+
+# --- pushed messages ---------------------------------------------------------------------------
+# Times inside pushes are ISO 8601 strings, as the console has always read them.
+
+
+class CallerMatch(Model):
+    """An elder a calling number belongs to, and who the caller is to them."""
+
+    elder_id: int
+    station_id: int
+    name: str
+    address: str
+    relation: str  # 本人, 女儿, 邻居 ...
+    caller_name: str
+    living: str
+    care_level: str
+
+
+class OpenIncidentBrief(Model):
+    """An open incident of a matched elder, on the screen pop."""
+
+    incident_id: int
+    elder_id: int
+    kind: str
+    status: str
+    opened_at: str
+
+
+class RecentCall(Model):
+    """An earlier call from the same number, on the screen pop."""
+
+    call_id: str
+    at: str
+    status: CallStatus
+    missed: bool
+    incident_id: int | None
+
+
+class CallRingingPush(Push):
+    """The screen pop: the phone rings, and this is who may be calling."""
+
+    TYPE: ClassVar[str] = "call.ringing"
+    station_id: int
+    call_id: str
+    caller: str
+    known: bool
+    matches: list[CallerMatch]
+    open_incidents: list[OpenIncidentBrief]
+    recent_calls: list[RecentCall]
+
+
+class CallAnsweredPush(Push):
+    """An operator picked up."""
+
+    TYPE: ClassVar[str] = "call.answered"
+    station_id: int
+    call_id: str
+    agent: str | None
+
+
+class CallEndedPush(Push):
+    """The call ended; a missed one has become a call-back task. ``corrected`` (with
+    ``task_cancelled``) comes when a late answered event shows it was not missed after all."""
+
+    TYPE: ClassVar[str] = "call.ended"
+    station_id: int
+    call_id: str
+    missed: bool
+    talk_seconds: int | None
+    corrected: bool | None = None
+    task_cancelled: bool | None = None
+
+
+class EscalationStepPush(Push):
+    """A step of the chain fired: whom it is calling, or that nobody is on file
+    (``skipped``)."""
+
+    TYPE: ClassVar[str] = "escalation.step"
+    station_id: int
+    incident_id: int
+    step: str
+    skipped: bool | None = None
+    person: str | None = None
+    name: str | None = None
+    relation: str | None = None
+    alert_id: int | None = None
+    text: str
+
+
+class EscalationAcknowledgedPush(Push):
+    """Someone took responsibility (the chain pauses), or the operator on duty acknowledged
+    (the head is not called)."""
+
+    TYPE: ClassVar[str] = "escalation.acknowledged"
+    station_id: int
+    incident_id: int
+    person: str
+    name: str
+    via: str
+    text: str
+
+
+class EscalationWithdrawnPush(Push):
+    """The person who had taken responsibility cannot after all: the chain goes on."""
+
+    TYPE: ClassVar[str] = "escalation.withdrawn"
+    station_id: int
+    incident_id: int
+    person: str
+    name: str
+    via: str
+    text: str
+
+
+class EscalationStatusPush(Push):
+    """The chain's status changed."""
+
+    TYPE: ClassVar[str] = "escalation.status"
+    station_id: int
+    incident_id: int
+    status: ChainStatus
+    responsible: list[str]
+    next_at: str | None
+
+
+class EscalationAlertPush(Push):
+    """An alert for the person themselves (family, neighbour, duty operator) in the app; the
+    token answers it like the SMS link."""
+
+    TYPE: ClassVar[str] = "escalation.alert"
+    alert_id: int
+    incident_id: int | None
+    text: str
+    respond_token: str

@@ -60,8 +60,9 @@ def create_app(
 
     async def open_http(app: web.Application) -> AsyncIterator[None]:
         async with aiohttp.ClientSession() as session:
-            app[HTTP] = session
+            app[HTTP] = platform.http = session
             yield
+            platform.http = None
 
     async def background(app: web.Application) -> AsyncIterator[None]:
         tasks = []
@@ -78,6 +79,8 @@ def create_app(
         for t in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await t
+        for stop in platform.stop_handlers:
+            await stop(platform)
 
     app.cleanup_ctx.extend([open_store, open_bus, open_http, background])
     setup_routes(app)

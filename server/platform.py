@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from aiohttp import ClientSession
 from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -40,6 +41,7 @@ class Tx:
 
 OutboxHandler = Callable[["Platform", dict[str, Any]], Awaitable[None]]
 TimerHandler = Callable[["Platform", Tx, dict[str, Any]], Awaitable[None]]
+StopHandler = Callable[["Platform"], Awaitable[None]]
 
 
 class Platform:
@@ -54,6 +56,10 @@ class Platform:
         self.timer_handlers: dict[str, TimerHandler] = {}
         self.slow_topics: set[str] = {"hotline.alert"}
         self.extras: dict[str, Any] = {}
+        # The app's HTTP client for outbound calls (providers, WeChat): opened and closed by
+        # the app's cleanup_ctx (server.app), None while the app is not running.
+        self.http: ClientSession | None = None
+        self.stop_handlers: list[StopHandler] = []
 
     def on_event(self, topic: str, handler: OutboxHandler, *, slow: bool = False) -> None:
         """Consume an outbox topic; ``slow`` ones (outbound calls to providers) run in their
@@ -66,6 +72,11 @@ class Platform:
         if kind in self.timer_handlers:
             raise ValueError(f"timer kind {kind!r} already has a handler")
         self.timer_handlers[kind] = handler
+
+    def on_stop(self, handler: StopHandler) -> None:
+        """Run at shutdown, after the relay and timers have stopped and before the store, the
+        bus and the HTTP session close (work a domain still has in flight finishes there)."""
+        self.stop_handlers.append(handler)
 
     @asynccontextmanager
     async def tx(self) -> AsyncIterator[Tx]:

@@ -43,6 +43,17 @@ class Settings:
     arrival_tolerance_m: float = 200.0
     operator_alarm_after_s: int = 90
     cti_secret: str = "dev-cti-secret"
+    # The hotline's other signing parties (server/hotline/config.py): unset, the CTI secret.
+    device_secret: str | None = None
+    hotline_receipt_secret: str | None = None
+    # Outbound SMS and voice (unset: none), where the provider posts receipts, and WeChat's
+    # subscribe-message template (unset: no WeChat channel).
+    hotline_provider_url: str | None = None
+    hotline_provider_key: str = ""
+    hotline_callback_url: str = ""
+    wechat_template_id: str | None = None
+    # The address in SMS links, and the origin the neighbour's page accepts behind a proxy.
+    public_url: str | None = None
     osrm_url: str | None = None
     timer_poll_s: float = 0.5
     lease_s: int = 15
@@ -86,6 +97,13 @@ class Settings:
                 "ANXIN_OPERATOR_ALARM_AFTER_S", base.operator_alarm_after_s
             ),
             cti_secret=_env("ANXIN_CTI_SECRET", base.cti_secret) or "",
+            device_secret=_env("ANXIN_DEVICE_SECRET"),
+            hotline_receipt_secret=_env("ANXIN_HOTLINE_RECEIPT_SECRET"),
+            hotline_provider_url=_env("ANXIN_HOTLINE_PROVIDER_URL"),
+            hotline_provider_key=_env("ANXIN_HOTLINE_PROVIDER_KEY", "") or "",
+            hotline_callback_url=_env("ANXIN_HOTLINE_CALLBACK_URL", "") or "",
+            wechat_template_id=_env("ANXIN_WECHAT_TEMPLATE_ID"),
+            public_url=_env("ANXIN_PUBLIC_URL"),
             osrm_url=_env("ANXIN_OSRM_URL"),
             production=_env("ANXIN_PRODUCTION", "0") == "1",
             log_level=_env("ANXIN_LOG_LEVEL", "INFO") or "INFO",

@@ -3,7 +3,8 @@
 The PBX (CTI webhook), the device gateway (heartbeats and presses) and the SMS/voice provider
 (delivery receipts) are three different companies' systems; a secret shared between them
 would let any one of them forge the others' requests (a leaked PBX secret must not be able to
-raise presses). Each has its own variable:
+raise presses). Each has its own variable, read with the other settings in
+``server.settings.Settings.from_env``:
 
 | variable | signs | unset |
 | --- | --- | --- |
@@ -17,16 +18,12 @@ each must be set and all three must differ, or the server refuses to start.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from typing import Final
 
 from server.platform import Platform
 from server.settings import Settings
 
-__all__ = ["SECRETS", "HotlineSecrets", "check_production", "secrets_of"]
-
-SECRETS: Final = "hotline.secrets"  # platform.extras key (tests may set their own)
+__all__ = ["HotlineSecrets", "check_production", "secrets_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,13 +35,14 @@ class HotlineSecrets:
     provider: bytes
 
     @classmethod
-    def from_env(cls, settings: Settings) -> HotlineSecrets:
-        """Read the secrets; the device and provider ones fall back to the CTI secret."""
+    def of(cls, settings: Settings) -> HotlineSecrets:
+        """The secrets the settings give; the device and provider ones fall back to the CTI
+        secret."""
         cti = settings.cti_secret
         return cls(
             cti=cti.encode(),
-            device=(os.environ.get("ANXIN_DEVICE_SECRET") or cti).encode(),
-            provider=(os.environ.get("ANXIN_HOTLINE_RECEIPT_SECRET") or cti).encode(),
+            device=(settings.device_secret or cti).encode(),
+            provider=(settings.hotline_receipt_secret or cti).encode(),
         )
 
 
@@ -54,12 +52,15 @@ def check_production(settings: Settings) -> None:
         return
     missing = [
         name
-        for name in ("ANXIN_DEVICE_SECRET", "ANXIN_HOTLINE_RECEIPT_SECRET")
-        if not os.environ.get(name)
+        for name, value in (
+            ("ANXIN_DEVICE_SECRET", settings.device_secret),
+            ("ANXIN_HOTLINE_RECEIPT_SECRET", settings.hotline_receipt_secret),
+        )
+        if not value
     ]
     if missing:
         raise SystemExit(f"refusing to start: {', '.join(missing)} must be set")
-    s = HotlineSecrets.from_env(settings)
+    s = HotlineSecrets.of(settings)
     if len({s.cti, s.device, s.provider}) != 3:
         raise SystemExit(
             "refusing to start: the CTI, device and receipt secrets must all be different"
@@ -67,8 +68,5 @@ def check_production(settings: Settings) -> None:
 
 
 def secrets_of(platform: Platform) -> HotlineSecrets:
-    """The secrets this process verifies with (read once)."""
-    found = platform.extras.get(SECRETS)
-    if not isinstance(found, HotlineSecrets):
-        found = platform.extras[SECRETS] = HotlineSecrets.from_env(platform.settings)
-    return found
+    """The secrets this process verifies with."""
+    return HotlineSecrets.of(platform.settings)

@@ -4,7 +4,8 @@ The neighbour taps a link in an SMS, so the page must work in any phone browser 
 no sign-in and no script: a plain HTML form posting to the same URL. The token in the URL is
 the only credential (an HMAC of the alert id), so a forged page on another site cannot post
 without it; the handler also refuses cross-site posts (Origin, Sec-Fetch-Site). Opening the
-page (GET) never answers: SMS apps and WeChat fetch links for previews. Pure: text in, HTML out.
+page (GET) never answers: SMS apps and WeChat fetch links for previews. Text in, HTML out: the
+template is here, its sentences are in the catalogue (server/texts/hotline.py).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from html import escape
 from typing import Final
+
+from server.texts import Text
 
 __all__ = ["PAGE_HEADERS", "PageState", "RespondPage", "render"]
 
@@ -49,20 +52,11 @@ class RespondPage:
 
 
 _NOTES: Final = {
-    PageState.ASK: ("请告诉服务站您能否前往。", "Please tell the station whether you can go."),
-    PageState.GOING: (
-        "谢谢！服务站已知道您正在前往。如果去不了，请点下面的按钮。",
-        "Thank you: the station knows you are on your way. If you cannot go after all, tap below.",
-    ),
-    PageState.DECLINED: (
-        "已告诉服务站您去不了，我们会联系其他人。",
-        "The station knows you cannot go and is calling someone else.",
-    ),
-    PageState.OVER: ("这次呼叫已处理完毕，谢谢您。", "This call has been handled. Thank you."),
-    PageState.INVALID: (
-        "链接无效或已过期，请直接致电服务站。",
-        "This link is not valid: please call the station.",
-    ),
+    PageState.ASK: "hotline.page.ask",
+    PageState.GOING: "hotline.page.going",
+    PageState.DECLINED: "hotline.page.declined",
+    PageState.OVER: "hotline.page.over",
+    PageState.INVALID: "hotline.page.invalid",
 }
 
 _STYLE: Final = (
@@ -75,7 +69,14 @@ _STYLE: Final = (
 )
 
 
-def _button(answer: str, css: str, zh: str, en: str) -> str:
+def _both(key: str) -> tuple[str, str]:
+    """A catalogue text in both languages (the catalogue's own words: no markup in them)."""
+    t = Text(key)
+    return t.render("zh"), t.render("en")
+
+
+def _button(answer: str, css: str, key: str) -> str:
+    zh, en = _both(key)
     return (
         f'<button type="submit" name="answer" value="{answer}" class="{css}">'
         f'{zh}<br><span class="en" style="color:#fff">{en}</span></button>'
@@ -84,23 +85,24 @@ def _button(answer: str, css: str, zh: str, en: str) -> str:
 
 def render(page: RespondPage) -> str:
     """The whole page (Chinese first, English below)."""
-    zh, en = _NOTES[page.state]
+    zh, en = _both(_NOTES[page.state])
+    title, heading = _both("hotline.page.title"), _both("hotline.page.heading")
     parts = [
         "<!doctype html>",
         '<html lang="zh-CN"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width,initial-scale=1">',
-        "<title>安心 · 紧急呼叫 / Anxin emergency</title>",
+        f"<title>{title[0]} / {title[1]}</title>",
         f"<style>{_STYLE}</style></head><body>",
-        '<h1>安心 · 紧急呼叫<br><span class="en">Anxin · emergency call</span></h1>',
+        f'<h1>{heading[0]}<br><span class="en">{heading[1]}</span></h1>',
     ]
     if page.text:
         parts.append(f'<p class="msg">{escape(page.text)}</p>')
     parts.append(f'<p>{escape(zh)}<br><span class="en">{escape(en)}</span></p>')
     buttons = []
     if page.state in (PageState.ASK, PageState.DECLINED):
-        buttons.append(_button("accept", "go", "我去看看", "I'm going"))
+        buttons.append(_button("accept", "go", "hotline.page.accept"))
     if page.state in (PageState.ASK, PageState.GOING):
-        buttons.append(_button("decline", "no", "我去不了", "I can't"))
+        buttons.append(_button("decline", "no", "hotline.page.decline"))
     if buttons:
         parts.append(f'<form method="post" action="{escape(page.action, quote=True)}">')
         parts.extend(buttons)

@@ -17,7 +17,7 @@ hotline_calls = Table(
     Column("station_id", ForeignKey("stations.id"), nullable=True, index=True),
     Column("caller", String(32), nullable=False, server_default=""),
     Column("called", String(32), nullable=False, server_default=""),
-    Column("status", String(10), nullable=False),  # ringing, answered, ended
+    Column("status", String(10), nullable=False),  # CallStatus
     Column("ringing_at", UtcDateTime, nullable=True),
     Column("answered_at", UtcDateTime, nullable=True),
     Column("ended_at", UtcDateTime, nullable=True),
@@ -48,7 +48,7 @@ escalation_chains = Table(
     Column("started_at", UtcDateTime, nullable=False),
     Column("definition", JSON, nullable=False),  # snapshot of the steps at start
     Column("context", JSON, nullable=False),  # who each step reaches, resolved at start
-    Column("status", String(10), nullable=False),  # running, paused, finished, closed
+    Column("status", String(10), nullable=False),  # ChainStatus
     Column("next_at", UtcDateTime, nullable=True),
     Column("timer_seq", Integer, nullable=False, server_default="0"),
 )
@@ -90,8 +90,10 @@ alerts = Table(
     Column("openid", String(64), nullable=True),
     Column("user_id", ForeignKey("users.id"), nullable=True),
     Column("channels", JSON, nullable=False),
-    Column("text", String(300), nullable=False),
-    Column("status", String(10), nullable=False),  # sending, delivered, exhausted
+    # What it says, as a text key and parameters (server.hotline.out.alert_text renders it).
+    Column("text_key", String(40), nullable=False),
+    Column("text_params", JSON, nullable=False),
+    Column("status", String(10), nullable=False),  # AlertStatus
     Column("created_at", UtcDateTime, nullable=False),
     Column("delivered_at", UtcDateTime, nullable=True),
 )
@@ -115,7 +117,7 @@ receipts = Table(
     metadata,
     _id(),
     Column("send_id", String(64), nullable=False, index=True),
-    Column("status", String(12), nullable=False),
+    Column("status", String(12), nullable=False),  # ReceiptStatus as reported: never updated
     Column("digits", String(8), nullable=True),
     Column("at", UtcDateTime, nullable=False),
 )
@@ -158,7 +160,7 @@ complaints = Table(
     Column("elder_id", ForeignKey("elders.id"), nullable=False),
     Column("provider_id", ForeignKey("caregivers.id"), nullable=True),
     Column("text", Text, nullable=False),
-    Column("status", String(10), nullable=False),
+    Column("status", String(10), nullable=False),  # ComplaintStatus
     Column("owner_user_id", ForeignKey("users.id"), nullable=True),
     Column("deadline", UtcDateTime, nullable=False),
     Column("outcome", Text, nullable=True),
@@ -180,7 +182,7 @@ roster = Table(
     Column("end", String(5), nullable=False),
 )
 
-# Per-station hotline settings; a station without a row uses the defaults in server.hotline.settings.
+# Per-station hotline settings; a station without a row uses the defaults (flows/settings.py).
 station_settings = Table(
     "hotline_station_settings",
     metadata,

@@ -7,9 +7,8 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from hotline.channels import HttpSmsAdapter, HttpVoiceAdapter
 from schemas.hotline import Channel
-from server.hotline.delivery import ADAPTERS
+from server.hotline.adapters import HttpSmsAdapter, HttpVoiceAdapter, use_channels
 from tests.hotline.support import set_station_phone
 from tests.support.api import Api
 from tests.support.hotline_fakes import FakeProvider
@@ -25,10 +24,13 @@ async def provider(api: Api) -> AsyncIterator[FakeProvider]:
     base = await fake.start()
     callback = str(api.client.make_url("/api/v1/hotline/receipts"))
     async with aiohttp.ClientSession() as session:
-        api.platform.extras[ADAPTERS] = {
-            Channel.SMS: HttpSmsAdapter(session, base, "key", callback, timeout=0.5),
-            Channel.VOICE: HttpVoiceAdapter(session, base, "key", callback, timeout=0.5),
-        }
+        use_channels(
+            api.platform,
+            {
+                Channel.SMS: HttpSmsAdapter(session, base, "key", callback, timeout=0.5),
+                Channel.VOICE: HttpVoiceAdapter(session, base, "key", callback, timeout=0.5),
+            },
+        )
         await set_station_phone(api)
         yield fake
         await fake.close()

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from hotline.cti import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
-from server.hotline.delivery import drain
+from server.hotline.flows.delivery import drain
 from server.hotline.tables import chain_events, escalation_chains
 from server.incidents.tables import alarms
 from server.registry.tables import stations

@@ -12,7 +12,8 @@ from hotline.channels import OutboundMessage, SendResult
 from schemas.hotline import Channel
 from server.app import create_app
 from server.clock import FakeClock
-from server.hotline.delivery import ADAPTERS, drain
+from server.hotline.adapters import channels, use_channels
+from server.hotline.flows.delivery import drain
 from server.hotline.tables import alert_attempts, alerts, chain_events, escalation_chains
 from server.jobs import fire_due_timers, relay_once
 from server.keys import PLATFORM
@@ -267,7 +268,7 @@ async def test_restart_in_the_middle_continues_where_it_was(
     assert await fired(api, iid) == ["operator_alarm:0"]
     clock = FakeClock(api.clock.now())
     second = await restarted(settings, clock, aiohttp_client)
-    second.extras[ADAPTERS] = api.platform.extras[ADAPTERS]
+    use_channels(second, channels(api.platform))
     clock.advance(40)  # 100 s after the press
     await pump(second)
     await drain(second)
@@ -392,7 +393,7 @@ async def test_neighbour_declines_by_pressing_2(api: Api, provider: FakeProvider
 
 
 async def test_sms_link_accepts_and_forged_link_is_404(api: Api, provider: FakeProvider) -> None:
-    from server.hotline.delivery import respond_token
+    from server.hotline.flows.delivery import respond_token
 
     inc = await no_caregiver_accepts(api)
     provider.behave("voice", "no_answer")
@@ -528,7 +529,7 @@ async def test_a_stuck_provider_does_not_hold_up_the_alerts_behind_it(api: Api) 
     """The neighbour's voice call hangs at the provider; the daughter's SMS, fired in the
     same second, goes out anyway instead of waiting behind it."""
     voice, sms = StuckVoice(), QuickSms()
-    api.platform.extras[ADAPTERS] = {Channel.VOICE: voice, Channel.SMS: sms}
+    use_channels(api.platform, {Channel.VOICE: voice, Channel.SMS: sms})
     await no_caregiver_accepts(api)
     # Before, the relay waited on the hanging call and this never returned.
     await asyncio.wait_for(api.advance(90), timeout=60)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from sqlalchemy import insert, select, update
 
-from server.hotline.config import SECRETS, HotlineSecrets
 from server.incidents.tables import alarms, incidents
 from server.registry.tables import elders
 from server.services.tables import bookings
@@ -180,7 +180,7 @@ class CountingConn:
 
 
 async def statements_of_a_sweep(api: Api) -> int:
-    from server.hotline.service import sweep_in
+    from server.hotline.flows.sweep import sweep_in
     from server.platform import Tx
 
     async with api.platform.store.begin() as conn:
@@ -477,7 +477,12 @@ async def test_a_press_resent_with_the_same_event_id_is_ignored(api: Api) -> Non
 
 
 async def test_each_party_has_its_own_secret(api: Api) -> None:
-    api.platform.extras[SECRETS] = HotlineSecrets(cti=b"pbx-1", device=b"gw-2", provider=b"sms-3")
+    api.platform.settings = replace(
+        api.platform.settings,
+        cti_secret="pbx-1",
+        device_secret="gw-2",
+        hotline_receipt_secret="sms-3",
+    )
     await device(api)
     path = "/api/v1/hotline/devices/BTN-0001/press"
     status, body = await post_signed(api, path, {}, secret="pbx-1")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import select
 
-from server.hotline.delivery import respond_token
+from server.hotline.flows.delivery import respond_token
 from server.hotline.tables import alerts
 from tests.conftest import BACKENDS
 from tests.hotline.support import no_caregiver_accepts, settle
@@ -89,9 +90,9 @@ async def test_a_post_from_another_site_is_refused(
 
 
 async def test_a_post_from_the_public_address_behind_a_proxy_is_accepted(
-    api: Api, provider: FakeProvider, monkeypatch: pytest.MonkeyPatch
+    api: Api, provider: FakeProvider
 ) -> None:
-    monkeypatch.setenv("ANXIN_PUBLIC_URL", "https://anxin.example.cn")
+    api.platform.settings = replace(api.platform.settings, public_url="https://anxin.example.cn")
     iid, path = await neighbour_link(api, provider)
     r = await api.client.post(
         path,

@@ -1,4 +1,5 @@
-"""Outbound channels against the local fake provider, and the push → SMS → voice fallback."""
+"""Outbound channels (server/hotline/adapters.py) against the local fake provider, and the
+pure push → SMS → voice fallback (hotline/channels.py)."""
 
 from __future__ import annotations
 
@@ -13,23 +14,25 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from hotline.channels import (
-    AppPushAdapter,
     Attempt,
     ChannelError,
     DecisionKind,
     FallbackPolicy,
-    HttpSmsAdapter,
-    HttpVoiceAdapter,
-    HttpWeChatAdapter,
     OutboundMessage,
     Receipt,
     ReceiptStatus,
-    WeChatAccessToken,
     decide,
     parse_receipt,
 )
 from hotline.cti import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
 from schemas.hotline import Channel
+from server.hotline.adapters import (
+    AppPushAdapter,
+    HttpSmsAdapter,
+    HttpVoiceAdapter,
+    HttpWeChatAdapter,
+    WeChatAccessToken,
+)
 from tests.support.hotline_fakes import FakeProvider
 
 T0 = datetime(2026, 11, 23, 20, 0, tzinfo=UTC)

@@ -1,6 +1,7 @@
 """A local fake of the SMS, voice and WeChat providers, for tests and the demo.
 
-It speaks the same HTTP as the adapters in `hotline/channels.py`, records every send, and posts
+It speaks the same HTTP as the adapters in `server/hotline/adapters.py` (the protocol is
+`hotline/channels.py`'s), records every send, and posts
 signed delivery receipts back to the callback URL. Each channel can be told how to behave:
 
 - ``ok``: take the message and post a ``delivered`` (voice: ``answered``) receipt,

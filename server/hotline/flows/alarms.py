@@ -7,7 +7,7 @@ the station head (voice, then SMS). Whoever is on the roster at that moment is c
 duty operator pressing 1 (or the SMS link) acknowledges the alarm, like the console button.
 
 The chain's own alarms are left to the chain, which already calls the duty operator and the
-head for them (see server.hotline.chain).
+head for them (see flows/chain.py).
 """
 
 from __future__ import annotations
@@ -15,18 +15,19 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, Final
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotline.roster import DutyRole, DutySlot
 from schemas.hotline import Channel
-from server.hotline.chain import roster_now
+from server.hotline.flows.roster import roster_now
+from server.hotline.model import new_alert
+from server.hotline.out import ALARM_SMS
 from server.hotline.tables import alerts
 from server.incidents.model import acknowledge_alarms, timeline
 from server.incidents.notify import to_operators
 from server.incidents.tables import alarms
 from server.platform import Platform, Tx, emit, schedule
-from server.texts import alarm_text, render
 
 HEAD_TIMER: Final = "hotline.alarm_head"
 HEAD_AFTER: Final = timedelta(seconds=300)
@@ -52,31 +53,34 @@ def is_alarm_alert(alert: Any) -> bool:
     return alert.chain_id is None and str(alert.firing).startswith(FIRING_PREFIX)
 
 
-async def on_alarm_raised(platform: Platform, payload: dict[str, Any]) -> None:
-    """Outbox: call the operator on duty, and schedule the head's call."""
-    kind = str(payload.get("kind", ""))
-    if not followed(kind) or payload.get("alarm_id") is None:
-        return
+def alarm_id_of(alert: Any) -> int:
+    """The alarm an alarm alert (is_alarm_alert) carries."""
+    return int(str(alert.firing)[len(FIRING_PREFIX) :].split(":", 1)[0])
+
+
+async def _waiting_alarm(tx: Tx, alarm_id: Any) -> Any:
+    """The alarm, unless it is gone or someone has acknowledged it."""
+    alarm = (await tx.conn.execute(select(alarms).where(alarms.c.id == alarm_id))).first()
+    return alarm if alarm is not None and alarm.acknowledged_at is None else None
+
+
+async def call_duty(platform: Platform, alarm_id: Any) -> None:
+    """Call the operator on duty about a new alarm, and schedule the head's call."""
     async with platform.tx() as tx:
-        alarm = (
-            await tx.conn.execute(select(alarms).where(alarms.c.id == payload["alarm_id"]))
-        ).first()
-        if alarm is None or alarm.acknowledged_at is not None:
+        alarm = await _waiting_alarm(tx, alarm_id)
+        if alarm is None:
             return
         for slot, user_id in await roster_now(tx, alarm.station_id):
             if slot.role is DutyRole.OPERATOR:
                 await _alert(tx, alarm, slot, user_id, DUTY_CHANNELS)
-        await schedule(
-            tx, HEAD_TIMER, f"alarm:{alarm.id}:head", tx.now + HEAD_AFTER, {"alarm_id": alarm.id}
-        )
+        ref = f"alarm:{alarm.id}:head"
+        await schedule(tx, HEAD_TIMER, ref, tx.now + HEAD_AFTER, {"alarm_id": alarm.id})
 
 
-async def on_head_timer(platform: Platform, tx: Tx, payload: dict[str, Any]) -> None:
-    """Timer: nobody acknowledged the alarm: call the station head on the roster now."""
-    alarm = (
-        await tx.conn.execute(select(alarms).where(alarms.c.id == payload["alarm_id"]))
-    ).first()
-    if alarm is None or alarm.acknowledged_at is not None:
+async def call_head(tx: Tx, alarm_id: Any) -> None:
+    """Nobody acknowledged the alarm: call the station head on the roster now."""
+    alarm = await _waiting_alarm(tx, alarm_id)
+    if alarm is None:
         return
     for slot, user_id in await roster_now(tx, alarm.station_id):
         if slot.role is DutyRole.HEAD:
@@ -94,28 +98,18 @@ async def _alert(
     ).first()
     if done is not None:
         return
-    alert_id = int(
-        (
-            await tx.conn.execute(
-                insert(alerts)
-                .values(
-                    chain_id=None,
-                    incident_id=alarm.incident_id,
-                    firing=firing,
-                    person=slot.person,
-                    name=slot.name,
-                    phone=slot.phone,
-                    user_id=user_id,
-                    channels=[c.value for c in channels],
-                    text=render("sms.station_alarm", alarm=alarm_text(alarm.kind, alarm.params))[
-                        :300
-                    ],
-                    status="sending",
-                    created_at=tx.now,
-                )
-                .returning(alerts.c.id)
-            )
-        ).scalar_one()
+    alert_id = await new_alert(
+        tx,
+        chain_id=None,
+        incident_id=alarm.incident_id,
+        firing=firing,
+        person=slot.person,
+        name=slot.name,
+        phone=slot.phone,
+        user_id=user_id,
+        channels=[c.value for c in channels],
+        text_key=ALARM_SMS,
+        text_params={"kind": alarm.kind, "params": dict(alarm.params or {})},
     )
     if alarm.incident_id is not None:
         await timeline(
@@ -131,19 +125,10 @@ async def _alert(
     await emit(tx, "hotline.alert", {"alert_id": alert_id})
 
 
-def alarm_id_of(alert: Any) -> int:
-    """The alarm an alarm alert (is_alarm_alert) carries."""
-    return int(str(alert.firing)[len(FIRING_PREFIX) :].split(":", 1)[0])
-
-
 async def acknowledged(conn: AsyncConnection, alert: Any) -> bool:
     """Whether the alarm an alert carries has been acknowledged by anyone."""
-    at = (
-        await conn.execute(
-            select(alarms.c.acknowledged_at).where(alarms.c.id == alarm_id_of(alert))
-        )
-    ).scalar()
-    return at is not None
+    stmt = select(alarms.c.acknowledged_at).where(alarms.c.id == alarm_id_of(alert))
+    return (await conn.execute(stmt)).scalar() is not None
 
 
 async def acknowledge_by_phone(tx: Tx, alert: Any, *, via: str) -> bool:
@@ -163,6 +148,7 @@ async def acknowledge_by_phone(tx: Tx, alert: Any, *, via: str) -> bool:
             person=alert.person,
             via=via,
         )
+    # The incidents' own message (server/incidents owns "alarm.acknowledged"), with who and how.
     await to_operators(
         tx,
         row.station_id,

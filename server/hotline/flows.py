@@ -1,1 +1,0 @@
-"""The hotline's commands: each owns its transaction."""

@@ -1,0 +1,101 @@
+"""One-button terminals and pendants: registered to an elder, their heartbeats, and a press
+through the one intake path."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from hotline.cti import DEFAULT_WINDOW as REPLAY_WINDOW
+from schemas.incidents import CallType
+from server.errors import ApiError
+from server.hotline.flows.common import StoreNonceCache, elder_in_scope
+from server.hotline.flows.sweep import ensure_sweep_scheduled
+from server.hotline.out import zh
+from server.hotline.tables import devices
+from server.incidents.intake import Intake, IntakeResult, open_or_join
+from server.platform import Platform, Tx
+
+
+async def register_device(
+    platform: Platform,
+    *,
+    station_id: int | None,
+    is_admin: bool,
+    device_id: str,
+    elder_id: int,
+    model: str,
+) -> dict[str, Any]:
+    """Register a device to an elder of the operator's station."""
+    async with platform.tx() as tx:
+        e = await elder_in_scope(tx, elder_id, station_id, is_admin)
+        await ensure_sweep_scheduled(tx)
+        by_device = devices.c.device_id == device_id
+        existing = (await tx.conn.execute(select(devices).where(by_device))).first()
+        if existing is not None and existing.elder_id != elder_id:
+            raise ApiError(409, "device_taken", "this device is registered to another elder")
+        if existing is None:
+            await tx.conn.execute(
+                insert(devices).values(
+                    device_id=device_id,
+                    elder_id=elder_id,
+                    station_id=e.station_id,
+                    model=model,
+                    registered_at=tx.now,
+                )
+            )
+        return {"device_id": device_id, "elder_id": elder_id, "station_id": e.station_id}
+
+
+async def _device(tx: Tx, device_id: str) -> Any:
+    by_device = devices.c.device_id == device_id
+    d = (await tx.conn.execute(select(devices).where(by_device))).first()
+    if d is None or not d.active:
+        raise ApiError(404, "device_not_found", "device not found")
+    return d
+
+
+async def _fresh(tx: Tx, nonce: str) -> bool:
+    """Remember a device request; False when it was seen within the replay window."""
+    now = tx.now
+    return await StoreNonceCache(tx).remember(
+        f"device:{nonce}"[:160], expires_at=now + 2 * REPLAY_WINDOW, now=now
+    )
+
+
+async def heartbeat(
+    platform: Platform, *, device_id: str, battery_pct: int | None, nonce: str
+) -> bool:
+    """A device's sign of life; False when it was a replay (nothing changed)."""
+    async with platform.tx() as tx:
+        d = await _device(tx, device_id)
+        if not await _fresh(tx, nonce):
+            return False
+        values: dict[str, Any] = {"last_heartbeat_at": tx.now}
+        if battery_pct is not None:
+            values["battery_pct"] = battery_pct
+        await tx.conn.execute(update(devices).where(devices.c.id == d.id).values(**values))
+        return True
+
+
+async def device_press(
+    platform: Platform, *, device_id: str, kind: CallType, nonce: str
+) -> IntakeResult | None:
+    """A press on a device goes through the one intake path (repeats join the open incident);
+    None when the request was a replay."""
+    async with platform.tx() as tx:
+        d = await _device(tx, device_id)
+        if not await _fresh(tx, nonce):
+            return None
+        await tx.conn.execute(
+            update(devices).where(devices.c.id == d.id).values(last_heartbeat_at=tx.now)
+        )
+        intake = Intake(
+            elder_id=d.elder_id,
+            kind=kind,
+            source="device",
+            reporter_user_id=None,
+            note=zh("hotline.device_note", device_id=device_id),
+        )
+        return await open_or_join(platform, tx, intake)

@@ -1,0 +1,204 @@
+"""Closing the loop after help: the return call after an emergency, the quarterly
+return-visit sample, and satisfaction answers with their rates."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, Final
+
+from sqlalchemy import insert, select
+
+from hotline.followup import (
+    ResolvedEmergency,
+    SatisfactionAnswer,
+    SubsidisedElder,
+    is_subsidised,
+    quarter_name,
+    return_call,
+    sample_return_visits,
+    satisfaction_rates,
+)
+from schemas.hotline import Answer, SatisfactionIn
+from server.auth.principal import Principal, Role
+from server.errors import ApiError
+from server.hotline.flows.common import elder_in_scope, scope_of
+from server.hotline.flows.tasks import insert_new, task_row
+from server.hotline.out import both, rate_out
+from server.hotline.tables import satisfaction
+from server.incidents.model import timeline
+from server.incidents.presses import FALSE_ALARMS
+from server.incidents.tables import incidents
+from server.platform import Platform, Tx
+from server.registry.guards import elder_for
+from server.registry.tables import caregivers, elders
+from server.texts import Text
+
+SATISFACTION_TARGET: Final = 0.95
+SAMPLE_VISITS_WITHIN: Final = timedelta(days=30)
+
+
+async def call_back_after(platform: Platform, incident_id: int) -> None:
+    """A resolved emergency gets a return call within 24 hours (once)."""
+    async with platform.tx() as tx:
+        by_id = incidents.c.id == incident_id
+        inc = (await tx.conn.execute(select(incidents).where(by_id))).first()
+        if inc is None:
+            return
+        if inc.resolution in FALSE_ALARMS:
+            # The caregiver was there and found a test press or a false alarm: the elder has
+            # been seen and spoken to; a return call would only repeat that.
+            await timeline(tx, inc.id, "return_call_skipped", None, resolution=inc.resolution)
+            return
+        call = return_call(
+            ResolvedEmergency(inc.id, inc.elder_id, inc.station_id, inc.resolved_at or tx.now)
+        )
+        row = task_row(
+            tx,
+            station_id=call.station_id,
+            elder_id=call.elder_id,
+            kind="return_call",
+            title=call.title,
+            ref=call.source_ref,
+            due=call.due_at,
+        )
+        await insert_new(tx, [row])
+
+
+async def draw_sample(
+    platform: Platform, *, station_id: int | None, quarter: str | None
+) -> dict[str, Any]:
+    """The quarter's return-visit sample as visit tasks; the quarter's name is the seed."""
+    async with platform.tx() as tx:
+        name = quarter or quarter_name(tx.now)
+        cond: Any = elders.c.active.is_(True)
+        if station_id is not None:
+            cond &= elders.c.station_id == station_id
+        cols = (elders.c.id, elders.c.station_id, elders.c.categories, elders.c.lat, elders.c.lng)
+        rows = (await tx.conn.execute(select(*cols).where(cond))).all()
+        frame = [
+            SubsidisedElder(r.id, r.station_id) for r in rows if is_subsidised(r.categories or ())
+        ]
+        sample = sample_return_visits(frame, seed=name)
+        where = {r.id: (r.lat, r.lng) for r in rows}
+        created = await insert_new(tx, _visits(tx, name, sample, where))
+        return {
+            "quarter": name,
+            "frame": len(frame),
+            "sampled": sum(len(v) for v in sample.values()),
+            "created": created,
+            "by_station": {str(k): v for k, v in sample.items()},
+        }
+
+
+def _visits(
+    tx: Tx, quarter: str, sample: dict[int, list[int]], where: dict[int, tuple[Any, Any]]
+) -> list[dict[str, Any]]:
+    title = both(Text("hotline.task.quarterly_visit", {"quarter": quarter}))
+    return [
+        task_row(
+            tx,
+            station_id=sid,
+            elder_id=eid,
+            kind="visit",
+            title=title,
+            ref=f"return_visit:{quarter}:{eid}",
+            due=tx.now + SAMPLE_VISITS_WITHIN,
+            priority=1,
+            lat=where[eid][0],
+            lng=where[eid][1],
+        )
+        for sid, ids in sample.items()
+        for eid in ids
+    ]
+
+
+async def provider_of_station(tx: Tx, provider_id: int, station_id: int) -> None:
+    """A provider (caregiver) named in a request must be one of the elder's station."""
+    by_id = caregivers.c.id == provider_id
+    row = (await tx.conn.execute(select(caregivers.c.station_id).where(by_id))).first()
+    if row is None or row.station_id != station_id:
+        raise ApiError(
+            422, "unknown_provider", "no such provider at this station", field="provider_id"
+        )
+
+
+async def _incident_of_elder(tx: Tx, incident_id: int, elder_id: int) -> None:
+    by_id = incidents.c.id == incident_id
+    inc = (await tx.conn.execute(select(incidents.c.elder_id).where(by_id))).first()
+    if inc is None or inc.elder_id != elder_id:
+        raise ApiError(
+            422, "unknown_incident", "no such incident of this elder", field="incident_id"
+        )
+
+
+async def record_satisfaction(
+    platform: Platform,
+    *,
+    station_id: int | None,
+    is_admin: bool,
+    user_id: int,
+    elder_id: int,
+    answer: Answer,
+    provider_id: int | None,
+    incident_id: int | None,
+    channel: str,
+    comment: str,
+) -> int:
+    """Store one answer."""
+    async with platform.tx() as tx:
+        e = await elder_in_scope(tx, elder_id, station_id, is_admin)
+        if provider_id is not None:
+            await provider_of_station(tx, provider_id, int(e.station_id))
+        if incident_id is not None:
+            await _incident_of_elder(tx, incident_id, elder_id)
+        stmt = insert(satisfaction).values(
+            station_id=e.station_id,
+            elder_id=elder_id,
+            provider_id=provider_id,
+            incident_id=incident_id,
+            answer=answer.value,
+            channel=channel,
+            comment=comment,
+            recorded_by=user_id,
+            at=tx.now,
+        )
+        return int((await tx.conn.execute(stmt.returning(satisfaction.c.id))).scalar_one())
+
+
+async def answer_satisfaction(platform: Platform, p: Principal, body: SatisfactionIn) -> int:
+    """One satisfaction answer: the operator's by phone for their station's elder, or the elder's
+    or a family member's in the app for their own elder (404 for anyone else's)."""
+    station_id, is_admin = scope_of(p)
+    if p.role in (Role.FAMILY, Role.ELDER):
+        async with platform.store.read() as conn:
+            await elder_for(conn, p, body.elder_id)
+        is_admin, body = True, body.model_copy(update={"channel": "app"})
+    return await record_satisfaction(
+        platform,
+        station_id=station_id,
+        is_admin=is_admin,
+        user_id=p.user_id,
+        elder_id=body.elder_id,
+        answer=body.answer,
+        provider_id=body.provider_id,
+        incident_id=body.incident_id,
+        channel=body.channel,
+        comment=body.comment,
+    )
+
+
+async def satisfaction_report(platform: Platform, *, station_id: int | None) -> dict[str, Any]:
+    """Rates per provider and per station against the 95% target."""
+    async with platform.store.read() as conn:
+        cond: Any = satisfaction.c.id.is_not(None)
+        if station_id is not None:
+            cond &= satisfaction.c.station_id == station_id
+        rows = (await conn.execute(select(satisfaction).where(cond))).all()
+    providers, stations_ = satisfaction_rates(
+        SatisfactionAnswer(r.provider_id or 0, r.station_id, Answer(r.answer)) for r in rows
+    )
+    return {
+        "target": SATISFACTION_TARGET,
+        "providers": [rate_out(r) for r in providers],
+        "stations": [rate_out(r) for r in stations_],
+    }
