@@ -7,7 +7,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AwareDatetime, Field
 
-from schemas.common import Model, Push
+from schemas.common import Model, Push, StationPush
 from schemas.incidents import CallType
 
 
@@ -322,11 +322,10 @@ class RecentCall(Model):
     incident_id: int | None
 
 
-class CallRingingPush(Push):
+class CallRingingPush(StationPush):
     """The screen pop: the phone rings, and this is who may be calling."""
 
     TYPE: ClassVar[str] = "call.ringing"
-    station_id: int
     call_id: str
     caller: str
     known: bool
@@ -335,37 +334,34 @@ class CallRingingPush(Push):
     recent_calls: list[RecentCall]
 
 
-class CallAnsweredPush(Push):
+class CallAnsweredPush(StationPush):
     """An operator picked up."""
 
     TYPE: ClassVar[str] = "call.answered"
-    station_id: int
     call_id: str
     agent: str | None
 
 
-class CallEndedPush(Push):
+class CallEndedPush(StationPush):
     """The call ended; a missed one has become a call-back task. ``corrected`` (with
     ``task_cancelled``) comes when a late answered event shows it was not missed after all."""
 
     TYPE: ClassVar[str] = "call.ended"
-    station_id: int
     call_id: str
     missed: bool
     talk_seconds: int | None
-    corrected: bool | None = None
-    task_cancelled: bool | None = None
+    corrected: bool = False
+    task_cancelled: bool = False
 
 
-class EscalationStepPush(Push):
+class EscalationStepPush(StationPush):
     """A step of the chain fired: whom it is calling, or that nobody is on file
     (``skipped``)."""
 
     TYPE: ClassVar[str] = "escalation.step"
-    station_id: int
     incident_id: int
     step: str
-    skipped: bool | None = None
+    skipped: bool = False
     person: str | None = None
     name: str | None = None
     relation: str | None = None
@@ -373,12 +369,11 @@ class EscalationStepPush(Push):
     text: str
 
 
-class EscalationAcknowledgedPush(Push):
+class EscalationAcknowledgedPush(StationPush):
     """Someone took responsibility (the chain pauses), or the operator on duty acknowledged
     (the head is not called)."""
 
     TYPE: ClassVar[str] = "escalation.acknowledged"
-    station_id: int
     incident_id: int
     person: str
     name: str
@@ -386,11 +381,10 @@ class EscalationAcknowledgedPush(Push):
     text: str
 
 
-class EscalationWithdrawnPush(Push):
+class EscalationWithdrawnPush(StationPush):
     """The person who had taken responsibility cannot after all: the chain goes on."""
 
     TYPE: ClassVar[str] = "escalation.withdrawn"
-    station_id: int
     incident_id: int
     person: str
     name: str
@@ -398,11 +392,10 @@ class EscalationWithdrawnPush(Push):
     text: str
 
 
-class EscalationStatusPush(Push):
+class EscalationStatusPush(StationPush):
     """The chain's status changed."""
 
     TYPE: ClassVar[str] = "escalation.status"
-    station_id: int
     incident_id: int
     status: ChainStatus
     responsible: list[str]
@@ -418,3 +411,16 @@ class EscalationAlertPush(Push):
     incident_id: int | None
     text: str
     respond_token: str
+
+
+# Every push this module defines (schemas/pushes.py lists them all).
+PUSHES: tuple[type[Push], ...] = (
+    CallRingingPush,
+    CallAnsweredPush,
+    CallEndedPush,
+    EscalationStepPush,
+    EscalationAcknowledgedPush,
+    EscalationWithdrawnPush,
+    EscalationStatusPush,
+    EscalationAlertPush,
+)

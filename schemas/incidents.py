@@ -379,6 +379,10 @@ class AlarmAcknowledgedPush(StationPush):
     TYPE: ClassVar[str] = "alarm.acknowledged"
     alarm_id: int
     by: int | None = Field(description="the user who took it")
+    person: str | None = Field(
+        default=None, description="who took it, by phone or SMS link (the chain's person key)"
+    )
+    via: str | None = Field(default=None, description="how: a channel, when not the console")
 
 
 class TaskOfferedPush(Push):

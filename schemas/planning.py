@@ -11,7 +11,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from schemas.common import Model, Push
+from schemas.common import Model, Push, StationPush
 
 
 class PlanRequest(Model):
@@ -124,12 +124,11 @@ class MealPlanSummary(Model):
     seconds: float
 
 
-class PlanUpdated(Push):
+class PlanUpdated(StationPush):
     """To the station's operators: a new day plan is in force."""
 
     TYPE: ClassVar[str] = "plan.updated"
 
-    station_id: int
     plan_id: int
     day: str
     trigger: str
@@ -147,12 +146,11 @@ class PlanChanged(Push):
     visits: list[VisitOut]
 
 
-class MealsRouted(Push):
+class MealsRouted(StationPush):
     """To the station's operators: the lunch routes are made."""
 
     TYPE: ClassVar[str] = "meals.routed"
 
-    station_id: int
     meal_plan_id: int
     day: str
     unassigned: list[MealUnassignedOut]
@@ -170,3 +168,12 @@ class MealRouteChanged(Push):
     travel_s: int
     start_s: int
     end_s: int
+
+
+# Every push this module defines (schemas/pushes.py lists them all).
+PUSHES: tuple[type[Push], ...] = (
+    PlanUpdated,
+    PlanChanged,
+    MealsRouted,
+    MealRouteChanged,
+)

@@ -7,10 +7,10 @@ exposes them as its ``PUSHES`` tuple; add the module here.
 
 from __future__ import annotations
 
-from schemas import incidents
+from schemas import hotline, incidents, planning, registry, tasks, welfare
 from schemas.common import Push
 
-MODULES = (incidents,)
+MODULES = (incidents, registry, tasks, planning, hotline, welfare)
 
 
 def _by_type() -> dict[str, type[Push]]:

@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from pydantic import Field, field_validator
 
-from schemas.common import Location, Model, Patch, Point, Push
+from schemas.common import Location, Model, Patch, Point, Push, StationPush
 
 # A station's district when none is given (the column's default too).
 DEFAULT_DISTRICT = "朝阳区"
@@ -363,12 +363,11 @@ class PageQuery(Model):
 # ----- pushes ---------------------------------------------------------------------------------
 
 
-class BindingRequested(Push):
+class BindingRequested(StationPush):
     """To the station's operators and the elder: a family member asked to be bound."""
 
     TYPE: ClassVar[str] = "binding.requested"
 
-    station_id: int
     binding_id: int
     elder_id: int
     relation: str
@@ -383,22 +382,29 @@ class BindingConfirmed(Push):
     elder_id: int
 
 
-class CaregiverDuty(Push):
+class CaregiverDuty(StationPush):
     """To the station's operators: a caregiver went on or off duty."""
 
     TYPE: ClassVar[str] = "caregiver.duty"
 
-    station_id: int
     caregiver_id: int
     on_duty: bool
 
 
-class CaregiverLocation(Push):
+class CaregiverLocation(StationPush):
     """To the station's operators: where a caregiver is now (stored coordinates)."""
 
     TYPE: ClassVar[str] = "caregiver.location"
 
-    station_id: int
     caregiver_id: int
     lat: float
     lng: float
+
+
+# Every push this module defines (schemas/pushes.py lists them all).
+PUSHES: tuple[type[Push], ...] = (
+    BindingRequested,
+    BindingConfirmed,
+    CaregiverDuty,
+    CaregiverLocation,
+)

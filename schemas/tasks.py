@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from pydantic import AwareDatetime, Field
 
-from schemas.common import Location, Model, Push
+from schemas.common import Location, Model, Push, StationPush
 
 
 class TaskStatus(StrEnum):
@@ -80,15 +80,18 @@ class MyTasksOut(Model):
     tasks: list[TaskOut]
 
 
-class TaskCompleted(Push):
+class TaskCompleted(StationPush):
     """To the station's operators: a caregiver (or an operator on their behalf) finished a
     task; ``record_id`` is the service record of a booking's visit."""
 
     TYPE: ClassVar[str] = "task.completed"
 
-    station_id: int
     task_id: int
     kind: str
     elder_id: int | None
     source_ref: str | None
     record_id: int | None
+
+
+# Every push this module defines (schemas/pushes.py lists them all).
+PUSHES: tuple[type[Push], ...] = (TaskCompleted,)

@@ -10,7 +10,7 @@ from typing import ClassVar, Final, Literal
 
 from pydantic import AwareDatetime, Field, model_validator
 
-from schemas.common import Location, Model, Push
+from schemas.common import Location, Model, Push, StationPush
 from schemas.registry import CATEGORIES, Living
 
 # ----- statuses -------------------------------------------------------------------------------
@@ -362,11 +362,14 @@ class FraudSignalsOut(Model):
 # ----- pushed messages --------------------------------------------------------------------------
 
 
-class ApplicationOverdue(Push):
+class ApplicationOverdue(StationPush):
     """To the station's operators: an application's step has passed its due day undecided."""
 
     TYPE: ClassVar[str] = "welfare.application_overdue"
-    station_id: int
     application_id: int
     step: ApplicationStatus
     due_on: date
+
+
+# Every push this module defines (schemas/pushes.py lists them all).
+PUSHES: tuple[type[Push], ...] = (ApplicationOverdue,)

@@ -115,29 +115,18 @@ async def cancel_timer(tx: Tx, ref: str) -> bool:
     return bool(res.rowcount)
 
 
-def queue_push(
-    tx: Tx, recipient: str, msg: Push | str, payload: dict[str, Any] | None = None
-) -> None:
+def queue_push(tx: Tx, recipient: str, msg: Push) -> None:
     """Add a message for one recipient, numbered and written just before the commit.
 
-    ``msg`` is the message's model (``schemas.common.Push``); the untyped ``(type, payload)``
-    form is what domains not yet moved to models still use.
+    ``msg`` is the message's model (``schemas.common.Push``), one per message type.
 
     Numbering takes a lock on the recipient's cursor until the commit (so sequence order is
     commit order, and a reconnecting client never skips a late-committing message). Taking it
     at the end, for all recipients in sorted order, keeps the lock short and deadlock-free:
     every operator of a station is a recipient of almost every transaction.
     """
-    type_, body = _wire(msg, payload)
-    tx.pushes.setdefault(recipient, []).append((type_, body))
+    tx.pushes.setdefault(recipient, []).append((msg.TYPE, msg.model_dump(mode="json")))
     tx.hint("push", recipient)
-
-
-def _wire(msg: Push | str, payload: dict[str, Any] | None) -> tuple[str, dict[str, Any]]:
-    """A message as stored: its type and its JSON payload."""
-    if isinstance(msg, Push):
-        return msg.TYPE, msg.model_dump(mode="json")
-    return msg, dict(payload or {})
 
 
 async def flush_pushes(tx: Tx) -> None:
@@ -161,7 +150,7 @@ async def flush_pushes(tx: Tx) -> None:
     tx.pushes.clear()
 
 
-async def push(tx: Tx, recipient: str, type_: str, payload: dict[str, Any]) -> int:
+async def push(tx: Tx, recipient: str, msg: Push) -> int:
     """Write a message for one recipient now and return its sequence number.
 
     Prefer ``queue_push``: this takes the recipient's lock for the rest of the transaction.
@@ -169,7 +158,11 @@ async def push(tx: Tx, recipient: str, type_: str, payload: dict[str, Any]) -> i
     seq = (await tx.conn.execute(_next_seq(tx, recipient, 1))).scalar_one()
     await tx.conn.execute(
         insert(push_messages).values(
-            recipient=recipient, seq=seq, type=type_, payload=payload, created_at=tx.now
+            recipient=recipient,
+            seq=seq,
+            type=msg.TYPE,
+            payload=msg.model_dump(mode="json"),
+            created_at=tx.now,
         )
     )
     tx.hint("push", recipient)

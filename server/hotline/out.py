@@ -86,9 +86,8 @@ ToOperators = (
 
 
 async def tell(tx: Tx, msg: ToOperators) -> None:
-    """Push a message to every operator of its station (fields left unset stay off the wire)."""
-    payload = msg.model_dump(mode="json", exclude_unset=True)
-    await to_operators(tx, msg.station_id, msg.TYPE, payload)
+    """Push a message to every operator of its station."""
+    await to_operators(tx, msg)
 
 
 # --- answers ----------------------------------------------------------------------------------

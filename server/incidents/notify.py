@@ -7,7 +7,7 @@ domains that have not moved to models yet."""
 
 from __future__ import annotations
 
-from typing import Any, overload
+from typing import Any
 
 from sqlalchemy import literal, select
 
@@ -18,41 +18,14 @@ from server.incidents.model import WITH_CAREGIVER
 from server.incidents.tables import incidents
 from server.platform import Tx, queue_push
 from server.registry.tables import caregivers, elders, family_bindings
-from server.texts import Audience, alarm_text, push_text, with_text
+from server.texts import Audience, push_text
 
 
-@overload
-async def to_operators(tx: Tx, msg: StationPush, /) -> None: ...
-@overload
-async def to_operators(tx: Tx, station_id: int, type_: str, payload: dict[str, Any], /) -> None: ...
-async def to_operators(
-    tx: Tx,
-    msg: StationPush | int,
-    type_: str | None = None,
-    payload: dict[str, Any] | None = None,
-    /,
-) -> None:
-    """Fan a station-wide message out into each operator's own numbered stream: a typed
-    message (``StationPush``, which names its station), or ``(station_id, type, payload)``."""
-    if isinstance(msg, StationPush):
-        for uid in await _operators(tx, msg.station_id):
-            queue_push(tx, f"user:{uid}", msg)
-        return
-    legacy, body = _legacy_station(msg, str(type_), payload or {})
-    for uid in await _operators(tx, msg):
-        queue_push(tx, f"user:{uid}", legacy, body)
-
-
-def _legacy_station(
-    station_id: int, type_: str, payload: dict[str, Any]
-) -> tuple[str, dict[str, Any]]:
-    # Every station-wide message names its station: an admin gets all stations' messages,
-    # and a console shows only those of the station on its board.
-    payload = {"station_id": station_id, **payload}
-    if type_ == "alarm.raised":
-        said = alarm_text(str(payload.get("kind", "")), payload.get("params"))
-        payload = {**payload, "message": said.render("zh"), "message_i18n": said.out()}
-    return type_, payload
+async def to_operators(tx: Tx, msg: StationPush) -> None:
+    """Fan a station-wide message out into each operator's own numbered stream. It names its
+    station: an admin gets every station's messages, a console shows only its own."""
+    for uid in await _operators(tx, msg.station_id):
+        queue_push(tx, f"user:{uid}", msg)
 
 
 async def _operators(tx: Tx, station_id: int) -> list[int]:
@@ -109,22 +82,8 @@ async def _with_caregiver(tx: Tx, payload: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-async def to_watchers(
-    tx: Tx, elder_id: int, msg: Push | str, payload: dict[str, Any] | None = None
-) -> None:
-    """A message for the elder and bound family, each with the text in their own wording: a
-    typed message, or ``(type, payload)``."""
-    if isinstance(msg, Push):
-        await _typed_to_watchers(tx, elder_id, msg)
-        return
-    body = dict(payload or {})
-    if msg == "incident.status":
-        body = await _with_caregiver(tx, body)
-    for uid, who in await _watchers(tx, elder_id):
-        queue_push(tx, f"user:{uid}", msg, with_text(msg, body, who))
-
-
-async def _typed_to_watchers(tx: Tx, elder_id: int, msg: Push) -> None:
+async def to_watchers(tx: Tx, elder_id: int, msg: Push) -> None:
+    """A message for the elder and bound family, each with the text in their own wording."""
     if msg.TYPE == "incident.status":
         known = await _with_caregiver(tx, msg.model_dump())
         msg = msg.model_copy(

@@ -226,7 +226,7 @@ async def _announce(tx: Tx, row: Any, record_id: int | None) -> None:
         record_id=record_id,
     )
     await emit(tx, TaskCompleted.TYPE, done.model_dump(mode="json"))
-    await to_operators(tx, row.station_id, TaskCompleted.TYPE, done.model_dump(mode="json"))
+    await to_operators(tx, done)
 
 
 async def _complete_booking(

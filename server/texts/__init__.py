@@ -213,11 +213,3 @@ def push_text(type_: str, payload: Mapping[str, Any], audience: Audience) -> Tex
     if type_ == "family.call_requested":
         return Text("family.call_requested", {"name": payload.get("elder_name") or ""})
     return None
-
-
-def with_text(type_: str, payload: dict[str, Any], audience: Audience) -> dict[str, Any]:
-    """The payload with ``text`` (Chinese, as old clients read it) and ``text_i18n``."""
-    t = push_text(type_, payload, audience)
-    if t is None:
-        return payload
-    return {**payload, "text": t.render("zh"), "text_i18n": t.out()}

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
+from schemas.common import Push
 from schemas.pushes import PUSHES
 from server.app import create_app
 from server.settings import Settings
@@ -128,12 +129,19 @@ async def test_each_user_gets_only_their_own_stream(live: Api) -> None:
     await ws.close()
 
 
+class Filler(Push):
+    """A message that only fills a stream."""
+
+    TYPE: ClassVar[str] = "test.filler"
+    i: int
+
+
 async def _fill(api: Api, recipient: str, n: int) -> None:
     from server.platform import queue_push
 
     async with api.platform.tx() as tx:
         for i in range(n):
-            queue_push(tx, recipient, "test.filler", {"i": i})
+            queue_push(tx, recipient, Filler(i=i))
 
 
 async def _drain(ws: Any, until_seq: int, timeout: float = 20.0) -> list[int]:

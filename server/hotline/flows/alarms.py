@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotline.roster import DutyRole, DutySlot
 from schemas.hotline import Channel
+from schemas.incidents import AlarmAcknowledgedPush
 from server.hotline.flows.roster import roster_now
 from server.hotline.model import new_alert
 from server.hotline.out import ALARM_SMS
@@ -151,9 +152,13 @@ async def acknowledge_by_phone(tx: Tx, alert: Any, *, via: str) -> bool:
     # The incidents' own message (server/incidents owns "alarm.acknowledged"), with who and how.
     await to_operators(
         tx,
-        row.station_id,
-        "alarm.acknowledged",
-        {"alarm_id": alarm_id, "by": alert.user_id, "person": alert.person, "via": via},
+        AlarmAcknowledgedPush(
+            station_id=row.station_id,
+            alarm_id=alarm_id,
+            by=alert.user_id,
+            person=alert.person,
+            via=via,
+        ),
     )
     await emit(
         tx,

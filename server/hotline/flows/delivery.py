@@ -294,7 +294,7 @@ async def _push_to_app(platform: Platform, tx: Tx, alert: Any, attempt_id: int) 
         text=alert_text(alert),
         respond_token=respond_token(platform, alert.id),
     )
-    seq = await push(tx, f"user:{alert.user_id}", msg.TYPE, msg.model_dump(mode="json"))
+    seq = await push(tx, f"user:{alert.user_id}", msg)
     await tx.conn.execute(
         update(alert_attempts)
         .where(alert_attempts.c.id == attempt_id)

@@ -67,14 +67,8 @@ async def store_plan(
             unassigned=body.unassigned,
             cover=body.cover,
         )
-        await to_operators(tx, station_id, updated.TYPE, _wire(updated))
+        await to_operators(tx, updated)
     return pid
-
-
-def _wire(msg: Any) -> dict[str, Any]:
-    """A push model as the payload on the wire (a field left unset is left out)."""
-    out: dict[str, Any] = msg.model_dump(mode="json", exclude_unset=True)
-    return out
 
 
 async def _record(
@@ -152,5 +146,5 @@ async def store_meals(
             unassigned=body.unassigned,
             max_kitchen_to_door_s=mp.max_kitchen_to_door_s,
         )
-        await to_operators(tx, station_id, routed.TYPE, routed.model_dump(mode="json"))
+        await to_operators(tx, routed)
     return mid

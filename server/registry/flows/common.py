@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Table, func, insert, or_, select
 from sqlalchemy.engine import Row
 
-from schemas.common import Location, Push
+from schemas.common import Location, StationPush
 from schemas.registry import PageQuery
 from server.auth.passwords import hash_password
 from server.auth.principal import Role
@@ -142,10 +142,8 @@ async def insert_user(
     )
 
 
-async def tell_station(tx: Tx, msg: Push) -> None:
-    """A station-wide message to each of the station's operators (and the administrators);
-    the message's ``station_id`` names the station."""
+async def tell_station(tx: Tx, msg: StationPush) -> None:
+    """A station-wide message to each of the station's operators (and the administrators)."""
     from server.incidents.notify import to_operators
 
-    payload = msg.model_dump(mode="json")
-    await to_operators(tx, int(payload.pop("station_id")), msg.TYPE, payload)
+    await to_operators(tx, msg)

@@ -271,7 +271,7 @@ async def on_overdue(plat: Platform, tx: Tx, payload: dict[str, Any]) -> None:
     msg = ApplicationOverdue(
         station_id=row.station_id, application_id=app_id, step=step, due_on=row.step_due_on
     )
-    await to_operators(tx, row.station_id, msg.TYPE, msg.model_dump(mode="json"))
+    await to_operators(tx, msg)
 
 
 # ----- documents --------------------------------------------------------------------------------
