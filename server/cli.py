@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from server.backup import BackupError, backup, first_line, restore
 from server.logs import setup_logging
 from server.settings import Settings
+from server.texts import render
 
 log = logging.getLogger("anxin.cli")
 
@@ -80,9 +81,13 @@ def _serve(settings: Settings, host: str, port: int) -> None:
 
     _ensure_schema(settings)
     app = create_app(settings)
-    banner = (
-        f"Anxin 安心 serving on http://{host}:{port}  (store: {settings.database_url.split('://')[0]}, "
-        f"bus: {'redis' if settings.redis_url else 'in-process'})"
+    banner = render(
+        "cli.serving",
+        "en",
+        host=host,
+        port=port,
+        store=settings.database_url.split("://")[0],
+        bus="redis" if settings.redis_url else "in-process",
     )
     try:
         # The banner once the store has passed its checks and the socket listens, so a
@@ -141,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="anxin", description="Anxin 安心 elder-care station back end"
+        prog="anxin", description=f"{render('cli.description', 'en')} ({render('app.name')})"
     )
     sub = parser.add_subparsers(dest="cmd", required=True)
     serve = sub.add_parser("serve", help="run the HTTP/WebSocket server")

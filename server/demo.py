@@ -18,6 +18,8 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from dispatch.travel import TravelMode, TravelParams, service_circle_radius_m
+from schemas.registry import BindingStatus
+from schemas.services import MealOrderStatus
 from server.auth.passwords import hash_password
 from server.auth.tables import users
 from server.errors import ApiError
@@ -119,7 +121,7 @@ async def seed_day(
     from server.clock import SHANGHAI, FakeClock
     from server.planning.flows import replan, route_meals
     from server.platform import Platform, Tx, flush_pushes
-    from server.services.service import create_booking
+    from server.services.flows.bookings import create_booking
     from server.services.tables import bookings
 
     now = now or datetime.now(UTC)
@@ -206,7 +208,7 @@ async def _seed_meals(
     platform: Any, tx: Any, station_id: int, day: date, elder_ids: list[int]
 ) -> int:
     """Today's lunch menu, delivery orders, and the cut-off (run now, so the tasks exist)."""
-    from server.services.meal_routes import on_meal_cutoff
+    from server.services.jobs import on_meal_cutoff
     from server.services.tables import meal_menus, meal_orders
 
     if (
@@ -248,7 +250,7 @@ async def _seed_meals(
                 total_fen=dish["price_fen"],
                 diet_warnings=[],
                 notes="",
-                status="ordered",
+                status=MealOrderStatus.ORDERED,
                 created_at=tx.now,
             )
         )
@@ -430,7 +432,7 @@ async def _seed(conn: Any, elders_n: int) -> str:
             family_user_id=fam,
             elder_id=first_elder,
             relation="女儿",
-            status="confirmed",
+            status=BindingStatus.CONFIRMED,
             requested_at=now,
             confirmed_at=now,
         )

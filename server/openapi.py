@@ -36,6 +36,7 @@ import schemas.services
 import schemas.tasks
 import schemas.welfare
 from schemas.common import Problem
+from server.texts import render
 
 SCHEMA_MODULES = [
     schemas.auth,
@@ -257,7 +258,7 @@ def build_openapi(app: web.Application) -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {
-            "title": "Anxin 安心 API",
+            "title": f"{render('api.title', 'en')} ({render('app.name')})",
             "version": "1.0.0",
             "description": "Community elder-care station back end: help calls, dispatch, "
             "hotline, services. Errors are RFC 9457 problem+json with a "

@@ -54,7 +54,7 @@ class Platform:
         self.clock = clock
         self.outbox_handlers: dict[str, list[OutboxHandler]] = {}
         self.timer_handlers: dict[str, TimerHandler] = {}
-        self.slow_topics: set[str] = {"hotline.alert"}
+        self.slow_topics: set[str] = set()
         self.extras: dict[str, Any] = {}
         # The app's HTTP client for outbound calls (providers, WeChat): opened and closed by
         # the app's cleanup_ctx (server.app), None while the app is not running.

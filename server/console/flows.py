@@ -17,8 +17,8 @@ from server.clock import SHANGHAI
 from server.console import out
 from server.errors import ApiError
 from server.incidents.model import ACTIVE_STATES
+from server.incidents.out import incident_out
 from server.incidents.tables import alarms, incidents, offers
-from server.incidents.views import incident_out
 from server.platform import Platform
 from server.registry.guards import elder_for
 from server.registry.tables import caregivers, elders, stations

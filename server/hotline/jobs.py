@@ -8,7 +8,7 @@ from typing import Any
 from server.hotline.config import check_production
 from server.hotline.flows import alarms, complaints, delivery, followup, responsibility, sweep
 from server.hotline.flows.chain import TIMER_KIND, advance, start_chain
-from server.incidents import presses
+from server.incidents.flows import presses
 from server.platform import Platform, Tx, emit
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schemas.incidents import CallType, FamilyCallRequestedPush, OfferStatus
 from schemas.incidents import IncidentStatus as S
-from server.hotline.task_rows import insert_new, task_row
+from server.hotline.flows.tasks import insert_new, task_row
 from server.incidents.flows.alarms import raise_alarm
 from server.incidents.flows.dispatch import dispatch_incident
 from server.incidents.flows.offers import expire

@@ -23,6 +23,7 @@ from server.texts import (
     help_calls,
     hotline,
     planning,
+    platform,
     registry,
     services,
     tasks,
@@ -64,6 +65,7 @@ CATALOGUE.update(
         planning.TEXTS,
         console.TEXTS,
         errors.TEXTS,
+        platform.TEXTS,
     )
 )
 

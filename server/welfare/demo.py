@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.platform import Tx
 from server.registry.tables import stations
-from server.services import recurring
-from server.services.service import seed_menu_rows
+from server.services.flows import recurring
+from server.services.flows.menu import seed_menu_rows
 from server.welfare.flows.rulesets import schedule_close
 from server.welfare.tables import welfare_rulesets
 from server.welfare.workdays import business_date

@@ -39,7 +39,7 @@ from server.hotline.flows.tasks import insert_new, task_row
 from server.hotline.model import TASK_NOT_STARTED, cancel_tasks, new_call, transition_call
 from server.hotline.out import both, call_out, tell, zh
 from server.hotline.tables import hotline_calls
-from server.incidents.intake import Intake, IntakeResult, open_or_join
+from server.incidents.flows.intake import Intake, IntakeResult, open_or_join
 from server.incidents.model import ACTIVE_STATES, timeline
 from server.incidents.tables import incidents
 from server.platform import Platform, Tx

@@ -31,7 +31,7 @@ from server.hotline.flows.roster import roster_now
 from server.hotline.model import new_alert, new_chain, transition_chain
 from server.hotline.out import EMERGENCY_SMS, both, step_line, tell, zh
 from server.hotline.tables import chain_events, escalation_chains
-from server.incidents.alarms import raise_alarm
+from server.incidents.flows.alarms import raise_alarm
 from server.incidents.model import timeline
 from server.incidents.tables import alarms, incident_events, incidents
 from server.platform import Platform, Tx, cancel_timer, emit, schedule

@@ -22,7 +22,7 @@ from server.hotline.flows.followup import provider_of_station
 from server.hotline.model import new_complaint, transition_complaint
 from server.hotline.out import complaint_out
 from server.hotline.tables import complaints
-from server.incidents.alarms import raise_alarm
+from server.incidents.flows.alarms import raise_alarm
 from server.platform import Platform, Tx, schedule
 
 DEADLINE_TIMER: Final = "hotline.complaint_deadline"

@@ -40,7 +40,7 @@ from server.hotline.flows.alarms import alarm_id_of, is_alarm_alert
 from server.hotline.model import transition_alert
 from server.hotline.out import alert_text, zh
 from server.hotline.tables import alert_attempts, alerts, escalation_chains, receipts
-from server.incidents.alarms import raise_alarm
+from server.incidents.flows.alarms import raise_alarm
 from server.incidents.tables import alarms, incidents
 from server.platform import Platform, Tx, emit, push, schedule
 

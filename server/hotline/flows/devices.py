@@ -14,7 +14,7 @@ from server.hotline.flows.common import StoreNonceCache, elder_in_scope
 from server.hotline.flows.sweep import ensure_sweep_scheduled
 from server.hotline.out import zh
 from server.hotline.tables import devices
-from server.incidents.intake import Intake, IntakeResult, open_or_join
+from server.incidents.flows.intake import Intake, IntakeResult, open_or_join
 from server.platform import Platform, Tx
 
 

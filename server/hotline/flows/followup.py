@@ -25,8 +25,8 @@ from server.hotline.flows.common import elder_in_scope, scope_of
 from server.hotline.flows.tasks import insert_new, task_row
 from server.hotline.out import both, rate_out
 from server.hotline.tables import satisfaction
+from server.incidents.flows.presses import FALSE_ALARMS
 from server.incidents.model import timeline
-from server.incidents.presses import FALSE_ALARMS
 from server.incidents.tables import incidents
 from server.platform import Platform, Tx
 from server.registry.guards import elder_for

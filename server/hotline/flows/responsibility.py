@@ -27,7 +27,7 @@ from server.hotline.flows.chain import (
 )
 from server.hotline.out import both, tell
 from server.hotline.tables import chain_events, escalation_chains
-from server.incidents.alarms import raise_alarm
+from server.incidents.flows.alarms import raise_alarm
 from server.incidents.model import timeline
 from server.incidents.tables import alarms, incidents
 from server.platform import Platform, Tx

@@ -13,7 +13,7 @@ from server.hotline.flows import responsibility as chain_flows
 from server.hotline.flows.common import incident_for, scope_of
 from server.hotline.out import describe_chain
 from server.http import int_param, ok, parse, platform, require
-from server.incidents import presses
+from server.incidents.flows import presses
 
 
 async def get_chain(request: web.Request) -> web.Response:

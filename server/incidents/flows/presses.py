@@ -27,8 +27,8 @@ from sqlalchemy import select
 from schemas.hotline import PressOutcome
 from server.auth.principal import Principal, Role
 from server.errors import ApiError
-from server.hotline.settings import settings_for
-from server.hotline.task_rows import insert_new, task_row
+from server.hotline.flows.settings import settings_for
+from server.hotline.flows.tasks import insert_new, task_row
 from server.incidents.flows.steps import close
 from server.incidents.model import ACTIVE_STATES, timeline
 from server.incidents.tables import incident_events, incidents

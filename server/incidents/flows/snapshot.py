@@ -18,8 +18,8 @@ from schemas.incidents import OfferStatus
 from server.incidents.model import WITH_CAREGIVER
 from server.incidents.tables import incidents, offers
 from server.platform import Platform, Tx
+from server.registry.out import skills_of
 from server.registry.tables import caregivers
-from server.registry.views import skills_of
 from server.tasks.tables import tasks
 from server.travel import does_io, make_travel_model
 

@@ -34,8 +34,8 @@ from server.incidents.model import COMING, acknowledge_alarms, load, timeline, t
 from server.incidents.notify import to_operators, to_watchers
 from server.incidents.tables import alarms, incident_events, incidents
 from server.platform import Platform, Tx, cancel_timer, emit, queue_push
+from server.registry.out import dicts_of
 from server.registry.tables import caregivers, elders
-from server.registry.views import dicts_of
 
 
 async def _assigned(tx: Tx, p: Principal, incident_id: int) -> Row[Any]:

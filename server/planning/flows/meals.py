@@ -13,7 +13,7 @@ from dispatch.meals import Courier, MealOrder, MealParams
 from dispatch.model import Priority
 from dispatch.routing import SolverParams
 from dispatch.travel import TravelMode
-from server.incidents.dispatcher import travel_mode_of
+from server.incidents.flows.snapshot import travel_mode_of
 from server.planning import model
 from server.planning.flows import solve
 from server.planning.flows.snapshot import shifts_on

@@ -16,13 +16,13 @@ from dispatch.geo import GeoPoint
 from dispatch.model import Caregiver, DayPlan, DaySnapshot, PlannedVisit, Priority, Route, Task
 from schemas.registry import CareLevel, Living
 from schemas.tasks import TaskStatus as S
-from server.incidents.dispatcher import travel_mode_of
+from server.incidents.flows.snapshot import travel_mode_of
 from server.incidents.tables import incidents
 from server.planning.model import midnight, secs
 from server.planning.out import latest_meal_row, latest_plan_row
 from server.platform import Tx
+from server.registry.out import skills_of
 from server.registry.tables import caregivers, elders, stations
-from server.registry.views import skills_of
 from server.tasks.model import OPEN_STATES, UNDER_WAY
 from server.tasks.tables import tasks
 

@@ -16,7 +16,7 @@ from dispatch.geo import GeoPoint
 from dispatch.meals import Courier, MealOrder, MealParams, MealPlan, plan_meals
 from dispatch.model import DayPlan, DaySnapshot, PlanParams, Task
 from dispatch.travel import GreatCircleTravel, TravelMode, TravelTimeModel, prefetch
-from server.incidents.alarms import raise_alarm
+from server.incidents.flows.alarms import raise_alarm
 from server.platform import Platform
 
 log = logging.getLogger("anxin.planning")
@@ -142,7 +142,7 @@ async def station_travel(
 ) -> TravelTimeModel:
     """The station's travel model for a solve: road times fetched now (in a thread, in
     blocks) when a map service is configured, great-circle for anything it cannot answer."""
-    from server.incidents.dispatcher import travel_model
+    from server.incidents.flows.snapshot import travel_model
     from server.travel import does_io
 
     model = travel_model(platform)

@@ -37,7 +37,7 @@ from server.services.tables import bookings
 from server.tasks.flows import create_task
 from server.tasks.tables import tasks
 from server.welfare import flows as welfare_flows
-from server.welfare import service as welfare
+from server.welfare.flows.quota import quota_left
 
 BOOKING_STATUS: Final = {
     BookingError.NAIVE_TIME: 422,
@@ -173,7 +173,7 @@ async def _checked_window(
 ) -> tuple[Window, int]:
     """The booking's window (the first free one, when none is asked for), checked against the
     item, the elder and their other bookings; and what is left of the elder's quota."""
-    elig, _, left, _ = await welfare.quota_left(tx.conn, elder=elder, now=tx.now)
+    elig, _, left, _ = await quota_left(tx.conn, elder=elder, now=tx.now)
     status = ElderStatus(str(elder.id), bool(elder.active), elig.funding_class if elig else "")
     existing = await existing_bookings(tx, elder_id=elder.id, around=start or tx.now)
     window = (

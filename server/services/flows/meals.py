@@ -40,7 +40,8 @@ from server.services.tables import meal_menus, meal_orders
 from server.tasks.flows import create_task
 from server.texts import Text, render
 from server.welfare import ledger
-from server.welfare import service as welfare
+from server.welfare.flows.quota import write_once
+from server.welfare.flows.rulesets import district_of, ruleset_for
 from server.welfare.ledger import Entry, EntryKind
 from server.welfare.rules import Settlement
 from server.welfare.statements import MealLine
@@ -323,11 +324,11 @@ async def settle_meals(conn: AsyncConnection, *, elder: Any, now: datetime) -> l
     """Write the self-pay ledger line of each final order (once), and return the meal lines
     for the elder's statement."""
     orders = await final_orders(conn, elder_id=elder.id, now=now)
-    district = await welfare.district_of(conn, station_id=elder.station_id)
+    district = await district_of(conn, station_id=elder.station_id)
     lines: list[MealLine] = []
     entries: list[Entry] = []
     for o in orders:
-        rs = await welfare.ruleset_for(conn, district=district, on=o.day)
+        rs = await ruleset_for(conn, district=district, on=o.day)
         settlement = rs.settlement if rs is not None else Settlement.MONTHLY
         label = line_text(o, o.menu_dishes).render("zh")
         lines.append(MealLine(o.day, label, int(o.total_fen)))
@@ -344,5 +345,5 @@ async def settle_meals(conn: AsyncConnection, *, elder: Any, now: datetime) -> l
                     memo=memo[:200],
                 )
             )
-    await welfare.write_once(conn, entries)  # whoever settles first writes it
+    await write_once(conn, entries)  # whoever settles first writes it
     return lines

@@ -19,7 +19,7 @@ from server.services.bookings import quote
 from server.services.catalogue import SEED_ITEMS
 from server.services.out import AttrRow, item_from_row, item_out, item_values
 from server.services.tables import service_items
-from server.welfare import service as welfare
+from server.welfare.flows.quota import quota_left
 
 
 async def seed_menu_rows(conn: AsyncConnection, *, station_id: int, now: datetime) -> int:
@@ -137,7 +137,7 @@ async def elder_menu(plat: Platform, p: Principal, *, elder_id: int) -> list[Men
     """The elder's station menu with what the subsidy covers for each item right now."""
     async with plat.tx() as tx:
         elder = await elder_for(tx.conn, p, elder_id)
-        elig, _, left, _ = await welfare.quota_left(tx.conn, elder=elder, now=tx.now)
+        elig, _, left, _ = await quota_left(tx.conn, elder=elder, now=tx.now)
         rows = (
             await tx.conn.execute(
                 select(service_items)

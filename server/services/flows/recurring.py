@@ -46,7 +46,7 @@ from server.services.recurrence import (
     fits_item,
 )
 from server.services.tables import bookings, recurrence_rules
-from server.welfare.calendars import calendar_for
+from server.welfare.flows.calendars import calendar_for
 from server.welfare.workdays import SHANGHAI, business_date
 
 AHEAD_DAYS: Final = 14

@@ -18,7 +18,7 @@ from server.errors import ApiError
 from server.platform import Platform
 from server.registry.guards import elder_for, station_scope
 from server.registry.tables import elders
-from server.services.meal_orders import settle_meals
+from server.services.flows.meals import settle_meals
 from server.welfare import ledger, out
 from server.welfare.flows.officers import district_scope
 from server.welfare.flows.quota import entries_of, grant_quarter, quota_left, row_to_entry
