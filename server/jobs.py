@@ -10,13 +10,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import timedelta
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Table, or_, select, update
 
 from server.faults import crash_point
 from server.platform import Platform, Tx
+from server.store.errors import is_retryable
 from server.store.tables import outbox, timers
 
 log = logging.getLogger("anxin.jobs")
@@ -37,11 +40,30 @@ class Waker:
         self.event.clear()
 
 
-async def relay_once(platform: Platform, batch: int = 100, lane: str | None = None) -> int:
+async def relay_once(platform: Platform, batch: int = 8, lane: str | None = None) -> int:
     """Deliver pending outbox events to their handlers; returns how many were handled.
 
-    ``lane`` is "fast", "slow" (topics in ``platform.slow_topics``) or None for both.
+    ``lane`` is "fast", "slow" (topics in ``platform.slow_topics``) or None for both. Rows
+    are claimed a few at a time, most urgent first (an emergency's dispatch before a
+    statement's), and each is marked done in its own transaction as soon as its handlers
+    succeed: a process killed mid-batch leaves only the row in hand, and the claim it held
+    lapses within one short lease because the lease is renewed only while it works.
     """
+    rows = await _claim_outbox(platform, batch, lane)
+    if not rows:
+        return 0
+    for topic in sorted({r.topic for r in rows}):
+        crash_point("relay.claimed", topic)
+    handled = 0
+    async with _keep_claims(platform, outbox, [r.id for r in rows]) as held:
+        for row in rows:
+            if await _deliver(platform, row):
+                handled += 1
+            held.discard(row.id)
+    return handled
+
+
+async def _claim_outbox(platform: Platform, batch: int, lane: str | None) -> list[Any]:
     now = platform.clock.now()
     conds = [
         outbox.c.published_at.is_(None),
@@ -51,49 +73,94 @@ async def relay_once(platform: Platform, batch: int = 100, lane: str | None = No
         conds.append(outbox.c.topic.in_(sorted(platform.slow_topics)))
     elif lane == "fast":
         conds.append(outbox.c.topic.notin_(sorted(platform.slow_topics)))
+    pending = (
+        select(outbox.c.id).where(*conds).order_by(outbox.c.priority, outbox.c.id).limit(batch)
+    )
+    if platform.store.is_postgres:
+        # Several processes claim side by side: each skips the rows another is claiming.
+        pending = pending.with_for_update(skip_locked=True)
     async with platform.store.begin() as conn:
-        pending = select(outbox.c.id).where(*conds).order_by(outbox.c.id).limit(batch)
         rows = (
             await conn.execute(
                 update(outbox)
                 .where(outbox.c.id.in_(pending.scalar_subquery()))
-                .values(
-                    claimed_until=now + timedelta(seconds=platform.settings.lease_s),
-                    attempts=outbox.c.attempts + 1,
+                .values(claimed_until=_lease_end(platform), attempts=outbox.c.attempts + 1)
+                .returning(
+                    outbox.c.id,
+                    outbox.c.topic,
+                    outbox.c.payload,
+                    outbox.c.attempts,
+                    outbox.c.priority,
                 )
-                .returning(outbox.c.id, outbox.c.topic, outbox.c.payload, outbox.c.attempts)
             )
         ).all()
-    for topic in sorted({r.topic for r in rows}):
-        crash_point("relay.claimed", topic)
-    done: list[int] = []
-    for row in sorted(rows, key=lambda r: r.id):
-        try:
-            for handler in platform.outbox_handlers.get(row.topic, []):
-                await handler(platform, dict(row.payload))
-        except Exception as exc:
-            log.exception("outbox handler failed", extra={"topic": row.topic, "event_id": row.id})
-            backoff = min(2 ** min(row.attempts, 6), 60)
-            async with platform.store.begin() as conn:
-                await conn.execute(
-                    update(outbox)
-                    .where(outbox.c.id == row.id)
-                    .values(
-                        claimed_until=platform.clock.now() + timedelta(seconds=backoff),
-                        last_error=str(exc)[:300],
-                    )
-                )
-            continue
-        done.append(row.id)
-    if done:
-        # A crash before this mark re-delivers the batch: every consumer is idempotent.
+    return sorted(rows, key=lambda r: (r.priority, r.id))
+
+
+async def _deliver(platform: Platform, row: Any) -> bool:
+    """Run one event's handlers and mark it done; on failure, back off and say why."""
+    try:
+        for handler in platform.outbox_handlers.get(row.topic, []):
+            await handler(platform, dict(row.payload))
+    except Exception as exc:
+        log.exception("outbox handler failed", extra={"topic": row.topic, "event_id": row.id})
+        backoff = _backoff(exc, row.attempts)
         async with platform.store.begin() as conn:
             await conn.execute(
                 update(outbox)
-                .where(outbox.c.id.in_(done))
-                .values(published_at=platform.clock.now())
+                .where(outbox.c.id == row.id)
+                .values(
+                    claimed_until=platform.clock.now() + timedelta(seconds=backoff),
+                    last_error=str(exc)[:300],
+                )
             )
-    return len(done)
+        return False
+    async with platform.store.begin() as conn:
+        await conn.execute(
+            update(outbox)
+            .where(outbox.c.id == row.id)
+            .values(published_at=platform.clock.now(), claimed_until=None)
+        )
+    return True
+
+
+def _backoff(exc: Exception, attempts: int) -> float:
+    """Seconds before a failed row is tried again: at once for a lost lock race (another
+    transaction won a deadlock or a serialisation check), growing for everything else."""
+    if is_retryable(exc) and attempts < 5:
+        return 0.0
+    return float(min(2 ** min(attempts, 6), 60))
+
+
+def _lease_end(platform: Platform) -> datetime:
+    return platform.clock.now() + timedelta(seconds=platform.settings.lease_s)
+
+
+@asynccontextmanager
+async def _keep_claims(platform: Platform, table: Table, ids: list[int]) -> AsyncIterator[set[int]]:
+    """Renew the lease on the rows still in hand until the block ends, so a live process
+    keeps them however long a handler takes, and a dead one loses them within a lease."""
+    held = set(ids)
+
+    async def renew() -> None:
+        while held:
+            await asyncio.sleep(max(platform.settings.lease_s / 3, 0.05))
+            with contextlib.suppress(Exception):
+                async with platform.store.begin() as conn:
+                    await conn.execute(
+                        update(table)
+                        .where(table.c.id.in_(sorted(held)))
+                        .values(claimed_until=_lease_end(platform))
+                    )
+
+    task = asyncio.create_task(renew(), name=f"lease:{table.name}")
+    try:
+        yield held
+    finally:
+        held.clear()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def fire_due_timers(platform: Platform, batch: int = 100) -> int:
@@ -140,7 +207,7 @@ async def _fire_one(
         return False
     except Exception as exc:
         log.exception("timer handler failed", extra={"kind": kind, "timer_id": timer_id})
-        backoff = min(2 ** min(attempts + 1, 6), 60)
+        backoff = _backoff(exc, attempts + 1)
         async with platform.store.begin() as conn:
             await conn.execute(
                 update(timers)
@@ -155,6 +222,16 @@ async def _fire_one(
 
 
 async def _claim_fire(tx: Tx, timer_id: int) -> None:
+    """Mark the timer fired in the transaction of its effect; on PostgreSQL a timer another
+    process is firing right now is skipped at once, not waited for."""
+    if tx.conn.dialect.name == "postgresql":
+        mine = await tx.conn.execute(
+            select(timers.c.id)
+            .where(timers.c.id == timer_id, timers.c.state == "pending")
+            .with_for_update(skip_locked=True)
+        )
+        if mine.first() is None:
+            raise _AlreadyFired()
     res = await tx.conn.execute(
         update(timers)
         .where(timers.c.id == timer_id, timers.c.state == "pending")

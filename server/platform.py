@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 from aiohttp import ClientSession
 from sqlalchemy import insert, update
@@ -89,9 +89,15 @@ class Platform:
             await self.bus.publish(topic, data)
 
 
-async def emit(tx: Tx, topic: str, payload: dict[str, Any]) -> None:
+URGENT: Final = 0  # an emergency's dispatch and escalation: relayed before anything else
+NORMAL: Final = 1
+
+
+async def emit(tx: Tx, topic: str, payload: dict[str, Any], *, priority: int = NORMAL) -> None:
     """Write an event to the outbox inside the caller's transaction."""
-    await tx.conn.execute(insert(outbox).values(topic=topic, payload=payload, created_at=tx.now))
+    await tx.conn.execute(
+        insert(outbox).values(topic=topic, payload=payload, created_at=tx.now, priority=priority)
+    )
     tx.hint("outbox")
 
 

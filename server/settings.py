@@ -56,7 +56,7 @@ class Settings:
     public_url: str | None = None
     osrm_url: str | None = None
     timer_poll_s: float = 0.5
-    lease_s: int = 15
+    lease_s: float = 5.0  # renewed while a row is in hand; a dead process's claims lapse after it
     outbox_poll_s: float = 0.5
     ws_heartbeat_s: float = 20.0
     production: bool = False
@@ -91,7 +91,7 @@ class Settings:
             wechat_secret=_env("ANXIN_WECHAT_SECRET", base.wechat_secret) or "",
             offer_timeout_s=_int("ANXIN_OFFER_TIMEOUT_S", base.offer_timeout_s),
             sla_s=_int("ANXIN_SLA_S", base.sla_s),
-            lease_s=_int("ANXIN_LEASE_S", base.lease_s),
+            lease_s=float(_env("ANXIN_LEASE_S") or base.lease_s),
             ws_heartbeat_s=float(_int("ANXIN_WS_HEARTBEAT_S", int(base.ws_heartbeat_s))),
             operator_alarm_after_s=_int(
                 "ANXIN_OPERATOR_ALARM_AFTER_S", base.operator_alarm_after_s

@@ -20,7 +20,7 @@ from server.incidents.model import ACTIVE_STATES, load
 from server.incidents.notify import to_watchers
 from server.incidents.tables import incidents, offers
 from server.metrics import add_gauge
-from server.platform import Platform, Tx, emit
+from server.platform import URGENT, Platform, Tx, emit
 from server.registry.tables import elders
 from server.texts import zh_en
 
@@ -57,7 +57,7 @@ async def on_ack_alarm(platform: Platform, tx: Tx, payload: dict[str, Any]) -> N
 
 
 async def on_retry(platform: Platform, tx: Tx, payload: dict[str, Any]) -> None:
-    await emit(tx, "incident.redispatch", {"incident_id": payload["incident_id"]})
+    await emit(tx, "incident.redispatch", {"incident_id": payload["incident_id"]}, priority=URGENT)
 
 
 async def on_opened(platform: Platform, payload: dict[str, Any]) -> None:

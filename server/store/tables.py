@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Table,
     UniqueConstraint,
@@ -42,12 +43,14 @@ outbox = Table(
     Column("topic", String(40), nullable=False),
     Column("payload", JSON, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    # 0 goes first: an emergency's dispatch never waits behind a statement's consumers.
+    Column("priority", SmallInteger, nullable=False, server_default="1"),
     Column("published_at", UtcDateTime, nullable=True),
     Column("claimed_until", UtcDateTime, nullable=True),
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("last_error", String(300), nullable=True),
 )
-Index("ix_outbox_pending", outbox.c.published_at, outbox.c.id)
+Index("ix_outbox_pending", outbox.c.published_at, outbox.c.priority, outbox.c.id)
 
 timers = Table(
     "timers",

@@ -14,7 +14,7 @@ from server.errors import ApiError
 from server.incidents.model import acknowledge_alarms, timeline
 from server.incidents.notify import to_operators
 from server.incidents.tables import alarms
-from server.platform import Platform, Tx, emit
+from server.platform import URGENT, Platform, Tx, emit
 from server.texts import alarm_text
 
 
@@ -76,6 +76,7 @@ async def raise_alarm(
         tx,
         "alarm.raised",
         {"alarm_id": aid, "station_id": station_id, "incident_id": incident_id, "kind": kind},
+        priority=URGENT,
     )
     return aid
 

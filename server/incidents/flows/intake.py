@@ -35,7 +35,7 @@ from server.incidents.model import ACTIVE_STATES, load, timeline
 from server.incidents.notify import to_operators, to_watchers
 from server.incidents.out import incident_out
 from server.incidents.tables import incidents
-from server.platform import Platform, Tx, emit, schedule
+from server.platform import NORMAL, URGENT, Platform, Tx, emit, schedule
 from server.registry.guards import elder_for
 from server.registry.tables import elders, stations
 from server.texts import render
@@ -159,7 +159,13 @@ async def _announce(platform: Platform, tx: Tx, opened: IncidentOpenedPush) -> N
     new call; the operator is alarmed when it comes from outside the service circle."""
     iid = opened.incident_id
     event = opened.model_dump(mode="json", include={"incident_id", "station_id", "elder_id"})
-    await emit(tx, "incident.opened", {**event, "kind": opened.kind.value, "source": opened.source})
+    urgent = opened.kind is CallType.EMERGENCY
+    await emit(
+        tx,
+        "incident.opened",
+        {**event, "kind": opened.kind.value, "source": opened.source},
+        priority=URGENT if urgent else NORMAL,
+    )
     if opened.deadline_at is not None:
         await start_emergency_clock(platform, tx, iid, opened.deadline_at)
     await to_operators(tx, opened)
@@ -212,6 +218,7 @@ async def _join(platform: Platform, tx: Tx, inc: Any, cmd: Intake) -> None:
                 "kind": "emergency",
                 "source": cmd.source,
             },
+            priority=URGENT,
         )
     await to_operators(
         tx,

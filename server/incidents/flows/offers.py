@@ -32,7 +32,7 @@ from server.incidents.model import (
 )
 from server.incidents.notify import to_operators, to_watchers
 from server.incidents.tables import offers
-from server.platform import Platform, Tx, cancel_timer, emit, queue_push, schedule
+from server.platform import URGENT, Platform, Tx, cancel_timer, emit, queue_push, schedule
 from server.registry.tables import caregivers, elders
 from server.texts import zh_en
 
@@ -238,7 +238,7 @@ async def offer_lapsed(
             caregiver_id=offer.caregiver_id,
             **why,
         )
-        await emit(tx, "incident.redispatch", {"incident_id": inc.id})
+        await emit(tx, "incident.redispatch", {"incident_id": inc.id}, priority=URGENT)
     lapsed = OfferDeclinedPush if status is OfferStatus.DECLINED else OfferExpiredPush
     await to_operators(
         tx,

@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: a3ff990e88cd
+Revision ID: 93e275c0122d
 Revises: 
-Create Date: 2026-12-06 22:00:36.258222
+Create Date: 2026-12-06 23:48:36.528525
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from alembic import op
 import server.store.types
 
 
-revision = 'a3ff990e88cd'
+revision = '93e275c0122d'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -72,6 +72,7 @@ def upgrade() -> None:
     sa.Column('topic', sa.String(length=40), nullable=False),
     sa.Column('payload', sa.JSON(), nullable=False),
     sa.Column('created_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('priority', sa.SmallInteger(), server_default='1', nullable=False),
     sa.Column('published_at', server.store.types.UtcDateTime(timezone=True), nullable=True),
     sa.Column('claimed_until', server.store.types.UtcDateTime(timezone=True), nullable=True),
     sa.Column('attempts', sa.Integer(), server_default='0', nullable=False),
@@ -79,7 +80,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox'))
     )
     with op.batch_alter_table('outbox', schema=None) as batch_op:
-        batch_op.create_index('ix_outbox_pending', ['published_at', 'id'], unique=False)
+        batch_op.create_index('ix_outbox_pending', ['published_at', 'priority', 'id'], unique=False)
 
     op.create_table('push_cursors',
     sa.Column('recipient', sa.String(length=40), nullable=False),
