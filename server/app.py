@@ -20,6 +20,7 @@ from server.keys import HTTP, HUB, METRICS, PLATFORM
 from server.metrics import Metrics, timing
 from server.platform import Platform
 from server.push import PushHub
+from server.retry import retry_lost_races
 from server.routes import setup_routes
 from server.settings import Settings
 from server.store.engine import Store
@@ -36,7 +37,8 @@ def create_app(
 ) -> web.Application:
     """Build the app; ``run_background=False`` lets tests drive outbox and timers by hand."""
     app = web.Application(
-        middlewares=[timing, problem_json, authenticate], client_max_size=2 * 1024**2
+        middlewares=[timing, problem_json, retry_lost_races, authenticate],
+        client_max_size=2 * 1024**2,
     )
     store = Store(settings.database_url)
     platform = Platform(settings, store, make_bus(settings.redis_url), clock or SystemClock())

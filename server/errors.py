@@ -11,6 +11,8 @@ import pydantic
 from aiohttp import web
 from sqlalchemy import exc as sa_exc
 
+from server.store.errors import is_unavailable
+
 log = logging.getLogger("anxin.errors")
 
 PROBLEM_TYPE = "application/problem+json"
@@ -87,6 +89,25 @@ async def problem_json(request: web.Request, handler: Handler) -> web.StreamResp
     except (sa_exc.DataError, OverflowError):
         log.warning("value rejected by the store", extra={"path": request.path})
         return problem(422, "value_out_of_range", "a value in the request cannot be stored")
-    except Exception:
+    except Exception as exc:
+        if is_unavailable(exc):
+            return store_unavailable(request, exc)
         log.exception("unhandled error", extra={"path": request.path})
         return problem(500, "internal_error", "internal error")
+
+
+RETRY_AFTER_S = 5
+
+
+def store_unavailable(request: web.Request, exc: BaseException) -> web.Response:
+    """The database is down or restarting: nothing was written, come back shortly (the phones
+    keep what was pressed and send it again; the device gateway retries)."""
+    log.warning("store unavailable", extra={"path": request.path, "error": type(exc).__name__})
+    resp = problem(
+        503,
+        "store_unavailable",
+        "the station's database cannot be reached just now; nothing was saved, try again",
+        retry_after_s=RETRY_AFTER_S,
+    )
+    resp.headers["Retry-After"] = str(RETRY_AFTER_S)
+    return resp

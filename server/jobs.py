@@ -165,25 +165,44 @@ async def _keep_claims(platform: Platform, table: Table, ids: list[int]) -> Asyn
 
 async def fire_due_timers(platform: Platform, batch: int = 100) -> int:
     """Fire every timer that is due now; returns how many fired."""
+    due = await _claim_timers(platform, batch)
+    fired = 0
+    async with _keep_claims(platform, timers, [r.id for r in due]) as held:
+        for row in due:
+            if await _fire_one(platform, row.id, row.kind, dict(row.payload), row.attempts):
+                fired += 1
+            held.discard(row.id)
+    return fired
+
+
+async def _claim_timers(platform: Platform, batch: int) -> list[Any]:
+    """Claim due timers for a lease, so two processes do not run the same one side by side
+    (a claim is an optimisation: the fired mark below is what makes a timer fire once)."""
     now = platform.clock.now()
-    async with platform.store.read() as conn:
-        due = (
+    due = (
+        select(timers.c.id)
+        .where(
+            timers.c.state == "pending",
+            timers.c.due_at <= now,
+            or_(timers.c.claimed_until.is_(None), timers.c.claimed_until < now),
+        )
+        .order_by(timers.c.due_at, timers.c.id)
+        .limit(batch)
+    )
+    if platform.store.is_postgres:
+        due = due.with_for_update(skip_locked=True)
+    async with platform.store.begin() as conn:
+        rows = (
             await conn.execute(
-                select(timers.c.id, timers.c.kind, timers.c.payload, timers.c.attempts)
-                .where(
-                    timers.c.state == "pending",
-                    timers.c.due_at <= now,
-                    or_(timers.c.claimed_until.is_(None), timers.c.claimed_until < now),
+                update(timers)
+                .where(timers.c.id.in_(due.scalar_subquery()))
+                .values(claimed_until=_lease_end(platform))
+                .returning(
+                    timers.c.id, timers.c.kind, timers.c.payload, timers.c.attempts, timers.c.due_at
                 )
-                .order_by(timers.c.due_at, timers.c.id)
-                .limit(batch)
             )
         ).all()
-    fired = 0
-    for row in due:
-        if await _fire_one(platform, row.id, row.kind, dict(row.payload), row.attempts):
-            fired += 1
-    return fired
+    return sorted(rows, key=lambda r: (r.due_at, r.id))
 
 
 class _AlreadyFired(Exception):
@@ -196,12 +215,13 @@ async def _fire_one(
     handler = platform.timer_handlers.get(kind)
     try:
         async with platform.tx() as tx:
-            await _claim_fire(tx, timer_id)
+            await _still_pending(tx, timer_id)
             crash_point(f"timer.{kind}")
             if handler is None:
                 log.error("no handler for timer kind %s", kind)
             else:
                 await handler(platform, tx, payload)
+            await _mark_fired(tx, timer_id)
         return True
     except _AlreadyFired:
         return False
@@ -221,21 +241,25 @@ async def _fire_one(
         return False
 
 
-async def _claim_fire(tx: Tx, timer_id: int) -> None:
-    """Mark the timer fired in the transaction of its effect; on PostgreSQL a timer another
-    process is firing right now is skipped at once, not waited for."""
-    if tx.conn.dialect.name == "postgresql":
-        mine = await tx.conn.execute(
-            select(timers.c.id)
-            .where(timers.c.id == timer_id, timers.c.state == "pending")
-            .with_for_update(skip_locked=True)
-        )
-        if mine.first() is None:
-            raise _AlreadyFired()
+async def _still_pending(tx: Tx, timer_id: int) -> None:
+    """Skip a timer that fired or was cancelled since it was claimed (a plain read: the
+    timer's row is locked last, see ``_mark_fired``)."""
+    state = (await tx.conn.execute(select(timers.c.state).where(timers.c.id == timer_id))).scalar()
+    if state != "pending":
+        raise _AlreadyFired()
+
+
+async def _mark_fired(tx: Tx, timer_id: int) -> None:
+    """The fired mark commits with the timer's effect, and last: the handler takes the
+    domain's locks first (elder, incident, offer) and the timer's row after them, in the
+    order a step that cancels the timer takes them. A handler may cancel its own timer (an
+    expiring offer stops its clock); another process that fired it first rolls this whole
+    effect back. Handlers check the state they act on, so a step that cancelled the timer
+    while this one waited for its locks leaves the handler nothing to do."""
     res = await tx.conn.execute(
         update(timers)
-        .where(timers.c.id == timer_id, timers.c.state == "pending")
-        .values(state="fired", fired_at=tx.now)
+        .where(timers.c.id == timer_id, timers.c.state.in_(("pending", "cancelled")))
+        .values(state="fired", fired_at=tx.now, claimed_until=None)
     )
     if res.rowcount != 1:
         raise _AlreadyFired()

@@ -15,6 +15,7 @@ from server.errors import ApiError
 from server.incidents.tables import alarms, incident_events, incidents, offers
 from server.machine import Machine
 from server.platform import Tx, cancel_timer
+from server.registry.tables import elders
 
 OPEN_STATES: Final = (S.OPEN, S.OFFERED, S.ACCEPTED, S.EN_ROUTE, S.ARRIVED)
 ACTIVE_STATES: Final = tuple(s.value for s in OPEN_STATES)
@@ -70,14 +71,40 @@ async def timeline(
 
 
 async def load(tx: Tx, incident_id: int, *, lock: bool = True) -> Row[Any]:
-    """The incident's row (locked for the rest of the transaction unless ``lock`` is off)."""
+    """The incident's row (locked for the rest of the transaction unless ``lock`` is off).
+
+    Locks are always taken in one order, **elder, then incident, then offer**, so two
+    steps on one call (a press joining it, an accept, a dispatch, a reassignment) queue
+    behind each other instead of deadlocking: locking an incident locks its elder first.
+    """
     stmt = select(incidents).where(incidents.c.id == incident_id)
     if lock:
+        elder_id = (
+            await tx.conn.execute(select(incidents.c.elder_id).where(incidents.c.id == incident_id))
+        ).scalar()
+        if elder_id is not None:
+            await tx.conn.execute(
+                select(elders.c.id).where(elders.c.id == elder_id).with_for_update()
+            )
         stmt = stmt.with_for_update()
     row = (await tx.conn.execute(stmt)).first()
     if row is None:
         raise ApiError(404, "incident_not_found", "incident not found")
     return row
+
+
+async def lock_offer(tx: Tx, offer_id: int) -> tuple[Row[Any], Row[Any]] | None:
+    """An offer and its incident, locked in the house order (elder, incident, offer)."""
+    incident_id = (
+        await tx.conn.execute(select(offers.c.incident_id).where(offers.c.id == offer_id))
+    ).scalar()
+    if incident_id is None:
+        return None
+    inc = await load(tx, incident_id)
+    offer = (
+        await tx.conn.execute(select(offers).where(offers.c.id == offer_id).with_for_update())
+    ).one()
+    return offer, inc
 
 
 async def transition(

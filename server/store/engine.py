@@ -7,6 +7,7 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import event, make_url, text
@@ -23,6 +24,24 @@ from server.store.inline_sqlite import creator
 from server.store.meta import metadata
 
 log = logging.getLogger("anxin.store")
+
+
+# Commits made in the current task (a request's handler): a handler that lost a lock race
+# may be run again only if nothing of it was committed yet (server/retry.py).
+_COMMITS: ContextVar[list[int] | None] = ContextVar("anxin_commits", default=None)
+
+
+def count_commits() -> list[int]:
+    """Start counting this task's commits; the returned cell holds the count."""
+    cell = [0]
+    _COMMITS.set(cell)
+    return cell
+
+
+def committed() -> None:
+    cell = _COMMITS.get()
+    if cell is not None:
+        cell[0] += 1
 
 
 class StoreMisconfigured(RuntimeError):
@@ -105,6 +124,12 @@ class Store:
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:
         """A transaction: committed when the block ends, rolled back on error."""
+        async with self._begin() as conn:
+            yield conn
+        committed()
+
+    @asynccontextmanager
+    async def _begin(self) -> AsyncIterator[AsyncConnection]:
         if self._write_lock is None:
             async with self.engine.begin() as conn:
                 yield conn

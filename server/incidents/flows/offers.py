@@ -27,6 +27,7 @@ from server.incidents.model import (
     ASSIGNABLE,
     PENDING_OFFERS,
     load,
+    lock_offer,
     offer_transition,
     transition,
 )
@@ -140,25 +141,24 @@ async def _tell_offered(
     await to_watchers(tx, inc.elder_id, IncidentStatusPush(incident_id=inc.id, status=S.OFFERED))
 
 
-async def _offer_for(tx: Tx, p: Principal, offer_id: int) -> Row[Any]:
-    """The caller's own offer, still waiting for their answer (locked)."""
-    row = (
-        await tx.conn.execute(select(offers).where(offers.c.id == offer_id).with_for_update())
-    ).first()
-    if row is None or row.caregiver_id != p.caregiver_id:
+async def _offer_for(tx: Tx, p: Principal, offer_id: int) -> tuple[Row[Any], Row[Any]]:
+    """The caller's own offer, still waiting for their answer, and its incident (both
+    locked, in the house order: elder, incident, offer)."""
+    found = await lock_offer(tx, offer_id)
+    if found is None or found[0].caregiver_id != p.caregiver_id:
         raise ApiError(404, "offer_not_found", "offer not found")
+    row, inc = found
     if row.status != OfferStatus.OFFERED.value:
         raise ApiError(
             409, "offer_gone", f"this offer is already {row.status}", offer_status=row.status
         )
-    return row
+    return row, inc
 
 
 async def accept(platform: Platform, p: Principal, offer_id: int) -> int:
     """The caregiver takes the call: the incident is theirs, the family and station told."""
     async with platform.tx() as tx:
-        offer = await _offer_for(tx, p, offer_id)
-        inc = await load(tx, offer.incident_id)
+        offer, inc = await _offer_for(tx, p, offer_id)
         if inc.status != S.OFFERED.value:
             raise ApiError(409, "offer_gone", "the incident has moved on")
         await offer_transition(tx, offer, OfferStatus.ACCEPTED)
@@ -206,23 +206,29 @@ async def accept(platform: Platform, p: Principal, offer_id: int) -> int:
 async def decline(platform: Platform, p: Principal, offer_id: int, *, reason: str) -> None:
     """The caregiver cannot go (``reason`` is what they typed): the call is offered again."""
     async with platform.tx() as tx:
-        offer = await _offer_for(tx, p, offer_id)
-        await offer_lapsed(tx, offer, OfferStatus.DECLINED, p.user_id, reason=reason)
+        offer, inc = await _offer_for(tx, p, offer_id)
+        await offer_lapsed(tx, offer, inc, OfferStatus.DECLINED, p.user_id, reason=reason)
 
 
 async def expire(tx: Tx, offer_id: int) -> None:
     """The offer's timer: no answer in time, the call is offered again."""
-    offer = (await tx.conn.execute(select(offers).where(offers.c.id == offer_id))).first()
-    if offer is not None and offer.status == OfferStatus.OFFERED.value:
-        await offer_lapsed(tx, offer, OfferStatus.EXPIRED, None)
+    found = await lock_offer(tx, offer_id)
+    if found is not None and found[0].status == OfferStatus.OFFERED.value:
+        await offer_lapsed(tx, found[0], found[1], OfferStatus.EXPIRED, None)
 
 
 async def offer_lapsed(
-    tx: Tx, offer: Row[Any], status: OfferStatus, actor: int | None, *, reason: str = ""
+    tx: Tx,
+    offer: Row[Any],
+    inc: Row[Any],
+    status: OfferStatus,
+    actor: int | None,
+    *,
+    reason: str = "",
 ) -> None:
-    """A declined or expired offer: the incident opens again and is dispatched anew."""
+    """A declined or expired offer (both locked, with the incident): the incident opens
+    again and is dispatched anew."""
     await offer_transition(tx, offer, status)
-    inc = await load(tx, offer.incident_id)
     # A decline carries what the caregiver typed; an expiry, its reason as data.
     why: dict[str, Any] = {"reason": reason} if status is OfferStatus.DECLINED else {}
     if status is OfferStatus.EXPIRED:
