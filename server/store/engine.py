@@ -103,6 +103,7 @@ class Store:
         self._write_lock: asyncio.Lock | None = None
         self._writer = self.engine
         self._group: GroupCommitWriter | None = None
+        self._locks: dict[tuple[str, int], asyncio.Lock] = {}
         if self.dialect == "sqlite":
             _sqlite_pragmas(self.engine)
             self._write_lock = asyncio.Lock()
@@ -140,6 +141,26 @@ class Store:
             return
         async with self._write_lock, self._writer.begin() as conn:
             yield conn
+
+    @asynccontextmanager
+    async def lock(self, name: str, key: int) -> AsyncIterator[None]:
+        """Hold a named lock across every process on this store until the block ends: a
+        PostgreSQL advisory lock on its own connection (released by the database if the
+        process dies), or, on SQLite, whose one writer means one process, a lock in it."""
+        if not self.is_postgres:
+            local = self._locks.setdefault((name, key), asyncio.Lock())
+            async with local:
+                yield
+            return
+        async with self.engine.connect() as conn:
+            args = {"name": name, "key": key}
+            await conn.execute(text("SELECT pg_advisory_lock(hashtext(:name), :key)"), args)
+            await conn.commit()
+            try:
+                yield
+            finally:
+                await conn.execute(text("SELECT pg_advisory_unlock(hashtext(:name), :key)"), args)
+                await conn.commit()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:

@@ -8,6 +8,7 @@ import asyncio
 import logging
 import multiprocessing
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar
 
 from dispatch.cover import CoverReport, HighRiskElder, emergency_cover
@@ -22,11 +23,10 @@ from server.platform import Platform
 log = logging.getLogger("anxin.planning")
 
 
-def station_lock(platform: Platform, station_id: int) -> asyncio.Lock:
-    """One planning at a time per station (a re-plan, a help call's insertion, meals); kept
-    on the platform, so each app (and event loop) has its own."""
-    locks: dict[int, asyncio.Lock] = platform.extras.setdefault("planning_locks", {})
-    return locks.setdefault(station_id, asyncio.Lock())
+def station_lock(platform: Platform, station_id: int) -> AbstractAsyncContextManager[None]:
+    """One planning at a time per station (a re-plan, a help call's insertion, meals), across
+    every server process: a lock in the store, not in one process's memory."""
+    return platform.store.lock("planning", station_id)
 
 
 # ----- the solver in a worker process, with a watchdog ----------------------------------
