@@ -73,6 +73,7 @@ def create_app(
                 asyncio.create_task(run_relay(platform, "fast"), name="outbox-relay"),
                 asyncio.create_task(run_relay(platform, "slow"), name="outbox-relay-slow"),
                 asyncio.create_task(run_timers(platform), name="timers"),
+                asyncio.create_task(app[HUB].poll(), name="push-poll"),
             ]
         yield
         await app[HUB].close_all()

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from typing import Protocol
@@ -33,6 +34,12 @@ class InProcessBus:
 
     def __init__(self) -> None:
         self._listeners: list[Listener] = []
+
+    @property
+    def reaches_others(self) -> bool:
+        """Whether a hint published here reaches the other processes now (in-process: there
+        are none to reach). When it does not, they must poll (server/push.py)."""
+        return True
 
     def listen(self, listener: Listener) -> None:
         self._listeners.append(listener)
@@ -74,6 +81,11 @@ class RedisBus(InProcessBus):
         self._origin = uuid.uuid4().hex
         self._task: asyncio.Task[None] | None = None
         self.connected = False
+        self._quiet = OutageLog(log, "redis bus")
+
+    @property
+    def reaches_others(self) -> bool:
+        return self.connected
 
     async def publish(self, topic: str, data: str = "") -> None:
         self.deliver(topic, data)
@@ -81,7 +93,8 @@ class RedisBus(InProcessBus):
         try:
             await self._redis.publish(self.CHANNEL, message)
         except Exception as exc:  # a lost hint only costs latency
-            log.warning("redis publish failed: %s", exc)
+            self.connected = False
+            self._quiet.failed(f"publish failed: {exc}")
 
     async def ping(self) -> None:
         await self._redis.ping()
@@ -103,6 +116,7 @@ class RedisBus(InProcessBus):
                 async with self._redis.pubsub() as pubsub:
                     await pubsub.subscribe(self.CHANNEL)
                     self.connected, delay = True, 0.2
+                    self._quiet.recovered()
                     # A hint may have been missed while disconnected: wake everyone.
                     self.deliver("resync", "")
                     while True:
@@ -113,7 +127,7 @@ class RedisBus(InProcessBus):
                 raise
             except Exception as exc:
                 self.connected = False
-                log.warning("redis bus disconnected, retrying in %.1fs: %s", delay, exc)
+                self._quiet.failed(f"disconnected: {exc}")
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
@@ -124,6 +138,38 @@ class RedisBus(InProcessBus):
             return
         if body.get("o") != self._origin:
             self.deliver(str(body.get("t", "")), str(body.get("d", "")))
+
+
+class OutageLog:
+    """Log an outage once when it starts, then a count once per interval, and once when it
+    ends: a Redis outage is one event to the operator, not 150 warnings a second."""
+
+    def __init__(self, logger: logging.Logger, what: str, every_s: float = 30.0) -> None:
+        self.log, self.what, self.every_s = logger, what, every_s
+        self.down_since: float | None = None
+        self.last_said = 0.0
+        self.missed = 0
+
+    def failed(self, detail: str) -> None:
+        now = time.monotonic()
+        if self.down_since is None:
+            self.down_since, self.last_said, self.missed = now, now, 0
+            self.log.warning(
+                "%s unavailable (%s); other processes poll meanwhile", self.what, detail
+            )
+            return
+        self.missed += 1
+        if now - self.last_said >= self.every_s:
+            self.log.warning(
+                "%s still unavailable after %.0f s (%d more failures): %s",
+                self.what, now - self.down_since, self.missed, detail,
+            )  # fmt: skip
+            self.last_said, self.missed = now, 0
+
+    def recovered(self) -> None:
+        if self.down_since is not None:
+            self.log.warning("%s back after %.0f s", self.what, time.monotonic() - self.down_since)
+            self.down_since = None
 
 
 def make_bus(redis_url: str | None) -> InProcessBus:

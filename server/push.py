@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,11 +25,13 @@ from server.http import INT64, caller
 from server.keys import HUB, METRICS, PLATFORM
 from server.openapi import REF, doc
 from server.platform import Platform
-from server.store.tables import push_messages
+from server.store.tables import push_cursors, push_messages
 
 log = logging.getLogger("anxin.push")
 
 PAGE = 500
+POLL_FALLBACK_S = 0.5  # the bus cannot wake us: offers must still arrive within 2 s
+POLL_BACKSTOP_S = 5.0
 
 
 @dataclass(eq=False)
@@ -60,9 +63,7 @@ class PushHub:
         else:
             return
         for conn in targets:
-            task = asyncio.get_event_loop().create_task(self.flush(conn))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._spawn(self.flush(conn))
 
     async def flush(self, conn: Connection) -> None:
         """Send every stored message after the last one this socket got, in order, a page
@@ -97,6 +98,40 @@ class PushHub:
                     conn.last_sent = r.seq
                 if len(rows) < PAGE:
                     return
+
+    async def poll(self) -> None:
+        """Catch every open socket up from the store on a timer: often while the bus cannot
+        carry hints from the other processes (Redis is down), now and then otherwise, so a
+        lost hint costs a moment, never a message."""
+        while True:
+            fallback = not self.platform.bus.reaches_others
+            await asyncio.sleep(POLL_FALLBACK_S if fallback else POLL_BACKSTOP_S)
+            try:
+                await self.catch_up()
+            except Exception:
+                log.warning("push catch-up failed", exc_info=True)
+
+    async def catch_up(self) -> None:
+        """Flush the sockets whose recipient has messages past the last one they got."""
+        recipients = sorted(self.connections)
+        if not recipients:
+            return
+        async with self.platform.store.read() as db:
+            rows = await db.execute(
+                select(push_cursors.c.recipient, push_cursors.c.last_seq).where(
+                    push_cursors.c.recipient.in_(recipients)
+                )
+            )
+            last = {str(r.recipient): int(r.last_seq) for r in rows}
+        for recipient in recipients:
+            for conn in list(self.connections.get(recipient, ())):
+                if conn.last_sent < last.get(recipient, 0):
+                    self._spawn(self.flush(conn))
+
+    def _spawn(self, job: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_event_loop().create_task(job)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def add(self, conn: Connection) -> None:
         self.connections.setdefault(conn.recipient, set()).add(conn)
