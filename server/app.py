@@ -85,6 +85,12 @@ def create_app(
         for stop in platform.stop_handlers:
             await stop(platform)
 
+    async def close_sockets(app: web.Application) -> None:
+        # Before the server waits for open requests to finish: a WebSocket never finishes
+        # by itself, and waiting for it would hold a SIGTERM for the whole shutdown timeout.
+        await app[HUB].close_all()
+
+    app.on_shutdown.append(close_sockets)
     app.cleanup_ctx.extend([open_store, open_bus, open_http, background])
     setup_routes(app)
     return app

@@ -103,6 +103,7 @@ async def _deliver(platform: Platform, row: Any) -> bool:
         for handler in platform.outbox_handlers.get(row.topic, []):
             await handler(platform, dict(row.payload))
     except Exception as exc:
+        _stopping()
         log.exception("outbox handler failed", extra={"topic": row.topic, "event_id": row.id})
         backoff = _backoff(exc, row.attempts)
         async with platform.store.begin() as conn:
@@ -122,6 +123,15 @@ async def _deliver(platform: Platform, row: Any) -> bool:
             .values(published_at=platform.clock.now(), claimed_until=None)
         )
     return True
+
+
+def _stopping() -> None:
+    """A handler that failed while its task was being cancelled (the server is stopping)
+    stops here: the failure is the stop's doing, and swallowing the cancellation would keep
+    the relay running and the process from ever exiting."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError()
 
 
 def _backoff(exc: Exception, attempts: int) -> float:
@@ -226,6 +236,7 @@ async def _fire_one(
     except _AlreadyFired:
         return False
     except Exception as exc:
+        _stopping()
         log.exception("timer handler failed", extra={"kind": kind, "timer_id": timer_id})
         backoff = _backoff(exc, attempts + 1)
         async with platform.store.begin() as conn:

@@ -40,6 +40,7 @@ class Connection:
     ws: web.WebSocketResponse
     last_sent: int
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    task: asyncio.Task[Any] | None = None  # the handler serving it, ended at shutdown
 
 
 class PushHub:
@@ -144,12 +145,18 @@ class PushHub:
                 del self.connections[conn.recipient]
 
     async def close_all(self) -> None:
-        for conns in list(self.connections.values()):
-            for c in list(conns):
-                with contextlib.suppress(Exception):
-                    await c.ws.close(code=1001, message=b"server shutdown")
+        """Say goodbye to every socket at once and end its handler: a client that does not
+        answer the close (a phone in a lift) must not hold the shutdown."""
+        conns = [c for cs in self.connections.values() for c in cs]
+        await asyncio.gather(*(self._close(c) for c in conns))
         for t in list(self._tasks):
             t.cancel()
+
+    async def _close(self, conn: Connection) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(conn.ws.close(code=1001, message=b"server shutdown"), 1.0)
+        if conn.task is not None and not conn.task.done():
+            conn.task.cancel()
 
 
 def push_messages_schema() -> dict[str, Any]:
@@ -205,7 +212,12 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     s = request.app[PLATFORM].settings
     ws = web.WebSocketResponse(heartbeat=s.ws_heartbeat_s)
     await ws.prepare(request)
-    conn = Connection(recipient=p.push_recipient, ws=ws, last_sent=max(0, last_seq))
+    conn = Connection(
+        recipient=p.push_recipient,
+        ws=ws,
+        last_sent=max(0, last_seq),
+        task=asyncio.current_task(),
+    )
     hub.add(conn)
     metrics = request.app[METRICS]
     metrics.push_connections.inc()

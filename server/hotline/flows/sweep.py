@@ -40,10 +40,16 @@ DOOR_KNOCK: Final = "door-knock"
 
 
 async def ensure_sweep_scheduled(tx: Tx) -> None:
-    """Keep one pending sweep timer (idempotent: the ref names the quarter-hour it runs at)."""
+    """Keep one pending sweep timer ahead (idempotent: the ref names the quarter-hour it runs
+    at). Only a timer still to come counts: the one firing now stays pending until its fired
+    mark, written last in the same transaction."""
     pending = (
         await tx.conn.execute(
-            select(timers.c.id).where(timers.c.kind == SWEEP_TIMER, timers.c.state == "pending")
+            select(timers.c.id).where(
+                timers.c.kind == SWEEP_TIMER,
+                timers.c.state == "pending",
+                timers.c.due_at > tx.now,
+            )
         )
     ).first()
     if pending is None:

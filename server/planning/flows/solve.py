@@ -5,8 +5,12 @@ travel model."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
 import logging
 import multiprocessing
+import os
+import signal
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar
@@ -51,12 +55,25 @@ class SolverStalled(Exception):
 
 
 def _worker(conn: Any, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    _die_with_parent()
     try:
-        conn.send((True, fn(*args)))
+        answer: tuple[bool, Any] = (True, fn(*args))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which falls back
-        conn.send((False, f"{type(exc).__name__}: {exc}"))
+        answer = (False, f"{type(exc).__name__}: {exc}")
+    try:
+        conn.send(answer)
+    except (BrokenPipeError, EOFError, OSError):
+        os._exit(0)  # the server is gone or stopped waiting: nobody to tell, nothing to say
     finally:
         conn.close()
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to kill this worker when the server process dies (SIGKILL included), so no
+    solve outlives the server that asked for it."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def deadline_for(time_limit_s: float) -> float:
@@ -71,8 +88,12 @@ async def run_guarded(fn: Callable[..., T], args: tuple[Any, ...], deadline_s: f
     try:
         await asyncio.to_thread(proc.start)
         child.close()
-        if not await asyncio.to_thread(parent.poll, deadline_s):
-            raise SolverStalled(f"no answer within {deadline_s:.0f} s")
+        try:
+            # Waited for on the event loop, not in a thread: a server stopping (SIGTERM)
+            # cancels the wait at once instead of sitting out the watchdog's deadline.
+            await asyncio.wait_for(_readable(parent), deadline_s)
+        except TimeoutError as exc:
+            raise SolverStalled(f"no answer within {deadline_s:.0f} s") from exc
         try:
             done, value = await asyncio.to_thread(parent.recv)
         except EOFError as exc:  # the worker died without a word
@@ -82,9 +103,22 @@ async def run_guarded(fn: Callable[..., T], args: tuple[Any, ...], deadline_s: f
         return value  # type: ignore[no-any-return]
     finally:
         parent.close()
-        if proc.is_alive():
-            proc.kill()
-        await asyncio.to_thread(proc.join, 5)
+        if proc.pid is not None:  # started (a stop may cancel the start itself)
+            if proc.is_alive():
+                proc.kill()
+            await asyncio.to_thread(proc.join, 5)
+
+
+async def _readable(conn: Any) -> None:
+    """Until the worker has written its answer (or died, which also makes the pipe ready)."""
+    loop = asyncio.get_running_loop()
+    ready: asyncio.Future[None] = loop.create_future()
+    fd = conn.fileno()
+    loop.add_reader(fd, lambda: None if ready.done() else ready.set_result(None))
+    try:
+        await ready
+    finally:
+        loop.remove_reader(fd)
 
 
 def day_job(
