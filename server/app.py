@@ -40,7 +40,7 @@ def create_app(
         middlewares=[timing, problem_json, retry_lost_races, authenticate],
         client_max_size=2 * 1024**2,
     )
-    store = Store(settings.database_url)
+    store = Store(settings.database_url, sqlite_writer=settings.sqlite_writer)
     platform = Platform(settings, store, make_bus(settings.redis_url), clock or SystemClock())
     app[PLATFORM] = platform
     app[METRICS] = Metrics()

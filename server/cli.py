@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import sys
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from server.backup import BackupError, backup, first_line, restore
 from server.logs import setup_logging
-from server.settings import Settings
+from server.settings import Settings, database_url_given
 from server.texts import render
 
 log = logging.getLogger("anxin.cli")
@@ -64,7 +63,7 @@ def _ensure_schema(settings: Settings) -> None:
             f"the database at {_shown(url)} has tables but no migration revision: it was not "
             "built by `anxin migrate`; serve one that was"
         )
-    embedded = not os.environ.get("ANXIN_DATABASE_URL")
+    embedded = not database_url_given()
     where = "is empty" if state.current is None else f"is at revision {state.current}"
     if not embedded:
         raise Refused(

@@ -6,7 +6,9 @@ from __future__ import annotations
 import os
 import signal
 
-_TARGET = os.environ.get("ANXIN_CRASH_AT", "")
+from server.settings import crash_target
+
+_TARGET = crash_target()
 
 
 def crash_point(name: str, detail: str | None = None) -> None:

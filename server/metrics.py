@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Final
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -19,11 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.errors import Handler
 from server.keys import METRICS, PLATFORM
-from server.platform import Platform
+from server.platform import Platform, Slot
 
 access = logging.getLogger("anxin.access")
 
-GAUGES = "metrics.gauges"  # platform.extras: the domains' gauges (list[StoreGauge])
 Read = Callable[[AsyncConnection], Awaitable[float]]
 
 
@@ -36,17 +36,21 @@ class StoreGauge:
     read: Read
 
 
+GAUGES: Final[Slot[list[StoreGauge]]] = Slot("metrics.gauges", list)  # the domains' gauges
+
+
 def add_gauge(platform: Platform, name: str, help: str, read: Read) -> None:
     """Contribute a gauge (a domain calls this from its ``jobs.register``; registering the
     same name again replaces it)."""
-    gauges: list[StoreGauge] = platform.extras.setdefault(GAUGES, [])
+    gauges = platform.get(GAUGES)
     gauges[:] = [g for g in gauges if g.name != name]
     gauges.append(StoreGauge(name, help, read))
 
 
 def store_gauges(platform: Platform) -> list[StoreGauge]:
     """The gauges the domains contributed."""
-    return list(platform.extras.get(GAUGES, []))
+    gauges: list[StoreGauge] = platform.get(GAUGES)
+    return list(gauges)
 
 
 class Metrics:

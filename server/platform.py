@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, Generic, TypeVar, cast
 
 from aiohttp import ClientSession
 from sqlalchemy import insert, update
@@ -23,6 +23,7 @@ from server.store.engine import Store
 from server.store.tables import audit_log, outbox, push_cursors, push_messages, timers
 
 log = logging.getLogger("anxin.platform")
+T = TypeVar("T")
 
 
 @dataclass
@@ -37,6 +38,20 @@ class Tx:
     def hint(self, topic: str, data: str = "") -> None:
         if (topic, data) not in self.hints:
             self.hints.append((topic, data))
+
+
+class Slot(Generic[T]):
+    """A typed place on the platform for one domain's process-wide object (its cache, its
+    adapters, its answers to another domain): the platform holds it without knowing its type,
+    and the domain reads it back typed. ``make`` builds it on first use; without one, reading
+    an empty slot raises."""
+
+    def __init__(self, name: str, make: Callable[[], T] | None = None) -> None:
+        self.name = name
+        self.make = make
+
+    def __repr__(self) -> str:
+        return f"Slot({self.name!r})"
 
 
 OutboxHandler = Callable[["Platform", dict[str, Any]], Awaitable[None]]
@@ -55,11 +70,23 @@ class Platform:
         self.outbox_handlers: dict[str, list[OutboxHandler]] = {}
         self.timer_handlers: dict[str, TimerHandler] = {}
         self.slow_topics: set[str] = set()
-        self.extras: dict[str, Any] = {}
+        self._slots: dict[Slot[Any], Any] = {}
         # The app's HTTP client for outbound calls (providers, WeChat): opened and closed by
         # the app's cleanup_ctx (server.app), None while the app is not running.
         self.http: ClientSession | None = None
         self.stop_handlers: list[StopHandler] = []
+
+    def get(self, slot: Slot[T]) -> T:
+        """The slot's object, made on first use (``LookupError`` for an empty slot without a
+        maker)."""
+        if slot not in self._slots:
+            if slot.make is None:
+                raise LookupError(f"nothing in {slot!r}")
+            self._slots[slot] = slot.make()
+        return cast(T, self._slots[slot])
+
+    def put(self, slot: Slot[T], value: T) -> None:
+        self._slots[slot] = value
 
     def on_event(self, topic: str, handler: OutboxHandler, *, slow: bool = False) -> None:
         """Consume an outbox topic; ``slow`` ones (outbound calls to providers) run in their

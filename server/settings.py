@@ -18,6 +18,21 @@ def _int(name: str, default: int) -> int:
     return int(raw) if raw is not None else default
 
 
+def database_url_given() -> bool:
+    """Whether the operator named a database (else the embedded SQLite default is used)."""
+    return _env("ANXIN_DATABASE_URL") is not None
+
+
+def crash_target() -> str:
+    """The durability tests' crash point (server/faults.py), read once per process."""
+    return _env("ANXIN_CRASH_AT", "") or ""
+
+
+def fast_password_hash() -> bool:
+    """The test suite's cheap argon2id profile (it signs in thousands of times)."""
+    return _env("ANXIN_FAST_PASSWORD_HASH") == "1"
+
+
 def _default_db_url() -> str:
     Path("var").mkdir(exist_ok=True)
     return "sqlite+aiosqlite:///var/anxin.db"
@@ -61,6 +76,10 @@ class Settings:
     ws_heartbeat_s: float = 20.0
     production: bool = False
     log_level: str = "INFO"
+    # The console map's tile server (unset: the built-in outline map, no outside request).
+    console_tile_url: str | None = None
+    # SQLite's writer: group (default), inline, or threaded, compared in bench/help_calls.py.
+    sqlite_writer: str = "group"
 
     def check_production(self) -> None:
         """Refuse to start a production process that would lose or leak things."""
@@ -107,4 +126,6 @@ class Settings:
             osrm_url=_env("ANXIN_OSRM_URL"),
             production=_env("ANXIN_PRODUCTION", "0") == "1",
             log_level=_env("ANXIN_LOG_LEVEL", "INFO") or "INFO",
+            console_tile_url=_env("ANXIN_CONSOLE_TILE_URL"),
+            sqlite_writer=_env("ANXIN_SQLITE_WRITER", base.sqlite_writer) or base.sqlite_writer,
         )

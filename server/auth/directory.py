@@ -13,9 +13,7 @@ from typing import Final, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from server.platform import Platform
-
-DIRECTORY: Final = "auth.directory"  # platform.extras key
+from server.platform import Platform, Slot
 
 
 @dataclass(frozen=True)
@@ -55,14 +53,19 @@ class Directory(Protocol):
         ...
 
 
+DIRECTORY: Final[Slot[Directory]] = Slot("auth.directory")
+
+
 def install(platform: Platform, directory: Directory) -> None:
     """Let sign-in ask ``directory`` (the registry calls this once, at start)."""
-    platform.extras[DIRECTORY] = directory
+    platform.put(DIRECTORY, directory)
 
 
 def directory_of(platform: Platform) -> Directory:
     """The installed directory; without one, nobody can sign in."""
-    found: Directory | None = platform.extras.get(DIRECTORY)
-    if found is None:
-        raise RuntimeError("no sign-in directory installed (server.registry.jobs.register)")
-    return found
+    try:
+        return platform.get(DIRECTORY)
+    except LookupError:
+        raise RuntimeError(
+            "no sign-in directory installed (server.registry.jobs.register)"
+        ) from None

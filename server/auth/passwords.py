@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import os
-
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+
+from server.settings import fast_password_hash
 
 # The test suite signs in thousands of times; it sets a cheap (still argon2id) profile.
 _hasher = (
     PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    if os.environ.get("ANXIN_FAST_PASSWORD_HASH") == "1"
+    if fast_password_hash()
     else PasswordHasher()
 )
 # Verifying against this keeps the time of "no such user" close to "wrong password".

@@ -5,7 +5,6 @@ The views are read in ``flows.py`` and shaped in ``out.py``."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +34,6 @@ PAGE_HEADERS = {
         "img-src 'self' data: https: http:; connect-src 'self'; frame-ancestors 'self'"
     ),
 }
-TILE_URL: list[str | None] = [None]  # read once, when the routes are built
 
 
 def _page(filename: str) -> Any:
@@ -87,7 +85,8 @@ async def board(request: web.Request) -> web.Response:
     """Everything the live board draws, in one snapshot (reloaded on every (re)connect)."""
     p = require(request, Role.OPERATOR)
     sid = flows.station_of(p, request.query.get("station_id"))
-    return ok(await flows.board(platform(request), station_id=sid, tile_url=TILE_URL[0]))
+    pf = platform(request)
+    return ok(await flows.board(pf, station_id=sid, tile_url=pf.settings.console_tile_url))
 
 
 async def today(request: web.Request) -> web.Response:
@@ -128,7 +127,6 @@ async def my_notifications(request: web.Request) -> web.Response:
 
 
 def routes() -> list[web.RouteDef]:
-    TILE_URL[0] = os.environ.get("ANXIN_CONSOLE_TILE_URL") or None
     out: list[web.RouteDef] = [web.get(path, _page(name)) for path, name in PAGES.items()]
     out += [
         web.get("/console/", _redirect_console),

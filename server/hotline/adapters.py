@@ -31,7 +31,7 @@ from hotline.channels import (
     wechat_request,
 )
 from schemas.hotline import Channel
-from server.platform import Platform
+from server.platform import Platform, Slot
 
 __all__ = [
     "AppPushAdapter",
@@ -223,15 +223,12 @@ class Outbound:
     )
 
 
-_OUTBOUND: Final = "hotline.outbound"  # platform.extras key
+_OUTBOUND: Final[Slot[Outbound]] = Slot("hotline.outbound", Outbound)
 
 
 def outbound(platform: Platform) -> Outbound:
     """The process's outbound state (made on first use)."""
-    found = platform.extras.get(_OUTBOUND)
-    if not isinstance(found, Outbound):
-        found = platform.extras[_OUTBOUND] = Outbound()
-    return found
+    return platform.get(_OUTBOUND)
 
 
 def use_channels(platform: Platform, given: Mapping[Channel, ChannelAdapter]) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -91,7 +90,7 @@ def _begin_immediate_without_blocking(conn: Any, timeout_s: float = 10.0) -> Non
 class Store:
     """Async access to the relational store (SQLite embedded, PostgreSQL in production)."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, sqlite_writer: str = "group") -> None:
         self.url = url
         kwargs: dict[str, Any] = {"echo": echo}
         if url.startswith("postgresql"):
@@ -108,9 +107,8 @@ class Store:
             _sqlite_pragmas(self.engine)
             self._write_lock = asyncio.Lock()
             path = make_url(url).database
-            # ANXIN_SQLITE_WRITER: group (default), inline, or threaded (aiosqlite), for
-            # comparing them in bench/help_calls.py.
-            mode = os.environ.get("ANXIN_SQLITE_WRITER", "group")
+            # group (default), inline, or threaded (aiosqlite): Settings.sqlite_writer.
+            mode = sqlite_writer
             if path and path != ":memory:" and mode in ("group", "inline"):
                 # Writes run in place on the loop (see inline_sqlite); reads stay threaded.
                 self._writer = create_async_engine(url, echo=echo, async_creator=creator(path))

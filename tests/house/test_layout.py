@@ -150,3 +150,18 @@ def test_every_sentence_comes_from_the_texts(area: str) -> None:
         if "server/texts/" not in _rel(p) and _rel(p) not in DATA_FILES
     }
     assert {k: v for k, v in bad.items() if v} == {}
+
+
+# A child process inherits the server's environment (pg_dump, pg_restore): passed on, not read.
+ENV_PASSED_ON = {"server/backup.py"}
+
+
+def test_only_the_settings_read_the_environment() -> None:
+    """Every knob is a setting, checked once at start and documented in one place."""
+    readers = {
+        _rel(p)
+        for folder in ("server", "dispatch", "hotline", "schemas", "sim")
+        for p in _py(folder)
+        if re.search(r"os\.(environ|getenv)", p.read_text(encoding="utf-8"))
+    }
+    assert readers - {"server/settings.py"} - ENV_PASSED_ON == set()

@@ -4,7 +4,6 @@ elder hear of a request, the family member of the confirmation."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
@@ -12,10 +11,14 @@ from sqlalchemy import select
 
 from schemas.registry import BindingStatus as S
 from server.auth.directory import directory_of
+from server.bus import InProcessBus
+from server.clock import SystemClock
 from server.errors import ApiError
 from server.platform import Platform
 from server.registry.model import BINDING, transition
 from server.registry.tables import family_bindings
+from server.settings import Settings
+from server.store.engine import Store
 from server.store.tables import audit_log, push_messages
 from tests.conftest import BACKENDS
 from tests.support.api import Api
@@ -96,6 +99,6 @@ def test_a_confirmed_binding_cannot_go_back_to_pending() -> None:
 def test_sign_in_without_the_registry_says_so() -> None:
     """The platform knows no domain: until the registry installs its directory, sign-in
     cannot tell who a user is, and says why rather than guessing."""
-    bare = cast(Platform, SimpleNamespace(extras={}))
+    bare = Platform(Settings(), cast(Store, None), InProcessBus(), SystemClock())
     with pytest.raises(RuntimeError, match="server.registry.jobs.register"):
         directory_of(bare)

@@ -52,7 +52,7 @@ class HeldRoads:
 @pytest.fixture
 async def roads(api: Api) -> HeldRoads:
     held = HeldRoads()
-    api.platform.extras[TRAVEL_KEY] = held.model
+    api.platform.put(TRAVEL_KEY, held.model)
     return held
 
 

@@ -14,10 +14,11 @@ from schemas.hotline import NameSearchQuery
 from server.clock import SHANGHAI
 from server.errors import ApiError
 from server.hotline.out import name_match_out
-from server.platform import Platform
+from server.platform import Platform, Slot
 from server.registry.tables import elders
 
-INDEX_CACHE: Final = "hotline.name_index"  # platform.extras: {station: (fingerprint, index)}
+# {station: (fingerprint, index)}: rebuilt when the station's elders change
+INDEX_CACHE: Final[Slot[dict[int | None, tuple[Any, NameIndex]]]] = Slot("hotline.name_index", dict)
 
 
 async def station_index(platform: Platform, station_id: int | None) -> NameIndex:
@@ -25,7 +26,7 @@ async def station_index(platform: Platform, station_id: int | None) -> NameIndex
     cond: Any = elders.c.active.is_(True)
     if station_id is not None:
         cond = cond & (elders.c.station_id == station_id)
-    cache: dict[Any, tuple[Any, NameIndex]] = platform.extras.setdefault(INDEX_CACHE, {})
+    cache = platform.get(INDEX_CACHE)
     async with platform.store.read() as conn:
         stamp = select(func.count(), func.max(elders.c.updated_at)).where(cond)
         fingerprint = tuple((await conn.execute(stamp)).one())

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, Final
 
 from sqlalchemy import select
 
@@ -17,7 +17,7 @@ from dispatch.travel import TravelMode, TravelTimeModel
 from schemas.incidents import OfferStatus
 from server.incidents.model import WITH_CAREGIVER
 from server.incidents.tables import incidents, offers
-from server.platform import Platform, Tx
+from server.platform import Platform, Slot, Tx
 from server.registry.out import skills_of
 from server.registry.tables import caregivers
 from server.tasks.tables import tasks
@@ -25,15 +25,18 @@ from server.travel import does_io, make_travel_model
 
 log = logging.getLogger("anxin.dispatch")
 
-TRAVEL_KEY = "travel"  # platform.extras: the travel model (tests may set their own)
+# The travel model (great-circle, or the configured road service); tests may put their own.
+TRAVEL_KEY: Final[Slot[TravelTimeModel]] = Slot("travel")
 
 
 def travel_model(platform: Platform) -> TravelTimeModel:
-    """The platform's travel model (great-circle, or the configured road service)."""
-    model = platform.extras.get(TRAVEL_KEY)
-    if model is None:
-        model = platform.extras[TRAVEL_KEY] = make_travel_model(platform.settings.osrm_url)
-    return cast(TravelTimeModel, model)
+    """The platform's travel model, made from the settings on first use."""
+    try:
+        return platform.get(TRAVEL_KEY)
+    except LookupError:
+        model = make_travel_model(platform.settings.osrm_url)
+        platform.put(TRAVEL_KEY, model)
+        return model
 
 
 async def travel_s(platform: Platform, origin: GeoPoint, to: GeoPoint, mode: TravelMode) -> int:
