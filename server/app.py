@@ -15,9 +15,9 @@ from server.bus import make_bus
 from server.clock import Clock, SystemClock
 from server.domains import register_jobs
 from server.errors import problem_json
-from server.jobs import run_relay, run_timers
+from server.jobs import add_job_gauges, run_relay, run_timers
 from server.keys import HTTP, HUB, METRICS, PLATFORM
-from server.metrics import Metrics, timing
+from server.metrics import METRICS_SLOT, timing
 from server.platform import Platform
 from server.push import PushHub
 from server.retry import retry_lost_races
@@ -43,9 +43,10 @@ def create_app(
     store = Store(settings.database_url, sqlite_writer=settings.sqlite_writer)
     platform = Platform(settings, store, make_bus(settings.redis_url), clock or SystemClock())
     app[PLATFORM] = platform
-    app[METRICS] = Metrics()
+    app[METRICS] = platform.get(METRICS_SLOT)
     app[HUB] = PushHub(platform)
     register_jobs(platform)
+    add_job_gauges(platform)
 
     async def open_store(app: web.Application) -> AsyncIterator[None]:
         if create_schema:

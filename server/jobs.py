@@ -10,14 +10,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, or_, select, update
+from sqlalchemy import Table, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.faults import crash_point
+from server.metrics import Read, add_gauge
 from server.platform import Platform, Tx
 from server.store.errors import is_retryable
 from server.store.tables import outbox, timers
@@ -331,3 +333,30 @@ async def run_timers(platform: Platform) -> None:
             log.exception("timer pass failed")
             wait = platform.settings.timer_poll_s
         await waker.wait(wait)
+
+
+def add_job_gauges(platform: Platform) -> None:
+    """What to watch for the loops above: how long the oldest unhandled event has waited
+    (a growing age means the relay is stuck or starved) and how late the most overdue timer
+    is (an offer timeout or an escalation step that should have run)."""
+
+    def age_of(column: Any, where: Callable[[datetime], list[Any]]) -> Read:
+        async def read(conn: AsyncConnection) -> float:
+            now = platform.clock.now()
+            oldest = (await conn.execute(select(func.min(column)).where(*where(now)))).scalar()
+            return 0.0 if oldest is None else max(0.0, (now - oldest).total_seconds())
+
+        return read
+
+    add_gauge(
+        platform,
+        "anxin_outbox_oldest_age_seconds",
+        "age of the oldest event the relay has not handled",
+        age_of(outbox.c.created_at, lambda _now: [outbox.c.published_at.is_(None)]),
+    )
+    add_gauge(
+        platform,
+        "anxin_timer_lag_seconds",
+        "how far past its due time the most overdue pending timer is",
+        age_of(timers.c.due_at, lambda now: [timers.c.state == "pending", timers.c.due_at <= now]),
+    )

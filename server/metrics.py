@@ -71,6 +71,15 @@ class Metrics:
         self.errors = Counter(
             "anxin_http_errors_total", "responses with status >= 500", registry=self.registry
         )
+        # The promise's first step, seen from the server: press (the incident opened) to the
+        # dispatcher's first offer. Its tail is what a crash or an overload costs an elder.
+        self.press_to_offer = Histogram(
+            "anxin_press_to_offer_seconds",
+            "help call opened to the dispatcher's first offer",
+            ["kind"],
+            registry=self.registry,
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300),
+        )
         self.contributed: dict[str, Gauge] = {}
 
     def gauge(self, g: StoreGauge) -> Gauge:
@@ -78,6 +87,14 @@ class Metrics:
         if g.name not in self.contributed:
             self.contributed[g.name] = Gauge(g.name, g.help, registry=self.registry)
         return self.contributed[g.name]
+
+
+# One per platform, so the flows can observe what only they see (the app serves it).
+METRICS_SLOT: Final[Slot[Metrics]] = Slot("metrics", Metrics)
+
+
+def observe_press_to_offer(platform: Platform, kind: str, seconds: float) -> None:
+    platform.get(METRICS_SLOT).press_to_offer.labels(kind).observe(max(0.0, seconds))
 
 
 @web.middleware

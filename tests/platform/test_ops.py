@@ -75,3 +75,26 @@ async def test_misconfigured_sqlite_is_refused(tmp_path: object) -> None:
     with pytest.raises(StoreMisconfigured):
         await store.check_durability()
     await store.dispose()
+
+
+def _value(text: str, name: str) -> float:
+    line = next(ln for ln in text.splitlines() if ln.startswith(name + " "))
+    return float(line.split()[-1])
+
+
+async def test_metrics_show_press_to_offer_outbox_age_and_timer_lag(api: Api) -> None:
+    """What the night operator's dashboard watches: the press-to-offer histogram, and a
+    relay or timer runner that has fallen behind shows as a growing age, not as silence."""
+    await api.press(expect=201)
+    api.clock.advance(30)  # the relay has not run: the press has waited 30 s
+    text = await api.call("GET", "/metrics", expect=200)
+    assert _value(text, "anxin_outbox_oldest_age_seconds") >= 30
+    await api.pump()
+    text = await api.call("GET", "/metrics", expect=200)
+    assert _value(text, "anxin_outbox_oldest_age_seconds") == 0
+    assert 'anxin_press_to_offer_seconds_count{kind="emergency"} 1.0' in text
+    assert 'anxin_press_to_offer_seconds_bucket{kind="emergency",le="20.0"} 0.0' in text
+    assert 'anxin_press_to_offer_seconds_bucket{kind="emergency",le="60.0"} 1.0' in text
+    api.clock.advance(api.platform.settings.offer_timeout_s + 45)  # the offer's timeout is late
+    text = await api.call("GET", "/metrics", expect=200)
+    assert _value(text, "anxin_timer_lag_seconds") >= 45

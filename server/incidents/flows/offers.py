@@ -33,6 +33,7 @@ from server.incidents.model import (
 )
 from server.incidents.notify import to_operators, to_watchers
 from server.incidents.tables import offers
+from server.metrics import observe_press_to_offer
 from server.platform import URGENT, Platform, Tx, cancel_timer, emit, queue_push, schedule
 from server.registry.tables import caregivers, elders
 from server.texts import zh_en
@@ -56,6 +57,8 @@ async def make_offer(
     reason as data), and the pushes to the caregiver, the station and the family."""
     expires = tx.now + timedelta(seconds=platform.settings.offer_timeout_s)
     manual = reason_code == MANUAL
+    if not manual and inc.status == S.OPEN.value and not await _offered_before(tx, inc.id):
+        observe_press_to_offer(platform, inc.kind, (tx.now - inc.opened_at).total_seconds())
     oid = int(
         (
             await tx.conn.execute(
@@ -92,6 +95,13 @@ async def make_offer(
     await schedule(tx, "offer.expire", f"offer:{oid}:expire", expires, {"offer_id": oid})
     await _tell_offered(tx, inc, oid, caregiver_id, eta_s, expires, manual=manual)
     return oid
+
+
+async def _offered_before(tx: Tx, incident_id: int) -> bool:
+    found = await tx.conn.execute(
+        select(offers.c.id).where(offers.c.incident_id == incident_id).limit(1)
+    )
+    return found.first() is not None
 
 
 async def _tell_offered(
