@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 
+from server.admission import GATE, admission, make_gate
 from server.auth.routes import authenticate
 from server.bus import make_bus
 from server.clock import Clock, SystemClock
@@ -37,12 +38,13 @@ def create_app(
 ) -> web.Application:
     """Build the app; ``run_background=False`` lets tests drive outbox and timers by hand."""
     app = web.Application(
-        middlewares=[timing, problem_json, retry_lost_races, authenticate],
+        middlewares=[timing, problem_json, admission, retry_lost_races, authenticate],
         client_max_size=2 * 1024**2,
     )
     store = Store(settings.database_url, sqlite_writer=settings.sqlite_writer)
     platform = Platform(settings, store, make_bus(settings.redis_url), clock or SystemClock())
     app[PLATFORM] = platform
+    app[GATE] = make_gate(settings.admit_limit, settings.admit_bulk, settings.admit_wait_s)
     app[METRICS] = platform.get(METRICS_SLOT)
     app[HUB] = PushHub(platform)
     register_jobs(platform)

@@ -80,6 +80,12 @@ class Metrics:
             registry=self.registry,
             buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300),
         )
+        self.turned_away = Counter(
+            "anxin_requests_turned_away_total",
+            "requests answered 503 overloaded by admission control, by lane",
+            ["lane"],
+            registry=self.registry,
+        )
         self.contributed: dict[str, Gauge] = {}
 
     def gauge(self, g: StoreGauge) -> Gauge:

@@ -80,6 +80,11 @@ class Settings:
     console_tile_url: str | None = None
     # SQLite's writer: group (default), inline, or threaded, compared in bench/help_calls.py.
     sqlite_writer: str = "group"
+    # Admission (server/admission.py): requests in flight outside the help lane, of which
+    # bulk (heartbeats, exports), and how long one may wait for a place before a 503.
+    admit_limit: int = 64
+    admit_bulk: int = 8
+    admit_wait_s: float = 2.0
 
     def check_production(self) -> None:
         """Refuse to start a production process that would lose or leak things."""
@@ -128,4 +133,7 @@ class Settings:
             log_level=_env("ANXIN_LOG_LEVEL", "INFO") or "INFO",
             console_tile_url=_env("ANXIN_CONSOLE_TILE_URL"),
             sqlite_writer=_env("ANXIN_SQLITE_WRITER", base.sqlite_writer) or base.sqlite_writer,
+            admit_limit=_int("ANXIN_ADMIT_LIMIT", base.admit_limit),
+            admit_bulk=_int("ANXIN_ADMIT_BULK", base.admit_bulk),
+            admit_wait_s=float(_env("ANXIN_ADMIT_WAIT_S") or base.admit_wait_s),
         )

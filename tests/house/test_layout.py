@@ -28,7 +28,7 @@ DOMAINS = (
 SHAPE = ("tables", "model", "flows", "routes", "out", "jobs")
 # The platform: it may be imported by every domain and imports none.
 PLATFORM = (
-    "app", "bus", "clock", "errors", "faults", "geo", "http", "identity", "jobs", "keys",
+    "admission", "app", "bus", "clock", "errors", "faults", "geo", "http", "identity", "jobs", "keys",
     "logs", "machine", "metrics", "openapi", "ops", "platform", "push", "settings", "travel",
 )  # fmt: skip
 CJK = re.compile(r"[\u4e00-\u9fff]")
