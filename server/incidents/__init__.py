@@ -1,1 +1,1 @@
-"""Help calls after intake: dispatch, offers, the caregiver's steps, alarms."""
+"""Help calls: intake (the incident's constructor), dispatch, offers, the caregiver's steps, alarms."""

@@ -31,7 +31,6 @@ from server.http import caller, int_param, ok, parse, parse_query, platform, req
 from server.openapi import doc
 from server.registry.flows import bindings, caregivers, elders, stations
 from server.registry.flows.common import stored as stored
-from server.registry.flows.elders import reveal_for_incident as reveal_for_incident
 from server.registry.guards import station_scope
 from server.registry.out import (
     binding_out,

@@ -165,3 +165,14 @@ def test_only_the_settings_read_the_environment() -> None:
         if re.search(r"os\.(environ|getenv)", p.read_text(encoding="utf-8"))
     }
     assert readers - {"server/settings.py"} - ENV_PASSED_ON == set()
+
+
+def test_flows_and_jobs_never_import_routes() -> None:
+    """Routes are the HTTP edge: they call flows, never the other way round."""
+    bad = {
+        _rel(p): sorted(m for m in _imports(p) if m.startswith("server.") and m.endswith(".routes"))
+        for d in DOMAINS
+        for p in _py(f"server/{d}")
+        if "routes" not in p.name
+    }
+    assert {k: v for k, v in bad.items() if v} == {}

@@ -384,7 +384,7 @@ async def contact_for_caregiver(
 ) -> ElderContactOut | None:
     """The elder's phones for the caregiver on the way, read and audited in one step (the
     incident must still be theirs and active when the audit row is written)."""
-    from server.registry.routes import reveal_for_incident
+    from server.registry.flows.elders import reveal_for_incident
 
     async with platform.tx() as tx:
         if await reveal_for_incident(tx, p, inc.elder_id) != inc.id:
