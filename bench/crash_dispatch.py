@@ -47,6 +47,7 @@ class Call:
 class Phase:
     calls: list[Call] = field(default_factory=list)
     restarts: int = 0
+    down_s: list[float] = field(default_factory=list)  # kill to ready again, each restart
 
 
 class Server:
@@ -133,8 +134,10 @@ async def run_phase(
             presses.append(asyncio.create_task(press(s, srv, call)))
             await asyncio.sleep(1 / rate)
             if time.monotonic() >= next_kill:
+                down = time.monotonic()
                 await srv.kill()
                 await srv.start()
+                phase.down_s.append(time.monotonic() - down)
                 phase.restarts += 1
                 next_kill = time.monotonic() + kill_every
         await asyncio.wait_for(asyncio.gather(*presses), 120)
@@ -175,6 +178,7 @@ async def report(url: str, name: str, phase: Phase) -> dict[str, Any]:
         "server_errors_5xx": sum(c.server_errors for c in phase.calls),
         "never_offered": len(ids) - len(lat),
         "restarts": phase.restarts,
+        "down_max_s": round(max(phase.down_s), 2) if phase.down_s else None,
         "press_to_offer_p50_s": round(pct(lat, 50), 2) if lat else None,
         "press_to_offer_p99_s": round(pct(lat, 99), 2) if lat else None,
         "press_to_offer_max_s": round(max(lat), 2) if lat else None,
