@@ -25,6 +25,15 @@ class RefreshRequest(Model):
     refresh_token: str = Field(min_length=10, max_length=200)
 
 
+class PasswordChange(Model):
+    old_password: str = Field(min_length=1, max_length=200)
+    new_password: str = Field(min_length=1, max_length=200)
+
+
+class PasswordReset(Model):
+    new_password: str = Field(min_length=1, max_length=200)
+
+
 class TokenPair(Model):
     access_token: str
     refresh_token: str

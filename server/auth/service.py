@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import exists, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schemas.auth import TokenPair
 from server.auth.directory import directory_of
-from server.auth.passwords import verify_password
+from server.auth.passwords import check_new_password, hash_password, verify_password
 from server.auth.principal import Principal, Role
 from server.auth.tables import refresh_tokens, users
-from server.auth.tokens import hash_refresh, issue_access, new_refresh_token
+from server.auth.tokens import hash_refresh, issue_access, new_refresh_token, new_session_id
 from server.auth.wechat import WeChatAuth
 from server.errors import ApiError
 from server.platform import Platform, Tx, audit
@@ -34,13 +35,20 @@ async def principal_for(platform: Platform, conn: AsyncConnection, user: Any) ->
     )
 
 
-async def _issue(platform: Platform, tx: Tx, user: Any) -> TokenPair:
-    p = await principal_for(platform, tx.conn, user)
+async def _issue(platform: Platform, tx: Tx, user: Any, family: str | None = None) -> TokenPair:
+    """A new access and refresh token: for a new session (a sign-in), or the next in
+    ``family`` (a refresh)."""
+    p = replace(
+        await principal_for(platform, tx.conn, user),
+        session_id=family or new_session_id(),
+        token_version=int(user.token_version),
+    )
     s = platform.settings
     token, digest = new_refresh_token()
     await tx.conn.execute(
         insert(refresh_tokens).values(
             user_id=p.user_id,
+            family=p.session_id,
             token_hash=digest,
             created_at=tx.now,
             expires_at=tx.now + timedelta(seconds=s.refresh_token_ttl_s),
@@ -202,25 +210,24 @@ async def _link_elder(platform: Platform, tx: Tx, link_code: str, openid: str, u
         await tx.conn.execute(
             update(users).where(users.c.id == elder.user_id).values(wechat_openid=openid)
         )
-        await tx.conn.execute(
-            update(refresh_tokens)
-            .where(refresh_tokens.c.user_id == elder.user_id, refresh_tokens.c.revoked_at.is_(None))
-            .values(revoked_at=tx.now)
-        )
+        await end_sessions(tx, elder.user_id)
         await people.spend_link_code(tx.conn, elder.id)
     await audit(tx, actor=None, action="wechat_linked", object_type="elder", object_id=elder.id)
     return (await tx.conn.execute(select(users).where(users.c.wechat_openid == openid))).one()
 
 
 async def refresh(platform: Platform, token: str) -> TokenPair:
-    """Rotate a refresh token: the old one is spent, a new pair is issued."""
+    """Rotate a refresh token: the old one is spent, a new pair is issued in the same
+    session. A spent token presented again was copied: the whole session (every token
+    rotated from the same sign-in) is revoked, the thief's and the owner's alike."""
+    reused = False
     async with platform.tx() as tx:
         row = (
             await tx.conn.execute(
                 select(refresh_tokens).where(refresh_tokens.c.token_hash == hash_refresh(token))
             )
         ).first()
-        if row is None or row.revoked_at is not None or row.expires_at <= tx.now:
+        if row is None or row.expires_at <= tx.now:
             raise ApiError(401, "invalid_refresh_token", "refresh token is not valid")
         spent = await tx.conn.execute(
             update(refresh_tokens)
@@ -228,8 +235,136 @@ async def refresh(platform: Platform, token: str) -> TokenPair:
             .values(revoked_at=tx.now)
         )
         if spent.rowcount != 1:
-            raise ApiError(401, "invalid_refresh_token", "refresh token is not valid")
-        user = (await tx.conn.execute(select(users).where(users.c.id == row.user_id))).one()
-        if not user.active:
-            raise ApiError(401, "account_inactive", "this account is deactivated")
-        return await _issue(platform, tx, user)
+            reused = await _revoke_family(tx, row.user_id, row.family)
+            if reused:
+                await audit(
+                    tx,
+                    actor=None,
+                    action="refresh_reused",
+                    object_type="user",
+                    object_id=row.user_id,
+                )
+        else:
+            user = (await tx.conn.execute(select(users).where(users.c.id == row.user_id))).one()
+            if not user.active:
+                raise ApiError(401, "account_inactive", "this account is deactivated")
+            return await _issue(platform, tx, user, family=row.family or None)
+    raise ApiError(
+        401,
+        "invalid_refresh_token",
+        "refresh token is not valid",
+        **({"session_revoked": True} if reused else {}),
+    )
+
+
+async def _revoke_family(tx: Tx, user_id: int, family: str) -> bool:
+    """Revoke every live token of one session; True if one was live."""
+    if not family:
+        return False
+    done = await tx.conn.execute(
+        update(refresh_tokens)
+        .where(
+            refresh_tokens.c.user_id == user_id,
+            refresh_tokens.c.family == family,
+            refresh_tokens.c.revoked_at.is_(None),
+        )
+        .values(revoked_at=tx.now)
+    )
+    tx.hint("session", str(user_id))
+    return bool(done.rowcount)
+
+
+async def end_sessions(tx: Tx, user_id: int) -> None:
+    """End every session of a user at once: their access tokens (version raised) and
+    refresh tokens stop working, and their open sockets are closed."""
+    await tx.conn.execute(
+        update(users).where(users.c.id == user_id).values(token_version=users.c.token_version + 1)
+    )
+    await tx.conn.execute(
+        update(refresh_tokens)
+        .where(refresh_tokens.c.user_id == user_id, refresh_tokens.c.revoked_at.is_(None))
+        .values(revoked_at=tx.now)
+    )
+    tx.hint("session", str(user_id))
+
+
+async def session_live(conn: AsyncConnection, p: Principal) -> bool:
+    """Is the session this access token belongs to still open: the account active, the
+    token version current, and (for a token with a session) one of its tokens unrevoked."""
+    query = select(users.c.active, users.c.token_version).where(users.c.id == p.user_id)
+    if p.session_id is not None:
+        query = query.add_columns(
+            exists()
+            .where(
+                refresh_tokens.c.family == p.session_id,
+                refresh_tokens.c.user_id == p.user_id,
+                refresh_tokens.c.revoked_at.is_(None),
+            )
+            .label("open")
+        )
+    row = (await conn.execute(query)).first()
+    if row is None or not row.active or int(row.token_version) != p.token_version:
+        return False
+    return p.session_id is None or bool(row.open)
+
+
+async def sign_out(platform: Platform, p: Principal) -> None:
+    """End this session (this device): its access and refresh tokens stop working."""
+    async with platform.tx() as tx:
+        if p.session_id is None:
+            await end_sessions(tx, p.user_id)
+        else:
+            await _revoke_family(tx, p.user_id, p.session_id)
+        await audit(tx, actor=p.user_id, action="sign_out", object_type="user", object_id=p.user_id)
+
+
+async def sign_out_everywhere(platform: Platform, p: Principal) -> None:
+    """End every session of the caller, on every device."""
+    async with platform.tx() as tx:
+        await end_sessions(tx, p.user_id)
+        await audit(
+            tx, actor=p.user_id, action="sign_out_all", object_type="user", object_id=p.user_id
+        )
+
+
+async def change_password(platform: Platform, p: Principal, old: str, new: str) -> TokenPair:
+    """A new password, with the old one: every other session ends; this device gets a new
+    pair."""
+    wrong = False
+    async with platform.tx() as tx:
+        user = (await tx.conn.execute(select(users).where(users.c.id == p.user_id))).one()
+        if user.password_hash is None or not verify_password(user.password_hash, old):
+            await _count_failure(platform, tx, user)
+            wrong = True
+        else:
+            check_new_password(new, user.username, user.display_name, user.phone)
+            await tx.conn.execute(
+                update(users)
+                .where(users.c.id == p.user_id)
+                .values(password_hash=hash_password(new))
+            )
+            await end_sessions(tx, p.user_id)
+            await audit(
+                tx,
+                actor=p.user_id,
+                action="password_change",
+                object_type="user",
+                object_id=p.user_id,
+            )
+            fresh = (await tx.conn.execute(select(users).where(users.c.id == p.user_id))).one()
+            return await _issue(platform, tx, fresh)
+    assert wrong
+    raise ApiError(403, "wrong_password", "the current password is not right")
+
+
+async def reset_password(tx: Tx, actor: int, user_id: int, new: str) -> None:
+    """An operator sets a staff member's password (an audit row); their sessions end."""
+    user = (await tx.conn.execute(select(users).where(users.c.id == user_id))).one()
+    check_new_password(new, user.username, user.display_name, user.phone)
+    await tx.conn.execute(
+        update(users)
+        .where(users.c.id == user_id)
+        .values(password_hash=hash_password(new), failed_logins=0, locked_until=None)
+    )
+    await end_sessions(tx, user_id)
+    await audit(tx, actor=actor, action="password_reset", object_type="user", object_id=user_id)

@@ -25,6 +25,9 @@ users = Table(
     Column("failed_logins", Integer, nullable=False, server_default="0"),
     Column("locked_until", UtcDateTime, nullable=True),
     Column("active", Boolean, nullable=False, server_default="1"),
+    # Raised to end every session at once (sign-out everywhere, a new password, deactivation,
+    # a re-linked phone): an access token carrying an older version is refused.
+    Column("token_version", Integer, nullable=False, server_default="0"),
     Column("created_at", UtcDateTime, nullable=False),
 )
 refresh_tokens = Table(
@@ -33,6 +36,9 @@ refresh_tokens = Table(
     _id(),
     Column("user_id", ForeignKey("users.id"), nullable=False, index=True),
     Column("token_hash", String(64), nullable=False, unique=True),
+    # One sign-in and every token rotated from it: a session. It lives while one of its
+    # tokens is unrevoked; sign-out or a reused token revokes them all.
+    Column("family", String(32), nullable=False, index=True, server_default=""),
     Column("expires_at", UtcDateTime, nullable=False),
     Column("revoked_at", UtcDateTime, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),

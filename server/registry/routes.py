@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from schemas.auth import PasswordReset
 from schemas.registry import (
     ActiveOut,
     BindingOut,
@@ -121,6 +122,16 @@ async def deactivate_caregiver(request: web.Request) -> web.Response:
     cid = int_param(request, "caregiver_id")
     await caregivers.deactivate(platform(request), p, cid)
     return ok(ActiveOut(id=cid, active=False))
+
+
+@doc(status=204)
+async def reset_caregiver_password(request: web.Request) -> web.Response:
+    """The station sets a caregiver's new password (an audit row); her sessions end."""
+    p = require(request, *STAFF)
+    cid = int_param(request, "caregiver_id")
+    body = await parse(request, PasswordReset)
+    await caregivers.reset_password(platform(request), p, cid, body.new_password)
+    return web.Response(status=204)
 
 
 async def reactivate_caregiver(request: web.Request) -> web.Response:
@@ -244,6 +255,7 @@ def routes() -> list[web.RouteDef]:
         web.get("/api/v1/caregivers/{caregiver_id}", get_caregiver),
         web.patch("/api/v1/caregivers/{caregiver_id}", patch_caregiver),
         web.post("/api/v1/caregivers/{caregiver_id}/deactivate", deactivate_caregiver),
+        web.post("/api/v1/caregivers/{caregiver_id}/password", reset_caregiver_password),
         web.post("/api/v1/caregivers/{caregiver_id}/reactivate", reactivate_caregiver),
         web.post("/api/v1/elders", create_elder),
         web.get("/api/v1/elders", list_elders),

@@ -276,6 +276,15 @@ async def test_a_new_phone_takes_over_and_the_old_one_is_signed_out(wapi: Api, w
         "POST", "/api/v1/auth/refresh", json={"refresh_token": old["refresh_token"]}
     )
     assert status == 401
+    # The old phone's access token stops at once, not when it expires (issue 12).
+    r = await wapi.client.get(
+        "/api/v1/auth/me", headers={"Authorization": f"Bearer {old['access_token']}"}
+    )
+    assert r.status == 401 and (await r.json())["code"] == "session_ended"
+    r = await wapi.client.get(
+        "/api/v1/auth/me", headers={"Authorization": f"Bearer {new['access_token']}"}
+    )
+    assert r.status == 200
     # The same phone using a fresh code again is fine (nothing changes).
     code = await wapi.call(
         "POST", f"/api/v1/elders/{wapi.ids['elder_other']}/link-code", "operator", expect=201

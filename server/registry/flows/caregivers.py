@@ -19,9 +19,11 @@ from schemas.registry import (
     PageQuery,
 )
 from server.auth.principal import Principal, Role
+from server.auth.service import end_sessions
+from server.auth.service import reset_password as auth_reset_password
 from server.auth.tables import users
 from server.errors import ApiError, not_found
-from server.platform import Platform, Tx, audit
+from server.platform import URGENT, Platform, Tx, audit, emit
 from server.registry.flows.common import (
     insert_user,
     mobile,
@@ -180,6 +182,14 @@ async def deactivate(platform: Platform, p: Principal, caregiver_id: int) -> Non
             .values(active=False, on_duty=False)
         )
         await tx.conn.execute(update(users).where(users.c.id == row.user_id).values(active=False))
+        # Her sessions end now (HTTP and sockets), and her calls go back (incidents' handler).
+        await end_sessions(tx, int(row.user_id))
+        await emit(
+            tx,
+            "caregiver.deactivated",
+            {"caregiver_id": caregiver_id, "user_id": int(row.user_id)},
+            priority=URGENT,
+        )
         await audit(
             tx,
             actor=p.user_id,
@@ -187,6 +197,14 @@ async def deactivate(platform: Platform, p: Principal, caregiver_id: int) -> Non
             object_type="caregiver",
             object_id=caregiver_id,
         )
+
+
+async def reset_password(platform: Platform, p: Principal, caregiver_id: int, new: str) -> None:
+    """The station sets a caregiver's password (she forgot it, or it leaked): an audit row
+    names who did it; her sessions end."""
+    async with platform.tx() as tx:
+        row = await caregiver_for(tx.conn, p, caregiver_id)
+        await auth_reset_password(tx, p.user_id, int(row.user_id), new)
 
 
 async def reactivate(platform: Platform, p: Principal, caregiver_id: int) -> None:

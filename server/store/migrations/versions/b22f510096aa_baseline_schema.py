@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: 93e275c0122d
+Revision ID: b22f510096aa
 Revises: 
-Create Date: 2026-12-06 23:48:36.528525
+Create Date: 2026-12-07 00:56:03.391736
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from alembic import op
 import server.store.types
 
 
-revision = '93e275c0122d'
+revision = 'b22f510096aa'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -222,6 +222,7 @@ def upgrade() -> None:
     sa.Column('failed_logins', sa.Integer(), server_default='0', nullable=False),
     sa.Column('locked_until', server.store.types.UtcDateTime(timezone=True), nullable=True),
     sa.Column('active', sa.Boolean(), server_default='1', nullable=False),
+    sa.Column('token_version', sa.Integer(), server_default='0', nullable=False),
     sa.Column('created_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['station_id'], ['stations.id'], name=op.f('fk_users_station_id_stations')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
@@ -287,6 +288,7 @@ def upgrade() -> None:
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('family', sa.String(length=32), server_default='', nullable=False),
     sa.Column('expires_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
     sa.Column('revoked_at', server.store.types.UtcDateTime(timezone=True), nullable=True),
     sa.Column('created_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
@@ -295,6 +297,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('token_hash', name=op.f('uq_refresh_tokens_token_hash'))
     )
     with op.batch_alter_table('refresh_tokens', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_refresh_tokens_family'), ['family'], unique=False)
         batch_op.create_index(batch_op.f('ix_refresh_tokens_user_id'), ['user_id'], unique=False)
 
     op.create_table('welfare_calendars',
@@ -1092,6 +1095,7 @@ def downgrade() -> None:
     op.drop_table('welfare_calendars')
     with op.batch_alter_table('refresh_tokens', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_refresh_tokens_user_id'))
+        batch_op.drop_index(batch_op.f('ix_refresh_tokens_family'))
 
     op.drop_table('refresh_tokens')
     with op.batch_alter_table('hotline_roster', schema=None) as batch_op:
