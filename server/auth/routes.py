@@ -16,7 +16,7 @@ from server.auth import service
 from server.auth.tokens import decode_access
 from server.auth.wechat import WeChatAuth, WeChatClient
 from server.errors import ApiError, Handler
-from server.http import PRINCIPAL, caller, ok, parse, platform
+from server.http import PRINCIPAL, caller, client_source, ok, parse, platform
 from server.keys import HTTP, PLATFORM
 from server.openapi import doc
 
@@ -52,7 +52,10 @@ def wechat(app: web.Application) -> WeChatAuth:
 @doc(response=TokenPair, public=True)
 async def login(request: web.Request) -> web.Response:
     body = await parse(request, PasswordLogin)
-    return ok(await service.password_login(platform(request), body.login, body.password))
+    pair = await service.password_login(
+        platform(request), body.login, body.password, client_source(request)
+    )
+    return ok(pair)
 
 
 @doc(response=TokenPair, public=True)
@@ -89,7 +92,11 @@ async def change_password(request: web.Request) -> web.Response:
     """A new password with the old one; every other session ends, this one gets new tokens."""
     body = await parse(request, PasswordChange)
     pair = await service.change_password(
-        platform(request), caller(request), body.old_password, body.new_password
+        platform(request),
+        caller(request),
+        body.old_password,
+        body.new_password,
+        client_source(request),
     )
     return ok(pair)
 

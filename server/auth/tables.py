@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, UniqueConstraint
 
 from server.store.meta import metadata
 from server.store.tables import id_column
@@ -42,4 +42,20 @@ refresh_tokens = Table(
     Column("expires_at", UtcDateTime, nullable=False),
     Column("revoked_at", UtcDateTime, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
+)
+
+# Failed sign-ins per login (as typed, known or not) and source address: a guesser from one
+# address locks only that pair, never the real user at her own phone. Each lockout is twice
+# as long as the one before (reset by a successful sign-in).
+login_failures = Table(
+    "login_failures",
+    metadata,
+    _id(),
+    Column("login", String(64), nullable=False),
+    Column("source", String(64), nullable=False),
+    Column("failures", Integer, nullable=False, server_default="0"),
+    Column("lockouts", Integer, nullable=False, server_default="0"),
+    Column("locked_until", UtcDateTime, nullable=True),
+    Column("last_at", UtcDateTime, nullable=False),
+    UniqueConstraint("login", "source"),
 )

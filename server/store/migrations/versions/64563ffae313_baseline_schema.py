@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: b22f510096aa
+Revision ID: 64563ffae313
 Revises: 
-Create Date: 2026-12-07 00:56:03.391736
+Create Date: 2026-12-07 01:02:50.891779
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from alembic import op
 import server.store.types
 
 
-revision = 'b22f510096aa'
+revision = '64563ffae313'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -67,6 +67,17 @@ def upgrade() -> None:
         batch_op.create_index('ix_ledger_account_period', ['account', 'period'], unique=False)
         batch_op.create_index(batch_op.f('ix_ledger_entries_record_id'), ['record_id'], unique=False)
 
+    op.create_table('login_failures',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('login', sa.String(length=64), nullable=False),
+    sa.Column('source', sa.String(length=64), nullable=False),
+    sa.Column('failures', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('lockouts', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('locked_until', server.store.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('last_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_login_failures')),
+    sa.UniqueConstraint('login', 'source', name=op.f('uq_login_failures_login'))
+    )
     op.create_table('outbox',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('topic', sa.String(length=40), nullable=False),
@@ -1134,6 +1145,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_outbox_pending')
 
     op.drop_table('outbox')
+    op.drop_table('login_failures')
     with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_ledger_entries_record_id'))
         batch_op.drop_index('ix_ledger_account_period')
