@@ -314,6 +314,10 @@ class CallerMatch(Model):
     caller_name: str
     living: str
     care_level: str
+    elsewhere: bool = Field(
+        default=False,
+        description="registered at another station: the other fields are blank (elder_id 0)",
+    )
 
 
 class OpenIncidentBrief(Model):

@@ -25,6 +25,7 @@ from server.auth.tables import users
 from server.errors import ApiError, not_found
 from server.platform import URGENT, Platform, Tx, audit, emit
 from server.registry.flows.common import (
+    guard_number_search,
     insert_user,
     mobile,
     paged,
@@ -93,6 +94,7 @@ async def page(platform: Platform, p: Principal, q: PageQuery) -> tuple[Sequence
     """One page of the caller's station's caregivers, searched, and how many match."""
     conds = [] if p.role is Role.ADMIN else [caregivers.c.station_id == p.station_id]
     if q.q:
+        await guard_number_search(platform, p, q.q, "caregiver")
         conds.append(text_search(q.q, caregivers.c.phone, caregivers.c.name))
     if q.active is not None:
         conds.append(caregivers.c.active.is_(q.active))

@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: 64563ffae313
+Revision ID: baa0b0dde318
 Revises: 
-Create Date: 2026-12-07 01:02:50.891779
+Create Date: 2026-12-07 01:08:05.218914
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from alembic import op
 import server.store.types
 
 
-revision = '64563ffae313'
+revision = 'baa0b0dde318'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -114,6 +114,14 @@ def upgrade() -> None:
     sa.Column('version', sa.Integer(), server_default='0', nullable=False),
     sa.Column('updated_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('account', name=op.f('pk_quota_accounts'))
+    )
+    op.create_table('rate_counters',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('key', sa.String(length=120), nullable=False),
+    sa.Column('window_start', server.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('count', sa.Integer(), server_default='0', nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_rate_counters')),
+    sa.UniqueConstraint('key', 'window_start', name=op.f('uq_rate_counters_key'))
     )
     op.create_table('stations',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -382,12 +390,13 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['station_id'], ['stations.id'], name=op.f('fk_elders_station_id_stations')),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_elders_user_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_elders')),
-    sa.UniqueConstraint('id_number', name=op.f('uq_elders_id_number')),
     sa.UniqueConstraint('link_code', name=op.f('uq_elders_link_code')),
+    sa.UniqueConstraint('station_id', 'id_number', name='uq_elders_station_id_number'),
     sa.UniqueConstraint('user_id', name=op.f('uq_elders_user_id'))
     )
     with op.batch_alter_table('elders', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_elders_household_id'), ['household_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_elders_id_number'), ['id_number'], unique=False)
         batch_op.create_index(batch_op.f('ix_elders_phone'), ['phone'], unique=False)
         batch_op.create_index(batch_op.f('ix_elders_station_id'), ['station_id'], unique=False)
         batch_op.create_index('ix_elders_station_name', ['station_id', 'name'], unique=False)
@@ -1098,6 +1107,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_elders_station_name')
         batch_op.drop_index(batch_op.f('ix_elders_station_id'))
         batch_op.drop_index(batch_op.f('ix_elders_phone'))
+        batch_op.drop_index(batch_op.f('ix_elders_id_number'))
         batch_op.drop_index(batch_op.f('ix_elders_household_id'))
 
     op.drop_table('elders')
@@ -1138,6 +1148,7 @@ def downgrade() -> None:
 
     op.drop_table('timers')
     op.drop_table('stations')
+    op.drop_table('rate_counters')
     op.drop_table('quota_accounts')
     op.drop_table('push_messages')
     op.drop_table('push_cursors')
