@@ -237,7 +237,7 @@ async def _wechat_sign_in(
 
 async def _link_elder(platform: Platform, tx: Tx, link_code: str, openid: str, user: Any) -> Any:
     people = directory_of(platform)
-    elder = await people.elder_by_link_code(tx.conn, link_code)
+    elder = await people.elder_by_link_code(tx.conn, link_code, tx.now)
     if elder is None:
         raise ApiError(404, "link_code_not_found", "this link code is not valid")
     if user is not None and user.role != Role.ELDER.value:

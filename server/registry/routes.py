@@ -208,8 +208,10 @@ async def reactivate_elder(request: web.Request) -> web.Response:
 
 async def link_code(request: web.Request) -> web.Response:
     p = require(request, *STAFF)
-    code = await elders.issue_link_code(platform(request), p, int_param(request, "elder_id"))
-    return ok(LinkCodeOut(link_code=code), 201)
+    code, expires = await elders.issue_link_code(
+        platform(request), p, int_param(request, "elder_id")
+    )
+    return ok(LinkCodeOut(link_code=code, expires_at=expires), 201)
 
 
 # ----- family bindings --------------------------------------------------------------------
@@ -227,6 +229,23 @@ async def request_binding(request: web.Request) -> web.Response:
 async def confirm_binding(request: web.Request) -> web.Response:
     p = caller(request)
     row, elder_name = await bindings.confirm(platform(request), p, int_param(request, "binding_id"))
+    return ok(binding_out(row, elder_name))
+
+
+async def revoke_binding(request: web.Request) -> web.Response:
+    """End a binding, or turn down a request: the family member, the elder, or the elder's
+    station may; the family member's access to the elder ends at once."""
+    p = caller(request)
+    bid = int_param(request, "binding_id")
+    row, elder_name = await bindings.revoke(platform(request), p, bid)
+    return ok(binding_out(row, elder_name))
+
+
+async def reject_binding(request: web.Request) -> web.Response:
+    """Turn down a pending request (the elder or the station); a confirmed binding is 409."""
+    p = caller(request)
+    bid = int_param(request, "binding_id")
+    row, elder_name = await bindings.revoke(platform(request), p, bid, pending_only=True)
     return ok(binding_out(row, elder_name))
 
 
@@ -267,5 +286,7 @@ def routes() -> list[web.RouteDef]:
         web.post("/api/v1/bindings", request_binding),
         web.get("/api/v1/bindings", list_bindings),
         web.post("/api/v1/bindings/{binding_id}/confirm", confirm_binding),
+        web.post("/api/v1/bindings/{binding_id}/revoke", revoke_binding),
+        web.post("/api/v1/bindings/{binding_id}/reject", reject_binding),
         web.get("/api/v1/me/elders", my_elders),
     ]

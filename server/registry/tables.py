@@ -96,7 +96,8 @@ elders = Table(
     Column("preferred_caregiver_id", ForeignKey("caregivers.id"), nullable=True),
     Column("family_doctor", JSON, nullable=True),
     Column("high_risk", Boolean, nullable=False, server_default="0"),
-    Column("link_code", String(16), nullable=True, unique=True),
+    Column("link_code", String(16), nullable=True, unique=True),  # 64 bits, used once
+    Column("link_code_expires_at", UtcDateTime, nullable=True),  # 24 hours after issue
     Column("active", Boolean, nullable=False, server_default="1"),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),

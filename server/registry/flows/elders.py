@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 from sqlalchemy import insert, select, update
@@ -251,18 +252,28 @@ async def reactivate(platform: Platform, p: Principal, elder_id: int) -> None:
         )
 
 
+LINK_CODE_TTL: Final = timedelta(hours=24)
+
+
 def new_link_code() -> str:
-    """A one-time code the station gives the elder to link their WeChat."""
-    return secrets.token_hex(4).upper()
+    """A one-time code the station gives the elder to link their WeChat: 64 random bits
+    (16 hex characters), so it cannot be guessed within its day."""
+    return secrets.token_hex(8).upper()
 
 
-async def issue_link_code(platform: Platform, p: Principal, elder_id: int) -> str:
-    """A new one-time link code for the elder's WeChat (the old one stops working)."""
+async def issue_link_code(platform: Platform, p: Principal, elder_id: int) -> tuple[str, datetime]:
+    """A new one-time link code for the elder's WeChat (the old one stops working); it
+    expires after ``LINK_CODE_TTL``."""
     code = new_link_code()
     async with platform.tx() as tx:
         await elder_for(tx.conn, p, elder_id)
-        await tx.conn.execute(update(elders).where(elders.c.id == elder_id).values(link_code=code))
+        expires = tx.now + LINK_CODE_TTL
+        await tx.conn.execute(
+            update(elders)
+            .where(elders.c.id == elder_id)
+            .values(link_code=code, link_code_expires_at=expires)
+        )
         await audit(
             tx, actor=p.user_id, action="link_code", object_type="elder", object_id=elder_id
         )
-    return code
+    return code, expires

@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: baa0b0dde318
+Revision ID: 859685d9af70
 Revises: 
-Create Date: 2026-12-07 01:08:05.218914
+Create Date: 2026-12-07 01:12:43.247014
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from alembic import op
 import server.store.types
 
 
-revision = 'baa0b0dde318'
+revision = '859685d9af70'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -383,6 +383,7 @@ def upgrade() -> None:
     sa.Column('family_doctor', sa.JSON(), nullable=True),
     sa.Column('high_risk', sa.Boolean(), server_default='0', nullable=False),
     sa.Column('link_code', sa.String(length=16), nullable=True),
+    sa.Column('link_code_expires_at', server.store.types.UtcDateTime(timezone=True), nullable=True),
     sa.Column('active', sa.Boolean(), server_default='1', nullable=False),
     sa.Column('created_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
