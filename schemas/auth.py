@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field
 
-from schemas.common import Model
+from schemas.common import Model, Push, StationPush
 
 
 class PasswordLogin(Model):
@@ -25,6 +27,15 @@ class RefreshRequest(Model):
     refresh_token: str = Field(min_length=10, max_length=200)
 
 
+class PasswordChange(Model):
+    old_password: str = Field(min_length=1, max_length=200)
+    new_password: str = Field(min_length=1, max_length=200)
+
+
+class PasswordReset(Model):
+    new_password: str = Field(min_length=1, max_length=200)
+
+
 class TokenPair(Model):
     access_token: str
     refresh_token: str
@@ -43,3 +54,20 @@ class MeOut(Model):
     station_id: int | None
     caregiver_id: int | None
     elder_id: int | None
+
+
+class SignInLockedPush(StationPush):
+    """To the station's operators: sign-ins to one of the station's accounts from one address
+    failed too often and are held for ``seconds`` (someone guessing, or a forgotten
+    password)."""
+
+    TYPE: ClassVar[str] = "auth.sign_in_locked"
+
+    user_id: int
+    display_name: str
+    source: str
+    seconds: int
+
+
+# Every push this module defines (schemas/pushes.py lists them all).
+PUSHES: tuple[type[Push], ...] = (SignInLockedPush,)

@@ -187,9 +187,22 @@ class DeviceIn(Model):
 EventId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 
 
+DeviceId = Annotated[
+    str,
+    Field(
+        min_length=3,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_.:-]+$",
+        description="the device this is from; must be the one in the path (the signature "
+        "covers the body, so bytes signed for one device cannot be posted for another)",
+    ),
+]
+
+
 class HeartbeatIn(Model):
     """A device's periodic sign of life."""
 
+    device_id: DeviceId
     battery_pct: int | None = Field(default=None, ge=0, le=100)
     event_id: EventId | None = Field(
         default=None, description="the gateway's id of this request; a repeat is ignored"
@@ -199,6 +212,7 @@ class HeartbeatIn(Model):
 class DevicePressIn(Model):
     """A press on the device (sent by the device gateway)."""
 
+    device_id: DeviceId
     call_type: CallType = CallType.EMERGENCY
     event_id: EventId | None = Field(
         default=None, description="the gateway's id of this press; a repeat is ignored"
@@ -300,6 +314,10 @@ class CallerMatch(Model):
     caller_name: str
     living: str
     care_level: str
+    elsewhere: bool = Field(
+        default=False,
+        description="registered at another station: the other fields are blank (elder_id 0)",
+    )
 
 
 class OpenIncidentBrief(Model):

@@ -7,10 +7,10 @@ exposes them as its ``PUSHES`` tuple; add the module here.
 
 from __future__ import annotations
 
-from schemas import hotline, incidents, planning, registry, tasks, welfare
+from schemas import auth, hotline, incidents, planning, registry, tasks, welfare
 from schemas.common import Push
 
-MODULES = (incidents, registry, tasks, planning, hotline, welfare)
+MODULES = (incidents, registry, tasks, planning, hotline, welfare, auth)
 
 
 def _by_type() -> dict[str, type[Push]]:

@@ -310,7 +310,8 @@ class BindingOut(Model):
 
 
 class LinkCodeOut(Model):
-    link_code: str
+    link_code: str = Field(description="16 hex characters (64 bits), used once")
+    expires_at: datetime | None = Field(default=None, description="24 hours after issue")
 
 
 class OperatorOut(Model):
@@ -373,6 +374,15 @@ class BindingRequested(StationPush):
     relation: str
 
 
+class BindingRevoked(Push):
+    """To the family member: their binding was revoked or their request turned down."""
+
+    TYPE: ClassVar[str] = "binding.revoked"
+
+    binding_id: int
+    elder_id: int
+
+
 class BindingConfirmed(Push):
     """To the family member: their binding was confirmed."""
 
@@ -405,6 +415,7 @@ class CaregiverLocation(StationPush):
 PUSHES: tuple[type[Push], ...] = (
     BindingRequested,
     BindingConfirmed,
+    BindingRevoked,
     CaregiverDuty,
     CaregiverLocation,
 )

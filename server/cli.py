@@ -79,6 +79,9 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     from server.store.engine import StoreMisconfigured
 
     _ensure_schema(settings)
+    if settings.production:
+        _refuse_demo_passwords(settings)
+    settings, fresh = _secrets(settings)
     app = create_app(settings)
     banner = render(
         "cli.serving",
@@ -95,7 +98,7 @@ def _serve(settings: Settings, host: str, port: int) -> None:
             app,
             host=host,
             port=port,
-            print=lambda _: print(banner, flush=True),
+            print=lambda _: _started(settings, fresh, banner),
             access_log=None,
             shutdown_timeout=5,
         )
@@ -114,6 +117,35 @@ def _upgrade(database_url: str) -> None:
         raise Refused(
             f"migrating {_shown(database_url)} failed: {first_line(exc)}", code=1
         ) from exc
+
+
+def _secrets(settings: Settings) -> tuple[Settings, dict[str, str]]:
+    """The hotline's secrets the environment did not set, from the data directory (generated
+    on first start): a server never runs with a value someone could read."""
+    try:
+        return settings.with_stored_secrets()
+    except (OSError, ValueError) as exc:
+        raise Refused(f"cannot read the secrets in {settings.data_dir}: {exc}") from exc
+
+
+def _started(settings: Settings, fresh: dict[str, str], banner: str) -> None:
+    """Once the store has passed its checks and the socket listens: keep the generated
+    secrets and show them this once, then the banner."""
+    if fresh:
+        print(settings.save_secrets(fresh), flush=True)
+    print(banner, flush=True)
+
+
+def _refuse_demo_passwords(settings: Settings) -> None:
+    """Production refuses a database where a demo account still has the demo's password."""
+    from server.demo import demo_passwords_in_use
+
+    found = asyncio.run(demo_passwords_in_use(settings))
+    if found:
+        raise Refused(
+            "refusing to start: these accounts still have the demo password (change them "
+            "first): " + ", ".join(found)
+        )
 
 
 def _migrate(settings: Settings) -> None:
@@ -176,6 +208,8 @@ def _main(argv: list[str] | None) -> int:
     settings = Settings.from_env()
     settings.check_production()
     setup_logging(settings.log_level)
+    if settings.production and args.cmd == "demo":
+        raise Refused("refusing to seed the demo in production mode (ANXIN_PRODUCTION=1)")
     if args.cmd == "serve":
         _serve(settings, args.host, args.port)
     elif args.cmd == "migrate":

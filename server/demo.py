@@ -50,6 +50,37 @@ def _name(rng: random.Random) -> str:
     return rng.choice(SURNAMES) + GIVEN[g : g + 2]
 
 
+DEMO_LOGINS = (
+    "admin",
+    "operator",
+    "caregiver1",
+    "caregiver2",
+    "caregiver3",
+    "caregiver4",
+    "elder",
+    "family",
+)
+
+
+async def demo_passwords_in_use(settings: Settings) -> list[str]:
+    """The logins (the demo's own and any active staff) whose password is the demo's."""
+    from server.auth.passwords import verify_password
+
+    store = Store(settings.database_url)
+    try:
+        async with store.read() as db:
+            rows = (
+                await db.execute(
+                    select(users.c.username, users.c.password_hash).where(
+                        users.c.username.in_(DEMO_LOGINS), users.c.password_hash.is_not(None)
+                    )
+                )
+            ).all()
+    finally:
+        await store.dispose()
+    return sorted(str(r.username) for r in rows if verify_password(r.password_hash, DEMO_PASSWORD))
+
+
 async def seed_demo(settings: Settings, *, elders_n: int = 320, today: bool = True) -> str:
     store = Store(settings.database_url)
     try:

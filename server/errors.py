@@ -64,7 +64,11 @@ async def problem_json(request: web.Request, handler: Handler) -> web.StreamResp
     try:
         return await handler(request)
     except ApiError as exc:
-        return problem(exc.status, exc.code, exc.message, **exc.extra)
+        resp = problem(exc.status, exc.code, exc.message, **exc.extra)
+        wait = exc.extra.get("retry_after_s")
+        if isinstance(wait, int) and wait > 0:
+            resp.headers["Retry-After"] = str(wait)
+        return resp
     except pydantic.ValidationError as exc:
         return validation_problem(exc)
     except web.HTTPException as exc:

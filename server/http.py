@@ -115,3 +115,19 @@ def _default(value: Any) -> Any:
     if hasattr(value, "isoformat"):
         return value.isoformat()
     raise TypeError(f"not JSON serialisable: {type(value)}")
+
+
+_LOCAL = ("127.", "::1", "unix")
+
+
+def client_source(request: web.Request) -> str:
+    """The caller's address: behind the local proxy (nginx on this host), the address it
+    appended last to X-Forwarded-For; otherwise the socket's peer. Never trusted from a
+    remote peer, who could write any header."""
+    remote = request.remote or "unix"
+    if remote.startswith(_LOCAL):
+        forwarded = request.headers.get("X-Forwarded-For", "")
+        last = forwarded.split(",")[-1].strip()
+        if last:
+            return last[:64]
+    return remote[:64]

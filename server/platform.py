@@ -18,9 +18,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from schemas.common import Push
 from server.bus import InProcessBus
 from server.clock import Clock
+from server.errors import ApiError
 from server.settings import Settings
 from server.store.engine import Store
-from server.store.tables import audit_log, outbox, push_cursors, push_messages, timers
+from server.store.tables import (
+    audit_log,
+    outbox,
+    push_cursors,
+    push_messages,
+    rate_counters,
+    timers,
+)
 
 log = logging.getLogger("anxin.platform")
 T = TypeVar("T")
@@ -246,3 +254,47 @@ def _next_seq(tx: Tx, recipient: str, n: int) -> Any:
 
 def later(tx: Tx, seconds: float) -> datetime:
     return tx.now + timedelta(seconds=seconds)
+
+
+async def rate_limit(tx: Tx, key: str, *, limit: int, window_s: int) -> None:
+    """Count one ``key`` action in its fixed window (an upsert in the store, so every
+    process counts); past ``limit``, a 429 with how long until the window ends. The count
+    is written before the refusal is raised, so callers count in their own transaction
+    only for actions that succeed; ``rate_limited`` counts in a transaction of its own."""
+    epoch = int(tx.now.timestamp())
+    start = epoch - epoch % window_s
+    started = datetime.fromtimestamp(start, tz=tx.now.tzinfo)
+    ins = dialect_insert(tx.conn)(rate_counters).values(
+        key=key[:120], window_start=started, count=1
+    )
+    count = int(
+        (
+            await tx.conn.execute(
+                ins.on_conflict_do_update(
+                    index_elements=[rate_counters.c.key, rate_counters.c.window_start],
+                    set_={"count": rate_counters.c.count + 1},
+                ).returning(rate_counters.c.count)
+            )
+        ).scalar_one()
+    )
+    if count > limit:
+        wait = start + window_s - epoch
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"too many of these; try again in {max(1, -(-wait // 60))} minutes",
+            retry_after_s=max(1, wait),
+        )
+
+
+async def rate_limited(platform: Platform, key: str, *, limit: int, window_s: int) -> None:
+    """``rate_limit`` in a transaction of its own: the attempt counts even when the action
+    that follows fails (a guess must cost a try whatever it finds)."""
+    refused: ApiError | None = None
+    async with platform.tx() as tx:
+        try:
+            await rate_limit(tx, key, limit=limit, window_s=window_s)
+        except ApiError as exc:
+            refused = exc
+    if refused is not None:
+        raise refused

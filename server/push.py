@@ -20,6 +20,8 @@ from sqlalchemy import select
 
 from schemas.common import Envelope
 from schemas.pushes import PUSHES
+from server.auth.principal import Principal
+from server.auth.service import session_live
 from server.errors import ApiError
 from server.http import INT64, caller
 from server.keys import HUB, METRICS, PLATFORM
@@ -34,6 +36,11 @@ POLL_FALLBACK_S = 0.5  # the bus cannot wake us: offers must still arrive within
 POLL_BACKSTOP_S = 5.0
 
 
+# The close code a socket gets when its session ends (sign-out, deactivation, a re-linked
+# phone, a new password) or its access token expires: sign in (or refresh) and reconnect.
+SESSION_ENDED = 4401
+
+
 @dataclass(eq=False)
 class Connection:
     recipient: str
@@ -41,6 +48,7 @@ class Connection:
     last_sent: int
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     task: asyncio.Task[Any] | None = None  # the handler serving it, ended at shutdown
+    principal: Principal | None = None  # whose session it belongs to, checked again on revoke
 
 
 class PushHub:
@@ -57,6 +65,9 @@ class PushHub:
         return sum(len(c) for c in self.connections.values())
 
     def _on_hint(self, topic: str, data: str) -> None:
+        if topic == "session":
+            self._spawn(self.revalidate(f"user:{data}"))
+            return
         if topic == "push":
             targets = list(self.connections.get(data, ()))
         elif topic == "resync":
@@ -104,13 +115,49 @@ class PushHub:
         """Catch every open socket up from the store on a timer: often while the bus cannot
         carry hints from the other processes (Redis is down), now and then otherwise, so a
         lost hint costs a moment, never a message."""
+        checked = 0.0
+        loop = asyncio.get_running_loop()
         while True:
             fallback = not self.platform.bus.reaches_others
             await asyncio.sleep(POLL_FALLBACK_S if fallback else POLL_BACKSTOP_S)
             try:
                 await self.catch_up()
+                if loop.time() - checked >= POLL_BACKSTOP_S:
+                    # Expired tokens, and sessions ended where no hint reached us.
+                    checked = loop.time()
+                    await self.revalidate()
             except Exception:
                 log.warning("push catch-up failed", exc_info=True)
+
+    async def revalidate(self, recipient: str | None = None) -> int:
+        """Close the sockets (of one recipient, or all) whose session has ended or whose
+        access token has expired; returns how many were closed."""
+        conns = [
+            c
+            for r, cs in self.connections.items()
+            if recipient is None or r == recipient
+            for c in cs
+            if c.principal is not None
+        ]
+        if not conns:
+            return 0
+        now = int(self.platform.clock.now().timestamp())
+        ended = []
+        async with self.platform.store.read() as db:
+            for c in conns:
+                assert c.principal is not None
+                if c.principal.expires_at <= now or not await session_live(db, c.principal):
+                    ended.append(c)
+        for c in ended:
+            self.remove(c)
+            self._spawn(self._end(c))
+        return len(ended)
+
+    async def _end(self, conn: Connection) -> None:
+        """Close a socket whose session ended; a client that does not answer the close
+        within a few seconds is cut off."""
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(conn.ws.close(code=SESSION_ENDED, message=b"session ended"), 5.0)
 
     async def catch_up(self) -> None:
         """Flush the sockets whose recipient has messages past the last one they got."""
@@ -129,7 +176,7 @@ class PushHub:
                 if conn.last_sent < last.get(recipient, 0):
                     self._spawn(self.flush(conn))
 
-    def _spawn(self, job: Coroutine[Any, Any, None]) -> None:
+    def _spawn(self, job: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.get_event_loop().create_task(job)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -217,6 +264,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         ws=ws,
         last_sent=max(0, last_seq),
         task=asyncio.current_task(),
+        principal=p,
     )
     hub.add(conn)
     metrics = request.app[METRICS]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 
@@ -33,6 +34,27 @@ def fast_password_hash() -> bool:
     return _env("ANXIN_FAST_PASSWORD_HASH") == "1"
 
 
+# Values printed in the README, the deploy example or the demo: anyone may know them, so a
+# production process refuses them (as it refuses any secret shorter than 32 characters).
+KNOWN_SECRETS = frozenset(
+    {"dev-cti-secret", "demo-secret", "wx-anxin-demo", "secret", "changeme", "change-me"}
+)
+DEMO_WECHAT_APPIDS = frozenset({"wx-anxin-demo", "wx0000000000000000"})
+# The secrets a process generates and keeps in its data directory when they are not set.
+GENERATED = ("ANXIN_CTI_SECRET", "ANXIN_DEVICE_SECRET", "ANXIN_HOTLINE_RECEIPT_SECRET")
+SECRETS_FILE = "secrets.json"
+
+
+def _random_secret() -> str:
+    return secrets.token_hex(32)
+
+
+def _known(value: str | None) -> bool:
+    return value is not None and (
+        value.lower() in KNOWN_SECRETS or "change-me" in value.lower() or len(value) < 32
+    )
+
+
 def _default_db_url() -> str:
     Path("var").mkdir(exist_ok=True)
     return "sqlite+aiosqlite:///var/anxin.db"
@@ -57,7 +79,9 @@ class Settings:
     plan_eta_s: int = 960
     arrival_tolerance_m: float = 200.0
     operator_alarm_after_s: int = 90
-    cti_secret: str = "dev-cti-secret"
+    # Unset: random for this process (nobody can sign); `anxin serve` keeps generated ones in
+    # the data directory (``with_stored_secrets``). Never a value anyone could read.
+    cti_secret: str = field(default_factory=_random_secret)
     # The hotline's other signing parties (server/hotline/config.py): unset, the CTI secret.
     device_secret: str | None = None
     hotline_receipt_secret: str | None = None
@@ -85,22 +109,83 @@ class Settings:
     admit_limit: int = 64
     admit_bulk: int = 8
     admit_wait_s: float = 2.0
+    # Where the embedded database and generated secrets live.
+    data_dir: str = "var"
+    # The secrets (by variable) the environment did not set: `anxin serve` fills them from
+    # the data directory, generating them on first start.
+    unset_secrets: tuple[str, ...] = ()
 
     def check_production(self) -> None:
         """Refuse to start a production process that would lose or leak things."""
         if not self.production:
             return
         problems = []
-        if not os.environ.get("ANXIN_JWT_SECRET") or len(self.jwt_secret) < 32:
+        if not os.environ.get("ANXIN_JWT_SECRET") or _known(self.jwt_secret):
             problems.append(
                 "ANXIN_JWT_SECRET must be set (32+ characters) so tokens survive restarts"
             )
-        if self.cti_secret == "dev-cti-secret":
-            problems.append("ANXIN_CTI_SECRET must be set")
+        for name, value in (
+            ("ANXIN_CTI_SECRET", self.cti_secret),
+            ("ANXIN_DEVICE_SECRET", self.device_secret),
+            ("ANXIN_HOTLINE_RECEIPT_SECRET", self.hotline_receipt_secret),
+            ("ANXIN_WECHAT_SECRET", self.wechat_secret),
+        ):
+            if name in self.unset_secrets or value is None:
+                problems.append(f"{name} must be set")
+            elif _known(value):
+                problems.append(f"{name} is a published or short value: set 32+ random characters")
+        if self.wechat_appid in DEMO_WECHAT_APPIDS:
+            problems.append("ANXIN_WECHAT_APPID is the demo's: set the mini-program's app id")
         if self.database_url.startswith("sqlite") and self.redis_url:
             problems.append("several processes need PostgreSQL, not SQLite")
         if problems:
             raise SystemExit("refusing to start: " + "; ".join(problems))
+
+    def with_stored_secrets(self) -> tuple[Settings, dict[str, str]]:
+        """Fill the secrets the environment did not set from ``<data_dir>/secrets.json``;
+        those the file does not hold yet are generated (random, 32 bytes each) and returned
+        apart, for ``save_secrets`` to keep once the server has passed its checks."""
+        wanted = [n for n in GENERATED if n in self.unset_secrets]
+        if not wanted:
+            return self, {}
+        stored = self._stored()
+        fresh = {n: _random_secret() for n in wanted if not stored.get(n)}
+        values = {n: stored.get(n) or fresh[n] for n in wanted}
+        filled = replace(
+            self,
+            cti_secret=values.get("ANXIN_CTI_SECRET", self.cti_secret),
+            device_secret=values.get("ANXIN_DEVICE_SECRET", self.device_secret),
+            hotline_receipt_secret=values.get(
+                "ANXIN_HOTLINE_RECEIPT_SECRET", self.hotline_receipt_secret
+            ),
+            unset_secrets=tuple(n for n in self.unset_secrets if n not in values),
+        )
+        return filled, fresh
+
+    def _stored(self) -> dict[str, str]:
+        path = Path(self.data_dir) / SECRETS_FILE
+        if not path.exists():
+            return {}
+        loaded = json.loads(path.read_text())
+        return {str(k): str(v) for k, v in loaded.items()} if isinstance(loaded, dict) else {}
+
+    def save_secrets(self, fresh: dict[str, str]) -> str:
+        """Keep generated secrets in ``<data_dir>/secrets.json`` (mode 0600, written whole
+        and renamed into place) and return the text to show the operator, once: the values
+        to give the telephony platform, the device gateway and the SMS provider."""
+        directory = Path(self.data_dir)
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / SECRETS_FILE
+        stored = {**self._stored(), **fresh}
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(stored, f, indent=1)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+        lines = [f"generated secrets in {path} (mode 0600), shown this once:"]
+        lines += [f"  {n}={v}" for n, v in fresh.items()]
+        return "\n".join(lines)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -120,7 +205,7 @@ class Settings:
             operator_alarm_after_s=_int(
                 "ANXIN_OPERATOR_ALARM_AFTER_S", base.operator_alarm_after_s
             ),
-            cti_secret=_env("ANXIN_CTI_SECRET", base.cti_secret) or "",
+            cti_secret=_env("ANXIN_CTI_SECRET", base.cti_secret) or base.cti_secret,
             device_secret=_env("ANXIN_DEVICE_SECRET"),
             hotline_receipt_secret=_env("ANXIN_HOTLINE_RECEIPT_SECRET"),
             hotline_provider_url=_env("ANXIN_HOTLINE_PROVIDER_URL"),
@@ -136,4 +221,6 @@ class Settings:
             admit_limit=_int("ANXIN_ADMIT_LIMIT", base.admit_limit),
             admit_bulk=_int("ANXIN_ADMIT_BULK", base.admit_bulk),
             admit_wait_s=float(_env("ANXIN_ADMIT_WAIT_S") or base.admit_wait_s),
+            data_dir=_env("ANXIN_DATA_DIR", base.data_dir) or base.data_dir,
+            unset_secrets=tuple(n for n in GENERATED if _env(n) is None),
         )

@@ -51,7 +51,7 @@ addStrings({
   ev_offer_declined: "拒单", ev_offer_expired: "超时未接", ev_offer_withdrawn: "撤回", ev_joined: "再次按键",
   chain_running: "进行中", chain_stopped: "已有人负责", chain_closed: "已结束", ev_call_linked: "关联来电", ev_call_ended: "通话结束",
   ev_marked_medical: "标记医疗急救", ev_escalation_skipped: "升级跳过", ev_called_120: "已拨打120", ev_care_record: "护理记录",
-  unknown_caller: "未知号码", call_ringing: "来电", call_answered: "通话中", call_ended: "已挂断", call_missed: "未接",
+  unknown_caller: "未知号码", show_number: "显示号码", call_ringing: "来电", call_answered: "通话中", call_ended: "已挂断", call_missed: "未接",
   other_type: "其他类型…", find_elder: "查找老人并建单", recent_calls: "近期来电",
   sign_out: "退出", escalation: "升级流程（邻居、家属、120）", chain_status: "状态", chain_next: "下一步",
   chain_none: "尚未启动", escalate: "立即升级", escalate_default: "调度员手动升级", escalated: "已升级",
@@ -102,7 +102,7 @@ addStrings({
   ev_offer_declined: "Declined", ev_offer_expired: "Offer expired", ev_offer_withdrawn: "Withdrawn", ev_joined: "Pressed again",
   chain_running: "running", chain_stopped: "someone responsible", chain_closed: "closed", ev_call_linked: "Call linked", ev_call_ended: "Call ended",
   ev_marked_medical: "Marked medical", ev_escalation_skipped: "Escalation step skipped", ev_called_120: "Called 120", ev_care_record: "Care record",
-  unknown_caller: "unknown number", call_ringing: "ringing", call_answered: "on the line", call_ended: "ended", call_missed: "missed",
+  unknown_caller: "unknown number", show_number: "show number", call_ringing: "ringing", call_answered: "on the line", call_ended: "ended", call_missed: "missed",
   other_type: "Other type…", find_elder: "Find the elder and open a call", recent_calls: "Recent calls",
   sign_out: "Sign out", escalation: "Escalation (neighbour, family, 120)", chain_status: "Status", chain_next: "next",
   chain_none: "not started", escalate: "Escalate now", escalate_default: "escalated by the operator", escalated: "Escalated",
@@ -408,9 +408,11 @@ function renderMap() {
 function renderCalls() {
   const box = $("#calls"); if (!box) return;
   box.replaceChildren(...[...S.calls.values()].map((c) => h("div", { class: `call ${c.status}`, "data-call": c.call_id },
-    h("div", { class: "call-top" }, h("strong", { text: `☎ ${c.caller || t("unknown_caller")}` }), h("span", { class: "call-st", text: t(`call_${c.status}`) }),
+    h("div", { class: "call-top" }, h("strong", { text: `☎ ${c.caller || t("unknown_caller")}` }),
+      c.caller && c.caller.includes("*") ? h("button", { class: "btn small ghost", onclick: () => revealCaller(c) }, t("show_number")) : null,
+      h("span", { class: "call-st", text: t(`call_${c.status}`) }),
       h("button", { class: "btn small ghost", onclick: () => { S.calls.delete(c.call_id); S.handledCalls.add(c.call_id); renderCalls(); } }, "✕")),
-    ...(c.matches || []).map((m) => h("div", { class: "call-match" },
+    ...(c.matches || []).map((m) => m.elsewhere ? h("div", { class: "call-match muted", text: m.name }) : h("div", { class: "call-match" },
       h("div", {}, h("strong", { text: m.name }), ` · ${[callerOf(m), careLevel(m.care_level)].filter(Boolean).join(" · ")}`),
       h("div", { class: "muted", text: m.address }),
       h("div", { class: "row" },
@@ -477,6 +479,14 @@ function matchWhy(why) {
     if ((m = part.match(/^address like (.+)$/))) return t("why_addr_like", { x: m[1] });
     return "";
   }).filter(Boolean).join("；");
+}
+
+// The caller's full number is masked on the screen pop; showing it leaves an audit row.
+async function revealCaller(c) {
+  try {
+    const r = await session.api("POST", `/api/v1/hotline/calls/${encodeURIComponent(c.call_id)}/caller`);
+    c.caller = r.caller; renderCalls();
+  } catch (e) { toast(t("error", { msg: e.message }), "err"); }
 }
 
 async function callIncident(callId, elderId, kind) {

@@ -9,6 +9,7 @@ registry installs its implementation on the platform when its jobs are registere
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Final, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -42,8 +43,10 @@ class Directory(Protocol):
         """The user's caregiver and elder records, if any."""
         ...
 
-    async def elder_by_link_code(self, conn: AsyncConnection, code: str) -> LinkableElder | None:
-        """The active elder this link code was issued for, if any."""
+    async def elder_by_link_code(
+        self, conn: AsyncConnection, code: str, now: datetime
+    ) -> LinkableElder | None:
+        """The active elder this link code was issued for, if any and not expired."""
         ...
 
     async def spend_link_code(

@@ -26,6 +26,11 @@ class Principal:
     station_id: int | None
     caregiver_id: int | None = None
     elder_id: int | None = None
+    # The session (refresh-token family) and the user's token version the access token was
+    # issued under, and when it expires (epoch seconds): checked on every request and socket.
+    session_id: str | None = None
+    token_version: int = 0
+    expires_at: int = 0
 
     @property
     def push_recipient(self) -> str:

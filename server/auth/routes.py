@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from schemas.auth import MeOut, PasswordLogin, RefreshRequest, TokenPair, WeChatLogin
+from schemas.auth import (
+    MeOut,
+    PasswordChange,
+    PasswordLogin,
+    RefreshRequest,
+    TokenPair,
+    WeChatLogin,
+)
 from server.auth import service
 from server.auth.tokens import decode_access
 from server.auth.wechat import WeChatAuth, WeChatClient
 from server.errors import ApiError, Handler
-from server.http import PRINCIPAL, caller, ok, parse, platform
+from server.http import PRINCIPAL, caller, client_source, ok, parse, platform
 from server.keys import HTTP, PLATFORM
 from server.openapi import doc
 
@@ -24,7 +31,14 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
         token = request.query.get("token")  # browsers cannot set headers on a WebSocket
     if token:
         p = request.app[PLATFORM]
-        request[PRINCIPAL] = decode_access(token, secret=p.settings.jwt_secret, now=p.clock.now())
+        principal = decode_access(token, secret=p.settings.jwt_secret, now=p.clock.now())
+        # Checked on every request: a signed-out, deactivated or re-linked session ends at
+        # once, not when its access token expires.
+        async with p.store.read() as db:
+            live = await service.session_live(db, principal)
+        if not live:
+            raise ApiError(401, "session_ended", "this session has ended; sign in again")
+        request[PRINCIPAL] = principal
     return await handler(request)
 
 
@@ -38,7 +52,10 @@ def wechat(app: web.Application) -> WeChatAuth:
 @doc(response=TokenPair, public=True)
 async def login(request: web.Request) -> web.Response:
     body = await parse(request, PasswordLogin)
-    return ok(await service.password_login(platform(request), body.login, body.password))
+    pair = await service.password_login(
+        platform(request), body.login, body.password, client_source(request)
+    )
+    return ok(pair)
 
 
 @doc(response=TokenPair, public=True)
@@ -54,6 +71,34 @@ async def wechat_login(request: web.Request) -> web.Response:
 async def refresh(request: web.Request) -> web.Response:
     body = await parse(request, RefreshRequest)
     return ok(await service.refresh(platform(request), body.refresh_token))
+
+
+@doc(status=204)
+async def sign_out(request: web.Request) -> web.Response:
+    """End this session: its access token, refresh token and open sockets stop at once."""
+    await service.sign_out(platform(request), caller(request))
+    return web.Response(status=204)
+
+
+@doc(status=204)
+async def sign_out_everywhere(request: web.Request) -> web.Response:
+    """End every session of the caller on every device."""
+    await service.sign_out_everywhere(platform(request), caller(request))
+    return web.Response(status=204)
+
+
+@doc(response=TokenPair)
+async def change_password(request: web.Request) -> web.Response:
+    """A new password with the old one; every other session ends, this one gets new tokens."""
+    body = await parse(request, PasswordChange)
+    pair = await service.change_password(
+        platform(request),
+        caller(request),
+        body.old_password,
+        body.new_password,
+        client_source(request),
+    )
+    return ok(pair)
 
 
 async def me(request: web.Request) -> web.Response:
@@ -75,6 +120,9 @@ def routes() -> list[web.RouteDef]:
         web.post("/api/v1/auth/wechat", wechat_login),
         web.post("/api/v1/auth/refresh", refresh),
         web.get("/api/v1/auth/me", me),
+        web.post("/api/v1/auth/logout", sign_out),
+        web.post("/api/v1/auth/logout-all", sign_out_everywhere),
+        web.post("/api/v1/auth/password", change_password),
     ]
 
 

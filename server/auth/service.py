@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import delete, exists, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from schemas.auth import TokenPair
+from schemas.auth import SignInLockedPush, TokenPair
 from server.auth.directory import directory_of
-from server.auth.passwords import verify_password
+from server.auth.passwords import check_new_password, hash_password, verify_password
 from server.auth.principal import Principal, Role
-from server.auth.tables import refresh_tokens, users
-from server.auth.tokens import hash_refresh, issue_access, new_refresh_token
+from server.auth.tables import login_failures, refresh_tokens, users
+from server.auth.tokens import hash_refresh, issue_access, new_refresh_token, new_session_id
 from server.auth.wechat import WeChatAuth
 from server.errors import ApiError
-from server.platform import Platform, Tx, audit
+from server.platform import Platform, Tx, audit, dialect_insert, queue_push
 from server.texts import render
 
 
@@ -34,13 +35,20 @@ async def principal_for(platform: Platform, conn: AsyncConnection, user: Any) ->
     )
 
 
-async def _issue(platform: Platform, tx: Tx, user: Any) -> TokenPair:
-    p = await principal_for(platform, tx.conn, user)
+async def _issue(platform: Platform, tx: Tx, user: Any, family: str | None = None) -> TokenPair:
+    """A new access and refresh token: for a new session (a sign-in), or the next in
+    ``family`` (a refresh)."""
+    p = replace(
+        await principal_for(platform, tx.conn, user),
+        session_id=family or new_session_id(),
+        token_version=int(user.token_version),
+    )
     s = platform.settings
     token, digest = new_refresh_token()
     await tx.conn.execute(
         insert(refresh_tokens).values(
             user_id=p.user_id,
+            family=p.session_id,
             token_hash=digest,
             created_at=tx.now,
             expires_at=tx.now + timedelta(seconds=s.refresh_token_ttl_s),
@@ -59,60 +67,126 @@ async def _issue(platform: Platform, tx: Tx, user: Any) -> TokenPair:
     )
 
 
-async def password_login(platform: Platform, login: str, password: str) -> TokenPair:
-    """Operators and caregivers sign in with username or mobile and a password."""
+async def password_login(
+    platform: Platform, login: str, password: str, source: str = "local"
+) -> TokenPair:
+    """Operators and caregivers sign in with username or mobile and a password.
+
+    An unknown login, a deactivated account and a wrong password get the same answer after
+    the same work (an argon2 verify against a dummy hash). Failures count per login and
+    source address: after ``login_max_failures`` that pair waits, each time twice as long,
+    and the answer says how long; the station's operators get an event."""
+    key = login.strip().lower()[:64]
     async with platform.tx() as tx:
-        user = (
+        held = (
             await tx.conn.execute(
-                select(users).where(or_(users.c.username == login, users.c.phone == login))
+                select(login_failures.c.locked_until).where(
+                    login_failures.c.login == key, login_failures.c.source == source
+                )
             )
-        ).first()
-        if user is not None and user.locked_until is not None and user.locked_until > tx.now:
-            raise ApiError(
-                423,
-                "account_locked",
-                "too many failed sign-ins; try again later",
-                retry_after_s=int((user.locked_until - tx.now).total_seconds()),
-            )
-        if user is None or not user.active or not verify_password(user.password_hash, password):
-            if user is not None:
-                await _count_failure(platform, tx, user)
-            failed = True
+        ).scalar()
+        if held is not None and held > tx.now:
+            failed: int | None = int((held - tx.now).total_seconds()) + 1
         else:
-            failed = False
-            await tx.conn.execute(
-                update(users)
-                .where(users.c.id == user.id)
-                .values(failed_logins=0, locked_until=None)
-            )
-            pair = await _issue(platform, tx, user)
+            user = (
+                await tx.conn.execute(
+                    select(users).where(or_(users.c.username == login, users.c.phone == login))
+                )
+            ).first()
+            stored = user.password_hash if user is not None and user.active else None
+            right = verify_password(stored, password)
+            if user is None or not right:
+                # This attempt is answered as wrong (even the one that locks); the next
+                # ones from here are told how long to wait.
+                await _count_failure(platform, tx, key, source, user)
+                failed = 0
+            else:
+                failed = None
+                await tx.conn.execute(
+                    delete(login_failures).where(
+                        login_failures.c.login == key, login_failures.c.source == source
+                    )
+                )
+                pair = await _issue(platform, tx, user)
     if failed:
+        raise _locked(failed)
+    if failed is not None:
         raise ApiError(401, "bad_credentials", "wrong username or password")
     return pair
 
 
-async def _count_failure(platform: Platform, tx: Tx, user: Any) -> None:
-    """Count a failed sign-in in the store itself (``failed_logins + 1 ... RETURNING``):
-    parallel guesses each read the row before any of them wrote, so a read-then-write
-    count let ten guesses in at once count as one."""
-    s = platform.settings
-    failures = int(
-        (
-            await tx.conn.execute(
-                update(users)
-                .where(users.c.id == user.id)
-                .values(failed_logins=users.c.failed_logins + 1)
-                .returning(users.c.failed_logins)
-            )
-        ).scalar_one()
+def _locked(wait_s: int) -> ApiError:
+    minutes = max(1, -(-wait_s // 60))
+    return ApiError(
+        423,
+        "account_locked",
+        f"too many failed sign-ins from here; try again in {minutes} minutes",
+        retry_after_s=wait_s,
+        minutes=minutes,
     )
-    if failures >= s.login_max_failures:
+
+
+async def _count_failure(platform: Platform, tx: Tx, key: str, source: str, user: Any) -> int:
+    """Count a failed sign-in for (login, source) in the store itself (an upsert that adds
+    one and returns the count): parallel guesses each count. Returns 0, or the seconds to
+    wait when this failure locked the pair."""
+    s = platform.settings
+    ins = dialect_insert(tx.conn)(login_failures).values(
+        login=key, source=source, failures=1, lockouts=0, last_at=tx.now
+    )
+    row = (
         await tx.conn.execute(
-            update(users)
-            .where(users.c.id == user.id)
-            .values(failed_logins=0, locked_until=tx.now + timedelta(seconds=s.login_lockout_s))
+            ins.on_conflict_do_update(
+                index_elements=[login_failures.c.login, login_failures.c.source],
+                set_={"failures": login_failures.c.failures + 1, "last_at": tx.now},
+            ).returning(login_failures.c.failures, login_failures.c.lockouts)
         )
-        await audit(tx, actor=None, action="lockout", object_type="user", object_id=user.id)
+    ).one()
+    if int(row.failures) < s.login_max_failures:
+        return 0
+    wait_s = int(min(s.login_lockout_s * 2 ** int(row.lockouts), 24 * 3600))
+    await tx.conn.execute(
+        update(login_failures)
+        .where(login_failures.c.login == key, login_failures.c.source == source)
+        .values(
+            failures=0,
+            lockouts=login_failures.c.lockouts + 1,
+            locked_until=tx.now + timedelta(seconds=wait_s),
+        )
+    )
+    await audit(
+        tx,
+        actor=None,
+        action="lockout",
+        object_type="user" if user is not None else "login",
+        object_id=user.id if user is not None else key,
+        detail={"source": source, "seconds": wait_s},
+    )
+    if user is not None and user.station_id is not None:
+        await _tell_operators(tx, user, source, wait_s)
+    return wait_s
+
+
+async def _tell_operators(tx: Tx, user: Any, source: str, wait_s: int) -> None:
+    """The station's operators see that someone's sign-in was locked, from where, how long."""
+    ops = (
+        await tx.conn.execute(
+            select(users.c.id).where(
+                users.c.station_id == user.station_id,
+                users.c.role == Role.OPERATOR.value,
+                users.c.active.is_(True),
+            )
+        )
+    ).scalars()
+    msg = SignInLockedPush(
+        station_id=int(user.station_id),
+        user_id=int(user.id),
+        display_name=str(user.display_name),
+        source=source,
+        seconds=wait_s,
+    )
+    for op in ops:
+        queue_push(tx, f"user:{op}", msg)
 
 
 async def wechat_login(
@@ -163,7 +237,7 @@ async def _wechat_sign_in(
 
 async def _link_elder(platform: Platform, tx: Tx, link_code: str, openid: str, user: Any) -> Any:
     people = directory_of(platform)
-    elder = await people.elder_by_link_code(tx.conn, link_code)
+    elder = await people.elder_by_link_code(tx.conn, link_code, tx.now)
     if elder is None:
         raise ApiError(404, "link_code_not_found", "this link code is not valid")
     if user is not None and user.role != Role.ELDER.value:
@@ -202,25 +276,24 @@ async def _link_elder(platform: Platform, tx: Tx, link_code: str, openid: str, u
         await tx.conn.execute(
             update(users).where(users.c.id == elder.user_id).values(wechat_openid=openid)
         )
-        await tx.conn.execute(
-            update(refresh_tokens)
-            .where(refresh_tokens.c.user_id == elder.user_id, refresh_tokens.c.revoked_at.is_(None))
-            .values(revoked_at=tx.now)
-        )
+        await end_sessions(tx, elder.user_id)
         await people.spend_link_code(tx.conn, elder.id)
     await audit(tx, actor=None, action="wechat_linked", object_type="elder", object_id=elder.id)
     return (await tx.conn.execute(select(users).where(users.c.wechat_openid == openid))).one()
 
 
 async def refresh(platform: Platform, token: str) -> TokenPair:
-    """Rotate a refresh token: the old one is spent, a new pair is issued."""
+    """Rotate a refresh token: the old one is spent, a new pair is issued in the same
+    session. A spent token presented again was copied: the whole session (every token
+    rotated from the same sign-in) is revoked, the thief's and the owner's alike."""
+    reused = False
     async with platform.tx() as tx:
         row = (
             await tx.conn.execute(
                 select(refresh_tokens).where(refresh_tokens.c.token_hash == hash_refresh(token))
             )
         ).first()
-        if row is None or row.revoked_at is not None or row.expires_at <= tx.now:
+        if row is None or row.expires_at <= tx.now:
             raise ApiError(401, "invalid_refresh_token", "refresh token is not valid")
         spent = await tx.conn.execute(
             update(refresh_tokens)
@@ -228,8 +301,139 @@ async def refresh(platform: Platform, token: str) -> TokenPair:
             .values(revoked_at=tx.now)
         )
         if spent.rowcount != 1:
-            raise ApiError(401, "invalid_refresh_token", "refresh token is not valid")
-        user = (await tx.conn.execute(select(users).where(users.c.id == row.user_id))).one()
-        if not user.active:
-            raise ApiError(401, "account_inactive", "this account is deactivated")
-        return await _issue(platform, tx, user)
+            reused = await _revoke_family(tx, row.user_id, row.family)
+            if reused:
+                await audit(
+                    tx,
+                    actor=None,
+                    action="refresh_reused",
+                    object_type="user",
+                    object_id=row.user_id,
+                )
+        else:
+            user = (await tx.conn.execute(select(users).where(users.c.id == row.user_id))).one()
+            if not user.active:
+                raise ApiError(401, "account_inactive", "this account is deactivated")
+            return await _issue(platform, tx, user, family=row.family or None)
+    raise ApiError(
+        401,
+        "invalid_refresh_token",
+        "refresh token is not valid",
+        **({"session_revoked": True} if reused else {}),
+    )
+
+
+async def _revoke_family(tx: Tx, user_id: int, family: str) -> bool:
+    """Revoke every live token of one session; True if one was live."""
+    if not family:
+        return False
+    done = await tx.conn.execute(
+        update(refresh_tokens)
+        .where(
+            refresh_tokens.c.user_id == user_id,
+            refresh_tokens.c.family == family,
+            refresh_tokens.c.revoked_at.is_(None),
+        )
+        .values(revoked_at=tx.now)
+    )
+    tx.hint("session", str(user_id))
+    return bool(done.rowcount)
+
+
+async def end_sessions(tx: Tx, user_id: int) -> None:
+    """End every session of a user at once: their access tokens (version raised) and
+    refresh tokens stop working, and their open sockets are closed."""
+    await tx.conn.execute(
+        update(users).where(users.c.id == user_id).values(token_version=users.c.token_version + 1)
+    )
+    await tx.conn.execute(
+        update(refresh_tokens)
+        .where(refresh_tokens.c.user_id == user_id, refresh_tokens.c.revoked_at.is_(None))
+        .values(revoked_at=tx.now)
+    )
+    tx.hint("session", str(user_id))
+
+
+async def session_live(conn: AsyncConnection, p: Principal) -> bool:
+    """Is the session this access token belongs to still open: the account active, the
+    token version current, and (for a token with a session) one of its tokens unrevoked."""
+    query = select(users.c.active, users.c.token_version).where(users.c.id == p.user_id)
+    if p.session_id is not None:
+        query = query.add_columns(
+            exists()
+            .where(
+                refresh_tokens.c.family == p.session_id,
+                refresh_tokens.c.user_id == p.user_id,
+                refresh_tokens.c.revoked_at.is_(None),
+            )
+            .label("open")
+        )
+    row = (await conn.execute(query)).first()
+    if row is None or not row.active or int(row.token_version) != p.token_version:
+        return False
+    return p.session_id is None or bool(row.open)
+
+
+async def sign_out(platform: Platform, p: Principal) -> None:
+    """End this session (this device): its access and refresh tokens stop working."""
+    async with platform.tx() as tx:
+        if p.session_id is None:
+            await end_sessions(tx, p.user_id)
+        else:
+            await _revoke_family(tx, p.user_id, p.session_id)
+        await audit(tx, actor=p.user_id, action="sign_out", object_type="user", object_id=p.user_id)
+
+
+async def sign_out_everywhere(platform: Platform, p: Principal) -> None:
+    """End every session of the caller, on every device."""
+    async with platform.tx() as tx:
+        await end_sessions(tx, p.user_id)
+        await audit(
+            tx, actor=p.user_id, action="sign_out_all", object_type="user", object_id=p.user_id
+        )
+
+
+async def change_password(
+    platform: Platform, p: Principal, old: str, new: str, source: str = "local"
+) -> TokenPair:
+    """A new password, with the old one: every other session ends; this device gets a new
+    pair. A wrong old password counts as a failed sign-in (a stolen phone cannot guess)."""
+    wait_s = 0
+    async with platform.tx() as tx:
+        user = (await tx.conn.execute(select(users).where(users.c.id == p.user_id))).one()
+        key = (user.username or user.phone or str(user.id)).lower()
+        if user.password_hash is None or not verify_password(user.password_hash, old):
+            wait_s = await _count_failure(platform, tx, key, source, user)
+        else:
+            check_new_password(new, user.username, user.display_name, user.phone)
+            await tx.conn.execute(
+                update(users)
+                .where(users.c.id == p.user_id)
+                .values(password_hash=hash_password(new))
+            )
+            await end_sessions(tx, p.user_id)
+            await audit(
+                tx,
+                actor=p.user_id,
+                action="password_change",
+                object_type="user",
+                object_id=p.user_id,
+            )
+            fresh = (await tx.conn.execute(select(users).where(users.c.id == p.user_id))).one()
+            return await _issue(platform, tx, fresh)
+    if wait_s:
+        raise _locked(wait_s)
+    raise ApiError(403, "wrong_password", "the current password is not right")
+
+
+async def reset_password(tx: Tx, actor: int, user_id: int, new: str) -> None:
+    """An operator sets a staff member's password (an audit row); their sessions end."""
+    user = (await tx.conn.execute(select(users).where(users.c.id == user_id))).one()
+    check_new_password(new, user.username, user.display_name, user.phone)
+    await tx.conn.execute(
+        update(users)
+        .where(users.c.id == user_id)
+        .values(password_hash=hash_password(new), failed_logins=0, locked_until=None)
+    )
+    await end_sessions(tx, user_id)
+    await audit(tx, actor=actor, action="password_reset", object_type="user", object_id=user_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, UniqueConstraint
 
 from server.store.meta import metadata
 from server.store.tables import id_column
@@ -25,6 +25,9 @@ users = Table(
     Column("failed_logins", Integer, nullable=False, server_default="0"),
     Column("locked_until", UtcDateTime, nullable=True),
     Column("active", Boolean, nullable=False, server_default="1"),
+    # Raised to end every session at once (sign-out everywhere, a new password, deactivation,
+    # a re-linked phone): an access token carrying an older version is refused.
+    Column("token_version", Integer, nullable=False, server_default="0"),
     Column("created_at", UtcDateTime, nullable=False),
 )
 refresh_tokens = Table(
@@ -33,7 +36,26 @@ refresh_tokens = Table(
     _id(),
     Column("user_id", ForeignKey("users.id"), nullable=False, index=True),
     Column("token_hash", String(64), nullable=False, unique=True),
+    # One sign-in and every token rotated from it: a session. It lives while one of its
+    # tokens is unrevoked; sign-out or a reused token revokes them all.
+    Column("family", String(32), nullable=False, index=True, server_default=""),
     Column("expires_at", UtcDateTime, nullable=False),
     Column("revoked_at", UtcDateTime, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
+)
+
+# Failed sign-ins per login (as typed, known or not) and source address: a guesser from one
+# address locks only that pair, never the real user at her own phone. Each lockout is twice
+# as long as the one before (reset by a successful sign-in).
+login_failures = Table(
+    "login_failures",
+    metadata,
+    _id(),
+    Column("login", String(64), nullable=False),
+    Column("source", String(64), nullable=False),
+    Column("failures", Integer, nullable=False, server_default="0"),
+    Column("lockouts", Integer, nullable=False, server_default="0"),
+    Column("locked_until", UtcDateTime, nullable=True),
+    Column("last_at", UtcDateTime, nullable=False),
+    UniqueConstraint("login", "source"),
 )

@@ -21,6 +21,8 @@ def issue_access(p: Principal, *, secret: str, now: datetime, ttl_s: int) -> str
         "stn": p.station_id,
         "cg": p.caregiver_id,
         "eld": p.elder_id,
+        "sid": p.session_id,
+        "ver": p.token_version,
         "iat": int(now.timestamp()),
         "exp": int((now + timedelta(seconds=ttl_s)).timestamp()),
     }
@@ -47,7 +49,14 @@ def decode_access(token: str, *, secret: str, now: datetime) -> Principal:
         station_id=claims.get("stn"),
         caregiver_id=claims.get("cg"),
         elder_id=claims.get("eld"),
+        session_id=claims.get("sid"),
+        token_version=int(claims.get("ver") or 0),
+        expires_at=int(claims["exp"]),
     )
+
+
+def new_session_id() -> str:
+    return secrets.token_hex(16)
 
 
 def new_refresh_token() -> tuple[str, str]:

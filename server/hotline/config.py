@@ -8,11 +8,12 @@ raise presses). Each has its own variable, read with the other settings in
 
 | variable | signs | unset |
 | --- | --- | --- |
-| `ANXIN_CTI_SECRET` | the PBX's call events | a development value |
-| `ANXIN_DEVICE_SECRET` | the device gateway's heartbeats and presses | the CTI secret |
-| `ANXIN_HOTLINE_RECEIPT_SECRET` | the provider's receipts (and the SMS link tokens) | the CTI secret |
+| `ANXIN_CTI_SECRET` | the PBX's call events | generated, kept in the data directory |
+| `ANXIN_DEVICE_SECRET` | the device gateway's heartbeats and presses | generated, kept in the data directory |
+| `ANXIN_HOTLINE_RECEIPT_SECRET` | the provider's receipts (and the SMS link tokens) | generated, kept in the data directory |
 
-The fallbacks keep a development setup working with one value; with `ANXIN_PRODUCTION=1`
+`anxin serve` generates an unset one on first start (``Settings.with_stored_secrets``);
+settings built in code (tests) fall back to the CTI secret; with `ANXIN_PRODUCTION=1`
 each must be set and all three must differ, or the server refuses to start.
 """
 

@@ -30,6 +30,7 @@ from schemas.hotline import (
 )
 from server.errors import ApiError
 from server.hotline.tables import alert_attempts, alerts, chain_events, escalation_chains
+from server.identity import mask_phone
 from server.incidents.notify import to_operators
 from server.platform import Platform, Tx
 from server.texts import Text, alarm_text
@@ -98,7 +99,7 @@ def call_out(r: Any) -> dict[str, Any]:
     return {
         "call_id": r.call_id,
         "station_id": r.station_id,
-        "caller": r.caller,
+        "caller": mask_phone(r.caller) or "",  # the full number: reveal_caller (audited)
         "called": r.called,
         "status": r.status,
         "ringing_at": r.ringing_at,

@@ -15,7 +15,7 @@ from schemas.incidents import IncidentStatus as S
 from server.hotline.flows.tasks import insert_new, task_row
 from server.incidents.flows.alarms import raise_alarm
 from server.incidents.flows.dispatch import dispatch_incident
-from server.incidents.flows.offers import expire
+from server.incidents.flows.offers import expire, release_caregiver
 from server.incidents.model import ACTIVE_STATES, load
 from server.incidents.notify import to_watchers
 from server.incidents.tables import incidents, offers
@@ -115,6 +115,7 @@ async def pending_offers(conn: AsyncConnection) -> float:
 def register(platform: Platform) -> None:
     platform.on_event("incident.opened", on_opened)
     platform.on_event("incident.redispatch", on_redispatch)
+    platform.on_event("caregiver.deactivated", release_caregiver)
     platform.on_timer("offer.expire", on_offer_expired)
     platform.on_timer("incident.sla", on_sla)
     platform.on_timer("incident.ack_alarm", on_ack_alarm)

@@ -3,7 +3,9 @@ elder a user is, and the elders' one-time link codes."""
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from datetime import datetime
+
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.auth.directory import LinkableElder, Roles
@@ -27,12 +29,19 @@ class RegistryDirectory:
             return Roles(caregiver_id=cg)
         return Roles(caregiver_id=cg, elder_id=el.id, elder_station_id=el.station_id)
 
-    async def elder_by_link_code(self, conn: AsyncConnection, code: str) -> LinkableElder | None:
-        """The active elder this link code was issued for, if any."""
+    async def elder_by_link_code(
+        self, conn: AsyncConnection, code: str, now: datetime
+    ) -> LinkableElder | None:
+        """The active elder this link code was issued for, if any and not expired."""
         row = (
             await conn.execute(
                 select(elders.c.id, elders.c.name, elders.c.station_id, elders.c.user_id).where(
-                    elders.c.link_code == code, elders.c.active.is_(True)
+                    elders.c.link_code == code.strip().upper(),
+                    elders.c.active.is_(True),
+                    or_(
+                        elders.c.link_code_expires_at.is_(None),
+                        elders.c.link_code_expires_at > now,
+                    ),
                 )
             )
         ).first()
@@ -46,7 +55,7 @@ class RegistryDirectory:
         self, conn: AsyncConnection, elder_id: int, *, user_id: int | None = None
     ) -> None:
         """Clear the elder's link code; with ``user_id``, the elder now signs in as that user."""
-        values: dict[str, object] = {"link_code": None}
+        values: dict[str, object] = {"link_code": None, "link_code_expires_at": None}
         if user_id is not None:
             values["user_id"] = user_id
         await conn.execute(update(elders).where(elders.c.id == elder_id).values(**values))

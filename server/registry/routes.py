@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from schemas.auth import PasswordReset
 from schemas.registry import (
     ActiveOut,
     BindingOut,
@@ -122,6 +123,16 @@ async def deactivate_caregiver(request: web.Request) -> web.Response:
     return ok(ActiveOut(id=cid, active=False))
 
 
+@doc(status=204)
+async def reset_caregiver_password(request: web.Request) -> web.Response:
+    """The station sets a caregiver's new password (an audit row); her sessions end."""
+    p = require(request, *STAFF)
+    cid = int_param(request, "caregiver_id")
+    body = await parse(request, PasswordReset)
+    await caregivers.reset_password(platform(request), p, cid, body.new_password)
+    return web.Response(status=204)
+
+
 async def reactivate_caregiver(request: web.Request) -> web.Response:
     """Undo a deactivation: the caregiver can sign in again; duty stays off until they
     switch it on themselves."""
@@ -196,8 +207,10 @@ async def reactivate_elder(request: web.Request) -> web.Response:
 
 async def link_code(request: web.Request) -> web.Response:
     p = require(request, *STAFF)
-    code = await elders.issue_link_code(platform(request), p, int_param(request, "elder_id"))
-    return ok(LinkCodeOut(link_code=code), 201)
+    code, expires = await elders.issue_link_code(
+        platform(request), p, int_param(request, "elder_id")
+    )
+    return ok(LinkCodeOut(link_code=code, expires_at=expires), 201)
 
 
 # ----- family bindings --------------------------------------------------------------------
@@ -215,6 +228,23 @@ async def request_binding(request: web.Request) -> web.Response:
 async def confirm_binding(request: web.Request) -> web.Response:
     p = caller(request)
     row, elder_name = await bindings.confirm(platform(request), p, int_param(request, "binding_id"))
+    return ok(binding_out(row, elder_name))
+
+
+async def revoke_binding(request: web.Request) -> web.Response:
+    """End a binding, or turn down a request: the family member, the elder, or the elder's
+    station may; the family member's access to the elder ends at once."""
+    p = caller(request)
+    bid = int_param(request, "binding_id")
+    row, elder_name = await bindings.revoke(platform(request), p, bid)
+    return ok(binding_out(row, elder_name))
+
+
+async def reject_binding(request: web.Request) -> web.Response:
+    """Turn down a pending request (the elder or the station); a confirmed binding is 409."""
+    p = caller(request)
+    bid = int_param(request, "binding_id")
+    row, elder_name = await bindings.revoke(platform(request), p, bid, pending_only=True)
     return ok(binding_out(row, elder_name))
 
 
@@ -243,6 +273,7 @@ def routes() -> list[web.RouteDef]:
         web.get("/api/v1/caregivers/{caregiver_id}", get_caregiver),
         web.patch("/api/v1/caregivers/{caregiver_id}", patch_caregiver),
         web.post("/api/v1/caregivers/{caregiver_id}/deactivate", deactivate_caregiver),
+        web.post("/api/v1/caregivers/{caregiver_id}/password", reset_caregiver_password),
         web.post("/api/v1/caregivers/{caregiver_id}/reactivate", reactivate_caregiver),
         web.post("/api/v1/elders", create_elder),
         web.get("/api/v1/elders", list_elders),
@@ -254,5 +285,7 @@ def routes() -> list[web.RouteDef]:
         web.post("/api/v1/bindings", request_binding),
         web.get("/api/v1/bindings", list_bindings),
         web.post("/api/v1/bindings/{binding_id}/confirm", confirm_binding),
+        web.post("/api/v1/bindings/{binding_id}/revoke", revoke_binding),
+        web.post("/api/v1/bindings/{binding_id}/reject", reject_binding),
         web.get("/api/v1/me/elders", my_elders),
     ]

@@ -72,7 +72,10 @@ elders = Table(
     Column("name", String(50), nullable=False),
     Column("sex", String(1), nullable=False),  # M / F
     Column("birth_date", String(10), nullable=False),
-    Column("id_number", String(18), nullable=False, unique=True),
+    # One file per ID number in a station. Another station's file for the same number is
+    # not revealed to the operator (the answer would confirm an ID it only shows masked);
+    # it is recorded in the audit log for the district to reconcile.
+    Column("id_number", String(18), nullable=False, index=True),
     Column("phone", String(11), nullable=True, index=True),
     Column("hukou_in_district", Boolean, nullable=False, server_default="1"),
     Column("residence_in_district", Boolean, nullable=False, server_default="1"),
@@ -93,10 +96,12 @@ elders = Table(
     Column("preferred_caregiver_id", ForeignKey("caregivers.id"), nullable=True),
     Column("family_doctor", JSON, nullable=True),
     Column("high_risk", Boolean, nullable=False, server_default="0"),
-    Column("link_code", String(16), nullable=True, unique=True),
+    Column("link_code", String(16), nullable=True, unique=True),  # 64 bits, used once
+    Column("link_code_expires_at", UtcDateTime, nullable=True),  # 24 hours after issue
     Column("active", Boolean, nullable=False, server_default="1"),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("station_id", "id_number", name="uq_elders_station_id_number"),
 )
 family_bindings = Table(
     "family_bindings",

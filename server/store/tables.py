@@ -101,3 +101,15 @@ audit_log = Table(
     Column("object_id", String(40), nullable=False),
     Column("detail", JSON, nullable=False),
 )
+
+# Fixed-window counters for actions that could be used to uncover masked data or flood
+# someone (a full-number search, a binding request): one row per key and window.
+rate_counters = Table(
+    "rate_counters",
+    metadata,
+    id_column(),
+    Column("key", String(120), nullable=False),
+    Column("window_start", UtcDateTime, nullable=False),
+    Column("count", Integer, nullable=False, server_default="0"),
+    UniqueConstraint("key", "window_start"),
+)

@@ -140,6 +140,11 @@ TEXTS: Catalogue = {
         "呼叫无人响应，请值班员立即处理",
         "Nobody has taken this call: act now",
     ),
+    "alarm.caregiver_deactivated": (
+        "护理员{caregiver}已停用：她的呼叫已退回站里并重新派单，请确认",
+        "Caregiver {caregiver} was deactivated: her call is back with the station and offered "
+        "again; please check",
+    ),
     "alarm.arrival_outside_geofence": (
         "护理员报到位置距老人{distance}米，超出{limit}米，请电话确认后点“确认到达”",
         "The caregiver checked in {distance} m from the elder (more than {limit} m): call, "

@@ -37,6 +37,9 @@ async def task_refs(api: Api, prefix: str) -> list[str]:
     return [str(r) for r in refs]
 
 
+BTN = {"device_id": "BTN-0001"}  # a device's requests name it in the signed body
+
+
 async def device(api: Api, device_id: str = "BTN-0001") -> None:
     await api.call(
         "POST",
@@ -68,7 +71,9 @@ async def test_register_device_only_for_own_station(api: Api) -> None:
 async def test_silent_and_low_battery_devices_become_tasks_once(api: Api) -> None:
     await device(api)
     status, _ = await post_signed(
-        api, "/api/v1/hotline/devices/BTN-0001/heartbeat", {"battery_pct": 15}
+        api,
+        "/api/v1/hotline/devices/BTN-0001/heartbeat",
+        {"device_id": "BTN-0001", "battery_pct": 15},
     )
     assert status == 200
     made = await api.call("POST", "/api/v1/hotline/sweep", "operator", expect=200)
@@ -94,10 +99,10 @@ async def test_unsigned_heartbeat_is_refused(api: Api) -> None:
 
 async def test_device_presses_join_one_incident(api: Api) -> None:
     await device(api)
-    status, first = await post_signed(api, "/api/v1/hotline/devices/BTN-0001/press", {})
+    status, first = await post_signed(api, "/api/v1/hotline/devices/BTN-0001/press", BTN)
     assert status == 201
     api.clock.advance(20)
-    status, again = await post_signed(api, "/api/v1/hotline/devices/BTN-0001/press", {})
+    status, again = await post_signed(api, "/api/v1/hotline/devices/BTN-0001/press", BTN)
     assert status == 200 and again == {"incident_id": first["incident_id"], "joined": True}
     async with api.platform.store.read() as conn:
         inc = (
@@ -106,8 +111,32 @@ async def test_device_presses_join_one_incident(api: Api) -> None:
     assert (inc.source, inc.press_count) == ("device", 2)
 
 
+async def test_bytes_signed_for_one_device_are_refused_for_another(api: Api) -> None:
+    """The signature covers the body, and the body names the device: a signed press for
+    BTN-0001 posted to BTN-0002's path is refused, and so is a body without a device."""
+    await device(api)
+    await api.call(
+        "POST",
+        "/api/v1/hotline/devices",
+        "operator",
+        json={"device_id": "BTN-0002", "elder_id": api.ids["elder_other"]},
+        expect=201,
+    )
+    body = json.dumps(BTN).encode()
+    r = await api.client.post(
+        "/api/v1/hotline/devices/BTN-0002/press", data=body, headers=signed_headers(api, body)
+    )
+    assert r.status == 401 and (await r.json())["code"] == "device_mismatch"
+    status, _ = await post_signed(api, "/api/v1/hotline/devices/BTN-0002/press", {})
+    assert status == 422
+    async with api.platform.store.read() as conn:
+        assert (await conn.execute(select(incidents.c.id))).first() is None
+
+
 async def test_unknown_device_press_is_404(api: Api) -> None:
-    status, body = await post_signed(api, "/api/v1/hotline/devices/NOPE/press", {})
+    status, body = await post_signed(
+        api, "/api/v1/hotline/devices/NOPE/press", {"device_id": "NOPE"}
+    )
     assert status == 404 and body["code"] == "device_not_found"
 
 
@@ -451,7 +480,7 @@ async def test_complaint_owner_must_be_staff_of_the_station(api: Api, owner: str
 async def test_a_replayed_press_changes_nothing(api: Api) -> None:
     """The same signed request again within the replay window: 200, no second press."""
     await device(api)
-    body = json.dumps({}).encode()
+    body = json.dumps(BTN).encode()
     headers = signed_headers(api, body)
     path = "/api/v1/hotline/devices/BTN-0001/press"
     first = await api.client.post(path, data=body, headers=headers)
@@ -467,12 +496,12 @@ async def test_a_replayed_press_changes_nothing(api: Api) -> None:
 async def test_a_press_resent_with_the_same_event_id_is_ignored(api: Api) -> None:
     await device(api)
     path = "/api/v1/hotline/devices/BTN-0001/press"
-    status, _ = await post_signed(api, path, {"event_id": "gw-77"})
+    status, _ = await post_signed(api, path, {**BTN, "event_id": "gw-77"})
     assert status == 201
     api.clock.advance(5)  # re-signed with a new timestamp: a gateway's retry
-    status, body = await post_signed(api, path, {"event_id": "gw-77"})
+    status, body = await post_signed(api, path, {**BTN, "event_id": "gw-77"})
     assert status == 200 and body == {"duplicate": True}
-    status, body = await post_signed(api, path, {"event_id": "gw-78"})
+    status, body = await post_signed(api, path, {**BTN, "event_id": "gw-78"})
     assert status == 200 and body["joined"] is True  # a new press joins the open incident
 
 
@@ -485,9 +514,9 @@ async def test_each_party_has_its_own_secret(api: Api) -> None:
     )
     await device(api)
     path = "/api/v1/hotline/devices/BTN-0001/press"
-    status, body = await post_signed(api, path, {}, secret="pbx-1")
+    status, body = await post_signed(api, path, BTN, secret="pbx-1")
     assert (status, body["code"]) == (401, "cti_bad_signature")  # the PBX cannot raise presses
-    status, _ = await post_signed(api, path, {}, secret="gw-2")
+    status, _ = await post_signed(api, path, BTN, secret="gw-2")
     assert status == 201
     status, _ = await send_cti(api, cti("e1", "ringing", "c-1"), secret="gw-2")
     assert status == 401

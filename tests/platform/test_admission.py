@@ -58,7 +58,9 @@ async def test_a_full_house_still_answers_the_help_button(api: Api) -> None:
     gate = _gate(api)
     async with gate.place(Lane.NORMAL), gate.place(Lane.NORMAL):  # two slow reports in flight
         await api.press(expect=201)
-        status, _ = await post_signed(api, "/api/v1/hotline/devices/BTN-0001/press", {})
+        status, _ = await post_signed(
+            api, "/api/v1/hotline/devices/BTN-0001/press", {"device_id": "BTN-0001"}
+        )
         assert status in (200, 201)
         r = await api.client.get(
             "/api/v1/console/board", headers={"Authorization": f"Bearer {api.tokens['operator']}"}
@@ -76,7 +78,9 @@ async def test_bulk_goes_first_and_a_waiting_request_gets_the_freed_place(api: A
     gate = _gate(api)
     async with gate.place(Lane.BULK):  # a statement export in flight: bulk's share is taken
         status, body = await post_signed(
-            api, "/api/v1/hotline/devices/BTN-0001/heartbeat", {"battery_pct": 80}
+            api,
+            "/api/v1/hotline/devices/BTN-0001/heartbeat",
+            {"device_id": "BTN-0001", "battery_pct": 80},
         )
         assert (status, body["code"]) == (503, "overloaded")
         await api.call("GET", "/api/v1/console/board", "operator", expect=200)

@@ -276,6 +276,15 @@ async def test_a_new_phone_takes_over_and_the_old_one_is_signed_out(wapi: Api, w
         "POST", "/api/v1/auth/refresh", json={"refresh_token": old["refresh_token"]}
     )
     assert status == 401
+    # The old phone's access token stops at once, not when it expires (issue 12).
+    r = await wapi.client.get(
+        "/api/v1/auth/me", headers={"Authorization": f"Bearer {old['access_token']}"}
+    )
+    assert r.status == 401 and (await r.json())["code"] == "session_ended"
+    r = await wapi.client.get(
+        "/api/v1/auth/me", headers={"Authorization": f"Bearer {new['access_token']}"}
+    )
+    assert r.status == 200
     # The same phone using a fresh code again is fine (nothing changes).
     code = await wapi.call(
         "POST", f"/api/v1/elders/{wapi.ids['elder_other']}/link-code", "operator", expect=201
@@ -305,3 +314,27 @@ async def test_parallel_wrong_guesses_all_count(api: Api) -> None:
         "POST", "/api/v1/auth/login", json={"login": "cg_a", "password": PASSWORD}
     )
     assert status == 423 and body["code"] == "account_locked"
+
+
+@pytest.mark.parametrize("backend", BACKENDS, indirect=True)
+async def test_link_codes_have_64_bits_and_expire_after_a_day(wapi: Api, wechat: Any) -> None:
+    fake, _ = wechat
+    path = f"/api/v1/elders/{wapi.ids['elder_other']}/link-code"
+    code = await wapi.call("POST", path, "operator", expect=201)
+    assert len(code["link_code"]) == 16 and int(code["link_code"], 16) >= 0
+    assert code["expires_at"] is not None
+    wapi.clock.advance(24 * 3600 + 1)
+    status, body = await wapi.call(
+        "POST",
+        "/api/v1/auth/wechat",
+        json={"code": fake.issue("c-late", "openid-late"), "link_code": code["link_code"]},
+    )
+    assert status == 404 and body["code"] == "link_code_not_found"
+    await wapi.login("operator")  # the operator's own token expired meanwhile
+    fresh = await wapi.call("POST", path, "operator", expect=201)
+    await wapi.call(
+        "POST",
+        "/api/v1/auth/wechat",
+        expect=200,
+        json={"code": fake.issue("c-ok", "openid-late"), "link_code": fresh["link_code"]},
+    )

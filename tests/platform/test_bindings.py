@@ -102,3 +102,67 @@ def test_sign_in_without_the_registry_says_so() -> None:
     bare = Platform(Settings(), cast(Store, None), InProcessBus(), SystemClock())
     with pytest.raises(RuntimeError, match="server.registry.jobs.register"):
         directory_of(bare)
+
+
+async def _binding_of(api: Api, family: str) -> int:
+    async with api.platform.store.read() as conn:
+        return int(
+            (
+                await conn.execute(
+                    select(family_bindings.c.id).where(
+                        family_bindings.c.family_user_id == api.ids[family]
+                    )
+                )
+            ).scalar_one()
+        )
+
+
+@pytest.mark.parametrize("backend", BACKENDS, indirect=True)
+@pytest.mark.parametrize("who", ["family", "elder", "operator"])
+async def test_a_confirmed_binding_can_be_revoked_and_access_ends(api: Api, who: str) -> None:
+    bid = await _binding_of(api, "family")
+    mine = await api.call("GET", "/api/v1/me/elders", "family", expect=200)
+    assert [e["id"] for e in mine] == [api.ids["elder"]]
+    status, _ = await api.call("POST", f"/api/v1/bindings/{bid}/revoke", "operator2")
+    assert status == 404  # another station's staff: like a missing binding
+    status, _ = await api.call("POST", f"/api/v1/bindings/{bid}/revoke", "family2")
+    assert status == 404
+    done = await api.call("POST", f"/api/v1/bindings/{bid}/revoke", who, expect=200)
+    assert done["status"] == "revoked"
+    assert await api.call("GET", "/api/v1/me/elders", "family", expect=200) == []
+    status, _ = await api.call("GET", f"/api/v1/elders/{api.ids['elder']}", "family")
+    assert status in (403, 404)
+    assert await _pushes(api, "family", "binding.revoked") == [
+        {"binding_id": bid, "elder_id": api.ids["elder"]}
+    ]
+    # Revoking again changes nothing.
+    await api.call("POST", f"/api/v1/bindings/{bid}/revoke", who, expect=200)
+    assert len(await _pushes(api, "family", "binding.revoked")) == 1
+
+
+@pytest.mark.parametrize("backend", BACKENDS, indirect=True)
+async def test_a_request_can_be_turned_down_by_the_elder(api: Api) -> None:
+    b = await api.call("POST", "/api/v1/bindings", "family2", json=ASK, expect=201)
+    status, _ = await api.call("POST", f"/api/v1/bindings/{b['id']}/reject", "family2")
+    assert status == 404  # the asker cannot "reject" their own request (they revoke it)
+    done = await api.call("POST", f"/api/v1/bindings/{b['id']}/reject", "elder", expect=200)
+    assert done["status"] == "revoked"
+    after = await api.call("POST", f"/api/v1/bindings/{b['id']}/confirm", "elder", expect=200)
+    assert after["status"] == "revoked"  # turned down stays turned down
+    bid = await _binding_of(api, "family")
+    status, body = await api.call("POST", f"/api/v1/bindings/{bid}/reject", "elder")
+    assert status == 409 and body["code"] == "binding_confirmed"
+
+
+@pytest.mark.parametrize("backend", BACKENDS, indirect=True)
+async def test_binding_requests_are_rate_limited(api: Api) -> None:
+    from server.registry.flows.bindings import BINDING_REQUESTS_PER_HOUR
+
+    wrong = {**ASK, "elder_phone_or_id_last4": "0000"}
+    for _ in range(BINDING_REQUESTS_PER_HOUR):
+        status, _ = await api.call("POST", "/api/v1/bindings", "family2", json=wrong)
+        assert status == 404
+    status, body = await api.call("POST", "/api/v1/bindings", "family2", json=ASK)
+    assert status == 429 and body["code"] == "rate_limited"
+    api.clock.advance(3600)
+    await api.call("POST", "/api/v1/bindings", "family2", json=ASK, expect=201)

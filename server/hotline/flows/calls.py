@@ -39,10 +39,11 @@ from server.hotline.flows.tasks import insert_new, task_row
 from server.hotline.model import TASK_NOT_STARTED, cancel_tasks, new_call, transition_call
 from server.hotline.out import both, call_out, tell, zh
 from server.hotline.tables import hotline_calls
+from server.identity import mask_phone
 from server.incidents.flows.intake import Intake, IntakeResult, open_or_join
 from server.incidents.model import ACTIVE_STATES, timeline
 from server.incidents.tables import incidents
-from server.platform import Platform, Tx
+from server.platform import Platform, Tx, audit
 from server.registry.tables import elders, family_bindings, stations
 from server.tasks.tables import tasks
 from server.texts import Text
@@ -235,16 +236,52 @@ async def _screen_pop(tx: Tx, call: Any) -> None:
     recent = await _recent_calls(tx, call)
     station_ids = {call.station_id} if call.station_id else {m.station_id for m in matches}
     for sid in station_ids:
+        # Each station sees its own elders; another station's only as "registered at
+        # another station" (no name, address or incident). The number is masked: the full
+        # one is revealed on request, with an audit row (``reveal_caller``).
+        own = {m.elder_id for m in matches if m.station_id == sid}
         msg = CallRingingPush(
             station_id=sid,
             call_id=call.call_id,
-            caller=call.caller,
+            caller=mask_phone(call.caller) or "",
             known=bool(matches),
-            matches=matches,
-            open_incidents=opened,
+            matches=[m if m.station_id == sid else _elsewhere(m) for m in matches],
+            open_incidents=[i for i in opened if i.elder_id in own],
             recent_calls=recent,
         )
         await tell(tx, msg)
+
+
+def _elsewhere(m: CallerMatch) -> CallerMatch:
+    """Another station's elder on a screen pop: that there is one, nothing about them."""
+    return CallerMatch(
+        elder_id=0,
+        station_id=0,
+        name=zh("hotline.match.elsewhere"),
+        address="",
+        relation="",
+        caller_name="",
+        living="",
+        care_level="",
+        elsewhere=True,
+    )
+
+
+async def reveal_caller(
+    platform: Platform, *, station_id: int | None, is_admin: bool, user_id: int, call_id: str
+) -> str:
+    """The caller's full number, for the call's own station (any for an admin), with an
+    audit row; another station's call is 404 like a missing one."""
+    async with platform.tx() as tx:
+        row = (
+            await tx.conn.execute(select(hotline_calls).where(hotline_calls.c.call_id == call_id))
+        ).first()
+        if row is None or (not is_admin and row.station_id != station_id):
+            raise ApiError(404, "call_not_found", "call not found")
+        await audit(
+            tx, actor=user_id, action="reveal_caller", object_type="call", object_id=call_id
+        )
+        return str(row.caller or "")
 
 
 async def _open_incidents(tx: Tx, elder_ids: list[int]) -> list[OpenIncidentBrief]:

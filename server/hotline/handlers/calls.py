@@ -40,6 +40,20 @@ async def call_to_incident(request: web.Request) -> web.Response:
     )
 
 
+async def reveal_caller(request: web.Request) -> web.Response:
+    """The caller's full number (to call back), with an audit row naming the operator."""
+    p = require(request, Role.OPERATOR)
+    station_id, is_admin = scope_of(p)
+    number = await calls.reveal_caller(
+        platform(request),
+        station_id=station_id,
+        is_admin=is_admin,
+        user_id=p.user_id,
+        call_id=request.match_info["call_id"],
+    )
+    return ok({"call_id": request.match_info["call_id"], "caller": number})
+
+
 async def search_elders(request: web.Request) -> web.Response:
     """Find the elder by what the caller says (characters, pinyin, initials, homophones, typos)."""
     p = require(request, Role.OPERATOR)

@@ -41,6 +41,15 @@ def _json(body: bytes) -> dict[str, Any]:
     return data
 
 
+def _same_device(request: web.Request, signed_for: str) -> str:
+    """The device in the path must be the one in the signed body: otherwise a gateway's (or
+    an eavesdropper's) bytes for one device could raise a press for another."""
+    device_id = request.match_info["device_id"]
+    if signed_for != device_id:
+        raise ApiError(401, "device_mismatch", "the signed body is for another device")
+    return device_id
+
+
 def _device_nonce(request: web.Request, event_id: str | None) -> str:
     """What makes a device request unique: the gateway's event id, else its signature (which
     covers the timestamp and the body, so only a byte-for-byte replay repeats it)."""
@@ -80,7 +89,7 @@ async def device_heartbeat(request: web.Request) -> web.Response:
     data = HeartbeatIn.model_validate(_json(body))
     fresh = await devices.heartbeat(
         pf,
-        device_id=request.match_info["device_id"],
+        device_id=_same_device(request, data.device_id),
         battery_pct=data.battery_pct,
         nonce=_device_nonce(request, data.event_id),
     )
@@ -99,7 +108,7 @@ async def device_press(request: web.Request) -> web.Response:
     data = DevicePressIn.model_validate(_json(body))
     result = await devices.device_press(
         pf,
-        device_id=request.match_info["device_id"],
+        device_id=_same_device(request, data.device_id),
         kind=data.call_type,
         nonce=_device_nonce(request, data.event_id),
     )

@@ -22,6 +22,7 @@ from schemas.incidents import (
 from schemas.incidents import IncidentStatus as S
 from server.auth.principal import Principal
 from server.errors import ApiError
+from server.incidents.flows.alarms import raise_alarm
 from server.incidents.flows.snapshot import eta_from
 from server.incidents.model import (
     ASSIGNABLE,
@@ -32,7 +33,7 @@ from server.incidents.model import (
     transition,
 )
 from server.incidents.notify import to_operators, to_watchers
-from server.incidents.tables import offers
+from server.incidents.tables import incidents, offers
 from server.metrics import observe_press_to_offer
 from server.platform import URGENT, Platform, Tx, cancel_timer, emit, queue_push, schedule
 from server.registry.tables import caregivers, elders
@@ -313,3 +314,62 @@ async def assign(
             reason_params={"reason": reason},
             actor=p.user_id,
         )
+
+
+async def release_caregiver(platform: Platform, payload: dict[str, Any]) -> None:
+    """A deactivated caregiver's calls go back: offers waiting for her answer are withdrawn
+    and the call offered again; calls she accepted (not yet on scene) open again, are
+    dispatched anew and the operator gets an alarm; one she is on scene for keeps her, with
+    an alarm so the operator can check on it."""
+    cid = int(payload["caregiver_id"])
+    async with platform.tx() as tx:
+        theirs = select(incidents.c.id).where(
+            incidents.c.caregiver_id == cid,
+            incidents.c.status.in_((S.ACCEPTED.value, S.EN_ROUTE.value, S.ARRIVED.value)),
+        )
+        offered = select(offers.c.incident_id).where(
+            offers.c.caregiver_id == cid, offers.c.status.in_(PENDING_OFFERS)
+        )
+        ids = sorted(
+            {int(i) for i in (await tx.conn.execute(theirs)).scalars()}
+            | {int(i) for i in (await tx.conn.execute(offered)).scalars()}
+        )
+        name = (
+            await tx.conn.execute(select(caregivers.c.name).where(caregivers.c.id == cid))
+        ).scalar()
+        for iid in ids:
+            inc = await load(tx, iid)  # elder, then incident
+            pending = (
+                await tx.conn.execute(
+                    select(offers)
+                    .where(
+                        offers.c.incident_id == iid,
+                        offers.c.caregiver_id == cid,
+                        offers.c.status.in_(PENDING_OFFERS),
+                    )
+                    .order_by(offers.c.id)
+                    .with_for_update()
+                )
+            ).all()
+            for o in pending:
+                await offer_transition(tx, o, OfferStatus.WITHDRAWN)
+            hers = inc.caregiver_id == cid and inc.status != S.OFFERED.value
+            if inc.status == S.ARRIVED.value:
+                await raise_alarm(
+                    tx, inc.station_id, iid, "caregiver_deactivated", {"caregiver": name or ""}
+                )
+                continue
+            if inc.status in (S.OFFERED.value, S.ACCEPTED.value, S.EN_ROUTE.value):
+                await transition(
+                    tx,
+                    inc,
+                    S.OPEN,
+                    "caregiver_deactivated",
+                    None,
+                    caregiver_id=cid,
+                )
+                await emit(tx, "incident.redispatch", {"incident_id": iid}, priority=URGENT)
+            if hers:
+                await raise_alarm(
+                    tx, inc.station_id, iid, "caregiver_deactivated", {"caregiver": name or ""}
+                )

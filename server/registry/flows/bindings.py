@@ -8,11 +8,11 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.engine import Row
 
-from schemas.registry import BindingConfirmed, BindingRequest, BindingRequested
+from schemas.registry import BindingConfirmed, BindingRequest, BindingRequested, BindingRevoked
 from schemas.registry import BindingStatus as S
 from server.auth.principal import Principal, Role
 from server.errors import ApiError, not_found
-from server.platform import Platform, Tx, queue_push
+from server.platform import Platform, Tx, queue_push, rate_limited
 from server.registry.flows.common import tell_station
 from server.registry.model import open_binding, transition
 from server.registry.tables import elders, family_bindings
@@ -36,11 +36,18 @@ async def _elder_named(tx: Tx, body: BindingRequest) -> Row[Any]:
     return match[0]
 
 
+BINDING_REQUESTS_PER_HOUR = 10
+
+
 async def request(
     platform: Platform, p: Principal, body: BindingRequest
 ) -> tuple[Row[Any], str, bool]:
     """Ask to be bound to an elder: the binding, the elder's name, and whether it is new
-    (asking again while pending or confirmed changes nothing)."""
+    (asking again while pending or confirmed changes nothing). Each attempt counts against
+    ``BINDING_REQUESTS_PER_HOUR`` (a name and four digits must not be guessed at will)."""
+    await rate_limited(
+        platform, f"binding_request:{p.user_id}", limit=BINDING_REQUESTS_PER_HOUR, window_s=3600
+    )
     async with platform.tx() as tx:
         elder = await _elder_named(tx, body)
         existing = (
@@ -88,6 +95,33 @@ async def confirm(platform: Platform, p: Principal, binding_id: int) -> tuple[Ro
             await transition(tx, row, S.CONFIRMED, actor=p.user_id, values=values)
             done = BindingConfirmed(binding_id=binding_id, elder_id=elder.id)
             queue_push(tx, f"user:{row.family_user_id}", done)
+            row = (await tx.conn.execute(_by_id(binding_id))).one()
+        return row, elder.name
+
+
+async def revoke(
+    platform: Platform, p: Principal, binding_id: int, *, pending_only: bool = False
+) -> tuple[Row[Any], str]:
+    """Revoke a binding (or turn down a pending request): the family member themselves, the
+    elder, or staff of the elder's station. Revoking again changes nothing."""
+    async with platform.tx() as tx:
+        row = (await tx.conn.execute(_by_id(binding_id))).first()
+        if row is None:
+            raise not_found("binding")
+        elder = (await tx.conn.execute(select(elders).where(elders.c.id == row.elder_id))).one()
+        allowed = (
+            (p.role is Role.ELDER and p.elder_id == elder.id)
+            or (p.is_staff() and (p.role is Role.ADMIN or p.station_id == elder.station_id))
+            or (p.role is Role.FAMILY and p.user_id == row.family_user_id and not pending_only)
+        )
+        if not allowed:
+            raise not_found("binding")
+        if pending_only and row.status == S.CONFIRMED:
+            raise ApiError(409, "binding_confirmed", "this binding is confirmed: revoke it instead")
+        if row.status != S.REVOKED:
+            await transition(tx, row, S.REVOKED, actor=p.user_id, values={})
+            gone = BindingRevoked(binding_id=binding_id, elder_id=elder.id)
+            queue_push(tx, f"user:{row.family_user_id}", gone)  # the transition audits it
             row = (await tx.conn.execute(_by_id(binding_id))).one()
         return row, elder.name
 

@@ -19,10 +19,13 @@ from schemas.registry import (
     PageQuery,
 )
 from server.auth.principal import Principal, Role
+from server.auth.service import end_sessions
+from server.auth.service import reset_password as auth_reset_password
 from server.auth.tables import users
 from server.errors import ApiError, not_found
-from server.platform import Platform, Tx, audit
+from server.platform import URGENT, Platform, Tx, audit, emit
 from server.registry.flows.common import (
+    guard_number_search,
     insert_user,
     mobile,
     paged,
@@ -91,6 +94,7 @@ async def page(platform: Platform, p: Principal, q: PageQuery) -> tuple[Sequence
     """One page of the caller's station's caregivers, searched, and how many match."""
     conds = [] if p.role is Role.ADMIN else [caregivers.c.station_id == p.station_id]
     if q.q:
+        await guard_number_search(platform, p, q.q, "caregiver")
         conds.append(text_search(q.q, caregivers.c.phone, caregivers.c.name))
     if q.active is not None:
         conds.append(caregivers.c.active.is_(q.active))
@@ -180,6 +184,14 @@ async def deactivate(platform: Platform, p: Principal, caregiver_id: int) -> Non
             .values(active=False, on_duty=False)
         )
         await tx.conn.execute(update(users).where(users.c.id == row.user_id).values(active=False))
+        # Her sessions end now (HTTP and sockets), and her calls go back (incidents' handler).
+        await end_sessions(tx, int(row.user_id))
+        await emit(
+            tx,
+            "caregiver.deactivated",
+            {"caregiver_id": caregiver_id, "user_id": int(row.user_id)},
+            priority=URGENT,
+        )
         await audit(
             tx,
             actor=p.user_id,
@@ -187,6 +199,14 @@ async def deactivate(platform: Platform, p: Principal, caregiver_id: int) -> Non
             object_type="caregiver",
             object_id=caregiver_id,
         )
+
+
+async def reset_password(platform: Platform, p: Principal, caregiver_id: int, new: str) -> None:
+    """The station sets a caregiver's password (she forgot it, or it leaked): an audit row
+    names who did it; her sessions end."""
+    async with platform.tx() as tx:
+        row = await caregiver_for(tx.conn, p, caregiver_id)
+        await auth_reset_password(tx, p.user_id, int(row.user_id), new)
 
 
 async def reactivate(platform: Platform, p: Principal, caregiver_id: int) -> None:

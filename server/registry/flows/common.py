@@ -11,12 +11,12 @@ from sqlalchemy.engine import Row
 from schemas.common import Location, StationPush
 from schemas.registry import PageQuery
 from server.auth.passwords import hash_password
-from server.auth.principal import Role
+from server.auth.principal import Principal, Role
 from server.auth.tables import users
 from server.errors import ApiError
 from server.geo import CoordSystem, to_store
-from server.identity import normalize_mobile
-from server.platform import Platform, Tx
+from server.identity import mask_phone, normalize_mobile
+from server.platform import Platform, Tx, audit, rate_limited
 from server.registry.tables import stations
 
 
@@ -78,6 +78,30 @@ def phone_match(column: Any, q: str) -> ColumnElement[bool] | None:
     if len(q) == 4 and q.isdigit():
         return column.endswith(q, autoescape=True)  # type: ignore[no-any-return]
     return None
+
+
+NUMBER_SEARCHES_PER_HOUR = 30
+
+
+async def guard_number_search(platform: Platform, p: Principal, q: str, what: str) -> None:
+    """A search by a whole mobile number confirms whose it is, so it could complete a masked
+    number by trying the hidden digits: each one costs one of the caller's
+    ``NUMBER_SEARCHES_PER_HOUR`` and leaves an audit row (with the number masked)."""
+    try:
+        number = normalize_mobile(q)
+    except ValueError:
+        return
+    await rate_limited(
+        platform, f"number_search:{p.user_id}", limit=NUMBER_SEARCHES_PER_HOUR, window_s=3600
+    )
+    async with platform.tx() as tx:
+        await audit(
+            tx,
+            actor=p.user_id,
+            action="search_by_number",
+            object_type=what,
+            object_id=mask_phone(number) or "",
+        )
 
 
 def text_search(q: str, phone: Any, *columns: Any) -> ColumnElement[bool]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 from sqlalchemy import insert, select, update
@@ -15,8 +16,9 @@ from schemas.registry import ElderIn, ElderPatch, PageQuery
 from server.auth.principal import Principal, Role
 from server.errors import ApiError
 from server.identity import birth_date_from_id, normalize_id_number, sex_from_id
-from server.platform import Platform, Tx, audit
+from server.platform import Platform, Tx, audit, rate_limited
 from server.registry.flows.common import (
+    guard_number_search,
     mobile,
     paged,
     people,
@@ -71,9 +73,16 @@ async def _check_preferred_caregiver(tx: Tx, station_id: int, values: dict[str, 
         )
 
 
-async def _id_number_taken(conn: AsyncConnection, id_number: str) -> bool:
-    found = select(elders.c.id).where(elders.c.id_number == id_number)
+async def _id_number_taken(conn: AsyncConnection, station_id: int, id_number: str) -> bool:
+    """Whether this station already has a file for the number (another station's is not
+    this operator's business: the answer is the same as for a number nobody has)."""
+    found = select(elders.c.id).where(
+        elders.c.id_number == id_number, elders.c.station_id == station_id
+    )
     return (await conn.execute(found)).first() is not None
+
+
+ELDER_CREATES_PER_HOUR = 120
 
 
 def _new_values(body: ElderIn) -> dict[str, Any]:
@@ -96,11 +105,16 @@ async def create(platform: Platform, p: Principal, body: ElderIn) -> Row[Any]:
     duplicate = ApiError(
         409, "elder_exists", "an elder with this ID number is already registered", field="id_number"
     )
+    # Every attempt counts (a guess at a masked ID costs one, whatever it finds).
+    await rate_limited(
+        platform, f"elder_create:{p.user_id}", limit=ELDER_CREATES_PER_HOUR, window_s=3600
+    )
     try:
         async with platform.tx() as tx:
             await station_exists(tx, body.station_id)
-            if await _id_number_taken(tx.conn, values["id_number"]):
+            if await _id_number_taken(tx.conn, body.station_id, values["id_number"]):
                 raise duplicate
+            await _elsewhere(tx, p, body.station_id, values["id_number"])
             await _check_preferred_caregiver(tx, body.station_id, values)
             eid = (
                 await tx.conn.execute(
@@ -115,9 +129,30 @@ async def create(platform: Platform, p: Principal, body: ElderIn) -> Row[Any]:
         # Only a concurrent registration of the same number is a duplicate; anything else
         # is a real bug and must not be dressed up as one.
         async with platform.store.read() as conn:
-            if await _id_number_taken(conn, values["id_number"]):
+            if await _id_number_taken(conn, body.station_id, values["id_number"]):
                 raise duplicate from None
         raise
+
+
+async def _elsewhere(tx: Tx, p: Principal, station_id: int, id_number: str) -> None:
+    """Another station has a file for this number: the operator is not told (the answer is
+    the one for a new number); the audit log keeps it for the district to reconcile."""
+    others = (
+        await tx.conn.execute(
+            select(elders.c.id, elders.c.station_id).where(
+                elders.c.id_number == id_number, elders.c.station_id != station_id
+            )
+        )
+    ).all()
+    for other in others:
+        await audit(
+            tx,
+            actor=p.user_id,
+            action="id_number_elsewhere",
+            object_type="elder",
+            object_id=other.id,
+            detail={"station_id": station_id, "other_station_id": other.station_id},
+        )
 
 
 async def page(platform: Platform, p: Principal, q: PageQuery) -> tuple[Sequence[Row[Any]], int]:
@@ -129,6 +164,7 @@ async def page(platform: Platform, p: Principal, q: PageQuery) -> tuple[Sequence
     elif q.station_id:
         conds.append(elders.c.station_id == q.station_id)
     if q.q:
+        await guard_number_search(platform, p, q.q, "elder")
         conds.append(text_search(q.q, elders.c.phone, elders.c.name, elders.c.address))
     if q.active is not None:
         conds.append(elders.c.active.is_(q.active))
@@ -216,18 +252,28 @@ async def reactivate(platform: Platform, p: Principal, elder_id: int) -> None:
         )
 
 
+LINK_CODE_TTL: Final = timedelta(hours=24)
+
+
 def new_link_code() -> str:
-    """A one-time code the station gives the elder to link their WeChat."""
-    return secrets.token_hex(4).upper()
+    """A one-time code the station gives the elder to link their WeChat: 64 random bits
+    (16 hex characters), so it cannot be guessed within its day."""
+    return secrets.token_hex(8).upper()
 
 
-async def issue_link_code(platform: Platform, p: Principal, elder_id: int) -> str:
-    """A new one-time link code for the elder's WeChat (the old one stops working)."""
+async def issue_link_code(platform: Platform, p: Principal, elder_id: int) -> tuple[str, datetime]:
+    """A new one-time link code for the elder's WeChat (the old one stops working); it
+    expires after ``LINK_CODE_TTL``."""
     code = new_link_code()
     async with platform.tx() as tx:
         await elder_for(tx.conn, p, elder_id)
-        await tx.conn.execute(update(elders).where(elders.c.id == elder_id).values(link_code=code))
+        expires = tx.now + LINK_CODE_TTL
+        await tx.conn.execute(
+            update(elders)
+            .where(elders.c.id == elder_id)
+            .values(link_code=code, link_code_expires_at=expires)
+        )
         await audit(
             tx, actor=p.user_id, action="link_code", object_type="elder", object_id=elder_id
         )
-    return code
+    return code, expires

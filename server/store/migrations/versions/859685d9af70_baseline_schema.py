@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: 93e275c0122d
+Revision ID: 859685d9af70
 Revises: 
-Create Date: 2026-12-06 23:48:36.528525
+Create Date: 2026-12-07 01:12:43.247014
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from alembic import op
 import server.store.types
 
 
-revision = '93e275c0122d'
+revision = '859685d9af70'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -67,6 +67,17 @@ def upgrade() -> None:
         batch_op.create_index('ix_ledger_account_period', ['account', 'period'], unique=False)
         batch_op.create_index(batch_op.f('ix_ledger_entries_record_id'), ['record_id'], unique=False)
 
+    op.create_table('login_failures',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('login', sa.String(length=64), nullable=False),
+    sa.Column('source', sa.String(length=64), nullable=False),
+    sa.Column('failures', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('lockouts', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('locked_until', server.store.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('last_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_login_failures')),
+    sa.UniqueConstraint('login', 'source', name=op.f('uq_login_failures_login'))
+    )
     op.create_table('outbox',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('topic', sa.String(length=40), nullable=False),
@@ -103,6 +114,14 @@ def upgrade() -> None:
     sa.Column('version', sa.Integer(), server_default='0', nullable=False),
     sa.Column('updated_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('account', name=op.f('pk_quota_accounts'))
+    )
+    op.create_table('rate_counters',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('key', sa.String(length=120), nullable=False),
+    sa.Column('window_start', server.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('count', sa.Integer(), server_default='0', nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_rate_counters')),
+    sa.UniqueConstraint('key', 'window_start', name=op.f('uq_rate_counters_key'))
     )
     op.create_table('stations',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -222,6 +241,7 @@ def upgrade() -> None:
     sa.Column('failed_logins', sa.Integer(), server_default='0', nullable=False),
     sa.Column('locked_until', server.store.types.UtcDateTime(timezone=True), nullable=True),
     sa.Column('active', sa.Boolean(), server_default='1', nullable=False),
+    sa.Column('token_version', sa.Integer(), server_default='0', nullable=False),
     sa.Column('created_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['station_id'], ['stations.id'], name=op.f('fk_users_station_id_stations')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
@@ -287,6 +307,7 @@ def upgrade() -> None:
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('family', sa.String(length=32), server_default='', nullable=False),
     sa.Column('expires_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
     sa.Column('revoked_at', server.store.types.UtcDateTime(timezone=True), nullable=True),
     sa.Column('created_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
@@ -295,6 +316,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('token_hash', name=op.f('uq_refresh_tokens_token_hash'))
     )
     with op.batch_alter_table('refresh_tokens', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_refresh_tokens_family'), ['family'], unique=False)
         batch_op.create_index(batch_op.f('ix_refresh_tokens_user_id'), ['user_id'], unique=False)
 
     op.create_table('welfare_calendars',
@@ -361,6 +383,7 @@ def upgrade() -> None:
     sa.Column('family_doctor', sa.JSON(), nullable=True),
     sa.Column('high_risk', sa.Boolean(), server_default='0', nullable=False),
     sa.Column('link_code', sa.String(length=16), nullable=True),
+    sa.Column('link_code_expires_at', server.store.types.UtcDateTime(timezone=True), nullable=True),
     sa.Column('active', sa.Boolean(), server_default='1', nullable=False),
     sa.Column('created_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
@@ -368,12 +391,13 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['station_id'], ['stations.id'], name=op.f('fk_elders_station_id_stations')),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_elders_user_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_elders')),
-    sa.UniqueConstraint('id_number', name=op.f('uq_elders_id_number')),
     sa.UniqueConstraint('link_code', name=op.f('uq_elders_link_code')),
+    sa.UniqueConstraint('station_id', 'id_number', name='uq_elders_station_id_number'),
     sa.UniqueConstraint('user_id', name=op.f('uq_elders_user_id'))
     )
     with op.batch_alter_table('elders', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_elders_household_id'), ['household_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_elders_id_number'), ['id_number'], unique=False)
         batch_op.create_index(batch_op.f('ix_elders_phone'), ['phone'], unique=False)
         batch_op.create_index(batch_op.f('ix_elders_station_id'), ['station_id'], unique=False)
         batch_op.create_index('ix_elders_station_name', ['station_id', 'name'], unique=False)
@@ -1084,6 +1108,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_elders_station_name')
         batch_op.drop_index(batch_op.f('ix_elders_station_id'))
         batch_op.drop_index(batch_op.f('ix_elders_phone'))
+        batch_op.drop_index(batch_op.f('ix_elders_id_number'))
         batch_op.drop_index(batch_op.f('ix_elders_household_id'))
 
     op.drop_table('elders')
@@ -1092,6 +1117,7 @@ def downgrade() -> None:
     op.drop_table('welfare_calendars')
     with op.batch_alter_table('refresh_tokens', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_refresh_tokens_user_id'))
+        batch_op.drop_index(batch_op.f('ix_refresh_tokens_family'))
 
     op.drop_table('refresh_tokens')
     with op.batch_alter_table('hotline_roster', schema=None) as batch_op:
@@ -1123,6 +1149,7 @@ def downgrade() -> None:
 
     op.drop_table('timers')
     op.drop_table('stations')
+    op.drop_table('rate_counters')
     op.drop_table('quota_accounts')
     op.drop_table('push_messages')
     op.drop_table('push_cursors')
@@ -1130,6 +1157,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_outbox_pending')
 
     op.drop_table('outbox')
+    op.drop_table('login_failures')
     with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_ledger_entries_record_id'))
         batch_op.drop_index('ix_ledger_account_period')
