@@ -12,7 +12,7 @@ from aiohttp import web
 
 from server.auth.routes import authenticate
 from server.bus import make_bus
-from server.clock import Clock, SystemClock
+from server.clock import Clock, make_clock
 from server.domains import register_jobs
 from server.errors import problem_json
 from server.jobs import run_relay, run_timers
@@ -41,7 +41,9 @@ def create_app(
         client_max_size=2 * 1024**2,
     )
     store = Store(settings.database_url)
-    platform = Platform(settings, store, make_bus(settings.redis_url), clock or SystemClock())
+    platform = Platform(
+        settings, store, make_bus(settings.redis_url), clock or make_clock(settings.clock_start)
+    )
     app[PLATFORM] = platform
     app[METRICS] = Metrics()
     app[HUB] = PushHub(platform)

@@ -14,6 +14,7 @@ from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from server.backup import BackupError, backup, first_line, restore
+from server.clock import Clock, make_clock
 from server.logs import setup_logging
 from server.settings import Settings
 from server.texts import render
@@ -75,12 +76,12 @@ def _ensure_schema(settings: Settings) -> None:
     print(f"migrated the embedded database {_shown(url)} to {state.head} (it {where})", flush=True)
 
 
-def _serve(settings: Settings, host: str, port: int) -> None:
+def _serve(settings: Settings, host: str, port: int, clock: Clock | None = None) -> None:
     from server.app import create_app
     from server.store.engine import StoreMisconfigured
 
     _ensure_schema(settings)
-    app = create_app(settings)
+    app = create_app(settings, clock=clock)
     banner = render(
         "cli.serving",
         "en",
@@ -185,10 +186,11 @@ def _main(argv: list[str] | None) -> int:
         from server.demo import seed_demo
 
         _migrate(settings)
-        summary = asyncio.run(seed_demo(settings))
+        clock = make_clock(settings.clock_start)
+        summary = asyncio.run(seed_demo(settings, clock=clock))
         print(summary, flush=True)
         if not args.no_serve:
-            _serve(settings, args.host, args.port)
+            _serve(settings, args.host, args.port, clock)
     elif args.cmd == "backup":
         _backup(settings, args.dest)
     elif args.cmd == "restore":

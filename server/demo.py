@@ -22,6 +22,7 @@ from schemas.registry import BindingStatus
 from schemas.services import MealOrderStatus
 from server.auth.passwords import hash_password
 from server.auth.tables import users
+from server.clock import Clock, make_clock
 from server.errors import ApiError
 from server.identity import make_id_number
 from server.registry.tables import caregivers, elders, family_bindings, stations
@@ -50,7 +51,11 @@ def _name(rng: random.Random) -> str:
     return rng.choice(SURNAMES) + GIVEN[g : g + 2]
 
 
-async def seed_demo(settings: Settings, *, elders_n: int = 320, today: bool = True) -> str:
+async def seed_demo(
+    settings: Settings, *, elders_n: int = 320, today: bool = True, clock: Clock | None = None
+) -> str:
+    """Seed the station once and today's work once, at the time ``clock`` says (the server's)."""
+    clock = clock or make_clock(settings.clock_start)
     store = Store(settings.database_url)
     try:
         async with store.begin() as conn:
@@ -60,13 +65,13 @@ async def seed_demo(settings: Settings, *, elders_n: int = 320, today: bool = Tr
             if found:
                 summary = f"demo station already seeded (id {found}); sign in as operator / {DEMO_PASSWORD}"
             else:
-                summary = await _seed(conn, elders_n)
+                summary = await _seed(conn, elders_n, clock.now())
                 found = (
                     await conn.execute(select(stations.c.id).where(stations.c.name == STATION_NAME))
                 ).scalar()
         if today and found is not None:
             try:
-                summary += "\n" + await seed_day(settings, store, int(found))
+                summary += "\n" + await seed_day(settings, store, int(found), now=clock.now())
             except SQLAlchemyError as exc:
                 # The station must start even if today's sample work cannot be written (a
                 # schema behind the code, say): say why, and serve without it.
@@ -290,9 +295,8 @@ async def _user(
     )
 
 
-async def _seed(conn: Any, elders_n: int) -> str:
+async def _seed(conn: Any, elders_n: int, now: datetime) -> str:
     rng = random.Random(20261123)
-    now = datetime.now(UTC)
     radius = service_circle_radius_m(TravelParams(), TravelMode.EBIKE, 15)
     kitchen_at = _offset(*CENTRE, 900, 2.2)
     sid = int(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 
@@ -16,6 +17,20 @@ def _env(name: str, default: str | None = None) -> str | None:
 def _int(name: str, default: int) -> int:
     raw = _env(name)
     return int(raw) if raw is not None else default
+
+
+def _when(name: str) -> datetime | None:
+    """An ISO 8601 instant with its offset (``2026-11-23T10:00:00+08:00``), or unset."""
+    raw = _env(name)
+    if raw is None:
+        return None
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError as exc:
+        raise SystemExit(f"{name}={raw!r} is not an ISO 8601 date and time") from exc
+    if value.tzinfo is None:
+        raise SystemExit(f"{name}={raw!r} needs an offset (+08:00 or Z)")
+    return value
 
 
 def _default_db_url() -> str:
@@ -61,6 +76,9 @@ class Settings:
     ws_heartbeat_s: float = 20.0
     production: bool = False
     log_level: str = "INFO"
+    # The server's clock starts at this instant and runs from there (demo and tests, so the
+    # time of day is the same at any hour); None: the system clock. Refused in production.
+    clock_start: datetime | None = None
 
     def check_production(self) -> None:
         """Refuse to start a production process that would lose or leak things."""
@@ -73,6 +91,8 @@ class Settings:
             )
         if self.cti_secret == "dev-cti-secret":
             problems.append("ANXIN_CTI_SECRET must be set")
+        if self.clock_start is not None:
+            problems.append("ANXIN_CLOCK_START moves the server's clock: unset it")
         if self.database_url.startswith("sqlite") and self.redis_url:
             problems.append("several processes need PostgreSQL, not SQLite")
         if problems:
@@ -107,4 +127,5 @@ class Settings:
             osrm_url=_env("ANXIN_OSRM_URL"),
             production=_env("ANXIN_PRODUCTION", "0") == "1",
             log_level=_env("ANXIN_LOG_LEVEL", "INFO") or "INFO",
+            clock_start=_when("ANXIN_CLOCK_START"),
         )

@@ -524,7 +524,7 @@ def test_family_cancels_a_booking_before_its_cut_off(
         if any(m["code"] == "chat" for m in menu)
         else menu[0]
     )
-    tomorrow = (datetime.now(SHANGHAI) + timedelta(days=2)).date()
+    tomorrow = (demo_api.now().astimezone(SHANGHAI) + timedelta(days=2)).date()
     start = datetime.combine(tomorrow, datetime.min.time(), SHANGHAI).replace(hour=10)
     booking = demo_api.call(
         "POST",
