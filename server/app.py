@@ -15,7 +15,7 @@ from server.bus import make_bus
 from server.clock import Clock, make_clock
 from server.domains import register_jobs
 from server.errors import problem_json
-from server.jobs import run_relay, run_timers
+from server.jobs import run_relay, run_timers, start_prune
 from server.keys import HTTP, HUB, METRICS, PLATFORM
 from server.metrics import Metrics, timing
 from server.platform import Platform
@@ -71,6 +71,7 @@ def create_app(
     async def background(app: web.Application) -> AsyncIterator[None]:
         tasks = []
         if run_background:
+            await start_prune(platform)
             tasks = [
                 asyncio.create_task(run_relay(platform, "fast"), name="outbox-relay"),
                 asyncio.create_task(run_relay(platform, "slow"), name="outbox-relay-slow"),

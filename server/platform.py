@@ -42,6 +42,8 @@ class Tx:
 OutboxHandler = Callable[["Platform", dict[str, Any]], Awaitable[None]]
 TimerHandler = Callable[["Platform", Tx, dict[str, Any]], Awaitable[None]]
 StopHandler = Callable[["Platform"], Awaitable[None]]
+# Deletes what was kept until ``before`` (replay and idempotency records); returns how many.
+PruneHandler = Callable[[Tx, datetime], Awaitable[int]]
 
 
 class Platform:
@@ -60,6 +62,7 @@ class Platform:
         # the app's cleanup_ctx (server.app), None while the app is not running.
         self.http: ClientSession | None = None
         self.stop_handlers: list[StopHandler] = []
+        self.prune_handlers: dict[str, PruneHandler] = {}
 
     def on_event(self, topic: str, handler: OutboxHandler, *, slow: bool = False) -> None:
         """Consume an outbox topic; ``slow`` ones (outbound calls to providers) run in their
@@ -77,6 +80,10 @@ class Platform:
         """Run at shutdown, after the relay and timers have stopped and before the store, the
         bus and the HTTP session close (work a domain still has in flight finishes there)."""
         self.stop_handlers.append(handler)
+
+    def on_prune(self, name: str, handler: PruneHandler) -> None:
+        """Prune records kept for ``settings.idempotency_ttl_s`` (server/jobs.py runs it hourly)."""
+        self.prune_handlers[name] = handler
 
     @asynccontextmanager
     async def tx(self) -> AsyncIterator[Tx]:

@@ -19,6 +19,13 @@ def _int(name: str, default: int) -> int:
     return int(raw) if raw is not None else default
 
 
+def _at_least(name: str, default: int, least: int) -> int:
+    value = _int(name, default)
+    if value < least:
+        raise SystemExit(f"{name}={value} is below its least value {least}")
+    return value
+
+
 def _when(name: str) -> datetime | None:
     """An ISO 8601 instant with its offset (``2026-11-23T10:00:00+08:00``), or unset."""
     raw = _env(name)
@@ -74,6 +81,9 @@ class Settings:
     lease_s: float = 5.0  # renewed while a row is in hand; a dead process's claims lapse after it
     outbox_poll_s: float = 0.5
     ws_heartbeat_s: float = 20.0
+    # How long a help call's Idempotency-Key and a device's event id are remembered: a phone or
+    # a gateway retrying within it gets the same answer, never a second emergency (>= 24 h).
+    idempotency_ttl_s: int = 48 * 3600
     production: bool = False
     log_level: str = "INFO"
     # The server's clock starts at this instant and runs from there (demo and tests, so the
@@ -128,4 +138,7 @@ class Settings:
             production=_env("ANXIN_PRODUCTION", "0") == "1",
             log_level=_env("ANXIN_LOG_LEVEL", "INFO") or "INFO",
             clock_start=_when("ANXIN_CLOCK_START"),
+            idempotency_ttl_s=_at_least(
+                "ANXIN_IDEMPOTENCY_TTL_S", base.idempotency_ttl_s, 24 * 3600
+            ),
         )

@@ -136,24 +136,15 @@ class Api:
     def duty(self, who: str, on: bool) -> None:
         self.call("POST", "/api/v1/caregivers/me/duty", who, json={"on_duty": on})
 
-    def cti_ringing(self, caller: str) -> str:
-        """The telephony reports a ringing call (signed like the real CTI webhook)."""
+    def signed(self, path: str, payload: dict[str, Any]) -> Any:
+        """POST as the telephony or the device gateway do: HMAC-signed with the server's time
+        (the device secret is the CTI secret here)."""
         from hotline.cti import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 
-        call_id = f"call-{uuid.uuid4().hex[:10]}"
-        body = _dumps(
-            {
-                "event_id": uuid.uuid4().hex,
-                "type": "ringing",
-                "call_id": call_id,
-                "caller": caller,
-                "called": "13800138000",
-                "at": self.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
-            }
-        )
+        body = _dumps(payload)
         ts = str(int(self.now().timestamp()))
         req = urllib.request.Request(
-            self.base + "/api/v1/hotline/cti/events",
+            self.base + path,
             data=body,
             method="POST",
             headers={
@@ -163,7 +154,23 @@ class Api:
             },
         )
         with urllib.request.urlopen(req, timeout=10) as r:
-            assert r.status == 200
+            assert r.status in (200, 201)
+            return _loads(r.read())
+
+    def cti_ringing(self, caller: str) -> str:
+        """The telephony reports a ringing call (signed like the real CTI webhook)."""
+        call_id = f"call-{uuid.uuid4().hex[:10]}"
+        self.signed(
+            "/api/v1/hotline/cti/events",
+            {
+                "event_id": uuid.uuid4().hex,
+                "type": "ringing",
+                "call_id": call_id,
+                "caller": caller,
+                "called": "13800138000",
+                "at": self.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+            },
+        )
         return call_id
 
     def help_call(self, who: str = "elder", call_type: str = "emergency") -> Any:

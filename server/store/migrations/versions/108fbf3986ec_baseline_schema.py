@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: 93e275c0122d
+Revision ID: 108fbf3986ec
 Revises: 
-Create Date: 2026-12-06 23:48:36.528525
+Create Date: 2026-12-07 00:53:21.943585
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from alembic import op
 import server.store.types
 
 
-revision = '93e275c0122d'
+revision = '108fbf3986ec'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -49,6 +49,9 @@ def upgrade() -> None:
     sa.Column('created_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('scope', 'key', name=op.f('pk_idempotency_keys'))
     )
+    with op.batch_alter_table('idempotency_keys', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_idempotency_keys_created_at'), ['created_at'], unique=False)
+
     op.create_table('ledger_entries',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('entry_id', sa.String(length=160), nullable=False),
@@ -497,6 +500,8 @@ def upgrade() -> None:
     sa.Column('last_ranking', sa.JSON(), nullable=True),
     sa.Column('call_id', sa.String(length=64), nullable=True),
     sa.Column('press_count', sa.Integer(), server_default='1', nullable=False),
+    sa.Column('pressed_at', server.store.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('late_s', sa.Integer(), nullable=True),
     sa.Column('version', sa.Integer(), server_default='1', nullable=False),
     sa.ForeignKeyConstraint(['caregiver_id'], ['caregivers.id'], name=op.f('fk_incidents_caregiver_id_caregivers')),
     sa.ForeignKeyConstraint(['elder_id'], ['elders.id'], name=op.f('fk_incidents_elder_id_elders')),
@@ -718,6 +723,18 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('hotline_chains', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_hotline_chains_station_id'), ['station_id'], unique=False)
+
+    op.create_table('hotline_device_events',
+    sa.Column('device_id', sa.String(length=64), nullable=False),
+    sa.Column('event_id', sa.String(length=64), nullable=False),
+    sa.Column('incident_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('pressed_at', server.store.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('received_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['incident_id'], ['incidents.id'], name=op.f('fk_hotline_device_events_incident_id_incidents')),
+    sa.PrimaryKeyConstraint('device_id', 'event_id', name=op.f('pk_hotline_device_events'))
+    )
+    with op.batch_alter_table('hotline_device_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_hotline_device_events_received_at'), ['received_at'], unique=False)
 
     op.create_table('hotline_satisfaction',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -1011,6 +1028,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_hotline_satisfaction_station_id'))
 
     op.drop_table('hotline_satisfaction')
+    with op.batch_alter_table('hotline_device_events', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_hotline_device_events_received_at'))
+
+    op.drop_table('hotline_device_events')
     with op.batch_alter_table('hotline_chains', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_hotline_chains_station_id'))
 
@@ -1135,6 +1156,9 @@ def downgrade() -> None:
         batch_op.drop_index('ix_ledger_account_period')
 
     op.drop_table('ledger_entries')
+    with op.batch_alter_table('idempotency_keys', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_idempotency_keys_created_at'))
+
     op.drop_table('idempotency_keys')
     with op.batch_alter_table('hotline_webhook_nonces', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_hotline_webhook_nonces_expires_at'))
