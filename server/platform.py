@@ -191,11 +191,12 @@ async def audit(
     object_id: str | int,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    """Record an access or disclosure; the audit log never holds the revealed values."""
+    """Record an access or disclosure; the audit log never holds the revealed values. The
+    command line on the server (``COMMAND_LINE``, user id 0) is recorded with no actor."""
     await tx.conn.execute(
         insert(audit_log).values(
             at=tx.now,
-            actor_user_id=actor,
+            actor_user_id=actor or None,
             action=action,
             object_type=object_type,
             object_id=str(object_id),

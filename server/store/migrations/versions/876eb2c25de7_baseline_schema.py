@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: 108fbf3986ec
+Revision ID: 876eb2c25de7
 Revises: 
-Create Date: 2026-12-07 00:53:21.943585
+Create Date: 2026-12-07 01:02:24.056773
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from alembic import op
 import server.store.types
 
 
-revision = '108fbf3986ec'
+revision = '876eb2c25de7'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -350,6 +350,7 @@ def upgrade() -> None:
     sa.Column('access_notes', sa.String(length=200), server_default='', nullable=False),
     sa.Column('lat', sa.Float(), nullable=False),
     sa.Column('lng', sa.Float(), nullable=False),
+    sa.Column('location_pending', sa.Boolean(), server_default='0', nullable=False),
     sa.Column('living', sa.String(length=24), server_default='with_family', nullable=False),
     sa.Column('categories', sa.JSON(), nullable=False),
     sa.Column('care_level', sa.String(length=16), server_default='自理', nullable=False),
