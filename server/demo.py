@@ -14,7 +14,7 @@ import random
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from dispatch.travel import TravelMode, TravelParams, service_circle_radius_m
@@ -419,13 +419,23 @@ async def _seed(conn: Any, elders_n: int, now: datetime) -> str:
             ).scalar_one()
         )
         first_elder = first_elder or eid
+    # 王芳 (caregiver1, whom the README names) is on duty round the corner from 王秀英, so a
+    # newcomer signed in as caregiver1 gets the offer when the demo elder presses help.
+    home = (
+        await conn.execute(select(elders.c.lat, elders.c.lng).where(elders.c.id == first_elder))
+    ).one()
+    near = _offset(home.lat, home.lng, 250, 0.8)
+    await conn.execute(
+        update(caregivers)
+        .where(caregivers.c.phone == team[0][1])
+        .values(lat=near[0], lng=near[1], on_duty=True)
+    )
     from server.welfare.demo import seed_welfare_demo
 
     await seed_welfare_demo(conn, station_id=sid, now=now)
     elder_uid = await _user(
         conn, now, "elder", "王秀英", username="elder", station_id=sid, openid="demo-elder-openid"
     )
-    from sqlalchemy import update
 
     await conn.execute(update(elders).where(elders.c.id == first_elder).values(user_id=elder_uid))
     fam = await _user(
