@@ -59,6 +59,11 @@ class Settings:
     wechat_base_url: str = "https://api.weixin.qq.com"
     wechat_appid: str = "wx-anxin-demo"
     wechat_secret: str = "demo-secret"
+    # The official account (公众号) behind H5 sign-in inside WeChat: its own app id and secret
+    # (unset: H5 pages sign in with a password only), and WeChat's authorisation page.
+    wechat_mp_appid: str | None = None
+    wechat_mp_secret: str | None = None
+    wechat_oauth_url: str = "https://open.weixin.qq.com"
     offer_timeout_s: int = 60
     sla_s: int = 1200
     plan_eta_s: int = 960
@@ -119,6 +124,10 @@ class Settings:
             wechat_base_url=_env("ANXIN_WECHAT_BASE_URL", base.wechat_base_url) or "",
             wechat_appid=_env("ANXIN_WECHAT_APPID", base.wechat_appid) or "",
             wechat_secret=_env("ANXIN_WECHAT_SECRET", base.wechat_secret) or "",
+            wechat_mp_appid=_env("ANXIN_WECHAT_MP_APPID"),
+            wechat_mp_secret=_env("ANXIN_WECHAT_MP_SECRET"),
+            wechat_oauth_url=_env("ANXIN_WECHAT_OAUTH_URL", base.wechat_oauth_url)
+            or base.wechat_oauth_url,
             offer_timeout_s=_int("ANXIN_OFFER_TIMEOUT_S", base.offer_timeout_s),
             sla_s=_int("ANXIN_SLA_S", base.sla_s),
             lease_s=float(_env("ANXIN_LEASE_S") or base.lease_s),
