@@ -2,20 +2,32 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# Two installs: the service's own dependencies (what `make demo` needs), and everything
+# (the test and benchmark tool chains as well) for `make test`, `make lint` and the benches.
+SERVICE_STAMP := $(VENV)/.installed-service
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast install lint bench-solomon bench-help clean
+.PHONY: demo test test-fast install install-service lint bench-solomon bench-help clean
+
+$(SERVICE_STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e .
+	touch $(SERVICE_STAMP)
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev,bench]'
-	touch $(STAMP)
+	touch $(SERVICE_STAMP) $(STAMP)
+
+install-service: $(SERVICE_STAMP)
 
 install: $(STAMP)
 
-## Set up and run the service on http://127.0.0.1:8080 (SQLite, in-process bus, demo station).
-demo: $(STAMP)
+## Set up and run the service on http://127.0.0.1:8080 (SQLite, in-process bus, demo station);
+## installs only what the service needs.
+demo: $(SERVICE_STAMP)
 	$(BIN)/anxin demo --host 127.0.0.1 --port 8080
 
 ## Set up and run the whole test suite (provisions PostgreSQL, Redis and Chromium where missing).

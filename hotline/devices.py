@@ -22,11 +22,13 @@ __all__ = [
     "DeviceReading",
     "ElderActivity",
     "IssueKind",
+    "PressTime",
     "ScheduledVisit",
     "WelfareCheck",
     "evaluate_devices",
     "is_repeat_press",
     "missed_visits",
+    "press_time",
     "select_welfare_checks",
 ]
 
@@ -35,6 +37,31 @@ LOW_BATTERY_PCT: Final = 20
 PRESS_WINDOW: Final = timedelta(minutes=2)
 NOT_SEEN_FOR: Final = timedelta(hours=48)
 VISIT_GRACE: Final = timedelta(hours=24)
+# A press that reaches the station this long after the device recorded it was buffered (the
+# device had no network): it is taken as it is, with its device time, and shown as late.
+LATE_AFTER: Final = timedelta(seconds=60)
+# A device clock further ahead than this is wrong: its time is not believed.
+CLOCK_AHEAD: Final = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class PressTime:
+    """When a press happened, as far as the station can tell."""
+
+    pressed_at: datetime | None  # the device's time, when believable
+    late_s: int | None  # seconds between the press and its arrival, when it came late
+    clock_ahead: bool = False  # the device's time was in the future: not believed
+
+
+def press_time(device_at: datetime | None, received_at: datetime) -> PressTime:
+    """A press is never refused for its time: an old one is late, a future one has a wrong
+    clock (then the arrival time stands)."""
+    if device_at is None:
+        return PressTime(None, None)
+    if device_at > received_at + CLOCK_AHEAD:
+        return PressTime(None, None, clock_ahead=True)
+    late = received_at - device_at
+    return PressTime(device_at, int(late.total_seconds()) if late >= LATE_AFTER else None)
 
 
 class IssueKind(StrEnum):

@@ -23,6 +23,18 @@ class WeChatLogin(Model):
     )
 
 
+class WeChatWebLogin(Model):
+    """An H5 page back from the official account's authorisation with ``?code&state``."""
+
+    code: str = Field(min_length=1, max_length=128, description="the code WeChat appended")
+    state: str = Field(min_length=1, max_length=200, description="the state WeChat echoed")
+    link_code: str | None = Field(
+        default=None,
+        max_length=16,
+        description="one-time code from the station linking this WeChat to an elder",
+    )
+
+
 class RefreshRequest(Model):
     refresh_token: str = Field(min_length=10, max_length=200)
 

@@ -215,7 +215,14 @@ class DevicePressIn(Model):
     device_id: DeviceId
     call_type: CallType = CallType.EMERGENCY
     event_id: EventId | None = Field(
-        default=None, description="the gateway's id of this press; a repeat is ignored"
+        default=None,
+        description="the gateway's id of this press; a re-delivery within "
+        "ANXIN_IDEMPOTENCY_TTL_S (48 h) answers the same incident and changes nothing",
+    )
+    pressed_at: AwareDatetime | None = Field(
+        default=None,
+        description="the device's time of the press; a press buffered while the device had no "
+        "network is accepted late with it and flagged, never refused as stale",
     )
 
 

@@ -128,6 +128,12 @@ class IncidentOut(Model):
     resolved_at: datetime | None
     resolution: str | None
     press_count: int
+    pressed_at: datetime | None = Field(
+        default=None, description="a press a device buffered: the device's time of the press"
+    )
+    late_s: int | None = Field(
+        default=None, description="a press that arrived late: seconds after it was pressed"
+    )
     status_text: str
     joined: bool = False
     candidates: list[CandidateOut] = Field(default_factory=list)

@@ -263,6 +263,10 @@ class ElderOut(Model):
     address: str
     access_notes: str
     location: Point
+    location_pending: bool = Field(
+        default=False,
+        description="imported without a point: it stands at the station until one is set",
+    )
     living: str
     categories: list[str]
     care_level: str

@@ -13,10 +13,10 @@ from aiohttp import web
 from server.admission import GATE, admission, make_gate
 from server.auth.routes import authenticate
 from server.bus import make_bus
-from server.clock import Clock, SystemClock
+from server.clock import Clock, make_clock
 from server.domains import register_jobs
 from server.errors import problem_json
-from server.jobs import add_job_gauges, run_relay, run_timers
+from server.jobs import add_job_gauges, run_relay, run_timers, start_prune
 from server.keys import HTTP, HUB, METRICS, PLATFORM
 from server.metrics import METRICS_SLOT, timing
 from server.platform import Platform
@@ -42,7 +42,9 @@ def create_app(
         client_max_size=2 * 1024**2,
     )
     store = Store(settings.database_url, sqlite_writer=settings.sqlite_writer)
-    platform = Platform(settings, store, make_bus(settings.redis_url), clock or SystemClock())
+    platform = Platform(
+        settings, store, make_bus(settings.redis_url), clock or make_clock(settings.clock_start)
+    )
     app[PLATFORM] = platform
     app[GATE] = make_gate(settings.admit_limit, settings.admit_bulk, settings.admit_wait_s)
     app[METRICS] = platform.get(METRICS_SLOT)
@@ -72,6 +74,7 @@ def create_app(
     async def background(app: web.Application) -> AsyncIterator[None]:
         tasks = []
         if run_background:
+            await start_prune(platform)
             tasks = [
                 asyncio.create_task(run_relay(platform, "fast"), name="outbox-relay"),
                 asyncio.create_task(run_relay(platform, "slow"), name="outbox-relay-slow"),

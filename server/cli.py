@@ -13,8 +13,9 @@ from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from server.backup import BackupError, backup, first_line, restore
+from server.clock import Clock, make_clock
 from server.logs import setup_logging
-from server.settings import Settings, database_url_given
+from server.settings import Settings, database_url_given, environment
 from server.texts import render
 
 log = logging.getLogger("anxin.cli")
@@ -74,7 +75,7 @@ def _ensure_schema(settings: Settings) -> None:
     print(f"migrated the embedded database {_shown(url)} to {state.head} (it {where})", flush=True)
 
 
-def _serve(settings: Settings, host: str, port: int) -> None:
+def _serve(settings: Settings, host: str, port: int, clock: Clock | None = None) -> None:
     from server.app import create_app
     from server.store.engine import StoreMisconfigured
 
@@ -82,7 +83,7 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     if settings.production:
         _refuse_demo_passwords(settings)
     settings, fresh = _secrets(settings)
-    app = create_app(settings)
+    app = create_app(settings, clock=clock)
     banner = render(
         "cli.serving",
         "en",
@@ -167,6 +168,70 @@ def _restore(settings: Settings, src: Path, force: bool) -> None:
         raise Refused(str(exc), code=1) from exc
 
 
+def _first_start(settings: Settings, args: argparse.Namespace) -> int:
+    """`anxin admin ...` and `anxin import elders`: through the domains' flows, no server."""
+    from server import first_start as fs
+    from server.bus import InProcessBus
+    from server.clock import make_clock
+    from server.platform import Platform
+    from server.store.engine import Store
+
+    async def run() -> int:
+        store = Store(settings.database_url)
+        platform = Platform(settings, store, InProcessBus(), make_clock(settings.clock_start))
+        try:
+            if args.cmd == "import":
+                report, lines = await fs.import_file(
+                    platform,
+                    args.file,
+                    station_id=args.station,
+                    dry_run=args.dry_run,
+                    skip_bad=args.skip_bad,
+                )
+                print("\n".join(lines), flush=True)
+                return 0 if not report.bad or (report.written and args.skip_bad) else 1
+            if args.admin_cmd == "create-station":
+                print(
+                    await fs.create_station(
+                        platform,
+                        name=args.name,
+                        lat=args.lat,
+                        lng=args.lng,
+                        coord_system=args.coord_system,
+                        address=args.address,
+                        district=args.district,
+                        street=args.street,
+                        phone=args.phone,
+                        circle_minutes=args.circle_minutes,
+                    ),
+                    flush=True,
+                )
+                return 0
+            password = fs.read_password(
+                fs.PasswordSource(env=args.password_env, stdin=args.password_stdin),
+                environment(),
+            )
+            user = fs.NewUser(
+                role=args.role,
+                username=args.username,
+                name=args.name,
+                password=password,
+                station_id=args.station,
+                phone=args.phone,
+                district=args.district,
+                street=args.street,
+            )
+            print(await fs.create_user(platform, user), flush=True)
+            return 0
+        finally:
+            await store.dispose()
+
+    try:
+        return asyncio.run(run())
+    except fs.CommandRefused as exc:
+        raise Refused(str(exc), code=1) from None
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         return _main(argv)
@@ -188,6 +253,42 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8080)
     demo.add_argument("--no-serve", action="store_true", help="seed only")
+    admin = sub.add_parser("admin", help="a first start: the station and its accounts")
+    admin_sub = admin.add_subparsers(dest="admin_cmd", required=True)
+    station = admin_sub.add_parser("create-station", help="create a station")
+    station.add_argument("--name", required=True)
+    station.add_argument("--lat", type=float, required=True)
+    station.add_argument("--lng", type=float, required=True)
+    station.add_argument(
+        "--coord-system", default="gcj02", choices=["gcj02", "wgs84", "bd09"], help="of the point"
+    )
+    station.add_argument("--address", default="")
+    station.add_argument("--district", default=None)
+    station.add_argument("--street", default="")
+    station.add_argument("--phone", default=None)
+    station.add_argument("--circle-minutes", type=int, default=15)
+    user = admin_sub.add_parser("create-user", help="create a sign-in account")
+    user.add_argument(
+        "--role", required=True, choices=["operator", "caregiver", "officer", "admin"]
+    )
+    user.add_argument("--username", required=True)
+    user.add_argument("--name", required=True, help="the name people see")
+    user.add_argument("--station", type=int, default=None, help="operators and caregivers")
+    user.add_argument("--phone", default=None, help="caregivers sign in with it")
+    user.add_argument("--district", default=None, help="officers: their district")
+    user.add_argument("--street", default=None, help="street officers: their street")
+    pw = user.add_mutually_exclusive_group()
+    pw.add_argument("--password-env", metavar="NAME", help="read it from this variable")
+    pw.add_argument("--password-stdin", action="store_true", help="read one line from stdin")
+    imp = sub.add_parser("import", help="load the street office's lists")
+    imp_sub = imp.add_subparsers(dest="import_cmd", required=True)
+    el = imp_sub.add_parser("elders", help="the elder list (.xlsx or .csv)")
+    el.add_argument("file", type=Path)
+    el.add_argument("--station", type=int, required=True)
+    el.add_argument("--dry-run", action="store_true", help="check every row, write nothing")
+    el.add_argument(
+        "--skip-bad", action="store_true", help="import the correct rows even if some are wrong"
+    )
     bench = sub.add_parser("bench", help="benchmarks")
     bench.add_argument("which", choices=["solomon"])
     bench.add_argument("rest", nargs=argparse.REMAINDER)
@@ -218,10 +319,14 @@ def _main(argv: list[str] | None) -> int:
         from server.demo import seed_demo
 
         _migrate(settings)
-        summary = asyncio.run(seed_demo(settings))
+        clock = make_clock(settings.clock_start)
+        summary = asyncio.run(seed_demo(settings, clock=clock))
         print(summary, flush=True)
         if not args.no_serve:
-            _serve(settings, args.host, args.port)
+            _serve(settings, args.host, args.port, clock)
+    elif args.cmd in ("admin", "import"):
+        _ensure_schema(settings)
+        return _first_start(settings, args)
     elif args.cmd == "backup":
         _backup(settings, args.dest)
     elif args.cmd == "restore":

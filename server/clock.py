@@ -20,6 +20,24 @@ class SystemClock:
         return datetime.now(UTC)
 
 
+class ShiftedClock:
+    """Wall-clock time moved to start at ``start``: it runs at the real pace from there.
+
+    For a demo or a test run that must see the same time of day whatever the hour
+    (``ANXIN_CLOCK_START``); production refuses it."""
+
+    def __init__(self, start: datetime) -> None:
+        self._shift = as_utc(start) - datetime.now(UTC)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self._shift
+
+
+def make_clock(start: datetime | None) -> Clock:
+    """The system clock, or one shifted to begin at ``start``."""
+    return SystemClock() if start is None else ShiftedClock(start)
+
+
 class FakeClock:
     """A clock that moves only when a test says so."""
 

@@ -14,7 +14,7 @@ import random
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from dispatch.travel import TravelMode, TravelParams, service_circle_radius_m
@@ -22,6 +22,7 @@ from schemas.registry import BindingStatus
 from schemas.services import MealOrderStatus
 from server.auth.passwords import hash_password
 from server.auth.tables import users
+from server.clock import Clock, make_clock
 from server.errors import ApiError
 from server.identity import make_id_number
 from server.registry.tables import caregivers, elders, family_bindings, stations
@@ -81,7 +82,11 @@ async def demo_passwords_in_use(settings: Settings) -> list[str]:
     return sorted(str(r.username) for r in rows if verify_password(r.password_hash, DEMO_PASSWORD))
 
 
-async def seed_demo(settings: Settings, *, elders_n: int = 320, today: bool = True) -> str:
+async def seed_demo(
+    settings: Settings, *, elders_n: int = 320, today: bool = True, clock: Clock | None = None
+) -> str:
+    """Seed the station once and today's work once, at the time ``clock`` says (the server's)."""
+    clock = clock or make_clock(settings.clock_start)
     store = Store(settings.database_url)
     try:
         async with store.begin() as conn:
@@ -91,13 +96,13 @@ async def seed_demo(settings: Settings, *, elders_n: int = 320, today: bool = Tr
             if found:
                 summary = f"demo station already seeded (id {found}); sign in as operator / {DEMO_PASSWORD}"
             else:
-                summary = await _seed(conn, elders_n)
+                summary = await _seed(conn, elders_n, clock.now())
                 found = (
                     await conn.execute(select(stations.c.id).where(stations.c.name == STATION_NAME))
                 ).scalar()
         if today and found is not None:
             try:
-                summary += "\n" + await seed_day(settings, store, int(found))
+                summary += "\n" + await seed_day(settings, store, int(found), now=clock.now())
             except SQLAlchemyError as exc:
                 # The station must start even if today's sample work cannot be written (a
                 # schema behind the code, say): say why, and serve without it.
@@ -321,9 +326,8 @@ async def _user(
     )
 
 
-async def _seed(conn: Any, elders_n: int) -> str:
+async def _seed(conn: Any, elders_n: int, now: datetime) -> str:
     rng = random.Random(20261123)
-    now = datetime.now(UTC)
     radius = service_circle_radius_m(TravelParams(), TravelMode.EBIKE, 15)
     kitchen_at = _offset(*CENTRE, 900, 2.2)
     sid = int(
@@ -446,13 +450,23 @@ async def _seed(conn: Any, elders_n: int) -> str:
             ).scalar_one()
         )
         first_elder = first_elder or eid
+    # 王芳 (caregiver1, whom the README names) is on duty round the corner from 王秀英, so a
+    # newcomer signed in as caregiver1 gets the offer when the demo elder presses help.
+    home = (
+        await conn.execute(select(elders.c.lat, elders.c.lng).where(elders.c.id == first_elder))
+    ).one()
+    near = _offset(home.lat, home.lng, 250, 0.8)
+    await conn.execute(
+        update(caregivers)
+        .where(caregivers.c.phone == team[0][1])
+        .values(lat=near[0], lng=near[1], on_duty=True)
+    )
     from server.welfare.demo import seed_welfare_demo
 
     await seed_welfare_demo(conn, station_id=sid, now=now)
     elder_uid = await _user(
         conn, now, "elder", "王秀英", username="elder", station_id=sid, openid="demo-elder-openid"
     )
-    from sqlalchemy import update
 
     await conn.execute(update(elders).where(elders.c.id == first_elder).values(user_id=elder_uid))
     fam = await _user(

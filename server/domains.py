@@ -19,6 +19,7 @@ from server.hotline import tables as hotline_tables
 from server.incidents import jobs as incident_jobs
 from server.incidents import routes as incident_routes
 from server.incidents import tables as incident_tables
+from server.jobs import register_prune
 from server.planning import jobs as planning_jobs
 from server.planning import routes as planning_routes
 from server.planning import tables as planning_tables
@@ -52,6 +53,7 @@ TABLES = (
 
 def register_jobs(platform: Platform) -> None:
     """Every domain's outbox consumers and timer handlers, in one table."""
+    register_prune(platform)
     registry_jobs.register(platform)
     incident_jobs.register(platform)
     task_jobs.register(platform)

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.faults import crash_point
 from server.metrics import Read, add_gauge
-from server.platform import Platform, Tx
+from server.platform import Platform, Tx, schedule
 from server.store.errors import is_retryable
 from server.store.tables import outbox, timers
 
@@ -360,3 +360,52 @@ def add_job_gauges(platform: Platform) -> None:
         "how far past its due time the most overdue pending timer is",
         age_of(timers.c.due_at, lambda now: [timers.c.state == "pending", timers.c.due_at <= now]),
     )
+
+
+# --- pruning: idempotency keys and device event ids are kept for a day or more ---------------
+
+PRUNE_TIMER = "platform.prune"
+PRUNE_EVERY = timedelta(hours=1)
+
+
+async def ensure_prune_scheduled(tx: Tx) -> None:
+    """Keep one pending prune timer ahead (its ref names the hour it runs at, so several
+    processes starting at once schedule one)."""
+    pending = (
+        await tx.conn.execute(
+            select(timers.c.id).where(
+                timers.c.kind == PRUNE_TIMER, timers.c.state == "pending", timers.c.due_at > tx.now
+            )
+        )
+    ).first()
+    if pending is None:
+        step = int(PRUNE_EVERY.total_seconds())
+        due = datetime.fromtimestamp((int(tx.now.timestamp()) // step + 1) * step, tz=tx.now.tzinfo)
+        await schedule(tx, PRUNE_TIMER, f"platform:prune:{due.isoformat()}", due, {})
+
+
+async def prune(platform: Platform, tx: Tx) -> dict[str, int]:
+    """Delete every domain's replay and idempotency records older than the setting."""
+    before = tx.now - timedelta(seconds=platform.settings.idempotency_ttl_s)
+    return {name: await h(tx, before) for name, h in sorted(platform.prune_handlers.items())}
+
+
+async def on_prune_timer(platform: Platform, tx: Tx, _payload: dict[str, Any]) -> None:
+    pruned = await prune(platform, tx)
+    if any(pruned.values()):
+        log.info("pruned", extra=pruned)
+    await ensure_prune_scheduled(tx)
+
+
+def register_prune(platform: Platform) -> None:
+    platform.on_timer(PRUNE_TIMER, on_prune_timer)
+
+
+async def start_prune(platform: Platform) -> None:
+    """At start: the prune timer exists (it re-arms itself from then on)."""
+    try:
+        async with platform.tx() as tx:
+            await ensure_prune_scheduled(tx)
+    except Exception as exc:  # the store may be busy or away: the next start tries again
+        if not is_retryable(exc):
+            log.warning("prune timer not scheduled: %s", exc)

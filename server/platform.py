@@ -65,6 +65,8 @@ class Slot(Generic[T]):
 OutboxHandler = Callable[["Platform", dict[str, Any]], Awaitable[None]]
 TimerHandler = Callable[["Platform", Tx, dict[str, Any]], Awaitable[None]]
 StopHandler = Callable[["Platform"], Awaitable[None]]
+# Deletes what was kept until ``before`` (replay and idempotency records); returns how many.
+PruneHandler = Callable[[Tx, datetime], Awaitable[int]]
 
 
 class Platform:
@@ -83,6 +85,7 @@ class Platform:
         # the app's cleanup_ctx (server.app), None while the app is not running.
         self.http: ClientSession | None = None
         self.stop_handlers: list[StopHandler] = []
+        self.prune_handlers: dict[str, PruneHandler] = {}
 
     def get(self, slot: Slot[T]) -> T:
         """The slot's object, made on first use (``LookupError`` for an empty slot without a
@@ -112,6 +115,10 @@ class Platform:
         """Run at shutdown, after the relay and timers have stopped and before the store, the
         bus and the HTTP session close (work a domain still has in flight finishes there)."""
         self.stop_handlers.append(handler)
+
+    def on_prune(self, name: str, handler: PruneHandler) -> None:
+        """Prune records kept for ``settings.idempotency_ttl_s`` (server/jobs.py runs it hourly)."""
+        self.prune_handlers[name] = handler
 
     @asynccontextmanager
     async def tx(self) -> AsyncIterator[Tx]:
@@ -219,11 +226,12 @@ async def audit(
     object_id: str | int,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    """Record an access or disclosure; the audit log never holds the revealed values."""
+    """Record an access or disclosure; the audit log never holds the revealed values. The
+    command line on the server (``COMMAND_LINE``, user id 0) is recorded with no actor."""
     await tx.conn.execute(
         insert(audit_log).values(
             at=tx.now,
-            actor_user_id=actor,
+            actor_user_id=actor or None,
             action=action,
             object_type=object_type,
             object_id=str(object_id),

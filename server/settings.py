@@ -6,6 +6,7 @@ import json
 import os
 import secrets
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 
 
@@ -22,6 +23,12 @@ def _int(name: str, default: int) -> int:
 def database_url_given() -> bool:
     """Whether the operator named a database (else the embedded SQLite default is used)."""
     return _env("ANXIN_DATABASE_URL") is not None
+
+
+def environment() -> dict[str, str]:
+    """The whole environment, for a command that reads a variable the operator named on its
+    command line (``anxin admin create-user --password-env VAR``)."""
+    return dict(os.environ)
 
 
 def crash_target() -> str:
@@ -55,6 +62,27 @@ def _known(value: str | None) -> bool:
     )
 
 
+def _at_least(name: str, default: int, least: int) -> int:
+    value = _int(name, default)
+    if value < least:
+        raise SystemExit(f"{name}={value} is below its least value {least}")
+    return value
+
+
+def _when(name: str) -> datetime | None:
+    """An ISO 8601 instant with its offset (``2026-11-23T10:00:00+08:00``), or unset."""
+    raw = _env(name)
+    if raw is None:
+        return None
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError as exc:
+        raise SystemExit(f"{name}={raw!r} is not an ISO 8601 date and time") from exc
+    if value.tzinfo is None:
+        raise SystemExit(f"{name}={raw!r} needs an offset (+08:00 or Z)")
+    return value
+
+
 def _default_db_url() -> str:
     Path("var").mkdir(exist_ok=True)
     return "sqlite+aiosqlite:///var/anxin.db"
@@ -74,6 +102,11 @@ class Settings:
     wechat_base_url: str = "https://api.weixin.qq.com"
     wechat_appid: str = "wx-anxin-demo"
     wechat_secret: str = "demo-secret"
+    # The official account (公众号) behind H5 sign-in inside WeChat: its own app id and secret
+    # (unset: H5 pages sign in with a password only), and WeChat's authorisation page.
+    wechat_mp_appid: str | None = None
+    wechat_mp_secret: str | None = None
+    wechat_oauth_url: str = "https://open.weixin.qq.com"
     offer_timeout_s: int = 60
     sla_s: int = 1200
     plan_eta_s: int = 960
@@ -98,6 +131,9 @@ class Settings:
     lease_s: float = 5.0  # renewed while a row is in hand; a dead process's claims lapse after it
     outbox_poll_s: float = 0.5
     ws_heartbeat_s: float = 20.0
+    # How long a help call's Idempotency-Key and a device's event id are remembered: a phone or
+    # a gateway retrying within it gets the same answer, never a second emergency (>= 24 h).
+    idempotency_ttl_s: int = 48 * 3600
     production: bool = False
     log_level: str = "INFO"
     # The console map's tile server (unset: the built-in outline map, no outside request).
@@ -114,6 +150,9 @@ class Settings:
     # The secrets (by variable) the environment did not set: `anxin serve` fills them from
     # the data directory, generating them on first start.
     unset_secrets: tuple[str, ...] = ()
+    # The server's clock starts at this instant and runs from there (demo and tests, so the
+    # time of day is the same at any hour); None: the system clock. Refused in production.
+    clock_start: datetime | None = None
 
     def check_production(self) -> None:
         """Refuse to start a production process that would lose or leak things."""
@@ -136,6 +175,8 @@ class Settings:
                 problems.append(f"{name} is a published or short value: set 32+ random characters")
         if self.wechat_appid in DEMO_WECHAT_APPIDS:
             problems.append("ANXIN_WECHAT_APPID is the demo's: set the mini-program's app id")
+        if self.clock_start is not None:
+            problems.append("ANXIN_CLOCK_START moves the server's clock: unset it")
         if self.database_url.startswith("sqlite") and self.redis_url:
             problems.append("several processes need PostgreSQL, not SQLite")
         if problems:
@@ -198,6 +239,10 @@ class Settings:
             wechat_base_url=_env("ANXIN_WECHAT_BASE_URL", base.wechat_base_url) or "",
             wechat_appid=_env("ANXIN_WECHAT_APPID", base.wechat_appid) or "",
             wechat_secret=_env("ANXIN_WECHAT_SECRET", base.wechat_secret) or "",
+            wechat_mp_appid=_env("ANXIN_WECHAT_MP_APPID"),
+            wechat_mp_secret=_env("ANXIN_WECHAT_MP_SECRET"),
+            wechat_oauth_url=_env("ANXIN_WECHAT_OAUTH_URL", base.wechat_oauth_url)
+            or base.wechat_oauth_url,
             offer_timeout_s=_int("ANXIN_OFFER_TIMEOUT_S", base.offer_timeout_s),
             sla_s=_int("ANXIN_SLA_S", base.sla_s),
             lease_s=float(_env("ANXIN_LEASE_S") or base.lease_s),
@@ -223,4 +268,8 @@ class Settings:
             admit_wait_s=float(_env("ANXIN_ADMIT_WAIT_S") or base.admit_wait_s),
             data_dir=_env("ANXIN_DATA_DIR", base.data_dir) or base.data_dir,
             unset_secrets=tuple(n for n in GENERATED if _env(n) is None),
+            clock_start=_when("ANXIN_CLOCK_START"),
+            idempotency_ttl_s=_at_least(
+                "ANXIN_IDEMPOTENCY_TTL_S", base.idempotency_ttl_s, 24 * 3600
+            ),
         )

@@ -42,6 +42,7 @@ addStrings({
   keys: "快捷键：j/k 上下移动 · Enter 打开 · a 确认警报 · n 电话建单 · Esc 关闭",
   high_risk: "高风险", elders_legend: "老人", incidents_legend: "呼叫", station: "服务站", kitchen: "中央厨房",
   flagged: "到达位置异常", press_count: "按键 {n} 次",
+  late_press: "⏱ 迟到 {m} 分钟", late_press_at: "设备缓存的按键：{t} 按下，迟到 {m} 分钟送达",
   arrival_far: "签到位置距老人 {d} 米", arrival_far_limit: "（超出 {limit} 米）", confirm_arrival: "确认到达",
   confirm_hint: "到达未计入：请先电话联系护理员或老人，核实已到门口后再确认。", confirm_note_ph: "核实情况（可选）",
   arrival_confirmed_ok: "已确认到达", arrival_confirmed_by_op: "调度员已确认到场", qi_flag: "⚠ 到达待确认 · {d} 米",
@@ -93,6 +94,7 @@ addStrings({
   keys: "Keys: j/k move · Enter open · a acknowledge · n new call · Esc close",
   high_risk: "high risk", elders_legend: "Elders", incidents_legend: "Calls", station: "Station", kitchen: "Kitchen",
   flagged: "arrival location flagged", press_count: "{n} presses",
+  late_press: "⏱ {m} min late", late_press_at: "press buffered by the device: pressed at {t}, arrived {m} min late",
   arrival_far: "Checked in {d} m from the elder", arrival_far_limit: " (more than {limit} m)", confirm_arrival: "Confirm arrival",
   confirm_hint: "Not counted as on scene yet: call the caregiver or the elder, and confirm once they are at the door.", confirm_note_ph: "What you checked (optional)",
   arrival_confirmed_ok: "Arrival confirmed", arrival_confirmed_by_op: "confirmed by the operator", qi_flag: "⚠ arrival to confirm · {d} m",
@@ -283,6 +285,7 @@ function renderQueue() {
             : inc.offer ? h("span", { class: "qi-cg", text: `→ ${inc.offer.caregiver_name}` }) : null,
           inc.eta_at && !inc.arrived_at ? h("span", { class: "qi-eta", text: t("eta", { t: hhmm(inc.eta_at) }) }) : null,
           inc.press_count > 1 ? h("span", { class: "qi-press", text: t("press_count", { n: inc.press_count }) }) : null,
+          inc.late_s ? h("span", { class: "qi-late warn", "data-late": inc.late_s, text: t("late_press", { m: lateMinutes(inc) }) }) : null,
           awaitingConfirmation(inc) ? h("span", { class: "qi-flag", "data-flag": "arrival", text: t("qi_flag", { d: metres(inc.arrival_distance_m) }) }) : null),
         h("span", { class: "qi-time", text: hhmm(inc.opened_at) })));
   }) : [h("li", { class: "empty", text: t("no_incidents") })]));
@@ -290,6 +293,8 @@ function renderQueue() {
 
 // A check-in too far from the elder: not on scene until the operator confirms it (or the
 // caregiver checks in again nearby).
+// A press the device buffered (no network) and sent later: how late, in whole minutes.
+function lateMinutes(inc) { return Math.max(1, Math.round((inc.late_s || 0) / 60)); }
 function awaitingConfirmation(inc) { return !!inc.arrival_flagged && ["accepted", "en_route"].includes(inc.status); }
 function metres(d) { return d === null || d === undefined ? "?" : Math.round(d).toLocaleString(lang() === "zh" ? "zh-CN" : "en-GB"); }
 
@@ -657,6 +662,8 @@ function renderDetail() {
         h("span", { id: "detail-status-text", text: tr(inc.status_text_i18n, inc.status_text) })),
       h("dt", { text: t("deadline") }), h("dd", {}, h("span", { class: `cd ${cd.cls}`, "data-countdown": inc.id, id: "detail-countdown", text: cd.text }), " ", hhmm(inc.deadline_at)),
       h("dt", { text: t("opened") }), h("dd", { text: [clockTime(inc.opened_at), source(inc.source), inc.press_count > 1 ? t("press_count", { n: inc.press_count }) : null].filter(Boolean).join(" · ") }),
+      inc.late_s ? h("dt", { text: "⏱" }) : null,
+      inc.late_s ? h("dd", { class: "warn", id: "detail-late", text: t("late_press_at", { t: clockTime(inc.pressed_at), m: lateMinutes(inc) }) }) : null,
       h("dt", { text: t("caregiver") }), h("dd", { id: "detail-caregiver", text: inc.caregiver_name ? `${inc.caregiver_name}${inc.eta_at ? " · " + t("eta", { t: hhmm(inc.eta_at) }) : ""}`
         : inc.offer ? `→ ${inc.offer.caregiver_name} (${t("s_offered")}${inc.offer.manual ? " · " + tr(inc.offer.reason_i18n, inc.offer.reason) : ""})` : t("none") }),
       inc.elder ? h("dt", { text: t("elder") }) : null,

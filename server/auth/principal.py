@@ -38,3 +38,8 @@ class Principal:
 
     def is_staff(self) -> bool:
         return self.role in (Role.OPERATOR, Role.ADMIN)
+
+
+# `anxin admin ...` on the server itself: an administrator without an account (user id 0),
+# recorded in the audit log with no actor.
+COMMAND_LINE = Principal(user_id=0, role=Role.ADMIN, station_id=None)

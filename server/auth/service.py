@@ -1,7 +1,12 @@
-"""Sign-in flows: password with lockout, WeChat code2Session, refresh rotation."""
+"""Sign-in flows: password with lockout, WeChat code2Session, the official account's web
+authorisation for H5 pages, refresh rotation."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import secrets
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -16,7 +21,7 @@ from server.auth.passwords import check_new_password, hash_password, verify_pass
 from server.auth.principal import Principal, Role
 from server.auth.tables import login_failures, refresh_tokens, users
 from server.auth.tokens import hash_refresh, issue_access, new_refresh_token, new_session_id
-from server.auth.wechat import WeChatAuth
+from server.auth.wechat import Scope, WeChatAuth, WeChatOAuth
 from server.errors import ApiError
 from server.platform import Platform, Tx, audit, dialect_insert, queue_push
 from server.texts import render
@@ -194,10 +199,16 @@ async def wechat_login(
 ) -> TokenPair:
     """Elders and families: a wx.login code; unknown openids become family accounts."""
     session = await wechat.code2session(code)
+    return await _openid_sign_in(platform, session.openid, link_code, None)
+
+
+async def _openid_sign_in(
+    platform: Platform, openid: str, link_code: str | None, nickname: str | None
+) -> TokenPair:
     for attempt in range(2):
         try:
             async with platform.tx() as tx:
-                return await _wechat_sign_in(platform, tx, session.openid, link_code)
+                return await _wechat_sign_in(platform, tx, openid, link_code, nickname)
         except IntegrityError:
             # The same WeChat signing in twice at once: the other request created the
             # account; the second attempt finds it.
@@ -210,8 +221,73 @@ async def wechat_login(
     raise AssertionError("unreachable")
 
 
+# ----- H5 pages inside WeChat: the official account's web authorisation ---------------------
+
+OAUTH_STATE_TTL = timedelta(minutes=10)
+# The official account's openids are another app's: kept apart from the mini-program's.
+MP_PREFIX = "mp:"
+
+
+def _state_mac(secret: str, payload: str) -> str:
+    mac = hmac.new(secret.encode(), b"wechat-oauth." + payload.encode(), hashlib.sha256)
+    return base64.urlsafe_b64encode(mac.digest()[:18]).decode().rstrip("=")
+
+
+def safe_next(raw: str | None) -> str:
+    """Where the page goes back to: a path on this site (never another site)."""
+    path = raw or "/m/family"
+    if not path.startswith("/") or path.startswith("//") or "\\" in path or len(path) > 200:
+        raise ApiError(422, "bad_next", "next must be a path on this site", field="next")
+    return path
+
+
+def oauth_start(
+    platform: Platform, oauth: WeChatOAuth, *, origin: str, next_path: str, scope: Scope
+) -> tuple[str, str]:
+    """(the URL to send the browser to, the nonce to keep in its cookie). The state carries
+    the page to come back to and expires; it is signed, and matched with the cookie so that a
+    code obtained in another browser cannot be replayed in this one."""
+    nonce = secrets.token_urlsafe(12)
+    until = int((platform.clock.now() + OAUTH_STATE_TTL).timestamp())
+    payload = f"{nonce}.{until}"
+    state = f"{payload}.{_state_mac(platform.settings.jwt_secret, payload)}"
+    return oauth.authorize_url(origin + next_path, scope, state), nonce
+
+
+def _check_state(platform: Platform, state: str, cookie_nonce: str | None) -> None:
+    bad = ApiError(400, "oauth_state_invalid", "sign in again from the page", field="state")
+    parts = state.split(".")
+    if len(parts) != 3:
+        raise bad
+    nonce, until, mac = parts
+    if not hmac.compare_digest(mac, _state_mac(platform.settings.jwt_secret, f"{nonce}.{until}")):
+        raise bad
+    if not until.isdigit() or int(until) < platform.clock.now().timestamp():
+        raise ApiError(400, "oauth_state_expired", "the sign-in took too long; try again")
+    if cookie_nonce is None or not hmac.compare_digest(nonce, cookie_nonce):
+        raise bad
+
+
+async def oauth_login(
+    platform: Platform,
+    oauth: WeChatOAuth,
+    *,
+    code: str,
+    state: str,
+    cookie_nonce: str | None,
+    link_code: str | None,
+) -> TokenPair:
+    """The page came back from WeChat with ?code&state: the state is checked first, then the
+    code exchanged for the openid, then the same sign-in as the mini-program's."""
+    _check_state(platform, state, cookie_nonce)
+    user = await oauth.exchange(code)
+    if len(user.openid) > 64 - len(MP_PREFIX):
+        raise ApiError(502, "wechat_error", "WeChat sign-in failed")
+    return await _openid_sign_in(platform, MP_PREFIX + user.openid, link_code, user.nickname)
+
+
 async def _wechat_sign_in(
-    platform: Platform, tx: Tx, openid: str, link_code: str | None
+    platform: Platform, tx: Tx, openid: str, link_code: str | None, nickname: str | None = None
 ) -> TokenPair:
     user = (await tx.conn.execute(select(users).where(users.c.wechat_openid == openid))).first()
     if link_code:
@@ -222,7 +298,7 @@ async def _wechat_sign_in(
                 insert(users)
                 .values(
                     role=Role.FAMILY.value,
-                    display_name=render("account.wechat_user"),
+                    display_name=nickname or render("account.wechat_user"),
                     wechat_openid=openid,
                     created_at=tx.now,
                 )

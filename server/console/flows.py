@@ -40,6 +40,12 @@ NOTIFICATION_TYPES: Final = (
 )
 
 
+async def any_station(platform: Platform) -> bool:
+    """Whether the database holds a station yet (an empty one gets the first-start page)."""
+    async with platform.store.read() as conn:
+        return (await conn.execute(select(stations.c.id).limit(1))).first() is not None
+
+
 def station_of(p: Principal, asked: str | None) -> int:
     """The operator's own station; an admin names one (``asked``), or 0 for the first."""
     if p.role is Role.ADMIN:

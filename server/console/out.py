@@ -16,6 +16,7 @@ from server.incidents.out import offer_reason
 from server.texts import (
     TASK_KIND_KEYS,
     Audience,
+    Lang,
     Text,
     alarm_text,
     bilingual,
@@ -445,3 +446,33 @@ def notification_out(r: Any, who: Audience) -> dict[str, Any]:
         "text": text["zh"],
         "text_i18n": text,
     }
+
+
+def first_start_page() -> str:
+    """The console of a database with no station: what to run, in Chinese then English."""
+    from html import escape
+
+    from server.texts.console import FIRST_START_COMMANDS
+
+    def part(lang: Lang) -> str:
+        steps = "".join(
+            f"<h2>{escape(render(key, lang))}</h2><pre>{escape(cmd)}</pre>"
+            for key, cmd in FIRST_START_COMMANDS.items()
+        )
+        return (
+            f'<section lang="{"zh-CN" if lang == "zh" else "en"}">'
+            f"<h1>{escape(render('first_start.heading', lang))}</h1>"
+            f"<p>{escape(render('first_start.lead', lang))}</p>{steps}"
+            f"<p>{escape(render('first_start.demo', lang))}</p></section>"
+        )
+
+    return (
+        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(render('first_start.title', 'zh'))}</title>"
+        "<style>body{font-family:system-ui,sans-serif;max-width:52rem;margin:2rem auto;"
+        "padding:0 1rem;line-height:1.6;color:#1b2330}pre{background:#f3f5f8;padding:.75rem;"
+        "overflow-x:auto;border-radius:6px}section+section{margin-top:3rem;border-top:1px solid"
+        ' #dde2ea;padding-top:1rem}</style></head><body id="first-start">'
+        f"{part('zh')}{part('en')}</body></html>"
+    )

@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from server.auth.principal import Role
-from server.console import flows
+from server.console import flows, out
 from server.errors import ApiError
 from server.http import caller, int_param, ok, platform, require
 
@@ -41,6 +41,11 @@ def _page(filename: str) -> Any:
         path = CONSOLE_DIR / filename
         if not path.is_file():
             raise ApiError(404, "not_found", "page not installed")
+        if filename == "console.html" and not await flows.any_station(platform(request)):
+            # An empty database: say what to run instead of an empty console.
+            return web.Response(
+                text=out.first_start_page(), content_type="text/html", headers=PAGE_HEADERS
+            )
         return web.FileResponse(path, headers=PAGE_HEADERS)
 
     return handler
@@ -129,6 +134,7 @@ async def my_notifications(request: web.Request) -> web.Response:
 def routes() -> list[web.RouteDef]:
     out: list[web.RouteDef] = [web.get(path, _page(name)) for path, name in PAGES.items()]
     out += [
+        web.get("/", _redirect_console),
         web.get("/console/", _redirect_console),
         web.get("/console/assets/{path:.+}", _asset),
         web.get("/api/v1/console/board", board),

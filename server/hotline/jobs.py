@@ -6,7 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from server.hotline.config import check_production
-from server.hotline.flows import alarms, complaints, delivery, followup, responsibility, sweep
+from server.hotline.flows import (
+    alarms,
+    complaints,
+    delivery,
+    devices,
+    followup,
+    responsibility,
+    sweep,
+)
 from server.hotline.flows.chain import TIMER_KIND, advance, start_chain
 from server.incidents.flows import presses
 from server.platform import Platform, Tx, emit
@@ -32,6 +40,7 @@ def register(platform: Platform) -> None:
     platform.on_timer(delivery.CHECK_TIMER, on_alert_check)
     platform.on_timer(complaints.DEADLINE_TIMER, on_complaint_deadline)
     platform.on_timer(sweep.SWEEP_TIMER, on_sweep_timer)
+    platform.on_prune("device_events", devices.prune_device_events)
 
 
 # --- the escalation chain ------------------------------------------------------------------

@@ -38,6 +38,19 @@ webhook_nonces = Table(
     Column("expires_at", UtcDateTime, nullable=False, index=True),
 )
 
+# A device's presses by the gateway's event id, kept as long as a gateway may re-deliver one
+# (ANXIN_IDEMPOTENCY_TTL_S, at least 24 h), with the incident the press went to: a re-delivery
+# answers the same incident. Pruned by the housekeeping job.
+device_events = Table(
+    "hotline_device_events",
+    metadata,
+    Column("device_id", String(64), primary_key=True),
+    Column("event_id", String(64), primary_key=True),
+    Column("incident_id", ForeignKey("incidents.id"), nullable=True),
+    Column("pressed_at", UtcDateTime, nullable=True),  # the device's time of the press
+    Column("received_at", UtcDateTime, nullable=False, index=True),
+)
+
 escalation_chains = Table(
     "hotline_chains",
     metadata,

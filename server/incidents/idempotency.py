@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 
 from server.errors import ApiError
 from server.incidents.tables import idempotency_keys
@@ -66,3 +67,11 @@ async def remember(tx: Tx, scope: str, key: str, digest: str, status: int, body:
             created_at=tx.now,
         )
     )
+
+
+async def prune_keys(tx: Tx, before: datetime) -> int:
+    """Forget keys written before ``before`` (the housekeeping job; kept 48 h by default)."""
+    res = await tx.conn.execute(
+        delete(idempotency_keys).where(idempotency_keys.c.created_at < before)
+    )
+    return int(res.rowcount or 0)

@@ -16,6 +16,7 @@ from server.hotline.flows.tasks import insert_new, task_row
 from server.incidents.flows.alarms import raise_alarm
 from server.incidents.flows.dispatch import dispatch_incident
 from server.incidents.flows.offers import expire, release_caregiver
+from server.incidents.idempotency import prune_keys
 from server.incidents.model import ACTIVE_STATES, load
 from server.incidents.notify import to_watchers
 from server.incidents.tables import incidents, offers
@@ -113,6 +114,7 @@ async def pending_offers(conn: AsyncConnection) -> float:
 
 
 def register(platform: Platform) -> None:
+    platform.on_prune("idempotency_keys", prune_keys)
     platform.on_event("incident.opened", on_opened)
     platform.on_event("incident.redispatch", on_redispatch)
     platform.on_event("caregiver.deactivated", release_caregiver)

@@ -110,6 +110,8 @@ async def incident_out(
         resolved_at=row.resolved_at,
         resolution=row.resolution,
         press_count=row.press_count,
+        pressed_at=row.pressed_at,
+        late_s=row.late_s,
         status_text=text,
     )
     if with_candidates and row.last_ranking:

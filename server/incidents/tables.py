@@ -38,6 +38,10 @@ incidents = Table(
     Column("last_ranking", JSON, nullable=True),
     Column("call_id", String(64), nullable=True),
     Column("press_count", Integer, nullable=False, server_default="1"),
+    # A press a device buffered (no network) and sent later: the device's time of the press
+    # and how late it came; None when it came at once.
+    Column("pressed_at", UtcDateTime, nullable=True),
+    Column("late_s", Integer, nullable=True),
     Column("version", Integer, nullable=False, server_default="1"),
 )
 incident_events = Table(
@@ -89,5 +93,5 @@ idempotency_keys = Table(
     Column("state", String(10), nullable=False),  # running, done
     Column("response_status", Integer, nullable=True),
     Column("response_body", JSON, nullable=True),
-    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False, index=True),
 )

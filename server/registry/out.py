@@ -108,6 +108,7 @@ def elder_out(
         address=row.address,
         access_notes=row.access_notes,
         location=Point(lat=row.lat, lng=row.lng),
+        location_pending=row.location_pending,
         living=row.living,
         categories=list(row.categories),
         care_level=row.care_level,

@@ -83,6 +83,9 @@ elders = Table(
     Column("access_notes", String(200), nullable=False, server_default=""),
     Column("lat", Float, nullable=False),
     Column("lng", Float, nullable=False),
+    # Imported without a point (the address could not be located): it stands at the station
+    # until an operator sets its location (server/registry/flows/imports.py).
+    Column("location_pending", Boolean, nullable=False, server_default="0"),
     Column("living", String(24), nullable=False, server_default="with_family"),
     Column("categories", JSON, nullable=False),
     Column("care_level", String(16), nullable=False, server_default=CareLevel.SELF_CARE.value),

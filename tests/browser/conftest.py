@@ -21,8 +21,10 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -47,6 +49,14 @@ SHOTS = (
 )
 PASSWORD = "anxin1234"
 CTI_SECRET = "browser-test-cti-secret"
+# The demo server's clock starts on a Monday at 10:00 in Shanghai whatever the hour the suite
+# runs at (the day's first visits are in their windows, the station is open), and runs from
+# there; the pages take the server's time (common.js syncClock).
+# ANXIN_TEST_CLOCK_START (ISO 8601 with offset) tries another hour.
+CLOCK_START = datetime.fromisoformat(
+    os.environ.get("ANXIN_TEST_CLOCK_START")
+    or datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai")).isoformat()
+)
 CONSOLE_VIEW = {"width": 1366, "height": 768}
 PHONE_VIEW = {"width": 390, "height": 844}
 
@@ -60,6 +70,14 @@ def _missing(what: str) -> None:
     )
 
 
+# When each server was launched: its clock reads CLOCK_START then.
+LAUNCHED: dict[str, float] = {}
+
+
+def base_of(port: int) -> str:
+    return f"http://127.0.0.1:{port}"
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -69,9 +87,14 @@ def _free_port() -> int:
 class Api:
     """A tiny JSON client for arranging and checking state around the browser."""
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, started: float | None = None) -> None:
         self.base = base
         self.tokens: dict[str, str] = {}
+        self.started = time.time() if started is None else started
+
+    def now(self) -> datetime:
+        """The server's time (its clock started at CLOCK_START when the server was launched)."""
+        return (CLOCK_START + timedelta(seconds=time.time() - self.started)).astimezone(UTC)
 
     def token(self, who: str) -> str:
         if who not in self.tokens:
@@ -113,24 +136,15 @@ class Api:
     def duty(self, who: str, on: bool) -> None:
         self.call("POST", "/api/v1/caregivers/me/duty", who, json={"on_duty": on})
 
-    def cti_ringing(self, caller: str) -> str:
-        """The telephony reports a ringing call (signed like the real CTI webhook)."""
+    def signed(self, path: str, payload: dict[str, Any]) -> Any:
+        """POST as the telephony or the device gateway do: HMAC-signed with the server's time
+        (the device secret is the CTI secret here)."""
         from hotline.cti import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 
-        call_id = f"call-{uuid.uuid4().hex[:10]}"
-        body = _dumps(
-            {
-                "event_id": uuid.uuid4().hex,
-                "type": "ringing",
-                "call_id": call_id,
-                "caller": caller,
-                "called": "13800138000",
-                "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            }
-        )
-        ts = str(int(time.time()))
+        body = _dumps(payload)
+        ts = str(int(self.now().timestamp()))
         req = urllib.request.Request(
-            self.base + "/api/v1/hotline/cti/events",
+            self.base + path,
             data=body,
             method="POST",
             headers={
@@ -140,7 +154,23 @@ class Api:
             },
         )
         with urllib.request.urlopen(req, timeout=10) as r:
-            assert r.status == 200
+            assert r.status in (200, 201)
+            return _loads(r.read())
+
+    def cti_ringing(self, caller: str) -> str:
+        """The telephony reports a ringing call (signed like the real CTI webhook)."""
+        call_id = f"call-{uuid.uuid4().hex[:10]}"
+        self.signed(
+            "/api/v1/hotline/cti/events",
+            {
+                "event_id": uuid.uuid4().hex,
+                "type": "ringing",
+                "call_id": call_id,
+                "caller": caller,
+                "called": "13800138000",
+                "at": self.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+            },
+        )
         return call_id
 
     def help_call(self, who: str = "elder", call_type: str = "emergency") -> Any:
@@ -177,6 +207,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "ANXIN_JWT_SECRET": "browser-test-secret-0123456789abcdef0123",
         "ANXIN_LOG_LEVEL": "WARNING",
         "ANXIN_CTI_SECRET": CTI_SECRET,
+        "ANXIN_DEVICE_SECRET": CTI_SECRET,  # the gateway signs with it here too
+        "ANXIN_CLOCK_START": CLOCK_START.isoformat(),
     }
     if os.environ.get("ANXIN_BROWSER_SCHEMA") == "tables":
         # While the baseline migration lags behind the table definitions (other work in
@@ -185,10 +217,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     anxin = Path(sys.executable).with_name("anxin")
     cmd = [str(anxin)] if anxin.exists() else [sys.executable, "-m", "server.cli"]
     log = open(tmp / "server.log", "w")  # noqa: SIM115
+    LAUNCHED[base_of(port)] = time.time()
     proc = subprocess.Popen(
         [*cmd, "demo", "--port", str(port)], cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT
     )
-    base = f"http://127.0.0.1:{port}"
+    base = base_of(port)
     deadline = time.monotonic() + 90
     while True:
         try:
@@ -234,7 +267,7 @@ def _schema_from_tables(url: str) -> None:
 
 @pytest.fixture(scope="module")
 def demo_api(server: str) -> Api:
-    return Api(server)
+    return Api(server, LAUNCHED.get(server))
 
 
 @pytest.fixture(scope="module")

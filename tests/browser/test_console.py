@@ -524,7 +524,7 @@ def test_family_cancels_a_booking_before_its_cut_off(
         if any(m["code"] == "chat" for m in menu)
         else menu[0]
     )
-    tomorrow = (datetime.now(SHANGHAI) + timedelta(days=2)).date()
+    tomorrow = (demo_api.now().astimezone(SHANGHAI) + timedelta(days=2)).date()
     start = datetime.combine(tomorrow, datetime.min.time(), SHANGHAI).replace(hour=10)
     booking = demo_api.call(
         "POST",
@@ -682,3 +682,40 @@ def test_an_alarm_raised_while_the_board_loads_is_not_lost(
     for a in open_alarms(demo_api):
         demo_api.call("POST", f"/api/v1/alarms/{a['id']}/ack", "operator")
     ctx.close()
+
+
+def test_a_buffered_device_press_is_shown_late_on_the_console(
+    server: str, demo_api: Api, browser: Any
+) -> None:
+    """A pendant without network kept a press for 40 minutes; the gateway sends it with the
+    device's time: the call is taken, and the operator sees that it came 40 minutes late."""
+    target = demo_api.call("GET", "/api/v1/elders?page=1&page_size=5", "operator")["items"][4]
+    demo_api.call(
+        "POST",
+        "/api/v1/hotline/devices",
+        "operator",
+        json={"device_id": "BTN-LATE-1", "elder_id": target["id"]},
+    )
+    pressed = demo_api.now() - timedelta(minutes=40)
+    answer = demo_api.signed(
+        "/api/v1/hotline/devices/BTN-LATE-1/press",
+        {"device_id": "BTN-LATE-1", "event_id": "gw-late-1", "pressed_at": pressed.isoformat()},
+    )
+    # (the test knows the server's time to a few seconds)
+    assert 39 * 60 < answer["late_s"] <= 41 * 60
+    ctx = console(browser)
+    op = ctx.new_page()
+    sign_in(op, server, "/console", "operator")
+    item = op.locator(f"[data-testid=incident-{answer['incident_id']}]")
+    item.wait_for(timeout=5000)
+    assert "迟到 40 分钟" in item.locator("[data-late]").inner_text()
+    item.click()
+    op.wait_for_selector("#detail-late", timeout=3000)
+    assert "迟到 40 分钟送达" in op.locator("#detail-late").inner_text()
+    ctx.close()
+    demo_api.call(
+        "POST",
+        f"/api/v1/incidents/{answer['incident_id']}/close",
+        "operator",
+        json={"resolution": "handled_by_phone"},
+    )

@@ -37,6 +37,17 @@ async def post_signed(api: Api, path: str, payload: dict[str, Any], **kw: Any) -
     return r.status, await r.json(content_type=None)
 
 
+async def device(api: Api, device_id: str = "BTN-0001") -> None:
+    """Register a one-button device to the test's elder (as the station's operator)."""
+    await api.call(
+        "POST",
+        "/api/v1/hotline/devices",
+        "operator",
+        json={"device_id": device_id, "elder_id": api.ids["elder"]},
+        expect=201,
+    )
+
+
 def cti(
     event_id: str,
     kind: str,

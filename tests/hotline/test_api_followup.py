@@ -14,7 +14,7 @@ from server.registry.tables import elders
 from server.services.tables import bookings
 from server.tasks.tables import tasks
 from tests.conftest import BACKENDS
-from tests.hotline.support import cti, post_signed, send_cti, signed_headers
+from tests.hotline.support import cti, device, post_signed, send_cti, signed_headers
 from tests.support.api import Api
 from tests.welfare.support import long_tokens
 
@@ -38,16 +38,6 @@ async def task_refs(api: Api, prefix: str) -> list[str]:
 
 
 BTN = {"device_id": "BTN-0001"}  # a device's requests name it in the signed body
-
-
-async def device(api: Api, device_id: str = "BTN-0001") -> None:
-    await api.call(
-        "POST",
-        "/api/v1/hotline/devices",
-        "operator",
-        json={"device_id": device_id, "elder_id": api.ids["elder"]},
-        expect=201,
-    )
 
 
 async def test_register_device_only_for_own_station(api: Api) -> None:
@@ -496,11 +486,11 @@ async def test_a_replayed_press_changes_nothing(api: Api) -> None:
 async def test_a_press_resent_with_the_same_event_id_is_ignored(api: Api) -> None:
     await device(api)
     path = "/api/v1/hotline/devices/BTN-0001/press"
-    status, _ = await post_signed(api, path, {**BTN, "event_id": "gw-77"})
+    status, first = await post_signed(api, path, {**BTN, "event_id": "gw-77"})
     assert status == 201
     api.clock.advance(5)  # re-signed with a new timestamp: a gateway's retry
     status, body = await post_signed(api, path, {**BTN, "event_id": "gw-77"})
-    assert status == 200 and body == {"duplicate": True}
+    assert status == 200 and body == {"duplicate": True, "incident_id": first["incident_id"]}
     status, body = await post_signed(api, path, {**BTN, "event_id": "gw-78"})
     assert status == 200 and body["joined"] is True  # a new press joins the open incident
 

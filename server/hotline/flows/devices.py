@@ -3,19 +3,22 @@ through the one intake path."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 
 from hotline.cti import DEFAULT_WINDOW as REPLAY_WINDOW
+from hotline.devices import press_time
 from schemas.incidents import CallType
 from server.errors import ApiError
 from server.hotline.flows.common import StoreNonceCache, elder_in_scope
 from server.hotline.flows.sweep import ensure_sweep_scheduled
 from server.hotline.out import zh
-from server.hotline.tables import devices
-from server.incidents.flows.intake import Intake, IntakeResult, open_or_join
-from server.platform import Platform, Tx
+from server.hotline.tables import device_events, devices
+from server.incidents.flows.intake import Intake, open_or_join
+from server.platform import Platform, Tx, dialect_insert
 
 
 async def register_device(
@@ -79,15 +82,61 @@ async def heartbeat(
         return True
 
 
+@dataclass(frozen=True)
+class PressAnswer:
+    """What the gateway is told: the incident the press went to (None for a replayed request
+    without an event id), whether it joined an open one, whether it was a re-delivery, and how
+    late it came."""
+
+    incident_id: int | None
+    joined: bool
+    duplicate: bool = False
+    late_s: int | None = None
+
+
 async def device_press(
-    platform: Platform, *, device_id: str, kind: CallType, nonce: str
-) -> IntakeResult | None:
-    """A press on a device goes through the one intake path (repeats join the open incident);
-    None when the request was a replay."""
+    platform: Platform,
+    *,
+    device_id: str,
+    kind: CallType,
+    nonce: str,
+    event_id: str | None = None,
+    pressed_at: datetime | None = None,
+) -> PressAnswer:
+    """A press on a device goes through the one intake path (repeats join the open incident).
+
+    A press with an event id is remembered with its incident for ``idempotency_ttl_s`` (48 h):
+    the gateway's re-delivery, however late, answers that incident and changes nothing. A press
+    the device buffered comes with its device time: accepted, flagged late, never refused."""
     async with platform.tx() as tx:
         d = await _device(tx, device_id)
-        if not await _fresh(tx, nonce):
-            return None
+        if event_id is not None:
+            # Claimed first: a concurrent re-delivery waits on this row, then finds it taken.
+            claimed = await tx.conn.execute(
+                dialect_insert(tx.conn)(device_events)
+                .values(
+                    device_id=device_id,
+                    event_id=event_id,
+                    pressed_at=pressed_at,
+                    received_at=tx.now,
+                )
+                .on_conflict_do_nothing(
+                    index_elements=[device_events.c.device_id, device_events.c.event_id]
+                )
+            )
+            if not claimed.rowcount:
+                first = (
+                    await tx.conn.execute(
+                        select(device_events.c.incident_id).where(
+                            device_events.c.device_id == device_id,
+                            device_events.c.event_id == event_id,
+                        )
+                    )
+                ).scalar()
+                return PressAnswer(first, joined=False, duplicate=True)
+        elif not await _fresh(tx, nonce):
+            return PressAnswer(None, joined=False, duplicate=True)
+        when = press_time(pressed_at, tx.now)
         await tx.conn.execute(
             update(devices).where(devices.c.id == d.id).values(last_heartbeat_at=tx.now)
         )
@@ -97,5 +146,20 @@ async def device_press(
             source="device",
             reporter_user_id=None,
             note=zh("hotline.device_note", device_id=device_id),
+            pressed_at=when.pressed_at,
+            late_s=when.late_s,
         )
-        return await open_or_join(platform, tx, intake)
+        result = await open_or_join(platform, tx, intake)
+        if event_id is not None:
+            await tx.conn.execute(
+                update(device_events)
+                .where(device_events.c.device_id == device_id, device_events.c.event_id == event_id)
+                .values(incident_id=result.incident_id)
+            )
+        return PressAnswer(result.incident_id, joined=result.joined, late_s=when.late_s)
+
+
+async def prune_device_events(tx: Tx, before: datetime) -> int:
+    """Forget device event ids received before ``before`` (the housekeeping job)."""
+    res = await tx.conn.execute(delete(device_events).where(device_events.c.received_at < before))
+    return int(res.rowcount or 0)

@@ -99,8 +99,9 @@ async def device_heartbeat(request: web.Request) -> web.Response:
 async def device_press(request: web.Request) -> web.Response:
     """A press on a device, from the device gateway (signed): the one intake path.
 
-    A replayed request (the same event id or the same signed bytes within the replay window)
-    is answered 200 and changes nothing: gateways retry what they think failed.
+    A re-delivered press (the same event id within ``idempotency_ttl_s``, or the same signed
+    bytes within the replay window) is answered 200 with its incident and changes nothing:
+    gateways retry what they think failed. A buffered press comes with its device time.
     """
     body = await request.read()
     pf = platform(request)
@@ -111,9 +112,12 @@ async def device_press(request: web.Request) -> web.Response:
         device_id=_same_device(request, data.device_id),
         kind=data.call_type,
         nonce=_device_nonce(request, data.event_id),
+        event_id=data.event_id,
+        pressed_at=data.pressed_at,
     )
-    if result is None:
-        return ok({"duplicate": True})
-    return ok(
-        {"incident_id": result.incident_id, "joined": result.joined}, 200 if result.joined else 201
-    )
+    if result.duplicate:
+        return ok({"duplicate": True, "incident_id": result.incident_id})
+    answer: dict[str, Any] = {"incident_id": result.incident_id, "joined": result.joined}
+    if result.late_s is not None:
+        answer["late_s"] = result.late_s
+    return ok(answer, 200 if result.joined else 201)

@@ -8,7 +8,7 @@ incident joins that incident.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -53,6 +53,18 @@ class Intake:
     lng: float | None = None
     note: str = ""
     call_id: str | None = None
+    # A press a device buffered and sent late: the device's time and how late it came.
+    pressed_at: datetime | None = None
+    late_s: int | None = None
+
+    def timing(self) -> dict[str, Any]:
+        """The press's own time for the timeline, when it came from a device clock."""
+        out: dict[str, Any] = {}
+        if self.pressed_at is not None:
+            out["pressed_at"] = self.pressed_at.isoformat()
+        if self.late_s is not None:
+            out["late_s"] = self.late_s
+        return out
 
 
 @dataclass(frozen=True)
@@ -121,6 +133,8 @@ async def _open(platform: Platform, tx: Tx, elder: Row[Any], cmd: Intake) -> int
                     deadline_at=deadline,
                     notes=cmd.note,
                     call_id=cmd.call_id,
+                    pressed_at=cmd.pressed_at if cmd.late_s is not None else None,
+                    late_s=cmd.late_s,
                 )
                 .returning(incidents.c.id)
             )
@@ -135,6 +149,7 @@ async def _open(platform: Platform, tx: Tx, elder: Row[Any], cmd: Intake) -> int
         source=cmd.source,
         outside_circle=outside,
         note=cmd.note,
+        **cmd.timing(),
     )
     if repeat is not None:
         await link_repeat(tx, iid, repeat)
@@ -205,6 +220,7 @@ async def _join(platform: Platform, tx: Tx, inc: Any, cmd: Intake) -> None:
         source=cmd.source,
         press_count=inc.press_count + 1,
         upgraded=upgrade,
+        **cmd.timing(),
     )
     if upgrade:
         await start_emergency_clock(platform, tx, inc.id, values["deadline_at"])

@@ -42,6 +42,7 @@ def _values(body: ElderIn | ElderPatch, *, create: bool) -> dict[str, Any]:
         values["phone"] = mobile(values["phone"], "phone")
     if body.location is not None:
         values["lat"], values["lng"] = stored(body.location)
+        values["location_pending"] = False  # an imported elder's location, set by hand
     if body.contacts is not None:
         values["contacts"] = people(body.contacts, "contacts")
     if body.neighbours is not None:

@@ -83,7 +83,7 @@ async def create(plat: Platform, p: Principal, body: OfficerIn) -> OfficerOut:
                     district=body.district,
                     street=body.street,
                     created_at=tx.now,
-                    created_by=p.user_id,
+                    created_by=p.user_id or None,  # None: the command line
                 )
             )
             await audit(

@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: 859685d9af70
+Revision ID: afcf440fdacf
 Revises: 
-Create Date: 2026-12-07 01:12:43.247014
+Create Date: 2026-12-07 01:16:53.186537
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from alembic import op
 import server.store.types
 
 
-revision = '859685d9af70'
+revision = 'afcf440fdacf'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -49,6 +49,9 @@ def upgrade() -> None:
     sa.Column('created_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('scope', 'key', name=op.f('pk_idempotency_keys'))
     )
+    with op.batch_alter_table('idempotency_keys', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_idempotency_keys_created_at'), ['created_at'], unique=False)
+
     op.create_table('ledger_entries',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('entry_id', sa.String(length=160), nullable=False),
@@ -369,6 +372,7 @@ def upgrade() -> None:
     sa.Column('access_notes', sa.String(length=200), server_default='', nullable=False),
     sa.Column('lat', sa.Float(), nullable=False),
     sa.Column('lng', sa.Float(), nullable=False),
+    sa.Column('location_pending', sa.Boolean(), server_default='0', nullable=False),
     sa.Column('living', sa.String(length=24), server_default='with_family', nullable=False),
     sa.Column('categories', sa.JSON(), nullable=False),
     sa.Column('care_level', sa.String(length=16), server_default='自理', nullable=False),
@@ -521,6 +525,8 @@ def upgrade() -> None:
     sa.Column('last_ranking', sa.JSON(), nullable=True),
     sa.Column('call_id', sa.String(length=64), nullable=True),
     sa.Column('press_count', sa.Integer(), server_default='1', nullable=False),
+    sa.Column('pressed_at', server.store.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('late_s', sa.Integer(), nullable=True),
     sa.Column('version', sa.Integer(), server_default='1', nullable=False),
     sa.ForeignKeyConstraint(['caregiver_id'], ['caregivers.id'], name=op.f('fk_incidents_caregiver_id_caregivers')),
     sa.ForeignKeyConstraint(['elder_id'], ['elders.id'], name=op.f('fk_incidents_elder_id_elders')),
@@ -742,6 +748,18 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('hotline_chains', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_hotline_chains_station_id'), ['station_id'], unique=False)
+
+    op.create_table('hotline_device_events',
+    sa.Column('device_id', sa.String(length=64), nullable=False),
+    sa.Column('event_id', sa.String(length=64), nullable=False),
+    sa.Column('incident_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('pressed_at', server.store.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('received_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['incident_id'], ['incidents.id'], name=op.f('fk_hotline_device_events_incident_id_incidents')),
+    sa.PrimaryKeyConstraint('device_id', 'event_id', name=op.f('pk_hotline_device_events'))
+    )
+    with op.batch_alter_table('hotline_device_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_hotline_device_events_received_at'), ['received_at'], unique=False)
 
     op.create_table('hotline_satisfaction',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -1035,6 +1053,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_hotline_satisfaction_station_id'))
 
     op.drop_table('hotline_satisfaction')
+    with op.batch_alter_table('hotline_device_events', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_hotline_device_events_received_at'))
+
+    op.drop_table('hotline_device_events')
     with op.batch_alter_table('hotline_chains', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_hotline_chains_station_id'))
 
@@ -1163,6 +1185,9 @@ def downgrade() -> None:
         batch_op.drop_index('ix_ledger_account_period')
 
     op.drop_table('ledger_entries')
+    with op.batch_alter_table('idempotency_keys', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_idempotency_keys_created_at'))
+
     op.drop_table('idempotency_keys')
     with op.batch_alter_table('hotline_webhook_nonces', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_hotline_webhook_nonces_expires_at'))
