@@ -115,14 +115,14 @@ export class Session {
     return this._refreshing;
   }
 
-  async api(method, path, body, headers = {}, retried = false) {
-    const opts = { method, headers: { ...headers } };
+  async api(method, path, body, headers = {}, retried = false, signal = undefined) {
+    const opts = { method, headers: { ...headers }, signal };
     if (this.token) opts.headers.Authorization = `Bearer ${this.token}`;
     if (body !== undefined) { opts.headers["Content-Type"] = "application/json"; opts.body = JSON.stringify(body); }
     const r = await fetch(path, opts);
     if (r.status === 401 && !retried && this.data && this.data.refresh_token) {
       await this.refresh();
-      return this.api(method, path, body, headers, true);
+      return this.api(method, path, body, headers, true, signal);
     }
     const text = await r.text();
     const data = text ? JSON.parse(text) : null;
@@ -274,6 +274,69 @@ export class Live {
 // Refresh the access token ahead of its expiry so the WebSocket can reconnect at any time.
 export function keepFresh(session) {
   setInterval(() => { if (session.signedIn) session.refresh().catch(() => {}); }, 10 * 60 * 1000);
+}
+
+// ----- the phone's outbox -----------------------------------------------------------------
+// What a person pressed or typed is written to localStorage first and sent from there: it
+// survives a reload, a closed tab and a phone restart, and is sent again (same Idempotency-Key,
+// same body) until the server answers. Items go in the order they were made, one at a time, so
+// a caregiver's "accept" reaches the server before her "on my way". A network failure, a
+// timeout, a 5xx, 408, 429 or the server's "still processing" 409 are retried with back-off;
+// any other answer ends the item (onDone for 2xx, onFail with the error otherwise).
+const OUTBOX_MAX_BACKOFF_MS = Number(window.ANXIN_OUTBOX_MAX_BACKOFF_MS) || 15000;
+const OUTBOX_TIMEOUT_MS = 15000;
+export function transient(e) {
+  if (!e || !e.status) return true;               // no answer at all: the network
+  if (e.status >= 500 || e.status === 408 || e.status === 429 || e.status === 401) return true;
+  return e.status === 409 && e.body && e.body.code === "idempotency_conflict";
+}
+export class Outbox {
+  constructor(session, name, { onDone, onFail, onChange } = {}) {
+    this.session = session; this.name = name;
+    this.onDone = onDone || (() => {}); this.onFail = onFail || (() => {}); this.onChange = onChange || (() => {});
+    this.busy = false; this.retry = 0; this.timer = null;
+    window.addEventListener("online", () => { this.retry = 0; this.flush(); });
+  }
+  get storeKey() { return `anxin.outbox.${this.name}.${(this.session.data && this.session.data.user_id) || "anon"}`; }
+  items() { try { return JSON.parse(localStorage.getItem(this.storeKey) || "[]"); } catch (e) { return []; } }
+  _save(list) { localStorage.setItem(this.storeKey, JSON.stringify(list)); this.onChange(list); }
+  _update(key, change) { this._save(this.items().map((x) => (x.key === key ? { ...x, ...change } : x))); }
+  // Queue a request; returns the item (its key is the Idempotency-Key).
+  add(path, body, meta = {}) {
+    const item = { key: uuid(), path, body, created: Date.now(), tries: 0, ...meta };
+    this._save([...this.items(), item]);
+    this.retry = 0; this.flush();
+    return item;
+  }
+  async flush() {
+    if (this.busy || !this.session.signedIn) return;
+    this.busy = true; clearTimeout(this.timer);
+    try {
+      for (;;) {
+        const item = this.items()[0];
+        if (!item) { this.retry = 0; return; }
+        try {
+          const ctl = new AbortController();
+          const stop = setTimeout(() => ctl.abort(), OUTBOX_TIMEOUT_MS);
+          let answer;
+          try { answer = await this.session.api("POST", item.path, item.body, { "Idempotency-Key": item.key }, false, ctl.signal); }
+          finally { clearTimeout(stop); }
+          this._save(this.items().filter((x) => x.key !== item.key));
+          this.retry = 0;
+          try { this.onDone(item, answer); } catch (e) { console.warn("outbox", e); }
+        } catch (e) {
+          if (transient(e)) {
+            this._update(item.key, { tries: (item.tries || 0) + 1, error: e.message || "network" });
+            const delay = Math.min(OUTBOX_MAX_BACKOFF_MS, 1000 * 2 ** this.retry++);
+            this.timer = setTimeout(() => this.flush(), delay);
+            return;
+          }
+          this._save(this.items().filter((x) => x.key !== item.key));
+          try { this.onFail(item, e); } catch (e2) { console.warn("outbox", e2); }
+        }
+      }
+    } finally { this.busy = false; }
+  }
 }
 
 // ----- sign-in form ------------------------------------------------------------------------

@@ -469,12 +469,30 @@ async def elder_day(platform: Platform, p: Principal, elder_id: int) -> dict[str
         incs = await _elder_incidents(conn, open_now.order_by(incidents.c.id.desc()), now, who)
         recent_stmt = mine.order_by(incidents.c.id.desc()).limit(10)
         recent = await _elder_incidents(conn, recent_stmt, now, who)
+        station_phone = (
+            await conn.execute(select(stations.c.phone).where(stations.c.id == e.station_id))
+        ).scalar()
     return {
         "now": now.isoformat(),
         "elder": {"id": e.id, "name": e.name},
+        "phones": _phones(station_phone, e.contacts),
         "tasks": items,
         "open_incidents": incs,
         "recent_incidents": recent,
+    }
+
+
+def _phones(station_phone: str | None, contacts: Any) -> dict[str, Any]:
+    """The numbers the elder's page offers as big call buttons while a call cannot get out:
+    the station, the first family contact (by order) and 120."""
+    listed = [c for c in (contacts or []) if isinstance(c, dict) and c.get("phone")]
+    first = min(listed, key=lambda c: int(c.get("order") or 0), default=None)
+    return {
+        "station": station_phone or None,
+        "family": {"name": str(first.get("name") or ""), "phone": str(first["phone"])}
+        if first
+        else None,
+        "emergency": "120",
     }
 
 

@@ -122,6 +122,17 @@ async def test_caregiver_day_and_elder_day_are_guarded(api: Api) -> None:
     )
 
 
+async def test_elder_day_gives_the_numbers_to_phone_when_a_call_cannot_get_out(api: Api) -> None:
+    """The elder's page keeps these to show big call buttons while a press is not sent yet."""
+    day = await api.call(
+        "GET", f"/api/v1/console/elders/{api.ids['elder']}/day", "elder", expect=200
+    )
+    phones = day["phones"]
+    assert phones["family"] == {"name": "王小红", "phone": "13911112222"}
+    assert phones["emergency"] == "120"
+    assert "station" in phones
+
+
 async def test_each_reader_gets_their_own_wording_in_both_languages(api: Api) -> None:
     iid = (await api.press(expect=201))["id"]
     await api.pump()

@@ -1,0 +1,149 @@
+"""The phones never lie: a press that has not reached the station says so, survives a reload
+and a closed tab, and is delivered exactly once when the network returns (headless Chromium)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import Api, sign_in
+from tests.browser.test_console import hold, phone
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def elder_id(api: Api) -> int:
+    return int(api.call("GET", "/api/v1/me/elders", "elder")[0]["id"])
+
+
+def open_calls(api: Api) -> list[Any]:
+    page = api.call("GET", f"/api/v1/incidents?status=active&elder_id={elder_id(api)}", "operator")
+    return list(page["items"])
+
+
+def close_all(api: Api) -> None:
+    for inc in open_calls(api):
+        api.call(
+            "POST",
+            f"/api/v1/incidents/{inc['id']}/close",
+            "operator",
+            json={"resolution": "test_press", "notes": "browser test"},
+        )
+
+
+def calls_since(api: Api, after_id: int) -> list[Any]:
+    page = api.call(
+        "GET", f"/api/v1/incidents?status=all&elder_id={elder_id(api)}&page_size=20", "operator"
+    )
+    return [i for i in page["items"] if i["id"] > after_id]
+
+
+def last_id(api: Api) -> int:
+    page = api.call(
+        "GET", f"/api/v1/incidents?status=all&elder_id={elder_id(api)}&page_size=1", "operator"
+    )
+    return max([int(i["id"]) for i in page["items"]] or [0])
+
+
+def elder_phone(server: str, api: Api, browser: Any) -> tuple[int, Any, Any]:
+    """No call open, the last incident's id, and the elder signed in on a phone."""
+    close_all(api)
+    before = last_id(api)
+    ctx = phone(browser)
+    el = ctx.new_page()
+    sign_in(el, server, "/m/elder", "elder")
+    return before, ctx, el
+
+
+def test_offline_press_says_not_sent_and_is_delivered_once_when_the_network_returns(
+    server: str, demo_api: Api, browser: Any
+) -> None:
+    before, ctx, el = elder_phone(server, demo_api, browser)
+    el.wait_for_selector("#conn.live")
+    assert "已连接" in el.locator("#conn").inner_text()  # the connection in words
+
+    ctx.set_offline(True)
+    hold(el, "#help", 1300)
+    box = el.locator("#pending[data-state=failed]")
+    box.wait_for(timeout=8000)
+    assert "呼叫还没发出" in box.inner_text()
+    assert el.locator("#help.sent").count() == 0
+    assert "已呼叫" not in el.locator("#help").inner_text()
+    # Big buttons to phone the station, the first family contact and 120, from the elder's file.
+    tels = {
+        a.get_attribute("data-tel"): a.get_attribute("href")
+        for a in el.locator("#pending a[href^='tel:']").all()
+    }
+    assert tels["120"] == "tel:120"
+    assert tels["family"].startswith("tel:1")
+    assert "station" in tels
+    el.wait_for_function("document.querySelector('#conn').textContent.includes('网络断开')")
+    assert calls_since(demo_api, before) == []  # nothing reached the station
+
+    ctx.set_offline(False)
+    el.wait_for_selector("#help.sent", timeout=20_000)
+    assert "已呼叫" in el.locator("#help").inner_text()
+    assert el.locator("#pending").is_hidden()
+    made = calls_since(demo_api, before)
+    assert len(made) == 1 and made[0]["press_count"] == 1, made
+    assert el.evaluate("window.__anxin.outbox.items().length") == 0
+    ctx.close()
+    close_all(demo_api)
+
+
+def test_a_call_pending_across_a_reload_and_a_closed_tab_is_sent_once(
+    server: str, demo_api: Api, browser: Any
+) -> None:
+    before, ctx, el = elder_phone(server, demo_api, browser)
+    # The first try reaches the server but its answer is lost; later tries do not get through.
+    seen: list[str] = []
+
+    def lose_answer(route: Any) -> None:
+        seen.append(route.request.headers.get("idempotency-key", ""))
+        if len(seen) == 1:
+            route.fetch()  # the station has it ...
+        route.abort()  # ... but the phone never hears back
+
+    el.route("**/api/v1/help-calls", lose_answer)
+    hold(el, "#help", 1300)
+    el.wait_for_selector("#pending[data-state=failed]", timeout=8000)
+    assert len(calls_since(demo_api, before)) == 1  # it did reach the station
+
+    el.reload()
+    el.wait_for_selector("#pending[data-state=failed]", timeout=8000)
+    assert el.locator("#help.sent").count() == 0
+    assert "呼叫还没发出" in el.locator("#pending").inner_text()
+    el.close()  # the tab is closed with the call still pending
+
+    again = ctx.new_page()
+    again.goto(server + "/m/elder")
+    again.wait_for_selector("#help.sent", timeout=15_000)
+    assert again.locator("#pending").is_hidden()
+    made = calls_since(demo_api, before)
+    # One incident, one press: every retry carried the first press's Idempotency-Key.
+    assert len(made) == 1 and made[0]["press_count"] == 1, made
+    assert len(set(seen)) == 1, seen
+    ctx.close()
+    close_all(demo_api)
+
+
+def test_signing_out_asks_first(server: str, demo_api: Api, browser: Any) -> None:
+    ctx = phone(browser)
+    el = ctx.new_page()
+    sign_in(el, server, "/m/elder", "elder")
+    asked: list[str] = []
+
+    def answer(d: Any) -> None:
+        asked.append(d.message)
+        d.dismiss()
+
+    el.on("dialog", answer)
+    el.click("#sign-out")
+    assert asked and "退出" in asked[0]
+    assert el.locator("#help").count() == 1  # still signed in
+    el.remove_listener("dialog", answer)
+    el.on("dialog", lambda d: d.accept())
+    el.click("#sign-out")
+    el.wait_for_selector("#login-form", timeout=5000)
+    ctx.close()
