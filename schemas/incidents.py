@@ -16,6 +16,8 @@ from schemas.common import (
     Push,
     PushTime,
     StationPush,
+    StepIn,
+    StepMarks,
     TimelineEvent,
 )
 
@@ -166,24 +168,28 @@ class OfferOut(Model):
     eta_s: int
 
 
-class DeclineIn(Model):
+class AcceptIn(StepIn):
+    """Accepting an offer: an empty body, or the time it was accepted on the phone."""
+
+
+class DeclineIn(StepIn):
     reason: str = Field(default="", max_length=200)
 
 
-class EnRouteIn(Model):
+class EnRouteIn(StepIn):
     location: Location | None = None
 
 
-class ArriveIn(Model):
+class ArriveIn(StepIn):
     location: Location
 
 
-class ResolveIn(Model):
+class ResolveIn(StepIn):
     notes: str = Field(min_length=1, max_length=2000)
     outcome: str = Field(default="resolved", pattern="^(resolved|hospital|false_alarm|test_press)$")
 
 
-class ArrivalOut(Model):
+class ArrivalOut(StepMarks):
     incident_id: int
     distance_m: float
     flagged: bool = Field(description="farther than the tolerance from where the elder called")
@@ -213,7 +219,7 @@ class CloseIn(Model):
     notes: str = Field(default="", max_length=2000)
 
 
-class IncidentStepOut(Model):
+class IncidentStepOut(StepMarks):
     """The answer to a step the caller took on an incident."""
 
     status: str
