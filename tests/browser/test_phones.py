@@ -3,6 +3,8 @@ and a closed tab, and is delivered exactly once when the network returns (headle
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -147,3 +149,55 @@ def test_signing_out_asks_first(server: str, demo_api: Api, browser: Any) -> Non
     el.click("#sign-out")
     el.wait_for_selector("#login-form", timeout=5000)
     ctx.close()
+
+
+def offered_call(api: Api) -> tuple[int, int]:
+    """A help call offered to 王芳 (caregiver1, the only one on duty): (incident, offer)."""
+    api.duty("caregiver1", True)
+    api.duty("caregiver2", False)
+    api.duty("caregiver3", False)
+    close_all(api)
+    iid = int(api.help_call()["id"])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        offers = [
+            o for o in api.call("GET", "/api/v1/offers", "caregiver1") if o["incident_id"] == iid
+        ]
+        if offers:
+            return iid, int(offers[0]["id"])
+        time.sleep(0.2)
+    raise AssertionError("the call was not offered to caregiver1")
+
+
+def test_caregivers_offline_on_my_way_waits_on_the_phone_and_arrives_with_its_device_time(
+    server: str, demo_api: Api, browser: Any
+) -> None:
+    iid, oid = offered_call(demo_api)
+    demo_api.call("POST", f"/api/v1/offers/{oid}/accept", "caregiver1", json={})
+    ctx = phone(browser)
+    cg = ctx.new_page()
+    sign_in(cg, server, "/m/caregiver", "caregiver1")
+    cg.wait_for_selector("#btn-en-route", timeout=8000)
+
+    ctx.set_offline(True)
+    cg.click("#btn-en-route")
+    cg.wait_for_selector("[data-queued=en_route]", timeout=5000)
+    pending = cg.locator("#outbox [data-pending-step=en_route]")
+    assert "待发送" in pending.inner_text()
+    cg.wait_for_timeout(2500)
+    assert demo_api.call("GET", f"/api/v1/incidents/{iid}", "operator")["status"] == "accepted"
+    back = datetime.now(UTC)
+    ctx.set_offline(False)
+    cg.wait_for_selector("#outbox", state="detached", timeout=20_000)
+    cg.wait_for_function(
+        "document.querySelector('#cg-status') && document.querySelector('#cg-status').textContent === '在途'",
+        timeout=10_000,
+    )
+    full = demo_api.call("GET", f"/api/v1/incidents/{iid}", "operator")
+    [went] = [e for e in full["timeline"] if e["kind"] == "en_route"]  # applied once
+    at = datetime.fromisoformat(went["at"])
+    assert at == datetime.fromisoformat(went["data"]["device_time"])  # when she tapped it
+    assert at < back - timedelta(seconds=2)  # not when the network came back
+    assert went["data"]["device_time_flagged"] is None
+    ctx.close()
+    close_all(demo_api)
