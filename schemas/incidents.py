@@ -103,6 +103,10 @@ class ElderContactOut(Model):
     address: str
     access_notes: str
     key_holder: str
+    care_level: str = ""
+    health_notes: str = Field(default="", description="conditions, allergies")
+    medicines: str = ""
+    diet_notes: str = ""
 
 
 class IncidentOut(Model):

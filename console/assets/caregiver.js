@@ -23,7 +23,11 @@ addStrings({
   q_accept: "接单", q_decline: "拒绝", q_en_route: "我已出发", q_arrive: "我已到达", q_resolve: "处理完毕",
   q_task_start: "出发", q_task_arrive: "到达", q_task_complete: "完成",
   sent_late: "离线时的操作已送达（按 {time} 记录）", conn_live: "已连接", conn_connecting: "正在连接…", conn_offline: "网络断开，操作会先存在手机上",
-  sign_out_confirm: "确定要退出吗？", sign_out_pending: "还有 {n} 项操作没发出，退出后会在您下次登录时再发送。确定退出吗？",
+  sign_out_confirm: "确定要退出吗？", call_elder: "☎ 打给老人", call_contact: "☎ 打给{name}", care_level: "护理等级", health: "病情/过敏",
+  medicines: "用药", diet: "饮食", key_holder: "钥匙",
+  start_early: "这次服务的时段是 {a}–{b}，现在离开始还有 {h} 小时。确定现在出发吗？",
+  start_late: "这次服务的时段 {a}–{b} 已过去 {h} 小时。确定现在出发吗？",
+  complete_early: "预约时段是 {a}–{b}，现在还没到：提前完成不算这次预约的服务，会被拒绝。仍要提交吗？", sign_out_pending: "还有 {n} 项操作没发出，退出后会在您下次登录时再发送。确定退出吗？",
 }, {
   on_duty: "On duty", off_duty: "Off duty", duty: "Duty", offer: "New emergency call", accept: "Accept", decline: "Decline",
   expires: "left", eta: "ETA {m} min", address: "Address", access: "Access", deadline: "Deadline",
@@ -43,7 +47,11 @@ addStrings({
   q_accept: "Accept", q_decline: "Decline", q_en_route: "On my way", q_arrive: "Arrived", q_resolve: "Done",
   q_task_start: "Set off", q_task_arrive: "Arrived", q_task_complete: "Done",
   sent_late: "Sent from while you were offline (recorded at {time})", conn_live: "Connected", conn_connecting: "Connecting…", conn_offline: "No network: your steps are kept on the phone",
-  sign_out_confirm: "Sign out?", sign_out_pending: "{n} steps have not been sent yet; they will be sent when you sign in again. Sign out?",
+  sign_out_confirm: "Sign out?", call_elder: "☎ Phone the elder", call_contact: "☎ Phone {name}", care_level: "Care level", health: "Conditions/allergies",
+  medicines: "Medicines", diet: "Diet", key_holder: "Key",
+  start_early: "This visit's window is {a}–{b}, {h} h from now. Set off now anyway?",
+  start_late: "This visit's window {a}–{b} ended {h} h ago. Set off now anyway?",
+  complete_early: "The booking's window is {a}–{b} and has not begun: done this early it is not that booking's visit and will be refused. Send anyway?", sign_out_pending: "{n} steps have not been sent yet; they will be sent when you sign in again. Sign out?",
 });
 
 const session = new Session("caregiver");
@@ -99,6 +107,12 @@ async function snapshot() {
   S.tasks = (mine ? mine.tasks.map((x) => ({ ...x, title_i18n: titles.get(x.id) })) : d.tasks)
     .slice().sort((a, b) => when(a) - when(b) || a.id - b.id);
   S.snapAt = Date.parse(d.now);
+  // The call card: the elder's phones and care notes, read (and audited) once per call.
+  S.contacts ||= {};
+  await Promise.all(d.incidents.filter((i) => !(i.id in S.contacts)).map(async (i) => {
+    try { S.contacts[i.id] = (await session.api("GET", `/api/v1/incidents/${i.id}`)).elder_contact || null; }
+    catch (e) { console.warn("incident", e.status); }
+  }));
   S.taskApi = !!mine;
   watchLocation(d.caregiver.on_duty);
   render();
@@ -226,6 +240,7 @@ function incidentCard(inc) {
       h("dt", { text: t("address") }), h("dd", { text: inc.address || "" }),
       inc.access_notes ? h("dt", { text: t("access") }) : null, inc.access_notes ? h("dd", { text: inc.access_notes }) : null,
       h("dt", { text: t("deadline") }), h("dd", {}, clock)),
+    callCard(inc),
     tooFar ? h("p", { class: "warn-box", id: "cg-too-far", role: "alert", text: t("too_far", { d: metres(inc.arrival_distance_m) }) }) : null,
     navLinks(loc.lat, loc.lng, inc.elder_name),
     queuedFor("en_route", ref) ? queuedTag("en_route") :
@@ -244,6 +259,36 @@ function incidentCard(inc) {
       if (!notes.value.trim()) { notes.focus(); return; }
       queueStep("resolve", `/api/v1/incidents/${inc.id}/resolve`, { notes: notes.value.trim() }, ref, inc.elder_name);
     } }, t("resolve"))) : null);
+}
+
+// What the caregiver needs on the way: tap to phone the elder and the first contact, the care
+// level, conditions and allergies, medicines, diet and who holds the key.
+function callCard(inc) {
+  const c = (S.contacts || {})[inc.id];
+  if (!c) return null;
+  const first = (c.contacts || []).filter((x) => x && x.phone).sort((a, b) => (a.order || 0) - (b.order || 0))[0];
+  const item = (key, value) => value ? [h("dt", { text: t(key) }), h("dd", { text: value })] : [];
+  return h("div", { class: "call-card", id: "call-card" },
+    h("div", { class: "row" },
+      c.phone ? h("a", { class: "btn primary tel", href: `tel:${c.phone}`, "data-tel": "elder" }, t("call_elder")) : null,
+      first ? h("a", { class: "btn tel", href: `tel:${first.phone}`, "data-tel": "contact" }, t("call_contact", { name: first.name || first.relation || "" })) : null),
+    h("dl", { class: "kv" }, ...item("care_level", c.care_level), ...item("health", c.health_notes), ...item("medicines", c.medicines),
+      ...item("diet", c.diet_notes), ...item("key_holder", c.key_holder)));
+}
+
+// Hours between now and a visit's window: >0 before it opens (early), <0 after it closed.
+function windowGap(x) {
+  const t0 = Date.parse(x.window_start || ""); const t1 = Date.parse(x.window_end || "");
+  if (!Number.isNaN(t0) && now() < t0) return (t0 - now()) / 3600000;
+  if (!Number.isNaN(t1) && now() > t1) return -(now() - t1) / 3600000;
+  return 0;
+}
+function windowOk(x, earlyKey, lateKey, slackH = 1) {
+  const gap = windowGap(x);
+  const vars = { a: hhmm(x.window_start), b: hhmm(x.window_end), h: Math.abs(gap).toFixed(1) };
+  if (gap > slackH) return confirm(t(earlyKey, vars));
+  if (lateKey && gap < -slackH) return confirm(t(lateKey, vars));
+  return true;
 }
 
 // One visit of the day's route: where and when, how to get there, and the step it is at.
@@ -269,8 +314,11 @@ function taskItem(x, expanded) {
   if (S.taskApi && !done && mine) {
     if (queuedFor("task_start", ref)) actions.push(queuedTag("task_start"));
     else if (!started && !arrived) {
-      actions.push(h("button", { class: "btn primary", "data-start": x.id, onclick: () =>
-        queueStep("task_start", `/api/v1/tasks/${x.id}/start`, {}, ref, who) }, t("start")));
+      actions.push(h("button", { class: "btn primary", "data-start": x.id, onclick: () => {
+        // Hours outside its window: a warning she must confirm, not a silent refusal.
+        if (!windowOk(x, "start_early", "start_late")) return;
+        queueStep("task_start", `/api/v1/tasks/${x.id}/start`, {}, ref, who);
+      } }, t("start")));
     }
     if (queuedFor("task_arrive", ref)) actions.push(queuedTag("task_arrive"));
     else if (!arrived) {
@@ -307,6 +355,7 @@ function completeForm(x) {
     if (meal) body.hot = hot.checked;
     else if (code.value.trim()) body.door_code = code.value.trim();
     if (!meal && !x.booking_id && !body.notes) { toast(t("notes_needed"), "err"); notes.focus(); return; }
+    if (x.booking_id && !windowOk(x, "complete_early", null, 0.25)) return;
     queueStep("task_complete", `/api/v1/tasks/${x.id}/complete`, body, `t${x.id}`, x.elder_name || tr(x.title_i18n, x.title));
   } },
     notes,

@@ -178,6 +178,14 @@ def test_caregivers_offline_on_my_way_waits_on_the_phone_and_arrives_with_its_de
     cg = ctx.new_page()
     sign_in(cg, server, "/m/caregiver", "caregiver1")
     cg.wait_for_selector("#btn-en-route", timeout=8000)
+    # The call card: tap to phone the elder and the first contact, and the care notes.
+    card = cg.locator("#call-card")
+    card.wait_for(timeout=5000)
+    contact = demo_api.call("GET", f"/api/v1/incidents/{iid}", "caregiver1")["elder_contact"]
+    assert card.locator("a[data-tel=elder]").get_attribute("href") == f"tel:{contact['phone']}"
+    first = contact["contacts"][0]["phone"]
+    assert card.locator("a[data-tel=contact]").get_attribute("href") == f"tel:{first}"
+    assert contact["care_level"] in card.inner_text()
 
     ctx.set_offline(True)
     cg.click("#btn-en-route")

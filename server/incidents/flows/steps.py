@@ -397,4 +397,8 @@ async def contact_for_caregiver(
         address=e.address,
         access_notes=e.access_notes,
         key_holder=e.key_holder,
+        care_level=e.care_level,
+        health_notes=e.health_notes,
+        medicines=e.medicines,
+        diet_notes=e.diet_notes,
     )
