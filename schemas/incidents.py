@@ -435,6 +435,7 @@ class IncidentStatusPush(Push):
     TYPE: ClassVar[str] = "incident.status"
     incident_id: int
     status: IncidentStatus
+    kind: str | None = Field(default=None, description="the call type, on the first status")
     caregiver_name: str | None = None
     eta_at: PushTime | None = None
     eta_minutes: int | None = None

@@ -11,7 +11,7 @@ addStrings({
   calls: "呼叫", accept_med: "接单中位/P90", arrive_med: "到达中位/P90", on_scene: "20分钟内到场",
   meals: "助餐准时", visits: "上门服务", on_duty: "在岗", load_chart: "负荷/人手（按小时）",
   k_emergency: "紧急", k_health: "健康", k_service: "服务", k_family: "亲情",
-  s_open: "待派单", s_offered: "已派单待接", s_accepted: "已接单", s_en_route: "在途", s_arrived: "已到达",
+  s_call_back: "待回电", s_open: "待派单", s_offered: "已派单待接", s_accepted: "已接单", s_en_route: "在途", s_arrived: "已到达",
   s_resolved: "已处理", s_closed: "已关闭",
   cg_off_duty: "离岗", cg_idle: "空闲", cg_offered: "待接单", cg_travelling: "在途", cg_serving: "服务中",
   src_app: "老人端", src_phone: "电话", src_operator: "调度员建单", src_device: "呼叫器", src_cti: "电话",
@@ -47,7 +47,7 @@ addStrings({
   arrival_confirmed_ok: "已确认到达", arrival_confirmed_by_op: "调度员已确认到场", qi_flag: "⚠ 到达待确认 · {d} 米",
   ev_opened: "呼叫进入", ev_offered: "派单", ev_accepted: "接单", ev_en_route: "出发", ev_arrived: "到达",
   ev_resolved: "处理完毕", ev_closed: "关闭", ev_alarm: "警报", ev_alarm_acknowledged: "警报已确认",
-  ev_escalation_step: "升级流程", ev_responsibility_taken: "已有人负责", ev_escalation_stopped: "升级停止", no_candidates: "调度未找到可用护理员，请人工指派",
+  ev_escalation_step: "升级流程", ev_responsibility_taken: "已有人负责", ev_escalation_stopped: "升级停止", no_candidates: "调度未找到可用护理员，请人工指派", not_dispatched: "非紧急呼叫：调度不派护理员，请回电处理（需要时可手动指派）",
   ev_offer_declined: "拒单", ev_offer_expired: "超时未接", ev_offer_withdrawn: "撤回", ev_joined: "再次按键",
   chain_running: "进行中", chain_stopped: "已有人负责", chain_closed: "已结束", ev_call_linked: "关联来电", ev_call_ended: "通话结束",
   ev_marked_medical: "标记医疗急救", ev_escalation_skipped: "升级跳过", ev_called_120: "已拨打120", ev_care_record: "护理记录",
@@ -62,7 +62,7 @@ addStrings({
   calls: "Calls", accept_med: "Accept med/P90", arrive_med: "Arrive med/P90", on_scene: "On scene ≤20 min",
   meals: "Meals on time", visits: "Visits", on_duty: "On duty", load_chart: "Load vs staff (hourly)",
   k_emergency: "Emergency", k_health: "Health", k_service: "Service", k_family: "Family",
-  s_open: "Waiting", s_offered: "Offered", s_accepted: "Accepted", s_en_route: "En route", s_arrived: "Arrived",
+  s_call_back: "To call back", s_open: "Waiting", s_offered: "Offered", s_accepted: "Accepted", s_en_route: "En route", s_arrived: "Arrived",
   s_resolved: "Resolved", s_closed: "Closed",
   cg_off_duty: "Off duty", cg_idle: "Idle", cg_offered: "Offered", cg_travelling: "Travelling", cg_serving: "Serving",
   src_app: "elder app", src_phone: "phone", src_operator: "operator", src_device: "call device", src_cti: "phone",
@@ -98,7 +98,7 @@ addStrings({
   arrival_confirmed_ok: "Arrival confirmed", arrival_confirmed_by_op: "confirmed by the operator", qi_flag: "⚠ arrival to confirm · {d} m",
   ev_opened: "Call in", ev_offered: "Offered", ev_accepted: "Accepted", ev_en_route: "Left", ev_arrived: "Arrived",
   ev_resolved: "Resolved", ev_closed: "Closed", ev_alarm: "Alarm", ev_alarm_acknowledged: "Alarm acknowledged",
-  ev_escalation_step: "Escalation step", ev_responsibility_taken: "Responsibility taken", ev_escalation_stopped: "Escalation stopped", no_candidates: "The dispatcher found nobody available: assign by hand",
+  ev_escalation_step: "Escalation step", ev_responsibility_taken: "Responsibility taken", ev_escalation_stopped: "Escalation stopped", no_candidates: "The dispatcher found nobody available: assign by hand", not_dispatched: "Not an emergency: the dispatcher sends nobody; call back (assign by hand if needed)",
   ev_offer_declined: "Declined", ev_offer_expired: "Offer expired", ev_offer_withdrawn: "Withdrawn", ev_joined: "Pressed again",
   chain_running: "running", chain_stopped: "someone responsible", chain_closed: "closed", ev_call_linked: "Call linked", ev_call_ended: "Call ended",
   ev_marked_medical: "Marked medical", ev_escalation_skipped: "Escalation step skipped", ev_called_120: "Called 120", ev_care_record: "Care record",
@@ -276,7 +276,7 @@ function renderQueue() {
         h("strong", { class: "qi-name", text: inc.elder_name }),
         h("span", { class: `cd ${cd.cls}`, "data-countdown": inc.id, text: cd.text })),
       h("div", { class: "qi-sub" },
-        h("span", { class: `st st-${inc.status}`, "data-status": inc.status, text: t(`s_${inc.status}`) }),
+        h("span", { class: `st st-${inc.status}`, "data-status": inc.status, text: statusLabel(inc) }),
         // Separators are their own items, so the flex gap spaces them evenly in both languages.
         ...sep(
           inc.caregiver_name ? h("span", { class: "qi-cg", text: inc.caregiver_name })
@@ -573,6 +573,8 @@ async function openIncident(id, focus = true) {
 
 function closeDetail() { S.openId = null; S.detail = null; $("#detail").hidden = true; renderMap(); }
 
+// An open call the dispatcher does not handle waits for a call back, not for a dispatch.
+function statusLabel(inc) { return inc.status === "open" && inc.kind && inc.kind !== "emergency" ? t("s_call_back") : t(`s_${inc.status}`); }
 function resolution(code) { const k = `res_${code}`; return t(k) === k ? String(code).replaceAll("_", " ") : t(k); }
 function source(code) { const k = `src_${code}`; return t(k) === k ? String(code) : t(k); }
 
@@ -643,7 +645,7 @@ function renderDetail() {
       h("h2", {}, `#${inc.id} `, h("span", { class: `kind k-${inc.kind}`, text: t(`k_${inc.kind}`) }), " ", inc.elder_name),
       h("button", { class: "btn ghost", "aria-label": "close", onclick: closeDetail }, "✕")),
     h("dl", { class: "d-facts" },
-      h("dt", { text: t("status") }), h("dd", {}, h("span", { class: `st st-${inc.status}`, id: "detail-status", text: t(`s_${inc.status}`) }), " ",
+      h("dt", { text: t("status") }), h("dd", {}, h("span", { class: `st st-${inc.status}`, id: "detail-status", text: statusLabel(inc) }), " ",
         h("span", { id: "detail-status-text", text: tr(inc.status_text_i18n, inc.status_text) })),
       h("dt", { text: t("deadline") }), h("dd", {}, h("span", { class: `cd ${cd.cls}`, "data-countdown": inc.id, id: "detail-countdown", text: cd.text }), " ", hhmm(inc.deadline_at)),
       h("dt", { text: t("opened") }), h("dd", { text: [clockTime(inc.opened_at), source(inc.source), inc.press_count > 1 ? t("press_count", { n: inc.press_count }) : null].filter(Boolean).join(" · ") }),
@@ -656,7 +658,9 @@ function renderDetail() {
         inc.status === "arrived" && confirmedByOperator(inc) ? t("arrival_confirmed_by_op") : t("flagged")].join(" · ") }) : null),
     awaitingConfirmation(inc) ? arrivalBox(inc) : null,
     h("h3", { text: t("candidates") }),
-    (inc.candidates || []).length ? null : h("p", { class: "warn", text: t("no_candidates") }),
+    // Only an emergency is dispatched: any other call is the operator's to call back.
+    inc.kind !== "emergency" ? h("p", { class: "muted", id: "not-dispatched", text: t("not_dispatched") })
+      : (inc.candidates || []).length ? null : h("p", { class: "warn", text: t("no_candidates") }),
     h("table", { class: "cands" }, h("tbody", {}, ...(inc.candidates || []).map((c, i) => h("tr", { class: i === 0 ? "best" : "" },
       h("td", { text: c.name }), h("td", { text: t("eta_min", { m: Math.max(1, Math.round(c.eta_s / 60)) }) }),
       h("td", { class: c.meets_target ? "ok" : "warn", text: c.meets_target ? t("meets") : t("not_meets") }),

@@ -43,7 +43,7 @@ function locate() {
 // keeps it, and the page sends it when it opens again. "Called" is shown only after a 2xx.
 const outbox = new Outbox(session, "elder", {
   onDone: (item, inc) => {
-    if (item.call_type === "family") { toast(t("family_sent")); showStatus(t("family_sent"), "here"); }
+    if (item.call_type === "family") { toast(t("family_sent")); showStatus(t("family_sent"), "open", "family"); }
     else {
       current = inc;
       $("#help-big").textContent = t("sent"); $("#help-small").textContent = t("sent_sub");
@@ -109,12 +109,13 @@ function statusClass(status) {
   return ["open", "offered"].includes(status) ? "wait" : ["accepted", "en_route"].includes(status) ? "come" : "here";
 }
 
-function showStatus(text, status) {
+// A family call is not an emergency: its status is shown, but the help button stays ready.
+function showStatus(text, status, kind = "emergency") {
   const el = $("#status"); if (!el) return;
   el.textContent = text || t("no_call");
-  el.className = `status ${text ? statusClass(status) : ""}`;
+  el.className = `status ${text ? (kind === "emergency" ? statusClass(status) : "here") : ""}`;
   const btn = $("#help");
-  if (btn) btn.classList.toggle("sent", !!text && !["resolved", "closed"].includes(status));
+  if (btn) btn.classList.toggle("sent", !!text && kind === "emergency" && !["resolved", "closed"].includes(status));
 }
 
 function holdButton() {
@@ -162,7 +163,7 @@ async function snapshot() {
   $("#who").textContent = d.elder.name;
   const open = d.open_incidents.find((i) => i.kind === "emergency") || d.open_incidents[0];
   current = open || null;
-  showStatus(open ? tr(open.status_text_i18n, open.status_text) : "", open ? open.status : null);
+  showStatus(open ? tr(open.status_text_i18n, open.status_text) : "", open ? open.status : null, open ? open.kind : undefined);
   if (open && open.kind === "emergency") { $("#help-big").textContent = t("sent"); $("#help-small").textContent = t("sent_sub"); }
   if (!open) { $("#help-big").textContent = t("hold"); $("#help-small").textContent = t("hold_sub"); }
   renderPending();
@@ -190,8 +191,8 @@ function onEvent(msg) {
   const p = msg.payload || {};
   if (msg.type === "incident.status") {
     const text = tr(p.text_i18n, p.text);
-    if (["resolved", "closed"].includes(p.status)) { setTimeout(snapshot, 50); showStatus(text, p.status); return; }
-    showStatus(text, p.status);
+    if (["resolved", "closed"].includes(p.status)) { setTimeout(snapshot, 50); showStatus(text, p.status, current ? current.kind : "emergency"); return; }
+    showStatus(text, p.status, p.kind || (current && current.id === p.incident_id ? current.kind : "emergency"));
     clearTimeout(snapTimer);  // the full status text (name and minutes) comes with the incident
     snapTimer = setTimeout(() => snapshot().catch(() => {}), 80);
   }
@@ -215,7 +216,7 @@ function page() {
       if (!confirm(t("sign_out_confirm"))) return;
       live.stop(); session.signOut();
     } }, t("sign_out"))));
-  if (current) showStatus(tr(current.status_text_i18n, current.status_text), current.status);
+  if (current) showStatus(tr(current.status_text_i18n, current.status_text), current.status, current.kind);
   renderPending();
 }
 

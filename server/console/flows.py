@@ -475,7 +475,13 @@ async def elder_day(platform: Platform, p: Principal, elder_id: int) -> dict[str
     return {
         "now": now.isoformat(),
         "elder": {"id": e.id, "name": e.name},
-        "phones": _phones(station_phone, e.contacts),
+        "phones": _phones(station_phone, e.contacts)
+        | (
+            # The family asked to call back gets the elder's number to do it with.
+            {"elder": e.phone}
+            if p.role is Role.FAMILY and any(i.get("kind") == "family" for i in incs)
+            else {}
+        ),
         "tasks": items,
         "open_incidents": incs,
         "recent_incidents": recent,

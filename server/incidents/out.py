@@ -40,7 +40,12 @@ def _status_text(row: Any, caregiver_name: str | None, now: datetime) -> tuple[s
     if row.eta_at is not None and row.status in COMING:
         minutes = max(1, round((row.eta_at - now).total_seconds() / 60))
     text = status_text(
-        row.status, "elder", name=caregiver_name, minutes=minutes, resolution=row.resolution
+        row.status,
+        "elder",
+        name=caregiver_name,
+        minutes=minutes,
+        resolution=row.resolution,
+        kind=row.kind,
     ).render("zh")
     return text, minutes
 

@@ -101,9 +101,13 @@ def status_text(
     name: str | None = None,
     minutes: int | None = None,
     resolution: str | None = None,
+    kind: str | None = None,
 ) -> Text:
-    """What a help call's status means to this reader."""
+    """What a help call's status means to this reader. A call the dispatcher does not handle
+    (a family, health or service call: ``kind``) has its own wording while it is open."""
     key = f"status.{audience}.{status}"
+    if kind and f"{key}.{kind}" in CATALOGUE:
+        key = f"{key}.{kind}"
     if key not in CATALOGUE:
         key = f"status.{audience}.open"
     params: dict[str, Any] = {}
@@ -211,6 +215,7 @@ def push_text(type_: str, payload: Mapping[str, Any], audience: Audience) -> Tex
             name=payload.get("caregiver_name"),
             minutes=payload.get("eta_minutes"),
             resolution=payload.get("resolution"),
+            kind=payload.get("kind"),
         )
     if type_ == "family.call_requested":
         return Text("family.call_requested", {"name": payload.get("elder_name") or ""})

@@ -304,3 +304,25 @@ async def test_dispatcher_reasons_are_stored_as_data_and_read_in_both_languages(
     for c in (a, b):
         assert c["reason"] == "" and c["reason_i18n"]["key"] == "reason.unknown"
         assert c["reason_i18n"]["en"] == "reason unknown"
+
+
+async def test_a_family_call_is_never_worded_as_if_a_caregiver_were_coming(api: Api) -> None:
+    """联系我的家人: the elder reads that the family was told, the family gets the elder's
+    number to call back, and the console does not say the dispatcher is looking."""
+    inc = await api.press(call_type="family", expect=201)
+    await api.pump()
+    assert inc["status_text"] == "已通知家人，请稍候"
+    eid = api.ids["elder"]
+    elder = await api.call("GET", f"/api/v1/console/elders/{eid}/day", "elder", expect=200)
+    [mine] = elder["open_incidents"]
+    assert mine["status_text_i18n"]["en"] == "Your family has been told; please wait"
+    assert "elder" not in elder["phones"]  # only the family is given the elder's number
+    family = await api.call("GET", f"/api/v1/console/elders/{eid}/day", "family", expect=200)
+    assert family["phones"]["elder"] == "13500000001"
+    assert family["open_incidents"][0]["status_text"] == "老人希望您回电"
+    board = await api.call("GET", "/api/v1/console/board", "operator", expect=200)
+    [row] = [i for i in board["incidents"] if i["id"] == inc["id"]]
+    assert "不派护理员" in row["status_text"] and "寻找" not in row["status_text"]
+    assert await api.call("GET", "/api/v1/offers", "cg_a", expect=200) == []
+    notes = await api.call("GET", "/api/v1/me/notifications", "family", expect=200)
+    assert [n["type"] for n in notes["items"]].count("family.call_requested") == 1

@@ -209,3 +209,20 @@ def test_caregivers_offline_on_my_way_waits_on_the_phone_and_arrives_with_its_de
     assert went["data"]["device_time_flagged"] is None
     ctx.close()
     close_all(demo_api)
+
+
+def test_call_my_family_says_the_family_was_told_and_keeps_the_help_button_ready(
+    server: str, demo_api: Api, browser: Any
+) -> None:
+    before, ctx, el = elder_phone(server, demo_api, browser)
+    el.on("dialog", lambda d: d.accept())
+    el.click("#family-btn")
+    el.wait_for_function(
+        "document.querySelector('#status').textContent.includes('已通知家人')", timeout=10_000
+    )
+    assert el.locator("#help.sent").count() == 0  # not an emergency: the button stays ready
+    assert "已呼叫" not in el.locator("#help").inner_text()
+    [made] = calls_since(demo_api, before)
+    assert made["kind"] == "family"
+    ctx.close()
+    close_all(demo_api)
