@@ -133,6 +133,9 @@ class IncidentOut(Model):
     )
     resolved_at: datetime | None
     resolution: str | None
+    summary: str | None = Field(
+        default=None, description="the caregiver's notes, once the call is resolved"
+    )
     press_count: int
     status_text: str
     joined: bool = False

@@ -522,4 +522,21 @@ async def notifications(platform: Platform, p: Principal, limit: int) -> dict[st
             )
         ).all()
     who = out.audience(p)
-    return {"items": [out.notification_out(r, who) for r in rows]}
+    return {"items": [out.notification_out(r, who) for r in _without_repeats(rows)]}
+
+
+def _without_repeats(rows: Sequence[Row[Any]]) -> list[Row[Any]]:
+    """The history without repeats (newest first, as given): a call's status said again (a
+    second press joining it, a new ETA while on the way) is kept only the first time."""
+    kept: list[Row[Any]] = []
+    last: dict[Any, tuple[str, Any]] = {}
+    for r in reversed(rows):
+        payload = r.payload or {}
+        iid = payload.get("incident_id")
+        said = (r.type, payload.get("status"))
+        if iid is not None and last.get(iid) == said:
+            continue
+        if iid is not None:
+            last[iid] = said
+        kept.append(r)
+    return kept[::-1]

@@ -21,6 +21,7 @@ from schemas.incidents import (
     IncidentOut,
     IncidentPage,
     IncidentQuery,
+    IncidentStatus,
     OfferOut,
     OfferStatus,
 )
@@ -114,6 +115,7 @@ async def incident_out(
         arrival_distance_m=row.arrival_distance_m,
         resolved_at=row.resolved_at,
         resolution=row.resolution,
+        summary=row.notes if row.status == IncidentStatus.RESOLVED.value else None,
         press_count=row.press_count,
         status_text=text,
     )

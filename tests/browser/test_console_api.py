@@ -326,3 +326,49 @@ async def test_a_family_call_is_never_worded_as_if_a_caregiver_were_coming(api: 
     assert await api.call("GET", "/api/v1/offers", "cg_a", expect=200) == []
     notes = await api.call("GET", "/api/v1/me/notifications", "family", expect=200)
     assert [n["type"] for n in notes["items"]].count("family.call_requested") == 1
+
+
+async def test_the_family_sees_who_came_when_and_the_notes_and_each_status_once(
+    api: Api,
+) -> None:
+    inc = await api.press(expect=201)
+    await api.press(expect=200)  # a second press joins: its status is not news
+    await api.pump()
+    [offer] = await api.call("GET", "/api/v1/offers", "cg_a", expect=200)
+    decline = {"reason": "在另一位老人家"}
+    await api.call("POST", f"/api/v1/offers/{offer['id']}/decline", "cg_b", json=decline)
+    await api.call(
+        "POST", f"/api/v1/offers/{offer['id']}/decline", "cg_a", json=decline, expect=200
+    )
+    await api.pump()  # offered again, to 刘洋: the family was told "contacting" already
+    [offer] = await api.call("GET", "/api/v1/offers", "cg_b", expect=200)
+    await api.call(
+        "POST", f"/api/v1/offers/{offer['id']}/decline", "cg_b", json=decline, expect=200
+    )
+    await api.pump()
+    await api.call(
+        "POST",
+        f"/api/v1/incidents/{inc['id']}/assign",
+        "operator",
+        json={"caregiver_id": api.ids["cg_a"], "reason": "就近"},
+        expect=201,
+    )
+    [offer] = await api.call("GET", "/api/v1/offers", "cg_a", expect=200)
+    await api.call("POST", f"/api/v1/offers/{offer['id']}/accept", "cg_a", expect=200)
+    lat, lng = near(110, 100)
+    where = {"location": {"lat": lat, "lng": lng, "coord_system": "gcj02"}}
+    iid = inc["id"]
+    await api.call("POST", f"/api/v1/incidents/{iid}/arrive", "cg_a", json=where, expect=200)
+    notes = {"notes": "老人头晕，已测血压，正常"}
+    await api.call("POST", f"/api/v1/incidents/{iid}/resolve", "cg_a", json=notes, expect=200)
+    await api.pump()
+    day = await api.call(
+        "GET", f"/api/v1/console/elders/{api.ids['elder']}/day", "family", expect=200
+    )
+    [done] = [i for i in day["recent_incidents"] if i["id"] == iid]
+    assert done["caregiver_name"] == "王芳" and done["arrived_at"] is not None
+    assert done["summary"] == "老人头晕，已测血压，正常"
+    history = await api.call("GET", "/api/v1/me/notifications", "family", expect=200)
+    said = [(n["incident_id"], n["type"], n["status"]) for n in history["items"]]
+    assert len(said) == len(set(said)), said  # each status of the call once
+    assert (iid, "incident.status", "resolved") in said
