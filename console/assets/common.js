@@ -49,18 +49,28 @@ addStrings({
   login_title: "登录", login: "账号", password: "密码", sign_in: "登录", sign_out: "退出",
   login_failed: "登录失败：{msg}", connecting: "连接中…", live: "实时", offline: "连接中断，正在重连…",
   min: "分钟", error: "出错了：{msg}",
+  err_network: "网络不通，请检查网络后重试", err_timeout: "服务器没有回应，请稍后重试", err_http: "请求没有成功（{status}）",
 }, {
   login_title: "Sign in", login: "Login", password: "Password", sign_in: "Sign in", sign_out: "Sign out",
   login_failed: "Sign-in failed: {msg}", connecting: "Connecting…", live: "Live", offline: "Offline, reconnecting…",
   min: "min", error: "Error: {msg}",
+  err_network: "No network: check the connection and try again", err_timeout: "The server did not answer; try again shortly", err_http: "The request did not succeed ({status})",
 });
 
 // ----- session and API ---------------------------------------------------------------------
+// A refusal in the reader's language: the server's title_i18n (server/texts/errors.py), or a
+// text of our own for a failure that never reached the server.
 export class ApiError extends Error {
   constructor(status, body) {
-    super((body && (body.detail || body.title || body.code)) || `HTTP ${status}`);
-    this.status = status; this.body = body || {};
+    const b = body || {};
+    super((b.title_i18n && tr(b.title_i18n)) || b.detail || b.title || (status ? t("err_http", { status }) : t("err_network")));
+    this.status = status; this.body = b;
   }
+}
+// fetch() that says "no network" / "no answer" in words instead of a browser's TypeError.
+async function send(path, opts) {
+  try { return await fetch(path, opts); }
+  catch (e) { throw new ApiError(0, { code: e && e.name === "AbortError" ? "timeout" : "network", title_i18n: null, detail: t(e && e.name === "AbortError" ? "err_timeout" : "err_network") }); }
 }
 
 export class Session {
@@ -77,7 +87,7 @@ export class Session {
   signOut() { this.data = null; localStorage.removeItem(this.key); this.onSignedOut(); }
 
   async login(login, password) {
-    const r = await fetch("/api/v1/auth/login", {
+    const r = await send("/api/v1/auth/login", {
       method: "POST", headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ login, password }),
     });
@@ -102,7 +112,7 @@ export class Session {
     }
     if (!this._refreshing) {
       this._refreshing = (async () => {
-        const r = await fetch("/api/v1/auth/refresh", {
+        const r = await send("/api/v1/auth/refresh", {
           method: "POST", headers: { "Content-Type": "application/json" },
           body: JSON.stringify({ refresh_token: this.data.refresh_token }),
         });
@@ -119,13 +129,14 @@ export class Session {
     const opts = { method, headers: { ...headers }, signal };
     if (this.token) opts.headers.Authorization = `Bearer ${this.token}`;
     if (body !== undefined) { opts.headers["Content-Type"] = "application/json"; opts.body = JSON.stringify(body); }
-    const r = await fetch(path, opts);
+    const r = await send(path, opts);
     if (r.status === 401 && !retried && this.data && this.data.refresh_token) {
       await this.refresh();
       return this.api(method, path, body, headers, true, signal);
     }
     const text = await r.text();
-    const data = text ? JSON.parse(text) : null;
+    let data = null;
+    try { data = text ? JSON.parse(text) : null; } catch (e) { if (r.ok) throw e; }   // a proxy's HTML error page
     if (!r.ok) throw new ApiError(r.status, data);
     return data;
   }

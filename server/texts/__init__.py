@@ -12,7 +12,7 @@ The sentences live in one module per domain beside this one (``help_calls``, ``r
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 from dispatch.emergency import Reason
 from server.services.catalogue import SEED_ITEMS
@@ -201,6 +201,36 @@ def alarm_text(kind: str, params: Mapping[str, Any] | None) -> Text:
     if key not in CATALOGUE:
         return Text("alarm.unknown", {"kind": kind})
     return Text(key, values)
+
+
+# ----- problems -------------------------------------------------------------------------------
+
+WEEKDAYS: Final = ("一", "二", "三", "四", "五", "六", "日")
+WEEKDAYS_EN: Final = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def problem_text(code: str, extra: Mapping[str, Any]) -> Text:
+    """A problem's title for every reader, from its code and the answer's own fields (the wait
+    of a locked account, the hours a service is offered)."""
+    key = f"error.{code}"
+    if key not in CATALOGUE:
+        for family in ("not_found", "state_conflict", "changed"):
+            if code.endswith(f"_{family}"):
+                return Text(f"error.{family}")
+        return Text("error.unknown", {"code": code})
+    params: dict[str, Any] = {}
+    template = CATALOGUE[key][0]
+    if "{minutes}" in template:
+        params["minutes"] = max(1, -(-int(extra.get("retry_after_s") or 60) // 60))
+    if "{opens}" in template:
+        params["opens"] = extra.get("opens", "")
+        params["closes"] = extra.get("closes", "")
+        days = sorted(int(d) for d in extra.get("days") or range(7))
+        params["days"] = Label(
+            "每天" if len(days) == 7 else "每周" + "、".join(WEEKDAYS[d] for d in days),
+            "daily" if len(days) == 7 else ", ".join(WEEKDAYS_EN[d] for d in days),
+        )
+    return Text(key, params)
 
 
 # ----- pushes ---------------------------------------------------------------------------------
