@@ -8,6 +8,11 @@ import { drawMap } from "./map.js";
 addStrings({
   title: "安心 · 调度台", queue: "呼叫队列", caregivers: "护理员", map: "服务圈地图", today: "今日",
   no_incidents: "当前没有未完成的呼叫", phone_call: "电话建单", lang_switch: "English",
+  loading: "加载中…", panel_failed: "加载失败，正在重试（这里是空的不代表没有呼叫）",
+  board_failed: "⚠ 看板加载失败：{msg}。新呼叫可能看不到，正在重试；紧急情况请直接电话联系。",
+  board_failed_stale: "⚠ 看板刷新失败：{msg}。下面是 {time} 的数据，可能已过时，正在重试。",
+  live_lost: "⚠ 实时连接中断：新呼叫不会自动出现，正在重连。下面是 {time} 的数据。",
+  side_failed: "护理员/今日数据刷新失败：{msg}（显示的是 {time} 的数据）",
   calls: "呼叫", accept_med: "接单中位/P90", arrive_med: "到达中位/P90", on_scene: "20分钟内到场",
   meals: "助餐准时", visits: "上门服务", on_duty: "在岗", load_chart: "负荷/人手（按小时）",
   k_emergency: "紧急", k_health: "健康", k_service: "服务", k_family: "亲情",
@@ -59,6 +64,11 @@ addStrings({
 }, {
   title: "Anxin · Dispatch console", queue: "Call queue", caregivers: "Caregivers", map: "Service circle", today: "Today",
   no_incidents: "No open calls", phone_call: "New from phone", lang_switch: "中文",
+  loading: "Loading…", panel_failed: "Could not load; retrying (empty here does not mean no calls)",
+  board_failed: "⚠ The board could not be loaded: {msg}. New calls may not show; retrying. Phone directly in an emergency.",
+  board_failed_stale: "⚠ The board could not be refreshed: {msg}. Below is the data of {time}, possibly out of date; retrying.",
+  live_lost: "⚠ The live connection is down: new calls will not appear by themselves; reconnecting. Below is the data of {time}.",
+  side_failed: "Caregivers/Today could not be refreshed: {msg} (showing the data of {time})",
   calls: "Calls", accept_med: "Accept med/P90", arrive_med: "Arrive med/P90", on_scene: "On scene ≤20 min",
   meals: "Meals on time", visits: "Visits", on_duty: "On duty", load_chart: "Load vs staff (hourly)",
   k_emergency: "Emergency", k_health: "Health", k_service: "Service", k_family: "Family",
@@ -123,8 +133,21 @@ const STATION_Q = (() => { const v = new URLSearchParams(location.search).get("s
 const mine = (stationId) => !S.board || stationId === undefined || stationId === null || stationId === S.board.station.id;
 
 // ----- data --------------------------------------------------------------------------------
+// The board never shows a failure as a quiet night: while it loads the panels say so, a board
+// that cannot be loaded raises a loud banner (and is tried again), and a board that is no
+// longer kept live (the connection is down, or a panel failed) is marked stale with its time.
+let boardRetry = 0; let boardTimer = null;
 async function loadBoard() {
-  const b = await session.api("GET", `/api/v1/console/board${STATION_Q}`);
+  clearTimeout(boardTimer);
+  let b;
+  try { b = await session.api("GET", `/api/v1/console/board${STATION_Q}`); }
+  catch (e) {
+    S.boardError = e.message || String(e); renderBanner();
+    if (!S.board) renderLoading();
+    boardTimer = setTimeout(() => loadBoard().catch(() => {}), Math.min(30000, 2000 * 2 ** boardRetry++));
+    throw e;
+  }
+  boardRetry = 0; S.boardError = null; S.loadedAt = Date.now(); S.sideError = null;
   syncClock(b.now);
   S.snapshotAt = Date.parse(b.now);
   S.board = b;
@@ -132,7 +155,7 @@ async function loadBoard() {
   S.alarms = new Map(b.alarms.map((a) => [a.id, a]));
   S.caregivers = b.caregivers;
   S.today = b.today;
-  render();
+  render(); renderBanner();
   if (S.openId) openIncident(S.openId, false);
   reconcileCalls();
 }
@@ -156,9 +179,9 @@ function refreshSide() {
     try {
       const [cgs, today] = await Promise.all([
         session.api("GET", `/api/v1/console/caregivers${STATION_Q}`), session.api("GET", `/api/v1/console/today${STATION_Q}`)]);
-      S.caregivers = cgs; S.today = today;
-      renderCaregivers(); renderToday(); renderMap();
-    } catch (e) { console.warn(e); }
+      S.caregivers = cgs; S.today = today; S.sideError = null;
+      renderCaregivers(); renderToday(); renderMap(); renderBanner();
+    } catch (e) { console.warn(e); S.sideError = e.message || String(e); renderBanner(); }
   }, 250);
 }
 
@@ -190,7 +213,7 @@ function onEvent(msg) {
     return;
   }
   if (p.incident_id && (msg.type.startsWith("incident.") || msg.type.startsWith("offer."))) {
-    if (msg.type === "incident.closed") {
+    if (msg.type === "incident.closed" || msg.type === "incident.resolved") {  // alarms end with their call
       for (const [aid, a] of S.alarms) if (a.incident_id === p.incident_id) S.alarms.delete(aid);
       renderAlarms();
     }
@@ -211,6 +234,7 @@ function shell() {
         h("button", { class: "btn", id: "btn-phone", onclick: openPhoneCall }, "☎ ", t("phone_call")),
         h("button", { class: "btn ghost", id: "btn-lang", onclick: () => { setLang(lang() === "zh" ? "en" : "zh"); shell(); render(); if (S.detail) renderDetail(); } }, t("lang_switch")),
         h("button", { class: "btn ghost", onclick: () => { live.stop(); session.signOut(); } }, t("sign_out")))),
+    h("div", { id: "board-banner", class: "board-banner", role: "alert", hidden: true }),
     h("div", { id: "alarms", class: "alarm-banner", role: "alert", hidden: true }),
     h("main", { class: "board" },
       h("section", { class: "panel queue" }, h("div", { id: "calls", class: "calls" }),
@@ -226,8 +250,30 @@ function shell() {
   document.title = t("title");
 }
 
+function renderLoading() {
+  const note = (text, cls) => h("li", { class: `panel-note ${cls}`, text });
+  const failed = !!S.boardError;
+  const text = failed ? t("panel_failed") : t("loading");
+  for (const id of ["queue", "cglist"]) { const el = $(`#${id}`); if (el) el.replaceChildren(note(text, failed ? "err" : "loading")); }
+}
+
+// The loud banner: the board could not be loaded, or the live connection is down, or a panel
+// could not be refreshed. Panels are marked stale meanwhile (with the time of their data).
+function renderBanner() {
+  const el = $("#board-banner"); if (!el) return;
+  const since = S.loadedAt ? clockTime(new Date(S.loadedAt).toISOString()) : null;
+  let text = null; let kind = "err";
+  if (S.boardError) text = since ? t("board_failed_stale", { msg: S.boardError, time: since }) : t("board_failed", { msg: S.boardError });
+  else if (S.conn === "offline" && S.everLive) text = t("live_lost", { time: since || "—" });
+  else if (S.sideError) { text = t("side_failed", { msg: S.sideError, time: since || "—" }); kind = "warn"; }
+  el.hidden = !text; el.className = `board-banner ${kind}`; el.dataset.state = text ? (S.boardError ? "board" : S.conn === "offline" ? "live" : "side") : "";
+  el.textContent = text || "";
+  const board = $("main.board");
+  if (board) board.classList.toggle("stale", !!text && kind === "err");
+}
+
 function render() {
-  if (!S.board) return;
+  if (!S.board) { renderLoading(); return; }
   $("#station-name").textContent = S.board.station.name;
   renderConn(); renderAlarms(); renderCalls(); renderQueue(); renderCaregivers(); renderToday(); renderMap();
 }
@@ -794,7 +840,7 @@ document.addEventListener("keydown", (ev) => {
 
 // ----- start -------------------------------------------------------------------------------
 const live = new Live(session, {
-  onEvent, onSnapshot: loadBoard, onState: (s) => { S.conn = s; renderConn(); },
+  onEvent, onSnapshot: loadBoard, onState: (s) => { S.conn = s; if (s === "live") S.everLive = true; renderConn(); renderBanner(); },
 });
 session.onSignedOut = () => start();
 window.__anxin = { live, state: S };  // for the browser tests
@@ -807,7 +853,7 @@ function start() {
       loginForm(session, { hint: "demo: operator / anxin1234", defaultLogin: "operator", onDone: start })));
     return;
   }
-  shell();
+  shell(); renderLoading();
   live.start();
 }
 setInterval(tickCountdowns, 1000);

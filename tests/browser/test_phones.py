@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import Api, sign_in
-from tests.browser.test_console import hold, phone
+from tests.browser.test_console import console, hold, phone
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -226,3 +226,37 @@ def test_call_my_family_says_the_family_was_told_and_keeps_the_help_button_ready
     assert made["kind"] == "family"
     ctx.close()
     close_all(demo_api)
+
+
+def test_console_says_loudly_when_the_board_or_the_live_connection_fails(
+    server: str, demo_api: Api, browser: Any
+) -> None:
+    ctx = console(browser)
+    op = ctx.new_page()
+    failing = {"on": True}
+
+    def board(route: Any) -> None:
+        if failing["on"]:
+            route.fulfill(status=500, content_type="application/problem+json", body="{}")
+        else:
+            route.continue_()
+
+    op.route("**/api/v1/console/board*", board)
+    sign_in(op, server, "/console", "operator")
+    banner = op.locator("#board-banner[data-state=board]")
+    banner.wait_for(timeout=8000)
+    assert "看板加载失败" in banner.inner_text()
+    assert "加载失败" in op.locator("#queue").inner_text()  # not an empty, quiet queue
+    assert op.locator("main.board.stale").count() == 1
+
+    failing["on"] = False  # the board answers again: the retry clears the banner
+    op.wait_for_selector("#board-banner", state="hidden", timeout=15_000)
+    assert op.locator("main.board.stale").count() == 0
+
+    ctx.set_offline(True)  # the live connection goes
+    live = op.locator("#board-banner[data-state=live]")
+    live.wait_for(timeout=10_000)
+    assert "实时连接中断" in live.inner_text()
+    ctx.set_offline(False)
+    op.wait_for_selector("#board-banner", state="hidden", timeout=20_000)
+    ctx.close()
