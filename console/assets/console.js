@@ -8,6 +8,7 @@ import { drawMap } from "./map.js";
 addStrings({
   title: "安心 · 调度台", queue: "呼叫队列", caregivers: "护理员", map: "服务圈地图", today: "今日",
   no_incidents: "当前没有未完成的呼叫", phone_call: "电话建单", lang_switch: "English",
+  dev_late: "离线时操作，补发（手机时间 {time}）", dev_flagged: "⚠ 手机时间 {time} 不可信，按服务器收到时间记录",
   loading: "加载中…", panel_failed: "加载失败，正在重试（这里是空的不代表没有呼叫）",
   board_failed: "⚠ 看板加载失败：{msg}。新呼叫可能看不到，正在重试；紧急情况请直接电话联系。",
   board_failed_stale: "⚠ 看板刷新失败：{msg}。下面是 {time} 的数据，可能已过时，正在重试。",
@@ -64,6 +65,7 @@ addStrings({
 }, {
   title: "Anxin · Dispatch console", queue: "Call queue", caregivers: "Caregivers", map: "Service circle", today: "Today",
   no_incidents: "No open calls", phone_call: "New from phone", lang_switch: "中文",
+  dev_late: "sent late from an offline phone (phone time {time})", dev_flagged: "⚠ phone time {time} not plausible: recorded when the server got it",
   loading: "Loading…", panel_failed: "Could not load; retrying (empty here does not mean no calls)",
   board_failed: "⚠ The board could not be loaded: {msg}. New calls may not show; retrying. Phone directly in an emergency.",
   board_failed_stale: "⚠ The board could not be refreshed: {msg}. Below is the data of {time}, possibly out of date; retrying.",
@@ -619,6 +621,15 @@ async function openIncident(id, focus = true) {
 
 function closeDetail() { S.openId = null; S.detail = null; $("#detail").hidden = true; renderMap(); }
 
+// A step sent late from a phone that was offline: when it happened on the phone, or that the
+// phone's time could not be believed (recorded at the server's time instead).
+function deviceMark(ev) {
+  const d = ev.data || {};
+  if (d.device_time_flagged) return h("span", { class: "dev-mark flagged", "data-device": "flagged", text: t("dev_flagged", { time: clockTime(d.device_time) }) });
+  if (d.late) return h("span", { class: "dev-mark late", "data-device": "late", text: t("dev_late", { time: clockTime(d.recorded_at || ev.at) }) });
+  return null;
+}
+
 // An open call the dispatcher does not handle waits for a call back, not for a dispatch.
 function statusLabel(inc) { return inc.status === "open" && inc.kind && inc.kind !== "emergency" ? t("s_call_back") : t(`s_${inc.status}`); }
 function resolution(code) { const k = `res_${code}`; return t(k) === k ? String(code).replaceAll("_", " ") : t(k); }
@@ -723,7 +734,7 @@ function renderDetail() {
     h("h3", { text: t("timeline") }),
     h("ol", { class: "timeline", id: "timeline" }, ...(inc.timeline || []).map((ev) => h("li", { class: `ev ev-${ev.kind}`, "data-kind": ev.kind },
       h("time", { text: clockTime(ev.at) }), h("strong", { text: t(`ev_${ev.kind}`) === `ev_${ev.kind}` ? ev.kind.replaceAll("_", " ") : t(`ev_${ev.kind}`) }),
-      h("span", { text: evSummary(ev) })))),
+      h("span", { text: evSummary(ev) }), deviceMark(ev)))),
   ].filter(Boolean));
   for (const [sel, v] of kept) { const el = $(sel, box); if (el && v) el.value = v; }
   if (focused) $(`#${focused}`, box)?.focus();

@@ -260,3 +260,27 @@ def test_console_says_loudly_when_the_board_or_the_live_connection_fails(
     ctx.set_offline(False)
     op.wait_for_selector("#board-banner", state="hidden", timeout=20_000)
     ctx.close()
+
+
+def test_console_shows_a_step_whose_phone_time_was_not_believed(
+    server: str, demo_api: Api, browser: Any
+) -> None:
+    iid, oid = offered_call(demo_api)
+    ahead = (datetime.now(UTC) + timedelta(hours=1)).isoformat()  # a phone clock an hour fast
+    took = demo_api.call(
+        "POST",
+        f"/api/v1/offers/{oid}/accept",
+        "caregiver1",
+        json={"device_time": ahead},
+        headers={"Idempotency-Key": f"accept-{oid}-fast-clock"},
+    )
+    assert took["device_time_flagged"] == "future"
+    ctx = console(browser)
+    op = ctx.new_page()
+    sign_in(op, server, "/console", "operator")
+    op.click(f"[data-testid=incident-{iid}]")
+    mark = op.locator("#timeline li[data-kind=accepted] [data-device=flagged]")
+    mark.wait_for(timeout=5000)
+    assert "不可信" in mark.inner_text()
+    ctx.close()
+    close_all(demo_api)
