@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, model_validator
 
 T = TypeVar("T")
 
@@ -15,6 +15,30 @@ class Model(BaseModel):
     """Base for every request and response: unknown fields are refused."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class StepIn(Model):
+    """A step a phone may have queued while offline: the time it happened on the device.
+
+    Sent with an Idempotency-Key, the step is applied once however often it is retried, and
+    recorded at ``device_time`` when that is plausible (else at the server's time, flagged)."""
+
+    device_time: AwareDatetime | None = Field(
+        default=None, description="when the person took the step, by the phone's clock"
+    )
+
+
+class StepMarks(Model):
+    """How a step sent with a device time was recorded (all empty for an ordinary step)."""
+
+    device_time: AwareDatetime | None = None
+    recorded_at: AwareDatetime | None = None
+    late: bool = Field(default=False, description="it happened well before the server heard")
+    device_time_flagged: str | None = Field(
+        default=None,
+        description="future, before_start or too_old: the device time was implausible and "
+        "the step was recorded at the server's time",
+    )
 
 
 class I18nText(Model):

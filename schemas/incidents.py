@@ -16,6 +16,8 @@ from schemas.common import (
     Push,
     PushTime,
     StationPush,
+    StepIn,
+    StepMarks,
     TimelineEvent,
 )
 
@@ -101,6 +103,10 @@ class ElderContactOut(Model):
     address: str
     access_notes: str
     key_holder: str
+    care_level: str = ""
+    health_notes: str = Field(default="", description="conditions, allergies")
+    medicines: str = ""
+    diet_notes: str = ""
 
 
 class IncidentOut(Model):
@@ -127,6 +133,9 @@ class IncidentOut(Model):
     )
     resolved_at: datetime | None
     resolution: str | None
+    summary: str | None = Field(
+        default=None, description="the caregiver's notes, once the call is resolved"
+    )
     press_count: int
     pressed_at: datetime | None = Field(
         default=None, description="a press a device buffered: the device's time of the press"
@@ -172,24 +181,28 @@ class OfferOut(Model):
     eta_s: int
 
 
-class DeclineIn(Model):
+class AcceptIn(StepIn):
+    """Accepting an offer: an empty body, or the time it was accepted on the phone."""
+
+
+class DeclineIn(StepIn):
     reason: str = Field(default="", max_length=200)
 
 
-class EnRouteIn(Model):
+class EnRouteIn(StepIn):
     location: Location | None = None
 
 
-class ArriveIn(Model):
+class ArriveIn(StepIn):
     location: Location
 
 
-class ResolveIn(Model):
+class ResolveIn(StepIn):
     notes: str = Field(min_length=1, max_length=2000)
     outcome: str = Field(default="resolved", pattern="^(resolved|hospital|false_alarm|test_press)$")
 
 
-class ArrivalOut(Model):
+class ArrivalOut(StepMarks):
     incident_id: int
     distance_m: float
     flagged: bool = Field(description="farther than the tolerance from where the elder called")
@@ -219,7 +232,7 @@ class CloseIn(Model):
     notes: str = Field(default="", max_length=2000)
 
 
-class IncidentStepOut(Model):
+class IncidentStepOut(StepMarks):
     """The answer to a step the caller took on an incident."""
 
     status: str
@@ -431,6 +444,7 @@ class IncidentStatusPush(Push):
     TYPE: ClassVar[str] = "incident.status"
     incident_id: int
     status: IncidentStatus
+    kind: str | None = Field(default=None, description="the call type, on the first status")
     caregiver_name: str | None = None
     eta_at: PushTime | None = None
     eta_minutes: int | None = None

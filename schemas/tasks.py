@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from pydantic import AwareDatetime, Field
 
-from schemas.common import Location, Model, Push, StationPush
+from schemas.common import Location, Model, Push, StationPush, StepIn, StepMarks
 
 
 class TaskStatus(StrEnum):
@@ -22,13 +22,17 @@ class TaskStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
-class TaskArriveIn(Model):
+class TaskStartIn(StepIn):
+    """Setting off (or picking a meal up): an empty body, or the time on the phone."""
+
+
+class TaskArriveIn(StepIn):
     """The caregiver's phone at the door: its fix, checked against the elder's geofence."""
 
     location: Location
 
 
-class TaskCompleteIn(Model):
+class TaskCompleteIn(StepIn):
     """What the caregiver reports at the end of a task. For a booking the times default to the
     arrival and now; `door_code` is the code on the elder's door card or phone. For a meal
     delivery `hot` says whether the food arrived hot. An operator completing on a caregiver's
@@ -42,7 +46,7 @@ class TaskCompleteIn(Model):
     reason: str | None = Field(default=None, min_length=2, max_length=200)
 
 
-class TaskOut(Model):
+class TaskOut(StepMarks):
     """One of a caregiver's tasks as the phone page shows it."""
 
     id: int

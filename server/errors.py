@@ -34,12 +34,17 @@ def not_found(what: str) -> ApiError:
 
 
 def problem(status: int, code: str, message: str, **extra: Any) -> web.Response:
+    """The problem+json answer; ``title_i18n`` is its title for the reader, in both languages
+    (key, params, zh, en: server/texts/errors.py)."""
+    from server.texts import problem_text  # the catalogue imports domains that raise ApiError
+
     body = {
         "type": f"https://anxin.dev/problems/{code}",
         "title": message,
         "status": status,
         "code": code,
         **extra,
+        "title_i18n": problem_text(code, extra).out(),
     }
     return web.Response(
         status=status,

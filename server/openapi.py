@@ -168,7 +168,7 @@ def derive(handler: Any) -> Doc:
             if "request.content_type" in src
             else "application/json",
         )
-    if not re.search(r"\b(?:ok|json_response)\(", src):
+    if not re.search(r"\b(?:ok|json_response|step_once)\(", src):
         d = replace(d, content_type="")  # a file, CSV, text: described, not given a JSON schema
     if m := _QUERY.search(src):
         d = replace(d, query=_model_of(m.group(1), scope))

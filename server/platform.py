@@ -16,6 +16,7 @@ from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schemas.common import Push
+from server import steps
 from server.bus import InProcessBus
 from server.clock import Clock
 from server.errors import ApiError
@@ -123,10 +124,15 @@ class Platform:
     @asynccontextmanager
     async def tx(self) -> AsyncIterator[Tx]:
         """A transaction; hints are published only once it has committed."""
+        step = steps.current()  # a phone's step: recorded at the time it happened
         async with self.store.begin() as conn:
-            t = Tx(conn=conn, now=self.clock.now())
+            t = Tx(conn=conn, now=step.when.at if step else self.clock.now())
             yield t
+            if step and step.write:
+                await step.write(t)
             await flush_pushes(t)
+        if step:
+            step.committed = True
         for topic, data in t.hints:
             await self.bus.publish(topic, data)
 

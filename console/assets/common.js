@@ -49,18 +49,28 @@ addStrings({
   login_title: "登录", login: "账号", password: "密码", sign_in: "登录", sign_out: "退出",
   login_failed: "登录失败：{msg}", connecting: "连接中…", live: "实时", offline: "连接中断，正在重连…",
   min: "分钟", error: "出错了：{msg}",
+  err_network: "网络不通，请检查网络后重试", err_timeout: "服务器没有回应，请稍后重试", err_http: "请求没有成功（{status}）",
 }, {
   login_title: "Sign in", login: "Login", password: "Password", sign_in: "Sign in", sign_out: "Sign out",
   login_failed: "Sign-in failed: {msg}", connecting: "Connecting…", live: "Live", offline: "Offline, reconnecting…",
   min: "min", error: "Error: {msg}",
+  err_network: "No network: check the connection and try again", err_timeout: "The server did not answer; try again shortly", err_http: "The request did not succeed ({status})",
 });
 
 // ----- session and API ---------------------------------------------------------------------
+// A refusal in the reader's language: the server's title_i18n (server/texts/errors.py), or a
+// text of our own for a failure that never reached the server.
 export class ApiError extends Error {
   constructor(status, body) {
-    super((body && (body.detail || body.title || body.code)) || `HTTP ${status}`);
-    this.status = status; this.body = body || {};
+    const b = body || {};
+    super((b.title_i18n && tr(b.title_i18n)) || b.detail || b.title || (status ? t("err_http", { status }) : t("err_network")));
+    this.status = status; this.body = b;
   }
+}
+// fetch() that says "no network" / "no answer" in words instead of a browser's TypeError.
+async function send(path, opts) {
+  try { return await fetch(path, opts); }
+  catch (e) { throw new ApiError(0, { code: e && e.name === "AbortError" ? "timeout" : "network", title_i18n: null, detail: t(e && e.name === "AbortError" ? "err_timeout" : "err_network") }); }
 }
 
 export class Session {
@@ -77,7 +87,7 @@ export class Session {
   signOut() { this.data = null; localStorage.removeItem(this.key); this.onSignedOut(); }
 
   async login(login, password) {
-    const r = await fetch("/api/v1/auth/login", {
+    const r = await send("/api/v1/auth/login", {
       method: "POST", headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ login, password }),
     });
@@ -102,7 +112,7 @@ export class Session {
     }
     if (!this._refreshing) {
       this._refreshing = (async () => {
-        const r = await fetch("/api/v1/auth/refresh", {
+        const r = await send("/api/v1/auth/refresh", {
           method: "POST", headers: { "Content-Type": "application/json" },
           body: JSON.stringify({ refresh_token: this.data.refresh_token }),
         });
@@ -115,17 +125,18 @@ export class Session {
     return this._refreshing;
   }
 
-  async api(method, path, body, headers = {}, retried = false) {
-    const opts = { method, headers: { ...headers } };
+  async api(method, path, body, headers = {}, retried = false, signal = undefined) {
+    const opts = { method, headers: { ...headers }, signal };
     if (this.token) opts.headers.Authorization = `Bearer ${this.token}`;
     if (body !== undefined) { opts.headers["Content-Type"] = "application/json"; opts.body = JSON.stringify(body); }
-    const r = await fetch(path, opts);
+    const r = await send(path, opts);
     if (r.status === 401 && !retried && this.data && this.data.refresh_token) {
       await this.refresh();
-      return this.api(method, path, body, headers, true);
+      return this.api(method, path, body, headers, true, signal);
     }
     const text = await r.text();
-    const data = text ? JSON.parse(text) : null;
+    let data = null;
+    try { data = text ? JSON.parse(text) : null; } catch (e) { if (r.ok) throw e; }   // a proxy's HTML error page
     if (!r.ok) throw new ApiError(r.status, data);
     return data;
   }
@@ -274,6 +285,69 @@ export class Live {
 // Refresh the access token ahead of its expiry so the WebSocket can reconnect at any time.
 export function keepFresh(session) {
   setInterval(() => { if (session.signedIn) session.refresh().catch(() => {}); }, 10 * 60 * 1000);
+}
+
+// ----- the phone's outbox -----------------------------------------------------------------
+// What a person pressed or typed is written to localStorage first and sent from there: it
+// survives a reload, a closed tab and a phone restart, and is sent again (same Idempotency-Key,
+// same body) until the server answers. Items go in the order they were made, one at a time, so
+// a caregiver's "accept" reaches the server before her "on my way". A network failure, a
+// timeout, a 5xx, 408, 429 or the server's "still processing" 409 are retried with back-off;
+// any other answer ends the item (onDone for 2xx, onFail with the error otherwise).
+const OUTBOX_MAX_BACKOFF_MS = Number(window.ANXIN_OUTBOX_MAX_BACKOFF_MS) || 15000;
+const OUTBOX_TIMEOUT_MS = 15000;
+export function transient(e) {
+  if (!e || !e.status) return true;               // no answer at all: the network
+  if (e.status >= 500 || e.status === 408 || e.status === 429 || e.status === 401) return true;
+  return e.status === 409 && e.body && e.body.code === "idempotency_conflict";
+}
+export class Outbox {
+  constructor(session, name, { onDone, onFail, onChange } = {}) {
+    this.session = session; this.name = name;
+    this.onDone = onDone || (() => {}); this.onFail = onFail || (() => {}); this.onChange = onChange || (() => {});
+    this.busy = false; this.retry = 0; this.timer = null;
+    window.addEventListener("online", () => { this.retry = 0; this.flush(); });
+  }
+  get storeKey() { return `anxin.outbox.${this.name}.${(this.session.data && this.session.data.user_id) || "anon"}`; }
+  items() { try { return JSON.parse(localStorage.getItem(this.storeKey) || "[]"); } catch (e) { return []; } }
+  _save(list) { localStorage.setItem(this.storeKey, JSON.stringify(list)); this.onChange(list); }
+  _update(key, change) { this._save(this.items().map((x) => (x.key === key ? { ...x, ...change } : x))); }
+  // Queue a request; returns the item (its key is the Idempotency-Key).
+  add(path, body, meta = {}) {
+    const item = { key: uuid(), path, body, created: Date.now(), tries: 0, ...meta };
+    this._save([...this.items(), item]);
+    this.retry = 0; this.flush();
+    return item;
+  }
+  async flush() {
+    if (this.busy || !this.session.signedIn) return;
+    this.busy = true; clearTimeout(this.timer);
+    try {
+      for (;;) {
+        const item = this.items()[0];
+        if (!item) { this.retry = 0; return; }
+        try {
+          const ctl = new AbortController();
+          const stop = setTimeout(() => ctl.abort(), OUTBOX_TIMEOUT_MS);
+          let answer;
+          try { answer = await this.session.api("POST", item.path, item.body, { "Idempotency-Key": item.key }, false, ctl.signal); }
+          finally { clearTimeout(stop); }
+          this._save(this.items().filter((x) => x.key !== item.key));
+          this.retry = 0;
+          try { this.onDone(item, answer); } catch (e) { console.warn("outbox", e); }
+        } catch (e) {
+          if (transient(e)) {
+            this._update(item.key, { tries: (item.tries || 0) + 1, error: e.message || "network" });
+            const delay = Math.min(OUTBOX_MAX_BACKOFF_MS, 1000 * 2 ** this.retry++);
+            this.timer = setTimeout(() => this.flush(), delay);
+            return;
+          }
+          this._save(this.items().filter((x) => x.key !== item.key));
+          try { this.onFail(item, e); } catch (e2) { console.warn("outbox", e2); }
+        }
+      }
+    } finally { this.busy = false; }
+  }
 }
 
 // ----- sign-in form ------------------------------------------------------------------------

@@ -8,10 +8,16 @@ import { drawMap } from "./map.js";
 addStrings({
   title: "安心 · 调度台", queue: "呼叫队列", caregivers: "护理员", map: "服务圈地图", today: "今日",
   no_incidents: "当前没有未完成的呼叫", phone_call: "电话建单", lang_switch: "English",
+  dev_late: "离线时操作，补发（手机时间 {time}）", dev_flagged: "⚠ 手机时间 {time} 不可信，按服务器收到时间记录",
+  loading: "加载中…", panel_failed: "加载失败，正在重试（这里是空的不代表没有呼叫）",
+  board_failed: "⚠ 看板加载失败：{msg}。新呼叫可能看不到，正在重试；紧急情况请直接电话联系。",
+  board_failed_stale: "⚠ 看板刷新失败：{msg}。下面是 {time} 的数据，可能已过时，正在重试。",
+  live_lost: "⚠ 实时连接中断：新呼叫不会自动出现，正在重连。下面是 {time} 的数据。",
+  side_failed: "护理员/今日数据刷新失败：{msg}（显示的是 {time} 的数据）",
   calls: "呼叫", accept_med: "接单中位/P90", arrive_med: "到达中位/P90", on_scene: "20分钟内到场",
   meals: "助餐准时", visits: "上门服务", on_duty: "在岗", load_chart: "负荷/人手（按小时）",
   k_emergency: "紧急", k_health: "健康", k_service: "服务", k_family: "亲情",
-  s_open: "待派单", s_offered: "已派单待接", s_accepted: "已接单", s_en_route: "在途", s_arrived: "已到达",
+  s_call_back: "待回电", s_open: "待派单", s_offered: "已派单待接", s_accepted: "已接单", s_en_route: "在途", s_arrived: "已到达",
   s_resolved: "已处理", s_closed: "已关闭",
   cg_off_duty: "离岗", cg_idle: "空闲", cg_offered: "待接单", cg_travelling: "在途", cg_serving: "服务中",
   src_app: "老人端", src_phone: "电话", src_operator: "调度员建单", src_device: "呼叫器", src_cti: "电话",
@@ -48,7 +54,7 @@ addStrings({
   arrival_confirmed_ok: "已确认到达", arrival_confirmed_by_op: "调度员已确认到场", qi_flag: "⚠ 到达待确认 · {d} 米",
   ev_opened: "呼叫进入", ev_offered: "派单", ev_accepted: "接单", ev_en_route: "出发", ev_arrived: "到达",
   ev_resolved: "处理完毕", ev_closed: "关闭", ev_alarm: "警报", ev_alarm_acknowledged: "警报已确认",
-  ev_escalation_step: "升级流程", ev_responsibility_taken: "已有人负责", ev_escalation_stopped: "升级停止", no_candidates: "调度未找到可用护理员，请人工指派",
+  ev_escalation_step: "升级流程", ev_responsibility_taken: "已有人负责", ev_escalation_stopped: "升级停止", no_candidates: "调度未找到可用护理员，请人工指派", not_dispatched: "非紧急呼叫：调度不派护理员，请回电处理（需要时可手动指派）",
   ev_offer_declined: "拒单", ev_offer_expired: "超时未接", ev_offer_withdrawn: "撤回", ev_joined: "再次按键",
   chain_running: "进行中", chain_stopped: "已有人负责", chain_closed: "已结束", ev_call_linked: "关联来电", ev_call_ended: "通话结束",
   ev_marked_medical: "标记医疗急救", ev_escalation_skipped: "升级跳过", ev_called_120: "已拨打120", ev_care_record: "护理记录",
@@ -60,10 +66,16 @@ addStrings({
 }, {
   title: "Anxin · Dispatch console", queue: "Call queue", caregivers: "Caregivers", map: "Service circle", today: "Today",
   no_incidents: "No open calls", phone_call: "New from phone", lang_switch: "中文",
+  dev_late: "sent late from an offline phone (phone time {time})", dev_flagged: "⚠ phone time {time} not plausible: recorded when the server got it",
+  loading: "Loading…", panel_failed: "Could not load; retrying (empty here does not mean no calls)",
+  board_failed: "⚠ The board could not be loaded: {msg}. New calls may not show; retrying. Phone directly in an emergency.",
+  board_failed_stale: "⚠ The board could not be refreshed: {msg}. Below is the data of {time}, possibly out of date; retrying.",
+  live_lost: "⚠ The live connection is down: new calls will not appear by themselves; reconnecting. Below is the data of {time}.",
+  side_failed: "Caregivers/Today could not be refreshed: {msg} (showing the data of {time})",
   calls: "Calls", accept_med: "Accept med/P90", arrive_med: "Arrive med/P90", on_scene: "On scene ≤20 min",
   meals: "Meals on time", visits: "Visits", on_duty: "On duty", load_chart: "Load vs staff (hourly)",
   k_emergency: "Emergency", k_health: "Health", k_service: "Service", k_family: "Family",
-  s_open: "Waiting", s_offered: "Offered", s_accepted: "Accepted", s_en_route: "En route", s_arrived: "Arrived",
+  s_call_back: "To call back", s_open: "Waiting", s_offered: "Offered", s_accepted: "Accepted", s_en_route: "En route", s_arrived: "Arrived",
   s_resolved: "Resolved", s_closed: "Closed",
   cg_off_duty: "Off duty", cg_idle: "Idle", cg_offered: "Offered", cg_travelling: "Travelling", cg_serving: "Serving",
   src_app: "elder app", src_phone: "phone", src_operator: "operator", src_device: "call device", src_cti: "phone",
@@ -100,7 +112,7 @@ addStrings({
   arrival_confirmed_ok: "Arrival confirmed", arrival_confirmed_by_op: "confirmed by the operator", qi_flag: "⚠ arrival to confirm · {d} m",
   ev_opened: "Call in", ev_offered: "Offered", ev_accepted: "Accepted", ev_en_route: "Left", ev_arrived: "Arrived",
   ev_resolved: "Resolved", ev_closed: "Closed", ev_alarm: "Alarm", ev_alarm_acknowledged: "Alarm acknowledged",
-  ev_escalation_step: "Escalation step", ev_responsibility_taken: "Responsibility taken", ev_escalation_stopped: "Escalation stopped", no_candidates: "The dispatcher found nobody available: assign by hand",
+  ev_escalation_step: "Escalation step", ev_responsibility_taken: "Responsibility taken", ev_escalation_stopped: "Escalation stopped", no_candidates: "The dispatcher found nobody available: assign by hand", not_dispatched: "Not an emergency: the dispatcher sends nobody; call back (assign by hand if needed)",
   ev_offer_declined: "Declined", ev_offer_expired: "Offer expired", ev_offer_withdrawn: "Withdrawn", ev_joined: "Pressed again",
   chain_running: "running", chain_stopped: "someone responsible", chain_closed: "closed", ev_call_linked: "Call linked", ev_call_ended: "Call ended",
   ev_marked_medical: "Marked medical", ev_escalation_skipped: "Escalation step skipped", ev_called_120: "Called 120", ev_care_record: "Care record",
@@ -125,8 +137,21 @@ const STATION_Q = (() => { const v = new URLSearchParams(location.search).get("s
 const mine = (stationId) => !S.board || stationId === undefined || stationId === null || stationId === S.board.station.id;
 
 // ----- data --------------------------------------------------------------------------------
+// The board never shows a failure as a quiet night: while it loads the panels say so, a board
+// that cannot be loaded raises a loud banner (and is tried again), and a board that is no
+// longer kept live (the connection is down, or a panel failed) is marked stale with its time.
+let boardRetry = 0; let boardTimer = null;
 async function loadBoard() {
-  const b = await session.api("GET", `/api/v1/console/board${STATION_Q}`);
+  clearTimeout(boardTimer);
+  let b;
+  try { b = await session.api("GET", `/api/v1/console/board${STATION_Q}`); }
+  catch (e) {
+    S.boardError = e.message || String(e); renderBanner();
+    if (!S.board) renderLoading();
+    boardTimer = setTimeout(() => loadBoard().catch(() => {}), Math.min(30000, 2000 * 2 ** boardRetry++));
+    throw e;
+  }
+  boardRetry = 0; S.boardError = null; S.loadedAt = Date.now(); S.sideError = null;
   syncClock(b.now);
   S.snapshotAt = Date.parse(b.now);
   S.board = b;
@@ -134,7 +159,7 @@ async function loadBoard() {
   S.alarms = new Map(b.alarms.map((a) => [a.id, a]));
   S.caregivers = b.caregivers;
   S.today = b.today;
-  render();
+  render(); renderBanner();
   if (S.openId) openIncident(S.openId, false);
   reconcileCalls();
 }
@@ -158,9 +183,9 @@ function refreshSide() {
     try {
       const [cgs, today] = await Promise.all([
         session.api("GET", `/api/v1/console/caregivers${STATION_Q}`), session.api("GET", `/api/v1/console/today${STATION_Q}`)]);
-      S.caregivers = cgs; S.today = today;
-      renderCaregivers(); renderToday(); renderMap();
-    } catch (e) { console.warn(e); }
+      S.caregivers = cgs; S.today = today; S.sideError = null;
+      renderCaregivers(); renderToday(); renderMap(); renderBanner();
+    } catch (e) { console.warn(e); S.sideError = e.message || String(e); renderBanner(); }
   }, 250);
 }
 
@@ -192,7 +217,7 @@ function onEvent(msg) {
     return;
   }
   if (p.incident_id && (msg.type.startsWith("incident.") || msg.type.startsWith("offer."))) {
-    if (msg.type === "incident.closed") {
+    if (msg.type === "incident.closed" || msg.type === "incident.resolved") {  // alarms end with their call
       for (const [aid, a] of S.alarms) if (a.incident_id === p.incident_id) S.alarms.delete(aid);
       renderAlarms();
     }
@@ -213,6 +238,7 @@ function shell() {
         h("button", { class: "btn", id: "btn-phone", onclick: openPhoneCall }, "☎ ", t("phone_call")),
         h("button", { class: "btn ghost", id: "btn-lang", onclick: () => { setLang(lang() === "zh" ? "en" : "zh"); shell(); render(); if (S.detail) renderDetail(); } }, t("lang_switch")),
         h("button", { class: "btn ghost", onclick: () => { live.stop(); session.signOut(); } }, t("sign_out")))),
+    h("div", { id: "board-banner", class: "board-banner", role: "alert", hidden: true }),
     h("div", { id: "alarms", class: "alarm-banner", role: "alert", hidden: true }),
     h("main", { class: "board" },
       h("section", { class: "panel queue" }, h("div", { id: "calls", class: "calls" }),
@@ -228,8 +254,30 @@ function shell() {
   document.title = t("title");
 }
 
+function renderLoading() {
+  const note = (text, cls) => h("li", { class: `panel-note ${cls}`, text });
+  const failed = !!S.boardError;
+  const text = failed ? t("panel_failed") : t("loading");
+  for (const id of ["queue", "cglist"]) { const el = $(`#${id}`); if (el) el.replaceChildren(note(text, failed ? "err" : "loading")); }
+}
+
+// The loud banner: the board could not be loaded, or the live connection is down, or a panel
+// could not be refreshed. Panels are marked stale meanwhile (with the time of their data).
+function renderBanner() {
+  const el = $("#board-banner"); if (!el) return;
+  const since = S.loadedAt ? clockTime(new Date(S.loadedAt).toISOString()) : null;
+  let text = null; let kind = "err";
+  if (S.boardError) text = since ? t("board_failed_stale", { msg: S.boardError, time: since }) : t("board_failed", { msg: S.boardError });
+  else if (S.conn === "offline" && S.everLive) text = t("live_lost", { time: since || "—" });
+  else if (S.sideError) { text = t("side_failed", { msg: S.sideError, time: since || "—" }); kind = "warn"; }
+  el.hidden = !text; el.className = `board-banner ${kind}`; el.dataset.state = text ? (S.boardError ? "board" : S.conn === "offline" ? "live" : "side") : "";
+  el.textContent = text || "";
+  const board = $("main.board");
+  if (board) board.classList.toggle("stale", !!text && kind === "err");
+}
+
 function render() {
-  if (!S.board) return;
+  if (!S.board) { renderLoading(); return; }
   $("#station-name").textContent = S.board.station.name;
   renderConn(); renderAlarms(); renderCalls(); renderQueue(); renderCaregivers(); renderToday(); renderMap();
 }
@@ -278,7 +326,7 @@ function renderQueue() {
         h("strong", { class: "qi-name", text: inc.elder_name }),
         h("span", { class: `cd ${cd.cls}`, "data-countdown": inc.id, text: cd.text })),
       h("div", { class: "qi-sub" },
-        h("span", { class: `st st-${inc.status}`, "data-status": inc.status, text: t(`s_${inc.status}`) }),
+        h("span", { class: `st st-${inc.status}`, "data-status": inc.status, text: statusLabel(inc) }),
         // Separators are their own items, so the flex gap spaces them evenly in both languages.
         ...sep(
           inc.caregiver_name ? h("span", { class: "qi-cg", text: inc.caregiver_name })
@@ -588,6 +636,17 @@ async function openIncident(id, focus = true) {
 
 function closeDetail() { S.openId = null; S.detail = null; $("#detail").hidden = true; renderMap(); }
 
+// A step sent late from a phone that was offline: when it happened on the phone, or that the
+// phone's time could not be believed (recorded at the server's time instead).
+function deviceMark(ev) {
+  const d = ev.data || {};
+  if (d.device_time_flagged) return h("span", { class: "dev-mark flagged", "data-device": "flagged", text: t("dev_flagged", { time: clockTime(d.device_time) }) });
+  if (d.late) return h("span", { class: "dev-mark late", "data-device": "late", text: t("dev_late", { time: clockTime(d.recorded_at || ev.at) }) });
+  return null;
+}
+
+// An open call the dispatcher does not handle waits for a call back, not for a dispatch.
+function statusLabel(inc) { return inc.status === "open" && inc.kind && inc.kind !== "emergency" ? t("s_call_back") : t(`s_${inc.status}`); }
 function resolution(code) { const k = `res_${code}`; return t(k) === k ? String(code).replaceAll("_", " ") : t(k); }
 function source(code) { const k = `src_${code}`; return t(k) === k ? String(code) : t(k); }
 
@@ -658,7 +717,7 @@ function renderDetail() {
       h("h2", {}, `#${inc.id} `, h("span", { class: `kind k-${inc.kind}`, text: t(`k_${inc.kind}`) }), " ", inc.elder_name),
       h("button", { class: "btn ghost", "aria-label": "close", onclick: closeDetail }, "✕")),
     h("dl", { class: "d-facts" },
-      h("dt", { text: t("status") }), h("dd", {}, h("span", { class: `st st-${inc.status}`, id: "detail-status", text: t(`s_${inc.status}`) }), " ",
+      h("dt", { text: t("status") }), h("dd", {}, h("span", { class: `st st-${inc.status}`, id: "detail-status", text: statusLabel(inc) }), " ",
         h("span", { id: "detail-status-text", text: tr(inc.status_text_i18n, inc.status_text) })),
       h("dt", { text: t("deadline") }), h("dd", {}, h("span", { class: `cd ${cd.cls}`, "data-countdown": inc.id, id: "detail-countdown", text: cd.text }), " ", hhmm(inc.deadline_at)),
       h("dt", { text: t("opened") }), h("dd", { text: [clockTime(inc.opened_at), source(inc.source), inc.press_count > 1 ? t("press_count", { n: inc.press_count }) : null].filter(Boolean).join(" · ") }),
@@ -673,7 +732,9 @@ function renderDetail() {
         inc.status === "arrived" && confirmedByOperator(inc) ? t("arrival_confirmed_by_op") : t("flagged")].join(" · ") }) : null),
     awaitingConfirmation(inc) ? arrivalBox(inc) : null,
     h("h3", { text: t("candidates") }),
-    (inc.candidates || []).length ? null : h("p", { class: "warn", text: t("no_candidates") }),
+    // Only an emergency is dispatched: any other call is the operator's to call back.
+    inc.kind !== "emergency" ? h("p", { class: "muted", id: "not-dispatched", text: t("not_dispatched") })
+      : (inc.candidates || []).length ? null : h("p", { class: "warn", text: t("no_candidates") }),
     h("table", { class: "cands" }, h("tbody", {}, ...(inc.candidates || []).map((c, i) => h("tr", { class: i === 0 ? "best" : "" },
       h("td", { text: c.name }), h("td", { text: t("eta_min", { m: Math.max(1, Math.round(c.eta_s / 60)) }) }),
       h("td", { class: c.meets_target ? "ok" : "warn", text: c.meets_target ? t("meets") : t("not_meets") }),
@@ -690,7 +751,7 @@ function renderDetail() {
     h("h3", { text: t("timeline") }),
     h("ol", { class: "timeline", id: "timeline" }, ...(inc.timeline || []).map((ev) => h("li", { class: `ev ev-${ev.kind}`, "data-kind": ev.kind },
       h("time", { text: clockTime(ev.at) }), h("strong", { text: t(`ev_${ev.kind}`) === `ev_${ev.kind}` ? ev.kind.replaceAll("_", " ") : t(`ev_${ev.kind}`) }),
-      h("span", { text: evSummary(ev) })))),
+      h("span", { text: evSummary(ev) }), deviceMark(ev)))),
   ].filter(Boolean));
   for (const [sel, v] of kept) { const el = $(sel, box); if (el && v) el.value = v; }
   if (focused) $(`#${focused}`, box)?.focus();
@@ -807,7 +868,7 @@ document.addEventListener("keydown", (ev) => {
 
 // ----- start -------------------------------------------------------------------------------
 const live = new Live(session, {
-  onEvent, onSnapshot: loadBoard, onState: (s) => { S.conn = s; renderConn(); },
+  onEvent, onSnapshot: loadBoard, onState: (s) => { S.conn = s; if (s === "live") S.everLive = true; renderConn(); renderBanner(); },
 });
 session.onSignedOut = () => start();
 window.__anxin = { live, state: S };  // for the browser tests
@@ -820,7 +881,7 @@ function start() {
       loginForm(session, { hint: "demo: operator / anxin1234", defaultLogin: "operator", onDone: start })));
     return;
   }
-  shell();
+  shell(); renderLoading();
   live.start();
 }
 setInterval(tickCountdowns, 1000);

@@ -475,12 +475,36 @@ async def elder_day(platform: Platform, p: Principal, elder_id: int) -> dict[str
         incs = await _elder_incidents(conn, open_now.order_by(incidents.c.id.desc()), now, who)
         recent_stmt = mine.order_by(incidents.c.id.desc()).limit(10)
         recent = await _elder_incidents(conn, recent_stmt, now, who)
+        station_phone = (
+            await conn.execute(select(stations.c.phone).where(stations.c.id == e.station_id))
+        ).scalar()
     return {
         "now": now.isoformat(),
         "elder": {"id": e.id, "name": e.name},
+        "phones": _phones(station_phone, e.contacts)
+        | (
+            # The family asked to call back gets the elder's number to do it with.
+            {"elder": e.phone}
+            if p.role is Role.FAMILY and any(i.get("kind") == "family" for i in incs)
+            else {}
+        ),
         "tasks": items,
         "open_incidents": incs,
         "recent_incidents": recent,
+    }
+
+
+def _phones(station_phone: str | None, contacts: Any) -> dict[str, Any]:
+    """The numbers the elder's page offers as big call buttons while a call cannot get out:
+    the station, the first family contact (by order) and 120."""
+    listed = [c for c in (contacts or []) if isinstance(c, dict) and c.get("phone")]
+    first = min(listed, key=lambda c: int(c.get("order") or 0), default=None)
+    return {
+        "station": station_phone or None,
+        "family": {"name": str(first.get("name") or ""), "phone": str(first["phone"])}
+        if first
+        else None,
+        "emergency": "120",
     }
 
 
@@ -504,4 +528,21 @@ async def notifications(platform: Platform, p: Principal, limit: int) -> dict[st
             )
         ).all()
     who = out.audience(p)
-    return {"items": [out.notification_out(r, who) for r in rows]}
+    return {"items": [out.notification_out(r, who) for r in _without_repeats(rows)]}
+
+
+def _without_repeats(rows: Sequence[Row[Any]]) -> list[Row[Any]]:
+    """The history without repeats (newest first, as given): a call's status said again (a
+    second press joining it, a new ETA while on the way) is kept only the first time."""
+    kept: list[Row[Any]] = []
+    last: dict[Any, tuple[str, Any]] = {}
+    for r in reversed(rows):
+        payload = r.payload or {}
+        iid = payload.get("incident_id")
+        said = (r.type, payload.get("status"))
+        if iid is not None and last.get(iid) == said:
+            continue
+        if iid is not None:
+            last[iid] = said
+        kept.append(r)
+    return kept[::-1]

@@ -330,6 +330,7 @@ def texts(
         name=name,
         minutes=d.get("eta_minutes"),
         resolution=d.get("resolution"),
+        kind=d.get("kind"),
     ).out()
     d["status_text"], d["status_text_i18n"] = t["zh"], t
     for c in d.get("candidates") or []:

@@ -2,20 +2,35 @@
 
 The key row is written in the same transaction as the incident, so a key is never
 "in flight" after a crash: either the incident and its answer exist, or neither does.
+
+The same keys guard the caregiver's steps (``step_once``): the phone queues each step with its
+own key and the device time, and retries it until answered; the key row is written in the
+step's own transaction (server.steps), its answer right after. A retry gets the first answer;
+a retry racing the first one gets it too, instead of the state conflict its flow would raise.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from aiohttp import web
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from schemas.common import StepIn, StepMarks
+from server import steps
+from server.auth.principal import Principal
 from server.errors import ApiError
+from server.http import ok, platform
 from server.incidents.tables import idempotency_keys
 from server.platform import Tx
+
+Floor = Callable[[AsyncConnection], Awaitable[datetime | None]]
 
 
 def request_hash(body: dict[str, Any]) -> str:
@@ -36,8 +51,14 @@ def valid_key(key: str | None) -> str:
 
 async def replay(tx: Tx, scope: str, key: str, digest: str) -> tuple[int, Any] | None:
     """The stored answer for this key, or None if it is new; 422 if the body differs."""
+    return await _stored(tx.conn, scope, key, digest)
+
+
+async def _stored(
+    conn: AsyncConnection, scope: str, key: str, digest: str
+) -> tuple[int, Any] | None:
     row = (
-        await tx.conn.execute(
+        await conn.execute(
             select(idempotency_keys).where(
                 idempotency_keys.c.scope == scope, idempotency_keys.c.key == key
             )
@@ -51,6 +72,8 @@ async def replay(tx: Tx, scope: str, key: str, digest: str) -> tuple[int, Any] |
             "idempotency_key_reused",
             "this Idempotency-Key was used with a different request body",
         )
+    if row.response_status is None:  # applied, its answer not written yet (or lost in a crash)
+        return 200, {"replayed": True}
     return int(row.response_status), row.response_body
 
 
@@ -75,3 +98,65 @@ async def prune_keys(tx: Tx, before: datetime) -> int:
         delete(idempotency_keys).where(idempotency_keys.c.created_at < before)
     )
     return int(res.rowcount or 0)
+
+
+async def step_once(
+    request: web.Request,
+    p: Principal,
+    body: StepIn,
+    run: Callable[[], Awaitable[StepMarks]],
+    *,
+    floor: Floor | None = None,
+) -> web.Response:
+    """A caregiver's step: applied once per Idempotency-Key (optional: a phone without a queue
+    sends none), recorded at the device time when plausible; the answer says how it was
+    recorded. ``floor`` reads when the thing the step belongs to began (the step cannot be
+    older)."""
+    pf = platform(request)
+    sent = request.headers.get("Idempotency-Key")
+    key = valid_key(sent) if sent is not None else None
+    digest = request_hash({"path": request.path, "body": body.model_dump(mode="json")})
+    scope = f"step:{p.user_id}"
+    async with pf.store.read() as conn:
+        seen = await _stored(conn, scope, key, digest) if key else None
+        lowest = await floor(conn) if floor and body.device_time else None
+    if seen is not None:
+        return ok(seen[1], seen[0])
+    when = steps.decide(pf.clock.now(), body.device_time, lowest)
+
+    async def write(tx: Tx) -> None:
+        if key:
+            await tx.conn.execute(
+                insert(idempotency_keys).values(
+                    scope=scope, key=key, request_hash=digest, state="applied", created_at=tx.now
+                )
+            )
+
+    ctx = steps.StepContext(when, write if key else None)
+    token = steps.CURRENT.set(ctx)
+    try:
+        answer = await run()
+    except (ApiError, IntegrityError):
+        # A retry that raced the first try: the first one's answer, not its state conflict.
+        if key:
+            async with pf.store.read() as conn:
+                seen = await _stored(conn, scope, key, digest)
+            if seen is not None:
+                return ok(seen[1], seen[0])
+        raise
+    finally:
+        steps.CURRENT.reset(token)
+    out = answer
+    if when.device_time is not None:
+        marks = {"device_time": when.device_time, "recorded_at": when.at, "late": when.late}
+        out = answer.model_copy(update={**marks, "device_time_flagged": when.flagged})
+    if key and ctx.committed:
+        async with pf.tx() as tx:
+            await tx.conn.execute(
+                update(idempotency_keys)
+                .where(idempotency_keys.c.scope == scope, idempotency_keys.c.key == key)
+                .values(
+                    state="done", response_status=200, response_body=out.model_dump(mode="json")
+                )
+            )
+    return ok(out)

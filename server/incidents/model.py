@@ -11,6 +11,7 @@ from sqlalchemy.engine import Row
 
 from schemas.incidents import AlarmStatus, OfferStatus
 from schemas.incidents import IncidentStatus as S
+from server import steps
 from server.errors import ApiError
 from server.incidents.tables import alarms, incident_events, incidents, offers
 from server.machine import Machine
@@ -62,7 +63,11 @@ ALARM: Final = Machine("alarm", alarms, A, ALARM_TRANSITIONS)
 async def timeline(
     tx: Tx, incident_id: int, event: str, actor: int | None = None, **data: Any
 ) -> None:
-    """One event on the incident's timeline (which is also its audit log)."""
+    """One event on the incident's timeline (which is also its audit log). A phone's late step
+    carries its device time and the late / flagged marker (server.steps)."""
+    step = steps.current()
+    if step is not None:
+        data = {**data, **step.when.marker()}
     await tx.conn.execute(
         insert(incident_events).values(
             incident_id=incident_id, at=tx.now, kind=event, actor_user_id=actor, data=data

@@ -21,6 +21,7 @@ from schemas.incidents import (
     IncidentOut,
     IncidentPage,
     IncidentQuery,
+    IncidentStatus,
     OfferOut,
     OfferStatus,
 )
@@ -40,7 +41,12 @@ def _status_text(row: Any, caregiver_name: str | None, now: datetime) -> tuple[s
     if row.eta_at is not None and row.status in COMING:
         minutes = max(1, round((row.eta_at - now).total_seconds() / 60))
     text = status_text(
-        row.status, "elder", name=caregiver_name, minutes=minutes, resolution=row.resolution
+        row.status,
+        "elder",
+        name=caregiver_name,
+        minutes=minutes,
+        resolution=row.resolution,
+        kind=row.kind,
     ).render("zh")
     return text, minutes
 
@@ -109,6 +115,7 @@ async def incident_out(
         arrival_distance_m=row.arrival_distance_m,
         resolved_at=row.resolved_at,
         resolution=row.resolution,
+        summary=row.notes if row.status == IncidentStatus.RESOLVED.value else None,
         press_count=row.press_count,
         pressed_at=row.pressed_at,
         late_s=row.late_s,

@@ -5,9 +5,14 @@ one schema."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from aiohttp import web
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schemas.incidents import (
+    AcceptIn,
     AlarmAckOut,
     AlarmOut,
     ArrivalOut,
@@ -32,8 +37,9 @@ from server.errors import ApiError
 from server.http import caller, int_param, ok, parse, parse_optional, parse_query, platform, require
 from server.incidents import flows, out
 from server.incidents.flows.intake import Intake, open_for_operator, press
-from server.incidents.idempotency import request_hash, valid_key
+from server.incidents.idempotency import Floor, request_hash, step_once, valid_key
 from server.incidents.model import WITH_CAREGIVER
+from server.incidents.tables import incidents, offers
 from server.openapi import doc
 from server.registry.routes import stored
 
@@ -109,45 +115,93 @@ async def my_offers(request: web.Request) -> web.Response:
     return ok([o.model_dump(mode="json") for o in offers])
 
 
+def _offer_began(offer_id: int) -> Floor:
+    """A step on an offer cannot have happened before the offer was made."""
+
+    async def floor(conn: AsyncConnection) -> datetime | None:
+        q = select(offers.c.offered_at).where(offers.c.id == offer_id)
+        return (await conn.execute(q)).scalar()
+
+    return floor
+
+
+def _incident_began(incident_id: int) -> Floor:
+    """A caregiver's step cannot have happened before the step it follows (the call opened,
+    was accepted, the caregiver arrived)."""
+
+    async def floor(conn: AsyncConnection) -> datetime | None:
+        q = select(incidents.c.opened_at, incidents.c.accepted_at, incidents.c.arrived_at)
+        row = (await conn.execute(q.where(incidents.c.id == incident_id))).first()
+        return max((t for t in row if t is not None), default=None) if row else None
+
+    return floor
+
+
+@doc(response=IncidentStepOut, idempotency_key=True, idempotency_required=False)
 async def accept_offer(request: web.Request) -> web.Response:
+    """The caregiver takes the offer (a queued step: device time, Idempotency-Key)."""
     p = require(request, Role.CAREGIVER)
-    iid = await flows.accept(platform(request), p, int_param(request, "offer_id"))
-    return ok(IncidentStepOut(incident_id=iid, status=S.ACCEPTED.value))
+    body = await parse_optional(request, AcceptIn)
+    oid = int_param(request, "offer_id")
+
+    async def run() -> IncidentStepOut:
+        iid = await flows.accept(platform(request), p, oid)
+        return IncidentStepOut(incident_id=iid, status=S.ACCEPTED.value)
+
+    return await step_once(request, p, body, run, floor=_offer_began(oid))
 
 
+@doc(response=IncidentStepOut, idempotency_key=True, idempotency_required=False)
 async def decline_offer(request: web.Request) -> web.Response:
     p = require(request, Role.CAREGIVER)
     body = await parse_optional(request, DeclineIn)
-    await flows.decline(platform(request), p, int_param(request, "offer_id"), reason=body.reason)
-    return ok(
-        IncidentStepOut(offer_id=int_param(request, "offer_id"), status=OfferStatus.DECLINED.value)
-    )
+    oid = int_param(request, "offer_id")
+
+    async def run() -> IncidentStepOut:
+        await flows.decline(platform(request), p, oid, reason=body.reason)
+        return IncidentStepOut(offer_id=oid, status=OfferStatus.DECLINED.value)
+
+    return await step_once(request, p, body, run, floor=_offer_began(oid))
 
 
+@doc(response=IncidentStepOut, idempotency_key=True, idempotency_required=False)
 async def en_route(request: web.Request) -> web.Response:
     p = require(request, Role.CAREGIVER)
     body = await parse_optional(request, EnRouteIn)
     at = stored(body.location) if body.location else None
-    await flows.en_route(platform(request), p, int_param(request, "incident_id"), at=at)
-    return ok(
-        IncidentStepOut(incident_id=int_param(request, "incident_id"), status=S.EN_ROUTE.value)
-    )
+    iid = int_param(request, "incident_id")
+
+    async def run() -> IncidentStepOut:
+        await flows.en_route(platform(request), p, iid, at=at)
+        return IncidentStepOut(incident_id=iid, status=S.EN_ROUTE.value)
+
+    return await step_once(request, p, body, run, floor=_incident_began(iid))
 
 
-@doc(response=ArrivalOut)
+@doc(response=ArrivalOut, idempotency_key=True, idempotency_required=False)
 async def arrive(request: web.Request) -> web.Response:
     p = require(request, Role.CAREGIVER)
     body = await parse(request, ArriveIn)
     at = stored(body.location)
-    return ok(await flows.arrive(platform(request), p, int_param(request, "incident_id"), at=at))
+    iid = int_param(request, "incident_id")
+
+    async def run() -> ArrivalOut:
+        return await flows.arrive(platform(request), p, iid, at=at)
+
+    return await step_once(request, p, body, run, floor=_incident_began(iid))
 
 
+@doc(response=IncidentStepOut, idempotency_key=True, idempotency_required=False)
 async def resolve(request: web.Request) -> web.Response:
     p = require(request, Role.CAREGIVER)
     body = await parse(request, ResolveIn)
     iid = int_param(request, "incident_id")
-    await flows.resolve(platform(request), p, iid, notes=body.notes, outcome=body.outcome)
-    return ok(IncidentStepOut(incident_id=iid, status=S.RESOLVED.value))
+
+    async def run() -> IncidentStepOut:
+        await flows.resolve(platform(request), p, iid, notes=body.notes, outcome=body.outcome)
+        return IncidentStepOut(incident_id=iid, status=S.RESOLVED.value)
+
+    return await step_once(request, p, body, run, floor=_incident_began(iid))
 
 
 async def assign(request: web.Request) -> web.Response:

@@ -17,6 +17,7 @@ from typing import Any, Final
 from sqlalchemy import Row, insert, select, update
 
 from schemas.tasks import TaskStatus as S
+from server import steps
 from server.machine import Machine
 from server.platform import Tx, audit
 from server.tasks.tables import tasks
@@ -60,6 +61,9 @@ async def transition(
 ) -> None:
     """Move a task to ``to`` (409 if the table forbids it), and audit ``action`` if named."""
     await TASK.move(tx.conn, row.id, row.status, to, values)
+    step = steps.current()  # a phone's late step: its device time and marker, audited
+    if step is not None and step.when.device_time is not None:
+        detail = {**(detail or {}), **step.when.marker()}
     if action is not None:
         await audit(
             tx, actor=actor, action=action, object_type="task", object_id=row.id, detail=detail

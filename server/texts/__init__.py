@@ -12,7 +12,7 @@ The sentences live in one module per domain beside this one (``help_calls``, ``r
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 from dispatch.emergency import Reason
 from server.services.catalogue import SEED_ITEMS
@@ -101,9 +101,13 @@ def status_text(
     name: str | None = None,
     minutes: int | None = None,
     resolution: str | None = None,
+    kind: str | None = None,
 ) -> Text:
-    """What a help call's status means to this reader."""
+    """What a help call's status means to this reader. A call the dispatcher does not handle
+    (a family, health or service call: ``kind``) has its own wording while it is open."""
     key = f"status.{audience}.{status}"
+    if kind and f"{key}.{kind}" in CATALOGUE:
+        key = f"{key}.{kind}"
     if key not in CATALOGUE:
         key = f"status.{audience}.open"
     params: dict[str, Any] = {}
@@ -199,6 +203,36 @@ def alarm_text(kind: str, params: Mapping[str, Any] | None) -> Text:
     return Text(key, values)
 
 
+# ----- problems -------------------------------------------------------------------------------
+
+WEEKDAYS: Final = ("一", "二", "三", "四", "五", "六", "日")
+WEEKDAYS_EN: Final = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def problem_text(code: str, extra: Mapping[str, Any]) -> Text:
+    """A problem's title for every reader, from its code and the answer's own fields (the wait
+    of a locked account, the hours a service is offered)."""
+    key = f"error.{code}"
+    if key not in CATALOGUE:
+        for family in ("not_found", "state_conflict", "changed"):
+            if code.endswith(f"_{family}"):
+                return Text(f"error.{family}")
+        return Text("error.unknown", {"code": code})
+    params: dict[str, Any] = {}
+    template = CATALOGUE[key][0]
+    if "{minutes}" in template:
+        params["minutes"] = max(1, -(-int(extra.get("retry_after_s") or 60) // 60))
+    if "{opens}" in template:
+        params["opens"] = extra.get("opens", "")
+        params["closes"] = extra.get("closes", "")
+        days = sorted(int(d) for d in extra.get("days") or range(7))
+        params["days"] = Label(
+            "每天" if len(days) == 7 else "每周" + "、".join(WEEKDAYS[d] for d in days),
+            "daily" if len(days) == 7 else ", ".join(WEEKDAYS_EN[d] for d in days),
+        )
+    return Text(key, params)
+
+
 # ----- pushes ---------------------------------------------------------------------------------
 
 
@@ -211,6 +245,7 @@ def push_text(type_: str, payload: Mapping[str, Any], audience: Audience) -> Tex
             name=payload.get("caregiver_name"),
             minutes=payload.get("eta_minutes"),
             resolution=payload.get("resolution"),
+            kind=payload.get("kind"),
         )
     if type_ == "family.call_requested":
         return Text("family.call_requested", {"name": payload.get("elder_name") or ""})

@@ -53,6 +53,37 @@ TEXTS: Catalogue = {
     "status.operator.arrived": ("{name}已到场", "{name} is on scene"),
     "status.operator.resolved": ("{name}已处理完毕", "Resolved by {name}"),
     "status.operator.closed": ("已关闭：{resolution}", "Closed: {resolution}"),
+    # Calls the dispatcher does not handle (no caregiver is sent): never worded as if it did.
+    "status.elder.open.family": ("已通知家人，请稍候", "Your family has been told; please wait"),
+    "status.elder.open.health": (
+        "站里已收到，会给您回电",
+        "The station has it and will call you back",
+    ),
+    "status.elder.open.service": (
+        "站里已收到，会给您回电",
+        "The station has it and will call you back",
+    ),
+    "status.family.open.family": ("老人希望您回电", "They would like you to call back"),
+    "status.family.open.health": (
+        "健康咨询，站里会回电",
+        "A health question: the station will call back",
+    ),
+    "status.family.open.service": (
+        "服务请求，站里会回电",
+        "A service request: the station will call back",
+    ),
+    "status.operator.open.family": (
+        "已通知家人回电（不派护理员）",
+        "The family was asked to call back (no caregiver is sent)",
+    ),
+    "status.operator.open.health": (
+        "健康咨询：请回电（不派护理员）",
+        "Health question: call back (no caregiver is sent)",
+    ),
+    "status.operator.open.service": (
+        "服务请求：请回电安排（不派护理员）",
+        "Service request: call back to arrange it (no caregiver is sent)",
+    ),
     # When the caregiver is not known (yet).
     "someone": ("护理员", "The caregiver"),
     "someone.mid": ("护理员", "the caregiver"),

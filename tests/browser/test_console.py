@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -461,18 +461,35 @@ def test_caregiver_completes_a_route_task_from_the_page(
     server: str, demo_api: Api, browser: Any
 ) -> None:
     """The demo's day plan gave 王芳 a route; she sets off, arrives at the door and finishes
-    the first visit from her phone."""
+    the first visit from her phone. At any hour: a visit hours before its window is warned
+    about, and when she goes on anyway its completion is refused and the task stays open."""
     mine = demo_api.raw("GET", "/api/v1/me/tasks", "caregiver1")
     assert mine[0] == 200, mine
     todo = [
         t for t in mine[1]["tasks"] if t["status"] in ("open", "planned") and t["lat"] is not None
     ]
     assert todo, "the demo seeds a route for 王芳"
-    task = todo[0]
+    now = datetime.now(UTC)
+
+    def hours_early(t: Any) -> float:
+        start = t["window_start"] and datetime.fromisoformat(t["window_start"])
+        return (start - now).total_seconds() / 3600 if start else 0.0
+
+    # A visit she can do now if there is one; else (at night) the nearest, which the server
+    # refuses as that booking's visit (more than 2 hours before its window).
+    task = min(todo, key=lambda t: (hours_early(t) > 2, abs(hours_early(t))))
+    early = hours_early(task) > 2 and task["booking_id"] is not None
     door = gcj02_to_wgs84(task["lat"], task["lng"])
     demo_api.duty("caregiver1", True)
     ctx = phone(browser, door)
     cgp = ctx.new_page()
+    asked: list[str] = []
+
+    def go_on(d: Any) -> None:  # she goes on anyway
+        asked.append(d.message)
+        d.accept()
+
+    cgp.on("dialog", go_on)
     sign_in(cgp, server, "/m/caregiver", "caregiver1")
     item = cgp.locator(f"[data-task='{task['id']}']")
     item.wait_for(timeout=5000)
@@ -500,6 +517,21 @@ def test_caregiver_completes_a_route_task_from_the_page(
     form.wait_for(timeout=5000)
     form.locator("textarea").fill("已按时完成，老人状态良好")
     form.locator("button[type=submit]").click()
+    if early:
+        # Warned before setting off and before finishing; the server refuses it as that
+        # booking's visit, and the task stays in progress (as the console shows it).
+        assert "确定现在出发" in asked[0] and "会被拒绝" in asked[-1], asked
+        cgp.wait_for_selector("#toasts .toast.err", timeout=5000)
+        assert "不算这次预约" in cgp.locator("#toasts").inner_text()
+        cgp.wait_for_selector(f"[data-task='{task['id']}'] [data-task-status=in_progress]")
+        after = next(
+            t
+            for t in demo_api.call("GET", "/api/v1/me/tasks", "caregiver1")["tasks"]
+            if t["id"] == task["id"]
+        )
+        assert after["status"] == "in_progress" and after["completed_at"] is None
+        ctx.close()
+        return
     cgp.wait_for_selector(f"[data-task='{task['id']}'] [data-task-status=done]", timeout=5000)
     after = next(
         t

@@ -122,6 +122,17 @@ async def test_caregiver_day_and_elder_day_are_guarded(api: Api) -> None:
     )
 
 
+async def test_elder_day_gives_the_numbers_to_phone_when_a_call_cannot_get_out(api: Api) -> None:
+    """The elder's page keeps these to show big call buttons while a press is not sent yet."""
+    day = await api.call(
+        "GET", f"/api/v1/console/elders/{api.ids['elder']}/day", "elder", expect=200
+    )
+    phones = day["phones"]
+    assert phones["family"] == {"name": "王小红", "phone": "13911112222"}
+    assert phones["emergency"] == "120"
+    assert "station" in phones
+
+
 async def test_each_reader_gets_their_own_wording_in_both_languages(api: Api) -> None:
     iid = (await api.press(expect=201))["id"]
     await api.pump()
@@ -293,3 +304,71 @@ async def test_dispatcher_reasons_are_stored_as_data_and_read_in_both_languages(
     for c in (a, b):
         assert c["reason"] == "" and c["reason_i18n"]["key"] == "reason.unknown"
         assert c["reason_i18n"]["en"] == "reason unknown"
+
+
+async def test_a_family_call_is_never_worded_as_if_a_caregiver_were_coming(api: Api) -> None:
+    """联系我的家人: the elder reads that the family was told, the family gets the elder's
+    number to call back, and the console does not say the dispatcher is looking."""
+    inc = await api.press(call_type="family", expect=201)
+    await api.pump()
+    assert inc["status_text"] == "已通知家人，请稍候"
+    eid = api.ids["elder"]
+    elder = await api.call("GET", f"/api/v1/console/elders/{eid}/day", "elder", expect=200)
+    [mine] = elder["open_incidents"]
+    assert mine["status_text_i18n"]["en"] == "Your family has been told; please wait"
+    assert "elder" not in elder["phones"]  # only the family is given the elder's number
+    family = await api.call("GET", f"/api/v1/console/elders/{eid}/day", "family", expect=200)
+    assert family["phones"]["elder"] == "13500000001"
+    assert family["open_incidents"][0]["status_text"] == "老人希望您回电"
+    board = await api.call("GET", "/api/v1/console/board", "operator", expect=200)
+    [row] = [i for i in board["incidents"] if i["id"] == inc["id"]]
+    assert "不派护理员" in row["status_text"] and "寻找" not in row["status_text"]
+    assert await api.call("GET", "/api/v1/offers", "cg_a", expect=200) == []
+    notes = await api.call("GET", "/api/v1/me/notifications", "family", expect=200)
+    assert [n["type"] for n in notes["items"]].count("family.call_requested") == 1
+
+
+async def test_the_family_sees_who_came_when_and_the_notes_and_each_status_once(
+    api: Api,
+) -> None:
+    inc = await api.press(expect=201)
+    await api.press(expect=200)  # a second press joins: its status is not news
+    await api.pump()
+    [offer] = await api.call("GET", "/api/v1/offers", "cg_a", expect=200)
+    decline = {"reason": "在另一位老人家"}
+    await api.call("POST", f"/api/v1/offers/{offer['id']}/decline", "cg_b", json=decline)
+    await api.call(
+        "POST", f"/api/v1/offers/{offer['id']}/decline", "cg_a", json=decline, expect=200
+    )
+    await api.pump()  # offered again, to 刘洋: the family was told "contacting" already
+    [offer] = await api.call("GET", "/api/v1/offers", "cg_b", expect=200)
+    await api.call(
+        "POST", f"/api/v1/offers/{offer['id']}/decline", "cg_b", json=decline, expect=200
+    )
+    await api.pump()
+    await api.call(
+        "POST",
+        f"/api/v1/incidents/{inc['id']}/assign",
+        "operator",
+        json={"caregiver_id": api.ids["cg_a"], "reason": "就近"},
+        expect=201,
+    )
+    [offer] = await api.call("GET", "/api/v1/offers", "cg_a", expect=200)
+    await api.call("POST", f"/api/v1/offers/{offer['id']}/accept", "cg_a", expect=200)
+    lat, lng = near(110, 100)
+    where = {"location": {"lat": lat, "lng": lng, "coord_system": "gcj02"}}
+    iid = inc["id"]
+    await api.call("POST", f"/api/v1/incidents/{iid}/arrive", "cg_a", json=where, expect=200)
+    notes = {"notes": "老人头晕，已测血压，正常"}
+    await api.call("POST", f"/api/v1/incidents/{iid}/resolve", "cg_a", json=notes, expect=200)
+    await api.pump()
+    day = await api.call(
+        "GET", f"/api/v1/console/elders/{api.ids['elder']}/day", "family", expect=200
+    )
+    [done] = [i for i in day["recent_incidents"] if i["id"] == iid]
+    assert done["caregiver_name"] == "王芳" and done["arrived_at"] is not None
+    assert done["summary"] == "老人头晕，已测血压，正常"
+    history = await api.call("GET", "/api/v1/me/notifications", "family", expect=200)
+    said = [(n["incident_id"], n["type"], n["status"]) for n in history["items"]]
+    assert len(said) == len(set(said)), said  # each status of the call once
+    assert (iid, "incident.status", "resolved") in said

@@ -117,6 +117,26 @@ async def test_no_arrival_by_deadline_realarms(api: Api) -> None:
     ]
 
 
+async def test_a_calls_alarms_end_when_it_is_resolved(api: Api) -> None:
+    """A call resolved after its deadline leaves no alarm up on the console."""
+    inc = await api.press(expect=201)
+    await api.pump()
+    [offer] = await offers_for(api, "cg_a")
+    await api.call("POST", f"/api/v1/offers/{offer['id']}/accept", "cg_a", expect=200)
+    await api.advance(20 * 60 + 1)
+    alarms = await api.call("GET", "/api/v1/alarms", "operator", expect=200)
+    assert [a["incident_id"] for a in alarms] == [inc["id"]]
+    lat, lng = near(110, 100)
+    where = {"location": {"lat": lat, "lng": lng, "coord_system": "gcj02"}}
+    iid = inc["id"]
+    await api.call("POST", f"/api/v1/incidents/{iid}/arrive", "cg_a", json=where, expect=200)
+    done = {"notes": "已处理"}
+    await api.call("POST", f"/api/v1/incidents/{iid}/resolve", "cg_a", json=done, expect=200)
+    assert await api.call("GET", "/api/v1/alarms", "operator", expect=200) == []
+    kept = await api.call("GET", "/api/v1/alarms?open=0", "operator", expect=200)
+    assert [a["kind"] for a in kept if a["incident_id"] == iid] == ["no_arrival_by_deadline"]
+
+
 async def test_arrival_far_away_is_flagged(api: Api) -> None:
     inc = await api.press(expect=201)
     await api.pump()

@@ -476,6 +476,8 @@ async def test_caregiver_on_the_way_gets_the_phones_audited(api: Api) -> None:
     seen = await api.call("GET", f"/api/v1/incidents/{inc['id']}", "cg_a", expect=200)
     assert seen["elder_contact"]["phone"] == "13500000001"
     assert seen["elder_contact"]["contacts"][0]["phone"] == "13911112222"
+    assert seen["elder_contact"]["care_level"] == "半失能"  # the call card's care level
+    assert {"health_notes", "medicines", "diet_notes"} <= set(seen["elder_contact"])
     assert [r.detail["incident_id"] for r in await _reveals(api)] == [inc["id"], inc["id"]]
     # The family and the operator's plain view stay masked.
     assert (await api.call("GET", f"/api/v1/incidents/{inc['id']}", "family", expect=200))[

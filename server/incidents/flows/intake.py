@@ -185,7 +185,9 @@ async def _announce(platform: Platform, tx: Tx, opened: IncidentOpenedPush) -> N
         await start_emergency_clock(platform, tx, iid, opened.deadline_at)
     await to_operators(tx, opened)
     await to_watchers(
-        tx, opened.elder_id, IncidentStatusPush(incident_id=iid, status=IncidentStatus.OPEN)
+        tx,
+        opened.elder_id,
+        IncidentStatusPush(incident_id=iid, status=IncidentStatus.OPEN, kind=opened.kind.value),
     )
     if opened.outside_circle:
         await raise_alarm(tx, opened.station_id, iid, "outside_circle", {"name": opened.elder_name})

@@ -248,6 +248,9 @@ async def resolve(
             notes=notes,
         )
         await _stop_clocks(tx, inc.id)
+        # The call's alarms end with it (a late acceptance, a missed deadline): none stays up
+        # on the console for a call that is over.
+        await acknowledge_alarms(tx, alarms.c.incident_id == inc.id, by=p.user_id)
         await to_watchers(
             tx, inc.elder_id, IncidentStatusPush(incident_id=inc.id, status=S.RESOLVED)
         )
@@ -397,4 +400,8 @@ async def contact_for_caregiver(
         address=e.address,
         access_notes=e.access_notes,
         key_holder=e.key_holder,
+        care_level=e.care_level,
+        health_notes=e.health_notes,
+        medicines=e.medicines,
+        diet_notes=e.diet_notes,
     )

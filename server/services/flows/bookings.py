@@ -29,7 +29,7 @@ from server.services.bookings import (
     check_cancel,
     quote,
 )
-from server.services.catalogue import ServiceItem
+from server.services.catalogue import BookableHours, ServiceItem
 from server.services.flows.completion import complete_booking
 from server.services.flows.menu import item_row
 from server.services.out import booking_out, item_from_row
@@ -72,12 +72,18 @@ MESSAGES: Final = {
 }
 
 
-def booking_error(errors: Sequence[BookingError]) -> ApiError:
-    """The first error as the response, all codes listed."""
+def booking_error(errors: Sequence[BookingError], hours: BookableHours | None = None) -> ApiError:
+    """The first error as the response, all codes listed; a time the service is not offered
+    comes with the hours it is (days 0 = Monday, opens, closes: Asia/Shanghai)."""
     first = errors[0]
-    return ApiError(
-        BOOKING_STATUS[first], first.value, MESSAGES[first], codes=[e.value for e in errors]
-    )
+    extra: dict[str, Any] = {"codes": [e.value for e in errors]}
+    if hours is not None and first is BookingError.OUTSIDE_HOURS:
+        extra.update(
+            days=sorted(hours.days),
+            opens=hours.opens.strftime("%H:%M"),
+            closes=hours.closes.strftime("%H:%M"),
+        )
+    return ApiError(BOOKING_STATUS[first], first.value, MESSAGES[first], **extra)
 
 
 async def existing_bookings(tx: Tx, *, elder_id: int, around: datetime) -> list[ExistingBooking]:
@@ -185,7 +191,7 @@ async def _checked_window(
         raise booking_error([BookingError.NO_SLOT])
     errors = check_booking(item=item, window=window, elder=status, existing=existing, now=tx.now)
     if errors:
-        raise booking_error(errors)
+        raise booking_error(errors, item.hours)
     return window, left
 
 
