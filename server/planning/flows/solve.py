@@ -20,6 +20,7 @@ from dispatch.dayplan import emergency_snapshot, insert_emergency, plan_day_with
 from dispatch.geo import GeoPoint
 from dispatch.meals import Courier, MealOrder, MealParams, MealPlan, plan_meals
 from dispatch.model import DayPlan, DaySnapshot, PlanParams, Task
+from dispatch.routing import SolverParams
 from dispatch.travel import GreatCircleTravel, TravelMode, TravelTimeModel, prefetch
 from server.incidents.flows.alarms import raise_alarm
 from server.platform import Platform
@@ -74,6 +75,29 @@ def _die_with_parent() -> None:
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def solver_params(platform: Platform, kind: str, time_limit_s: float) -> SolverParams:
+    """The solver's limits for one kind of solve ("day_plan", "replan", "meals"): its time
+    limit in production; under `settings.solver_work` (the simulator) a solution limit with the
+    time limit only as a safety cap, and no region search (it gives each region a slice of
+    wall-clock time), so that the plan depends on the inputs alone."""
+    work = platform.settings.solver_work
+    if work is None:
+        return SolverParams(time_limit_s=time_limit_s, portfolio_share=0.2)
+    solutions = {"day_plan": work.day_plan, "replan": work.replan, "meals": work.meals}[kind]
+    return SolverParams(
+        time_limit_s=work.safety_s,
+        solution_limit=solutions,
+        seed=work.seed,
+        portfolio_share=0.2,
+        regions=False,
+    )
+
+
+def greedy(platform: Platform) -> bool:
+    """The simulator's phone-and-paper baseline (settings.dispatch_policy "greedy")."""
+    return platform.settings.dispatch_policy == "greedy"
 
 
 def deadline_for(time_limit_s: float) -> float:
