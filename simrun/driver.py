@@ -37,7 +37,7 @@ from schemas.incidents import CallType
 from schemas.tasks import TaskArriveIn, TaskCompleteIn
 from server.auth.principal import Principal, Role
 from server.bus import InProcessBus
-from server.clock import FakeClock
+from server.clock import FakeClock, as_utc
 from server.domains import register_jobs
 from server.errors import ApiError
 from server.incidents.flows import offers as offer_flows
@@ -59,10 +59,11 @@ from server.tasks.tables import tasks
 from sim.bound import call_trip_key
 from sim.day import DAY_S, Day
 from sim.log import Activity, CallStep, Recorder, RunLog, Segment, TaskKind, TaskStep
-from simrun.world import Ids, book, seed
+from simrun.world import Ids, book, map_meal_tasks, order_meals, seed
 
 PLAN_AT_S = 7 * 3600  # the station plans its day at 07:00
 RUN_UNTIL_S = DAY_S + 4 * 3600  # calls late in the evening may run past midnight
+MEAL_AT_DOOR_S = 120  # handing a lunch box over
 ESCALATION_EVENTS = {"escalation_step", "escalation_call", "alarm", "chain_fallback"}
 
 
@@ -79,6 +80,7 @@ class Person:
     task_end_s: int | None = None  # when the visit in hand ends, once at the door
     gen: int = 0  # bumped when the person's plan changes: stale steps are skipped
     seg_start: int = 0
+    boxes: dict[int, int] = field(default_factory=dict)  # meal task → when it left the kitchen
 
 
 @dataclass(order=True)
@@ -130,8 +132,8 @@ class Driver:
         for call in self.day.calls:
             self.at(call.at_s, "press", call=call.id)
         self.at(PLAN_AT_S, "plan")
-        for m in self.day.meals:
-            self.rec.task(m.id, TaskKind.MEAL, 0, TaskStep.MISSED, detail="meals_not_simulated")
+        for m, why in (await order_meals(self.platform, self.day, self.ids)).items():
+            self.rec.task(m, TaskKind.MEAL, 0, TaskStep.MISSED, detail=why)
         await self._quiet()
         while True:
             nxt = self.events[0].at_s if self.events else None
@@ -171,8 +173,6 @@ class Driver:
             ).scalar()
         if due is None:
             return None
-        from server.clock import as_utc
-
         seconds = (as_utc(due) - self.day.at(0)).total_seconds()
         return max(self.now_s, int(-(-seconds // 1)))
 
@@ -185,9 +185,23 @@ class Driver:
         try:
             await handler(**ev.data)
         except ApiError as exc:
-            # The system refused the step (an offer that lapsed, a visit re-planned away): the
-            # person does not take it, as on a phone.
+            # The system refused the step (an offer that lapsed, a call the operator closed
+            # meanwhile): the person does not take it, as on a phone, and a caregiver whose
+            # call has gone turns back to their day.
             self.rec.note(f"{ev.at_s}s {ev.kind} refused: {exc.code}")
+            cg = ev.data.get("cg")
+            if ev.kind in ("depart", "arrive", "resolve") and isinstance(cg, str):
+                self._drop_call(cg)
+
+    def _drop_call(self, cg: str) -> None:
+        person = self.people[cg]
+        if person.call is None:
+            return
+        call = self.call_of_incident.get(person.call, "")
+        self._segment(cg, Activity.CALL if person.task is None else Activity.WAIT, call)
+        person.call = None
+        person.gen += 1
+        self.at(self.now_s, "next", cg=cg, gen=person.gen)
 
     # ----- who is who ---------------------------------------------------------------------
 
@@ -243,6 +257,9 @@ class Driver:
     async def _on_plan(self) -> None:
         for s in self.day.stations:
             await self._plan(s.id)
+
+    async def _on_replan(self, station: str) -> None:
+        await self._plan(station)
 
     async def _plan(self, station: str) -> None:
         await replan(
@@ -409,38 +426,48 @@ class Driver:
             return
         if person.task is not None:
             task_id = person.task
+        elif person.boxes:
+            # Boxes in hand go out first, in the round's order.
+            task_id = next(t for t, _ in await self._meals_of(cg) if t in person.boxes)
+            person.task = task_id
+            await task_flows.start(self.platform, self._caregiver(cg), task_id)
         else:
             found = await self._next_task(cg)
             if found is None:
                 return
-            task_id = found
+            task_id = int(found.id)
+            if found.kind == "meal_delivery" and task_id not in person.boxes:
+                await self._to_kitchen(cg)
+                return
             person.task = task_id
             person.task_left_s = 0
             await task_flows.start(self.platform, self._caregiver(cg), task_id)
-            v = self._visit(task_id)
-            if v is not None:
-                self.rec.task(v.id, TaskKind.VISIT, self.now_s, TaskStep.PLANNED, cg)
+            planned = None
+            if found.planned_start is not None:
+                planned = int((as_utc(found.planned_start) - self.day.at(0)).total_seconds())
+            ref = self._ref(task_id)
+            if ref is not None:
+                self.rec.task(ref[0], ref[1], self.now_s, TaskStep.PLANNED, cg, planned)
         where = await self._task_place(task_id)
         trip = self.day.trip_s(cg, person.at, where, self.now_s, f"visit:{task_id}:{self.now_s}")
         person.seg_start = self.now_s
         person.gen += 1
         self.at(self.now_s + trip, "door", cg=cg, task=task_id, origin=person.at, gen=person.gen)
 
-    async def _next_task(self, cg: str) -> int | None:
+    async def _next_task(self, cg: str) -> Any:
         async with self.platform.store.read() as conn:
-            row = (
+            return (
                 await conn.execute(
-                    select(tasks.c.id)
+                    select(tasks.c.id, tasks.c.kind, tasks.c.planned_start, tasks.c.elder_id)
                     .where(
                         tasks.c.caregiver_id == self.ids.caregiver[cg],
                         tasks.c.status == "planned",
-                        tasks.c.kind == "service",
+                        tasks.c.kind.in_(("service", "meal_delivery")),
                     )
                     .order_by(tasks.c.planned_start, tasks.c.id)
                     .limit(1)
                 )
             ).first()
-        return None if row is None else int(row.id)
 
     async def _task_place(self, task_id: int) -> GeoPoint:
         async with self.platform.store.read() as conn:
@@ -457,6 +484,91 @@ class Driver:
     def _visits(self) -> dict[str, Any]:
         return {v.id: v for v in self.day.visits}
 
+    async def _to_kitchen(self, cg: str) -> None:
+        """A courier's lunch round starts at the kitchen: ride there, wait for the food."""
+        person = self.people[cg]
+        st = self.day.station_by_id[self.day.caregiver_by_id[cg].station_id]
+        if st.kitchen is None:
+            return
+        k = st.kitchen
+        trip = self.day.trip_s(cg, person.at, k.location, self.now_s, f"kitchen:{self.now_s}")
+        person.seg_start = self.now_s
+        person.gen += 1
+        self.at(self.now_s + trip, "kitchen", cg=cg, origin=person.at, gen=person.gen)
+
+    async def _on_kitchen(self, cg: str, origin: GeoPoint, gen: int) -> None:
+        person = self.people[cg]
+        if gen != person.gen:
+            return
+        k = self.day.station_by_id[self.day.caregiver_by_id[cg].station_id].kitchen
+        assert k is not None
+        self.rec.segment(
+            Segment(
+                cg, person.seg_start, self.now_s, Activity.TRAVEL, "kitchen", k.location, origin
+            )
+        )
+        await self._move(cg, k.location)
+        first = await self._meals_of(cg)
+        ready = max(self.now_s, k.ready_s)
+        if first:
+            # Leave the kitchen in time for the round's first door as planned, not earlier
+            # (the food must arrive hot).
+            c = self.day.caregiver_by_id[cg]
+            where = await self._task_place(first[0][0])
+            leg = self.day.travel_model().seconds(k.location, where, c.mode)
+            ready = max(ready, first[0][1] - leg)
+        if ready > self.now_s:
+            self.rec.segment(Segment(cg, self.now_s, ready, Activity.WAIT, "kitchen", k.location))
+        person.seg_start = ready
+        person.gen += 1
+        self.at(ready, "pickup", cg=cg, gen=person.gen)
+
+    async def _meals_of(self, cg: str) -> list[tuple[int, int]]:
+        """The courier's lunch deliveries still to do: (task, planned second of the day)."""
+        async with self.platform.store.read() as conn:
+            rows = (
+                await conn.execute(
+                    select(tasks.c.id, tasks.c.planned_start)
+                    .where(
+                        tasks.c.caregiver_id == self.ids.caregiver[cg],
+                        tasks.c.status == "planned",
+                        tasks.c.kind == "meal_delivery",
+                    )
+                    .order_by(tasks.c.planned_start, tasks.c.id)
+                )
+            ).all()
+        return [(int(r.id), self._second(r.planned_start)) for r in rows]
+
+    def _second(self, at: Any) -> int:
+        if at is None:
+            return self.now_s
+        return int((as_utc(at) - self.day.at(0)).total_seconds())
+
+    async def _on_pickup(self, cg: str, gen: int) -> None:
+        """Take this round's boxes: as many as the box holds, planned at the door within the
+        hot-food limit of the first."""
+        person = self.people[cg]
+        if gen != person.gen:
+            return
+        k = self.day.station_by_id[self.day.caregiver_by_id[cg].station_id].kitchen
+        assert k is not None
+        mine = await self._meals_of(cg)
+        for tid, at in mine[: k.box_capacity]:
+            if at > mine[0][1] + k.max_to_door_s:
+                break
+            person.boxes[tid] = self.now_s
+            ref = self._ref(tid)
+            if ref is not None:
+                self.rec.task(ref[0], ref[1], self.now_s, TaskStep.PICKED_UP, cg)
+        self.at(self.now_s, "next", cg=cg, gen=person.gen)
+
+    def _ref(self, task_id: int) -> tuple[str, TaskKind] | None:
+        if task_id in self.ids.task_visit:
+            return self.ids.task_visit[task_id], TaskKind.VISIT
+        if task_id in self.ids.task_meal:
+            return self.ids.task_meal[task_id], TaskKind.MEAL
+        return None
+
     async def _on_door(self, cg: str, task: int, origin: GeoPoint, gen: int) -> None:
         person = self.people[cg]
         if gen != person.gen:
@@ -471,6 +583,18 @@ class Driver:
         if v is not None and start < v.window_start_s and person.task_left_s == 0:
             self.rec.segment(Segment(cg, start, v.window_start_s, Activity.WAIT, v.id, where))
             start = v.window_start_s
+        if task in person.boxes:
+            # A lunch box is handed over at the door (not before lunch opens).
+            k = self.day.station_by_id[self.day.caregiver_by_id[cg].station_id].kitchen
+            if k is not None and self.now_s < k.lunch_opens_s:
+                self.rec.segment(Segment(cg, self.now_s, k.lunch_opens_s, Activity.WAIT, "", where))
+                person.gen += 1
+                self.at(k.lunch_opens_s, "handover", cg=cg, task=task, gen=person.gen)
+                return
+            await self._deliver(cg, task)
+            person.gen += 1
+            self.at(self.now_s + MEAL_AT_DOOR_S, "next", cg=cg, gen=person.gen)
+            return
         person.gen += 1
         self.at(start, "begin", cg=cg, task=task, gen=person.gen)
 
@@ -525,6 +649,34 @@ class Driver:
         person.task = None
         person.task_end_s = None
 
+    async def _on_handover(self, cg: str, task: int, gen: int) -> None:
+        person = self.people[cg]
+        if gen != person.gen:
+            return
+        await self._deliver(cg, task)
+        person.gen += 1
+        self.at(self.now_s + MEAL_AT_DOOR_S, "next", cg=cg, gen=person.gen)
+
+    async def _deliver(self, cg: str, task: int) -> None:
+        person = self.people[cg]
+        picked = person.boxes.pop(task)
+        k = self.day.station_by_id[self.day.caregiver_by_id[cg].station_id].kitchen
+        assert k is not None
+        fix = Location(lat=person.at.lat, lng=person.at.lng, coord_system=CoordSystemName.GCJ02)
+        p = self._caregiver(cg)
+        await task_flows.arrive(self.platform, p, task, TaskArriveIn(location=fix))
+        hot = self.now_s - picked <= k.max_to_door_s
+        await task_flows.complete(
+            self.platform, p, task, TaskCompleteIn(notes="simulated", hot=hot)
+        )
+        ref = self._ref(task)
+        if ref is not None:
+            self.rec.task(ref[0], ref[1], self.now_s, TaskStep.DONE, cg)
+        end = self.now_s + MEAL_AT_DOOR_S
+        label = ref[0] if ref else ""
+        self.rec.segment(Segment(cg, self.now_s, end, Activity.MEAL, label, person.at))
+        person.task = None
+
     def _segment(self, cg: str, activity: Activity, ref: str) -> None:
         p = self.people[cg]
         if self.now_s > p.seg_start:
@@ -572,7 +724,18 @@ class Driver:
             data = e.data or {}
             detail = str(data.get("step") or data.get("kind") or data.get("alarm") or e.kind)
             self.rec.call(call, self.now_s, CallStep.ESCALATED, detail=detail)
-        if plan_id != self.last_plan_id:
+        wake = plan_id != self.last_plan_id
+        if len(self.ids.task_meal) < len(self.ids.meal_of_elder):
+            known = set(self.ids.task_meal)
+            await map_meal_tasks(self.platform, self.ids)
+            new = [self.ids.task_meal[t] for t in self.ids.task_meal if t not in known]
+            wake = wake or bool(new)
+            if new and self.policy == "anxin":
+                # Lunch is routed: the station plans the day again around the rounds.
+                meals = {m.id: m for m in self.day.meals}
+                for st in sorted({meals[m].station_id for m in new}):
+                    self.at(self.now_s, "replan", station=st)
+        if wake:
             self.last_plan_id = int(plan_id)
             for cg, p in self.people.items():
                 if p.on_duty and p.call is None and p.task is None:
@@ -606,18 +769,22 @@ class Driver:
         done = {r.task_id for r in self.rec.tasks if r.step in (TaskStep.DONE, TaskStep.MISSED)}
         for v in self.day.visits:
             if v.id not in done:
-                why = "not_reached" if await self._assigned(v.id) else "unassigned"
+                why = await self._why_not(self.ids.visit_task.get(v.id))
                 self.rec.task(v.id, TaskKind.VISIT, end, TaskStep.MISSED, detail=why)
+        for m in self.day.meals:
+            if m.id not in done:
+                why = await self._why_not(self.ids.meal_task.get(m.id))
+                self.rec.task(m.id, TaskKind.MEAL, end, TaskStep.MISSED, detail=why)
 
-    async def _assigned(self, visit: str) -> bool:
-        tid = self.ids.visit_task.get(visit)
+    async def _why_not(self, tid: int | None) -> str:
+        """Why a task was never done: left out of every plan, or planned but not reached."""
         if tid is None:
-            return False
+            return "no_task"
         async with self.platform.store.read() as conn:
             cid = (
                 await conn.execute(select(tasks.c.caregiver_id).where(tasks.c.id == tid))
             ).scalar()
-        return cid is not None
+        return "unassigned" if cid is None else "not_reached"
 
 
 _ENDS = {CallStep.RESOLVED, CallStep.CLOSED, CallStep.JOINED}

@@ -14,12 +14,15 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
+from schemas.services import DishIn, MealOrderIn, MenuIn
+from server.auth.principal import Principal, Role
 from server.auth.tables import users
 from server.errors import ApiError
 from server.identity import make_id_number
 from server.platform import Platform
 from server.registry.tables import caregivers, elders, stations
 from server.services.flows.bookings import create_booking
+from server.services.flows.meals import order_meal, put_menu
 from server.services.flows.menu import seed_menu_rows
 from server.tasks.tables import tasks
 from sim.day import Caregiver, Day
@@ -40,6 +43,9 @@ class Ids:
     visit_task: dict[str, int] = field(default_factory=dict)
     task_visit: dict[int, str] = field(default_factory=dict)
     caregiver_sim: dict[int, str] = field(default_factory=dict)
+    meal_of_elder: dict[int, str] = field(default_factory=dict)  # elder (store) → meal ordered
+    meal_task: dict[str, int] = field(default_factory=dict)  # once the cut-off made the tasks
+    task_meal: dict[int, str] = field(default_factory=dict)
 
 
 def shifts_json(c: Caregiver, day: date) -> list[dict[str, Any]]:
@@ -142,7 +148,7 @@ async def seed(platform: Platform, day: Day) -> Ids:
                         birth_date=born.isoformat(),
                         id_number=make_id_number("110105", born, n % 900 + 1),
                         phone=f"135{n:08d}",
-                        address=e.compound or "",
+                        address=f"{e.compound or '朝阳区'} {e.id}",
                         lat=e.location.lat,
                         lng=e.location.lng,
                         living=e.living.value,
@@ -199,6 +205,63 @@ async def book(platform: Platform, day: Day, ids: Ids) -> dict[str, str]:
         ids.visit_task[v.id] = task_id
         ids.task_visit[task_id] = v.id
     return refused
+
+
+LUNCH = DishIn(code="sim-lunch", name_zh="营养午餐", price_fen=1200, tags=["低盐"])
+
+
+async def order_meals(platform: Platform, day: Day, ids: Ids) -> dict[str, str]:
+    """Each kitchen's menu for the day (its cut-off timer included) as the station sets it, and
+    each lunch ordered for delivery as the elder's page orders it; returns meal → why refused."""
+    refused: dict[str, str] = {}
+    for s in day.stations:
+        if s.kitchen is None:
+            continue
+        k = s.kitchen
+        menu = MenuIn(
+            dishes=[LUNCH],
+            cutoff=_hhmm(k.cutoff_s),
+            lunch_opens=_hhmm(k.lunch_opens_s),
+            lunch_closes=_hhmm(k.lunch_closes_s),
+        )
+        await put_menu(
+            platform,
+            station_id=ids.station[s.id],
+            day=day.date,
+            body=menu,
+            actor=ids.operator[s.id],
+        )
+    for m in day.meals:
+        eid = ids.elder[m.elder_id]
+        who = Principal(
+            user_id=ids.elder_user[m.elder_id],
+            role=Role.ELDER,
+            station_id=ids.station[m.station_id],
+            elder_id=eid,
+        )
+        order = MealOrderIn(day=day.date, mode="delivery", dishes=[LUNCH.code] * m.boxes)
+        try:
+            await order_meal(platform, who, elder_id=eid, body=order)
+        except ApiError as exc:
+            refused[m.id] = f"order_refused:{exc.code}"
+            continue
+        ids.meal_of_elder[eid] = m.id
+    return refused
+
+
+async def map_meal_tasks(platform: Platform, ids: Ids) -> None:
+    """The delivery tasks the cut-off made, against the day's meals (one per elder)."""
+    async with platform.store.read() as conn:
+        rows = (
+            await conn.execute(
+                select(tasks.c.id, tasks.c.elder_id).where(tasks.c.kind == "meal_delivery")
+            )
+        ).all()
+    for r in rows:
+        meal = ids.meal_of_elder.get(int(r.elder_id))
+        if meal is not None and int(r.id) not in ids.task_meal:
+            ids.meal_task[meal] = int(r.id)
+            ids.task_meal[int(r.id)] = meal
 
 
 async def _user(conn: Any, role: str, username: str, station: int | None, now: Any) -> int:
