@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -63,6 +64,7 @@ from simrun.world import Ids, book, map_meal_tasks, order_meals, seed
 
 PLAN_AT_S = 7 * 3600  # the station plans its day at 07:00
 RUN_UNTIL_S = DAY_S + 4 * 3600  # calls late in the evening may run past midnight
+VISIT_STEPS = frozenset({"next", "door", "begin", "done", "handover"})
 MEAL_AT_DOOR_S = 120  # handing a lunch box over
 ESCALATION_EVENTS = {"escalation_step", "escalation_call", "alarm", "chain_fallback"}
 
@@ -80,6 +82,7 @@ class Person:
     task_end_s: int | None = None  # when the visit in hand ends, once at the door
     gen: int = 0  # bumped when the person's plan changes: stale steps are skipped
     seg_start: int = 0
+    skip: set[int] = field(default_factory=set)  # tasks the system refused them
     boxes: dict[int, int] = field(default_factory=dict)  # meal task → when it left the kitchen
 
 
@@ -192,6 +195,19 @@ class Driver:
             cg = ev.data.get("cg")
             if ev.kind in ("depart", "arrive", "resolve") and isinstance(cg, str):
                 self._drop_call(cg)
+            elif isinstance(cg, str) and ev.kind in VISIT_STEPS:
+                self._drop_task(cg)
+
+    def _drop_task(self, cg: str) -> None:
+        """A visit the system would not let this caregiver take on: left, never retried."""
+        person = self.people[cg]
+        if person.task is not None:
+            person.skip.add(person.task)
+            person.boxes.pop(person.task, None)
+        person.task = None
+        person.task_end_s = None
+        person.gen += 1
+        self.at(self.now_s, "next", cg=cg, gen=person.gen)
 
     def _drop_call(self, cg: str) -> None:
         person = self.people[cg]
@@ -463,6 +479,7 @@ class Driver:
                         tasks.c.caregiver_id == self.ids.caregiver[cg],
                         tasks.c.status == "planned",
                         tasks.c.kind.in_(("service", "meal_delivery")),
+                        tasks.c.id.notin_(sorted(self.people[cg].skip)),
                     )
                     .order_by(tasks.c.planned_start, tasks.c.id)
                     .limit(1)
@@ -819,7 +836,11 @@ async def simulate(
 ) -> RunLog:
     """Replay `day` under `policy` on a fresh store (a SQLite file in a temporary directory
     unless `database_url` names an empty database)."""
-    with tempfile.TemporaryDirectory(prefix="anxin-sim-") as tmp:
+    # A throw-away store: in memory-backed /dev/shm where there is one (the store syncs every
+    # commit to disk, which a simulated day of thousands of commits need not wait for).
+    shm = Path("/dev/shm")
+    where = str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
+    with tempfile.TemporaryDirectory(prefix="anxin-sim-", dir=where) as tmp:
         url = database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'sim.db'}"
         store = Store(url)
         try:

@@ -167,3 +167,17 @@ def test_sim_run_refuses_a_bad_scenario_without_a_traceback(
     assert main(["run", str(path), "--out", str(tmp_path / "o")]) == 1
     assert "caregivers" in capsys.readouterr().err
     assert main(["run", str(path), "--seed", "-1"]) in (1, 2)
+
+
+@pytest.mark.slow
+def test_compare_runs_both_policies_on_the_same_seeds(tmp_path: Path) -> None:
+    from simrun.cli import compare
+    from tests.sim.helpers import scenario
+
+    text, data = compare(scenario(sure(tiny())), [1, 2])
+    head = text.splitlines()[1]
+    assert "anxin" in head and "greedy" in head and "bound" in head
+    assert "calls.pct_of_reachable" in text
+    policies = data["policies"]
+    assert isinstance(policies, dict)
+    assert policies["anxin"]["calls.real_emergencies"]["n"] == 2
