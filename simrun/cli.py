@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from server.planning.flows.solve import WorkerCpu
 from sim import cli as pure_cli
 from sim.bound import bounds
 from sim.day import DAY_S, Day
@@ -124,10 +125,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
 
 
 def cpu_seconds() -> float:
-    """CPU time of this process and its finished children (the planner solves in workers)."""
+    """CPU time of this process and of the planner's solver workers."""
     own = resource.getrusage(resource.RUSAGE_SELF)
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+    return own.ru_utime + own.ru_stime + WorkerCpu.seconds
 
 
 def write_run(day: Day, log: RunLog, out: Path) -> Kpis:

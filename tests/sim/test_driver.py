@@ -181,3 +181,20 @@ def test_compare_runs_both_policies_on_the_same_seeds(tmp_path: Path) -> None:
     policies = data["policies"]
     assert isinstance(policies, dict)
     assert policies["anxin"]["calls.real_emergencies"]["n"] == 2
+
+
+@pytest.mark.slow
+def test_the_bath_day_on_postgresql_as_on_sqlite() -> None:
+    from tests.support.backends import fresh_pg_database, missing, postgres_url
+
+    admin = postgres_url()
+    if admin is None:
+        missing("PostgreSQL")
+    day = bath_day()
+
+    async def on_postgres() -> RunLog:
+        async with fresh_pg_database(admin, with_schema=False) as url:
+            return await simulate(day, "anxin", database_url=url)
+
+    pg, lite = asyncio.run(on_postgres()), run(day, "anxin")
+    assert pg.calls == lite.calls and pg.tasks == lite.tasks

@@ -10,6 +10,7 @@ import ctypes
 import logging
 import multiprocessing
 import os
+import resource
 import signal
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -55,12 +56,26 @@ class SolverStalled(Exception):
     """The solver did not answer in time (killed) or failed in its process."""
 
 
+class WorkerCpu:
+    """CPU seconds the solver workers of this process have spent (they are children of the
+    fork server, so the process's own accounting never sees them); the simulator reports it."""
+
+    seconds: float = 0.0
+
+
+def _cpu_s() -> float:
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    return used.ru_utime + used.ru_stime
+
+
 def _worker(conn: Any, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
     _die_with_parent()
+    start = _cpu_s()
     try:
-        answer: tuple[bool, Any] = (True, fn(*args))
+        answer: tuple[bool, Any, float] = (True, fn(*args), 0.0)
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which falls back
-        answer = (False, f"{type(exc).__name__}: {exc}")
+        answer = (False, f"{type(exc).__name__}: {exc}", 0.0)
+    answer = (answer[0], answer[1], _cpu_s() - start)
     try:
         conn.send(answer)
     except (BrokenPipeError, EOFError, OSError):
@@ -119,7 +134,8 @@ async def run_guarded(fn: Callable[..., T], args: tuple[Any, ...], deadline_s: f
         except TimeoutError as exc:
             raise SolverStalled(f"no answer within {deadline_s:.0f} s") from exc
         try:
-            done, value = await asyncio.to_thread(parent.recv)
+            done, value, cpu = await asyncio.to_thread(parent.recv)
+            WorkerCpu.seconds += cpu
         except EOFError as exc:  # the worker died without a word
             raise SolverStalled(f"solver process died (exit {proc.exitcode})") from exc
         if not done:
