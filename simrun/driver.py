@@ -64,6 +64,8 @@ from simrun.world import Ids, book, map_meal_tasks, order_meals, seed
 
 PLAN_AT_S = 7 * 3600  # the station plans its day at 07:00
 RUN_UNTIL_S = DAY_S + 4 * 3600  # calls late in the evening may run past midnight
+# A caregiver's own work still to do: planned, or set off to and turned back from for a call.
+MINE = ("planned", "en_route")
 VISIT_STEPS = frozenset({"next", "door", "begin", "done", "handover"})
 MEAL_AT_DOOR_S = 120  # handing a lunch box over
 ESCALATION_EVENTS = {"escalation_step", "escalation_call", "alarm", "chain_fallback"}
@@ -442,9 +444,11 @@ class Driver:
             return
         if person.task is not None:
             task_id = person.task
-        elif person.boxes:
+        elif person.boxes and (
+            boxed := [t for t, _ in await self._meals_of(cg) if t in person.boxes]
+        ):
             # Boxes in hand go out first, in the round's order.
-            task_id = next(t for t, _ in await self._meals_of(cg) if t in person.boxes)
+            task_id = boxed[0]
             person.task = task_id
             await task_flows.start(self.platform, self._caregiver(cg), task_id)
         else:
@@ -477,7 +481,7 @@ class Driver:
                     select(tasks.c.id, tasks.c.kind, tasks.c.planned_start, tasks.c.elder_id)
                     .where(
                         tasks.c.caregiver_id == self.ids.caregiver[cg],
-                        tasks.c.status == "planned",
+                        tasks.c.status.in_(MINE),
                         tasks.c.kind.in_(("service", "meal_delivery")),
                         tasks.c.id.notin_(sorted(self.people[cg].skip)),
                     )
@@ -548,7 +552,7 @@ class Driver:
                     select(tasks.c.id, tasks.c.planned_start)
                     .where(
                         tasks.c.caregiver_id == self.ids.caregiver[cg],
-                        tasks.c.status == "planned",
+                        tasks.c.status.in_(MINE),
                         tasks.c.kind == "meal_delivery",
                     )
                     .order_by(tasks.c.planned_start, tasks.c.id)
