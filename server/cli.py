@@ -292,6 +292,10 @@ def _parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="benchmarks")
     bench.add_argument("which", choices=["solomon"])
     bench.add_argument("rest", nargs=argparse.REMAINDER)
+    simulate = sub.add_parser(
+        "sim", help="the district-day simulator (run, compare, validate, generate, schema)"
+    )
+    simulate.add_argument("rest", nargs=argparse.REMAINDER)
     backup = sub.add_parser(
         "backup", help="online backup of the database (SQLite backup API, or pg_dump)"
     )
@@ -306,6 +310,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
+    if args.cmd == "sim":
+        from simrun.cli import main as sim_main
+
+        return sim_main(args.rest)
     settings = Settings.from_env()
     settings.check_production()
     setup_logging(settings.log_level)

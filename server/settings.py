@@ -89,6 +89,19 @@ def _default_db_url() -> str:
 
 
 @dataclass(frozen=True)
+class SolverWork:
+    """Work limits for the planners instead of time limits (the simulator sets them so that a
+    run gives the same plans on any machine): each solve stops after this many improving
+    solutions; `safety_s` is a wall-clock cap that should never bind."""
+
+    day_plan: int = 200
+    replan: int = 50
+    meals: int = 100
+    safety_s: float = 60.0
+    seed: int = 0
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a server process is configured with."""
 
@@ -153,6 +166,13 @@ class Settings:
     # The server's clock starts at this instant and runs from there (demo and tests, so the
     # time of day is the same at any hour); None: the system clock. Refused in production.
     clock_start: datetime | None = None
+    # How help calls are dispatched: "anxin" (rank by arrival, insert the call into the day
+    # plan and re-plan around it) or "greedy" (the simulator's baseline of how stations work
+    # by phone: the nearest caregiver not on a call, by straight line; no insertion, no re-plan,
+    # a one-pass day plan without the solver).
+    dispatch_policy: str = "anxin"
+    # None: the planners run under their time limits (production); set: under work limits.
+    solver_work: SolverWork | None = None
 
     def check_production(self) -> None:
         """Refuse to start a production process that would lose or leak things."""

@@ -17,6 +17,7 @@ from dispatch.emergency import (
     rank_for_emergency,
 )
 from dispatch.geo import GeoPoint
+from dispatch.greedy import rank_nearest
 from schemas.incidents import CallType
 from schemas.incidents import IncidentStatus as S
 from server.incidents.flows.alarms import raise_alarm
@@ -85,6 +86,8 @@ async def _rank(platform: Platform, incident_id: int) -> EmergencyRanking | None
     model = travel_model(platform)
 
     def rank() -> EmergencyRanking:
+        if s.dispatch_policy == "greedy":
+            return rank_nearest(request, states, model, target_s=s.sla_s, exclude=frozenset(tried))
         return rank_for_emergency(
             request, states, model, target_s=s.sla_s, plan_s=s.plan_eta_s, exclude=frozenset(tried)
         )

@@ -13,7 +13,6 @@ from dispatch.cover import HighRiskElder, emergency_cover
 from dispatch.dayplan import emergency_snapshot, fallback_plan
 from dispatch.geo import GeoPoint
 from dispatch.model import DayPlan, DaySnapshot, PlanParams, Priority, Task
-from dispatch.routing import SolverParams
 from server.clock import SHANGHAI
 from server.incidents.tables import incidents
 from server.planning import model
@@ -43,12 +42,21 @@ async def replan(
             t = Tx(conn=conn, now=now)
             snap = await build_snapshot(t, station_id, day, now)
             at_risk = await high_risk_elders(t, station_id, now)
-        params = PlanParams(solver=SolverParams(time_limit_s=time_limit_s, portfolio_share=0.2))
+        params = PlanParams(solver=solve.solver_params(platform, "day_plan", time_limit_s))
+        time_limit_s = params.solver.time_limit_s
         travel = await solve.station_travel(
             platform,
             solve.snapshot_points(snap, at_risk),
             sorted({c.mode for c in snap.caregivers}),
         )
+        if solve.greedy(platform):
+            # The baseline plans by hand: one pass, each visit where it starts earliest.
+            plan = fallback_plan(snap, params, travel=travel)
+            rep = emergency_cover(plan, snap, at_risk, params=params, travel=travel)
+            pid = await store_plan(
+                platform, station_id, day, plan, trigger, cover_json(rep, len(at_risk))
+            )
+            return pid, plan
         try:
             plan, rep = await solve.run_guarded(
                 solve.DAY_JOB, (snap, at_risk, params, travel), solve.deadline_for(time_limit_s)
@@ -82,6 +90,8 @@ async def latest(platform: Platform, station_id: int) -> dict[str, Any]:
 
 async def on_accepted(platform: Platform, payload: dict[str, Any]) -> None:
     """Insert an accepted help call into the caregiver's day and repair the team's plan."""
+    if solve.greedy(platform):
+        return  # the baseline neither inserts the call nor re-plans the team
     iid, cid = int(payload["incident_id"]), int(payload["caregiver_id"])
     async with platform.store.read() as conn:
         sid = (
@@ -144,8 +154,8 @@ async def _insert(
     if the solver stalls) and store it."""
     incident_id, caregiver_id = who
     # Not on the help call's path (the offer is already accepted): take time to repair well.
-    limit = 3.0
-    params = PlanParams(solver=SolverParams(time_limit_s=limit, portfolio_share=0.2))
+    params = PlanParams(solver=solve.solver_params(platform, "replan", 3.0))
+    limit = params.solver.time_limit_s
     points = [*solve.snapshot_points(snap, at_risk), call.location]
     modes = sorted({c.mode for c in snap.caregivers})
     travel = await solve.station_travel(platform, points, modes)

@@ -24,14 +24,14 @@ from server.tasks.model import PLANNABLE
 from server.tasks.tables import tasks
 
 
-def _meal_params(st: Any, lunch: tuple[int, int]) -> MealParams:
+def _meal_params(st: Any, lunch: tuple[int, int], solver: SolverParams) -> MealParams:
     kitchen = st.kitchen or {}
     return MealParams(
         ready_s=max(0, lunch[0] - 15 * 60),
         window=lunch,
         max_kitchen_to_door_s=int(kitchen.get("max_minutes_to_door", 30)) * 60,
         circle_minutes=float(st.circle_minutes or 15),
-        solver=SolverParams(time_limit_s=2.0, portfolio_share=0.2),
+        solver=solver,
     )
 
 
@@ -110,7 +110,7 @@ async def route_meals(platform: Platform, station_id: int, day: date) -> int | N
             model.secs(rows[0].window_start, day, 11 * 3600),
             model.secs(rows[0].window_end, day, 12 * 3600 + 1800),
         )
-        params = _meal_params(st, lunch)
+        params = _meal_params(st, lunch, solve.solver_params(platform, "meals", 2.0))
         couriers = _couriers(team, day, lunch, params, int(kitchen_row.get("box_capacity", 12)))
         orders = [_order(r) for r in rows]
         travel = await solve.station_travel(

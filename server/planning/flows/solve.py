@@ -10,6 +10,7 @@ import ctypes
 import logging
 import multiprocessing
 import os
+import resource
 import signal
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -20,6 +21,7 @@ from dispatch.dayplan import emergency_snapshot, insert_emergency, plan_day_with
 from dispatch.geo import GeoPoint
 from dispatch.meals import Courier, MealOrder, MealParams, MealPlan, plan_meals
 from dispatch.model import DayPlan, DaySnapshot, PlanParams, Task
+from dispatch.routing import SolverParams
 from dispatch.travel import GreatCircleTravel, TravelMode, TravelTimeModel, prefetch
 from server.incidents.flows.alarms import raise_alarm
 from server.platform import Platform
@@ -54,12 +56,26 @@ class SolverStalled(Exception):
     """The solver did not answer in time (killed) or failed in its process."""
 
 
+class WorkerCpu:
+    """CPU seconds the solver workers of this process have spent (they are children of the
+    fork server, so the process's own accounting never sees them); the simulator reports it."""
+
+    seconds: float = 0.0
+
+
+def _cpu_s() -> float:
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    return used.ru_utime + used.ru_stime
+
+
 def _worker(conn: Any, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
     _die_with_parent()
+    start = _cpu_s()
     try:
-        answer: tuple[bool, Any] = (True, fn(*args))
+        answer: tuple[bool, Any, float] = (True, fn(*args), 0.0)
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which falls back
-        answer = (False, f"{type(exc).__name__}: {exc}")
+        answer = (False, f"{type(exc).__name__}: {exc}", 0.0)
+    answer = (answer[0], answer[1], _cpu_s() - start)
     try:
         conn.send(answer)
     except (BrokenPipeError, EOFError, OSError):
@@ -74,6 +90,29 @@ def _die_with_parent() -> None:
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def solver_params(platform: Platform, kind: str, time_limit_s: float) -> SolverParams:
+    """The solver's limits for one kind of solve ("day_plan", "replan", "meals"): its time
+    limit in production; under `settings.solver_work` (the simulator) a solution limit with the
+    time limit only as a safety cap, and no region search (it gives each region a slice of
+    wall-clock time), so that the plan depends on the inputs alone."""
+    work = platform.settings.solver_work
+    if work is None:
+        return SolverParams(time_limit_s=time_limit_s, portfolio_share=0.2)
+    solutions = {"day_plan": work.day_plan, "replan": work.replan, "meals": work.meals}[kind]
+    return SolverParams(
+        time_limit_s=work.safety_s,
+        solution_limit=solutions,
+        seed=work.seed,
+        portfolio_share=0.2,
+        regions=False,
+    )
+
+
+def greedy(platform: Platform) -> bool:
+    """The simulator's phone-and-paper baseline (settings.dispatch_policy "greedy")."""
+    return platform.settings.dispatch_policy == "greedy"
 
 
 def deadline_for(time_limit_s: float) -> float:
@@ -95,7 +134,8 @@ async def run_guarded(fn: Callable[..., T], args: tuple[Any, ...], deadline_s: f
         except TimeoutError as exc:
             raise SolverStalled(f"no answer within {deadline_s:.0f} s") from exc
         try:
-            done, value = await asyncio.to_thread(parent.recv)
+            done, value, cpu = await asyncio.to_thread(parent.recv)
+            WorkerCpu.seconds += cpu
         except EOFError as exc:  # the worker died without a word
             raise SolverStalled(f"solver process died (exit {proc.exitcode})") from exc
         if not done:

@@ -1,0 +1,200 @@
+"""The driver: small days replayed through the real system, with answers known in advance."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sim.bound import bounds
+from sim.day import Day
+from sim.kpis import compute
+from sim.log import CallStep, RunLog
+from simrun.cli import main, write_run
+from simrun.driver import simulate
+from tests.sim.helpers import day_of, near, tiny
+
+FIXED = {"median_s": 10, "p90_s": 10}
+
+
+def run(day: Day, policy: str) -> RunLog:
+    return asyncio.run(simulate(day, policy))
+
+
+def sure(data: dict[str, Any]) -> dict[str, Any]:
+    """Everyone answers at once and always accepts; sets off at once."""
+    b = data["behaviour"]
+    b["answers"] = {"accept": 1.0, "decline": 0.0, "accept_delay": FIXED}
+    b["depart_delay"] = FIXED
+    b["on_scene"] = {"median_s": 600, "p90_s": 600}
+    b["operator_callback"] = FIXED
+    return data
+
+
+def steps_of(log: RunLog, call: str) -> list[CallStep]:
+    return [r.step for r in log.of_call(call)]
+
+
+def bath_day() -> Day:
+    """王芳 (the only one who may bathe) is at a bath 300 m from 张 when 张 presses at 09:30;
+    李敏 is at the station 2 km away and free. The bath cannot be broken off: 王芳 could only
+    come after it (an hour later); 李敏 rides there in about 12 minutes."""
+    data = sure(tiny())
+    st = data["district"]["stations"][0]
+    st["caregivers"] = [
+        {
+            "name": "王芳",
+            "skills": ["bathing", "first_aid"],
+            "home": near(north_m=2300),
+            "shifts": [{"start": "08:00", "end": "17:00"}],
+        },
+        {"name": "李敏", "shifts": [{"start": "08:00", "end": "17:00"}]},
+    ]
+    data["elders"]["rows"] = [
+        {"id": "E1", "location": near(north_m=2000)},
+        {"id": "E2", "location": near(north_m=2300)},
+    ]
+    data["bookings"] = {
+        "kind": "list",
+        "rows": [{"elder": "E2", "item": "bath-help", "start": "09:00", "end": "10:30"}],
+    }
+    data["calls"]["rows"] = [{"elder": "E1", "at": "09:30"}]
+    return day_of(data)
+
+
+@pytest.mark.slow
+def test_a_bath_that_cannot_be_broken_off_makes_greedy_late_but_not_anxin() -> None:
+    day = bath_day()
+    b = bounds(day)
+    assert b["H0001"].reachable
+    greedy, anxin = run(day, "greedy"), run(day, "anxin")
+    g, a = compute(day, greedy, b).calls, compute(day, anxin, b).calls
+    # greedy rang the nearest, who had to finish the bath first
+    assert [r.caregiver_id for r in greedy.of_call("H0001") if r.step is CallStep.ACCEPTED] == [
+        "st.1"
+    ]
+    assert g.late_arrivals == 1 and g.on_scene_in_time == 0
+    # anxin sent the free one from the station, on scene well within 20 minutes
+    assert [r.caregiver_id for r in anxin.of_call("H0001") if r.step is CallStep.ACCEPTED] == [
+        "st.2"
+    ]
+    assert a.late_arrivals == 0 and a.on_scene_in_time == 1
+    assert a.response_s.max is not None and a.response_s.max <= 20 * 60
+    # the bath was finished in both, and every call and task has an outcome
+    for log in (greedy, anxin):
+        k = compute(day, log, b)
+        assert k.visits.done == 1
+        assert k.completeness.ok, k.completeness
+
+
+@pytest.mark.slow
+def test_a_caregiver_who_never_answers_leaves_it_to_the_escalation_chain() -> None:
+    data = sure(tiny())
+    data["district"]["stations"][0]["caregivers"] = [
+        {
+            "name": "王芳",
+            "shifts": [{"start": "08:00", "end": "17:00"}],
+            "answers": {"accept": 0.0, "decline": 0.0},
+        }
+    ]
+    day = day_of(data)
+    log = run(day, "anxin")
+    steps = steps_of(log, "H0001")
+    assert CallStep.OFFERED in steps
+    assert CallStep.TIMED_OUT in steps  # the offer lapsed unanswered
+    assert CallStep.ACCEPTED not in steps and CallStep.ARRIVED not in steps
+    assert CallStep.ESCALATED in steps  # the chain acted
+    k = compute(day, log, bounds(day))
+    assert k.calls.never_arrived == 1
+    assert sum(k.calls.escalations.values()) >= 1
+    assert k.completeness.ok  # the open call is recorded as such, not dropped
+
+
+@pytest.mark.slow
+def test_every_call_unreachable_is_reported_apart() -> None:
+    data = sure(tiny())
+    data["elders"]["rows"] = [{"id": "E1", "location": near(north_m=9000)}]
+    data["calls"]["rows"] = [{"elder": "E1", "at": "10:00"}, {"elder": "E1", "at": "14:00"}]
+    day = day_of(data)
+    b = bounds(day)
+    assert not any(x.reachable for x in b.values())
+    k = compute(day, run(day, "anxin"), b).calls
+    assert k.real_emergencies == 2 and k.reachable == 0 and k.unreachable == 2
+    assert k.pct_of_reachable is None and k.late_arrivals == 0
+    assert k.unreachable_response_s.n == 2  # they were still attended, late
+
+
+def test_same_seed_same_files_and_the_report_renders(tmp_path: Path) -> None:
+    data = sure(tiny())
+    data["calls"]["rows"] = [
+        {"elder": "E1", "at": "09:00"},
+        {"elder": "E2", "at": "11:00", "type": "health"},
+        {"elder": "E2", "at": "13:00", "false_alarm": True},
+    ]
+    day = day_of(data)
+    first, second = tmp_path / "a", tmp_path / "b"
+    write_run(day, run(day, "anxin"), first)
+    k = write_run(day, run(day, "anxin"), second)
+    for name in ("calls.csv", "tasks.csv", "kpis.json"):
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+    assert k.completeness.ok
+    html = (first / "report.html").read_text(encoding="utf-8")
+    assert "<svg" in html and "H0001" in (first / "calls.csv").read_text(encoding="utf-8")
+    kpis = json.loads((first / "kpis.json").read_text(encoding="utf-8"))
+    assert kpis["calls"]["presses"] == 3
+
+
+def test_sim_run_on_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "tiny.json"
+    path.write_text(json.dumps(sure(tiny())), encoding="utf-8")
+    out = tmp_path / "out"
+    code = main(["run", str(path), "--seed", "3", "--policy", "greedy", "--out", str(out)])
+    assert code == 0
+    assert {p.name for p in out.iterdir()} >= {"kpis.json", "calls.csv", "tasks.csv", "report.html"}
+    assert "greedy, seed 3" in capsys.readouterr().out
+
+
+def test_sim_run_refuses_a_bad_scenario_without_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tiny()
+    data["district"]["stations"][0]["caregivers"] = []
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    assert main(["run", str(path), "--out", str(tmp_path / "o")]) == 1
+    assert "caregivers" in capsys.readouterr().err
+    assert main(["run", str(path), "--seed", "-1"]) in (1, 2)
+
+
+@pytest.mark.slow
+def test_compare_runs_both_policies_on_the_same_seeds(tmp_path: Path) -> None:
+    from simrun.cli import compare
+    from tests.sim.helpers import scenario
+
+    text, data = compare(scenario(sure(tiny())), [1, 2])
+    head = text.splitlines()[1]
+    assert "anxin" in head and "greedy" in head and "bound" in head
+    assert "calls.pct_of_reachable" in text
+    policies = data["policies"]
+    assert isinstance(policies, dict)
+    assert policies["anxin"]["calls.real_emergencies"]["n"] == 2
+
+
+@pytest.mark.slow
+def test_the_bath_day_on_postgresql_as_on_sqlite() -> None:
+    from tests.support.backends import fresh_pg_database, missing, postgres_url
+
+    admin = postgres_url()
+    if admin is None:
+        missing("PostgreSQL")
+    day = bath_day()
+
+    async def on_postgres() -> RunLog:
+        async with fresh_pg_database(admin, with_schema=False) as url:
+            return await simulate(day, "anxin", database_url=url)
+
+    pg, lite = asyncio.run(on_postgres()), run(day, "anxin")
+    assert pg.calls == lite.calls and pg.tasks == lite.tasks
