@@ -13,6 +13,9 @@ from server.auth import tables as auth_tables
 from server.console import jobs as console_jobs
 from server.console import routes as console_routes
 from server.console import tables as console_tables
+from server.daycare import jobs as daycare_jobs
+from server.daycare import routes as daycare_routes
+from server.daycare import tables as daycare_tables
 from server.hotline import jobs as hotline_jobs
 from server.hotline import routes as hotline_routes
 from server.hotline import tables as hotline_tables
@@ -46,6 +49,7 @@ TABLES = (
     planning_tables,
     services_tables,
     welfare_tables,
+    daycare_tables,
     console_tables,
 )
 
@@ -59,6 +63,7 @@ def register_jobs(platform: Platform) -> None:
     hotline_jobs.register(platform)
     welfare_jobs.register(platform)
     services_jobs.register(platform)
+    daycare_jobs.register(platform)
     console_jobs.register(platform)
 
 
@@ -72,5 +77,6 @@ def domain_routes() -> list[web.RouteDef]:
         *hotline_routes.routes(),
         *welfare_routes.routes(),
         *services_routes.routes(),
+        *daycare_routes.routes(),
         *console_routes.routes(),
     ]

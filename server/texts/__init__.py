@@ -19,6 +19,7 @@ from server.services.catalogue import SEED_ITEMS
 from server.texts import (
     console,
     core,
+    daycare,
     errors,
     help_calls,
     hotline,
@@ -64,6 +65,7 @@ CATALOGUE.update(
         tasks.TEXTS,
         planning.TEXTS,
         console.TEXTS,
+        daycare.TEXTS,
         errors.TEXTS,
         platform.TEXTS,
     )

@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: 93e275c0122d
+Revision ID: 9c50163e8714
 Revises: 
-Create Date: 2026-12-06 23:48:36.528525
+Create Date: 2026-12-07 01:04:36.514967
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from alembic import op
 import server.store.types
 
 
-revision = '93e275c0122d'
+revision = '9c50163e8714'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -153,6 +153,20 @@ def upgrade() -> None:
     with op.batch_alter_table('day_plans', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_day_plans_station_id'), ['station_id'], unique=False)
 
+    op.create_table('daycare_programmes',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('station_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('days', sa.JSON(), nullable=False),
+    sa.Column('opens', sa.String(length=5), nullable=False),
+    sa.Column('closes', sa.String(length=5), nullable=False),
+    sa.Column('capacity', sa.Integer(), nullable=False),
+    sa.Column('lunch_dish', sa.String(length=40), nullable=True),
+    sa.Column('roll_call_min', sa.Integer(), server_default='60', nullable=False),
+    sa.Column('updated_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['station_id'], ['stations.id'], name=op.f('fk_daycare_programmes_station_id_stations')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_daycare_programmes')),
+    sa.UniqueConstraint('station_id', name=op.f('uq_daycare_programmes_station_id'))
+    )
     op.create_table('hotline_station_settings',
     sa.Column('station_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('welfare_not_seen_hours', sa.Integer(), nullable=False),
@@ -377,6 +391,28 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_elders_phone'), ['phone'], unique=False)
         batch_op.create_index(batch_op.f('ix_elders_station_id'), ['station_id'], unique=False)
         batch_op.create_index('ix_elders_station_name', ['station_id', 'name'], unique=False)
+
+    op.create_table('daycare_enrolments',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('station_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('elder_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('weekdays', sa.JSON(), nullable=False),
+    sa.Column('starts_on', sa.Date(), nullable=False),
+    sa.Column('lunch', sa.Boolean(), server_default='1', nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('full_days', sa.JSON(), nullable=False),
+    sa.Column('notes', sa.String(length=200), server_default='', nullable=False),
+    sa.Column('created_by', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('created_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('ended_at', server.store.types.UtcDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_daycare_enrolments_created_by_users')),
+    sa.ForeignKeyConstraint(['elder_id'], ['elders.id'], name=op.f('fk_daycare_enrolments_elder_id_elders')),
+    sa.ForeignKeyConstraint(['station_id'], ['stations.id'], name=op.f('fk_daycare_enrolments_station_id_stations')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_daycare_enrolments'))
+    )
+    with op.batch_alter_table('daycare_enrolments', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_daycare_enrolments_elder_id'), ['elder_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_daycare_enrolments_station_id'), ['station_id'], unique=False)
 
     op.create_table('door_cards',
     sa.Column('elder_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -836,6 +872,34 @@ def upgrade() -> None:
     with op.batch_alter_table('welfare_application_events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_welfare_application_events_application_id'), ['application_id'], unique=False)
 
+    op.create_table('daycare_attendance',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('station_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('elder_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('enrolment_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('checked_in_at', server.store.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('checked_in_by', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('checked_out_at', server.store.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('meal_order_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('lunch', sa.String(length=10), server_default='none', nullable=False),
+    sa.Column('task_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('absence_reason', sa.String(length=200), server_default='', nullable=False),
+    sa.Column('created_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['checked_in_by'], ['users.id'], name=op.f('fk_daycare_attendance_checked_in_by_users')),
+    sa.ForeignKeyConstraint(['elder_id'], ['elders.id'], name=op.f('fk_daycare_attendance_elder_id_elders')),
+    sa.ForeignKeyConstraint(['enrolment_id'], ['daycare_enrolments.id'], name=op.f('fk_daycare_attendance_enrolment_id_daycare_enrolments')),
+    sa.ForeignKeyConstraint(['meal_order_id'], ['meal_orders.id'], name=op.f('fk_daycare_attendance_meal_order_id_meal_orders')),
+    sa.ForeignKeyConstraint(['station_id'], ['stations.id'], name=op.f('fk_daycare_attendance_station_id_stations')),
+    sa.ForeignKeyConstraint(['task_id'], ['tasks.id'], name=op.f('fk_daycare_attendance_task_id_tasks')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_daycare_attendance')),
+    sa.UniqueConstraint('enrolment_id', 'day', name='uq_daycare_attendance_enrolment_day')
+    )
+    with op.batch_alter_table('daycare_attendance', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_daycare_attendance_elder_id'), ['elder_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_daycare_attendance_station_id'), ['station_id'], unique=False)
+
     op.create_table('hotline_alerts',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('chain_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
@@ -984,6 +1048,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_hotline_alerts_chain_id'))
 
     op.drop_table('hotline_alerts')
+    with op.batch_alter_table('daycare_attendance', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_daycare_attendance_station_id'))
+        batch_op.drop_index(batch_op.f('ix_daycare_attendance_elder_id'))
+
+    op.drop_table('daycare_attendance')
     with op.batch_alter_table('welfare_application_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_welfare_application_events_application_id'))
 
@@ -1080,6 +1149,11 @@ def downgrade() -> None:
 
     op.drop_table('family_bindings')
     op.drop_table('door_cards')
+    with op.batch_alter_table('daycare_enrolments', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_daycare_enrolments_station_id'))
+        batch_op.drop_index(batch_op.f('ix_daycare_enrolments_elder_id'))
+
+    op.drop_table('daycare_enrolments')
     with op.batch_alter_table('elders', schema=None) as batch_op:
         batch_op.drop_index('ix_elders_station_name')
         batch_op.drop_index(batch_op.f('ix_elders_station_id'))
@@ -1114,6 +1188,7 @@ def downgrade() -> None:
     op.drop_table('meal_plans')
     op.drop_table('meal_menus')
     op.drop_table('hotline_station_settings')
+    op.drop_table('daycare_programmes')
     with op.batch_alter_table('day_plans', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_day_plans_station_id'))
 
