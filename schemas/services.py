@@ -164,16 +164,36 @@ class CompleteIn(Model):
         return self
 
 
+class Frequency(StrEnum):
+    """Weekly on weekdays (every n weeks); monthly or quarterly on a day of the month (the
+    village clinic's monthly call, the quarterly health check)."""
+
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+
+
 class RecurrenceIn(Model):
     item_code: str = Field(min_length=1, max_length=40)
-    weekdays: list[int] = Field(min_length=1, max_length=7)
+    weekdays: list[int] = Field(default_factory=list, max_length=7)
     start: str = Field(pattern=HHMM)
     end: str = Field(pattern=HHMM)
     starts_on: date
     until: date | None = None
     every_weeks: int = Field(default=1, ge=1, le=8)
+    frequency: Frequency = Frequency.WEEKLY
+    month_day: int | None = Field(default=None, ge=1, le=31)  # past the month's end: its last
+    # weekly: skipped on a non-working day; monthly or quarterly: moved to the next working day
     skip_non_workdays: bool = False
     notes: str = Field(default="", max_length=200)
+
+    @model_validator(mode="after")
+    def pattern(self) -> RecurrenceIn:
+        if self.frequency is Frequency.WEEKLY and not self.weekdays:
+            raise ValueError("a weekly rule needs weekdays")
+        if self.frequency is not Frequency.WEEKLY and self.month_day is None:
+            raise ValueError("a monthly or quarterly rule needs month_day")
+        return self
 
 
 class RecurrencePatch(Patch):
@@ -200,6 +220,8 @@ class RecurrenceOut(Model):
     starts_on: date
     until: date | None
     every_weeks: int
+    frequency: Frequency
+    month_day: int | None
     skip_non_workdays: bool
     notes: str
     active: bool

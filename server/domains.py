@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from server.assessments import jobs as assessment_jobs
+from server.assessments import routes as assessment_routes
+from server.assessments import tables as assessment_tables
 from server.auth import tables as auth_tables
 from server.console import jobs as console_jobs
 from server.console import routes as console_routes
@@ -50,6 +53,7 @@ TABLES = (
     services_tables,
     welfare_tables,
     daycare_tables,
+    assessment_tables,
     console_tables,
 )
 
@@ -64,6 +68,7 @@ def register_jobs(platform: Platform) -> None:
     welfare_jobs.register(platform)
     services_jobs.register(platform)
     daycare_jobs.register(platform)
+    assessment_jobs.register(platform)
     console_jobs.register(platform)
 
 
@@ -78,5 +83,6 @@ def domain_routes() -> list[web.RouteDef]:
         *welfare_routes.routes(),
         *services_routes.routes(),
         *daycare_routes.routes(),
+        *assessment_routes.routes(),
         *console_routes.routes(),
     ]

@@ -83,6 +83,8 @@ elders = Table(
     Column("living", String(24), nullable=False, server_default="with_family"),
     Column("categories", JSON, nullable=False),
     Column("care_level", String(16), nullable=False, server_default=CareLevel.SELF_CARE.value),
+    # 0 能力完好 ... 4 能力完全丧失, set by the last scored assessment (server/assessments)
+    Column("capability_level", Integer, nullable=True),
     Column("household_id", String(40), nullable=True, index=True),
     Column("contacts", JSON, nullable=False),  # ordered: [{name, relation, phone, order}]
     Column("neighbours", JSON, nullable=False),  # watch agreements: [{name, phone, agreement_no}]

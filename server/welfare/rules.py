@@ -96,6 +96,7 @@ class ElderFacts:
     residence_in_district: bool = True
     monthly_pension_fen: int | None = None
     hospital_certificate: bool = False  # 介护 needs a certificate from a designated hospital
+    capability_level: int | None = None  # the last assessment's level (GB/T 42195: 0..4)
 
     def age_on(self, on: date) -> int:
         """Full years of age (周岁) on a date."""
@@ -119,6 +120,7 @@ class Condition:
     hukou: str | None = None
     max_pension_fen: int | None = None
     hospital_certificate: bool | None = None
+    capability_levels: frozenset[int] | None = None  # assessed levels; never assessed: no
 
     def holds(self, facts: ElderFacts, on: date) -> bool:
         """Whether the elder meets every stated condition on the given date."""
@@ -139,6 +141,7 @@ class Condition:
             ),
             self.hospital_certificate is None
             or facts.hospital_certificate == self.hospital_certificate,
+            self.capability_levels is None or facts.capability_level in self.capability_levels,
         )
         return all(checks)
 
@@ -363,7 +366,16 @@ def parse_condition(raw: Mapping[str, Any]) -> Condition:
         v = raw.get(key)
         if v is not None and (not isinstance(v, int) or isinstance(v, bool)):
             raise RuleError(f"{key} must be an integer")
+    capability = raw.get("capability_levels")
+    if capability is not None and (
+        not isinstance(capability, list)
+        or not all(
+            isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 9 for v in capability
+        )
+    ):
+        raise RuleError("capability_levels must be a list of assessed levels (0 = fully able)")
     return Condition(
+        capability_levels=None if capability is None else frozenset(capability),
         min_age=raw.get("min_age"),
         max_age=raw.get("max_age"),
         any_category=_fset(raw.get("any_category"), CATEGORIES, "any_category"),

@@ -25,6 +25,7 @@ DOMAINS = (
     "planning",
     "console",
     "daycare",
+    "assessments",
 )
 SHAPE = ("tables", "model", "flows", "routes", "out", "jobs")
 # The platform: it may be imported by every domain and imports none.

@@ -39,6 +39,7 @@ from server.services.flows.bookings import create_booking
 from server.services.flows.menu import item_row
 from server.services.out import item_from_row, rule_out, stored_text
 from server.services.recurrence import (
+    WEEKLY,
     Occurrence,
     RecurrenceError,
     RecurrenceRule,
@@ -46,6 +47,7 @@ from server.services.recurrence import (
     fits_item,
 )
 from server.services.tables import bookings, recurrence_rules
+from server.texts import render
 from server.welfare.flows.calendars import calendar_for
 from server.welfare.workdays import SHANGHAI, business_date
 
@@ -68,6 +70,8 @@ def rule_of(r: Any) -> RecurrenceRule:
         every_weeks=r.every_weeks,
         skip_non_workdays=r.skip_non_workdays,
         notes=r.notes,
+        frequency=r.frequency,
+        month_day=r.month_day,
     )
 
 
@@ -84,12 +88,16 @@ async def check_rule(tx: Tx, *, station_id: int, values: dict[str, Any]) -> None
             starts_on=values["starts_on"],
             until=values.get("until"),
             every_weeks=values.get("every_weeks", 1),
+            frequency=str(values.get("frequency") or WEEKLY),
+            month_day=values.get("month_day"),
         )
     except RecurrenceError as exc:
         raise ApiError(422, "recurrence.invalid", str(exc)) from exc
     item = item_from_row(await item_row(tx.conn, station_id=station_id, code=rule.item_code))
     why = fits_item(
-        rule.weekdays,
+        # a monthly rule falls on any weekday: only its hours are checked here, each date by
+        # the booking itself
+        rule.weekdays if rule.frequency == WEEKLY else item.hours.days,
         rule.start,
         rule.end,
         duration_min=item.duration_min,
@@ -146,25 +154,32 @@ async def create_rule(
     """A new rule for the elder, checked against its item; the daily timer books it."""
     async with plat.tx() as tx:
         elder = await elder_for(tx.conn, p, elder_id)
-        await check_rule(tx, station_id=elder.station_id, values=body.model_dump())
-        rid = (
+        rid = await insert_rule(tx, elder=elder, body=body, actor=p.user_id)
+        return rule_out(await _reread(tx, rid))
+
+
+async def insert_rule(tx: Tx, *, elder: Any, body: RecurrenceIn, actor: int | None) -> int:
+    """Check and write a rule in the caller's transaction (an accepted service plan writes
+    several in one); the station's daily timer is armed."""
+    await check_rule(tx, station_id=elder.station_id, values=body.model_dump())
+    rid = int(
+        (
             await tx.conn.execute(
                 insert(recurrence_rules)
                 .values(
                     station_id=elder.station_id,
-                    elder_id=elder_id,
+                    elder_id=elder.id,
                     **body.model_dump(),
-                    created_by=p.user_id,
+                    created_by=actor,
                     created_at=tx.now,
                 )
                 .returning(recurrence_rules.c.id)
             )
         ).scalar_one()
-        await ensure_timer(tx, station_id=elder.station_id)
-        await audit(
-            tx, actor=p.user_id, action="create", object_type="recurrence_rule", object_id=rid
-        )
-        return rule_out(await _reread(tx, rid))
+    )
+    await ensure_timer(tx, station_id=elder.station_id)
+    await audit(tx, actor=actor, action="create", object_type="recurrence_rule", object_id=rid)
+    return rid
 
 
 async def _reread(tx: Tx, rule_id: int) -> Row[Any]:
@@ -423,7 +438,13 @@ async def _book_occurrence(
             item_code=occ.item_code,
             start=occ.start,
             end=occ.end,
-            notes=rule.notes,
+            notes=rule.notes
+            if occ.moved_from is None
+            else " ".join(
+                filter(
+                    None, [rule.notes, render("recurrence.moved", day=occ.moved_from.isoformat())]
+                )
+            ),
             actor=actor,
             occurrence_key=occ.key,
         )

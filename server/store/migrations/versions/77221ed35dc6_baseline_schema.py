@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: 9c50163e8714
+Revision ID: 77221ed35dc6
 Revises: 
-Create Date: 2026-12-07 01:04:36.514967
+Create Date: 2026-12-07 01:09:21.588952
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from alembic import op
 import server.store.types
 
 
-revision = '9c50163e8714'
+revision = '77221ed35dc6'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -364,6 +364,7 @@ def upgrade() -> None:
     sa.Column('living', sa.String(length=24), server_default='with_family', nullable=False),
     sa.Column('categories', sa.JSON(), nullable=False),
     sa.Column('care_level', sa.String(length=16), server_default='自理', nullable=False),
+    sa.Column('capability_level', sa.Integer(), nullable=True),
     sa.Column('household_id', sa.String(length=40), nullable=True),
     sa.Column('contacts', sa.JSON(), nullable=False),
     sa.Column('neighbours', sa.JSON(), nullable=False),
@@ -391,6 +392,37 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_elders_phone'), ['phone'], unique=False)
         batch_op.create_index(batch_op.f('ix_elders_station_id'), ['station_id'], unique=False)
         batch_op.create_index('ix_elders_station_name', ['station_id', 'name'], unique=False)
+
+    op.create_table('assessments',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('station_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('elder_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('scale', sa.String(length=60), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('status', sa.String(length=8), nullable=False),
+    sa.Column('answers', sa.JSON(), nullable=False),
+    sa.Column('flags', sa.JSON(), nullable=False),
+    sa.Column('missing', sa.JSON(), nullable=False),
+    sa.Column('sections', sa.JSON(), nullable=False),
+    sa.Column('total', sa.Integer(), nullable=True),
+    sa.Column('level', sa.Integer(), nullable=True),
+    sa.Column('care_level', sa.String(length=16), nullable=True),
+    sa.Column('raised_by', sa.JSON(), nullable=False),
+    sa.Column('plan', sa.JSON(), nullable=False),
+    sa.Column('plan_rules', sa.JSON(), nullable=True),
+    sa.Column('notes', sa.String(length=500), server_default='', nullable=False),
+    sa.Column('assessor_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('created_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('scored_at', server.store.types.UtcDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['assessor_id'], ['users.id'], name=op.f('fk_assessments_assessor_id_users')),
+    sa.ForeignKeyConstraint(['elder_id'], ['elders.id'], name=op.f('fk_assessments_elder_id_elders')),
+    sa.ForeignKeyConstraint(['station_id'], ['stations.id'], name=op.f('fk_assessments_station_id_stations')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_assessments'))
+    )
+    with op.batch_alter_table('assessments', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_assessments_elder_id'), ['elder_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_assessments_station_id'), ['station_id'], unique=False)
 
     op.create_table('daycare_enrolments',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -556,6 +588,8 @@ def upgrade() -> None:
     sa.Column('starts_on', sa.Date(), nullable=False),
     sa.Column('until', sa.Date(), nullable=True),
     sa.Column('every_weeks', sa.Integer(), server_default='1', nullable=False),
+    sa.Column('frequency', sa.String(length=10), server_default='weekly', nullable=False),
+    sa.Column('month_day', sa.Integer(), nullable=True),
     sa.Column('skip_non_workdays', sa.Boolean(), server_default='0', nullable=False),
     sa.Column('notes', sa.String(length=200), server_default='', nullable=False),
     sa.Column('active', sa.Boolean(), server_default='1', nullable=False),
@@ -706,6 +740,22 @@ def upgrade() -> None:
         batch_op.create_index('ix_bookings_elder_window', ['elder_id', 'window_start'], unique=False)
         batch_op.create_index(batch_op.f('ix_bookings_station_id'), ['station_id'], unique=False)
 
+    op.create_table('capability_history',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('elder_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('assessment_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('level', sa.Integer(), nullable=False),
+    sa.Column('care_level', sa.String(length=16), nullable=False),
+    sa.Column('previous_level', sa.Integer(), nullable=True),
+    sa.Column('previous_care_level', sa.String(length=16), nullable=False),
+    sa.Column('at', server.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['assessment_id'], ['assessments.id'], name=op.f('fk_capability_history_assessment_id_assessments')),
+    sa.ForeignKeyConstraint(['elder_id'], ['elders.id'], name=op.f('fk_capability_history_elder_id_elders')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_capability_history'))
+    )
+    with op.batch_alter_table('capability_history', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_capability_history_elder_id'), ['elder_id'], unique=False)
+
     op.create_table('hotline_calls',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('call_id', sa.String(length=64), nullable=False),
@@ -837,6 +887,26 @@ def upgrade() -> None:
     with op.batch_alter_table('offers', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_offers_caregiver_id'), ['caregiver_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_offers_incident_id'), ['incident_id'], unique=False)
+
+    op.create_table('reassessments',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('station_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('elder_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('due_on', sa.Date(), nullable=False),
+    sa.Column('reason', sa.String(length=16), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('task_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('assessment_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('created_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['assessment_id'], ['assessments.id'], name=op.f('fk_reassessments_assessment_id_assessments')),
+    sa.ForeignKeyConstraint(['elder_id'], ['elders.id'], name=op.f('fk_reassessments_elder_id_elders')),
+    sa.ForeignKeyConstraint(['station_id'], ['stations.id'], name=op.f('fk_reassessments_station_id_stations')),
+    sa.ForeignKeyConstraint(['task_id'], ['tasks.id'], name=op.f('fk_reassessments_task_id_tasks')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_reassessments'))
+    )
+    with op.batch_alter_table('reassessments', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_reassessments_elder_id'), ['elder_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_reassessments_station_id'), ['station_id'], unique=False)
 
     op.create_table('welfare_application_documents',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -1061,6 +1131,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_welfare_application_documents_application_id'))
 
     op.drop_table('welfare_application_documents')
+    with op.batch_alter_table('reassessments', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_reassessments_station_id'))
+        batch_op.drop_index(batch_op.f('ix_reassessments_elder_id'))
+
+    op.drop_table('reassessments')
     with op.batch_alter_table('offers', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_offers_incident_id'))
         batch_op.drop_index(batch_op.f('ix_offers_caregiver_id'))
@@ -1091,6 +1166,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_hotline_calls_caller')
 
     op.drop_table('hotline_calls')
+    with op.batch_alter_table('capability_history', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_capability_history_elder_id'))
+
+    op.drop_table('capability_history')
     with op.batch_alter_table('bookings', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_bookings_station_id'))
         batch_op.drop_index('ix_bookings_elder_window')
@@ -1154,6 +1233,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_daycare_enrolments_elder_id'))
 
     op.drop_table('daycare_enrolments')
+    with op.batch_alter_table('assessments', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_assessments_station_id'))
+        batch_op.drop_index(batch_op.f('ix_assessments_elder_id'))
+
+    op.drop_table('assessments')
     with op.batch_alter_table('elders', schema=None) as batch_op:
         batch_op.drop_index('ix_elders_station_name')
         batch_op.drop_index(batch_op.f('ix_elders_station_id'))
