@@ -38,6 +38,9 @@ from server.services import tables as services_tables
 from server.tasks import jobs as task_jobs
 from server.tasks import routes as task_routes
 from server.tasks import tables as task_tables
+from server.volunteers import jobs as volunteer_jobs
+from server.volunteers import routes as volunteer_routes
+from server.volunteers import tables as volunteer_tables
 from server.welfare import jobs as welfare_jobs
 from server.welfare import routes as welfare_routes
 from server.welfare import tables as welfare_tables
@@ -54,6 +57,7 @@ TABLES = (
     welfare_tables,
     daycare_tables,
     assessment_tables,
+    volunteer_tables,
     console_tables,
 )
 
@@ -69,6 +73,7 @@ def register_jobs(platform: Platform) -> None:
     services_jobs.register(platform)
     daycare_jobs.register(platform)
     assessment_jobs.register(platform)
+    volunteer_jobs.register(platform)
     console_jobs.register(platform)
 
 
@@ -84,5 +89,6 @@ def domain_routes() -> list[web.RouteDef]:
         *services_routes.routes(),
         *daycare_routes.routes(),
         *assessment_routes.routes(),
+        *volunteer_routes.routes(),
         *console_routes.routes(),
     ]

@@ -26,6 +26,7 @@ DOMAINS = (
     "console",
     "daycare",
     "assessments",
+    "volunteers",
 )
 SHAPE = ("tables", "model", "flows", "routes", "out", "jobs")
 # The platform: it may be imported by every domain and imports none.

@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: 77221ed35dc6
+Revision ID: a739b1482ff7
 Revises: 
-Create Date: 2026-12-07 01:09:21.588952
+Create Date: 2026-12-07 01:13:13.089530
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from alembic import op
 import server.store.types
 
 
-revision = '77221ed35dc6'
+revision = 'a739b1482ff7'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -243,6 +243,26 @@ def upgrade() -> None:
     sa.UniqueConstraint('username', name=op.f('uq_users_username')),
     sa.UniqueConstraint('wechat_openid', name=op.f('uq_users_wechat_openid'))
     )
+    op.create_table('volunteers',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('station_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('name', sa.String(length=50), nullable=False),
+    sa.Column('phone', sa.String(length=11), nullable=False),
+    sa.Column('skills', sa.JSON(), nullable=False),
+    sa.Column('trainings', sa.JSON(), nullable=False),
+    sa.Column('agreement_no', sa.String(length=40), nullable=True),
+    sa.Column('agreement_expires', sa.Date(), nullable=True),
+    sa.Column('availability', sa.JSON(), nullable=False),
+    sa.Column('notes', sa.String(length=200), server_default='', nullable=False),
+    sa.Column('active', sa.Boolean(), server_default='1', nullable=False),
+    sa.Column('created_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['station_id'], ['stations.id'], name=op.f('fk_volunteers_station_id_stations')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_volunteers')),
+    sa.UniqueConstraint('station_id', 'phone', name='uq_volunteers_station_phone')
+    )
+    with op.batch_alter_table('volunteers', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_volunteers_station_id'), ['station_id'], unique=False)
+
     op.create_table('audit_log',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('at', server.store.types.UtcDateTime(timezone=True), nullable=False),
@@ -310,6 +330,22 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('refresh_tokens', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_refresh_tokens_user_id'), ['user_id'], unique=False)
+
+    op.create_table('timebank_entries',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('entry_key', sa.String(length=80), nullable=False),
+    sa.Column('account', sa.String(length=40), nullable=False),
+    sa.Column('kind', sa.String(length=14), nullable=False),
+    sa.Column('minutes', sa.Integer(), nullable=False),
+    sa.Column('memo', sa.String(length=200), server_default='', nullable=False),
+    sa.Column('actor', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('at', server.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['actor'], ['users.id'], name=op.f('fk_timebank_entries_actor_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_timebank_entries')),
+    sa.UniqueConstraint('entry_key', name=op.f('uq_timebank_entries_entry_key'))
+    )
+    with op.batch_alter_table('timebank_entries', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_timebank_entries_account'), ['account'], unique=False)
 
     op.create_table('welfare_calendars',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -653,6 +689,45 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_tasks_caregiver_id'), ['caregiver_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_tasks_elder_id'), ['elder_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_tasks_station_id'), ['station_id'], unique=False)
+
+    op.create_table('volunteer_links',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('elder_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('volunteer_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('created_by', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('created_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_volunteer_links_created_by_users')),
+    sa.ForeignKeyConstraint(['elder_id'], ['elders.id'], name=op.f('fk_volunteer_links_elder_id_elders')),
+    sa.ForeignKeyConstraint(['volunteer_id'], ['volunteers.id'], name=op.f('fk_volunteer_links_volunteer_id_volunteers')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_volunteer_links')),
+    sa.UniqueConstraint('elder_id', 'volunteer_id', name='uq_volunteer_links_elder_volunteer')
+    )
+    with op.batch_alter_table('volunteer_links', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_volunteer_links_elder_id'), ['elder_id'], unique=False)
+
+    op.create_table('volunteer_tasks',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('station_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('volunteer_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('elder_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('kind', sa.String(length=12), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('minutes', sa.Integer(), nullable=True),
+    sa.Column('notes', sa.String(length=200), server_default='', nullable=False),
+    sa.Column('confirmed_by', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('confirmed_at', server.store.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['confirmed_by'], ['users.id'], name=op.f('fk_volunteer_tasks_confirmed_by_users')),
+    sa.ForeignKeyConstraint(['elder_id'], ['elders.id'], name=op.f('fk_volunteer_tasks_elder_id_elders')),
+    sa.ForeignKeyConstraint(['station_id'], ['stations.id'], name=op.f('fk_volunteer_tasks_station_id_stations')),
+    sa.ForeignKeyConstraint(['volunteer_id'], ['volunteers.id'], name=op.f('fk_volunteer_tasks_volunteer_id_volunteers')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_volunteer_tasks'))
+    )
+    with op.batch_alter_table('volunteer_tasks', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_volunteer_tasks_elder_id'), ['elder_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_volunteer_tasks_station_id'), ['station_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_volunteer_tasks_volunteer_id'), ['volunteer_id'], unique=False)
 
     op.create_table('welfare_applications',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -1188,6 +1263,16 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_welfare_applications_elder_id'))
 
     op.drop_table('welfare_applications')
+    with op.batch_alter_table('volunteer_tasks', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_volunteer_tasks_volunteer_id'))
+        batch_op.drop_index(batch_op.f('ix_volunteer_tasks_station_id'))
+        batch_op.drop_index(batch_op.f('ix_volunteer_tasks_elder_id'))
+
+    op.drop_table('volunteer_tasks')
+    with op.batch_alter_table('volunteer_links', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_volunteer_links_elder_id'))
+
+    op.drop_table('volunteer_links')
     with op.batch_alter_table('tasks', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_tasks_station_id'))
         batch_op.drop_index(batch_op.f('ix_tasks_elder_id'))
@@ -1248,6 +1333,10 @@ def downgrade() -> None:
     op.drop_table('welfare_rulesets')
     op.drop_table('welfare_officers')
     op.drop_table('welfare_calendars')
+    with op.batch_alter_table('timebank_entries', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_timebank_entries_account'))
+
+    op.drop_table('timebank_entries')
     with op.batch_alter_table('refresh_tokens', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_refresh_tokens_user_id'))
 
@@ -1261,6 +1350,10 @@ def downgrade() -> None:
 
     op.drop_table('caregivers')
     op.drop_table('audit_log')
+    with op.batch_alter_table('volunteers', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_volunteers_station_id'))
+
+    op.drop_table('volunteers')
     op.drop_table('users')
     with op.batch_alter_table('service_items', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_service_items_station_id'))
