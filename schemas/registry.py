@@ -62,8 +62,13 @@ class OpeningHours(Model):
 
 
 class Kitchen(Model):
+    """The kitchen lunches leave from, and its rules as data: how many boxes one courier's
+    trip carries and how long food may travel and still arrive hot."""
+
     name: str = Field(min_length=1, max_length=100)
     location: Location
+    box_capacity: int = Field(default=12, ge=1, le=100, strict=True)
+    max_minutes_to_door: int = Field(default=30, ge=5, le=120, strict=True)
 
 
 class StationIn(Model):

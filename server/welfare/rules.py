@@ -77,6 +77,9 @@ LIVING: Final = frozenset(w.value for w in LivingWord)
 HUKOU: Final = frozenset({"urban", "rural"})
 
 
+STEP_DAYS: Final = {"community": 10, "street": 5, "district": 10}
+
+
 class RuleError(ValueError):
     """A rule set that does not make sense; raised when it is loaded, never while evaluating."""
 
@@ -182,6 +185,8 @@ class RuleSet:
     source: str = ""
     # e.g. the rural programme: at most 2 service addresses, at most 2 changes a year
     address_limits: AddressLimits | None = None
+    # working days each review step may take (the seeds: community 10, street 5, district 10)
+    step_working_days: Mapping[str, int] = field(default_factory=lambda: dict(STEP_DAYS))
 
     def __post_init__(self) -> None:
         if self.default_class not in self.classes:
@@ -402,6 +407,18 @@ def parse_address_limits(raw: Any) -> AddressLimits | None:
     return AddressLimits(raw.get("max_places"), raw.get("max_changes_per_year"))
 
 
+def parse_step_days(raw: Any) -> dict[str, int]:
+    """``{"community": 10, "street": 5, "district": 10}``; a step left out keeps the seeds'."""
+    if raw is None:
+        return dict(STEP_DAYS)
+    if not isinstance(raw, dict) or set(raw) - set(STEP_DAYS):
+        raise RuleError(f"step_working_days takes {sorted(STEP_DAYS)}")
+    for k, v in raw.items():
+        if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= 60:
+            raise RuleError(f"step_working_days.{k} must be 1..60 working days")
+    return {**STEP_DAYS, **raw}
+
+
 def parse_ruleset(raw: Mapping[str, Any]) -> RuleSet:
     """Build a RuleSet from its JSON form, checking it thoroughly."""
     try:
@@ -430,6 +447,7 @@ def parse_ruleset(raw: Mapping[str, Any]) -> RuleSet:
             title=raw.get("title", ""),
             source=raw.get("source", ""),
             address_limits=parse_address_limits(raw.get("address_limits")),
+            step_working_days=parse_step_days(raw.get("step_working_days")),
         )
     except KeyError as exc:
         raise RuleError(f"missing field {exc.args[0]!r}") from exc
