@@ -171,6 +171,7 @@ class Frequency(StrEnum):
     WEEKLY = "weekly"
     MONTHLY = "monthly"
     QUARTERLY = "quarterly"
+    YEARLY = "yearly"  # on starts_on's month, day month_day (a birthday)
 
 
 class RecurrenceIn(Model):
@@ -257,6 +258,24 @@ class DoorKnockIn(Model):
     """A weekly door-knock visit (爱心敲门) for every active elder who lives alone."""
 
     weekday: int = Field(ge=0, le=6)
+    start: str = Field(default="10:00", pattern=HHMM)
+    end: str = Field(default="10:30", pattern=HHMM)
+    starts_on: date
+
+
+class Festival(Model):
+    name_zh: str = Field(min_length=1, max_length=20)
+    on: date
+
+
+class FestivalVisitsIn(Model):
+    """Birthday visits (yearly, from each elder's file) and festival visits (the dates given:
+    lunar festivals move every year) for every active elder of the station, or those in the
+    categories given (高龄, 独居 ...)."""
+
+    birthdays: bool = True
+    festivals: list[Festival] = Field(default_factory=list, max_length=20)
+    categories: list[str] = Field(default_factory=list, max_length=10)
     start: str = Field(default="10:00", pattern=HHMM)
     end: str = Field(default="10:30", pattern=HHMM)
     starts_on: date

@@ -18,7 +18,7 @@ from typing import Final
 from server.welfare.workdays import SHANGHAI
 
 WEEKLY: Final = "weekly"
-MONTHS: Final = {"monthly": 1, "quarterly": 3}
+MONTHS: Final = {"monthly": 1, "quarterly": 3, "yearly": 12}
 MAX_MOVE_DAYS: Final = 14  # a holiday week (国庆) is the longest stretch without working days
 
 

@@ -19,12 +19,12 @@ from server.services.catalogue import SEED_ITEMS
 from server.texts import (
     console,
     core,
-    daycare,
     errors,
     help_calls,
     hotline,
     planning,
     platform,
+    programmes,
     registry,
     services,
     tasks,
@@ -65,7 +65,7 @@ CATALOGUE.update(
         tasks.TEXTS,
         planning.TEXTS,
         console.TEXTS,
-        daycare.TEXTS,
+        programmes.TEXTS,
         errors.TEXTS,
         platform.TEXTS,
     )

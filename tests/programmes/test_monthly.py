@@ -9,6 +9,7 @@ from datetime import date, time
 import pytest
 from sqlalchemy import select
 
+from server.services.flows.recurring import next_anniversary
 from server.services.recurrence import RecurrenceRule, expand
 from server.services.tables import bookings, recurrence_rules
 from server.welfare.workdays import SHANGHAI
@@ -117,3 +118,60 @@ async def test_the_monthly_clinic_visit_is_on_the_calendar(api: Api) -> None:
         (date(2027, 1, 5), f"rr{rid}:2027-01-05"),
     ]
     assert "2026-12-05" in rows[0].notes  # the move is shown on the booking
+
+
+def test_a_birthday_on_29_february_is_kept_on_the_28th_in_common_years() -> None:
+    born = date(1944, 2, 29)
+    starts = next_anniversary(born, date(2026, 11, 23))
+    assert starts == date(2027, 2, 28)
+    r = rule("yearly", born.day, starts)
+    assert local_days(r, date(2027, 1, 1), date(2029, 12, 31)) == [
+        date(2027, 2, 28),
+        date(2028, 2, 29),
+        date(2029, 2, 28),
+    ]
+
+
+@pytest.mark.parametrize("backend", BACKENDS, indirect=True)
+async def test_birthday_and_festival_visits_come_from_the_elder_file(api: Api) -> None:
+    long_tokens(api)
+    s = api.ids["station"]
+    await api.call("POST", f"/api/v1/stations/{s}/service-items/seed", "operator", expect=200)
+    body = {
+        "festivals": [{"name_zh": "冬至", "on": "2026-12-22"}],
+        "starts_on": "2026-11-23",
+    }
+    url = f"/api/v1/stations/{s}/recurring-bookings/festival-visits"
+    none = await api.call(
+        "POST", url, "operator", json={**body, "categories": ["独居"]}, expect=200
+    )
+    assert none["added"] == 0  # nobody of the station lives alone
+    status, problem = await api.call("POST", url, "operator", json={**body, "start": "25:00"})
+    assert status == 422
+    made = await api.call("POST", url, "operator", json=body, expect=200)
+    assert (made["added"], made["elders"]) == (
+        4,
+        sorted([api.ids["elder"], api.ids["elder_other"]]),
+    )
+    again = await api.call("POST", url, "operator", json=body, expect=200)
+    assert again["added"] == 0  # made once
+    rules = await api.call(
+        "GET", f"/api/v1/elders/{api.ids['elder']}/recurring-bookings", "operator", expect=200
+    )
+    birthday = next(r for r in rules if r["frequency"] == "yearly")
+    assert (birthday["starts_on"], birthday["month_day"]) == ("2027-03-08", 8)  # born 1944-03-08
+    await api.call(
+        "POST",
+        f"/api/v1/stations/{s}/recurring-bookings/materialise",
+        "operator",
+        json={"days": 40},
+        expect=200,
+    )
+    async with api.platform.store.read() as conn:
+        rows = (
+            await conn.execute(select(bookings).where(bookings.c.item_code == "festival-visit"))
+        ).all()
+    assert sorted(r.window_start.astimezone(SHANGHAI).date() for r in rows) == [
+        date(2026, 12, 22),
+        date(2026, 12, 22),
+    ]

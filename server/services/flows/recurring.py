@@ -16,6 +16,7 @@ hands the work to the outbox (`services.materialise_due`), whose handler books t
 
 from __future__ import annotations
 
+from calendar import monthrange
 from datetime import date, datetime, time, timedelta
 from typing import Any, Final
 
@@ -25,6 +26,7 @@ from schemas.registry import Living
 from schemas.services import (
     BookingStatus,
     DoorKnockIn,
+    FestivalVisitsIn,
     RecurrenceIn,
     RecurrenceOut,
     RecurrencePatch,
@@ -314,6 +316,7 @@ async def stop_rule(plat: Platform, p: Principal, *, rule_id: int) -> dict[str, 
 
 
 DOOR_KNOCK: Final = "door-knock"
+FESTIVAL_VISIT: Final = "festival-visit"
 
 
 async def door_knock_for_the_alone(
@@ -362,6 +365,108 @@ async def door_knock_for_the_alone(
             detail={"added": len(new)},
         )
     return {"added": len(new), "elders": new}
+
+
+async def festival_visits(
+    plat: Platform, *, station_id: int, body: FestivalVisitsIn, actor: int
+) -> dict[str, Any]:
+    """Give the station's active elders (those in the categories given) a yearly birthday
+    visit from their file and a one-day visit for each festival, once: a rule already made
+    for the same visit is not made again. All in one transaction."""
+    pattern = {"item_code": FESTIVAL_VISIT, "start": body.start, "end": body.end}
+    async with plat.tx() as tx:
+        await tx.conn.execute(
+            select(stations.c.id).where(stations.c.id == station_id).with_for_update()
+        )
+        await check_rule(
+            tx,
+            station_id=station_id,
+            values={**pattern, "weekdays": [0], "starts_on": body.starts_on},
+        )
+        rows = (
+            await tx.conn.execute(
+                select(elders.c.id, elders.c.birth_date, elders.c.categories).where(
+                    elders.c.station_id == station_id, elders.c.active.is_(True)
+                )
+            )
+        ).all()
+        wanted = set(body.categories)
+        chosen = [e for e in rows if not wanted or wanted & set(e.categories or ())]
+        have = {
+            (r.elder_id, r.notes)
+            for r in (
+                await tx.conn.execute(
+                    select(recurrence_rules.c.elder_id, recurrence_rules.c.notes).where(
+                        recurrence_rules.c.station_id == station_id,
+                        recurrence_rules.c.item_code == FESTIVAL_VISIT,
+                        recurrence_rules.c.active.is_(True),
+                    )
+                )
+            ).all()
+        }
+        new: list[dict[str, Any]] = []
+        for e in chosen:
+            if body.birthdays:
+                born = date.fromisoformat(e.birth_date)
+                notes = stored_text("recurrence.birthday")
+                if (e.id, notes) not in have:
+                    new.append(
+                        {
+                            **pattern,
+                            "elder_id": e.id,
+                            "weekdays": [],
+                            "frequency": "yearly",
+                            "month_day": born.day,
+                            "starts_on": next_anniversary(born, body.starts_on),
+                            "until": None,
+                            "notes": notes,
+                        }
+                    )
+            for f in body.festivals:
+                if f.on < body.starts_on:
+                    continue
+                notes = stored_text("recurrence.festival", name=f.name_zh, day=f.on.isoformat())
+                if (e.id, notes) not in have:
+                    new.append(
+                        {
+                            **pattern,
+                            "elder_id": e.id,
+                            "weekdays": [f.on.weekday()],
+                            "frequency": "weekly",
+                            "month_day": None,
+                            "starts_on": f.on,
+                            "until": f.on,
+                            "notes": notes,
+                        }
+                    )
+        if new:
+            await tx.conn.execute(
+                insert(recurrence_rules),
+                [
+                    {"station_id": station_id, "created_by": actor, "created_at": tx.now, **v}
+                    for v in new
+                ],
+            )
+            await ensure_timer(tx, station_id=station_id)
+        await audit(
+            tx,
+            actor=actor,
+            action="festival_visit_rules",
+            object_type="station",
+            object_id=station_id,
+            detail={"added": len(new)},
+        )
+    return {"added": len(new), "elders": sorted({v["elder_id"] for v in new})}
+
+
+def next_anniversary(born: date, on_or_after: date) -> date:
+    """The first birthday on or after a day (29 February: the 28th in a common year)."""
+    for year in (on_or_after.year, on_or_after.year + 1):
+        day = min(born.day, monthrange(year, born.month)[1])
+        d = date(year, born.month, day)
+        if d >= on_or_after:
+            return d
+    raise AssertionError("unreachable: next year's birthday is always later")
 
 
 async def _alone_without_rule(tx: Tx, *, station_id: int) -> list[int]:

@@ -1,4 +1,5 @@
-"""Day care (日间托老) and the programmes beside it: capability assessment, volunteers."""
+"""The programmes beside help calls and visits: day care (日间托老), capability assessment,
+volunteers, and the schedules the seeds ask for (monthly, birthday and festival visits)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from server.texts.core import Catalogue
 
 TEXTS: Catalogue = {
     "task.daycare_welfare_check": ("日托未到访视", "Day-care no-show welfare check"),
+    "recurrence.birthday": ("生日探访", "birthday visit"),
+    "recurrence.festival": ("{name}探访（{day}）", "festival visit: {name} ({day})"),
     "recurrence.moved": ("原定{day}，遇节假日顺延", "due {day}, moved to the next working day"),
     "task.assessment_due": ("能力复评", "Capability re-assessment"),
     "assessment.due_note": (
