@@ -54,6 +54,8 @@ caregivers = Table(
     Column("certificates", JSON, nullable=False),  # [{"name": ..., "number": ..., "expires": ...}]
     Column("travel_mode", String(8), nullable=False, server_default="ebike"),
     Column("shifts", JSON, nullable=False),  # [{"weekday": 0, "start": "08:00", "end": "17:00"}]
+    # night on-call (夜间值班): [{"weekday": 0, "start": "22:00", "end": "08:00"}], overnight
+    Column("on_call", JSON, nullable=True),
     Column("on_duty", Boolean, nullable=False, server_default="0"),
     Column("lat", Float, nullable=True),
     Column("lng", Float, nullable=True),

@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: a739b1482ff7
+Revision ID: 9a40e79058d1
 Revises: 
-Create Date: 2026-12-07 01:13:13.089530
+Create Date: 2026-12-07 01:23:01.064333
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from alembic import op
 import server.store.types
 
 
-revision = 'a739b1482ff7'
+revision = '9a40e79058d1'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -284,6 +284,7 @@ def upgrade() -> None:
     sa.Column('certificates', sa.JSON(), nullable=False),
     sa.Column('travel_mode', sa.String(length=8), server_default='ebike', nullable=False),
     sa.Column('shifts', sa.JSON(), nullable=False),
+    sa.Column('on_call', sa.JSON(), nullable=True),
     sa.Column('on_duty', sa.Boolean(), server_default='0', nullable=False),
     sa.Column('lat', sa.Float(), nullable=True),
     sa.Column('lng', sa.Float(), nullable=True),
