@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from pydantic import Field
+from pydantic import Field, StrictInt
 
 from schemas.common import Model
 
@@ -43,14 +43,14 @@ class ReassessReason(StrEnum):
 class AssessmentIn(Model):
     scale: str = Field(default="GB/T 42195-2022", max_length=60)  # an id, or id@version
     kind: AssessmentKind = AssessmentKind.INITIAL
-    answers: dict[str, int] = Field(default_factory=dict, max_length=200)
+    answers: dict[str, StrictInt] = Field(default_factory=dict, max_length=200)
     flags: list[str] = Field(default_factory=list, max_length=10)  # dementia, psychiatric, ...
     submit: bool = False
     notes: str = Field(default="", max_length=500)
 
 
 class AssessmentPatch(Model):
-    answers: dict[str, int] = Field(default_factory=dict, max_length=200)  # merged in
+    answers: dict[str, StrictInt] = Field(default_factory=dict, max_length=200)  # merged in
     flags: list[str] | None = Field(default=None, max_length=10)
     submit: bool = False
     notes: str | None = Field(default=None, max_length=500)

@@ -435,7 +435,7 @@ async def notify_absence(
     """The elder, the family or the staff say the elder will not come: the day's row is
     ``excused`` (no welfare check), and the lunch is cancelled while the kitchen still can."""
     async with plat.tx() as tx:
-        elder = await elder_for(tx.conn, p, elder_id)
+        await elder_for(tx.conn, p, elder_id)  # 404 for anyone who may not see the elder
         en = (
             await tx.conn.execute(
                 select(daycare_enrolments).where(
@@ -463,7 +463,6 @@ async def notify_absence(
         await audit(
             tx, actor=p.user_id, action="absence", object_type="attendance", object_id=row.id
         )
-        del elder
         return await _one(tx, row.id)
 
 
