@@ -4,6 +4,7 @@ check task), check-in and check-out; a day-care booking is refused (not a home v
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -170,3 +171,10 @@ async def test_attendance_lunches_reach_the_kitchen_and_a_silent_absence_is_chec
     assert (status, problem["code"]) == (409, "attendance_state_conflict")
     status, _ = await api.call("POST", f"/api/v1/daycare/attendance/{aid}/check-in", "operator2")
     assert status == 404
+
+
+async def test_two_enrolments_racing_for_the_last_place_do_not_both_get_it(api: Api) -> None:
+    long_tokens(api)
+    await programme(api, 1)
+    results = await asyncio.gather(enrol(api, "elder", [0]), enrol(api, "elder_other", [0]))
+    assert sorted(r[1]["status"] for r in results) == ["enrolled", "waiting"]

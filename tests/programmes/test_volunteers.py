@@ -5,6 +5,7 @@ spending never overdraws; hours given to a family member on the registry; the st
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -157,3 +158,29 @@ async def test_hours_are_earned_once_and_the_time_bank_balances(api: Api) -> Non
     async with api.platform.store.read() as conn:
         total = (await conn.execute(select(func.sum(timebank_entries.c.minutes)))).scalar_one()
     assert total == 60  # 90 earned - 30 spent; a transfer moves minutes, it makes none
+
+
+async def test_two_confirmations_at_once_earn_the_hours_once(api: Api) -> None:
+    long_tokens(api)
+    _, v = await volunteer(api, "13600000005")
+    task = await api.call(
+        "POST",
+        "/api/v1/volunteer-tasks",
+        "operator",
+        json={
+            "volunteer_id": v["id"],
+            "elder_id": api.ids["elder"],
+            "kind": "door_knock",
+            "day": "2026-11-24",
+        },
+        expect=201,
+    )
+    url = f"/api/v1/volunteer-tasks/{task['id']}"
+    await api.call("POST", f"{url}/done", "operator", json={"minutes": 20}, expect=200)
+    both = await asyncio.gather(
+        api.call("POST", f"{url}/confirm", "elder", expect=200),
+        api.call("POST", f"{url}/confirm", "operator", expect=200),
+    )
+    assert sorted(b["already_confirmed"] for b in both) == [False, True]
+    st = await api.call("GET", f"/api/v1/volunteers/{v['id']}/timebank", "operator", expect=200)
+    assert (st["earned_min"], len(st["entries"])) == (20, 1)
