@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import ClassVar
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from schemas.common import Location, Model, Patch, Point, Push, StationPush
 
@@ -62,8 +62,13 @@ class OpeningHours(Model):
 
 
 class Kitchen(Model):
+    """The kitchen lunches leave from, and its rules as data: how many boxes one courier's
+    trip carries and how long food may travel and still arrive hot."""
+
     name: str = Field(min_length=1, max_length=100)
     location: Location
+    box_capacity: int = Field(default=12, ge=1, le=100, strict=True)
+    max_minutes_to_door: int = Field(default=30, ge=5, le=120, strict=True)
 
 
 class StationIn(Model):
@@ -112,6 +117,21 @@ class Shift(Model):
     end: str = Field(pattern=r"^\d\d:\d\d$")
 
 
+class OnCall(Model):
+    """A night on-call slot: the weekday its evening starts on; an end at or before the start
+    runs into the next morning. A help call in it is offered to the caregiver at home."""
+
+    weekday: int = Field(ge=0, le=6)
+    start: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    end: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+
+    @model_validator(mode="after")
+    def not_empty(self) -> OnCall:
+        if self.start == self.end:
+            raise ValueError("an on-call slot cannot start and end at the same time")
+        return self
+
+
 class Certificate(Model):
     name: str = Field(min_length=1, max_length=50)
     number: str = Field(default="", max_length=40)
@@ -154,6 +174,7 @@ class CaregiverPatch(Patch):
     certificates: list[Certificate] | None = None
     travel_mode: str | None = Field(default=None, pattern="^(walk|ebike|car)$")
     shifts: list[Shift] | None = None
+    on_call: list[OnCall] | None = Field(default=None, max_length=14)
 
 
 class CaregiverOut(Model):
@@ -166,6 +187,7 @@ class CaregiverOut(Model):
     certificates: list[dict[str, object]]
     travel_mode: str
     shifts: list[dict[str, object]]
+    on_call: list[dict[str, object]] = Field(default_factory=list)
     on_duty: bool
     location: Point | None
     located_at: datetime | None

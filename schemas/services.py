@@ -164,16 +164,37 @@ class CompleteIn(Model):
         return self
 
 
+class Frequency(StrEnum):
+    """Weekly on weekdays (every n weeks); monthly or quarterly on a day of the month (the
+    village clinic's monthly call, the quarterly health check)."""
+
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+    YEARLY = "yearly"  # on starts_on's month, day month_day (a birthday)
+
+
 class RecurrenceIn(Model):
     item_code: str = Field(min_length=1, max_length=40)
-    weekdays: list[int] = Field(min_length=1, max_length=7)
+    weekdays: list[int] = Field(default_factory=list, max_length=7)
     start: str = Field(pattern=HHMM)
     end: str = Field(pattern=HHMM)
     starts_on: date
     until: date | None = None
     every_weeks: int = Field(default=1, ge=1, le=8)
+    frequency: Frequency = Frequency.WEEKLY
+    month_day: int | None = Field(default=None, ge=1, le=31)  # past the month's end: its last
+    # weekly: skipped on a non-working day; monthly or quarterly: moved to the next working day
     skip_non_workdays: bool = False
     notes: str = Field(default="", max_length=200)
+
+    @model_validator(mode="after")
+    def pattern(self) -> RecurrenceIn:
+        if self.frequency is Frequency.WEEKLY and not self.weekdays:
+            raise ValueError("a weekly rule needs weekdays")
+        if self.frequency is not Frequency.WEEKLY and self.month_day is None:
+            raise ValueError("a monthly or quarterly rule needs month_day")
+        return self
 
 
 class RecurrencePatch(Patch):
@@ -200,6 +221,8 @@ class RecurrenceOut(Model):
     starts_on: date
     until: date | None
     every_weeks: int
+    frequency: Frequency
+    month_day: int | None
     skip_non_workdays: bool
     notes: str
     active: bool
@@ -235,6 +258,24 @@ class DoorKnockIn(Model):
     """A weekly door-knock visit (爱心敲门) for every active elder who lives alone."""
 
     weekday: int = Field(ge=0, le=6)
+    start: str = Field(default="10:00", pattern=HHMM)
+    end: str = Field(default="10:30", pattern=HHMM)
+    starts_on: date
+
+
+class Festival(Model):
+    name_zh: str = Field(min_length=1, max_length=20)
+    on: date
+
+
+class FestivalVisitsIn(Model):
+    """Birthday visits (yearly, from each elder's file) and festival visits (the dates given:
+    lunar festivals move every year) for every active elder of the station, or those in the
+    categories given (高龄, 独居 ...)."""
+
+    birthdays: bool = True
+    festivals: list[Festival] = Field(default_factory=list, max_length=20)
+    categories: list[str] = Field(default_factory=list, max_length=10)
     start: str = Field(default="10:00", pattern=HHMM)
     end: str = Field(default="10:30", pattern=HHMM)
     starts_on: date

@@ -9,10 +9,16 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from server.assessments import jobs as assessment_jobs
+from server.assessments import routes as assessment_routes
+from server.assessments import tables as assessment_tables
 from server.auth import tables as auth_tables
 from server.console import jobs as console_jobs
 from server.console import routes as console_routes
 from server.console import tables as console_tables
+from server.daycare import jobs as daycare_jobs
+from server.daycare import routes as daycare_routes
+from server.daycare import tables as daycare_tables
 from server.hotline import jobs as hotline_jobs
 from server.hotline import routes as hotline_routes
 from server.hotline import tables as hotline_tables
@@ -33,6 +39,9 @@ from server.services import tables as services_tables
 from server.tasks import jobs as task_jobs
 from server.tasks import routes as task_routes
 from server.tasks import tables as task_tables
+from server.volunteers import jobs as volunteer_jobs
+from server.volunteers import routes as volunteer_routes
+from server.volunteers import tables as volunteer_tables
 from server.welfare import jobs as welfare_jobs
 from server.welfare import routes as welfare_routes
 from server.welfare import tables as welfare_tables
@@ -47,6 +56,9 @@ TABLES = (
     planning_tables,
     services_tables,
     welfare_tables,
+    daycare_tables,
+    assessment_tables,
+    volunteer_tables,
     console_tables,
 )
 
@@ -61,6 +73,9 @@ def register_jobs(platform: Platform) -> None:
     hotline_jobs.register(platform)
     welfare_jobs.register(platform)
     services_jobs.register(platform)
+    daycare_jobs.register(platform)
+    assessment_jobs.register(platform)
+    volunteer_jobs.register(platform)
     console_jobs.register(platform)
 
 
@@ -74,5 +89,8 @@ def domain_routes() -> list[web.RouteDef]:
         *hotline_routes.routes(),
         *welfare_routes.routes(),
         *services_routes.routes(),
+        *daycare_routes.routes(),
+        *assessment_routes.routes(),
+        *volunteer_routes.routes(),
         *console_routes.routes(),
     ]

@@ -73,6 +73,7 @@ def caregiver_out(row: Any, *, reveal: bool, status: str | None = None) -> Careg
         certificates=dicts_of(row.certificates),
         travel_mode=row.travel_mode,
         shifts=dicts_of(row.shifts),
+        on_call=dicts_of(row.on_call or []),
         on_duty=row.on_duty,
         location=loc,
         located_at=row.located_at,

@@ -54,6 +54,8 @@ caregivers = Table(
     Column("certificates", JSON, nullable=False),  # [{"name": ..., "number": ..., "expires": ...}]
     Column("travel_mode", String(8), nullable=False, server_default="ebike"),
     Column("shifts", JSON, nullable=False),  # [{"weekday": 0, "start": "08:00", "end": "17:00"}]
+    # night on-call (夜间值班): [{"weekday": 0, "start": "22:00", "end": "08:00"}], overnight
+    Column("on_call", JSON, nullable=True),
     Column("on_duty", Boolean, nullable=False, server_default="0"),
     Column("lat", Float, nullable=True),
     Column("lng", Float, nullable=True),
@@ -89,6 +91,8 @@ elders = Table(
     Column("living", String(24), nullable=False, server_default="with_family"),
     Column("categories", JSON, nullable=False),
     Column("care_level", String(16), nullable=False, server_default=CareLevel.SELF_CARE.value),
+    # 0 能力完好 ... 4 能力完全丧失, set by the last scored assessment (server/assessments)
+    Column("capability_level", Integer, nullable=True),
     Column("household_id", String(40), nullable=True, index=True),
     Column("contacts", JSON, nullable=False),  # ordered: [{name, relation, phone, order}]
     Column("neighbours", JSON, nullable=False),  # watch agreements: [{name, phone, agreement_no}]

@@ -156,6 +156,8 @@ def rule_out(r: Any) -> RecurrenceOut:
         starts_on=r.starts_on,
         until=r.until,
         every_weeks=r.every_weeks,
+        frequency=r.frequency,
+        month_day=r.month_day,
         skip_non_workdays=r.skip_non_workdays,
         notes=r.notes,
         active=r.active,

@@ -13,6 +13,7 @@ from schemas.services import (
     BookingOut,
     CompleteIn,
     DoorKnockIn,
+    FestivalVisitsIn,
     ItemIn,
     ItemOut,
     ItemPatch,
@@ -259,6 +260,19 @@ async def cancel_order(request: web.Request) -> web.Response:
     return ok(await meals.cancel_order(platform(request), p, order_id=oid))
 
 
+async def festival_visits(request: web.Request) -> web.Response:
+    """Birthday visits from the elders' files and festival visits on the dates given."""
+    p = require(request, Role.OPERATOR)
+    sid = int_param(request, "station_id")
+    station_scope(p, sid)
+    body = await parse(request, FestivalVisitsIn)
+    return ok(
+        await recurring.festival_visits(
+            platform(request), station_id=sid, body=body, actor=p.user_id
+        )
+    )
+
+
 def routes() -> list[web.RouteDef]:
     """The services URL table."""
     return [
@@ -279,6 +293,9 @@ def routes() -> list[web.RouteDef]:
         web.post("/api/v1/stations/{station_id}/recurring-bookings/materialise", materialise),
         web.post(
             "/api/v1/stations/{station_id}/recurring-bookings/door-knock", door_knock_for_the_alone
+        ),
+        web.post(
+            "/api/v1/stations/{station_id}/recurring-bookings/festival-visits", festival_visits
         ),
         web.get("/api/v1/elders/{elder_id}/meal-orders", list_orders),
         web.post("/api/v1/meal-orders/{order_id}/cancel", cancel_order),

@@ -59,6 +59,8 @@ recurrence_rules = Table(
     Column("starts_on", Date, nullable=False),
     Column("until", Date, nullable=True),
     Column("every_weeks", Integer, nullable=False, server_default="1"),
+    Column("frequency", String(10), nullable=False, server_default="weekly"),
+    Column("month_day", Integer, nullable=True),
     Column("skip_non_workdays", Boolean, nullable=False, server_default="0"),
     Column("notes", String(200), nullable=False, server_default=""),
     Column("active", Boolean, nullable=False, server_default="1"),

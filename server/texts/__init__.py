@@ -24,6 +24,7 @@ from server.texts import (
     hotline,
     planning,
     platform,
+    programmes,
     registry,
     services,
     tasks,
@@ -64,6 +65,7 @@ CATALOGUE.update(
         tasks.TEXTS,
         planning.TEXTS,
         console.TEXTS,
+        programmes.TEXTS,
         errors.TEXTS,
         platform.TEXTS,
     )

@@ -49,6 +49,49 @@ TEXTS: Catalogue = {
         "Too many failed sign-ins; try again in {minutes} min",
     ),
     "error.link_code_not_found": ("绑定码无效", "This link code is not valid"),
+    "error.assessment.bad_answers": (
+        "有的评估项得分不在量表范围内",
+        "Some answers are not on the scale",
+    ),
+    "error.assessment.bad_trigger": (
+        "年度复评由评分自动安排，不能手工指定",
+        "Yearly re-assessments are scheduled by the score",
+    ),
+    "error.assessment.not_scored": (
+        "评估还没完成评分，没有服务计划",
+        "Only a scored assessment has a plan",
+    ),
+    "error.assessment.plan_accepted": (
+        "这份服务计划已经采纳过了",
+        "This plan was accepted already",
+    ),
+    "error.assessment.unknown_flag": ("有不认识的加重项", "Unknown flags"),
+    "error.assessment.unknown_scale": ("没有这个评估量表", "No such assessment scale"),
+    "error.booking.day_care_is_an_enrolment": (
+        "日间托老在站里进行，请为老人登记每周来站的日子，而不是预约上门服务",
+        "Day care is attended at the station: enrol the elder for days of the week",
+    ),
+    "error.daycare.already_enrolled": (
+        "老人已经登记或在排队，请先结束原来的登记",
+        "The elder is already enrolled or waiting; end that enrolment first",
+    ),
+    "error.daycare.day_closed": (
+        "站里这些日子不开日间托老",
+        "The station runs no day care on these days",
+    ),
+    "error.daycare.day_past": ("那一天已经过去了", "That day is over"),
+    "error.daycare.elder_inactive": ("老人的档案已停用", "The elder's file is not active"),
+    "error.daycare.no_programme": ("本站还没有开设日间托老", "This station runs no day care yet"),
+    "error.daycare.not_expected": (
+        "老人那天不在托老名单上",
+        "The elder is not expected at day care that day",
+    ),
+    "error.timebank.insufficient": ("时间银行里的时长不够", "Not enough hours in the time bank"),
+    "error.volunteer.duplicate": (
+        "这个手机号的志愿者已经登记过",
+        "A volunteer with this phone is registered",
+    ),
+    "error.volunteer.inactive": ("这位志愿者已停用", "This volunteer is not active"),
     "error.session_ended": ("这次登录已结束，请重新登录", "This session has ended; sign in again"),
     "error.wrong_password": ("当前密码不对", "The current password is not right"),
     "error.password_too_short": ("密码太短，请至少设 8 位", "The password is too short"),

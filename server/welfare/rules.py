@@ -77,6 +77,9 @@ LIVING: Final = frozenset(w.value for w in LivingWord)
 HUKOU: Final = frozenset({"urban", "rural"})
 
 
+STEP_DAYS: Final = {"community": 10, "street": 5, "district": 10}
+
+
 class RuleError(ValueError):
     """A rule set that does not make sense; raised when it is loaded, never while evaluating."""
 
@@ -96,6 +99,7 @@ class ElderFacts:
     residence_in_district: bool = True
     monthly_pension_fen: int | None = None
     hospital_certificate: bool = False  # 介护 needs a certificate from a designated hospital
+    capability_level: int | None = None  # the last assessment's level (GB/T 42195: 0..4)
 
     def age_on(self, on: date) -> int:
         """Full years of age (周岁) on a date."""
@@ -119,6 +123,7 @@ class Condition:
     hukou: str | None = None
     max_pension_fen: int | None = None
     hospital_certificate: bool | None = None
+    capability_levels: frozenset[int] | None = None  # assessed levels; never assessed: no
 
     def holds(self, facts: ElderFacts, on: date) -> bool:
         """Whether the elder meets every stated condition on the given date."""
@@ -139,6 +144,7 @@ class Condition:
             ),
             self.hospital_certificate is None
             or facts.hospital_certificate == self.hospital_certificate,
+            self.capability_levels is None or facts.capability_level in self.capability_levels,
         )
         return all(checks)
 
@@ -179,6 +185,8 @@ class RuleSet:
     source: str = ""
     # e.g. the rural programme: at most 2 service addresses, at most 2 changes a year
     address_limits: AddressLimits | None = None
+    # working days each review step may take (the seeds: community 10, street 5, district 10)
+    step_working_days: Mapping[str, int] = field(default_factory=lambda: dict(STEP_DAYS))
 
     def __post_init__(self) -> None:
         if self.default_class not in self.classes:
@@ -363,7 +371,16 @@ def parse_condition(raw: Mapping[str, Any]) -> Condition:
         v = raw.get(key)
         if v is not None and (not isinstance(v, int) or isinstance(v, bool)):
             raise RuleError(f"{key} must be an integer")
+    capability = raw.get("capability_levels")
+    if capability is not None and (
+        not isinstance(capability, list)
+        or not all(
+            isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 9 for v in capability
+        )
+    ):
+        raise RuleError("capability_levels must be a list of assessed levels (0 = fully able)")
     return Condition(
+        capability_levels=None if capability is None else frozenset(capability),
         min_age=raw.get("min_age"),
         max_age=raw.get("max_age"),
         any_category=_fset(raw.get("any_category"), CATEGORIES, "any_category"),
@@ -388,6 +405,18 @@ def parse_address_limits(raw: Any) -> AddressLimits | None:
         if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 1):
             raise RuleError(f"address_limits.{key} must be a positive integer or null")
     return AddressLimits(raw.get("max_places"), raw.get("max_changes_per_year"))
+
+
+def parse_step_days(raw: Any) -> dict[str, int]:
+    """``{"community": 10, "street": 5, "district": 10}``; a step left out keeps the seeds'."""
+    if raw is None:
+        return dict(STEP_DAYS)
+    if not isinstance(raw, dict) or set(raw) - set(STEP_DAYS):
+        raise RuleError(f"step_working_days takes {sorted(STEP_DAYS)}")
+    for k, v in raw.items():
+        if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= 60:
+            raise RuleError(f"step_working_days.{k} must be 1..60 working days")
+    return {**STEP_DAYS, **raw}
 
 
 def parse_ruleset(raw: Mapping[str, Any]) -> RuleSet:
@@ -418,6 +447,7 @@ def parse_ruleset(raw: Mapping[str, Any]) -> RuleSet:
             title=raw.get("title", ""),
             source=raw.get("source", ""),
             address_limits=parse_address_limits(raw.get("address_limits")),
+            step_working_days=parse_step_days(raw.get("step_working_days")),
         )
     except KeyError as exc:
         raise RuleError(f"missing field {exc.args[0]!r}") from exc

@@ -24,6 +24,9 @@ DOMAINS = (
     "welfare",
     "planning",
     "console",
+    "daycare",
+    "assessments",
+    "volunteers",
 )
 SHAPE = ("tables", "model", "flows", "routes", "out", "jobs")
 # The platform: it may be imported by every domain and imports none.

@@ -20,6 +20,7 @@ from hotline.roster import DutyRole
 from schemas.hotline import ChainStatus, EscalationStepPush, StepKind
 from schemas.incidents import IncidentStatus
 from server.auth.tables import users
+from server.clock import SHANGHAI
 from server.hotline.flows.definitions import (
     context_from_json,
     definition_for,
@@ -37,6 +38,7 @@ from server.incidents.tables import alarms, incident_events, incidents
 from server.platform import Platform, Tx, cancel_timer, emit, schedule
 from server.registry.tables import elders, family_bindings, stations
 from server.texts import Text
+from server.volunteers.flows import CHAIN_PREFIX, chain_volunteers
 
 TIMER_KIND: Final = "hotline.chain"  # stored on timer rows: a name, not a module path
 STATION: Final = "station"  # the console target of operator alarms and the 120 advice
@@ -175,6 +177,16 @@ async def _people(tx: Tx, elder: Any) -> tuple[dict[str, Any], People]:
     people: People = {}
     family = _family(elder, await _bound_family(tx, elder.id), people)
     neighbours, doctor = _neighbours_and_doctor(elder, people)
+    # volunteers with a watch agreement in force are called with the neighbours, after them
+    today = tx.now.astimezone(SHANGHAI).date()
+    for v in await chain_volunteers(tx.conn, elder_id=elder.id, today=today):
+        key = f"{CHAIN_PREFIX}:{v.id}"
+        people[key] = {
+            "name": v.name,
+            "relation": zh("hotline.relation.volunteer"),
+            "phone": v.phone,
+        }
+        neighbours.append(key)
     # The operator on duty and the head are looked up at each step (see _with_roster).
     groups = {"neighbours": neighbours, "family": family, "doctor": doctor, "duty": [], "head": []}
     return groups, people

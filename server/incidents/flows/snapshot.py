@@ -13,8 +13,10 @@ from sqlalchemy import select
 
 from dispatch.emergency import CaregiverState, CurrentWork
 from dispatch.geo import GeoPoint
+from dispatch.oncall import on_call_at
 from dispatch.travel import TravelMode, TravelTimeModel
 from schemas.incidents import OfferStatus
+from server.clock import SHANGHAI
 from server.incidents.model import WITH_CAREGIVER
 from server.incidents.tables import incidents, offers
 from server.platform import Platform, Slot, Tx
@@ -116,6 +118,12 @@ def _state_of(c: Any, task: Any, busy: bool, now: datetime) -> CaregiverState | 
     is left out and logged."""
     try:
         loc = point_of(c.lat, c.lng)
+        # a caregiver on night call is offered help calls from home, duty switch or not
+        on_call = not c.on_duty and on_call_at(
+            getattr(c, "on_call", None), now.astimezone(SHANGHAI)
+        )
+        if on_call:
+            loc = point_of(getattr(c, "home_lat", None), getattr(c, "home_lng", None)) or loc
         work = None
         if task is not None and task.started_at is not None:
             duration = task.duration_s if isinstance(task.duration_s, int | float) else 0
@@ -133,7 +141,7 @@ def _state_of(c: Any, task: Any, busy: bool, now: datetime) -> CaregiverState | 
             caregiver_id=c.id,
             name=str(c.name or ""),
             location=loc,
-            on_duty=bool(c.on_duty),
+            on_duty=bool(c.on_duty) or on_call,
             skills=skills_of(c.skills),
             mode=travel_mode_of(c.travel_mode),
             current=work,

@@ -9,7 +9,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Row
 
 from dispatch.travel import TravelMode, TravelParams, service_circle_radius_m
-from schemas.registry import OperatorIn, OperatorOut, StationIn, StationPatch
+from schemas.registry import Kitchen, OperatorIn, OperatorOut, StationIn, StationPatch
 from server.auth.principal import Principal, Role
 from server.errors import ApiError, not_found
 from server.platform import Platform, audit
@@ -23,13 +23,25 @@ def _radius(minutes: int) -> float:
     return service_circle_radius_m(TravelParams(), TravelMode.EBIKE, minutes)
 
 
+def kitchen_json(k: Kitchen, lat: float, lng: float) -> dict[str, Any]:
+    """The kitchen as stored: where it is, and its box capacity and hot-food limit (read by
+    the lunch routing, ``server/planning/flows/meals.py``)."""
+    return {
+        "name": k.name,
+        "lat": lat,
+        "lng": lng,
+        "box_capacity": k.box_capacity,
+        "max_minutes_to_door": k.max_minutes_to_door,
+    }
+
+
 async def create(platform: Platform, p: Principal, body: StationIn) -> Row[Any]:
     """A new station (administrators only), its service circle computed from its minutes."""
     lat, lng = stored(body.location)
     kitchen = None
     if body.kitchen:
         klat, klng = stored(body.kitchen.location)
-        kitchen = {"name": body.kitchen.name, "lat": klat, "lng": klng}
+        kitchen = kitchen_json(body.kitchen, klat, klng)
     async with platform.tx() as tx:
         sid = (
             await tx.conn.execute(
@@ -88,7 +100,7 @@ def _patch_values(p: Principal, body: StationPatch) -> dict[str, Any]:
         values["opening_hours"] = body.opening_hours.model_dump()
     if body.kitchen is not None:
         klat, klng = stored(body.kitchen.location)
-        values["kitchen"] = {"name": body.kitchen.name, "lat": klat, "lng": klng}
+        values["kitchen"] = kitchen_json(body.kitchen, klat, klng)
     if "phone" in values:
         values["phone"] = mobile(values["phone"], "phone")
     if "active" in values and p.role is not Role.ADMIN:

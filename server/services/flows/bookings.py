@@ -10,7 +10,7 @@ from typing import Any, Final
 from sqlalchemy import Row, select, update
 
 from dispatch.geo import GeoPoint
-from schemas.services import BookingIn, BookingOut, BookingStatus, CompleteIn
+from schemas.services import BookingIn, BookingOut, BookingStatus, Category, CompleteIn
 from schemas.welfare import RecordOut
 from server.auth.principal import Principal
 from server.errors import ApiError, not_found
@@ -119,6 +119,14 @@ async def create_booking(
     the price quote is stored. ``start`` and ``end`` left out: as soon as possible."""
     row = await item_row(tx.conn, station_id=elder.station_id, code=item_code)
     item = item_from_row(row)
+    if item.category is Category.DAY_CARE:
+        # day care happens at the station (server/daycare): an enrolment, not a home visit
+        raise ApiError(
+            409,
+            "booking.day_care_is_an_enrolment",
+            "day care is attended at the station: enrol the elder for days of the week",
+            enrol_at=f"/api/v1/elders/{elder.id}/daycare/enrolments",
+        )
     # two bookings for one elder check their slots in turn: lock the elder's row (PostgreSQL;
     # SQLite's BEGIN IMMEDIATE already serialises writers)
     await tx.conn.execute(select(elders.c.id).where(elders.c.id == elder.id).with_for_update())

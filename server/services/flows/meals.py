@@ -129,26 +129,7 @@ async def order_meal(
     are warned about, not refused."""
     async with plat.tx() as tx:
         elder = await elder_for(tx.conn, p, elder_id)
-        row = await menu_row(tx.conn, station_id=elder.station_id, day=body.day)
-        menu = await _check_order(tx, elder, None if row is None else menu_from_row(row), body)
-        notes = [n for n in DIET_NOTE_SPLIT.split(elder.diet_notes or "") if n]
-        warnings = diet_warnings([d for d in menu.dishes if d.code in body.dishes], notes)
-        total = order_total_fen(menu, body.dishes)
-        oid = await model.insert_meal_order(
-            tx,
-            {
-                "station_id": elder.station_id,
-                "elder_id": elder_id,
-                "day": body.day,
-                "mode": body.mode,
-                "dishes": body.dishes,
-                "total_fen": total,
-                "diet_warnings": list(warnings),
-                "notes": body.notes,
-                "ordered_by": p.user_id,
-                "created_at": tx.now,
-            },
-        )
+        oid, total, warnings = await place_order(tx, elder=elder, body=body, actor=p.user_id)
     return {
         "id": oid,
         "day": body.day.isoformat(),
@@ -157,6 +138,34 @@ async def order_meal(
         "total_fen": total,
         "diet_warnings": list(warnings),
     }
+
+
+async def place_order(
+    tx: Tx, *, elder: Any, body: MealOrderIn, actor: int | None
+) -> tuple[int, int, tuple[str, ...]]:
+    """Check and write one meal order in the caller's transaction (the day-care lunch uses it
+    too); returns its id, total and diet warnings, or refuses as ``order_meal`` does."""
+    row = await menu_row(tx.conn, station_id=elder.station_id, day=body.day)
+    menu = await _check_order(tx, elder, None if row is None else menu_from_row(row), body)
+    notes = [n for n in DIET_NOTE_SPLIT.split(elder.diet_notes or "") if n]
+    warnings = diet_warnings([d for d in menu.dishes if d.code in body.dishes], notes)
+    total = order_total_fen(menu, body.dishes)
+    oid = await model.insert_meal_order(
+        tx,
+        {
+            "station_id": elder.station_id,
+            "elder_id": elder.id,
+            "day": body.day,
+            "mode": body.mode,
+            "dishes": body.dishes,
+            "total_fen": total,
+            "diet_warnings": list(warnings),
+            "notes": body.notes,
+            "ordered_by": actor,
+            "created_at": tx.now,
+        },
+    )
+    return oid, total, warnings
 
 
 async def _check_order(tx: Tx, elder: Any, menu: DailyMenu | None, body: MealOrderIn) -> DailyMenu:
@@ -226,6 +235,23 @@ async def cancel_order(plat: Platform, p: Principal, *, order_id: int) -> MealOr
         await model.meal_transition(tx, row, M.CANCELLED, actor=p.user_id)
         row = (await tx.conn.execute(select(meal_orders).where(meal_orders.c.id == order_id))).one()
     return order_out(row)
+
+
+async def cancel_before_cutoff(tx: Tx, *, order_id: int, actor: int | None) -> bool:
+    """Cancel an order in the caller's transaction if the kitchen has not closed it yet (the
+    day-care absence notice uses it); whether it was cancelled."""
+    row = (
+        await tx.conn.execute(
+            select(meal_orders).where(meal_orders.c.id == order_id).with_for_update()
+        )
+    ).first()
+    if row is None or row.status != M.ORDERED:
+        return False
+    menu_at = await menu_row(tx.conn, station_id=row.station_id, day=row.day)
+    if menu_at is None or menu_at.closed or tx.now >= menu_from_row(menu_at).cutoff_at():
+        return False
+    await model.meal_transition(tx, row, M.CANCELLED, actor=actor)
+    return True
 
 
 async def close_orders(tx: Tx, *, station_id: int, day: date) -> None:

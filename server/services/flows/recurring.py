@@ -16,6 +16,7 @@ hands the work to the outbox (`services.materialise_due`), whose handler books t
 
 from __future__ import annotations
 
+from calendar import monthrange
 from datetime import date, datetime, time, timedelta
 from typing import Any, Final
 
@@ -25,6 +26,7 @@ from schemas.registry import Living
 from schemas.services import (
     BookingStatus,
     DoorKnockIn,
+    FestivalVisitsIn,
     RecurrenceIn,
     RecurrenceOut,
     RecurrencePatch,
@@ -39,6 +41,7 @@ from server.services.flows.bookings import create_booking
 from server.services.flows.menu import item_row
 from server.services.out import item_from_row, rule_out, stored_text
 from server.services.recurrence import (
+    WEEKLY,
     Occurrence,
     RecurrenceError,
     RecurrenceRule,
@@ -46,6 +49,7 @@ from server.services.recurrence import (
     fits_item,
 )
 from server.services.tables import bookings, recurrence_rules
+from server.texts import render
 from server.welfare.flows.calendars import calendar_for
 from server.welfare.workdays import SHANGHAI, business_date
 
@@ -68,6 +72,8 @@ def rule_of(r: Any) -> RecurrenceRule:
         every_weeks=r.every_weeks,
         skip_non_workdays=r.skip_non_workdays,
         notes=r.notes,
+        frequency=r.frequency,
+        month_day=r.month_day,
     )
 
 
@@ -84,12 +90,16 @@ async def check_rule(tx: Tx, *, station_id: int, values: dict[str, Any]) -> None
             starts_on=values["starts_on"],
             until=values.get("until"),
             every_weeks=values.get("every_weeks", 1),
+            frequency=str(values.get("frequency") or WEEKLY),
+            month_day=values.get("month_day"),
         )
     except RecurrenceError as exc:
         raise ApiError(422, "recurrence.invalid", str(exc)) from exc
     item = item_from_row(await item_row(tx.conn, station_id=station_id, code=rule.item_code))
     why = fits_item(
-        rule.weekdays,
+        # a monthly rule falls on any weekday: only its hours are checked here, each date by
+        # the booking itself
+        rule.weekdays if rule.frequency == WEEKLY else item.hours.days,
         rule.start,
         rule.end,
         duration_min=item.duration_min,
@@ -146,25 +156,32 @@ async def create_rule(
     """A new rule for the elder, checked against its item; the daily timer books it."""
     async with plat.tx() as tx:
         elder = await elder_for(tx.conn, p, elder_id)
-        await check_rule(tx, station_id=elder.station_id, values=body.model_dump())
-        rid = (
+        rid = await insert_rule(tx, elder=elder, body=body, actor=p.user_id)
+        return rule_out(await _reread(tx, rid))
+
+
+async def insert_rule(tx: Tx, *, elder: Any, body: RecurrenceIn, actor: int | None) -> int:
+    """Check and write a rule in the caller's transaction (an accepted service plan writes
+    several in one); the station's daily timer is armed."""
+    await check_rule(tx, station_id=elder.station_id, values=body.model_dump())
+    rid = int(
+        (
             await tx.conn.execute(
                 insert(recurrence_rules)
                 .values(
                     station_id=elder.station_id,
-                    elder_id=elder_id,
+                    elder_id=elder.id,
                     **body.model_dump(),
-                    created_by=p.user_id,
+                    created_by=actor,
                     created_at=tx.now,
                 )
                 .returning(recurrence_rules.c.id)
             )
         ).scalar_one()
-        await ensure_timer(tx, station_id=elder.station_id)
-        await audit(
-            tx, actor=p.user_id, action="create", object_type="recurrence_rule", object_id=rid
-        )
-        return rule_out(await _reread(tx, rid))
+    )
+    await ensure_timer(tx, station_id=elder.station_id)
+    await audit(tx, actor=actor, action="create", object_type="recurrence_rule", object_id=rid)
+    return rid
 
 
 async def _reread(tx: Tx, rule_id: int) -> Row[Any]:
@@ -299,6 +316,7 @@ async def stop_rule(plat: Platform, p: Principal, *, rule_id: int) -> dict[str, 
 
 
 DOOR_KNOCK: Final = "door-knock"
+FESTIVAL_VISIT: Final = "festival-visit"
 
 
 async def door_knock_for_the_alone(
@@ -347,6 +365,108 @@ async def door_knock_for_the_alone(
             detail={"added": len(new)},
         )
     return {"added": len(new), "elders": new}
+
+
+async def festival_visits(
+    plat: Platform, *, station_id: int, body: FestivalVisitsIn, actor: int
+) -> dict[str, Any]:
+    """Give the station's active elders (those in the categories given) a yearly birthday
+    visit from their file and a one-day visit for each festival, once: a rule already made
+    for the same visit is not made again. All in one transaction."""
+    pattern = {"item_code": FESTIVAL_VISIT, "start": body.start, "end": body.end}
+    async with plat.tx() as tx:
+        await tx.conn.execute(
+            select(stations.c.id).where(stations.c.id == station_id).with_for_update()
+        )
+        await check_rule(
+            tx,
+            station_id=station_id,
+            values={**pattern, "weekdays": [0], "starts_on": body.starts_on},
+        )
+        rows = (
+            await tx.conn.execute(
+                select(elders.c.id, elders.c.birth_date, elders.c.categories).where(
+                    elders.c.station_id == station_id, elders.c.active.is_(True)
+                )
+            )
+        ).all()
+        wanted = set(body.categories)
+        chosen = [e for e in rows if not wanted or wanted & set(e.categories or ())]
+        have = {
+            (r.elder_id, r.notes)
+            for r in (
+                await tx.conn.execute(
+                    select(recurrence_rules.c.elder_id, recurrence_rules.c.notes).where(
+                        recurrence_rules.c.station_id == station_id,
+                        recurrence_rules.c.item_code == FESTIVAL_VISIT,
+                        recurrence_rules.c.active.is_(True),
+                    )
+                )
+            ).all()
+        }
+        new: list[dict[str, Any]] = []
+        for e in chosen:
+            if body.birthdays:
+                born = date.fromisoformat(e.birth_date)
+                notes = stored_text("recurrence.birthday")
+                if (e.id, notes) not in have:
+                    new.append(
+                        {
+                            **pattern,
+                            "elder_id": e.id,
+                            "weekdays": [],
+                            "frequency": "yearly",
+                            "month_day": born.day,
+                            "starts_on": next_anniversary(born, body.starts_on),
+                            "until": None,
+                            "notes": notes,
+                        }
+                    )
+            for f in body.festivals:
+                if f.on < body.starts_on:
+                    continue
+                notes = stored_text("recurrence.festival", name=f.name_zh, day=f.on.isoformat())
+                if (e.id, notes) not in have:
+                    new.append(
+                        {
+                            **pattern,
+                            "elder_id": e.id,
+                            "weekdays": [f.on.weekday()],
+                            "frequency": "weekly",
+                            "month_day": None,
+                            "starts_on": f.on,
+                            "until": f.on,
+                            "notes": notes,
+                        }
+                    )
+        if new:
+            await tx.conn.execute(
+                insert(recurrence_rules),
+                [
+                    {"station_id": station_id, "created_by": actor, "created_at": tx.now, **v}
+                    for v in new
+                ],
+            )
+            await ensure_timer(tx, station_id=station_id)
+        await audit(
+            tx,
+            actor=actor,
+            action="festival_visit_rules",
+            object_type="station",
+            object_id=station_id,
+            detail={"added": len(new)},
+        )
+    return {"added": len(new), "elders": sorted({v["elder_id"] for v in new})}
+
+
+def next_anniversary(born: date, on_or_after: date) -> date:
+    """The first birthday on or after a day (29 February: the 28th in a common year)."""
+    for year in (on_or_after.year, on_or_after.year + 1):
+        day = min(born.day, monthrange(year, born.month)[1])
+        d = date(year, born.month, day)
+        if d >= on_or_after:
+            return d
+    raise AssertionError("unreachable: next year's birthday is always later")
 
 
 async def _alone_without_rule(tx: Tx, *, station_id: int) -> list[int]:
@@ -423,7 +543,13 @@ async def _book_occurrence(
             item_code=occ.item_code,
             start=occ.start,
             end=occ.end,
-            notes=rule.notes,
+            notes=rule.notes
+            if occ.moved_from is None
+            else " ".join(
+                filter(
+                    None, [rule.notes, render("recurrence.moved", day=occ.moved_from.isoformat())]
+                )
+            ),
             actor=actor,
             occurrence_key=occ.key,
         )

@@ -32,6 +32,7 @@ from server.welfare.flows.calendars import calendar_for, schedule_overdue
 from server.welfare.flows.officers import OFFICERS, in_scope
 from server.welfare.flows.rulesets import district_of, ruleset_for
 from server.welfare.out import DOC_TYPES
+from server.welfare.rules import STEP_DAYS
 from server.welfare.tables import application_documents, application_events, applications
 from server.welfare.workdays import ReviewStep, business_date, step_due
 
@@ -146,12 +147,19 @@ async def review_queue(plat: Platform, p: Principal, *, overdue_only: bool) -> l
 # ----- the steps --------------------------------------------------------------------------------
 
 
-async def _due(tx: Tx, step: ApplicationStatus) -> tuple[date, date, bool]:
-    """A step entered today: today, its due day, and whether that leans on the fallback calendar
-    (never refused: an unpublished year is provisional)."""
+async def _due(tx: Tx, step: ApplicationStatus, *, station_id: int) -> tuple[date, date, bool]:
+    """A step entered today: today, its due day (in the working days the district's rule set
+    allows the step), and whether that leans on the fallback calendar (never refused: an
+    unpublished year is provisional)."""
     today = business_date(tx.now)
     cal = await calendar_for(tx.conn)
-    due = step_due(ReviewStep(step.value), today, cal)
+    rs = await ruleset_for(
+        tx.conn, district=await district_of(tx.conn, station_id=station_id), on=today
+    )
+    limits = {
+        s: (rs.step_working_days if rs is not None else STEP_DAYS)[s.value] for s in ReviewStep
+    }
+    due = step_due(ReviewStep(step.value), today, cal, limits)
     return today, due, cal.provisional(today, due)
 
 
@@ -170,7 +178,9 @@ async def submit(
         if rs.rule(body.rule_id).automatic:
             message = out.both("welfare.problem.application_not_needed")
             raise ApiError(409, "application.not_needed", message)
-        today, due, provisional = await _due(tx, ApplicationStatus.COMMUNITY)
+        today, due, provisional = await _due(
+            tx, ApplicationStatus.COMMUNITY, station_id=elder.station_id
+        )
         values = {
             "station_id": elder.station_id,
             "elder_id": elder_id,
@@ -244,7 +254,7 @@ async def decide(plat: Platform, p: Principal, *, app_id: int, body: DecisionIn)
 
 async def _enter(tx: Tx, row: Any, step: ApplicationStatus, *, actor: int) -> None:
     """Move on to the next step: received today, due in its working days, with its timer."""
-    today, due, provisional = await _due(tx, step)
+    today, due, provisional = await _due(tx, step, station_id=row.station_id)
     values = {"step_received_on": today, "step_due_on": due, "step_due_provisional": provisional}
     await model.transition(tx, row, step, actor=actor, values=values, due_on=due)
     await schedule_overdue(tx, row.id, step.value, due)

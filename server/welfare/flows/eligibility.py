@@ -44,6 +44,7 @@ async def facts_for(conn: AsyncConnection, *, elder: Any) -> ElderFacts:
         residence_in_district=bool(elder.residence_in_district),
         monthly_pension_fen=profile.monthly_pension_fen if profile is not None else None,
         hospital_certificate=bool(profile.hospital_certificate) if profile is not None else False,
+        capability_level=getattr(elder, "capability_level", None),
     )
 
 

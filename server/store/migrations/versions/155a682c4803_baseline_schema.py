@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: afcf440fdacf
+Revision ID: 155a682c4803
 Revises: 
-Create Date: 2026-12-07 01:16:53.186537
+Create Date: 2026-12-07 01:36:51.524884
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from alembic import op
 import server.store.types
 
 
-revision = 'afcf440fdacf'
+revision = '155a682c4803'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -175,6 +175,20 @@ def upgrade() -> None:
     with op.batch_alter_table('day_plans', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_day_plans_station_id'), ['station_id'], unique=False)
 
+    op.create_table('daycare_programmes',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('station_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('days', sa.JSON(), nullable=False),
+    sa.Column('opens', sa.String(length=5), nullable=False),
+    sa.Column('closes', sa.String(length=5), nullable=False),
+    sa.Column('capacity', sa.Integer(), nullable=False),
+    sa.Column('lunch_dish', sa.String(length=40), nullable=True),
+    sa.Column('roll_call_min', sa.Integer(), server_default='60', nullable=False),
+    sa.Column('updated_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['station_id'], ['stations.id'], name=op.f('fk_daycare_programmes_station_id_stations')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_daycare_programmes')),
+    sa.UniqueConstraint('station_id', name=op.f('uq_daycare_programmes_station_id'))
+    )
     op.create_table('hotline_station_settings',
     sa.Column('station_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('welfare_not_seen_hours', sa.Integer(), nullable=False),
@@ -252,6 +266,26 @@ def upgrade() -> None:
     sa.UniqueConstraint('username', name=op.f('uq_users_username')),
     sa.UniqueConstraint('wechat_openid', name=op.f('uq_users_wechat_openid'))
     )
+    op.create_table('volunteers',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('station_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('name', sa.String(length=50), nullable=False),
+    sa.Column('phone', sa.String(length=11), nullable=False),
+    sa.Column('skills', sa.JSON(), nullable=False),
+    sa.Column('trainings', sa.JSON(), nullable=False),
+    sa.Column('agreement_no', sa.String(length=40), nullable=True),
+    sa.Column('agreement_expires', sa.Date(), nullable=True),
+    sa.Column('availability', sa.JSON(), nullable=False),
+    sa.Column('notes', sa.String(length=200), server_default='', nullable=False),
+    sa.Column('active', sa.Boolean(), server_default='1', nullable=False),
+    sa.Column('created_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['station_id'], ['stations.id'], name=op.f('fk_volunteers_station_id_stations')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_volunteers')),
+    sa.UniqueConstraint('station_id', 'phone', name='uq_volunteers_station_phone')
+    )
+    with op.batch_alter_table('volunteers', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_volunteers_station_id'), ['station_id'], unique=False)
+
     op.create_table('audit_log',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('at', server.store.types.UtcDateTime(timezone=True), nullable=False),
@@ -273,6 +307,7 @@ def upgrade() -> None:
     sa.Column('certificates', sa.JSON(), nullable=False),
     sa.Column('travel_mode', sa.String(length=8), server_default='ebike', nullable=False),
     sa.Column('shifts', sa.JSON(), nullable=False),
+    sa.Column('on_call', sa.JSON(), nullable=True),
     sa.Column('on_duty', sa.Boolean(), server_default='0', nullable=False),
     sa.Column('lat', sa.Float(), nullable=True),
     sa.Column('lng', sa.Float(), nullable=True),
@@ -321,6 +356,22 @@ def upgrade() -> None:
     with op.batch_alter_table('refresh_tokens', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_refresh_tokens_family'), ['family'], unique=False)
         batch_op.create_index(batch_op.f('ix_refresh_tokens_user_id'), ['user_id'], unique=False)
+
+    op.create_table('timebank_entries',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('entry_key', sa.String(length=80), nullable=False),
+    sa.Column('account', sa.String(length=40), nullable=False),
+    sa.Column('kind', sa.String(length=14), nullable=False),
+    sa.Column('minutes', sa.Integer(), nullable=False),
+    sa.Column('memo', sa.String(length=200), server_default='', nullable=False),
+    sa.Column('actor', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('at', server.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['actor'], ['users.id'], name=op.f('fk_timebank_entries_actor_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_timebank_entries')),
+    sa.UniqueConstraint('entry_key', name=op.f('uq_timebank_entries_entry_key'))
+    )
+    with op.batch_alter_table('timebank_entries', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_timebank_entries_account'), ['account'], unique=False)
 
     op.create_table('welfare_calendars',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -376,6 +427,7 @@ def upgrade() -> None:
     sa.Column('living', sa.String(length=24), server_default='with_family', nullable=False),
     sa.Column('categories', sa.JSON(), nullable=False),
     sa.Column('care_level', sa.String(length=16), server_default='自理', nullable=False),
+    sa.Column('capability_level', sa.Integer(), nullable=True),
     sa.Column('household_id', sa.String(length=40), nullable=True),
     sa.Column('contacts', sa.JSON(), nullable=False),
     sa.Column('neighbours', sa.JSON(), nullable=False),
@@ -405,6 +457,59 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_elders_phone'), ['phone'], unique=False)
         batch_op.create_index(batch_op.f('ix_elders_station_id'), ['station_id'], unique=False)
         batch_op.create_index('ix_elders_station_name', ['station_id', 'name'], unique=False)
+
+    op.create_table('assessments',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('station_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('elder_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('scale', sa.String(length=60), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('status', sa.String(length=8), nullable=False),
+    sa.Column('answers', sa.JSON(), nullable=False),
+    sa.Column('flags', sa.JSON(), nullable=False),
+    sa.Column('missing', sa.JSON(), nullable=False),
+    sa.Column('sections', sa.JSON(), nullable=False),
+    sa.Column('total', sa.Integer(), nullable=True),
+    sa.Column('level', sa.Integer(), nullable=True),
+    sa.Column('care_level', sa.String(length=16), nullable=True),
+    sa.Column('raised_by', sa.JSON(), nullable=False),
+    sa.Column('plan', sa.JSON(), nullable=False),
+    sa.Column('plan_rules', sa.JSON(), nullable=True),
+    sa.Column('notes', sa.String(length=500), server_default='', nullable=False),
+    sa.Column('assessor_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('created_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('scored_at', server.store.types.UtcDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['assessor_id'], ['users.id'], name=op.f('fk_assessments_assessor_id_users')),
+    sa.ForeignKeyConstraint(['elder_id'], ['elders.id'], name=op.f('fk_assessments_elder_id_elders')),
+    sa.ForeignKeyConstraint(['station_id'], ['stations.id'], name=op.f('fk_assessments_station_id_stations')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_assessments'))
+    )
+    with op.batch_alter_table('assessments', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_assessments_elder_id'), ['elder_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_assessments_station_id'), ['station_id'], unique=False)
+
+    op.create_table('daycare_enrolments',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('station_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('elder_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('weekdays', sa.JSON(), nullable=False),
+    sa.Column('starts_on', sa.Date(), nullable=False),
+    sa.Column('lunch', sa.Boolean(), server_default='1', nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('full_days', sa.JSON(), nullable=False),
+    sa.Column('notes', sa.String(length=200), server_default='', nullable=False),
+    sa.Column('created_by', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('created_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('ended_at', server.store.types.UtcDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_daycare_enrolments_created_by_users')),
+    sa.ForeignKeyConstraint(['elder_id'], ['elders.id'], name=op.f('fk_daycare_enrolments_elder_id_elders')),
+    sa.ForeignKeyConstraint(['station_id'], ['stations.id'], name=op.f('fk_daycare_enrolments_station_id_stations')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_daycare_enrolments'))
+    )
+    with op.batch_alter_table('daycare_enrolments', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_daycare_enrolments_elder_id'), ['elder_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_daycare_enrolments_station_id'), ['station_id'], unique=False)
 
     op.create_table('door_cards',
     sa.Column('elder_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -550,6 +655,8 @@ def upgrade() -> None:
     sa.Column('starts_on', sa.Date(), nullable=False),
     sa.Column('until', sa.Date(), nullable=True),
     sa.Column('every_weeks', sa.Integer(), server_default='1', nullable=False),
+    sa.Column('frequency', sa.String(length=10), server_default='weekly', nullable=False),
+    sa.Column('month_day', sa.Integer(), nullable=True),
     sa.Column('skip_non_workdays', sa.Boolean(), server_default='0', nullable=False),
     sa.Column('notes', sa.String(length=200), server_default='', nullable=False),
     sa.Column('active', sa.Boolean(), server_default='1', nullable=False),
@@ -613,6 +720,45 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_tasks_caregiver_id'), ['caregiver_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_tasks_elder_id'), ['elder_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_tasks_station_id'), ['station_id'], unique=False)
+
+    op.create_table('volunteer_links',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('elder_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('volunteer_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('created_by', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('created_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_volunteer_links_created_by_users')),
+    sa.ForeignKeyConstraint(['elder_id'], ['elders.id'], name=op.f('fk_volunteer_links_elder_id_elders')),
+    sa.ForeignKeyConstraint(['volunteer_id'], ['volunteers.id'], name=op.f('fk_volunteer_links_volunteer_id_volunteers')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_volunteer_links')),
+    sa.UniqueConstraint('elder_id', 'volunteer_id', name='uq_volunteer_links_elder_volunteer')
+    )
+    with op.batch_alter_table('volunteer_links', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_volunteer_links_elder_id'), ['elder_id'], unique=False)
+
+    op.create_table('volunteer_tasks',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('station_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('volunteer_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('elder_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('kind', sa.String(length=12), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('minutes', sa.Integer(), nullable=True),
+    sa.Column('notes', sa.String(length=200), server_default='', nullable=False),
+    sa.Column('confirmed_by', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('confirmed_at', server.store.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['confirmed_by'], ['users.id'], name=op.f('fk_volunteer_tasks_confirmed_by_users')),
+    sa.ForeignKeyConstraint(['elder_id'], ['elders.id'], name=op.f('fk_volunteer_tasks_elder_id_elders')),
+    sa.ForeignKeyConstraint(['station_id'], ['stations.id'], name=op.f('fk_volunteer_tasks_station_id_stations')),
+    sa.ForeignKeyConstraint(['volunteer_id'], ['volunteers.id'], name=op.f('fk_volunteer_tasks_volunteer_id_volunteers')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_volunteer_tasks'))
+    )
+    with op.batch_alter_table('volunteer_tasks', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_volunteer_tasks_elder_id'), ['elder_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_volunteer_tasks_station_id'), ['station_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_volunteer_tasks_volunteer_id'), ['volunteer_id'], unique=False)
 
     op.create_table('welfare_applications',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -699,6 +845,22 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_bookings_elder_id'), ['elder_id'], unique=False)
         batch_op.create_index('ix_bookings_elder_window', ['elder_id', 'window_start'], unique=False)
         batch_op.create_index(batch_op.f('ix_bookings_station_id'), ['station_id'], unique=False)
+
+    op.create_table('capability_history',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('elder_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('assessment_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('level', sa.Integer(), nullable=False),
+    sa.Column('care_level', sa.String(length=16), nullable=False),
+    sa.Column('previous_level', sa.Integer(), nullable=True),
+    sa.Column('previous_care_level', sa.String(length=16), nullable=False),
+    sa.Column('at', server.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['assessment_id'], ['assessments.id'], name=op.f('fk_capability_history_assessment_id_assessments')),
+    sa.ForeignKeyConstraint(['elder_id'], ['elders.id'], name=op.f('fk_capability_history_elder_id_elders')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_capability_history'))
+    )
+    with op.batch_alter_table('capability_history', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_capability_history_elder_id'), ['elder_id'], unique=False)
 
     op.create_table('hotline_calls',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -844,6 +1006,26 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_offers_caregiver_id'), ['caregiver_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_offers_incident_id'), ['incident_id'], unique=False)
 
+    op.create_table('reassessments',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('station_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('elder_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('due_on', sa.Date(), nullable=False),
+    sa.Column('reason', sa.String(length=16), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('task_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('assessment_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('created_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['assessment_id'], ['assessments.id'], name=op.f('fk_reassessments_assessment_id_assessments')),
+    sa.ForeignKeyConstraint(['elder_id'], ['elders.id'], name=op.f('fk_reassessments_elder_id_elders')),
+    sa.ForeignKeyConstraint(['station_id'], ['stations.id'], name=op.f('fk_reassessments_station_id_stations')),
+    sa.ForeignKeyConstraint(['task_id'], ['tasks.id'], name=op.f('fk_reassessments_task_id_tasks')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_reassessments'))
+    )
+    with op.batch_alter_table('reassessments', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_reassessments_elder_id'), ['elder_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_reassessments_station_id'), ['station_id'], unique=False)
+
     op.create_table('welfare_application_documents',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('application_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -877,6 +1059,34 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('welfare_application_events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_welfare_application_events_application_id'), ['application_id'], unique=False)
+
+    op.create_table('daycare_attendance',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('station_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('elder_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('enrolment_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('checked_in_at', server.store.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('checked_in_by', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('checked_out_at', server.store.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('meal_order_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('lunch', sa.String(length=10), server_default='none', nullable=False),
+    sa.Column('task_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('absence_reason', sa.String(length=200), server_default='', nullable=False),
+    sa.Column('created_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['checked_in_by'], ['users.id'], name=op.f('fk_daycare_attendance_checked_in_by_users')),
+    sa.ForeignKeyConstraint(['elder_id'], ['elders.id'], name=op.f('fk_daycare_attendance_elder_id_elders')),
+    sa.ForeignKeyConstraint(['enrolment_id'], ['daycare_enrolments.id'], name=op.f('fk_daycare_attendance_enrolment_id_daycare_enrolments')),
+    sa.ForeignKeyConstraint(['meal_order_id'], ['meal_orders.id'], name=op.f('fk_daycare_attendance_meal_order_id_meal_orders')),
+    sa.ForeignKeyConstraint(['station_id'], ['stations.id'], name=op.f('fk_daycare_attendance_station_id_stations')),
+    sa.ForeignKeyConstraint(['task_id'], ['tasks.id'], name=op.f('fk_daycare_attendance_task_id_tasks')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_daycare_attendance')),
+    sa.UniqueConstraint('enrolment_id', 'day', name='uq_daycare_attendance_enrolment_day')
+    )
+    with op.batch_alter_table('daycare_attendance', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_daycare_attendance_elder_id'), ['elder_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_daycare_attendance_station_id'), ['station_id'], unique=False)
 
     op.create_table('hotline_alerts',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -1026,6 +1236,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_hotline_alerts_chain_id'))
 
     op.drop_table('hotline_alerts')
+    with op.batch_alter_table('daycare_attendance', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_daycare_attendance_station_id'))
+        batch_op.drop_index(batch_op.f('ix_daycare_attendance_elder_id'))
+
+    op.drop_table('daycare_attendance')
     with op.batch_alter_table('welfare_application_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_welfare_application_events_application_id'))
 
@@ -1034,6 +1249,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_welfare_application_documents_application_id'))
 
     op.drop_table('welfare_application_documents')
+    with op.batch_alter_table('reassessments', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_reassessments_station_id'))
+        batch_op.drop_index(batch_op.f('ix_reassessments_elder_id'))
+
+    op.drop_table('reassessments')
     with op.batch_alter_table('offers', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_offers_incident_id'))
         batch_op.drop_index(batch_op.f('ix_offers_caregiver_id'))
@@ -1068,6 +1288,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_hotline_calls_caller')
 
     op.drop_table('hotline_calls')
+    with op.batch_alter_table('capability_history', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_capability_history_elder_id'))
+
+    op.drop_table('capability_history')
     with op.batch_alter_table('bookings', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_bookings_station_id'))
         batch_op.drop_index('ix_bookings_elder_window')
@@ -1086,6 +1310,16 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_welfare_applications_elder_id'))
 
     op.drop_table('welfare_applications')
+    with op.batch_alter_table('volunteer_tasks', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_volunteer_tasks_volunteer_id'))
+        batch_op.drop_index(batch_op.f('ix_volunteer_tasks_station_id'))
+        batch_op.drop_index(batch_op.f('ix_volunteer_tasks_elder_id'))
+
+    op.drop_table('volunteer_tasks')
+    with op.batch_alter_table('volunteer_links', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_volunteer_links_elder_id'))
+
+    op.drop_table('volunteer_links')
     with op.batch_alter_table('tasks', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_tasks_station_id'))
         batch_op.drop_index(batch_op.f('ix_tasks_elder_id'))
@@ -1126,6 +1360,16 @@ def downgrade() -> None:
 
     op.drop_table('family_bindings')
     op.drop_table('door_cards')
+    with op.batch_alter_table('daycare_enrolments', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_daycare_enrolments_station_id'))
+        batch_op.drop_index(batch_op.f('ix_daycare_enrolments_elder_id'))
+
+    op.drop_table('daycare_enrolments')
+    with op.batch_alter_table('assessments', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_assessments_station_id'))
+        batch_op.drop_index(batch_op.f('ix_assessments_elder_id'))
+
+    op.drop_table('assessments')
     with op.batch_alter_table('elders', schema=None) as batch_op:
         batch_op.drop_index('ix_elders_station_name')
         batch_op.drop_index(batch_op.f('ix_elders_station_id'))
@@ -1137,6 +1381,10 @@ def downgrade() -> None:
     op.drop_table('welfare_rulesets')
     op.drop_table('welfare_officers')
     op.drop_table('welfare_calendars')
+    with op.batch_alter_table('timebank_entries', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_timebank_entries_account'))
+
+    op.drop_table('timebank_entries')
     with op.batch_alter_table('refresh_tokens', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_refresh_tokens_user_id'))
         batch_op.drop_index(batch_op.f('ix_refresh_tokens_family'))
@@ -1151,6 +1399,10 @@ def downgrade() -> None:
 
     op.drop_table('caregivers')
     op.drop_table('audit_log')
+    with op.batch_alter_table('volunteers', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_volunteers_station_id'))
+
+    op.drop_table('volunteers')
     op.drop_table('users')
     with op.batch_alter_table('service_items', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_service_items_station_id'))
@@ -1162,6 +1414,7 @@ def downgrade() -> None:
     op.drop_table('meal_plans')
     op.drop_table('meal_menus')
     op.drop_table('hotline_station_settings')
+    op.drop_table('daycare_programmes')
     with op.batch_alter_table('day_plans', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_day_plans_station_id'))
 
