@@ -309,6 +309,7 @@ function countdown(inc) {
 
 function renderQueue() {
   const ol = $("#queue"); if (!ol) return;
+  if (!S.board) { renderLoading(); return; }   // never "no open calls" without a board
   const list = sortedIncidents();
   $("#queue-count").textContent = ` ${list.length}`;
   if (S.selected && !S.incidents.has(S.selected)) S.selected = null;
@@ -368,6 +369,7 @@ function tickCountdowns() {
 
 function renderCaregivers() {
   const ul = $("#cglist"); if (!ul) return;
+  if (!S.board) { renderLoading(); return; }
   ul.replaceChildren(...S.caregivers.map((c) => h("li", { class: `cg cg-${c.status}`, "data-testid": `cg-${c.id}` },
     h("div", { class: "cg-top" },
       h("span", { class: `dot ${c.status}` }), h("strong", { text: c.name }),
