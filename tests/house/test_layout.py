@@ -24,6 +24,7 @@ DOMAINS = (
     "welfare",
     "planning",
     "console",
+    "providers",
 )
 SHAPE = ("tables", "model", "flows", "routes", "out", "jobs")
 # The platform: it may be imported by every domain and imports none.

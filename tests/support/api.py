@@ -84,7 +84,10 @@ class Api:
                                 name={"cg_a": "王芳", "cg_b": "刘洋"}[key],
                                 phone=f"1390000000{len(self.ids) % 10}",
                                 skills=skills,
-                                certificates=[],
+                                # 持证上岗: both hold the care-worker certificate bathing needs
+                                certificates=[
+                                    {"name": "养老护理员", "number": key, "expires": "2030-12-31"}
+                                ],
                                 travel_mode="ebike",
                                 shifts=[],
                                 on_duty=True,

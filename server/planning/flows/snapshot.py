@@ -9,7 +9,7 @@ import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 
 from dispatch.cover import HighRiskElder
 from dispatch.geo import GeoPoint
@@ -21,8 +21,10 @@ from server.incidents.tables import incidents
 from server.planning.model import midnight, secs
 from server.planning.out import latest_meal_row, latest_plan_row
 from server.platform import Tx
+from server.providers.flows.listed import blocked_caregivers, cert_skill, certificate_skills
 from server.registry.out import skills_of
 from server.registry.tables import caregivers, elders, stations
+from server.services.tables import bookings, service_items
 from server.tasks.model import OPEN_STATES, UNDER_WAY
 from server.tasks.tables import tasks
 
@@ -91,8 +93,23 @@ async def build_snapshot(tx: Tx, station_id: int, day: date, now: datetime) -> D
     start, end = midnight(day), midnight(day) + timedelta(days=1)
     rows = (
         await tx.conn.execute(
-            select(tasks, elders.c.care_level, elders.c.preferred_caregiver_id)
+            select(
+                tasks,
+                elders.c.care_level,
+                elders.c.preferred_caregiver_id,
+                service_items.c.certificate,
+            )
             .join(elders, elders.c.id == tasks.c.elder_id, isouter=True)
+            # the certificate a booked item needs (持证上岗): a required skill of its task
+            .join(bookings, bookings.c.task_id == tasks.c.id, isouter=True)
+            .join(
+                service_items,
+                and_(
+                    service_items.c.station_id == bookings.c.station_id,
+                    service_items.c.code == bookings.c.item_code,
+                ),
+                isouter=True,
+            )
             .where(
                 tasks.c.station_id == station_id,
                 # Help calls are inserted by on_accepted; lunch is routed by the meal planner.
@@ -120,8 +137,11 @@ async def _team(tx: Tx, station_id: int, day: date, now_s: int) -> list[Caregive
             caregivers.c.station_id == station_id, caregivers.c.active.is_(True)
         )
     )
+    blocked = await blocked_caregivers(tx.conn, day)
     team = []
     for c in rows.all():
+        if c.id in blocked:
+            continue  # black-listed (or her provider is): no new work
         shifts = shifts_on(c, day)
         if not shifts:
             continue
@@ -132,7 +152,7 @@ async def _team(tx: Tx, station_id: int, day: date, now_s: int) -> list[Caregive
                 name=c.name,
                 shift_start_s=min(a for a, _ in shifts),
                 shift_end_s=max(b for _, b in shifts),
-                skills=skills_of(c.skills),
+                skills=skills_of(c.skills) | certificate_skills(c.certificates, day),
                 home=GeoPoint(c.home_lat, c.home_lng) if c.home_lat is not None else None,
                 mode=travel_mode_of(c.travel_mode),
                 location=loc,
@@ -162,7 +182,8 @@ def _task(r: Any, day: date, now: datetime) -> Task:
         earliest_s=secs(r.window_start, day, 8 * 3600),
         latest_s=secs(r.window_end, day, 18 * 3600),
         duration_s=duration,
-        required_skills=frozenset(r.required_skills),
+        required_skills=frozenset(r.required_skills)
+        | ({cert_skill(r.certificate)} if r.certificate else set()),
         priority=prio,
         preferred_caregiver=r.preferred_caregiver_id,
         pinned_to=pinned,

@@ -1,0 +1,12 @@
+"""The providers domain's outbox consumers: a black listing re-plans the stations it touched."""
+
+from __future__ import annotations
+
+from server.platform import Platform
+from server.providers.flows.lists import BLOCKED_TOPIC, on_blocked
+
+
+def register(platform: Platform) -> None:
+    """Outbox consumers of the providers domain."""
+    # Solving takes seconds: in the slow lane, never in the way of a help call's dispatch.
+    platform.on_event(BLOCKED_TOPIC, on_blocked, slow=True)
