@@ -188,7 +188,7 @@ def routes() -> list[web.RouteDef]:
         web.post("/api/v1/fraud-holds", open_hold),
         web.post("/api/v1/fraud-holds/{hold_id}/decision", decide_hold),
         web.get("/api/v1/districts/{district}/fraud-holds", list_holds),
-        web.get("/api/v1/providers/{provider_id}/settlements/{quarter}", settlement),
+        web.get("/api/v1/providers/{provider_id}/settlements/{quarter:\\d{4}Q\\d}", settlement),
         web.get("/api/v1/providers/{provider_id}/settlements/{quarter}." + fmt, settlement_file),
         web.post("/api/v1/provider-ratings", compute_rating),
         web.post("/api/v1/provider-ratings/{rating_id}/sign", sign_rating),
