@@ -9,7 +9,7 @@ import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ScalarSelect, and_, or_, select
 
 from dispatch.cover import HighRiskElder
 from dispatch.geo import GeoPoint
@@ -97,19 +97,9 @@ async def build_snapshot(tx: Tx, station_id: int, day: date, now: datetime) -> D
                 tasks,
                 elders.c.care_level,
                 elders.c.preferred_caregiver_id,
-                service_items.c.certificate,
+                _certificate_needed().label("certificate"),
             )
             .join(elders, elders.c.id == tasks.c.elder_id, isouter=True)
-            # the certificate a booked item needs (持证上岗): a required skill of its task
-            .join(bookings, bookings.c.task_id == tasks.c.id, isouter=True)
-            .join(
-                service_items,
-                and_(
-                    service_items.c.station_id == bookings.c.station_id,
-                    service_items.c.code == bookings.c.item_code,
-                ),
-                isouter=True,
-            )
             .where(
                 tasks.c.station_id == station_id,
                 # Help calls are inserted by on_accepted; lunch is routed by the meal planner.
@@ -126,6 +116,24 @@ async def build_snapshot(tx: Tx, station_id: int, day: date, now: datetime) -> D
         tasks=tuple(_task(r, day, now) for r in rows if r.lat is not None),
         now_s=now_s,
         previous=await previous_plan(tx, station_id, day),
+    )
+
+
+def _certificate_needed() -> ScalarSelect[Any]:
+    """The certificate a booked visit's item needs (持证上岗), for each task: a required skill
+    of its task in the plan (``cert_skill``); None for tasks that are not a booked item."""
+    return (
+        select(service_items.c.certificate)
+        .join(
+            bookings,
+            and_(
+                service_items.c.station_id == bookings.c.station_id,
+                service_items.c.code == bookings.c.item_code,
+            ),
+        )
+        .where(bookings.c.task_id == tasks.c.id)
+        .limit(1)
+        .scalar_subquery()
     )
 
 
