@@ -227,3 +227,15 @@ class RatingOut(Model):
     adjust_reason: str
     signed_by: int | None
     contracts_ending: list[int] = Field(default_factory=list)
+
+
+class DistrictSettlementOut(Model):
+    """Every provider of the district in one quarter, and the district's totals: what the
+    district pays out, net of what fraud decisions recovered."""
+
+    district: str
+    quarter: str
+    providers: list[SettlementOut]
+    gross_fen: int
+    recovered_fen: int
+    net_fen: int

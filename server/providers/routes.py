@@ -12,6 +12,7 @@ from schemas.providers import (
     CaregiverProviderIn,
     ContractIn,
     ContractOut,
+    DistrictSettlementOut,
     HoldDecisionIn,
     HoldIn,
     HoldOut,
@@ -154,6 +155,15 @@ async def settlement_file(request: web.Request) -> web.Response:
     return welfare_out.download([sheet], request.match_info["fmt"], name)
 
 
+@doc(response=DistrictSettlementOut)
+async def district_settlement(request: web.Request) -> web.Response:
+    """Every provider of the district in a quarter, and the district's totals."""
+    p = require(request, *OFFICERS)
+    district = request.match_info["district"]
+    quarter = quarter_in_path(request.match_info["quarter"])
+    return ok(await money.district(platform(request), p, district=district, quarter=quarter))
+
+
 @doc(response=RatingOut, status=201)
 async def compute_rating(request: web.Request) -> web.Response:
     """A draft annual rating from the year's evidence (refused for a year not over)."""
@@ -190,6 +200,7 @@ def routes() -> list[web.RouteDef]:
         web.get("/api/v1/districts/{district}/fraud-holds", list_holds),
         web.get("/api/v1/providers/{provider_id}/settlements/{quarter:\\d{4}Q\\d}", settlement),
         web.get("/api/v1/providers/{provider_id}/settlements/{quarter}." + fmt, settlement_file),
+        web.get("/api/v1/districts/{district}/provider-settlements/{quarter}", district_settlement),
         web.post("/api/v1/provider-ratings", compute_rating),
         web.post("/api/v1/provider-ratings/{rating_id}/sign", sign_rating),
     ]

@@ -4,9 +4,11 @@ and recovered to the fen."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import select, update
 
 from server.incidents.flows.snapshot import caregiver_states
@@ -266,8 +268,28 @@ async def test_a_fraud_case_is_recovered_to_the_fen(api: Api) -> None:
     )
     assert (await settlement(api, p1))["net_fen"] == 6000
     assert (await settlement(api, p2))["net_fen"] == 6000
+    # the district pays what the ledger says was used, to the fen: three spends, one reversed
+    summary = await api.call(
+        "GET", "/api/v1/districts/朝阳区/provider-settlements/2026Q4", "admin", expect=200
+    )
+    led = await api.call("GET", f"/api/v1/elders/{api.ids['elder']}/ledger", "elder", expect=200)
+    spends = {e["entry_id"]: e["amount_fen"] for e in led["entries"] if e["kind"] == "spend"}
+    restored = sum(
+        e["amount_fen"]
+        for e in led["entries"]
+        if e["kind"] == "reversal" and e["reverses"] in spends
+    )
+    used = -sum(spends.values()) - restored
+    assert (summary["gross_fen"], summary["recovered_fen"]) == (18000, 6000)
+    assert summary["net_fen"] == used == 12000 == start - await quota_left(api)
+    assert [x["provider_id"] for x in summary["providers"]] == [p1, p2]
     r = await api.client.get(
         f"/api/v1/providers/{p1}/settlements/2026Q4.csv", headers=api.h("admin")
     )
     text = (await r.read()).decode("utf-8-sig")
     assert "已追回" in text and "合计" in text
+    r = await api.client.get(
+        f"/api/v1/providers/{p1}/settlements/2026Q4.xlsx", headers=api.h("admin")
+    )
+    rows = list(load_workbook(io.BytesIO(await r.read())).worksheets[0].iter_rows(values_only=True))
+    assert rows[-2][4:6] == (12000, 6000)  # the 合计 row: paid for, recovered

@@ -16,7 +16,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schemas.hotline import Answer
-from schemas.providers import HoldStatus, SettlementOut
+from schemas.providers import DistrictSettlementOut, HoldStatus, SettlementOut
 from schemas.welfare import RecordReview
 from server.auth.principal import Principal
 from server.hotline.tables import complaints, satisfaction
@@ -24,7 +24,7 @@ from server.planning.model import midnight
 from server.platform import Platform
 from server.providers import out
 from server.providers.flows.common import officer_of, provider_row
-from server.providers.tables import fraud_holds
+from server.providers.tables import fraud_holds, providers
 from server.registry.tables import caregivers
 from server.welfare.ledger import period_bounds
 from server.welfare.statements import Sheet
@@ -127,18 +127,13 @@ async def _voice(
     return sum(1 for a in got if a in SATISFIED), len(got), int(lodged or 0)
 
 
-async def settlement(
-    plat: Platform, p: Principal, *, provider_id: int, quarter: str
-) -> tuple[SettlementOut, Sheet]:
-    """The provider's quarter as figures and as the sheet the street officer signs off."""
-    first, last = period_bounds(quarter)
-    start, end = span(first, last)
-    async with plat.store.read() as conn:
-        prov = await provider_row(conn, provider_id)
-        await officer_of(conn, p, prov.district)
-        found = await lines(conn, provider_id, start, end)
-        back = await recovered_in(conn, provider_id, start, end)
-        happy, answers, lodged = await _voice(conn, provider_id, start, end)
+async def _figures(
+    conn: AsyncConnection, provider_id: int, quarter: str
+) -> tuple[SettlementOut, list[Line]]:
+    start, end = span(*period_bounds(quarter))
+    found = await lines(conn, provider_id, start, end)
+    back = await recovered_in(conn, provider_id, start, end)
+    happy, answers, lodged = await _voice(conn, provider_id, start, end)
     gross = sum(x.subsidy_fen for x in found)
     figures = SettlementOut(
         provider_id=provider_id,
@@ -152,6 +147,17 @@ async def settlement(
         satisfaction_answers=answers,
         complaints=lodged,
     )
+    return figures, found
+
+
+async def settlement(
+    plat: Platform, p: Principal, *, provider_id: int, quarter: str
+) -> tuple[SettlementOut, Sheet]:
+    """The provider's quarter as figures and as the sheet the street officer signs off."""
+    async with plat.store.read() as conn:
+        prov = await provider_row(conn, provider_id)
+        await officer_of(conn, p, prov.district)
+        figures, found = await _figures(conn, provider_id, quarter)
     heads = ("record", "day", "item", "state", "subsidy", "recovered")
     sheet = Sheet(
         title=out.zh("providers.sheet.settlement_title", name=prov.name, quarter=quarter),
@@ -171,3 +177,27 @@ async def settlement(
         sum_columns=frozenset({4, 5}),
     )
     return figures, sheet
+
+
+async def district(
+    plat: Platform, p: Principal, *, district: str, quarter: str
+) -> DistrictSettlementOut:
+    """Every provider of the district in the quarter, with the district's totals."""
+    async with plat.store.read() as conn:
+        await officer_of(conn, p, district)
+        ids = (
+            await conn.execute(
+                select(providers.c.id)
+                .where(providers.c.district == district)
+                .order_by(providers.c.id)
+            )
+        ).scalars()
+        each = [(await _figures(conn, pid, quarter))[0] for pid in list(ids)]
+    return DistrictSettlementOut(
+        district=district,
+        quarter=quarter,
+        providers=each,
+        gross_fen=sum(x.gross_fen for x in each),
+        recovered_fen=sum(x.recovered_fen for x in each),
+        net_fen=sum(x.net_fen for x in each),
+    )
