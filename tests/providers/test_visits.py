@@ -125,6 +125,10 @@ async def test_black_listed_caregiver_leaves_the_plan_and_the_offers(api: Api) -
     assert {s.caregiver_id for s in states} == {api.ids["cg_a"]}
     # the station's day is planned again without her (nobody else bathes: the visit waits)
     await api.pump()
+    latest = await api.call(
+        "GET", f"/api/v1/stations/{api.ids['station']}/plans/latest", "operator", expect=200
+    )
+    assert latest["trigger"] == "black_list"
     t = await task_of(api, b)
     assert t.caregiver_id is None
     # and nothing new is recorded for her

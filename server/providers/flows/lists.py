@@ -16,7 +16,7 @@ from server.auth.principal import Principal
 from server.errors import not_found
 from server.incidents.flows.alarms import raise_alarm
 from server.planning.flows.day import replan
-from server.planning.model import midnight
+from server.planning.model import BLACK_LIST, midnight
 from server.platform import Platform, Tx, audit, emit
 from server.providers import model, out
 from server.providers.flows.common import in_force, officer_of
@@ -144,7 +144,7 @@ async def on_blocked(platform: Platform, payload: dict[str, Any]) -> None:
     """Plan each station's day again without the black-listed caregivers (the planner's
     snapshot leaves them out)."""
     for sid in payload.get("station_ids", ()):
-        await replan(platform, int(sid), trigger="black_list")
+        await replan(platform, int(sid), trigger=BLACK_LIST)
 
 
 async def lift(plat: Platform, p: Principal, listing_id: int) -> ListingOut:
