@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select, update
 
 from server.incidents.flows.snapshot import caregiver_states
-from server.incidents.tables import alarms
+from server.incidents.tables import alarms, offers
 from server.platform import Tx
 from server.providers.tables import fraud_holds
 from server.registry.tables import caregivers
@@ -121,8 +121,20 @@ async def test_black_listed_caregiver_leaves_the_plan_and_the_offers(api: Api) -
             Tx(conn=conn, now=api.clock.now()), api.ids["station"], api.clock.now()
         )
     assert [(k, p["count"]) for k, p in kinds] == [(f"caregiver_black_listed:{api.ids['cg_b']}", 1)]
-    # she is never offered an emergency; cg_a still is
+    # she is never offered an emergency, nor can the operator give her one; cg_a still is
     assert {s.caregiver_id for s in states} == {api.ids["cg_a"]}
+    inc = await api.press(expect=201)
+    await api.pump()
+    async with api.platform.store.read() as conn:
+        offered = set((await conn.execute(select(offers.c.caregiver_id))).scalars())
+    assert offered == {api.ids["cg_a"]}
+    got, problem = await api.call(
+        "POST",
+        f"/api/v1/incidents/{inc['id']}/assign",
+        "operator",
+        json={"caregiver_id": api.ids["cg_b"], "reason": "熟悉老人"},
+    )
+    assert (got, problem["code"]) == (409, "caregiver.black_listed")
     # the station's day is planned again without her (nobody else bathes: the visit waits)
     await api.pump()
     latest = await api.call(
