@@ -3,6 +3,7 @@ in force, the street's limit of three providers, and the lists' effect on contra
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from typing import Any
@@ -140,3 +141,23 @@ async def test_lists_shape_who_a_street_may_contract(api: Api) -> None:
     page = await api.call("GET", f"/api/v1/districts/{DISTRICT}/provider-lists", expect=200)
     assert [x["subject_id"] for x in page] == [c]
     await api.call("POST", "/api/v1/provider-contracts", "admin", json=contract_body(b), expect=201)
+
+
+async def test_two_officers_signing_the_third_and_fourth_at_once(api: Api) -> None:
+    """The street's contracts are decided one at a time: of two racing for the last place,
+    one is signed and the other told the street is full."""
+    long_tokens(api)
+    ids = [await provider(api, n) for n in range(1, 5)]
+    for pid in ids[:2]:
+        await api.call(
+            "POST", "/api/v1/provider-contracts", "admin", json=contract_body(pid), expect=201
+        )
+    results = await asyncio.gather(
+        *(
+            api.call("POST", "/api/v1/provider-contracts", "admin", json=contract_body(pid))
+            for pid in ids[2:]
+        )
+    )
+    got = sorted((status, body.get("code")) for status, body in results)
+    assert got == [(201, None), (409, "contract.street_full")]
+    assert await count(api, provider_contracts) == 3
