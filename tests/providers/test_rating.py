@@ -153,6 +153,11 @@ async def test_the_rating_from_a_seeded_year(api: Api) -> None:
     assert (got, problem["code"]) == (409, "provider.unqualified")
     got, problem = await api.call("POST", sign, "admin", json={})
     assert (got, problem["code"]) == (409, "rating_state_conflict")
+    # the period runs out: the contract has ended by itself
+    api.clock.advance(days=39)  # 2027-01-01 10:00 in Shanghai
+    await api.pump()
+    async with api.platform.store.read() as conn:
+        assert (await conn.execute(select(provider_contracts.c.status))).scalar() == "ended"
     got, _ = await api.call(
         "POST", "/api/v1/provider-ratings", "operator", json={"provider_id": pid, "year": 2025}
     )

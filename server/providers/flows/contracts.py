@@ -4,6 +4,9 @@ black-listed or 不合格 provider is refused; red-listed providers are shown fi
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+
 from sqlalchemy import and_, insert, select
 
 from schemas.providers import (
@@ -16,8 +19,9 @@ from schemas.providers import (
 )
 from server.auth.principal import Principal
 from server.errors import ApiError
-from server.platform import Platform, audit
-from server.providers import out
+from server.planning.model import midnight
+from server.platform import Platform, Tx, audit, schedule
+from server.providers import model, out
 from server.providers.flows.common import listed, officer_of, provider_row, refuse_new_work
 from server.providers.rules import MAX_PROVIDERS_PER_STREET
 from server.providers.tables import provider_contracts, providers
@@ -25,6 +29,7 @@ from server.welfare.flows.quota import lock_account
 from server.welfare.workdays import business_date
 
 LIVE = (ContractStatus.ACTIVE.value, ContractStatus.ENDING.value)
+END_TIMER = "providers.contract_end"
 
 
 async def create(plat: Platform, p: Principal, body: ContractIn) -> ContractOut:
@@ -105,8 +110,22 @@ async def create(plat: Platform, p: Principal, body: ContractIn) -> ContractOut:
             object_id=cid,
             detail={"provider_id": body.provider_id, "street": body.street},
         )
+        # the contract ends by itself the day after its last day
+        end_at = midnight(body.ends_on + timedelta(days=1))
+        await schedule(tx, END_TIMER, f"contract_end:{cid}", end_at, {"contract_id": cid})
         saved = (await tx.conn.execute(select(provider_contracts).where(c.id == cid))).one()
     return out.contract(saved)
+
+
+async def on_end(platform: Platform, tx: Tx, payload: dict[str, Any]) -> None:
+    """The contract's period is over: it ends (one set to end after a 不合格 rating, too)."""
+    row = (
+        await tx.conn.execute(
+            select(provider_contracts).where(provider_contracts.c.id == payload["contract_id"])
+        )
+    ).first()
+    if row is not None and row.status in LIVE:
+        await model.transition(tx, model.CONTRACT, row, ContractStatus.ENDED, actor=None)
 
 
 async def street_providers(
