@@ -161,3 +161,18 @@ async def test_two_officers_signing_the_third_and_fourth_at_once(api: Api) -> No
     got = sorted((status, body.get("code")) for status, body in results)
     assert got == [(201, None), (409, "contract.street_full")]
     assert await count(api, provider_contracts) == 3
+
+
+async def test_lists_stay_in_their_district(api: Api) -> None:
+    long_tokens(api)
+    pid = await provider(api, 1)
+    for subject, sid in (("provider", pid), ("caregiver", api.ids["cg_b"])):
+        body = {**listing(subject, sid, "black"), "district": "海淀区"}
+        got, problem = await api.call("POST", "/api/v1/provider-listings", "admin", json=body)
+        assert (got, problem["code"]) == (404, f"{subject}_not_found")
+    got, _ = await api.call(
+        "POST", "/api/v1/provider-listings", "operator", json=listing("provider", pid, "black")
+    )
+    assert got == 403
+    page = await api.call("GET", "/api/v1/districts/海淀区/provider-lists", expect=200)
+    assert page == []

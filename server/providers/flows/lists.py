@@ -21,7 +21,7 @@ from server.platform import Platform, Tx, audit, emit
 from server.providers import model, out
 from server.providers.flows.common import in_force, officer_of
 from server.providers.tables import provider_listings, providers
-from server.registry.tables import caregivers
+from server.registry.tables import caregivers, stations
 from server.tasks import model as task_model
 from server.tasks.tables import tasks
 from server.welfare.statements import Sheet
@@ -30,17 +30,23 @@ from server.welfare.workdays import business_date
 BLOCKED_TOPIC = "providers.caregivers_blocked"
 
 
-async def _name(tx: Tx, subject: ListSubject, subject_id: int) -> tuple[str, str | None]:
-    """The subject's name and district (a caregiver's is her provider's, if she has one)."""
+async def _name(tx: Tx, subject: ListSubject, subject_id: int) -> tuple[str, str]:
+    """The subject's name and district (a caregiver's is her station's)."""
     if subject is ListSubject.PROVIDER:
         row = (await tx.conn.execute(select(providers).where(providers.c.id == subject_id))).first()
         if row is None:
             raise not_found("provider")
         return row.name, row.district
-    cg = (await tx.conn.execute(select(caregivers).where(caregivers.c.id == subject_id))).first()
+    cg = (
+        await tx.conn.execute(
+            select(caregivers.c.name, stations.c.district)
+            .join(stations, stations.c.id == caregivers.c.station_id)
+            .where(caregivers.c.id == subject_id)
+        )
+    ).first()
     if cg is None:
         raise not_found("caregiver")
-    return cg.name, None
+    return cg.name, cg.district
 
 
 async def create(plat: Platform, p: Principal, body: ListingIn) -> ListingOut:
@@ -49,8 +55,8 @@ async def create(plat: Platform, p: Principal, body: ListingIn) -> ListingOut:
     async with plat.tx() as tx:
         await officer_of(tx.conn, p, body.district)
         name, district = await _name(tx, body.subject, body.subject_id)
-        if district is not None and district != body.district:
-            raise not_found("provider")
+        if district != body.district:  # another district's: not theirs to list
+            raise not_found(body.subject.value)
         lid = (
             await tx.conn.execute(
                 insert(provider_listings)
