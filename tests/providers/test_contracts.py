@@ -176,3 +176,14 @@ async def test_lists_stay_in_their_district(api: Api) -> None:
     assert got == 403
     page = await api.call("GET", "/api/v1/districts/海淀区/provider-lists", expect=200)
     assert page == []
+    # nor does a provider of another district employ this district's caregiver
+    other = await api.call(
+        "POST", "/api/v1/providers", "admin", json=provider_body(9, district="海淀区"), expect=201
+    )
+    got, problem = await api.call(
+        "PUT",
+        f"/api/v1/caregivers/{api.ids['cg_b']}/provider",
+        "admin",
+        json={"provider_id": other["id"]},
+    )
+    assert (got, problem["code"]) == (404, "caregiver_not_found")

@@ -16,7 +16,7 @@ from server.platform import Platform, audit
 from server.providers import out
 from server.providers.flows.common import listed, officer_of, provider_row, refuse_new_work
 from server.providers.tables import providers
-from server.registry.tables import caregivers
+from server.registry.tables import caregivers, stations
 from server.welfare.workdays import business_date
 
 
@@ -93,9 +93,13 @@ async def employ(
         await officer_of(tx.conn, p, row.district)
         await refuse_new_work(tx.conn, body.provider_id, today)
         cg = (
-            await tx.conn.execute(select(caregivers).where(caregivers.c.id == caregiver_id))
+            await tx.conn.execute(
+                select(caregivers, stations.c.district)
+                .join(stations, stations.c.id == caregivers.c.station_id)
+                .where(caregivers.c.id == caregiver_id)
+            )
         ).first()
-        if cg is None:
+        if cg is None or cg.district != row.district:  # another district's caregiver
             raise not_found("caregiver")
         await tx.conn.execute(
             update(caregivers)
