@@ -7,15 +7,18 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from server.hotline.tables import complaints, satisfaction
 from server.providers.tables import provider_contracts, provider_ratings
+from server.registry.tables import caregivers
+from server.tasks.tables import tasks
 from server.welfare.tables import service_records
 from tests.conftest import BACKENDS
 from tests.providers.support import DISTRICT, contract_body, employ, provider
 from tests.support.api import Api
 from tests.welfare.support import long_tokens
+from tests.welfare.test_api_welfare import book, setup
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 
@@ -162,3 +165,52 @@ async def test_the_rating_from_a_seeded_year(api: Api) -> None:
         "POST", "/api/v1/provider-ratings", "operator", json={"provider_id": pid, "year": 2025}
     )
     assert got == 403
+
+
+async def test_an_unqualified_provider_gets_no_new_bookings(api: Api) -> None:
+    """A visit booked before the 不合格 is signed is still the provider's to do; one booked after
+    goes to nobody of that provider."""
+    await setup(api)
+    pid = await provider(api, 1)
+    await employ(api, "cg_b", pid)
+    async with api.platform.store.begin() as conn:
+        await conn.execute(
+            update(caregivers)
+            .where(caregivers.c.id == api.ids["cg_b"])
+            .values(shifts=[{"weekday": 1, "start": "08:00", "end": "17:00"}])
+        )
+    before = await book(api, "2026-11-24T09:00:00+08:00", "2026-11-24T10:30:00+08:00")
+    rated = await api.call(
+        "POST",
+        "/api/v1/provider-ratings",
+        "admin",
+        json={"provider_id": pid, "year": 2025},
+        expect=201,
+    )
+    await api.call(
+        "POST",
+        f"/api/v1/provider-ratings/{rated['id']}/sign",
+        "admin",
+        json={"grade": "unqualified", "reason": "无服务记录，未履约"},
+        expect=200,
+    )
+    api.clock.advance(minutes=5)
+    after = await book(api, "2026-11-24T13:00:00+08:00", "2026-11-24T14:30:00+08:00")
+    await api.call(
+        "POST",
+        f"/api/v1/stations/{api.ids['station']}/plans",
+        "operator",
+        json={"day": "2026-11-24", "time_limit_s": 1},
+        expect=201,
+    )
+    async with api.platform.store.read() as conn:
+        got = dict(
+            (
+                await conn.execute(
+                    select(tasks.c.id, tasks.c.caregiver_id).where(
+                        tasks.c.id.in_([before["task_id"], after["task_id"]])
+                    )
+                )
+            ).all()
+        )
+    assert got == {before["task_id"]: api.ids["cg_b"], after["task_id"]: None}

@@ -21,7 +21,13 @@ from server.incidents.tables import incidents
 from server.planning.model import midnight, secs
 from server.planning.out import latest_meal_row, latest_plan_row
 from server.platform import Tx
-from server.providers.flows.listed import blocked_caregivers, cert_skill, certificate_skills
+from server.providers.flows.listed import (
+    NEW_WORK,
+    blocked_caregivers,
+    cert_skill,
+    certificate_skills,
+    unqualified_since,
+)
 from server.registry.out import skills_of
 from server.registry.tables import caregivers, elders, stations
 from server.services.tables import bookings, service_items
@@ -110,10 +116,12 @@ async def build_snapshot(tx: Tx, station_id: int, day: date, now: datetime) -> D
             )
         )
     ).all()
+    signed = (await unqualified_since(tx.conn)).values()
+    cutoff = min(signed) if signed else None  # tasks booked after it need NEW_WORK
     return DaySnapshot(
         station=GeoPoint(st.lat, st.lng),
         caregivers=tuple(await _team(tx, station_id, day, now_s)),
-        tasks=tuple(_task(r, day, now) for r in rows if r.lat is not None),
+        tasks=tuple(_task(r, day, now, cutoff) for r in rows if r.lat is not None),
         now_s=now_s,
         previous=await previous_plan(tx, station_id, day),
     )
@@ -146,6 +154,7 @@ async def _team(tx: Tx, station_id: int, day: date, now_s: int) -> list[Caregive
         )
     )
     blocked = await blocked_caregivers(tx.conn, day)
+    unqualified = await unqualified_since(tx.conn)
     team = []
     for c in rows.all():
         if c.id in blocked:
@@ -160,7 +169,9 @@ async def _team(tx: Tx, station_id: int, day: date, now_s: int) -> list[Caregive
                 name=c.name,
                 shift_start_s=min(a for a, _ in shifts),
                 shift_end_s=max(b for _, b in shifts),
-                skills=skills_of(c.skills) | certificate_skills(c.certificates, day),
+                skills=skills_of(c.skills)
+                | certificate_skills(c.certificates, day)
+                | (frozenset() if c.provider_id in unqualified else {NEW_WORK}),
                 home=GeoPoint(c.home_lat, c.home_lng) if c.home_lat is not None else None,
                 mode=travel_mode_of(c.travel_mode),
                 location=loc,
@@ -174,7 +185,7 @@ async def _team(tx: Tx, station_id: int, day: date, now_s: int) -> list[Caregive
     return team
 
 
-def _task(r: Any, day: date, now: datetime) -> Task:
+def _task(r: Any, day: date, now: datetime, cutoff: datetime | None = None) -> Task:
     prio = Priority(min(max(int(r.priority), 1), 4))
     duration = int(r.duration_s)
     if r.status == S.IN_PROGRESS and r.started_at is not None:
@@ -191,7 +202,8 @@ def _task(r: Any, day: date, now: datetime) -> Task:
         latest_s=secs(r.window_end, day, 18 * 3600),
         duration_s=duration,
         required_skills=frozenset(r.required_skills)
-        | ({cert_skill(r.certificate)} if r.certificate else set()),
+        | ({cert_skill(r.certificate)} if r.certificate else set())
+        | ({NEW_WORK} if cutoff is not None and r.created_at > cutoff else set()),
         priority=prio,
         preferred_caregiver=r.preferred_caregiver_id,
         pinned_to=pinned,

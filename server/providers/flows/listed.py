@@ -3,15 +3,15 @@ they give anyone work, so this module imports only tables."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from schemas.providers import ListingStatus, ListKind, ListSubject
+from schemas.providers import Grade, ListingStatus, ListKind, ListSubject, RatingStatus
 from server.providers.rules import valid_certificate
-from server.providers.tables import provider_listings
+from server.providers.tables import provider_listings, provider_ratings
 from server.registry.tables import caregivers
 
 
@@ -57,3 +57,23 @@ def certificate_skills(certs: Any, day: date) -> frozenset[str]:
     """The caregiver's certificates valid on ``day``, as planner skills (持证上岗)."""
     names = {str(c.get("name")) for c in certs or () if isinstance(c, dict) and c.get("name")}
     return frozenset(cert_skill(n) for n in names if valid_certificate(certs, n, day))
+
+
+# A 不合格 rating stops new bookings going to the provider: a task booked after the first signed
+# 不合格 requires this planner skill, which every caregiver has except those of such providers.
+NEW_WORK = "standing:new_work"
+
+
+async def unqualified_since(conn: AsyncConnection) -> dict[int, datetime]:
+    """Providers with a signed 不合格 rating, and when it was signed."""
+    r = provider_ratings.c
+    rows = await conn.execute(
+        select(r.provider_id, r.signed_at).where(
+            r.status == RatingStatus.SIGNED.value, r.grade == Grade.UNQUALIFIED.value
+        )
+    )
+    found: dict[int, datetime] = {}
+    for pid, at in rows.all():
+        if at is not None and (pid not in found or at < found[pid]):
+            found[pid] = at
+    return found
