@@ -309,3 +309,40 @@ async def test_a_fraud_case_is_recovered_to_the_fen(api: Api) -> None:
     )
     rows = list(load_workbook(io.BytesIO(await r.read())).worksheets[0].iter_rows(values_only=True))
     assert rows[-2][4:6] == (12000, 6000)  # the 合计 row: paid for, recovered
+
+
+async def test_a_visit_while_the_elder_is_in_hospital_is_held(api: Api) -> None:
+    await setup(api)
+    b = await book(api, TUE.format("09:00"), TUE.format("10:30"))
+    await assign(api, b)
+    await api.call(
+        "POST",
+        f"/api/v1/elders/{api.ids['elder']}/hospital-stays",
+        "operator",
+        json={
+            "admitted_at": "2026-11-23T20:00:00+08:00",
+            "discharged_at": "2026-11-26T10:00:00+08:00",
+            "hospital": "朝阳医院",
+        },
+        expect=201,
+    )
+    api.clock.advance(hours=30)
+    rec = await api.call(
+        "POST",
+        f"/api/v1/bookings/{b['id']}/complete",
+        "cg_b",
+        json=done(TUE.format("09:00"), TUE.format("10:30")),
+        expect=201,
+    )
+    holds = await api.call("GET", "/api/v1/districts/朝阳区/fraud-holds", "admin", expect=200)
+    assert [(h["record_id"], h["signal"], h["status"]) for h in holds] == [
+        (rec["id"], "fraud.while_in_hospital", "held")
+    ]
+    assert holds[0]["detail"].startswith("stay_id=")
+    got, problem = await api.call(
+        "POST",
+        f"/api/v1/service-records/{rec['id']}/review",
+        "operator",
+        json={"decision": "passed"},
+    )
+    assert (got, problem["code"]) == (409, "record.on_hold")

@@ -31,10 +31,11 @@ SHORT_VISIT = "fraud.short_visit"
 
 
 async def signal_of(tx: Tx, rec: Any, *, duration_min: int) -> tuple[str, str] | None:
-    """The first signal a fresh record raises, with its evidence, or None."""
+    """The first signal a fresh record raises, with its evidence as data (``key=value``: the
+    review page renders it), or None."""
     length_s = (rec.ended_at - rec.started_at).total_seconds()
     if too_short(length_s, duration_min):
-        return SHORT_VISIT, f"{int(length_s)} s recorded for a {duration_min}-minute item"
+        return SHORT_VISIT, f"recorded_s={int(length_s)} item_min={duration_min}"
     sr = service_records.c
     if rec.caregiver_id is not None:
         other = (
@@ -48,7 +49,7 @@ async def signal_of(tx: Tx, rec: Any, *, duration_min: int) -> tuple[str, str] |
             )
         ).scalar()
         if other is not None:
-            return Signal.CAREGIVER_OVERLAP.value, f"overlaps record {other}"
+            return Signal.CAREGIVER_OVERLAP.value, f"record_id={other}"
     hs = hospital_stays.c
     stay = (
         await tx.conn.execute(
@@ -60,7 +61,7 @@ async def signal_of(tx: Tx, rec: Any, *, duration_min: int) -> tuple[str, str] |
         )
     ).scalar()
     if stay is not None:
-        return Signal.WHILE_IN_HOSPITAL.value, f"hospital stay {stay}"
+        return Signal.WHILE_IN_HOSPITAL.value, f"stay_id={stay}"
     return None
 
 
