@@ -30,6 +30,10 @@ TEXTS: Catalogue = {
         "合同结束日期须晚于开始日期",
         "the contract must end after it starts",
     ),
+    "providers.problem.listing_dates": (
+        "名单截止日期不能早于起始日期",
+        "a listing cannot end before it starts",
+    ),
     "providers.problem.already_contracted": (
         "该服务组织在该街道已有重叠期间的合同",
         "this provider already has a contract with this street for an overlapping period",

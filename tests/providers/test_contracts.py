@@ -187,3 +187,8 @@ async def test_lists_stay_in_their_district(api: Api) -> None:
         json={"provider_id": other["id"]},
     )
     assert (got, problem["code"]) == (404, "caregiver_not_found")
+
+    bad = {**listing("provider", pid, "black"), "ends_on": "2026-11-01"}
+    got, problem = await api.call("POST", "/api/v1/provider-listings", "admin", json=bad)
+    assert (got, problem["code"]) == (422, "listing.dates_invalid")
+    assert await api.call("GET", f"/api/v1/districts/{DISTRICT}/provider-lists", expect=200) == []

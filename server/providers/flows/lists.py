@@ -13,7 +13,7 @@ from sqlalchemy import insert, select
 from schemas.providers import ListingIn, ListingOut, ListingStatus, ListKind, ListSubject
 from schemas.tasks import TaskStatus
 from server.auth.principal import Principal
-from server.errors import not_found
+from server.errors import ApiError, not_found
 from server.incidents.flows.alarms import raise_alarm
 from server.planning.flows.day import replan
 from server.planning.model import BLACK_LIST, midnight
@@ -52,6 +52,9 @@ async def _name(tx: Tx, subject: ListSubject, subject_id: int) -> tuple[str, str
 async def create(plat: Platform, p: Principal, body: ListingIn) -> ListingOut:
     """List a provider or caregiver (audited). A black listing in force today takes the
     caregivers it covers off today's plan in the same transaction."""
+    if body.ends_on is not None and body.ends_on < body.starts_on:
+        message = out.both("providers.problem.listing_dates")
+        raise ApiError(422, "listing.dates_invalid", message)
     async with plat.tx() as tx:
         await officer_of(tx.conn, p, body.district)
         name, district = await _name(tx, body.subject, body.subject_id)
