@@ -326,6 +326,13 @@ async def _user(
     )
 
 
+def _certificates(skills: list[str]) -> list[str]:
+    """A demo caregiver's certificates: the care-worker's for everyone, and those her skills'
+    items need (rehabilitation, nursing), as the catalogue names them."""
+    needs = {"rehab": "康复治疗师", "nursing": "护士"}
+    return ["养老护理员", *(needs[s] for s in skills if s in needs)]
+
+
 async def _seed(conn: Any, elders_n: int, now: datetime) -> str:
     rng = random.Random(20261123)
     radius = service_circle_radius_m(TravelParams(), TravelMode.EBIKE, 15)
@@ -373,8 +380,10 @@ async def _seed(conn: Any, elders_n: int, now: datetime) -> str:
                 name=name,
                 phone=phone,
                 skills=skills,
+                # the certificate names the menu's items ask for (持证上岗)
                 certificates=[
-                    {"name": "养老护理员证", "number": f"YL2024{i:04d}", "expires": "2028-12-31"}
+                    {"name": cert, "number": f"YL2024{i:04d}{n}", "expires": "2028-12-31"}
+                    for n, cert in enumerate(_certificates(skills))
                 ],
                 travel_mode=mode,
                 shifts=shifts,

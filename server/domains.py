@@ -30,6 +30,9 @@ from server.planning import jobs as planning_jobs
 from server.planning import routes as planning_routes
 from server.planning import tables as planning_tables
 from server.platform import Platform
+from server.providers import jobs as providers_jobs
+from server.providers import routes as providers_routes
+from server.providers import tables as providers_tables
 from server.registry import jobs as registry_jobs
 from server.registry import routes as registry_routes
 from server.registry import tables as registry_tables
@@ -49,6 +52,7 @@ from server.welfare import tables as welfare_tables
 # Imported for their tables on ``server.store.meta.metadata`` (migrations, create_all).
 TABLES = (
     auth_tables,
+    providers_tables,
     registry_tables,
     incident_tables,
     task_tables,
@@ -77,6 +81,7 @@ def register_jobs(platform: Platform) -> None:
     assessment_jobs.register(platform)
     volunteer_jobs.register(platform)
     console_jobs.register(platform)
+    providers_jobs.register(platform)
 
 
 def domain_routes() -> list[web.RouteDef]:
@@ -93,4 +98,5 @@ def domain_routes() -> list[web.RouteDef]:
         *assessment_routes.routes(),
         *volunteer_routes.routes(),
         *console_routes.routes(),
+        *providers_routes.routes(),
     ]

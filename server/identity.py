@@ -75,3 +75,35 @@ def make_id_number(region: str, birth: date, serial: int) -> str:
     """Build a valid ID number (for seeding demo data and tests)."""
     first17 = f"{region}{birth:%Y%m%d}{serial:03d}"
     return first17 + id_check_digit(first17)
+
+
+# ----- unified social credit codes (统一社会信用代码, GB 32100-2015) ---------------------------
+
+_CREDIT_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # 31 characters: no I, O, S, V, Z
+_CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_CREDIT_RE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
+
+
+def credit_code_check_char(first17: str) -> str:
+    """GB 32100-2015 check character of the first 17 characters (MOD 31)."""
+    total = sum(_CREDIT_CHARS.index(c) * w for c, w in zip(first17, _CREDIT_WEIGHTS, strict=True))
+    return _CREDIT_CHARS[(31 - total % 31) % 31]
+
+
+def normalize_credit_code(raw: str) -> str:
+    """Upper-case, strip and verify a unified social credit code; raises ValueError with the
+    reason (length and characters, then the check character)."""
+    value = raw.strip().upper()
+    if not _CREDIT_RE.match(value):
+        raise ValueError(
+            "a unified social credit code is 18 characters: digits and capital letters "
+            "other than I, O, S, V and Z, with a 6-digit region code"
+        )
+    if credit_code_check_char(value[:17]) != value[17]:
+        raise ValueError("the credit code's check character does not match")
+    return value
+
+
+def make_credit_code(first17: str) -> str:
+    """A valid credit code from its first 17 characters (for seeding demo data and tests)."""
+    return first17 + credit_code_check_char(first17)

@@ -19,6 +19,7 @@ from typing import Final
 from server.clock import SHANGHAI
 
 OPERATOR: Final = "operator"  # an operator asked (POST /stations/{id}/plans)
+BLACK_LIST: Final = "black_list"  # a black listing took caregivers off the day (providers)
 FALLBACK: Final = ":fallback"  # appended when the solver stalled
 
 

@@ -48,6 +48,8 @@ caregivers = Table(
     _id(),
     Column("user_id", ForeignKey("users.id"), nullable=False, unique=True),
     Column("station_id", ForeignKey("stations.id"), nullable=False, index=True),
+    # the service organisation employing her (server/providers); None: the station's own
+    Column("provider_id", ForeignKey("providers.id"), nullable=True, index=True),
     Column("name", String(50), nullable=False),
     Column("phone", String(11), nullable=False),
     Column("skills", JSON, nullable=False),  # ["first_aid", "bathing", ...]

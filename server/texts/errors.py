@@ -92,6 +92,74 @@ TEXTS: Catalogue = {
         "A volunteer with this phone is registered",
     ),
     "error.volunteer.inactive": ("这位志愿者已停用", "This volunteer is not active"),
+    "error.caregiver.black_listed": (
+        "该护理员已列入黑名单，不能派单或结算新的服务",
+        "This caregiver is black-listed: no new work or payment",
+    ),
+    "error.caregiver.no_certificate": (
+        "持证上岗：该护理员没有这项服务要求的有效证书",
+        "Certified staff only: this caregiver lacks the certificate the item needs",
+    ),
+    "error.contract.already_contracted": (
+        "该服务组织在该街道已有重叠期间的合同",
+        "This provider already has a contract with this street for an overlapping period",
+    ),
+    "error.contract.dates_invalid": (
+        "合同结束日期须晚于开始日期",
+        "The contract must end after it starts",
+    ),
+    "error.contract.street_full": (
+        "一个街道同时签约的服务组织不超过三家",
+        "A street contracts at most three service providers at a time",
+    ),
+    "error.fraud.already_held": (
+        "该服务记录已在复核中或已复核",
+        "This record is already held or decided",
+    ),
+    "error.fraud.recover_more_than_paid": (
+        "追回金额超过已支付的补贴",
+        "Recovering more than the subsidy paid",
+    ),
+    "error.listing.dates_invalid": (
+        "名单截止日期不能早于起始日期",
+        "A listing cannot end before it starts",
+    ),
+    "error.provider.black_listed": (
+        "该服务组织已列入黑名单，不能签约、派单或结算新的服务",
+        "This provider is black-listed: no new contracts, work or payment",
+    ),
+    "error.provider.credit_code_invalid": (
+        "统一社会信用代码无效",
+        "The unified social credit code is not valid",
+    ),
+    "error.provider.credit_code_taken": (
+        "该统一社会信用代码已登记",
+        "A provider with this credit code is already registered",
+    ),
+    "error.provider.licence_expired": (
+        "营业执照或资质证书已过期，请上传有效证件",
+        "The licence or qualification has expired: upload a valid one",
+    ),
+    "error.provider.unqualified": (
+        "该服务组织年度考核不合格，不能签约新的服务",
+        "This provider was rated unqualified: no new contracts or bookings",
+    ),
+    "error.rating.adjust_needs_reason": (
+        "调整评定等级须写明理由",
+        "Changing the grade needs a written reason",
+    ),
+    "error.rating.exists": (
+        "该服务组织本年度已有评定",
+        "This provider already has a rating for this year",
+    ),
+    "error.rating.year_not_finished": (
+        "该年度尚未结束，不能评定",
+        "The year is not over: it cannot be rated yet",
+    ),
+    "error.record.on_hold": (
+        "该服务记录因疑似虚假正在复核，复核前不能通过或结算",
+        "This record is held for a fraud review: it cannot be passed or paid until decided",
+    ),
     "error.session_ended": ("这次登录已结束，请重新登录", "This session has ended; sign in again"),
     "error.wrong_password": ("当前密码不对", "The current password is not right"),
     "error.password_too_short": ("密码太短，请至少设 8 位", "The password is too short"),

@@ -83,6 +83,8 @@ service_records = Table(
     Column("district", String(50), nullable=False),
     Column("elder_id", ForeignKey("elders.id"), nullable=False, index=True),
     Column("caregiver_id", ForeignKey("caregivers.id"), nullable=True, index=True),
+    # the caregiver's provider when the visit was recorded: her records stay with it
+    Column("provider_id", ForeignKey("providers.id"), nullable=True, index=True),
     Column("item_code", String(40), nullable=False),
     Column("item_name", String(60), nullable=False),
     Column("started_at", UtcDateTime, nullable=False),

@@ -27,6 +27,7 @@ DOMAINS = (
     "daycare",
     "assessments",
     "volunteers",
+    "providers",
 )
 SHAPE = ("tables", "model", "flows", "routes", "out", "jobs")
 # The platform: it may be imported by every domain and imports none.

@@ -22,6 +22,7 @@ from server.platform import Platform
 from server.registry.tables import caregivers, elders, family_bindings, stations
 
 PASSWORD = "secret-pass-1"
+CERTIFICATES = {"cg_a": ("养老护理员",), "cg_b": ("养老护理员", "护士")}
 CENTRE = (39.9219, 116.4436)
 _HASH = hash_password(PASSWORD)
 
@@ -84,7 +85,12 @@ class Api:
                                 name={"cg_a": "王芳", "cg_b": "刘洋"}[key],
                                 phone=f"1390000000{len(self.ids) % 10}",
                                 skills=skills,
-                                certificates=[],
+                                # 持证上岗: both hold the care-worker certificate bathing needs,
+                                # and B is a nurse too (family beds, hospice)
+                                certificates=[
+                                    {"name": name, "number": key, "expires": "2030-12-31"}
+                                    for name in CERTIFICATES[key]
+                                ],
                                 travel_mode="ebike",
                                 shifts=[],
                                 on_duty=True,

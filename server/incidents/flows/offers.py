@@ -36,8 +36,10 @@ from server.incidents.notify import to_operators, to_watchers
 from server.incidents.tables import incidents, offers
 from server.metrics import observe_press_to_offer
 from server.platform import URGENT, Platform, Tx, cancel_timer, emit, queue_push, schedule
+from server.providers.flows.listed import blocked_caregivers
 from server.registry.tables import caregivers, elders
 from server.texts import zh_en
+from server.welfare.workdays import business_date
 
 MANUAL = "manual"  # the reason code of an operator's assignment; its params: {"reason"}
 NO_ANSWER = "no_answer"  # the reason an offer expired with
@@ -293,10 +295,14 @@ async def assign(
     async with platform.store.read() as conn:
         inc = await load(Tx(conn=conn, now=platform.clock.now()), incident_id, lock=False)
         cg = (await conn.execute(select(caregivers).where(caregivers.c.id == caregiver_id))).first()
+        blocked = await blocked_caregivers(conn, business_date(platform.clock.now()))
     if p.role.value != "admin" and inc.station_id != p.station_id:
         raise ApiError(404, "incident_not_found", "incident not found")
     if cg is None or cg.station_id != inc.station_id or not cg.active:
         raise ApiError(422, "caregiver_not_available", "no such active caregiver at this station")
+    if caregiver_id in blocked:
+        message = zh_en("providers.problem.black_listed", name=cg.name)
+        raise ApiError(409, "caregiver.black_listed", message, caregiver_id=caregiver_id)
     eta_s = await eta_from(platform, cg, inc)
     async with platform.tx() as tx:
         inc = await load(tx, incident_id)

@@ -20,10 +20,12 @@ from server.clock import SHANGHAI
 from server.incidents.model import WITH_CAREGIVER
 from server.incidents.tables import incidents, offers
 from server.platform import Platform, Slot, Tx
+from server.providers.flows.listed import blocked_caregivers
 from server.registry.out import skills_of
 from server.registry.tables import caregivers
 from server.tasks.tables import tasks
 from server.travel import does_io, make_travel_model
+from server.welfare.workdays import business_date
 
 log = logging.getLogger("anxin.dispatch")
 
@@ -101,8 +103,12 @@ async def caregiver_states(tx: Tx, station_id: int, now: datetime) -> list[Careg
             )
         ).scalars()
     )
+    # A black-listed caregiver (or one whose provider is) is offered no new work.
+    blocked = await blocked_caregivers(tx.conn, business_date(now))
     states = []
     for c in cgs:
+        if c.id in blocked:
+            continue
         state = _state_of(c, current.get(c.id), c.id in busy, now)
         if state is not None:
             states.append(state)

@@ -9,7 +9,7 @@ import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import ScalarSelect, and_, or_, select
 
 from dispatch.cover import HighRiskElder
 from dispatch.geo import GeoPoint
@@ -21,8 +21,16 @@ from server.incidents.tables import incidents
 from server.planning.model import midnight, secs
 from server.planning.out import latest_meal_row, latest_plan_row
 from server.platform import Tx
+from server.providers.flows.listed import (
+    NEW_WORK,
+    blocked_caregivers,
+    cert_skill,
+    certificate_skills,
+    unqualified_since,
+)
 from server.registry.out import skills_of
 from server.registry.tables import caregivers, elders, stations
+from server.services.tables import bookings, service_items
 from server.tasks.model import OPEN_STATES, UNDER_WAY
 from server.tasks.tables import tasks
 
@@ -91,7 +99,12 @@ async def build_snapshot(tx: Tx, station_id: int, day: date, now: datetime) -> D
     start, end = midnight(day), midnight(day) + timedelta(days=1)
     rows = (
         await tx.conn.execute(
-            select(tasks, elders.c.care_level, elders.c.preferred_caregiver_id)
+            select(
+                tasks,
+                elders.c.care_level,
+                elders.c.preferred_caregiver_id,
+                _certificate_needed().label("certificate"),
+            )
             .join(elders, elders.c.id == tasks.c.elder_id, isouter=True)
             .where(
                 tasks.c.station_id == station_id,
@@ -103,12 +116,32 @@ async def build_snapshot(tx: Tx, station_id: int, day: date, now: datetime) -> D
             )
         )
     ).all()
+    signed = (await unqualified_since(tx.conn)).values()
+    cutoff = min(signed) if signed else None  # tasks booked after it need NEW_WORK
     return DaySnapshot(
         station=GeoPoint(st.lat, st.lng),
         caregivers=tuple(await _team(tx, station_id, day, now_s)),
-        tasks=tuple(_task(r, day, now) for r in rows if r.lat is not None),
+        tasks=tuple(_task(r, day, now, cutoff) for r in rows if r.lat is not None),
         now_s=now_s,
         previous=await previous_plan(tx, station_id, day),
+    )
+
+
+def _certificate_needed() -> ScalarSelect[Any]:
+    """The certificate a booked visit's item needs (持证上岗), for each task: a required skill
+    of its task in the plan (``cert_skill``); None for tasks that are not a booked item."""
+    return (
+        select(service_items.c.certificate)
+        .join(
+            bookings,
+            and_(
+                service_items.c.station_id == bookings.c.station_id,
+                service_items.c.code == bookings.c.item_code,
+            ),
+        )
+        .where(bookings.c.task_id == tasks.c.id)
+        .limit(1)
+        .scalar_subquery()
     )
 
 
@@ -120,8 +153,12 @@ async def _team(tx: Tx, station_id: int, day: date, now_s: int) -> list[Caregive
             caregivers.c.station_id == station_id, caregivers.c.active.is_(True)
         )
     )
+    blocked = await blocked_caregivers(tx.conn, day)
+    unqualified = await unqualified_since(tx.conn)
     team = []
     for c in rows.all():
+        if c.id in blocked:
+            continue  # black-listed (or her provider is): no new work
         shifts = shifts_on(c, day)
         if not shifts:
             continue
@@ -132,7 +169,9 @@ async def _team(tx: Tx, station_id: int, day: date, now_s: int) -> list[Caregive
                 name=c.name,
                 shift_start_s=min(a for a, _ in shifts),
                 shift_end_s=max(b for _, b in shifts),
-                skills=skills_of(c.skills),
+                skills=skills_of(c.skills)
+                | certificate_skills(c.certificates, day)
+                | (frozenset() if c.provider_id in unqualified else {NEW_WORK}),
                 home=GeoPoint(c.home_lat, c.home_lng) if c.home_lat is not None else None,
                 mode=travel_mode_of(c.travel_mode),
                 location=loc,
@@ -146,7 +185,7 @@ async def _team(tx: Tx, station_id: int, day: date, now_s: int) -> list[Caregive
     return team
 
 
-def _task(r: Any, day: date, now: datetime) -> Task:
+def _task(r: Any, day: date, now: datetime, cutoff: datetime | None = None) -> Task:
     prio = Priority(min(max(int(r.priority), 1), 4))
     duration = int(r.duration_s)
     if r.status == S.IN_PROGRESS and r.started_at is not None:
@@ -162,7 +201,9 @@ def _task(r: Any, day: date, now: datetime) -> Task:
         earliest_s=secs(r.window_start, day, 8 * 3600),
         latest_s=secs(r.window_end, day, 18 * 3600),
         duration_s=duration,
-        required_skills=frozenset(r.required_skills),
+        required_skills=frozenset(r.required_skills)
+        | ({cert_skill(r.certificate)} if r.certificate else set())
+        | ({NEW_WORK} if cutoff is not None and r.created_at > cutoff else set()),
         priority=prio,
         preferred_caregiver=r.preferred_caregiver_id,
         pinned_to=pinned,

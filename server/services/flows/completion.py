@@ -20,6 +20,8 @@ from schemas.tasks import TaskStatus
 from server.auth.principal import Principal, Role
 from server.errors import ApiError, not_found
 from server.platform import Tx
+from server.providers.flows import common as provider_flows
+from server.providers.flows import fraud as fraud_flows
 from server.registry.guards import elder_for
 from server.registry.tables import elders
 from server.services import model
@@ -29,6 +31,7 @@ from server.services.out import item_from_row
 from server.tasks import model as task_model
 from server.welfare import flows as welfare_flows
 from server.welfare.tables import service_records
+from server.welfare.workdays import business_date
 
 # A visit may start a little before its window and end a little after (traffic, a long bath);
 # anything further off is another visit and must be booked as one.
@@ -107,12 +110,21 @@ async def complete_booking(
         booking=row, started_at=started_at, ended_at=ended_at, now=tx.now, witnessed=witnessed
     )
     item = item_from_row(await item_row(tx.conn, station_id=row.station_id, code=row.item_code))
+    who = cg or p.caregiver_id
+    # 持证上岗 and the black list: refused before anything is written
+    await provider_flows.check_caregiver(
+        tx.conn,
+        caregiver_id=who,
+        item_name=item.name_zh,
+        certificate=item.certificate,
+        day=business_date(started_at),
+    )
     rec = await welfare_flows.record_service(
         tx,
         booking=row,
         elder=elder,
         item=item,
-        caregiver_id=cg or p.caregiver_id,
+        caregiver_id=who,
         started_at=started_at,
         ended_at=ended_at,
         arrival=arrival,
@@ -121,6 +133,11 @@ async def complete_booking(
         secret=secret,
         notes=notes,
         actor=p.user_id,
+    )
+    # a record far shorter than its item, overlapping another, or while the elder is in
+    # hospital is held for an officer: not paid until decided
+    await fraud_flows.hold_if_suspicious(
+        tx, rec, duration_min=int(item.duration_min), actor=p.user_id
     )
     await model.transition(tx, row, B.COMPLETED)
     if task is not None:

@@ -13,11 +13,14 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from dispatch.geo import GeoPoint
+from schemas.providers import HoldStatus
 from schemas.welfare import DoorCardOut, RecordOut, RecordReview, ReviewIn, StayIn, StayOut
 from server.auth.principal import Principal
 from server.errors import ApiError, not_found
 from server.platform import Platform, Tx, audit, emit
+from server.providers.tables import fraud_holds
 from server.registry.guards import elder_for
+from server.registry.tables import caregivers
 from server.welfare import model, out
 from server.welfare.flows.quota import charge_record, reverse_record
 from server.welfare.flows.rulesets import district_of, schedule_close
@@ -200,6 +203,11 @@ async def _insert_record(
 ) -> int:
     """The record as captured, all self-paid until its charge is written."""
     fix, accuracy = arrival
+    provider_id = (
+        await tx.conn.execute(
+            select(caregivers.c.provider_id).where(caregivers.c.id == caregiver_id)
+        )
+    ).scalar()
     rid: int = (
         await tx.conn.execute(
             insert(service_records)
@@ -209,6 +217,7 @@ async def _insert_record(
                 district=district,
                 elder_id=elder.id,
                 caregiver_id=caregiver_id,
+                provider_id=provider_id,
                 item_code=item.code,
                 item_name=item.name_zh,
                 started_at=times[0],
@@ -306,6 +315,9 @@ async def review(plat: Platform, p: Principal, *, record_id: int, body: ReviewIn
     to = RecordReview(body.decision)
     async with plat.tx() as tx:
         row = await _live(tx, p, record_id)
+        if to is RecordReview.PASSED and await _held(tx, record_id):
+            message = out.both("providers.problem.record_on_hold")
+            raise ApiError(409, "record.on_hold", message)
         if to is RecordReview.PASSED and not out.stored_proofs(row):
             message = out.both("welfare.problem.record_unproven")
             raise ApiError(409, "record.unproven", message)
@@ -317,6 +329,15 @@ async def review(plat: Platform, p: Principal, *, record_id: int, body: ReviewIn
             tx, row, to, actor=p.user_id, note=body.note, entries_reversed=len(reversing)
         )
         return out.record(await _load(tx, record_id))
+
+
+async def _held(tx: Tx, record_id: int) -> bool:
+    """Whether the record is held for a fraud review (server/providers): not passed, not paid."""
+    fh = fraud_holds.c
+    found = await tx.conn.execute(
+        select(fh.id).where(fh.record_id == record_id, fh.status == HoldStatus.HELD.value)
+    )
+    return found.first() is not None
 
 
 async def _reverse_entries(tx: Tx, row: Any, *, memo: str) -> tuple[Any, ...]:

@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: 155a682c4803
+Revision ID: 19f5cd95e48f
 Revises: 
-Create Date: 2026-12-07 01:36:51.524884
+Create Date: 2026-12-07 01:48:20.692650
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from alembic import op
 import server.store.types
 
 
-revision = '155a682c4803'
+revision = '19f5cd95e48f'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -297,33 +297,6 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['actor_user_id'], ['users.id'], name=op.f('fk_audit_log_actor_user_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_log'))
     )
-    op.create_table('caregivers',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('station_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('name', sa.String(length=50), nullable=False),
-    sa.Column('phone', sa.String(length=11), nullable=False),
-    sa.Column('skills', sa.JSON(), nullable=False),
-    sa.Column('certificates', sa.JSON(), nullable=False),
-    sa.Column('travel_mode', sa.String(length=8), server_default='ebike', nullable=False),
-    sa.Column('shifts', sa.JSON(), nullable=False),
-    sa.Column('on_call', sa.JSON(), nullable=True),
-    sa.Column('on_duty', sa.Boolean(), server_default='0', nullable=False),
-    sa.Column('lat', sa.Float(), nullable=True),
-    sa.Column('lng', sa.Float(), nullable=True),
-    sa.Column('located_at', server.store.types.UtcDateTime(timezone=True), nullable=True),
-    sa.Column('home_lat', sa.Float(), nullable=True),
-    sa.Column('home_lng', sa.Float(), nullable=True),
-    sa.Column('active', sa.Boolean(), server_default='1', nullable=False),
-    sa.Column('created_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['station_id'], ['stations.id'], name=op.f('fk_caregivers_station_id_stations')),
-    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_caregivers_user_id_users')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_caregivers')),
-    sa.UniqueConstraint('user_id', name=op.f('uq_caregivers_user_id'))
-    )
-    with op.batch_alter_table('caregivers', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_caregivers_station_id'), ['station_id'], unique=False)
-
     op.create_table('hotline_roster',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('station_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -340,6 +313,42 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('hotline_roster', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_hotline_roster_station_id'), ['station_id'], unique=False)
+
+    op.create_table('provider_listings',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('subject', sa.String(length=10), nullable=False),
+    sa.Column('subject_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=6), nullable=False),
+    sa.Column('district', sa.String(length=50), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('evidence', sa.JSON(), nullable=False),
+    sa.Column('starts_on', sa.Date(), nullable=False),
+    sa.Column('ends_on', sa.Date(), nullable=True),
+    sa.Column('status', sa.String(length=8), nullable=False),
+    sa.Column('created_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_by', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_provider_listings_created_by_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_provider_listings'))
+    )
+    with op.batch_alter_table('provider_listings', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_provider_listings_district'), ['district'], unique=False)
+
+    op.create_table('providers',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('credit_code', sa.String(length=18), nullable=False),
+    sa.Column('district', sa.String(length=50), nullable=False),
+    sa.Column('licence', sa.JSON(), nullable=False),
+    sa.Column('documents', sa.JSON(), nullable=False),
+    sa.Column('contacts', sa.JSON(), nullable=False),
+    sa.Column('created_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_by', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_providers_created_by_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_providers')),
+    sa.UniqueConstraint('credit_code', name=op.f('uq_providers_credit_code'))
+    )
+    with op.batch_alter_table('providers', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_providers_district'), ['district'], unique=False)
 
     op.create_table('refresh_tokens',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -407,6 +416,74 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_welfare_rulesets_created_by_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_welfare_rulesets')),
     sa.UniqueConstraint('district', 'version', name='uq_welfare_rulesets_district_version')
+    )
+    op.create_table('caregivers',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('station_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('provider_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('name', sa.String(length=50), nullable=False),
+    sa.Column('phone', sa.String(length=11), nullable=False),
+    sa.Column('skills', sa.JSON(), nullable=False),
+    sa.Column('certificates', sa.JSON(), nullable=False),
+    sa.Column('travel_mode', sa.String(length=8), server_default='ebike', nullable=False),
+    sa.Column('shifts', sa.JSON(), nullable=False),
+    sa.Column('on_call', sa.JSON(), nullable=True),
+    sa.Column('on_duty', sa.Boolean(), server_default='0', nullable=False),
+    sa.Column('lat', sa.Float(), nullable=True),
+    sa.Column('lng', sa.Float(), nullable=True),
+    sa.Column('located_at', server.store.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('home_lat', sa.Float(), nullable=True),
+    sa.Column('home_lng', sa.Float(), nullable=True),
+    sa.Column('active', sa.Boolean(), server_default='1', nullable=False),
+    sa.Column('created_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['provider_id'], ['providers.id'], name=op.f('fk_caregivers_provider_id_providers')),
+    sa.ForeignKeyConstraint(['station_id'], ['stations.id'], name=op.f('fk_caregivers_station_id_stations')),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_caregivers_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_caregivers')),
+    sa.UniqueConstraint('user_id', name=op.f('uq_caregivers_user_id'))
+    )
+    with op.batch_alter_table('caregivers', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_caregivers_provider_id'), ['provider_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_caregivers_station_id'), ['station_id'], unique=False)
+
+    op.create_table('provider_contracts',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('provider_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('district', sa.String(length=50), nullable=False),
+    sa.Column('street', sa.String(length=50), nullable=False),
+    sa.Column('starts_on', sa.Date(), nullable=False),
+    sa.Column('ends_on', sa.Date(), nullable=False),
+    sa.Column('items', sa.JSON(), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('end_reason', sa.String(length=200), server_default='', nullable=False),
+    sa.Column('created_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_by', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_provider_contracts_created_by_users')),
+    sa.ForeignKeyConstraint(['provider_id'], ['providers.id'], name=op.f('fk_provider_contracts_provider_id_providers')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_provider_contracts'))
+    )
+    with op.batch_alter_table('provider_contracts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_provider_contracts_provider_id'), ['provider_id'], unique=False)
+
+    op.create_table('provider_ratings',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('provider_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=8), nullable=False),
+    sa.Column('score', sa.Float(), nullable=False),
+    sa.Column('computed_grade', sa.String(length=12), nullable=False),
+    sa.Column('grade', sa.String(length=12), nullable=False),
+    sa.Column('evidence', sa.JSON(), nullable=False),
+    sa.Column('weights_version', sa.Integer(), nullable=False),
+    sa.Column('adjust_reason', sa.Text(), server_default='', nullable=False),
+    sa.Column('created_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('signed_by', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('signed_at', server.store.types.UtcDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['provider_id'], ['providers.id'], name=op.f('fk_provider_ratings_provider_id_providers')),
+    sa.ForeignKeyConstraint(['signed_by'], ['users.id'], name=op.f('fk_provider_ratings_signed_by_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_provider_ratings')),
+    sa.UniqueConstraint('provider_id', 'year', name='uq_provider_ratings_provider_year')
     )
     op.create_table('elders',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -1135,6 +1212,7 @@ def upgrade() -> None:
     sa.Column('district', sa.String(length=50), nullable=False),
     sa.Column('elder_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('caregiver_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('provider_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('item_code', sa.String(length=40), nullable=False),
     sa.Column('item_name', sa.String(length=60), nullable=False),
     sa.Column('started_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
@@ -1158,6 +1236,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['booking_id'], ['bookings.id'], name=op.f('fk_service_records_booking_id_bookings')),
     sa.ForeignKeyConstraint(['caregiver_id'], ['caregivers.id'], name=op.f('fk_service_records_caregiver_id_caregivers')),
     sa.ForeignKeyConstraint(['elder_id'], ['elders.id'], name=op.f('fk_service_records_elder_id_elders')),
+    sa.ForeignKeyConstraint(['provider_id'], ['providers.id'], name=op.f('fk_service_records_provider_id_providers')),
     sa.ForeignKeyConstraint(['reviewed_by'], ['users.id'], name=op.f('fk_service_records_reviewed_by_users')),
     sa.ForeignKeyConstraint(['station_id'], ['stations.id'], name=op.f('fk_service_records_station_id_stations')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_service_records'))
@@ -1166,8 +1245,31 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_service_records_booking_id'), ['booking_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_service_records_caregiver_id'), ['caregiver_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_service_records_elder_id'), ['elder_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_service_records_provider_id'), ['provider_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_service_records_station_id'), ['station_id'], unique=False)
         batch_op.create_index('uq_service_records_live_booking', ['booking_id'], unique=True, sqlite_where=sa.text('NOT reversed'), postgresql_where=sa.text('NOT reversed'))
+
+    op.create_table('fraud_holds',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('record_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('provider_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('signal', sa.String(length=40), nullable=False),
+    sa.Column('detail', sa.String(length=300), server_default='', nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('paid_fen', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), server_default='0', nullable=False),
+    sa.Column('recovered_fen', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), server_default='0', nullable=False),
+    sa.Column('note', sa.Text(), server_default='', nullable=False),
+    sa.Column('created_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('decided_at', server.store.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('decided_by', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.ForeignKeyConstraint(['decided_by'], ['users.id'], name=op.f('fk_fraud_holds_decided_by_users')),
+    sa.ForeignKeyConstraint(['provider_id'], ['providers.id'], name=op.f('fk_fraud_holds_provider_id_providers')),
+    sa.ForeignKeyConstraint(['record_id'], ['service_records.id'], name=op.f('fk_fraud_holds_record_id_service_records')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_fraud_holds')),
+    sa.UniqueConstraint('record_id', name=op.f('uq_fraud_holds_record_id'))
+    )
+    with op.batch_alter_table('fraud_holds', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_fraud_holds_provider_id'), ['provider_id'], unique=False)
 
     op.create_table('hotline_alert_attempts',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -1218,9 +1320,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_hotline_alert_attempts_alert_id'))
 
     op.drop_table('hotline_alert_attempts')
+    with op.batch_alter_table('fraud_holds', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_fraud_holds_provider_id'))
+
+    op.drop_table('fraud_holds')
     with op.batch_alter_table('service_records', schema=None) as batch_op:
         batch_op.drop_index('uq_service_records_live_booking', sqlite_where=sa.text('NOT reversed'), postgresql_where=sa.text('NOT reversed'))
         batch_op.drop_index(batch_op.f('ix_service_records_station_id'))
+        batch_op.drop_index(batch_op.f('ix_service_records_provider_id'))
         batch_op.drop_index(batch_op.f('ix_service_records_elder_id'))
         batch_op.drop_index(batch_op.f('ix_service_records_caregiver_id'))
         batch_op.drop_index(batch_op.f('ix_service_records_booking_id'))
@@ -1378,6 +1485,16 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_elders_household_id'))
 
     op.drop_table('elders')
+    op.drop_table('provider_ratings')
+    with op.batch_alter_table('provider_contracts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_provider_contracts_provider_id'))
+
+    op.drop_table('provider_contracts')
+    with op.batch_alter_table('caregivers', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_caregivers_station_id'))
+        batch_op.drop_index(batch_op.f('ix_caregivers_provider_id'))
+
+    op.drop_table('caregivers')
     op.drop_table('welfare_rulesets')
     op.drop_table('welfare_officers')
     op.drop_table('welfare_calendars')
@@ -1390,14 +1507,18 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_refresh_tokens_family'))
 
     op.drop_table('refresh_tokens')
+    with op.batch_alter_table('providers', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_providers_district'))
+
+    op.drop_table('providers')
+    with op.batch_alter_table('provider_listings', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_provider_listings_district'))
+
+    op.drop_table('provider_listings')
     with op.batch_alter_table('hotline_roster', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_hotline_roster_station_id'))
 
     op.drop_table('hotline_roster')
-    with op.batch_alter_table('caregivers', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_caregivers_station_id'))
-
-    op.drop_table('caregivers')
     op.drop_table('audit_log')
     with op.batch_alter_table('volunteers', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_volunteers_station_id'))

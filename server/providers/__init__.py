@@ -1,0 +1,1 @@
+"""Service organisations: providers, contracts, red and black lists, fraud holds, ratings."""

@@ -1,0 +1,1 @@
+"""The providers domain's flows: one module per thing a person does."""

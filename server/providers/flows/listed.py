@@ -1,0 +1,79 @@
+"""Who is on the red or black list on a day: read by the planner and the dispatcher before
+they give anyone work, so this module imports only tables."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from schemas.providers import Grade, ListingStatus, ListKind, ListSubject, RatingStatus
+from server.providers.rules import valid_certificate
+from server.providers.tables import provider_listings, provider_ratings
+from server.registry.tables import caregivers
+
+
+def in_force(day: date) -> ColumnElement[bool]:
+    pl = provider_listings.c
+    return and_(
+        pl.status == ListingStatus.ACTIVE.value,
+        pl.starts_on <= day,
+        or_(pl.ends_on.is_(None), pl.ends_on >= day),
+    )
+
+
+async def listed(
+    conn: AsyncConnection, subject: ListSubject, kind: ListKind, day: date
+) -> set[int]:
+    """Ids of the providers (or caregivers) on the red (or black) list on ``day``."""
+    pl = provider_listings.c
+    rows = await conn.execute(
+        select(pl.subject_id).where(
+            pl.subject == subject.value, pl.kind == kind.value, in_force(day)
+        )
+    )
+    return set(rows.scalars())
+
+
+async def blocked_caregivers(conn: AsyncConnection, day: date) -> set[int]:
+    """Caregivers who may take no new work on ``day``: black-listed themselves, or employed by a
+    black-listed provider."""
+    ids = await listed(conn, ListSubject.CAREGIVER, ListKind.BLACK, day)
+    bad = await listed(conn, ListSubject.PROVIDER, ListKind.BLACK, day)
+    if bad:
+        rows = await conn.execute(select(caregivers.c.id).where(caregivers.c.provider_id.in_(bad)))
+        ids |= set(rows.scalars())
+    return ids
+
+
+def cert_skill(name: str) -> str:
+    """A certificate as the planner's skill: an item that needs it requires this skill."""
+    return f"cert:{name}"
+
+
+def certificate_skills(certs: Any, day: date) -> frozenset[str]:
+    """The caregiver's certificates valid on ``day``, as planner skills (持证上岗)."""
+    names = {str(c.get("name")) for c in certs or () if isinstance(c, dict) and c.get("name")}
+    return frozenset(cert_skill(n) for n in names if valid_certificate(certs, n, day))
+
+
+# A 不合格 rating stops new bookings going to the provider: a task booked after the first signed
+# 不合格 requires this planner skill, which every caregiver has except those of such providers.
+NEW_WORK = "standing:new_work"
+
+
+async def unqualified_since(conn: AsyncConnection) -> dict[int, datetime]:
+    """Providers with a signed 不合格 rating, and when it was signed."""
+    r = provider_ratings.c
+    rows = await conn.execute(
+        select(r.provider_id, r.signed_at).where(
+            r.status == RatingStatus.SIGNED.value, r.grade == Grade.UNQUALIFIED.value
+        )
+    )
+    found: dict[int, datetime] = {}
+    for pid, at in rows.all():
+        if at is not None and (pid not in found or at < found[pid]):
+            found[pid] = at
+    return found

@@ -1,0 +1,113 @@
+"""Rows of the providers domain as the API answers them, and the texts it speaks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from schemas.providers import (
+    ContractOut,
+    ContractStatus,
+    Grade,
+    HoldOut,
+    HoldStatus,
+    ListingOut,
+    ListingStatus,
+    ListKind,
+    ListSubject,
+    ProviderOut,
+    RatingOut,
+    RatingStatus,
+)
+from server.texts import Text, render
+
+
+def both(key: str, **params: Any) -> str:
+    """A problem or memo as one "中文 / English" string."""
+    t = Text(key, params)
+    return f"{t.render('zh')} / {t.render('en')}"
+
+
+def zh(key: str, **params: Any) -> str:
+    """A cell of a Chinese document."""
+    return render(key, **params)
+
+
+def _dicts(raw: Any) -> list[dict[str, Any]]:
+    return [dict(x) for x in raw or () if isinstance(x, dict)]
+
+
+def provider(row: Any, *, red: bool, black: bool) -> ProviderOut:
+    return ProviderOut(
+        id=row.id,
+        name=row.name,
+        credit_code=row.credit_code,
+        district=row.district,
+        licence=dict(row.licence or {}),
+        documents=_dicts(row.documents),
+        contacts=_dicts(row.contacts),
+        red_listed=red,
+        black_listed=black,
+        created_at=row.created_at,
+    )
+
+
+def contract(row: Any) -> ContractOut:
+    return ContractOut(
+        id=row.id,
+        provider_id=row.provider_id,
+        district=row.district,
+        street=row.street,
+        starts_on=row.starts_on,
+        ends_on=row.ends_on,
+        items=_dicts(row.items),
+        status=ContractStatus(row.status),
+        end_reason=row.end_reason,
+    )
+
+
+def listing(row: Any, name: str, replanned: list[int] | None = None) -> ListingOut:
+    return ListingOut(
+        id=row.id,
+        subject=ListSubject(row.subject),
+        subject_id=row.subject_id,
+        subject_name=name,
+        kind=ListKind(row.kind),
+        district=row.district,
+        reason=row.reason,
+        evidence=[str(e) for e in row.evidence or ()],
+        starts_on=row.starts_on,
+        ends_on=row.ends_on,
+        status=ListingStatus(row.status),
+        replanned_tasks=replanned or [],
+    )
+
+
+def hold(row: Any) -> HoldOut:
+    return HoldOut(
+        id=row.id,
+        record_id=row.record_id,
+        provider_id=row.provider_id,
+        signal=row.signal,
+        detail=row.detail,
+        status=HoldStatus(row.status),
+        paid_fen=int(row.paid_fen),
+        recovered_fen=int(row.recovered_fen),
+        note=row.note,
+    )
+
+
+def rating(row: Any, ending: list[int] | None = None) -> RatingOut:
+    return RatingOut(
+        id=row.id,
+        provider_id=row.provider_id,
+        year=row.year,
+        status=RatingStatus(row.status),
+        score=float(row.score),
+        computed_grade=Grade(row.computed_grade),
+        grade=Grade(row.grade),
+        evidence=dict(row.evidence or {}),
+        weights_version=row.weights_version,
+        adjust_reason=row.adjust_reason,
+        signed_by=row.signed_by,
+        contracts_ending=ending or [],
+    )
