@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: 859685d9af70
+Revision ID: 37e2e116836e
 Revises: 
-Create Date: 2026-12-07 01:12:43.247014
+Create Date: 2026-12-07 01:15:08.316204
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from alembic import op
 import server.store.types
 
 
-revision = '859685d9af70'
+revision = '37e2e116836e'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -876,6 +876,8 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=10), nullable=False),
     sa.Column('created_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
     sa.Column('delivered_at', server.store.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('answer', sa.String(length=10), nullable=True),
+    sa.Column('answered_at', server.store.types.UtcDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['chain_id'], ['hotline_chains.id'], name=op.f('fk_hotline_alerts_chain_id_hotline_chains')),
     sa.ForeignKeyConstraint(['incident_id'], ['incidents.id'], name=op.f('fk_hotline_alerts_incident_id_incidents')),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_hotline_alerts_user_id_users')),
