@@ -36,3 +36,18 @@ async def test_api_answers_are_not_cached_or_sniffed_and_name_no_versions(api: A
     assert "aiohttp" not in r.headers.get("Server", "") and "Python" not in r.headers.get(
         "Server", ""
     )
+
+
+async def test_periods_outside_the_calendar_are_refused_not_500(api: Api) -> None:
+    """Found by the schema fuzz: year 0 (or 9999) made a date the ledger cannot hold."""
+    for period in ("0000Q1", "9999Q4", "0000-01"):
+        status, body = await api.call(
+            "POST", "/api/v1/districts/x/close", "admin", json={"period": period}
+        )
+        assert status == 422, (period, body)
+    for path in (
+        f"/api/v1/elders/{api.ids['elder']}/statements/9999-12.csv",
+        "/api/v1/districts/x/summaries/0000Q1.csv",
+    ):
+        status, _ = await api.call("GET", path, "admin")
+        assert status == 404, path
