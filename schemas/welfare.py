@@ -121,7 +121,7 @@ class ReverseIn(Model):
 
 
 class CloseIn(Model):
-    period: str = Field(pattern=r"^\d{4}(Q[1-4]|-(0[1-9]|1[0-2]))$")
+    period: str = Field(pattern=r"^20\d{2}(Q[1-4]|-(0[1-9]|1[0-2]))$")  # 2000-2099
 
 
 class StayIn(Model):

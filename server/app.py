@@ -29,6 +29,15 @@ from server.store.engine import Store
 log = logging.getLogger("anxin.app")
 
 
+async def _safe_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """Every answer: no versions in ``Server``, no content sniffing; API answers (personal
+    data) are never stored by a browser or a proxy."""
+    response.headers["Server"] = "anxin"
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    if request.path.startswith("/api/"):
+        response.headers["Cache-Control"] = "no-store"
+
+
 def create_app(
     settings: Settings,
     *,
@@ -97,6 +106,7 @@ def create_app(
         await app[HUB].close_all()
 
     app.on_shutdown.append(close_sockets)
+    app.on_response_prepare.append(_safe_headers)
     app.cleanup_ctx.extend([open_store, open_bus, open_http, background])
     setup_routes(app)
     return app

@@ -267,12 +267,13 @@ export class Live {
         if (Date.now() - this.lastHeard > 2 * HEARTBEAT_MS || ++n % 4 === 0) this._beat();
       }, HEARTBEAT_MS / 4);
     };
-    ws.onclose = async () => {
+    ws.onclose = async (ev) => {
       if (this.ws !== ws || this.stopped) return;   // a socket we already gave up
       clearInterval(this.pingTimer); clearTimeout(this.connectTimer);
       this.ws = null;
       this._setState("offline");
-      if (!hello && navigator.onLine) {
+      // 4401: the server ended the session or the token expired (a refresh tells which).
+      if ((!hello || (ev && ev.code === 4401)) && navigator.onLine) {
         // The upgrade was refused: most likely an expired access token.
         try { await this.session.refresh(); } catch (e) { if (!this.session.signedIn) return; }
       }

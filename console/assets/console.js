@@ -55,10 +55,10 @@ addStrings({
   ev_opened: "呼叫进入", ev_offered: "派单", ev_accepted: "接单", ev_en_route: "出发", ev_arrived: "到达",
   ev_resolved: "处理完毕", ev_closed: "关闭", ev_alarm: "警报", ev_alarm_acknowledged: "警报已确认",
   ev_escalation_step: "升级流程", ev_responsibility_taken: "已有人负责", ev_escalation_stopped: "升级停止", no_candidates: "调度未找到可用护理员，请人工指派", not_dispatched: "非紧急呼叫：调度不派护理员，请回电处理（需要时可手动指派）",
-  ev_offer_declined: "拒单", ev_offer_expired: "超时未接", ev_offer_withdrawn: "撤回", ev_joined: "再次按键",
+  ev_offer_declined: "拒单", ev_offer_expired: "超时未接", ev_offer_withdrawn: "撤回", ev_caregiver_deactivated: "护理员已停用，重新派单", ev_joined: "再次按键",
   chain_running: "进行中", chain_stopped: "已有人负责", chain_closed: "已结束", ev_call_linked: "关联来电", ev_call_ended: "通话结束",
   ev_marked_medical: "标记医疗急救", ev_escalation_skipped: "升级跳过", ev_called_120: "已拨打120", ev_care_record: "护理记录",
-  unknown_caller: "未知号码", show_number: "显示号码", call_ringing: "来电", call_answered: "通话中", call_ended: "已挂断", call_missed: "未接",
+  unknown_caller: "未知号码", sign_in_locked: "{name} 的账号登录失败过多（来自 {source}），暂停 {minutes} 分钟", show_number: "显示号码", call_ringing: "来电", call_answered: "通话中", call_ended: "已挂断", call_missed: "未接",
   other_type: "其他类型…", find_elder: "查找老人并建单", recent_calls: "近期来电",
   sign_out: "退出", escalation: "升级流程（邻居、家属、120）", chain_status: "状态", chain_next: "下一步",
   chain_none: "尚未启动", escalate: "立即升级", escalate_default: "调度员手动升级", escalated: "已升级",
@@ -113,10 +113,10 @@ addStrings({
   ev_opened: "Call in", ev_offered: "Offered", ev_accepted: "Accepted", ev_en_route: "Left", ev_arrived: "Arrived",
   ev_resolved: "Resolved", ev_closed: "Closed", ev_alarm: "Alarm", ev_alarm_acknowledged: "Alarm acknowledged",
   ev_escalation_step: "Escalation step", ev_responsibility_taken: "Responsibility taken", ev_escalation_stopped: "Escalation stopped", no_candidates: "The dispatcher found nobody available: assign by hand", not_dispatched: "Not an emergency: the dispatcher sends nobody; call back (assign by hand if needed)",
-  ev_offer_declined: "Declined", ev_offer_expired: "Offer expired", ev_offer_withdrawn: "Withdrawn", ev_joined: "Pressed again",
+  ev_offer_declined: "Declined", ev_offer_expired: "Offer expired", ev_offer_withdrawn: "Withdrawn", ev_caregiver_deactivated: "Caregiver deactivated: offered again", ev_joined: "Pressed again",
   chain_running: "running", chain_stopped: "someone responsible", chain_closed: "closed", ev_call_linked: "Call linked", ev_call_ended: "Call ended",
   ev_marked_medical: "Marked medical", ev_escalation_skipped: "Escalation step skipped", ev_called_120: "Called 120", ev_care_record: "Care record",
-  unknown_caller: "unknown number", show_number: "show number", call_ringing: "ringing", call_answered: "on the line", call_ended: "ended", call_missed: "missed",
+  unknown_caller: "unknown number", sign_in_locked: "Too many failed sign-ins to {name} (from {source}): held for {minutes} min", show_number: "show number", call_ringing: "ringing", call_answered: "on the line", call_ended: "ended", call_missed: "missed",
   other_type: "Other type…", find_elder: "Find the elder and open a call", recent_calls: "Recent calls",
   sign_out: "Sign out", escalation: "Escalation (neighbour, family, 120)", chain_status: "Status", chain_next: "next",
   chain_none: "not started", escalate: "Escalate now", escalate_default: "escalated by the operator", escalated: "Escalated",
@@ -209,6 +209,7 @@ function onEvent(msg) {
     return;
   }
   if (msg.type === "caregiver.duty") { refreshSide(); return; }
+  if (msg.type === "auth.sign_in_locked") { toast(t("sign_in_locked", { name: p.display_name, source: p.source, minutes: Math.ceil(p.seconds / 60) }), "err"); return; }
   if (msg.type === "call.ringing" && !S.handledCalls.has(p.call_id)) { S.calls.set(p.call_id, { ...p, status: "ringing", at: msg.at }); renderCalls(); beep(); return; }
   if (msg.type === "call.answered") { const c = S.calls.get(p.call_id); if (c) { c.status = "answered"; renderCalls(); } return; }
   if (msg.type === "call.ended") {

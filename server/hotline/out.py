@@ -61,9 +61,14 @@ def alert_message(key: str, params: Mapping[str, Any]) -> Text:
     return Text(key, params)
 
 
-def alert_text(alert: Any) -> str:
-    """What an alert says (SMS, voice, app), in Chinese, cut to what one alert may carry."""
-    return alert_message(alert.text_key, alert.text_params or {}).render("zh")[:ALERT_TEXT_MAX]
+def alert_text(alert: Any, *, address: bool = True) -> str:
+    """What an alert says (SMS, voice, app), in Chinese, cut to what one alert may carry.
+    Without ``address``, the elder's address is left out (an SMS: the link's page shows it
+    once the person says they are going)."""
+    params = dict(alert.text_params or {})
+    if not address and "address" in params:
+        params["address"] = zh("hotline.address_after_accept")
+    return alert_message(alert.text_key, params).render("zh")[:ALERT_TEXT_MAX]
 
 
 def step_line(kind: StepKind, step: str, detail: str) -> str:

@@ -38,7 +38,8 @@ class PageState(StrEnum):
     ASK = "ask"  # not answered yet: both buttons
     GOING = "going"  # said they are going: they can still say they cannot
     DECLINED = "declined"  # said they cannot: they can still change their mind
-    OVER = "over"  # the call is handled or closed: nothing to do
+    OVER = "over"  # the call is handled or closed (or the link expired): nothing to do
+    ALREADY = "already"  # a different answer after the first: refused, the first one shown
     INVALID = "invalid"  # forged or unknown link
 
 
@@ -56,6 +57,7 @@ _NOTES: Final = {
     PageState.GOING: "hotline.page.going",
     PageState.DECLINED: "hotline.page.declined",
     PageState.OVER: "hotline.page.over",
+    PageState.ALREADY: "hotline.page.already",
     PageState.INVALID: "hotline.page.invalid",
 }
 
@@ -99,9 +101,8 @@ def render(page: RespondPage) -> str:
         parts.append(f'<p class="msg">{escape(page.text)}</p>')
     parts.append(f'<p>{escape(zh)}<br><span class="en">{escape(en)}</span></p>')
     buttons = []
-    if page.state in (PageState.ASK, PageState.DECLINED):
+    if page.state is PageState.ASK:  # answered once: no buttons after
         buttons.append(_button("accept", "go", "hotline.page.accept"))
-    if page.state in (PageState.ASK, PageState.GOING):
         buttons.append(_button("decline", "no", "hotline.page.decline"))
     if buttons:
         parts.append(f'<form method="post" action="{escape(page.action, quote=True)}">')

@@ -109,6 +109,9 @@ alerts = Table(
     Column("status", String(10), nullable=False),  # AlertStatus
     Column("created_at", UtcDateTime, nullable=False),
     Column("delivered_at", UtcDateTime, nullable=True),
+    # The answer through the SMS link (accept / decline): given once, never changed there.
+    Column("answer", String(10), nullable=True),
+    Column("answered_at", UtcDateTime, nullable=True),
 )
 Index("uq_hotline_alerts_chain_firing", alerts.c.chain_id, alerts.c.firing, unique=True)
 

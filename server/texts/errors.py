@@ -160,6 +160,11 @@ TEXTS: Catalogue = {
         "该服务记录因疑似虚假正在复核，复核前不能通过或结算",
         "This record is held for a fraud review: it cannot be passed or paid until decided",
     ),
+    "error.already_answered": (
+        "这条短信已经回复过了，如要改变，请打电话给服务站",
+        "This link was answered already; to change it, phone the station",
+    ),
+    "error.link_expired": ("这条短信链接已失效", "This link has expired"),
     "error.session_ended": ("这次登录已结束，请重新登录", "This session has ended; sign in again"),
     "error.wrong_password": ("当前密码不对", "The current password is not right"),
     "error.password_too_short": ("密码太短，请至少设 8 位", "The password is too short"),

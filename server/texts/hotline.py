@@ -36,6 +36,10 @@ TEXTS: Catalogue = {
         "Please go, or call {phone}.",
     ),
     "hotline.the_station": ("服务站", "the station"),
+    "hotline.address_after_accept": (
+        "点链接确认前往后显示地址",
+        "address shown once you say you go",
+    ),
     "hotline.sms.link": ("{text} 能去请点：{link}", "{text} If you can go, tap: {link}"),
     # Tasks the hotline makes, and why it cancels one.
     "hotline.task.missed_call": ("未接来电回拨 {caller}", "call back a missed call"),
@@ -51,14 +55,19 @@ TEXTS: Catalogue = {
     "hotline.page.heading": ("安心 · 紧急呼叫", "Anxin · emergency call"),
     "hotline.page.ask": ("请告诉服务站您能否前往。", "Please tell the station whether you can go."),
     "hotline.page.going": (
-        "谢谢！服务站已知道您正在前往。如果去不了，请点下面的按钮。",
-        "Thank you: the station knows you are on your way. If you cannot go after all, tap below.",
+        "谢谢！服务站已知道您正在前往。如果去不了，请直接打电话给服务站。",
+        "Thank you: the station knows you are on your way. If you cannot go after all, "
+        "please phone the station.",
     ),
     "hotline.page.declined": (
         "已告诉服务站您去不了，我们会联系其他人。",
         "The station knows you cannot go and is calling someone else.",
     ),
     "hotline.page.over": ("这次呼叫已处理完毕，谢谢您。", "This call has been handled. Thank you."),
+    "hotline.page.already": (
+        "您已经回答过了，不能更改。如有变化，请直接打电话给服务站。",
+        "You have already answered; it cannot be changed here. Please phone the station.",
+    ),
     "hotline.page.invalid": (
         "链接无效或已过期，请直接致电服务站。",
         "This link is not valid: please call the station.",

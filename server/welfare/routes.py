@@ -325,6 +325,8 @@ async def elder_statement(request: web.Request) -> web.Response:
         first = date.fromisoformat(f"{month}-01")
     except ValueError as exc:
         raise ApiError(404, "not_found", "months look like 2026-11") from exc
+    if not 2000 <= first.year <= 2099:
+        raise ApiError(404, "not_found", "months look like 2026-11")
     book = await statements.elder_month(platform(request), p, elder_id=eid, month=first)
     name = f"service-record-book-{eid}-{month}"
     return out.download([book], request.match_info["fmt"], name)

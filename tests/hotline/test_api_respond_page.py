@@ -56,19 +56,62 @@ async def test_tapping_the_link_opens_a_page_and_answers_nothing(
     assert await chain_status(api, iid) == "running"  # a link preview must not answer
 
 
-async def test_the_buttons_post_a_form_that_stops_and_resumes_the_chain(
+ADDRESS = "红庙北里3号楼2单元401"
+
+
+async def test_the_link_is_answered_once_and_shows_the_address_after_accept(
     api: Api, provider: FakeProvider
 ) -> None:
     iid, path = await neighbour_link(api, provider)
+    [sms] = [m for m in provider.sent if m.channel == "sms" and m.to == "13722223333"]
+    assert ADDRESS not in sms.body["text"]  # the SMS does not carry the address
+    before = await (await api.client.get(path)).text()
+    assert "王秀英" in before and ADDRESS not in before
     r = await api.client.post(path, data={"answer": "accept"}, allow_redirects=False)
     assert r.status == 303 and r.headers["Location"].startswith(path)
     assert await chain_status(api, iid) == "paused"
     after = await (await api.client.get(r.headers["Location"])).text()
-    assert "我去不了" in after and "我去看看" not in after  # going: only "I can't" is left
-    r = await api.client.post(path, data={"answer": "decline"})  # follows the redirect
-    assert r.status == 200 and "我去看看" in await r.text()
+    assert ADDRESS in after  # going: now the address
+    assert "<button" not in after  # answered once: no buttons
+    # A later different answer is refused, and the page says the first one stands.
+    r = await api.client.post(path, data={"answer": "decline"}, allow_redirects=False)
+    page = await r.text()
+    assert r.status == 409 and "不能更改" in page and "<button" not in page
+    status, body = await api.call("POST", path, json={"answer": "decline"})
+    assert status == 409 and body["code"] == "already_answered" and body["answer"] == "accept"
+    await api.call("POST", path, json={"answer": "accept"}, expect=200)  # the same: fine
     await settle(api, provider)
-    assert await chain_status(api, iid) == "running"
+    assert await chain_status(api, iid) == "paused"
+
+
+async def test_the_link_expires_with_its_call(api: Api, provider: FakeProvider) -> None:
+    iid, path = await neighbour_link(api, provider)
+    await api.call(
+        "POST",
+        f"/api/v1/incidents/{iid}/close",
+        "operator",
+        json={"resolution": "handled_by_phone", "notes": "老人回电说没事"},
+        expect=200,
+    )
+    status, body = await api.call("POST", path, json={"answer": "accept"})
+    assert status == 410 and body["code"] == "link_expired"
+    r = await api.client.post(path, data={"answer": "accept"}, allow_redirects=False)
+    assert r.status == 410 and "已处理完毕" in await r.text()
+
+
+async def test_the_link_expires_after_a_day(api: Api, provider: FakeProvider) -> None:
+    _, path = await neighbour_link(api, provider)
+    api.clock.advance(24 * 3600 + 1)
+    status, body = await api.call("POST", path, json={"answer": "accept"})
+    assert status == 410 and body["code"] == "link_expired"
+
+
+@pytest.mark.parametrize("token", ["١٢.abc", "²³.abc", "9" * 40 + ".abc", "1." + "a" * 300])
+async def test_odd_tokens_are_404_never_500(api: Api, token: str) -> None:
+    r = await api.client.get(f"/api/v1/hotline/respond/{token}")
+    assert r.status == 404
+    r = await api.client.post(f"/api/v1/hotline/respond/{token}", json={"answer": "accept"})
+    assert r.status == 404 and (await r.json())["code"] == "link_not_found"
 
 
 @pytest.mark.parametrize(

@@ -111,3 +111,32 @@ async def test_operators_see_a_lockout_and_it_is_audited(api: Api) -> None:
     ]
     assert other is None  # another station's operator is not told
     assert details == [{"source": "198.51.100.9", "seconds": 900}]
+
+
+@pytest.mark.parametrize(
+    ("password", "code"),
+    [
+        ("12345678", "password_too_common"),
+        ("woaini1314", "password_too_common"),
+        ("sunli-2041", "password_like_name"),  # the login
+        ("13700001111x", "password_like_name"),  # the phone
+        ("aaaaaaaaaa", "password_too_common"),
+    ],
+)
+async def test_new_accounts_refuse_common_and_own_name_passwords(
+    api: Api, password: str, code: str
+) -> None:
+    body = {
+        "station_id": api.ids["station"],
+        "name": "孙丽",
+        "phone": "13700001111",
+        "username": "sunli",
+        "password": password,
+        "skills": ["first_aid"],
+    }
+    status, answer = await api.call("POST", "/api/v1/caregivers", "operator", json=body)
+    assert status == 422 and answer["code"] == code
+    page = await api.call("GET", "/api/v1/caregivers?q=孙丽", "operator", expect=200)
+    assert page["total"] == 0  # nothing half-written
+    body["password"] = "Lantern-field-58"
+    await api.call("POST", "/api/v1/caregivers", "operator", json=body, expect=201)

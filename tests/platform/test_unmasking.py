@@ -90,3 +90,16 @@ async def test_the_callers_full_number_only_with_an_audit_row(api: Api) -> None:
     assert got["caller"] == "13500000003"
     [row] = await _audit(api, "reveal_caller")
     assert (row.actor_user_id, row.object_id) == (api.ids["operator"], "c-1")
+
+
+async def test_full_reads_of_a_file_are_rate_limited(api: Api) -> None:
+    from server.registry.flows.elders import REVEALS_PER_HOUR
+
+    path = f"/api/v1/elders/{api.ids['elder']}?reveal=1"
+    for _ in range(REVEALS_PER_HOUR):
+        await api.call("GET", path, "operator", expect=200)
+    status, body = await api.call("GET", path, "operator")
+    assert status == 429 and body["code"] == "rate_limited"
+    masked = await api.call("GET", f"/api/v1/elders/{api.ids['elder']}", "operator", expect=200)
+    assert "*" in masked["phone"]  # the masked file is still there
+    assert len(await _audit(api, "reveal")) == REVEALS_PER_HOUR

@@ -66,9 +66,10 @@ def respond_token(platform: Platform, alert_id: int) -> str:
 
 
 def alert_of_token(platform: Platform, token: str) -> int | None:
-    """The alert id a respond token names, or None when the token is forged."""
+    """The alert id a respond token names, or None when the token is forged (or is not an
+    id at all: other scripts' digits, or longer than any id)."""
     head, _, _ = token.partition(".")
-    if not head.isdigit():
+    if not (head.isascii() and head.isdigit() and len(head) <= 18) or len(token) > 64:
         return None
     return int(head) if hmac.compare_digest(respond_token(platform, int(head)), token) else None
 
@@ -103,7 +104,7 @@ def _address(alert: Any, channel: Channel) -> str:
 
 
 def _text_for(platform: Platform, alert: Any, channel: Channel) -> str:
-    text = alert_text(alert)
+    text = alert_text(alert, address=channel is not Channel.SMS)
     if channel is Channel.SMS:
         base = platform.settings.public_url or DEFAULT_PUBLIC_URL
         link = f"{base}/api/v1/hotline/respond/{respond_token(platform, alert.id)}"

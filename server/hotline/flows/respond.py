@@ -3,9 +3,11 @@ digits in a voice receipt, and the app's "seen"."""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotline.channels import Receipt, ReceiptStatus
 from schemas.hotline import Channel
@@ -22,12 +24,47 @@ from server.incidents.model import timeline
 from server.incidents.tables import incidents
 from server.platform import Platform, Tx
 
+LINK_TTL: Final = timedelta(hours=24)
+
 
 async def answer(platform: Platform, alert_id: int, *, accept: bool, via: str) -> None:
-    """The person behind a valid link answered."""
+    """The person behind a valid link answered: once. The same answer again changes nothing;
+    a different one is refused (409, the first answer named); once the alert is over (the
+    call handled or closed, the alarm acknowledged, or a day old) the link is expired (410)."""
+    said = "accept" if accept else "decline"
     async with platform.tx() as tx:
-        alert = (await tx.conn.execute(select(alerts).where(alerts.c.id == alert_id))).one()
+        alert = (
+            await tx.conn.execute(select(alerts).where(alerts.c.id == alert_id).with_for_update())
+        ).first()
+        if alert is None:
+            raise ApiError(404, "link_not_found", "this link is not valid")
+        if alert.answer is not None:
+            if alert.answer == said:
+                return
+            raise ApiError(
+                409,
+                "already_answered",
+                "this link was already answered; phone the station to change it",
+                answer=alert.answer,
+            )
+        if await _over(tx.conn, alert, tx.now):
+            raise ApiError(410, "link_expired", "this call is over; the link no longer answers")
+        await tx.conn.execute(
+            update(alerts).where(alerts.c.id == alert_id).values(answer=said, answered_at=tx.now)
+        )
         await _answer(platform, tx, alert, accept, via=via)
+
+
+async def _over(conn: AsyncConnection, alert: Any, now: datetime) -> bool:
+    """Whether the alert's link no longer answers: its call is handled or closed, its alarm
+    acknowledged, or it is older than ``LINK_TTL``."""
+    if now - alert.created_at > LINK_TTL:
+        return True
+    if alert.incident_id is not None:
+        stmt = select(incidents.c.status).where(incidents.c.id == alert.incident_id)
+        if (await conn.execute(stmt)).scalar() in OVER:
+            return True
+    return alarm_followup.is_alarm_alert(alert) and await alarm_followup.acknowledged(conn, alert)
 
 
 async def _answer(platform: Platform, tx: Tx, alert: Any, accept: bool, *, via: str) -> None:
@@ -53,25 +90,29 @@ async def _answer(platform: Platform, tx: Tx, alert: Any, accept: bool, *, via: 
 
 
 async def page_of(platform: Platform, alert_id: int, answered: str | None) -> tuple[PageState, str]:
-    """What the link's page shows now (and the alert's text). Reading never answers."""
+    """What the link's page shows now (and the alert's text: the elder's address only once
+    the person said they are going). Reading never answers."""
     async with platform.store.read() as conn:
-        alert = (await conn.execute(select(alerts).where(alerts.c.id == alert_id))).one()
-        state = PageState.ASK
-        over = False
-        if alert.incident_id is not None:
-            stmt = select(incidents.c.status).where(incidents.c.id == alert.incident_id)
-            over = (await conn.execute(stmt)).scalar() in OVER
-        if alarm_followup.is_alarm_alert(alert):
-            over = over or await alarm_followup.acknowledged(conn, alert)
-        elif alert.chain_id is not None and alert.person in await responsible_in(
-            conn, int(alert.chain_id)
-        ):
-            state = PageState.GOING
-    if over:
+        alert = (await conn.execute(select(alerts).where(alerts.c.id == alert_id))).first()
+        if alert is None:
+            return PageState.INVALID, ""
+        over = await _over(conn, alert, platform.clock.now())
+        going = alert.answer == "accept" or (
+            not alarm_followup.is_alarm_alert(alert)
+            and alert.chain_id is not None
+            and alert.person in await responsible_in(conn, int(alert.chain_id))
+        )
+    if going and not over:
+        state = PageState.GOING
+    elif over:
         state = PageState.OVER
-    elif answered == "decline" and state is PageState.ASK:
+    elif alert.answer == "decline":
         state = PageState.DECLINED
-    return state, alert_text(alert)
+    elif answered is not None and alert.answer is not None and answered != alert.answer:
+        state = PageState.ALREADY
+    else:
+        state = PageState.ASK
+    return state, alert_text(alert, address=going and not over)
 
 
 async def receipt(platform: Platform, got: Receipt) -> bool:

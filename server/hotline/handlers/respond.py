@@ -70,7 +70,16 @@ async def respond_link(request: web.Request) -> web.Response:
         if alert_id is None:
             raise ApiError(404, "link_not_found", "this link is not valid")
         answer = (await parse(request, RespondIn)).answer
-    await respond.answer(pf, alert_id, accept=answer == "accept", via="sms_link")
+    try:
+        await respond.answer(pf, alert_id, accept=answer == "accept", via="sms_link")
+    except ApiError as exc:
+        if not form or exc.code not in ("already_answered", "link_expired"):
+            raise
+        # The phone's page says what happened: the first answer stands, or the call is over.
+        state, text = await respond.page_of(pf, alert_id, answer)
+        if exc.code == "already_answered":
+            state = PageState.ALREADY
+        return _page(RespondPage(state, text=text, action=request.path), exc.status)
     if form:
         raise web.HTTPSeeOther(location=f"{request.path}?answered={answer}")
     return ok({"alert_id": alert_id, "answer": answer})

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Row
 
 from schemas.common import Location, StationPush
 from schemas.registry import PageQuery
-from server.auth.passwords import hash_password
+from server.auth.passwords import check_new_password, hash_password
 from server.auth.principal import Principal, Role
 from server.auth.tables import users
 from server.errors import ApiError
@@ -131,7 +131,10 @@ async def insert_user(
     password: str | None,
     station_id: int | None,
 ) -> int:
-    """A sign-in account; 409 when the username or the phone already has one."""
+    """A sign-in account; 409 when the username or the phone already has one, 422 when the
+    password is common or the person's own name, login or phone."""
+    if password:
+        check_new_password(password, username, name, phone)
     clauses = [
         c
         for c in (

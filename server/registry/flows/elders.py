@@ -84,6 +84,7 @@ async def _id_number_taken(conn: AsyncConnection, station_id: int, id_number: st
 
 
 ELDER_CREATES_PER_HOUR = 120
+REVEALS_PER_HOUR = 120
 
 
 def _new_values(body: ElderIn) -> dict[str, Any]:
@@ -181,6 +182,8 @@ async def get(
 ) -> tuple[Row[Any], bool]:
     """The elder's row, and whether the caller sees the phones because they are on the way
     to a help call for this elder. Every revealed read is audited."""
+    if reveal:  # each full read costs one of the caller's REVEALS_PER_HOUR
+        await rate_limited(platform, f"reveal:{p.user_id}", limit=REVEALS_PER_HOUR, window_s=3600)
     async with platform.tx() as tx:
         row = await elder_for(tx.conn, p, elder_id)
         if reveal:

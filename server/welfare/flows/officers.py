@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schemas.welfare import OfficerIn, OfficerOut
-from server.auth.passwords import hash_password
+from server.auth.passwords import check_new_password, hash_password
 from server.auth.principal import Principal, Role
 from server.auth.tables import users
 from server.errors import ApiError, not_found
@@ -61,6 +61,7 @@ async def district_scope(conn: AsyncConnection, p: Principal, district: str) -> 
 
 async def create(plat: Platform, p: Principal, body: OfficerIn) -> OfficerOut:
     """An admin opens a reviewer's account with its scope (audited)."""
+    check_new_password(body.password, body.username, body.display_name)
     try:
         async with plat.tx() as tx:
             uid = (

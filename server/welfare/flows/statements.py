@@ -36,7 +36,7 @@ from server.welfare.statements import (
 from server.welfare.tables import hospital_stays, ledger_entries, quota_accounts, service_records
 from server.welfare.workdays import business_date
 
-QUARTER: Final = re.compile(r"\d{4}Q[1-4]")
+QUARTER: Final = re.compile(r"20\d{2}Q[1-4]")  # a year the calendars can hold
 
 
 def quarter_in_path(quarter: str) -> str:

@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: 19f5cd95e48f
+Revision ID: 75ac1b5adee1
 Revises: 
-Create Date: 2026-12-07 01:48:20.692650
+Create Date: 2026-12-07 01:50:41.048445
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from alembic import op
 import server.store.types
 
 
-revision = '19f5cd95e48f'
+revision = '75ac1b5adee1'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -1181,6 +1181,8 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=10), nullable=False),
     sa.Column('created_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
     sa.Column('delivered_at', server.store.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('answer', sa.String(length=10), nullable=True),
+    sa.Column('answered_at', server.store.types.UtcDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['chain_id'], ['hotline_chains.id'], name=op.f('fk_hotline_alerts_chain_id_hotline_chains')),
     sa.ForeignKeyConstraint(['incident_id'], ['incidents.id'], name=op.f('fk_hotline_alerts_incident_id_incidents')),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_hotline_alerts_user_id_users')),
