@@ -385,6 +385,9 @@ class PageQuery(Model):
     station_id: int | None = None
     high_risk: bool | None = None
     living: str | None = None
+    location_pending: bool | None = Field(
+        default=None, description="elders imported without a point, still to be located"
+    )
 
 
 # ----- pushes ---------------------------------------------------------------------------------

@@ -46,12 +46,12 @@ export function tr(obj, fallback = "") {
 document.documentElement.lang = LANG === "zh" ? "zh-CN" : "en";
 
 addStrings({
-  login_title: "登录", login: "账号", password: "密码", sign_in: "登录", sign_out: "退出",
+  login_title: "登录", login: "账号", password: "密码", sign_in: "登录", sign_out: "退出", wechat_sign_in: "微信登录",
   login_failed: "登录失败：{msg}", connecting: "连接中…", live: "实时", offline: "连接中断，正在重连…",
   min: "分钟", error: "出错了：{msg}",
   err_network: "网络不通，请检查网络后重试", err_timeout: "服务器没有回应，请稍后重试", err_http: "请求没有成功（{status}）",
 }, {
-  login_title: "Sign in", login: "Login", password: "Password", sign_in: "Sign in", sign_out: "Sign out",
+  login_title: "Sign in", login: "Login", password: "Password", sign_in: "Sign in", sign_out: "Sign out", wechat_sign_in: "Sign in with WeChat",
   login_failed: "Sign-in failed: {msg}", connecting: "Connecting…", live: "Live", offline: "Offline, reconnecting…",
   min: "min", error: "Error: {msg}",
   err_network: "No network: check the connection and try again", err_timeout: "The server did not answer; try again shortly", err_http: "The request did not succeed ({status})",
@@ -86,10 +86,15 @@ export class Session {
   save(d) { this.data = d; localStorage.setItem(this.key, JSON.stringify(d)); }
   signOut() { this.data = null; localStorage.removeItem(this.key); this.onSignedOut(); }
 
-  async login(login, password) {
-    const r = await send("/api/v1/auth/login", {
+  async login(login, password) { return this._signIn("/api/v1/auth/login", { login, password }); }
+
+  // Back from WeChat's authorisation page with ?code&state (the official account's H5 sign-in).
+  async wechatWeb(code, state) { return this._signIn("/api/v1/auth/wechat/web", { code, state }); }
+
+  async _signIn(path, payload) {
+    const r = await send(path, {
       method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ login, password }),
+      body: JSON.stringify(payload),
     });
     const body = await r.json().catch(() => ({}));
     if (!r.ok) throw new ApiError(r.status, body);
@@ -352,8 +357,27 @@ export class Outbox {
 }
 
 // ----- sign-in form ------------------------------------------------------------------------
-export function loginForm(session, { hint = "", defaultLogin = "", onDone }) {
-  const err = h("div", { class: "login-error", role: "alert" });
+// Inside WeChat's browser, H5 pages sign in through the official account (no password).
+export function inWeChat() { return /MicroMessenger/i.test(navigator.userAgent); }
+
+export function wechatSignInUrl(scope = "snsapi_base") {
+  return `/api/v1/auth/wechat/authorize?next=${encodeURIComponent(location.pathname)}&scope=${scope}`;
+}
+
+// A page WeChat sent back with ?code&state: sign in with them (once: they are taken off the
+// address). Returns an error text for the form, or "".
+export async function wechatReturn(session) {
+  const q = new URLSearchParams(location.search);
+  const code = q.get("code"), state = q.get("state");
+  if (!code || !state) return "";
+  q.delete("code"); q.delete("state");
+  history.replaceState(null, "", location.pathname + (q.toString() ? `?${q}` : "") + location.hash);
+  try { await session.wechatWeb(code, state); return ""; }
+  catch (e) { return t("login_failed", { msg: e.message }); }
+}
+
+export function loginForm(session, { hint = "", defaultLogin = "", onDone, error = "", wechat = false }) {
+  const err = h("div", { class: "login-error", role: "alert", text: error });
   const user = h("input", { name: "login", autocomplete: "username", value: defaultLogin, required: true });
   const pass = h("input", { name: "password", type: "password", autocomplete: "current-password", required: true });
   const form = h("form", { class: "login", id: "login-form" },
@@ -361,6 +385,7 @@ export function loginForm(session, { hint = "", defaultLogin = "", onDone }) {
     h("label", {}, t("login"), user),
     h("label", {}, t("password"), pass),
     h("button", { type: "submit", class: "btn primary" }, t("sign_in")),
+    wechat && inWeChat() ? h("a", { class: "btn wechat", id: "wechat-sign-in", href: wechatSignInUrl() }, t("wechat_sign_in")) : null,
     hint ? h("p", { class: "hint", text: hint }) : null,
     err);
   form.addEventListener("submit", async (ev) => {

@@ -1,6 +1,6 @@
 // The elder's page: one very large help button (hold ~1 s to confirm), the call's status in
 // large type, today's visits and meals, and a call-my-family button.
-import { $, h, t, tr, lang, setLang, addStrings, Session, Live, Outbox, keepFresh, loginForm, hhmm, syncClock, toast } from "./common.js";
+import { $, h, t, tr, lang, setLang, addStrings, Session, Live, Outbox, keepFresh, loginForm, hhmm, syncClock, toast, wechatReturn } from "./common.js";
 
 addStrings({
   title: "安心呼叫", hold: "按住求助", hold_sub: "按住 1 秒", holding: "继续按住…", sent: "已呼叫",
@@ -229,14 +229,15 @@ const live = new Live(session, {
 });
 session.onSignedOut = () => start();
 
+let signInError = "";
 function start() {
   if (!session.signedIn || session.data.role !== "elder") {
     session.data = null;
-    $("#app").replaceChildren(loginForm(session, { hint: "demo: elder / anxin1234", defaultLogin: "elder", onDone: start }));
+    $("#app").replaceChildren(loginForm(session, { hint: "demo: elder / anxin1234", defaultLogin: "elder", onDone: start, error: signInError, wechat: true }));
     return;
   }
   page(); locate(); live.start();
   outbox.flush();   // a call pressed before a reload, a closed tab or a restart goes out now
 }
 keepFresh(session);
-start();
+wechatReturn(session).then((e) => { signInError = e; start(); });

@@ -1,7 +1,7 @@
 // The family page: bound elders, their open calls and today's visits live, bookings made and
 // cancelled on the elder's behalf, and the history of notifications from the server's own
 // push record (so it survives a new phone or a cleared browser).
-import { $, h, t, tr, lang, setLang, addStrings, Session, Live, keepFresh, loginForm, hhmm, syncClock, now, toast } from "./common.js";
+import { $, h, t, tr, lang, setLang, addStrings, Session, Live, keepFresh, loginForm, hhmm, syncClock, now, toast, wechatReturn } from "./common.js";
 
 addStrings({
   my_elders: "我的家人", no_elders: "还没有绑定老人", open_call: "进行中的呼叫", no_call: "目前一切正常",
@@ -238,13 +238,14 @@ const live = new Live(session, {
 });
 session.onSignedOut = () => { notes = []; start(); };
 
+let signInError = "";
 function start() {
   if (!session.signedIn || session.data.role !== "family") {
     session.data = null;
-    $("#app").replaceChildren(loginForm(session, { hint: "demo: family / anxin1234", defaultLogin: "family", onDone: start }));
+    $("#app").replaceChildren(loginForm(session, { hint: "demo: family / anxin1234", defaultLogin: "family", onDone: start, error: signInError, wechat: true }));
     return;
   }
   page(); live.start();
 }
 keepFresh(session);
-start();
+wechatReturn(session).then((e) => { signInError = e; start(); });

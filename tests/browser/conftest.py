@@ -191,8 +191,56 @@ def _loads(b: bytes) -> Any:
     return json.loads(b)
 
 
+class ThreadedWeChat:
+    """The fake WeChat (tests/support/wechat_fake.py) on a local port, in its own thread and
+    event loop, so the demo server and Chromium can both reach it."""
+
+    def __init__(self) -> None:
+        import asyncio
+
+        from aiohttp import web
+
+        from tests.support.wechat_fake import FakeWeChat
+
+        self.fake = FakeWeChat()
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.loop = asyncio.new_event_loop()
+        ready = threading.Event()
+
+        async def serve() -> None:
+            runner = web.AppRunner(self.fake.app())
+            await runner.setup()
+            await web.TCPSite(runner, "127.0.0.1", self.port).start()
+            self.runner = runner
+            ready.set()
+
+        def run() -> None:
+            asyncio.set_event_loop(self.loop)
+            self.loop.run_until_complete(serve())
+            self.loop.run_forever()
+
+        threading.Thread(target=run, daemon=True).start()
+        ready.wait(10)
+
+    def close(self) -> None:
+        import asyncio
+
+        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+
+
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def wechat() -> Iterator[ThreadedWeChat]:
+    fake = ThreadedWeChat()
+    try:
+        yield fake
+    finally:
+        fake.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, wechat: ThreadedWeChat) -> Iterator[str]:
     try:
         import playwright  # noqa: F401
     except ImportError:
@@ -209,6 +257,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "ANXIN_CTI_SECRET": CTI_SECRET,
         "ANXIN_DEVICE_SECRET": CTI_SECRET,  # the gateway signs with it here too
         "ANXIN_CLOCK_START": CLOCK_START.isoformat(),
+        # The official account's H5 sign-in, against the fake WeChat.
+        "ANXIN_WECHAT_BASE_URL": wechat.base,
+        "ANXIN_WECHAT_OAUTH_URL": wechat.base,
+        "ANXIN_WECHAT_MP_APPID": wechat.fake.mp_appid,
+        "ANXIN_WECHAT_MP_SECRET": wechat.fake.mp_secret,
     }
     if os.environ.get("ANXIN_BROWSER_SCHEMA") == "tables":
         # While the baseline migration lags behind the table definitions (other work in

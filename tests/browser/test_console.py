@@ -751,3 +751,35 @@ def test_a_buffered_device_press_is_shown_late_on_the_console(
         "operator",
         json={"resolution": "handled_by_phone"},
     )
+
+
+def test_family_signs_in_inside_wechat_through_the_official_account(
+    server: str, browser: Any, wechat: Any
+) -> None:
+    """In WeChat's browser the family page offers 微信登录: WeChat's authorisation page (the
+    fake) sends the page back with ?code&state, and the page is signed in without a password."""
+    wechat.fake.web_openid = "o-browser-family"
+    ctx = browser.new_context(
+        viewport=PHONE_VIEW,
+        is_mobile=True,
+        locale="zh-CN",
+        timezone_id="Asia/Shanghai",
+        user_agent=(
+            "Mozilla/5.0 (Linux; Android 13) AppleWebKit/537.36 (KHTML, like Gecko) "
+            "Chrome/116.0 Mobile Safari/537.36 MicroMessenger/8.0.47.2560(0x28002F35) WeChat/arm64"
+        ),
+    )
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(server + "/m/family")
+    page.locator("#wechat-sign-in").click()
+    page.wait_for_url(lambda url: "/m/family" in url and "code=" not in url, timeout=10_000)
+    page.wait_for_selector("#login-form", state="detached", timeout=10_000)
+    session = page.evaluate("() => JSON.parse(localStorage.getItem('anxin.session.family'))")
+    assert session["role"] == "family" and session["access_token"]
+    assert "code=" not in page.url and "state=" not in page.url
+    (asked,) = [q for q in wechat.fake.authorize_queries if q["redirect_uri"].endswith("/m/family")]
+    assert asked["scope"] == "snsapi_base" and asked["appid"] == wechat.fake.mp_appid
+    assert not errors, errors
+    ctx.close()

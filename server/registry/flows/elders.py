@@ -174,6 +174,8 @@ async def page(platform: Platform, p: Principal, q: PageQuery) -> tuple[Sequence
         conds.append(elders.c.high_risk.is_(q.high_risk))
     if q.living:
         conds.append(elders.c.living == q.living)
+    if q.location_pending is not None:
+        conds.append(elders.c.location_pending.is_(q.location_pending))
     return await paged(platform, elders, conds, q)
 
 

@@ -155,9 +155,11 @@ def _text(v: Any) -> str:
 def _id_number(row: Row, raw: Any) -> None:
     if raw is None or raw == "":
         return row.wrong("import.id_missing")
-    if isinstance(raw, float) or (isinstance(raw, int) and len(str(raw)) != 18):
+    if isinstance(raw, float | bool):
         return row.wrong("import.id_as_number")
     value = _text(raw).upper().replace(" ", "")
+    if isinstance(raw, int) and (len(value) != 18 or id_check_digit(value[:17]) != value[17]):
+        return row.wrong("import.id_as_number")  # Excel keeps 15 digits of a number
     if not re.fullmatch(r"\d{17}[\dX]", value):
         return row.wrong("import.id_format", value=value)
     if id_check_digit(value[:17]) != value[17]:
