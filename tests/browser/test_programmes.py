@@ -82,3 +82,67 @@ def test_assessment_with_a_missing_item_stays_a_draft_then_is_scored(
     )
     assert not errors, errors
     ctx.close()
+
+
+def test_a_check_in_on_the_day_care_page_shows_on_the_list(
+    server: str, demo_api: Api, browser: Any
+) -> None:
+    # The suite's clock: Monday 10:00 in Shanghai, day care open (Monday to Friday, 9-17).
+    me = demo_api.call("GET", "/api/v1/auth/me", "operator")
+    sid = me["station_id"]
+    today = demo_api.call("GET", "/api/v1/console/today", "operator")["date"]
+    demo_api.call(
+        "PUT",
+        f"/api/v1/stations/{sid}/daycare/programme",
+        "operator",
+        json={"capacity": 1, "roll_call_min": 180},
+    )  # the roll call at 12:00, after the test
+    first, second = demo_api.call("GET", "/api/v1/elders?page_size=2", "operator")["items"]
+    body = {"weekdays": [0, 2], "starts_on": today}
+    came = demo_api.call(
+        "POST", f"/api/v1/elders/{first['id']}/daycare/enrolments", "operator", json=body
+    )
+    waits = demo_api.call(
+        "POST", f"/api/v1/elders/{second['id']}/daycare/enrolments", "operator", json=body
+    )
+    assert came["status"] == "enrolled" and waits["status"] == "waiting"
+
+    ctx = tablet(browser)
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    sign_in(page, server, "/console", "operator")
+    page.click("nav a[href='/console/daycare']")
+    page.wait_for_selector("main[data-ready='1']")
+    # The capacity and the waiting list: Monday full (1 / 1), the second elder waiting first.
+    assert page.locator("#capacity").inner_text() == "名额 1 人"
+    assert page.locator("#places [data-weekday='0']").inner_text().split()[1:3] == ["1", "/"]
+    waiting = page.locator(f"#waiting-list [data-enrolment='{waits['id']}']")
+    assert second["name"] in waiting.inner_text() and waiting.inner_text().startswith("1")
+
+    # Today's list is made (the 07:00 timer's work, by hand here), then the check-in.
+    page.click("#btn-open")
+    row = page.locator(f"#attendance [data-elder='{first['id']}']")
+    row.wait_for()
+    assert row.get_attribute("data-status") == "expected"
+    assert "待到" in row.inner_text()
+    row.locator(".check-in").click()
+    page.wait_for_selector(f"#attendance [data-elder='{first['id']}'][data-status=present]")
+    row = page.locator(f"#attendance [data-elder='{first['id']}']")
+    assert "在站" in row.inner_text()
+    assert row.locator(".in").inner_text() != "—"
+    assert "已签到" in page.locator("#msg").inner_text()
+    assert page.locator("#present-count").inner_text() == "在站 1 / 应到 1"
+    day = demo_api.call("GET", f"/api/v1/stations/{sid}/daycare/days/{today}", "operator")
+    assert [(a["elder_id"], a["status"]) for a in day["attendance"]] == [(first["id"], "present")]
+    shot(page, "daycare.png")
+
+    # Another tablet checks the elder out first: this page's button is stale, the refusal is
+    # in Chinese, and the list is redrawn as it now is.
+    aid = day["attendance"][0]["id"]
+    demo_api.call("POST", f"/api/v1/daycare/attendance/{aid}/check-out", "operator")
+    row.locator(".check-out").click()
+    page.wait_for_selector(f"#attendance [data-elder='{first['id']}'][data-status=left]")
+    assert page.locator("#msg.err").inner_text() == "状态已变，不能这样操作，请刷新"
+    assert not errors, errors
+    ctx.close()
