@@ -24,6 +24,18 @@ def tablet(browser: Any) -> Any:
     )
 
 
+def staff_page(browser: Any, server: str, href: str) -> tuple[Any, Any, list[str]]:
+    """The operator signs in on the console and follows its link to a staff page."""
+    ctx = tablet(browser)
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    sign_in(page, server, "/console", "operator")
+    page.click(f"nav a[href='{href}']")
+    page.wait_for_selector("main[data-ready='1']")
+    return ctx, page, errors
+
+
 def scale(api: Api) -> dict[str, Any]:
     scales = api.call("GET", "/api/v1/assessment-scales", "operator")
     return next(s for s in scales if s["id"] == "GB/T 42195-2022")
@@ -34,14 +46,7 @@ def test_assessment_with_a_missing_item_stays_a_draft_then_is_scored(
 ) -> None:
     elder = demo_api.call("GET", "/api/v1/me/elders", "elder")[0]
     items = scale(demo_api)["items"]
-    ctx = tablet(browser)
-    page = ctx.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    sign_in(page, server, "/console", "operator")
-    # The console links the page.
-    page.click("nav a[href='/console/assess']")
-    page.wait_for_selector("main[data-ready='1']")
+    ctx, page, errors = staff_page(browser, server, "/console/assess")
     page.fill("#elder-q", elder["name"])
     page.click("form.row button[type=submit]")
     page.click(f"#elder-list [data-elder='{elder['id']}']")
@@ -107,13 +112,7 @@ def test_a_check_in_on_the_day_care_page_shows_on_the_list(
     )
     assert came["status"] == "enrolled" and waits["status"] == "waiting"
 
-    ctx = tablet(browser)
-    page = ctx.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    sign_in(page, server, "/console", "operator")
-    page.click("nav a[href='/console/daycare']")
-    page.wait_for_selector("main[data-ready='1']")
+    ctx, page, errors = staff_page(browser, server, "/console/daycare")
     # The capacity and the waiting list: Monday full (1 / 1), the second elder waiting first.
     assert page.locator("#capacity").inner_text() == "名额 1 人"
     assert page.locator("#places [data-weekday='0']").inner_text().split()[1:3] == ["1", "/"]
@@ -144,5 +143,60 @@ def test_a_check_in_on_the_day_care_page_shows_on_the_list(
     row.locator(".check-out").click()
     page.wait_for_selector(f"#attendance [data-elder='{first['id']}'][data-status=left]")
     assert page.locator("#msg.err").inner_text() == "状态已变，不能这样操作，请刷新"
+    assert not errors, errors
+    ctx.close()
+
+
+def test_the_volunteer_list_shows_the_watch_agreement_and_the_time_bank(
+    server: str, demo_api: Api, browser: Any
+) -> None:
+    sid = demo_api.call("GET", "/api/v1/auth/me", "operator")["station_id"]
+    elder = demo_api.call("GET", "/api/v1/me/elders", "elder")[0]
+    today = demo_api.call("GET", "/api/v1/console/today", "operator")["date"]  # 2026-11-23
+
+    def register(name: str, phone: str, **kw: Any) -> Any:
+        body = {"name": name, "phone": phone, "skills": ["聊天"], **kw}
+        return demo_api.call("POST", f"/api/v1/stations/{sid}/volunteers", "operator", json=body)
+
+    signed = register(
+        "赵志愿", "13900000001", agreement_no="XY-001", agreement_expires="2027-06-30"
+    )
+    without = register("钱邻居", "13900000002")
+    lapsed = register(
+        "孙阿姨", "13900000003", agreement_no="XY-002", agreement_expires="2026-10-31"
+    )
+    # 赵志愿 chats with the elder for 90 minutes; the station confirms: 1 h 30 earned.
+    task = demo_api.call(
+        "POST",
+        "/api/v1/volunteer-tasks",
+        "operator",
+        json={"volunteer_id": signed["id"], "elder_id": elder["id"], "kind": "chat", "day": today},
+    )
+    demo_api.call(
+        "POST", f"/api/v1/volunteer-tasks/{task['id']}/done", "operator", json={"minutes": 90}
+    )
+    demo_api.call("POST", f"/api/v1/volunteer-tasks/{task['id']}/confirm", "operator", json={})
+
+    ctx, page, errors = staff_page(browser, server, "/console/volunteers")
+    row = {
+        v["id"]: page.locator(f"#volunteers [data-volunteer='{v['id']}']")
+        for v in (signed, without, lapsed)
+    }
+    assert row[signed["id"]].get_attribute("data-agreement") == "valid"
+    assert "有效，至 2027-06-30" in row[signed["id"]].locator(".agreement").inner_text()
+    assert row[without["id"]].get_attribute("data-agreement") == "none"
+    assert row[without["id"]].locator(".agreement").inner_text() == "无看护协议"
+    assert row[lapsed["id"]].get_attribute("data-agreement") == "expired"
+    assert "已过期" in row[lapsed["id"]].locator(".agreement").inner_text()
+
+    # The statement: 90 minutes earned, the balance, one entry.
+    row[signed["id"]].locator(".show").click()
+    page.wait_for_selector(f"#statement[data-volunteer='{signed['id']}'] #tb-balance")
+    assert page.locator("#tb-earned").inner_text() == "1 小时 30 分"
+    assert page.locator("#tb-balance").inner_text() == "1 小时 30 分"
+    entries = page.locator("#entries tbody tr")
+    assert entries.count() == 1 and entries.first.get_attribute("data-kind") == "earned"
+    assert "服务获得" in entries.first.inner_text()
+    shot(page, "volunteers.png")
     assert not errors, errors
     ctx.close()
