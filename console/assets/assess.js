@@ -14,8 +14,7 @@ addStrings({
   item: "服务项目", per_week: "每周 {n} 次", per_month: "每月 {n} 次", weekdays: "星期", time: "时间", starts_on: "开始日期",
   every_weeks: "每几周", remove: "删除", accept_plan: "接受计划，生成周期预约", plan_accepted: "计划已接受：生成了 {n} 条周期预约。",
   plan_was_accepted: "此评估的服务计划已接受。", new_assessment: "重新评估", choose_first: "请先选择老人",
-  wd0: "一", wd1: "二", wd2: "三", wd3: "四", wd4: "五", wd5: "六", wd6: "日",
-  "door-knock": "上门探访", chat: "聊天陪伴", cleaning: "家庭保洁", "bath-help": "助浴", rehab: "康复训练", "family-bed": "家庭病床", companion: "陪护",
+  wd0: "一", wd1: "二", wd2: "三", wd3: "四", wd4: "五", wd5: "六", wd6: "日", add_line: "添加服务项目", add: "添加", custom: "自定",
 }, {
   assess_title: "Capability assessment", find_elder: "Choose the elder", search_ph: "name, address or phone end", search: "Find",
   no_elders: "No elder found", current_level: "Current level: {lv} ({care})", never_assessed: "Not assessed yet",
@@ -26,12 +25,18 @@ addStrings({
   item: "Service", per_week: "{n} a week", per_month: "{n} a month", weekdays: "Days", time: "Time", starts_on: "Starts on",
   every_weeks: "Every n weeks", remove: "Remove", accept_plan: "Accept the plan as recurring bookings", plan_accepted: "Plan accepted: {n} recurring bookings made.",
   plan_was_accepted: "This assessment's plan has been accepted.", new_assessment: "Assess again", choose_first: "Choose an elder first",
-  wd0: "Mon", wd1: "Tue", wd2: "Wed", wd3: "Thu", wd4: "Fri", wd5: "Sat", wd6: "Sun",
-  "door-knock": "Door knock", chat: "Chat", cleaning: "Home cleaning", "bath-help": "Bathing help", rehab: "Rehabilitation", "family-bed": "Family bed", companion: "Accompanying",
+  wd0: "Mon", wd1: "Tue", wd2: "Wed", wd3: "Thu", wd4: "Fri", wd5: "Sat", wd6: "Sun", add_line: "Add a service", add: "Add", custom: "custom",
 });
 
-const S = { scale: null, elder: null, answers: {}, flags: new Set(), assessment: null, plan: [] };
+const S = { scale: null, elder: null, answers: {}, flags: new Set(), assessment: null, plan: [], menu: [] };
 const nm = (o) => (lang() === "en" ? o.name_en : o.name_zh) || o.name_zh;
+// A service by its menu name (the station's catalogue), and its length for the default end.
+const menuItem = (code) => S.menu.find((m) => m.code === code);
+const itemName = (code) => { const m = menuItem(code); return m ? nm(m) : code; };
+function plusMinutes(hm, min) {
+  const [hh, mm] = hm.split(":").map(Number); const x = Math.min(23 * 60 + 59, hh * 60 + mm + min);
+  return `${String(Math.floor(x / 60)).padStart(2, "0")}:${String(x % 60).padStart(2, "0")}`;
+}
 
 async function render(main) {
   const scales = await session.api("GET", "/api/v1/assessment-scales");
@@ -61,6 +66,7 @@ async function chooseElder(e) {
   say($("#msg"), "");
   $$("#elder-list .btn").forEach((b) => b.classList.toggle("primary", Number(b.dataset.elder) === e.id));
   try {
+    S.menu = await session.api("GET", `/api/v1/elders/${e.id}/menu`).catch(() => []);
     const cap = await session.api("GET", `/api/v1/elders/${e.id}/capability`);
     $("#current").replaceChildren(h("span", { class: "pill", text: cap.level === null ? t("never_assessed")
       : t("current_level", { lv: levelName(cap.level), care: cap.care_level }) }));
@@ -129,16 +135,22 @@ async function defaultPlan(lines) {
   const today = await serverToday();
   const d = new Date(`${today}T00:00:00Z`); d.setUTCDate(d.getUTCDate() + 1);
   const startsOn = d.toISOString().slice(0, 10);
+  S.startsOn = startsOn;
   const spread = { 1: [0], 2: [0, 3], 3: [0, 2, 4], 4: [0, 1, 3, 4], 5: [0, 1, 2, 3, 4] };
-  return lines.map((l) => l.per === "week"
-    ? { item_code: l.item_code, weekdays: spread[Math.min(5, l.times)] || [0], every_weeks: 1, start: "09:00", end: "10:00", starts_on: startsOn, label: t("per_week", { n: l.times }) }
-    : { item_code: l.item_code, weekdays: [0], every_weeks: Math.max(1, Math.min(8, Math.round(4 / Math.max(1, l.times)))), start: "09:00", end: "10:00", starts_on: startsOn, label: t("per_month", { n: l.times }) });
+  return lines.map((l) => planLine(l.item_code, startsOn, l.per === "week"
+    ? { weekdays: spread[Math.min(5, l.times)] || [0], every_weeks: 1, label: t("per_week", { n: l.times }) }
+    : { weekdays: [0], every_weeks: Math.max(1, Math.min(8, Math.round(4 / Math.max(1, l.times)))), label: t("per_month", { n: l.times }) }));
+}
+
+function planLine(code, startsOn, extra) {
+  const m = menuItem(code);
+  return { item_code: code, weekdays: [0], every_weeks: 1, start: "09:00", end: plusMinutes("09:00", (m && m.duration_min) || 60), starts_on: startsOn, label: t("custom"), ...extra };
 }
 
 function drawResult() {
   const a = S.assessment;
   const rows = S.plan.map((r, i) => h("tr", { dataset: { line: i } },
-    h("td", {}, t(r.item_code), h("div", { class: "count", text: r.label })),
+    h("td", {}, itemName(r.item_code), h("div", { class: "count", text: r.label })),
     h("td", {}, [0, 1, 2, 3, 4, 5, 6].map((wd) => h("label", { style: "margin-right:6px" },
       h("input", { type: "checkbox", checked: r.weekdays.includes(wd), onchange: (ev) => {
         r.weekdays = ev.target.checked ? [...new Set([...r.weekdays, wd])].sort() : r.weekdays.filter((x) => x !== wd); } }), t(`wd${wd}`)))),
@@ -149,7 +161,7 @@ function drawResult() {
     h("td", {}, h("button", { class: "btn small", onclick: () => { S.plan.splice(i, 1); drawResult(); } }, t("remove")))));
   const raised = a.raised_by && a.raised_by.length ? h("p", { text: t("raised_by", { x: a.raised_by.map((f) => t(`flag_${f}`)).join("、") }) }) : null;
   $("#result").replaceChildren(
-    h("section", { class: "panel result", id: "scored", dataset: { level: a.level } },
+    h("section", { class: "panel result", id: "scored", dataset: { level: a.level, assessment: a.id } },
       h("h2", { text: t("scored") }),
       h("p", { class: "lv" }, `${t("level")}：`, h("span", { id: "level", text: levelName(a.level) })),
       h("p", { class: "lv" }, `${t("care_level")}：`, h("span", { id: "care-level", text: a.care_level })),
@@ -158,10 +170,20 @@ function drawResult() {
       a.plan_accepted ? h("div", { class: "msg ok", text: t("plan_was_accepted") })
         : S.plan.length ? [
           h("table", { class: "list" }, h("thead", {}, h("tr", {}, [t("item"), t("weekdays"), t("every_weeks"), t("time"), t("starts_on"), ""].map((x) => h("th", { text: x })))), h("tbody", {}, rows)),
+          addLine(),
           h("div", { class: "actions" }, h("button", { class: "btn big primary", id: "btn-accept", onclick: acceptPlan }, t("accept_plan")))]
-          : h("p", { text: t("plan_empty") }),
+          : [h("p", { text: t("plan_empty") }), addLine()],
       h("div", { id: "plan-msg", class: "msg", role: "alert", hidden: true })),
     h("div", { class: "actions" }, h("button", { class: "btn big", onclick: () => chooseElder(S.elder) }, t("new_assessment"))));
+}
+
+// Another service from the station's menu (the operator's own judgement beside the scale's).
+function addLine() {
+  const sel = h("select", { id: "add-item", "aria-label": t("add_line") },
+    S.menu.filter((m) => m.active !== false).map((m) => h("option", { value: m.code, text: nm(m) })));
+  return h("div", { class: "row", style: "margin-top:8px" }, h("span", { text: t("add_line") }), sel,
+    h("button", { class: "btn big", id: "btn-add-line", onclick: () => {
+      S.plan.push(planLine(sel.value, S.startsOn, {})); drawResult(); } }, t("add")));
 }
 
 async function acceptPlan() {

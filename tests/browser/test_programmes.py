@@ -200,3 +200,69 @@ def test_the_volunteer_list_shows_the_watch_agreement_and_the_time_bank(
     shot(page, "volunteers.png")
     assert not errors, errors
     ctx.close()
+
+
+def score_all(page: Any, items: list[dict[str, Any]], value: int) -> None:
+    for it in items:
+        page.click(f"[data-item={it['code']}] .opt[data-score='{min(value, it['max'])}']")
+
+
+def test_the_suggested_plan_is_edited_and_accepted_and_a_refusal_is_in_chinese(
+    server: str, demo_api: Api, browser: Any
+) -> None:
+    elder = demo_api.call("GET", "/api/v1/elders?page_size=5", "operator")["items"][4]
+    items = scale(demo_api)["items"]
+    before = demo_api.call("GET", f"/api/v1/elders/{elder['id']}/recurring-bookings", "operator")
+    ctx, page, errors = staff_page(browser, server, "/console/assess")
+    page.fill("#elder-q", elder["name"])
+    page.click("form.row button[type=submit]")
+    page.click(f"#elder-list [data-elder='{elder['id']}']")
+    page.wait_for_selector("[data-item=eating] .opt")
+
+    # 2 on every item: 50 points, moderately impaired (level 2, 半失能), and its plan.
+    score_all(page, items, 2)
+    page.click("#btn-submit")
+    page.wait_for_selector("#plan [data-line]")
+    assert page.locator("#level").inner_text().startswith("2 ")
+    assert page.locator("#care-level").inner_text() == "半失能"
+    lines = page.locator("#plan [data-line]")
+    assert [lines.nth(i).locator("td").first.inner_text().split("\n")[0] for i in range(3)] == [
+        "家庭保洁",
+        "助浴",
+        "爱心敲门",
+    ]
+    # The operator drops the door knocks and moves the cleaning from Monday to Thursday.
+    lines.nth(2).locator("button").click()
+    cleaning = page.locator("#plan [data-line='0'] input[type=checkbox]")
+    cleaning.nth(0).uncheck()
+    cleaning.nth(3).check()
+    page.click("#btn-accept")
+    page.wait_for_selector("#plan-msg.ok")
+    assert page.locator("#plan-msg").inner_text() == "计划已接受：生成了 2 条周期预约。"
+    after = demo_api.call("GET", f"/api/v1/elders/{elder['id']}/recurring-bookings", "operator")
+    made = sorted((r["item_code"], r["weekdays"]) for r in after[len(before) :])
+    assert made == [("bath-help", [0]), ("cleaning", [3])], made
+    shot(page, "assessment-plan.png")
+
+    # Assessed again; another operator accepts that plan first: this page's accept is refused
+    # with the reason in Chinese, and no second set of rules is written.
+    page.click("text=重新评估")
+    page.wait_for_selector("[data-item=eating] .opt")
+    score_all(page, items, 2)
+    page.click("#btn-submit")
+    page.wait_for_selector("#btn-accept")
+    second = int(page.locator("#scored").get_attribute("data-assessment"))
+    rule = {"item_code": "bath-help", "weekdays": [1], "start": "09:00", "end": "10:30"}
+    demo_api.call(
+        "POST",
+        f"/api/v1/assessments/{second}/plan/accept",
+        "operator",
+        json={"rules": [{**rule, "starts_on": "2026-11-24"}]},
+    )
+    page.click("#btn-accept")
+    page.wait_for_selector("#plan-msg.err")
+    assert page.locator("#plan-msg").inner_text() == "这份服务计划已经采纳过了"
+    final = demo_api.call("GET", f"/api/v1/elders/{elder['id']}/recurring-bookings", "operator")
+    assert len(final) == len(after) + 1
+    assert not errors, errors
+    ctx.close()
