@@ -67,11 +67,16 @@ async function chooseElder(e) {
   $$("#elder-list .btn").forEach((b) => b.classList.toggle("primary", Number(b.dataset.elder) === e.id));
   try {
     S.menu = await session.api("GET", `/api/v1/elders/${e.id}/menu`).catch(() => []);
-    const cap = await session.api("GET", `/api/v1/elders/${e.id}/capability`);
-    $("#current").replaceChildren(h("span", { class: "pill", text: cap.level === null ? t("never_assessed")
-      : t("current_level", { lv: levelName(cap.level), care: cap.care_level }) }));
+    await showCurrent();
   } catch (err) { showErr(err); }
   drawForm(); $("#result").replaceChildren();
+}
+
+// The elder's level on file (after a scoring too: the page never shows a stale one).
+async function showCurrent() {
+  const cap = await session.api("GET", `/api/v1/elders/${S.elder.id}/capability`);
+  $("#current").replaceChildren(h("span", { class: "pill", id: "current-level", text: cap.level === null ? t("never_assessed")
+    : t("current_level", { lv: levelName(cap.level), care: cap.care_level }) }));
 }
 
 function levelName(lv) {
@@ -124,8 +129,9 @@ async function save(submit) {
       say($("#msg"), "");
       $("#msg").dataset.status = a.status;
       $("#form").replaceChildren();
-      S.plan = await defaultPlan(a.plan);
+      S.plan = await defaultPlan(a.plan); S.acceptedN = null;
       drawResult();
+      await showCurrent();
     }
   } catch (e) { showErr(e); }
 }
@@ -167,7 +173,7 @@ function drawResult() {
       h("p", { class: "lv" }, `${t("care_level")}：`, h("span", { id: "care-level", text: a.care_level })),
       h("p", { text: t("total", { total: a.total }) }), raised),
     h("section", { class: "panel", id: "plan" }, h("h2", { text: t("plan") }),
-      a.plan_accepted ? h("div", { class: "msg ok", text: t("plan_was_accepted") })
+      a.plan_accepted ? h("div", { class: "msg ok", id: "plan-done", text: S.acceptedN === null ? t("plan_was_accepted") : t("plan_accepted", { n: S.acceptedN }) })
         : S.plan.length ? [
           h("table", { class: "list" }, h("thead", {}, h("tr", {}, [t("item"), t("weekdays"), t("every_weeks"), t("time"), t("starts_on"), ""].map((x) => h("th", { text: x })))), h("tbody", {}, rows)),
           addLine(),
@@ -190,9 +196,8 @@ async function acceptPlan() {
   const rules = S.plan.map(({ label, ...r }) => r);
   try {
     const r = await session.api("POST", `/api/v1/assessments/${S.assessment.id}/plan/accept`, { rules });
-    S.assessment = { ...S.assessment, plan_accepted: true };
+    S.assessment = { ...S.assessment, plan_accepted: true }; S.acceptedN = r.rule_ids.length;
     drawResult();
-    say($("#plan-msg"), t("plan_accepted", { n: r.rule_ids.length }), "ok");
   } catch (e) { say($("#plan-msg"), e.message, "err"); }
 }
 

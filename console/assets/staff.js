@@ -57,7 +57,6 @@ export function staffPage({ here, titleKey, render }) {
         h("div", { class: "brand" }, h("span", { class: "logo", text: "安心" }), h("span", { text: t(titleKey) })),
         navLinks(here),
         h("div", { class: "top-actions", style: "margin-left:auto" },
-          h("span", { id: "conn", class: "conn live", text: "" }),
           h("button", { class: "btn ghost", id: "btn-lang", onclick: () => { setLang(lang() === "zh" ? "en" : "zh"); start(); } }, t("lang_switch")),
           h("button", { class: "btn ghost", onclick: () => session.signOut() }, t("sign_out")))),
       main);

@@ -237,8 +237,12 @@ def test_the_suggested_plan_is_edited_and_accepted_and_a_refusal_is_in_chinese(
     cleaning.nth(0).uncheck()
     cleaning.nth(3).check()
     page.click("#btn-accept")
-    page.wait_for_selector("#plan-msg.ok")
-    assert page.locator("#plan-msg").inner_text() == "计划已接受：生成了 2 条周期预约。"
+    page.wait_for_selector("#plan-done")
+    assert page.locator("#plan-done").inner_text() == "计划已接受：生成了 2 条周期预约。"
+    assert (
+        page.locator("#current-level").inner_text()
+        == "当前能力等级：2 能力中度受损（中度失能）（半失能）"
+    )
     after = demo_api.call("GET", f"/api/v1/elders/{elder['id']}/recurring-bookings", "operator")
     made = sorted((r["item_code"], r["weekdays"]) for r in after[len(before) :])
     assert made == [("bath-help", [0]), ("cleaning", [3])], made
