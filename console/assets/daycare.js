@@ -57,7 +57,7 @@ async function load() {
   try { prog = await session.api("GET", `${base}/programme`); }
   catch (e) {
     if (e.status !== 404) throw e;
-    $("#programme").replaceChildren(h("h2", { text: t("programme") }), h("p", { id: "no-programme", text: t("no_programme") }), h("p", { class: "count", text: e.message }));
+    $("#programme").replaceChildren(h("h2", { text: t("programme") }), h("p", { id: "no-programme", text: t("no_programme") }));
     for (const id of ["day", "absences", "waiting"]) $(`#${id}`).hidden = true;
     return;
   }
