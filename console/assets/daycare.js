@@ -30,7 +30,9 @@ addStrings({
   wd0: "Mon", wd1: "Tue", wd2: "Wed", wd3: "Thu", wd4: "Fri", wd5: "Sat", wd6: "Sun", list_sep: ", ",
 });
 
-const S = { sid: null, day: null, names: new Map() };
+const S = { sid: null, day: null, names: new Map(), timer: null };
+// Another tablet (or the elder's code at the door) may check someone in: redraw now and then.
+const REFRESH_MS = 20000;
 const PILL = { expected: "", present: "ok", left: "", excused: "warn", absent: "bad" };
 const wds = (ds) => ds.map((d) => t(`wd${d}`)).join(t("list_sep"));
 
@@ -44,11 +46,15 @@ async function render(main) {
     h("section", { class: "panel", id: "absences" }),
     h("section", { class: "panel", id: "waiting" }));
   await load();
+  clearInterval(S.timer);
+  S.timer = setInterval(() => { if (document.visibilityState === "visible") reload(); }, REFRESH_MS);
 }
 
-async function names() {
-  const r = await session.api("GET", `/api/v1/elders?page_size=100&station_id=${S.sid}`);
-  for (const e of r.items) S.names.set(e.id, e.name);
+// The waiting elders' names (a few: each read once).
+async function names(enrolments) {
+  const ids = [...new Set(enrolments.filter((e) => e.status === "waiting").map((e) => e.elder_id))].filter((id) => !S.names.has(id));
+  const got = await Promise.all(ids.map((id) => session.api("GET", `/api/v1/elders/${id}`).catch(() => null)));
+  for (const e of got) if (e) S.names.set(e.id, e.name);
 }
 
 async function load() {
@@ -61,7 +67,8 @@ async function load() {
     for (const id of ["day", "absences", "waiting"]) $(`#${id}`).hidden = true;
     return;
   }
-  const [day, enrolments] = await Promise.all([session.api("GET", `${base}/days/${S.day}`), session.api("GET", `${base}/enrolments`), names()]);
+  const [day, enrolments] = await Promise.all([session.api("GET", `${base}/days/${S.day}`), session.api("GET", `${base}/enrolments`)]);
+  await names(enrolments);
   $("#programme").replaceChildren(h("h2", { text: t("programme") }),
     h("p", { class: "row" }, h("span", { class: "pill", text: t("hours", { days: wds(prog.days), opens: prog.opens, closes: prog.closes }) }),
       h("span", { class: "pill", id: "capacity", text: t("capacity", { n: prog.capacity }) })));
