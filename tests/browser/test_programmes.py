@@ -125,10 +125,18 @@ def test_a_check_in_on_the_day_care_page_shows_on_the_list(
     row.wait_for()
     assert row.get_attribute("data-status") == "expected"
     assert "待到" in row.inner_text()
+    assert page.locator("#absence-list").count() == 0
+    # The family phoned: not coming today. The row is excused and listed under absences.
+    row.locator(".excuse").click()
+    page.wait_for_selector(f"#attendance [data-elder='{first['id']}'][data-status=excused]")
+    assert page.locator("#absence-list").inner_text() == f"{first['name']} · 请假"
+    # She came after all: checked in from the excused row.
+    row = page.locator(f"#attendance [data-elder='{first['id']}']")
     row.locator(".check-in").click()
     page.wait_for_selector(f"#attendance [data-elder='{first['id']}'][data-status=present]")
     row = page.locator(f"#attendance [data-elder='{first['id']}']")
     assert "在站" in row.inner_text()
+    assert page.locator("#absence-list").count() == 0
     assert row.locator(".in").inner_text() != "—"
     assert "已签到" in page.locator("#msg").inner_text()
     assert page.locator("#present-count").inner_text() == "在站 1 / 应到 1"
