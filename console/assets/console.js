@@ -235,7 +235,7 @@ function shell() {
     h("header", { class: "top" },
       h("div", { class: "brand" }, h("span", { class: "logo", text: "安心" }), h("span", { id: "station-name" })),
       h("nav", { class: "nav", "aria-label": "pages" }, [["/console/assess", "nav_assess"], ["/console/daycare", "nav_daycare"], ["/console/volunteers", "nav_volunteers"]]
-        .map(([href, key]) => h("a", { href, text: t(key) }))),
+        .map(([href, key]) => h("a", { href: href + STATION_Q, text: t(key) }))),
       h("div", { id: "today", class: "today", "aria-label": t("today") }),
       h("div", { class: "top-actions" },
         h("span", { id: "conn", class: "conn" }),

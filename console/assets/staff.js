@@ -4,10 +4,10 @@ import { $, h, t, lang, setLang, addStrings, Session, loginForm, syncClock } fro
 
 addStrings({
   nav_console: "调度台", nav_assess: "能力评估", nav_daycare: "日间托老", nav_volunteers: "志愿者",
-  lang_switch: "English", loading: "加载中…",
+  lang_switch: "English", loading: "加载中…", which_station: "请选择服务站：在地址后加 ?station_id=编号",
 }, {
   nav_console: "Console", nav_assess: "Assessment", nav_daycare: "Day care", nav_volunteers: "Volunteers",
-  lang_switch: "中文", loading: "Loading…",
+  lang_switch: "中文", loading: "Loading…", which_station: "Choose a station: add ?station_id=N to the address",
 });
 
 export const NAV = [
@@ -18,7 +18,7 @@ export const NAV = [
 // The console's header links (the console draws them too).
 export function navLinks(here) {
   return h("nav", { class: "nav", "aria-label": "pages" },
-    NAV.map(([href, key]) => h("a", { href, class: href === here ? "here" : null, "aria-current": href === here ? "page" : null, text: t(key) })));
+    NAV.map(([href, key]) => h("a", { href: href + stationQuery(), class: href === here ? "here" : null, "aria-current": href === here ? "page" : null, text: t(key) })));
 }
 
 export const session = new Session("console");
@@ -27,6 +27,12 @@ export const session = new Session("console");
 export function stationId() {
   const q = new URLSearchParams(location.search).get("station_id");
   return Number(q || (session.data && session.data.station_id) || 0) || null;
+}
+
+// An admin's ?station_id=N goes along from page to page.
+function stationQuery() {
+  const q = new URLSearchParams(location.search).get("station_id");
+  return q ? `?station_id=${encodeURIComponent(q)}` : "";
 }
 
 // The station's today (Asia/Shanghai) by the server's clock, not the tablet's.
@@ -61,6 +67,7 @@ export function staffPage({ here, titleKey, render }) {
           h("button", { class: "btn ghost", onclick: () => session.signOut() }, t("sign_out")))),
       main);
     document.title = `安心 · ${t(titleKey)}`;
+    if (!stationId()) { main.replaceChildren(h("div", { class: "msg warn", role: "alert", text: t("which_station") })); return; }
     Promise.resolve(render(main)).then(() => { main.dataset.ready = "1"; }).catch((e) => {
       main.replaceChildren(h("div", { class: "msg err", role: "alert", text: t("error", { msg: e.message }) }));
     });
