@@ -1,7 +1,7 @@
 // The assessor's tablet page (老年人能力评估): choose an elder, score the scale item by item
 // (the scale file's sections, items and score descriptions), save a draft (the missing items
 // are listed and marked), submit to score, then edit and accept the suggested service plan.
-import { staffPage, session, serverToday, say, h, t, lang } from "./staff.js";
+import { staffPage, session, stationId, serverToday, say, h, t, lang } from "./staff.js";
 import { addStrings, $, $$ } from "./common.js";
 
 addStrings({
@@ -44,7 +44,7 @@ async function render(main) {
   const q = h("input", { id: "elder-q", placeholder: t("search_ph"), style: "min-width:260px" });
   const list = h("div", { id: "elder-list", class: "row" });
   const find = async () => {
-    const r = await session.api("GET", `/api/v1/elders?page_size=30&active=true${q.value.trim() ? `&q=${encodeURIComponent(q.value.trim())}` : ""}`);
+    const r = await session.api("GET", `/api/v1/elders?page_size=30&active=true&station_id=${stationId()}${q.value.trim() ? `&q=${encodeURIComponent(q.value.trim())}` : ""}`);
     list.replaceChildren(...(r.items.length ? r.items.map((e) =>
       h("button", { class: "btn big", dataset: { elder: e.id }, onclick: () => chooseElder(e) }, e.name)) : [h("span", { text: t("no_elders") })]));
   };
