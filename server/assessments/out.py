@@ -87,8 +87,13 @@ def scale_out(scale: Scale) -> dict[str, Any]:
                 "name_zh": i.name_zh,
                 "name_en": i.name_en,
                 "max": i.max,
+                "options": [{"score": sc, "zh": zh, "en": en} for sc, zh, en in i.options],
             }
             for i in scale.items
+        ],
+        "sections": [
+            {"code": sec.code, "name_zh": sec.name_zh, "name_en": sec.name_en}
+            for sec in scale.section_names
         ],
         "levels": [
             {

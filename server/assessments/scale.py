@@ -34,6 +34,15 @@ class Item:
     name_zh: str
     name_en: str
     max: int
+    # Each score's description for the assessor (score, 中文, English), best first.
+    options: tuple[tuple[int, str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Section:
+    code: str
+    name_zh: str
+    name_en: str
 
 
 @dataclass(frozen=True)
@@ -64,6 +73,7 @@ class Scale:
     raisers: frozenset[str]
     plans: Mapping[int, tuple[PlanLine, ...]]
     reassess_after_days: int
+    section_names: tuple[Section, ...] = ()
 
     @property
     def key(self) -> str:
@@ -101,13 +111,20 @@ def parse(raw: Mapping[str, Any]) -> Scale:
     care level for each, plans naming known levels."""
     items: list[Item] = []
     sections: list[str] = []
+    named: list[Section] = []
     for sec in raw["sections"]:
         sections.append(str(sec["code"]))
+        named.append(
+            Section(sections[-1], str(sec.get("name_zh", "")), str(sec.get("name_en", "")))
+        )
         for it in sec["items"]:
             mx = _int(it["max"], f"item {it['code']} max")
             if mx < 1:
                 raise ScaleError(f"item {it['code']}: max must be at least 1")
-            items.append(Item(str(it["code"]), sections[-1], it["name_zh"], it["name_en"], mx))
+            opts = _options(it.get("options"), sec.get("options"), mx, str(it["code"]))
+            items.append(
+                Item(str(it["code"]), sections[-1], it["name_zh"], it["name_en"], mx, opts)
+            )
     codes = [i.code for i in items]
     if len(set(codes)) != len(codes):
         raise ScaleError("duplicate item codes")
@@ -161,7 +178,22 @@ def parse(raw: Mapping[str, Any]) -> Scale:
         raisers=frozenset(raw.get("raise_one_level_if") or ()),
         plans=plans,
         reassess_after_days=_int(raw.get("reassess_after_days", 365), "reassess_after_days"),
+        section_names=tuple(named),
     )
+
+
+def _options(own: Any, section: Any, mx: int, code: str) -> tuple[tuple[int, str, str], ...]:
+    """An item's score descriptions: its own, or else its section's (those within its
+    range). Optional; where given, each score from 0 to the maximum is described once."""
+    if own is None and section is None:
+        return ()
+    rows = own if own is not None else [o for o in section if _int(o["score"], "score") <= mx]
+    opts = sorted(
+        ((_int(o["score"], "score"), str(o["zh"]), str(o["en"])) for o in rows), reverse=True
+    )
+    if [o[0] for o in opts] != list(range(mx, -1, -1)):
+        raise ScaleError(f"item {code}: options must describe each score from {mx} to 0 once")
+    return tuple(opts)
 
 
 @cache

@@ -19,6 +19,10 @@ CONSOLE_DIR = Path(__file__).resolve().parents[2] / "console"
 
 PAGES = {
     "/console": "console.html",
+    # The staff pages beside the board (issue 15), linked from its header.
+    "/console/assess": "staff.html",
+    "/console/daycare": "staff.html",
+    "/console/volunteers": "staff.html",
     "/m/elder": "elder.html",
     "/m/family": "family.html",
     "/m/caregiver": "caregiver.html",

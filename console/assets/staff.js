@@ -1,0 +1,79 @@
+// The staff pages beside the console (assessment, day care, volunteers): the same sign-in
+// as the console (one session), a header that links every page, and small helpers.
+import { $, h, t, lang, setLang, addStrings, Session, loginForm, syncClock } from "./common.js";
+
+addStrings({
+  nav_console: "调度台", nav_assess: "能力评估", nav_daycare: "日间托老", nav_volunteers: "志愿者",
+  lang_switch: "English", loading: "加载中…", which_station: "请选择服务站：在地址后加 ?station_id=编号",
+}, {
+  nav_console: "Console", nav_assess: "Assessment", nav_daycare: "Day care", nav_volunteers: "Volunteers",
+  lang_switch: "中文", loading: "Loading…", which_station: "Choose a station: add ?station_id=N to the address",
+});
+
+export const NAV = [
+  ["/console", "nav_console"], ["/console/assess", "nav_assess"],
+  ["/console/daycare", "nav_daycare"], ["/console/volunteers", "nav_volunteers"],
+];
+
+// The console's header links (the console draws them too).
+export function navLinks(here) {
+  return h("nav", { class: "nav", "aria-label": "pages" },
+    NAV.map(([href, key]) => h("a", { href: href + stationQuery(), class: href === here ? "here" : null, "aria-current": href === here ? "page" : null, text: t(key) })));
+}
+
+export const session = new Session("console");
+
+// The station this page is about: an operator's own; an admin's from ?station_id=N.
+export function stationId() {
+  const q = new URLSearchParams(location.search).get("station_id");
+  return Number(q || (session.data && session.data.station_id) || 0) || null;
+}
+
+// An admin's ?station_id=N goes along from page to page.
+function stationQuery() {
+  const q = new URLSearchParams(location.search).get("station_id");
+  return q ? `?station_id=${encodeURIComponent(q)}` : "";
+}
+
+// The station's today (Asia/Shanghai) by the server's clock, not the tablet's.
+export async function serverToday() {
+  const sid = stationId();
+  const r = await session.api("GET", `/api/v1/console/today${sid ? `?station_id=${sid}` : ""}`);
+  return r.date;
+}
+
+// A message line: an error in the reader's language (problem+json title_i18n), or a note.
+export function say(el, text, kind = "err") {
+  el.hidden = !text; el.className = `msg ${kind}`; el.textContent = text || "";
+}
+
+// Sign in (operator or admin), then draw the page: render(main) fills <main>.
+export function staffPage({ here, titleKey, render }) {
+  function start() {
+    if (!session.signedIn || !["operator", "admin"].includes(session.data.role)) {
+      if (session.signedIn) session.data = null;
+      $("#app").replaceChildren(h("div", { class: "login-wrap" },
+        h("h1", { text: t(titleKey) }),
+        loginForm(session, { hint: "demo: operator / anxin1234", defaultLogin: "operator", onDone: start })));
+      return;
+    }
+    const main = h("main", { class: "page", id: "page" }, h("p", { text: t("loading") }));
+    $("#app").replaceChildren(
+      h("header", { class: "top" },
+        h("div", { class: "brand" }, h("span", { class: "logo", text: "安心" }), h("span", { text: t(titleKey) })),
+        navLinks(here),
+        h("div", { class: "top-actions", style: "margin-left:auto" },
+          h("button", { class: "btn ghost", id: "btn-lang", onclick: () => { setLang(lang() === "zh" ? "en" : "zh"); start(); } }, t("lang_switch")),
+          h("button", { class: "btn ghost", onclick: () => session.signOut() }, t("sign_out")))),
+      main);
+    document.title = `安心 · ${t(titleKey)}`;
+    if (!stationId()) { main.replaceChildren(h("div", { class: "msg warn", role: "alert", text: t("which_station") })); return; }
+    Promise.resolve(render(main)).then(() => { main.dataset.ready = "1"; }).catch((e) => {
+      main.replaceChildren(h("div", { class: "msg err", role: "alert", text: t("error", { msg: e.message }) }));
+    });
+  }
+  session.onSignedOut = () => start();
+  start();
+}
+
+export { $, h, t, lang, syncClock };
