@@ -107,11 +107,28 @@ def _serve(settings: Settings, host: str, port: int, clock: Clock | None = None)
         raise Refused(f"refusing to start: {exc}") from exc
 
 
+def _sqlite_folder(database_url: str) -> Path | None:
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url)
+    if not url.drivername.startswith("sqlite") or url.database in (None, "", ":memory:"):
+        return None
+    return Path(str(url.database)).parent
+
+
 def _upgrade(database_url: str) -> None:
     from alembic.util import CommandError
 
     from server.store.migrate import upgrade
 
+    folder = _sqlite_folder(database_url)
+    if folder is not None and not folder.is_dir():
+        # Said before SQLite tries: its failed connect races the event loop's close and
+        # prints a thread's traceback after our one line.
+        raise Refused(
+            f"migrating {_shown(database_url)} failed: the folder {folder} does not exist",
+            code=1,
+        )
     try:
         upgrade(database_url)
     except (SQLAlchemyError, OSError, CommandError) as exc:

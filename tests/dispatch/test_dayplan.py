@@ -275,9 +275,11 @@ def test_a_plan_in_force_that_knows_no_task_is_no_worse_than_a_cold_start() -> N
     from bench.station import generate_station
 
     snap = generate_station(3, 30)
-    cold = plan_day(snap, PARAMS)
+    # Stopped by the solution count, not the clock: a loaded machine must not decide it.
+    params = replace(PARAMS, solver=replace(PARAMS.solver, time_limit_s=60.0))
+    cold = plan_day(snap, params)
     empty = DayPlan(tuple(Route(c.caregiver_id, (), 0, 0, 0) for c in snap.caregivers), (), 0, 0, 0)
-    warm = plan_day(replace(snap, previous=empty), PARAMS)
+    warm = plan_day(replace(snap, previous=empty), params)
     assert len(warm.unassigned) <= len(cold.unassigned)
     assert warm.travel_s <= cold.travel_s * 1.02
 
