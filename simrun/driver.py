@@ -158,6 +158,8 @@ class Driver:
             if self.progress is not None:
                 self.progress(min(t, DAY_S))
         await self._close_day()
+        if self.progress is not None:
+            self.progress(DAY_S)  # the day is over even when its last event came earlier
         return self.rec.freeze(self.policy, self.day.seed)
 
     async def _quiet(self) -> None:
