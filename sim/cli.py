@@ -1,4 +1,4 @@
-"""The simulator's command line (`python -m sim ...`; `anxin sim ...` once wired).
+"""The simulator's pure command line (`python -m sim ...`; also `anxin sim validate|generate|schema`).
 
     sim validate SCENARIO.json                 check a scenario; errors name field and row
     sim generate SCENARIO.json --seed N --out DIR
@@ -6,7 +6,7 @@
     sim schema [--out FILE]                    the scenario's JSON Schema
 
 Exit codes: 0 done (warnings are printed), 1 the scenario cannot run, 2 bad usage.
-`run` and `compare` come with the driver.
+`run` and `compare` need the real system: they are `anxin sim ...` (simrun/cli.py).
 """
 
 from __future__ import annotations

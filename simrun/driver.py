@@ -158,6 +158,8 @@ class Driver:
             if self.progress is not None:
                 self.progress(min(t, DAY_S))
         await self._close_day()
+        if self.progress is not None:
+            self.progress(DAY_S)  # the day is over even when its last event came earlier
         return self.rec.freeze(self.policy, self.day.seed)
 
     async def _quiet(self) -> None:
@@ -456,15 +458,25 @@ class Driver:
             if found is None:
                 return
             task_id = int(found.id)
-            if found.kind == "meal_delivery" and task_id not in person.boxes:
-                await self._to_kitchen(cg)
-                return
-            person.task = task_id
-            person.task_left_s = 0
-            await task_flows.start(self.platform, self._caregiver(cg), task_id)
             planned = None
             if found.planned_start is not None:
                 planned = int((as_utc(found.planned_start) - self.day.at(0)).total_seconds())
+            if found.kind == "meal_delivery" and task_id not in person.boxes:
+                await self._to_kitchen(cg)
+                return
+            if planned is not None and found.status == "planned":
+                # Set off in time for the planned start, not hours early: meanwhile the
+                # caregiver stays where they are, free for a help call.
+                c = self.day.caregiver_by_id[cg]
+                leg = self.day.travel_model().seconds(
+                    person.at, await self._task_place(task_id), c.mode
+                )
+                if planned - leg > self.now_s:
+                    self.at(planned - leg, "next", cg=cg, gen=person.gen)
+                    return
+            person.task = task_id
+            person.task_left_s = 0
+            await task_flows.start(self.platform, self._caregiver(cg), task_id)
             ref = self._ref(task_id)
             if ref is not None:
                 self.rec.task(ref[0], ref[1], self.now_s, TaskStep.PLANNED, cg, planned)
@@ -478,7 +490,7 @@ class Driver:
         async with self.platform.store.read() as conn:
             return (
                 await conn.execute(
-                    select(tasks.c.id, tasks.c.kind, tasks.c.planned_start, tasks.c.elder_id)
+                    select(tasks.c.id, tasks.c.kind, tasks.c.planned_start, tasks.c.status)
                     .where(
                         tasks.c.caregiver_id == self.ids.caregiver[cg],
                         tasks.c.status.in_(MINE),
