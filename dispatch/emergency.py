@@ -36,6 +36,19 @@ def missing_skills(skills: frozenset[str]) -> Exclusion:
     return Exclusion("missing_skill", tuple(sorted(skills)))
 
 
+OVERRUN_FLOOR_S = 600  # a visit past its booked length still needs up to this much
+
+
+def remaining_work_s(duration_s: float, elapsed_s: float) -> int:
+    """Time a visit in progress still needs: the booked rest while it runs to time, and once
+    it runs over, not zero but a quarter of its length, at most OVERRUN_FLOOR_S. The
+    caregiver is still in it (an overrunning bath is not finished), and the dispatcher must
+    not count her as free the moment the booking says she should be."""
+    booked_left = duration_s - elapsed_s
+    floor = min(OVERRUN_FLOOR_S, 0.25 * max(0.0, duration_s))
+    return int(max(booked_left, floor))
+
+
 @dataclass(frozen=True)
 class CurrentWork:
     """What a caregiver is doing now: the task, whether it may be broken off, time left, where."""

@@ -8,6 +8,7 @@ registry's forms check what a person types, which a generated day has not typed.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -21,6 +22,7 @@ from server.errors import ApiError
 from server.identity import make_id_number
 from server.platform import Platform
 from server.registry.tables import caregivers, elders, stations
+from server.services.catalogue import SEED_ITEMS
 from server.services.flows.bookings import create_booking
 from server.services.flows.meals import order_meal, put_menu
 from server.services.flows.menu import seed_menu_rows
@@ -63,6 +65,16 @@ def shifts_json(c: Caregiver, day: date) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def certificates_for(skills: Iterable[str]) -> list[dict[str, str]]:
+    """持证上岗: a simulated caregiver holds the certificate of every menu item her skills
+    cover (the scenario names skills; a station that staffs by the rules has the papers)."""
+    have = set(skills)
+    names = sorted({i.certificate for i in SEED_ITEMS if i.skill in have and i.certificate})
+    return [
+        {"name": n, "number": f"SIM{k:04d}", "expires": "2099-12-31"} for k, n in enumerate(names)
+    ]
 
 
 async def seed(platform: Platform, day: Day) -> Ids:
@@ -116,7 +128,7 @@ async def seed(platform: Platform, day: Day) -> Ids:
                         name=c.name[:50],
                         phone=f"139{len(ids.caregiver):08d}",
                         skills=sorted(c.skills),
-                        certificates=[],
+                        certificates=certificates_for(c.skills),
                         travel_mode=c.mode.value,
                         shifts=shifts_json(c, day.date),
                         on_duty=False,

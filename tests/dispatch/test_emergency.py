@@ -155,3 +155,30 @@ def test_thirty_caregivers_all_ranked() -> None:
     cgs = [idle(i, 0.2 * i, frozenset({"first_aid"}) if i % 3 else frozenset()) for i in range(30)]
     r = rank_for_emergency(EmergencyRequest(1, HOME), cgs, TRAVEL)
     assert len(r.candidates) == 30
+
+
+def test_an_overrunning_bath_is_not_finished() -> None:
+    """Found by the simulator: a bath booked for 90 minutes and still going at 120 looked
+    finished (no time left), so its caregiver 1 km away was offered the call and came after 22
+    minutes. While she is still in it, she is counted busy for a while yet."""
+    from dispatch.emergency import OVERRUN_FLOOR_S, remaining_work_s
+
+    assert remaining_work_s(90 * 60, 30 * 60) == 60 * 60  # on time: the booked rest
+    assert remaining_work_s(90 * 60, 120 * 60) == OVERRUN_FLOOR_S  # over: not zero
+    assert remaining_work_s(8 * 60, 20 * 60) == 2 * 60  # a short visit: a quarter of it
+    bathing = CaregiverState(
+        1,
+        "A",
+        north(1),
+        True,
+        frozenset(),
+        current=CurrentWork(
+            "t1",
+            interruptible=False,
+            remaining_s=remaining_work_s(90 * 60, 120 * 60),
+            location=north(1),
+            label="助浴",
+        ),
+    )
+    r = rank_for_emergency(EmergencyRequest(1, HOME), [bathing, idle(2, 2)], TRAVEL)
+    assert r.best is not None and r.best.caregiver_id == 2

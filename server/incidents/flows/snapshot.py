@@ -11,7 +11,7 @@ from typing import Any, Final
 
 from sqlalchemy import select
 
-from dispatch.emergency import CaregiverState, CurrentWork
+from dispatch.emergency import CaregiverState, CurrentWork, remaining_work_s
 from dispatch.geo import GeoPoint
 from dispatch.oncall import on_call_at
 from dispatch.travel import TravelMode, TravelTimeModel
@@ -133,7 +133,7 @@ def _state_of(c: Any, task: Any, busy: bool, now: datetime) -> CaregiverState | 
         work = None
         if task is not None and task.started_at is not None:
             duration = task.duration_s if isinstance(task.duration_s, int | float) else 0
-            remaining = max(0, int(duration - (now - task.started_at).total_seconds()))
+            remaining = remaining_work_s(duration, (now - task.started_at).total_seconds())
             where = point_of(task.lat, task.lng) or loc
             if where is not None:
                 work = CurrentWork(
