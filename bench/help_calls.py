@@ -112,6 +112,13 @@ async def start_server(env: dict[str, str], port: int, log: Path) -> asyncio.sub
         stdout=log.open("ab"),
         stderr=asyncio.subprocess.STDOUT,
     )
+    return await ready(proc, port, log)
+
+
+async def ready(
+    proc: asyncio.subprocess.Process, port: int, log: Path
+) -> asyncio.subprocess.Process:
+    """Wait until the process on ``port`` answers /readyz."""
     async with aiohttp.ClientSession() as s:
         for _ in range(200):
             try:
