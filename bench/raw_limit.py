@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy import make_url
 
 from server.auth.tokens import decode_access
 
@@ -395,8 +396,6 @@ def make_app(writer: Any, secret: str) -> web.Application:
 
 async def _serve(url: str, port: int, secret: str) -> None:
     if url.startswith("sqlite"):
-        from sqlalchemy import make_url
-
         writer: Any = SqliteGroup(str(make_url(url).database))
     else:
         writer = await PgWriter.open(pg_dsn(url))
@@ -409,8 +408,11 @@ async def _serve(url: str, port: int, secret: str) -> None:
 # ----- the interleaved comparison -------------------------------------------------------------
 
 
-async def _template(backend: str, tmp: Path, calls: int, env: dict[str, str]) -> str:
-    """A seeded database (demo station plus ``calls`` elders with accounts): its URL."""
+async def _template(
+    backend: str, tmp: Path, calls: int, env: dict[str, str], cwd: str | None = None
+) -> str:
+    """A seeded database (demo station plus ``calls`` elders with accounts), made by the
+    code in ``cwd`` (its schema and migration): its URL."""
     import subprocess
 
     from bench.help_calls import seed_elders
@@ -424,13 +426,14 @@ async def _template(backend: str, tmp: Path, calls: int, env: dict[str, str]) ->
         await c.close()
         url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
     else:
-        url = f"sqlite+aiosqlite:///{tmp}/template.db"
+        url = f"sqlite+aiosqlite:///{tmp}/template{'-before' if cwd else ''}.db"
     env = {**env, "ANXIN_DATABASE_URL": url}
     subprocess.run(
         [sys.executable, "-m", "server.cli", "demo", "--no-serve"],
         env={**os.environ, **env},
         check=True,
         capture_output=True,
+        cwd=cwd,
     )
     await seed_elders(url, calls)
     return url
@@ -446,7 +449,7 @@ async def _copy(backend: str, template: str, tmp: Path, n: int) -> str:
         await c.execute(f'CREATE DATABASE "{new}" TEMPLATE "{name}"')
         await c.close()
         return f"{base}/{new}"
-    src = tmp / "template.db"
+    src = Path(str(make_url(template).database))
     dst = tmp / f"run{n}.db"
     shutil.copyfile(src, dst)
     return f"sqlite+aiosqlite:///{dst}"
@@ -485,6 +488,8 @@ async def _run(
     run_env = {**env, "ANXIN_DATABASE_URL": url}
     if kind == "real":
         proc = await start_server(run_env, port, log)
+    elif kind == "before":
+        proc = await start_server(run_env, port, log, cwd=os.environ["ANXIN_BENCH_BEFORE"])
     else:
         proc = await _start_raw(run_env, port, log)
     try:
@@ -521,19 +526,32 @@ async def compare(args: argparse.Namespace) -> dict[str, Any]:
     env = {"ANXIN_JWT_SECRET": SECRET, "ANXIN_LOG_LEVEL": "WARNING"}
     if args.backend == "postgres":
         env["ANXIN_REDIS_URL"] = "redis://127.0.0.1:6379/14"
+    if args.before:
+        os.environ["ANXIN_BENCH_BEFORE"] = args.before
     template = await _template(args.backend, tmp, args.calls, env)
+    before = await _template(args.backend, tmp, args.calls, env, args.before) if args.before else ""
     elders = await _elders(template)
     port = 19000 + os.getpid() % 1000
     runs: list[dict[str, Any]] = []
     for n in range(args.rounds):
-        for kind in ("raw", "real"):
-            url = await _copy(args.backend, template, tmp, len(runs))
+        for kind in ("raw", "real", *(("before",) if args.before else ())):
+            url = await _copy(
+                args.backend, before if kind == "before" else template, tmp, len(runs)
+            )
             out = await _run(kind, url, env, port, tmp / f"{kind}{n}.log", elders, args.concurrency)
             print(json.dumps({"backend": args.backend, **out}), flush=True)
             runs.append(out)
     raws = [r["calls_per_s"] for r in runs if r["server"] == "raw"]
     reals = [r["calls_per_s"] for r in runs if r["server"] == "real"]
+    befores = [r["calls_per_s"] for r in runs if r["server"] == "before"]
+    extra = {}
+    if befores:
+        extra = {
+            "before_calls_per_s": befores,
+            "before_over_raw": [round(b / a, 3) for a, b in zip(raws, befores, strict=True)],
+        }
     return {
+        **extra,
         "backend": args.backend,
         "concurrency": args.concurrency,
         "raw_calls_per_s": raws,
@@ -552,6 +570,10 @@ def main() -> None:
     ap.add_argument("--calls", type=int, default=1000)
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument(
+        "--before",
+        help="a checkout of older code (git archive): each round also runs its server",
+    )
     args = ap.parse_args()
     if args.cmd == "serve":
         secret = os.environ.get("ANXIN_JWT_SECRET", "")
