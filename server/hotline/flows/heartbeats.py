@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,6 +26,8 @@ from hotline.cti import DEFAULT_WINDOW as REPLAY_WINDOW
 from server.errors import ApiError
 from server.hotline.tables import devices, webhook_nonces
 from server.platform import Platform, Slot, dialect_insert
+
+log = logging.getLogger("anxin.hotline")
 
 KNOWN_FOR_S = 60.0  # a deactivated device is refused within this long on every process
 
@@ -85,7 +88,10 @@ class HeartbeatBatch:
 
     async def _later(self, interval: float) -> None:
         await asyncio.sleep(interval)
-        await self.flush()
+        try:
+            await self.flush()
+        except Exception:  # the store is down: the readings wait for the next heartbeat's flush
+            log.warning("heartbeat flush failed; %d devices kept for the next", len(self.pending))
 
     async def flush(self) -> int:
         """Write every pending reading in one transaction; returns how many devices."""
