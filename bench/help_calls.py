@@ -98,7 +98,10 @@ def token(uid: int, role: Role, station: int = 1, **kw: Any) -> str:
     return issue_access(p, secret=SECRET, now=datetime.now(UTC), ttl_s=3600)
 
 
-async def start_server(env: dict[str, str], port: int, log: Path) -> asyncio.subprocess.Process:
+async def start_server(
+    env: dict[str, str], port: int, log: Path, cwd: str | None = None
+) -> asyncio.subprocess.Process:
+    """``anxin serve`` on ``port``; ``cwd`` runs another checkout's code (an A/B)."""
     import sys
 
     proc = await asyncio.create_subprocess_exec(
@@ -111,7 +114,15 @@ async def start_server(env: dict[str, str], port: int, log: Path) -> asyncio.sub
         env={**os.environ, **env},
         stdout=log.open("ab"),
         stderr=asyncio.subprocess.STDOUT,
+        cwd=cwd,
     )
+    return await ready(proc, port, log)
+
+
+async def ready(
+    proc: asyncio.subprocess.Process, port: int, log: Path
+) -> asyncio.subprocess.Process:
+    """Wait until the process on ``port`` answers /readyz."""
     async with aiohttp.ClientSession() as s:
         for _ in range(200):
             try:

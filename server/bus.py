@@ -24,6 +24,7 @@ Listener = Callable[[str, str], None]
 class Bus(Protocol):
     def listen(self, listener: Listener) -> None: ...
     async def publish(self, topic: str, data: str = "") -> None: ...
+    async def publish_many(self, hints: list[tuple[str, str]]) -> None: ...
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
     async def ping(self) -> None: ...
@@ -53,6 +54,11 @@ class InProcessBus:
 
     async def publish(self, topic: str, data: str = "") -> None:
         self.deliver(topic, data)
+
+    async def publish_many(self, hints: list[tuple[str, str]]) -> None:
+        """A transaction's hints, in one message to the other processes."""
+        for topic, data in hints:
+            self.deliver(topic, data)
 
     async def start(self) -> None:
         return None
@@ -88,8 +94,17 @@ class RedisBus(InProcessBus):
         return self.connected
 
     async def publish(self, topic: str, data: str = "") -> None:
-        self.deliver(topic, data)
-        message = json.dumps({"o": self._origin, "t": topic, "d": data})
+        await self.publish_many([(topic, data)])
+
+    async def publish_many(self, hints: list[tuple[str, str]]) -> None:
+        """Local listeners hear each hint at once; the other processes get all of a
+        transaction's hints in one Redis message (one round trip, not one per hint)."""
+        for topic, data in hints:
+            self.deliver(topic, data)
+        if len(hints) == 1:
+            message = json.dumps({"o": self._origin, "t": hints[0][0], "d": hints[0][1]})
+        else:
+            message = json.dumps({"o": self._origin, "h": hints})
         try:
             await self._redis.publish(self.CHANNEL, message)
         except Exception as exc:  # a lost hint only costs latency
@@ -136,8 +151,15 @@ class RedisBus(InProcessBus):
             body = json.loads(raw)
         except (ValueError, TypeError):
             return
-        if body.get("o") != self._origin:
-            self.deliver(str(body.get("t", "")), str(body.get("d", "")))
+        if body.get("o") == self._origin:
+            return
+        many = body.get("h")
+        if isinstance(many, list):
+            for hint in many:
+                if isinstance(hint, list) and len(hint) == 2:
+                    self.deliver(str(hint[0]), str(hint[1]))
+            return
+        self.deliver(str(body.get("t", "")), str(body.get("d", "")))
 
 
 class OutageLog:

@@ -133,8 +133,8 @@ class Platform:
             await flush_pushes(t)
         if step:
             step.committed = True
-        for topic, data in t.hints:
-            await self.bus.publish(topic, data)
+        if t.hints:
+            await self.bus.publish_many(t.hints)
 
 
 URGENT: Final = 0  # an emergency's dispatch and escalation: relayed before anything else
@@ -158,6 +158,29 @@ async def schedule(tx: Tx, kind: str, ref: str, due_at: datetime, payload: dict[
     # The runner polls anyway; the hint only matters for a timer due before its next look.
     tx.hint("timers", f"{due_at.timestamp():.3f}")
     return bool(res.rowcount)
+
+
+async def schedule_all(tx: Tx, wanted: list[tuple[str, str, datetime, dict[str, Any]]]) -> int:
+    """Create several durable timers (kind, ref, due_at, payload) in one statement; a ref
+    that already has a timer is skipped. Returns how many were created."""
+    if not wanted:
+        return 0
+    stmt = dialect_insert(tx.conn)(timers).values(
+        [
+            {
+                "kind": kind,
+                "ref": ref,
+                "due_at": due_at,
+                "payload": payload,
+                "state": "pending",
+                "created_at": tx.now,
+            }
+            for kind, ref, due_at, payload in wanted
+        ]
+    )
+    res = await tx.conn.execute(stmt.on_conflict_do_nothing(index_elements=[timers.c.ref]))
+    tx.hint("timers", f"{min(w[2] for w in wanted).timestamp():.3f}")
+    return int(res.rowcount or 0)
 
 
 async def cancel_timer(tx: Tx, ref: str) -> bool:
@@ -184,11 +207,24 @@ def queue_push(tx: Tx, recipient: str, msg: Push) -> None:
 
 
 async def flush_pushes(tx: Tx) -> None:
+    if not tx.pushes:
+        return
     rows = []
-    for recipient in sorted(tx.pushes):
+    recipients = sorted(tx.pushes)
+    # One statement reserves every recipient's numbers, rows in sorted order (the lock order).
+    reserve = dialect_insert(tx.conn)(push_cursors).values(
+        [{"recipient": r, "last_seq": len(tx.pushes[r])} for r in recipients]
+    )
+    reserved = await tx.conn.execute(
+        reserve.on_conflict_do_update(
+            index_elements=[push_cursors.c.recipient],
+            set_={"last_seq": push_cursors.c.last_seq + reserve.excluded.last_seq},
+        ).returning(push_cursors.c.recipient, push_cursors.c.last_seq)
+    )
+    last_seqs = {r.recipient: int(r.last_seq) for r in reserved}
+    for recipient in recipients:
         messages = tx.pushes[recipient]
-        last = (await tx.conn.execute(_next_seq(tx, recipient, len(messages)))).scalar_one()
-        first = int(last) - len(messages) + 1
+        first = last_seqs[recipient] - len(messages) + 1
         rows += [
             {
                 "recipient": recipient,

@@ -144,6 +144,9 @@ class Settings:
     lease_s: float = 5.0  # renewed while a row is in hand; a dead process's claims lapse after it
     outbox_poll_s: float = 0.5
     ws_heartbeat_s: float = 20.0
+    # Device heartbeats are written in one transaction per this interval (0: one each, at
+    # once); a crash loses at most this much of a device's last_seen.
+    heartbeat_flush_s: float = 1.0
     # How long a help call's Idempotency-Key and a device's event id are remembered: a phone or
     # a gateway retrying within it gets the same answer, never a second emergency (>= 24 h).
     idempotency_ttl_s: int = 48 * 3600
@@ -267,6 +270,7 @@ class Settings:
             sla_s=_int("ANXIN_SLA_S", base.sla_s),
             lease_s=float(_env("ANXIN_LEASE_S") or base.lease_s),
             ws_heartbeat_s=float(_int("ANXIN_WS_HEARTBEAT_S", int(base.ws_heartbeat_s))),
+            heartbeat_flush_s=float(_env("ANXIN_HEARTBEAT_FLUSH_S") or base.heartbeat_flush_s),
             operator_alarm_after_s=_int(
                 "ANXIN_OPERATOR_ALARM_AFTER_S", base.operator_alarm_after_s
             ),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, UniqueConstraint
+from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table, UniqueConstraint
 
 from server.store.meta import metadata
 from server.store.tables import id_column
@@ -30,6 +30,9 @@ users = Table(
     Column("token_version", Integer, nullable=False, server_default="0"),
     Column("created_at", UtcDateTime, nullable=False),
 )
+# Every intake's pushes go to the station's operators and the admins: read by role, not by
+# scanning every elder's and family member's account.
+Index("ix_users_role_station", users.c.role, users.c.station_id)
 refresh_tokens = Table(
     "refresh_tokens",
     metadata,

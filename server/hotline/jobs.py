@@ -16,6 +16,7 @@ from server.hotline.flows import (
     sweep,
 )
 from server.hotline.flows.chain import TIMER_KIND, advance, start_chain
+from server.hotline.flows.heartbeats import close_heartbeats
 from server.incidents.flows import presses
 from server.platform import Platform, Tx, emit
 
@@ -41,6 +42,7 @@ def register(platform: Platform) -> None:
     platform.on_timer(complaints.DEADLINE_TIMER, on_complaint_deadline)
     platform.on_timer(sweep.SWEEP_TIMER, on_sweep_timer)
     platform.on_prune("device_events", devices.prune_device_events)
+    platform.on_stop(close_heartbeats)  # the last interval's heartbeats are written
 
 
 # --- the escalation chain ------------------------------------------------------------------

@@ -82,11 +82,14 @@ async def incident_out(
     *,
     with_timeline: bool = False,
     with_candidates: bool = False,
+    elder_name: str | None = None,
 ) -> IncidentOut:
-    """One incident as its reader sees it (the timeline and the candidates when asked)."""
-    elder_name = (
-        await conn.execute(select(elders.c.name).where(elders.c.id == row.elder_id))
-    ).scalar()
+    """One incident as its reader sees it (the timeline and the candidates when asked); a
+    caller that has the elder's name passes it and saves a read."""
+    if elder_name is None:
+        elder_name = (
+            await conn.execute(select(elders.c.name).where(elders.c.id == row.elder_id))
+        ).scalar()
     cg_name = None
     if row.caregiver_id:
         cg_name = (

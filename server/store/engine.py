@@ -94,7 +94,10 @@ class Store:
         self.url = url
         kwargs: dict[str, Any] = {"echo": echo}
         if url.startswith("postgresql"):
-            kwargs.update(pool_size=20, max_overflow=20, pool_pre_ping=True)
+            # No pre-ping: it was a round trip before every transaction on the hot path. A
+            # connection the database dropped fails its first use, SQLAlchemy then discards
+            # the whole pool, and the caller answers 503 with Retry-After (the phone retries).
+            kwargs.update(pool_size=20, max_overflow=20)
         self.engine = create_async_engine(url, **kwargs)
         self.dialect = self.engine.dialect.name
         # SQLite has one writer at a time; queueing writers here is fair and cheap, where

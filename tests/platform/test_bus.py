@@ -59,6 +59,36 @@ async def test_redis_bus_crosses_processes(redis: str) -> None:
         await b.stop()
 
 
+@pytest.mark.redis
+async def test_a_transactions_hints_cross_in_one_redis_message(redis: str) -> None:
+    """Every hint of a transaction reaches the other process, from one message."""
+    a, b = RedisBus(redis), RedisBus(redis)
+    heard_a: list[tuple[str, str]] = []
+    heard_b: list[tuple[str, str]] = []
+    a.listen(lambda t, d: heard_a.append((t, d)))
+    b.listen(lambda t, d: heard_b.append((t, d)))
+    sent: list[str] = []
+    await a.start()
+    await b.start()
+    try:
+        await wait_for(lambda: b.connected and a.connected)
+        real = a._redis.publish
+
+        async def counting(channel: str, message: str) -> Any:
+            sent.append(message)
+            return await real(channel, message)
+
+        a._redis.publish = counting  # type: ignore[method-assign,assignment]
+        hints = [("outbox", ""), ("push", "user:1"), ("push", "user:2")]
+        await a.publish_many(hints)
+        await wait_for(lambda: all(h in heard_b for h in hints))
+        assert len(sent) == 1
+        assert [h for h in heard_a if h[0] != "resync"] == hints  # heard at once locally
+    finally:
+        await a.stop()
+        await b.stop()
+
+
 @pytest.fixture
 def own_redis(tmp_path: Path) -> Iterator[tuple[int, Any]]:
     """A Redis server of this test's own, so it can be killed without hurting others."""

@@ -14,6 +14,7 @@ from hotline.devices import press_time
 from schemas.incidents import CallType
 from server.errors import ApiError
 from server.hotline.flows.common import StoreNonceCache, elder_in_scope
+from server.hotline.flows.heartbeats import batch_of
 from server.hotline.flows.sweep import ensure_sweep_scheduled
 from server.hotline.out import zh
 from server.hotline.tables import device_events, devices
@@ -70,7 +71,15 @@ async def _fresh(tx: Tx, nonce: str) -> bool:
 async def heartbeat(
     platform: Platform, *, device_id: str, battery_pct: int | None, nonce: str
 ) -> bool:
-    """A device's sign of life; False when it was a replay (nothing changed)."""
+    """A device's sign of life; False when it was a replay (nothing changed). Batched: it
+    reaches the store within ``heartbeat_flush_s`` (server/hotline/flows/heartbeats.py)."""
+    return await batch_of(platform).add(device_id, battery_pct, nonce)
+
+
+async def heartbeat_now(
+    platform: Platform, *, device_id: str, battery_pct: int | None, nonce: str
+) -> bool:
+    """A heartbeat in its own transaction (before batching; kept for comparison)."""
     async with platform.tx() as tx:
         d = await _device(tx, device_id)
         if not await _fresh(tx, nonce):

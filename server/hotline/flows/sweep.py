@@ -18,6 +18,7 @@ from hotline.devices import (
     select_welfare_checks,
 )
 from server.auth.tables import refresh_tokens
+from server.hotline.flows.heartbeats import flush_heartbeats
 from server.hotline.flows.settings import DEFAULTS as DEFAULT_SETTINGS
 from server.hotline.flows.settings import all_settings
 from server.hotline.flows.tasks import insert_new, task_row
@@ -63,6 +64,7 @@ async def sweep(
 ) -> dict[str, int]:
     """Silent and low-battery devices, unseen elders living alone and missed door-knock
     visits become tasks (once each)."""
+    await flush_heartbeats(platform)  # this process's last second of heartbeats counts too
     async with platform.tx() as tx:
         await ensure_sweep_scheduled(tx)
         return await sweep_in(tx, station_id=station_id, silent_minutes=silent_minutes)

@@ -35,7 +35,7 @@ from server.incidents.model import ACTIVE_STATES, load, timeline
 from server.incidents.notify import to_operators, to_watchers
 from server.incidents.out import incident_out
 from server.incidents.tables import incidents
-from server.platform import NORMAL, URGENT, Platform, Tx, emit, schedule
+from server.platform import NORMAL, URGENT, Platform, Tx, emit, schedule_all
 from server.registry.guards import elder_for
 from server.registry.tables import elders, stations
 from server.texts import render
@@ -71,6 +71,9 @@ class Intake:
 class IntakeResult:
     incident_id: int
     joined: bool
+    # A new incident's row as inserted, and its elder's name: the answer needs no re-read.
+    row: Row[Any] | None = None
+    elder_name: str | None = None
 
 
 async def open_or_join(platform: Platform, tx: Tx, cmd: Intake) -> IntakeResult:
@@ -93,10 +96,11 @@ async def open_or_join(platform: Platform, tx: Tx, cmd: Intake) -> IntakeResult:
     if existing is not None:
         await _join(platform, tx, existing, cmd)
         return IntakeResult(existing.id, joined=True)
-    return IntakeResult(await _open(platform, tx, elder, cmd), joined=False)
+    row = await _open(platform, tx, elder, cmd)
+    return IntakeResult(row.id, joined=False, row=row, elder_name=elder.name)
 
 
-async def _open(platform: Platform, tx: Tx, elder: Row[Any], cmd: Intake) -> int:
+async def _open(platform: Platform, tx: Tx, elder: Row[Any], cmd: Intake) -> Row[Any]:
     """A new incident: its row, first timeline event, outbox event, timers and pushes."""
     lat, lng = (
         (cmd.lat, cmd.lng)
@@ -115,31 +119,30 @@ async def _open(platform: Platform, tx: Tx, elder: Row[Any], cmd: Intake) -> int
     outside = distance_m(station.lat, station.lng, lat, lng) > station.circle_radius_m
     emergency = cmd.kind is CallType.EMERGENCY
     deadline = tx.now + timedelta(seconds=platform.settings.sla_s) if emergency else None
-    iid = int(
-        (
-            await tx.conn.execute(
-                insert(incidents)
-                .values(
-                    station_id=elder.station_id,
-                    elder_id=elder.id,
-                    kind=cmd.kind.value,
-                    status=IncidentStatus.OPEN.value,
-                    source=cmd.source,
-                    reporter_user_id=cmd.reporter_user_id,
-                    lat=lat,
-                    lng=lng,
-                    outside_circle=outside,
-                    opened_at=tx.now,
-                    deadline_at=deadline,
-                    notes=cmd.note,
-                    call_id=cmd.call_id,
-                    pressed_at=cmd.pressed_at if cmd.late_s is not None else None,
-                    late_s=cmd.late_s,
-                )
-                .returning(incidents.c.id)
+    row = (
+        await tx.conn.execute(
+            insert(incidents)
+            .values(
+                station_id=elder.station_id,
+                elder_id=elder.id,
+                kind=cmd.kind.value,
+                status=IncidentStatus.OPEN.value,
+                source=cmd.source,
+                reporter_user_id=cmd.reporter_user_id,
+                lat=lat,
+                lng=lng,
+                outside_circle=outside,
+                opened_at=tx.now,
+                deadline_at=deadline,
+                notes=cmd.note,
+                call_id=cmd.call_id,
+                pressed_at=cmd.pressed_at if cmd.late_s is not None else None,
+                late_s=cmd.late_s,
             )
-        ).scalar_one()
-    )
+            .returning(*incidents.c)
+        )
+    ).one()
+    iid = int(row.id)
     await timeline(
         tx,
         iid,
@@ -166,7 +169,7 @@ async def _open(platform: Platform, tx: Tx, elder: Row[Any], cmd: Intake) -> int
         repeat_of=RepeatOf(**repeat) if repeat is not None else None,
     )
     await _announce(platform, tx, opened)
-    return iid
+    return row
 
 
 async def _announce(platform: Platform, tx: Tx, opened: IncidentOpenedPush) -> None:
@@ -196,13 +199,13 @@ async def _announce(platform: Platform, tx: Tx, opened: IncidentOpenedPush) -> N
 async def start_emergency_clock(platform: Platform, tx: Tx, iid: int, deadline: Any) -> None:
     """The 20-minute deadline and the no-acceptance alarm, as durable timers."""
     s = platform.settings
-    await schedule(tx, "incident.sla", f"incident:{iid}:sla", deadline, {"incident_id": iid})
-    await schedule(
+    alarm_at = tx.now + timedelta(seconds=s.operator_alarm_after_s)
+    await schedule_all(
         tx,
-        "incident.ack_alarm",
-        f"incident:{iid}:ack_alarm",
-        tx.now + timedelta(seconds=s.operator_alarm_after_s),
-        {"incident_id": iid},
+        [
+            ("incident.sla", f"incident:{iid}:sla", deadline, {"incident_id": iid}),
+            ("incident.ack_alarm", f"incident:{iid}:ack_alarm", alarm_at, {"incident_id": iid}),
+        ],
     )
 
 
@@ -285,6 +288,9 @@ async def open_for_operator(platform: Platform, p: Principal, cmd: Intake) -> In
 
 async def _open_and_show(platform: Platform, tx: Tx, cmd: Intake) -> IncidentOut:
     result = await open_or_join(platform, tx, cmd)
-    out = await incident_out(tx.conn, await load(tx, result.incident_id, lock=False), tx.now)
+    if result.row is not None:  # a new incident: answered from the row it was inserted as
+        out = await incident_out(tx.conn, result.row, tx.now, elder_name=result.elder_name)
+    else:
+        out = await incident_out(tx.conn, await load(tx, result.incident_id, lock=False), tx.now)
     out.joined = result.joined
     return out

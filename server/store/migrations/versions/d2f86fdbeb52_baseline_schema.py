@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: 75ac1b5adee1
+Revision ID: d2f86fdbeb52
 Revises: 
-Create Date: 2026-12-07 01:50:41.048445
+Create Date: 2026-12-07 02:13:16.426318
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from alembic import op
 import server.store.types
 
 
-revision = '75ac1b5adee1'
+revision = 'd2f86fdbeb52'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -266,6 +266,9 @@ def upgrade() -> None:
     sa.UniqueConstraint('username', name=op.f('uq_users_username')),
     sa.UniqueConstraint('wechat_openid', name=op.f('uq_users_wechat_openid'))
     )
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.create_index('ix_users_role_station', ['role', 'station_id'], unique=False)
+
     op.create_table('volunteers',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('station_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -1526,6 +1529,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_volunteers_station_id'))
 
     op.drop_table('volunteers')
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.drop_index('ix_users_role_station')
+
     op.drop_table('users')
     with op.batch_alter_table('service_items', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_service_items_station_id'))
