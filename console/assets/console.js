@@ -216,7 +216,7 @@ function onEvent(msg) {
   if (msg.type === "call.answered") { const c = S.calls.get(p.call_id); if (c) { c.status = "answered"; renderCalls(); } return; }
   if (msg.type === "call.ended") {
     const c = S.calls.get(p.call_id);
-    if (c) { c.status = p.missed ? "missed" : "ended"; c.endedAt = Date.now(); renderCalls(); }
+    if (c) { c.status = p.missed ? "missed" : "ended"; c.endedAt = now(); renderCalls(); }
     return;
   }
   if (p.incident_id && (msg.type.startsWith("incident.") || msg.type.startsWith("offer."))) {
@@ -439,8 +439,8 @@ function renderChart(hours) {
     if (i % 3 === 0) svg.append(mk("text", { x: x0, y: T + H + B - 2, "text-anchor": "middle" }, String(i)));
   });
   svg.append(mk("path", { d: path, class: "staff" }));
-  const now = new Date(Date.now()).toLocaleString("en-GB", { hour: "numeric", hour12: false, timeZone: "Asia/Shanghai" });
-  const nx = L + (Number(now) + 0.5) * bw;
+  const hour = new Date(now()).toLocaleString("en-GB", { hour: "numeric", hour12: false, timeZone: "Asia/Shanghai" });
+  const nx = L + (Number(hour) + 0.5) * bw;
   svg.append(mk("line", { x1: nx, y1: T, x2: nx, y2: T + H, class: "nowline" }));
   box.replaceChildren(svg, h("div", { class: "chart-legend" },
     h("i", { class: "sw bar" }), t("chart_load"), h("i", { class: "sw staff" }), t("chart_staff")));
@@ -499,7 +499,8 @@ const CALL_LINGER_MS = { ended: 20000, missed: 60000 };
 function expireCalls() {
   let changed = false;
   for (const [id, c] of S.calls) {
-    const age = Date.now() - (c.endedAt || Date.parse(c.at));
+    // The server's time (the PC's clock may be off): a call's own times are the server's.
+    const age = now() - (c.endedAt || Date.parse(c.at));
     if ((c.endedAt && age > (CALL_LINGER_MS[c.status] || 20000)) || (!c.endedAt && c.status === "ringing" && age > 180000)) {
       S.calls.delete(id); changed = true;
     }
@@ -518,7 +519,7 @@ async function reconcileCalls() {
     const r = byId.get(id);
     if (!r) continue;
     if (r.incident_id) { S.calls.delete(id); continue; }
-    if (r.status === "ended" && !c.endedAt) { c.status = r.missed ? "missed" : "ended"; c.endedAt = Date.parse(r.ended_at || "") || Date.now(); }
+    if (r.status === "ended" && !c.endedAt) { c.status = r.missed ? "missed" : "ended"; c.endedAt = Date.parse(r.ended_at || "") || now(); }
     else if (r.status === "answered") c.status = "answered";
   }
   expireCalls(); renderCalls();
