@@ -1,9 +1,7 @@
 """China's coordinate systems for scenario files: conversion to GCJ-02 and the checks that
 catch a point in the wrong system, with lat and lng swapped, or outside China.
 
-The transform is the widely used open re-implementation of the GCJ-02 offset, the same as
-server/geo.py's (a test checks they agree); it is repeated here because the simulator's pure
-half imports nothing of the server.
+The transform itself is dispatch/geo.py's, the one the server uses.
 """
 
 from __future__ import annotations
@@ -12,52 +10,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from dispatch.geo import GeoPoint, haversine_m
-
-_A = 6378245.0
-_EE = 0.00669342162296594323
-_X_PI = math.pi * 3000.0 / 180.0
-
-
-def in_china(lat: float, lng: float) -> bool:
-    """The rough box inside which GCJ-02 differs from WGS-84."""
-    return 72.004 <= lng <= 137.8347 and 0.8293 <= lat <= 55.8271
-
-
-def _dlat(x: float, y: float) -> float:
-    r = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * math.sqrt(abs(x))
-    r += (20.0 * math.sin(6.0 * x * math.pi) + 20.0 * math.sin(2.0 * x * math.pi)) * 2.0 / 3.0
-    r += (20.0 * math.sin(y * math.pi) + 40.0 * math.sin(y / 3.0 * math.pi)) * 2.0 / 3.0
-    r += (160.0 * math.sin(y / 12.0 * math.pi) + 320 * math.sin(y * math.pi / 30.0)) * 2.0 / 3.0
-    return r
-
-
-def _dlng(x: float, y: float) -> float:
-    r = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * math.sqrt(abs(x))
-    r += (20.0 * math.sin(6.0 * x * math.pi) + 20.0 * math.sin(2.0 * x * math.pi)) * 2.0 / 3.0
-    r += (20.0 * math.sin(x * math.pi) + 40.0 * math.sin(x / 3.0 * math.pi)) * 2.0 / 3.0
-    r += (150.0 * math.sin(x / 12.0 * math.pi) + 300.0 * math.sin(x / 30.0 * math.pi)) * 2.0 / 3.0
-    return r
-
-
-def wgs84_to_gcj02(lat: float, lng: float) -> tuple[float, float]:
-    if not in_china(lat, lng):
-        return lat, lng
-    dlat = _dlat(lng - 105.0, lat - 35.0)
-    dlng = _dlng(lng - 105.0, lat - 35.0)
-    radlat = lat / 180.0 * math.pi
-    magic = 1 - _EE * math.sin(radlat) ** 2
-    sqrtmagic = math.sqrt(magic)
-    dlat = (dlat * 180.0) / ((_A * (1 - _EE)) / (magic * sqrtmagic) * math.pi)
-    dlng = (dlng * 180.0) / (_A / sqrtmagic * math.cos(radlat) * math.pi)
-    return lat + dlat, lng + dlng
-
-
-def bd09_to_gcj02(lat: float, lng: float) -> tuple[float, float]:
-    x, y = lng - 0.0065, lat - 0.006
-    z = math.sqrt(x * x + y * y) - 0.00002 * math.sin(y * _X_PI)
-    theta = math.atan2(y, x) - 0.000003 * math.cos(x * _X_PI)
-    return z * math.sin(theta), z * math.cos(theta)
+from dispatch.geo import GeoPoint, bd09_to_gcj02, haversine_m, in_china, wgs84_to_gcj02
 
 
 def to_gcj02(lat: float, lng: float, system: str) -> GeoPoint:

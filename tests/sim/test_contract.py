@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from server.geo import bd09_to_gcj02 as server_bd09
-from server.geo import wgs84_to_gcj02 as server_wgs84
+from dispatch.geo import GeoPoint
+from server.geo import CoordSystem, to_store
 from server.services.catalogue import SEED_ITEMS
 from sim.cli import SCHEMA_PATH, schema_text
-from sim.coords import bd09_to_gcj02, wgs84_to_gcj02
+from sim.coords import to_gcj02
 from sim.menu import MENU
 from sim.scenario import load_scenario, parse_scenario
 
@@ -55,6 +55,6 @@ def test_the_menu_matches_the_seed_catalogue() -> None:
 
 @pytest.mark.parametrize("point", [(39.9219, 116.4436), (22.54, 114.06), (40.41, 116.81)])
 def test_the_coordinate_transform_matches_the_server_s(point: tuple[float, float]) -> None:
-    """The simulator's copy of the GCJ-02 transform agrees with server/geo.py."""
-    assert wgs84_to_gcj02(*point) == server_wgs84(*point)
-    assert bd09_to_gcj02(*point) == server_bd09(*point)
+    """A scenario's WGS-84 or BD-09 point lands where the server would store it."""
+    assert to_gcj02(*point, "wgs84") == GeoPoint(*to_store(*point, CoordSystem.WGS84))
+    assert to_gcj02(*point, "bd09") == GeoPoint(*to_store(*point, CoordSystem.BD09))
