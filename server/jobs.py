@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.faults import crash_point
 from server.metrics import Read, add_gauge
-from server.platform import Platform, Tx, schedule
+from server.platform import Platform, Tx, schedule_every
 from server.store.errors import is_retryable
 from server.store.tables import outbox, timers
 
@@ -369,19 +369,8 @@ PRUNE_EVERY = timedelta(hours=1)
 
 
 async def ensure_prune_scheduled(tx: Tx) -> None:
-    """Keep one pending prune timer ahead (its ref names the hour it runs at, so several
-    processes starting at once schedule one)."""
-    pending = (
-        await tx.conn.execute(
-            select(timers.c.id).where(
-                timers.c.kind == PRUNE_TIMER, timers.c.state == "pending", timers.c.due_at > tx.now
-            )
-        )
-    ).first()
-    if pending is None:
-        step = int(PRUNE_EVERY.total_seconds())
-        due = datetime.fromtimestamp((int(tx.now.timestamp()) // step + 1) * step, tz=tx.now.tzinfo)
-        await schedule(tx, PRUNE_TIMER, f"platform:prune:{due.isoformat()}", due, {})
+    """Keep one pending prune timer ahead, at the next hour."""
+    await schedule_every(tx, PRUNE_TIMER, PRUNE_EVERY)
 
 
 async def prune(platform: Platform, tx: Tx) -> dict[str, int]:

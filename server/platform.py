@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final, Generic, TypeVar, cast
 
 from aiohttp import ClientSession
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schemas.common import Push
@@ -181,6 +181,22 @@ async def schedule_all(tx: Tx, wanted: list[tuple[str, str, datetime, dict[str, 
     res = await tx.conn.execute(stmt.on_conflict_do_nothing(index_elements=[timers.c.ref]))
     tx.hint("timers", f"{min(w[2] for w in wanted).timestamp():.3f}")
     return int(res.rowcount or 0)
+
+
+async def schedule_every(tx: Tx, kind: str, every: timedelta) -> None:
+    """Keep one pending ``kind`` timer ahead, at the next multiple of ``every`` (a periodic
+    job re-arms itself with this when it fires). Only a timer still to come counts: the one
+    firing now stays pending until its fired mark, written last in the same transaction. The
+    ref names the slot, so processes starting at once schedule it once."""
+    ahead = await tx.conn.execute(
+        select(timers.c.id)
+        .where(timers.c.kind == kind, timers.c.state == "pending", timers.c.due_at > tx.now)
+        .limit(1)
+    )
+    if ahead.first() is None:
+        step = int(every.total_seconds())
+        due = datetime.fromtimestamp((int(tx.now.timestamp()) // step + 1) * step, tz=tx.now.tzinfo)
+        await schedule(tx, kind, f"{kind}:{due.isoformat()}", due, {})
 
 
 async def cancel_timer(tx: Tx, ref: str) -> bool:

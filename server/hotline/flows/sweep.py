@@ -4,7 +4,7 @@ become tasks (once each)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, Final
 
 from sqlalchemy import String, cast, func, literal, select
@@ -26,10 +26,9 @@ from server.hotline.model import TASK_OPEN, cancel_tasks
 from server.hotline.out import both
 from server.hotline.tables import devices, hotline_calls
 from server.incidents.tables import incidents
-from server.platform import Platform, Tx, schedule
+from server.platform import Platform, Tx, schedule_every
 from server.registry.tables import elders
 from server.services.tables import bookings
-from server.store.tables import timers
 from server.tasks.tables import tasks
 from server.texts import Text
 
@@ -41,22 +40,8 @@ DOOR_KNOCK: Final = "door-knock"
 
 
 async def ensure_sweep_scheduled(tx: Tx) -> None:
-    """Keep one pending sweep timer ahead (idempotent: the ref names the quarter-hour it runs
-    at). Only a timer still to come counts: the one firing now stays pending until its fired
-    mark, written last in the same transaction."""
-    pending = (
-        await tx.conn.execute(
-            select(timers.c.id).where(
-                timers.c.kind == SWEEP_TIMER,
-                timers.c.state == "pending",
-                timers.c.due_at > tx.now,
-            )
-        )
-    ).first()
-    if pending is None:
-        step = int(SWEEP_EVERY.total_seconds())
-        due = datetime.fromtimestamp((int(tx.now.timestamp()) // step + 1) * step, tz=tx.now.tzinfo)
-        await schedule(tx, SWEEP_TIMER, f"hotline:sweep:{due.isoformat()}", due, {})
+    """Keep one pending sweep timer ahead, at the next quarter hour."""
+    await schedule_every(tx, SWEEP_TIMER, SWEEP_EVERY)
 
 
 async def sweep(
