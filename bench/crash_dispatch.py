@@ -18,8 +18,6 @@ import argparse
 import asyncio
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -31,7 +29,7 @@ from typing import Any
 import aiohttp
 from sqlalchemy import func, select
 
-from bench.help_calls import SECRET, pct, seed_elders, start_server, token
+from bench.help_calls import SECRET, demo_database, pct, seed_elders, start_server, token
 from server.auth.principal import Role
 
 
@@ -188,22 +186,7 @@ async def report(url: str, name: str, phase: Phase) -> dict[str, Any]:
 async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
     tmp = Path(tempfile.mkdtemp(prefix="anxin-crash-"))
     env = {"ANXIN_JWT_SECRET": SECRET, "ANXIN_LOG_LEVEL": "ERROR", "ANXIN_OFFER_TIMEOUT_S": "60"}
-    if args.backend == "postgres":
-        import asyncpg
-
-        name = f"anxin_crash_{uuid.uuid4().hex[:8]}"
-        c = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
-        await c.execute(f'CREATE DATABASE "{name}"')
-        await c.close()
-        env["ANXIN_DATABASE_URL"] = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-    else:
-        env["ANXIN_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp}/crash.db"
-    subprocess.run(
-        [sys.executable, "-m", "server.cli", "demo", "--no-serve"],
-        env={**os.environ, **env},
-        check=True,
-        capture_output=True,
-    )
+    env["ANXIN_DATABASE_URL"] = await demo_database(args.backend, tmp, "anxin_crash", env)
     n = int(args.seconds * args.rate)
     elders = await seed_elders(env["ANXIN_DATABASE_URL"], 2 * n)
     srv = Server(env, tmp)

@@ -233,31 +233,40 @@ async def _offer(ws: Any, incident_id: int) -> None:
             return
 
 
+async def demo_database(
+    backend: str, tmp: Path, prefix: str, env: dict[str, str], cwd: str | None = None
+) -> str:
+    """A fresh database (a new PostgreSQL database, or an SQLite file in ``tmp``) seeded with
+    the demo station by ``anxin demo`` (of the code in ``cwd``, default this checkout): its URL."""
+    import subprocess
+    import sys
+
+    if backend == "postgres":
+        import asyncpg
+
+        name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+        c = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
+        await c.execute(f'CREATE DATABASE "{name}"')
+        await c.close()
+        url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+    else:
+        url = f"sqlite+aiosqlite:///{tmp}/{prefix}.db"
+    subprocess.run(
+        [sys.executable, "-m", "server.cli", "demo", "--no-serve"],
+        env={**os.environ, **env, "ANXIN_DATABASE_URL": url},
+        check=True,
+        capture_output=True,
+        cwd=cwd,
+    )
+    return url
+
+
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="anxin-bench-"))
     env = {"ANXIN_JWT_SECRET": SECRET, "ANXIN_LOG_LEVEL": "WARNING"}
     if args.backend == "postgres":
-        import asyncpg
-
-        name = f"anxin_bench_{uuid.uuid4().hex[:8]}"
-        c = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
-        await c.execute(f'CREATE DATABASE "{name}"')
-        await c.close()
-        env.update(
-            ANXIN_DATABASE_URL=f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}",
-            ANXIN_REDIS_URL="redis://127.0.0.1:6379/14",
-        )
-    else:
-        env["ANXIN_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp}/bench.db"
-    import subprocess
-    import sys
-
-    subprocess.run(
-        [sys.executable, "-m", "server.cli", "demo", "--no-serve"],
-        env={**os.environ, **env},
-        check=True,
-        capture_output=True,
-    )
+        env["ANXIN_REDIS_URL"] = "redis://127.0.0.1:6379/14"
+    env["ANXIN_DATABASE_URL"] = await demo_database(args.backend, tmp, "anxin_bench", env)
     os.environ.update(env)
     elders = await seed_elders(env["ANXIN_DATABASE_URL"], args.calls + args.push_samples)
     port = 18000 + os.getpid() % 1000

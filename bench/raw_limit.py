@@ -39,7 +39,6 @@ import shutil
 import sqlite3
 import sys
 import tempfile
-import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -413,28 +412,10 @@ async def _template(
 ) -> str:
     """A seeded database (demo station plus ``calls`` elders with accounts), made by the
     code in ``cwd`` (its schema and migration): its URL."""
-    import subprocess
+    from bench.help_calls import demo_database, seed_elders
 
-    from bench.help_calls import seed_elders
-
-    if backend == "postgres":
-        import asyncpg
-
-        name = f"anxin_raw_tmpl_{uuid.uuid4().hex[:8]}"
-        c = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
-        await c.execute(f'CREATE DATABASE "{name}"')
-        await c.close()
-        url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-    else:
-        url = f"sqlite+aiosqlite:///{tmp}/template{'-before' if cwd else ''}.db"
-    env = {**env, "ANXIN_DATABASE_URL": url}
-    subprocess.run(
-        [sys.executable, "-m", "server.cli", "demo", "--no-serve"],
-        env={**os.environ, **env},
-        check=True,
-        capture_output=True,
-        cwd=cwd,
-    )
+    prefix = "anxin_raw_tmpl_before" if cwd else "anxin_raw_tmpl"
+    url = await demo_database(backend, tmp, prefix, env, cwd)
     await seed_elders(url, calls)
     return url
 
