@@ -176,6 +176,12 @@ class CaregiverPatch(Patch):
     shifts: list[Shift] | None = None
     on_call: list[OnCall] | None = Field(default=None, max_length=14)
 
+    @field_validator("skills")
+    @classmethod
+    def known_skills(cls, v: list[str] | None) -> list[str] | None:
+        """The same list as a new caregiver's: refused with the known ones named (422)."""
+        return None if v is None else CaregiverIn.known_skills(v)
+
 
 class CaregiverOut(Model):
     id: int

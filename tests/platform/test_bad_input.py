@@ -79,3 +79,17 @@ async def test_integer_coordinates_are_fine(api: Api) -> None:
         expect=201,
     )
     assert inc["location"]["lat"] != 0
+
+
+async def test_unknown_skills_on_a_caregiver_are_refused_whole(api: Api) -> None:
+    """Found by the schema fuzz: a change of skills with names the station does not know
+    answered 500. It is a 422 naming the field, and the record is unchanged."""
+    cid = api.ids["cg_a"]
+    before = await api.call("GET", f"/api/v1/caregivers/{cid}", "operator", expect=200)
+    status, problem = await api.call(
+        "PATCH", f"/api/v1/caregivers/{cid}", "operator", json={"skills": ["", "Ù", "first_aid"]}
+    )
+    assert status == 422 and problem["code"] == "validation_error"
+    assert problem["errors"][0]["loc"] == ["skills"]
+    after = await api.call("GET", f"/api/v1/caregivers/{cid}", "operator", expect=200)
+    assert after["skills"] == before["skills"]

@@ -130,8 +130,6 @@ async def patch(
     values: dict[str, Any] = body.model_dump(exclude_unset=True)
     if "phone" in values:
         values["phone"] = mobile(values["phone"], "phone")
-    if body.skills is not None:
-        values["skills"] = CaregiverIn.known_skills(body.skills)
     try:
         async with platform.tx() as tx:
             row = await caregiver_for(tx.conn, p, caregiver_id)
