@@ -99,10 +99,20 @@ async def problem_json(request: web.Request, handler: Handler) -> web.StreamResp
         log.warning("value rejected by the store", extra={"path": request.path})
         return problem(422, "value_out_of_range", "a value in the request cannot be stored")
     except Exception as exc:
+        if isinstance(exc, sa_exc.DBAPIError) and _data_exception(exc):
+            # SQLSTATE class 22 the driver does not map to DataError (asyncpg: a NUL in
+            # text, 22021): the value is the client's, and nothing was written.
+            log.warning("value rejected by the store", extra={"path": request.path})
+            return problem(422, "value_out_of_range", "a value in the request cannot be stored")
         if is_unavailable(exc):
             return store_unavailable(request, exc)
         log.exception("unhandled error", extra={"path": request.path})
         return problem(500, "internal_error", "internal error")
+
+
+def _data_exception(exc: sa_exc.DBAPIError) -> bool:
+    state = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return isinstance(state, str) and state.startswith("22")
 
 
 RETRY_AFTER_S = 5

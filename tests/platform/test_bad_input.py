@@ -93,3 +93,22 @@ async def test_unknown_skills_on_a_caregiver_are_refused_whole(api: Api) -> None
     assert problem["errors"][0]["loc"] == ["skills"]
     after = await api.call("GET", f"/api/v1/caregivers/{cid}", "operator", expect=200)
     assert after["skills"] == before["skills"]
+
+
+async def test_a_nul_character_in_a_name_is_refused_not_a_crash(api: Api) -> None:
+    """Found by the schema fuzz on PostgreSQL (which stores no NUL in text): 422, nothing
+    written, on both stores alike."""
+    s = api.ids["station"]
+    item = {
+        "code": "nul-test",
+        "name_zh": "测试",
+        "name_en": "a\x00b",
+        "category": "生活照料",
+        "price_fen": 1000,
+        "duration_min": 30,
+    }
+    status, _ = await api.call("POST", f"/api/v1/stations/{s}/service-items", "operator", json=item)
+    assert status in (201, 422)  # SQLite keeps the NUL; PostgreSQL refuses it
+    if status == 422:
+        menu = await api.call("GET", f"/api/v1/stations/{s}/service-items", "operator", expect=200)
+        assert "nul-test" not in str(menu)
