@@ -1,4 +1,5 @@
-"""Chinese identity data: 18-character resident ID numbers, 11-digit mobiles, masking."""
+"""Chinese identity data: 18-character resident ID numbers, 11-digit mobiles, stations'
+fixed lines, masking."""
 
 from __future__ import annotations
 
@@ -9,6 +10,10 @@ _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 _ID_RE = re.compile(r"^\d{17}[\dX]$")
 _MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
+# A fixed line with its area code (010-6555 0000, 0571-8765 4321), or a short service
+# number (12349, 96010): what a station's hotline usually is.
+_LANDLINE_RE = re.compile(r"^0[1-9]\d{8,10}$")
+_SERVICE_RE = re.compile(r"^(1\d{4}|9\d{4,5})$")
 
 
 def id_check_digit(first17: str) -> str:
@@ -49,6 +54,21 @@ def normalize_mobile(raw: str) -> str:
     if not _MOBILE_RE.match(digits):
         raise ValueError("mobile number must be 11 digits starting with 1[3-9]")
     return digits
+
+
+def normalize_station_phone(raw: str) -> str:
+    """A station's number as its hotline rings: a mobile, a fixed line with its area code
+    or a short service number, digits only (as the CTI reports the called number)."""
+    digits = re.sub(r"[\s\-()]", "", raw.strip())
+    if digits.startswith("+86"):
+        digits = digits[3:]
+        digits = digits if _MOBILE_RE.match(digits) else "0" + digits
+    if _MOBILE_RE.match(digits) or _LANDLINE_RE.match(digits) or _SERVICE_RE.match(digits):
+        return digits
+    raise ValueError(
+        "a mobile (11 digits), a fixed line with its area code (010-65550000) "
+        "or a service number (12349)"
+    )
 
 
 def mask_id_number(value: str | None) -> str | None:

@@ -222,6 +222,14 @@ TEXTS: Catalogue = {
     ),
     "error.elder_id_required": ("请选择需要帮助的老人", "Say which elder needs help"),
     "error.elder_inactive": ("老人档案已停用，请致电服务站", "This elder's file is deactivated"),
+    "error.elder_at_this_station": (
+        "这位老人是本站的，请直接在本站建立呼叫",
+        "This elder is your station's: open the call here",
+    ),
+    "error.match_not_found": (
+        "来电没有匹配到这一位老人",
+        "The call matched no elder at this place",
+    ),
     "error.offer_gone": ("这个派单已失效", "This offer is no longer open"),
     "error.caregiver_not_available": ("没有这位在岗护理员", "No such active caregiver"),
     "error.incident_state_conflict": ("呼叫状态已变，请刷新", "The call has moved on; reload"),

@@ -408,10 +408,7 @@ async def call_to_incident(
 ) -> IntakeResult:
     """The operator turns a call into an incident through the one intake path."""
     async with platform.tx() as tx:
-        stmt = select(hotline_calls).where(hotline_calls.c.call_id == call_id)
-        call = (await tx.conn.execute(stmt.with_for_update())).first()
-        if call is None or (not is_admin and call.station_id not in (None, station_id)):
-            raise ApiError(404, "call_not_found", "call not found")
+        call = await own_call(tx, call_id, station_id, is_admin)
         elder = await elder_in_scope(tx, elder_id, station_id, is_admin)
         intake = Intake(
             elder_id=elder_id,
@@ -422,13 +419,23 @@ async def call_to_incident(
             call_id=call_id,
         )
         result = await open_or_join(platform, tx, intake)
-        await _link(tx, call, result.incident_id, elder, user_id)
+        await link_call(tx, call, result.incident_id, elder, user_id)
         if medical:
             await mark_medical(platform, tx, result.incident_id, user_id)
         return result
 
 
-async def _link(tx: Tx, call: Any, incident_id: int, elder: Any, user_id: int) -> None:
+async def own_call(tx: Tx, call_id: str, station_id: int | None, is_admin: bool) -> Any:
+    """The call, locked, if it rang at this operator's station or none (any for an admin),
+    else 404 like a missing one."""
+    stmt = select(hotline_calls).where(hotline_calls.c.call_id == call_id)
+    call = (await tx.conn.execute(stmt.with_for_update())).first()
+    if call is None or (not is_admin and call.station_id not in (None, station_id)):
+        raise ApiError(404, "call_not_found", "call not found")
+    return call
+
+
+async def link_call(tx: Tx, call: Any, incident_id: int, elder: Any, user_id: int) -> None:
     """The call belongs to this incident and this elder now; the timeline says so."""
     await tx.conn.execute(
         update(hotline_calls)

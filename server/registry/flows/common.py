@@ -15,7 +15,7 @@ from server.auth.principal import Principal, Role
 from server.auth.tables import users
 from server.errors import ApiError
 from server.geo import CoordSystem, to_store
-from server.identity import mask_phone, normalize_mobile
+from server.identity import mask_phone, normalize_mobile, normalize_station_phone
 from server.platform import Platform, Tx, audit, rate_limited
 from server.registry.tables import stations
 
@@ -35,6 +35,16 @@ def mobile(raw: str | None, field: str) -> str | None:
         return normalize_mobile(raw)
     except ValueError as exc:
         raise ApiError(422, "invalid_phone", f"{field}: {exc}", field=field) from exc
+
+
+def station_phone(raw: str | None) -> str | None:
+    """A station's number (mobile, fixed line or service number), or 422 naming the field."""
+    if not raw:
+        return None
+    try:
+        return normalize_station_phone(raw)
+    except ValueError as exc:
+        raise ApiError(422, "invalid_phone", f"phone: {exc}", field="phone") from exc
 
 
 def people(items: list[Any], field: str) -> list[dict[str, Any]]:

@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: d2f86fdbeb52
+Revision ID: fb2ef28ca0d2
 Revises: 
-Create Date: 2026-12-07 02:13:16.426318
+Create Date: 2026-12-07 04:13:03.186085
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from alembic import op
 import server.store.types
 
 
-revision = 'd2f86fdbeb52'
+revision = 'fb2ef28ca0d2'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -193,6 +193,7 @@ def upgrade() -> None:
     sa.Column('station_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('welfare_not_seen_hours', sa.Integer(), nullable=False),
     sa.Column('repeat_press_window_min', sa.Integer(), nullable=False),
+    sa.Column('share_in_emergency', sa.Boolean(), server_default=sa.text('0'), nullable=False),
     sa.Column('updated_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['station_id'], ['stations.id'], name=op.f('fk_hotline_station_settings_station_id_stations')),
     sa.PrimaryKeyConstraint('station_id', name=op.f('pk_hotline_station_settings'))
