@@ -3,7 +3,7 @@ sent through outside channels with their attempts and receipts, devices, follow-
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, ForeignKey, Index, Integer, String, Table, Text, false
+from sqlalchemy import JSON, Boolean, Column, ForeignKey, Index, Integer, String, Table, Text
 
 from server.store.meta import metadata
 from server.store.tables import id_column as _id
@@ -207,6 +207,6 @@ station_settings = Table(
     Column("repeat_press_window_min", Integer, nullable=False),
     # Another station's operator who forwards this station's elder's emergency may see the
     # elder's name and address (audited); off by default, the file stays with its station.
-    Column("share_in_emergency", Boolean, nullable=False, server_default=false()),
+    Column("share_in_emergency", Boolean, nullable=False, server_default="0"),
     Column("updated_at", UtcDateTime, nullable=False),
 )
