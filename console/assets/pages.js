@@ -3,5 +3,7 @@ const PAGES = {
   "/console/assess": "./assess.js",
   "/console/daycare": "./daycare.js",
   "/console/volunteers": "./volunteers.js",
+  "/console/reports": "./reports.js",
+  "/console/audit": "./audit.js",
 };
 import(PAGES[location.pathname.replace(/\/$/, "")] || "./assess.js");

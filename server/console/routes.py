@@ -23,6 +23,9 @@ PAGES = {
     "/console/assess": "staff.html",
     "/console/daycare": "staff.html",
     "/console/volunteers": "staff.html",
+    # Reports for a period and the audit log (issue 15): operators, officers, admins.
+    "/console/reports": "staff.html",
+    "/console/audit": "staff.html",
     "/m/elder": "elder.html",
     "/m/family": "family.html",
     "/m/caregiver": "caregiver.html",
