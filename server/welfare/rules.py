@@ -187,6 +187,9 @@ class RuleSet:
     address_limits: AddressLimits | None = None
     # working days each review step may take (the seeds: community 10, street 5, district 10)
     step_working_days: Mapping[str, int] = field(default_factory=lambda: dict(STEP_DAYS))
+    # 公示: calendar days an application is publicly posted after the street passes it, before
+    # the district's step (0: no public notice)
+    public_notice_days: int = 0
 
     def __post_init__(self) -> None:
         if self.default_class not in self.classes:
@@ -419,6 +422,13 @@ def parse_step_days(raw: Any) -> dict[str, int]:
     return {**STEP_DAYS, **raw}
 
 
+def parse_notice_days(raw: Any) -> int:
+    """``public_notice_days``: 0 (none) to 30 calendar days."""
+    if not isinstance(raw, int) or isinstance(raw, bool) or not 0 <= raw <= 30:
+        raise RuleError("public_notice_days must be 0..30 calendar days")
+    return raw
+
+
 def parse_ruleset(raw: Mapping[str, Any]) -> RuleSet:
     """Build a RuleSet from its JSON form, checking it thoroughly."""
     try:
@@ -448,6 +458,7 @@ def parse_ruleset(raw: Mapping[str, Any]) -> RuleSet:
             source=raw.get("source", ""),
             address_limits=parse_address_limits(raw.get("address_limits")),
             step_working_days=parse_step_days(raw.get("step_working_days")),
+            public_notice_days=parse_notice_days(raw.get("public_notice_days", 0)),
         )
     except KeyError as exc:
         raise RuleError(f"missing field {exc.args[0]!r}") from exc
