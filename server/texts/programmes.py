@@ -18,6 +18,7 @@ TEXTS: Catalogue = {
     "assessment.plan_note": ("能力评估#{id}服务计划", "service plan of assessment #{id}"),
     "hotline.relation.volunteer": ("志愿者", "volunteer"),
     "daycare.lunch_note": ("日间托老午餐", "Day-care lunch"),
+    "daycare.record_note": ("日间托老出勤#{id}", "day-care attendance #{id}"),
     "daycare.no_show_note": (
         "{name}今日日间托老未到且未请假，请电话联系或上门查看",
         "{name} did not come to day care today and sent no word: call or visit",
