@@ -32,6 +32,8 @@ from server.reports.model import Answer, Call, Meal, Period, Place, Rows, Visit,
 from server.services.tables import meal_orders
 from server.store.tables import audit_log
 from server.welfare.flows.officers import scope_of
+from server.welfare.flows.rulesets import targets_for
+from server.welfare.rules import Targets
 from server.welfare.tables import service_records, welfare_officers
 
 
@@ -123,12 +125,20 @@ async def rows(conn: AsyncConnection, ids: list[int], period: Period) -> Rows:
     return Rows(calls, visits, meals, answers)
 
 
-async def report(plat: Platform, p: Principal, q: ReportQuery) -> tuple[list[Place], Rows]:
-    """The stations of the report and their rows of the period."""
+async def report(
+    plat: Platform, p: Principal, q: ReportQuery
+) -> tuple[list[Place], Rows, dict[str, Targets]]:
+    """The stations of the report, their rows of the period, and each district's targets in
+    force on the period's last day."""
+    period = period_of(q.period)
     async with plat.store.read() as conn:
         found = await places(conn, p, q)
-        got = await rows(conn, [x.station_id for x in found], period_of(q.period))
-    return found, got
+        got = await rows(conn, [x.station_id for x in found], period)
+        targets = {
+            d: await targets_for(conn, district=d, on=period.last)
+            for d in sorted({x.district for x in found})
+        }
+    return found, got, targets
 
 
 # ----- the audit log ------------------------------------------------------------------------

@@ -9,12 +9,17 @@ from openpyxl import Workbook
 
 from server.reports.model import KPI_KEYS, Period, Place, Rows, groups, kpis
 from server.texts import render
+from server.welfare.rules import Targets
 from server.welfare.statements import Cell, safe_cell
 
 
-def report(period: Period, places: list[Place], rows: Rows) -> dict[str, Any]:
+def report(
+    period: Period, places: list[Place], rows: Rows, targets: dict[str, Targets]
+) -> dict[str, Any]:
     """Every district, street and station of the report with its figures, the total, and
-    the total by month (a quarter's three months, for the chart)."""
+    the total by month (a quarter's three months, for the chart). A district's row carries
+    its targets (the return-visit share, the satisfaction rate) and whether the period's
+    satisfaction met its target (None without answers)."""
     ids = {p.station_id for p in places}
     by_id = {p.station_id: p for p in places}
     out_rows = []
@@ -25,9 +30,16 @@ def report(period: Period, places: list[Place], rows: Rows) -> dict[str, Any]:
             row.update(station_id=sid, street=by_id[sid].street)
         elif level == "street":
             row["street"] = name
-        else:
-            row["name"] = district
         row["kpis"] = kpis(rows.where(members))
+        if level == "district":
+            row["name"] = district
+            t = targets[district]
+            rate = row["kpis"]["satisfaction"]
+            row["targets"] = {
+                "return_visit_share": t.return_visit_share,
+                "satisfaction": t.satisfaction,
+            }
+            row["satisfaction_met"] = None if rate is None else rate >= t.satisfaction
         out_rows.append(row)
     return {
         "period": period.label,

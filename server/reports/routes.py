@@ -17,8 +17,8 @@ READERS = (Role.OPERATOR, Role.STREET_OFFICER, Role.DISTRICT_OFFICER)
 async def _report(request: web.Request) -> dict[str, object]:
     p = require(request, *READERS)
     q = parse_query(request, ReportQuery)
-    places, rows = await flows.report(platform(request), p, q)
-    return out.report(period_of(q.period), places, rows)
+    places, rows, targets = await flows.report(platform(request), p, q)
+    return out.report(period_of(q.period), places, rows, targets)
 
 
 async def get_report(request: web.Request) -> web.Response:
