@@ -5,5 +5,6 @@ const PAGES = {
   "/console/volunteers": "./volunteers.js",
   "/console/reports": "./reports.js",
   "/console/audit": "./audit.js",
+  "/console/applications": "./applications.js",
 };
 import(PAGES[location.pathname.replace(/\/$/, "")] || "./assess.js");

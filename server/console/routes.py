@@ -26,6 +26,7 @@ PAGES = {
     # Reports for a period and the audit log (issue 15): operators, officers, admins.
     "/console/reports": "staff.html",
     "/console/audit": "staff.html",
+    "/console/applications": "staff.html",
     "/m/elder": "elder.html",
     "/m/family": "family.html",
     "/m/caregiver": "caregiver.html",

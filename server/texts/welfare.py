@@ -144,11 +144,14 @@ TEXTS: Catalogue = {
     ),
     "notice.decision.to": ("{name}：", "To {name}:"),
     "notice.decision.body": (
-        "你于{submitted}提出的{rule}申请，经社区初审、街道复审{notice}和区民政部门审核，现决定如下：",
-        "Your application of {submitted} for {rule}, reviewed by the community, the street"
-        "{notice} and the district, is decided as follows:",
+        "你于{submitted}提出的{rule}申请，经{steps}，现决定如下：",
+        "Your application of {submitted} for {rule}, after {steps}, is decided as follows:",
     ),
-    "notice.decision.noticed": ("、公示{days}天", ", a public notice of {days} days"),
+    "notice.step.community": ("社区初审", "the community's review"),
+    "notice.step.street": ("街道复审", "the street's review"),
+    "notice.step.public_notice": ("公示{days}天", "a public notice of {days} days"),
+    "notice.step.district": ("区民政部门审核", "the district's review"),
+    "notice.step.sep": ("、", ", "),
     "notice.decision.approved": ("予以批准，自{on}起享受。", "Approved, from {on}."),
     "notice.decision.refused": ("不予批准。理由：{reason}", "Refused. Reason: {reason}"),
     "notice.decision.appeal": (

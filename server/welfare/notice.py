@@ -44,6 +44,7 @@ class Facts:
     notice_last: date | None
     decided: date | None
     reason: str
+    steps: tuple[str, ...] = ()  # the review steps it reached, in order
 
 
 def _day(d: date) -> str:
@@ -95,22 +96,29 @@ def decision(f: Facts) -> str:
     """The written decision (审批决定书), addressed to the applicant, signed by the district."""
     assert f.decided is not None
     title = render("notice.decision.title", rule=f.rule)
-    noticed = (
-        render("notice.decision.noticed", days=(f.notice_last - f.notice_first).days + 1)
+    days = (
+        (f.notice_last - f.notice_first).days + 1
         if f.notice_first is not None and f.notice_last is not None
-        else ""
+        else 0
     )
+    steps = render("notice.step.sep").join(render(f"notice.step.{s}", days=days) for s in f.steps)
     outcome = (
         render("notice.decision.approved", on=_day(f.decided))
         if f.status == "approved"
         else render("notice.decision.refused", reason=f.reason)
     )
-    office = render("notice.district_office", district=f.district)
+    # signed by whoever decided: the station (community), the street office, the district
+    last = f.steps[-1] if f.steps else "district"
+    office = {
+        "community": f.station,
+        "street": render("notice.street_office", street=f.street or f.district),
+        "public_notice": render("notice.street_office", street=f.street or f.district),
+    }.get(last, render("notice.district_office", district=f.district))
     number = render("notice.decision.number", district=f.district, year=f.decided.year, id=f.app_id)
     body = (
         f'<h1 id="title">{escape(title)}</h1><div class="no">{escape(number)}</div>'
         f'<p class="to">{escape(render("notice.decision.to", name=f.name))}</p>'
-        f"<p>{escape(render('notice.decision.body', submitted=_day(f.submitted), rule=f.rule, notice=noticed))}</p>"
+        f"<p>{escape(render('notice.decision.body', submitted=_day(f.submitted), rule=f.rule, steps=steps))}</p>"
         f'<p id="outcome">{escape(outcome)}</p>'
         f"<p>{escape(render('notice.decision.appeal'))}</p>"
         f'<div class="sign"><div>{escape(office)}</div><div>{escape(_day(f.decided))}</div></div>'

@@ -85,3 +85,44 @@ def test_volunteer_registration_names_the_refused_field(
     shot(page, "volunteer-register.png")
     assert not errors, errors
     ctx.close()
+
+
+def test_the_review_chain_on_the_applications_page_and_the_printed_decision(
+    server: str, demo_api: Api, browser: Any
+) -> None:
+    elder = demo_api.call("GET", "/api/v1/me/elders", "elder")[0]
+    body = {"rule_id": "abc-a-sanwu"}
+    a = demo_api.call("POST", f"/api/v1/elders/{elder['id']}/applications", "elder", json=body)
+    b = demo_api.call("POST", f"/api/v1/elders/{elder['id']}/applications", "elder", json=body)
+    ctx, page, errors = staff_page(browser, server, "/console/applications")
+    row = page.locator(f"#app-list [data-app='{a['id']}']")
+    assert "社区初审" in row.inner_text() and elder["name"] in row.inner_text()
+    # The community step passes it: on to the street.
+    row.locator(".open").click()
+    page.click("#btn-pass")
+    page.wait_for_selector(f"#app-list [data-app='{a['id']}'][data-status=street]")
+    assert page.locator("#msg").inner_text() == f"#{a['id']} 已通过，现处于：街道复审"
+    # A refusal needs its reason: refused without one, in Chinese; then with one.
+    page.locator(f"#app-list [data-app='{b['id']}'] .open").click()
+    page.click("#btn-refuse")
+    page.wait_for_selector("#msg.err")
+    assert page.locator("#msg").inner_text() == "填写的内容有误，请检查"
+    page.fill("#reason", "不符合三无条件：有法定赡养人")
+    page.click("#btn-refuse")
+    page.wait_for_selector(f"#app-list [data-app='{b['id']}'][data-status=refused]")
+    assert [page.locator("#events tr").nth(i).get_attribute("data-action") for i in range(2)] == [
+        "received",
+        "refused",
+    ]
+    # The refusal's written decision, opened for printing.
+    with page.expect_popup() as popup:
+        page.click("#btn-print")
+    notice = popup.value
+    notice.wait_for_load_state()
+    assert notice.title() == "在册救济的三无孤老审批决定书"
+    assert "不予批准。理由：不符合三无条件：有法定赡养人" in notice.inner_text("#outcome")
+    assert "经社区初审，现决定如下" in notice.inner_text("body")  # refused at the first step
+    shot(notice, "decision-notice.png")
+    shot(page, "applications.png")
+    assert not errors, errors
+    ctx.close()

@@ -89,7 +89,8 @@ async def test_the_notice_runs_its_days_then_the_district_decides(api: Api) -> N
     assert status == 200
     assert "dibao审批决定书" in page and "王秀英：" in page
     assert "编号：朝阳区民养〔2026〕" in page
-    assert "经社区初审、街道复审、公示7天和区民政部门审核" in page
+    assert "经社区初审、街道复审、公示7天、区民政部门审核，现决定如下" in page
+    assert "朝阳区民政局" in page
     assert "予以批准，自2026年12月1日起享受。" in page
     assert "六十日内依法申请行政复议" in page and "朝阳区民政局" in page
 
@@ -125,5 +126,7 @@ async def test_an_objection_holds_the_application_for_the_street(api: Api) -> No
     assert (a["status"], a["refusal_reason"]) == ("refused", reason)
     status, page, _ = await notice(api, a["id"], who="street_hj")
     assert status == 200 and f"不予批准。理由：{reason}" in page
+    assert "经社区初审、街道复审、公示7天，现决定如下" in page  # no district step reached
+    assert "呼家楼街道办事处" in page  # signed by the street, which refused it
     status, _, _ = await notice(api, a["id"], who="district_hd")
     assert status == 404  # another district's officer sees nothing

@@ -126,6 +126,13 @@ async def _facts(tx: Tx, row: Any) -> pages.Facts:
             )
         )
     ).first()  # fmt: skip
+    reached = (
+        await tx.conn.execute(
+            select(e.step)
+            .where(e.application_id == row.id, e.action == ApplicationAction.RECEIVED.value)
+            .order_by(e.id)
+        )
+    ).scalars()
     first: date | None = None
     if posted is not None:
         first = business_date(posted.at) + timedelta(days=1)
@@ -134,7 +141,7 @@ async def _facts(tx: Tx, row: Any) -> pages.Facts:
         rule=rule, submitted=business_date(row.submitted_at), status=row.status,
         notice_first=first, notice_last=posted.due_on if posted is not None else None,
         decided=business_date(row.decided_at) if row.decided_at is not None else None,
-        reason=row.refusal_reason or "",
+        reason=row.refusal_reason or "", steps=tuple(dict.fromkeys(reached)),
     )  # fmt: skip
 
 
