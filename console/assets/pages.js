@@ -6,5 +6,6 @@ const PAGES = {
   "/console/reports": "./reports.js",
   "/console/audit": "./audit.js",
   "/console/applications": "./applications.js",
+  "/console/meals": "./meals.js",
 };
 import(PAGES[location.pathname.replace(/\/$/, "")] || "./assess.js");

@@ -27,6 +27,7 @@ PAGES = {
     "/console/reports": "staff.html",
     "/console/audit": "staff.html",
     "/console/applications": "staff.html",
+    "/console/meals": "staff.html",
     "/m/elder": "elder.html",
     "/m/family": "family.html",
     "/m/caregiver": "caregiver.html",

@@ -126,3 +126,44 @@ def test_the_review_chain_on_the_applications_page_and_the_printed_decision(
     shot(page, "applications.png")
     assert not errors, errors
     ctx.close()
+
+
+def test_the_meals_page_sets_tomorrows_menu_and_counts_the_orders(
+    server: str, demo_api: Api, browser: Any
+) -> None:
+    sid = demo_api.call("GET", "/api/v1/auth/me", "operator")["station_id"]
+    elder = demo_api.call("GET", "/api/v1/me/elders", "elder")[0]
+    tomorrow = "2026-11-24"  # the suite's clock: Monday 23 November
+    ctx, page, errors = staff_page(browser, server, "/console/meals")
+    page.fill("#meal-day", tomorrow)
+    page.click("#btn-day")
+    page.wait_for_selector(f"#page[data-day='{tomorrow}']")
+    page.click("#btn-add-dish")
+    row = page.locator("#dishes tr.dish").last
+    row.locator("[name=code]").fill("tomato-noodle")
+    row.locator("[name=name_zh]").fill("番茄鸡蛋面")
+    row.locator("[name=price]").fill("12")
+    page.click("#btn-save-menu")
+    page.wait_for_selector("#msg.ok")
+    assert page.locator("#msg").inner_text() == "菜单已保存"
+    assert page.locator("#menu-state").inner_text() == "09:30 前可订可退"
+    menu = demo_api.call("GET", f"/api/v1/stations/{sid}/meal-menus/{tomorrow}", "operator")
+    noodle = next(d for d in menu["dishes"] if d["code"] == "tomato-noodle")
+    assert (noodle["name_zh"], noodle["price_fen"]) == ("番茄鸡蛋面", 1200)
+    # The elder orders the noodles for delivery: the kitchen's count and the list show it.
+    demo_api.call(
+        "POST",
+        f"/api/v1/elders/{elder['id']}/meal-orders",
+        "elder",
+        json={"day": tomorrow, "mode": "delivery", "dishes": ["tomato-noodle"]},
+    )
+    page.click("#btn-day")
+    page.wait_for_selector("#kitchen [data-dish='tomato-noodle']")
+    assert page.locator("#kitchen [data-dish='tomato-noodle']").inner_text() == "番茄鸡蛋面 × 1"
+    orders = demo_api.call("GET", f"/api/v1/stations/{sid}/meal-orders?day={tomorrow}", "operator")
+    assert page.locator("#order-list tbody tr").count() == len(orders)
+    mine = page.locator("#order-list tr", has_text=elder["name"])
+    assert "送餐" in mine.inner_text() and "已订" in mine.inner_text()
+    shot(page, "meals.png")
+    assert not errors, errors
+    ctx.close()
