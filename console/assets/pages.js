@@ -7,5 +7,6 @@ const PAGES = {
   "/console/audit": "./audit.js",
   "/console/applications": "./applications.js",
   "/console/meals": "./meals.js",
+  "/console/welfare": "./welfare.js",
 };
 import(PAGES[location.pathname.replace(/\/$/, "")] || "./assess.js");

@@ -2,7 +2,8 @@
 // station (help calls and response times, visits, meals, subsidies, satisfaction), two charts
 // drawn here as SVG (no library, no CDN), and the same report as an XLSX download.
 import { staffPage, session, serverToday, say, h, t } from "./staff.js";
-import { addStrings, $, ApiError } from "./common.js";
+import { addStrings, $ } from "./common.js";
+import { download as fetchFile } from "./download.js";
 
 addStrings({
   reports_title: "运营报表", period: "统计期", month_opt: "{y}年{m}月", quarter_opt: "{y}年第{q}季度", show: "查看", download: "下载 Excel",
@@ -144,16 +145,10 @@ function monthsChart(months) {
       svg("text", { x: 38 + j * 120, y: H + 19, "font-size": 12 }, t(`legend_${k}`)))));
 }
 
-// The XLSX comes with the session's token, so it is fetched and handed to the browser.
+// The XLSX needs the session's token: fetched, then handed to the browser.
 async function download(period) {
-  try {
-    const r = await fetch(`/api/v1/reports.xlsx?period=${encodeURIComponent(period)}`, { headers: { Authorization: `Bearer ${session.token}` } });
-    if (!r.ok) throw new ApiError(r.status, await r.json().catch(() => ({})));
-    const url = URL.createObjectURL(await r.blob());
-    const a = h("a", { href: url, download: `report-${period}.xlsx` });
-    document.body.append(a); a.click(); a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 10000);
-  } catch (e) { say($("#msg"), e.message); }
+  try { await fetchFile(session, `/api/v1/reports.xlsx?period=${encodeURIComponent(period)}`, `report-${period}.xlsx`); }
+  catch (e) { say($("#msg"), e.message); }
 }
 
 addStrings({ total_row: "合计" }, { total_row: "Total" });

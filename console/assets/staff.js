@@ -4,18 +4,18 @@ import { $, h, t, lang, setLang, addStrings, Session, loginForm, syncClock } fro
 
 addStrings({
   nav_console: "调度台", nav_assess: "能力评估", nav_daycare: "日间托老", nav_volunteers: "志愿者",
-  nav_reports: "运营报表", nav_audit: "审计日志", nav_applications: "补贴审批", nav_meals: "助餐",
+  nav_reports: "运营报表", nav_audit: "审计日志", nav_applications: "补贴审批", nav_meals: "助餐", nav_welfare: "补贴与对账",
   lang_switch: "English", loading: "加载中…", which_station: "请选择服务站：在地址后加 ?station_id=编号",
 }, {
   nav_console: "Console", nav_assess: "Assessment", nav_daycare: "Day care", nav_volunteers: "Volunteers",
-  nav_reports: "Reports", nav_audit: "Audit log", nav_applications: "Applications", nav_meals: "Meals",
+  nav_reports: "Reports", nav_audit: "Audit log", nav_applications: "Applications", nav_meals: "Meals", nav_welfare: "Subsidy",
   lang_switch: "中文", loading: "Loading…", which_station: "Choose a station: add ?station_id=N to the address",
 });
 
 export const NAV = [
   ["/console", "nav_console"], ["/console/assess", "nav_assess"],
   ["/console/daycare", "nav_daycare"], ["/console/volunteers", "nav_volunteers"],
-  ["/console/meals", "nav_meals"], ["/console/applications", "nav_applications"], ["/console/reports", "nav_reports"], ["/console/audit", "nav_audit"],
+  ["/console/meals", "nav_meals"], ["/console/applications", "nav_applications"], ["/console/welfare", "nav_welfare"], ["/console/reports", "nav_reports"], ["/console/audit", "nav_audit"],
 ];
 
 // The console's header links (the console draws them too).

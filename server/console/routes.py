@@ -28,6 +28,7 @@ PAGES = {
     "/console/audit": "staff.html",
     "/console/applications": "staff.html",
     "/console/meals": "staff.html",
+    "/console/welfare": "staff.html",
     "/m/elder": "elder.html",
     "/m/family": "family.html",
     "/m/caregiver": "caregiver.html",

@@ -4,9 +4,11 @@ in) and volunteer registration (a refusal names the field, in Chinese)."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
+from openpyxl import load_workbook
 
 from tests.browser.conftest import Api, shot
 from tests.browser.test_programmes import staff_page
@@ -165,5 +167,36 @@ def test_the_meals_page_sets_tomorrows_menu_and_counts_the_orders(
     mine = page.locator("#order-list tr", has_text=elder["name"])
     assert "送餐" in mine.inner_text() and "已订" in mine.inner_text()
     shot(page, "meals.png")
+    assert not errors, errors
+    ctx.close()
+
+
+def test_the_subsidy_page_shows_eligibility_records_ledger_and_the_statement(
+    server: str, demo_api: Api, browser: Any
+) -> None:
+    elder = demo_api.call("GET", "/api/v1/me/elders", "elder")[0]
+    ctx, page, errors = staff_page(browser, server, "/console/welfare")
+    page.fill("#w-q", elder["name"])
+    page.click("#w-find button[type=submit]")
+    page.click(f"#w-elders [data-elder='{elder['id']}']")
+    page.wait_for_selector("#w-class")
+    el = demo_api.call("GET", f"/api/v1/elders/{elder['id']}/eligibility", "operator")
+    assert page.locator("#w-class").inner_text() == f"类别 {el['funding_class']}（{el['funding']}）"
+    assert page.locator("#w-left").inner_text() == f"本期剩余 {el['quota_left_fen'] / 100:.2f} 元"
+    assert page.locator("#w-reasons li").count() == len(el["reasons"])
+    recs = demo_api.call("GET", f"/api/v1/elders/{elder['id']}/service-records", "operator")
+    assert page.locator("#w-record-list tbody tr").count() == len(recs)
+    ledger = demo_api.call("GET", f"/api/v1/elders/{elder['id']}/ledger", "operator")
+    assert page.locator("#w-entries tbody tr").count() == len(ledger["entries"])
+    with page.expect_download() as got:
+        page.click("[data-book=xlsx]")
+    assert got.value.suggested_filename == f"service-record-book-{elder['id']}-2026-11.xlsx"
+    with open(got.value.path(), "rb") as f:
+        ws = load_workbook(io.BytesIO(f.read())).worksheets[0]
+    assert "2026-11" in str(ws.cell(row=1, column=1).value)
+    with page.expect_download() as got:
+        page.click("#w-statements [data-fmt=xlsx]")
+    assert got.value.suggested_filename == "settlement-2026Q4.xlsx"
+    shot(page, "welfare.png")
     assert not errors, errors
     ctx.close()
