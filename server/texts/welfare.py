@@ -124,11 +124,11 @@ TEXTS: Catalogue = {
     ),
     "notice.public.title": ("{rule}申请公示", "Public notice: applications for {rule}"),
     "notice.public.body": (
-        "经社区初审、{street}复审，下列申请人拟享受{rule}，现予以公示。公示期自{first}至{last}，"
-        "共{days}天。如有异议，请在公示期内向{station}或{street}实名反映。",
-        "Reviewed by the community and {street}, the applicant below is to receive {rule}. "
-        "The notice runs from {first} to {last} ({days} days). Objections, with your name, to "
-        "{station} or {street} within that time.",
+        "经{steps}，下列申请人拟享受{rule}，现予以公示。公示期自{first}至{last}，共{days}天。"
+        "如有异议，请在公示期内向{station}或{street}实名反映。",
+        "After {steps}, the applicant below is to receive {rule}. The notice runs from {first} "
+        "to {last} ({days} days). Objections, with your name, to {station} or {street} within "
+        "that time.",
     ),
     "notice.col.name": ("申请人", "Applicant"),
     "notice.col.station": ("所属服务站", "Station"),

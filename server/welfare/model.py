@@ -31,10 +31,11 @@ OPEN_STATES: Final = tuple(s.value for s in STEPS)
 DECIDED: Final = (A.APPROVED, A.REFUSED)
 
 APPLICATION_TRANSITIONS: Final[dict[A, frozenset[A]]] = {
-    A.COMMUNITY: frozenset({A.STREET, A.REFUSED}),
+    A.COMMUNITY: frozenset({A.STREET, A.PUBLIC_NOTICE, A.REFUSED}),
     A.STREET: frozenset({A.DISTRICT, A.PUBLIC_NOTICE, A.REFUSED}),
-    # the notice ends (or an objection is dismissed): on to the district; upheld: refused
-    A.PUBLIC_NOTICE: frozenset({A.DISTRICT, A.REFUSED}),
+    # the notice ends (or an objection is dismissed): on to the step after the one that
+    # posted it (the street or the district); an objection upheld: refused
+    A.PUBLIC_NOTICE: frozenset({A.STREET, A.DISTRICT, A.REFUSED}),
     A.DISTRICT: frozenset({A.APPROVED, A.REFUSED}),
     A.APPROVED: frozenset(),
     A.REFUSED: frozenset(),

@@ -67,14 +67,16 @@ def _page(title: str, body: str) -> str:
 
 
 def public_notice(f: Facts) -> str:
-    """The 公示 of one application, signed by the street office."""
+    """The 公示 of one application, signed by the office whose step posted it."""
     assert f.notice_first is not None and f.notice_last is not None
     street = f.street or f.district
     title = render("notice.public.title", rule=f.rule)
     days = (f.notice_last - f.notice_first).days + 1
+    before = [s for s in f.steps if s != "public_notice"]
     text = render(
-        "notice.public.body", street=street, rule=f.rule, first=_day(f.notice_first),
-        last=_day(f.notice_last), days=days, station=f.station,
+        "notice.public.body", steps=_steps(before, days), rule=f.rule,
+        first=_day(f.notice_first), last=_day(f.notice_last), days=days, station=f.station,
+        street=street,
     )  # fmt: skip
     heads = "".join(
         f"<th>{escape(render(f'notice.col.{c}'))}</th>"
@@ -83,13 +85,27 @@ def public_notice(f: Facts) -> str:
     cells = "".join(
         f"<td>{escape(v)}</td>" for v in (masked(f.name), f.station, f.rule, _day(f.submitted))
     )
-    office = render("notice.street_office", street=street)
+    office = _office(f, before[-1] if before else "street")
     body = (
         f'<h1 id="title">{escape(title)}</h1><p id="text">{escape(text)}</p>'
         f"<table><tr>{heads}</tr><tr>{cells}</tr></table>"
         f'<div class="sign"><div>{escape(office)}</div><div>{escape(_day(f.notice_first))}</div></div>'
     )
     return _page(title, body)
+
+
+def _steps(steps: list[str] | tuple[str, ...], days: int) -> str:
+    """The review steps reached, as a decision words them: 社区初审、街道复审、公示7天."""
+    return render("notice.step.sep").join(render(f"notice.step.{s}", days=days) for s in steps)
+
+
+def _office(f: Facts, step: str) -> str:
+    """Who signs for a step: the station (community), the street office, the district."""
+    if step == "community":
+        return f.station
+    if step in ("street", "public_notice"):
+        return render("notice.street_office", street=f.street or f.district)
+    return render("notice.district_office", district=f.district)
 
 
 def decision(f: Facts) -> str:
@@ -101,19 +117,15 @@ def decision(f: Facts) -> str:
         if f.notice_first is not None and f.notice_last is not None
         else 0
     )
-    steps = render("notice.step.sep").join(render(f"notice.step.{s}", days=days) for s in f.steps)
+    steps = _steps(f.steps, days)
     outcome = (
         render("notice.decision.approved", on=_day(f.decided))
         if f.status == "approved"
         else render("notice.decision.refused", reason=f.reason)
     )
     # signed by whoever decided: the station (community), the street office, the district
-    last = f.steps[-1] if f.steps else "district"
-    office = {
-        "community": f.station,
-        "street": render("notice.street_office", street=f.street or f.district),
-        "public_notice": render("notice.street_office", street=f.street or f.district),
-    }.get(last, render("notice.district_office", district=f.district))
+    reviews = [s for s in f.steps if s != "public_notice"]
+    office = _office(f, reviews[-1] if reviews else "district")
     number = render("notice.decision.number", district=f.district, year=f.decided.year, id=f.app_id)
     body = (
         f'<h1 id="title">{escape(title)}</h1><div class="no">{escape(number)}</div>'

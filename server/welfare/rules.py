@@ -200,6 +200,9 @@ class RuleSet:
     # 公示: calendar days an application is publicly posted after the street passes it, before
     # the district's step (0: no public notice)
     public_notice_days: int = 0
+    # the step after whose pass the notice runs: "street" (the default) or "community" (the
+    # seeds' 社区…初审（含公示时间）)
+    public_notice_after: str = "street"
     targets: Targets = field(default_factory=Targets)
 
     def __post_init__(self) -> None:
@@ -440,6 +443,13 @@ def parse_notice_days(raw: Any) -> int:
     return raw
 
 
+def parse_notice_after(raw: Any) -> str:
+    """``public_notice_after``: the step whose pass starts the notice."""
+    if raw not in ("community", "street"):
+        raise RuleError("public_notice_after must be community or street")
+    return str(raw)
+
+
 def parse_targets(raw: Any) -> Targets:
     """``{"return_visit_share": 0.05, "satisfaction": 0.95}``: shares above 0 up to 1; a
     target left out keeps the seeds'."""
@@ -483,6 +493,7 @@ def parse_ruleset(raw: Mapping[str, Any]) -> RuleSet:
             address_limits=parse_address_limits(raw.get("address_limits")),
             step_working_days=parse_step_days(raw.get("step_working_days")),
             public_notice_days=parse_notice_days(raw.get("public_notice_days", 0)),
+            public_notice_after=parse_notice_after(raw.get("public_notice_after", "street")),
             targets=parse_targets(raw.get("targets")),
         )
     except KeyError as exc:

@@ -119,6 +119,8 @@ async def test_an_objection_holds_the_application_for_the_street(api: Api) -> No
     await api.advance(8 * DAY)
     a = await api.call("GET", f"/api/v1/applications/{a['id']}", "operator", expect=200)
     assert a["status"] == "public_notice"
+    queue = await api.call("GET", "/api/v1/welfare/review-queue", "street_hj", expect=200)
+    assert [x["id"] for x in queue] == [a["id"]]  # the street hears the objection
     reason = "经入户核实，子女有赡养能力"
     a = await api.call(
         "POST", url, "street_hj", json={"decision": "refuse", "reason": reason}, expect=200
@@ -130,3 +132,27 @@ async def test_an_objection_holds_the_application_for_the_street(api: Api) -> No
     assert "呼家楼街道办事处" in page  # signed by the street, which refused it
     status, _, _ = await notice(api, a["id"], who="district_hd")
     assert status == 404  # another district's officer sees nothing
+
+
+async def test_a_notice_after_the_community_step_as_the_seeds_word_it(api: Api) -> None:
+    """社区…初审（含公示时间）: posted after the community's pass, heard by the station, then on
+    to the street."""
+    long_tokens(api)
+    bad = {**NOTICED, "public_notice_after": "district"}
+    status, problem = await api.call("POST", "/api/v1/welfare/rulesets", "admin", json=bad)
+    assert (status, problem["code"]) == (422, "ruleset.invalid")
+    seeds = {**NOTICED, "public_notice_after": "community"}
+    await api.call("POST", "/api/v1/welfare/rulesets", "admin", json=seeds, expect=201)
+    await officers(api)
+    a = await apply(api)
+    url = f"/api/v1/applications/{a['id']}/decision"
+    a = await api.call("POST", url, "operator", json={"decision": "pass"}, expect=200)
+    assert (a["status"], a["step_due_on"]) == ("public_notice", "2026-11-30")
+    status, page, _ = await notice(api, a["id"])
+    assert "经社区初审，下列申请人拟享受dibao，现予以公示" in page
+    assert "仓红社区养老服务站</div>" in page  # signed by the station that posted it
+    status, problem = await api.call("POST", url, "street_hj", json={"decision": "pass"})
+    assert (status, problem["code"]) == (403, "application.wrong_level")
+    await api.advance(8 * DAY)
+    a = await api.call("GET", f"/api/v1/applications/{a['id']}", "operator", expect=200)
+    assert (a["status"], a["step_received_on"]) == ("street", "2026-12-01")

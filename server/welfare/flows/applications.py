@@ -59,7 +59,8 @@ STEP_ROLES: Final = {  # admins may decide any step
     ApplicationStatus.DISTRICT: Role.DISTRICT_OFFICER,
 }
 QUEUES: Final = {  # the steps an officer's review queue shows
-    Role.STREET_OFFICER: [ApplicationStatus.STREET.value],
+    # the street also hears objections raised during a public notice
+    Role.STREET_OFFICER: [ApplicationStatus.STREET.value, ApplicationStatus.PUBLIC_NOTICE.value],
     Role.DISTRICT_OFFICER: [ApplicationStatus.DISTRICT.value],
 }
 
@@ -259,7 +260,7 @@ async def _decide_step(
         )
     else:
         await model.event(tx, row.id, step, ApplicationAction.PASSED, p.user_id, note=body.reason)
-        days = await notice.notice_days(tx, row) if step is ApplicationStatus.STREET else 0
+        days = await notice.notice_days(tx, row, step)
         if days:
             await notice.start(tx, row, days, actor=p.user_id)
         else:

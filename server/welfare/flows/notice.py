@@ -33,10 +33,27 @@ NOTICE_TIMER: Final = "welfare.notice_end"
 A = ApplicationStatus
 
 
-async def notice_days(tx: Tx, row: Any) -> int:
-    """The public notice's days in the rule set in force in the application's district."""
+async def notice_days(tx: Tx, row: Any, step: ApplicationStatus) -> int:
+    """The public notice's days if the rule set in force in the application's district posts
+    it after ``step`` (0: no notice there)."""
     rs = await ruleset_for(tx.conn, district=row.district, on=business_date(tx.now))
-    return rs.public_notice_days if rs is not None else 0
+    if rs is None or rs.public_notice_after != step.value:
+        return 0
+    return rs.public_notice_days
+
+
+async def _after(tx: Tx, app_id: int) -> ApplicationStatus:
+    """The step whose pass started the notice (the last step passed before it)."""
+    e = application_events.c
+    step = (
+        await tx.conn.execute(
+            select(e.step)
+            .where(e.application_id == app_id, e.action == ApplicationAction.PASSED.value)
+            .order_by(e.id.desc())
+            .limit(1)
+        )
+    ).scalar_one()
+    return ApplicationStatus(step)
 
 
 async def start(tx: Tx, row: Any, days: int, *, actor: int) -> None:
@@ -70,7 +87,7 @@ async def on_notice_end(plat: Platform, tx: Tx, payload: dict[str, Any]) -> None
     if row is None or row.status != A.PUBLIC_NOTICE.value or await _objected(tx, app_id):
         return  # decided already, or the street officer hears the objection
     await model.event(tx, app_id, A.PUBLIC_NOTICE, ApplicationAction.NOTICE_ENDED, None)
-    await steps.enter(tx, row, A.DISTRICT, actor=None)
+    await steps.enter(tx, row, model.next_step(await _after(tx, app_id)), actor=None)
 
 
 async def object_(plat: Platform, p: Principal, *, app_id: int, body: ObjectionIn) -> Any:
@@ -91,10 +108,14 @@ async def object_(plat: Platform, p: Principal, *, app_id: int, body: ObjectionI
 
 
 async def decide(tx: Tx, p: Principal, row: Any, body: DecisionIn) -> None:
-    """The street officer hears an objection: refused (upheld), or on to the district."""
-    if p.role not in (Role.STREET_OFFICER, Role.ADMIN):
+    """The step that posted the notice hears an objection: refused (upheld), or on to the
+    next step (dismissed)."""
+    after = await _after(tx, row.id)
+    if p.role is not Role.ADMIN and p.role is not steps.STEP_ROLES[after]:
         raise ApiError(
-            403, "application.wrong_level", "an objection is heard by the street officer"
+            403,
+            "application.wrong_level",
+            "an objection is heard by the step that posted the notice",
         )
     if body.decision == "refuse":
         values = {"decided_at": tx.now, "refusal_reason": body.reason}
@@ -104,7 +125,7 @@ async def decide(tx: Tx, p: Principal, row: Any, body: DecisionIn) -> None:
         raise ApiError(409, "application.in_public_notice", "the public notice is running")
     await model.event(tx, row.id, A.PUBLIC_NOTICE, ApplicationAction.PASSED, p.user_id,
                       note=body.reason)  # fmt: skip
-    await steps.enter(tx, row, A.DISTRICT, actor=p.user_id)
+    await steps.enter(tx, row, model.next_step(after), actor=p.user_id)
 
 
 # ----- the printable notices ----------------------------------------------------------------
