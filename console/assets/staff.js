@@ -4,15 +4,18 @@ import { $, h, t, lang, setLang, addStrings, Session, loginForm, syncClock } fro
 
 addStrings({
   nav_console: "调度台", nav_assess: "能力评估", nav_daycare: "日间托老", nav_volunteers: "志愿者",
+  nav_reports: "运营报表", nav_audit: "审计日志", nav_applications: "补贴审批", nav_meals: "助餐", nav_welfare: "补贴与对账",
   lang_switch: "English", loading: "加载中…", which_station: "请选择服务站：在地址后加 ?station_id=编号",
 }, {
   nav_console: "Console", nav_assess: "Assessment", nav_daycare: "Day care", nav_volunteers: "Volunteers",
+  nav_reports: "Reports", nav_audit: "Audit log", nav_applications: "Applications", nav_meals: "Meals", nav_welfare: "Subsidy",
   lang_switch: "中文", loading: "Loading…", which_station: "Choose a station: add ?station_id=N to the address",
 });
 
 export const NAV = [
   ["/console", "nav_console"], ["/console/assess", "nav_assess"],
   ["/console/daycare", "nav_daycare"], ["/console/volunteers", "nav_volunteers"],
+  ["/console/meals", "nav_meals"], ["/console/applications", "nav_applications"], ["/console/welfare", "nav_welfare"], ["/console/reports", "nav_reports"], ["/console/audit", "nav_audit"],
 ];
 
 // The console's header links (the console draws them too).
@@ -47,10 +50,11 @@ export function say(el, text, kind = "err") {
   el.hidden = !text; el.className = `msg ${kind}`; el.textContent = text || "";
 }
 
-// Sign in (operator or admin), then draw the page: render(main) fills <main>.
-export function staffPage({ here, titleKey, render }) {
+// Sign in (operator or admin, or the roles a page names), then draw the page: render(main)
+// fills <main>. A page about many stations (reports) needs no station.
+export function staffPage({ here, titleKey, render, roles = ["operator", "admin"], needsStation = true }) {
   function start() {
-    if (!session.signedIn || !["operator", "admin"].includes(session.data.role)) {
+    if (!session.signedIn || !roles.includes(session.data.role)) {
       if (session.signedIn) session.data = null;
       $("#app").replaceChildren(h("div", { class: "login-wrap" },
         h("h1", { text: t(titleKey) }),
@@ -67,7 +71,7 @@ export function staffPage({ here, titleKey, render }) {
           h("button", { class: "btn ghost", onclick: () => session.signOut() }, t("sign_out")))),
       main);
     document.title = `安心 · ${t(titleKey)}`;
-    if (!stationId()) { main.replaceChildren(h("div", { class: "msg warn", role: "alert", text: t("which_station") })); return; }
+    if (needsStation && !stationId()) { main.replaceChildren(h("div", { class: "msg warn", role: "alert", text: t("which_station") })); return; }
     Promise.resolve(render(main)).then(() => { main.dataset.ready = "1"; }).catch((e) => {
       main.replaceChildren(h("div", { class: "msg err", role: "alert", text: t("error", { msg: e.message }) }));
     });

@@ -305,6 +305,19 @@ TEXTS: Catalogue = {
     "error.application.unknown_rule": ("本辖区没有这条政策", "No such rule in this district"),
     "error.application.not_needed": ("不需要申请", "No application is needed"),
     "error.application.closed": ("申请已有结果", "The application is already decided"),
+    "error.application.in_public_notice": (
+        "申请正在公示，公示期满或有异议时才能处理",
+        "The application is in its public notice: it moves on when the notice ends or an "
+        "objection is heard",
+    ),
+    "error.application.not_in_public_notice": (
+        "申请不在公示期，不能登记异议",
+        "The application is not in its public notice: no objection can be recorded",
+    ),
+    "error.application.no_notice": (
+        "申请还在审核中，尚无公示或决定书",
+        "The application is still under review: there is no notice or decision yet",
+    ),
     "error.document.bad_kind": ("材料类型不对", "Wrong kind of document"),
     "error.document.bad_type": ("只能上传 JPEG、PNG 或 PDF", "Only JPEG, PNG or PDF"),
     "error.document.bad_size": ("文件大小须在 2 MB 以内", "Documents are 1 byte to 2 MB"),
