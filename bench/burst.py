@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import json
 import os
+import random
 import tempfile
 import time
 import uuid
@@ -151,7 +152,9 @@ async def burst(
             sockets.append(await s.ws_connect(f"{ws_base}/api/v1/ws?token={tok}"))
         heard = asyncio.Event()
         readers = [asyncio.create_task(_listen(ws, offered, heard)) for ws in sockets]
+        # The district's stations press interleaved (a fixed order, the same for every run).
         queue = list(enumerate(elders))
+        random.Random(16).shuffle(queue)
 
         async def press() -> None:
             nonlocal errors
@@ -216,15 +219,28 @@ async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
         try:
             result = await burst(bases, elders, carers, args.concurrency, args.timeout)
         finally:
-            for proc in procs:
-                proc.terminate()
-            for proc in procs:
-                await proc.wait()
+            hung = await _stop(procs)
         code = "before" if cwd else "after"
         line = {"backend": args.backend, "code": code, "processes": processes, **result}
+        line["not_stopped_by_sigterm_in_10s"] = hung
         print(json.dumps(line, ensure_ascii=False), flush=True)
         out.append(line)
     return out
+
+
+async def _stop(procs: list[asyncio.subprocess.Process]) -> int:
+    """SIGTERM, then SIGKILL after 10 s: how many needed the kill."""
+    for proc in procs:
+        proc.terminate()
+    hung = 0
+    for proc in procs:
+        try:
+            await asyncio.wait_for(proc.wait(), 10)
+        except TimeoutError:
+            hung += 1
+            proc.kill()
+            await proc.wait()
+    return hung
 
 
 def main() -> None:
