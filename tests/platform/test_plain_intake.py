@@ -19,7 +19,7 @@ from server.store.meta import metadata
 from tests.conftest import BACKENDS
 from tests.support.api import Api
 
-pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
+BOTH = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 
 Rows = dict[str, list[str]]
 IDS = {"id", "incident_id", "seq", "last_seq", "key", "ref"}
@@ -67,6 +67,7 @@ async def _press(api: Api, monkeypatch: pytest.MonkeyPatch, plain: bool) -> tupl
     return wrote, _plain(answer)
 
 
+@BOTH
 async def test_plain_press_writes_the_rows_of_the_general_path(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -89,6 +90,7 @@ async def test_plain_press_writes_the_rows_of_the_general_path(
     assert plain_answer == general_answer
 
 
+@BOTH
 async def test_a_replayed_key_and_a_join_go_as_before(api: Api) -> None:
     first = await api.press(key="k" * 20, expect=201)
     again = await api.press(key="k" * 20, expect=201)
@@ -96,3 +98,34 @@ async def test_a_replayed_key_and_a_join_go_as_before(api: Api) -> None:
     await api.press(key="k" * 20, call_type="health", expect=422)
     joined = await api.press(expect=200)
     assert joined["id"] == first["id"] and joined["joined"] is True
+
+
+@pytest.mark.parametrize("writer", ["group", "threaded"])
+async def test_pushes_are_numbered_on_every_sqlite_writer(tmp_path: Any, writer: str) -> None:
+    """flush_pushes speaks plain SQL to the inline writer's sqlite3 connection, and through
+    exec_driver_sql to the threaded aiosqlite writer: both number and store the same way."""
+    from datetime import UTC, datetime
+
+    from schemas.incidents import IncidentStatusPush
+    from server.platform import Tx, flush_pushes, queue_push
+    from server.store.engine import Store
+    from server.store.tables import push_messages
+
+    store = Store(f"sqlite+aiosqlite:///{tmp_path}/w.db", sqlite_writer=writer)
+    await store.create_all()
+    now = datetime(2026, 12, 7, 4, 0, tzinfo=UTC)
+    try:
+        for _ in range(2):
+            async with store.begin() as conn:
+                tx = Tx(conn=conn, now=now)
+                for who in ("user:2", "user:1", "user:2"):
+                    queue_push(tx, who, IncidentStatusPush(incident_id=7, status="open"))
+                await flush_pushes(tx)
+        async with store.read() as conn:
+            rows = (await conn.execute(select(push_messages))).all()
+    finally:
+        await store.dispose()
+    seqs = sorted((r.recipient, r.seq) for r in rows)
+    assert seqs == [("user:1", 1), ("user:1", 2)] + [("user:2", n) for n in (1, 2, 3, 4)]
+    assert {r.created_at for r in rows} == {now}
+    assert all(r.payload["incident_id"] == 7 for r in rows)
