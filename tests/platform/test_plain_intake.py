@@ -106,7 +106,7 @@ async def test_pushes_are_numbered_on_every_sqlite_writer(tmp_path: Any, writer:
     exec_driver_sql to the threaded aiosqlite writer: both number and store the same way."""
     from datetime import UTC, datetime
 
-    from schemas.incidents import IncidentStatusPush
+    from schemas.incidents import IncidentStatus, IncidentStatusPush
     from server.platform import Tx, flush_pushes, queue_push
     from server.store.engine import Store
     from server.store.tables import push_messages
@@ -119,7 +119,9 @@ async def test_pushes_are_numbered_on_every_sqlite_writer(tmp_path: Any, writer:
             async with store.begin() as conn:
                 tx = Tx(conn=conn, now=now)
                 for who in ("user:2", "user:1", "user:2"):
-                    queue_push(tx, who, IncidentStatusPush(incident_id=7, status="open"))
+                    queue_push(
+                        tx, who, IncidentStatusPush(incident_id=7, status=IncidentStatus.OPEN)
+                    )
                 await flush_pushes(tx)
         async with store.read() as conn:
             rows = (await conn.execute(select(push_messages))).all()
