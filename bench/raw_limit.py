@@ -48,6 +48,7 @@ from aiohttp import web
 from sqlalchemy import make_url
 
 from server.auth.tokens import decode_access
+from server.store.plain import values
 
 SLA_S = 20 * 60
 ACK_ALARM_S = 60
@@ -55,15 +56,6 @@ ACK_ALARM_S = 60
 
 def _sqlite_time(t: datetime) -> str:
     return t.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-def _rows(n: int, width: int, start: int = 1) -> str:
-    """``($1, $2), ($3, $4)`` for n rows of ``width`` parameters."""
-    out = []
-    for r in range(n):
-        base = start + r * width
-        out.append("(" + ", ".join(f"${base + i}" for i in range(width)) + ")")
-    return ", ".join(out)
 
 
 class Press:
@@ -195,7 +187,7 @@ class RawWriter:
         ]
         cursors = p.sql(
             "INSERT INTO push_cursors (recipient, last_seq) VALUES "
-            + _rows(len(recipients), 2)
+            + values(len(recipients), 2)
             + " ON CONFLICT (recipient) DO UPDATE SET last_seq = push_cursors.last_seq + 1"
             " RETURNING recipient, last_seq"
         )
@@ -227,7 +219,7 @@ class RawWriter:
             params += [r, seqs[r], t, payload, self.p.t(now)]
         sql = self.p.sql(
             "INSERT INTO push_messages (recipient, seq, type, payload, created_at) VALUES "
-            + _rows(len(seqs), 5)
+            + values(len(seqs), 5)
         )
         return sql, params
 

@@ -22,6 +22,7 @@ from server.clock import Clock
 from server.errors import ApiError
 from server.settings import Settings
 from server.store.engine import Store
+from server.store.plain import Plain, values
 from server.store.tables import (
     audit_log,
     outbox,
@@ -223,37 +224,42 @@ def queue_push(tx: Tx, recipient: str, msg: Push) -> None:
 
 
 async def flush_pushes(tx: Tx) -> None:
+    """Number and write the queued pushes: one upsert reserves every recipient's numbers, in
+    sorted order (the lock order), and one multi-row insert writes the messages (plain SQL:
+    this runs in almost every transaction)."""
     if not tx.pushes:
         return
-    rows = []
+    db = await Plain.of(tx.conn)
     recipients = sorted(tx.pushes)
-    # One statement reserves every recipient's numbers, rows in sorted order (the lock order).
-    reserve = dialect_insert(tx.conn)(push_cursors).values(
-        [{"recipient": r, "last_seq": len(tx.pushes[r])} for r in recipients]
-    )
-    reserved = await tx.conn.execute(
-        reserve.on_conflict_do_update(
-            index_elements=[push_cursors.c.recipient],
-            set_={"last_seq": push_cursors.c.last_seq + reserve.excluded.last_seq},
-        ).returning(push_cursors.c.recipient, push_cursors.c.last_seq)
-    )
-    last_seqs = {r.recipient: int(r.last_seq) for r in reserved}
+    last_seqs: dict[str, int] = {}
+    for part in _chunks(recipients):
+        reserve = _RESERVE.format(rows=values(len(part), 2))
+        args = [a for r in part for a in (r, len(tx.pushes[r]))]
+        last_seqs |= {str(r): int(seq) for r, seq in await db.rows(reserve, args)}
+    rows: list[Any] = []
+    created = db.when(tx.now)
     for recipient in recipients:
         messages = tx.pushes[recipient]
         first = last_seqs[recipient] - len(messages) + 1
-        rows += [
-            {
-                "recipient": recipient,
-                "seq": first + i,
-                "type": t,
-                "payload": p,
-                "created_at": tx.now,
-            }
-            for i, (t, p) in enumerate(messages)
-        ]
-    if rows:
-        await tx.conn.execute(insert(push_messages), rows)
+        for i, (t, p) in enumerate(messages):
+            rows.append((recipient, first + i, t, db.js(p), created))
+    for part in _chunks(rows):
+        sql = _MESSAGES + values(len(part), 5)
+        await db.run(sql, [a for row in part for a in row])
     tx.pushes.clear()
+
+
+_RESERVE = (
+    "INSERT INTO push_cursors (recipient, last_seq) VALUES {rows} ON CONFLICT (recipient)"
+    " DO UPDATE SET last_seq = push_cursors.last_seq + excluded.last_seq"
+    " RETURNING recipient, last_seq"
+)
+_MESSAGES = "INSERT INTO push_messages (recipient, seq, type, payload, created_at) VALUES "
+
+
+def _chunks(items: list[T], size: int = 500) -> list[list[T]]:
+    """Parts small enough for the drivers' parameter limits (32,766 on SQLite and asyncpg)."""
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 async def push(tx: Tx, recipient: str, msg: Push) -> int:

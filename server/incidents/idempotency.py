@@ -66,15 +66,20 @@ async def _stored(
     ).first()
     if row is None:
         return None
-    if row.request_hash != digest:
+    return stored_answer(row.request_hash, row.response_status, row.response_body, digest)
+
+
+def stored_answer(request_hash: str, status: int | None, body: Any, digest: str) -> tuple[int, Any]:
+    """A seen key's first answer; 422 if this request's body differs from the first one."""
+    if request_hash != digest:
         raise ApiError(
             422,
             "idempotency_key_reused",
             "this Idempotency-Key was used with a different request body",
         )
-    if row.response_status is None:  # applied, its answer not written yet (or lost in a crash)
+    if status is None:  # applied, its answer not written yet (or lost in a crash)
         return 200, {"replayed": True}
-    return int(row.response_status), row.response_body
+    return int(status), body
 
 
 async def remember(tx: Tx, scope: str, key: str, digest: str, status: int, body: Any) -> None:

@@ -89,11 +89,19 @@ async def to_watchers(tx: Tx, elder_id: int, msg: Push) -> None:
         msg = msg.model_copy(
             update={k: known[k] for k in ("caregiver_name", "eta_minutes") if k in known}
         )
-    for uid, who in await _watchers(tx, elder_id):
+    for recipient, mine in in_their_words(msg, await _watchers(tx, elder_id)):
+        queue_push(tx, recipient, mine)
+
+
+def in_their_words(msg: Push, readers: list[tuple[int, Audience]]) -> list[tuple[str, Push]]:
+    """The message for each reader, with the text in their own wording."""
+    out: list[tuple[str, Push]] = []
+    for uid, who in readers:
         said = push_text(msg.TYPE, msg.model_dump(), who)
         mine = msg
         if said is not None:
             mine = msg.model_copy(
                 update={"text": said.render("zh"), "text_i18n": I18nText.model_validate(said.out())}
             )
-        queue_push(tx, f"user:{uid}", mine)
+        out.append((f"user:{uid}", mine))
+    return out

@@ -98,6 +98,11 @@ class InlineConnection:
         self._tx = _InlineQueue()
 
     @property
+    def sqlite3(self) -> sqlite3.Connection:
+        """The connection itself, for plain SQL on the hot path (server/store/plain.py)."""
+        return self._conn
+
+    @property
     def isolation_level(self) -> str | None:
         return self._conn.isolation_level
 

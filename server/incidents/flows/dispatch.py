@@ -104,16 +104,13 @@ async def dispatch_incident(platform: Platform, incident_id: int) -> None:
         inc = await load(tx, incident_id)
         if inc.kind != CallType.EMERGENCY.value or inc.status != S.OPEN.value:
             return  # someone else moved it on meanwhile
-        await tx.conn.execute(
-            update(incidents)
-            .where(incidents.c.id == incident_id)
-            .values(last_ranking=ranking_json(ranking))
-        )
-        elder_name = (
-            await tx.conn.execute(select(elders.c.name).where(elders.c.id == inc.elder_id))
-        ).scalar()
         if ranking.best is None:
-            await _nobody(tx, inc, ranking, elder_name)
+            await tx.conn.execute(
+                update(incidents)
+                .where(incidents.c.id == incident_id)
+                .values(last_ranking=ranking_json(ranking))
+            )
+            await _nobody(tx, inc, ranking, await _elder_name(tx, inc))
             return
         best = ranking.best
         await make_offer(
@@ -125,6 +122,7 @@ async def dispatch_incident(platform: Platform, incident_id: int) -> None:
             reason_code=best.why.code,
             reason_params=best.why.params(),
             actor=None,
+            ranking=ranking_json(ranking),  # stored with the move to offered: one update
         )
         if not ranking.can_meet_target:
             await raise_alarm(
@@ -132,8 +130,14 @@ async def dispatch_incident(platform: Platform, incident_id: int) -> None:
                 inc.station_id,
                 incident_id,
                 "no_caregiver_in_time",
-                {"name": elder_name, "minutes": best.eta_s // 60},
+                {"name": await _elder_name(tx, inc), "minutes": best.eta_s // 60},
             )
+
+
+async def _elder_name(tx: Tx, inc: Any) -> str | None:
+    """Only an alarm names the elder; an offer reads the name with the address."""
+    q = select(elders.c.name).where(elders.c.id == inc.elder_id)
+    return (await tx.conn.execute(q)).scalar()
 
 
 async def _nobody(tx: Tx, inc: Any, ranking: EmergencyRanking, elder_name: str | None) -> None:

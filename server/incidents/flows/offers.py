@@ -55,9 +55,11 @@ async def make_offer(
     reason_code: str,
     reason_params: dict[str, Any],
     actor: int | None,
+    ranking: dict[str, Any] | None = None,
 ) -> int:
     """Offer the incident to one caregiver: offer row, timeout timer, timeline (with the
-    reason as data), and the pushes to the caregiver, the station and the family."""
+    reason as data), and the pushes to the caregiver, the station and the family; the
+    dispatcher's ``ranking`` is stored on the incident with the same update."""
     expires = tx.now + timedelta(seconds=platform.settings.offer_timeout_s)
     manual = reason_code == MANUAL
     if not manual and inc.status == S.OPEN.value and not await _offered_before(tx, inc.id):
@@ -87,7 +89,7 @@ async def make_offer(
         S.OFFERED,
         "offered",
         actor,
-        values={"caregiver_id": None},
+        values={"caregiver_id": None, **({"last_ranking": ranking} if ranking else {})},
         offer_id=oid,
         caregiver_id=caregiver_id,
         eta_s=eta_s,

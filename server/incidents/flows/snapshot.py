@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any, Final
 
 from sqlalchemy import select
@@ -67,52 +68,49 @@ async def eta_from(
 
 
 async def caregiver_states(tx: Tx, station_id: int, now: datetime) -> list[CaregiverState]:
-    """Every active caregiver of the station as dispatch/ sees them right now."""
-    cgs = (
-        await tx.conn.execute(
-            select(caregivers).where(
-                caregivers.c.station_id == station_id, caregivers.c.active.is_(True)
-            )
-        )
-    ).all()
-    working = (
-        await tx.conn.execute(
-            select(tasks).where(tasks.c.station_id == station_id, tasks.c.status == "in_progress")
-        )
-    ).all()
-    current = {t.caregiver_id: t for t in working}
-    busy = set(
-        (
-            await tx.conn.execute(
-                select(incidents.c.caregiver_id).where(
-                    incidents.c.station_id == station_id, incidents.c.status.in_(WITH_CAREGIVER)
-                )
-            )
-        ).scalars()
+    """Every active caregiver of the station as dispatch/ sees them right now: one read of
+    the columns dispatch/ uses, a row per caregiver (with the visit in progress, and whether
+    they already hold an emergency or an unanswered offer), plus the black list."""
+    c, t = caregivers.c, tasks.c
+    with_call = select(incidents.c.caregiver_id).where(
+        incidents.c.station_id == station_id,
+        incidents.c.status.in_(WITH_CAREGIVER),
+        incidents.c.caregiver_id.is_not(None),
     )
     # A caregiver holding an unanswered offer is not offered a second emergency meanwhile.
-    busy |= set(
-        (
-            await tx.conn.execute(
-                select(offers.c.caregiver_id)
-                .join(caregivers, caregivers.c.id == offers.c.caregiver_id)
-                .where(
-                    caregivers.c.station_id == station_id,
-                    offers.c.status == OfferStatus.OFFERED.value,
-                )
-            )
-        ).scalars()
+    offered = select(offers.c.caregiver_id).where(offers.c.status == OfferStatus.OFFERED.value)
+    working = t.caregiver_id == c.id
+    query = (
+        select(
+            *(c[k] for k in _CAREGIVER),
+            *(t[k].label(f"task_{k}") for k in _TASK),
+            (c.id.in_(with_call) | c.id.in_(offered)).label("busy"),
+        )
+        .outerjoin(tasks, working & (t.status == "in_progress"))
+        .where(c.station_id == station_id, c.active.is_(True))
+        .order_by(c.id, t.id)
     )
+    rows = (await tx.conn.execute(query)).all()
     # A black-listed caregiver (or one whose provider is) is offered no new work.
     blocked = await blocked_caregivers(tx.conn, business_date(now))
-    states = []
-    for c in cgs:
-        if c.id in blocked:
-            continue
-        state = _state_of(c, current.get(c.id), c.id in busy, now)
-        if state is not None:
-            states.append(state)
-    return states
+    seen: dict[int, CaregiverState | None] = {}
+    for row in rows:  # a caregiver with two visits in progress: the last row read counts
+        if row.id not in blocked:
+            task = _task_of(row)
+            seen[row.id] = _state_of(row, task, bool(row.busy), now)
+    return [s for s in seen.values() if s is not None]
+
+
+_CAREGIVER = ("id", "name", "lat", "lng", "on_duty", "on_call", "home_lat", "home_lng",
+              "skills", "travel_mode")  # fmt: skip
+_TASK = ("id", "started_at", "duration_s", "lat", "lng", "interruptible", "title")
+
+
+def _task_of(row: Any) -> SimpleNamespace | None:
+    """The visit in progress on a snapshot row, as _state_of reads a task."""
+    if row.task_id is None:
+        return None
+    return SimpleNamespace(**{k: getattr(row, f"task_{k}") for k in _TASK})
 
 
 def _state_of(c: Any, task: Any, busy: bool, now: datetime) -> CaregiverState | None:
