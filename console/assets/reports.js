@@ -1,5 +1,6 @@
 // Reports for a period (运营报表): a month's or a quarter's figures per district, street and
-// station (help calls and response times, visits, meals, subsidies, satisfaction), two charts
+// station (help calls and response times, visits, meals, subsidies, satisfaction; then day
+// care, assessments and volunteers in a second table), two charts
 // drawn here as SVG (no library, no CDN), and the same report as an XLSX download.
 import { staffPage, session, serverToday, say, h, t } from "./staff.js";
 import { addStrings, $ } from "./common.js";
@@ -15,6 +16,10 @@ addStrings({
   chart_calls: "各站呼叫与到达中位数", chart_months: "分月走势", calls_n: "{n} 次", none: "—",
   legend_calls: "呼叫", legend_visits: "上门服务", legend_meals: "助餐",
   min_s: "{m}分{s}秒", yuan: "¥{y}", pct: "{p}%",
+  programmes: "照护项目", hours: "{h} 小时",
+  k_daycare_days: "日间照料人次", k_daycare_absences: "未请假缺勤", k_daycare_enrolled: "期末在册", k_daycare_waiting: "期末候补",
+  k_assessments: "能力评估", k_assessed_levels: "评估等级 0/1/2/3/4", k_reassessments_due: "到期复评", k_reassessments_overdue: "逾期未复评",
+  k_volunteer_minutes: "志愿服务时长", k_volunteers_active: "服务志愿者", k_timebank_earned_min: "时间银行存入", k_timebank_spent_min: "时间银行兑换",
 }, {
   reports_title: "Reports", period: "Period", month_opt: "{y}-{m}", quarter_opt: "{y} Q{q}", show: "Show", download: "Download Excel",
   range: "{from} to {to}", empty: "No stations in this scope.",
@@ -25,10 +30,16 @@ addStrings({
   chart_calls: "Help calls and median arrival by station", chart_months: "By month", calls_n: "{n}", none: "—",
   legend_calls: "Help calls", legend_visits: "Visits", legend_meals: "Meals",
   min_s: "{m} min {s} s", yuan: "¥{y}", pct: "{p}%",
+  programmes: "Care programmes", hours: "{h} h",
+  k_daycare_days: "Day-care days", k_daycare_absences: "Absent, no notice", k_daycare_enrolled: "Enrolled at end", k_daycare_waiting: "Waiting at end",
+  k_assessments: "Assessments", k_assessed_levels: "Levels 0/1/2/3/4", k_reassessments_due: "Re-assessments due", k_reassessments_overdue: "Overdue",
+  k_volunteer_minutes: "Volunteer hours", k_volunteers_active: "Volunteers active", k_timebank_earned_min: "Time bank earned", k_timebank_spent_min: "Time bank spent",
 });
 
 // The columns of the table, in order: what a station manager looks at first.
 const COLS = ["calls", "arrived", "response_median_s", "response_p90_s", "false_alarms", "visits", "elders_visited", "meals", "subsidy_fen", "self_pay_fen", "satisfaction"];
+// The care programmes' columns: the enrolled and waiting, and the overdue, are as of the last day.
+const PROGRAMME_COLS = ["daycare_days", "daycare_absences", "daycare_enrolled", "daycare_waiting", "assessments", "assessed_levels", "reassessments_due", "reassessments_overdue", "volunteer_minutes", "volunteers_active", "timebank_earned_min", "timebank_spent_min"];
 const SVGNS = "http://www.w3.org/2000/svg";
 
 function svg(tag, attrs = {}, ...children) {
@@ -38,9 +49,11 @@ function svg(tag, attrs = {}, ...children) {
   return el;
 }
 
-function fmt(key, v) {
+function fmt(key, v, k = {}) {
+  if (key === "assessed_levels") return [0, 1, 2, 3, 4].map((n) => k[`assessed_l${n}`]).join("/");
   if (v === null || v === undefined) return t("none");
   if (key.endsWith("_s")) return t("min_s", { m: Math.floor(v / 60), s: v % 60 });
+  if (key.endsWith("_min") || key === "volunteer_minutes") return t("hours", { h: Math.round(v / 6) / 10 });
   if (key.endsWith("_fen")) return t("yuan", { y: (v / 100).toFixed(2) });
   if (key === "satisfaction") return t("pct", { p: (v * 100).toFixed(1) });
   return String(v);
@@ -83,7 +96,8 @@ async function render(main) {
     h("div", { id: "msg", class: "msg", role: "alert", hidden: true }),
     h("section", { class: "panel kpis", id: "totals" }),
     h("section", { class: "panel", id: "charts" }),
-    h("section", { class: "panel", id: "table" }));
+    h("section", { class: "panel", id: "table" }),
+    h("section", { class: "panel", id: "programmes-panel" }));
   await load(pick.value);
 }
 
@@ -97,15 +111,16 @@ async function load(period) {
   const quarter = body.by_month.length > 1;
   $("#charts").replaceChildren(...[h("h2", { text: t("chart_calls") }), callsChart(stations),
     quarter && h("h2", { text: t("chart_months") }), quarter && monthsChart(body.by_month)].filter(Boolean));
-  $("#table").replaceChildren(body.rows.length ? table(body) : h("p", { text: t("empty") }));
+  $("#table").replaceChildren(body.rows.length ? table(body, COLS, "report") : h("p", { text: t("empty") }));
+  $("#programmes-panel").replaceChildren(...(body.rows.length ? [h("h2", { text: t("programmes") }), table(body, PROGRAMME_COLS, "programmes")] : []));
   $("#page").dataset.period = body.period;
 }
 
-function table(body) {
+function table(body, cols, id) {
   const row = (label, name, k, data) => h("tr", { dataset: data },
-    h("td", { text: label }), h("td", { text: name }), COLS.map((c) => h("td", { class: "num", dataset: { col: c }, text: fmt(c, k[c]) })));
-  return h("table", { class: "list", id: "report" },
-    h("thead", {}, h("tr", {}, h("th", { text: t("level") }), h("th", { text: t("name") }), COLS.map((c) => h("th", { text: t(`k_${c}`) })))),
+    h("td", { text: label }), h("td", { text: name }), cols.map((c) => h("td", { class: "num", dataset: { col: c }, text: fmt(c, k[c], k) })));
+  return h("table", { class: "list", id },
+    h("thead", {}, h("tr", {}, h("th", { text: t("level") }), h("th", { text: t("name") }), cols.map((c) => h("th", { text: t(`k_${c}`) })))),
     h("tbody", {}, body.rows.map((r) => row(t(`lv_${r.level}`), r.name, r.kpis, { level: r.level, station: r.station_id ?? "" })),
       row(t("total_row"), "", body.total, { level: "total" })));
 }

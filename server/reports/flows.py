@@ -20,17 +20,33 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schemas.hotline import Answer as SatisfactionAnswer
 from schemas.reports import AuditQuery, ReportQuery
+from server.assessments.tables import assessments, reassessments
 from server.auth.principal import Principal, Role
 from server.auth.tables import users
 from server.clock import SHANGHAI
+from server.daycare.tables import daycare_attendance, daycare_enrolments
 from server.errors import ApiError, not_found
 from server.hotline.tables import satisfaction
 from server.incidents.tables import incidents
 from server.platform import Platform
 from server.registry.tables import stations
-from server.reports.model import Answer, Call, Meal, Period, Place, Rows, Visit, period_of
+from server.reports.model import (
+    Answer,
+    Call,
+    Enrolment,
+    Event,
+    Meal,
+    Period,
+    Place,
+    Reassessment,
+    Rows,
+    Visit,
+    period_of,
+)
 from server.services.tables import meal_orders
 from server.store.tables import audit_log
+from server.volunteers.flows import volunteer_account
+from server.volunteers.tables import timebank_entries, volunteer_tasks, volunteers
 from server.welfare.flows.officers import scope_of
 from server.welfare.flows.rulesets import targets_for
 from server.welfare.rules import Targets
@@ -122,7 +138,104 @@ async def rows(conn: AsyncConnection, ids: list[int], period: Period) -> Rows:
             )
         )
     ]
-    return Rows(calls, visits, meals, answers)
+    return Rows(calls, visits, meals, answers, span=(period.first, period.last))
+
+
+async def programme_rows(conn: AsyncConnection, ids: list[int], period: Period) -> Rows:
+    """Day care, assessments and volunteers of these stations, the period's (the enrolments
+    and re-assessments: all made or due by its end, to count as of its last day)."""
+    start, end = _utc_bounds(period)
+    at, en = daycare_attendance.c, daycare_enrolments.c
+    attendance = [
+        Event(r.station_id, r.day, r.status)
+        for r in await conn.execute(
+            select(at.station_id, at.day, at.status).where(
+                at.station_id.in_(ids), at.day >= period.first, at.day <= period.last
+            )
+        )
+    ]
+    enrolments = [
+        Enrolment(r.station_id, r.elder_id, r.status, _day(r.created_at),
+                  None if r.ended_at is None else _day(r.ended_at))
+        for r in await conn.execute(
+            select(en.station_id, en.elder_id, en.status, en.created_at, en.ended_at).where(
+                en.station_id.in_(ids), en.created_at < end
+            )
+        )
+    ]  # fmt: skip
+    return Rows(
+        attendance=attendance,
+        enrolments=enrolments,
+        assessed=await _assessed(conn, ids, start, end),
+        reassessments=await _reassessments(conn, ids, period),
+        work=await _work(conn, ids, start, end),
+        movements=await _movements(conn, ids, start, end),
+    )
+
+
+async def _assessed(
+    conn: AsyncConnection, ids: list[int], start: datetime, end: datetime
+) -> list[Event]:
+    a = assessments.c
+    return [
+        Event(r.station_id, _day(r.scored_at), "scored", r.level)
+        for r in await conn.execute(
+            select(a.station_id, a.scored_at, a.level).where(
+                a.station_id.in_(ids), a.status == "scored", a.scored_at >= start,
+                a.scored_at < end,
+            )
+        )
+    ]  # fmt: skip
+
+
+async def _reassessments(
+    conn: AsyncConnection, ids: list[int], period: Period
+) -> list[Reassessment]:
+    """Re-assessments due by the period's end, with the day the one that did it was scored."""
+    ra, a = reassessments.c, assessments.c
+    found = await conn.execute(
+        select(ra.station_id, ra.due_on, a.scored_at)
+        .join(assessments, a.id == ra.assessment_id, isouter=True)
+        .where(ra.station_id.in_(ids), ra.due_on <= period.last, ra.status != "cancelled")
+    )
+    return [
+        Reassessment(r.station_id, r.due_on, None if r.scored_at is None else _day(r.scored_at))
+        for r in found
+    ]
+
+
+async def _work(
+    conn: AsyncConnection, ids: list[int], start: datetime, end: datetime
+) -> list[Event]:
+    vt = volunteer_tasks.c
+    return [
+        Event(r.station_id, _day(r.confirmed_at), "confirmed", r.minutes or 0, r.volunteer_id)
+        for r in await conn.execute(
+            select(vt.station_id, vt.volunteer_id, vt.confirmed_at, vt.minutes).where(
+                vt.station_id.in_(ids), vt.confirmed_at >= start, vt.confirmed_at < end
+            )
+        )
+    ]
+
+
+async def _movements(
+    conn: AsyncConnection, ids: list[int], start: datetime, end: datetime
+) -> list[Event]:
+    """Minutes earned and spent on the stations' volunteers' accounts (spent made positive)."""
+    station_of = {
+        volunteer_account(r.id): r.station_id
+        for r in await conn.execute(
+            select(volunteers.c.id, volunteers.c.station_id).where(volunteers.c.station_id.in_(ids))
+        )
+    }
+    te = timebank_entries.c
+    found = await conn.execute(
+        select(te.account, te.at, te.kind, te.minutes).where(
+            te.account.in_(list(station_of)), te.kind.in_(("earned", "spent")),
+            te.at >= start, te.at < end,
+        )
+    )  # fmt: skip
+    return [Event(station_of[r.account], _day(r.at), r.kind, abs(r.minutes)) for r in found]
 
 
 async def report(
@@ -133,7 +246,8 @@ async def report(
     period = period_of(q.period)
     async with plat.store.read() as conn:
         found = await places(conn, p, q)
-        got = await rows(conn, [x.station_id for x in found], period)
+        ids = [x.station_id for x in found]
+        got = (await rows(conn, ids, period)).merged(await programme_rows(conn, ids, period))
         targets = {
             d: await targets_for(conn, district=d, on=period.last)
             for d in sorted({x.district for x in found})

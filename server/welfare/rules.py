@@ -203,6 +203,9 @@ class RuleSet:
     # the step after whose pass the notice runs: "street" (the default) or "community" (the
     # seeds' 社区…初审（含公示时间）)
     public_notice_after: str = "street"
+    # the notice's days run inside the posting step's working-day deadline (the seeds' 含公示
+    # 时间): that step's review is due that many calendar days before its deadline
+    public_notice_within_deadline: bool = False
     targets: Targets = field(default_factory=Targets)
 
     def __post_init__(self) -> None:
@@ -450,6 +453,13 @@ def parse_notice_after(raw: Any) -> str:
     return str(raw)
 
 
+def parse_flag(name: str, raw: Any) -> bool:
+    """A yes/no field: true or false, nothing else (a "false" string would read as true)."""
+    if not isinstance(raw, bool):
+        raise RuleError(f"{name} must be true or false")
+    return raw
+
+
 def parse_targets(raw: Any) -> Targets:
     """``{"return_visit_share": 0.05, "satisfaction": 0.95}``: shares above 0 up to 1; a
     target left out keeps the seeds'."""
@@ -494,6 +504,9 @@ def parse_ruleset(raw: Mapping[str, Any]) -> RuleSet:
             step_working_days=parse_step_days(raw.get("step_working_days")),
             public_notice_days=parse_notice_days(raw.get("public_notice_days", 0)),
             public_notice_after=parse_notice_after(raw.get("public_notice_after", "street")),
+            public_notice_within_deadline=parse_flag(
+                "public_notice_within_deadline", raw.get("public_notice_within_deadline", False)
+            ),
             targets=parse_targets(raw.get("targets")),
         )
     except KeyError as exc:

@@ -4,6 +4,7 @@ gives them, the charts drawn by hand (SVG), the XLSX download, and the audit log
 from __future__ import annotations
 
 import io
+import math
 from typing import Any
 
 import pytest
@@ -33,6 +34,14 @@ def test_the_report_page_shows_the_months_figures_charts_and_the_xlsx(
     assert row.locator("[data-col=calls]").inner_text() == str(total["calls"])
     assert row.locator("[data-col=visits]").inner_text() == str(total["visits"])
     assert page.locator("#report th").nth(2).inner_text() == "呼叫"
+    # The care programmes' table: the same station's day care, assessments and volunteers.
+    care = page.locator("#programmes tr[data-level=station]")
+    assert care.locator("[data-col=daycare_days]").inner_text() == str(total["daycare_days"])
+    levels = "/".join(str(total[f"assessed_l{n}"]) for n in range(5))
+    assert care.locator("[data-col=assessed_levels]").inner_text() == levels
+    hours = math.floor(total["volunteer_minutes"] / 6 + 0.5) / 10  # as Math.round
+    assert care.locator("[data-col=volunteer_minutes]").inner_text() == f"{hours:g} 小时"
+    assert page.locator("#programmes th").nth(2).inner_text() == "日间照料人次"
     # The chart: one bar per station, its label the calls and the median arrival.
     bars = page.locator("#chart-calls g[data-station]")
     assert bars.count() == 1

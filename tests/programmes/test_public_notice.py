@@ -156,3 +156,33 @@ async def test_a_notice_after_the_community_step_as_the_seeds_word_it(api: Api) 
     await api.advance(8 * DAY)
     a = await api.call("GET", f"/api/v1/applications/{a['id']}", "operator", expect=200)
     assert (a["status"], a["step_received_on"]) == ("street", "2026-12-01")
+
+
+def step(a: dict[str, Any]) -> tuple[str, str, str]:
+    """Where an application is: its step, the day the step received it, the step's due day."""
+    return a["status"], a["step_received_on"], a["step_due_on"]
+
+
+async def test_the_notice_inside_the_community_deadline_where_the_rule_set_says_so(
+    api: Api,
+) -> None:
+    """社区 reviews within 10 working days 含公示时间: the community's review is due 7 days
+    before its deadline (Monday 23 Nov + 10 working days = Monday 7 Dec), so that the 7-day
+    notice ends by then; the street's step is not shortened."""
+    long_tokens(api)
+    bad = {**NOTICED, "public_notice_after": "community", "public_notice_within_deadline": "yes"}
+    status, problem = await api.call("POST", "/api/v1/welfare/rulesets", "admin", json=bad)
+    assert (status, problem["code"]) == (422, "ruleset.invalid")
+    within = {**bad, "public_notice_within_deadline": True}
+    await api.call("POST", "/api/v1/welfare/rulesets", "admin", json=within, expect=201)
+    await officers(api)
+    a = await apply(api)
+    assert step(a) == ("community", "2026-11-23", "2026-11-30")
+    url = f"/api/v1/applications/{a['id']}/decision"
+    await api.advance(6 * DAY)  # passed on Sunday 29 Nov, a day before the review's due day
+    a = await api.call("POST", url, "operator", json={"decision": "pass"}, expect=200)
+    # the notice: Monday 30 Nov to Sunday 6 Dec, inside the community's 10 working days
+    assert step(a) == ("public_notice", "2026-11-30", "2026-12-06")
+    await api.advance(8 * DAY)
+    a = await api.call("GET", f"/api/v1/applications/{a['id']}", "operator", expect=200)
+    assert step(a) == ("street", "2026-12-07", "2026-12-14")  # its own 5 working days

@@ -1,7 +1,9 @@
 """The period report against the raw rows of a seeded quarter: help calls and their response
 times, visits, meals, subsidies and satisfaction per station, street and district, by month
 and quarter, as JSON and XLSX; rows at the edges of a Shanghai month counted in the right
-one; each reader sees only their own stations; the audit log read by the roles that may."""
+one; day care, assessments and volunteer hours (the enrolled, the waiting and the overdue as
+of the period's last day); each reader sees only their own stations; the audit log read by the
+roles that may."""
 
 from __future__ import annotations
 
@@ -17,11 +19,14 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import insert, update
 
+from server.assessments.tables import assessments, reassessments
 from server.clock import SHANGHAI
+from server.daycare.tables import daycare_attendance, daycare_enrolments
 from server.hotline.tables import satisfaction
 from server.incidents.tables import incidents
 from server.registry.tables import stations
 from server.services.tables import meal_orders
+from server.volunteers.tables import timebank_entries, volunteer_tasks, volunteers
 from server.welfare.tables import service_records
 from tests.conftest import BACKENDS
 from tests.support.api import PASSWORD, Api, near
@@ -41,6 +46,12 @@ class Seeded:
     visits: list[dict[str, Any]]
     meals: list[dict[str, Any]]
     answers: list[dict[str, Any]]
+    enrolments: list[dict[str, Any]]
+    attendance: list[dict[str, Any]]  # with the index of its enrolment
+    assessed: list[dict[str, Any]]
+    reassessments: list[dict[str, Any]]  # with the index of the assessment that did it
+    tasks: list[dict[str, Any]]  # with the index of its volunteer
+    entries: list[dict[str, Any]]
 
 
 def at(day: date, hh: int, mm: int = 0) -> datetime:
@@ -57,7 +68,7 @@ async def seed(api: Api) -> Seeded:
     time: the other month in UTC) and rows that must not count (a cancelled meal, a
     reversed visit)."""
     rnd = random.Random(15)
-    s = Seeded([], [], [], [])
+    s = Seeded([], [], [], [], [], [], [], [], [], [])
     elders = {api.ids["station"]: [api.ids["elder"], api.ids["elder_other"]]}
     elders[api.ids["station2"]] = [api.ids["elder_s2"]]
     for sid, eids in elders.items():
@@ -107,8 +118,60 @@ async def seed(api: Api) -> Seeded:
                  arrived_at=edge + timedelta(seconds=7))
         )  # fmt: skip
         s.answers.append(dict(station_id=sid, elder_id=eid, at=edge, answer="dissatisfied"))
+    seed_programmes(s, elders, rnd)
     await write(api, s)
     return s
+
+
+def seed_programmes(s: Seeded, elders: dict[int, list[int]], rnd: random.Random) -> None:
+    """Day care (an enrolment per elder, some ended, re-enrolled or waiting, and a quarter of
+    attendance), assessments with re-assessments done, late or not yet, and two volunteers
+    per station with confirmed tasks and time-bank entries."""
+    for sid, eids in elders.items():
+        for eid in eids:
+            made = at(date(2026, 9, 20) + timedelta(rnd.randint(0, 60)), 10)
+            ended = rnd.choice([None, made + timedelta(days=rnd.randint(10, 60))])
+            first = len(s.enrolments)
+            s.enrolments.append(
+                dict(station_id=sid, elder_id=eid, created_at=made, ended_at=ended,
+                     status="ended" if ended else "enrolled")
+            )  # fmt: skip
+            if ended:  # enrolled again three days later, or waiting for a place
+                s.enrolments.append(
+                    dict(station_id=sid, elder_id=eid, created_at=ended + timedelta(days=3),
+                         ended_at=None, status=rnd.choice(["waiting", "enrolled"]))
+                )  # fmt: skip
+            for day in days(date(2026, 10, 1), date(2026, 12, 31)):
+                if day.weekday() < 5 and rnd.random() < 0.7:
+                    status = rnd.choice(["present", "left", "left", "absent", "excused"])
+                    s.attendance.append(dict(enrolment=first, day=day, status=status))
+            for _ in range(rnd.randint(1, 4)):
+                scored = at(date(2026, 9, 25) + timedelta(rnd.randint(0, 95)), 14)
+                s.assessed.append(dict(station_id=sid, elder_id=eid, scored_at=scored,
+                                       level=rnd.randint(0, 4)))  # fmt: skip
+                due = date(2026, 9, 25) + timedelta(rnd.randint(0, 100))
+                done = rnd.choice([None, len(s.assessed) - 1])
+                s.reassessments.append(
+                    dict(station_id=sid, elder_id=eid, due_on=due, done_by=done,
+                         status=rnd.choice(["done", "due", "cancelled"]) if done is None
+                         else "done")
+                )  # fmt: skip
+        for v in range(2):
+            for _ in range(rnd.randint(3, 8)):
+                confirmed = rnd.choice(
+                    [None, at(date(2026, 9, 28) + timedelta(rnd.randint(0, 95)), 16)]
+                )
+                s.tasks.append(
+                    dict(station_id=sid, volunteer=(sid, v), elder_id=eids[0],
+                         confirmed_at=confirmed, minutes=rnd.choice([30, 45, 60, 90]))
+                )  # fmt: skip
+                if confirmed:
+                    s.entries.append(dict(volunteer=(sid, v), kind="earned", at=confirmed,
+                                          minutes=s.tasks[-1]["minutes"]))  # fmt: skip
+            for _ in range(2):
+                spent = at(date(2026, 10, 1) + timedelta(rnd.randint(0, 91)), 11)
+                s.entries.append(dict(volunteer=(sid, v), kind=rnd.choice(["spent", "transfer_out"]),
+                                      at=spent, minutes=-rnd.choice([30, 60])))  # fmt: skip
 
 
 async def write(api: Api, s: Seeded) -> None:
@@ -136,6 +199,70 @@ async def write(api: Api, s: Seeded) -> None:
             )
         for a in s.answers:
             await conn.execute(insert(satisfaction).values(**a, channel="phone"))
+        await write_programmes(conn, s, now)
+
+
+async def write_programmes(conn: Any, s: Seeded, now: datetime) -> None:
+    enrolment_ids = []
+    for e in s.enrolments:
+        got = await conn.execute(
+            insert(daycare_enrolments).values(
+                **e, weekdays=[0, 1, 2, 3, 4], starts_on=e["created_at"].date(), full_days=[]
+            )
+        )
+        enrolment_ids.append(got.inserted_primary_key[0])
+    for a in s.attendance:
+        e = s.enrolments[a["enrolment"]]
+        await conn.execute(
+            insert(daycare_attendance).values(
+                station_id=e["station_id"], elder_id=e["elder_id"],
+                enrolment_id=enrolment_ids[a["enrolment"]], day=a["day"], status=a["status"],
+                created_at=now,
+            )
+        )  # fmt: skip
+    assessment_ids = []
+    for a in s.assessed:
+        got = await conn.execute(
+            insert(assessments).values(
+                **a, scale="gbt42195-2022@1", kind="first", status="scored", answers={},
+                flags=[], missing=[], sections={}, raised_by=[], plan=[], created_at=now,
+                updated_at=now,
+            )
+        )  # fmt: skip
+        assessment_ids.append(got.inserted_primary_key[0])
+    for r in s.reassessments:
+        done = None if r["done_by"] is None else assessment_ids[r["done_by"]]
+        await conn.execute(
+            insert(reassessments).values(
+                station_id=r["station_id"], elder_id=r["elder_id"], due_on=r["due_on"],
+                reason="yearly", status=r["status"], assessment_id=done, created_at=now,
+            )
+        )  # fmt: skip
+    volunteer_ids: dict[tuple[int, int], int] = {}
+    for sid, v in sorted({t["volunteer"] for t in s.tasks}):
+        got = await conn.execute(
+            insert(volunteers).values(
+                station_id=sid, name=f"志愿者{v}", phone=f"1390000{sid:02d}{v:02d}", skills=[],
+                trainings=[], availability=[], created_at=now,
+            )
+        )  # fmt: skip
+        volunteer_ids[(sid, v)] = got.inserted_primary_key[0]
+    for t in s.tasks:
+        await conn.execute(
+            insert(volunteer_tasks).values(
+                station_id=t["station_id"], volunteer_id=volunteer_ids[t["volunteer"]],
+                elder_id=t["elder_id"], kind="chat", day=date(2026, 10, 1),
+                status="confirmed" if t["confirmed_at"] else "done", minutes=t["minutes"],
+                confirmed_at=t["confirmed_at"], created_at=now,
+            )
+        )  # fmt: skip
+    for n, m in enumerate(s.entries):
+        await conn.execute(
+            insert(timebank_entries).values(
+                entry_key=f"seed:{n}", account=f"volunteer:{volunteer_ids[m['volunteer']]}",
+                kind=m["kind"], minutes=m["minutes"], at=m["at"],
+            )
+        )  # fmt: skip
 
 
 def rank(values: Sequence[int], p: float) -> int | None:
@@ -184,6 +311,52 @@ def by_hand(s: Seeded, sids: set[int], first: date, last: date) -> dict[str, Any
         "answers": len(answers),
         "satisfied": good,
         "satisfaction": round(good / len(answers), 4) if answers else None,
+        **programmes_by_hand(s, sids, first, last),
+    }
+
+
+def programmes_by_hand(s: Seeded, sids: set[int], first: date, last: date) -> dict[str, Any]:
+    """Day care, assessments and volunteers from the seeded rows; enrolled, waiting and
+    overdue as they stood at the end of ``last``."""
+
+    def local(t: datetime) -> date:
+        return t.astimezone(SHANGHAI).date()
+
+    def mine(when: date, sid: int) -> bool:
+        return sid in sids and first <= when <= last
+
+    days_ = [a for a in s.attendance if mine(a["day"], s.enrolments[a["enrolment"]]["station_id"])]
+    open_at_end = [
+        e for e in s.enrolments
+        if e["station_id"] in sids and local(e["created_at"]) <= last
+        and (e["ended_at"] is None or local(e["ended_at"]) > last)
+    ]  # fmt: skip
+    scored = [a for a in s.assessed if mine(local(a["scored_at"]), a["station_id"])]
+    due = [
+        r for r in s.reassessments
+        if r["station_id"] in sids and r["status"] != "cancelled" and r["due_on"] <= last
+    ]  # fmt: skip
+
+    def done_by_end(r: dict[str, Any]) -> bool:
+        return r["done_by"] is not None and local(s.assessed[r["done_by"]]["scored_at"]) <= last
+
+    work = [
+        t for t in s.tasks if t["confirmed_at"] and mine(local(t["confirmed_at"]), t["station_id"])
+    ]
+    moved = [m for m in s.entries if mine(local(m["at"]), m["volunteer"][0])]
+    return {
+        "daycare_days": sum(a["status"] in ("present", "left") for a in days_),
+        "daycare_absences": sum(a["status"] == "absent" for a in days_),
+        "daycare_enrolled": len({e["elder_id"] for e in open_at_end if e["status"] != "waiting"}),
+        "daycare_waiting": len({e["elder_id"] for e in open_at_end if e["status"] == "waiting"}),
+        "assessments": len(scored),
+        **{f"assessed_l{n}": sum(a["level"] == n for a in scored) for n in range(5)},
+        "reassessments_due": sum(r["due_on"] >= first for r in due),
+        "reassessments_overdue": sum(not done_by_end(r) for r in due),
+        "volunteer_minutes": sum(t["minutes"] for t in work),
+        "volunteers_active": len({t["volunteer"] for t in work}),
+        "timebank_earned_min": sum(m["minutes"] for m in moved if m["kind"] == "earned"),
+        "timebank_spent_min": -sum(m["minutes"] for m in moved if m["kind"] == "spent"),
     }
 
 
@@ -211,6 +384,8 @@ async def test_the_report_matches_the_raw_rows_per_station_street_and_district(
     assert rows[("street", "团结湖街道")] == by_hand(s, {s2}, *NOV)
     assert rows[("district", DISTRICT)] == nov["total"] == by_hand(s, {s1, s2}, *NOV)
     assert nov["total"]["calls"] > 20 and nov["total"]["visits"] > 10  # a real month
+    assert nov["total"]["daycare_days"] > 20 and nov["total"]["assessments"] > 0
+    assert nov["total"]["volunteer_minutes"] > 0 and nov["total"]["timebank_spent_min"] > 0
     # The two edge calls (00:10 on the 1st, 23:50 on the 30th) are November's.
     october = await api.call("GET", "/api/v1/reports?period=2026-10", "admin", expect=200)
     assert october["total"] == by_hand(s, {s1, s2}, date(2026, 10, 1), date(2026, 10, 31))
@@ -233,6 +408,15 @@ async def test_the_report_matches_the_raw_rows_per_station_street_and_district(
     assert last["层级"] == "合计" and last["呼叫数"] == nov["total"]["calls"]
     assert last["补贴金额（分）"] == nov["total"]["subsidy_fen"]
     assert last["满意率"] == f"{nov['total']['satisfaction'] * 100:.1f}%"
+    for head_zh, key in (
+        ("日间照料出勤人次", "daycare_days"),
+        ("期末候补人数", "daycare_waiting"),
+        ("评估：重度失能", "assessed_l3"),
+        ("期末逾期未复评", "reassessments_overdue"),
+        ("志愿服务确认时长（分钟）", "volunteer_minutes"),
+        ("时间银行兑换（分钟）", "timebank_spent_min"),
+    ):
+        assert last[head_zh] == nov["total"][key], head_zh
     station_row = dict(zip(head, table[5], strict=True))
     assert station_row["名称"] == "仓红社区养老服务站"
     assert (

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Final
 
 from sqlalchemy import insert, select
@@ -162,6 +162,9 @@ async def _due(tx: Tx, step: ApplicationStatus, *, station_id: int) -> tuple[dat
         s: (rs.step_working_days if rs is not None else STEP_DAYS)[s.value] for s in ReviewStep
     }
     due = step_due(ReviewStep(step.value), today, cal, limits)
+    if rs is not None and rs.public_notice_within_deadline and rs.public_notice_after == step.value:
+        # 含公示时间: the review leaves the notice's days before the deadline (never before today)
+        due = max(today, due - timedelta(days=rs.public_notice_days))
     return today, due, cal.provisional(today, due)
 
 
