@@ -153,6 +153,7 @@ async def test_signing_in_to_the_app_counts_as_being_seen(api: Api) -> None:
     assert (await api.call("GET", "/api/v1/hotline/settings", "operator", expect=200)) == {
         "welfare_not_seen_hours": 6,
         "repeat_press_window_min": 10,
+        "share_in_emergency": False,
     }
     api.clock.advance(hours=5)
     await api.login("elder")  # the elder opens the app
