@@ -187,6 +187,8 @@ class HoldOut(Model):
     paid_fen: int
     recovered_fen: int
     note: str
+    # the visit behind the hold (the review page): elder, caregiver, item, times, money, proofs
+    record: dict[str, Any] = Field(default_factory=dict)
 
 
 class SettlementOut(Model):
@@ -239,3 +241,23 @@ class DistrictSettlementOut(Model):
     gross_fen: int
     recovered_fen: int
     net_fen: int
+
+
+class ScopeOut(Model):
+    """The districts (and their streets) the caller may open on the providers pages."""
+
+    role: str
+    districts: list[str]
+    streets: dict[str, list[str]]
+    today: date  # the business day by the server's clock (the pages' default quarter and year)
+
+
+class ProviderCaregiverOut(Model):
+    """A provider's caregiver with her certificates (each with ``valid`` today: 持证上岗)."""
+
+    id: int
+    name: str
+    station_id: int
+    certificates: list[dict[str, Any]]
+    red_listed: bool
+    black_listed: bool

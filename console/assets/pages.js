@@ -3,5 +3,6 @@ const PAGES = {
   "/console/assess": "./assess.js",
   "/console/daycare": "./daycare.js",
   "/console/volunteers": "./volunteers.js",
+  "/console/providers": "./providers.js",
 };
 import(PAGES[location.pathname.replace(/\/$/, "")] || "./assess.js");

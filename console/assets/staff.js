@@ -5,20 +5,29 @@ import { $, h, t, lang, setLang, addStrings, Session, loginForm, syncClock } fro
 addStrings({
   nav_console: "调度台", nav_assess: "能力评估", nav_daycare: "日间托老", nav_volunteers: "志愿者",
   lang_switch: "English", loading: "加载中…", which_station: "请选择服务站：在地址后加 ?station_id=编号",
+  nav_providers: "服务组织", not_your_page: "此页面供以下角色使用：{roles}。请换一个账号登录。", other_account: "换账号登录",
+  role_operator: "服务站调度员", role_admin: "管理员", role_district_officer: "区民政干部", role_street_officer: "街道干部",
 }, {
   nav_console: "Console", nav_assess: "Assessment", nav_daycare: "Day care", nav_volunteers: "Volunteers",
   lang_switch: "中文", loading: "Loading…", which_station: "Choose a station: add ?station_id=N to the address",
+  nav_providers: "Providers", not_your_page: "This page is for: {roles}. Sign in with another account.", other_account: "Sign in as someone else",
+  role_operator: "station operator", role_admin: "administrator", role_district_officer: "district officer", role_street_officer: "street officer",
 });
+
+// Who may open a page; a NAV entry may name its roles (third element), the rest are the station's.
+const STATION_ROLES = ["operator", "admin"];
 
 export const NAV = [
   ["/console", "nav_console"], ["/console/assess", "nav_assess"],
   ["/console/daycare", "nav_daycare"], ["/console/volunteers", "nav_volunteers"],
+  ["/console/providers", "nav_providers", ["admin", "district_officer"]],
 ];
 
 // The console's header links (the console draws them too).
 export function navLinks(here) {
+  const role = session.data && session.data.role;
   return h("nav", { class: "nav", "aria-label": "pages" },
-    NAV.map(([href, key]) => h("a", { href: href + stationQuery(), class: href === here ? "here" : null, "aria-current": href === here ? "page" : null, text: t(key) })));
+    NAV.filter(([, , roles]) => !role || (roles || STATION_ROLES).includes(role)).map(([href, key]) => h("a", { href: href + stationQuery(), class: href === here ? "here" : null, "aria-current": href === here ? "page" : null, text: t(key) })));
 }
 
 export const session = new Session("console");
@@ -47,14 +56,23 @@ export function say(el, text, kind = "err") {
   el.hidden = !text; el.className = `msg ${kind}`; el.textContent = text || "";
 }
 
-// Sign in (operator or admin), then draw the page: render(main) fills <main>.
-export function staffPage({ here, titleKey, render }) {
+// Sign in (one of the page's roles: operator or admin unless it names others), then draw the
+// page: render(main) fills <main>. `station`: the page is about one station (?station_id=N).
+export function staffPage({ here, titleKey, render, roles = STATION_ROLES, station = true }) {
   function start() {
-    if (!session.signedIn || !["operator", "admin"].includes(session.data.role)) {
-      if (session.signedIn) session.data = null;
+    if (session.signedIn && !roles.includes(session.data.role)) {
+      // Signed in for another page (the console's operator): say whose page this is, and keep
+      // that session unless the person chooses to sign in as someone else.
+      const names = roles.map((r) => t(`role_${r}`)).join(" / ");
+      $("#app").replaceChildren(h("div", { class: "login-wrap" }, h("h1", { text: t(titleKey) }),
+        h("div", { class: "msg warn", role: "alert", id: "not-your-page", text: t("not_your_page", { roles: names }) }),
+        h("button", { class: "btn", onclick: () => session.signOut() }, t("other_account"))));
+      return;
+    }
+    if (!session.signedIn) {
       $("#app").replaceChildren(h("div", { class: "login-wrap" },
         h("h1", { text: t(titleKey) }),
-        loginForm(session, { hint: "demo: operator / anxin1234", defaultLogin: "operator", onDone: start })));
+        loginForm(session, { hint: `demo: ${roles.includes("operator") ? "operator" : "admin"} / anxin1234`, defaultLogin: roles.includes("operator") ? "operator" : "admin", onDone: start })));
       return;
     }
     const main = h("main", { class: "page", id: "page" }, h("p", { text: t("loading") }));
@@ -67,7 +85,7 @@ export function staffPage({ here, titleKey, render }) {
           h("button", { class: "btn ghost", onclick: () => session.signOut() }, t("sign_out")))),
       main);
     document.title = `安心 · ${t(titleKey)}`;
-    if (!stationId()) { main.replaceChildren(h("div", { class: "msg warn", role: "alert", text: t("which_station") })); return; }
+    if (station && !stationId()) { main.replaceChildren(h("div", { class: "msg warn", role: "alert", text: t("which_station") })); return; }
     Promise.resolve(render(main)).then(() => { main.dataset.ready = "1"; }).catch((e) => {
       main.replaceChildren(h("div", { class: "msg err", role: "alert", text: t("error", { msg: e.message }) }));
     });

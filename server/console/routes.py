@@ -23,6 +23,8 @@ PAGES = {
     "/console/assess": "staff.html",
     "/console/daycare": "staff.html",
     "/console/volunteers": "staff.html",
+    # service organisations (issue 14): the district officer's pages
+    "/console/providers": "staff.html",
     "/m/elder": "elder.html",
     "/m/family": "family.html",
     "/m/caregiver": "caregiver.html",

@@ -82,7 +82,24 @@ def listing(row: Any, name: str, replanned: list[int] | None = None) -> ListingO
     )
 
 
-def hold(row: Any) -> HoldOut:
+def held_record(r: Any) -> dict[str, Any]:
+    """The visit behind a hold, as the review page shows it."""
+    return {
+        "elder_id": r.elder_id,
+        "caregiver_id": r.caregiver_id,
+        "item_name": r.item_name,
+        "started_at": r.started_at.isoformat(),
+        "ended_at": r.ended_at.isoformat(),
+        "minutes": round((r.ended_at - r.started_at).total_seconds() / 60, 1),
+        "price_fen": int(r.price_fen),
+        "subsidy_fen": int(r.subsidy_fen),
+        "proofs": [str(x) for x in r.proofs or ()],
+        "review": r.review,
+        "reversed": bool(r.reversed),
+    }
+
+
+def hold(row: Any, record: dict[str, Any] | None = None) -> HoldOut:
     return HoldOut(
         id=row.id,
         record_id=row.record_id,
@@ -93,6 +110,7 @@ def hold(row: Any) -> HoldOut:
         paid_fen=int(row.paid_fen),
         recovered_fen=int(row.recovered_fen),
         note=row.note,
+        record=record or {},
     )
 
 

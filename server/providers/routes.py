@@ -18,18 +18,20 @@ from schemas.providers import (
     HoldOut,
     ListingIn,
     ListingOut,
+    ProviderCaregiverOut,
     ProviderIn,
     ProviderOut,
     RatingIn,
     RatingOut,
     RatingSignIn,
+    ScopeOut,
     SettlementOut,
     StreetProviderOut,
 )
 from server.auth.principal import Role
 from server.http import int_param, ok, parse, platform, require
 from server.openapi import doc
-from server.providers.flows import contracts, fraud, lists, money, rating, registry
+from server.providers.flows import contracts, fraud, lists, money, rating, registry, views
 from server.welfare import out as welfare_out
 from server.welfare.flows.statements import quarter_in_path
 
@@ -181,10 +183,42 @@ async def sign_rating(request: web.Request) -> web.Response:
     return ok(await rating.sign(platform(request), p, rid, body))
 
 
+@doc(response=ScopeOut)
+async def scope(request: web.Request) -> web.Response:
+    """The districts and streets the caller may open on the providers pages."""
+    p = require(request, *OFFICERS)
+    return ok(await views.scope(platform(request), p))
+
+
+@doc(response=list[ProviderOut])
+async def district_providers(request: web.Request) -> web.Response:
+    """The district's providers, red-listed first."""
+    p = require(request, *OFFICERS)
+    return ok(await views.of_district(platform(request), p, request.match_info["district"]))
+
+
+@doc(response=list[ProviderCaregiverOut])
+async def provider_caregivers(request: web.Request) -> web.Response:
+    """The provider's caregivers with their certificates (valid today or not)."""
+    p = require(request, *OFFICERS)
+    pid = int_param(request, "provider_id")
+    return ok(await views.caregivers_of(platform(request), p, pid))
+
+
+@doc(response=list[RatingOut])
+async def district_ratings(request: web.Request) -> web.Response:
+    p = require(request, *OFFICERS)
+    return ok(await views.ratings_of(platform(request), p, request.match_info["district"]))
+
+
 def routes() -> list[web.RouteDef]:
     """The providers URL table."""
     fmt = "{fmt:csv|xlsx}"
     return [
+        web.get("/api/v1/provider-scope", scope),
+        web.get("/api/v1/districts/{district}/providers", district_providers),
+        web.get("/api/v1/providers/{provider_id}/caregivers", provider_caregivers),
+        web.get("/api/v1/districts/{district}/provider-ratings", district_ratings),
         web.post("/api/v1/providers", create_provider),
         web.get("/api/v1/providers/{provider_id}", get_provider),
         web.get("/api/v1/providers/{provider_id}/contracts", provider_contracts),

@@ -200,15 +200,18 @@ async def decide(plat: Platform, p: Principal, hold_id: int, body: HoldDecisionI
 
 
 async def holds_of(plat: Platform, p: Principal, *, district: str) -> list[HoldOut]:
-    """The district's holds, open first."""
+    """The district's holds, open first, each with the visit it holds (the review's evidence)."""
+    sr = service_records.c
+    seen = (sr.elder_id, sr.caregiver_id, sr.item_name, sr.started_at, sr.ended_at)
+    money = (sr.price_fen, sr.subsidy_fen, sr.proofs, sr.review, sr.reversed)
     async with plat.store.read() as conn:
         await officer_of(conn, p, district)
         rows = (
             await conn.execute(
-                select(fraud_holds)
-                .join(service_records, service_records.c.id == fraud_holds.c.record_id)
-                .where(service_records.c.district == district)
+                select(fraud_holds, *seen, *money)
+                .join(service_records, sr.id == fraud_holds.c.record_id)
+                .where(sr.district == district)
                 .order_by(fraud_holds.c.status != HoldStatus.HELD.value, fraud_holds.c.id)
             )
         ).all()
-    return [out.hold(r) for r in rows]
+    return [out.hold(r, record=out.held_record(r)) for r in rows]

@@ -27,7 +27,7 @@ from server.platform import Platform, audit
 from server.providers import model, out
 from server.providers.flows.common import officer_of, provider_row
 from server.providers.flows.money import SATISFIED, span
-from server.providers.rules import CURRENT_WEIGHTS, Evidence, parts, rate
+from server.providers.rules import CURRENT_WEIGHTS, WEIGHTS, Evidence, parts, rate
 from server.providers.tables import fraud_holds, provider_contracts, provider_ratings
 from server.registry.tables import caregivers
 from server.services.tables import bookings
@@ -143,7 +143,11 @@ async def compute(plat: Platform, p: Principal, body: RatingIn) -> RatingOut:
                         score=score,
                         computed_grade=grade.value,
                         grade=grade.value,
-                        evidence={**ev.as_json(), "parts": parts(ev, CURRENT_WEIGHTS)},
+                        evidence={
+                            **ev.as_json(),
+                            "parts": parts(ev, CURRENT_WEIGHTS),
+                            "weights": WEIGHTS[CURRENT_WEIGHTS]["weights"],
+                        },
                         weights_version=CURRENT_WEIGHTS,
                         created_at=tx.now,
                     )
