@@ -204,6 +204,9 @@ class SettlementOut(Model):
     satisfied: int
     satisfaction_answers: int
     complaints: int
+    # the quarter's return-visit sample of its services (≥5 %, at least one): drawn, answered
+    return_visits_sampled: int = 0
+    return_visits_answered: int = 0
 
 
 class RatingIn(Model):

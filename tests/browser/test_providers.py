@@ -13,6 +13,7 @@ import pytest
 
 from server.identity import make_credit_code
 from tests.browser.conftest import Api, shot
+from tests.providers.support import listing
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -32,18 +33,6 @@ def provider(api: Api, n: int, expires: str = "2028-12-31") -> dict[str, Any]:
     }
     got: dict[str, Any] = api.call("POST", "/api/v1/providers", "admin", json=body)
     return got
-
-
-def listing(subject: str, sid: int, kind: str) -> dict[str, Any]:
-    return {
-        "subject": subject,
-        "subject_id": sid,
-        "kind": kind,
-        "district": DISTRICT,
-        "reason": "多次虚假服务记录" if kind == "black" else "服务质量优良",
-        "evidence": ["审计报告2026-17"],
-        "starts_on": "2026-11-23",
-    }
 
 
 def officer_page(browser: Any, server: str, tab: str) -> tuple[Any, Any, list[str]]:

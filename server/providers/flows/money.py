@@ -19,6 +19,7 @@ from schemas.hotline import Answer
 from schemas.providers import DistrictSettlementOut, HoldStatus, SettlementOut
 from schemas.welfare import RecordReview
 from server.auth.principal import Principal
+from server.hotline.flows.followup import service_ref
 from server.hotline.tables import complaints, satisfaction
 from server.planning.model import midnight
 from server.platform import Platform
@@ -26,6 +27,7 @@ from server.providers import out
 from server.providers.flows.common import officer_of, provider_row
 from server.providers.tables import fraud_holds, providers
 from server.registry.tables import caregivers
+from server.tasks.tables import tasks
 from server.welfare.ledger import period_bounds
 from server.welfare.statements import Sheet
 from server.welfare.tables import service_records
@@ -134,6 +136,7 @@ async def _figures(
     found = await lines(conn, provider_id, start, end)
     back = await recovered_in(conn, provider_id, start, end)
     happy, answers, lodged = await _voice(conn, provider_id, start, end)
+    sampled, answered = await _return_visits(conn, provider_id, quarter, (start, end))
     gross = sum(x.subsidy_fen for x in found)
     figures = SettlementOut(
         provider_id=provider_id,
@@ -146,8 +149,40 @@ async def _figures(
         satisfied=happy,
         satisfaction_answers=answers,
         complaints=lodged,
+        return_visits_sampled=sampled,
+        return_visits_answered=answered,
     )
     return figures, found
+
+
+async def _return_visits(
+    conn: AsyncConnection, provider_id: int, quarter: str, within: tuple[datetime, datetime]
+) -> tuple[int, int]:
+    """(return visits drawn for the provider's services of the quarter, those answered)."""
+    sr = service_records.c
+    ids = (
+        await conn.execute(
+            select(sr.id).where(
+                sr.provider_id == provider_id, sr.started_at >= within[0], sr.started_at < within[1]
+            )
+        )
+    ).scalars()
+    refs = [service_ref(quarter, rid) for rid in ids]
+    if not refs:
+        return 0, 0
+    drawn = list(
+        (await conn.execute(select(tasks.c.id).where(tasks.c.source_ref.in_(refs)))).scalars()
+    )
+    if not drawn:
+        return 0, 0
+    answered = (
+        await conn.execute(
+            select(func.count(func.distinct(satisfaction.c.task_id))).where(
+                satisfaction.c.task_id.in_(drawn)
+            )
+        )
+    ).scalar()
+    return len(drawn), int(answered or 0)
 
 
 async def settlement(

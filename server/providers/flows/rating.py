@@ -22,6 +22,7 @@ from schemas.providers import (
 )
 from server.auth.principal import Principal
 from server.errors import ApiError, not_found
+from server.hotline.flows.followup import SERVICE_VISIT
 from server.hotline.tables import complaints, satisfaction
 from server.platform import Platform, audit
 from server.providers import model, out
@@ -35,6 +36,20 @@ from server.tasks.model import OPEN_STATES
 from server.tasks.tables import tasks
 from server.welfare.tables import service_records
 from server.welfare.workdays import business_date
+
+
+async def answered_samples(conn: AsyncConnection, task_ids: set[int]) -> set[int]:
+    """The service records whose sampled return visit (these answered tasks) was made."""
+    if not task_ids:
+        return set()
+    refs = (
+        await conn.execute(
+            select(tasks.c.source_ref).where(
+                tasks.c.id.in_(task_ids), tasks.c.source_ref.startswith(SERVICE_VISIT)
+            )
+        )
+    ).scalars()
+    return {int(str(ref).rsplit(":", 1)[1]) for ref in refs}
 
 
 async def evidence(conn: AsyncConnection, provider_id: int, year: int) -> Evidence:
@@ -108,6 +123,7 @@ async def evidence(conn: AsyncConnection, provider_id: int, year: int) -> Eviden
         )
     ).scalar()
     followed = {a.task_id for a in answers if a.task_id is not None}
+    sampled = await answered_samples(conn, followed)
     return Evidence(
         visits=len(recs),
         satisfied=sum(1 for a in answers if a.answer in SATISFIED),
@@ -117,7 +133,9 @@ async def evidence(conn: AsyncConnection, provider_id: int, year: int) -> Eviden
         missed=int(missed or 0),
         proven=sum(1 for r in recs if r.proofs or r.elder_confirmed),
         fraud_upheld=int(upheld or 0),
-        return_visits=sum(1 for r in recs if r.task_id is not None and r.task_id in followed),
+        return_visits=sum(
+            1 for r in recs if r.id in sampled or (r.task_id is not None and r.task_id in followed)
+        ),
     )
 
 
