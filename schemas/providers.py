@@ -264,3 +264,13 @@ class ProviderCaregiverOut(Model):
     certificates: list[dict[str, Any]]
     red_listed: bool
     black_listed: bool
+
+
+class SignalOut(Model):
+    """A fraud signal not yet held: the record, the signal and its evidence (``key=value``)."""
+
+    record_id: int
+    provider_id: int | None
+    signal: str
+    detail: str
+    record: dict[str, Any]

@@ -95,15 +95,31 @@ const listedText = (l) => t("listed_ok", { kind: t(l.kind), name: l.subject_name
 // ----- fraud review ----------------------------------------------------------------------------
 
 export async function fraudTab(box) {
-  const holds = await session.api("GET", `/api/v1/districts/${D()}/fraud-holds`);
+  const quarter = quarterOf(S.today);
+  const [holds, signals] = await Promise.all([session.api("GET", `/api/v1/districts/${D()}/fraud-holds`),
+    session.api("GET", `/api/v1/districts/${D()}/fraud-signals/${quarter}`)]);
   box.replaceChildren(h("h2", { text: t("holds") }), h("p", { class: "muted", text: t("stop_subsidy_note") }),
-    holds.length ? h("div", { id: "holds" }, holds.map((x) => holdCard(x, box))) : h("p", { text: t("no_holds") }));
+    holds.length ? h("div", { id: "holds" }, holds.map((x) => holdCard(x, box))) : h("p", { text: t("no_holds") }),
+    h("h2", { text: t("signals_of", { quarter }) }),
+    signals.length ? table("signals", [t("record"), t("signal"), t("evidence"), t("visit"), ""], signals.map((x) =>
+      h("tr", { dataset: { record: x.record_id, signal: x.signal } }, h("td", { text: `#${x.record_id}` }),
+        h("td", { text: t(`sig_${x.signal}`) }), h("td", { class: "evidence", text: evidenceText(x.detail) }), h("td", { text: visitLine(x) }),
+        h("td", {}, h("button", { class: "btn hold-it", onclick: () => act(() => session.api("POST", "/api/v1/fraud-holds",
+          { record_id: x.record_id, signal: x.signal, detail: x.detail }), t("held_ok"), () => fraudTab(box)) }, t("hold_it")))))) : h("p", { text: t("no_signals") }));
+}
+
+function visitLine(x) {
+  const r = x.record;
+  return `${nameOf(x.provider_id)} · ${t("caregiver")} #${r.caregiver_id ?? "—"} · ${t("elder")} #${r.elder_id} · ${r.item_name} · `
+    + `${r.started_at.slice(0, 16).replace("T", " ")} · ${t("minutes", { n: r.minutes })} · ${yuan(r.price_fen)} · `
+    + `${t("proofs")}：${(r.proofs || []).map((p) => t(`proof_${p}`)).join("、") || t("none")}`;
 }
 
 // A signal's evidence ("key=value ...") in words.
 function evidenceText(detail) {
   return (detail || "").split(/\s+/).filter(Boolean).map((kv) => {
-    const [k, v] = kv.split("=");
+    const [k, raw] = kv.split("=");
+    const v = k === "proofs" ? (raw === "none" ? t("none") : t(`proof_${raw}`)) : raw;
     return t(`ev_${k}`) === `ev_${k}` ? kv : t(`ev_${k}`, { v });
   }).join("，");
 }
@@ -123,9 +139,7 @@ function holdCard(x, box) {
     h("div", { class: "row" }, h("b", { text: `${t("record")} #${x.record_id}` }),
       h("span", { class: "pill warn signal", text: t(`sig_${x.signal}`) }), h("span", { class: "evidence", text: evidenceText(x.detail) }),
       h("span", { class: `pill ${x.status === "held" ? "warn" : x.status === "upheld" ? "bad" : "ok"}`, text: t(`h_${x.status}`) })),
-    h("p", { class: "visit" }, `${t("tab_providers")}：${nameOf(x.provider_id)} · ${t("caregiver")} #${r.caregiver_id ?? "—"} · ${t("elder")} #${r.elder_id} · `,
-      `${r.item_name} · ${r.started_at.slice(0, 16).replace("T", " ")} · ${t("minutes", { n: r.minutes })} · ${yuan(r.price_fen)} · `,
-      `${t("proofs")}：${(r.proofs || []).map((p) => t(`proof_${p}`)).join("、") || t("none")}`),
+    h("p", { class: "visit", text: visitLine(x) }),
     x.status === "held" ? h("div", { class: "row" }, note, field(t("recover_yuan"), amount),
       h("button", { class: "btn dismiss", onclick: () => decide("dismissed") }, t("dismiss")),
       h("button", { class: "btn primary uphold", onclick: () => decide("upheld") }, t("uphold")),

@@ -26,12 +26,13 @@ from schemas.providers import (
     RatingSignIn,
     ScopeOut,
     SettlementOut,
+    SignalOut,
     StreetProviderOut,
 )
 from server.auth.principal import Role
 from server.http import int_param, ok, parse, platform, require
 from server.openapi import doc
-from server.providers.flows import contracts, fraud, lists, money, rating, registry, views
+from server.providers.flows import contracts, fraud, lists, money, rating, registry, signals, views
 from server.welfare import out as welfare_out
 from server.welfare.flows.statements import quarter_in_path
 
@@ -137,6 +138,16 @@ async def list_holds(request: web.Request) -> web.Response:
     return ok(await fraud.holds_of(platform(request), p, district=district))
 
 
+@doc(response=list[SignalOut])
+async def fraud_signals(request: web.Request) -> web.Response:
+    """The quarter's records with no arrival proof, or proven by a door card used for many
+    visits, not yet held: the officer holds one from its evidence."""
+    p = require(request, *OFFICERS)
+    district = request.match_info["district"]
+    quarter = quarter_in_path(request.match_info["quarter"])
+    return ok(await signals.signals_of(platform(request), p, district=district, quarter=quarter))
+
+
 @doc(response=SettlementOut)
 async def settlement(request: web.Request) -> web.Response:
     """The provider's quarter: gross, recovered, net; satisfaction and complaints."""
@@ -232,6 +243,7 @@ def routes() -> list[web.RouteDef]:
         web.post("/api/v1/fraud-holds", open_hold),
         web.post("/api/v1/fraud-holds/{hold_id}/decision", decide_hold),
         web.get("/api/v1/districts/{district}/fraud-holds", list_holds),
+        web.get("/api/v1/districts/{district}/fraud-signals/{quarter}", fraud_signals),
         web.get("/api/v1/providers/{provider_id}/settlements/{quarter:\\d{4}Q\\d}", settlement),
         web.get("/api/v1/providers/{provider_id}/settlements/{quarter}." + fmt, settlement_file),
         web.get("/api/v1/districts/{district}/provider-settlements/{quarter}", district_settlement),

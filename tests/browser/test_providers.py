@@ -196,6 +196,10 @@ def test_lists_fraud_review_and_the_settlement(
     card.locator(".uphold").click()
     page.wait_for_selector(".hold[data-status=upheld]")
     assert page.locator("#msg").inner_text() == "已处理：已认定"
+    # the signals that wait for the officer (no arrival proof, a door card used for many
+    # visits) are listed under the holds: the held record is not among them
+    assert page.locator("#tab h2").nth(1).inner_text() == "2026Q4 尚未复核的信号"
+    assert page.locator(f"#signals [data-record='{rec['id']}']").count() == 0
     shot(page, "fraud-review.png")
 
     # the lists: published, with the export; a caregiver black-listed from the page

@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: d2f86fdbeb52
+Revision ID: 9960dc339fa4
 Revises: 
-Create Date: 2026-12-07 02:13:16.426318
+Create Date: 2026-12-07 04:14:17.146186
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from alembic import op
 import server.store.types
 
 
-revision = 'd2f86fdbeb52'
+revision = '9960dc339fa4'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -1230,6 +1230,7 @@ def upgrade() -> None:
     sa.Column('arrival_lng', sa.Float(), nullable=True),
     sa.Column('arrival_accuracy_m', sa.Float(), nullable=True),
     sa.Column('door_code_ok', sa.Boolean(), server_default='0', nullable=False),
+    sa.Column('door_card_version', sa.Integer(), nullable=True),
     sa.Column('elder_confirmed', sa.Boolean(), server_default='0', nullable=False),
     sa.Column('proofs', sa.JSON(), nullable=False),
     sa.Column('review', sa.String(length=10), server_default='pending', nullable=False),
