@@ -8,13 +8,12 @@ import math
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from hotline.followup import SampledService, sample_services
 from server.tasks.tables import tasks
-from server.welfare.tables import service_records
 from tests.conftest import BACKENDS
-from tests.providers.support import DISTRICT, employ, provider
+from tests.providers.support import employ, provider, seed_records
 from tests.support.api import Api
 from tests.welfare.support import long_tokens
 
@@ -38,35 +37,8 @@ def test_every_provider_gets_its_share_and_at_least_one() -> None:
 
 async def seed_services(api: Api, pid: int | None, n: int, cg: str | None) -> list[int]:
     first = datetime(2026, 10, 5, 1, 0, tzinfo=UTC)
-    ids = []
-    async with api.platform.store.begin() as conn:
-        for k in range(n):
-            at = first + timedelta(hours=5 * k)
-            rid = (
-                await conn.execute(
-                    insert(service_records)
-                    .values(
-                        station_id=api.ids["station"],
-                        district=DISTRICT,
-                        elder_id=api.ids["elder"],
-                        caregiver_id=api.ids[cg] if cg else None,
-                        provider_id=pid,
-                        item_code="bath-help",
-                        item_name="助浴",
-                        started_at=at,
-                        ended_at=at + timedelta(minutes=90),
-                        price_fen=6000,
-                        subsidy_fen=6000,
-                        self_pay_fen=0,
-                        proofs=["geofence"],
-                        review="passed",
-                        created_at=at,
-                    )
-                    .returning(service_records.c.id)
-                )
-            ).scalar_one()
-            ids.append(int(rid))
-    return ids
+    at = [first + timedelta(hours=5 * k) for k in range(n)]
+    return await seed_records(api, at, caregiver_id=api.ids[cg] if cg else None, provider_id=pid)
 
 
 @pytest.mark.parametrize("backend", BACKENDS, indirect=True)

@@ -8,12 +8,12 @@ from datetime import UTC, date, datetime, timedelta
 from urllib.parse import quote
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from server.providers.rules import CardUse, card_reuse
 from server.welfare.tables import service_records
 from tests.conftest import BACKENDS
-from tests.providers.support import DISTRICT, employ, provider
+from tests.providers.support import DISTRICT, employ, provider, seed_records
 from tests.support.api import Api
 from tests.welfare.support import long_tokens
 from tests.welfare.test_api_welfare import assign, book, done, setup
@@ -41,37 +41,15 @@ def test_a_card_used_for_many_visits_in_a_week() -> None:
 
 async def seed_card_visits(api: Api, pid: int, version: int, n: int) -> list[int]:
     first = datetime(2026, 11, 18, 1, 0, tzinfo=UTC)  # the 18th to the 22nd
-    ids = []
-    async with api.platform.store.begin() as conn:
-        for k in range(n):
-            at = first + timedelta(days=k)
-            rid = (
-                await conn.execute(
-                    insert(service_records)
-                    .values(
-                        station_id=api.ids["station"],
-                        district=DISTRICT,
-                        elder_id=api.ids["elder"],
-                        caregiver_id=api.ids["cg_b"],
-                        provider_id=pid,
-                        item_code="chat",
-                        item_name="聊天",
-                        started_at=at,
-                        ended_at=at + timedelta(minutes=60),
-                        price_fen=3000,
-                        subsidy_fen=3000,
-                        self_pay_fen=0,
-                        proofs=["door_code"],
-                        door_code_ok=True,
-                        door_card_version=version,
-                        review="passed",
-                        created_at=at,
-                    )
-                    .returning(service_records.c.id)
-                )
-            ).scalar_one()
-            ids.append(int(rid))
-    return ids
+    return await seed_records(
+        api,
+        [first + timedelta(days=k) for k in range(n)],
+        caregiver_id=api.ids["cg_b"],
+        provider_id=pid,
+        proofs=["door_code"],
+        door_code_ok=True,
+        door_card_version=version,
+    )
 
 
 @pytest.mark.parametrize("backend", BACKENDS, indirect=True)
