@@ -84,3 +84,26 @@ async def test_the_sample_is_stratified_by_provider_and_its_answers_count(api: A
     assert (got, problem["code"], problem["field"]) == (422, "unknown_task", "task_id")
     s = await api.call("GET", f"/api/v1/providers/{small}/settlements/2026Q4", "admin", expect=200)
     assert s["satisfaction_answers"] == 1
+
+
+@pytest.mark.parametrize("backend", BACKENDS, indirect=True)
+async def test_answers_and_complaints_stay_with_the_provider_she_worked_for(api: Api) -> None:
+    long_tokens(api)
+    first, second = [await provider(api, n) for n in (1, 2)]
+    await employ(api, "cg_b", first)
+    about_her = {"elder_id": api.ids["elder"], "provider_id": api.ids["cg_b"]}
+    answer = {**about_her, "answer": "dissatisfied"}
+    await api.call("POST", "/api/v1/hotline/satisfaction", "operator", json=answer, expect=201)
+    complaint = {**about_her, "text": "迟到四十分钟"}
+    await api.call("POST", "/api/v1/hotline/complaints", "operator", json=complaint, expect=201)
+    # she moves mid-quarter: what was said about her work for the first stays with it
+    await employ(api, "cg_b", second)
+    answer = {**about_her, "answer": "satisfied"}
+    await api.call("POST", "/api/v1/hotline/satisfaction", "operator", json=answer, expect=201)
+    got = {}
+    for pid in (first, second):
+        s = await api.call(
+            "GET", f"/api/v1/providers/{pid}/settlements/2026Q4", "admin", expect=200
+        )
+        got[pid] = (s["satisfied"], s["satisfaction_answers"], s["complaints"])
+    assert got == {first: (0, 1, 1), second: (1, 1, 0)}

@@ -168,14 +168,17 @@ def _visits(
     ]
 
 
-async def provider_of_station(tx: Tx, provider_id: int, station_id: int) -> None:
-    """A provider (caregiver) named in a request must be one of the elder's station."""
+async def provider_of_station(tx: Tx, provider_id: int, station_id: int) -> int | None:
+    """A provider (caregiver) named in a request must be one of the elder's station; returns
+    her employer (服务组织) now, which the answer or complaint keeps if she moves."""
     by_id = caregivers.c.id == provider_id
-    row = (await tx.conn.execute(select(caregivers.c.station_id).where(by_id))).first()
+    cols = (caregivers.c.station_id, caregivers.c.provider_id)
+    row = (await tx.conn.execute(select(*cols).where(by_id))).first()
     if row is None or row.station_id != station_id:
         raise ApiError(
             422, "unknown_provider", "no such provider at this station", field="provider_id"
         )
+    return int(row.provider_id) if row.provider_id is not None else None
 
 
 async def _visit_of_elder(
@@ -227,14 +230,16 @@ async def record_satisfaction(
         e = await elder_in_scope(tx, elder_id, station_id, is_admin)
         if task_id is not None:
             provider_id = await _visit_of_elder(tx, task_id, elder_id, provider_id)
+        employer = None
         if provider_id is not None:
-            await provider_of_station(tx, provider_id, int(e.station_id))
+            employer = await provider_of_station(tx, provider_id, int(e.station_id))
         if incident_id is not None:
             await _incident_of_elder(tx, incident_id, elder_id)
         stmt = insert(satisfaction).values(
             station_id=e.station_id,
             elder_id=elder_id,
             provider_id=provider_id,
+            employer_id=employer,
             incident_id=incident_id,
             task_id=task_id,
             answer=answer.value,

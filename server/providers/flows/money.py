@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schemas.hotline import Answer
@@ -97,20 +97,27 @@ async def recovered_in(
     return int(total or 0)
 
 
+def about(table: Any, provider_id: int) -> ColumnElement[bool]:
+    """Satisfaction answers or complaints about the provider: each kept with the caregiver's
+    employer when it was given (she may have moved since); a row from before employers were
+    kept goes by her employer now."""
+    staff = select(caregivers.c.id).where(caregivers.c.provider_id == provider_id)
+    return or_(
+        table.c.employer_id == provider_id,
+        and_(table.c.employer_id.is_(None), table.c.provider_id.in_(staff)),
+    )
+
+
 async def _voice(
     conn: AsyncConnection, provider_id: int, start: datetime, end: datetime
 ) -> tuple[int, int, int]:
     """(satisfied answers, answers, complaints) about the provider's caregivers."""
-    mine = and_(
-        caregivers.c.provider_id == provider_id,
-        satisfaction.c.at >= start,
-        satisfaction.c.at < end,
-    )
+    sat, com = satisfaction.c, complaints.c
     answers = (
         await conn.execute(
-            select(satisfaction.c.answer)
-            .join(caregivers, caregivers.c.id == satisfaction.c.provider_id)
-            .where(mine)
+            select(sat.answer).where(
+                about(satisfaction, provider_id), sat.at >= start, sat.at < end
+            )
         )
     ).scalars()
     got = list(answers)
@@ -118,12 +125,7 @@ async def _voice(
         await conn.execute(
             select(func.count())
             .select_from(complaints)
-            .join(caregivers, caregivers.c.id == complaints.c.provider_id)
-            .where(
-                caregivers.c.provider_id == provider_id,
-                complaints.c.opened_at >= start,
-                complaints.c.opened_at < end,
-            )
+            .where(about(complaints, provider_id), com.opened_at >= start, com.opened_at < end)
         )
     ).scalar()
     return sum(1 for a in got if a in SATISFIED), len(got), int(lodged or 0)

@@ -27,7 +27,7 @@ from server.hotline.tables import complaints, satisfaction
 from server.platform import Platform, audit
 from server.providers import model, out
 from server.providers.flows.common import officer_of, provider_row
-from server.providers.flows.money import SATISFIED, span
+from server.providers.flows.money import SATISFIED, about, span
 from server.providers.rules import CURRENT_WEIGHTS, WEIGHTS, Evidence, parts, rate
 from server.providers.tables import fraud_holds, provider_contracts, provider_ratings
 from server.registry.tables import caregivers
@@ -105,7 +105,7 @@ async def evidence(conn: AsyncConnection, provider_id: int, year: int) -> Eviden
     answers = (
         await conn.execute(
             select(satisfaction.c.answer, satisfaction.c.task_id).where(
-                satisfaction.c.provider_id.in_(staff),
+                about(satisfaction, provider_id),
                 satisfaction.c.at >= start,
                 satisfaction.c.at < end,
             )
@@ -116,7 +116,7 @@ async def evidence(conn: AsyncConnection, provider_id: int, year: int) -> Eviden
             select(func.count())
             .select_from(complaints)
             .where(
-                complaints.c.provider_id.in_(staff),
+                about(complaints, provider_id),
                 complaints.c.opened_at >= start,
                 complaints.c.opened_at < end,
             )

@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: 9960dc339fa4
+Revision ID: 37c377682033
 Revises: 
-Create Date: 2026-12-07 04:14:17.146186
+Create Date: 2026-12-07 04:19:37.767666
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from alembic import op
 import server.store.types
 
 
-revision = '9960dc339fa4'
+revision = '37c377682033'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -650,6 +650,7 @@ def upgrade() -> None:
     sa.Column('station_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('elder_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('provider_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('employer_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('text', sa.Text(), nullable=False),
     sa.Column('status', sa.String(length=10), nullable=False),
     sa.Column('owner_user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
@@ -658,6 +659,7 @@ def upgrade() -> None:
     sa.Column('opened_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['elder_id'], ['elders.id'], name=op.f('fk_hotline_complaints_elder_id_elders')),
+    sa.ForeignKeyConstraint(['employer_id'], ['providers.id'], name=op.f('fk_hotline_complaints_employer_id_providers')),
     sa.ForeignKeyConstraint(['owner_user_id'], ['users.id'], name=op.f('fk_hotline_complaints_owner_user_id_users')),
     sa.ForeignKeyConstraint(['provider_id'], ['caregivers.id'], name=op.f('fk_hotline_complaints_provider_id_caregivers')),
     sa.ForeignKeyConstraint(['station_id'], ['stations.id'], name=op.f('fk_hotline_complaints_station_id_stations')),
@@ -1008,6 +1010,7 @@ def upgrade() -> None:
     sa.Column('station_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('elder_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('provider_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('employer_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('incident_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('task_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('answer', sa.String(length=24), nullable=False),
@@ -1016,6 +1019,7 @@ def upgrade() -> None:
     sa.Column('recorded_by', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('at', server.store.types.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['elder_id'], ['elders.id'], name=op.f('fk_hotline_satisfaction_elder_id_elders')),
+    sa.ForeignKeyConstraint(['employer_id'], ['providers.id'], name=op.f('fk_hotline_satisfaction_employer_id_providers')),
     sa.ForeignKeyConstraint(['incident_id'], ['incidents.id'], name=op.f('fk_hotline_satisfaction_incident_id_incidents')),
     sa.ForeignKeyConstraint(['provider_id'], ['caregivers.id'], name=op.f('fk_hotline_satisfaction_provider_id_caregivers')),
     sa.ForeignKeyConstraint(['recorded_by'], ['users.id'], name=op.f('fk_hotline_satisfaction_recorded_by_users')),
