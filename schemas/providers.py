@@ -50,6 +50,13 @@ class HoldDecision(StrEnum):
     DISMISSED = "dismissed"
 
 
+class SubsidyStopStatus(StrEnum):
+    """An elder's subsidy stopped by an officer (a fraud decision) until it is lifted."""
+
+    ACTIVE = "active"
+    LIFTED = "lifted"
+
+
 class Grade(StrEnum):
     EXCELLENT = "excellent"  # 优良
     QUALIFIED = "qualified"  # 合格
@@ -274,3 +281,21 @@ class SignalOut(Model):
     signal: str
     detail: str
     record: dict[str, Any]
+
+
+class SubsidyStopIn(Model):
+    """Stop an elder's subsidy from a day (today if none): her services are then all self-paid."""
+
+    reason: str = Field(min_length=1, max_length=500)
+    hold_id: int | None = Field(default=None, gt=0)  # the fraud case it was decided on
+    starts_on: date | None = None
+
+
+class SubsidyStopOut(Model):
+    id: int
+    elder_id: int
+    district: str
+    starts_on: date
+    reason: str
+    hold_id: int | None
+    status: SubsidyStopStatus

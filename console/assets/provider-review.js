@@ -96,16 +96,21 @@ const listedText = (l) => t("listed_ok", { kind: t(l.kind), name: l.subject_name
 
 export async function fraudTab(box) {
   const quarter = quarterOf(S.today);
-  const [holds, signals] = await Promise.all([session.api("GET", `/api/v1/districts/${D()}/fraud-holds`),
-    session.api("GET", `/api/v1/districts/${D()}/fraud-signals/${quarter}`)]);
-  box.replaceChildren(h("h2", { text: t("holds") }), h("p", { class: "muted", text: t("stop_subsidy_note") }),
+  const [holds, signals, stops] = await Promise.all([session.api("GET", `/api/v1/districts/${D()}/fraud-holds`),
+    session.api("GET", `/api/v1/districts/${D()}/fraud-signals/${quarter}`), session.api("GET", `/api/v1/districts/${D()}/subsidy-stops`)]);
+  box.replaceChildren(h("h2", { text: t("holds") }),
     holds.length ? h("div", { id: "holds" }, holds.map((x) => holdCard(x, box))) : h("p", { text: t("no_holds") }),
     h("h2", { text: t("signals_of", { quarter }) }),
     signals.length ? table("signals", [t("record"), t("signal"), t("evidence"), t("visit"), ""], signals.map((x) =>
       h("tr", { dataset: { record: x.record_id, signal: x.signal } }, h("td", { text: `#${x.record_id}` }),
         h("td", { text: t(`sig_${x.signal}`) }), h("td", { class: "evidence", text: evidenceText(x.detail) }), h("td", { text: visitLine(x) }),
         h("td", {}, h("button", { class: "btn hold-it", onclick: () => act(() => session.api("POST", "/api/v1/fraud-holds",
-          { record_id: x.record_id, signal: x.signal, detail: x.detail }), t("held_ok"), () => fraudTab(box)) }, t("hold_it")))))) : h("p", { text: t("no_signals") }));
+          { record_id: x.record_id, signal: x.signal, detail: x.detail }), t("held_ok"), () => fraudTab(box)) }, t("hold_it")))))) : h("p", { text: t("no_signals") }),
+    h("h2", { text: t("stops") }),
+    stops.length ? table("stops", [t("elder"), t("from"), t("reason"), t("status"), ""], stops.map((x) =>
+      h("tr", { dataset: { stop: x.id, status: x.status } }, h("td", { text: `#${x.elder_id}` }), h("td", { text: x.starts_on }),
+        h("td", { text: x.reason }), h("td", { text: t(`st_${x.status}`) }),
+        h("td", {}, x.status === "active" ? h("button", { class: "btn lift-stop", onclick: () => act(() => session.api("POST", `/api/v1/subsidy-stops/${x.id}/lift`), t("lifted_ok"), () => fraudTab(box)) }, t("lift")) : null)))) : h("p", { text: t("no_stops") }));
 }
 
 function visitLine(x) {
@@ -135,6 +140,8 @@ function holdCard(x, box) {
     subject: r.caregiver_id ? "caregiver" : "provider", subject_id: r.caregiver_id || x.provider_id, kind: "black", district: S.district,
     reason: note.value || t(`sig_${x.signal}`), evidence: [`${t("record")} #${x.record_id}`, `${t(`sig_${x.signal}`)} ${evidenceText(x.detail)}`], starts_on: S.today }),
   listedText, () => fraudTab(box));
+  const stop = () => act(() => session.api("POST", `/api/v1/elders/${r.elder_id}/subsidy-stops`, { reason: note.value || t(`sig_${x.signal}`), hold_id: x.id }),
+    (got) => t("stopped_ok", { elder: got.elder_id, from: got.starts_on }), () => fraudTab(box));
   return h("div", { class: "item hold", dataset: { hold: x.id, status: x.status, signal: x.signal } },
     h("div", { class: "row" }, h("b", { text: `${t("record")} #${x.record_id}` }),
       h("span", { class: "pill warn signal", text: t(`sig_${x.signal}`) }), h("span", { class: "evidence", text: evidenceText(x.detail) }),
@@ -143,7 +150,8 @@ function holdCard(x, box) {
     x.status === "held" ? h("div", { class: "row" }, note, field(t("recover_yuan"), amount),
       h("button", { class: "btn dismiss", onclick: () => decide("dismissed") }, t("dismiss")),
       h("button", { class: "btn primary uphold", onclick: () => decide("upheld") }, t("uphold")),
-      h("button", { class: "btn list-black", onclick: blackList }, t("list_black")))
+      h("button", { class: "btn list-black", onclick: blackList }, t("list_black")),
+      h("button", { class: "btn stop-subsidy", onclick: stop }, t("stop_subsidy")))
       : h("p", { class: "decided", text: `${t("paid")} ${yuan(x.paid_fen)} · ${t("recovered")} ${yuan(x.recovered_fen)} · ${x.note}` }));
 }
 

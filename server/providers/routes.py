@@ -28,11 +28,23 @@ from schemas.providers import (
     SettlementOut,
     SignalOut,
     StreetProviderOut,
+    SubsidyStopIn,
+    SubsidyStopOut,
 )
 from server.auth.principal import Role
 from server.http import int_param, ok, parse, platform, require
 from server.openapi import doc
-from server.providers.flows import contracts, fraud, lists, money, rating, registry, signals, views
+from server.providers.flows import (
+    contracts,
+    fraud,
+    lists,
+    money,
+    rating,
+    registry,
+    signals,
+    stops,
+    views,
+)
 from server.welfare import out as welfare_out
 from server.welfare.flows.statements import quarter_in_path
 
@@ -148,6 +160,27 @@ async def fraud_signals(request: web.Request) -> web.Response:
     return ok(await signals.signals_of(platform(request), p, district=district, quarter=quarter))
 
 
+@doc(response=SubsidyStopOut, status=201)
+async def stop_subsidy(request: web.Request) -> web.Response:
+    """停发补贴: the elder's services are self-paid from the day on, until lifted (audited)."""
+    p = require(request, *OFFICERS)
+    eid = int_param(request, "elder_id")
+    body = await parse(request, SubsidyStopIn)
+    return ok(await stops.create(platform(request), p, eid, body), 201)
+
+
+@doc(response=SubsidyStopOut)
+async def lift_stop(request: web.Request) -> web.Response:
+    p = require(request, *OFFICERS)
+    return ok(await stops.lift(platform(request), p, int_param(request, "stop_id")))
+
+
+@doc(response=list[SubsidyStopOut])
+async def district_stops(request: web.Request) -> web.Response:
+    p = require(request, *OFFICERS)
+    return ok(await stops.of_district(platform(request), p, request.match_info["district"]))
+
+
 @doc(response=SettlementOut)
 async def settlement(request: web.Request) -> web.Response:
     """The provider's quarter: gross, recovered, net; satisfaction and complaints."""
@@ -244,6 +277,9 @@ def routes() -> list[web.RouteDef]:
         web.post("/api/v1/fraud-holds/{hold_id}/decision", decide_hold),
         web.get("/api/v1/districts/{district}/fraud-holds", list_holds),
         web.get("/api/v1/districts/{district}/fraud-signals/{quarter}", fraud_signals),
+        web.post("/api/v1/elders/{elder_id}/subsidy-stops", stop_subsidy),
+        web.post("/api/v1/subsidy-stops/{stop_id}/lift", lift_stop),
+        web.get("/api/v1/districts/{district}/subsidy-stops", district_stops),
         web.get("/api/v1/providers/{provider_id}/settlements/{quarter:\\d{4}Q\\d}", settlement),
         web.get("/api/v1/providers/{provider_id}/settlements/{quarter}." + fmt, settlement_file),
         web.get("/api/v1/districts/{district}/provider-settlements/{quarter}", district_settlement),

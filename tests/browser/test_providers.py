@@ -191,6 +191,15 @@ def test_lists_fraud_review_and_the_settlement(
     card.locator(".uphold").click()
     page.wait_for_selector("#msg.err")
     assert page.locator(".hold[data-status=held]").count() == 1
+    # the elder's subsidy stopped on this case (then lifted: the demo's elder lives on)
+    card = page.locator(".hold[data-status=held]").first
+    card.locator(".note").fill("家属代签服务记录")
+    card.locator(".stop-subsidy").click()
+    page.wait_for_selector("#stops [data-status=active]")
+    assert page.locator("#msg").inner_text().startswith(f"已停发老人 #{elder['id']} 的补贴")
+    assert "家属代签服务记录" in page.locator("#stops [data-status=active]").inner_text()
+    page.click("#stops .lift-stop")
+    page.wait_for_selector("#stops [data-status=lifted]")
     card = page.locator(".hold[data-status=held]").first
     card.locator(".note").fill("电话回访老人，未洗澡")
     card.locator(".uphold").click()
@@ -225,7 +234,7 @@ def test_lists_fraud_review_and_the_settlement(
     ]
     # lifted again (the other test's caregiver works on)
     page.locator(f"#listings [data-listing='{listed[0]['id']}'] .lift").click()
-    page.wait_for_selector("#msg.ok")
+    page.wait_for_selector(f"#listings [data-listing='{listed[0]['id']}']", state="detached")
     assert page.locator("#msg").inner_text() == "已解除"
 
     # the quarter: every provider's figures and the district's totals
