@@ -17,6 +17,8 @@ from schemas.providers import (
     ProviderOut,
     RatingOut,
     RatingStatus,
+    SubsidyStopOut,
+    SubsidyStopStatus,
 )
 from server.texts import Text, render
 
@@ -128,4 +130,16 @@ def rating(row: Any, ending: list[int] | None = None) -> RatingOut:
         adjust_reason=row.adjust_reason,
         signed_by=row.signed_by,
         contracts_ending=ending or [],
+    )
+
+
+def subsidy_stop(row: Any) -> SubsidyStopOut:
+    return SubsidyStopOut(
+        id=row.id,
+        elder_id=row.elder_id,
+        district=row.district,
+        starts_on=row.starts_on,
+        reason=row.reason,
+        hold_id=row.hold_id,
+        status=SubsidyStopStatus(row.status),
     )

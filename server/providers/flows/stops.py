@@ -21,18 +21,6 @@ from server.registry.tables import elders, stations
 from server.welfare.workdays import business_date
 
 
-def _out(row: Any) -> SubsidyStopOut:
-    return SubsidyStopOut(
-        id=row.id,
-        elder_id=row.elder_id,
-        district=row.district,
-        starts_on=row.starts_on,
-        reason=row.reason,
-        hold_id=row.hold_id,
-        status=SubsidyStopStatus(row.status),
-    )
-
-
 async def _district_of_elder(conn: AsyncConnection, elder_id: int) -> str:
     got = (
         await conn.execute(
@@ -93,7 +81,7 @@ async def create(
             object_id=elder_id,
             detail=detail,
         )
-        return _out(
+        return out.subsidy_stop(
             (await tx.conn.execute(select(subsidy_stops).where(subsidy_stops.c.id == sid))).one()
         )
 
@@ -106,7 +94,7 @@ async def lift(plat: Platform, p: Principal, stop_id: int) -> SubsidyStopOut:
             raise not_found("subsidy_stop")
         await officer_of(tx.conn, p, row.district)
         await model.transition(tx, model.STOP, row, SubsidyStopStatus.LIFTED, actor=p.user_id)
-        return _out((await tx.conn.execute(select(subsidy_stops).where(by_id))).one())
+        return out.subsidy_stop((await tx.conn.execute(select(subsidy_stops).where(by_id))).one())
 
 
 async def of_district(plat: Platform, p: Principal, district: str) -> list[SubsidyStopOut]:
@@ -121,4 +109,4 @@ async def of_district(plat: Platform, p: Principal, district: str) -> list[Subsi
                 .order_by(s.status != SubsidyStopStatus.ACTIVE.value, s.id)
             )
         ).all()
-    return [_out(r) for r in rows]
+    return [out.subsidy_stop(r) for r in rows]
