@@ -98,13 +98,16 @@ export function listPills(x) {
     x.black_listed ? h("span", { class: "pill bad black-listed", text: t("black") }) : null];
 }
 
-// Run an action: its message (ok, or the refusal in the reader's language) in #msg, then redraw.
+// Run an action, redraw, then say how it went (ok, or the refusal in the reader's language):
+// the message comes last, so once it shows the page below it is already the new one.
 export async function act(fn, okText, redraw) {
+  let text, kind = "ok";
   try {
     const got = await fn();
-    say($("#msg"), typeof okText === "function" ? okText(got) : okText, "ok");
-  } catch (e) { say($("#msg"), e.message); }
-  if (redraw) await redraw();
+    text = typeof okText === "function" ? okText(got) : okText;
+  } catch (e) { text = e.message; kind = "err"; }
+  try { if (redraw) await redraw(); } catch (e) { text = e.message; kind = "err"; }
+  say($("#msg"), text, kind);
 }
 
 // A file behind the session's token (settlements): fetched, then saved under its own name.

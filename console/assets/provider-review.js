@@ -5,6 +5,9 @@
 import { S, session, h, t, $, table, act, field, yuan, fen, nameOf, quarterOf, download, listPills } from "./provider-common.js";
 
 const D = () => encodeURIComponent(S.district);
+// A visit's time as the station reads it (Asia/Shanghai), whatever the browser's zone.
+const SHANGHAI = new Intl.DateTimeFormat("sv-SE", { timeZone: "Asia/Shanghai", dateStyle: "short", timeStyle: "short" });
+const localTime = (iso) => SHANGHAI.format(new Date(iso));
 const providerOptions = () => [...S.providers.values()].map((p) => h("option", { value: p.id, text: p.name }));
 
 // ----- the annual rating ----------------------------------------------------------------------
@@ -116,7 +119,7 @@ export async function fraudTab(box) {
 function visitLine(x) {
   const r = x.record;
   return `${nameOf(x.provider_id)} · ${t("caregiver")} #${r.caregiver_id ?? "—"} · ${t("elder")} #${r.elder_id} · ${r.item_name} · `
-    + `${r.started_at.slice(0, 16).replace("T", " ")} · ${t("minutes", { n: r.minutes })} · ${yuan(r.price_fen)} · `
+    + `${localTime(r.started_at)} · ${t("minutes", { n: r.minutes })} · ${yuan(r.price_fen)} · `
     + `${t("proofs")}：${(r.proofs || []).map((p) => t(`proof_${p}`)).join("、") || t("none")}`;
 }
 

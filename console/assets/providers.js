@@ -20,7 +20,7 @@ async function render(main) {
   main.replaceChildren(
     h("div", { class: "row" }, field(t("district"), pick),
       h("nav", { class: "tabs row", id: "tabs" }, Object.keys(TABS).map((k) =>
-        h("a", { href: `#${k}`, class: `btn ${k === tab ? "primary" : ""}`, dataset: { tab: k }, "aria-current": k === tab ? "page" : null, text: t(`tab_${k}`) })))),
+        h("a", { href: `#${k}`, class: `btn ${k === tab ? "primary" : ""}`, style: "text-decoration:none", dataset: { tab: k }, "aria-current": k === tab ? "page" : null, text: t(`tab_${k}`) })))),
     h("div", { id: "msg", class: "msg", role: "alert", hidden: true }),
     h("section", { class: "panel", id: "tab", dataset: { tab } }));
   await loadProviders();
