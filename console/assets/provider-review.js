@@ -51,7 +51,7 @@ function ratingCard(r) {
 
 function evidenceLine(ev) {
   const keys = ["visits", "satisfied", "answers", "complaints_upheld", "late", "missed", "proven", "fraud_upheld", "return_visits"];
-  return keys.filter((k) => k in ev).map((k) => `${k}=${ev[k]}`).join("  ");
+  return keys.filter((k) => k in ev).map((k) => t(`fact_${k}`, { n: ev[k] })).join("，");
 }
 
 // ----- red and black lists ---------------------------------------------------------------------

@@ -269,3 +269,47 @@ def test_an_operator_is_told_whose_page_it_is(
     page.goto(f"{server}/console/assess")
     page.wait_for_selector("main[data-ready='1']")
     ctx.close()
+
+
+def test_the_rating_is_adjusted_only_with_a_reason_then_signed(
+    server: str, demo_api: Api, browser: Any, arranged: dict[str, Any]
+) -> None:
+    p2 = arranged["providers"][1]
+    ctx, page, errors = officer_page(browser, server, "ratings")
+    page.select_option("#rating-form select[name=provider_id]", str(p2["id"]))
+    assert page.locator("#rating-form input[name=year]").input_value() == "2025"
+    page.click("#rating-form button[type=submit]")
+    card = page.locator(".rating[data-status=draft]").first
+    card.wait_for()
+    rid = card.get_attribute("data-rating")
+    computed = demo_api.call("GET", f"/api/v1/districts/{QD}/provider-ratings", "admin")
+    draft = next(r for r in computed if str(r["id"]) == rid)
+    # the evidence: six parts with their weights (a year with no visits: no satisfaction)
+    parts = card.locator("table tbody tr")
+    assert parts.count() == 6
+    assert card.locator("[data-part=satisfaction]").inner_text().split("\t")[1:] == ["0.0%", "30"]
+    assert f"得分 {draft['score']:g}" in card.locator(".score").inner_text()
+    assert draft["computed_grade"] != "unqualified"
+    other = "unqualified"  # the officer marks it down: its contract ends at the period's end
+    # another grade without a reason: refused in Chinese, still a draft
+    card.locator("select.grade").select_option(other)
+    card.locator(".sign").click()
+    page.wait_for_selector("#msg.err:not([hidden])")
+    assert page.locator("#msg").inner_text() == "调整评定等级须写明理由"
+    assert page.locator(f".rating[data-rating='{rid}']").get_attribute("data-status") == "draft"
+    card = page.locator(f".rating[data-rating='{rid}']")
+    card.locator("select.grade").select_option(other)
+    card.locator(".reason").fill("全年未提供服务，满意率无从计算")
+    card.locator(".sign").click()
+    page.wait_for_selector(f".rating[data-rating='{rid}'][data-status=signed]")
+    card = page.locator(f".rating[data-rating='{rid}']")
+    assert card.get_attribute("data-grade") == other
+    assert "全年未提供服务" in card.locator(".adjusted").inner_text()
+    ending = demo_api.call("GET", f"/api/v1/providers/{p2['id']}/contracts", "admin")
+    assert [c["status"] for c in ending] == ["ending"]
+    assert page.locator("#msg").inner_text() == (
+        f"已签署：不合格；以下合同将在期满时终止：{ending[0]['id']}"
+    )
+    shot(page, "provider-rating.png")
+    assert not errors, errors
+    ctx.close()
