@@ -62,7 +62,12 @@ async def signals_of(
                 .order_by(sr.started_at, sr.id)
             )
         ).all()
-        held = set((await conn.execute(select(fraud_holds.c.record_id))).scalars())
+        held_here = (
+            select(fraud_holds.c.record_id)
+            .join(service_records, sr.id == fraud_holds.c.record_id)
+            .where(sr.district == district, sr.started_at >= start, sr.started_at < end)
+        )
+        held = set((await conn.execute(held_here)).scalars())
     # a held visit still counts among its card's uses: the evidence is the card's
     uses = [
         CardUse(r.id, r.elder_id, int(r.door_card_version), business_date(r.started_at))
