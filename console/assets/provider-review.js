@@ -118,7 +118,8 @@ export async function fraudTab(box) {
 
 function visitLine(x) {
   const r = x.record;
-  return `${nameOf(x.provider_id)} · ${t("caregiver")} #${r.caregiver_id ?? "—"} · ${t("elder")} #${r.elder_id} · ${r.item_name} · `
+  const who = (name, id) => (name ? `${name}（#${id}）` : id ? `#${id}` : "—");
+  return `${nameOf(x.provider_id)} · ${t("caregiver")} ${who(r.caregiver_name, r.caregiver_id)} · ${t("elder")} ${who(r.elder_name, r.elder_id)} · ${r.item_name} · `
     + `${localTime(r.started_at)} · ${t("minutes", { n: r.minutes })} · ${yuan(r.price_fen)} · `
     + `${t("proofs")}：${(r.proofs || []).map((p) => t(`proof_${p}`)).join("、") || t("none")}`;
 }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from schemas.providers import (
     ContractOut,
@@ -20,6 +20,7 @@ from schemas.providers import (
     SubsidyStopOut,
     SubsidyStopStatus,
 )
+from server.registry.tables import caregivers, elders
 from server.texts import Text, render
 
 
@@ -84,11 +85,17 @@ def listing(row: Any, name: str, replanned: list[int] | None = None) -> ListingO
     )
 
 
+# the names the review page shows beside a held or signalled record (select them with it)
+NAMES: Final = (elders.c.name.label("elder_name"), caregivers.c.name.label("caregiver_name"))
+
+
 def held_record(r: Any) -> dict[str, Any]:
     """The visit behind a hold, as the review page shows it."""
     return {
         "elder_id": r.elder_id,
+        "elder_name": getattr(r, "elder_name", None),
         "caregiver_id": r.caregiver_id,
+        "caregiver_name": getattr(r, "caregiver_name", None),
         "item_name": r.item_name,
         "started_at": r.started_at.isoformat(),
         "ended_at": r.ended_at.isoformat(),

@@ -188,6 +188,7 @@ def test_lists_fraud_review_and_the_settlement(
     assert "记录时长 10 秒" in card.locator(".evidence").inner_text()
     assert f"#{rec['id']}" in card.inner_text()
     assert "2026-11-23 10:" in card.locator(".visit").inner_text()  # Shanghai time, not UTC
+    assert f"老人 {elder['name']}（#{elder['id']}）" in card.locator(".visit").inner_text()
     # a decision needs a note: refused in Chinese, nothing decided
     card.locator(".uphold").click()
     page.wait_for_selector("#msg.err")

@@ -89,6 +89,7 @@ async def test_unproven_visits_and_a_reused_card_wait_for_the_officer(api: Api) 
         (no_proof["id"], "fraud.no_arrival_check", "proofs=none")
     ]
     assert got[0]["provider_id"] == pid and got[0]["record"]["proofs"] == []
+    assert got[0]["record"]["elder_name"] and got[0]["record"]["caregiver_name"]
     # five more visits by that card in the week before: six within seven days
     earlier = await seed_card_visits(api, pid, version, 5)
     got = await api.call("GET", SIGNALS, "admin", expect=200)

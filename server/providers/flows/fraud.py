@@ -23,6 +23,7 @@ from server.providers import model, out
 from server.providers.flows.common import officer_of
 from server.providers.rules import too_short
 from server.providers.tables import fraud_holds
+from server.registry.tables import caregivers, elders
 from server.welfare.flows.quota import reverse_record
 from server.welfare.fraud import Signal
 from server.welfare.tables import hospital_stays, service_records
@@ -208,8 +209,10 @@ async def holds_of(plat: Platform, p: Principal, *, district: str) -> list[HoldO
         await officer_of(conn, p, district)
         rows = (
             await conn.execute(
-                select(fraud_holds, *seen, *money)
+                select(fraud_holds, *seen, *money, *out.NAMES)
                 .join(service_records, sr.id == fraud_holds.c.record_id)
+                .join(elders, elders.c.id == sr.elder_id)
+                .outerjoin(caregivers, caregivers.c.id == sr.caregiver_id)
                 .where(sr.district == district)
                 .order_by(fraud_holds.c.status != HoldStatus.HELD.value, fraud_holds.c.id)
             )

@@ -19,6 +19,7 @@ from server.providers.flows.common import officer_of
 from server.providers.flows.money import span
 from server.providers.rules import DOOR_CARD_DAYS, CardUse, card_reuse
 from server.providers.tables import fraud_holds
+from server.registry.tables import caregivers, elders
 from server.welfare.fraud import Signal
 from server.welfare.ledger import period_bounds
 from server.welfare.proof import ProofKind
@@ -52,7 +53,9 @@ async def signals_of(
         await officer_of(conn, p, district)
         rows = (
             await conn.execute(
-                select(service_records)
+                select(service_records, *out.NAMES)
+                .join(elders, elders.c.id == sr.elder_id)
+                .outerjoin(caregivers, caregivers.c.id == sr.caregiver_id)
                 .where(
                     sr.district == district,
                     sr.reversed.is_(False),
