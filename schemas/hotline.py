@@ -105,6 +105,28 @@ class CallToIncidentIn(Model):
     medical: bool = False
 
 
+class ForwardEmergencyIn(Model):
+    """An emergency for an elder of another station, found by the caller's number: opened at
+    the elder's own station, whose operator and caregivers take it."""
+
+    match: int = Field(ge=0, le=50, description="the elder's position in the call's matches")
+    note: str = Field(default="", max_length=500)
+    medical: bool = False
+
+
+class ForwardedEmergency(Model):
+    """Where the emergency went, so the operator can tell the caller (and 120)."""
+
+    incident_id: int
+    joined: bool
+    station_id: int
+    station_name: str
+    station_phone: str
+    shared: bool = Field(description="the elder's station shares name and address in emergencies")
+    elder_name: str = ""
+    address: str = ""
+
+
 class NameSearchQuery(Model):
     """What the caller said, and what the operator knows besides."""
 
@@ -293,6 +315,13 @@ class StationSettingsIn(Model):
         ge=0,
         le=60,
         description="a press this soon after a test/accidental closure is linked to it",
+    )
+    share_in_emergency: bool = Field(
+        default=False,
+        description=(
+            "another station's operator who forwards an emergency of this station's elder sees "
+            "the elder's name and address (audited); off: only that the call was forwarded"
+        ),
     )
 
 

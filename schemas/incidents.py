@@ -98,6 +98,7 @@ class ElderContactOut(Model):
     caregiver assigned to an active incident (every read audited)."""
 
     phone: str | None
+    landline: str | None = Field(default=None, description="the home's fixed line (座机)")
     contacts: list[dict[str, object]]
     neighbours: list[dict[str, object]]
     address: str

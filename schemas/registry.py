@@ -227,6 +227,7 @@ class ElderIn(Model):
     name: str = Field(min_length=1, max_length=50)
     id_number: str
     phone: str | None = None
+    landline: str | None = Field(default=None, description="座机: 010-65550000 or 65550000")
     address: str = Field(min_length=1, max_length=200)
     access_notes: str = Field(default="", max_length=200)
     location: Location
@@ -255,10 +256,11 @@ class ElderIn(Model):
 
 
 class ElderPatch(Patch):
-    nullable = frozenset({"phone", "household_id", "preferred_caregiver_id"})
+    nullable = frozenset({"phone", "landline", "household_id", "preferred_caregiver_id"})
 
     name: str | None = Field(default=None, min_length=1, max_length=50)
     phone: str | None = None
+    landline: str | None = None
     address: str | None = Field(default=None, min_length=1, max_length=200)
     access_notes: str | None = Field(default=None, max_length=200)
     location: Location | None = None
@@ -288,6 +290,9 @@ class ElderOut(Model):
     age: int
     id_number: str = Field(description="masked as 110***********002X unless revealed")
     phone: str | None = Field(description="masked as 138****8000 unless revealed")
+    landline: str | None = Field(
+        default=None, description="the fixed line, masked as 010****0000 unless revealed"
+    )
     address: str
     access_notes: str
     location: Point

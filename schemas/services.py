@@ -291,3 +291,17 @@ class MealOrderOut(Model):
     total_fen: int
     status: MealOrderStatus
     diet_warnings: list[str]
+
+
+class DayQuery(Model):
+    """``?day=2026-11-24``."""
+
+    day: date
+
+
+class StationMealOrderOut(MealOrderOut):
+    """A meal order on the station's list for the kitchen: whose it is."""
+
+    elder_id: int
+    elder_name: str
+    notes: str

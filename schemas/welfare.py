@@ -23,6 +23,8 @@ class ApplicationStatus(StrEnum):
     COMMUNITY = "community"
     STREET = "street"
     DISTRICT = "district"
+    # 公示: between the street's pass and the district's step where the rule set says so
+    PUBLIC_NOTICE = "public_notice"
     APPROVED = "approved"
     REFUSED = "refused"
 
@@ -36,6 +38,14 @@ class ApplicationAction(StrEnum):
     DOCUMENT = "document"
     OVERDUE = "overdue"
     DUE_RECOMPUTED = "due_recomputed"  # the year's official calendar moved the due day
+    OBJECTION = "objection"  # an objection raised during the public notice (公示异议)
+    NOTICE_ENDED = "notice_ended"  # the public notice ran its days without an objection
+
+
+class ObjectionIn(Model):
+    """An objection to an application raised during its public notice, as written down."""
+
+    note: str = Field(min_length=1, max_length=500)
 
 
 class RecordReview(StrEnum):

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import faulthandler
 import logging
+import os
 import sys
+import threading
+import time
 from pathlib import Path
 
 from aiohttp import web
@@ -19,6 +23,10 @@ from server.settings import Settings, database_url_given, environment
 from server.texts import render
 
 log = logging.getLogger("anxin.cli")
+# Past systemd's usual stop (aiohttp's 5 s for requests, a few for alert sends, the store) and
+# under its kill (90 s): a stop still running then is a bug, and a bug must not keep a station
+# from restarting.
+STOP_DEADLINE_S = 30.0
 
 # Exit codes (sysexits.h): a refusal that a restart cannot cure, so the systemd unit does not
 # restart on it (RestartPreventExitStatus=78); anything else (a database not up yet) is 1.
@@ -84,6 +92,7 @@ def _serve(settings: Settings, host: str, port: int, clock: Clock | None = None)
         _refuse_demo_passwords(settings)
     settings, fresh = _secrets(settings)
     app = create_app(settings, clock=clock)
+    app.on_shutdown.insert(0, _stop_watchdog)
     banner = render(
         "cli.serving",
         "en",
@@ -105,6 +114,20 @@ def _serve(settings: Settings, host: str, port: int, clock: Clock | None = None)
         )
     except StoreMisconfigured as exc:
         raise Refused(f"refusing to start: {exc}") from exc
+
+
+async def _stop_watchdog(app: web.Application) -> None:
+    """When a stop hangs anyway: say where every thread is, then exit. Nothing is lost: what
+    was acknowledged is committed, and outbox rows and timers in hand are taken again after the
+    restart."""
+
+    def bite() -> None:
+        time.sleep(STOP_DEADLINE_S)
+        log.error("stop still running after %.0f s: exiting", STOP_DEADLINE_S)
+        faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+        os._exit(1)
+
+    threading.Thread(target=bite, name="stop-watchdog", daemon=True).start()
 
 
 def _sqlite_folder(database_url: str) -> Path | None:

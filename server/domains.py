@@ -36,6 +36,9 @@ from server.providers import tables as providers_tables
 from server.registry import jobs as registry_jobs
 from server.registry import routes as registry_routes
 from server.registry import tables as registry_tables
+from server.reports import jobs as reports_jobs
+from server.reports import routes as reports_routes
+from server.reports import tables as reports_tables
 from server.services import jobs as services_jobs
 from server.services import routes as services_routes
 from server.services import tables as services_tables
@@ -64,6 +67,7 @@ TABLES = (
     assessment_tables,
     volunteer_tables,
     console_tables,
+    reports_tables,
 )
 
 
@@ -82,6 +86,7 @@ def register_jobs(platform: Platform) -> None:
     volunteer_jobs.register(platform)
     console_jobs.register(platform)
     providers_jobs.register(platform)
+    reports_jobs.register(platform)
 
 
 def domain_routes() -> list[web.RouteDef]:
@@ -99,4 +104,5 @@ def domain_routes() -> list[web.RouteDef]:
         *volunteer_routes.routes(),
         *console_routes.routes(),
         *providers_routes.routes(),
+        *reports_routes.routes(),
     ]

@@ -1,4 +1,5 @@
-"""Chinese identity data: 18-character resident ID numbers, 11-digit mobiles, masking."""
+"""Chinese identity data: 18-character resident ID numbers, 11-digit mobiles, stations'
+fixed lines, masking."""
 
 from __future__ import annotations
 
@@ -9,6 +10,11 @@ _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 _ID_RE = re.compile(r"^\d{17}[\dX]$")
 _MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
+# A fixed line with its area code (010-6555 0000, 0571-8765 4321), or a short service
+# number (12349, 96010): what a station's hotline usually is.
+_LANDLINE_RE = re.compile(r"^0[1-9]\d{8,10}$")
+_SERVICE_RE = re.compile(r"^(1\d{4}|9\d{4,5})$")
+_LOCAL_RE = re.compile(r"^[2-9]\d{6,7}$")
 
 
 def id_check_digit(first17: str) -> str:
@@ -51,6 +57,45 @@ def normalize_mobile(raw: str) -> str:
     return digits
 
 
+def normalize_station_phone(raw: str) -> str:
+    """A station's number as its hotline rings: a mobile, a fixed line with its area code
+    or a short service number, digits only (as the CTI reports the called number)."""
+    digits = re.sub(r"[\s\-()]", "", raw.strip())
+    if digits.startswith("+86"):
+        digits = digits[3:]
+        digits = digits if _MOBILE_RE.match(digits) else "0" + digits
+    if _MOBILE_RE.match(digits) or _LANDLINE_RE.match(digits) or _SERVICE_RE.match(digits):
+        return digits
+    raise ValueError(
+        "a mobile (11 digits), a fixed line with its area code (010-65550000) "
+        "or a service number (12349)"
+    )
+
+
+def normalize_landline(raw: str) -> str:
+    """An elder's fixed line (座机): with its area code (010-6555 0000), or the local number
+    alone (6555 0000) as rosters often write it; digits only."""
+    digits = re.sub(r"[\s\-()]", "", raw.strip())
+    if digits.startswith("+86"):
+        digits = "0" + digits[3:]
+    if _LANDLINE_RE.match(digits) or _LOCAL_RE.match(digits):
+        return digits
+    raise ValueError("a fixed line: 7-8 digits, or with its area code (010-65550000)")
+
+
+def same_line(stored: str, number: str) -> bool:
+    """Whether a caller's number is this fixed line: the exchange may report a local call
+    without the area code, and the file may hold the local number alone."""
+    if stored == number:
+        return True
+    longer, shorter = (stored, number) if len(stored) > len(number) else (number, stored)
+    return (
+        _LOCAL_RE.match(shorter) is not None
+        and longer.endswith(shorter)
+        and _LANDLINE_RE.match(longer) is not None
+    )
+
+
 def mask_id_number(value: str | None) -> str | None:
     """First 3 and last 4 characters (110***********002X).
 
@@ -66,9 +111,13 @@ def mask_id_number(value: str | None) -> str | None:
 
 
 def mask_phone(value: str | None) -> str | None:
+    """138****8000; a fixed line keeps its area code's first digits (010****0000) or, local,
+    only its last four (****0000)."""
     if value is None:
         return None
-    return value[:3] + "****" + value[-4:] if len(value) == 11 else "****"
+    if len(value) >= 10:
+        return value[:3] + "****" + value[-4:]
+    return "****" + value[-4:] if len(value) >= 7 else "****"
 
 
 def make_id_number(region: str, birth: date, serial: int) -> str:

@@ -56,11 +56,12 @@ addStrings({
   ev_resolved: "处理完毕", ev_closed: "关闭", ev_alarm: "警报", ev_alarm_acknowledged: "警报已确认",
   ev_escalation_step: "升级流程", ev_responsibility_taken: "已有人负责", ev_escalation_stopped: "升级停止", no_candidates: "调度未找到可用护理员，请人工指派", not_dispatched: "非紧急呼叫：调度不派护理员，请回电处理（需要时可手动指派）",
   ev_offer_declined: "拒单", ev_offer_expired: "超时未接", ev_offer_withdrawn: "撤回", ev_caregiver_deactivated: "护理员已停用，重新派单", ev_joined: "再次按键",
-  chain_running: "进行中", chain_stopped: "已有人负责", chain_closed: "已结束", ev_call_linked: "关联来电", ev_call_ended: "通话结束",
+  chain_running: "进行中", chain_stopped: "已有人负责", chain_closed: "已结束", ev_call_linked: "关联来电", ev_call_ended: "通话结束", ev_forwarded: "由其他服务站热线转来",
+  forward_emergency: "紧急：转交所属服务站", forwarded_to: "已转交{station}（电话 {phone}），呼叫 #{id}", forwarded_elder: "老人：{name}，{address}",
   ev_marked_medical: "标记医疗急救", ev_escalation_skipped: "升级跳过", ev_called_120: "已拨打120", ev_care_record: "护理记录",
   unknown_caller: "未知号码", sign_in_locked: "{name} 的账号登录失败过多（来自 {source}），暂停 {minutes} 分钟", show_number: "显示号码", call_ringing: "来电", call_answered: "通话中", call_ended: "已挂断", call_missed: "未接",
   other_type: "其他类型…", find_elder: "查找老人并建单", recent_calls: "近期来电",
-  nav_assess: "能力评估", nav_daycare: "日间托老", nav_volunteers: "志愿者",
+  nav_assess: "能力评估", nav_daycare: "日间托老", nav_volunteers: "志愿者", nav_reports: "运营报表", nav_audit: "审计日志", nav_applications: "补贴审批", nav_meals: "助餐", nav_welfare: "补贴与对账",
   sign_out: "退出", escalation: "升级流程（邻居、家属、120）", chain_status: "状态", chain_next: "下一步",
   chain_none: "尚未启动", escalate: "立即升级", escalate_default: "调度员手动升级", escalated: "已升级",
   medical: "医疗急救", medical_ok: "已标记为医疗急救，建议拨打120", called_120: "已拨打120", called_120_ok: "已记录拨打120",
@@ -115,11 +116,12 @@ addStrings({
   ev_resolved: "Resolved", ev_closed: "Closed", ev_alarm: "Alarm", ev_alarm_acknowledged: "Alarm acknowledged",
   ev_escalation_step: "Escalation step", ev_responsibility_taken: "Responsibility taken", ev_escalation_stopped: "Escalation stopped", no_candidates: "The dispatcher found nobody available: assign by hand", not_dispatched: "Not an emergency: the dispatcher sends nobody; call back (assign by hand if needed)",
   ev_offer_declined: "Declined", ev_offer_expired: "Offer expired", ev_offer_withdrawn: "Withdrawn", ev_caregiver_deactivated: "Caregiver deactivated: offered again", ev_joined: "Pressed again",
-  chain_running: "running", chain_stopped: "someone responsible", chain_closed: "closed", ev_call_linked: "Call linked", ev_call_ended: "Call ended",
+  chain_running: "running", chain_stopped: "someone responsible", chain_closed: "closed", ev_call_linked: "Call linked", ev_call_ended: "Call ended", ev_forwarded: "Forwarded from another station's hotline",
+  forward_emergency: "Emergency: hand to their station", forwarded_to: "Handed to {station} (phone {phone}), call #{id}", forwarded_elder: "Elder: {name}, {address}",
   ev_marked_medical: "Marked medical", ev_escalation_skipped: "Escalation step skipped", ev_called_120: "Called 120", ev_care_record: "Care record",
   unknown_caller: "unknown number", sign_in_locked: "Too many failed sign-ins to {name} (from {source}): held for {minutes} min", show_number: "show number", call_ringing: "ringing", call_answered: "on the line", call_ended: "ended", call_missed: "missed",
   other_type: "Other type…", find_elder: "Find the elder and open a call", recent_calls: "Recent calls",
-  nav_assess: "Assessment", nav_daycare: "Day care", nav_volunteers: "Volunteers",
+  nav_assess: "Assessment", nav_daycare: "Day care", nav_volunteers: "Volunteers", nav_reports: "Reports", nav_audit: "Audit log", nav_applications: "Applications", nav_meals: "Meals", nav_welfare: "Subsidy",
   sign_out: "Sign out", escalation: "Escalation (neighbour, family, 120)", chain_status: "Status", chain_next: "next",
   chain_none: "not started", escalate: "Escalate now", escalate_default: "escalated by the operator", escalated: "Escalated",
   medical: "Medical emergency", medical_ok: "Marked medical: advise 120", called_120: "Called 120", called_120_ok: "Recorded: 120 called",
@@ -136,6 +138,8 @@ const KIND_RANK = { emergency: 0, health: 1, service: 2, family: 3 };
 
 // An admin watches one station at a time (?station_id=N); an operator always their own.
 const STATION_Q = (() => { const v = new URLSearchParams(location.search).get("station_id"); return v ? `?station_id=${encodeURIComponent(v)}` : ""; })();
+// Applications, the period reports and the audit log (issue 15), beside the staff pages.
+const REPORT_PAGES = [["/console/meals", "nav_meals"], ["/console/applications", "nav_applications"], ["/console/welfare", "nav_welfare"], ["/console/reports", "nav_reports"], ["/console/audit", "nav_audit"]];
 const mine = (stationId) => !S.board || stationId === undefined || stationId === null || stationId === S.board.station.id;
 
 // ----- data --------------------------------------------------------------------------------
@@ -235,7 +239,7 @@ function shell() {
   app.replaceChildren(
     h("header", { class: "top" },
       h("div", { class: "brand" }, h("span", { class: "logo", text: "安心" }), h("span", { id: "station-name" })),
-      h("nav", { class: "nav", "aria-label": "pages" }, [["/console/assess", "nav_assess"], ["/console/daycare", "nav_daycare"], ["/console/volunteers", "nav_volunteers"]]
+      h("nav", { class: "nav", "aria-label": "pages" }, [["/console/assess", "nav_assess"], ["/console/daycare", "nav_daycare"], ["/console/volunteers", "nav_volunteers"], ...REPORT_PAGES]
         .map(([href, key]) => h("a", { href: href + STATION_Q, text: t(key) }))),
       h("div", { id: "today", class: "today", "aria-label": t("today") }),
       h("div", { class: "top-actions" },
@@ -472,7 +476,7 @@ function renderCalls() {
       c.caller && c.caller.includes("*") ? h("button", { class: "btn small ghost", onclick: () => revealCaller(c) }, t("show_number")) : null,
       h("span", { class: "call-st", text: t(`call_${c.status}`) }),
       h("button", { class: "btn small ghost", onclick: () => { S.calls.delete(c.call_id); S.handledCalls.add(c.call_id); renderCalls(); } }, "✕")),
-    ...(c.matches || []).map((m) => m.elsewhere ? h("div", { class: "call-match muted", text: m.name }) : h("div", { class: "call-match" },
+    ...(c.matches || []).map((m, i) => m.elsewhere ? elsewhereMatch(c, m, i) : h("div", { class: "call-match" },
       h("div", {}, h("strong", { text: m.name }), ` · ${[callerOf(m), careLevel(m.care_level)].filter(Boolean).join(" · ")}`),
       h("div", { class: "muted", text: m.address }),
       h("div", { class: "row" },
@@ -481,6 +485,27 @@ function renderCalls() {
     (c.matches || []).length ? null : h("button", { class: "btn small", onclick: () => openPhoneCall(c.call_id) }, t("find_elder")),
     ...(c.open_incidents || []).map((i) => h("div", { class: "muted" }, h("a", { href: "#", onclick: (ev) => { ev.preventDefault(); openIncident(i.incident_id); } }, `#${i.incident_id}`), ` ${t(`k_${i.kind}`)} · ${t(`s_${i.status}`)}`)),
     (c.recent_calls || []).length ? h("div", { class: "muted", text: `${t("recent_calls")}: ${(c.recent_calls || []).map((r) => `${hhmm(r.at)}${r.missed ? "(" + t("call_missed") + ")" : ""}`).join(", ")}` }) : null)));
+}
+
+// Another station's elder: nothing about them, but an emergency is never lost for it. One
+// click opens it at their own station; the answer says where it went (to tell the caller and
+// 120), and their name and address where that station shares them in an emergency.
+function elsewhereMatch(c, m, i) {
+  const fwd = c.forwarded && c.forwarded[i];
+  return h("div", { class: "call-match", "data-elsewhere": String(i) },
+    h("div", { class: "muted", text: m.name }),
+    fwd ? h("div", { class: "forwarded", role: "status" },
+      h("div", { text: t("forwarded_to", { station: fwd.station_name, phone: fwd.station_phone || "-", id: fwd.incident_id }) }),
+      fwd.shared ? h("div", { text: t("forwarded_elder", { name: fwd.elder_name, address: fwd.address }) }) : null)
+      : h("div", { class: "row" },
+        h("button", { class: "btn small danger", onclick: () => forwardEmergency(c, i) }, t("forward_emergency"))));
+}
+
+async function forwardEmergency(c, i) {
+  try {
+    const r = await session.api("POST", `/api/v1/hotline/calls/${encodeURIComponent(c.call_id)}/forward`, { match: i });
+    c.forwarded = { ...(c.forwarded || {}), [i]: r }; renderCalls();
+  } catch (e) { toast(t("error", { msg: e.message }), "err"); }
 }
 
 // Who is on the line for this elder: "本人" when it is the elder, else "女儿 王丽".

@@ -15,6 +15,10 @@ addStrings({
   present_n: "在站 {present} / 应到 {expected}", absences: "缺席与请假", no_absences: "今天没有缺席或请假。",
   by_weekday: "各日名额", weekday: "星期", enrolled: "已报名", free: "空余", waiting: "候补名单", no_waiting: "没有候补。",
   position: "候补序号", days: "报名日", full_days: "已满的日子", since: "开始日期",
+  enrol: "报名日间托老", search_ph: "老人姓名或电话", search: "查找", no_elders: "没有找到老人。", lunch_too: "在站午餐",
+  enrol_btn: "报名", pick_elder: "请先选择老人", pick_days: "请至少选择一天", enrolled_ok: "{name} 已报名（{days}）",
+  waiting_ok: "{name} 所选日子已满（{full}），排在候补第 {n} 位", enrolled_list: "已报名（{n} 人）", end: "退出", ended_ok: "{name} 已退出日间托老",
+  no_enrolled: "还没有人报名。",
   wd0: "一", wd1: "二", wd2: "三", wd3: "四", wd4: "五", wd5: "六", wd6: "日", list_sep: "、",
 }, {
   daycare_title: "Day care", programme: "Opening hours and places", hours: "{days} {opens}–{closes}", capacity: "{n} places",
@@ -27,6 +31,10 @@ addStrings({
   present_n: "{present} here of {expected} expected", absences: "Absences", no_absences: "No absences today.",
   by_weekday: "Places by weekday", weekday: "Day", enrolled: "Enrolled", free: "Free", waiting: "Waiting list", no_waiting: "Nobody waiting.",
   position: "Position", days: "Days", full_days: "Full days", since: "From",
+  enrol: "Enrol in day care", search_ph: "Elder's name or phone", search: "Find", no_elders: "No elders found.", lunch_too: "Lunch at the station",
+  enrol_btn: "Enrol", pick_elder: "Choose an elder first", pick_days: "Choose at least one day", enrolled_ok: "{name} enrolled ({days})",
+  waiting_ok: "{name}: {full} full, waiting at position {n}", enrolled_list: "Enrolled ({n})", end: "End", ended_ok: "{name} left day care",
+  no_enrolled: "Nobody enrolled yet.",
   wd0: "Mon", wd1: "Tue", wd2: "Wed", wd3: "Thu", wd4: "Fri", wd5: "Sat", wd6: "Sun", list_sep: ", ",
 });
 
@@ -44,7 +52,8 @@ async function render(main) {
     h("section", { class: "panel", id: "programme" }),
     h("section", { class: "panel", id: "day" }),
     h("section", { class: "panel", id: "absences" }),
-    h("section", { class: "panel", id: "waiting" }));
+    h("section", { class: "panel", id: "waiting" }),
+    h("section", { class: "panel", id: "enrol" }));
   await load();
   clearInterval(S.timer);
   S.timer = setInterval(() => { if (document.visibilityState === "visible") reload(); }, REFRESH_MS);
@@ -52,7 +61,7 @@ async function render(main) {
 
 // The waiting elders' names (a few: each read once).
 async function names(enrolments) {
-  const ids = [...new Set(enrolments.filter((e) => e.status === "waiting").map((e) => e.elder_id))].filter((id) => !S.names.has(id));
+  const ids = [...new Set(enrolments.filter((e) => e.status !== "ended").map((e) => e.elder_id))].filter((id) => !S.names.has(id));
   const got = await Promise.all(ids.map((id) => session.api("GET", `/api/v1/elders/${id}`).catch(() => null)));
   for (const e of got) if (e) S.names.set(e.id, e.name);
 }
@@ -64,7 +73,7 @@ async function load() {
   catch (e) {
     if (e.status !== 404) throw e;
     $("#programme").replaceChildren(h("h2", { text: t("programme") }), h("p", { id: "no-programme", text: t("no_programme") }));
-    for (const id of ["day", "absences", "waiting"]) $(`#${id}`).hidden = true;
+    for (const id of ["day", "absences", "waiting", "enrol"]) $(`#${id}`).hidden = true;
     return;
   }
   const [day, enrolments] = await Promise.all([session.api("GET", `${base}/days/${S.day}`), session.api("GET", `${base}/enrolments`)]);
@@ -74,6 +83,65 @@ async function load() {
       h("span", { class: "pill", id: "capacity", text: t("capacity", { n: prog.capacity }) })));
   drawDay(day);
   drawWaiting(prog, enrolments);
+  drawEnrol(prog, enrolments);
+}
+
+// Enrolment: find the elder, tick the days (the programme's), the start and lunch; a full day
+// puts the elder on the waiting list, and the answer says where. The enrolled can end.
+function drawEnrol(prog, enrolments) {
+  const live = enrolments.filter((e) => e.status === "enrolled");
+  // The form is drawn once (the page's refresh must not wipe what the operator is typing).
+  if (!$("#enrol-form")) $("#enrol").replaceChildren(enrolForm(prog), h("div", { id: "enrolled-wrap" }));
+  $("#enrolled-wrap").replaceChildren(h("h2", { text: t("enrolled_list", { n: live.length }) }),
+    live.length ? h("table", { class: "list", id: "enrolled" },
+      h("tbody", {}, live.map((e) => h("tr", { dataset: { enrolment: e.id, elder: e.elder_id } },
+        h("td", { text: S.names.get(e.elder_id) || `#${e.elder_id}` }), h("td", { text: wds(e.weekdays) }), h("td", { text: e.starts_on }),
+        h("td", {}, h("button", { class: "btn big end", onclick: () => end(e) }, t("end")))))))
+      : h("p", { text: t("no_enrolled") }));
+}
+
+function enrolForm(prog) {
+  const q = h("input", { id: "enrol-q", placeholder: t("search_ph"), style: "min-width:240px" });
+  const list = h("div", { id: "enrol-elders", class: "row" });
+  const days = prog.days.map((d) => h("label", { class: "day-opt" }, h("input", { type: "checkbox", value: d, name: "enrol-day" }), ` ${t(`wd${d}`)}`));
+  const starts = h("input", { type: "date", id: "enrol-start", value: S.day });
+  const lunch = h("input", { type: "checkbox", id: "enrol-lunch", checked: true });
+  const find = async () => {
+    const r = await session.api("GET", `/api/v1/elders?page_size=20&active=true&station_id=${S.sid}${q.value.trim() ? `&q=${encodeURIComponent(q.value.trim())}` : ""}`);
+    list.replaceChildren(...(r.items.length ? r.items.map((e) => h("button", { type: "button", class: "btn big", dataset: { elder: e.id }, onclick: () => {
+      S.picked = e; list.querySelectorAll(".btn").forEach((b) => b.classList.toggle("primary", Number(b.dataset.elder) === e.id));
+    } }, e.name)) : [h("span", { text: t("no_elders") })]));
+  };
+  S.picked = null;
+  return h("div", { id: "enrol-form" }, h("h2", { text: t("enrol") }),
+    h("form", { class: "row", id: "enrol-find", onsubmit: (ev) => { ev.preventDefault(); find().catch((e) => say($("#msg"), e.message)); } },
+      q, h("button", { class: "btn big", type: "submit" }, t("search"))),
+    list,
+    h("div", { class: "row" }, ...days, h("label", {}, `${t("since")} `, starts), h("label", {}, lunch, ` ${t("lunch_too")}`),
+      h("button", { class: "btn big primary", id: "btn-enrol", onclick: () => enrol(starts.value, lunch.checked) }, t("enrol_btn"))));
+}
+
+async function enrol(startsOn, lunch) {
+  const days = [...document.querySelectorAll("input[name=enrol-day]:checked")].map((i) => Number(i.value));
+  if (!S.picked) { say($("#msg"), t("pick_elder")); return; }
+  if (!days.length) { say($("#msg"), t("pick_days")); return; }
+  const who = S.picked;
+  try {
+    const r = await session.api("POST", `/api/v1/elders/${who.id}/daycare/enrolments`, { weekdays: days, starts_on: startsOn, lunch });
+    S.names.set(who.id, who.name);
+    say($("#msg"), r.status === "waiting" ? t("waiting_ok", { name: who.name, full: wds(r.full_days), n: r.waiting_position })
+      : t("enrolled_ok", { name: who.name, days: wds(r.weekdays) }), r.status === "waiting" ? "warn" : "ok");
+  } catch (e) { say($("#msg"), e.message); return; }
+  await load();
+}
+
+async function end(e) {
+  const name = S.names.get(e.elder_id) || `#${e.elder_id}`;
+  try {
+    await session.api("POST", `/api/v1/daycare/enrolments/${e.id}/end`);
+    say($("#msg"), t("ended_ok", { name }), "ok");
+  } catch (err) { say($("#msg"), err.message); return; }
+  await load();
 }
 
 function drawDay(day) {

@@ -125,4 +125,4 @@ async function drawStreet(street) {
 }
 
 window.addEventListener("hashchange", () => location.reload());
-staffPage({ here: "/console/providers", titleKey: "providers_title", render, roles: ["admin", "district_officer"], station: false });
+staffPage({ here: "/console/providers", titleKey: "providers_title", render, roles: ["admin", "district_officer"], needsStation: false });

@@ -4,22 +4,23 @@ import { $, h, t, lang, setLang, addStrings, Session, loginForm, syncClock } fro
 
 addStrings({
   nav_console: "调度台", nav_assess: "能力评估", nav_daycare: "日间托老", nav_volunteers: "志愿者",
+  nav_reports: "运营报表", nav_audit: "审计日志", nav_applications: "补贴审批", nav_meals: "助餐", nav_welfare: "补贴与对账",
   lang_switch: "English", loading: "加载中…", which_station: "请选择服务站：在地址后加 ?station_id=编号",
   nav_providers: "服务组织", not_your_page: "此页面供以下角色使用：{roles}。请换一个账号登录。", other_account: "换账号登录",
   role_operator: "服务站调度员", role_admin: "管理员", role_district_officer: "区民政干部", role_street_officer: "街道干部",
 }, {
   nav_console: "Console", nav_assess: "Assessment", nav_daycare: "Day care", nav_volunteers: "Volunteers",
+  nav_reports: "Reports", nav_audit: "Audit log", nav_applications: "Applications", nav_meals: "Meals", nav_welfare: "Subsidy",
   lang_switch: "中文", loading: "Loading…", which_station: "Choose a station: add ?station_id=N to the address",
   nav_providers: "Providers", not_your_page: "This page is for: {roles}. Sign in with another account.", other_account: "Sign in as someone else",
   role_operator: "station operator", role_admin: "administrator", role_district_officer: "district officer", role_street_officer: "street officer",
 });
 
-// Who may open a page; a NAV entry may name its roles (third element), the rest are the station's.
-const STATION_ROLES = ["operator", "admin"];
-
 export const NAV = [
   ["/console", "nav_console"], ["/console/assess", "nav_assess"],
   ["/console/daycare", "nav_daycare"], ["/console/volunteers", "nav_volunteers"],
+  ["/console/meals", "nav_meals"], ["/console/applications", "nav_applications"], ["/console/welfare", "nav_welfare"], ["/console/reports", "nav_reports"], ["/console/audit", "nav_audit"],
+  // an entry may name the roles that see it (the rest are shown to everyone signed in)
   ["/console/providers", "nav_providers", ["admin", "district_officer"]],
 ];
 
@@ -27,7 +28,7 @@ export const NAV = [
 export function navLinks(here) {
   const role = session.data && session.data.role;
   return h("nav", { class: "nav", "aria-label": "pages" },
-    NAV.filter(([, , roles]) => !role || (roles || STATION_ROLES).includes(role)).map(([href, key]) => h("a", { href: href + stationQuery(), class: href === here ? "here" : null, "aria-current": href === here ? "page" : null, text: t(key) })));
+    NAV.filter(([, , roles]) => !roles || roles.includes(role)).map(([href, key]) => h("a", { href: href + stationQuery(), class: href === here ? "here" : null, "aria-current": href === here ? "page" : null, text: t(key) })));
 }
 
 export const session = new Session("console");
@@ -56,9 +57,9 @@ export function say(el, text, kind = "err") {
   el.hidden = !text; el.className = `msg ${kind}`; el.textContent = text || "";
 }
 
-// Sign in (one of the page's roles: operator or admin unless it names others), then draw the
-// page: render(main) fills <main>. `station`: the page is about one station (?station_id=N).
-export function staffPage({ here, titleKey, render, roles = STATION_ROLES, station = true }) {
+// Sign in (operator or admin, or the roles a page names), then draw the page: render(main)
+// fills <main>. A page about many stations (reports) needs no station.
+export function staffPage({ here, titleKey, render, roles = ["operator", "admin"], needsStation = true }) {
   function start() {
     if (session.signedIn && !roles.includes(session.data.role)) {
       // Signed in for another page (the console's operator): say whose page this is, and keep
@@ -85,7 +86,7 @@ export function staffPage({ here, titleKey, render, roles = STATION_ROLES, stati
           h("button", { class: "btn ghost", onclick: () => session.signOut() }, t("sign_out")))),
       main);
     document.title = `安心 · ${t(titleKey)}`;
-    if (station && !stationId()) { main.replaceChildren(h("div", { class: "msg warn", role: "alert", text: t("which_station") })); return; }
+    if (needsStation && !stationId()) { main.replaceChildren(h("div", { class: "msg warn", role: "alert", text: t("which_station") })); return; }
     Promise.resolve(render(main)).then(() => { main.dataset.ready = "1"; }).catch((e) => {
       main.replaceChildren(h("div", { class: "msg err", role: "alert", text: t("error", { msg: e.message }) }));
     });

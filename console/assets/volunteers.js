@@ -12,6 +12,9 @@ addStrings({
   kind: "类型", minutes: "时长", memo: "说明", at: "时间", no_entries: "还没有记录。",
   e_earned: "服务获得", e_spent: "使用", e_transfer_out: "转出", e_transfer_in: "转入",
   hm: "{h} 小时 {m} 分", m_only: "{m} 分钟",
+  register: "登记志愿者", f_name: "姓名", f_phone: "手机号", f_skills: "技能（用顿号或逗号分隔）", f_agreement_no: "看护协议编号",
+  f_agreement_expires: "协议到期日", f_training: "培训名称", f_training_on: "培训日期", f_weekday: "可服务：星期", f_start: "从", f_end: "到",
+  none_day: "（不填）", save: "登记", registered_ok: "{name} 已登记", bad_field: "请检查：{fields}",
   wd0: "一", wd1: "二", wd2: "三", wd3: "四", wd4: "五", wd5: "六", wd6: "日", list_sep: "、",
 }, {
   volunteers_title: "Volunteers and the time bank", registry: "Volunteer registry ({n})", no_volunteers: "No volunteers registered at this station.",
@@ -22,6 +25,9 @@ addStrings({
   kind: "Kind", minutes: "Time", memo: "Memo", at: "When", no_entries: "No entries yet.",
   e_earned: "earned", e_spent: "spent", e_transfer_out: "transferred out", e_transfer_in: "transferred in",
   hm: "{h} h {m} min", m_only: "{m} min",
+  register: "Register a volunteer", f_name: "Name", f_phone: "Mobile", f_skills: "Skills (comma-separated)", f_agreement_no: "Watch agreement no.",
+  f_agreement_expires: "Agreement expires", f_training: "Training", f_training_on: "Trained on", f_weekday: "Available: day", f_start: "from", f_end: "to",
+  none_day: "(none)", save: "Register", registered_ok: "{name} registered", bad_field: "Please check: {fields}",
   wd0: "Mon", wd1: "Tue", wd2: "Wed", wd3: "Thu", wd4: "Fri", wd5: "Sat", wd6: "Sun", list_sep: ", ",
 });
 
@@ -62,7 +68,47 @@ async function render(main) {
       S.list.length ? h("table", { class: "list", id: "volunteers" },
         h("thead", {}, h("tr", {}, [t("name"), t("phone"), t("skills"), t("trainings"), t("agreement"), t("availability"), ""].map((x) => h("th", { text: x })))),
         h("tbody", {}, rows)) : h("p", { text: t("no_volunteers") })),
-    h("section", { class: "panel", id: "statement", hidden: true }));
+    h("section", { class: "panel", id: "statement", hidden: true }),
+    h("section", { class: "panel", id: "register" }, registerForm()));
+}
+
+// Registration: the registry's fields; a refusal names the fields the server found wrong.
+const FIELDS = [["name", "text"], ["phone", "tel"], ["skills", "text"], ["agreement_no", "text"], ["agreement_expires", "date"], ["training", "text"], ["training_on", "date"]];
+
+function registerForm() {
+  const field = ([k, type]) => h("label", { class: "field", dataset: { field: k } }, t(`f_${k}`), h("input", { name: k, type, id: `v-${k}` }));
+  const day = h("select", { name: "weekday", id: "v-weekday" }, h("option", { value: "", text: t("none_day") }),
+    [0, 1, 2, 3, 4, 5, 6].map((d) => h("option", { value: d, text: t(`wd${d}`) })));
+  return h("form", { id: "register-form", onsubmit: (ev) => { ev.preventDefault(); register(ev.target); } },
+    h("h2", { text: t("register") }),
+    h("div", { class: "row" }, FIELDS.map(field)),
+    h("div", { class: "row" }, h("label", {}, t("f_weekday"), day),
+      h("label", {}, t("f_start"), h("input", { type: "time", name: "start", value: "14:00" })),
+      h("label", {}, t("f_end"), h("input", { type: "time", name: "end", value: "17:00" })),
+      h("button", { class: "btn big primary", type: "submit", id: "btn-register" }, t("save"))));
+}
+
+async function register(form) {
+  const v = (k) => form.elements[k].value.trim();
+  const body = { name: v("name"), phone: v("phone"), skills: v("skills").split(/[、,，\s]+/).filter(Boolean) };
+  if (v("agreement_no")) body.agreement_no = v("agreement_no");
+  if (v("agreement_expires")) body.agreement_expires = v("agreement_expires");
+  if (v("training")) body.trainings = [{ name: v("training"), on: v("training_on") || S.today }];
+  if (v("weekday") !== "") body.availability = [{ weekday: Number(v("weekday")), start: v("start"), end: v("end") }];
+  $$("#register-form .field").forEach((f) => f.classList.remove("bad"));
+  try {
+    await session.api("POST", `/api/v1/stations/${S.sid}/volunteers`, body);
+  } catch (e) {
+    const key = (loc) => { const l = loc.find((x) => x === "trainings" || FIELDS.some(([k]) => k === x)); return l === "trainings" ? "training" : l; };
+    const bad = ((e.body && e.body.errors) || []).map((x) => key(x.loc)).filter(Boolean);
+    bad.forEach((k) => { const f = $(`#register-form .field[data-field="${k}"]`); if (f) f.classList.add("bad"); });
+    const names = [...new Set(bad)].map((k) => t(`f_${k}`));
+    say($("#msg"), names.length ? `${e.message} · ${t("bad_field", { fields: names.join(t("list_sep")) })}` : e.message);
+    return;
+  }
+  const name = body.name;
+  await render($("#page"));
+  say($("#msg"), t("registered_ok", { name }), "ok");
 }
 
 async function statement(v) {

@@ -106,6 +106,22 @@ def _int(v: Any, what: str) -> int:
     return v
 
 
+def _check_totals(raw: Mapping[str, Any], items: list[Item]) -> int:
+    """The sum of the item maxima, checked against the totals the file states (``total`` and
+    each section's ``total``): a maximum mistyped in the data moves every level band, so the
+    file says what the standard's tables add up to and a mismatch refuses to load."""
+    total = sum(i.max for i in items)
+    for sec in raw["sections"]:
+        stated = sec.get("total")
+        got = sum(i.max for i in items if i.section == sec["code"])
+        if stated is not None and _int(stated, f"section {sec['code']} total") != got:
+            raise ScaleError(f"section {sec['code']}: item maxima sum to {got}, not {stated}")
+    stated = raw.get("total")
+    if stated is not None and _int(stated, "total") != total:
+        raise ScaleError(f"item maxima sum to {total}, not the stated total {stated}")
+    return total
+
+
 def parse(raw: Mapping[str, Any]) -> Scale:
     """A scale from its JSON, checked: unique item codes, contiguous level bands from 0, a
     care level for each, plans naming known levels."""
@@ -148,7 +164,7 @@ def parse(raw: Mapping[str, Any]) -> Scale:
     mins = [lv.min_score for lv in levels]
     if mins != sorted(mins, reverse=True) or len(set(mins)) != len(mins) or mins[-1] != 0:
         raise ScaleError("level bands must fall strictly and the last must start at 0")
-    total = sum(i.max for i in items)
+    total = _check_totals(raw, items)
     if mins[0] > total:
         raise ScaleError(f"level 0 starts at {mins[0]}, above the total {total}")
     unc = raw.get("unconscious_item")

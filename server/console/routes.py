@@ -23,6 +23,12 @@ PAGES = {
     "/console/assess": "staff.html",
     "/console/daycare": "staff.html",
     "/console/volunteers": "staff.html",
+    # Reports for a period and the audit log (issue 15): operators, officers, admins.
+    "/console/reports": "staff.html",
+    "/console/audit": "staff.html",
+    "/console/applications": "staff.html",
+    "/console/meals": "staff.html",
+    "/console/welfare": "staff.html",
     # service organisations (issue 14): the district officer's pages
     "/console/providers": "staff.html",
     "/m/elder": "elder.html",

@@ -28,7 +28,7 @@ from schemas.daycare import (
 )
 from schemas.daycare import AttendanceStatus as A
 from schemas.daycare import EnrolmentStatus as E
-from schemas.services import MealOrderIn
+from schemas.services import Category, MealOrderIn
 from server.auth.principal import Principal, Role
 from server.clock import SHANGHAI
 from server.daycare import model, out
@@ -38,8 +38,10 @@ from server.platform import Platform, Tx, audit, emit, schedule
 from server.registry.guards import elder_for
 from server.registry.tables import elders
 from server.services.flows.meals import cancel_before_cutoff, menu_row, place_order
+from server.services.tables import service_items
 from server.tasks.flows import create_task
 from server.texts import render
+from server.welfare.flows.visits import record_attendance
 
 ROLL_CALL_TIMER: Final = "daycare.roll_call"
 OPEN_TIMER: Final = "daycare.open_day"
@@ -426,7 +428,33 @@ async def check_out(plat: Platform, p: Principal, *, attendance_id: int) -> Atte
         await audit(
             tx, actor=p.user_id, action="check_out", object_type="attendance", object_id=row.id
         )
+        await _charge_day(tx, row, actor=p.user_id)
         return await _one(tx, attendance_id)
+
+
+async def _charge_day(tx: Tx, row: Any, *, actor: int) -> None:
+    """A day attended is charged once, at check-out (``left`` is final), at the price of the
+    station's day-care item (its menu's item of the day-care category), like any service. A
+    day not attended (excused, absent) is never checked out, so never charged; a station
+    whose menu has no priced day-care item charges nothing."""
+    item = (
+        await tx.conn.execute(
+            select(service_items)
+            .where(
+                service_items.c.station_id == row.station_id,
+                service_items.c.category == Category.DAY_CARE.value,
+                service_items.c.active.is_(True),
+            )
+            .order_by(service_items.c.id)
+        )
+    ).first()
+    if item is None or item.price_fen <= 0:
+        return
+    elder = (await tx.conn.execute(select(elders).where(elders.c.id == row.elder_id))).one()
+    await record_attendance(
+        tx, elder=elder, item=item, times=(row.checked_in_at, tx.now), attendance_id=row.id,
+        actor=actor,
+    )  # fmt: skip
 
 
 async def notify_absence(

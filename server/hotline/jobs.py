@@ -36,7 +36,7 @@ def register(platform: Platform) -> None:
     platform.on_event("alarm.raised", on_alarm_to_follow)
     platform.on_timer(alarms.HEAD_TIMER, on_head_timer)
     platform.on_event("hotline.alert", on_alert, slow=True)
-    platform.on_stop(delivery.drain)  # sends in flight finish before the HTTP session closes
+    platform.on_stop(delivery.stop_sends)  # before the HTTP session closes; bounded
     platform.on_timer(TIMER_KIND, on_chain_timer)
     platform.on_timer(delivery.CHECK_TIMER, on_alert_check)
     platform.on_timer(complaints.DEADLINE_TIMER, on_complaint_deadline)

@@ -22,6 +22,7 @@ def routes() -> list[web.RouteDef]:
         web.get(f"{PREFIX}/calls", calls.list_calls),
         web.post(f"{PREFIX}/calls/{{call_id}}/incident", calls.call_to_incident),
         web.post(f"{PREFIX}/calls/{{call_id}}/caller", calls.reveal_caller),
+        web.post(f"{PREFIX}/calls/{{call_id}}/forward", calls.forward_emergency),
         web.get(f"{PREFIX}/elders/search", calls.search_elders),
         web.get(f"{PREFIX}/incidents/{{incident_id}}/chain", incidents.get_chain),
         web.post(f"{PREFIX}/incidents/{{incident_id}}/responsibility", incidents.responsibility),

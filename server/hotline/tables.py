@@ -211,5 +211,8 @@ station_settings = Table(
     Column("station_id", ForeignKey("stations.id"), primary_key=True),
     Column("welfare_not_seen_hours", Integer, nullable=False),
     Column("repeat_press_window_min", Integer, nullable=False),
+    # Another station's operator who forwards this station's elder's emergency may see the
+    # elder's name and address (audited); off by default, the file stays with its station.
+    Column("share_in_emergency", Boolean, nullable=False, server_default="0"),
     Column("updated_at", UtcDateTime, nullable=False),
 )

@@ -14,8 +14,10 @@ from schemas.providers import Grade
 
 MAX_PROVIDERS_PER_STREET: Final = 3  # 街道可确定1-3家服务组织
 SHORT_VISIT_SHARE: Final = 0.5  # a record shorter than half the item's duration is held
-SATISFACTION_TARGET: Final = 0.95  # 综合满意率达到95%以上
-RETURN_VISIT_SHARE: Final = 0.05  # 回访比例不低于5%
+# The seeds' targets (综合满意率达到95%以上, 回访比例不低于5%); a district's rule set may set
+# its own (welfare ``targets``), passed in by the rating flow.
+SATISFACTION_TARGET: Final = 0.95
+RETURN_VISIT_SHARE: Final = 0.05
 # One printed door card proving this many visits with no location fix within this many days
 # is a signal: a copied card proves a visit without anyone at the door.
 DOOR_CARD_VISITS: Final = 6
@@ -126,28 +128,39 @@ def _share(num: int, den: int, *, empty: float) -> float:
     return num / den if den else empty
 
 
-def parts(ev: Evidence, version: int = CURRENT_WEIGHTS) -> dict[str, float]:
-    """Each part of the score in [0, 1]."""
+def parts(
+    ev: Evidence,
+    version: int = CURRENT_WEIGHTS,
+    *,
+    satisfaction_target: float = SATISFACTION_TARGET,
+    return_share: float = RETURN_VISIT_SHARE,
+) -> dict[str, float]:
+    """Each part of the score in [0, 1], against the district's targets."""
     w = WEIGHTS[version]
     satisfaction = _share(ev.satisfied, ev.answers, empty=0.0)
     bad = ev.late + w["missed_counts"] * ev.missed
     return {
-        "satisfaction": min(1.0, satisfaction / SATISFACTION_TARGET),
+        "satisfaction": min(1.0, satisfaction / satisfaction_target),
         "complaints": max(0.0, 1.0 - w["per_complaint"] * ev.complaints_upheld),
         "punctuality": max(0.0, 1.0 - _share(bad, ev.visits + ev.missed, empty=0.0)),
         "proof": _share(ev.proven, ev.visits, empty=1.0),
         "fraud": max(0.0, 1.0 - w["per_fraud"] * ev.fraud_upheld),
-        "return_visits": min(
-            1.0, _share(ev.return_visits, ev.visits, empty=1.0) / RETURN_VISIT_SHARE
-        ),
+        "return_visits": min(1.0, _share(ev.return_visits, ev.visits, empty=1.0) / return_share),
     }
 
 
-def rate(ev: Evidence, version: int = CURRENT_WEIGHTS) -> tuple[float, Grade]:
+def rate(
+    ev: Evidence,
+    version: int = CURRENT_WEIGHTS,
+    *,
+    satisfaction_target: float = SATISFACTION_TARGET,
+    return_share: float = RETURN_VISIT_SHARE,
+) -> tuple[float, Grade]:
     """The score (0-100, two decimals) and the grade it earns under ``version``."""
     w = WEIGHTS[version]
-    score = round(sum(w["weights"][k] * v for k, v in parts(ev, version).items()), 2)
-    met = _share(ev.satisfied, ev.answers, empty=0.0) >= SATISFACTION_TARGET
+    got = parts(ev, version, satisfaction_target=satisfaction_target, return_share=return_share)
+    score = round(sum(w["weights"][k] * v for k, v in got.items()), 2)
+    met = _share(ev.satisfied, ev.answers, empty=0.0) >= satisfaction_target
     if score >= w["excellent_from"] and (
         not w["excellent_needs_target"] or (met and ev.fraud_upheld == 0)
     ):

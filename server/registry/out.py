@@ -106,6 +106,7 @@ def elder_out(
         age=age_on(row.birth_date, today),
         id_number=row.id_number if reveal else (mask_id_number(row.id_number) or ""),
         phone=row.phone if phones else mask_phone(row.phone),
+        landline=row.landline if phones else mask_phone(row.landline),
         address=row.address,
         access_notes=row.access_notes,
         location=Point(lat=row.lat, lng=row.lng),

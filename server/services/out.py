@@ -13,6 +13,7 @@ from schemas.services import (
     ItemOut,
     MealOrderOut,
     RecurrenceOut,
+    StationMealOrderOut,
 )
 from server.services.catalogue import BookableHours, ServiceItem
 from server.services.meals import DailyMenu, Dish
@@ -141,6 +142,13 @@ def order_out(r: Any) -> MealOrderOut:
         total_fen=int(r.total_fen),
         status=r.status,
         diet_warnings=r.diet_warnings,
+    )
+
+
+def station_order_out(r: Any) -> StationMealOrderOut:
+    """A meal order on the station's list, with the elder's name."""
+    return StationMealOrderOut(
+        **order_out(r).model_dump(), elder_id=r.elder_id, elder_name=r.elder_name, notes=r.notes
     )
 
 

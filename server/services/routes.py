@@ -12,6 +12,7 @@ from schemas.services import (
     BookingIn,
     BookingOut,
     CompleteIn,
+    DayQuery,
     DoorKnockIn,
     FestivalVisitsIn,
     ItemIn,
@@ -25,11 +26,12 @@ from schemas.services import (
     RecurrenceIn,
     RecurrenceOut,
     RecurrencePatch,
+    StationMealOrderOut,
 )
 from schemas.welfare import RecordOut
 from server.auth.principal import Role
 from server.errors import ApiError, not_found
-from server.http import caller, int_param, ok, parse, platform, require
+from server.http import caller, int_param, ok, parse, parse_query, platform, require
 from server.openapi import doc
 from server.registry.guards import station_scope
 from server.services.flows import bookings, meals, menu, recurring
@@ -252,6 +254,16 @@ async def list_orders(request: web.Request) -> web.Response:
     return ok(await meals.list_orders(platform(request), p, elder_id=eid))
 
 
+@doc(response=list[StationMealOrderOut])
+async def station_orders(request: web.Request) -> web.Response:
+    """A station's meal orders for a day (`?day=2026-11-24`), cancelled ones too."""
+    p = require(request, Role.OPERATOR)
+    sid = int_param(request, "station_id")
+    station_scope(p, sid)
+    q = parse_query(request, DayQuery)
+    return ok(await meals.station_orders(platform(request), station_id=sid, day=q.day))
+
+
 @doc(response=MealOrderOut)
 async def cancel_order(request: web.Request) -> web.Response:
     """Cancel a meal order before the cut-off (after it the kitchen has cooked)."""
@@ -298,6 +310,7 @@ def routes() -> list[web.RouteDef]:
             "/api/v1/stations/{station_id}/recurring-bookings/festival-visits", festival_visits
         ),
         web.get("/api/v1/elders/{elder_id}/meal-orders", list_orders),
+        web.get("/api/v1/stations/{station_id}/meal-orders", station_orders),
         web.post("/api/v1/meal-orders/{order_id}/cancel", cancel_order),
         web.put("/api/v1/stations/{station_id}/meal-menus/{day}", put_menu),
         web.get("/api/v1/stations/{station_id}/meal-menus/{day}", get_menu),

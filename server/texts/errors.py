@@ -222,6 +222,14 @@ TEXTS: Catalogue = {
     ),
     "error.elder_id_required": ("请选择需要帮助的老人", "Say which elder needs help"),
     "error.elder_inactive": ("老人档案已停用，请致电服务站", "This elder's file is deactivated"),
+    "error.elder_at_this_station": (
+        "这位老人是本站的，请直接在本站建立呼叫",
+        "This elder is your station's: open the call here",
+    ),
+    "error.match_not_found": (
+        "来电没有匹配到这一位老人",
+        "The call matched no elder at this place",
+    ),
     "error.offer_gone": ("这个派单已失效", "This offer is no longer open"),
     "error.caregiver_not_available": ("没有这位在岗护理员", "No such active caregiver"),
     "error.incident_state_conflict": ("呼叫状态已变，请刷新", "The call has moved on; reload"),
@@ -303,6 +311,19 @@ TEXTS: Catalogue = {
     "error.application.unknown_rule": ("本辖区没有这条政策", "No such rule in this district"),
     "error.application.not_needed": ("不需要申请", "No application is needed"),
     "error.application.closed": ("申请已有结果", "The application is already decided"),
+    "error.application.in_public_notice": (
+        "申请正在公示，公示期满或有异议时才能处理",
+        "The application is in its public notice: it moves on when the notice ends or an "
+        "objection is heard",
+    ),
+    "error.application.not_in_public_notice": (
+        "申请不在公示期，不能登记异议",
+        "The application is not in its public notice: no objection can be recorded",
+    ),
+    "error.application.no_notice": (
+        "申请还在审核中，尚无公示或决定书",
+        "The application is still under review: there is no notice or decision yet",
+    ),
     "error.document.bad_kind": ("材料类型不对", "Wrong kind of document"),
     "error.document.bad_type": ("只能上传 JPEG、PNG 或 PDF", "Only JPEG, PNG or PDF"),
     "error.document.bad_size": ("文件大小须在 2 MB 以内", "Documents are 1 byte to 2 MB"),

@@ -8,6 +8,7 @@ TEXTS: Catalogue = {
     "sms.station_alarm": ("【安心】服务站告警：{alarm}", "[Anxin] Station alarm: {alarm}"),
     # Who a caller or a person the chain calls is to the elder (stored as said in Chinese).
     "hotline.relation.self": ("本人", "self"),
+    "hotline.relation.home_line": ("家中座机", "home line"),
     "hotline.match.elsewhere": ("在其他站登记的老人", "registered at another station"),
     "hotline.relation.family": ("家属", "family"),
     "hotline.relation.neighbour": ("邻居", "neighbour"),

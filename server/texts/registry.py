@@ -46,8 +46,12 @@ TEXTS: Catalogue = {
         "this ID number is registered at another station ({station})",
     ),
     "import.mobile": (
-        "手机号“{value}”应为 11 位、以 13–19 开头",
-        "mobile '{value}' must be 11 digits starting 13-19",
+        "手机号“{value}”应为 11 位、以 13–19 开头（座机请带区号或填在“座机”列）",
+        "mobile '{value}' must be 11 digits starting 13-19 (a fixed line goes in 座机)",
+    ),
+    "import.landline": (
+        "座机“{value}”应为 7–8 位，或带区号（010-65550000）",
+        "fixed line '{value}' must be 7-8 digits, or with its area code (010-65550000)",
     ),
     "import.address_missing": ("住址为空", "the address is empty"),
     "import.address_too_long": ("住址超过 200 个字", "the address is longer than 200 characters"),
@@ -140,6 +144,7 @@ IMPORT_COLUMNS: dict[str, tuple[str, ...]] = {
     "name": ("姓名", "老人姓名", "name"),
     "id_number": ("身份证号", "身份证号码", "公民身份号码", "id_number"),
     "phone": ("手机号", "手机", "联系电话", "电话", "mobile", "phone"),
+    "landline": ("座机", "固定电话", "家庭电话", "landline"),
     "address": ("住址", "地址", "家庭住址", "居住地址", "address"),
     "category": ("类别", "人员类别", "category", "categories"),
     "contacts": ("联系人", "紧急联系人", "contacts"),

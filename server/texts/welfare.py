@@ -116,4 +116,48 @@ TEXTS: Catalogue = {
     "welfare.col.expired_fen": ("清零(分)", "Expired (fen)"),
     "welfare.col.carried_fen": ("结转(分)", "Carried (fen)"),
     "welfare.col.next_advance_fen": ("下期预拨(分)", "Next advance (fen)"),
+    "welfare.event.notice_ended": ("公示期满无异议", "public notice ended without objection"),
+    # The printable notices (公示 and 审批决定书): Chinese documents, as the statements are.
+    "notice.print_hint": (
+        "按 Ctrl+P 打印（本行不会打印）",
+        "Press Ctrl+P to print (this line is not printed)",
+    ),
+    "notice.public.title": ("{rule}申请公示", "Public notice: applications for {rule}"),
+    "notice.public.body": (
+        "经{steps}，下列申请人拟享受{rule}，现予以公示。公示期自{first}至{last}，共{days}天。"
+        "如有异议，请在公示期内向{station}或{street}实名反映。",
+        "After {steps}, the applicant below is to receive {rule}. The notice runs from {first} "
+        "to {last} ({days} days). Objections, with your name, to {station} or {street} within "
+        "that time.",
+    ),
+    "notice.col.name": ("申请人", "Applicant"),
+    "notice.col.station": ("所属服务站", "Station"),
+    "notice.col.rule": ("申请项目", "Applied for"),
+    "notice.col.submitted": ("申请日期", "Applied on"),
+    "notice.signed": ("{who}", "{who}"),
+    "notice.street_office": ("{street}办事处", "{street} office"),
+    "notice.district_office": ("{district}民政局", "{district} civil affairs bureau"),
+    "notice.decision.title": ("{rule}审批决定书", "Decision on an application for {rule}"),
+    "notice.decision.number": (
+        "编号：{district}民养〔{year}〕{id}号",
+        "No. {district} {year}/{id}",
+    ),
+    "notice.decision.to": ("{name}：", "To {name}:"),
+    "notice.decision.body": (
+        "你于{submitted}提出的{rule}申请，经{steps}，现决定如下：",
+        "Your application of {submitted} for {rule}, after {steps}, is decided as follows:",
+    ),
+    "notice.step.community": ("社区初审", "the community's review"),
+    "notice.step.street": ("街道复审", "the street's review"),
+    "notice.step.public_notice": ("公示{days}天", "a public notice of {days} days"),
+    "notice.step.district": ("区民政部门审核", "the district's review"),
+    "notice.step.sep": ("、", ", "),
+    "notice.decision.approved": ("予以批准，自{on}起享受。", "Approved, from {on}."),
+    "notice.decision.refused": ("不予批准。理由：{reason}", "Refused. Reason: {reason}"),
+    "notice.decision.appeal": (
+        "如对本决定不服，可以自收到本决定书之日起六十日内依法申请行政复议，或者六个月内依法向人民法院提起行政诉讼。",
+        "If you disagree, you may apply for administrative review within sixty days of "
+        "receiving this decision, or bring an action in a people's court within six months.",
+    ),
+    "notice.date": ("{y}年{m}月{d}日", "{y}-{m}-{d}"),
 }

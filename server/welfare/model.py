@@ -2,7 +2,8 @@
 writes its event in the same transaction.
 
 - An application (``welfare_applications.status``) goes through three review steps, each a
-  status, to approved or refused; every move writes a row of its history
+  status, to approved or refused, with a public notice (公示) between the street and the
+  district where the rule set asks for one; every move writes a row of its history
   (``welfare_application_events``), and so does anything else that happens to it.
 - A service record's review (``service_records.review``) is pending until the station passes
   or rejects it; every review writes an audit row.
@@ -30,8 +31,11 @@ OPEN_STATES: Final = tuple(s.value for s in STEPS)
 DECIDED: Final = (A.APPROVED, A.REFUSED)
 
 APPLICATION_TRANSITIONS: Final[dict[A, frozenset[A]]] = {
-    A.COMMUNITY: frozenset({A.STREET, A.REFUSED}),
-    A.STREET: frozenset({A.DISTRICT, A.REFUSED}),
+    A.COMMUNITY: frozenset({A.STREET, A.PUBLIC_NOTICE, A.REFUSED}),
+    A.STREET: frozenset({A.DISTRICT, A.PUBLIC_NOTICE, A.REFUSED}),
+    # the notice ends (or an objection is dismissed): on to the step after the one that
+    # posted it (the street or the district); an objection upheld: refused
+    A.PUBLIC_NOTICE: frozenset({A.STREET, A.DISTRICT, A.REFUSED}),
     A.DISTRICT: frozenset({A.APPROVED, A.REFUSED}),
     A.APPROVED: frozenset(),
     A.REFUSED: frozenset(),
@@ -111,7 +115,7 @@ async def transition(
     entered is ``received`` there (with its due day); approval and refusal are ``passed`` and
     ``refused`` at the step decided."""
     await APPLICATION.move(tx.conn, app.id, app.status, to, values)
-    if to in STEPS:
+    if to in STEPS or to is A.PUBLIC_NOTICE:
         await event(tx, app.id, to, Act.RECEIVED, actor, note=note, due_on=due_on)
     else:
         act = Act.PASSED if to is A.APPROVED else Act.REFUSED

@@ -237,6 +237,8 @@ def period_close(c: PeriodClose) -> PeriodCloseOut:
 def _note(e: Any, before: date | None) -> str:
     """A history row's note: what a person wrote, or the system's own row worded from its data
     (the due day it passed; the due day before the official calendar moved it)."""
+    if e.action == ApplicationAction.NOTICE_ENDED and not e.note:
+        return both("welfare.event.notice_ended")
     if e.note or e.action not in (ApplicationAction.OVERDUE, ApplicationAction.DUE_RECOMPUTED):
         return str(e.note)
     if e.action == ApplicationAction.OVERDUE:
@@ -325,6 +327,12 @@ def fraud_signals(quarter: str, signals: Mapping[Signal, list[Flag]]) -> FraudSi
 
 # ----- statements ---------------------------------------------------------------------------------
 
+# A printable notice: its own inline style, nothing else (no script, no images, no frames).
+NOTICE_HEADERS: Final = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 

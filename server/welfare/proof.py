@@ -23,6 +23,7 @@ class ProofKind(StrEnum):
     GEOFENCE = "geofence"
     DOOR_CODE = "door_code"
     ELDER_CONFIRMED = "elder_confirmed"
+    ATTENDANCE = "attendance"  # day care: checked in and out at the station by its staff
 
 
 Review = RecordReview  # the station's review of a record (its status, schemas/welfare.py)

@@ -24,6 +24,7 @@ from schemas.welfare import (
     EligibilityOut,
     FraudSignalsOut,
     LedgerOut,
+    ObjectionIn,
     OfficerIn,
     OfficerOut,
     PeriodCloseOut,
@@ -49,6 +50,7 @@ from server.welfare.flows import (
     applications,
     calendars,
     eligibility,
+    notice,
     officers,
     quota,
     rulesets,
@@ -239,6 +241,25 @@ async def decide(request: web.Request) -> web.Response:
     return ok(await applications.decide(platform(request), p, app_id=aid, body=body))
 
 
+@doc(response=ApplicationOut)
+async def object_to(request: web.Request) -> web.Response:
+    """Record an objection raised during the application's public notice (公示异议): it then
+    waits for the street officer instead of moving on when the notice ends."""
+    p = require(request, Role.OPERATOR, Role.STREET_OFFICER)
+    aid = int_param(request, "application_id")
+    body = await parse(request, ObjectionIn)
+    return ok(await notice.object_(platform(request), p, app_id=aid, body=body))
+
+
+async def printable_notice(request: web.Request) -> web.Response:
+    """The application's printable notice in Chinese: the 公示 while it runs, the written
+    decision (审批决定书) once decided; 409 while it is under review."""
+    p = require(request, Role.OPERATOR, Role.ELDER, Role.FAMILY, *OFFICERS)
+    aid = int_param(request, "application_id")
+    page = await notice.printable(platform(request), p, app_id=aid)
+    return web.Response(text=page, content_type="text/html", headers=out.NOTICE_HEADERS)
+
+
 @doc(response=list[ApplicationOut])
 async def list_applications(request: web.Request) -> web.Response:
     """A station's applications; `?overdue=1` keeps those past their step's due day."""
@@ -381,6 +402,8 @@ def routes() -> list[web.RouteDef]:
         web.post("/api/v1/applications/{application_id}/documents", upload_document),
         web.get("/api/v1/applications/{application_id}/documents/{document_id}", download_document),
         web.post("/api/v1/applications/{application_id}/decision", decide),
+        web.post("/api/v1/applications/{application_id}/objections", object_to),
+        web.get("/api/v1/applications/{application_id}/notice", printable_notice),
         web.get("/api/v1/stations/{station_id}/applications", list_applications),
         web.get("/api/v1/welfare/review-queue", review_queue),
         web.post("/api/v1/welfare/officers", create_officer),

@@ -80,6 +80,16 @@ HUKOU: Final = frozenset({"urban", "rural"})
 STEP_DAYS: Final = {"community": 10, "street": 5, "district": 10}
 
 
+@dataclass(frozen=True)
+class Targets:
+    """A district's service targets (the seeds: 回访比例不低于5%, 综合满意率达到95%以上): the
+    share of subsidised elders visited back each quarter, and the satisfaction rate a station
+    or provider must reach."""
+
+    return_visit_share: float = 0.05
+    satisfaction: float = 0.95
+
+
 class RuleError(ValueError):
     """A rule set that does not make sense; raised when it is loaded, never while evaluating."""
 
@@ -187,6 +197,13 @@ class RuleSet:
     address_limits: AddressLimits | None = None
     # working days each review step may take (the seeds: community 10, street 5, district 10)
     step_working_days: Mapping[str, int] = field(default_factory=lambda: dict(STEP_DAYS))
+    # 公示: calendar days an application is publicly posted after the street passes it, before
+    # the district's step (0: no public notice)
+    public_notice_days: int = 0
+    # the step after whose pass the notice runs: "street" (the default) or "community" (the
+    # seeds' 社区…初审（含公示时间）)
+    public_notice_after: str = "street"
+    targets: Targets = field(default_factory=Targets)
 
     def __post_init__(self) -> None:
         if self.default_class not in self.classes:
@@ -419,6 +436,33 @@ def parse_step_days(raw: Any) -> dict[str, int]:
     return {**STEP_DAYS, **raw}
 
 
+def parse_notice_days(raw: Any) -> int:
+    """``public_notice_days``: 0 (none) to 30 calendar days."""
+    if not isinstance(raw, int) or isinstance(raw, bool) or not 0 <= raw <= 30:
+        raise RuleError("public_notice_days must be 0..30 calendar days")
+    return raw
+
+
+def parse_notice_after(raw: Any) -> str:
+    """``public_notice_after``: the step whose pass starts the notice."""
+    if raw not in ("community", "street"):
+        raise RuleError("public_notice_after must be community or street")
+    return str(raw)
+
+
+def parse_targets(raw: Any) -> Targets:
+    """``{"return_visit_share": 0.05, "satisfaction": 0.95}``: shares above 0 up to 1; a
+    target left out keeps the seeds'."""
+    if raw is None:
+        return Targets()
+    if not isinstance(raw, dict) or set(raw) - {"return_visit_share", "satisfaction"}:
+        raise RuleError("targets takes return_visit_share and satisfaction")
+    for k, v in raw.items():
+        if not isinstance(v, int | float) or isinstance(v, bool) or not 0 < v <= 1:
+            raise RuleError(f"targets.{k} must be a share above 0, at most 1")
+    return Targets(**{k: float(v) for k, v in raw.items()})
+
+
 def parse_ruleset(raw: Mapping[str, Any]) -> RuleSet:
     """Build a RuleSet from its JSON form, checking it thoroughly."""
     try:
@@ -448,6 +492,9 @@ def parse_ruleset(raw: Mapping[str, Any]) -> RuleSet:
             source=raw.get("source", ""),
             address_limits=parse_address_limits(raw.get("address_limits")),
             step_working_days=parse_step_days(raw.get("step_working_days")),
+            public_notice_days=parse_notice_days(raw.get("public_notice_days", 0)),
+            public_notice_after=parse_notice_after(raw.get("public_notice_after", "street")),
+            targets=parse_targets(raw.get("targets")),
         )
     except KeyError as exc:
         raise RuleError(f"missing field {exc.args[0]!r}") from exc

@@ -783,3 +783,40 @@ def test_family_signs_in_inside_wechat_through_the_official_account(
     assert asked["scope"] == "snsapi_base" and asked["appid"] == wechat.fake.mp_appid
     assert not errors, errors
     ctx.close()
+
+
+def test_an_emergency_for_another_stations_elder_is_handed_to_their_station(
+    server: str, demo_api: Api, browser: Any
+) -> None:
+    # An elder of a neighbouring station rings 仓红's number.
+    here = {"lat": 39.9300, "lng": 116.4500, "coord_system": "gcj02"}
+    other = demo_api.call(
+        "POST", "/api/v1/stations", "admin",
+        json={"name": "官长社区养老服务站", "location": here, "phone": "01065550000"},
+    )  # fmt: skip
+    elder = demo_api.call(
+        "POST", "/api/v1/elders", "admin",
+        json={
+            "station_id": other["id"], "name": "张玉兰", "id_number": "110105194403080043",
+            "phone": "13700001234", "address": "官长胡同3号", "living": "alone",
+            "location": here, "care_level": "半失能",
+        },
+    )  # fmt: skip
+    op_ctx = console(browser)
+    op = op_ctx.new_page()
+    sign_in(op, server, "/console", "operator")
+    op.wait_for_selector("#queue")
+    call_id = demo_api.cti_ringing("13700001234")
+    card = op.locator(f"[data-call='{call_id}']")
+    card.wait_for(timeout=3000)
+    # Nothing about her on this station's screen, but one click hands the emergency over.
+    assert "张玉兰" not in card.inner_text() and "在其他站登记的老人" in card.inner_text()
+    card.locator("[data-elsewhere='0'] .btn.danger").click()
+    done = card.locator(".forwarded")
+    done.wait_for(timeout=3000)
+    assert "官长社区养老服务站" in done.inner_text() and "01065550000" in done.inner_text()
+    assert "张玉兰" not in done.inner_text()  # her station does not share by default
+    theirs = demo_api.call("GET", f"/api/v1/incidents?elder_id={elder['id']}", "admin")
+    [incident] = [i for i in theirs["items"] if i["elder_id"] == elder["id"]]
+    assert incident["kind"] == "emergency" and incident["station_id"] == other["id"]
+    op_ctx.close()

@@ -175,7 +175,10 @@ def test_caregivers_offline_on_my_way_waits_on_the_phone_and_arrives_with_its_de
     iid, oid = offered_call(demo_api)
     demo_api.call("POST", f"/api/v1/offers/{oid}/accept", "caregiver1", json={})
     returned = time.monotonic()
-    timeline = demo_api.call("GET", f"/api/v1/incidents/{iid}", "operator")["timeline"]
+    seen = demo_api.call("GET", f"/api/v1/incidents/{iid}", "operator")
+    timeline = seen["timeline"]
+    home = {"landline": "010-6555 0001"}  # her home's fixed line (座机), on the call card too
+    demo_api.call("PATCH", f"/api/v1/elders/{seen['elder_id']}", "operator", json=home)
     accepted = datetime.fromisoformat([e for e in timeline if e["kind"] == "accepted"][0]["at"])
     ctx = phone(browser)
     # The phone's clock tells the server's time (the suite's server runs from a fixed hour),
@@ -193,6 +196,7 @@ def test_caregivers_offline_on_my_way_waits_on_the_phone_and_arrives_with_its_de
     assert card.locator("a[data-tel=elder]").get_attribute("href") == f"tel:{contact['phone']}"
     first = contact["contacts"][0]["phone"]
     assert card.locator("a[data-tel=contact]").get_attribute("href") == f"tel:{first}"
+    assert card.locator("a[data-tel=home]").get_attribute("href") == "tel:01065550001"
     assert contact["care_level"] in card.inner_text()
 
     ctx.set_offline(True)

@@ -28,6 +28,7 @@ DOMAINS = (
     "assessments",
     "volunteers",
     "providers",
+    "reports",
 )
 SHAPE = ("tables", "model", "flows", "routes", "out", "jobs")
 # The platform: it may be imported by every domain and imports none.

@@ -15,6 +15,7 @@ from server.identity import (
     mask_phone,
     normalize_id_number,
     normalize_mobile,
+    normalize_station_phone,
 )
 from server.logs import JsonFormatter, scrub
 
@@ -65,3 +66,23 @@ def test_logs_never_carry_ids_or_mobiles() -> None:
     out = JsonFormatter().format(rec)
     assert "11010519491231002X" not in out and "13800138000" not in out
     assert scrub("13800138000") == "138****8000"
+
+
+@pytest.mark.parametrize(
+    ("raw", "stored"),
+    [
+        ("010-6555 0000", "01065550000"),  # Beijing: the station's fixed line
+        ("(0571) 8765-4321", "057187654321"),
+        ("+86 10 6555 0000", "01065550000"),
+        ("12349", "12349"),  # the national elder-care service line
+        ("+86 138 0013 8000", "13800138000"),
+    ],
+)
+def test_a_stations_hotline_may_be_a_fixed_line_or_a_service_number(raw: str, stored: str) -> None:
+    assert normalize_station_phone(raw) == stored
+
+
+@pytest.mark.parametrize("raw", ["6555 0000", "12345678901", "0000", "010-6555-00001234"])
+def test_a_station_number_without_its_area_code_is_refused(raw: str) -> None:
+    with pytest.raises(ValueError, match="area code"):
+        normalize_station_phone(raw)

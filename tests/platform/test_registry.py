@@ -463,6 +463,8 @@ async def _reveals(api: Api) -> list[Any]:
 async def test_caregiver_on_the_way_gets_the_phones_audited(api: Api) -> None:
     """To call the elder or the daughter on the way; only while the incident is active."""
     eid = api.ids["elder"]
+    patch = {"landline": "010-6555 0001"}
+    await api.call("PATCH", f"/api/v1/elders/{eid}", "operator", json=patch, expect=200)
     inc = await api.press(expect=201)
     await api.pump()
     [offer] = await api.call("GET", "/api/v1/offers", "cg_a", expect=200)
@@ -475,6 +477,7 @@ async def test_caregiver_on_the_way_gets_the_phones_audited(api: Api) -> None:
     assert "*" in e["id_number"] and e["birth_date"] is None  # the rest stays masked
     seen = await api.call("GET", f"/api/v1/incidents/{inc['id']}", "cg_a", expect=200)
     assert seen["elder_contact"]["phone"] == "13500000001"
+    assert seen["elder_contact"]["landline"] == "01065550001"  # the home line too
     assert seen["elder_contact"]["contacts"][0]["phone"] == "13911112222"
     assert seen["elder_contact"]["care_level"] == "半失能"  # the call card's care level
     assert {"health_notes", "medicines", "diet_notes"} <= set(seen["elder_contact"])

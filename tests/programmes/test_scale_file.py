@@ -39,6 +39,8 @@ def test_an_item_keeps_only_its_sections_scores_within_its_range() -> None:
     raw = national()
     sec = raw["sections"][0]
     sec["items"][0]["max"] = 2  # a variant's item with fewer grades than its section
+    sec["total"] -= 2  # and the totals it states
+    raw["total"] -= 2
     raw["levels"][0]["min_score"] -= 2  # the bands within the smaller total
     item = parse(raw).items[0]
     assert [o[0] for o in item.options] == [2, 1, 0]
@@ -57,4 +59,34 @@ def test_options_that_skip_or_repeat_a_score_are_refused(options: list[Any]) -> 
     item = next(i for s in raw["sections"] for i in s["items"] if i["code"] == "aggression")
     item["options"] = options
     with pytest.raises(ScaleError, match="aggression"):
+        parse(raw)
+
+
+def test_the_national_scale_adds_up_to_the_standards_90() -> None:
+    """GB/T 42195-2022: 自理能力 8 items (32), 基础运动能力 4 (15: 上下楼梯 scores 0-3),
+    精神状态 9 (28), 感知觉与社会参与 5 (15); 90 in all, and only full marks are 能力完好."""
+    s = scales()["GB/T 42195-2022"]
+    per = {sec: [i.max for i in s.items if i.section == sec] for sec in s.sections}
+    assert {k: (len(v), sum(v)) for k, v in per.items()} == {
+        "self_care": (8, 32),
+        "motor": (4, 15),
+        "mental": (9, 28),
+        "perception": (5, 15),
+    }
+    assert s.total == 90
+    assert [lv.min_score for lv in s.levels] == [90, 66, 46, 30, 0]
+    stairs = next(i for i in s.items if i.code == "stairs")
+    assert [o[0] for o in stairs.options] == [3, 2, 1, 0]
+
+
+def test_a_maximum_that_breaks_the_stated_total_is_refused() -> None:
+    raw = national()
+    item = next(i for s in raw["sections"] for i in s["items"] if i.get("code") == "stairs")
+    item["max"] = 4  # the old slip: 91 points, so one lost point still read 能力完好
+    item.pop("options")
+    with pytest.raises(ScaleError, match="motor: item maxima sum to 16, not 15"):
+        parse(raw)
+    for sec in raw["sections"]:
+        sec.pop("total")
+    with pytest.raises(ScaleError, match="sum to 91, not the stated total 90"):
         parse(raw)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, Final
 
-from sqlalchemy import String, cast, or_, select, update
+from sqlalchemy import String, cast, false, or_, select, update
 
 from hotline.cti import (
     CallEvent,
@@ -39,7 +39,7 @@ from server.hotline.flows.tasks import insert_new, task_row
 from server.hotline.model import TASK_NOT_STARTED, cancel_tasks, new_call, transition_call
 from server.hotline.out import both, call_out, tell, zh
 from server.hotline.tables import hotline_calls
-from server.identity import mask_phone
+from server.identity import mask_phone, same_line
 from server.incidents.flows.intake import Intake, IntakeResult, open_or_join
 from server.incidents.model import ACTIVE_STATES, timeline
 from server.incidents.tables import incidents
@@ -73,10 +73,13 @@ async def match_caller(tx: Tx, phone: str) -> list[dict[str, Any]]:
 
 async def _elders_with_number(tx: Tx, number: str) -> list[Any]:
     pattern = f"%{number}%"
+    # A fixed line may be on file, or reported by the exchange, without its area code.
+    line = elders.c.landline.like(f"%{number[-7:]}") if len(number) >= 7 else false()
     stmt = select(elders).where(
         elders.c.active.is_(True),
         or_(
             elders.c.phone == number,
+            line,
             cast(elders.c.contacts, String).like(pattern),
             cast(elders.c.neighbours, String).like(pattern),
         ),
@@ -89,6 +92,8 @@ def _relation(e: Any, number: str) -> tuple[str, str] | None:
     looked like one of theirs."""
     if e.phone == number:
         return zh("hotline.relation.self"), e.name
+    if e.landline and same_line(e.landline, number):
+        return zh("hotline.relation.home_line"), ""
     for c in e.contacts or []:
         if normalize_phone(str(c.get("phone", ""))) == number:
             relation = c.get("relation", zh("hotline.relation.family"))
@@ -408,10 +413,7 @@ async def call_to_incident(
 ) -> IntakeResult:
     """The operator turns a call into an incident through the one intake path."""
     async with platform.tx() as tx:
-        stmt = select(hotline_calls).where(hotline_calls.c.call_id == call_id)
-        call = (await tx.conn.execute(stmt.with_for_update())).first()
-        if call is None or (not is_admin and call.station_id not in (None, station_id)):
-            raise ApiError(404, "call_not_found", "call not found")
+        call = await own_call(tx, call_id, station_id, is_admin)
         elder = await elder_in_scope(tx, elder_id, station_id, is_admin)
         intake = Intake(
             elder_id=elder_id,
@@ -422,13 +424,23 @@ async def call_to_incident(
             call_id=call_id,
         )
         result = await open_or_join(platform, tx, intake)
-        await _link(tx, call, result.incident_id, elder, user_id)
+        await link_call(tx, call, result.incident_id, elder, user_id)
         if medical:
             await mark_medical(platform, tx, result.incident_id, user_id)
         return result
 
 
-async def _link(tx: Tx, call: Any, incident_id: int, elder: Any, user_id: int) -> None:
+async def own_call(tx: Tx, call_id: str, station_id: int | None, is_admin: bool) -> Any:
+    """The call, locked, if it rang at this operator's station or none (any for an admin),
+    else 404 like a missing one."""
+    stmt = select(hotline_calls).where(hotline_calls.c.call_id == call_id)
+    call = (await tx.conn.execute(stmt.with_for_update())).first()
+    if call is None or (not is_admin and call.station_id not in (None, station_id)):
+        raise ApiError(404, "call_not_found", "call not found")
+    return call
+
+
+async def link_call(tx: Tx, call: Any, incident_id: int, elder: Any, user_id: int) -> None:
     """The call belongs to this incident and this elder now; the timeline says so."""
     await tx.conn.execute(
         update(hotline_calls)

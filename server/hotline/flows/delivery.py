@@ -170,6 +170,9 @@ async def deliver(platform: Platform, alert_id: int) -> None:
         await _hand_over(platform, send)
 
 
+STOP_WAIT_S: Final = 3.0
+
+
 def in_background(platform: Platform, send: Send) -> None:
     """Hand a send to the provider without holding up the relay: a stuck provider (5 s, and
     a retry) must not make the alerts behind it late. At most MAX_CONCURRENT_SENDS at once.
@@ -192,10 +195,26 @@ def in_background(platform: Platform, send: Send) -> None:
 
 
 async def drain(platform: Platform) -> None:
-    """Wait until every send in flight has been handed over (tests, shutdown)."""
+    """Wait until every send in flight has been handed over (tests)."""
     tasks = outbound(platform).sending
     while tasks:
         await asyncio.gather(*list(tasks), return_exceptions=True)
+
+
+async def stop_sends(platform: Platform) -> None:
+    """At shutdown: sends with the provider get STOP_WAIT_S to finish; the rest are cancelled.
+    Each one's attempt and check timer are committed, so the check sends again after the
+    restart. Waiting for all of them held a SIGTERM for minutes behind a backlog of alerts to
+    a slow provider (5 s and a retry each, a few at a time)."""
+    tasks = set(outbound(platform).sending)
+    if not tasks:
+        return
+    _, pending = await asyncio.wait(tasks, timeout=STOP_WAIT_S)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    if pending:
+        log.warning("alert sends left to their checks at shutdown", extra={"count": len(pending)})
 
 
 async def prepare(platform: Platform, alert_id: int) -> Send | None:

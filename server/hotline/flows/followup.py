@@ -3,6 +3,7 @@ return-visit sample, and satisfaction answers with their rates."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any, Final
 
@@ -34,10 +35,12 @@ from server.incidents.tables import incidents
 from server.planning.model import midnight
 from server.platform import Platform, Tx
 from server.registry.guards import elder_for
-from server.registry.tables import caregivers, elders
+from server.registry.tables import caregivers, elders, stations
 from server.tasks.tables import tasks
 from server.texts import Text
+from server.welfare.flows.rulesets import targets_for
 from server.welfare.tables import service_records
+from server.welfare.workdays import business_date
 
 SATISFACTION_TARGET: Final = 0.95
 SAMPLE_VISITS_WITHIN: Final = timedelta(days=30)
@@ -85,7 +88,7 @@ async def draw_sample(
         frame = [
             SubsidisedElder(r.id, r.station_id) for r in rows if is_subsidised(r.categories or ())
         ]
-        sample = sample_return_visits(frame, seed=name)
+        sample = await _sample_by_district(tx, frame, seed=name)
         where = {r.id: (r.lat, r.lng) for r in rows}
         created = await insert_new(tx, _visits(tx, name, sample, where))
         services, made = await _service_sample(tx, name, station_id)
@@ -97,6 +100,24 @@ async def draw_sample(
             "by_station": {str(k): v for k, v in sample.items()},
             "by_provider": {str(k): v for k, v in services.items()},
         }
+
+
+async def _districts(conn: Any, station_ids: Iterable[int]) -> dict[int, str]:
+    q = select(stations.c.id, stations.c.district).where(stations.c.id.in_(set(station_ids)))
+    return {r.id: r.district for r in await conn.execute(q)}
+
+
+async def _sample_by_district(
+    tx: Tx, frame: list[SubsidisedElder], *, seed: str
+) -> dict[int, list[int]]:
+    """Each district's stations sampled at the district's return-visit share."""
+    district = await _districts(tx.conn, (e.station_id for e in frame))
+    sample: dict[int, list[int]] = {}
+    for d in sorted(set(district.values())):
+        t = await targets_for(tx.conn, district=d, on=business_date(tx.now))
+        mine = [e for e in frame if district[e.station_id] == d]
+        sample.update(sample_return_visits(mine, seed=seed, fraction=t.return_visit_share))
+    return sample
 
 
 def service_ref(quarter: str, record_id: int) -> str:
@@ -275,17 +296,36 @@ async def answer_satisfaction(platform: Platform, p: Principal, body: Satisfacti
 
 
 async def satisfaction_report(platform: Platform, *, station_id: int | None) -> dict[str, Any]:
-    """Rates per provider and per station against the 95% target."""
+    """Rates per provider and per station, each against its district's satisfaction target
+    (``targets``: per district; ``target``: the one district's, when there is one)."""
     async with platform.store.read() as conn:
         cond: Any = satisfaction.c.id.is_not(None)
         if station_id is not None:
             cond &= satisfaction.c.station_id == station_id
         rows = (await conn.execute(select(satisfaction).where(cond))).all()
-    providers, stations_ = satisfaction_rates(
-        SatisfactionAnswer(r.provider_id or 0, r.station_id, Answer(r.answer)) for r in rows
-    )
+        ids = {r.station_id for r in rows} | ({station_id} if station_id else set())
+        district = await _districts(conn, ids)
+        today = business_date(platform.clock.now())
+        targets = {
+            d: (await targets_for(conn, district=d, on=today)).satisfaction
+            for d in sorted(set(district.values()))
+        }
+    providers: list[Any] = []
+    stations_: list[Any] = []
+    for d, target in targets.items():
+        p, s = satisfaction_rates(
+            (
+                SatisfactionAnswer(r.provider_id or 0, r.station_id, Answer(r.answer))
+                for r in rows
+                if district[r.station_id] == d
+            ),
+            target,
+        )
+        providers += p
+        stations_ += s
     return {
-        "target": SATISFACTION_TARGET,
-        "providers": [rate_out(r) for r in providers],
-        "stations": [rate_out(r) for r in stations_],
+        "target": next(iter(targets.values())) if len(targets) == 1 else SATISFACTION_TARGET,
+        "targets": targets,
+        "providers": [rate_out(r) for r in sorted(providers, key=lambda r: r.key)],
+        "stations": [rate_out(r) for r in sorted(stations_, key=lambda r: r.key)],
     }

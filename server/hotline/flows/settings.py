@@ -1,5 +1,7 @@
-"""Per-station hotline settings: when an elder living alone counts as unseen, and how long
-after a test or accidental press a new press is linked to it.
+"""Per-station hotline settings: when an elder living alone counts as unseen, how long
+after a test or accidental press a new press is linked to it, and whether another station's
+operator who forwards one of this station's elders' emergencies may see the elder's name and
+address.
 
 A station without a row uses the defaults.
 """
@@ -32,12 +34,14 @@ class StationSettings:
 
     welfare_not_seen_hours: int = 48
     repeat_press_window_min: int = 10
+    share_in_emergency: bool = False
 
     def as_json(self) -> dict[str, Any]:
         """As the API shows them."""
         return {
             "welfare_not_seen_hours": self.welfare_not_seen_hours,
             "repeat_press_window_min": self.repeat_press_window_min,
+            "share_in_emergency": self.share_in_emergency,
         }
 
 
@@ -45,7 +49,11 @@ DEFAULTS: Final = StationSettings()
 
 
 def _of(row: Any) -> StationSettings:
-    return StationSettings(int(row.welfare_not_seen_hours), int(row.repeat_press_window_min))
+    return StationSettings(
+        int(row.welfare_not_seen_hours),
+        int(row.repeat_press_window_min),
+        bool(row.share_in_emergency),
+    )
 
 
 async def settings_for(conn: AsyncConnection, station_id: int) -> StationSettings:

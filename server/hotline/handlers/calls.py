@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from schemas.hotline import CallToIncidentIn, NameSearchQuery
+from schemas.hotline import CallToIncidentIn, ForwardEmergencyIn, NameSearchQuery
 from server.auth.principal import Role
 from server.errors import ApiError
-from server.hotline.flows import calls, names
+from server.hotline.flows import calls, forward, names
 from server.hotline.flows.common import scope_of
 from server.http import ok, parse, parse_query, platform, require
 
@@ -38,6 +38,24 @@ async def call_to_incident(request: web.Request) -> web.Response:
     return ok(
         {"incident_id": result.incident_id, "joined": result.joined}, 200 if result.joined else 201
     )
+
+
+async def forward_emergency(request: web.Request) -> web.Response:
+    """An emergency for another station's elder the call matched: opened at their station."""
+    p = require(request, Role.OPERATOR)
+    body = await parse(request, ForwardEmergencyIn)
+    station_id, is_admin = scope_of(p)
+    result = await forward.forward_emergency(
+        platform(request),
+        station_id=station_id,
+        is_admin=is_admin,
+        user_id=p.user_id,
+        call_id=request.match_info["call_id"],
+        match=body.match,
+        note=body.note,
+        medical=body.medical,
+    )
+    return ok(result.model_dump(), 200 if result.joined else 201)
 
 
 async def reveal_caller(request: web.Request) -> web.Response:

@@ -395,6 +395,7 @@ async def contact_for_caregiver(
         e = (await tx.conn.execute(select(elders).where(elders.c.id == inc.elder_id))).one()
     return ElderContactOut(
         phone=e.phone,
+        landline=e.landline,
         contacts=dicts_of(e.contacts),
         neighbours=dicts_of(e.neighbours),
         address=e.address,

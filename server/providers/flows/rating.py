@@ -34,6 +34,7 @@ from server.registry.tables import caregivers
 from server.services.tables import bookings
 from server.tasks.model import OPEN_STATES
 from server.tasks.tables import tasks
+from server.welfare.flows.rulesets import targets_for
 from server.welfare.tables import service_records
 from server.welfare.workdays import business_date
 
@@ -150,7 +151,10 @@ async def compute(plat: Platform, p: Principal, body: RatingIn) -> RatingOut:
             prov = await provider_row(tx.conn, body.provider_id)
             await officer_of(tx.conn, p, prov.district)
             ev = await evidence(tx.conn, body.provider_id, body.year)
-            score, grade = rate(ev, CURRENT_WEIGHTS)
+            # the district's targets in force at the year's end
+            t = await targets_for(tx.conn, district=prov.district, on=date(body.year, 12, 31))
+            aims = {"satisfaction_target": t.satisfaction, "return_share": t.return_visit_share}
+            score, grade = rate(ev, CURRENT_WEIGHTS, **aims)
             rid = (
                 await tx.conn.execute(
                     provider_ratings.insert()
@@ -163,7 +167,7 @@ async def compute(plat: Platform, p: Principal, body: RatingIn) -> RatingOut:
                         grade=grade.value,
                         evidence={
                             **ev.as_json(),
-                            "parts": parts(ev, CURRENT_WEIGHTS),
+                            "parts": parts(ev, CURRENT_WEIGHTS, **aims),
                             "weights": WEIGHTS[CURRENT_WEIGHTS]["weights"],
                         },
                         weights_version=CURRENT_WEIGHTS,

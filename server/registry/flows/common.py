@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, func, insert, or_, select
@@ -15,7 +15,12 @@ from server.auth.principal import Principal, Role
 from server.auth.tables import users
 from server.errors import ApiError
 from server.geo import CoordSystem, to_store
-from server.identity import mask_phone, normalize_mobile
+from server.identity import (
+    mask_phone,
+    normalize_landline,
+    normalize_mobile,
+    normalize_station_phone,
+)
 from server.platform import Platform, Tx, audit, rate_limited
 from server.registry.tables import stations
 
@@ -33,6 +38,25 @@ def mobile(raw: str | None, field: str) -> str | None:
         return None
     try:
         return normalize_mobile(raw)
+    except ValueError as exc:
+        raise ApiError(422, "invalid_phone", f"{field}: {exc}", field=field) from exc
+
+
+def station_phone(raw: str | None) -> str | None:
+    """A station's number (mobile, fixed line or service number), or 422 naming the field."""
+    return _number(raw, "phone", normalize_station_phone)
+
+
+def landline(raw: str | None) -> str | None:
+    """An elder's fixed line, digits only, or 422 naming the field."""
+    return _number(raw, "landline", normalize_landline)
+
+
+def _number(raw: str | None, field: str, normalize: Callable[[str], str]) -> str | None:
+    if not raw:
+        return None
+    try:
+        return normalize(raw)
     except ValueError as exc:
         raise ApiError(422, "invalid_phone", f"{field}: {exc}", field=field) from exc
 

@@ -19,6 +19,7 @@ from server.identity import birth_date_from_id, normalize_id_number, sex_from_id
 from server.platform import Platform, Tx, audit, rate_limited
 from server.registry.flows.common import (
     guard_number_search,
+    landline,
     mobile,
     paged,
     people,
@@ -29,7 +30,7 @@ from server.registry.flows.common import (
 from server.registry.guards import assigned_incident, elder_for, station_scope
 from server.registry.tables import caregivers, elders
 
-CONTACT_FIELDS: Final = ["phone", "contacts", "neighbours"]
+CONTACT_FIELDS: Final = ["phone", "landline", "contacts", "neighbours"]
 
 
 def _values(body: ElderIn | ElderPatch, *, create: bool) -> dict[str, Any]:
@@ -40,6 +41,8 @@ def _values(body: ElderIn | ElderPatch, *, create: bool) -> dict[str, Any]:
     )
     if "phone" in values:
         values["phone"] = mobile(values["phone"], "phone")
+    if "landline" in values:
+        values["landline"] = landline(values["landline"])
     if body.location is not None:
         values["lat"], values["lng"] = stored(body.location)
         values["location_pending"] = False  # an imported elder's location, set by hand

@@ -28,6 +28,7 @@ from server.identity import (
     birth_date_from_id,
     id_check_digit,
     normalize_id_number,
+    normalize_landline,
     normalize_mobile,
     sex_from_id,
 )
@@ -177,6 +178,28 @@ def _mobile(raw: Any) -> str | None:
         return None
 
 
+def _landline(raw: Any) -> str | None:
+    try:
+        return normalize_landline(_text(raw))
+    except ValueError:
+        return None
+
+
+def _phones(row: Row, cells: Sequence[Any], cols: dict[str, int]) -> None:
+    """The mobile and the fixed line: rosters often put a 座机 in their one phone column."""
+    phone = _text(_cell(cells, cols, "phone"))
+    line = _text(_cell(cells, cols, "landline"))
+    row.values["phone"] = _mobile(phone) if phone else None
+    row.values["landline"] = _landline(line) if line else None
+    if phone and row.values["phone"] is None:
+        if line or _landline(phone) is None:
+            row.wrong("import.mobile", value=phone)
+        else:
+            row.values["landline"] = _landline(phone)
+    if line and row.values["landline"] is None:
+        row.wrong("import.landline", value=line)
+
+
 def _contacts(row: Row, cells: Sequence[Any], cols: dict[str, int]) -> None:
     raw = _text(_cell(cells, cols, "contacts"))
     out: list[dict[str, Any]] = []
@@ -228,13 +251,7 @@ def check_row(number: int, cells: Sequence[Any], cols: dict[str, int]) -> Row:
         row.wrong("import.name_too_long")
     row.values["name"] = name
     _id_number(row, _cell(cells, cols, "id_number"))
-    phone = _text(_cell(cells, cols, "phone"))
-    if phone:
-        row.values["phone"] = _mobile(phone)
-        if row.values["phone"] is None:
-            row.wrong("import.mobile", value=phone)
-    else:
-        row.values["phone"] = None
+    _phones(row, cells, cols)
     address = _text(_cell(cells, cols, "address"))
     if not address:
         row.wrong("import.address_missing")
@@ -277,7 +294,7 @@ def check_table(table: list[list[Any]]) -> list[Row]:
 
 # ----- writing ------------------------------------------------------------------------------
 
-_KEPT = ("name", "phone", "address", "categories", "contacts")
+_KEPT = ("name", "phone", "landline", "address", "categories", "contacts")
 
 
 async def import_elders(
@@ -391,6 +408,7 @@ async def _write(tx: Tx, r: Row, old: Any, station: Any) -> None:
             birth_date=birth_date_from_id(idn),
             id_number=idn,
             phone=r.values["phone"],
+            landline=r.values["landline"],
             address=r.values["address"],
             lat=r.values["lat"] if located else station.lat,
             lng=r.values["lng"] if located else station.lng,

@@ -13,7 +13,13 @@ from schemas.registry import Kitchen, OperatorIn, OperatorOut, StationIn, Statio
 from server.auth.principal import Principal, Role
 from server.errors import ApiError, not_found
 from server.platform import Platform, audit
-from server.registry.flows.common import insert_user, mobile, station_exists, stored
+from server.registry.flows.common import (
+    insert_user,
+    mobile,
+    station_exists,
+    station_phone,
+    stored,
+)
 from server.registry.guards import station_scope
 from server.registry.tables import stations
 
@@ -57,7 +63,7 @@ async def create(platform: Platform, p: Principal, body: StationIn) -> Row[Any]:
                     circle_radius_m=_radius(body.circle_minutes),
                     opening_hours=body.opening_hours.model_dump(),
                     kitchen=kitchen,
-                    phone=mobile(body.phone, "phone") if body.phone else None,
+                    phone=station_phone(body.phone),
                     created_at=tx.now,
                 )
                 .returning(stations.c.id)
@@ -102,7 +108,7 @@ def _patch_values(p: Principal, body: StationPatch) -> dict[str, Any]:
         klat, klng = stored(body.kitchen.location)
         values["kitchen"] = kitchen_json(body.kitchen, klat, klng)
     if "phone" in values:
-        values["phone"] = mobile(values["phone"], "phone")
+        values["phone"] = station_phone(values["phone"])
     if "active" in values and p.role is not Role.ADMIN:
         raise ApiError(403, "forbidden", "only an administrator opens or closes a station")
     return values

@@ -35,7 +35,14 @@ from server.services.meals import (
     diet_warnings,
     order_total_fen,
 )
-from server.services.out import AttrRow, menu_from_row, menu_out, order_out, stored_text
+from server.services.out import (
+    AttrRow,
+    menu_from_row,
+    menu_out,
+    order_out,
+    station_order_out,
+    stored_text,
+)
 from server.services.tables import meal_menus, meal_orders
 from server.tasks.flows import create_task
 from server.texts import Text, render
@@ -212,6 +219,21 @@ async def list_orders(plat: Platform, p: Principal, *, elder_id: int) -> list[Me
             )
         ).all()
     return [order_out(r) for r in rows]
+
+
+async def station_orders(plat: Platform, *, station_id: int, day: date) -> list[Any]:
+    """A station's meal orders for a day, cancelled ones too, with the elders' names: what
+    the kitchen cooks and the couriers carry."""
+    async with plat.store.read() as conn:
+        rows = (
+            await conn.execute(
+                select(meal_orders, elders.c.name.label("elder_name"))
+                .join(elders, elders.c.id == meal_orders.c.elder_id)
+                .where(meal_orders.c.station_id == station_id, meal_orders.c.day == day)
+                .order_by(meal_orders.c.mode, elders.c.name, meal_orders.c.id)
+            )
+        ).all()
+    return [station_order_out(r) for r in rows]
 
 
 async def cancel_order(plat: Platform, p: Principal, *, order_id: int) -> MealOrderOut:

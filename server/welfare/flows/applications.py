@@ -28,6 +28,7 @@ from server.incidents.notify import to_operators
 from server.platform import Platform, Tx, audit
 from server.registry.guards import elder_for, station_scope
 from server.welfare import model, out
+from server.welfare.flows import notice
 from server.welfare.flows.calendars import calendar_for, schedule_overdue
 from server.welfare.flows.officers import OFFICERS, in_scope
 from server.welfare.flows.rulesets import district_of, ruleset_for
@@ -58,7 +59,8 @@ STEP_ROLES: Final = {  # admins may decide any step
     ApplicationStatus.DISTRICT: Role.DISTRICT_OFFICER,
 }
 QUEUES: Final = {  # the steps an officer's review queue shows
-    Role.STREET_OFFICER: [ApplicationStatus.STREET.value],
+    # the street also hears objections raised during a public notice
+    Role.STREET_OFFICER: [ApplicationStatus.STREET.value, ApplicationStatus.PUBLIC_NOTICE.value],
     Role.DISTRICT_OFFICER: [ApplicationStatus.DISTRICT.value],
 }
 
@@ -66,7 +68,7 @@ QUEUES: Final = {  # the steps an officer's review queue shows
 # ----- reading ----------------------------------------------------------------------------------
 
 
-async def _row(tx: Tx, p: Principal, app_id: int) -> Any:
+async def visible_row(tx: Tx, p: Principal, app_id: int) -> Any:
     """The application if the caller may see it (the elder's side, the station, an officer of
     its street or district, an admin); 404 otherwise."""
     row = (await tx.conn.execute(select(applications).where(applications.c.id == app_id))).first()
@@ -80,7 +82,7 @@ async def _row(tx: Tx, p: Principal, app_id: int) -> Any:
     return row
 
 
-async def _answer(tx: Tx, app_id: int) -> ApplicationOut:
+async def answer(tx: Tx, app_id: int) -> ApplicationOut:
     """The application as it now stands, with its history and documents."""
     row = (await tx.conn.execute(select(applications).where(applications.c.id == app_id))).one()
     mine: ColumnElement[bool] = application_events.c.application_id == app_id
@@ -103,8 +105,8 @@ async def _answer(tx: Tx, app_id: int) -> ApplicationOut:
 async def get(plat: Platform, p: Principal, *, app_id: int) -> ApplicationOut:
     """One application, for whoever may see it."""
     async with plat.tx() as tx:
-        await _row(tx, p, app_id)
-        return await _answer(tx, app_id)
+        await visible_row(tx, p, app_id)
+        return await answer(tx, app_id)
 
 
 async def listing(
@@ -120,7 +122,7 @@ async def listing(
                 .order_by(applications.c.id)
             )
         ).scalars()
-        found = [await _answer(tx, i) for i in ids.all()]
+        found = [await answer(tx, i) for i in ids.all()]
     return [a for a in found if a.overdue or not overdue_only]
 
 
@@ -137,7 +139,7 @@ async def review_queue(plat: Platform, p: Principal, *, overdue_only: bool) -> l
             )
         ).all()
         found = [
-            await _answer(tx, r.id)
+            await answer(tx, r.id)
             for r in rows
             if p.role is Role.ADMIN or await in_scope(tx.conn, p, station_id=r.station_id)
         ]
@@ -203,7 +205,7 @@ async def submit(
         await audit(
             tx, actor=p.user_id, action="apply", object_type="application", object_id=app_id
         )
-        return await _answer(tx, app_id)
+        return await answer(tx, app_id)
 
 
 def _check_decider(p: Principal, step: ApplicationStatus) -> None:
@@ -216,31 +218,14 @@ def _check_decider(p: Principal, step: ApplicationStatus) -> None:
 async def decide(plat: Platform, p: Principal, *, app_id: int, body: DecisionIn) -> ApplicationOut:
     """Pass the current step (on to the next, or approved) or refuse it with a written reason."""
     async with plat.tx() as tx:
-        row = await _row(tx, p, app_id)
-        if row.status not in model.OPEN_STATES:
-            raise ApiError(409, "application.closed", "the application is already decided")
+        row = await visible_row(tx, p, app_id)
         step = ApplicationStatus(row.status)
-        _check_decider(p, step)
-        if body.decision == "refuse":
-            values = {"decided_at": tx.now, "refusal_reason": body.reason}
-            await model.transition(
-                tx, row, ApplicationStatus.REFUSED, actor=p.user_id, note=body.reason, values=values
-            )
-        elif step is ApplicationStatus.DISTRICT:
-            values = {"decided_at": tx.now}
-            await model.transition(
-                tx,
-                row,
-                ApplicationStatus.APPROVED,
-                actor=p.user_id,
-                note=body.reason,
-                values=values,
-            )
+        if step is ApplicationStatus.PUBLIC_NOTICE:
+            await notice.decide(tx, p, row, body)
+        elif row.status not in model.OPEN_STATES:
+            raise ApiError(409, "application.closed", "the application is already decided")
         else:
-            await model.event(
-                tx, row.id, step, ApplicationAction.PASSED, p.user_id, note=body.reason
-            )
-            await _enter(tx, row, model.next_step(step), actor=p.user_id)
+            await _decide_step(tx, p, row, step, body)
         await audit(
             tx,
             actor=p.user_id,
@@ -249,10 +234,40 @@ async def decide(plat: Platform, p: Principal, *, app_id: int, body: DecisionIn)
             object_id=app_id,
             detail={"step": step.value},
         )
-        return await _answer(tx, app_id)
+        return await answer(tx, app_id)
 
 
-async def _enter(tx: Tx, row: Any, step: ApplicationStatus, *, actor: int) -> None:
+async def _decide_step(
+    tx: Tx, p: Principal, row: Any, step: ApplicationStatus, body: DecisionIn
+) -> None:
+    """A review step decided by its own role: refused, approved (the district), posted for
+    the public notice (the street, where the rule set has one), or on to the next step."""
+    _check_decider(p, step)
+    if body.decision == "refuse":
+        values = {"decided_at": tx.now, "refusal_reason": body.reason}
+        await model.transition(
+            tx, row, ApplicationStatus.REFUSED, actor=p.user_id, note=body.reason, values=values
+        )
+    elif step is ApplicationStatus.DISTRICT:
+        values = {"decided_at": tx.now}
+        await model.transition(
+            tx,
+            row,
+            ApplicationStatus.APPROVED,
+            actor=p.user_id,
+            note=body.reason,
+            values=values,
+        )
+    else:
+        await model.event(tx, row.id, step, ApplicationAction.PASSED, p.user_id, note=body.reason)
+        days = await notice.notice_days(tx, row, step)
+        if days:
+            await notice.start(tx, row, days, actor=p.user_id)
+        else:
+            await enter(tx, row, model.next_step(step), actor=p.user_id)
+
+
+async def enter(tx: Tx, row: Any, step: ApplicationStatus, *, actor: int | None) -> None:
     """Move on to the next step: received today, due in its working days, with its timer."""
     today, due, provisional = await _due(tx, step, station_id=row.station_id)
     values = {"step_received_on": today, "step_due_on": due, "step_due_provisional": provisional}
@@ -323,7 +338,7 @@ async def add_document(
     """Keep a document with an application still under review (history and audit rows)."""
     digest = doc.sha256
     async with plat.tx() as tx:
-        row = await _row(tx, p, app_id)
+        row = await visible_row(tx, p, app_id)
         if row.status in model.DECIDED:
             raise ApiError(409, "application.closed", "the application is already decided")
         doc_id = (
@@ -361,7 +376,7 @@ async def add_document(
 async def document(plat: Platform, p: Principal, *, app_id: int, doc_id: int) -> Any:
     """An uploaded document, for staff and reviewers; every read is audited."""
     async with plat.tx() as tx:
-        await _row(tx, p, app_id)
+        await visible_row(tx, p, app_id)
         doc = (
             await tx.conn.execute(
                 select(application_documents).where(

@@ -21,6 +21,7 @@ from server.welfare.rules import (
     PACKAGED,
     RuleError,
     RuleSet,
+    Targets,
     in_force,
     load_packaged,
     parse_ruleset,
@@ -42,6 +43,12 @@ async def rulesets_for(conn: AsyncConnection, *, district: str) -> list[RuleSet]
     if not found:
         found = [rs for rs in (load_packaged(n) for n in PACKAGED) if rs.district == district]
     return found
+
+
+async def targets_for(conn: AsyncConnection, *, district: str, on: date) -> Targets:
+    """The district's targets in the rule set in force (the seeds' without one)."""
+    rs = await ruleset_for(conn, district=district, on=on)
+    return rs.targets if rs is not None else Targets()
 
 
 async def ruleset_for(conn: AsyncConnection, *, district: str, on: date) -> RuleSet | None:

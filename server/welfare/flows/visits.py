@@ -21,6 +21,7 @@ from server.platform import Platform, Tx, audit, emit
 from server.providers.tables import fraud_holds
 from server.registry.guards import elder_for
 from server.registry.tables import caregivers
+from server.texts import render
 from server.welfare import model, out
 from server.welfare.flows.quota import charge_record, reverse_record
 from server.welfare.flows.rulesets import district_of, schedule_close
@@ -155,7 +156,7 @@ async def record_service(
     card = await card_used(tx, elder_id=elder.id, entered=door_code_entered) if found else None
     rid = await _insert_record(
         tx,
-        booking=booking,
+        booking=(booking.id, int(booking.price_fen)),
         elder=elder,
         item=item,
         district=district,
@@ -166,7 +167,10 @@ async def record_service(
         notes=notes,
         card=card,
     )
-    await _charge(tx, rid=rid, elder=elder, booking=booking, item=item, day=day, district=district)
+    await _charge(
+        tx, rid=rid, elder=elder, price_fen=int(booking.price_fen), item=item, day=day,
+        district=district,
+    )  # fmt: skip
     await audit(
         tx,
         actor=actor,
@@ -179,6 +183,37 @@ async def record_service(
         tx, "service.recorded", {"record_id": rid, "elder_id": elder.id, "booking_id": booking.id}
     )
     return await _load(tx, rid)
+
+
+async def record_attendance(
+    tx: Tx,
+    *,
+    elder: Any,
+    item: Any,
+    times: tuple[datetime, datetime],
+    attendance_id: int,
+    actor: int,
+) -> int:
+    """A day at day care, charged like a visit: the station's day-care item at its price,
+    split into subsidy and self-pay on the ledger, on the elder's statement. Its proof is the
+    staff's check-in and check-out at the station (``attendance``); the station reviews it as
+    any record. Returns the record's id."""
+    day = business_date(times[0])
+    district = await district_of(tx.conn, station_id=elder.station_id)
+    rid = await _insert_record(
+        tx, booking=(None, int(item.price_fen)), elder=elder, item=item, district=district,
+        caregiver_id=None, times=times, arrival=(None, None),
+        found=[ProofKind.ATTENDANCE.value], notes=render("daycare.record_note", id=attendance_id),
+    )  # fmt: skip
+    await _charge(
+        tx, rid=rid, elder=elder, price_fen=int(item.price_fen), item=item, day=day,
+        district=district,
+    )  # fmt: skip
+    await audit(
+        tx, actor=actor, action="service_recorded", object_type="service_record", object_id=rid,
+        detail={"attendance_id": attendance_id},
+    )  # fmt: skip
+    return rid
 
 
 async def _proofs(
@@ -205,7 +240,7 @@ async def _proofs(
 async def _insert_record(
     tx: Tx,
     *,
-    booking: Any,
+    booking: tuple[int | None, int],
     elder: Any,
     item: Any,
     district: str,
@@ -216,7 +251,8 @@ async def _insert_record(
     notes: str,
     card: int | None = None,
 ) -> int:
-    """The record as captured, all self-paid until its charge is written."""
+    """The record as captured (``booking``: its id, if any, and the price), all self-paid
+    until its charge is written."""
     fix, accuracy = arrival
     provider_id = (
         await tx.conn.execute(
@@ -227,7 +263,7 @@ async def _insert_record(
         await tx.conn.execute(
             insert(service_records)
             .values(
-                booking_id=booking.id,
+                booking_id=booking[0],
                 station_id=elder.station_id,
                 district=district,
                 elder_id=elder.id,
@@ -237,9 +273,9 @@ async def _insert_record(
                 item_name=item.name_zh,
                 started_at=times[0],
                 ended_at=times[1],
-                price_fen=booking.price_fen,
+                price_fen=booking[1],
                 subsidy_fen=0,
-                self_pay_fen=booking.price_fen,
+                self_pay_fen=booking[1],
                 arrival_lat=fix.lat if fix else None,
                 arrival_lng=fix.lng if fix else None,
                 arrival_accuracy_m=accuracy,
@@ -256,7 +292,7 @@ async def _insert_record(
 
 
 async def _charge(
-    tx: Tx, *, rid: int, elder: Any, booking: Any, item: Any, day: date, district: str
+    tx: Tx, *, rid: int, elder: Any, price_fen: int, item: Any, day: date, district: str
 ) -> None:
     """Split the price into subsidy and self-pay on the ledger, and keep the split on the
     record; a quota account's period then closes by itself."""
@@ -264,7 +300,7 @@ async def _charge(
         tx.conn,
         elder=elder,
         record_id=f"sr{rid}",
-        price_fen=int(booking.price_fen),
+        price_fen=price_fen,
         subsidy_payable=bool(item.subsidy_payable),
         service_day=day,
         now=tx.now,

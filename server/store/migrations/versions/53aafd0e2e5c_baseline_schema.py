@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: a4501c9a89d2
+Revision ID: 53aafd0e2e5c
 Revises: 
-Create Date: 2026-12-07 04:23:33.333933
+Create Date: 2026-12-07 04:58:36.294713
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from alembic import op
 import server.store.types
 
 
-revision = 'a4501c9a89d2'
+revision = '53aafd0e2e5c'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -193,6 +193,7 @@ def upgrade() -> None:
     sa.Column('station_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('welfare_not_seen_hours', sa.Integer(), nullable=False),
     sa.Column('repeat_press_window_min', sa.Integer(), nullable=False),
+    sa.Column('share_in_emergency', sa.Boolean(), server_default='0', nullable=False),
     sa.Column('updated_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['station_id'], ['stations.id'], name=op.f('fk_hotline_station_settings_station_id_stations')),
     sa.PrimaryKeyConstraint('station_id', name=op.f('pk_hotline_station_settings'))
@@ -497,6 +498,7 @@ def upgrade() -> None:
     sa.Column('birth_date', sa.String(length=10), nullable=False),
     sa.Column('id_number', sa.String(length=18), nullable=False),
     sa.Column('phone', sa.String(length=11), nullable=True),
+    sa.Column('landline', sa.String(length=20), nullable=True),
     sa.Column('hukou_in_district', sa.Boolean(), server_default='1', nullable=False),
     sa.Column('residence_in_district', sa.Boolean(), server_default='1', nullable=False),
     sa.Column('address', sa.String(length=200), nullable=False),
@@ -534,6 +536,7 @@ def upgrade() -> None:
     with op.batch_alter_table('elders', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_elders_household_id'), ['household_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_elders_id_number'), ['id_number'], unique=False)
+        batch_op.create_index(batch_op.f('ix_elders_landline'), ['landline'], unique=False)
         batch_op.create_index(batch_op.f('ix_elders_phone'), ['phone'], unique=False)
         batch_op.create_index(batch_op.f('ix_elders_station_id'), ['station_id'], unique=False)
         batch_op.create_index('ix_elders_station_name', ['station_id', 'name'], unique=False)
@@ -1513,6 +1516,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_elders_station_name')
         batch_op.drop_index(batch_op.f('ix_elders_station_id'))
         batch_op.drop_index(batch_op.f('ix_elders_phone'))
+        batch_op.drop_index(batch_op.f('ix_elders_landline'))
         batch_op.drop_index(batch_op.f('ix_elders_id_number'))
         batch_op.drop_index(batch_op.f('ix_elders_household_id'))
 
