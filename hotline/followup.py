@@ -3,6 +3,8 @@
 - every resolved emergency gets a return-call task due within 24 hours;
 - every quarter a random sample of at least 5% of subsidised elders, stratified by station
   (at least one per station that has any), reproducible from a seed such as the quarter's name;
+- and of the quarter's services, stratified by provider (服务组织): each provider's services
+  get their 5% share, at least one where it has any;
 - the satisfaction rate (满意 + 基本满意 over all answers) per provider and per station,
   against the 95% target;
 - complaints as tickets with an owner, a deadline and an outcome, moved by a transition table.
@@ -38,7 +40,10 @@ __all__ = [
     "is_subsidised",
     "quarter_name",
     "return_call",
+    "SampledService",
+    "quarter_days",
     "sample_return_visits",
+    "sample_services",
     "satisfaction_rates",
     "TransitionError",
     "overdue",
@@ -99,6 +104,23 @@ def quarter_name(at: datetime | date) -> str:
     return f"{d.year}Q{(d.month - 1) // 3 + 1}"
 
 
+def quarter_days(name: str) -> tuple[date, date]:
+    """The first and last day of a quarter named like "2026Q4"."""
+    year, q = int(name[:4]), int(name[5])
+    first = date(year, 3 * q - 2, 1)
+    after = date(year + 1, 1, 1) if q == 4 else date(year, 3 * q + 1, 1)
+    return first, after - timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class SampledService:
+    """A service record in the sampling frame, with the provider that delivered it (0: none,
+    the station's own staff)."""
+
+    record_id: int
+    provider_id: int
+
+
 @dataclass(frozen=True, slots=True)
 class SubsidisedElder:
     """An elder in the sampling frame."""
@@ -117,6 +139,20 @@ def _rng(seed: str, station_id: int) -> random.Random:
     return random.Random(int.from_bytes(digest[:8], "big"))
 
 
+def _stratified(
+    groups: dict[int, list[int]], *, seed: str, fraction: float
+) -> dict[int, list[int]]:
+    """ceil(fraction × n) of each group, at least one; the same seed, the same draw."""
+    if not 0 < fraction <= 1:
+        raise ValueError("fraction must be in (0, 1]")
+    out: dict[int, list[int]] = {}
+    for key in sorted(groups):
+        ids = sorted(set(groups[key]))
+        k = max(1, math.ceil(fraction * len(ids)))
+        out[key] = sorted(_rng(seed, key).sample(ids, k))
+    return out
+
+
 def sample_return_visits(
     elders: Iterable[SubsidisedElder], *, seed: str, fraction: float = SAMPLE_FRACTION
 ) -> dict[int, list[int]]:
@@ -124,17 +160,21 @@ def sample_return_visits(
 
     The same seed and the same elders give the same sample whatever order they come in.
     """
-    if not 0 < fraction <= 1:
-        raise ValueError("fraction must be in (0, 1]")
     by_station: dict[int, list[int]] = defaultdict(list)
     for e in elders:
         by_station[e.station_id].append(e.elder_id)
-    out: dict[int, list[int]] = {}
-    for station_id in sorted(by_station):
-        ids = sorted(set(by_station[station_id]))
-        k = max(1, math.ceil(fraction * len(ids)))
-        out[station_id] = sorted(_rng(seed, station_id).sample(ids, k))
-    return out
+    return _stratified(by_station, seed=seed, fraction=fraction)
+
+
+def sample_services(
+    services: Iterable[SampledService], *, seed: str, fraction: float = SAMPLE_FRACTION
+) -> dict[int, list[int]]:
+    """Service records to follow up per provider: ceil(fraction × n) of each provider's, at
+    least one where it has any (a small provider is never left out of the sample)."""
+    by_provider: dict[int, list[int]] = defaultdict(list)
+    for s in services:
+        by_provider[s.provider_id].append(s.record_id)
+    return _stratified(by_provider, seed=f"services:{seed}", fraction=fraction)
 
 
 # --- satisfaction -------------------------------------------------------------------------

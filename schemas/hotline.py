@@ -261,6 +261,9 @@ class SatisfactionIn(Model):
     answer: Answer
     provider_id: int | None = Field(default=None, gt=0)
     incident_id: int | None = Field(default=None, gt=0)
+    # the return-visit task the answer comes from (a sampled service's: the answer is about
+    # that service and its caregiver, so it counts for her provider)
+    task_id: int | None = Field(default=None, gt=0)
     channel: Literal["app", "phone", "visit"] = "phone"
     comment: str = Field(default="", max_length=500)
 

@@ -50,6 +50,13 @@ class HoldDecision(StrEnum):
     DISMISSED = "dismissed"
 
 
+class SubsidyStopStatus(StrEnum):
+    """An elder's subsidy stopped by an officer (a fraud decision) until it is lifted."""
+
+    ACTIVE = "active"
+    LIFTED = "lifted"
+
+
 class Grade(StrEnum):
     EXCELLENT = "excellent"  # 优良
     QUALIFIED = "qualified"  # 合格
@@ -187,6 +194,8 @@ class HoldOut(Model):
     paid_fen: int
     recovered_fen: int
     note: str
+    # the visit behind the hold (the review page): elder, caregiver, item, times, money, proofs
+    record: dict[str, Any] = Field(default_factory=dict)
 
 
 class SettlementOut(Model):
@@ -202,6 +211,9 @@ class SettlementOut(Model):
     satisfied: int
     satisfaction_answers: int
     complaints: int
+    # the quarter's return-visit sample of its services (≥5 %, at least one): drawn, answered
+    return_visits_sampled: int = 0
+    return_visits_answered: int = 0
 
 
 class RatingIn(Model):
@@ -239,3 +251,51 @@ class DistrictSettlementOut(Model):
     gross_fen: int
     recovered_fen: int
     net_fen: int
+
+
+class ScopeOut(Model):
+    """The districts (and their streets) the caller may open on the providers pages."""
+
+    role: str
+    districts: list[str]
+    streets: dict[str, list[str]]
+    today: date  # the business day by the server's clock (the pages' default quarter and year)
+
+
+class ProviderCaregiverOut(Model):
+    """A provider's caregiver with her certificates (each with ``valid`` today: 持证上岗)."""
+
+    id: int
+    name: str
+    station_id: int
+    certificates: list[dict[str, Any]]
+    red_listed: bool
+    black_listed: bool
+
+
+class SignalOut(Model):
+    """A fraud signal not yet held: the record, the signal and its evidence (``key=value``)."""
+
+    record_id: int
+    provider_id: int | None
+    signal: str
+    detail: str
+    record: dict[str, Any]
+
+
+class SubsidyStopIn(Model):
+    """Stop an elder's subsidy from a day (today if none): her services are then all self-paid."""
+
+    reason: str = Field(min_length=1, max_length=500)
+    hold_id: int | None = Field(default=None, gt=0)  # the fraud case it was decided on
+    starts_on: date | None = None
+
+
+class SubsidyStopOut(Model):
+    id: int
+    elder_id: int
+    district: str
+    starts_on: date
+    reason: str
+    hold_id: int | None
+    status: SubsidyStopStatus

@@ -8,5 +8,6 @@ const PAGES = {
   "/console/applications": "./applications.js",
   "/console/meals": "./meals.js",
   "/console/welfare": "./welfare.js",
+  "/console/providers": "./providers.js",
 };
 import(PAGES[location.pathname.replace(/\/$/, "")] || "./assess.js");

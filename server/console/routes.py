@@ -29,6 +29,8 @@ PAGES = {
     "/console/applications": "staff.html",
     "/console/meals": "staff.html",
     "/console/welfare": "staff.html",
+    # service organisations (issue 14): the district officer's pages
+    "/console/providers": "staff.html",
     "/m/elder": "elder.html",
     "/m/family": "family.html",
     "/m/caregiver": "caregiver.html",

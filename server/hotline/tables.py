@@ -159,6 +159,9 @@ satisfaction = Table(
     Column("station_id", ForeignKey("stations.id"), nullable=False, index=True),
     Column("elder_id", ForeignKey("elders.id"), nullable=False),
     Column("provider_id", ForeignKey("caregivers.id"), nullable=True),
+    # the caregiver's employer (服务组织) when this was given: it stays that provider's if she
+    # moves (None: no caregiver named, or a row from before employers were kept)
+    Column("employer_id", ForeignKey("providers.id"), nullable=True),
     Column("incident_id", ForeignKey("incidents.id"), nullable=True),
     Column("task_id", ForeignKey("tasks.id"), nullable=True),
     Column("answer", String(24), nullable=False),
@@ -175,6 +178,9 @@ complaints = Table(
     Column("station_id", ForeignKey("stations.id"), nullable=False, index=True),
     Column("elder_id", ForeignKey("elders.id"), nullable=False),
     Column("provider_id", ForeignKey("caregivers.id"), nullable=True),
+    # the caregiver's employer (服务组织) when this was given: it stays that provider's if she
+    # moves (None: no caregiver named, or a row from before employers were kept)
+    Column("employer_id", ForeignKey("providers.id"), nullable=True),
     Column("text", Text, nullable=False),
     Column("status", String(10), nullable=False),  # ComplaintStatus
     Column("owner_user_id", ForeignKey("users.id"), nullable=True),

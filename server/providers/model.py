@@ -5,6 +5,7 @@ row and writes its audit row in the same transaction.
 - A listing (红黑名单) is active until an officer lifts it (or its period runs out: read-time).
 - A fraud hold is held until an officer upholds it (reversed, recovered) or dismisses it.
 - A rating is a draft until the officer signs it; a signed rating is final.
+- An elder's subsidy stop is active until an officer lifts it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from schemas.providers import ContractStatus as C
 from schemas.providers import HoldStatus as H
 from schemas.providers import ListingStatus as L
 from schemas.providers import RatingStatus as R
+from schemas.providers import SubsidyStopStatus as S
 from server.machine import Machine
 from server.platform import Tx, audit
 from server.providers.tables import (
@@ -22,6 +24,7 @@ from server.providers.tables import (
     provider_contracts,
     provider_listings,
     provider_ratings,
+    subsidy_stops,
 )
 
 CONTRACT_TRANSITIONS: Final[dict[C, frozenset[C]]] = {
@@ -50,7 +53,19 @@ RATING_TRANSITIONS: Final[dict[R, frozenset[R]]] = {
 }
 RATING: Final = Machine("rating", provider_ratings, R, RATING_TRANSITIONS)
 
-MACHINES: Final = {"contract": CONTRACT, "listing": LISTING, "fraud_hold": HOLD, "rating": RATING}
+STOP_TRANSITIONS: Final[dict[S, frozenset[S]]] = {
+    S.ACTIVE: frozenset({S.LIFTED}),
+    S.LIFTED: frozenset(),
+}
+STOP: Final = Machine("subsidy_stop", subsidy_stops, S, STOP_TRANSITIONS)
+
+MACHINES: Final = {
+    "contract": CONTRACT,
+    "listing": LISTING,
+    "fraud_hold": HOLD,
+    "rating": RATING,
+    "subsidy_stop": STOP,
+}
 
 
 async def transition(

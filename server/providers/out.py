@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from schemas.providers import (
     ContractOut,
@@ -17,7 +17,10 @@ from schemas.providers import (
     ProviderOut,
     RatingOut,
     RatingStatus,
+    SubsidyStopOut,
+    SubsidyStopStatus,
 )
+from server.registry.tables import caregivers, elders
 from server.texts import Text, render
 
 
@@ -82,7 +85,30 @@ def listing(row: Any, name: str, replanned: list[int] | None = None) -> ListingO
     )
 
 
-def hold(row: Any) -> HoldOut:
+# the names the review page shows beside a held or signalled record (select them with it)
+NAMES: Final = (elders.c.name.label("elder_name"), caregivers.c.name.label("caregiver_name"))
+
+
+def held_record(r: Any) -> dict[str, Any]:
+    """The visit behind a hold, as the review page shows it."""
+    return {
+        "elder_id": r.elder_id,
+        "elder_name": getattr(r, "elder_name", None),
+        "caregiver_id": r.caregiver_id,
+        "caregiver_name": getattr(r, "caregiver_name", None),
+        "item_name": r.item_name,
+        "started_at": r.started_at.isoformat(),
+        "ended_at": r.ended_at.isoformat(),
+        "minutes": round((r.ended_at - r.started_at).total_seconds() / 60, 1),
+        "price_fen": int(r.price_fen),
+        "subsidy_fen": int(r.subsidy_fen),
+        "proofs": [str(x) for x in r.proofs or ()],
+        "review": r.review,
+        "reversed": bool(r.reversed),
+    }
+
+
+def hold(row: Any, record: dict[str, Any] | None = None) -> HoldOut:
     return HoldOut(
         id=row.id,
         record_id=row.record_id,
@@ -93,6 +119,7 @@ def hold(row: Any) -> HoldOut:
         paid_fen=int(row.paid_fen),
         recovered_fen=int(row.recovered_fen),
         note=row.note,
+        record=record or {},
     )
 
 
@@ -110,4 +137,16 @@ def rating(row: Any, ending: list[int] | None = None) -> RatingOut:
         adjust_reason=row.adjust_reason,
         signed_by=row.signed_by,
         contracts_ending=ending or [],
+    )
+
+
+def subsidy_stop(row: Any) -> SubsidyStopOut:
+    return SubsidyStopOut(
+        id=row.id,
+        elder_id=row.elder_id,
+        district=row.district,
+        starts_on=row.starts_on,
+        reason=row.reason,
+        hold_id=row.hold_id,
+        status=SubsidyStopStatus(row.status),
     )

@@ -18,18 +18,33 @@ from schemas.providers import (
     HoldOut,
     ListingIn,
     ListingOut,
+    ProviderCaregiverOut,
     ProviderIn,
     ProviderOut,
     RatingIn,
     RatingOut,
     RatingSignIn,
+    ScopeOut,
     SettlementOut,
+    SignalOut,
     StreetProviderOut,
+    SubsidyStopIn,
+    SubsidyStopOut,
 )
 from server.auth.principal import Role
 from server.http import int_param, ok, parse, platform, require
 from server.openapi import doc
-from server.providers.flows import contracts, fraud, lists, money, rating, registry
+from server.providers.flows import (
+    contracts,
+    fraud,
+    lists,
+    money,
+    rating,
+    registry,
+    signals,
+    stops,
+    views,
+)
 from server.welfare import out as welfare_out
 from server.welfare.flows.statements import quarter_in_path
 
@@ -135,6 +150,37 @@ async def list_holds(request: web.Request) -> web.Response:
     return ok(await fraud.holds_of(platform(request), p, district=district))
 
 
+@doc(response=list[SignalOut])
+async def fraud_signals(request: web.Request) -> web.Response:
+    """The quarter's records with no arrival proof, or proven by a door card used for many
+    visits, not yet held: the officer holds one from its evidence."""
+    p = require(request, *OFFICERS)
+    district = request.match_info["district"]
+    quarter = quarter_in_path(request.match_info["quarter"])
+    return ok(await signals.signals_of(platform(request), p, district=district, quarter=quarter))
+
+
+@doc(response=SubsidyStopOut, status=201)
+async def stop_subsidy(request: web.Request) -> web.Response:
+    """停发补贴: the elder's services are self-paid from the day on, until lifted (audited)."""
+    p = require(request, *OFFICERS)
+    eid = int_param(request, "elder_id")
+    body = await parse(request, SubsidyStopIn)
+    return ok(await stops.create(platform(request), p, eid, body), 201)
+
+
+@doc(response=SubsidyStopOut)
+async def lift_stop(request: web.Request) -> web.Response:
+    p = require(request, *OFFICERS)
+    return ok(await stops.lift(platform(request), p, int_param(request, "stop_id")))
+
+
+@doc(response=list[SubsidyStopOut])
+async def district_stops(request: web.Request) -> web.Response:
+    p = require(request, *OFFICERS)
+    return ok(await stops.of_district(platform(request), p, request.match_info["district"]))
+
+
 @doc(response=SettlementOut)
 async def settlement(request: web.Request) -> web.Response:
     """The provider's quarter: gross, recovered, net; satisfaction and complaints."""
@@ -181,10 +227,42 @@ async def sign_rating(request: web.Request) -> web.Response:
     return ok(await rating.sign(platform(request), p, rid, body))
 
 
+@doc(response=ScopeOut)
+async def scope(request: web.Request) -> web.Response:
+    """The districts and streets the caller may open on the providers pages."""
+    p = require(request, *OFFICERS)
+    return ok(await views.scope(platform(request), p))
+
+
+@doc(response=list[ProviderOut])
+async def district_providers(request: web.Request) -> web.Response:
+    """The district's providers, red-listed first."""
+    p = require(request, *OFFICERS)
+    return ok(await views.of_district(platform(request), p, request.match_info["district"]))
+
+
+@doc(response=list[ProviderCaregiverOut])
+async def provider_caregivers(request: web.Request) -> web.Response:
+    """The provider's caregivers with their certificates (valid today or not)."""
+    p = require(request, *OFFICERS)
+    pid = int_param(request, "provider_id")
+    return ok(await views.caregivers_of(platform(request), p, pid))
+
+
+@doc(response=list[RatingOut])
+async def district_ratings(request: web.Request) -> web.Response:
+    p = require(request, *OFFICERS)
+    return ok(await views.ratings_of(platform(request), p, request.match_info["district"]))
+
+
 def routes() -> list[web.RouteDef]:
     """The providers URL table."""
     fmt = "{fmt:csv|xlsx}"
     return [
+        web.get("/api/v1/provider-scope", scope),
+        web.get("/api/v1/districts/{district}/providers", district_providers),
+        web.get("/api/v1/providers/{provider_id}/caregivers", provider_caregivers),
+        web.get("/api/v1/districts/{district}/provider-ratings", district_ratings),
         web.post("/api/v1/providers", create_provider),
         web.get("/api/v1/providers/{provider_id}", get_provider),
         web.get("/api/v1/providers/{provider_id}/contracts", provider_contracts),
@@ -198,6 +276,10 @@ def routes() -> list[web.RouteDef]:
         web.post("/api/v1/fraud-holds", open_hold),
         web.post("/api/v1/fraud-holds/{hold_id}/decision", decide_hold),
         web.get("/api/v1/districts/{district}/fraud-holds", list_holds),
+        web.get("/api/v1/districts/{district}/fraud-signals/{quarter}", fraud_signals),
+        web.post("/api/v1/elders/{elder_id}/subsidy-stops", stop_subsidy),
+        web.post("/api/v1/subsidy-stops/{stop_id}/lift", lift_stop),
+        web.get("/api/v1/districts/{district}/subsidy-stops", district_stops),
         web.get("/api/v1/providers/{provider_id}/settlements/{quarter:\\d{4}Q\\d}", settlement),
         web.get("/api/v1/providers/{provider_id}/settlements/{quarter}." + fmt, settlement_file),
         web.get("/api/v1/districts/{district}/provider-settlements/{quarter}", district_settlement),

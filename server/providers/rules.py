@@ -18,6 +18,10 @@ SHORT_VISIT_SHARE: Final = 0.5  # a record shorter than half the item's duration
 # its own (welfare ``targets``), passed in by the rating flow.
 SATISFACTION_TARGET: Final = 0.95
 RETURN_VISIT_SHARE: Final = 0.05
+# One printed door card proving this many visits with no location fix within this many days
+# is a signal: a copied card proves a visit without anyone at the door.
+DOOR_CARD_VISITS: Final = 6
+DOOR_CARD_DAYS: Final = 7
 
 
 def valid_certificate(certs: Iterable[Any], name: str, day: date) -> bool:
@@ -40,6 +44,39 @@ def valid_certificate(certs: Iterable[Any], name: str, day: date) -> bool:
 def too_short(recorded_s: float, duration_min: int) -> bool:
     """A record far below the item's duration (a 10-second record of a 90-minute bath)."""
     return duration_min > 0 and recorded_s < SHORT_VISIT_SHARE * duration_min * 60
+
+
+@dataclass(frozen=True)
+class CardUse:
+    """A visit proven only by the elder's printed door card (no location fix)."""
+
+    record_id: int
+    elder_id: int
+    version: int
+    day: date
+
+
+def card_reuse(
+    uses: Iterable[CardUse], *, visits: int = DOOR_CARD_VISITS, days: int = DOOR_CARD_DAYS
+) -> dict[int, int]:
+    """The visits whose card proved at least ``visits`` visits within some ``days`` days
+    around them: record id -> the most visits by that card in such a window."""
+    by_card: dict[tuple[int, int], list[CardUse]] = {}
+    for u in uses:
+        by_card.setdefault((u.elder_id, u.version), []).append(u)
+    found: dict[int, int] = {}
+    for group in by_card.values():
+        group.sort(key=lambda u: (u.day, u.record_id))
+        end = 0
+        for start, first in enumerate(group):
+            end = max(end, start)
+            while end + 1 < len(group) and (group[end + 1].day - first.day).days < days:
+                end += 1
+            n = end - start + 1
+            if n >= visits:
+                for u in group[start : end + 1]:
+                    found[u.record_id] = max(found.get(u.record_id, 0), n)
+    return found
 
 
 # ----- the annual rating ------------------------------------------------------------------------

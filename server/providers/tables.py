@@ -103,3 +103,17 @@ provider_ratings = Table(  # 年度评估: 优良 / 合格 / 不合格
     Column("signed_at", UtcDateTime, nullable=True),
     UniqueConstraint("provider_id", "year", name="uq_provider_ratings_provider_year"),
 )
+
+subsidy_stops = Table(  # 停发补贴: an officer's fraud decision; the charge reads it
+    "subsidy_stops",
+    metadata,
+    _id(),
+    Column("elder_id", ForeignKey("elders.id"), nullable=False, index=True),
+    Column("district", String(50), nullable=False),
+    Column("starts_on", Date, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("hold_id", ForeignKey("fraud_holds.id"), nullable=True),
+    Column("status", String(8), nullable=False),  # schemas.providers.SubsidyStopStatus
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by", ForeignKey("users.id"), nullable=True),
+)

@@ -298,6 +298,12 @@ TEXTS: Catalogue = {
     "error.not_recipient": ("只有被通知的人才能确认", "Only the person told can confirm"),
     "error.unknown_provider": ("本站没有这个服务商", "No such provider at this station"),
     "error.unknown_incident": ("这位老人没有这个呼叫", "No such call for this elder"),
+    "error.unknown_task": ("这位老人没有这个回访任务", "No such visit task for this elder"),
+    "error.unknown_hold": ("没有这个虚假记录复核", "No such fraud review"),
+    "error.subsidy.already_stopped": (
+        "该老人的补贴已停发，需先解除",
+        "This elder's subsidy is already stopped; lift it first",
+    ),
     "error.chain_not_changed": ("没有进行中的通知链", "No running chain to change"),
     "error.person_required": ("请说明代表谁", "Say whom you speak for"),
     "error.bad_override": ("步骤设置冲突", "Give either the steps or the delays, not both"),

@@ -45,6 +45,10 @@ TEXTS: Catalogue = {
     # Tasks the hotline makes, and why it cancels one.
     "hotline.task.missed_call": ("未接来电回拨 {caller}", "call back a missed call"),
     "hotline.task.quarterly_visit": ("{quarter} 季度回访", "quarterly return visit"),
+    "hotline.task.service_visit": (
+        "{quarter} 服务回访：{item}（记录 #{record}）",
+        "{quarter} return visit about a service: {item} (record #{record})",
+    ),
     "hotline.task.answered_after_all": (
         "来电已接听（事件迟到）",
         "the call was answered after all",

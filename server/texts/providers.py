@@ -9,6 +9,10 @@ from __future__ import annotations
 from server.texts.core import Catalogue
 
 TEXTS: Catalogue = {
+    "providers.problem.subsidy_stopped": (
+        "该老人的补贴已停发，需先解除",
+        "This elder's subsidy is already stopped; lift it first",
+    ),
     "providers.problem.credit_code_invalid": (
         "统一社会信用代码无效：{reason}",
         "the unified social credit code is not valid: {reason}",

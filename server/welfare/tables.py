@@ -97,6 +97,9 @@ service_records = Table(
     Column("arrival_lng", Float, nullable=True),
     Column("arrival_accuracy_m", Float, nullable=True),
     Column("door_code_ok", Boolean, nullable=False, server_default="0"),
+    # the elder's printed door card (its version) whose fixed code proved the visit; None for
+    # the phone's daily code. Many visits by one card with no location fix is a fraud signal.
+    Column("door_card_version", Integer, nullable=True),
     Column("elder_confirmed", Boolean, nullable=False, server_default="0"),
     Column("proofs", JSON, nullable=False),
     Column("review", String(10), nullable=False, server_default="pending"),

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import insert
+
 from server.identity import make_credit_code
+from server.welfare.tables import service_records
 from tests.support.api import Api
 
 DISTRICT = "朝阳区"
@@ -60,3 +64,32 @@ def listing(subject: str, sid: int, kind: str, start: str = "2026-11-23") -> dic
         "evidence": ["审计报告2026-17"],
         "starts_on": start,
     }
+
+
+async def seed_records(api: Api, at: list[datetime], **values: Any) -> list[int]:
+    """Passed service records of the test elder at these times, written directly (a seeded
+    history); ``values`` override the defaults (a 90-minute 助浴 paid 60 yuan)."""
+    ids = []
+    async with api.platform.store.begin() as conn:
+        for start in at:
+            row = {
+                "station_id": api.ids["station"],
+                "district": DISTRICT,
+                "elder_id": api.ids["elder"],
+                "item_code": "bath-help",
+                "item_name": "助浴",
+                "started_at": start,
+                "ended_at": start + timedelta(minutes=90),
+                "price_fen": 6000,
+                "subsidy_fen": 6000,
+                "self_pay_fen": 0,
+                "proofs": ["geofence"],
+                "review": "passed",
+                "created_at": start,
+                **values,
+            }
+            got = await conn.execute(
+                insert(service_records).values(**row).returning(service_records.c.id)
+            )
+            ids.append(int(got.scalar_one()))
+    return ids

@@ -70,14 +70,16 @@ async def open_complaint(
     """Open a ticket with a deadline; a timer alarms the station if it is still open then."""
     async with platform.tx() as tx:
         e = await elder_in_scope(tx, elder_id, station_id, is_admin)
+        employer = None
         if provider_id is not None:
-            await provider_of_station(tx, provider_id, int(e.station_id))
+            employer = await provider_of_station(tx, provider_id, int(e.station_id))
         deadline = tx.now + timedelta(hours=deadline_hours)
         cid = await new_complaint(
             tx,
             station_id=e.station_id,
             elder_id=elder_id,
             provider_id=provider_id,
+            employer_id=employer,
             text=text,
             deadline=deadline,
         )

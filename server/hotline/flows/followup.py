@@ -11,12 +11,15 @@ from sqlalchemy import insert, select
 
 from hotline.followup import (
     ResolvedEmergency,
+    SampledService,
     SatisfactionAnswer,
     SubsidisedElder,
     is_subsidised,
+    quarter_days,
     quarter_name,
     return_call,
     sample_return_visits,
+    sample_services,
     satisfaction_rates,
 )
 from schemas.hotline import Answer, SatisfactionIn
@@ -29,15 +32,19 @@ from server.hotline.tables import satisfaction
 from server.incidents.flows.presses import FALSE_ALARMS
 from server.incidents.model import timeline
 from server.incidents.tables import incidents
+from server.planning.model import midnight
 from server.platform import Platform, Tx
 from server.registry.guards import elder_for
 from server.registry.tables import caregivers, elders, stations
+from server.tasks.tables import tasks
 from server.texts import Text
 from server.welfare.flows.rulesets import targets_for
+from server.welfare.tables import service_records
 from server.welfare.workdays import business_date
 
 SATISFACTION_TARGET: Final = 0.95
 SAMPLE_VISITS_WITHIN: Final = timedelta(days=30)
+SERVICE_VISIT: Final = "return_service:"  # the source_ref prefix of a sampled service's visit
 
 
 async def call_back_after(platform: Platform, incident_id: int) -> None:
@@ -84,12 +91,14 @@ async def draw_sample(
         sample = await _sample_by_district(tx, frame, seed=name)
         where = {r.id: (r.lat, r.lng) for r in rows}
         created = await insert_new(tx, _visits(tx, name, sample, where))
+        services, made = await _service_sample(tx, name, station_id)
         return {
             "quarter": name,
             "frame": len(frame),
             "sampled": sum(len(v) for v in sample.values()),
-            "created": created,
+            "created": created + made,
             "by_station": {str(k): v for k, v in sample.items()},
+            "by_provider": {str(k): v for k, v in services.items()},
         }
 
 
@@ -109,6 +118,53 @@ async def _sample_by_district(
         mine = [e for e in frame if district[e.station_id] == d]
         sample.update(sample_return_visits(mine, seed=seed, fraction=t.return_visit_share))
     return sample
+
+
+def service_ref(quarter: str, record_id: int) -> str:
+    """A sampled service's return-visit task: its answer is about that record."""
+    return f"{SERVICE_VISIT}{quarter}:{record_id}"
+
+
+async def _service_sample(
+    tx: Tx, quarter: str, station_id: int | None
+) -> tuple[dict[int, list[int]], int]:
+    """The quarter's services, ≥5% of each provider's (at least one), as return-visit tasks."""
+    sr = service_records.c
+    start, end = (midnight(d) for d in quarter_days(quarter))
+    cond: Any = (sr.reversed.is_(False)) & (sr.started_at >= start)
+    cond &= sr.started_at < end + timedelta(days=1)
+    if station_id is not None:
+        cond &= sr.station_id == station_id
+    cols = (sr.id, sr.provider_id, sr.station_id, sr.elder_id, sr.item_name, elders.c.lat)
+    rows = (
+        await tx.conn.execute(
+            select(*cols, elders.c.lng).join(elders, elders.c.id == sr.elder_id).where(cond)
+        )
+    ).all()
+    sample = sample_services((SampledService(r.id, r.provider_id or 0) for r in rows), seed=quarter)
+    chosen = {rid for ids in sample.values() for rid in ids}
+    made = [
+        task_row(
+            tx,
+            station_id=r.station_id,
+            elder_id=r.elder_id,
+            kind="visit",
+            title=both(
+                Text(
+                    "hotline.task.service_visit",
+                    {"quarter": quarter, "item": r.item_name, "record": r.id},
+                )
+            ),
+            ref=service_ref(quarter, r.id),
+            due=tx.now + SAMPLE_VISITS_WITHIN,
+            priority=1,
+            lat=r.lat,
+            lng=r.lng,
+        )
+        for r in rows
+        if r.id in chosen
+    ]
+    return sample, await insert_new(tx, made)
 
 
 def _visits(
@@ -133,14 +189,38 @@ def _visits(
     ]
 
 
-async def provider_of_station(tx: Tx, provider_id: int, station_id: int) -> None:
-    """A provider (caregiver) named in a request must be one of the elder's station."""
+async def provider_of_station(tx: Tx, provider_id: int, station_id: int) -> int | None:
+    """A provider (caregiver) named in a request must be one of the elder's station; returns
+    her employer (服务组织) now, which the answer or complaint keeps if she moves."""
     by_id = caregivers.c.id == provider_id
-    row = (await tx.conn.execute(select(caregivers.c.station_id).where(by_id))).first()
+    cols = (caregivers.c.station_id, caregivers.c.provider_id)
+    row = (await tx.conn.execute(select(*cols).where(by_id))).first()
     if row is None or row.station_id != station_id:
         raise ApiError(
             422, "unknown_provider", "no such provider at this station", field="provider_id"
         )
+    return int(row.provider_id) if row.provider_id is not None else None
+
+
+async def _visit_of_elder(
+    tx: Tx, task_id: int, elder_id: int, caregiver_id: int | None
+) -> int | None:
+    """The return-visit task an answer comes from must be this elder's; for a sampled service
+    the caregiver it is about is that record's (unless the request names her)."""
+    task = (
+        await tx.conn.execute(
+            select(tasks.c.elder_id, tasks.c.source_ref).where(tasks.c.id == task_id)
+        )
+    ).first()
+    if task is None or task.elder_id != elder_id:
+        raise ApiError(422, "unknown_task", "no such visit task of this elder", field="task_id")
+    ref = str(task.source_ref or "")
+    if caregiver_id is None and ref.startswith(SERVICE_VISIT):
+        rid = int(ref.rsplit(":", 1)[1])
+        sr = service_records.c
+        got = (await tx.conn.execute(select(sr.caregiver_id).where(sr.id == rid))).scalar()
+        return int(got) if got is not None else None
+    return caregiver_id
 
 
 async def _incident_of_elder(tx: Tx, incident_id: int, elder_id: int) -> None:
@@ -164,19 +244,25 @@ async def record_satisfaction(
     incident_id: int | None,
     channel: str,
     comment: str,
+    task_id: int | None = None,
 ) -> int:
     """Store one answer."""
     async with platform.tx() as tx:
         e = await elder_in_scope(tx, elder_id, station_id, is_admin)
+        if task_id is not None:
+            provider_id = await _visit_of_elder(tx, task_id, elder_id, provider_id)
+        employer = None
         if provider_id is not None:
-            await provider_of_station(tx, provider_id, int(e.station_id))
+            employer = await provider_of_station(tx, provider_id, int(e.station_id))
         if incident_id is not None:
             await _incident_of_elder(tx, incident_id, elder_id)
         stmt = insert(satisfaction).values(
             station_id=e.station_id,
             elder_id=elder_id,
             provider_id=provider_id,
+            employer_id=employer,
             incident_id=incident_id,
+            task_id=task_id,
             answer=answer.value,
             channel=channel,
             comment=comment,
@@ -205,6 +291,7 @@ async def answer_satisfaction(platform: Platform, p: Principal, body: Satisfacti
         incident_id=body.incident_id,
         channel=body.channel,
         comment=body.comment,
+        task_id=body.task_id,
     )
 
 

@@ -23,6 +23,7 @@ from server.providers import model, out
 from server.providers.flows.common import officer_of
 from server.providers.rules import too_short
 from server.providers.tables import fraud_holds
+from server.registry.tables import caregivers, elders
 from server.welfare.flows.quota import reverse_record
 from server.welfare.fraud import Signal
 from server.welfare.tables import hospital_stays, service_records
@@ -200,15 +201,20 @@ async def decide(plat: Platform, p: Principal, hold_id: int, body: HoldDecisionI
 
 
 async def holds_of(plat: Platform, p: Principal, *, district: str) -> list[HoldOut]:
-    """The district's holds, open first."""
+    """The district's holds, open first, each with the visit it holds (the review's evidence)."""
+    sr = service_records.c
+    seen = (sr.elder_id, sr.caregiver_id, sr.item_name, sr.started_at, sr.ended_at)
+    money = (sr.price_fen, sr.subsidy_fen, sr.proofs, sr.review, sr.reversed)
     async with plat.store.read() as conn:
         await officer_of(conn, p, district)
         rows = (
             await conn.execute(
-                select(fraud_holds)
-                .join(service_records, service_records.c.id == fraud_holds.c.record_id)
-                .where(service_records.c.district == district)
+                select(fraud_holds, *seen, *money, *out.NAMES)
+                .join(service_records, sr.id == fraud_holds.c.record_id)
+                .join(elders, elders.c.id == sr.elder_id)
+                .outerjoin(caregivers, caregivers.c.id == sr.caregiver_id)
+                .where(sr.district == district)
                 .order_by(fraud_holds.c.status != HoldStatus.HELD.value, fraud_holds.c.id)
             )
         ).all()
-    return [out.hold(r) for r in rows]
+    return [out.hold(r, record=out.held_record(r)) for r in rows]

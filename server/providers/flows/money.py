@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schemas.hotline import Answer
 from schemas.providers import DistrictSettlementOut, HoldStatus, SettlementOut
 from schemas.welfare import RecordReview
 from server.auth.principal import Principal
+from server.hotline.flows.followup import service_ref
 from server.hotline.tables import complaints, satisfaction
 from server.planning.model import midnight
 from server.platform import Platform
@@ -26,6 +27,7 @@ from server.providers import out
 from server.providers.flows.common import officer_of, provider_row
 from server.providers.tables import fraud_holds, providers
 from server.registry.tables import caregivers
+from server.tasks.tables import tasks
 from server.welfare.ledger import period_bounds
 from server.welfare.statements import Sheet
 from server.welfare.tables import service_records
@@ -95,20 +97,27 @@ async def recovered_in(
     return int(total or 0)
 
 
+def about(table: Any, provider_id: int) -> ColumnElement[bool]:
+    """Satisfaction answers or complaints about the provider: each kept with the caregiver's
+    employer when it was given (she may have moved since); a row from before employers were
+    kept goes by her employer now."""
+    staff = select(caregivers.c.id).where(caregivers.c.provider_id == provider_id)
+    return or_(
+        table.c.employer_id == provider_id,
+        and_(table.c.employer_id.is_(None), table.c.provider_id.in_(staff)),
+    )
+
+
 async def _voice(
     conn: AsyncConnection, provider_id: int, start: datetime, end: datetime
 ) -> tuple[int, int, int]:
     """(satisfied answers, answers, complaints) about the provider's caregivers."""
-    mine = and_(
-        caregivers.c.provider_id == provider_id,
-        satisfaction.c.at >= start,
-        satisfaction.c.at < end,
-    )
+    sat, com = satisfaction.c, complaints.c
     answers = (
         await conn.execute(
-            select(satisfaction.c.answer)
-            .join(caregivers, caregivers.c.id == satisfaction.c.provider_id)
-            .where(mine)
+            select(sat.answer).where(
+                about(satisfaction, provider_id), sat.at >= start, sat.at < end
+            )
         )
     ).scalars()
     got = list(answers)
@@ -116,12 +125,7 @@ async def _voice(
         await conn.execute(
             select(func.count())
             .select_from(complaints)
-            .join(caregivers, caregivers.c.id == complaints.c.provider_id)
-            .where(
-                caregivers.c.provider_id == provider_id,
-                complaints.c.opened_at >= start,
-                complaints.c.opened_at < end,
-            )
+            .where(about(complaints, provider_id), com.opened_at >= start, com.opened_at < end)
         )
     ).scalar()
     return sum(1 for a in got if a in SATISFIED), len(got), int(lodged or 0)
@@ -134,6 +138,7 @@ async def _figures(
     found = await lines(conn, provider_id, start, end)
     back = await recovered_in(conn, provider_id, start, end)
     happy, answers, lodged = await _voice(conn, provider_id, start, end)
+    sampled, answered = await _return_visits(conn, provider_id, quarter, (start, end))
     gross = sum(x.subsidy_fen for x in found)
     figures = SettlementOut(
         provider_id=provider_id,
@@ -146,8 +151,40 @@ async def _figures(
         satisfied=happy,
         satisfaction_answers=answers,
         complaints=lodged,
+        return_visits_sampled=sampled,
+        return_visits_answered=answered,
     )
     return figures, found
+
+
+async def _return_visits(
+    conn: AsyncConnection, provider_id: int, quarter: str, within: tuple[datetime, datetime]
+) -> tuple[int, int]:
+    """(return visits drawn for the provider's services of the quarter, those answered)."""
+    sr = service_records.c
+    ids = (
+        await conn.execute(
+            select(sr.id).where(
+                sr.provider_id == provider_id, sr.started_at >= within[0], sr.started_at < within[1]
+            )
+        )
+    ).scalars()
+    refs = [service_ref(quarter, rid) for rid in ids]
+    if not refs:
+        return 0, 0
+    drawn = list(
+        (await conn.execute(select(tasks.c.id).where(tasks.c.source_ref.in_(refs)))).scalars()
+    )
+    if not drawn:
+        return 0, 0
+    answered = (
+        await conn.execute(
+            select(func.count(func.distinct(satisfaction.c.task_id))).where(
+                satisfaction.c.task_id.in_(drawn)
+            )
+        )
+    ).scalar()
+    return len(drawn), int(answered or 0)
 
 
 async def settlement(

@@ -22,12 +22,13 @@ from schemas.providers import (
 )
 from server.auth.principal import Principal
 from server.errors import ApiError, not_found
+from server.hotline.flows.followup import SERVICE_VISIT
 from server.hotline.tables import complaints, satisfaction
 from server.platform import Platform, audit
 from server.providers import model, out
 from server.providers.flows.common import officer_of, provider_row
-from server.providers.flows.money import SATISFIED, span
-from server.providers.rules import CURRENT_WEIGHTS, Evidence, parts, rate
+from server.providers.flows.money import SATISFIED, about, span
+from server.providers.rules import CURRENT_WEIGHTS, WEIGHTS, Evidence, parts, rate
 from server.providers.tables import fraud_holds, provider_contracts, provider_ratings
 from server.registry.tables import caregivers
 from server.services.tables import bookings
@@ -36,6 +37,20 @@ from server.tasks.tables import tasks
 from server.welfare.flows.rulesets import targets_for
 from server.welfare.tables import service_records
 from server.welfare.workdays import business_date
+
+
+async def answered_samples(conn: AsyncConnection, task_ids: set[int]) -> set[int]:
+    """The service records whose sampled return visit (these answered tasks) was made."""
+    if not task_ids:
+        return set()
+    refs = (
+        await conn.execute(
+            select(tasks.c.source_ref).where(
+                tasks.c.id.in_(task_ids), tasks.c.source_ref.startswith(SERVICE_VISIT)
+            )
+        )
+    ).scalars()
+    return {int(str(ref).rsplit(":", 1)[1]) for ref in refs}
 
 
 async def evidence(conn: AsyncConnection, provider_id: int, year: int) -> Evidence:
@@ -91,7 +106,7 @@ async def evidence(conn: AsyncConnection, provider_id: int, year: int) -> Eviden
     answers = (
         await conn.execute(
             select(satisfaction.c.answer, satisfaction.c.task_id).where(
-                satisfaction.c.provider_id.in_(staff),
+                about(satisfaction, provider_id),
                 satisfaction.c.at >= start,
                 satisfaction.c.at < end,
             )
@@ -102,13 +117,14 @@ async def evidence(conn: AsyncConnection, provider_id: int, year: int) -> Eviden
             select(func.count())
             .select_from(complaints)
             .where(
-                complaints.c.provider_id.in_(staff),
+                about(complaints, provider_id),
                 complaints.c.opened_at >= start,
                 complaints.c.opened_at < end,
             )
         )
     ).scalar()
     followed = {a.task_id for a in answers if a.task_id is not None}
+    sampled = await answered_samples(conn, followed)
     return Evidence(
         visits=len(recs),
         satisfied=sum(1 for a in answers if a.answer in SATISFIED),
@@ -118,7 +134,9 @@ async def evidence(conn: AsyncConnection, provider_id: int, year: int) -> Eviden
         missed=int(missed or 0),
         proven=sum(1 for r in recs if r.proofs or r.elder_confirmed),
         fraud_upheld=int(upheld or 0),
-        return_visits=sum(1 for r in recs if r.task_id is not None and r.task_id in followed),
+        return_visits=sum(
+            1 for r in recs if r.id in sampled or (r.task_id is not None and r.task_id in followed)
+        ),
     )
 
 
@@ -147,7 +165,11 @@ async def compute(plat: Platform, p: Principal, body: RatingIn) -> RatingOut:
                         score=score,
                         computed_grade=grade.value,
                         grade=grade.value,
-                        evidence={**ev.as_json(), "parts": parts(ev, CURRENT_WEIGHTS, **aims)},
+                        evidence={
+                            **ev.as_json(),
+                            "parts": parts(ev, CURRENT_WEIGHTS, **aims),
+                            "weights": WEIGHTS[CURRENT_WEIGHTS]["weights"],
+                        },
                         weights_version=CURRENT_WEIGHTS,
                         created_at=tx.now,
                     )

@@ -18,10 +18,12 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from schemas.providers import SubsidyStopStatus
 from schemas.welfare import EligibilityOut, PeriodCloseOut
 from server.auth.principal import Principal
 from server.errors import ApiError
 from server.platform import Platform, Tx, audit, dialect_insert
+from server.providers.tables import subsidy_stops
 from server.registry.guards import elder_for
 from server.welfare import ledger, out
 from server.welfare.flows.eligibility import (
@@ -204,6 +206,17 @@ async def quota_left(
     return elig, rs, max(0, left), entries
 
 
+async def subsidy_stopped(conn: AsyncConnection, *, elder_id: int, on: date) -> bool:
+    """Whether an officer's stop of the elder's subsidy is in force on the service day."""
+    s = subsidy_stops.c
+    got = await conn.execute(
+        select(s.id).where(
+            s.elder_id == elder_id, s.status == SubsidyStopStatus.ACTIVE.value, s.starts_on <= on
+        )
+    )
+    return got.first() is not None
+
+
 async def charge_record(
     conn: AsyncConnection,
     *,
@@ -216,6 +229,8 @@ async def charge_record(
 ) -> tuple[Charge, str | None]:
     """Split a completed service into subsidy and self-pay and write its entries (locked)."""
     elig, rs = await eligibility_for(conn, elder=elder, on=service_day)
+    if elig is not None and await subsidy_stopped(conn, elder_id=elder.id, on=service_day):
+        elig = None  # 停发补贴 (an officer's fraud decision): all of it is self-pay
     entries: list[Entry] = []
     account: str | None = None
     settlement = rs.settlement if rs is not None else Settlement.MONTHLY

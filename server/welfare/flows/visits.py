@@ -71,6 +71,18 @@ async def expected_code(
     return door_code(secret, elder_id, day)
 
 
+async def card_used(tx: Tx, *, elder_id: int, entered: str | None) -> int | None:
+    """The version of the elder's door card if the code entered is the card's (not the
+    phone's daily one)."""
+    mine = door_cards.c.elder_id == elder_id
+    card = (
+        await tx.conn.execute(select(door_cards.c.code, door_cards.c.version).where(mine))
+    ).first()
+    if card is None or not entered or not hmac.compare_digest(card.code, entered.strip()):
+        return None
+    return int(card.version)
+
+
 async def phone_code(plat: Platform, p: Principal, *, elder_id: int) -> tuple[date, str]:
     """Today's code for the elder's phone: the caregiver types it in to prove the visit. An
     operator may fetch it only for an elder without a phone (to read it out on the landline or
@@ -141,6 +153,7 @@ async def record_service(
         secret=secret,
     )
     district = await district_of(tx.conn, station_id=elder.station_id)
+    card = await card_used(tx, elder_id=elder.id, entered=door_code_entered) if found else None
     rid = await _insert_record(
         tx,
         booking=(booking.id, int(booking.price_fen)),
@@ -152,6 +165,7 @@ async def record_service(
         arrival=(arrival, arrival_accuracy_m),
         found=found,
         notes=notes,
+        card=card,
     )
     await _charge(
         tx, rid=rid, elder=elder, price_fen=int(booking.price_fen), item=item, day=day,
@@ -235,6 +249,7 @@ async def _insert_record(
     arrival: tuple[GeoPoint | None, float | None],
     found: list[str],
     notes: str,
+    card: int | None = None,
 ) -> int:
     """The record as captured (``booking``: its id, if any, and the price), all self-paid
     until its charge is written."""
@@ -265,6 +280,7 @@ async def _insert_record(
                 arrival_lng=fix.lng if fix else None,
                 arrival_accuracy_m=accuracy,
                 door_code_ok=ProofKind.DOOR_CODE.value in found,
+                door_card_version=card if ProofKind.DOOR_CODE.value in found else None,
                 proofs=found,
                 notes=notes,
                 created_at=tx.now,

@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: a2bed6e8ceea
+Revision ID: 53aafd0e2e5c
 Revises: 
-Create Date: 2026-12-07 04:33:47.908534
+Create Date: 2026-12-07 04:58:36.294713
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from alembic import op
 import server.store.types
 
 
-revision = 'a2bed6e8ceea'
+revision = '53aafd0e2e5c'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -653,6 +653,7 @@ def upgrade() -> None:
     sa.Column('station_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('elder_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('provider_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('employer_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('text', sa.Text(), nullable=False),
     sa.Column('status', sa.String(length=10), nullable=False),
     sa.Column('owner_user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
@@ -661,6 +662,7 @@ def upgrade() -> None:
     sa.Column('opened_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['elder_id'], ['elders.id'], name=op.f('fk_hotline_complaints_elder_id_elders')),
+    sa.ForeignKeyConstraint(['employer_id'], ['providers.id'], name=op.f('fk_hotline_complaints_employer_id_providers')),
     sa.ForeignKeyConstraint(['owner_user_id'], ['users.id'], name=op.f('fk_hotline_complaints_owner_user_id_users')),
     sa.ForeignKeyConstraint(['provider_id'], ['caregivers.id'], name=op.f('fk_hotline_complaints_provider_id_caregivers')),
     sa.ForeignKeyConstraint(['station_id'], ['stations.id'], name=op.f('fk_hotline_complaints_station_id_stations')),
@@ -1011,6 +1013,7 @@ def upgrade() -> None:
     sa.Column('station_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('elder_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('provider_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('employer_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('incident_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('task_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('answer', sa.String(length=24), nullable=False),
@@ -1019,6 +1022,7 @@ def upgrade() -> None:
     sa.Column('recorded_by', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('at', server.store.types.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['elder_id'], ['elders.id'], name=op.f('fk_hotline_satisfaction_elder_id_elders')),
+    sa.ForeignKeyConstraint(['employer_id'], ['providers.id'], name=op.f('fk_hotline_satisfaction_employer_id_providers')),
     sa.ForeignKeyConstraint(['incident_id'], ['incidents.id'], name=op.f('fk_hotline_satisfaction_incident_id_incidents')),
     sa.ForeignKeyConstraint(['provider_id'], ['caregivers.id'], name=op.f('fk_hotline_satisfaction_provider_id_caregivers')),
     sa.ForeignKeyConstraint(['recorded_by'], ['users.id'], name=op.f('fk_hotline_satisfaction_recorded_by_users')),
@@ -1233,6 +1237,7 @@ def upgrade() -> None:
     sa.Column('arrival_lng', sa.Float(), nullable=True),
     sa.Column('arrival_accuracy_m', sa.Float(), nullable=True),
     sa.Column('door_code_ok', sa.Boolean(), server_default='0', nullable=False),
+    sa.Column('door_card_version', sa.Integer(), nullable=True),
     sa.Column('elder_confirmed', sa.Boolean(), server_default='0', nullable=False),
     sa.Column('proofs', sa.JSON(), nullable=False),
     sa.Column('review', sa.String(length=10), server_default='pending', nullable=False),
@@ -1317,11 +1322,33 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['task_id'], ['tasks.id'], name=op.f('fk_task_visits_task_id_tasks')),
     sa.PrimaryKeyConstraint('task_id', name=op.f('pk_task_visits'))
     )
+    op.create_table('subsidy_stops',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('elder_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('district', sa.String(length=50), nullable=False),
+    sa.Column('starts_on', sa.Date(), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('hold_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('status', sa.String(length=8), nullable=False),
+    sa.Column('created_at', server.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_by', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_subsidy_stops_created_by_users')),
+    sa.ForeignKeyConstraint(['elder_id'], ['elders.id'], name=op.f('fk_subsidy_stops_elder_id_elders')),
+    sa.ForeignKeyConstraint(['hold_id'], ['fraud_holds.id'], name=op.f('fk_subsidy_stops_hold_id_fraud_holds')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_subsidy_stops'))
+    )
+    with op.batch_alter_table('subsidy_stops', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_subsidy_stops_elder_id'), ['elder_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('subsidy_stops', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_subsidy_stops_elder_id'))
+
+    op.drop_table('subsidy_stops')
     op.drop_table('task_visits')
     with op.batch_alter_table('hotline_alert_attempts', schema=None) as batch_op:
         batch_op.drop_index('uq_hotline_attempts_number')
