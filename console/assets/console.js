@@ -61,7 +61,7 @@ addStrings({
   ev_marked_medical: "标记医疗急救", ev_escalation_skipped: "升级跳过", ev_called_120: "已拨打120", ev_care_record: "护理记录",
   unknown_caller: "未知号码", sign_in_locked: "{name} 的账号登录失败过多（来自 {source}），暂停 {minutes} 分钟", show_number: "显示号码", call_ringing: "来电", call_answered: "通话中", call_ended: "已挂断", call_missed: "未接",
   other_type: "其他类型…", find_elder: "查找老人并建单", recent_calls: "近期来电",
-  nav_assess: "能力评估", nav_daycare: "日间托老", nav_volunteers: "志愿者", nav_reports: "运营报表", nav_audit: "审计日志", nav_applications: "补贴审批", nav_meals: "助餐", nav_welfare: "补贴与对账",
+  nav_assess: "能力评估", nav_daycare: "日间托老", nav_volunteers: "志愿者", nav_reports: "运营报表", nav_audit: "审计日志", nav_applications: "补贴审批", nav_meals: "助餐", nav_welfare: "补贴与对账", nav_providers: "服务组织",
   sign_out: "退出", escalation: "升级流程（邻居、家属、120）", chain_status: "状态", chain_next: "下一步",
   chain_none: "尚未启动", escalate: "立即升级", escalate_default: "调度员手动升级", escalated: "已升级",
   medical: "医疗急救", medical_ok: "已标记为医疗急救，建议拨打120", called_120: "已拨打120", called_120_ok: "已记录拨打120",
@@ -121,7 +121,7 @@ addStrings({
   ev_marked_medical: "Marked medical", ev_escalation_skipped: "Escalation step skipped", ev_called_120: "Called 120", ev_care_record: "Care record",
   unknown_caller: "unknown number", sign_in_locked: "Too many failed sign-ins to {name} (from {source}): held for {minutes} min", show_number: "show number", call_ringing: "ringing", call_answered: "on the line", call_ended: "ended", call_missed: "missed",
   other_type: "Other type…", find_elder: "Find the elder and open a call", recent_calls: "Recent calls",
-  nav_assess: "Assessment", nav_daycare: "Day care", nav_volunteers: "Volunteers", nav_reports: "Reports", nav_audit: "Audit log", nav_applications: "Applications", nav_meals: "Meals", nav_welfare: "Subsidy",
+  nav_assess: "Assessment", nav_daycare: "Day care", nav_volunteers: "Volunteers", nav_reports: "Reports", nav_audit: "Audit log", nav_applications: "Applications", nav_meals: "Meals", nav_welfare: "Subsidy", nav_providers: "Providers",
   sign_out: "Sign out", escalation: "Escalation (neighbour, family, 120)", chain_status: "Status", chain_next: "next",
   chain_none: "not started", escalate: "Escalate now", escalate_default: "escalated by the operator", escalated: "Escalated",
   medical: "Medical emergency", medical_ok: "Marked medical: advise 120", called_120: "Called 120", called_120_ok: "Recorded: 120 called",
@@ -239,7 +239,9 @@ function shell() {
   app.replaceChildren(
     h("header", { class: "top" },
       h("div", { class: "brand" }, h("span", { class: "logo", text: "安心" }), h("span", { id: "station-name" })),
-      h("nav", { class: "nav", "aria-label": "pages" }, [["/console/assess", "nav_assess"], ["/console/daycare", "nav_daycare"], ["/console/volunteers", "nav_volunteers"], ...REPORT_PAGES]
+      h("nav", { class: "nav", "aria-label": "pages" }, [["/console/assess", "nav_assess"], ["/console/daycare", "nav_daycare"], ["/console/volunteers", "nav_volunteers"], ...REPORT_PAGES,
+        // the providers' page is the district's (and an admin's), not a station operator's
+        ...(session.data && session.data.role === "admin" ? [["/console/providers", "nav_providers"]] : [])]
         .map(([href, key]) => h("a", { href: href + STATION_Q, text: t(key) }))),
       h("div", { id: "today", class: "today", "aria-label": t("today") }),
       h("div", { class: "top-actions" },
