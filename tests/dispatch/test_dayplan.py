@@ -8,7 +8,15 @@ import pytest
 
 from dispatch.dayplan import insert_emergency, plan_day
 from dispatch.geo import GeoPoint
-from dispatch.model import HOUR, DayPlan, DaySnapshot, Priority, Route, UnassignedWhy
+from dispatch.model import (
+    HOUR,
+    DayPlan,
+    DaySnapshot,
+    Priority,
+    Route,
+    UnassignedWhy,
+    latest_start_s,
+)
 from tests.dispatch.helpers import PARAMS, STATION, at, caregiver, task
 
 
@@ -357,3 +365,10 @@ def test_fallback_plan_keeps_the_plan_in_force_and_respects_windows_and_skills()
             if t.pinned_to is None:
                 assert t.earliest_s <= v.start_s <= t.latest_s
     assert set(plan.assignment()) | {u.task_id for u in plan.unassigned} == set(by_id)
+
+
+def test_booked_work_starts_in_time_to_end_inside_its_window() -> None:
+    """A 60-minute visit booked 10:00-12:00 starts by 11:00; a 15-minute task due in 10
+    minutes starts when its window opens."""
+    assert latest_start_s(10 * HOUR, 12 * HOUR, HOUR) == 11 * HOUR
+    assert latest_start_s(10 * HOUR, 10 * HOUR + 600, 900) == 10 * HOUR
