@@ -372,3 +372,19 @@ def test_booked_work_starts_in_time_to_end_inside_its_window() -> None:
     minutes starts when its window opens."""
     assert latest_start_s(10 * HOUR, 12 * HOUR, HOUR) == 11 * HOUR
     assert latest_start_s(10 * HOUR, 10 * HOUR + 600, 900) == 10 * HOUR
+
+
+def test_the_baseline_takes_visits_strictly_in_booking_order() -> None:
+    """One caregiver; task 2 (booked first, any time, two hours) and task 10 (booked later,
+    must start by 09:00). The fallback plan takes the urgent one first and fits both; the
+    phone-and-paper baseline gives the day to task 2 first (booking order: 2 before 10, by
+    number) and has no room left for task 10."""
+    from dispatch.dayplan import fallback_plan
+
+    snap = DaySnapshot(
+        STATION, (caregiver(1),), (task("2", 1, 0, 8, 17, 120), task("10", -1, 0, 8, 9, 60))
+    )
+    assert set(fallback_plan(snap, PARAMS).assignment()) == {"2", "10"}
+    booked = fallback_plan(snap, PARAMS, booking_order=True)
+    assert [v.task_id for v in booked.routes[0].visits] == ["2"]
+    assert [u.task_id for u in booked.unassigned] == ["10"]
