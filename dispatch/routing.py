@@ -682,13 +682,10 @@ def solve(
         # the last one took: on large instances (400+ visits) one start already takes a
         # tenth of the limit, and the time is better spent in ruin and recreate.
         last = max(took.values(), default=0.0)
-        # Under a solution limit only the safety cap stops the portfolio (a start skipped
-        # because the machine is busy would change the plan).
-        timed = params.solution_limit is None
         if best is not None and (
             left() <= 0
-            or (timed and spent > 2 * params.portfolio_share * params.time_limit_s)
-            or (timed and spent + last > share_total)
+            or spent > 2 * params.portfolio_share * params.time_limit_s
+            or (params.solution_limit is None and spent + last > share_total)
         ):
             break
         b = _Built(problem, params.seed, mats, order)
