@@ -534,12 +534,15 @@ def fallback_plan(
     params: PlanParams | None = None,
     *,
     travel: TravelTimeModel | None = None,
+    booking_order: bool = False,
 ) -> DayPlan:
     """A plan without the solver, for when it failed or ran out of time: pinned work first,
     then each caregiver's visits of the plan in force in their order, re-timed, then the
-    other tasks appended greedily where they start earliest. Windows, skills, shifts and
-    maximum working time are kept; lunch breaks and balance are not. Pure Python, bounded
-    (tasks × caregivers), so it cannot hang.
+    other tasks appended greedily where they start earliest, the most urgent first (with
+    `booking_order`, as the simulator's phone-and-paper baseline plans: strictly in the order
+    they were booked, i.e. task ids ascending). Windows, skills, shifts and maximum working
+    time are kept; lunch breaks and balance are not. Pure Python, bounded (tasks ×
+    caregivers), so it cannot hang.
     """
     t0 = time.perf_counter()
     params = params if params is not None else PlanParams()
@@ -567,7 +570,7 @@ def fallback_plan(
                 taken.add(t.task_id)
     rest = sorted(
         (t for t in screened.tasks if t.task_id not in taken),
-        key=lambda t: (-int(t.priority), t.latest_s, t.earliest_s, t.task_id),
+        key=_booked if booking_order else _urgent,
     )
 
     def home(c: Caregiver) -> GeoPoint:
@@ -653,6 +656,15 @@ def fallback_plan(
         seconds=time.perf_counter() - t0,
     )
     return _with_diff(plan, snap, params)
+
+
+def _urgent(t: Task) -> tuple[int, int, int, str]:
+    return (-int(t.priority), t.latest_s, t.earliest_s, t.task_id)
+
+
+def _booked(t: Task) -> tuple[int, int, str]:
+    """Booking order: the store numbers tasks as they are made (other ids after, by name)."""
+    return (0, int(t.task_id), "") if t.task_id.isdigit() else (1, 0, t.task_id)
 
 
 def plan_day_with_cover(

@@ -75,6 +75,15 @@ UNASSIGNED_TEXT: Mapping[UnassignedWhy, str] = MappingProxyType(
 )
 
 
+def latest_start_s(window_start_s: int, window_end_s: int, duration_s: int) -> int:
+    """The latest start of work booked for a window: done by the window's end. A booking's
+    window holds the whole visit, as the booking service books it (it refuses a window shorter
+    than the service, offers as soon as possible a window exactly the service's length, and
+    refuses two bookings of one elder whose windows overlap); a task's window means the same.
+    A window shorter than the work (a hotline task due soon) starts it when the window opens."""
+    return max(window_start_s, window_end_s - max(0, duration_s))
+
+
 @dataclass(frozen=True)
 class Lunch:
     """A lunch break of `duration_s` starting between `earliest_s` and `latest_s`."""
@@ -109,7 +118,9 @@ class Caregiver:
 
 @dataclass(frozen=True)
 class Task:
-    """A scheduled service at an elder's home; the service must start inside the window."""
+    """A scheduled service at an elder's home; the service must start inside the window
+    [earliest_s, latest_s] (for booked work, `latest_start_s`: so that it ends by the window's
+    end)."""
 
     task_id: str
     elder_id: int

@@ -20,6 +20,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from dispatch.geo import GeoPoint, haversine_m
+from dispatch.model import latest_start_s
 from dispatch.routing import SolverParams
 from dispatch.travel import GreatCircleTravel, TravelMode, TravelParams
 from schemas.hotline import PressOutcome
@@ -141,7 +142,8 @@ class Caregiver:
 
 @dataclass(frozen=True)
 class Visit:
-    """A booked service: it must start inside [window_start_s, window_end_s]."""
+    """A booked service: done inside [window_start_s, window_end_s] (the booking service's
+    rule: the window holds the whole visit), so it starts by `latest_start_s`."""
 
     id: str
     elder_id: str
@@ -155,6 +157,12 @@ class Visit:
     window_end_s: int
     planned_s: int  # the menu's duration
     actual_s: int  # how long it takes today (service noise)
+
+    @property
+    def latest_start_s(self) -> int:
+        """The latest start the elder was promised: the booked length before the window ends
+        (the planner's rule, `dispatch.model.latest_start_s`)."""
+        return latest_start_s(self.window_start_s, self.window_end_s, self.planned_s)
 
 
 @dataclass(frozen=True)

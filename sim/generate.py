@@ -60,6 +60,9 @@ SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋�
 _PAIRS = "秀英桂英玉兰秀兰凤英淑珍建国建华国强德明春花淑兰玉珍桂兰振华文华丽华宝山福林金凤秀珍玉梅凤兰淑英志刚永福树林长友素芳桂芝"
 ELDER_GIVEN = tuple(_PAIRS[i : i + 2] for i in range(0, len(_PAIRS), 2))
 CAREGIVER_GIVEN = tuple("芳静敏丽娟霞燕伟强军磊洋婷艳杰涛红梅琳鹏")
+# Draws of (elder, item, window) for one visit before giving it up: only a district with
+# far more visits than its elders' days can hold runs out.
+MAX_BOOKING_DRAWS = 100
 
 
 def generate(scenario: Scenario, seed: int) -> Day:
@@ -307,11 +310,18 @@ def _visits(
         codes = [c for c, w in b.menu.items() if c in MENU and w > 0]
         item_w = list(itertools.accumulate(b.menu[c] for c in codes))
         who = _weighted_picker(elders, [b.care_weight.get(e.care_level, 0.0) for e in elders])
+        taken: dict[str, list[tuple[int, int]]] = {}
         for _ in range(b.count):
-            elder = who(rng)
-            code = codes[bisect.bisect_right(item_w, rng.random() * item_w[-1])]
-            start, end = _window(rng, st_by_id[elder.station_id], MENU[code].minutes, b)
-            rows.append((elder, code, start, end))
+            for _draw in range(MAX_BOOKING_DRAWS):
+                elder = who(rng)
+                code = codes[bisect.bisect_right(item_w, rng.random() * item_w[-1])]
+                start, end = _window(rng, st_by_id[elder.station_id], MENU[code].minutes, b)
+                # The booking service refuses a window that overlaps another booking of the
+                # same elder (booking.double_booked): draw again rather than book a refusal.
+                if not any(s < end and start < e for s, e in taken.get(elder.id, ())):
+                    taken.setdefault(elder.id, []).append((start, end))
+                    rows.append((elder, code, start, end))
+                    break
     rows.sort(key=lambda r: (r[2], r[0].id, r[1]))
     noise = scn.behaviour.service_noise
     return tuple(

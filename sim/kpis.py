@@ -10,8 +10,9 @@ alarm, not a repeat press; see `HelpCall.real_emergency`):
   never arrived;
 - time to acceptance (press → first `accepted`), offers per call, and the escalation steps
   that fired, by step kind, over every call.
-Visits: done; started more than 15 minutes after their window closed (the latest start the
-elder was promised; the same yardstick for every policy); missed, by reason.
+Visits: done; started more than 15 minutes after the latest start the elder was promised
+(the booked length before the window closes: the window holds the whole visit; the same
+yardstick for every policy); missed, by reason.
 Meals: delivered; inside the kitchen's lunch window; within `max_minutes_to_door` (30) of
 leaving the kitchen; missed, by reason.
 Caregivers: travel and working minutes (travel, visits, meals, calls), and overtime (work
@@ -269,7 +270,7 @@ def visit_kpis(day: Day, log: RunLog) -> VisitKpis:
         if TaskStep.DONE in mine:
             done += 1
         started = mine.get(TaskStep.STARTED)
-        if started and started[0][0] - v.window_end_s > LATE_VISIT_S:
+        if started and started[0][0] - v.latest_start_s > LATE_VISIT_S:
             late += 1
     reasons = _missed({v.id: steps.get(v.id, {}) for v in day.visits})
     return VisitKpis(

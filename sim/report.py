@@ -111,7 +111,7 @@ def _rows(k: Kpis) -> list[tuple[str, str, str] | str]:
         ("升级步骤", "escalations by step", ", ".join(f"{s}: {n}" for s, n in c.escalations.items()) or "–"),
         "上门服务 Visits",
         ("完成 / 总数", "done / booked", f"{v.done} / {v.total}"),
-        ("晚于时段15分钟以上开始", "started > 15 min after the window", _num(v.late_15)),
+        ("晚于最迟开始时间15分钟以上", "started > 15 min after the latest start", _num(v.late_15)),
         ("未完成及原因", "missed, by reason", _reasons(v.missed, v.missed_by_reason)),
         "送餐 Meals",
         ("送达 / 总数", "delivered / ordered", f"{m.delivered} / {m.total}"),

@@ -395,6 +395,35 @@ def _check_bookings(scn: Scenario) -> Iterator[Problem]:
             yield _err(path + ".elder", f'no elder "{row.elder}"')
         if row.item not in MENU:
             yield _err(path + ".item", f'"{row.item}" is not on the menu; known: {", ".join(MENU)}')
+    yield from _check_booked_windows(b.rows)
+
+
+def _check_booked_windows(rows: Sequence[contract.BookingRow]) -> Iterator[Problem]:
+    """Bookings the booking service will refuse (the day runs; they are missed): a window
+    shorter than the service (it must hold the whole visit), or one that overlaps another
+    booking of the same elder."""
+    seen: dict[str, list[tuple[int, int, int]]] = {}
+    for k, row in enumerate(rows):
+        path = f'bookings.rows[{k} elder "{row.elder}"]'
+        start, end = clock_s(row.start), clock_s(row.end)
+        item = MENU.get(row.item)
+        if item is not None and start < end < start + item.minutes * 60:
+            yield _warn(
+                path + ".end",
+                f"the window is shorter than {row.item} ({item.minutes} min): the booking "
+                "service will refuse it (booking.window_too_short)",
+            )
+            continue
+        mine = seen.setdefault(row.elder, [])
+        clash = next((j for j, a, b in mine if a < end and start < b), None)
+        if clash is not None:
+            yield _warn(
+                path + ".start",
+                f"overlaps bookings.rows[{clash}] of the same elder: the booking service will "
+                "refuse it (booking.double_booked)",
+            )
+        else:
+            mine.append((k, start, end))  # a refused booking holds no slot
 
 
 def _check_meals(scn: Scenario) -> Iterator[Problem]:

@@ -129,7 +129,9 @@ def task_rows(day: Day, log: RunLog) -> list[dict[str, object]]:
             "item": v.item,
             "window_start": clock(v.window_start_s),
             "window_end": clock(v.window_end_s),
-            "late_min": None if started is None else max(0, round((started - v.window_end_s) / 60)),
+            "late_min": None
+            if started is None
+            else max(0, round((started - v.latest_start_s) / 60)),
         }
         rows.append(row)
     for m in day.meals:

@@ -3,8 +3,9 @@
     anxin sim run SCENARIO.json --seed N [--policy anxin|greedy] [--out DIR] [--database-url URL]
         replay one day through the real system; writes DIR/kpis.json, calls.csv, tasks.csv,
         report.html (and log.jsonl)
-    anxin sim compare SCENARIO.json --seeds 1-20 [--database-url URL]
-        both policies on the same seeds: policy × KPI, mean and 95 % interval, and the bound
+    anxin sim compare SCENARIO.json --seeds 1-20 [--jobs N] [--database-url URL]
+        both policies on the same seeds: policy × KPI, mean and 95 % interval, and the bound;
+        --jobs N runs N of the seed × policy runs at once (processes, a store each)
     anxin sim validate | generate | schema ...   as `python -m sim` (sim/cli.py)
 
 Exit codes: 0 done, 1 the scenario cannot run, 2 bad usage.
@@ -15,9 +16,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import resource
 import sys
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import TextIO
 
@@ -69,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--seeds", default="1-20", help='e.g. "1-20" or "1,3,5"')
     c.add_argument("--database-url", default=None)
     c.add_argument("--out", type=Path, default=None, help="also write compare.json here")
+    c.add_argument("--jobs", type=int, default=1, help="runs in parallel (processes); default 1")
     for name in ("validate", "generate", "schema"):
         sub.add_parser(name, add_help=False)
     return p
@@ -116,8 +120,24 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except ValueError as exc:
         print(f"--seeds: {exc}", file=stderr)
         return 2
-    text, data = compare(loaded.scenario, seeds, database_url=args.database_url)
+    if args.jobs < 1 or (args.jobs > 1 and args.database_url is not None):
+        print("--jobs must be >= 1, and 1 with --database-url (one database each)", file=stderr)
+        return 2
+    text, data = compare(
+        loaded.scenario,
+        seeds,
+        database_url=args.database_url,
+        jobs=args.jobs,
+        progress=sys.stderr.isatty(),
+    )
     print(text, file=stdout)
+    per_run = data["cpu_s"]
+    assert isinstance(per_run, dict)
+    print(
+        "CPU per run (s, with solver workers): "
+        + ", ".join(f"{p} {per_run[p]:.1f}" for p in POLICIES),
+        file=stdout,
+    )
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "compare.json").write_text(json.dumps(data, indent=2), encoding="utf-8")
@@ -144,39 +164,106 @@ def write_run(day: Day, log: RunLog, out: Path) -> Kpis:
 
 
 def compare(
-    scenario: object, seeds: Sequence[int], *, database_url: str | None = None
+    scenario: object,
+    seeds: Sequence[int],
+    *,
+    database_url: str | None = None,
+    jobs: int = 1,
+    progress: bool = True,
 ) -> tuple[str, dict[str, object]]:
-    """Both policies on each seed; the table and its data."""
+    """Both policies on each seed; the table and its data. With `jobs` > 1 the runs (seed ×
+    policy) go to that many processes, each on its own store; the answer is the serial one."""
     from schemas.sim import Scenario
 
     assert isinstance(scenario, Scenario)
     runs: dict[str, list[dict[str, float]]] = {p: [] for p in POLICIES}
-    bound_runs: list[dict[str, float]] = []
-    for seed in seeds:
-        day = generate(scenario, seed)
-        b = bounds(day)
-        real = [c for c in day.calls if c.real_emergency]
-        reach = [c for c in real if b[c.id].reachable]
-        bound_runs.append(
-            {
-                "calls.real_emergencies": float(len(real)),
-                "calls.reachable": float(len(reach)),
-                "calls.pct_of_reachable": 100.0 if reach else 0.0,
-                "calls.on_scene_in_time": float(len(reach)),
-                "calls.late_arrivals": 0.0,
-            }
-        )
-        for policy in POLICIES:
-            log = asyncio.run(
-                simulate(day, policy, database_url=database_url, progress=_bar(policy, seed))
-            )
-            runs[policy].append(compute(day, log, b).flat())
+    bound_runs = [_bound_row(generate(scenario, seed)) for seed in seeds]
+    wanted = [(seed, policy) for seed in seeds for policy in POLICIES]
+    done = _run_all(scenario, wanted, database_url, jobs, progress)
+    cpu: list[float] = []
+    for key in wanted:  # in seed order, whatever order the processes finished in
+        flat, seconds = done[key]
+        runs[key[1]].append(flat)
+        cpu.append(seconds)
     by_policy: dict[str, dict[str, Interval]] = {p: summarise(runs[p]) for p in POLICIES}
     by_policy["bound"] = summarise(bound_runs)
     head = f"{scenario.name}: {len(seeds)} seed(s) {seeds[0]}..{seeds[-1]}, mean ± 95 % interval"
     text = head + "\n" + table(by_policy, COMPARED)
     data = {p: {m: iv.__dict__ for m, iv in v.items()} for p, v in by_policy.items()}
-    return text, {"seeds": list(seeds), "policies": data}
+    return text, {"seeds": list(seeds), "policies": data, "cpu_s": _cpu_summary(wanted, cpu)}
+
+
+def _bound_row(day: Day) -> dict[str, float]:
+    """The bound's column for one seed: every reachable real emergency on scene in time."""
+    b = bounds(day)
+    real = [c for c in day.calls if c.real_emergency]
+    reach = [c for c in real if b[c.id].reachable]
+    return {
+        "calls.real_emergencies": float(len(real)),
+        "calls.reachable": float(len(reach)),
+        "calls.pct_of_reachable": 100.0 if reach else 0.0,
+        "calls.on_scene_in_time": float(len(reach)),
+        "calls.late_arrivals": 0.0,
+    }
+
+
+def one_run(
+    scenario: object, seed: int, policy: str, database_url: str | None, bar: bool = False
+) -> tuple[dict[str, float], float]:
+    """One seed under one policy, on a fresh store: its KPIs (flat) and the CPU it took (this
+    process and its solver workers). Top-level, so that a worker process can run it."""
+    from schemas.sim import Scenario
+
+    assert isinstance(scenario, Scenario)
+    day = generate(scenario, seed)
+    t0 = cpu_seconds()
+    log = asyncio.run(
+        simulate(
+            day, policy, database_url=database_url, progress=_bar(policy, seed) if bar else None
+        )
+    )
+    return compute(day, log, bounds(day)).flat(), cpu_seconds() - t0
+
+
+Done = dict[tuple[int, str], tuple[dict[str, float], float]]
+
+
+def _run_all(
+    scenario: object,
+    wanted: Sequence[tuple[int, str]],
+    database_url: str | None,
+    jobs: int,
+    progress: bool,
+) -> Done:
+    if jobs <= 1:
+        return {
+            (seed, policy): one_run(scenario, seed, policy, database_url, bar=progress)
+            for seed, policy in wanted
+        }
+    # Fresh interpreters (spawn): a forked copy of a process that has run an event loop and
+    # a solver fork server is not safe. Each run makes its own SQLite store.
+    ctx = multiprocessing.get_context("spawn")
+    done: Done = {}
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+        futures = {
+            pool.submit(one_run, scenario, seed, policy, database_url): (seed, policy)
+            for seed, policy in wanted
+        }
+        for fut in as_completed(futures):
+            done[futures[fut]] = fut.result()
+            if progress:
+                seed, policy = futures[fut]
+                print(f"{policy} seed {seed} done ({len(done)}/{len(wanted)})", file=sys.stderr)
+    return done
+
+
+def _cpu_summary(wanted: Sequence[tuple[int, str]], cpu: Sequence[float]) -> dict[str, float]:
+    """Mean CPU seconds of one run per policy (the process and its solver workers)."""
+    out: dict[str, float] = {}
+    for policy in POLICIES:
+        mine = [c for (_, p), c in zip(wanted, cpu, strict=True) if p == policy]
+        out[policy] = round(sum(mine) / len(mine), 1) if mine else 0.0
+    return out
 
 
 def _bar(policy: str, seed: int) -> Callable[[int], None] | None:

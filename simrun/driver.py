@@ -54,7 +54,7 @@ from server.platform import Platform
 from server.registry.flows.caregivers import set_duty, set_location
 from server.settings import Settings, SolverWork
 from server.store.engine import Store
-from server.store.tables import timers
+from server.store.tables import outbox, timers
 from server.tasks import flows as task_flows
 from server.tasks.tables import tasks
 from sim.bound import call_trip_key
@@ -163,13 +163,32 @@ class Driver:
         return self.rec.freeze(self.policy, self.day.seed)
 
     async def _quiet(self) -> None:
-        """Run the relay and the due timers until nothing is left, then look at the system."""
+        """Run the relay and the due timers until nothing is left, then look at the system.
+        One read says whether either has work: most steps leave none, and a claim that finds
+        nothing is still a write transaction (most of the driver's own CPU went to them)."""
         for _ in range(1000):
-            n = await relay_once(self.platform, batch=50)
-            n += await fire_due_timers(self.platform)
+            events, due = await self._pending()
+            n = await relay_once(self.platform, batch=50) if events else 0
+            if due is not None and due <= self.now_s:
+                n += await fire_due_timers(self.platform)
             if n == 0:
                 break
         await self._observe()
+
+    async def _pending(self) -> tuple[bool, int | None]:
+        """Whether the outbox holds undelivered events, and when the next timer is due."""
+        async with self.platform.store.read() as conn:
+            events = (
+                await conn.execute(
+                    select(outbox.c.id).where(outbox.c.published_at.is_(None)).limit(1)
+                )
+            ).first()
+            due = (
+                await conn.execute(
+                    select(func.min(timers.c.due_at)).where(timers.c.state == "pending")
+                )
+            ).scalar()
+        return events is not None, None if due is None else self._due_s(due)
 
     async def _next_timer_s(self) -> int | None:
         async with self.platform.store.read() as conn:
@@ -178,10 +197,12 @@ class Driver:
                     select(func.min(timers.c.due_at)).where(timers.c.state == "pending")
                 )
             ).scalar()
-        if due is None:
-            return None
+        return None if due is None else max(self.now_s, self._due_s(due))
+
+    def _due_s(self, due: Any) -> int:
+        """A timer's due instant as a second of the day, rounded up."""
         seconds = (as_utc(due) - self.day.at(0)).total_seconds()
-        return max(self.now_s, int(-(-seconds // 1)))
+        return int(-(-seconds // 1))
 
     def _all_calls_ended(self) -> bool:
         ended = {r.call_id for r in self.rec.calls if r.step in _ENDS}

@@ -8,7 +8,15 @@ import pytest
 
 from dispatch.dayplan import insert_emergency, plan_day
 from dispatch.geo import GeoPoint
-from dispatch.model import HOUR, DayPlan, DaySnapshot, Priority, Route, UnassignedWhy
+from dispatch.model import (
+    HOUR,
+    DayPlan,
+    DaySnapshot,
+    Priority,
+    Route,
+    UnassignedWhy,
+    latest_start_s,
+)
 from tests.dispatch.helpers import PARAMS, STATION, at, caregiver, task
 
 
@@ -357,3 +365,26 @@ def test_fallback_plan_keeps_the_plan_in_force_and_respects_windows_and_skills()
             if t.pinned_to is None:
                 assert t.earliest_s <= v.start_s <= t.latest_s
     assert set(plan.assignment()) | {u.task_id for u in plan.unassigned} == set(by_id)
+
+
+def test_booked_work_starts_in_time_to_end_inside_its_window() -> None:
+    """A 60-minute visit booked 10:00-12:00 starts by 11:00; a 15-minute task due in 10
+    minutes starts when its window opens."""
+    assert latest_start_s(10 * HOUR, 12 * HOUR, HOUR) == 11 * HOUR
+    assert latest_start_s(10 * HOUR, 10 * HOUR + 600, 900) == 10 * HOUR
+
+
+def test_the_baseline_takes_visits_strictly_in_booking_order() -> None:
+    """One caregiver; task 2 (booked first, any time, two hours) and task 10 (booked later,
+    must start by 09:00). The fallback plan takes the urgent one first and fits both; the
+    phone-and-paper baseline gives the day to task 2 first (booking order: 2 before 10, by
+    number) and has no room left for task 10."""
+    from dispatch.dayplan import fallback_plan
+
+    snap = DaySnapshot(
+        STATION, (caregiver(1),), (task("2", 1, 0, 8, 17, 120), task("10", -1, 0, 8, 9, 60))
+    )
+    assert set(fallback_plan(snap, PARAMS).assignment()) == {"2", "10"}
+    booked = fallback_plan(snap, PARAMS, booking_order=True)
+    assert [v.task_id for v in booked.routes[0].visits] == ["2"]
+    assert [u.task_id for u in booked.unassigned] == ["10"]

@@ -63,15 +63,32 @@ async def setup_day(api: Api) -> dict[str, int]:
     return ids
 
 
-async def test_plan_assigns_qualified_caregivers_and_reports_the_rest(api: Api) -> None:
-    ids = await setup_day(api)
-    plan = await api.call(
+async def plan_now(api: Api) -> Any:
+    """The operator plans the station's day (one second of solver)."""
+    return await api.call(
         "POST",
         f"/api/v1/stations/{api.ids['station']}/plans",
         "operator",
         json={"time_limit_s": 1},
         expect=201,
     )
+
+
+async def snapshot_now(api: Api) -> Any:
+    """The station's day as the planner sees it now."""
+    from server.planning.flows import build_snapshot
+    from server.platform import Tx
+
+    now = api.clock.now()
+    async with api.platform.store.read() as conn:
+        return await build_snapshot(
+            Tx(conn=conn, now=now), api.ids["station"], now.astimezone(SHANGHAI).date(), now
+        )
+
+
+async def test_plan_assigns_qualified_caregivers_and_reports_the_rest(api: Api) -> None:
+    ids = await setup_day(api)
+    plan = await plan_now(api)
     assert [u["task_id"] for u in plan["unassigned"]] == [str(ids["rocket"])]
     assert plan["unassigned"][0]["why"] == "no_qualified_caregiver"
     async with api.platform.store.read() as conn:
@@ -92,13 +109,7 @@ async def test_other_station_cannot_plan(api: Api) -> None:
 
 async def test_accepted_help_call_is_inserted_into_the_day(api: Api) -> None:
     await setup_day(api)
-    await api.call(
-        "POST",
-        f"/api/v1/stations/{api.ids['station']}/plans",
-        "operator",
-        json={"time_limit_s": 1},
-        expect=201,
-    )
+    await plan_now(api)
     inc = await api.press(expect=201)
     await api.pump()
     [offer] = await api.call("GET", "/api/v1/offers", "cg_a", expect=200)
@@ -143,13 +154,7 @@ async def test_a_retime_only_replan_is_pushed_to_that_caregiver(api: Api) -> Non
     from server.planning.flows.snapshot import previous_plan
 
     ids = await setup_day(api)
-    await api.call(
-        "POST",
-        f"/api/v1/stations/{api.ids['station']}/plans",
-        "operator",
-        json={"time_limit_s": 1},
-        expect=201,
-    )
+    await plan_now(api)
     day = api.clock.now().astimezone(SHANGHAI).date()
     async with api.platform.store.read() as conn:
         from server.platform import Tx
@@ -188,23 +193,11 @@ async def test_a_solver_that_never_answers_cannot_take_the_server_down(
     import server.planning.flows.solve as planning
 
     ids = await setup_day(api)
-    await api.call(
-        "POST",
-        f"/api/v1/stations/{api.ids['station']}/plans",
-        "operator",
-        json={"time_limit_s": 1},
-        expect=201,
-    )
+    await plan_now(api)
     monkeypatch.setattr(planning, "DAY_JOB", hang_job)
     monkeypatch.setattr(planning, "WATCHDOG_FACTOR", 0.0)
     monkeypatch.setattr(planning, "WATCHDOG_GRACE_S", 2.0)
-    plan = await api.call(
-        "POST",
-        f"/api/v1/stations/{api.ids['station']}/plans",
-        "operator",
-        json={"time_limit_s": 1},
-        expect=201,
-    )
+    plan = await plan_now(api)
     got = {v["task_id"]: r["caregiver_id"] for r in plan["routes"] for v in r["visits"]}
     assert got == {str(ids["bath"]): api.ids["cg_b"], str(ids["nurse"]): api.ids["cg_a"]}
     latest: Any = await api.call(
@@ -216,13 +209,7 @@ async def test_a_solver_that_never_answers_cannot_take_the_server_down(
     assert "planning_stalled" in kinds
     monkeypatch.setattr(planning, "DAY_JOB", planning.day_job)
     monkeypatch.setattr(planning, "WATCHDOG_FACTOR", 6.0)
-    again: Any = await api.call(
-        "POST",
-        f"/api/v1/stations/{api.ids['station']}/plans",
-        "operator",
-        json={"time_limit_s": 1},
-        expect=201,
-    )
+    again: Any = await plan_now(api)
     assert again["plan_id"] > latest["plan_id"]
 
 
@@ -234,13 +221,7 @@ async def test_each_plan_carries_its_emergency_cover(api: Api) -> None:
         await conn.execute(
             update(elders).where(elders.c.id == api.ids["elder"]).values(high_risk=True)
         )
-    plan = await api.call(
-        "POST",
-        f"/api/v1/stations/{api.ids['station']}/plans",
-        "operator",
-        json={"time_limit_s": 1},
-        expect=201,
-    )
+    plan = await plan_now(api)
     assert plan["cover"]["elders"] >= 1
     assert plan["cover"]["uncovered_minutes"] == 0  # two caregivers a few hundred metres away
     latest: Any = await api.call(
@@ -251,9 +232,6 @@ async def test_each_plan_carries_its_emergency_cover(api: Api) -> None:
 
 async def test_max_work_comes_from_the_roster(api: Api) -> None:
     """A split shift 08:00-12:00 and 14:00-18:00 is 8 working hours, not the 10-hour span."""
-    from server.planning.flows import build_snapshot
-    from server.platform import Tx
-
     await setup_day(api)
     split = [
         {"weekday": d, "start": a, "end": b}
@@ -264,11 +242,7 @@ async def test_max_work_comes_from_the_roster(api: Api) -> None:
         await conn.execute(
             update(caregivers).where(caregivers.c.id == api.ids["cg_a"]).values(shifts=split)
         )
-    now = api.clock.now()
-    async with api.platform.store.read() as conn:
-        snap = await build_snapshot(
-            Tx(conn=conn, now=now), api.ids["station"], now.astimezone(SHANGHAI).date(), now
-        )
+    snap = await snapshot_now(api)
     a = next(c for c in snap.caregivers if c.caregiver_id == api.ids["cg_a"])
     assert (a.shift_start_s, a.shift_end_s, a.max_work_s) == (8 * 3600, 18 * 3600, 8 * 3600)
 
@@ -310,13 +284,7 @@ async def test_malformed_shifts_are_skipped_and_the_rest_of_the_team_planned(
             update(caregivers).where(caregivers.c.id == api.ids["cg_b"]).values(shifts=bad)
         )
     caplog.set_level("WARNING", logger="anxin.planning")
-    plan = await api.call(
-        "POST",
-        f"/api/v1/stations/{api.ids['station']}/plans",
-        "operator",
-        json={"time_limit_s": 1},
-        expect=201,
-    )
+    plan = await plan_now(api)
     routes = {r["caregiver_id"]: [v["task_id"] for v in r["visits"]] for r in plan["routes"]}
     assert routes.get(api.ids["cg_a"]) == [str(ids["nurse"])]
     assert not routes.get(api.ids["cg_b"])
@@ -332,13 +300,7 @@ async def test_malformed_shifts_are_skipped_and_the_rest_of_the_team_planned(
             update(caregivers).where(caregivers.c.id == api.ids["cg_b"]).values(shifts=good)
         )
     caplog.clear()
-    plan = await api.call(
-        "POST",
-        f"/api/v1/stations/{api.ids['station']}/plans",
-        "operator",
-        json={"time_limit_s": 1},
-        expect=201,
-    )
+    plan = await plan_now(api)
     assert [r["caregiver_id"] for r in plan["routes"] if r["visits"]] == [api.ids["cg_a"]]
     assert any(
         r.getMessage() == "caregiver shifts are not a list; no shifts read" for r in caplog.records
@@ -356,13 +318,7 @@ async def test_an_emergency_insertion_waits_for_a_replan_in_progress(api: Api) -
     from server.planning.flows import on_accepted, station_lock
 
     await setup_day(api)
-    await api.call(
-        "POST",
-        f"/api/v1/stations/{api.ids['station']}/plans",
-        "operator",
-        json={"time_limit_s": 1},
-        expect=201,
-    )
+    await plan_now(api)
     inc = await api.press(expect=201)
     async with station_lock(api.platform, api.ids["station"]):
         job = asyncio.create_task(
@@ -441,3 +397,40 @@ async def test_lunch_is_routed_with_pickups_capacity_and_hot_food(api: Api) -> N
     )
     planned = {v["task_id"] for r in plan["routes"] for v in r["visits"]}
     assert not planned & {str(r.id) for r in rows}
+
+
+async def test_a_booked_visit_is_planned_to_end_inside_its_window(api: Api) -> None:
+    """One rule for a booking's window, in the booking service and the planner: the window
+    holds the whole visit. A 60-minute chat booked 10:00-11:00 (the shortest window the service
+    accepts) is planned to start at 10:00, not later; a second booking of the elder from 10:30
+    overlaps it and is refused as a double booking."""
+    api.clock.set(utc(2026, 11, 23, 1, 0))  # 09:00 in Shanghai
+    async with api.platform.store.begin() as conn:
+        await conn.execute(update(caregivers).values(shifts=SHIFTS))
+    await api.call(
+        "POST", f"/api/v1/stations/{api.ids['station']}/service-items/seed", "operator", expect=200
+    )
+    elder_bookings = f"/api/v1/elders/{api.ids['elder']}/bookings"
+    body = {"item_code": "chat", "start": "2026-11-23T10:00:00+08:00"}
+    booked = await api.call(
+        "POST", elder_bookings, "operator", json={**body, "end": "2026-11-23T11:00:00+08:00"},
+        expect=201,
+    )  # fmt: skip
+    status, problem = await api.call(
+        "POST",
+        elder_bookings,
+        "operator",
+        json={**body, "start": "2026-11-23T10:30:00+08:00", "end": "2026-11-23T12:00:00+08:00"},
+    )
+    assert (status, problem["code"]) == (409, "booking.double_booked")
+    snap = await snapshot_now(api)
+    [task] = [t for t in snap.tasks if t.task_id == str(booked["task_id"])]
+    assert (task.earliest_s, task.latest_s, task.duration_s) == (36000, 36000, 3600)
+    plan = await plan_now(api)
+    assert plan["unassigned"] == []
+    async with api.platform.store.read() as conn:
+        planned = (
+            await conn.execute(select(tasks.c.planned_start).where(tasks.c.id == booked["task_id"]))
+        ).scalar_one()
+    assert planned is not None and planned.astimezone(SHANGHAI).hour == 10
+    assert planned.astimezone(SHANGHAI).minute == 0

@@ -184,6 +184,25 @@ def test_compare_runs_both_policies_on_the_same_seeds(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_compare_in_parallel_gives_the_serial_answer(tmp_path: Path) -> None:
+    """Two seeds × two policies in two processes, each on its own store: the same table and
+    data as one after the other (the per-run CPU aside)."""
+    from simrun.cli import compare
+    from tests.sim.helpers import scenario
+
+    data = sure(tiny())
+    data["calls"]["rows"].append({"elder": "E2", "at": "11:00"})
+    scn = scenario(data)
+    serial = compare(scn, [1, 2], progress=False)
+    parallel = compare(scn, [1, 2], jobs=2, progress=False)
+    assert parallel[0] == serial[0]
+    assert {**parallel[1], "cpu_s": None} == {**serial[1], "cpu_s": None}
+    path = tmp_path / "tiny.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    assert main(["compare", str(path), "--seeds", "1", "--jobs", "0"]) == 2
+
+
+@pytest.mark.slow
 def test_the_bath_day_on_postgresql_as_on_sqlite() -> None:
     from tests.support.backends import fresh_pg_database, missing, postgres_url
 

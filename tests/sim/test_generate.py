@@ -153,6 +153,22 @@ def test_bookings_fall_inside_the_station_hours() -> None:
     assert all(8 * 3600 <= v.window_start_s < v.window_end_s <= 18 * 3600 for v in day.visits)
 
 
+def test_no_elder_is_booked_twice_at_overlapping_times() -> None:
+    """The booking service refuses a window that overlaps another booking of the same elder
+    (booking.double_booked), so the generator never draws one: the five-station day's 400
+    visits (30 of which used to overlap) and a crowded day of 12 visits for 2 elders."""
+    five = generate(load_scenario(SIMS / "chaoyang-five.json").scenario, 1)
+    data = tiny()
+    data["bookings"] = {"kind": "generate", "count": 12}
+    for day in (five, day_of(data)):
+        by_elder: dict[str, list[tuple[int, int]]] = {}
+        for v in day.visits:
+            mine = by_elder.setdefault(v.elder_id, [])
+            assert not any(a < v.window_end_s and v.window_start_s < b for a, b in mine), v.id
+            mine.append((v.window_start_s, v.window_end_s))
+    assert len(five.visits) == 400
+
+
 def test_meals_are_one_per_elder_at_kitchen_stations() -> None:
     """30 meals among 40 elders: 30 distinct elders."""
     data = tiny()

@@ -83,9 +83,9 @@ def visit_day() -> Day:
     data["bookings"] = {
         "kind": "list",
         "rows": [
-            {"elder": "E1", "item": "chat", "start": "09:00", "end": "10:00"},
-            {"elder": "E2", "item": "chat", "start": "09:00", "end": "10:00"},
-            {"elder": "E2", "item": "bath-help", "start": "14:00", "end": "15:00"},
+            {"elder": "E1", "item": "chat", "start": "09:00", "end": "11:00"},
+            {"elder": "E2", "item": "chat", "start": "09:00", "end": "11:00"},
+            {"elder": "E2", "item": "bath-help", "start": "14:00", "end": "16:00"},
         ],
     }
     return day_of(data)
@@ -106,8 +106,9 @@ def visit_log(day: Day, starts: dict[str, int | None]) -> RunLog:
     return rec.freeze("hand", 1)
 
 
-def test_a_visit_is_late_after_fifteen_minutes_past_its_window() -> None:
-    """Window 09:00-10:00: starting 10:14 is not late, 10:16 is."""
+def test_a_visit_is_late_after_fifteen_minutes_past_its_latest_start() -> None:
+    """A 60-minute chat booked 09:00-11:00 must start by 10:00 to end inside its window:
+    starting 10:14 is not late, 10:16 is."""
     day = visit_day()
     log = visit_log(day, {"V0001": 10 * H + 14 * 60, "V0002": 10 * H + 16 * 60, "V0003": None})
     v = compute(day, log, bounds(day)).visits

@@ -293,3 +293,23 @@ def test_a_rate_that_would_draw_a_flood_of_calls() -> None:
     data["disruptions"] = [{"kind": "surge", "start": "10:00", "end": "11:00", "factor": 20}]
     (msg,) = errors(data)
     assert msg.startswith("calls.rate_per_1000_per_hour: about 24,000 calls a day")
+
+
+def test_bookings_the_booking_service_will_refuse_are_warnings() -> None:
+    """A bath in a 60-minute window (it takes 90) and a chat overlapping an earlier chat of the
+    same elder: the day runs, and validate says why those visits will be missed."""
+    data = tiny()
+    data["bookings"] = {
+        "kind": "list",
+        "rows": [
+            {"elder": "E1", "item": "bath-help", "start": "09:00", "end": "10:00"},
+            {"elder": "E2", "item": "chat", "start": "09:00", "end": "11:00"},
+            {"elder": "E2", "item": "chat", "start": "10:30", "end": "12:30"},
+            {"elder": "E2", "item": "chat", "start": "11:00", "end": "13:00"},
+        ],
+    }
+    short, double = (str(p) for p in problems(data))
+    assert short.startswith('warning: bookings.rows[0 elder "E1"].end: the window is shorter')
+    assert double.startswith(
+        'warning: bookings.rows[2 elder "E2"].start: overlaps bookings.rows[1]'
+    )

@@ -41,12 +41,13 @@ def test_calls_csv_has_a_row_per_call_with_its_times(tmp_path: Path) -> None:
 
 
 def test_tasks_csv_has_lateness_and_minutes_from_the_kitchen(tmp_path: Path) -> None:
-    """A visit started 20 minutes after its window and a meal 25 minutes from the kitchen."""
+    """A visit started 20 minutes after its latest start (a 60-minute chat booked 09:00-11:00
+    started at 10:20) and a meal 25 minutes from the kitchen."""
     data = tiny()
     data["district"]["stations"][0]["kitchen"] = {"name": "厨房"}
     data["bookings"] = {
         "kind": "list",
-        "rows": [{"elder": "E1", "item": "chat", "start": "09:00", "end": "10:00"}],
+        "rows": [{"elder": "E1", "item": "chat", "start": "09:00", "end": "11:00"}],
     }
     data["meals"] = {"kind": "list", "rows": [{"elder": "E2"}]}
     day = day_of(data)

@@ -50,8 +50,9 @@ async def replan(
             sorted({c.mode for c in snap.caregivers}),
         )
         if solve.greedy(platform):
-            # The baseline plans by hand: one pass, each visit where it starts earliest.
-            plan = fallback_plan(snap, params, travel=travel)
+            # The baseline plans by hand: one pass over the visits in booking order, each
+            # where it starts earliest.
+            plan = fallback_plan(snap, params, travel=travel, booking_order=True)
             rep = emergency_cover(plan, snap, at_risk, params=params, travel=travel)
             pid = await store_plan(
                 platform, station_id, day, plan, trigger, cover_json(rep, len(at_risk))

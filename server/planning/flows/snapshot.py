@@ -13,7 +13,16 @@ from sqlalchemy import ScalarSelect, and_, or_, select
 
 from dispatch.cover import HighRiskElder
 from dispatch.geo import GeoPoint
-from dispatch.model import Caregiver, DayPlan, DaySnapshot, PlannedVisit, Priority, Route, Task
+from dispatch.model import (
+    Caregiver,
+    DayPlan,
+    DaySnapshot,
+    PlannedVisit,
+    Priority,
+    Route,
+    Task,
+    latest_start_s,
+)
 from schemas.registry import CareLevel, Living
 from schemas.tasks import TaskStatus as S
 from server.incidents.flows.snapshot import travel_mode_of
@@ -194,12 +203,15 @@ def _task(r: Any, day: date, now: datetime, cutoff: datetime | None = None) -> T
     if r.care_level == CareLevel.DEPENDENT:
         prio = max(prio, Priority.ESSENTIAL)
     pinned = r.caregiver_id if r.status in UNDER_WAY else None
+    earliest = secs(r.window_start, day, 8 * 3600)
     return Task(
         task_id=str(r.id),
         elder_id=r.elder_id or 0,
         location=GeoPoint(r.lat, r.lng),
-        earliest_s=secs(r.window_start, day, 8 * 3600),
-        latest_s=secs(r.window_end, day, 18 * 3600),
+        earliest_s=earliest,
+        # The window holds the whole task (as the booking service books it): it must end by
+        # the window's end, so it starts at the latest its length before.
+        latest_s=latest_start_s(earliest, secs(r.window_end, day, 18 * 3600), int(r.duration_s)),
         duration_s=duration,
         required_skills=frozenset(r.required_skills)
         | ({cert_skill(r.certificate)} if r.certificate else set())
