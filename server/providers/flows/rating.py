@@ -5,7 +5,8 @@ and caregivers joining it. A year not yet over cannot be rated."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
@@ -31,7 +32,7 @@ from server.providers.flows.money import SATISFIED, about, span
 from server.providers.rules import CURRENT_WEIGHTS, WEIGHTS, Evidence, parts, rate
 from server.providers.tables import fraud_holds, provider_contracts, provider_ratings
 from server.registry.tables import caregivers
-from server.services.tables import bookings
+from server.services.tables import bookings, service_items
 from server.tasks.model import OPEN_STATES
 from server.tasks.tables import tasks
 from server.welfare.flows.rulesets import targets_for
@@ -53,6 +54,15 @@ async def answered_samples(conn: AsyncConnection, task_ids: set[int]) -> set[int
     return {int(str(ref).rsplit(":", 1)[1]) for ref in refs}
 
 
+def started_late(r: Any) -> bool:
+    """Started after the latest start that still ends the visit inside its booked window (the
+    window holds the whole visit: ``dispatch.model.latest_start_s``, the planner's rule)."""
+    if r.window_end is None:
+        return False
+    duration = timedelta(minutes=int(r.duration_min or 0))
+    return bool(r.started_at > max(r.window_start, r.window_end - duration))
+
+
 async def evidence(conn: AsyncConnection, provider_id: int, year: int) -> Evidence:
     """The provider's year, counted from the stored records (see ``rules.Evidence``)."""
     start, end = span(date(year, 1, 1), date(year, 12, 31))
@@ -64,10 +74,13 @@ async def evidence(conn: AsyncConnection, provider_id: int, year: int) -> Eviden
                 sr.proofs,
                 sr.elder_confirmed,
                 sr.started_at,
+                bookings.c.window_start,
                 bookings.c.window_end,
+                service_items.c.duration_min,
                 bookings.c.task_id,
             )
             .join(bookings, bookings.c.id == sr.booking_id, isouter=True)
+            .join(service_items, service_items.c.id == bookings.c.item_id, isouter=True)
             .where(
                 sr.provider_id == provider_id,
                 sr.reversed.is_(False),
@@ -130,7 +143,7 @@ async def evidence(conn: AsyncConnection, provider_id: int, year: int) -> Eviden
         satisfied=sum(1 for a in answers if a.answer in SATISFIED),
         answers=len(answers),
         complaints_upheld=int(lodged or 0),
-        late=sum(1 for r in recs if r.window_end is not None and r.started_at > r.window_end),
+        late=sum(1 for r in recs if started_late(r)),
         missed=int(missed or 0),
         proven=sum(1 for r in recs if r.proofs or r.elder_confirmed),
         fraud_upheld=int(upheld or 0),
