@@ -57,13 +57,20 @@ def normalize_mobile(raw: str) -> str:
     return digits
 
 
+def _national(raw: str) -> str:
+    """Digits as dialled inside China: +86 dropped, and a fixed line's area code regains its
+    trunk 0 (+86 10 6555 0000 is 010 6555 0000)."""
+    digits = re.sub(r"[\s\-()]", "", raw.strip())
+    if not digits.startswith("+86"):
+        return digits
+    digits = digits[3:]
+    return digits if _MOBILE_RE.match(digits) else "0" + digits
+
+
 def normalize_station_phone(raw: str) -> str:
     """A station's number as its hotline rings: a mobile, a fixed line with its area code
     or a short service number, digits only (as the CTI reports the called number)."""
-    digits = re.sub(r"[\s\-()]", "", raw.strip())
-    if digits.startswith("+86"):
-        digits = digits[3:]
-        digits = digits if _MOBILE_RE.match(digits) else "0" + digits
+    digits = _national(raw)
     if _MOBILE_RE.match(digits) or _LANDLINE_RE.match(digits) or _SERVICE_RE.match(digits):
         return digits
     raise ValueError(
@@ -75,9 +82,7 @@ def normalize_station_phone(raw: str) -> str:
 def normalize_landline(raw: str) -> str:
     """An elder's fixed line (座机): with its area code (010-6555 0000), or the local number
     alone (6555 0000) as rosters often write it; digits only."""
-    digits = re.sub(r"[\s\-()]", "", raw.strip())
-    if digits.startswith("+86"):
-        digits = "0" + digits[3:]
+    digits = _national(raw)
     if _LANDLINE_RE.match(digits) or _LOCAL_RE.match(digits):
         return digits
     raise ValueError("a fixed line: 7-8 digits, or with its area code (010-65550000)")

@@ -21,18 +21,6 @@ from schemas.providers import (
     SubsidyStopStatus,
 )
 from server.registry.tables import caregivers, elders
-from server.texts import Text, render
-
-
-def both(key: str, **params: Any) -> str:
-    """A problem or memo as one "中文 / English" string."""
-    t = Text(key, params)
-    return f"{t.render('zh')} / {t.render('en')}"
-
-
-def zh(key: str, **params: Any) -> str:
-    """A cell of a Chinese document."""
-    return render(key, **params)
 
 
 def _dicts(raw: Any) -> list[dict[str, Any]]:

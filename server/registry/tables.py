@@ -81,8 +81,9 @@ elders = Table(
     # it is recorded in the audit log for the district to reconcile.
     Column("id_number", String(18), nullable=False, index=True),
     Column("phone", String(11), nullable=True, index=True),
-    # A fixed line (座机), as many elders living alone have: the hotline knows them by it.
-    Column("landline", String(20), nullable=True, index=True),
+    # A fixed line (座机), as many elders living alone have: the hotline knows them by it,
+    # by its last seven digits (a suffix match no index serves, as for the contacts' numbers).
+    Column("landline", String(20), nullable=True),
     Column("hukou_in_district", Boolean, nullable=False, server_default="1"),
     Column("residence_in_district", Boolean, nullable=False, server_default="1"),
     Column("address", String(200), nullable=False),

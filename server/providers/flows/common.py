@@ -12,11 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from schemas.providers import Grade, ListKind, ListSubject, RatingStatus
 from server.auth.principal import Principal
 from server.errors import ApiError, not_found
-from server.providers import out
 from server.providers.flows.listed import blocked_caregivers, in_force, listed
 from server.providers.rules import valid_certificate
 from server.providers.tables import provider_ratings, providers
 from server.registry.tables import caregivers
+from server.texts import zh_en
 from server.welfare.flows.officers import district_scope
 
 
@@ -50,11 +50,11 @@ async def refuse_new_work(conn: AsyncConnection, provider_id: int, day: date) ->
     """409 if the provider may take no new contract or booking: black-listed, or rated 不合格."""
     row = await provider_row(conn, provider_id)
     if provider_id in await listed(conn, ListSubject.PROVIDER, ListKind.BLACK, day):
-        message = out.both("providers.problem.black_listed", name=row.name)
+        message = zh_en("providers.problem.black_listed", name=row.name)
         raise ApiError(409, "provider.black_listed", message, provider_id=provider_id)
     year = await unqualified_year(conn, provider_id)
     if year is not None:
-        message = out.both("providers.problem.unqualified", name=row.name, year=year)
+        message = zh_en("providers.problem.unqualified", name=row.name, year=year)
         raise ApiError(409, "provider.unqualified", message, provider_id=provider_id)
 
 
@@ -74,12 +74,10 @@ async def check_caregiver(
     if cg is None:
         return
     if caregiver_id in await blocked_caregivers(conn, day):
-        message = out.both("providers.problem.black_listed", name=cg.name)
+        message = zh_en("providers.problem.black_listed", name=cg.name)
         raise ApiError(409, "caregiver.black_listed", message, caregiver_id=caregiver_id)
     if certificate and not valid_certificate(cg.certificates or (), certificate, day):
-        message = out.both(
-            "providers.problem.no_certificate", item=item_name, certificate=certificate
-        )
+        message = zh_en("providers.problem.no_certificate", item=item_name, certificate=certificate)
         raise ApiError(
             409,
             "caregiver.no_certificate",

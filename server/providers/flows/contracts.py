@@ -25,6 +25,7 @@ from server.providers import model, out
 from server.providers.flows.common import listed, officer_of, provider_row, refuse_new_work
 from server.providers.rules import MAX_PROVIDERS_PER_STREET
 from server.providers.tables import provider_contracts, providers
+from server.texts import zh_en
 from server.welfare.flows.quota import lock_account
 from server.welfare.workdays import business_date
 
@@ -36,7 +37,7 @@ async def create(plat: Platform, p: Principal, body: ContractIn) -> ContractOut:
     """Sign a contract (audited), or refuse it whole: dates, the provider's standing, the same
     provider twice, and the street's limit of three providers in any overlapping period."""
     if body.ends_on <= body.starts_on:
-        message = out.both("providers.problem.contract_dates")
+        message = zh_en("providers.problem.contract_dates")
         raise ApiError(422, "contract.dates_invalid", message)
     today = business_date(plat.clock.now())
     async with plat.tx() as tx:
@@ -45,7 +46,7 @@ async def create(plat: Platform, p: Principal, body: ContractIn) -> ContractOut:
         await refuse_new_work(tx.conn, body.provider_id, today)
         licence_until = str((row.licence or {}).get("expires", ""))
         if licence_until and licence_until < today.isoformat():
-            message = out.both("providers.problem.licence_expired", expires=licence_until)
+            message = zh_en("providers.problem.licence_expired", expires=licence_until)
             raise ApiError(422, "provider.licence_expired", message, expires=licence_until)
         # one street's contracts are decided one at a time: two officers signing the third and
         # fourth at once must not both pass the count
@@ -68,10 +69,10 @@ async def create(plat: Platform, p: Principal, body: ContractIn) -> ContractOut:
         ).scalars()
         others = set(overlapping)
         if body.provider_id in others:
-            message = out.both("providers.problem.already_contracted")
+            message = zh_en("providers.problem.already_contracted")
             raise ApiError(409, "contract.already_contracted", message)
         if len(others) >= MAX_PROVIDERS_PER_STREET:
-            message = out.both(
+            message = zh_en(
                 "providers.problem.street_full",
                 limit=MAX_PROVIDERS_PER_STREET,
                 street=body.street,

@@ -24,6 +24,7 @@ from server.providers.flows.common import officer_of
 from server.providers.rules import too_short
 from server.providers.tables import fraud_holds
 from server.registry.tables import caregivers, elders
+from server.texts import zh_en
 from server.welfare.flows.quota import reverse_record
 from server.welfare.fraud import Signal
 from server.welfare.tables import hospital_stays, service_records
@@ -71,7 +72,7 @@ async def _hold(tx: Tx, rec: Any, signal: str, detail: str, *, actor: int | None
         await tx.conn.execute(select(fraud_holds.c.id).where(fraud_holds.c.record_id == rec.id))
     ).first()
     if existing is not None:
-        raise ApiError(409, "fraud.already_held", out.both("providers.problem.already_held"))
+        raise ApiError(409, "fraud.already_held", zh_en("providers.problem.already_held"))
     hid = (
         await tx.conn.execute(
             insert(fraud_holds)
@@ -162,11 +163,11 @@ async def decide(plat: Platform, p: Principal, hold_id: int, body: HoldDecisionI
         paid = int(rec.subsidy_fen) if rec.review == RecordReview.PASSED.value else 0
         recover = paid if body.recover_fen is None else body.recover_fen
         if recover > paid:
-            message = out.both("providers.problem.recover_more_than_paid", asked=recover, paid=paid)
+            message = zh_en("providers.problem.recover_more_than_paid", asked=recover, paid=paid)
             raise ApiError(
                 422, "fraud.recover_more_than_paid", message, paid_fen=paid, asked_fen=recover
             )
-        memo = out.both("providers.memo.fraud_upheld", note=body.note)[:200]
+        memo = zh_en("providers.memo.fraud_upheld", note=body.note)[:200]
         entries: tuple[Any, ...] = ()
         if not rec.reversed:
             entries = await reverse_record(

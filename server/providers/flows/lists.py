@@ -24,6 +24,7 @@ from server.providers.tables import provider_listings, providers
 from server.registry.tables import caregivers, stations
 from server.tasks import model as task_model
 from server.tasks.tables import tasks
+from server.texts import render, zh_en
 from server.welfare.statements import Sheet
 from server.welfare.workdays import business_date
 
@@ -53,7 +54,7 @@ async def create(plat: Platform, p: Principal, body: ListingIn) -> ListingOut:
     """List a provider or caregiver (audited). A black listing in force today takes the
     caregivers it covers off today's plan in the same transaction."""
     if body.ends_on is not None and body.ends_on < body.starts_on:
-        message = out.both("providers.problem.listing_dates")
+        message = zh_en("providers.problem.listing_dates")
         raise ApiError(422, "listing.dates_invalid", message)
     async with plat.tx() as tx:
         await officer_of(tx.conn, p, body.district)
@@ -201,12 +202,12 @@ def sheet(district: str, items: list[ListingOut]) -> Sheet:
     """The published list as one sheet (CSV or XLSX)."""
     heads = ("kind", "subject", "name", "reason", "from", "until")
     return Sheet(
-        title=out.zh("providers.sheet.list_title", district=district),
-        headers=tuple(out.zh(f"providers.sheet.{h}") for h in heads),
+        title=render("providers.sheet.list_title", district=district),
+        headers=tuple(render(f"providers.sheet.{h}") for h in heads),
         rows=tuple(
             (
-                out.zh(f"providers.kind.{i.kind.value}"),
-                out.zh(f"providers.subject.{i.subject.value}"),
+                render(f"providers.kind.{i.kind.value}"),
+                render(f"providers.subject.{i.subject.value}"),
                 i.subject_name,
                 i.reason,
                 i.starts_on.isoformat(),

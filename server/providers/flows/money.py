@@ -23,11 +23,11 @@ from server.hotline.flows.followup import service_ref
 from server.hotline.tables import complaints, satisfaction
 from server.planning.model import midnight
 from server.platform import Platform
-from server.providers import out
 from server.providers.flows.common import officer_of, provider_row
 from server.providers.tables import fraud_holds, providers
 from server.registry.tables import caregivers
 from server.tasks.tables import tasks
+from server.texts import render
 from server.welfare.ledger import period_bounds
 from server.welfare.statements import Sheet
 from server.welfare.tables import service_records
@@ -197,14 +197,14 @@ async def settlement(
         figures, found = await _figures(conn, provider_id, quarter)
     heads = ("record", "day", "item", "state", "subsidy", "recovered")
     sheet = Sheet(
-        title=out.zh("providers.sheet.settlement_title", name=prov.name, quarter=quarter),
-        headers=tuple(out.zh(f"providers.sheet.{h}") for h in heads),
+        title=render("providers.sheet.settlement_title", name=prov.name, quarter=quarter),
+        headers=tuple(render(f"providers.sheet.{h}") for h in heads),
         rows=tuple(
             (
                 x.record_id,
                 x.day,
                 x.item,
-                out.zh(f"providers.state.{x.state}"),
+                render(f"providers.state.{x.state}"),
                 x.subsidy_fen,
                 x.recovered_fen,
             )

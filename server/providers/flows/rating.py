@@ -35,6 +35,7 @@ from server.registry.tables import caregivers
 from server.services.tables import bookings, service_items
 from server.tasks.model import OPEN_STATES
 from server.tasks.tables import tasks
+from server.texts import zh_en
 from server.welfare.flows.rulesets import targets_for
 from server.welfare.tables import service_records
 from server.welfare.workdays import business_date
@@ -157,7 +158,7 @@ async def compute(plat: Platform, p: Principal, body: RatingIn) -> RatingOut:
     """A draft rating from the year's evidence (audited); 422 for a year not over."""
     today = business_date(plat.clock.now())
     if body.year >= today.year:
-        message = out.both("providers.problem.year_not_finished", year=body.year)
+        message = zh_en("providers.problem.year_not_finished", year=body.year)
         raise ApiError(422, "rating.year_not_finished", message, year=body.year)
     try:
         async with plat.tx() as tx:
@@ -201,7 +202,7 @@ async def compute(plat: Platform, p: Principal, body: RatingIn) -> RatingOut:
                 await tx.conn.execute(select(provider_ratings).where(provider_ratings.c.id == rid))
             ).one()
     except IntegrityError as exc:
-        message = out.both("providers.problem.rating_exists")
+        message = zh_en("providers.problem.rating_exists")
         raise ApiError(409, "rating.exists", message) from exc
     return out.rating(row)
 
@@ -221,7 +222,7 @@ async def sign(plat: Platform, p: Principal, rating_id: int, body: RatingSignIn)
         await officer_of(tx.conn, p, prov.district)
         grade = body.grade or Grade(row.computed_grade)
         if grade.value != row.computed_grade and not body.reason.strip():
-            message = out.both("providers.problem.adjust_needs_reason")
+            message = zh_en("providers.problem.adjust_needs_reason")
             raise ApiError(422, "rating.adjust_needs_reason", message)
         await model.transition(
             tx,
@@ -252,7 +253,7 @@ async def sign(plat: Platform, p: Principal, rating_id: int, body: RatingSignIn)
                     )
                 )
             ).all()
-            why = out.both("providers.contract.end_unqualified", year=row.year)[:200]
+            why = zh_en("providers.contract.end_unqualified", year=row.year)[:200]
             for k in live:
                 await model.transition(
                     tx,

@@ -17,6 +17,7 @@ from server.providers import out
 from server.providers.flows.common import listed, officer_of, provider_row, refuse_new_work
 from server.providers.tables import providers
 from server.registry.tables import caregivers, stations
+from server.texts import zh_en
 from server.welfare.workdays import business_date
 
 
@@ -25,7 +26,7 @@ def credit_code(raw: str) -> str:
     try:
         return normalize_credit_code(raw)
     except ValueError as exc:
-        message = out.both("providers.problem.credit_code_invalid", reason=str(exc))
+        message = zh_en("providers.problem.credit_code_invalid", reason=str(exc))
         raise ApiError(422, "provider.credit_code_invalid", message, field="credit_code") from exc
 
 
@@ -36,7 +37,7 @@ async def create(plat: Platform, p: Principal, body: ProviderIn) -> ProviderOut:
     today = business_date(plat.clock.now())
     for doc in (body.licence, *body.documents):
         if doc.expires < today:
-            message = out.both("providers.problem.licence_expired", expires=doc.expires)
+            message = zh_en("providers.problem.licence_expired", expires=doc.expires)
             raise ApiError(
                 422, "provider.licence_expired", message, kind=doc.kind, expires=doc.expires
             )
@@ -62,7 +63,7 @@ async def create(plat: Platform, p: Principal, body: ProviderIn) -> ProviderOut:
             await audit(tx, actor=p.user_id, action="create", object_type="provider", object_id=pid)
             row = await provider_row(tx.conn, pid)
     except IntegrityError as exc:
-        message = out.both("providers.problem.credit_code_taken")
+        message = zh_en("providers.problem.credit_code_taken")
         raise ApiError(409, "provider.credit_code_taken", message, field="credit_code") from exc
     return out.provider(row, red=False, black=False)
 

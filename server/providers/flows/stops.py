@@ -18,6 +18,7 @@ from server.providers import model, out
 from server.providers.flows.common import officer_of
 from server.providers.tables import fraud_holds, subsidy_stops
 from server.registry.tables import elders, stations
+from server.texts import zh_en
 from server.welfare.workdays import business_date
 
 
@@ -53,7 +54,7 @@ async def create(
             if held is None:
                 raise ApiError(422, "unknown_hold", "no such fraud hold", field="hold_id")
         if await _active(tx, elder_id) is not None:
-            message = out.both("providers.problem.subsidy_stopped")
+            message = zh_en("providers.problem.subsidy_stopped")
             raise ApiError(409, "subsidy.already_stopped", message, elder_id=elder_id)
         starts = body.starts_on or business_date(tx.now)
         sid = (

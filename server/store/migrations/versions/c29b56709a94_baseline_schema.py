@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: 53aafd0e2e5c
+Revision ID: c29b56709a94
 Revises: 
-Create Date: 2026-12-07 04:58:36.294713
+Create Date: 2026-12-07 06:08:55.848663
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from alembic import op
 import server.store.types
 
 
-revision = '53aafd0e2e5c'
+revision = 'c29b56709a94'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -536,7 +536,6 @@ def upgrade() -> None:
     with op.batch_alter_table('elders', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_elders_household_id'), ['household_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_elders_id_number'), ['id_number'], unique=False)
-        batch_op.create_index(batch_op.f('ix_elders_landline'), ['landline'], unique=False)
         batch_op.create_index(batch_op.f('ix_elders_phone'), ['phone'], unique=False)
         batch_op.create_index(batch_op.f('ix_elders_station_id'), ['station_id'], unique=False)
         batch_op.create_index('ix_elders_station_name', ['station_id', 'name'], unique=False)
@@ -1516,7 +1515,6 @@ def downgrade() -> None:
         batch_op.drop_index('ix_elders_station_name')
         batch_op.drop_index(batch_op.f('ix_elders_station_id'))
         batch_op.drop_index(batch_op.f('ix_elders_phone'))
-        batch_op.drop_index(batch_op.f('ix_elders_landline'))
         batch_op.drop_index(batch_op.f('ix_elders_id_number'))
         batch_op.drop_index(batch_op.f('ix_elders_household_id'))
 
