@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 
@@ -13,6 +12,7 @@ from aiohttp import web
 from server.admission import GATE, admission, make_gate
 from server.auth.routes import authenticate
 from server.bus import make_bus
+from server.cancel import stop_tasks
 from server.clock import Clock, make_clock
 from server.domains import register_jobs
 from server.errors import problem_json
@@ -92,11 +92,7 @@ def create_app(
             ]
         yield
         await app[HUB].close_all()
-        for t in tasks:
-            t.cancel()
-        for t in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await t
+        await stop_tasks(tasks, within_s=5.0, log=log)
         for stop in platform.stop_handlers:
             await stop(platform)
 

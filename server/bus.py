@@ -16,6 +16,8 @@ import uuid
 from collections.abc import Callable
 from typing import Protocol
 
+from server.cancel import raise_if_stopping
+
 log = logging.getLogger("anxin.bus")
 
 Listener = Callable[[str, str], None]
@@ -141,6 +143,7 @@ class RedisBus(InProcessBus):
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                raise_if_stopping()
                 self.connected = False
                 self._quiet.failed(f"disconnected: {exc}")
                 await asyncio.sleep(delay)

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Table, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server.cancel import raise_if_stopping
 from server.faults import crash_point
 from server.metrics import Read, add_gauge
 from server.platform import Platform, Tx, schedule_every
@@ -120,7 +121,7 @@ async def _deliver(platform: Platform, row: Any) -> bool:
         for handler in platform.outbox_handlers.get(row.topic, []):
             await handler(platform, dict(row.payload))
     except Exception as exc:
-        _stopping()
+        raise_if_stopping()  # the failure is the stop's doing: stop, don't back off
         log.exception("outbox handler failed", extra={"topic": row.topic, "event_id": row.id})
         backoff = _backoff(exc, row.attempts)
         async with platform.store.begin() as conn:
@@ -140,15 +141,6 @@ async def _deliver(platform: Platform, row: Any) -> bool:
             .values(published_at=platform.clock.now(), claimed_until=None)
         )
     return True
-
-
-def _stopping() -> None:
-    """A handler that failed while its task was being cancelled (the server is stopping)
-    stops here: the failure is the stop's doing, and swallowing the cancellation would keep
-    the relay running and the process from ever exiting."""
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError()
 
 
 def _backoff(exc: Exception, attempts: int) -> float:
@@ -253,7 +245,7 @@ async def _fire_one(
     except _AlreadyFired:
         return False
     except Exception as exc:
-        _stopping()
+        raise_if_stopping()  # the failure is the stop's doing: stop, don't back off
         log.exception("timer handler failed", extra={"kind": kind, "timer_id": timer_id})
         backoff = _backoff(exc, attempts + 1)
         async with platform.store.begin() as conn:
@@ -325,6 +317,7 @@ async def run_relay(platform: Platform, lane: str = "fast") -> None:
         except asyncio.CancelledError:
             raise
         except Exception:
+            raise_if_stopping()
             log.exception("outbox relay pass failed")
         await waker.wait(platform.settings.outbox_poll_s)
 
@@ -345,6 +338,7 @@ async def run_timers(platform: Platform) -> None:
         except asyncio.CancelledError:
             raise
         except Exception:
+            raise_if_stopping()
             log.exception("timer pass failed")
             wait = platform.settings.timer_poll_s
         await waker.wait(wait)

@@ -22,6 +22,7 @@ from schemas.common import Envelope
 from schemas.pushes import PUSHES
 from server.auth.principal import Principal
 from server.auth.service import session_live
+from server.cancel import raise_if_stopping, stop_tasks
 from server.errors import ApiError
 from server.http import INT64, caller
 from server.keys import HUB, METRICS, PLATFORM
@@ -127,6 +128,7 @@ class PushHub:
                     checked = loop.time()
                     await self.revalidate()
             except Exception:
+                raise_if_stopping()
                 log.warning("push catch-up failed", exc_info=True)
 
     async def revalidate(self, recipient: str | None = None) -> int:
@@ -196,8 +198,8 @@ class PushHub:
         answer the close (a phone in a lift) must not hold the shutdown."""
         conns = [c for cs in self.connections.values() for c in cs]
         await asyncio.gather(*(self._close(c) for c in conns))
-        for t in list(self._tasks):
-            t.cancel()
+        # Awaited, so no flush still reads the store while the store is being closed.
+        await stop_tasks(list(self._tasks), within_s=2.0, log=log)
 
     async def _close(self, conn: Connection) -> None:
         with contextlib.suppress(Exception):
