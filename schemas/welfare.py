@@ -103,6 +103,8 @@ class EligibilityOut(Model):
     matched_rules: list[str]
     pending_application: list[str]
     reasons: list[str]
+    # 停发补贴: from this day every service is self-paid, until an officer lifts the stop.
+    subsidy_stopped_since: date | None = None
 
 
 class ApplicationIn(Model):

@@ -20,6 +20,10 @@ TEXTS: Catalogue = {
         "户籍或居住地不在辖区内 (registration or residence outside the district)",
         "registration or residence outside the district",
     ),
+    "welfare.reason.subsidy_stopped": (
+        "自{since}起停发补贴，服务费用由本人自付 (subsidy stopped: services are self-paid)",
+        "subsidy stopped from {since}: every service is self-paid until an officer lifts it",
+    ),
     "welfare.reason.highest_wins": (
         "就高不就低，不重复计算: {winner} over {others}",
         "the highest amount wins, amounts never add up: {winner} over {others}",

@@ -97,8 +97,19 @@ def no_eligibility(elder_id: int, district: str) -> EligibilityOut:
 
 
 def eligibility(
-    elig: Eligibility, rs: RuleSet, *, district: str, left: int, today: date
+    elig: Eligibility,
+    rs: RuleSet,
+    *,
+    district: str,
+    left: int,
+    today: date,
+    stopped_since: date | None = None,
 ) -> EligibilityOut:
+    reasons = [reason_line(r) for r in elig.reasons]
+    if stopped_since is not None:
+        reasons.insert(
+            0, Text("welfare.reason.subsidy_stopped", {"since": stopped_since}).render("zh")
+        )
     return EligibilityOut(
         elder_id=int(elig.elder_id),
         district=district,
@@ -112,7 +123,8 @@ def eligibility(
         winning_rule=elig.winning_rule,
         matched_rules=list(elig.matched_rules),
         pending_application=list(elig.pending_application),
-        reasons=[reason_line(r) for r in elig.reasons],
+        reasons=reasons,
+        subsidy_stopped_since=stopped_since,
     )
 
 

@@ -47,6 +47,10 @@ async def test_a_stopped_subsidy_makes_every_visit_self_paid_until_lifted(api: A
     again, problem = await api.call("POST", path, "admin", json=body)
     assert (again, problem["code"]) == (409, "subsidy.already_stopped")
     api.clock.advance(hours=30)
+    elig_path = f"/api/v1/elders/{api.ids['elder']}/eligibility"
+    elig = await api.call("GET", elig_path, "admin", expect=200)
+    assert elig["subsidy_stopped_since"] == "2026-11-24"
+    assert elig["reasons"][0].startswith("自2026-11-24起停发补贴")
     complete = "/api/v1/bookings/{}/complete"
     rec = await api.call(
         "POST",
@@ -67,6 +71,9 @@ async def test_a_stopped_subsidy_makes_every_visit_self_paid_until_lifted(api: A
         expect=201,
     )
     assert rec["subsidy_fen"] > 0 and await quota_left(api) == before - rec["subsidy_fen"]
+    elig = await api.call("GET", elig_path, "admin", expect=200)
+    assert elig["subsidy_stopped_since"] is None
+    assert not any("停发" in r for r in elig["reasons"])
     listed = await api.call(
         "GET", f"/api/v1/districts/{quote(DISTRICT)}/subsidy-stops", "admin", expect=200
     )

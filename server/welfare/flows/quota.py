@@ -206,15 +206,15 @@ async def quota_left(
     return elig, rs, max(0, left), entries
 
 
-async def subsidy_stopped(conn: AsyncConnection, *, elder_id: int, on: date) -> bool:
-    """Whether an officer's stop of the elder's subsidy is in force on the service day."""
+async def subsidy_stopped_since(conn: AsyncConnection, *, elder_id: int, on: date) -> date | None:
+    """The first day of an officer's stop of the elder's subsidy in force on ``on``, if any."""
     s = subsidy_stops.c
     got = await conn.execute(
-        select(s.id).where(
+        select(s.starts_on).where(
             s.elder_id == elder_id, s.status == SubsidyStopStatus.ACTIVE.value, s.starts_on <= on
         )
     )
-    return got.first() is not None
+    return got.scalar()
 
 
 async def charge_record(
@@ -229,7 +229,8 @@ async def charge_record(
 ) -> tuple[Charge, str | None]:
     """Split a completed service into subsidy and self-pay and write its entries (locked)."""
     elig, rs = await eligibility_for(conn, elder=elder, on=service_day)
-    if elig is not None and await subsidy_stopped(conn, elder_id=elder.id, on=service_day):
+    stopped = await subsidy_stopped_since(conn, elder_id=elder.id, on=service_day)
+    if elig is not None and stopped is not None:
         elig = None  # 停发补贴 (an officer's fraud decision): all of it is self-pay
     entries: list[Entry] = []
     account: str | None = None
@@ -376,10 +377,14 @@ async def eligibility(plat: Platform, p: Principal, *, elder_id: int) -> Eligibi
         elder = await elder_for(tx.conn, p, elder_id)
         elig, rs, left, _ = await quota_left(tx.conn, elder=elder, now=tx.now)
         district = await district_of(tx.conn, station_id=elder.station_id)
+        today = business_date(tx.now)
+        stopped = await subsidy_stopped_since(tx.conn, elder_id=elder_id, on=today)
     if elig is None or rs is None:
         return out.no_eligibility(elder_id, district)
-    today = business_date(plat.clock.now())
-    return out.eligibility(elig, rs, district=district, left=left, today=today)
+    # The officer's stop (停发补贴) is shown where the class is: the charge already honours it.
+    return out.eligibility(
+        elig, rs, district=district, left=left, today=today, stopped_since=stopped
+    )
 
 
 async def close(
