@@ -14,6 +14,7 @@ from dispatch.emergency import (
     Candidate,
     EmergencyRanking,
     EmergencyRequest,
+    offer_batch,
     rank_for_emergency,
 )
 from dispatch.geo import GeoPoint
@@ -113,17 +114,7 @@ async def dispatch_incident(platform: Platform, incident_id: int) -> None:
             await _nobody(tx, inc, ranking, await _elder_name(tx, inc))
             return
         best = ranking.best
-        await make_offer(
-            platform,
-            tx,
-            inc,
-            caregiver_id=best.caregiver_id,
-            eta_s=best.eta_s,
-            reason_code=best.why.code,
-            reason_params=best.why.params(),
-            actor=None,
-            ranking=ranking_json(ranking),  # stored with the move to offered: one update
-        )
+        await _offer_batch(platform, tx, inc, ranking)
         if not ranking.can_meet_target:
             await raise_alarm(
                 tx,
@@ -132,6 +123,35 @@ async def dispatch_incident(platform: Platform, incident_id: int) -> None:
                 "no_caregiver_in_time",
                 {"name": await _elder_name(tx, inc), "minutes": best.eta_s // 60},
             )
+
+
+async def _offer_batch(platform: Platform, tx: Tx, inc: Any, ranking: EmergencyRanking) -> None:
+    """Offer the call to the first choice and, under production's policy, at the same time to
+    the runners-up who could not wait a timeout for her answer (dispatch.emergency.offer_batch):
+    the first to accept goes. The phone baseline (greedy) asks one person at a time."""
+    s = platform.settings
+    batch = (
+        offer_batch(ranking, offer_timeout_s=s.offer_timeout_s)
+        if s.dispatch_policy != "greedy"
+        else (ranking.best,)
+    )
+    for i, c in enumerate(batch):
+        if c is None:
+            continue
+        if i:
+            inc = await load(tx, inc.id)  # the offer moved it on (its version)
+        await make_offer(
+            platform,
+            tx,
+            inc,
+            caregiver_id=c.caregiver_id,
+            eta_s=c.eta_s,
+            reason_code=c.why.code,
+            reason_params=c.why.params(),
+            actor=None,
+            # the ranking is stored with the first move to offered: one update
+            ranking=ranking_json(ranking) if i == 0 else None,
+        )
 
 
 async def _elder_name(tx: Tx, inc: Any) -> str | None:
