@@ -90,3 +90,36 @@ async def test_with_slack_to_spare_one_offer_at_a_time(api: Api) -> None:
     await api.pump()
     assert len(await offers_for(api, "cg_a")) == 1
     assert await offers_for(api, "cg_b") == []
+
+
+async def test_a_sole_caregiver_who_let_it_ring_out_is_rung_again_soon(api: Api) -> None:
+    """Nobody else on duty: A lets the offer lapse (asleep on night call, phone in a pocket).
+    She is rung again after 90 s, not after the five minutes a caregiver who said no gets."""
+    await api.set_duty("cg_b", False)
+    inc = await api.press(expect=201)
+    await api.pump()
+    assert len(await offers_for(api, "cg_a")) == 1
+    await api.advance(61)  # rings out: nobody to ask, the operator is alarmed
+    assert await offers_for(api, "cg_a") == []
+    alarms = await api.call("GET", "/api/v1/alarms", "operator", expect=200)
+    assert any(a["kind"] == "no_caregiver" and a["incident_id"] == inc["id"] for a in alarms)
+    for _ in range(3):  # the dispatcher retries every 30 s
+        await api.advance(31)
+    assert len(await offers_for(api, "cg_a")) == 1
+
+
+async def test_with_someone_else_to_ask_the_one_who_let_it_ring_out_waits(api: Api) -> None:
+    """A lets the offer lapse and B (declining) is the only other: after B's no, A is not
+    rung again at once, only once her 90 s have passed."""
+    inc = await api.press(expect=201)
+    await api.pump()
+    await api.advance(61)  # A rings out; B is asked
+    [offer_b] = await offers_for(api, "cg_b")
+    await api.call("POST", f"/api/v1/offers/{offer_b['id']}/decline", "cg_b", json={}, expect=200)
+    await api.pump()
+    assert await offers_for(api, "cg_a") == []
+    for _ in range(3):
+        await api.advance(31)
+    assert len(await offers_for(api, "cg_a")) == 1
+    assert await offers_for(api, "cg_b") == []  # who said no waits the five minutes
+    assert inc["id"] > 0

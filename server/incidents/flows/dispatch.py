@@ -19,8 +19,9 @@ from dispatch.emergency import (
 )
 from dispatch.geo import GeoPoint
 from dispatch.greedy import rank_nearest
-from schemas.incidents import CallType
+from schemas.incidents import CallType, OfferStatus
 from schemas.incidents import IncidentStatus as S
+from server.clock import as_utc
 from server.incidents.flows.alarms import raise_alarm
 from server.incidents.flows.offers import make_offer
 from server.incidents.flows.snapshot import caregiver_states, travel_model
@@ -32,6 +33,7 @@ from server.travel import does_io
 
 RETRY_S = 30
 REASK_AFTER_S = 300
+REASK_ALONE_S = 90  # see _rank: ringing again a sole caregiver who did not answer
 
 
 def ranking_json(r: EmergencyRanking) -> dict[str, Any]:
@@ -71,27 +73,43 @@ async def _rank(platform: Platform, incident_id: int) -> EmergencyRanking | None
         # Who said no (or did not answer) in the last few minutes is not asked again yet;
         # after that they are, since a caregiver's situation changes and the call still waits.
         recent = t.now - timedelta(seconds=REASK_AFTER_S)
-        tried = set(
-            (
-                await conn.execute(
-                    select(offers.c.caregiver_id).where(
-                        offers.c.incident_id == incident_id,
-                        (offers.c.decided_at.is_(None)) | (offers.c.decided_at > recent),
-                    )
+        asked = (
+            await conn.execute(
+                select(offers.c.caregiver_id, offers.c.status, offers.c.decided_at).where(
+                    offers.c.incident_id == incident_id,
+                    (offers.c.decided_at.is_(None)) | (offers.c.decided_at > recent),
                 )
-            ).scalars()
-        )
+            )
+        ).all()
         states = await caregiver_states(t, inc.station_id, t.now)
+    tried = frozenset(int(a.caregiver_id) for a in asked)
+    # When nobody else can be asked, a caregiver who let the offer ring out (asleep on night
+    # call, phone in a pocket) is rung again after REASK_ALONE_S, not after five minutes;
+    # one who said no is not pressed again before then.
+    ring_again = as_utc(t.now) - timedelta(seconds=REASK_ALONE_S)
+    alone = frozenset(
+        int(a.caregiver_id)
+        for a in asked
+        if a.status != OfferStatus.EXPIRED.value
+        or a.decided_at is None
+        or as_utc(a.decided_at) > ring_again
+    )
     s = platform.settings
     request = EmergencyRequest(incident_id=incident_id, location=GeoPoint(inc.lat, inc.lng))
     model = travel_model(platform)
 
-    def rank() -> EmergencyRanking:
+    def rank_without(exclude: frozenset[int]) -> EmergencyRanking:
         if s.dispatch_policy == "greedy":
-            return rank_nearest(request, states, model, target_s=s.sla_s, exclude=frozenset(tried))
+            return rank_nearest(request, states, model, target_s=s.sla_s, exclude=exclude)
         return rank_for_emergency(
-            request, states, model, target_s=s.sla_s, plan_s=s.plan_eta_s, exclude=frozenset(tried)
+            request, states, model, target_s=s.sla_s, plan_s=s.plan_eta_s, exclude=exclude
         )
+
+    def rank() -> EmergencyRanking:
+        first = rank_without(tried)
+        if first.best is not None or alone == tried or s.dispatch_policy == "greedy":
+            return first
+        return rank_without(alone)
 
     return await asyncio.to_thread(rank) if does_io(model) else rank()
 
