@@ -281,3 +281,29 @@ def rank_for_emergency(
         can_meet_target=any(c.meets_target for c in candidates),
         target_s=target_s,
     )
+
+
+MAX_BACKUP_OFFERS = 2  # runners-up offered beside the first choice, at most
+
+
+def offer_batch(
+    ranking: EmergencyRanking, *, offer_timeout_s: int, max_backups: int = MAX_BACKUP_OFFERS
+) -> tuple[Candidate, ...]:
+    """Who is offered the call now: the first choice, and beside them each runner-up who can
+    still make the promise now but could not after waiting one offer timeout for an answer
+    (at most ``max_backups`` of them, in rank order).
+
+    Offers go one at a time while that costs nothing: a runner-up with a timeout of slack can
+    be asked after the first choice says no or lets the offer lapse. Where the roads are long
+    a runner-up often has less slack than that, and asking in turn would make them late the
+    moment the first choice does not answer; so they are asked at once, the first to accept
+    goes and the other offers are withdrawn."""
+    if ranking.best is None:
+        return ()
+    target = ranking.target_s
+    backups = [
+        c
+        for c in ranking.candidates[1:]
+        if c.eta_s <= target and c.eta_s + offer_timeout_s > target
+    ]
+    return (ranking.best, *backups[:max_backups])

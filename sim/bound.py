@@ -8,13 +8,19 @@ The trip is the one the day really has for that caregiver and call (`Day.trip_s`
 that uses the same key for the ride to a call can never beat the bound from the same start.
 A caregiver who happens to be nearer than their base (on a visit next door) can: the bound
 is the reference of an idle team waiting at its bases, as the issue defines it.
+
+A caregiver whose phone is off at the press counts from the moment it is back on: an offer
+cannot reach her before (the simulated phone lets it ring out), so no policy can send her
+earlier. Counting her from the press made calls "reachable" that only someone out of reach
+could have made in time (township seed 5: the only free caregiver 3 minutes away, her
+phone off for the next half hour).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sim.day import Day, HelpCall
+from sim.day import Caregiver, Day, HelpCall
 
 
 def call_trip_key(call_id: str) -> str:
@@ -41,12 +47,24 @@ def call_bound(day: Day, call: HelpCall, sla_s: int | None = None) -> CallBound:
     for c in day.team(call.station_id):
         if not c.on_duty(call.at_s):
             continue
-        s = day.trip_s(c.id, c.base, call.location, call.at_s, call_trip_key(call.id))
+        reached = phone_back_s(c, call.at_s)
+        trip = day.trip_s(c.id, c.base, call.location, reached, call_trip_key(call.id))
+        s = reached - call.at_s + trip
         if best is None or (s, c.id) < best:
             best = (s, c.id)
     if best is None:
         return CallBound(call.id, None, None, limit)
     return CallBound(call.id, best[0], best[1], limit)
+
+
+def phone_back_s(c: Caregiver, t: int) -> int:
+    """The first second from ``t`` on at which the caregiver's phone is on (``t`` itself
+    unless an offline spell covers it; back-to-back spells are followed)."""
+    while True:
+        covering = [b for a, b in c.offline if a <= t < b]
+        if not covering:
+            return t
+        t = max(covering)
 
 
 def bounds(day: Day, sla_s: int | None = None) -> dict[str, CallBound]:

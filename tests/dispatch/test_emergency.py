@@ -11,6 +11,7 @@ from dispatch.emergency import (
     CaregiverState,
     CurrentWork,
     EmergencyRequest,
+    offer_batch,
     rank_for_emergency,
 )
 from dispatch.geo import GeoPoint
@@ -182,3 +183,26 @@ def test_an_overrunning_bath_is_not_finished() -> None:
     )
     r = rank_for_emergency(EmergencyRequest(1, HOME), [bathing, idle(2, 2)], TRAVEL)
     assert r.best is not None and r.best.caregiver_id == 2
+
+
+def test_runners_up_without_a_timeout_of_slack_are_offered_at_once() -> None:
+    """Rural roads: A 3 km (ETA ~17.5 min), B 3.35 km and C 3.45 km (~19.5, ~20 min), D 3.7 km
+    (over 20). Waiting 60 s for A's answer would make B and C late, so they are asked with
+    her; D cannot make it either way and is asked only if all three say no."""
+    people = [idle(1, 3.0), idle(2, 3.35), idle(3, 3.45), idle(4, 3.7)]
+    r = rank_for_emergency(EmergencyRequest(1, HOME), people, TRAVEL)
+    etas = [c.eta_s for c in r.candidates]
+    assert etas[0] + 60 <= 1200 < etas[1] + 60 and etas[2] <= 1200 < etas[3]
+    assert [c.caregiver_id for c in offer_batch(r, offer_timeout_s=60)] == [1, 2, 3]
+    # at most two runners-up beside the first choice
+    assert len(offer_batch(r, offer_timeout_s=600)) == 3
+
+
+def test_with_slack_to_spare_one_offer_at_a_time() -> None:
+    """A and B both close: B can be asked after A lets the offer lapse, so A alone is asked."""
+    r = rank_for_emergency(EmergencyRequest(1, HOME), [idle(1, 1), idle(2, 2)], TRAVEL)
+    assert [c.caregiver_id for c in offer_batch(r, offer_timeout_s=60)] == [1]
+    assert (
+        offer_batch(rank_for_emergency(EmergencyRequest(1, HOME), [], TRAVEL), offer_timeout_s=60)
+        == ()
+    )

@@ -5,9 +5,10 @@ ceil(metres × 1.3 ÷ speed) + 120 s."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from dispatch.geo import GeoPoint, haversine_m
-from sim.bound import bounds, call_bound
+from sim.bound import bounds, call_bound, phone_back_s
 from tests.sim.helpers import CENTRE, day_of, near, tiny
 
 
@@ -85,3 +86,24 @@ def test_bounds_cover_every_call() -> None:
     data["calls"]["rows"].append({"elder": "E2", "at": "11:00"})
     day = day_of(data)
     assert sorted(bounds(day)) == [c.id for c in day.calls]
+
+
+def test_a_caregiver_whose_phone_is_off_counts_from_when_it_is_back() -> None:
+    """The walker next door has her phone off from 15 minutes before the press to 15 minutes
+    after (no offer can reach her before): she counts from then, so the e-bike from the
+    station is first; with the spell over before the press she is first again."""
+    data = tiny()
+    team = data["district"]["stations"][0]["caregivers"]
+    team[1] |= {"mode": "walk", "home": near(0, 550)}
+    day = day_of(data)
+    at = day.calls[0].at_s
+    walker = day.caregiver_by_id["st.2"]
+    off = replace(walker, offline=((at - 900, at + 900),))
+    later = replace(day, caregivers=tuple(off if c.id == "st.2" else c for c in day.caregivers))
+    b = call_bound(later, day.calls[0])
+    assert b.caregiver_id == "st.1"
+    assert phone_back_s(off, at) == at + 900
+    assert phone_back_s(replace(walker, offline=((at - 900, at), (at, at + 60))), at) == at + 60
+    over = replace(walker, offline=((at - 900, at - 1),))
+    again = replace(day, caregivers=tuple(over if c.id == "st.2" else c for c in day.caregivers))
+    assert call_bound(again, day.calls[0]).caregiver_id == "st.2"

@@ -14,12 +14,14 @@ from dispatch.emergency import (
     Candidate,
     EmergencyRanking,
     EmergencyRequest,
+    offer_batch,
     rank_for_emergency,
 )
 from dispatch.geo import GeoPoint
 from dispatch.greedy import rank_nearest
-from schemas.incidents import CallType
+from schemas.incidents import CallType, OfferStatus
 from schemas.incidents import IncidentStatus as S
+from server.clock import as_utc
 from server.incidents.flows.alarms import raise_alarm
 from server.incidents.flows.offers import make_offer
 from server.incidents.flows.snapshot import caregiver_states, travel_model
@@ -31,6 +33,7 @@ from server.travel import does_io
 
 RETRY_S = 30
 REASK_AFTER_S = 300
+REASK_ALONE_S = 90  # see _rank: ringing again a sole caregiver who did not answer
 
 
 def ranking_json(r: EmergencyRanking) -> dict[str, Any]:
@@ -70,27 +73,43 @@ async def _rank(platform: Platform, incident_id: int) -> EmergencyRanking | None
         # Who said no (or did not answer) in the last few minutes is not asked again yet;
         # after that they are, since a caregiver's situation changes and the call still waits.
         recent = t.now - timedelta(seconds=REASK_AFTER_S)
-        tried = set(
-            (
-                await conn.execute(
-                    select(offers.c.caregiver_id).where(
-                        offers.c.incident_id == incident_id,
-                        (offers.c.decided_at.is_(None)) | (offers.c.decided_at > recent),
-                    )
+        asked = (
+            await conn.execute(
+                select(offers.c.caregiver_id, offers.c.status, offers.c.decided_at).where(
+                    offers.c.incident_id == incident_id,
+                    (offers.c.decided_at.is_(None)) | (offers.c.decided_at > recent),
                 )
-            ).scalars()
-        )
+            )
+        ).all()
         states = await caregiver_states(t, inc.station_id, t.now)
+    tried = frozenset(int(a.caregiver_id) for a in asked)
+    # When nobody else can be asked, a caregiver who let the offer ring out (asleep on night
+    # call, phone in a pocket) is rung again after REASK_ALONE_S, not after five minutes;
+    # one who said no is not pressed again before then.
+    ring_again = as_utc(t.now) - timedelta(seconds=REASK_ALONE_S)
+    alone = frozenset(
+        int(a.caregiver_id)
+        for a in asked
+        if a.status != OfferStatus.EXPIRED.value
+        or a.decided_at is None
+        or as_utc(a.decided_at) > ring_again
+    )
     s = platform.settings
     request = EmergencyRequest(incident_id=incident_id, location=GeoPoint(inc.lat, inc.lng))
     model = travel_model(platform)
 
-    def rank() -> EmergencyRanking:
+    def rank_without(exclude: frozenset[int]) -> EmergencyRanking:
         if s.dispatch_policy == "greedy":
-            return rank_nearest(request, states, model, target_s=s.sla_s, exclude=frozenset(tried))
+            return rank_nearest(request, states, model, target_s=s.sla_s, exclude=exclude)
         return rank_for_emergency(
-            request, states, model, target_s=s.sla_s, plan_s=s.plan_eta_s, exclude=frozenset(tried)
+            request, states, model, target_s=s.sla_s, plan_s=s.plan_eta_s, exclude=exclude
         )
+
+    def rank() -> EmergencyRanking:
+        first = rank_without(tried)
+        if first.best is not None or alone == tried or s.dispatch_policy == "greedy":
+            return first
+        return rank_without(alone)
 
     return await asyncio.to_thread(rank) if does_io(model) else rank()
 
@@ -113,17 +132,7 @@ async def dispatch_incident(platform: Platform, incident_id: int) -> None:
             await _nobody(tx, inc, ranking, await _elder_name(tx, inc))
             return
         best = ranking.best
-        await make_offer(
-            platform,
-            tx,
-            inc,
-            caregiver_id=best.caregiver_id,
-            eta_s=best.eta_s,
-            reason_code=best.why.code,
-            reason_params=best.why.params(),
-            actor=None,
-            ranking=ranking_json(ranking),  # stored with the move to offered: one update
-        )
+        await _offer_batch(platform, tx, inc, ranking)
         if not ranking.can_meet_target:
             await raise_alarm(
                 tx,
@@ -132,6 +141,35 @@ async def dispatch_incident(platform: Platform, incident_id: int) -> None:
                 "no_caregiver_in_time",
                 {"name": await _elder_name(tx, inc), "minutes": best.eta_s // 60},
             )
+
+
+async def _offer_batch(platform: Platform, tx: Tx, inc: Any, ranking: EmergencyRanking) -> None:
+    """Offer the call to the first choice and, under production's policy, at the same time to
+    the runners-up who could not wait a timeout for her answer (dispatch.emergency.offer_batch):
+    the first to accept goes. The phone baseline (greedy) asks one person at a time."""
+    s = platform.settings
+    batch = (
+        offer_batch(ranking, offer_timeout_s=s.offer_timeout_s)
+        if s.dispatch_policy != "greedy"
+        else (ranking.best,)
+    )
+    for i, c in enumerate(batch):
+        if c is None:
+            continue
+        if i:
+            inc = await load(tx, inc.id)  # the offer moved it on (its version)
+        await make_offer(
+            platform,
+            tx,
+            inc,
+            caregiver_id=c.caregiver_id,
+            eta_s=c.eta_s,
+            reason_code=c.why.code,
+            reason_params=c.why.params(),
+            actor=None,
+            # the ranking is stored with the first move to offered: one update
+            ranking=ranking_json(ranking) if i == 0 else None,
+        )
 
 
 async def _elder_name(tx: Tx, inc: Any) -> str | None:

@@ -26,10 +26,12 @@ from server.incidents.flows.alarms import raise_alarm
 from server.incidents.flows.snapshot import eta_from
 from server.incidents.model import (
     ASSIGNABLE,
+    COMING,
     PENDING_OFFERS,
     load,
     lock_offer,
     offer_transition,
+    timeline,
     transition,
 )
 from server.incidents.notify import to_operators, to_watchers
@@ -177,6 +179,7 @@ async def accept(platform: Platform, p: Principal, offer_id: int) -> int:
         if inc.status != S.OFFERED.value:
             raise ApiError(409, "offer_gone", "the incident has moved on")
         await offer_transition(tx, offer, OfferStatus.ACCEPTED)
+        await withdraw_pending(tx, inc, only_offered=True)  # the other offers of the batch
         await cancel_timer(tx, f"incident:{inc.id}:ack_alarm")
         eta_at = tx.now + timedelta(seconds=offer.eta_s)
         await transition(
@@ -248,7 +251,18 @@ async def offer_lapsed(
     why: dict[str, Any] = {"reason": reason} if status is OfferStatus.DECLINED else {}
     if status is OfferStatus.EXPIRED:
         why = {"reason_code": NO_ANSWER, "reason_params": {}}
-    if inc.status == S.OFFERED.value:
+    if inc.status == S.OFFERED.value and await _still_offered(tx, inc.id):
+        # another offer of the same batch still waits for its answer: the call stays offered
+        await timeline(
+            tx,
+            inc.id,
+            f"offer_{status.value}",
+            actor,
+            offer_id=offer.id,
+            caregiver_id=offer.caregiver_id,
+            **why,
+        )
+    elif inc.status == S.OFFERED.value:
         await transition(
             tx,
             inc,
@@ -273,14 +287,24 @@ async def offer_lapsed(
     )
 
 
-async def withdraw_pending(tx: Tx, inc: Any) -> None:
+async def _still_offered(tx: Tx, incident_id: int) -> bool:
+    """Whether an offer of the incident still waits for its answer (a batch of offers)."""
+    q = select(offers.c.id).where(
+        offers.c.incident_id == incident_id, offers.c.status == OfferStatus.OFFERED.value
+    )
+    return (await tx.conn.execute(q.limit(1))).first() is not None
+
+
+async def withdraw_pending(tx: Tx, inc: Any, *, only_offered: bool = False) -> None:
     """Withdraw the incident's open and accepted offers (the call is reassigned or closed),
-    telling each caregiver."""
+    or with ``only_offered`` those still waiting for an answer (another caregiver of the
+    batch accepted), telling each caregiver."""
+    wanted = (OfferStatus.OFFERED.value,) if only_offered else PENDING_OFFERS
     pending = (
         await tx.conn.execute(
             select(offers, caregivers.c.user_id)
             .join(caregivers, caregivers.c.id == offers.c.caregiver_id)
-            .where(offers.c.incident_id == inc.id, offers.c.status.in_(PENDING_OFFERS))
+            .where(offers.c.incident_id == inc.id, offers.c.status.in_(wanted))
             .order_by(offers.c.id)
         )
     ).all()
@@ -367,7 +391,8 @@ async def release_caregiver(platform: Platform, payload: dict[str, Any]) -> None
                     tx, inc.station_id, iid, "caregiver_deactivated", {"caregiver": name or ""}
                 )
                 continue
-            if inc.status in (S.OFFERED.value, S.ACCEPTED.value, S.EN_ROUTE.value):
+            batch_waits = inc.status == S.OFFERED.value and await _still_offered(tx, iid)
+            if not batch_waits and inc.status in COMING + (S.OFFERED.value,):
                 await transition(
                     tx,
                     inc,
