@@ -121,5 +121,5 @@ async def test_with_someone_else_to_ask_the_one_who_let_it_ring_out_waits(api: A
     for _ in range(3):
         await api.advance(31)
     assert len(await offers_for(api, "cg_a")) == 1
-    assert await offers_for(api, "cg_b") == []  # who said no waits the five minutes
+    assert await offers_for(api, "cg_b") == []  # one offer at a time with slack to spare
     assert inc["id"] > 0

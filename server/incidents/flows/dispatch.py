@@ -19,7 +19,7 @@ from dispatch.emergency import (
 )
 from dispatch.geo import GeoPoint
 from dispatch.greedy import rank_nearest
-from schemas.incidents import CallType, OfferStatus
+from schemas.incidents import CallType
 from schemas.incidents import IncidentStatus as S
 from server.clock import as_utc
 from server.incidents.flows.alarms import raise_alarm
@@ -33,7 +33,7 @@ from server.travel import does_io
 
 RETRY_S = 30
 REASK_AFTER_S = 300
-REASK_ALONE_S = 90  # see _rank: ringing again a sole caregiver who did not answer
+REASK_ALONE_S = 90  # see _rank: asking again a sole caregiver who did not take the call
 
 
 def ranking_json(r: EmergencyRanking) -> dict[str, Any]:
@@ -83,16 +83,15 @@ async def _rank(platform: Platform, incident_id: int) -> EmergencyRanking | None
         ).all()
         states = await caregiver_states(t, inc.station_id, t.now)
     tried = frozenset(int(a.caregiver_id) for a in asked)
-    # When nobody else can be asked, a caregiver who let the offer ring out (asleep on night
-    # call, phone in a pocket) is rung again after REASK_ALONE_S, not after five minutes;
-    # one who said no is not pressed again before then.
+    # When nobody else can be asked, whoever let the offer ring out (asleep on night call,
+    # phone in a pocket) or said no (in the middle of something) is asked again after
+    # REASK_ALONE_S, not after five minutes: her situation may have changed, and nobody
+    # else is coming. The five-minute wait spares her only while someone else can go.
     ring_again = as_utc(t.now) - timedelta(seconds=REASK_ALONE_S)
     alone = frozenset(
         int(a.caregiver_id)
         for a in asked
-        if a.status != OfferStatus.EXPIRED.value
-        or a.decided_at is None
-        or as_utc(a.decided_at) > ring_again
+        if a.decided_at is None or as_utc(a.decided_at) > ring_again
     )
     s = platform.settings
     request = EmergencyRequest(incident_id=incident_id, location=GeoPoint(inc.lat, inc.lng))
