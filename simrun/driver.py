@@ -86,6 +86,7 @@ class Person:
     seg_start: int = 0
     skip: set[int] = field(default_factory=set)  # tasks the system refused them
     boxes: dict[int, int] = field(default_factory=dict)  # meal task → when it left the kitchen
+    homebound: bool = False  # riding back to base, her list done
 
 
 @dataclass(order=True)
@@ -477,6 +478,7 @@ class Driver:
         else:
             found = await self._next_task(cg)
             if found is None:
+                self._ride_to_base(cg)
                 return
             task_id = int(found.id)
             planned = None
@@ -506,6 +508,33 @@ class Driver:
         person.seg_start = self.now_s
         person.gen += 1
         self.at(self.now_s + trip, "door", cg=cg, task=task_id, origin=person.at, gen=person.gen)
+
+    def _ride_to_base(self, cg: str) -> None:
+        """Her list is done: she rides back to her base (the station, or home), as a real
+        caregiver does, rather than waiting where her last visit ended; on the way she is as
+        free for a help call as at either end. Not after the shift: that ride is her own."""
+        person = self.people[cg]
+        c = self.day.caregiver_by_id[cg]
+        span = c.span_at(self.now_s)
+        if person.homebound or person.at == c.base or span is None or span.on_call:
+            return
+        trip = self.day.trip_s(cg, person.at, c.base, self.now_s, f"base:{cg}:{self.now_s}")
+        if self.now_s + trip > span.end_s:
+            return
+        person.homebound = True
+        person.seg_start = self.now_s
+        self.at(self.now_s + trip, "base", cg=cg, gen=person.gen, origin=person.at)
+
+    async def _on_base(self, cg: str, gen: int, origin: GeoPoint) -> None:
+        person = self.people[cg]
+        person.homebound = False
+        if gen != person.gen or person.call is not None or person.task is not None:
+            return  # called away, or given work, on the way
+        base = self.day.caregiver_by_id[cg].base
+        self.rec.segment(
+            Segment(cg, person.seg_start, self.now_s, Activity.TRAVEL, "base", base, origin)
+        )
+        await self._move(cg, base)
 
     async def _next_task(self, cg: str) -> Any:
         async with self.platform.store.read() as conn:

@@ -217,3 +217,32 @@ def test_the_bath_day_on_postgresql_as_on_sqlite() -> None:
 
     pg, lite = asyncio.run(on_postgres()), run(day, "anxin")
     assert pg.calls == lite.calls and pg.tasks == lite.tasks
+
+
+@pytest.mark.slow
+def test_a_caregiver_whose_list_is_done_rides_back_to_base() -> None:
+    """Her one visit, 2.5 km out, ends before noon; she rides back to the station, where a
+    call from next door at 14:00 finds her: on scene in minutes, not in the time it takes
+    from where her visit was."""
+    data = sure(tiny())
+    data["district"]["stations"][0]["caregivers"] = [
+        {"name": "王芳", "shifts": [{"start": "08:00", "end": "17:00"}]}
+    ]
+    data["elders"]["rows"] = [
+        {"id": "E1", "location": near(east_m=100)},
+        {"id": "E2", "location": near(north_m=2500)},
+    ]
+    data["bookings"] = {
+        "kind": "list",
+        "rows": [{"elder": "E2", "item": "cleaning", "start": "09:00", "end": "11:30"}],
+    }
+    data["calls"]["rows"] = [{"elder": "E1", "at": "14:00"}]
+    day = day_of(data)
+    log = run(day, "anxin")
+    base = day.caregiver_by_id["st.1"].base
+    home = [s for s in log.of_caregiver("st.1") if s.ref == "base"]
+    assert len(home) == 1 and home[0].place == base and home[0].start_s >= 9 * 3600
+    k = compute(day, log, bounds(day))
+    assert k.visits.done == 1
+    assert k.calls.on_scene_in_time == 1
+    assert k.calls.response_s.max is not None and k.calls.response_s.max < 5 * 60
