@@ -519,7 +519,7 @@ class Driver:
         if person.homebound or person.at == c.base or span is None or span.on_call:
             return
         trip = self.day.trip_s(cg, person.at, c.base, self.now_s, f"base:{cg}:{self.now_s}")
-        if self.now_s + trip > span.end_s:
+        if trip == 0 or self.now_s + trip > span.end_s:
             return
         person.homebound = True
         person.seg_start = self.now_s

@@ -226,7 +226,11 @@ def test_a_caregiver_whose_list_is_done_rides_back_to_base() -> None:
     from where her visit was."""
     data = sure(tiny())
     data["district"]["stations"][0]["caregivers"] = [
-        {"name": "王芳", "shifts": [{"start": "08:00", "end": "17:00"}]}
+        {
+            "name": "王芳",
+            "skills": ["housekeeping", "first_aid"],
+            "shifts": [{"start": "08:00", "end": "17:00"}],
+        }
     ]
     data["elders"]["rows"] = [
         {"id": "E1", "location": near(east_m=100)},
@@ -234,14 +238,16 @@ def test_a_caregiver_whose_list_is_done_rides_back_to_base() -> None:
     ]
     data["bookings"] = {
         "kind": "list",
-        "rows": [{"elder": "E2", "item": "cleaning", "start": "09:00", "end": "11:30"}],
+        "rows": [{"elder": "E2", "item": "shopping", "start": "09:00", "end": "11:00"}],
     }
     data["calls"]["rows"] = [{"elder": "E1", "at": "14:00"}]
     day = day_of(data)
     log = run(day, "anxin")
     base = day.caregiver_by_id["st.1"].base
     home = [s for s in log.of_caregiver("st.1") if s.ref == "base"]
-    assert len(home) == 1 and home[0].place == base and home[0].start_s >= 9 * 3600
+    # back from the visit before the call, and back from the call after it
+    assert [s.place for s in home] == [base, base]
+    assert 9 * 3600 < home[0].end_s < 14 * 3600 < home[1].start_s
     k = compute(day, log, bounds(day))
     assert k.visits.done == 1
     assert k.calls.on_scene_in_time == 1
