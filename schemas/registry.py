@@ -24,6 +24,11 @@ SKILLS = (
     "companion",
     "medication",
     "dementia_care",
+    # Specialists a station or its provider registers for the menu items that need them: a
+    # repair technician, the clinic's doctor (上门巡诊), a lawyer or notary.
+    "repair",
+    "medical",
+    "legal",
 )
 
 

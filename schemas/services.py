@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import AwareDatetime, Field, field_validator, model_validator
 
 from schemas.common import Location, Model, Patch
+from schemas.registry import SKILLS
 
 
 class Category(StrEnum):
@@ -80,6 +81,19 @@ class ItemIn(Model):
     allowed_classes: list[str] = Field(default_factory=list, max_length=20)
     active: bool = True
 
+    @field_validator("skill")
+    @classmethod
+    def a_skill_someone_can_hold(cls, v: str | None) -> str | None:
+        return _held_skill(v)
+
+
+def _held_skill(v: str | None) -> str | None:
+    """An item needing a skill no caregiver can be registered with could never be planned:
+    every booking of it would wait for ever."""
+    if v is not None and v not in SKILLS:
+        raise ValueError(f"unknown skill {v!r}; known: {list(SKILLS)}")
+    return v
+
 
 class ItemPatch(Patch):
     nullable = frozenset({"skill", "certificate"})
@@ -94,6 +108,11 @@ class ItemPatch(Patch):
     hours: HoursIn | None = None
     allowed_classes: list[str] | None = None
     active: bool | None = None
+
+    @field_validator("skill")
+    @classmethod
+    def a_skill_someone_can_hold(cls, v: str | None) -> str | None:
+        return _held_skill(v)
 
 
 class ItemOut(Model):

@@ -66,6 +66,15 @@ async def test_operator_manages_the_menu(api: Api) -> None:
         json={"price_fen": 30.5},
     )
     assert status == 422  # money is never a float
+    # a skill no caregiver can be registered with: nobody could ever be planned for it
+    for method, path, body in (
+        ("POST", "service-items", {**item, "code": "foot-care-2", "skill": "pedicure"}),
+        ("PATCH", "service-items/foot-care", {"skill": "pedicure"}),
+    ):
+        status, problem = await api.call(
+            method, f"/api/v1/stations/{s}/{path}", "operator", json=body
+        )
+        assert status == 422 and "skill" in str(problem), problem
     # another station's operator cannot touch it; elders cannot manage menus
     await api.call("GET", f"/api/v1/stations/{s}/service-items", "operator2", expect=404)
     await api.call("POST", f"/api/v1/stations/{s}/service-items", "elder", json=item, expect=403)

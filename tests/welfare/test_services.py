@@ -58,6 +58,14 @@ def test_seed_menu_covers_the_domain_categories() -> None:
     assert MENU["day-care"].hours.days == frozenset(range(5))  # Monday-Friday 9-17
 
 
+def test_every_seed_item_needs_a_skill_a_caregiver_can_hold() -> None:
+    """Before, nine items (cooking, cleaning, companion, hospital escort, repairs, the
+    clinic's visit, legal help) named skills the registry refuses: never plannable."""
+    from schemas.registry import SKILLS
+
+    assert {i.code: i.skill for i in SEED_ITEMS if i.skill and i.skill not in SKILLS} == {}
+
+
 def test_duplicate_codes_refused() -> None:
     with pytest.raises(CatalogueError):
         by_code([BATH, BATH])
