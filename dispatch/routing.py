@@ -56,6 +56,9 @@ READ_BACK_S_PER_NODE = 2e-4
 # A warm start (the plan in force, repaired) is repaired only when it serves at least this
 # share of the visits; otherwise the full search runs.
 WARM_MIN_SHARE = 0.5
+# Under a solution limit no phase is timed: OR-Tools gets this limit, which only a hang can
+# reach (the caller's watchdog is the guard then), so phases end by counting alone.
+UNTIMED_S = 1e7
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,10 @@ class SolverParams:
     recreate, simulated-annealing acceptance with temperatures relative to the average leg
     of the start) runs for the rest but `polish_share`; finally `metaheuristic` (guided local
     search) polishes the best solution. Under a time limit the result depends on the
-    machine's speed; with `solution_limit` set it depends only on inputs and seed.
+    machine's speed; with `solution_limit` set it depends only on inputs and seed: every
+    phase then ends by counting (solutions, or greedy descent's local optimum) and
+    `time_limit_s` is not consulted (except by the region search's per-region slices: turn
+    `regions` off for answers that never depend on the machine).
 
     From `region_min_visits` visits on (a fresh solve, not a repair), ruin and recreate and
     the polish give way to the region search of `dispatch.regions`: OR-Tools' moves get
@@ -617,7 +623,13 @@ def solve(
     if nv == 0:
         return RoutingSolution((), tuple(range(problem.n)), 0, 0, True, 0.0, "none")
 
+    # Counted (a solution limit): the clock is never read to decide anything, so the answer
+    # is the same on a loaded machine; every OR-Tools phase gets UNTIMED_S.
+    counted = params.solution_limit is not None
+
     def left() -> float:
+        if counted:
+            return UNTIMED_S
         return params.time_limit_s - (time.perf_counter() - t0)
 
     order = _node_order(problem)
@@ -682,10 +694,14 @@ def solve(
         # the last one took: on large instances (400+ visits) one start already takes a
         # tenth of the limit, and the time is better spent in ruin and recreate.
         last = max(took.values(), default=0.0)
-        if best is not None and (
-            left() <= 0
-            or spent > 2 * params.portfolio_share * params.time_limit_s
-            or (params.solution_limit is None and spent + last > share_total)
+        if (
+            best is not None
+            and not counted
+            and (
+                left() <= 0
+                or spent > 2 * params.portfolio_share * params.time_limit_s
+                or spent + last > share_total
+            )
         ):
             break
         b = _Built(problem, params.seed, mats, order)
@@ -712,7 +728,7 @@ def solve(
         # No start within the limit (a large day on a busy machine). A plan matters more
         # than the limit: build the fastest start, allowing it up to 5x the limit.
         b = _Built(problem, params.seed, mats, order)
-        overrun = max(5.0, 5 * params.time_limit_s)
+        overrun = UNTIMED_S if counted else max(5.0, 5 * params.time_limit_s)
         a = b.routing.SolveWithParameters(
             _search_params(params, "PATH_CHEAPEST_ARC", overrun, "start")
         )
