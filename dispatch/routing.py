@@ -724,11 +724,14 @@ def solve(
             keep(start, name, _break_starts(b, a))
         mark(f"start:{name}")
 
-    if best is None:
+    # Counted, an untimed start that found nothing is no slow start: the problem has no
+    # solution an insertion can find, and path-cheapest-arc's depth-first search could run
+    # for minutes before failing too (a help call's insertion on the five-station day did).
+    if best is None and not counted:
         # No start within the limit (a large day on a busy machine). A plan matters more
         # than the limit: build the fastest start, allowing it up to 5x the limit.
         b = _Built(problem, params.seed, mats, order)
-        overrun = UNTIMED_S if counted else max(5.0, 5 * params.time_limit_s)
+        overrun = max(5.0, 5 * params.time_limit_s)
         a = b.routing.SolveWithParameters(
             _search_params(params, "PATH_CHEAPEST_ARC", overrun, "start")
         )
@@ -821,7 +824,8 @@ def solve(
         optional = all(problem.penalties[i] is not None for i in b.visits)
         if optional:
             sp.first_solution_strategy = _fs("ALL_UNPERFORMED")
-        a = b.routing.SolveWithParameters(sp)
+        # Counted, a depth-first search for a first solution has no count to stop it.
+        a = b.routing.SolveWithParameters(sp) if optional or not counted else None
     else:
         # Reading routes back runs a small search; give it room before the real limit.
         b.routing.CloseModelWithParameters(
