@@ -157,14 +157,14 @@ def test_a_counted_solve_never_reads_the_clock(monkeypatch: pytest.MonkeyPatch) 
     """With a solution limit (the simulator's work limits) every phase ends by counting: a
     tiny safety cap and a clock that leaps an hour at every reading (a machine loaded
     beyond reason) give the same plan as a generous cap on a steady clock."""
-    import dispatch.routing as routing
+    import time
 
     p = windowed_problem()
     params = SolverParams(time_limit_s=60, solution_limit=40, seed=2)
     steady = solve(p, params)
 
     ticks = iter(range(0, 10**9, 3600))
-    monkeypatch.setattr(routing.time, "perf_counter", lambda: float(next(ticks)))
+    monkeypatch.setattr(time, "perf_counter", lambda: float(next(ticks)))
     tiny = replace(params, time_limit_s=1e-3)
     loaded = solve(p, tiny)
     assert steady.found and loaded.found
