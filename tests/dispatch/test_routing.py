@@ -154,13 +154,15 @@ def windowed_problem(n: int = 30, seed: int = 7) -> RoutingProblem:
 
 
 def test_a_counted_solve_never_reads_the_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    """With a solution limit (the simulator's work limits) every phase ends by counting: a
-    tiny safety cap and a clock that leaps an hour at every reading (a machine loaded
+    """With a solution limit and greedy descent (the simulator's work limits) every phase
+    ends by counting: a tiny safety cap and a clock that leaps an hour at every reading (a machine loaded
     beyond reason) give the same plan as a generous cap on a steady clock."""
     import time
 
     p = windowed_problem()
-    params = SolverParams(time_limit_s=60, solution_limit=40, seed=2)
+    params = SolverParams(
+        time_limit_s=60, solution_limit=40, seed=2, metaheuristic="GREEDY_DESCENT"
+    )
     steady = solve(p, params)
 
     ticks = iter(range(0, 10**9, 3600))
