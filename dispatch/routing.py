@@ -56,6 +56,9 @@ READ_BACK_S_PER_NODE = 2e-4
 # A warm start (the plan in force, repaired) is repaired only when it serves at least this
 # share of the visits; otherwise the full search runs.
 WARM_MIN_SHARE = 0.5
+# Under a solution limit no phase is timed: OR-Tools gets this limit, which only a hang can
+# reach (the caller's watchdog is the guard then), so phases end by counting alone.
+UNTIMED_S = 1e7
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,11 @@ class SolverParams:
     recreate, simulated-annealing acceptance with temperatures relative to the average leg
     of the start) runs for the rest but `polish_share`; finally `metaheuristic` (guided local
     search) polishes the best solution. Under a time limit the result depends on the
-    machine's speed; with `solution_limit` set it depends only on inputs and seed.
+    machine's speed; with `solution_limit` set it depends only on inputs and seed: every
+    phase then ends by counting (solutions, or greedy descent's local optimum) and
+    `time_limit_s` is not consulted, except by a polish other than greedy descent (guided
+    local search may never reach its count) and the region search's per-region slices: with
+    greedy descent and `regions` off the answer never depends on the machine.
 
     From `region_min_visits` visits on (a fresh solve, not a repair), ruin and recreate and
     the polish give way to the region search of `dispatch.regions`: OR-Tools' moves get
@@ -617,7 +624,13 @@ def solve(
     if nv == 0:
         return RoutingSolution((), tuple(range(problem.n)), 0, 0, True, 0.0, "none")
 
+    # Counted (a solution limit): the clock is never read to decide anything, so the answer
+    # is the same on a loaded machine; every OR-Tools phase gets UNTIMED_S.
+    counted = params.solution_limit is not None
+
     def left() -> float:
+        if counted:
+            return UNTIMED_S
         return params.time_limit_s - (time.perf_counter() - t0)
 
     order = _node_order(problem)
@@ -682,10 +695,14 @@ def solve(
         # the last one took: on large instances (400+ visits) one start already takes a
         # tenth of the limit, and the time is better spent in ruin and recreate.
         last = max(took.values(), default=0.0)
-        if best is not None and (
-            left() <= 0
-            or spent > 2 * params.portfolio_share * params.time_limit_s
-            or (params.solution_limit is None and spent + last > share_total)
+        if (
+            best is not None
+            and not counted
+            and (
+                left() <= 0
+                or spent > 2 * params.portfolio_share * params.time_limit_s
+                or spent + last > share_total
+            )
         ):
             break
         b = _Built(problem, params.seed, mats, order)
@@ -708,7 +725,10 @@ def solve(
             keep(start, name, _break_starts(b, a))
         mark(f"start:{name}")
 
-    if best is None:
+    # Counted, an untimed start that found nothing is no slow start: the problem has no
+    # solution an insertion can find, and path-cheapest-arc's depth-first search could run
+    # for minutes before failing too (a help call's insertion on the five-station day did).
+    if best is None and not counted:
         # No start within the limit (a large day on a busy machine). A plan matters more
         # than the limit: build the fastest start, allowing it up to 5x the limit.
         b = _Built(problem, params.seed, mats, order)
@@ -797,6 +817,11 @@ def solve(
 
     # Phase 3: polish the best so far with the metaheuristic (or search from scratch).
     polish_s = max(left(), 0.05 * params.time_limit_s, 0.01)
+    if counted and params.metaheuristic != "GREEDY_DESCENT":
+        # Guided local search may never find its count of improving solutions on a small
+        # day (a test's one bath did not): it keeps the time limit as its end. Greedy
+        # descent ends at a local optimum, so the simulator's solves never read the clock.
+        polish_s = max(params.time_limit_s, 0.01)
     b = _Built(problem, params.seed, mats, order)
     sp = _search_params(params, params.first_solutions[0], polish_s, "polish")
     if best is None:
@@ -805,7 +830,8 @@ def solve(
         optional = all(problem.penalties[i] is not None for i in b.visits)
         if optional:
             sp.first_solution_strategy = _fs("ALL_UNPERFORMED")
-        a = b.routing.SolveWithParameters(sp)
+        # Counted, a depth-first search for a first solution has no count to stop it.
+        a = b.routing.SolveWithParameters(sp) if optional or not counted else None
     else:
         # Reading routes back runs a small search; give it room before the real limit.
         b.routing.CloseModelWithParameters(

@@ -526,8 +526,9 @@ class Travel(Model):
 
 class SolverLimits(Model):
     """Work limits, not seconds, so a run gives the same answer on any machine: OR-Tools
-    stops after this many improving solutions. `safety_seconds` is a wall-clock cap that
-    should never bind; a run where it does says so (and is no longer reproducible)."""
+    stops after this many improving solutions (or at a local optimum), and no phase of a
+    solve reads the clock. `safety_seconds` only sets the watchdog's deadline (6 times it
+    plus 15 s), after which a solve that hangs is killed and the solver-free plan is used."""
 
     day_plan_solutions: int = Field(default=200, ge=1, le=100_000)
     replan_solutions: int = Field(default=50, ge=1, le=100_000)

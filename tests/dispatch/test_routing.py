@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from dispatch.routing import RoutingProblem, SolverParams, VehicleSpec, solve
@@ -128,3 +130,46 @@ def test_visits_come_before_depots_when_the_file_order_is_unsafe() -> None:
     assert _node_order(p) == [2, 0, 1]
     single = line_problem()
     assert _node_order(single) == [0, 1, 2, 3]  # depot first is safe: order kept
+
+
+def windowed_problem(n: int = 30, seed: int = 7) -> RoutingProblem:
+    """A depot and `n` optional visits with time windows scattered on a grid, three vehicles:
+    big enough that a millisecond's limit would cut every phase of a timed search."""
+    import random
+
+    rng = random.Random(seed)
+    pos = [(0, 0)] + [(rng.randint(-50, 50), rng.randint(-50, 50)) for _ in range(n)]
+    m = [[abs(ax - bx) + abs(ay - by) for bx, by in pos] for ax, ay in pos]
+    windows = [(0, 2000)]
+    for _ in range(n):
+        lo = rng.randint(0, 1500)
+        windows.append((lo, lo + rng.randint(100, 400)))
+    return RoutingProblem(
+        travel=[m],
+        service=[0] + [20] * n,
+        windows=windows,
+        vehicles=[VehicleSpec(0, 0, latest=2000) for _ in range(3)],
+        penalties=[None] + [500] * n,
+    )
+
+
+def test_a_counted_solve_never_reads_the_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a solution limit and greedy descent (the simulator's work limits) every phase
+    ends by counting: a tiny safety cap and a clock that leaps an hour at every reading (a machine loaded
+    beyond reason) give the same plan as a generous cap on a steady clock."""
+    import time
+
+    p = windowed_problem()
+    params = SolverParams(
+        time_limit_s=60, solution_limit=40, seed=2, metaheuristic="GREEDY_DESCENT"
+    )
+    steady = solve(p, params)
+
+    ticks = iter(range(0, 10**9, 3600))
+    monkeypatch.setattr(time, "perf_counter", lambda: float(next(ticks)))
+    tiny = replace(params, time_limit_s=1e-3)
+    loaded = solve(p, tiny)
+    assert steady.found and loaded.found
+    assert loaded.routes == steady.routes and loaded.dropped == steady.dropped
+    assert loaded.objective == steady.objective
+    assert [ph[0] for ph in loaded.phases] == [ph[0] for ph in steady.phases]
