@@ -353,14 +353,19 @@ def plan_day(
             b_from = max(b_start, lo)
             if b_end > b_from and b_end <= hi:
                 breaks += (Break(b_from, b_from, b_end - b_from),)
+        # Work that cannot be broken off may end after the shift, and there is still the
+        # ride home: her day ends then, late (overtime), never "no feasible end" — which
+        # made the whole station's plan fail and every task unassigned.
+        home_leg = travel_m[profile_of[c.mode]][starts[v]][ends[v]]
+        work_left = _work_left(c, lo, snap)
         vehicles.append(
             VehicleSpec(
                 start=starts[v],
                 end=ends[v],
                 earliest=lo,
-                latest=max(lo, hi),
+                latest=max(lo + home_leg, hi),
                 profile=profile_of[c.mode],
-                max_work=_work_left(c, lo, snap),
+                max_work=None if work_left is None else max(work_left, home_leg),
                 breaks=breaks,
                 unary_cost=tuple(unary) if any(unary) else None,
                 fair_work=fair[v],

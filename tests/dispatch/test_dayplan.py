@@ -388,3 +388,20 @@ def test_the_baseline_takes_visits_strictly_in_booking_order() -> None:
     booked = fallback_plan(snap, PARAMS, booking_order=True)
     assert [v.task_id for v in booked.routes[0].visits] == ["2"]
     assert [u.task_id for u in booked.unassigned] == ["10"]
+
+
+def test_work_that_runs_past_a_shift_does_not_empty_the_whole_plan() -> None:
+    """At 16:40 caregiver 1 is at a bath that cannot be broken off until 17:30, 3 km out,
+    past her 17:00 end, with a ride home still to do. Before, her day had no feasible end,
+    so the solver found no plan at all and every task of the station was left unassigned
+    (seen on the simulator's five-station day: 69 tasks). Her bath stays hers; the rest of
+    the day goes to caregiver 2."""
+    bath = task("bath", 3, 0, 16, 18, 90, pinned_to=1, interruptible=False)
+    rest = tuple(task(f"t{k}", 0.2 * k, 0.3, 16.5, 19, 20) for k in range(1, 4))
+    team = (caregiver(1, 8, 17), caregiver(2, 12, 20))
+    snap = DaySnapshot(STATION, team, (bath, *rest), now_s=int(16.67 * HOUR))
+    plan = plan_day(snap, PARAMS)
+    assert plan.unassigned == ()
+    by_cg = {r.caregiver_id: [v.task_id for v in r.visits] for r in plan.routes}
+    assert by_cg[1] == ["bath"]
+    assert sorted(by_cg[2]) == ["t1", "t2", "t3"]
