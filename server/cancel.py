@@ -32,9 +32,9 @@ async def stop_tasks(
         t.cancel()
     if not tasks:
         return
-    _done, pending = await asyncio.wait(tasks, timeout=within_s)
+    done, pending = await asyncio.wait(tasks, timeout=within_s)
     for t in pending:
         log.error("task did not stop when cancelled", extra={"task": t.get_name()})
-    for t in _done:
+    for t in done:
         if not t.cancelled() and t.exception() is not None:
             log.warning("task ended with an error while stopping", exc_info=t.exception())

@@ -86,7 +86,7 @@ class Person:
     seg_start: int = 0
     skip: set[int] = field(default_factory=set)  # tasks the system refused them
     boxes: dict[int, int] = field(default_factory=dict)  # meal task → when it left the kitchen
-    homebound: bool = False  # riding back to base, her list done
+    homebound_gen: int | None = None  # riding back to base (her list done) since this gen
 
 
 @dataclass(order=True)
@@ -516,20 +516,21 @@ class Driver:
         person = self.people[cg]
         c = self.day.caregiver_by_id[cg]
         span = c.span_at(self.now_s)
-        if person.homebound or person.at == c.base or span is None or span.on_call:
+        riding = person.homebound_gen == person.gen
+        if riding or person.at == c.base or span is None or span.on_call:
             return
         trip = self.day.trip_s(cg, person.at, c.base, self.now_s, f"base:{cg}:{self.now_s}")
         if trip == 0 or self.now_s + trip > span.end_s:
             return
-        person.homebound = True
+        person.homebound_gen = person.gen
         person.seg_start = self.now_s
         self.at(self.now_s + trip, "base", cg=cg, gen=person.gen, origin=person.at)
 
     async def _on_base(self, cg: str, gen: int, origin: GeoPoint) -> None:
         person = self.people[cg]
-        person.homebound = False
         if gen != person.gen or person.call is not None or person.task is not None:
             return  # called away, or given work, on the way
+        person.homebound_gen = None
         base = self.day.caregiver_by_id[cg].base
         self.rec.segment(
             Segment(cg, person.seg_start, self.now_s, Activity.TRAVEL, "base", base, origin)

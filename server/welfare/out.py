@@ -107,9 +107,8 @@ def eligibility(
 ) -> EligibilityOut:
     reasons = [reason_line(r) for r in elig.reasons]
     if stopped_since is not None:
-        reasons.insert(
-            0, Text("welfare.reason.subsidy_stopped", {"since": stopped_since}).render("zh")
-        )
+        stop = Reason("subsidy_stopped", {"since": stopped_since.isoformat()})
+        reasons.insert(0, reason_line(stop))
     return EligibilityOut(
         elder_id=int(elig.elder_id),
         district=district,

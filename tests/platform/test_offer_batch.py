@@ -11,13 +11,10 @@ from sqlalchemy import update
 
 from server.registry.tables import caregivers
 from tests.conftest import BACKENDS
+from tests.platform.test_help_call import offers_for
 from tests.support.api import Api, near
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
-
-
-async def offers_for(api: Api, who: str) -> list[dict[str, Any]]:
-    return list(await api.call("GET", "/api/v1/offers", who, expect=200))
 
 
 async def put(api: Api, who: str, metres_north_of_elder: float) -> None:

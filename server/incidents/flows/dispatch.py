@@ -131,7 +131,7 @@ async def dispatch_incident(platform: Platform, incident_id: int) -> None:
             await _nobody(tx, inc, ranking, await _elder_name(tx, inc))
             return
         best = ranking.best
-        await _offer_batch(platform, tx, inc, ranking)
+        await _offer_batch(platform, tx, inc, ranking, best)
         if not ranking.can_meet_target:
             await raise_alarm(
                 tx,
@@ -142,7 +142,9 @@ async def dispatch_incident(platform: Platform, incident_id: int) -> None:
             )
 
 
-async def _offer_batch(platform: Platform, tx: Tx, inc: Any, ranking: EmergencyRanking) -> None:
+async def _offer_batch(
+    platform: Platform, tx: Tx, inc: Any, ranking: EmergencyRanking, best: Candidate
+) -> None:
     """Offer the call to the first choice and, under production's policy, at the same time to
     the runners-up who could not wait a timeout for her answer (dispatch.emergency.offer_batch):
     the first to accept goes. The phone baseline (greedy) asks one person at a time."""
@@ -150,11 +152,9 @@ async def _offer_batch(platform: Platform, tx: Tx, inc: Any, ranking: EmergencyR
     batch = (
         offer_batch(ranking, offer_timeout_s=s.offer_timeout_s)
         if s.dispatch_policy != "greedy"
-        else (ranking.best,)
+        else (best,)
     )
     for i, c in enumerate(batch):
-        if c is None:
-            continue
         if i:
             inc = await load(tx, inc.id)  # the offer moved it on (its version)
         await make_offer(
