@@ -231,6 +231,16 @@ class HeartbeatIn(Model):
     )
 
 
+MAX_BEATS_PER_REQUEST = 500
+
+
+class HeartbeatsIn(Model):
+    """Many devices' heartbeats in one signed request: a gateway forwards what it gathered
+    since its last post, so the HTTP round trip is paid once per batch, not per device."""
+
+    beats: list[HeartbeatIn] = Field(min_length=1, max_length=MAX_BEATS_PER_REQUEST)
+
+
 class DevicePressIn(Model):
     """A press on the device (sent by the device gateway)."""
 

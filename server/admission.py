@@ -36,7 +36,7 @@ _HELP = re.compile(
     r"^/api/v1/(help-calls$|incidents/|offers/|hotline/cti/|hotline/devices/[^/]+/press$"
     r"|hotline/incidents/|hotline/respond)"
 )
-_BULK = re.compile(r"(/heartbeat$|\.(csv|xlsx|pdf|html)$|/statements/|/summaries/|/exports?\b)")
+_BULK = re.compile(r"(/heartbeats?$|\.(csv|xlsx|pdf|html)$|/statements/|/summaries/|/exports?\b)")
 
 
 def lane_of(request: web.Request) -> Lane:

@@ -37,6 +37,7 @@ def routes() -> list[web.RouteDef]:
         web.put(f"{PREFIX}/chain/elders/{{elder_id}}", station.put_override),
         web.get(f"{PREFIX}/chain/elders/{{elder_id}}", station.get_override),
         web.post(f"{PREFIX}/devices", station.register_device),
+        web.post(f"{PREFIX}/devices/heartbeats", webhooks.device_heartbeats),
         web.post(f"{PREFIX}/devices/{{device_id}}/heartbeat", webhooks.device_heartbeat),
         web.post(f"{PREFIX}/devices/{{device_id}}/press", webhooks.device_press),
         web.post(f"{PREFIX}/sweep", station.run_sweep),

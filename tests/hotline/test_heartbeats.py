@@ -3,6 +3,7 @@ by the sweep, and a crash loses at most the unflushed interval of last_seen."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -12,7 +13,7 @@ from sqlalchemy import select
 from server.hotline.flows.heartbeats import HEARTBEATS, HeartbeatBatch, batch_of, flush_heartbeats
 from server.hotline.tables import devices
 from tests.conftest import BACKENDS
-from tests.hotline.support import device, post_signed
+from tests.hotline.support import device, post_signed, signed_headers
 from tests.support.api import Api
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
@@ -92,3 +93,44 @@ async def test_replays_and_unknown_devices_change_nothing(api: Api) -> None:
     await beat(api, battery=5, event_id=event)
     await flush_heartbeats(api.platform)
     assert (await stored(api)).battery_pct == 70
+
+
+BATCH = "/api/v1/hotline/devices/heartbeats"
+
+
+async def test_a_gateway_batch_counts_each_device_and_names_the_unknown_one(api: Api) -> None:
+    await device(api)
+    await device(api, "BTN-0002")
+    beats = [
+        {"device_id": "BTN-0001", "battery_pct": 60, "event_id": "e1"},
+        {"device_id": "BTN-9999", "event_id": "e2"},
+        {"device_id": "BTN-0002", "battery_pct": 30},
+    ]
+    status, body = await post_signed(api, BATCH, {"beats": beats})
+    assert status == 200 and body["accepted"] == 2
+    assert [r.get("error") for r in body["results"]] == [None, "device_not_found", None]
+    await flush_heartbeats(api.platform)
+    assert (await stored(api)) == (api.clock.now(), 60)
+    assert batch_of(api.platform).flushes == 1  # a batch of beats, one transaction
+    # The same event id again, in a later batch: answered as a repeat, nothing moves.
+    api.clock.advance(seconds=5)
+    status, body = await post_signed(api, BATCH, {"beats": [{**beats[0], "battery_pct": 5}]})
+    assert status == 200 and body["results"][0]["duplicate"] is True
+    await flush_heartbeats(api.platform)
+    assert (await stored(api)).battery_pct == 60
+
+
+async def test_a_bad_batch_is_refused_whole(api: Api) -> None:
+    await device(api)
+    status, body = await post_signed(api, BATCH, {"beats": []})
+    assert status == 422 and body["errors"][0]["loc"] == ["beats"]
+    too_many = [{"device_id": "BTN-0001", "event_id": f"e{i}"} for i in range(501)]
+    status, body = await post_signed(api, BATCH, {"beats": too_many})
+    assert status == 422
+    body_bytes = json.dumps({"beats": [{"device_id": "BTN-0001"}]}).encode()
+    r = await api.client.post(
+        BATCH, data=body_bytes, headers=signed_headers(api, body_bytes + b" ")
+    )  # signed for other bytes
+    assert r.status == 401
+    await flush_heartbeats(api.platform)
+    assert (await stored(api)).last_heartbeat_at is None

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from hotline.channels import parse_receipt
 from hotline.cti import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookRejected, verify_signature
-from schemas.hotline import DevicePressIn, HeartbeatIn
+from schemas.hotline import DevicePressIn, HeartbeatIn, HeartbeatsIn
 from server.errors import ApiError
 from server.hotline.config import secrets_of
 from server.hotline.flows import calls, devices, respond
@@ -94,6 +94,32 @@ async def device_heartbeat(request: web.Request) -> web.Response:
         nonce=_device_nonce(request, data.event_id),
     )
     return ok({"ok": True, "duplicate": not fresh})
+
+
+async def device_heartbeats(request: web.Request) -> web.Response:
+    """Many devices' heartbeats from the gateway in one signed request. Each beat is answered
+    on its own, in order: an unknown device is named in its row and the others still count."""
+    body = await request.read()
+    pf = platform(request)
+    _signed(request, body, secrets_of(pf).device)
+    data = HeartbeatsIn.model_validate(_json(body))
+    signature = str(request.headers.get(SIGNATURE_HEADER, ""))
+    results: list[dict[str, Any]] = []
+    for i, beat in enumerate(data.beats):
+        # Without an event id a beat is known by the batch's signature and its place in it,
+        # so only a byte-for-byte replay of the batch repeats it.
+        nonce = beat.event_id or f"{signature}:{i}"
+        try:
+            fresh = await devices.heartbeat(
+                pf, device_id=beat.device_id, battery_pct=beat.battery_pct, nonce=nonce
+            )
+        except ApiError as exc:
+            if exc.status != 404:  # the store or the process, not this beat: all are retried
+                raise
+            results.append({"device_id": beat.device_id, "ok": False, "error": exc.code})
+            continue
+        results.append({"device_id": beat.device_id, "ok": True, "duplicate": not fresh})
+    return ok({"accepted": sum(r["ok"] for r in results), "results": results})
 
 
 async def device_press(request: web.Request) -> web.Response:
