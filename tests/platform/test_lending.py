@@ -17,7 +17,7 @@ from server.registry.tables import caregivers
 from server.settings import Settings
 from tests.conftest import BACKENDS
 from tests.platform.test_help_call import offers_for
-from tests.support.api import Api, near
+from tests.support.api import Api, near, utc
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 
@@ -32,7 +32,9 @@ def settings(settings: Settings, policy: str) -> Settings:
     return replace(settings, dispatch_policy=policy)
 
 
-async def lender(api: Api, key: str, name: str, at: tuple[float, float]) -> None:
+async def lender(
+    api: Api, key: str, name: str, at: tuple[float, float], shifts: list[Any] | None = None
+) -> None:
     """A caregiver of station 2, on duty with first aid, at ``at``."""
     now = api.clock.now()
     async with api.platform.store.begin() as conn:
@@ -49,7 +51,7 @@ async def lender(api: Api, key: str, name: str, at: tuple[float, float]) -> None
                         skills=["first_aid"],
                         certificates=[],
                         travel_mode="ebike",
-                        shifts=[],
+                        shifts=shifts or [],
                         on_duty=True,
                         lat=at[0],
                         lng=at[1],
@@ -172,10 +174,15 @@ async def test_own_station_goes_first_when_it_can_make_the_promise(api: Api) -> 
     """A of station 1 is about 500 m from the elder; 陈静 of station 2 is 100 m away: A is
     offered the call and station 2 is not asked."""
     await lender(api, "cg_t", "陈静", near(200, 100))
-    await api.press(expect=201)
+    iid = (await api.press(expect=201))["id"]
     await api.pump()
     assert len(await offers_for(api, "cg_a")) == 1
     assert await offers_for(api, "cg_t") == []
+    seen = await api.call("GET", f"/api/v1/incidents/{iid}", "operator", expect=200)
+    assert [(c["name"], c["lent"]) for c in seen["candidates"]] == [
+        ("王芳", False),
+        ("刘洋", False),
+    ]
 
 
 @pytest.mark.parametrize("policy", ["greedy"])
@@ -186,3 +193,30 @@ async def test_the_phone_baseline_calls_round_its_own_station_only(api: Api) -> 
     await api.press(expect=201)
     await api.pump()
     assert await offers_for(api, "cg_t") == []
+
+
+async def test_the_lent_caregivers_own_station_day_is_repaired(api: Api) -> None:
+    """After 陈静 takes station 1's call, station 2's plan puts the call first in her day
+    (station 1's plan is not hers to change)."""
+    api.clock.set(utc(2026, 11, 23, 1, 0))  # a Monday, 09:00 in Shanghai
+    shifts = [{"weekday": d, "start": "08:00", "end": "17:00"} for d in range(7)]
+    await lender(api, "cg_t", "陈静", near(1100, 100), shifts)
+    await api.call(
+        "POST",
+        f"/api/v1/stations/{api.ids['station2']}/plans",
+        "operator2",
+        json={"time_limit_s": 1},
+        expect=201,
+    )
+    await own_only_caregiver_at_another_emergency(api)
+    iid = (await api.press(expect=201))["id"]
+    await api.pump()
+    [offer] = await offers_for(api, "cg_t")
+    await api.call("POST", f"/api/v1/offers/{offer['id']}/accept", "cg_t", expect=200)
+    await api.pump()
+    latest: Any = await api.call(
+        "GET", f"/api/v1/stations/{api.ids['station2']}/plans/latest", "operator2", expect=200
+    )
+    assert latest["trigger"] == f"emergency:{iid}"
+    [route] = [r for r in latest["routes"] if r["caregiver_id"] == api.ids["cg_t"]]
+    assert route["visits"][0]["task_id"] == f"incident:{iid}"
