@@ -11,9 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from sqlalchemy import insert
 
-from server.registry.tables import caregivers
 from server.settings import Settings
 from tests.conftest import BACKENDS
 from tests.platform.test_help_call import offers_for
@@ -36,32 +34,9 @@ async def lender(
     api: Api, key: str, name: str, at: tuple[float, float], shifts: list[Any] | None = None
 ) -> None:
     """A caregiver of station 2, on duty with first aid, at ``at``."""
-    now = api.clock.now()
     async with api.platform.store.begin() as conn:
-        uid = await api._user(conn, "caregiver", key, api.ids["station2"], now)
-        api.ids[key] = int(
-            (
-                await conn.execute(
-                    insert(caregivers)
-                    .values(
-                        user_id=uid,
-                        station_id=api.ids["station2"],
-                        name=name,
-                        phone="13900000099" if key == "cg_t" else "13900000098",
-                        skills=["first_aid"],
-                        certificates=[],
-                        travel_mode="ebike",
-                        shifts=shifts or [],
-                        on_duty=True,
-                        lat=at[0],
-                        lng=at[1],
-                        located_at=now,
-                        created_at=now,
-                    )
-                    .returning(caregivers.c.id)
-                )
-            ).scalar_one()
-        )
+        station = api.ids["station2"]
+        await api.add_caregiver(conn, key, station, name, at, ["first_aid"], shifts=shifts)
     await api.login(key)
 
 
