@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from dispatch.emergency import EmergencyRanking
+from dispatch.emergency import Candidate, EmergencyRanking
 from dispatch.geo import GeoPoint, haversine_m
 
 MAX_NEIGHBOURS = 10  # about one street centre's stations besides the call's own
@@ -54,10 +54,10 @@ def with_neighbours(own: EmergencyRanking, lenders: EmergencyRanking) -> Emergen
     `rank_for_emergency` for the same call) taken in: ``own`` unchanged while it can make
     the promise or no neighbour can; else the neighbours who can make it first, marked
     ``lent``, then the own station's candidates. Exclusions stay the own station's: the
-    neighbours' rosters are theirs to show."""
+    neighbours' rosters are theirs to show (and so are their visits, see _lent)."""
     if own.can_meet_target:
         return own
-    lent = tuple(replace(c, lent=True) for c in lenders.candidates if c.meets_target)
+    lent = tuple(_lent(c) for c in lenders.candidates if c.meets_target)
     if not lent:
         return own
     return EmergencyRanking(
@@ -67,3 +67,10 @@ def with_neighbours(own: EmergencyRanking, lenders: EmergencyRanking) -> Emergen
         can_meet_target=True,
         target_s=own.target_s,
     )
+
+
+def _lent(c: Candidate) -> Candidate:
+    """A neighbour's candidate as the borrowing station sees it: what she is busy with says
+    only that she is on a visit (its label may name the lending station's elder)."""
+    busy = c.why.busy_with
+    return replace(c, lent=True, why=replace(c.why, busy_with=None if busy is None else ""))

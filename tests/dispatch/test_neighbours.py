@@ -9,6 +9,7 @@ from __future__ import annotations
 from dispatch.emergency import (
     WHY_ON_EMERGENCY,
     CaregiverState,
+    CurrentWork,
     EmergencyRanking,
     EmergencyRequest,
     offer_batch,
@@ -91,6 +92,16 @@ def test_a_neighbour_who_said_no_is_not_asked_again_at_once() -> None:
     """Neighbour 7 declined (excluded): own late 1 is asked again, neighbour 8 is too far."""
     r = with_neighbours(rank([idle(1, 5)]), rank([idle(7, 1), idle(8, 6)], frozenset({7})))
     assert [c.caregiver_id for c in r.candidates] == [1]
+
+
+def test_the_borrowing_station_is_not_told_what_visit_the_neighbour_leaves() -> None:
+    """Neighbour 7 is 1 km away at a visit she can break off ("助浴 张玉兰", the lending
+    station's elder): the reason keeps that she is busy and can break off, not the label."""
+    visit = CurrentWork("t9", True, 1800, north(1), "助浴 张玉兰")
+    busy = CaregiverState(7, "护理员7", north(1), True, frozenset(), current=visit)
+    r = lend([], [busy])
+    assert r.best is not None and r.best.why.code == "busy_can_break_off"
+    assert r.best.why.busy_with == "" and "张玉兰" not in str(r.best.why.params())
 
 
 def station(sid: int, km: float, street: str = "团结湖街道", **kw: object) -> StationRef:
