@@ -167,6 +167,7 @@ class Candidate:
     has_preferred: bool
     why: Reason  # the reason, as data
     interrupts: str | None = None  # task_id that would be broken off, if any
+    lent: bool = False  # of a neighbouring station (dispatch.neighbours)
 
 
 @dataclass(frozen=True)

@@ -91,6 +91,11 @@ class CandidateOut(Model):
         default=None,
         description="its parameters: mode, travel_min, busy_with, finish_min, first_aid",
     )
+    lent: bool = Field(
+        default=False,
+        description="of a neighbouring station, asked because no caregiver of the call's "
+        "own station could be on scene within the promise",
+    )
 
 
 class ElderContactOut(Model):

@@ -83,15 +83,21 @@ def day_bounds(now: datetime) -> tuple[datetime, datetime]:
 # ----- caregivers on the board --------------------------------------------------------------
 
 
+def _of_station(sid: int) -> Any:
+    """The station's caregivers, as a subquery."""
+    return select(caregivers.c.id).where(caregivers.c.station_id == sid)
+
+
 async def _live_incidents(conn: AsyncConnection, sid: int) -> Sequence[Row[Any]]:
-    """Incidents a caregiver of the station is on now, with the elder's name."""
+    """Incidents a caregiver of the station is on now, with the elder's name and the call's
+    station (a neighbour's, when she was lent to it)."""
     return (
         await conn.execute(
-            select(incidents, elders.c.name.label("elder_name"))
+            select(incidents, elders.c.name.label("elder_name"), stations.c.name.label("at"))
             .join(elders, elders.c.id == incidents.c.elder_id)
+            .join(stations, stations.c.id == incidents.c.station_id)
             .where(
-                incidents.c.station_id == sid,
-                incidents.c.caregiver_id.is_not(None),
+                incidents.c.caregiver_id.in_(_of_station(sid)),
                 incidents.c.status.in_(ON_THE_WAY),
             )
         )
@@ -115,18 +121,22 @@ async def _open_tasks(conn: AsyncConnection, sid: int, end: datetime) -> Sequenc
 
 
 async def _waiting_offers(conn: AsyncConnection, sid: int) -> Sequence[Any]:
-    """Offers waiting for a caregiver's answer, with the elder's name."""
+    """Offers waiting for an answer of a caregiver of the station, with the elder's name and
+    the call's station."""
     return (
         await conn.execute(
             select(
                 offers.c.caregiver_id,
                 offers.c.incident_id,
                 offers.c.expires_at,
+                incidents.c.station_id,
                 elders.c.name.label("elder_name"),
+                stations.c.name.label("at"),
             )
             .join(incidents, incidents.c.id == offers.c.incident_id)
             .join(elders, elders.c.id == incidents.c.elder_id)
-            .where(incidents.c.station_id == sid, offers.c.status == "offered")
+            .join(stations, stations.c.id == incidents.c.station_id)
+            .where(offers.c.caregiver_id.in_(_of_station(sid)), offers.c.status == "offered")
         )
     ).all()
 

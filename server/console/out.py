@@ -138,14 +138,24 @@ def _current(
     }
 
 
-def _doing(inc: Any, task: Any, offer: Any) -> tuple[str | None, dict[str, Any] | None, Any]:
-    """What a caregiver is doing now: (status, current, eta) — their incident, else their
-    task; an offer waiting for an answer matters more than either."""
+def _call_title(call: Any, home: int) -> dict[str, Any]:
+    """A call she is on or offered: the elder by name at her own station; at a neighbour's
+    that lent her, only that station (its elders are not this station's to see)."""
+    if call.station_id != home:
+        return Text("current.lent", {"station": call.at}).out()
+    return Text("current.incident", {"name": call.elder_name}).out()
+
+
+def _doing(
+    inc: Any, task: Any, offer: Any, home: int
+) -> tuple[str | None, dict[str, Any] | None, Any]:
+    """What a caregiver of station ``home`` is doing now: (status, current, eta) — their
+    incident, else their task; an offer waiting for an answer matters more than either."""
     status, current, eta = None, None, None
     if inc is not None:
         status = "serving" if inc.status == IS.ARRIVED else "travelling"
-        title = Text("current.incident", {"name": inc.elder_name}).out()
-        current = _current("incident", inc.id, title, inc.status)
+        current = _current("incident", inc.id, _call_title(inc, home), inc.status)
+        current |= _lent(inc, home)
         eta = iso(inc.eta_at) if inc.status != IS.ARRIVED else None
     elif task is not None:
         status = "serving" if task.status == "in_progress" else "travelling"
@@ -154,16 +164,25 @@ def _doing(inc: Any, task: Any, offer: Any) -> tuple[str | None, dict[str, Any] 
     if offer is not None and inc is None:
         # An offer waiting for an answer is what matters most about this caregiver now.
         status = "offered"
-        title = Text("current.incident", {"name": offer.elder_name}).out()
         current = _current(
             "offer",
             offer.incident_id,
-            title,
+            _call_title(offer, home),
             "offered",
             expires_at=iso(offer.expires_at),
             task=current,
+            **_lent(offer, home),
         )
     return status, current, eta
+
+
+def _lent(call: Any, home: int) -> dict[str, Any]:
+    """Where she is lent to, when the call is a neighbouring station's."""
+    return (
+        {"lent_to": {"station_id": call.station_id, "name": call.at}}
+        if call.station_id != home
+        else {}
+    )
 
 
 def caregiver_card(c: Any, inc: Any, offer: Any, mine: Sequence[Any]) -> dict[str, Any]:
@@ -171,7 +190,7 @@ def caregiver_card(c: Any, inc: Any, offer: Any, mine: Sequence[Any]) -> dict[st
     of the day in route order)."""
     task = next((t for t in mine if t.status in ("in_progress", "en_route")), None)
     upcoming = [t for t in mine if t is not task and t.status in ("open", "planned")]
-    status, current, eta = _doing(inc, task, offer)
+    status, current, eta = _doing(inc, task, offer, c.station_id)
     return {
         "id": c.id,
         "name": c.name,

@@ -64,6 +64,7 @@ def candidate_out(c: dict[str, Any]) -> CandidateOut:
         reason=reason_zh(code, params),
         reason_code=code if readable else None,
         reason_params=params if readable else None,
+        lent=c.get("lent") is True,
     )
 
 

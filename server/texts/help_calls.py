@@ -117,6 +117,8 @@ TEXTS: Catalogue = {
     "offer.no_answer": ("无应答", "no answer in time"),
     # What a caregiver is doing, on the console's list.
     "current.incident": ("紧急呼叫 {name}", "Emergency call: {name}"),
+    # lent to a neighbouring station: its elder is not this station's to name
+    "current.lent": ("支援{station}紧急呼叫", "Lent to {station}: emergency call"),
     "current.task": ("{title} {name}", "{title}: {name}"),
     # What kind of call came in, on the console's ringing card.
     "call.emergency": ("紧急呼叫", "Emergency call"),

@@ -73,36 +73,14 @@ class Api:
                 ("cg_a", near(600), ["first_aid", "nursing"]),
                 ("cg_b", near(-1500, 800), ["bathing"]),
             ):
-                uid = await self._user(conn, "caregiver", key, s1, now)
-                self.ids[f"{key}_user"] = uid
-                self.ids[key] = int(
-                    (
-                        await conn.execute(
-                            insert(caregivers)
-                            .values(
-                                user_id=uid,
-                                station_id=s1,
-                                name={"cg_a": "王芳", "cg_b": "刘洋"}[key],
-                                phone=f"1390000000{len(self.ids) % 10}",
-                                skills=skills,
-                                # 持证上岗: both hold the care-worker certificate bathing needs,
-                                # and B is a nurse too (family beds, hospice)
-                                certificates=[
-                                    {"name": name, "number": key, "expires": "2030-12-31"}
-                                    for name in CERTIFICATES[key]
-                                ],
-                                travel_mode="ebike",
-                                shifts=[],
-                                on_duty=True,
-                                lat=at[0],
-                                lng=at[1],
-                                located_at=now,
-                                created_at=now,
-                            )
-                            .returning(caregivers.c.id)
-                        )
-                    ).scalar_one()
-                )
+                # 持证上岗: both hold the care-worker certificate bathing needs, and B is a
+                # nurse too (family beds, hospice)
+                certificates = [
+                    {"name": name, "number": key, "expires": "2030-12-31"}
+                    for name in CERTIFICATES[key]
+                ]
+                name = {"cg_a": "王芳", "cg_b": "刘洋"}[key]
+                await self.add_caregiver(conn, key, s1, name, at, skills, certificates)
             euid = await self._user(conn, "elder", "elder", s1, now)
             self.ids["elder_user"] = euid
             self.ids["elder"] = await self._elder(conn, "王秀英", s1, near(100, 100), 1, now, euid)
@@ -127,6 +105,47 @@ class Api:
             )
         for who in ("operator", "operator2", "admin", "cg_a", "cg_b", "elder", "family", "family2"):
             await self.login(who)
+
+    async def add_caregiver(
+        self,
+        conn: Any,
+        key: str,
+        station: int,
+        name: str,
+        at: tuple[float, float],
+        skills: list[str],
+        certificates: list[dict[str, str]] | None = None,
+        shifts: list[dict[str, Any]] | None = None,
+    ) -> int:
+        """An e-bike caregiver on duty at ``at``, with a sign-in ``key`` (ids[key] and
+        ids[key_user])."""
+        now = self.clock.now()
+        uid = await self._user(conn, "caregiver", key, station, now)
+        self.ids[f"{key}_user"] = uid
+        self.ids[key] = int(
+            (
+                await conn.execute(
+                    insert(caregivers)
+                    .values(
+                        user_id=uid,
+                        station_id=station,
+                        name=name,
+                        phone=f"1390000000{len(self.ids) % 10}",
+                        skills=skills,
+                        certificates=certificates or [],
+                        travel_mode="ebike",
+                        shifts=shifts or [],
+                        on_duty=True,
+                        lat=at[0],
+                        lng=at[1],
+                        located_at=now,
+                        created_at=now,
+                    )
+                    .returning(caregivers.c.id)
+                )
+            ).scalar_one()
+        )
+        return self.ids[key]
 
     async def _station(self, conn: Any, name: str, at: tuple[float, float], now: datetime) -> int:
         return int(

@@ -19,12 +19,13 @@ from dispatch.emergency import (
 )
 from dispatch.geo import GeoPoint
 from dispatch.greedy import rank_nearest
+from dispatch.neighbours import with_neighbours
 from schemas.incidents import CallType
 from schemas.incidents import IncidentStatus as S
 from server.clock import as_utc
 from server.incidents.flows.alarms import raise_alarm
 from server.incidents.flows.offers import make_offer
-from server.incidents.flows.snapshot import caregiver_states, travel_model
+from server.incidents.flows.snapshot import caregiver_states, lender_states, travel_model
 from server.incidents.model import load
 from server.incidents.tables import incidents, offers
 from server.platform import Platform, Tx, schedule
@@ -57,6 +58,7 @@ def _candidate_json(c: Candidate) -> dict[str, Any]:
         "travel_s": c.travel_s,
         "finish_s": c.finish_s,
         "meets_target": c.meets_target,
+        **({"lent": True} if c.lent else {}),
         "reason_code": c.why.code,
         "reason_params": c.why.params(),
     }
@@ -82,6 +84,9 @@ async def _rank(platform: Platform, incident_id: int) -> EmergencyRanking | None
             )
         ).all()
         states = await caregiver_states(t, inc.station_id, t.now)
+        # The phone baseline calls round its own station only (docs/dispatch.md).
+        greedy = platform.settings.dispatch_policy == "greedy"
+        lenders = [] if greedy else await lender_states(t, inc.station_id, t.now)
     tried = frozenset(int(a.caregiver_id) for a in asked)
     # When nobody else can be asked, whoever let the offer ring out (asleep on night call,
     # phone in a pocket) or said no (in the middle of something) is asked again after
@@ -98,15 +103,21 @@ async def _rank(platform: Platform, incident_id: int) -> EmergencyRanking | None
     model = travel_model(platform)
 
     def rank_without(exclude: frozenset[int]) -> EmergencyRanking:
-        if s.dispatch_policy == "greedy":
+        if greedy:
             return rank_nearest(request, states, model, target_s=s.sla_s, exclude=exclude)
-        return rank_for_emergency(
+        own = rank_for_emergency(
             request, states, model, target_s=s.sla_s, plan_s=s.plan_eta_s, exclude=exclude
         )
+        if own.can_meet_target or not lenders:
+            return own  # the neighbours' travel times are asked for only when needed
+        lent = rank_for_emergency(
+            request, lenders, model, target_s=s.sla_s, plan_s=s.plan_eta_s, exclude=exclude
+        )
+        return with_neighbours(own, lent)
 
     def rank() -> EmergencyRanking:
         first = rank_without(tried)
-        if first.best is not None or alone == tried or s.dispatch_policy == "greedy":
+        if first.best is not None or alone == tried or greedy:
             return first
         return rank_without(alone)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any, Final
@@ -14,6 +15,7 @@ from sqlalchemy import select
 
 from dispatch.emergency import CaregiverState, CurrentWork, remaining_work_s
 from dispatch.geo import GeoPoint
+from dispatch.neighbours import StationRef, neighbours
 from dispatch.oncall import on_call_at
 from dispatch.travel import TravelMode, TravelTimeModel
 from schemas.incidents import OfferStatus
@@ -23,7 +25,7 @@ from server.incidents.tables import incidents, offers
 from server.platform import Platform, Slot, Tx
 from server.providers.flows.listed import blocked_caregivers
 from server.registry.out import skills_of
-from server.registry.tables import caregivers
+from server.registry.tables import caregivers, stations
 from server.tasks.tables import tasks
 from server.travel import does_io, make_travel_model
 from server.welfare.workdays import business_date
@@ -68,12 +70,30 @@ async def eta_from(
 
 
 async def caregiver_states(tx: Tx, station_id: int, now: datetime) -> list[CaregiverState]:
-    """Every active caregiver of the station as dispatch/ sees them right now: one read of
-    the columns dispatch/ uses, a row per caregiver (with the visit in progress, and whether
-    they already hold an emergency or an unanswered offer), plus the black list."""
+    """Every active caregiver of the station as dispatch/ sees them right now."""
+    return await _states(tx, (station_id,), now)
+
+
+async def lender_states(tx: Tx, station_id: int, now: datetime) -> list[CaregiverState]:
+    """The active caregivers of the stations that may lend ``station_id`` one for a medical
+    emergency (dispatch.neighbours: same district and street centre, nearest first)."""
+    s = stations.c
+    rows = (await tx.conn.execute(select(s.id, s.district, s.street, s.lat, s.lng, s.active))).all()
+    refs = {
+        r.id: StationRef(r.id, r.district, r.street, GeoPoint(r.lat, r.lng), r.active) for r in rows
+    }
+    own = refs.get(station_id)
+    near = neighbours(own, list(refs.values())) if own is not None else ()
+    return await _states(tx, near, now) if near else []
+
+
+async def _states(tx: Tx, station_ids: Sequence[int], now: datetime) -> list[CaregiverState]:
+    """The stations' active caregivers: one read of the columns dispatch/ uses, a row per
+    caregiver (with the visit in progress, and whether they already hold an emergency, of
+    any station, or an unanswered offer), plus the black list."""
     c, t = caregivers.c, tasks.c
+    # Any station's call: a caregiver lent to a neighbour is busy at home too.
     with_call = select(incidents.c.caregiver_id).where(
-        incidents.c.station_id == station_id,
         incidents.c.status.in_(WITH_CAREGIVER),
         incidents.c.caregiver_id.is_not(None),
     )
@@ -87,7 +107,7 @@ async def caregiver_states(tx: Tx, station_id: int, now: datetime) -> list[Careg
             (c.id.in_(with_call) | c.id.in_(offered)).label("busy"),
         )
         .outerjoin(tasks, working & (t.status == "in_progress"))
-        .where(c.station_id == station_id, c.active.is_(True))
+        .where(c.station_id.in_(list(station_ids)), c.active.is_(True))
         .order_by(c.id, t.id)
     )
     rows = (await tx.conn.execute(query)).all()

@@ -22,6 +22,7 @@ from server.planning.flows.store import store_plan
 from server.planning.out import cover_json, latest_plan_row, plan_out
 from server.planning.tables import day_plans
 from server.platform import Platform, Tx
+from server.registry.tables import caregivers
 from server.texts import render
 
 
@@ -95,26 +96,27 @@ async def on_accepted(platform: Platform, payload: dict[str, Any]) -> None:
         return  # the baseline neither inserts the call nor re-plans the team
     iid, cid = int(payload["incident_id"]), int(payload["caregiver_id"])
     async with platform.store.read() as conn:
+        # Her own station's day is repaired, also when she was lent to a neighbour's call.
         sid = (
-            await conn.execute(select(incidents.c.station_id).where(incidents.c.id == iid))
+            await conn.execute(select(caregivers.c.station_id).where(caregivers.c.id == cid))
         ).scalar_one()
     # Under the station's lock: a re-plan running meanwhile must not store over this one.
     async with solve.station_lock(platform, sid):
-        loaded = await _for_insertion(platform, iid)
+        loaded = await _for_insertion(platform, iid, sid)
         if loaded is None:
             return  # already inserted (the outbox may deliver twice)
         inc, day, snap, at_risk = loaded
         if not any(c.caregiver_id == cid for c in snap.caregivers):
             return  # not on today's roster (e.g. called in off shift): nothing to repair
         call = _emergency(inc, snap, sla_s=platform.settings.sla_s)
-        await _insert(platform, inc.station_id, day, (iid, cid), call, snap, at_risk)
+        await _insert(platform, sid, day, (iid, cid), call, snap, at_risk)
 
 
 async def _for_insertion(
-    platform: Platform, incident_id: int
+    platform: Platform, incident_id: int, station_id: int
 ) -> tuple[Row[Any], date, DaySnapshot, list[HighRiskElder]] | None:
-    """The incident, today, the station's day as the planner sees it and its elders at risk;
-    None once the incident is inserted."""
+    """The incident, today, the day of the caregiver's station as the planner sees it and its
+    elders at risk; None once the incident is inserted."""
     triggers = (model.emergency(incident_id), model.fallback(model.emergency(incident_id)))
     async with platform.store.read() as conn:
         inc = (await conn.execute(select(incidents).where(incidents.c.id == incident_id))).one()
@@ -124,8 +126,8 @@ async def _for_insertion(
         now = platform.clock.now()
         day = now.astimezone(SHANGHAI).date()
         t = Tx(conn=conn, now=now)
-        snap = await build_snapshot(t, inc.station_id, day, now)
-        return inc, day, snap, await high_risk_elders(t, inc.station_id, now)
+        snap = await build_snapshot(t, station_id, day, now)
+        return inc, day, snap, await high_risk_elders(t, station_id, now)
 
 
 def _emergency(inc: Any, snap: DaySnapshot, *, sla_s: int) -> Task:

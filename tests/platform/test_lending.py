@@ -1,0 +1,197 @@
+"""A medical emergency the call's own station cannot reach in time goes to a neighbouring
+station's caregiver (same street centre), through the usual offer flow; she sees and works
+that one incident and nothing else of the station that borrowed her.
+
+Station 1 (仓红) and station 2 (官长) are seeded in the same district, no street recorded:
+neighbours. The elder 王秀英 lives at near(100, 100); 李桂兰 at near(-200)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from server.settings import Settings
+from tests.conftest import BACKENDS
+from tests.platform.test_help_call import offers_for
+from tests.support.api import Api, near, utc
+
+pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
+
+
+@pytest.fixture
+def policy() -> str:
+    return "anxin"
+
+
+@pytest.fixture
+def settings(settings: Settings, policy: str) -> Settings:
+    return replace(settings, dispatch_policy=policy)
+
+
+async def lender(
+    api: Api, key: str, name: str, at: tuple[float, float], shifts: list[Any] | None = None
+) -> None:
+    """A caregiver of station 2, on duty with first aid, at ``at``."""
+    async with api.platform.store.begin() as conn:
+        station = api.ids["station2"]
+        await api.add_caregiver(conn, key, station, name, at, ["first_aid"], shifts=shifts)
+    await api.login(key)
+
+
+async def own_only_caregiver_at_another_emergency(api: Api) -> None:
+    """B is off duty; A takes 李桂兰's emergency and is on scene there."""
+    await api.set_duty("cg_b", False)
+    first = await api.call(
+        "POST",
+        "/api/v1/incidents",
+        "operator",
+        json={"elder_id": api.ids["elder_other"], "call_type": "emergency"},
+        expect=201,
+    )
+    await api.pump()
+    [offer] = await offers_for(api, "cg_a")
+    await api.call("POST", f"/api/v1/offers/{offer['id']}/accept", "cg_a", expect=200)
+    lat, lng = near(-200)
+    where = {"location": {"lat": lat, "lng": lng, "coord_system": "gcj02"}}
+    await api.call("POST", f"/api/v1/incidents/{first['id']}/arrive", "cg_a", json=where)
+    api.ids["first_incident"] = int(first["id"])
+
+
+async def test_neighbour_takes_the_call_the_own_station_cannot_reach(api: Api) -> None:
+    """陈静 of station 2, idle 1 km from 王秀英, is offered the call, accepts, arrives and
+    resolves it; 孙丽, station 2's other caregiver 7 km away, is not offered it."""
+    await lender(api, "cg_t", "陈静", near(1100, 100))
+    await lender(api, "cg_u", "孙丽", near(5000, 5000))
+    await own_only_caregiver_at_another_emergency(api)
+    inc = await api.press(expect=201)
+    iid = inc["id"]
+    await api.pump()
+    assert await offers_for(api, "cg_a") == []
+    assert await offers_for(api, "cg_u") == []
+    [offer] = await offers_for(api, "cg_t")
+    assert offer["incident_id"] == iid
+    seen = await api.call("GET", f"/api/v1/incidents/{iid}", "operator", expect=200)
+    assert seen["status"] == "offered"
+    assert [(c["name"], c["lent"]) for c in seen["candidates"]] == [("陈静", True)]
+    await api.call("POST", f"/api/v1/offers/{offer['id']}/accept", "cg_t", expect=200)
+    mine = await api.call("GET", f"/api/v1/incidents/{iid}", "cg_t", expect=200)
+    assert mine["elder_contact"]["phone"]  # she may call the elder on the way
+    await api.call("POST", f"/api/v1/incidents/{iid}/en-route", "cg_t", json={}, expect=200)
+    lat, lng = near(110, 100)
+    where = {"location": {"lat": lat, "lng": lng, "coord_system": "gcj02"}}
+    arrived = await api.call(
+        "POST", f"/api/v1/incidents/{iid}/arrive", "cg_t", json=where, expect=200
+    )
+    assert arrived["flagged"] is False
+    await api.call(
+        "POST", f"/api/v1/incidents/{iid}/resolve", "cg_t", json={"notes": "已处理"}, expect=200
+    )
+    full = await api.call("GET", f"/api/v1/incidents/{iid}", "operator", expect=200)
+    assert full["status"] == "resolved" and full["caregiver_name"] == "陈静"
+    kinds = [e["kind"] for e in full["timeline"]]
+    assert kinds == ["opened", "offered", "accepted", "en_route", "arrived", "resolved"]
+
+
+async def test_lent_caregiver_sees_that_call_and_nothing_else_of_the_station(api: Api) -> None:
+    await lender(api, "cg_t", "陈静", near(1100, 100))
+    await lender(api, "cg_u", "孙丽", near(5000, 5000))
+    await own_only_caregiver_at_another_emergency(api)
+    iid = (await api.press(expect=201))["id"]
+    await api.pump()
+    # a caregiver of station 2 who was not offered the call cannot read it
+    status, _ = await api.call("GET", f"/api/v1/incidents/{iid}", "cg_u")
+    assert status == 404
+    [offer] = await offers_for(api, "cg_t")
+    await api.call("POST", f"/api/v1/offers/{offer['id']}/accept", "cg_t", expect=200)
+    # the lent caregiver: not station 1's other call, nor its other elder, nor its board
+    first = api.ids["first_incident"]
+    assert (await api.call("GET", f"/api/v1/incidents/{first}", "cg_t"))[0] == 404
+    assert (await api.call("GET", f"/api/v1/elders/{api.ids['elder_other']}", "cg_t"))[0] == 404
+    listed = await api.call("GET", "/api/v1/incidents", "cg_t", expect=200)
+    assert [i["id"] for i in listed["items"]] == [iid]
+    # station 2's operator cannot open the call, station 1's keeps it on the list
+    assert (await api.call("GET", f"/api/v1/incidents/{iid}", "operator2"))[0] == 404
+    theirs = await api.call("GET", "/api/v1/incidents", "operator2", expect=200)
+    assert iid not in [i["id"] for i in theirs["items"]]
+    ours = await api.call("GET", "/api/v1/incidents", "operator", expect=200)
+    assert iid in [i["id"] for i in ours["items"]]
+
+
+async def test_station_2_board_shows_its_caregiver_lent_without_the_elder(api: Api) -> None:
+    await lender(api, "cg_t", "陈静", near(1100, 100))
+    await own_only_caregiver_at_another_emergency(api)
+    iid = (await api.press(expect=201))["id"]
+    await api.pump()
+    board: list[dict[str, Any]] = await api.call(
+        "GET", "/api/v1/console/caregivers", "operator2", expect=200
+    )
+    [card] = [c for c in board if c["id"] == api.ids["cg_t"]]
+    assert card["status"] == "offered"
+    assert card["current"]["lent_to"]["station_id"] == api.ids["station"]
+    [offer] = await offers_for(api, "cg_t")
+    await api.call("POST", f"/api/v1/offers/{offer['id']}/accept", "cg_t", expect=200)
+    board = await api.call("GET", "/api/v1/console/caregivers", "operator2", expect=200)
+    [card] = [c for c in board if c["id"] == api.ids["cg_t"]]
+    assert card["status"] == "travelling" and card["current"]["id"] == iid
+    assert card["current"]["lent_to"] == {
+        "station_id": api.ids["station"],
+        "name": "仓红社区养老服务站",
+    }
+    assert "王秀英" not in str(card)  # station 1's elder is not station 2's to see
+    # station 1's board does not list her (she is not theirs); its call list names her
+    ours = await api.call("GET", "/api/v1/console/caregivers", "operator", expect=200)
+    assert api.ids["cg_t"] not in [c["id"] for c in ours]
+
+
+async def test_own_station_goes_first_when_it_can_make_the_promise(api: Api) -> None:
+    """A of station 1 is about 500 m from the elder; 陈静 of station 2 is 100 m away: A is
+    offered the call and station 2 is not asked."""
+    await lender(api, "cg_t", "陈静", near(200, 100))
+    iid = (await api.press(expect=201))["id"]
+    await api.pump()
+    assert len(await offers_for(api, "cg_a")) == 1
+    assert await offers_for(api, "cg_t") == []
+    seen = await api.call("GET", f"/api/v1/incidents/{iid}", "operator", expect=200)
+    assert [(c["name"], c["lent"]) for c in seen["candidates"]] == [
+        ("王芳", False),
+        ("刘洋", False),
+    ]
+
+
+@pytest.mark.parametrize("policy", ["greedy"])
+async def test_the_phone_baseline_calls_round_its_own_station_only(api: Api) -> None:
+    """Under the greedy policy (today's phone practice) the neighbour is never asked."""
+    await lender(api, "cg_t", "陈静", near(1100, 100))
+    await own_only_caregiver_at_another_emergency(api)
+    await api.press(expect=201)
+    await api.pump()
+    assert await offers_for(api, "cg_t") == []
+
+
+async def test_the_lent_caregivers_own_station_day_is_repaired(api: Api) -> None:
+    """After 陈静 takes station 1's call, station 2's plan puts the call first in her day
+    (station 1's plan is not hers to change)."""
+    api.clock.set(utc(2026, 11, 23, 1, 0))  # a Monday, 09:00 in Shanghai
+    shifts = [{"weekday": d, "start": "08:00", "end": "17:00"} for d in range(7)]
+    await lender(api, "cg_t", "陈静", near(1100, 100), shifts)
+    await api.call(
+        "POST",
+        f"/api/v1/stations/{api.ids['station2']}/plans",
+        "operator2",
+        json={"time_limit_s": 1},
+        expect=201,
+    )
+    await own_only_caregiver_at_another_emergency(api)
+    iid = (await api.press(expect=201))["id"]
+    await api.pump()
+    [offer] = await offers_for(api, "cg_t")
+    await api.call("POST", f"/api/v1/offers/{offer['id']}/accept", "cg_t", expect=200)
+    await api.pump()
+    latest: Any = await api.call(
+        "GET", f"/api/v1/stations/{api.ids['station2']}/plans/latest", "operator2", expect=200
+    )
+    assert latest["trigger"] == f"emergency:{iid}"
+    [route] = [r for r in latest["routes"] if r["caregiver_id"] == api.ids["cg_t"]]
+    assert route["visits"][0]["task_id"] == f"incident:{iid}"
