@@ -101,7 +101,7 @@ BATCH = "/api/v1/hotline/devices/heartbeats"
 async def test_a_gateway_batch_counts_each_device_and_names_the_unknown_one(api: Api) -> None:
     await device(api)
     await device(api, "BTN-0002")
-    beats = [
+    beats: list[dict[str, Any]] = [
         {"device_id": "BTN-0001", "battery_pct": 60, "event_id": "e1"},
         {"device_id": "BTN-9999", "event_id": "e2"},
         {"device_id": "BTN-0002", "battery_pct": 30},
