@@ -1,7 +1,7 @@
 """The dispatcher's I/O edge: build a snapshot, ask dispatch/ for a ranking, and act on the
-answer: an offer to the best caregiver, or an alarm. With a road-time service the snapshot
-and ranking are made outside the write transaction; with in-process travel times, inside it
-(one transaction per offer, no read of its own)."""
+answer: an offer to the best caregiver, or an alarm. The snapshot and ranking are made
+outside the write transaction, except on PostgreSQL with in-process travel times (see
+``rank``)."""
 
 from __future__ import annotations
 
@@ -136,12 +136,13 @@ IN_TX: Final = "in_tx"
 
 
 async def rank(platform: Platform, incident_id: int) -> EmergencyRanking | str | None:
-    """Before the offer's transaction: the ranking when the travel model does I/O (a road
-    service: never asked under the store's locks), else ``IN_TX``: with in-process travel
-    times the snapshot is read on the offer's own connection after its locks, and the
-    ranking (under a millisecond) made there, so an offer costs no read transaction of its
-    own and ranks on what its transaction sees. None: nothing to dispatch."""
-    if not does_io(travel_model(platform)):
+    """Before the offer's transaction: the ranking (None: nothing to dispatch), or ``IN_TX``
+    on PostgreSQL with in-process travel times: there the snapshot is read on the offer's own
+    connection after its row locks and the ranking made there, so an offer costs no read
+    transaction of its own. Not with a road service (never asked under the store's locks),
+    and not on SQLite, whose one writer would wait for the ranking: every press stalled
+    behind it (docs/figures.md: intake fell from ~110 to ~20 presses/s in the burst)."""
+    if platform.store.is_postgres and not does_io(travel_model(platform)):
         return IN_TX
     return await _rank(platform, incident_id)
 
