@@ -116,10 +116,25 @@ async def _claim_outbox(platform: Platform, batch: int, lane: str | None) -> lis
 
 
 async def _deliver(platform: Platform, row: Any) -> bool:
-    """Run one event's handlers and mark it done; on failure, back off and say why."""
+    """Run one event's handlers and mark it done; on failure, back off and say why.
+
+    Handlers that open their own transactions run first; then the ones registered with
+    ``on_event_in_tx`` run in the transaction that marks the row done, so for them effect
+    and mark commit together (one commit per event) and a crash leaves the row to redo.
+    On a retry each in-transaction handler commits on its own (the last with the mark): one
+    domain's failing handler then cannot hold back another's effect (the chain an offer).
+    """
     try:
         for handler in platform.outbox_handlers.get(row.topic, []):
             await handler(platform, dict(row.payload))
+        in_tx = platform.outbox_tx_handlers.get(row.topic, [])
+        if row.attempts <= 1 or len(in_tx) < 2:
+            await _in_one_tx(platform, row, in_tx)
+        else:
+            for i in range(len(in_tx)):
+                await _in_one_tx(platform, row, in_tx[i : i + 1], mark=i == len(in_tx) - 1)
+    except _AlreadyDone:
+        return False  # another process handled it after our lease lapsed: ours rolled back
     except Exception as exc:
         raise_if_stopping()  # the failure is the stop's doing: stop, don't back off
         log.exception("outbox handler failed", extra={"topic": row.topic, "event_id": row.id})
@@ -134,13 +149,37 @@ async def _deliver(platform: Platform, row: Any) -> bool:
                 )
             )
         return False
-    async with platform.store.begin() as conn:
-        await conn.execute(
-            update(outbox)
-            .where(outbox.c.id == row.id)
-            .values(published_at=platform.clock.now(), claimed_until=None)
-        )
     return True
+
+
+async def _in_one_tx(
+    platform: Platform, row: Any, handlers: list[tuple[Any, Any]], *, mark: bool = True
+) -> None:
+    """Prepare outside the write transaction, then apply and (with ``mark``) mark done in it."""
+    ready = [await prep(platform, dict(row.payload)) if prep else None for prep, _ in handlers]
+    async with platform.tx() as tx:
+        for (_, handler), prepared in zip(handlers, ready, strict=True):
+            await handler(platform, tx, dict(row.payload), prepared)
+        crash_point("relay.applied", row.topic)
+        if mark:
+            await _mark_done(tx, row.id)
+
+
+class _AlreadyDone(Exception):
+    pass
+
+
+async def _mark_done(tx: Tx, row_id: int) -> None:
+    """The done mark, last in the handler's transaction. Only a row not yet done is marked:
+    a process whose lease lapsed mid-handler and another that redid the row cannot both
+    commit (on PostgreSQL the second waits for the first's row lock, then finds it done)."""
+    res = await tx.conn.execute(
+        update(outbox)
+        .where(outbox.c.id == row_id, outbox.c.published_at.is_(None))
+        .values(published_at=tx.now, claimed_until=None)
+    )
+    if res.rowcount != 1:
+        raise _AlreadyDone()
 
 
 def _backoff(exc: Exception, attempts: int) -> float:
@@ -164,11 +203,16 @@ async def _keep_claims(platform: Platform, table: Table, ids: list[int]) -> Asyn
     async def renew() -> None:
         while held:
             await asyncio.sleep(max(platform.settings.lease_s / 3, 0.05))
+            mine = select(table.c.id).where(table.c.id.in_(sorted(held)))
+            if platform.store.is_postgres:
+                # A row its handler's transaction is marking done is skipped, not waited
+                # for: the renewal never joins a lock wait with the handlers.
+                mine = mine.with_for_update(skip_locked=True)
             with contextlib.suppress(Exception):
                 async with platform.store.begin() as conn:
                     await conn.execute(
                         update(table)
-                        .where(table.c.id.in_(sorted(held)))
+                        .where(table.c.id.in_(mine.scalar_subquery()))
                         .values(claimed_until=_lease_end(platform))
                     )
 

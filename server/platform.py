@@ -65,6 +65,11 @@ class Slot(Generic[T]):
 
 
 OutboxHandler = Callable[["Platform", dict[str, Any]], Awaitable[None]]
+# An outbox handler that writes in the relay's transaction, the one that marks its row done
+# (effect and mark commit together, or neither). ``prepare`` runs before that transaction,
+# outside any write lock (a read snapshot, a ranking); its result is handed to the handler.
+Prepare = Callable[["Platform", dict[str, Any]], Awaitable[Any]]
+TxOutboxHandler = Callable[["Platform", "Tx", dict[str, Any], Any], Awaitable[None]]
 TimerHandler = Callable[["Platform", Tx, dict[str, Any]], Awaitable[None]]
 StopHandler = Callable[["Platform"], Awaitable[None]]
 # Deletes what was kept until ``before`` (replay and idempotency records); returns how many.
@@ -80,6 +85,7 @@ class Platform:
         self.bus = bus
         self.clock = clock
         self.outbox_handlers: dict[str, list[OutboxHandler]] = {}
+        self.outbox_tx_handlers: dict[str, list[tuple[Prepare | None, TxOutboxHandler]]] = {}
         self.timer_handlers: dict[str, TimerHandler] = {}
         self.slow_topics: set[str] = set()
         self._slots: dict[Slot[Any], Any] = {}
@@ -107,6 +113,13 @@ class Platform:
         self.outbox_handlers.setdefault(topic, []).append(handler)
         if slow:
             self.slow_topics.add(topic)
+
+    def on_event_in_tx(
+        self, topic: str, handler: TxOutboxHandler, *, prepare: Prepare | None = None
+    ) -> None:
+        """Consume an outbox topic inside the transaction that marks the row done: one commit
+        for the effect and the mark, so a crash leaves the row to redo, never half done."""
+        self.outbox_tx_handlers.setdefault(topic, []).append((prepare, handler))
 
     def on_timer(self, kind: str, handler: TimerHandler) -> None:
         if kind in self.timer_handlers:

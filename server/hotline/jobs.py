@@ -24,7 +24,7 @@ from server.platform import Platform, Tx, emit
 def register(platform: Platform) -> None:
     """Outbox consumers and timer handlers of the hotline."""
     check_production(platform.settings)
-    platform.on_event("incident.opened", on_incident_opened)
+    platform.on_event_in_tx("incident.opened", on_incident_opened)
     platform.on_event("incident.accepted", on_incident_accepted)
     platform.on_event("incident.redispatch", on_redispatch)
     platform.on_event("incident.resolved", on_incident_over)
@@ -48,12 +48,14 @@ def register(platform: Platform) -> None:
 # --- the escalation chain ------------------------------------------------------------------
 
 
-async def on_incident_opened(platform: Platform, payload: dict[str, Any]) -> None:
-    """An emergency starts its chain (the clock counts from the incident's opening)."""
+async def on_incident_opened(
+    platform: Platform, tx: Tx, payload: dict[str, Any], _prepared: Any
+) -> None:
+    """An emergency starts its chain (the clock counts from the incident's opening), in the
+    relay's transaction: with the offer and the event's done mark, one commit."""
     if payload.get("kind") != "emergency":
         return
-    async with platform.tx() as tx:
-        await start_chain(platform, tx, int(payload["incident_id"]))
+    await start_chain(platform, tx, int(payload["incident_id"]))
 
 
 async def on_chain_timer(platform: Platform, tx: Tx, payload: dict[str, Any]) -> None:

@@ -14,7 +14,7 @@ from schemas.incidents import CallType, FamilyCallRequestedPush, OfferStatus
 from schemas.incidents import IncidentStatus as S
 from server.hotline.flows.tasks import insert_new, task_row
 from server.incidents.flows.alarms import raise_alarm
-from server.incidents.flows.dispatch import dispatch_incident
+from server.incidents.flows.dispatch import dispatch_incident, offer_by_ranking, rank
 from server.incidents.flows.offers import expire, release_caregiver
 from server.incidents.idempotency import prune_keys
 from server.incidents.model import ACTIVE_STATES, load
@@ -61,42 +61,49 @@ async def on_retry(platform: Platform, tx: Tx, payload: dict[str, Any]) -> None:
     await emit(tx, "incident.redispatch", {"incident_id": payload["incident_id"]}, priority=URGENT)
 
 
-async def on_opened(platform: Platform, payload: dict[str, Any]) -> None:
+async def rank_if_emergency(platform: Platform, payload: dict[str, Any]) -> Any:
+    """Before the relay's transaction: an emergency's ranking (read outside write locks)."""
+    if payload.get("kind", CallType.EMERGENCY.value) != CallType.EMERGENCY.value:
+        return None
+    return await rank(platform, int(payload["incident_id"]))
+
+
+async def on_opened(platform: Platform, tx: Tx, payload: dict[str, Any], ranking: Any) -> None:
+    """In the transaction that marks the event done: the offer, or the station's task."""
     if payload.get("kind") == CallType.EMERGENCY.value:
-        await dispatch_incident(platform, int(payload["incident_id"]))
+        await offer_by_ranking(platform, tx, int(payload["incident_id"]), ranking)
     else:
-        await _non_emergency_task(platform, payload)
+        await _non_emergency_task(tx, payload)
 
 
 async def on_redispatch(platform: Platform, payload: dict[str, Any]) -> None:
     await dispatch_incident(platform, int(payload["incident_id"]))
 
 
-async def _non_emergency_task(platform: Platform, payload: dict[str, Any]) -> None:
+async def _non_emergency_task(tx: Tx, payload: dict[str, Any]) -> None:
     """Health, service and family calls become a task for the station (once)."""
     iid = int(payload["incident_id"])
-    async with platform.tx() as tx:
-        inc = await load(tx, iid, lock=False)
-        elder = (await tx.conn.execute(select(elders).where(elders.c.id == inc.elder_id))).one()
-        row = task_row(
-            tx,
-            station_id=inc.station_id,
-            elder_id=inc.elder_id,
-            kind=f"call_{inc.kind}",
-            title=zh_en(f"task.call_{inc.kind}"),
-            ref=f"incident:{iid}",
-            due=tx.now + timedelta(hours=2),
-            duration_s=600,
-            lat=elder.lat,
-            lng=elder.lng,
-            notes=inc.notes,
+    inc = await load(tx, iid, lock=False)
+    elder = (await tx.conn.execute(select(elders).where(elders.c.id == inc.elder_id))).one()
+    row = task_row(
+        tx,
+        station_id=inc.station_id,
+        elder_id=inc.elder_id,
+        kind=f"call_{inc.kind}",
+        title=zh_en(f"task.call_{inc.kind}"),
+        ref=f"incident:{iid}",
+        due=tx.now + timedelta(hours=2),
+        duration_s=600,
+        lat=elder.lat,
+        lng=elder.lng,
+        notes=inc.notes,
+    )
+    if not await insert_new(tx, [{**row, "source": "incident"}]):
+        return
+    if inc.kind == CallType.FAMILY.value:
+        await to_watchers(
+            tx, inc.elder_id, FamilyCallRequestedPush(incident_id=iid, elder_name=elder.name)
         )
-        if not await insert_new(tx, [{**row, "source": "incident"}]):
-            return
-        if inc.kind == CallType.FAMILY.value:
-            await to_watchers(
-                tx, inc.elder_id, FamilyCallRequestedPush(incident_id=iid, elder_name=elder.name)
-            )
 
 
 async def open_incidents(conn: AsyncConnection) -> float:
@@ -115,7 +122,7 @@ async def pending_offers(conn: AsyncConnection) -> float:
 
 def register(platform: Platform) -> None:
     platform.on_prune("idempotency_keys", prune_keys)
-    platform.on_event("incident.opened", on_opened)
+    platform.on_event_in_tx("incident.opened", on_opened, prepare=rank_if_emergency)
     platform.on_event("incident.redispatch", on_redispatch)
     platform.on_event("caregiver.deactivated", release_caregiver)
     platform.on_timer("offer.expire", on_offer_expired)

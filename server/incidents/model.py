@@ -83,7 +83,8 @@ async def load(tx: Tx, incident_id: int, *, lock: bool = True) -> Row[Any]:
     behind each other instead of deadlocking: locking an incident locks its elder first.
     """
     stmt = select(incidents).where(incidents.c.id == incident_id)
-    if lock:
+    # SQLite has one writer: transactions never interleave, there is no order to keep.
+    if lock and tx.conn.dialect.name != "sqlite":
         elder_id = (
             await tx.conn.execute(select(incidents.c.elder_id).where(incidents.c.id == incident_id))
         ).scalar()

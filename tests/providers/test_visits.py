@@ -346,3 +346,25 @@ async def test_a_visit_while_the_elder_is_in_hospital_is_held(api: Api) -> None:
         json={"decision": "passed"},
     )
     assert (got, problem["code"]) == (409, "record.on_hold")
+
+
+async def test_a_black_listed_providers_caregivers_are_not_offered_an_emergency(api: Api) -> None:
+    """Both black lists in one read: a provider's (every caregiver it employs) and a
+    caregiver's own; a red listing blocks nobody."""
+    await setup(api)
+    bad, good = await provider(api, 1), await provider(api, 2)
+    await employ(api, "cg_b", bad)
+    await employ(api, "cg_a", good)
+    for body in (listing("provider", bad, "black"), listing("provider", good, "red")):
+        await api.call("POST", "/api/v1/provider-listings", "admin", json=body, expect=201)
+    api.clock.advance(hours=21)
+    async with api.platform.store.read() as conn:
+        states = await caregiver_states(
+            Tx(conn=conn, now=api.clock.now()), api.ids["station"], api.clock.now()
+        )
+    assert {s.caregiver_id for s in states} == {api.ids["cg_a"]}
+    await api.press(expect=201)
+    await api.pump()
+    async with api.platform.store.read() as conn:
+        offered = set((await conn.execute(select(offers.c.caregiver_id))).scalars())
+    assert offered == {api.ids["cg_a"]}

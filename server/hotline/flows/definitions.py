@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from hotline.escalation import (
     DEFAULT_CHAIN,
@@ -138,13 +138,13 @@ def effective_definition(station_row: Any, elder_row: Any) -> tuple[ChainDefinit
 
 
 async def override_rows(tx: Tx, station_id: int, elder_id: int | None) -> tuple[Any, Any]:
-    """The station's and the elder's stored overrides (None where there is none)."""
+    """The station's and the elder's stored overrides (None where there is none), in one
+    read (each column is unique, so at most one row of each)."""
     by_station = chain_overrides.c.station_id == station_id
-    station_row = (await tx.conn.execute(select(chain_overrides).where(by_station))).first()
-    elder_row = None
-    if elder_id is not None:
-        by_elder = chain_overrides.c.elder_id == elder_id
-        elder_row = (await tx.conn.execute(select(chain_overrides).where(by_elder))).first()
+    which = or_(by_station, chain_overrides.c.elder_id == elder_id) if elder_id else by_station
+    rows = (await tx.conn.execute(select(chain_overrides).where(which))).all()
+    station_row = next((r for r in rows if r.station_id == station_id), None)
+    elder_row = next((r for r in rows if elder_id is not None and r.elder_id == elder_id), None)
     return station_row, elder_row
 
 

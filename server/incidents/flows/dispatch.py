@@ -1,11 +1,14 @@
-"""The dispatcher's I/O edge: build a snapshot, ask dispatch/ for a ranking (outside the
-write transaction), and act on the answer: an offer to the best caregiver, or an alarm."""
+"""The dispatcher's I/O edge: build a snapshot, ask dispatch/ for a ranking, and act on the
+answer: an offer to the best caregiver, or an alarm. The snapshot and ranking are made
+outside the write transaction, except on PostgreSQL with in-process travel times (see
+``rank``)."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import select, update
 
@@ -72,21 +75,27 @@ async def _rank(platform: Platform, incident_id: int) -> EmergencyRanking | None
         inc = await load(t, incident_id, lock=False)
         if inc.kind != CallType.EMERGENCY.value or inc.status != S.OPEN.value:
             return None
-        # Who said no (or did not answer) in the last few minutes is not asked again yet;
-        # after that they are, since a caregiver's situation changes and the call still waits.
-        recent = t.now - timedelta(seconds=REASK_AFTER_S)
-        asked = (
-            await conn.execute(
-                select(offers.c.caregiver_id, offers.c.status, offers.c.decided_at).where(
-                    offers.c.incident_id == incident_id,
-                    (offers.c.decided_at.is_(None)) | (offers.c.decided_at > recent),
-                )
+        rank = await _ranker(platform, t, inc)
+    return await asyncio.to_thread(rank) if does_io(travel_model(platform)) else rank()
+
+
+async def _ranker(platform: Platform, t: Tx, inc: Any) -> Callable[[], EmergencyRanking]:
+    """Read what the ranking needs on ``t``; the ranking itself, to run where it may."""
+    # Who said no (or did not answer) in the last few minutes is not asked again yet;
+    # after that they are, since a caregiver's situation changes and the call still waits.
+    recent = t.now - timedelta(seconds=REASK_AFTER_S)
+    asked = (
+        await t.conn.execute(
+            select(offers.c.caregiver_id, offers.c.status, offers.c.decided_at).where(
+                offers.c.incident_id == inc.id,
+                (offers.c.decided_at.is_(None)) | (offers.c.decided_at > recent),
             )
-        ).all()
-        states = await caregiver_states(t, inc.station_id, t.now)
-        # The phone baseline calls round its own station only (docs/dispatch.md).
-        greedy = platform.settings.dispatch_policy == "greedy"
-        lenders = [] if greedy else await lender_states(t, inc.station_id, t.now)
+        )
+    ).all()
+    states = await caregiver_states(t, inc.station_id, t.now)
+    # The phone baseline calls round its own station only (docs/dispatch.md).
+    greedy = platform.settings.dispatch_policy == "greedy"
+    lenders = [] if greedy else await lender_states(t, inc.station_id, t.now)
     tried = frozenset(int(a.caregiver_id) for a in asked)
     # When nobody else can be asked, whoever let the offer ring out (asleep on night call,
     # phone in a pocket) or said no (in the middle of something) is asked again after
@@ -99,7 +108,7 @@ async def _rank(platform: Platform, incident_id: int) -> EmergencyRanking | None
         if a.decided_at is None or as_utc(a.decided_at) > ring_again
     )
     s = platform.settings
-    request = EmergencyRequest(incident_id=incident_id, location=GeoPoint(inc.lat, inc.lng))
+    request = EmergencyRequest(incident_id=inc.id, location=GeoPoint(inc.lat, inc.lng))
     model = travel_model(platform)
 
     def rank_without(exclude: frozenset[int]) -> EmergencyRanking:
@@ -121,36 +130,64 @@ async def _rank(platform: Platform, incident_id: int) -> EmergencyRanking | None
             return first
         return rank_without(alone)
 
-    return await asyncio.to_thread(rank) if does_io(model) else rank()
+    return rank
 
 
 async def dispatch_incident(platform: Platform, incident_id: int) -> None:
     """Offer an open emergency to the best caregiver; idempotent, safe to repeat."""
-    ranking = await _rank(platform, incident_id)
+    ranking = await rank(platform, incident_id)
     if ranking is None:
         return
     async with platform.tx() as tx:
-        inc = await load(tx, incident_id)
-        if inc.kind != CallType.EMERGENCY.value or inc.status != S.OPEN.value:
-            return  # someone else moved it on meanwhile
-        if ranking.best is None:
-            await tx.conn.execute(
-                update(incidents)
-                .where(incidents.c.id == incident_id)
-                .values(last_ranking=ranking_json(ranking))
-            )
-            await _nobody(tx, inc, ranking, await _elder_name(tx, inc))
-            return
-        best = ranking.best
-        await _offer_batch(platform, tx, inc, ranking, best)
-        if not ranking.can_meet_target:
-            await raise_alarm(
-                tx,
-                inc.station_id,
-                incident_id,
-                "no_caregiver_in_time",
-                {"name": await _elder_name(tx, inc), "minutes": best.eta_s // 60},
-            )
+        await offer_by_ranking(platform, tx, incident_id, ranking)
+
+
+# The ranking is read and made inside the offer's transaction (see ``rank``).
+IN_TX: Final = "in_tx"
+
+
+async def rank(platform: Platform, incident_id: int) -> EmergencyRanking | str | None:
+    """Before the offer's transaction: the ranking (None: nothing to dispatch), or ``IN_TX``
+    on PostgreSQL with in-process travel times: there the snapshot is read on the offer's own
+    connection after its row locks and the ranking made there, so an offer costs no read
+    transaction of its own. Not with a road service (never asked under the store's locks),
+    and not on SQLite, whose one writer would wait for the ranking: every press stalled
+    behind it (docs/figures.md: intake fell from ~110 to ~20 presses/s in the burst)."""
+    if platform.store.is_postgres and not does_io(travel_model(platform)):
+        return IN_TX
+    return await _rank(platform, incident_id)
+
+
+async def offer_by_ranking(
+    platform: Platform, tx: Tx, incident_id: int, ranking: EmergencyRanking | str | None
+) -> None:
+    """Act on a ranking in the caller's transaction: the offer (and an alarm when nobody can
+    come in time), or the alarm and a durable retry when nobody can come at all."""
+    if ranking is None:
+        return
+    inc = await load(tx, incident_id)
+    if inc.kind != CallType.EMERGENCY.value or inc.status != S.OPEN.value:
+        return  # someone else moved it on meanwhile
+    if not isinstance(ranking, EmergencyRanking):  # IN_TX: read and rank here
+        ranking = (await _ranker(platform, tx, inc))()
+    if ranking.best is None:
+        await tx.conn.execute(
+            update(incidents)
+            .where(incidents.c.id == incident_id)
+            .values(last_ranking=ranking_json(ranking))
+        )
+        await _nobody(tx, inc, ranking, await _elder_name(tx, inc))
+        return
+    best = ranking.best
+    await _offer_batch(platform, tx, inc, ranking, best)
+    if not ranking.can_meet_target:
+        await raise_alarm(
+            tx,
+            inc.station_id,
+            incident_id,
+            "no_caregiver_in_time",
+            {"name": await _elder_name(tx, inc), "minutes": best.eta_s // 60},
+        )
 
 
 async def _offer_batch(

@@ -40,8 +40,14 @@ async def listed(
 async def blocked_caregivers(conn: AsyncConnection, day: date) -> set[int]:
     """Caregivers who may take no new work on ``day``: black-listed themselves, or employed by a
     black-listed provider."""
-    ids = await listed(conn, ListSubject.CAREGIVER, ListKind.BLACK, day)
-    bad = await listed(conn, ListSubject.PROVIDER, ListKind.BLACK, day)
+    pl = provider_listings.c
+    subjects = (ListSubject.CAREGIVER.value, ListSubject.PROVIDER.value)
+    black = select(pl.subject, pl.subject_id).where(
+        pl.subject.in_(subjects), pl.kind == ListKind.BLACK.value, in_force(day)
+    )
+    listing = (await conn.execute(black)).all()  # both lists in one read: dispatch asks each time
+    ids = {int(r.subject_id) for r in listing if r.subject == ListSubject.CAREGIVER.value}
+    bad = {int(r.subject_id) for r in listing if r.subject == ListSubject.PROVIDER.value}
     if bad:
         rows = await conn.execute(select(caregivers.c.id).where(caregivers.c.provider_id.in_(bad)))
         ids |= set(rows.scalars())
