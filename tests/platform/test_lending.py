@@ -195,3 +195,43 @@ async def test_the_lent_caregivers_own_station_day_is_repaired(api: Api) -> None
     assert latest["trigger"] == f"emergency:{iid}"
     [route] = [r for r in latest["routes"] if r["caregiver_id"] == api.ids["cg_t"]]
     assert route["visits"][0]["task_id"] == f"incident:{iid}"
+
+
+async def test_lent_caregiver_reads_the_call_only_while_it_is_hers(api: Api) -> None:
+    """While the call is offered to her she reads it without its timeline (station 1's own
+    offers and what its caregivers typed there, naming its other elders, are not hers to
+    read); once she declined it she cannot read it at all."""
+    await lender(api, "cg_t", "陈静", near(1100, 100))
+    await api.set_duty("cg_b", False)
+    iid = (await api.press(expect=201))["id"]
+    await api.pump()
+    [first] = await offers_for(api, "cg_a")
+    busy = {"reason": "正在给李桂兰洗澡"}  # 李桂兰: station 1's other elder
+    await api.call("POST", f"/api/v1/offers/{first['id']}/decline", "cg_a", json=busy, expect=200)
+    await api.pump()
+    [offer] = await offers_for(api, "cg_t")
+    seen = await api.call("GET", f"/api/v1/incidents/{iid}", "cg_t", expect=200)
+    assert seen["elder_name"] == "王秀英"  # the call she is asked to take
+    assert "李桂兰" not in str(seen) and "王芳" not in str(seen)  # station 1's elder, caregiver
+    await api.call("POST", f"/api/v1/offers/{offer['id']}/decline", "cg_t", json={}, expect=200)
+    assert (await api.call("GET", f"/api/v1/incidents/{iid}", "cg_t"))[0] == 404
+
+
+async def test_lent_caregivers_access_ends_with_the_call(api: Api) -> None:
+    """After she resolved station 1's call she can neither open nor list it (the notes other
+    people add to it later are station 1's)."""
+    await lender(api, "cg_t", "陈静", near(1100, 100))
+    await own_only_caregiver_at_another_emergency(api)
+    iid = (await api.press(expect=201))["id"]
+    await api.pump()
+    [offer] = await offers_for(api, "cg_t")
+    await api.call("POST", f"/api/v1/offers/{offer['id']}/accept", "cg_t", expect=200)
+    lat, lng = near(110, 100)
+    where = {"location": {"lat": lat, "lng": lng, "coord_system": "gcj02"}}
+    await api.call("POST", f"/api/v1/incidents/{iid}/arrive", "cg_t", json=where, expect=200)
+    await api.call("POST", f"/api/v1/incidents/{iid}/resolve", "cg_t", json={"notes": "好"})
+    assert (await api.call("GET", f"/api/v1/incidents/{iid}", "cg_t"))[0] == 404
+    listed = await api.call("GET", "/api/v1/incidents?status=all", "cg_t", expect=200)
+    assert iid not in [i["id"] for i in listed["items"]]
+    # her own station's calls she worked stay on her list
+    assert await api.call("GET", f"/api/v1/incidents/{iid}", "operator", expect=200)
