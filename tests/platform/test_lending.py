@@ -235,3 +235,24 @@ async def test_lent_caregivers_access_ends_with_the_call(api: Api) -> None:
     assert iid not in [i["id"] for i in listed["items"]]
     # her own station's calls she worked stay on her list
     assert await api.call("GET", f"/api/v1/incidents/{iid}", "operator", expect=200)
+
+
+async def test_the_neighbours_are_read_only_when_the_own_station_cannot_make_it(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Dispatching a call its own station can reach in time reads none of the neighbours'
+    caregivers (a district's busy hour is mostly such calls)."""
+    from server.incidents.flows.snapshot import lender_states as real
+
+    reads: list[int] = []
+
+    async def counted(*args: Any) -> Any:
+        reads.append(1)
+        return await real(*args)
+
+    monkeypatch.setattr("server.incidents.flows.dispatch.lender_states", counted)
+    await lender(api, "cg_t", "陈静", near(1100, 100))
+    await api.press(expect=201)
+    await api.pump()
+    assert len(await offers_for(api, "cg_a")) == 1
+    assert reads == []

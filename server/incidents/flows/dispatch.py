@@ -4,7 +4,8 @@ write transaction), and act on the answer: an offer to the best caregiver, or an
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -12,6 +13,7 @@ from sqlalchemy import select, update
 from dispatch.emergency import (
     WHY_DECLINED,
     Candidate,
+    CaregiverState,
     EmergencyRanking,
     EmergencyRequest,
     offer_batch,
@@ -84,9 +86,6 @@ async def _rank(platform: Platform, incident_id: int) -> EmergencyRanking | None
             )
         ).all()
         states = await caregiver_states(t, inc.station_id, t.now)
-        # The phone baseline calls round its own station only (docs/dispatch.md).
-        greedy = platform.settings.dispatch_policy == "greedy"
-        lenders = [] if greedy else await lender_states(t, inc.station_id, t.now)
     tried = frozenset(int(a.caregiver_id) for a in asked)
     # When nobody else can be asked, whoever let the offer ring out (asleep on night call,
     # phone in a pocket) or said no (in the middle of something) is asked again after
@@ -98,30 +97,67 @@ async def _rank(platform: Platform, incident_id: int) -> EmergencyRanking | None
         for a in asked
         if a.decided_at is None or as_utc(a.decided_at) > ring_again
     )
-    s = platform.settings
     request = EmergencyRequest(incident_id=incident_id, location=GeoPoint(inc.lat, inc.lng))
-    model = travel_model(platform)
+    call = _Call(request, int(inc.station_id), t.now, states, tried, alone)
+    return await _ranking(platform, call)
 
-    def rank_without(exclude: frozenset[int]) -> EmergencyRanking:
+
+@dataclass(frozen=True)
+class _Call:
+    """What ranking one call needs, read once: the call, its station's caregivers, who was
+    asked lately (``tried``) and who may be asked again when nobody else can go (``alone``)."""
+
+    request: EmergencyRequest
+    station_id: int
+    now: datetime
+    states: list[CaregiverState]
+    tried: frozenset[int]
+    alone: frozenset[int]
+
+
+async def _ranking(platform: Platform, call: _Call) -> EmergencyRanking:
+    """The call's own station ranked; only where it cannot make the promise are the
+    neighbours' caregivers read and taken in (dispatch.neighbours)."""
+    s = platform.settings
+    # The phone baseline calls round its own station only (docs/dispatch.md).
+    greedy = s.dispatch_policy == "greedy"
+    request, states = call.request, call.states
+    model = travel_model(platform)
+    own: dict[frozenset[int], EmergencyRanking] = {}
+
+    def own_without(exclude: frozenset[int]) -> EmergencyRanking:
+        if exclude not in own:
+            own[exclude] = rank_for_emergency(
+                request, states, model, target_s=s.sla_s, plan_s=s.plan_eta_s, exclude=exclude
+            )
+        return own[exclude]
+
+    def rank_without(exclude: frozenset[int], lenders: list[CaregiverState]) -> EmergencyRanking:
         if greedy:
             return rank_nearest(request, states, model, target_s=s.sla_s, exclude=exclude)
-        own = rank_for_emergency(
-            request, states, model, target_s=s.sla_s, plan_s=s.plan_eta_s, exclude=exclude
-        )
-        if own.can_meet_target or not lenders:
-            return own  # the neighbours' travel times are asked for only when needed
+        mine = own_without(exclude)
+        if mine.can_meet_target or not lenders:
+            return mine  # the neighbours' travel times are asked for only when needed
         lent = rank_for_emergency(
             request, lenders, model, target_s=s.sla_s, plan_s=s.plan_eta_s, exclude=exclude
         )
-        return with_neighbours(own, lent)
+        return with_neighbours(mine, lent)
 
-    def rank() -> EmergencyRanking:
-        first = rank_without(tried)
-        if first.best is not None or alone == tried or greedy:
+    def rank(lenders: list[CaregiverState]) -> EmergencyRanking:
+        first = rank_without(call.tried, lenders)
+        if first.best is not None or call.alone == call.tried or greedy:
             return first
-        return rank_without(alone)
+        return rank_without(call.alone, lenders)
 
-    return await asyncio.to_thread(rank) if does_io(model) else rank()
+    async def ranked(lenders: list[CaregiverState]) -> EmergencyRanking:
+        return await asyncio.to_thread(rank, lenders) if does_io(model) else rank(lenders)
+
+    ranking = await ranked([])
+    if greedy or own_without(call.tried).can_meet_target:
+        return ranking  # the neighbours' caregivers are not even read
+    async with platform.store.read() as conn:
+        lenders = await lender_states(Tx(conn=conn, now=call.now), call.station_id, call.now)
+    return await ranked(lenders) if lenders else ranking
 
 
 async def dispatch_incident(platform: Platform, incident_id: int) -> None:
