@@ -59,6 +59,17 @@ async def own_only_caregiver_at_another_emergency(api: Api) -> None:
     api.ids["first_incident"] = int(first["id"])
 
 
+async def lent_call(api: Api) -> int:
+    """陈静 of station 2 has accepted 王秀英's call, which station 1 could not reach in time."""
+    await lender(api, "cg_t", "陈静", near(1100, 100))
+    await own_only_caregiver_at_another_emergency(api)
+    iid: int = (await api.press(expect=201))["id"]
+    await api.pump()
+    [offer] = await offers_for(api, "cg_t")
+    await api.call("POST", f"/api/v1/offers/{offer['id']}/accept", "cg_t", expect=200)
+    return iid
+
+
 async def test_neighbour_takes_the_call_the_own_station_cannot_reach(api: Api) -> None:
     """陈静 of station 2, idle 1 km from 王秀英, is offered the call, accepts, arrives and
     resolves it; 孙丽, station 2's other caregiver 7 km away, is not offered it."""
@@ -220,12 +231,7 @@ async def test_lent_caregiver_reads_the_call_only_while_it_is_hers(api: Api) -> 
 async def test_lent_caregivers_access_ends_with_the_call(api: Api) -> None:
     """After she resolved station 1's call she can neither open nor list it (the notes other
     people add to it later are station 1's)."""
-    await lender(api, "cg_t", "陈静", near(1100, 100))
-    await own_only_caregiver_at_another_emergency(api)
-    iid = (await api.press(expect=201))["id"]
-    await api.pump()
-    [offer] = await offers_for(api, "cg_t")
-    await api.call("POST", f"/api/v1/offers/{offer['id']}/accept", "cg_t", expect=200)
+    iid = await lent_call(api)
     lat, lng = near(110, 100)
     where = {"location": {"lat": lat, "lng": lng, "coord_system": "gcj02"}}
     await api.call("POST", f"/api/v1/incidents/{iid}/arrive", "cg_t", json=where, expect=200)
@@ -256,3 +262,15 @@ async def test_the_neighbours_are_read_only_when_the_own_station_cannot_make_it(
     await api.pump()
     assert len(await offers_for(api, "cg_a")) == 1
     assert reads == []
+
+
+async def test_the_borrowing_station_reads_who_opened_its_elders_phones(api: Api) -> None:
+    """The lent caregiver's read of 王秀英's phones on the way is audited, and station 1 (whose
+    elder she is) reads that row in its audit log, as it does its own caregivers'."""
+    iid = await lent_call(api)
+    mine = await api.call("GET", f"/api/v1/incidents/{iid}", "cg_t", expect=200)
+    assert mine["elder_contact"]["phone"]
+    ours = await api.call("GET", "/api/v1/audit-log?action=reveal", "operator", expect=200)
+    assert [(e["actor_user_id"], e["object_id"]) for e in ours] == [
+        (api.ids["cg_t_user"], str(api.ids["elder"]))
+    ]
