@@ -274,3 +274,17 @@ async def test_the_borrowing_station_reads_who_opened_its_elders_phones(api: Api
     assert [(e["actor_user_id"], e["object_id"]) for e in ours] == [
         (api.ids["cg_t_user"], str(api.ids["elder"]))
     ]
+
+
+async def test_a_lent_caregiver_on_the_call_is_busy_for_her_own_station(api: Api) -> None:
+    """While 陈静 is on station 1's call, station 2's own emergency is not offered to her."""
+    await lent_call(api)
+    await api.call(
+        "POST",
+        "/api/v1/incidents",
+        "operator2",
+        json={"elder_id": api.ids["elder_s2"], "call_type": "emergency"},
+        expect=201,
+    )
+    await api.pump()
+    assert await offers_for(api, "cg_t") == []
