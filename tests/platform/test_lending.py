@@ -11,10 +11,11 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
-from server.registry.tables import caregivers
+from server.registry.tables import caregivers, elders
 from server.settings import Settings
+from server.store.tables import push_messages
 from tests.conftest import BACKENDS
 from tests.platform.test_help_call import offers_for
 from tests.support.api import Api, near, utc
@@ -321,3 +322,23 @@ async def test_a_call_taken_back_from_the_neighbour_goes_into_the_own_caregivers
         "GET", f"/api/v1/stations/{api.ids['station']}/plans/latest", "operator", expect=200
     )
     assert again["plan_id"] == latest["plan_id"]
+
+
+async def test_the_neighbours_offer_push_keeps_the_way_in_until_she_has_the_call(
+    api: Api,
+) -> None:
+    """How to get into 王秀英's home is not in the offer pushed to 陈静 (her pushes are replayed
+    on every reconnect, also after she declined): she reads it once she accepted."""
+    async with api.platform.store.begin() as conn:
+        by_id = elders.c.id == api.ids["elder"]
+        await conn.execute(update(elders).where(by_id).values(access_notes="钥匙在302邻居家"))
+    iid = await lent_call(api)
+    async with api.platform.store.read() as conn:
+        mine = select(push_messages.c.payload).where(
+            push_messages.c.recipient == f"user:{api.ids['cg_t_user']}"
+        )
+        pushed = [r.payload for r in await conn.execute(mine)]
+    assert any(p.get("incident_id") == iid for p in pushed)
+    assert "302" not in str(pushed)
+    seen = await api.call("GET", f"/api/v1/incidents/{iid}", "cg_t", expect=200)
+    assert seen["elder_contact"]["access_notes"] == "钥匙在302邻居家"
