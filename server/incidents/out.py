@@ -27,7 +27,7 @@ from schemas.incidents import (
 )
 from server.auth.principal import Principal, Role
 from server.errors import ApiError
-from server.incidents.model import ACTIVE_STATES, COMING
+from server.incidents.model import ACTIVE_STATES, COMING, WITH_CAREGIVER
 from server.incidents.tables import alarms, incident_events, incidents, offers
 from server.registry.guards import may_see_elder
 from server.registry.tables import caregivers, elders, family_bindings
@@ -144,7 +144,9 @@ def _visible_to(p: Principal) -> list[ColumnElement[bool]]:
     if p.role is Role.OPERATOR:
         return [incidents.c.station_id == p.station_id]
     if p.role is Role.CAREGIVER:
-        return [incidents.c.caregiver_id == p.caregiver_id]
+        # a call of another station she was lent to: while she works it (see _caregivers)
+        here = (incidents.c.station_id == p.station_id) | incidents.c.status.in_(WITH_CAREGIVER)
+        return [incidents.c.caregiver_id == p.caregiver_id, here]
     if p.role is Role.ELDER:
         return [incidents.c.elder_id == p.elder_id]
     if p.role is Role.FAMILY:
@@ -192,24 +194,32 @@ async def visible_incident(conn: AsyncConnection, p: Principal, iid: int) -> Row
         raise ApiError(404, "incident_not_found", "incident not found")
     if p.role is Role.OPERATOR and row.station_id == p.station_id or p.role is Role.ADMIN:
         return row
-    if p.role is Role.CAREGIVER:
-        mine = (
-            row.caregiver_id == p.caregiver_id
-            or (
-                await conn.execute(
-                    select(offers.c.id).where(
-                        offers.c.incident_id == iid, offers.c.caregiver_id == p.caregiver_id
-                    )
-                )
-            ).first()
-        )
-        if mine:
-            return row
+    if p.role is Role.CAREGIVER and await _caregivers(conn, p, row):
+        return row
     if p.role in (Role.ELDER, Role.FAMILY):
         elder = (await conn.execute(select(elders).where(elders.c.id == row.elder_id))).one()
         if await may_see_elder(conn, p, elder):
             return row
     raise ApiError(404, "incident_not_found", "incident not found")
+
+
+def lent(p: Principal, row: Any) -> bool:
+    """Whether a caregiver reads a call of another station (lent to it: dispatch.neighbours)."""
+    return p.role is Role.CAREGIVER and row.station_id != p.station_id
+
+
+async def _caregivers(conn: AsyncConnection, p: Principal, row: Any) -> bool:
+    """Whether the caregiver may read the call: one she holds or was offered. A call of
+    another station (she was lent to it) only while it is offered to her or hers to work:
+    the rest of it, and the notes others add later, are that station's."""
+    if row.caregiver_id == p.caregiver_id and (not lent(p, row) or row.status in WITH_CAREGIVER):
+        return True
+    asked = select(offers.c.id).where(
+        offers.c.incident_id == row.id, offers.c.caregiver_id == p.caregiver_id
+    )
+    if lent(p, row):
+        asked = asked.where(offers.c.status == OfferStatus.OFFERED.value)
+    return (await conn.execute(asked.limit(1))).first() is not None
 
 
 def offer_out(r: Any) -> OfferOut:

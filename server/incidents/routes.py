@@ -97,7 +97,8 @@ async def get_incident(request: web.Request) -> web.Response:
             conn,
             row,
             pf.clock.now(),
-            with_timeline=p.is_staff() or p.role is Role.CAREGIVER,
+            # a lent caregiver's call: the station's own offers and notes are not hers
+            with_timeline=p.is_staff() or p.role is Role.CAREGIVER and not out.lent(p, row),
             with_candidates=p.is_staff(),
         )
     theirs = row.caregiver_id is not None and row.caregiver_id == p.caregiver_id

@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import String, cast, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schemas.hotline import Answer as SatisfactionAnswer
@@ -29,7 +29,7 @@ from server.errors import ApiError, not_found
 from server.hotline.tables import satisfaction
 from server.incidents.tables import incidents
 from server.platform import Platform
-from server.registry.tables import stations
+from server.registry.tables import elders, stations
 from server.reports.model import (
     Answer,
     Call,
@@ -265,7 +265,11 @@ async def _audit_scope(conn: AsyncConnection, p: Principal) -> Any:
     if p.role is Role.OPERATOR:
         if p.station_id is None:
             raise ApiError(403, "forbidden", "no station in scope")
-        return users.c.station_id == p.station_id
+        # Also what others did with the station's elders: a neighbour's caregiver lent to one
+        # of its calls reads the elder's phones on the way (dispatch.neighbours).
+        ours = select(cast(elders.c.id, String)).where(elders.c.station_id == p.station_id)
+        about_ours = (audit_log.c.object_type == "elder") & audit_log.c.object_id.in_(ours)
+        return or_(users.c.station_id == p.station_id, about_ours)
     scope = await scope_of(conn, p)
     if p.role is not Role.DISTRICT_OFFICER or scope is None:
         raise ApiError(403, "forbidden", "your role may not read the audit log")

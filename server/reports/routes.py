@@ -39,8 +39,8 @@ async def get_report_xlsx(request: web.Request) -> web.Response:
 
 async def get_audit_log(request: web.Request) -> web.Response:
     """The audit log, newest first (`from`, `to`, `action`, `object_type`, `actor_user_id`,
-    `before`, `limit`): an operator reads their station's staff, a district officer the
-    district's, an admin everyone's."""
+    `before`, `limit`): an operator reads their station's staff (and anyone's reads of the
+    station's elders), a district officer the district's, an admin everyone's."""
     p = require(request, Role.OPERATOR, Role.DISTRICT_OFFICER)
     q = parse_query(request, AuditQuery)
     return ok(await flows.audit_page(platform(request), p, q))

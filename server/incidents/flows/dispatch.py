@@ -95,7 +95,6 @@ async def _ranker(platform: Platform, t: Tx, inc: Any) -> Callable[[], Emergency
     states = await caregiver_states(t, inc.station_id, t.now)
     # The phone baseline calls round its own station only (docs/dispatch.md).
     greedy = platform.settings.dispatch_policy == "greedy"
-    lenders = [] if greedy else await lender_states(t, inc.station_id, t.now)
     tried = frozenset(int(a.caregiver_id) for a in asked)
     # When nobody else can be asked, whoever let the offer ring out (asleep on night call,
     # phone in a pocket) or said no (in the middle of something) is asked again after
@@ -110,19 +109,30 @@ async def _ranker(platform: Platform, t: Tx, inc: Any) -> Callable[[], Emergency
     s = platform.settings
     request = EmergencyRequest(incident_id=inc.id, location=GeoPoint(inc.lat, inc.lng))
     model = travel_model(platform)
+    own: dict[frozenset[int], EmergencyRanking] = {}
+
+    def own_without(exclude: frozenset[int]) -> EmergencyRanking:
+        if exclude not in own:
+            own[exclude] = rank_for_emergency(
+                request, states, model, target_s=s.sla_s, plan_s=s.plan_eta_s, exclude=exclude
+            )
+        return own[exclude]
+
+    # The neighbours' caregivers are read only when the own station cannot make the promise;
+    # with a road-time service the ranking runs later in a thread, so they are read up front.
+    needed = not greedy and (does_io(model) or not own_without(tried).can_meet_target)
+    lenders = await lender_states(t, inc.station_id, t.now) if needed else []
 
     def rank_without(exclude: frozenset[int]) -> EmergencyRanking:
         if greedy:
             return rank_nearest(request, states, model, target_s=s.sla_s, exclude=exclude)
-        own = rank_for_emergency(
-            request, states, model, target_s=s.sla_s, plan_s=s.plan_eta_s, exclude=exclude
-        )
-        if own.can_meet_target or not lenders:
-            return own  # the neighbours' travel times are asked for only when needed
+        mine = own_without(exclude)
+        if mine.can_meet_target or not lenders:
+            return mine  # the neighbours' travel times are asked for only when needed
         lent = rank_for_emergency(
             request, lenders, model, target_s=s.sla_s, plan_s=s.plan_eta_s, exclude=exclude
         )
-        return with_neighbours(own, lent)
+        return with_neighbours(mine, lent)
 
     def rank() -> EmergencyRanking:
         first = rank_without(tried)

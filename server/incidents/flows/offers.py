@@ -116,9 +116,15 @@ async def _tell_offered(
 ) -> None:
     cg = (
         await tx.conn.execute(
-            select(caregivers.c.user_id, caregivers.c.name).where(caregivers.c.id == caregiver_id)
+            select(caregivers.c.user_id, caregivers.c.name, caregivers.c.station_id).where(
+                caregivers.c.id == caregiver_id
+            )
         )
     ).one()
+    # A neighbour's caregiver (dispatch.neighbours) learns how to get in once the call is
+    # hers (the elder's contact card): her pushes are replayed on any reconnect, long after
+    # she said no to a station that is not hers.
+    lent = cg.station_id != inc.station_id
     elder = (
         await tx.conn.execute(
             select(elders.c.name, elders.c.address, elders.c.access_notes).where(
@@ -135,7 +141,7 @@ async def _tell_offered(
             kind=inc.kind,
             elder_name=elder.name,
             address=elder.address,
-            access_notes=elder.access_notes,
+            access_notes="" if lent else elder.access_notes,
             lat=inc.lat,
             lng=inc.lng,
             eta_s=eta_s,

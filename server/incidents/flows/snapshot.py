@@ -78,7 +78,14 @@ async def lender_states(tx: Tx, station_id: int, now: datetime) -> list[Caregive
     """The active caregivers of the stations that may lend ``station_id`` one for a medical
     emergency (dispatch.neighbours: same district and street centre, nearest first)."""
     s = stations.c
-    rows = (await tx.conn.execute(select(s.id, s.district, s.street, s.lat, s.lng, s.active))).all()
+    home = (await tx.conn.execute(select(s.district, s.street).where(s.id == station_id))).first()
+    if home is None:
+        return []
+    # Only the stations of the call's street centre are read, not the whole city's.
+    centre = select(s.id, s.district, s.street, s.lat, s.lng, s.active).where(
+        s.district == home.district, s.street == home.street
+    )
+    rows = (await tx.conn.execute(centre)).all()
     refs = {
         r.id: StationRef(r.id, r.district, r.street, GeoPoint(r.lat, r.lng), r.active) for r in rows
     }

@@ -102,7 +102,7 @@ async def on_accepted(platform: Platform, payload: dict[str, Any]) -> None:
         ).scalar_one()
     # Under the station's lock: a re-plan running meanwhile must not store over this one.
     async with solve.station_lock(platform, sid):
-        loaded = await _for_insertion(platform, iid, sid)
+        loaded = await _for_insertion(platform, iid, (sid, cid))
         if loaded is None:
             return  # already inserted (the outbox may deliver twice)
         inc, day, snap, at_risk = loaded
@@ -113,21 +113,37 @@ async def on_accepted(platform: Platform, payload: dict[str, Any]) -> None:
 
 
 async def _for_insertion(
-    platform: Platform, incident_id: int, station_id: int
+    platform: Platform, incident_id: int, who: tuple[int, int]
 ) -> tuple[Row[Any], date, DaySnapshot, list[HighRiskElder]] | None:
-    """The incident, today, the day of the caregiver's station as the planner sees it and its
-    elders at risk; None once the incident is inserted."""
+    """The incident, today, the day of the caregiver's station (``who``: station, caregiver)
+    as the planner sees it and its elders at risk; None once the incident is inserted."""
+    station_id, caregiver_id = who
     triggers = (model.emergency(incident_id), model.fallback(model.emergency(incident_id)))
     async with platform.store.read() as conn:
         inc = (await conn.execute(select(incidents).where(incidents.c.id == incident_id))).one()
-        done = select(day_plans.c.id).where(day_plans.c.trigger.in_(triggers))
-        if (await conn.execute(done)).first():
+        # Inserted for this caregiver: a call handed on (from a neighbour's caregiver, or
+        # from one of the station's own) goes into the day of the one who took it now.
+        done = select(day_plans.c.summary).where(
+            day_plans.c.station_id == station_id, day_plans.c.trigger.in_(triggers)
+        )
+        call = f"incident:{incident_id}"
+        if any(_in_route(r.summary, caregiver_id, call) for r in await conn.execute(done)):
             return None
         now = platform.clock.now()
         day = now.astimezone(SHANGHAI).date()
         t = Tx(conn=conn, now=now)
         snap = await build_snapshot(t, station_id, day, now)
         return inc, day, snap, await high_risk_elders(t, station_id, now)
+
+
+def _in_route(summary: Any, caregiver_id: int, task_id: str) -> bool:
+    """Whether a stored plan has the task in the caregiver's route."""
+    routes = summary.get("routes", []) if isinstance(summary, dict) else []
+    return any(
+        r.get("caregiver_id") == caregiver_id
+        and any(v.get("task_id") == task_id for v in r.get("visits", []))
+        for r in routes
+    )
 
 
 def _emergency(inc: Any, snap: DaySnapshot, *, sla_s: int) -> Task:
