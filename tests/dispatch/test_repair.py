@@ -51,11 +51,13 @@ PLAN_IN_FORCE = [list(range(1, N + 1)), []]
 ROUND = Break(START + 4 * STEP - 4 * MINUTE, START + 4 * STEP - 4 * MINUTE, 18 * MINUTE)
 
 
-def test_the_plan_in_force_no_longer_fits_whole() -> None:
-    """The premise: with the round, the first caregiver's route as it stands is infeasible
-    (a repair keeping whole routes only keeps nothing of it)."""
-    alone = solve(a_street((ROUND,)), COUNTED, initial_routes=PLAN_IN_FORCE)
-    assert 5 not in [s.node for s in alone.routes[0]]
+def test_without_the_round_the_plan_in_force_stands_and_with_it_door_five_cannot() -> None:
+    """The premise: the plan in force is kept as it is while it fits; the round leaves the
+    first caregiver no way to call at the fifth door in its turn."""
+    kept = solve(a_street(), COUNTED, initial_routes=PLAN_IN_FORCE)
+    assert [s.node for s in kept.routes[0]] == PLAN_IN_FORCE[0]
+    cut = solve(a_street((ROUND,)), COUNTED, initial_routes=PLAN_IN_FORCE)
+    assert 5 not in [s.node for s in cut.routes[0]]
 
 
 def test_a_route_cut_by_a_round_keeps_the_rest_in_order() -> None:
