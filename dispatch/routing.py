@@ -59,6 +59,12 @@ WARM_MIN_SHARE = 0.5
 # Under a solution limit no phase is timed: OR-Tools gets this limit, which only a hang can
 # reach (the caller's watchdog is the guard then), so phases end by counting alone.
 UNTIMED_S = 1e7
+# A repair whose routes had to be cut stands when it costs at most this share of the
+# search's first start; ruin and recreate took the day's fresh starts down by 23-63 % (the
+# five-station day's captured plans), so a repair closer to the start than that is likely
+# worse than the fresh search: the two repairs of that day the fresh search beat by most
+# cost 0.88 and 0.97 of their start, the others 0.36-0.81.
+REPAIR_MARGIN = 0.85
 
 
 @dataclass(frozen=True)
@@ -526,23 +532,96 @@ def _extract(
     return tuple(routes), dropped, int(a.ObjectiveValue()), arc, tuple(ends)
 
 
-def _routes_to_indices(b: _Built, routes: Sequence[Sequence[int]]) -> list[list[int]]:
+def _visits_of(b: _Built, routes: Sequence[Sequence[int]]) -> list[list[int]]:
+    """Per vehicle, the visits of `routes` the model knows, each once (first route wins)."""
     valid = set(b.visits)
     seen: set[int] = set()
     out: list[list[int]] = []
     for v in range(len(b.p.vehicles)):
-        r = routes[v] if v < len(routes) else []
         keep = []
-        for node in r:
+        for node in routes[v] if v < len(routes) else []:
             if node in valid and node not in seen:
                 seen.add(node)
-                keep.append(b.index(node))
+                keep.append(node)
         out.append(keep)
     return out
 
 
+def _routes_to_indices(b: _Built, routes: Sequence[Sequence[int]]) -> list[list[int]]:
+    return [[b.index(node) for node in r] for r in _visits_of(b, routes)]
+
+
 def _assignment(b: _Built, routes: Sequence[Sequence[int]]) -> pywrapcp.Assignment | None:
     return b.routing.ReadAssignmentFromRoutes(_routes_to_indices(b, routes), True)
+
+
+def _route_fits(b: _Built, v: int, route: Sequence[int]) -> bool:
+    """Whether vehicle `v` can drive `route` (the others idle): windows, breaks, shift, span."""
+    trial: list[Sequence[int]] = [[] for _ in b.p.vehicles]
+    trial[v] = route
+    return _assignment(b, trial) is not None
+
+
+def _surviving(b: _Built, v: int, route: Sequence[int]) -> list[int]:
+    """The part of vehicle `v`'s route that still fits, in its order, the most valuable visits
+    first: visits are taken by drop penalty (those that must be served, then the highest),
+    each kept when the kept ones, in the route's order, still fit with it; a class of equal
+    value is tried whole first (it usually fits: one trial instead of one per visit)."""
+    allowed = b.p.allowed
+    if allowed is not None:  # no longer hers (pinned to another, skills): not worth a trial
+        route = [node for node in route if v in (allowed[node] or (v,))]
+    if _route_fits(b, v, route):
+        return list(route)
+    if not _route_fits(b, v, []):
+        return []
+    where = {node: k for k, node in enumerate(route)}
+    worth = {node: b.p.penalties[node] for node in route}
+    top = max([w for w in worth.values() if w is not None], default=0) + 1
+    classes: dict[int, list[int]] = {}
+    for node in route:
+        w = worth[node]
+        classes.setdefault(top if w is None else w, []).append(node)
+    kept: set[int] = set()
+
+    def fits_with(extra: Sequence[int]) -> bool:
+        return _route_fits(b, v, sorted(kept.union(extra), key=where.__getitem__))
+
+    for value in sorted(classes, reverse=True):
+        group = classes[value]
+        if fits_with(group):
+            kept.update(group)
+            continue
+        for node in group:
+            if fits_with([node]):
+                kept.add(node)
+    return sorted(kept, key=where.__getitem__)
+
+
+def _warm_start(
+    b: _Built, initial: Sequence[Sequence[int]]
+) -> tuple[pywrapcp.Assignment | None, bool]:
+    """The plan in force as a start (`b`'s model closed): as it is when it still fits;
+    otherwise each route keeps the part that still fits, in order, and the visits that no
+    longer fit are left for the search to insert. A change inside one route (a help call
+    pinned first, a meal round in a courier's day, a visit done) thus costs only the visits
+    it displaces, not the whole route. With pickup and delivery pairs (no subsequence of a
+    route need fit when a longer one does) whole routes only. Also whether it fitted whole."""
+    a = _assignment(b, initial)
+    if a is not None:
+        return a, True
+    routes = _visits_of(b, initial)
+    nv = len(b.p.vehicles)
+    if not b.p.pairs:
+        a = _assignment(b, [_surviving(b, v, routes[v]) for v in range(nv)])
+        if a is not None:
+            return a, False
+    kept: list[list[int]] = [[] for _ in range(nv)]
+    for v in range(nv):
+        trial = [list(r) for r in kept]
+        trial[v] = routes[v]
+        if trial[v] and _assignment(b, trial) is not None:
+            kept = trial
+    return _assignment(b, kept), False
 
 
 def _node_routes(routes: tuple[tuple[Stop, ...], ...]) -> list[list[int]]:
@@ -602,6 +681,45 @@ def _region_solver(params: SolverParams, limit_s: Callable[[], float]) -> SolveR
     return solve_region
 
 
+def _repair_stands(repair: _Extracted, start: _Extracted) -> bool:
+    """Whether a repair whose routes were cut is kept rather than searched afresh: when it
+    is clearly cheaper than the search's first start (`REPAIR_MARGIN`), or when it plans
+    every visit and is no dearer (ruin and recreate gains most by fitting more visits in)."""
+    return repair[2] <= REPAIR_MARGIN * start[2] or (not repair[1] and repair[2] <= start[2])
+
+
+# Moves that take a visit out to put a more valuable one in: a repair leaves out the visits
+# that no longer fit where they were, some worth more than what stays (cheap to search).
+_MAKE_ROOM = ("use_swap_active_chain", "use_shortest_path_swap_active", "use_make_chain_inactive")
+
+
+def _polish_repair(
+    problem: RoutingProblem,
+    params: SolverParams,
+    mats: _Matrices,
+    order: Sequence[int],
+    routes: Sequence[Sequence[int]],
+    limit_s: float,
+) -> tuple[_Extracted, str | None, tuple[tuple[int, ...], ...]] | None:
+    """The repaired plan in force after greedy descent (which ends at a local optimum, so no
+    clock is read under a solution limit), with the moves that make room for what it left
+    out; None when OR-Tools finds nothing."""
+    b = _Built(problem, params.seed, mats, order)
+    sp = _search_params(params, params.first_solutions[0], max(limit_s, 0.01), "polish")
+    sp.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
+    for name in _MAKE_ROOM:
+        setattr(sp.local_search_operators, name, BOOL_TRUE)
+    close = routing_parameters_pb2.RoutingSearchParameters()
+    close.CopyFrom(sp)
+    close.time_limit.FromMilliseconds(max(1000, int(limit_s * 1000)))
+    b.routing.CloseModelWithParameters(close)
+    init = _assignment(b, routes)
+    a = b.routing.SolveFromAssignmentWithParameters(init, sp) if init is not None else None
+    if a is None:
+        return None
+    return _extract(b, a), None, _break_starts(b, a)
+
+
 def _horizon(p: RoutingProblem) -> int:
     return p.horizon or max([w[1] for w in p.windows] + [v.latest for v in p.vehicles] + [1])
 
@@ -615,9 +733,12 @@ def solve(
     """Solve a routing problem; returns the best plan found within the limits.
 
     With `initial_routes` (node lists per vehicle, e.g. the plan in force) the solve is a
-    repair: the routes that still fit are kept, the rest left for the search to re-insert,
-    and only the polish phase runs from there (no fresh starts, no ruin and recreate), so a
-    re-plan changes as little as it can. When nothing of it fits, the full search runs.
+    repair: each route keeps the part that still fits, in its order (`_warm_start`), the
+    rest is left for the search to re-insert, and only the polish runs from there (no fresh
+    starts, no ruin and recreate), so a re-plan changes as little as it can. The full search
+    runs instead when the repair serves less than `WARM_MIN_SHARE` of the visits, or when
+    routes had to be cut and the repair, polished by greedy descent, costs more than
+    `REPAIR_MARGIN` of the search's first start.
     """
     t0 = time.perf_counter()
     nv = len(problem.vehicles)
@@ -660,22 +781,13 @@ def solve(
                 start_name = name
 
     # Phase 1: starts, each on a fresh model (a model is closed by its first solve).
+    whole = True  # the plan in force fits as it is (or there is none)
     if initial_routes is not None:
         b = _Built(problem, params.seed, mats, order)
         b.routing.CloseModelWithParameters(
             _search_params(params, "PATH_CHEAPEST_ARC", max(1.0, left()), "start")
         )
-        a = _assignment(b, initial_routes)
-        if a is None:
-            # Repair: keep every route of the plan in force that still fits, leave the visits
-            # of the others unplanned for the search to re-insert.
-            kept: list[list[int]] = [[] for _ in problem.vehicles]
-            for v in range(nv):
-                trial = [list(r) for r in kept]
-                trial[v] = list(initial_routes[v]) if v < len(initial_routes) else []
-                if trial[v] and _assignment(b, trial) is not None:
-                    kept = trial
-            a = _assignment(b, kept)
+        a, whole = _warm_start(b, initial_routes)
         if a is not None:
             keep(_extract(b, a), "warm", _break_starts(b, a))
         mark("warm")
@@ -684,12 +796,38 @@ def solve(
     # one more candidate.
     served = sum(len(r) for r in best[0]) if best is not None else 0
     warm = best is not None and served >= WARM_MIN_SHARE * len(visit_nodes)
-    share_total = params.time_limit_s * params.portfolio_share
-    share = share_total / len(params.first_solutions)
     dropped_by_start: dict[str, int] = {}
     took: dict[str, float] = {}
+    repaired = False
+    if warm and not whole and best is not None:
+        # Routes were cut: polish the repair by greedy descent and hold it against the
+        # search's first start (one insertion, a tenth of a second on a hundred visits).
+        # The repair stands when it is clearly better than that start (`REPAIR_MARGIN`);
+        # otherwise the fresh search goes on from the start.
+        fixed = _polish_repair(problem, params, mats, order, _node_routes(best[0]), left())
+        if fixed is not None:
+            keep(*fixed)
+        mark("repair")
+        name = params.first_solutions[0]
+        began = time.perf_counter()
+        b = _Built(problem, params.seed, mats, order)
+        a = b.routing.SolveWithParameters(_search_params(params, name, max(left(), 0.01), "start"))
+        took[name] = time.perf_counter() - began
+        if a is not None:
+            start = _extract(b, a)
+            dropped_by_start[name] = len(start[1])
+            repaired = fixed is not None and _repair_stands(fixed[0], start)
+            keep(start, name, _break_starts(b, a))
+        else:
+            repaired = fixed is not None
+        warm = repaired
+        mark(f"start:{name}")
+    share_total = params.time_limit_s * params.portfolio_share
+    share = share_total / len(params.first_solutions)
     # A re-plan repairs the plan in force (stability): no fresh starts, no ruin and recreate.
     for name in () if warm else params.first_solutions:
+        if name in took:
+            continue  # built already, against the repair
         spent = time.perf_counter() - t0
         # Another start is worth it only if it fits the portfolio's share, judged by what
         # the last one took: on large instances (400+ visits) one start already takes a
@@ -816,6 +954,8 @@ def solve(
         mark("ils")
 
     # Phase 3: polish the best so far with the metaheuristic (or search from scratch).
+    if repaired and params.metaheuristic == "GREEDY_DESCENT":
+        return _solution(problem, b, best, best_breaks, start_name, phases, t0)  # polished
     polish_s = max(left(), 0.05 * params.time_limit_s, 0.01)
     if counted and params.metaheuristic != "GREEDY_DESCENT":
         # Guided local search may never find its count of improving solutions on a small
