@@ -660,12 +660,7 @@ def _region_solver(params: SolverParams, limit_s: Callable[[], float]) -> SolveR
             # Dropped visits in the region: the moves that make room for them and put them in.
             for name in _INSERT_DROPPED:
                 setattr(sp.local_search_operators, name, BOOL_TRUE)
-        # Reading routes back runs a small search; give it room before the real limit.
-        close = routing_parameters_pb2.RoutingSearchParameters()
-        close.CopyFrom(sp)
-        close.time_limit.FromMilliseconds(max(1000, int(limit * 1000)))
-        b.routing.CloseModelWithParameters(close)
-        init = _assignment(b, routes)
+        init = _closed_with(b, sp, limit, routes)
         if init is None:
             return 0, None, routes
         before = int(init.ObjectiveValue())
@@ -679,6 +674,21 @@ def _region_solver(params: SolverParams, limit_s: Callable[[], float]) -> SolveR
         return before, found[2], _node_routes(found[0])
 
     return solve_region
+
+
+def _closed_with(
+    b: _Built,
+    sp: routing_parameters_pb2.RoutingSearchParameters,
+    limit_s: float,
+    routes: Sequence[Sequence[int]],
+) -> pywrapcp.Assignment | None:
+    """Close `b`'s model with `sp` and read `routes` in as the start (None: they do not fit).
+    Reading routes back runs a small search; it gets room before the real limit."""
+    close = routing_parameters_pb2.RoutingSearchParameters()
+    close.CopyFrom(sp)
+    close.time_limit.FromMilliseconds(max(1000, int(limit_s * 1000)))
+    b.routing.CloseModelWithParameters(close)
+    return _assignment(b, routes)
 
 
 def _repair_stands(repair: _Extracted, start: _Extracted) -> bool:
@@ -709,11 +719,7 @@ def _polish_repair(
     sp.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
     for name in _MAKE_ROOM:
         setattr(sp.local_search_operators, name, BOOL_TRUE)
-    close = routing_parameters_pb2.RoutingSearchParameters()
-    close.CopyFrom(sp)
-    close.time_limit.FromMilliseconds(max(1000, int(limit_s * 1000)))
-    b.routing.CloseModelWithParameters(close)
-    init = _assignment(b, routes)
+    init = _closed_with(b, sp, limit_s, routes)
     a = b.routing.SolveFromAssignmentWithParameters(init, sp) if init is not None else None
     if a is None:
         return None

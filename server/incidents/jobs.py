@@ -63,7 +63,7 @@ async def on_retry(platform: Platform, tx: Tx, payload: dict[str, Any]) -> None:
 
 async def rank_if_emergency(platform: Platform, payload: dict[str, Any]) -> Any:
     """Before the relay's transaction: an emergency's ranking (read outside write locks)."""
-    if payload.get("kind", CallType.EMERGENCY.value) != CallType.EMERGENCY.value:
+    if payload.get("kind") != CallType.EMERGENCY.value:  # as on_opened decides
         return None
     return await rank(platform, int(payload["incident_id"]))
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from sqlalchemy import select, update
 
@@ -154,9 +154,10 @@ async def dispatch_incident(platform: Platform, incident_id: int) -> None:
 
 # The ranking is read and made inside the offer's transaction (see ``rank``).
 IN_TX: Final = "in_tx"
+Ranked = EmergencyRanking | Literal["in_tx"] | None
 
 
-async def rank(platform: Platform, incident_id: int) -> EmergencyRanking | str | None:
+async def rank(platform: Platform, incident_id: int) -> Ranked:
     """Before the offer's transaction: the ranking (None: nothing to dispatch), or ``IN_TX``
     on PostgreSQL with in-process travel times: there the snapshot is read on the offer's own
     connection after its row locks and the ranking made there, so an offer costs no read
@@ -168,9 +169,7 @@ async def rank(platform: Platform, incident_id: int) -> EmergencyRanking | str |
     return await _rank(platform, incident_id)
 
 
-async def offer_by_ranking(
-    platform: Platform, tx: Tx, incident_id: int, ranking: EmergencyRanking | str | None
-) -> None:
+async def offer_by_ranking(platform: Platform, tx: Tx, incident_id: int, ranking: Ranked) -> None:
     """Act on a ranking in the caller's transaction: the offer (and an alarm when nobody can
     come in time), or the alarm and a durable retry when nobody can come at all."""
     if ranking is None:
