@@ -71,7 +71,12 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("scenario", type=Path)
     c.add_argument("--seeds", default="1-20", help='e.g. "1-20" or "1,3,5"')
     c.add_argument("--database-url", default=None)
-    c.add_argument("--out", type=Path, default=None, help="also write compare.json here")
+    c.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="also write compare.json here, and each run's files in POLICY-SEED/",
+    )
     c.add_argument("--jobs", type=int, default=1, help="runs in parallel (processes); default 1")
     for name in ("validate", "generate", "schema"):
         sub.add_parser(name, add_help=False)
@@ -129,6 +134,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         database_url=args.database_url,
         jobs=args.jobs,
         progress=sys.stderr.isatty(),
+        runs_out=args.out,
     )
     print(text, file=stdout)
     per_run = data["cpu_s"]
@@ -170,16 +176,19 @@ def compare(
     database_url: str | None = None,
     jobs: int = 1,
     progress: bool = True,
+    runs_out: Path | None = None,
 ) -> tuple[str, dict[str, object]]:
     """Both policies on each seed; the table and its data. With `jobs` > 1 the runs (seed ×
-    policy) go to that many processes, each on its own store; the answer is the serial one."""
+    policy) go to that many processes, each on its own store; the answer is the serial one.
+    With `runs_out`, each run also writes its files (as `sim run` does) into
+    `runs_out/POLICY-SEED/`, so that a compare's late calls can be read one by one."""
     from schemas.sim import Scenario
 
     assert isinstance(scenario, Scenario)
     runs: dict[str, list[dict[str, float]]] = {p: [] for p in POLICIES}
     bound_runs = [_bound_row(generate(scenario, seed)) for seed in seeds]
     wanted = [(seed, policy) for seed in seeds for policy in POLICIES]
-    done = _run_all(scenario, wanted, database_url, jobs, progress)
+    done = _run_all(scenario, wanted, database_url, jobs, progress, runs_out)
     cpu: list[float] = []
     for key in wanted:  # in seed order, whatever order the processes finished in
         flat, seconds = done[key]
@@ -208,10 +217,16 @@ def _bound_row(day: Day) -> dict[str, float]:
 
 
 def one_run(
-    scenario: object, seed: int, policy: str, database_url: str | None, bar: bool = False
+    scenario: object,
+    seed: int,
+    policy: str,
+    database_url: str | None,
+    bar: bool = False,
+    out: Path | None = None,
 ) -> tuple[dict[str, float], float]:
     """One seed under one policy, on a fresh store: its KPIs (flat) and the CPU it took (this
-    process and its solver workers). Top-level, so that a worker process can run it."""
+    process and its solver workers); its files written into `out/POLICY-SEED/` when given.
+    Top-level, so that a worker process can run it."""
     from schemas.sim import Scenario
 
     assert isinstance(scenario, Scenario)
@@ -222,7 +237,10 @@ def one_run(
             day, policy, database_url=database_url, progress=_bar(policy, seed) if bar else None
         )
     )
-    return compute(day, log, bounds(day)).flat(), cpu_seconds() - t0
+    cpu = cpu_seconds() - t0
+    if out is not None:
+        return write_run(day, log, out / f"{policy}-{seed}").flat(), cpu
+    return compute(day, log, bounds(day)).flat(), cpu
 
 
 Done = dict[tuple[int, str], tuple[dict[str, float], float]]
@@ -234,10 +252,11 @@ def _run_all(
     database_url: str | None,
     jobs: int,
     progress: bool,
+    out: Path | None,
 ) -> Done:
     if jobs <= 1:
         return {
-            (seed, policy): one_run(scenario, seed, policy, database_url, bar=progress)
+            (seed, policy): one_run(scenario, seed, policy, database_url, progress, out)
             for seed, policy in wanted
         }
     # Fresh interpreters (spawn): a forked copy of a process that has run an event loop and
@@ -246,7 +265,7 @@ def _run_all(
     done: Done = {}
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
         futures = {
-            pool.submit(one_run, scenario, seed, policy, database_url): (seed, policy)
+            pool.submit(one_run, scenario, seed, policy, database_url, False, out): (seed, policy)
             for seed, policy in wanted
         }
         for fut in as_completed(futures):

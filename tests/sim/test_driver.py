@@ -194,11 +194,23 @@ def test_compare_in_parallel_gives_the_serial_answer(tmp_path: Path) -> None:
     data["calls"]["rows"].append({"elder": "E2", "at": "11:00"})
     scn = scenario(data)
     serial = compare(scn, [1, 2], progress=False)
-    parallel = compare(scn, [1, 2], jobs=2, progress=False)
+    parallel = compare(scn, [1, 2], jobs=2, progress=False, runs_out=tmp_path / "runs")
     assert parallel[0] == serial[0]
-    assert {**parallel[1], "cpu_s": None} == {**serial[1], "cpu_s": None}
+    # each run's files, to read a compare's late calls one by one, as `sim run` writes them
+    for name in ("anxin-1", "anxin-2", "greedy-1", "greedy-2"):
+        got = {f.name for f in (tmp_path / "runs" / name).iterdir()}
+        assert {"kpis.json", "calls.csv", "tasks.csv", "report.html", "log.jsonl"} <= got
     path = tmp_path / "tiny.json"
     path.write_text(json.dumps(data), encoding="utf-8")
+    assert (
+        main(
+            ["run", str(path), "--seed", "2", "--policy", "greedy", "--out", str(tmp_path / "one")]
+        )
+        == 0
+    )
+    one = (tmp_path / "one" / "calls.csv").read_text(encoding="utf-8")
+    assert (tmp_path / "runs" / "greedy-2" / "calls.csv").read_text(encoding="utf-8") == one
+    assert {**parallel[1], "cpu_s": None} == {**serial[1], "cpu_s": None}
     assert main(["compare", str(path), "--seeds", "1", "--jobs", "0"]) == 2
 
 
