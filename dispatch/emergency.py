@@ -302,9 +302,15 @@ def offer_batch(
     if ranking.best is None:
         return ()
     target = ranking.target_s
+    # A runner-up whose ETA waits on the end of a bath or a rehab session is not asked beside
+    # the first choice: that end is the booking's guess (she overruns, and her slack here is
+    # under a minute), and if she answered first she would take the call from a first choice
+    # who can keep her ETA.
     backups = [
         c
         for c in ranking.candidates[1:]
-        if c.eta_s <= target and c.eta_s + offer_timeout_s > target
+        if c.eta_s <= target
+        and c.eta_s + offer_timeout_s > target
+        and c.why.code != "busy_must_finish"
     ]
     return (ranking.best, *backups[:max_backups])

@@ -198,6 +198,29 @@ def test_runners_up_without_a_timeout_of_slack_are_offered_at_once() -> None:
     assert len(offer_batch(r, offer_timeout_s=600)) == 3
 
 
+def test_a_runner_up_finishing_a_bath_is_not_asked_beside_the_first_choice() -> None:
+    """Five stations, seed 6, H0051: the first choice could break off a medicine delivery
+    close by; the runner-up was 3 minutes away but in a bath booked to end 17 minutes later,
+    an ETA 3 s inside the promise. Asked at once beside the first choice, she answered first,
+    overran her bath and arrived 23 minutes after the press. Her ETA is the booking's guess:
+    she waits her turn."""
+    bathing = CaregiverState(
+        2,
+        "B",
+        north(0.5),
+        True,
+        frozenset(),
+        current=CurrentWork("t2", interruptible=False, remaining_s=900, location=north(0.5)),
+    )
+    r = rank_for_emergency(EmergencyRequest(1, HOME), [idle(1, 3.0), bathing], TRAVEL)
+    assert [c.caregiver_id for c in r.candidates] == [1, 2]
+    assert r.candidates[1].eta_s <= 1200 < r.candidates[1].eta_s + 60
+    assert [c.caregiver_id for c in offer_batch(r, offer_timeout_s=60)] == [1]
+    # free, at the same ETA, she is asked at once
+    r = rank_for_emergency(EmergencyRequest(1, HOME), [idle(1, 3.0), idle(2, 3.45)], TRAVEL)
+    assert [c.caregiver_id for c in offer_batch(r, offer_timeout_s=60)] == [1, 2]
+
+
 def test_with_slack_to_spare_one_offer_at_a_time() -> None:
     """A and B both close: B can be asked after A lets the offer lapse, so A alone is asked."""
     r = rank_for_emergency(EmergencyRequest(1, HOME), [idle(1, 1), idle(2, 2)], TRAVEL)
