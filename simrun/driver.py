@@ -58,6 +58,7 @@ from server.store.tables import outbox, timers
 from server.tasks import flows as task_flows
 from server.tasks.tables import tasks
 from sim.bound import call_trip_key
+from sim.cover import RIDE_BACK
 from sim.day import DAY_S, Day
 from sim.log import Activity, CallStep, Recorder, RunLog, Segment, TaskKind, TaskStep
 from simrun.world import Ids, book, map_meal_tasks, order_meals, seed
@@ -543,7 +544,7 @@ class Driver:
         and she sets off from where she counts as being, the place she left."""
         person = self.people[cg]
         if self._riding(cg):
-            self._segment(cg, Activity.TRAVEL, "base")
+            self._segment(cg, Activity.TRAVEL, RIDE_BACK)
         person.homebound_gen = None
 
     async def _on_base(self, cg: str, gen: int, origin: GeoPoint) -> None:
@@ -553,7 +554,7 @@ class Driver:
         person.homebound_gen = None
         base = self.day.caregiver_by_id[cg].base
         self.rec.segment(
-            Segment(cg, person.seg_start, self.now_s, Activity.TRAVEL, "base", base, origin)
+            Segment(cg, person.seg_start, self.now_s, Activity.TRAVEL, RIDE_BACK, base, origin)
         )
         await self._move(cg, base)
 
