@@ -3,7 +3,8 @@ caregiver of their station who could be there within the promise.
 
 dispatch/cover.py's rule, read off the run's segments instead of a plan: a caregiver covers
 an elder at a moment when the time until they can leave plus the nominal ride from where they
-will then be is within the promise. Riding somewhere: free on arrival there (conservative).
+will then be is within the promise. Riding somewhere: free on arrival there (conservative); riding back to base with nothing to
+do: free at once, from the place she left (as the driver sends her).
 Work that can be broken off: a minute to leave; work that cannot (a bath, a help call on
 scene): its end. Idle: where the last segment left them, or their base if that was before
 this stretch of duty. Off duty, off sick or with the phone offline: covers nobody (nobody
@@ -22,6 +23,7 @@ from sim.day import DAY_S, Caregiver, Day, Elder
 from sim.log import Activity, RunLog, Segment
 
 BREAK_OFF_S = 60
+RIDE_BACK = "base"  # the segment's ref for a ride back to base (simrun's driver)
 _NEVER = 10**9
 
 
@@ -39,6 +41,8 @@ def where_free(
     seg = segs[k]
     place = seg.place or c.base
     if t < seg.end_s:
+        if seg.activity is Activity.TRAVEL and seg.ref == RIDE_BACK:
+            return seg.origin or place, idle  # the driver sends her from where she left
         if seg.activity is Activity.TRAVEL:
             return place, seg.end_s - t
         if seg.activity is Activity.WAIT:

@@ -136,6 +136,18 @@ class Caregiver:
     def on_duty(self, t: int) -> bool:
         return self.span_at(t) is not None
 
+    def duty_until(self, t: int) -> int | None:
+        """When the stretch of duty covering t ends: through any span that starts as the one
+        before ends (a day shift that runs into night call is one stretch), or when she falls
+        sick. None off duty."""
+        span = self.span_at(t)
+        if span is None:
+            return None
+        end = span.end_s
+        while nxt := next((s for s in self.shifts if s.start_s <= end < s.end_s), None):
+            end = nxt.end_s
+        return end if self.sick_from_s is None else min(end, self.sick_from_s)
+
     def offline_at(self, t: int) -> bool:
         return any(a <= t < b for a, b in self.offline)
 

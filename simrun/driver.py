@@ -58,6 +58,7 @@ from server.store.tables import outbox, timers
 from server.tasks import flows as task_flows
 from server.tasks.tables import tasks
 from sim.bound import call_trip_key
+from sim.cover import RIDE_BACK
 from sim.day import DAY_S, Day
 from sim.log import Activity, CallStep, Recorder, RunLog, Segment, TaskKind, TaskStep
 from simrun.world import Ids, book, map_meal_tasks, order_meals, seed
@@ -280,6 +281,10 @@ class Driver:
         if not on and c.on_duty(self.now_s):
             return  # another span goes on
         p = self.people[cg]
+        if on and not p.on_duty and p.call is None and p.task is None:
+            # A new stretch of duty starts at her base (home, or the station), where the
+            # planner and the bound expect her, not where the last one ended.
+            p.at = c.base
         p.on_duty = on
         await set_duty(self.platform, self._caregiver(cg), on)
         if on:
@@ -385,6 +390,7 @@ class Driver:
         self.rec.call(call, self.now_s, CallStep.ACCEPTED, cg)
         person = self.people[cg]
         person.call = iid
+        self._leave_ride(cg)
         leave = self.now_s + depart_s
         if person.task is not None and person.task_end_s is not None:
             if self._interruptible(person.task):
@@ -497,6 +503,7 @@ class Driver:
                 if planned - leg > self.now_s:
                     self.at(planned - leg, "next", cg=cg, gen=person.gen)
                     return
+            self._leave_ride(cg)
             person.task = task_id
             person.task_left_s = 0
             await task_flows.start(self.platform, self._caregiver(cg), task_id)
@@ -510,21 +517,35 @@ class Driver:
         self.at(self.now_s + trip, "door", cg=cg, task=task_id, origin=person.at, gen=person.gen)
 
     def _ride_to_base(self, cg: str) -> None:
-        """Her list is done: she rides back to her base (the station, or home), as a real
-        caregiver does, rather than waiting where her last visit ended; on the way she is as
-        free for a help call as at either end. Not after the shift: that ride is her own."""
+        """Her list is done: she rides back to her base (home if she has one, else the
+        station; where the planner starts and ends her day), as a real caregiver does, rather
+        than waiting where her last visit or call ended; on night call, home after a call.
+        The ride takes `Day.trip_s`; until it ends she counts as at the place she left (the
+        travel model has no roads to put her on, and that is where the dispatcher last saw
+        her), free for a help call. Not past her stretch of duty: that ride is her own."""
         person = self.people[cg]
         c = self.day.caregiver_by_id[cg]
-        span = c.span_at(self.now_s)
-        riding = person.homebound_gen == person.gen
-        if riding or person.at == c.base or span is None or span.on_call:
+        until = c.duty_until(self.now_s)
+        if self._riding(cg) or person.at == c.base or until is None:
             return
         trip = self.day.trip_s(cg, person.at, c.base, self.now_s, f"base:{cg}:{self.now_s}")
-        if trip == 0 or self.now_s + trip > span.end_s:
+        if trip == 0 or self.now_s + trip > until:
             return
         person.homebound_gen = person.gen
         person.seg_start = self.now_s
         self.at(self.now_s + trip, "base", cg=cg, gen=person.gen, origin=person.at)
+
+    def _riding(self, cg: str) -> bool:
+        person = self.people[cg]
+        return person.homebound_gen is not None and person.homebound_gen == person.gen
+
+    def _leave_ride(self, cg: str) -> None:
+        """Called off the ride back (a help call, or new work): the time ridden is travel,
+        and she sets off from where she counts as being, the place she left."""
+        person = self.people[cg]
+        if self._riding(cg):
+            self._segment(cg, Activity.TRAVEL, RIDE_BACK)
+        person.homebound_gen = None
 
     async def _on_base(self, cg: str, gen: int, origin: GeoPoint) -> None:
         person = self.people[cg]
@@ -533,7 +554,7 @@ class Driver:
         person.homebound_gen = None
         base = self.day.caregiver_by_id[cg].base
         self.rec.segment(
-            Segment(cg, person.seg_start, self.now_s, Activity.TRAVEL, "base", base, origin)
+            Segment(cg, person.seg_start, self.now_s, Activity.TRAVEL, RIDE_BACK, base, origin)
         )
         await self._move(cg, base)
 
@@ -575,6 +596,7 @@ class Driver:
         if st.kitchen is None:
             return
         k = st.kitchen
+        self._leave_ride(cg)
         trip = self.day.trip_s(cg, person.at, k.location, self.now_s, f"kitchen:{self.now_s}")
         person.seg_start = self.now_s
         person.gen += 1

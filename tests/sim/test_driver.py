@@ -264,3 +264,56 @@ def test_a_caregiver_whose_list_is_done_rides_back_to_base() -> None:
     assert k.visits.done == 1
     assert k.calls.on_scene_in_time == 1
     assert k.calls.response_s.max is not None and k.calls.response_s.max < 5 * 60
+
+
+def one_caregiver_far_call(shifts: list[dict[str, Any]], calls: list[dict[str, str]]) -> Day:
+    """王芳 alone (home 200 m west of the station), no visits; E1 4 km north (about 23
+    minutes away by e-bike), E2 100 m east of the station (under 3 minutes). Woken at home
+    she leaves after 10 s, like everyone here."""
+    data = sure(tiny())
+    data["behaviour"]["on_call_depart_delay"] = FIXED
+    data["district"]["stations"][0]["caregivers"] = [
+        {"name": "王芳", "home": near(east_m=-200), "shifts": shifts}
+    ]
+    data["elders"]["rows"] = [
+        {"id": "E1", "location": near(north_m=4000)},
+        {"id": "E2", "location": near(east_m=100)},
+    ]
+    data["calls"]["rows"] = calls
+    return day_of(data)
+
+
+@pytest.mark.slow
+def test_on_night_call_she_rides_home_after_a_call() -> None:
+    """On call from 17:00. A call 4 km out at 18:00 is over by about 18:35; she rides home,
+    so a call next to the station at 20:00 finds her 300 m away, not 4 km."""
+    day = one_caregiver_far_call(
+        [{"start": "08:00", "end": "17:00"}, {"start": "17:00", "end": "08:00", "on_call": True}],
+        [{"elder": "E1", "at": "18:00"}, {"elder": "E2", "at": "20:00"}],
+    )
+    log = run(day, "anxin")
+    home = day.caregiver_by_id["st.1"].base
+    rides = [s for s in log.of_caregiver("st.1") if s.ref == "base"]
+    # home after the first call, before the second; and home again after the second
+    assert [s.place for s in rides] == [home, home]
+    assert rides[0].start_s > 18 * 3600 and rides[0].end_s < 20 * 3600 < rides[1].start_s
+    k = compute(day, log, bounds(day))
+    arrived = {r.call_id: r.at_s for r in log.calls if r.step is CallStep.ARRIVED}
+    assert arrived["H0002"] - 20 * 3600 < 5 * 60
+    assert k.completeness.ok
+
+
+@pytest.mark.slow
+def test_a_new_stretch_of_duty_starts_at_her_base() -> None:
+    """08:00-10:00 and 13:00-17:00. A call 4 km out at 09:30 keeps her there past 10:00
+    (no ride back on duty); at 13:00 she starts from home, so a call next to the station at
+    13:10 is on scene in minutes (riding back from 4 km out, she would be 20 minutes away)."""
+    day = one_caregiver_far_call(
+        [{"start": "08:00", "end": "10:00"}, {"start": "13:00", "end": "17:00"}],
+        [{"elder": "E1", "at": "09:30"}, {"elder": "E2", "at": "13:10"}],
+    )
+    log = run(day, "greedy")
+    arrived = {r.call_id: r.at_s for r in log.calls if r.step is CallStep.ARRIVED}
+    assert arrived["H0001"] > 9 * 3600 + 50 * 60  # 4 km: over 20 minutes
+    assert arrived["H0002"] - (13 * 3600 + 10 * 60) < 5 * 60
+    assert compute(day, log, bounds(day)).completeness.ok

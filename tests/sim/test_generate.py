@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from dispatch.geo import GeoPoint, haversine_m
 from schemas.hotline import PressOutcome
 from sim.day import Day, stream
@@ -93,6 +95,34 @@ def test_off_sick_ends_the_duty() -> None:
     data["disruptions"] = [{"kind": "sick", "caregiver": "st.2", "at": "10:00"}]
     c = day_of(data).caregiver_by_id["st.2"]
     assert c.on_duty(10 * 3600 - 1) and not c.on_duty(10 * 3600)
+
+
+@pytest.mark.parametrize(
+    ("at_h", "until_h"),
+    [
+        (12.0, 24),  # the day shift runs into night call: one stretch to midnight
+        (21.0, 24),  # night call to the end of the simulated day
+        (3.0, 8),  # night call from midnight
+        (10.5, None),  # between the night and the day shift: off duty
+    ],
+)
+def test_a_stretch_of_duty_runs_through_spans_that_meet(at_h: float, until_h: int | None) -> None:
+    """11:00-20:00, then 20:00-08:00 on call: on duty 00:00-08:00 and 11:00-24:00."""
+    data = tiny()
+    data["district"]["stations"][0]["caregivers"][2]["shifts"] = [
+        {"start": "11:00", "end": "20:00"},
+        {"start": "20:00", "end": "08:00", "on_call": True},
+    ]
+    c = day_of(data).caregivers[2]
+    assert c.duty_until(round(at_h * 3600)) == (None if until_h is None else until_h * 3600)
+
+
+def test_a_stretch_of_duty_ends_when_she_falls_sick() -> None:
+    """st.2 (08:00-17:00) off sick at 10:00: at 09:00 her duty ends at 10:00."""
+    data = tiny()
+    data["disruptions"] = [{"kind": "sick", "caregiver": "st.2", "at": "10:00"}]
+    c = day_of(data).caregiver_by_id["st.2"]
+    assert c.duty_until(9 * 3600) == 10 * 3600
 
 
 def test_listed_calls_and_repeats() -> None:

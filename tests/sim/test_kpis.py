@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from sim.bound import bounds
 from sim.day import Day
 from sim.kpis import Kpis, compute, percentile
@@ -211,6 +213,20 @@ def test_cover_ignores_work_that_can_be_broken_off() -> None:
     where = day.elders[0].location
     rec.segment(Segment("st.1", 10 * H, 11 * H, Activity.VISIT, "x", where, interruptible=True))
     assert compute(day, rec.freeze("hand", 1), bounds(day)).cover.uncovered_minutes == 900
+
+
+@pytest.mark.parametrize(("ref", "uncovered"), [("base", 900), ("V1", 946)])
+def test_cover_counts_a_ride_back_to_base_as_free_where_she_left(ref: str, uncovered: int) -> None:
+    """An hour's ride from 10:00, from E1's door to the station (E1 is 306 s from there).
+    Riding back to base with nothing to do she is free at once from E1's door (the driver
+    sends her from there): nothing more is uncovered. Riding to work she is free only on
+    arrival at 11:00: until 10:45 that is more than 20 minutes away (46 more minutes)."""
+    day = day_of(one_carer_with_risk())
+    rec = Recorder()
+    rec.call("H0001", 36000, CallStep.CLOSED)
+    door, station = day.elders[0].location, day.stations[0].location
+    rec.segment(Segment("st.1", 10 * H, 11 * H, Activity.TRAVEL, ref, station, door))
+    assert compute(day, rec.freeze("hand", 1), bounds(day)).cover.uncovered_minutes == uncovered
 
 
 def test_flat_names_for_comparing_runs() -> None:
