@@ -103,4 +103,3 @@ async def test_plain_offer_writes_the_rows_of_the_general_path(
     for table in general:
         assert plain[table] == general[table], table
     assert {t.name for t in metadata.sorted_tables} >= set(plain)
-
