@@ -17,12 +17,11 @@ import pytest
 from sqlalchemy import update
 
 from server.incidents.flows import offers as offer_flows
-from server.incidents.flows import plain_offer
 from server.incidents.tables import incidents, offers
 from server.store.meta import metadata
 from server.store.tables import timers
 from tests.conftest import BACKENDS
-from tests.platform.test_plain_intake import IDS, Rows, _all, _new, _plain
+from tests.platform.test_plain_intake import IDS, Rows, _all, _new, _plain, took_plain
 from tests.support.api import Api
 
 BOTH = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
@@ -86,15 +85,7 @@ async def _dispatch(api: Api, monkeypatch: pytest.MonkeyPatch, plain: bool) -> R
 async def test_plain_offer_writes_the_rows_of_the_general_path(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    taken: list[bool] = []
-    real = plain_offer.plain_offer
-
-    async def spy(*args: Any, **kw: Any) -> Any:
-        out = await real(*args, **kw)
-        taken.append(out is not None)
-        return out
-
-    monkeypatch.setattr(offer_flows, "plain_offer", spy)
+    taken = took_plain(monkeypatch, offer_flows, "plain_offer")
     general = await _dispatch(api, monkeypatch, plain=False)
     plain = await _dispatch(api, monkeypatch, plain=True)
     assert taken == [True], "the dispatch did not take the plain path"

@@ -23,7 +23,7 @@ from schemas.incidents import IncidentStatus as S
 from server.auth.principal import Principal
 from server.errors import ApiError
 from server.incidents.flows.alarms import raise_alarm
-from server.incidents.flows.plain_offer import plain_offer
+from server.incidents.flows.plain_offer import NewOffer, plain_offer
 from server.incidents.flows.snapshot import eta_from
 from server.incidents.model import (
     ASSIGNABLE,
@@ -69,11 +69,9 @@ async def make_offer(
     manual = reason_code == MANUAL
     first = not manual and inc.status == S.OPEN.value  # the press → offer metric's first offer
     if PLAIN:
-        made = await plain_offer(
-            tx, inc, caregiver_id=caregiver_id, eta_s=eta_s, expires=expires,
-            reason_code=reason_code, reason_params=reason_params, actor=actor, ranking=ranking,
-            manual=manual,
-        )  # fmt: skip
+        asked = NewOffer(caregiver_id, eta_s, expires, reason_code, reason_params, actor,
+                         ranking, manual)  # fmt: skip
+        made = await plain_offer(tx, inc, asked)
         if made is not None:
             if first and not made[1]:
                 observe_press_to_offer(platform, inc.kind, (tx.now - inc.opened_at).total_seconds())

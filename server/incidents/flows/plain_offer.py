@@ -18,6 +18,7 @@ before writing, and the caller takes the general path in the same transaction.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +31,21 @@ from server.incidents.notify import in_their_words
 from server.platform import Tx, queue_push
 from server.store.plain import Plain
 from server.texts import Audience
+
+
+@dataclass(frozen=True)
+class NewOffer:
+    """What make_offer was asked: whom, how soon, why, by whom, until when."""
+
+    caregiver_id: int
+    eta_s: int
+    expires: datetime
+    reason_code: str
+    reason_params: dict[str, Any]
+    actor: int | None
+    ranking: dict[str, Any] | None  # the dispatcher's, stored with the move to offered
+    manual: bool
+
 
 _READ = (
     "SELECT c.user_id, c.name, c.station_id, e.name, e.address, e.access_notes,"
@@ -61,31 +77,18 @@ _TIMER = (
 )
 
 
-async def plain_offer(
-    tx: Tx,
-    inc: Any,
-    *,
-    caregiver_id: int,
-    eta_s: int,
-    expires: datetime,
-    reason_code: str,
-    reason_params: dict[str, Any],
-    actor: int | None,
-    ranking: dict[str, Any] | None,
-    manual: bool,
-) -> tuple[int, bool] | None:
+async def plain_offer(tx: Tx, inc: Any, o: NewOffer) -> tuple[int, bool] | None:
     """(offer id, whether the call was offered before it), or None: take the general path."""
     if steps.current() is not None:
         return None
     INCIDENT.check(inc.status, S.OFFERED)
     db = await Plain.of(tx.conn)
-    found = await db.rows(_READ, (caregiver_id, inc.elder_id, inc.id, inc.station_id))
+    found = await db.rows(_READ, (o.caregiver_id, inc.elder_id, inc.id, inc.station_id))
     if not found:
         return None
     cg_user, cg_name, cg_station, name, address, notes, before = found[0][:7]
     people = [(str(who), int(uid)) for *_, who, uid in found if who is not None]
-    oid = await _write(tx, db, inc, caregiver_id, eta_s, expires, reason_code, reason_params,
-                       actor, ranking, manual)  # fmt: skip
+    oid = await _write(tx, db, inc, o)
     queue_push(
         tx,
         f"user:{cg_user}",
@@ -93,13 +96,13 @@ async def plain_offer(
             offer_id=oid, incident_id=inc.id, kind=inc.kind, elder_name=name, address=address,
             # a neighbour's caregiver learns how to get in once the call is hers (_tell_offered)
             access_notes="" if cg_station != inc.station_id else notes,
-            lat=inc.lat, lng=inc.lng, eta_s=eta_s, expires_at=expires,
+            lat=inc.lat, lng=inc.lng, eta_s=o.eta_s, expires_at=o.expires,
             deadline_at=inc.deadline_at,
         ),
     )  # fmt: skip
     offered = IncidentOfferedPush(
-        station_id=inc.station_id, incident_id=inc.id, offer_id=oid, caregiver_id=caregiver_id,
-        caregiver_name=cg_name, eta_s=eta_s, manual=manual,
+        station_id=inc.station_id, incident_id=inc.id, offer_id=oid, caregiver_id=o.caregiver_id,
+        caregiver_name=cg_name, eta_s=o.eta_s, manual=o.manual,
     )  # fmt: skip
     for who, uid in people:
         if who == "o":
@@ -113,33 +116,21 @@ async def plain_offer(
     return oid, bool(before)
 
 
-async def _write(
-    tx: Tx,
-    db: Plain,
-    inc: Any,
-    caregiver_id: int,
-    eta_s: int,
-    expires: datetime,
-    reason_code: str,
-    reason_params: dict[str, Any],
-    actor: int | None,
-    ranking: dict[str, Any] | None,
-    manual: bool,
-) -> int:
+async def _write(tx: Tx, db: Plain, inc: Any, o: NewOffer) -> int:
     """The offer row, the incident's guarded move, its event and the timeout timer."""
-    now, until = db.when(tx.now), db.when(expires)
-    offer = (inc.id, caregiver_id, now, until, eta_s, manual, reason_code, db.js(reason_params))
-    oid = int((await db.rows(_OFFER, offer))[0][0])
+    now, until = db.when(tx.now), db.when(o.expires)
+    row = (inc.id, o.caregiver_id, now, until, o.eta_s, o.manual, o.reason_code)
+    oid = int((await db.rows(_OFFER, (*row, db.js(o.reason_params))))[0][0])
     move = [inc.id, inc.status, inc.version, inc.version + 1]
-    if ranking:
-        move.append(db.js(ranking))
-    sql = _MOVE.format(ranking=", last_ranking = $5" if ranking else "")
+    if o.ranking:
+        move.append(db.js(o.ranking))
+    sql = _MOVE.format(ranking=", last_ranking = $5" if o.ranking else "")
     if len(await db.rows(sql, move)) != 1:
         raise ApiError(409, "incident_changed", "incident changed meanwhile; reload and retry")
-    data = {"status": S.OFFERED.value, "offer_id": oid, "caregiver_id": caregiver_id}
-    data |= {"eta_s": eta_s, "manual": manual, "reason_code": reason_code}
-    data |= {"reason_params": reason_params}
-    await db.run(_EVENT, (inc.id, now, actor, db.js(data)))
+    data = {"status": S.OFFERED.value, "offer_id": oid, "caregiver_id": o.caregiver_id}
+    data |= {"eta_s": o.eta_s, "manual": o.manual, "reason_code": o.reason_code}
+    data |= {"reason_params": o.reason_params}
+    await db.run(_EVENT, (inc.id, now, o.actor, db.js(data)))
     await db.run(_TIMER, (f"offer:{oid}:expire", until, db.js({"offer_id": oid}), now))
-    tx.hint("timers", f"{expires.timestamp():.3f}")
+    tx.hint("timers", f"{o.expires.timestamp():.3f}")
     return oid
