@@ -85,13 +85,14 @@ async def load(tx: Tx, incident_id: int, *, lock: bool = True) -> Row[Any]:
     stmt = select(incidents).where(incidents.c.id == incident_id)
     # SQLite has one writer: transactions never interleave, there is no order to keep.
     if lock and tx.conn.dialect.name != "sqlite":
-        elder_id = (
-            await tx.conn.execute(select(incidents.c.elder_id).where(incidents.c.id == incident_id))
-        ).scalar()
-        if elder_id is not None:
-            await tx.conn.execute(
-                select(elders.c.id).where(elders.c.id == elder_id).with_for_update()
-            )
+        # One statement: the subquery's incident row is read, not locked (FOR UPDATE locks
+        # the rows of the outer FROM only), so the elder is the first lock taken.
+        of_incident = select(incidents.c.elder_id).where(incidents.c.id == incident_id)
+        await tx.conn.execute(
+            select(elders.c.id)
+            .where(elders.c.id == of_incident.scalar_subquery())
+            .with_for_update()
+        )
         stmt = stmt.with_for_update()
     row = (await tx.conn.execute(stmt)).first()
     if row is None:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from server.incidents.flows import intake, plain_intake
+from server.incidents.flows import intake
 from server.incidents.tables import incidents
 from server.store.meta import metadata
 from tests.conftest import BACKENDS
@@ -32,6 +32,20 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list):
         return [_plain(v) for v in value]
     return value
+
+
+def took_plain(monkeypatch: pytest.MonkeyPatch, module: Any, name: str) -> list[bool]:
+    """Whether each call of ``module.name`` (a plain path) took it (returned an answer)."""
+    taken: list[bool] = []
+    real = getattr(module, name)
+
+    async def spy(*args: Any, **kw: Any) -> Any:
+        out = await real(*args, **kw)
+        taken.append(out is not None)
+        return out
+
+    monkeypatch.setattr(module, name, spy)
+    return taken
 
 
 async def _all(api: Api) -> dict[str, dict[str, dict[str, Any]]]:
@@ -71,15 +85,7 @@ async def _press(api: Api, monkeypatch: pytest.MonkeyPatch, plain: bool) -> tupl
 async def test_plain_press_writes_the_rows_of_the_general_path(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    taken: list[bool] = []
-    real = plain_intake.plain_press
-
-    async def spy(*args: Any, **kw: Any) -> Any:
-        out = await real(*args, **kw)
-        taken.append(out is not None)
-        return out
-
-    monkeypatch.setattr(intake, "plain_press", spy)
+    taken = took_plain(monkeypatch, intake, "plain_press")
     general, general_answer = await _press(api, monkeypatch, plain=False)
     plain, plain_answer = await _press(api, monkeypatch, plain=True)
     assert taken == [True], "the press did not take the plain path"

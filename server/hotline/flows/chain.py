@@ -278,7 +278,8 @@ async def advance(platform: Platform, tx: Tx, chain_id: int) -> None:
 async def _rearm(tx: Tx, chain: Any, after: Plan) -> None:
     """One pending timer at the planner's next time (none when nothing is left to wait for)."""
     seq = chain.timer_seq
-    await cancel_timer(tx, f"chain:{chain.id}:{seq}")
+    if seq:  # a new chain (seq 0) has no timer yet: the first is chain:ID:1
+        await cancel_timer(tx, f"chain:{chain.id}:{seq}")
     if after.next_at is not None:
         seq += 1
         ref = f"chain:{chain.id}:{seq}"

@@ -23,6 +23,7 @@ from schemas.incidents import IncidentStatus as S
 from server.auth.principal import Principal
 from server.errors import ApiError
 from server.incidents.flows.alarms import raise_alarm
+from server.incidents.flows.plain_offer import NewOffer, plain_offer
 from server.incidents.flows.snapshot import eta_from
 from server.incidents.model import (
     ASSIGNABLE,
@@ -43,6 +44,8 @@ from server.registry.tables import caregivers, elders
 from server.texts import zh_en
 from server.welfare.workdays import business_date
 
+# The offer's common case in plain SQL (plain_offer.py); tests turn it off to compare the rows.
+PLAIN = True
 MANUAL = "manual"  # the reason code of an operator's assignment; its params: {"reason"}
 NO_ANSWER = "no_answer"  # the reason an offer expired with
 
@@ -64,7 +67,16 @@ async def make_offer(
     dispatcher's ``ranking`` is stored on the incident with the same update."""
     expires = tx.now + timedelta(seconds=platform.settings.offer_timeout_s)
     manual = reason_code == MANUAL
-    if not manual and inc.status == S.OPEN.value and not await _offered_before(tx, inc.id):
+    first = not manual and inc.status == S.OPEN.value  # the press → offer metric's first offer
+    if PLAIN:
+        asked = NewOffer(caregiver_id, eta_s, expires, reason_code, reason_params, actor,
+                         ranking, manual)  # fmt: skip
+        made = await plain_offer(tx, inc, asked)
+        if made is not None:
+            if first and not made[1]:
+                observe_press_to_offer(platform, inc.kind, (tx.now - inc.opened_at).total_seconds())
+            return made[0]
+    if first and not await _offered_before(tx, inc.id):
         observe_press_to_offer(platform, inc.kind, (tx.now - inc.opened_at).total_seconds())
     oid = int(
         (
