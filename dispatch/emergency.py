@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal, TypeGuard
 
 from dispatch.geo import GeoPoint
@@ -102,6 +102,7 @@ class Reason:
     interruptible: bool = True
     finish_min: int = 0
     first_aid: bool = False
+    alone: bool = False  # asked again: nobody else who can make the promise can go (ask_again)
 
     @property
     def code(self) -> ReasonCode:
@@ -110,13 +111,15 @@ class Reason:
         return "busy_can_break_off" if self.interruptible else "busy_must_finish"
 
     def params(self) -> dict[str, Any]:
-        """The fields besides the code, as JSON values (``interruptible`` is in the code)."""
+        """The fields besides the code, as JSON values (``interruptible`` is in the code;
+        ``alone`` only when set, so that every other stored reason reads as before)."""
         return {
             "mode": self.mode.value,
             "travel_min": self.travel_min,
             "busy_with": self.busy_with,
             "finish_min": self.finish_min,
             "first_aid": self.first_aid,
+            **({"alone": True} if self.alone else {}),
         }
 
     @classmethod
@@ -133,10 +136,13 @@ class Reason:
         mode = TravelMode(raw_mode)
         travel, finish = params.get("travel_min"), params.get("finish_min", 0)
         busy_with, first_aid = params.get("busy_with"), params.get("first_aid", False)
+        alone = params.get("alone", False)
         if not _count(travel) or not _count(finish) or not isinstance(first_aid, bool):
             return None
+        if not isinstance(alone, bool):
+            return None
         if code == "idle":
-            return cls(mode=mode, travel_min=travel, first_aid=first_aid)
+            return cls(mode=mode, travel_min=travel, first_aid=first_aid, alone=alone)
         if not isinstance(busy_with, str):
             return None
         return cls(
@@ -146,6 +152,7 @@ class Reason:
             interruptible=code == "busy_can_break_off",
             finish_min=finish,
             first_aid=first_aid,
+            alone=alone,
         )
 
 
@@ -168,6 +175,7 @@ class Candidate:
     why: Reason  # the reason, as data
     interrupts: str | None = None  # task_id that would be broken off, if any
     lent: bool = False  # of a neighbouring station (dispatch.neighbours)
+    again: bool = False  # did not take the call a moment ago, asked again (ask_again)
 
 
 @dataclass(frozen=True)
@@ -301,6 +309,27 @@ def offer_batch(
     goes and the other offers are withdrawn."""
     if ranking.best is None:
         return ()
+    again = tuple(c for c in ranking.candidates if c.again)
+    if not again:
+        return _batch(ranking, offer_timeout_s, max_backups)
+    # (ask_again) Those asked again, and beside them whoever would have been asked without
+    # them: the first to accept goes, so the call is never worse off than without them.
+    rest = tuple(c for c in ranking.candidates if not c.again)
+    return (
+        *_batch(_only(ranking, again), offer_timeout_s, max_backups),
+        *_batch(_only(ranking, rest), offer_timeout_s, max_backups),
+    )
+
+
+def _only(ranking: EmergencyRanking, candidates: tuple[Candidate, ...]) -> EmergencyRanking:
+    return replace(ranking, best=candidates[0] if candidates else None, candidates=candidates)
+
+
+def _batch(
+    ranking: EmergencyRanking, offer_timeout_s: int, max_backups: int
+) -> tuple[Candidate, ...]:
+    if ranking.best is None:
+        return ()
     target = ranking.target_s
     # A runner-up whose ETA waits on the end of a bath or a rehab session is not asked beside
     # the first choice: that end is the booking's guess (she overruns, and her slack here is
@@ -314,3 +343,39 @@ def offer_batch(
         and c.why.code != "busy_must_finish"
     ]
     return (ranking.best, *backups[:max_backups])
+
+
+def in_time(ranking: EmergencyRanking, *, elapsed_s: int) -> bool:
+    """Whether a candidate of the ranking can be on scene within the promise, which runs from
+    the press (``elapsed_s`` ago), not from the ranking."""
+    return any(elapsed_s + c.eta_s <= ranking.target_s for c in ranking.candidates)
+
+
+def ask_again(
+    first: EmergencyRanking, wider: EmergencyRanking, *, elapsed_s: int
+) -> EmergencyRanking:
+    """The ranking when nobody who can make the promise is left to ask: ``first`` ranks
+    without anyone asked a moment ago, ``wider`` with those of them who may be asked again
+    (the caller decides who, and after how long). Those who are back in ``wider`` come first,
+    marked ``again`` and with ``alone`` in their reason ("nobody else can go"); ``first``'s
+    candidates follow, and ``offer_batch`` asks both at once, so the call is never offered
+    later than without them. With a runner-up in ``first`` (late, or there would be no
+    asking again) only those who would still be on scene within the promise are asked again:
+    one who is late as well is no better than the runner-up. With nobody in ``first``,
+    whoever is back is the only one, in time or not."""
+    if in_time(first, elapsed_s=elapsed_s):
+        return first
+    known = {c.caregiver_id for c in first.candidates}
+    back = [c for c in wider.candidates if c.caregiver_id not in known]
+    if first.best is not None:
+        back = [c for c in back if elapsed_s + c.eta_s <= first.target_s]
+    if not back:
+        return first
+    marked = tuple(replace(c, again=True, why=replace(c.why, alone=True)) for c in back)
+    return EmergencyRanking(
+        best=marked[0],
+        candidates=(*marked, *first.candidates),
+        excluded=wider.excluded,
+        can_meet_target=any(c.meets_target for c in (*marked, *first.candidates)),
+        target_s=first.target_s,
+    )

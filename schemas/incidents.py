@@ -185,6 +185,7 @@ class OfferOut(Model):
     offered_at: datetime
     expires_at: datetime
     eta_s: int
+    nobody_else: bool = False  # asked again: nobody else can be there in time
 
 
 class AcceptIn(StepIn):
@@ -425,6 +426,8 @@ class TaskOfferedPush(Push):
     eta_s: int
     expires_at: PushTime
     deadline_at: PushTime | None
+    # asked again though she did not take it a moment ago: nobody else can be there in time
+    nobody_else: bool = False
 
 
 class TaskWithdrawnPush(Push):

@@ -6,7 +6,7 @@ import { $, $$, h, t, tr, lang, setLang, addStrings, Session, Live, Outbox, keep
 
 addStrings({
   on_duty: "在岗", off_duty: "离岗", duty: "当班状态", offer: "新的紧急呼叫", accept: "接单", decline: "拒绝",
-  expires: "剩余", eta: "预计 {m} 分钟到达", address: "地址", access: "入户", deadline: "时限",
+  expires: "剩余", eta: "预计 {m} 分钟到达", nobody_else: "无其他人能及时赶到", address: "地址", access: "入户", deadline: "时限",
   current: "当前呼叫", en_route: "我已出发", arrive: "我已到达", resolve: "处理完毕", notes_ph: "处理情况（必填）",
   route: "今日路线", nothing: "今天暂无任务", amap: "高德导航", qq: "腾讯导航", need_location: "需要定位才能报到，请打开定位",
   accepted: "已接单，请尽快出发", declined: "已拒绝", arrived: "已报到到达", resolved: "已完成，辛苦了",
@@ -30,7 +30,7 @@ addStrings({
   complete_early: "预约时段是 {a}–{b}，现在还没到：提前完成不算这次预约的服务，会被拒绝。仍要提交吗？", sign_out_pending: "还有 {n} 项操作没发出，退出后会在您下次登录时再发送。确定退出吗？",
 }, {
   on_duty: "On duty", off_duty: "Off duty", duty: "Duty", offer: "New emergency call", accept: "Accept", decline: "Decline",
-  expires: "left", eta: "ETA {m} min", address: "Address", access: "Access", deadline: "Deadline",
+  expires: "left", eta: "ETA {m} min", nobody_else: "Nobody else can be there in time", address: "Address", access: "Access", deadline: "Deadline",
   current: "Current call", en_route: "On my way", arrive: "I have arrived", resolve: "Done", notes_ph: "What was done (required)",
   route: "Today's route", nothing: "No tasks today", amap: "Amap", qq: "Tencent Maps", need_location: "Location is needed to report arrival",
   accepted: "Accepted, please set off", declined: "Declined", arrived: "Arrival reported", resolved: "Resolved, thank you",
@@ -196,6 +196,7 @@ function offerCard(o) {
     h("h2", {}, `⚠ ${t("offer")} · ${t(`k_${o.kind}`)}`),
     h("div", { class: "row" }, h("div", {}, h("div", { class: "step", text: o.elder_name }), h("div", { class: "muted", text: t("eta", { m: Math.max(1, Math.round(o.eta_s / 60)) }) })),
       h("div", { style: "text-align:right" }, h("div", { class: "cd", "data-until": o.expires_at, text: mmss((Date.parse(o.expires_at) - now()) / 1000) }), h("div", { class: "muted", text: t("expires") }))),
+    o.nobody_else ? h("div", { class: "step", text: t("nobody_else") }) : null,
     h("dl", { class: "kv" }, h("dt", { text: t("address") }), h("dd", { text: o.address }),
       o.access_notes ? h("dt", { text: t("access") }) : null, o.access_notes ? h("dd", { text: o.access_notes }) : null),
     queuedFor("accept", `o${o.id}`) ? queuedTag("accept") : queuedFor("decline", `o${o.id}`) ? queuedTag("decline") :

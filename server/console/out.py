@@ -12,7 +12,7 @@ from schemas.incidents import IncidentStatus as IS
 from server.auth.principal import Principal, Role
 from server.clock import SHANGHAI
 from server.incidents.model import ACTIVE_STATES
-from server.incidents.out import offer_reason
+from server.incidents.out import nobody_else, offer_reason
 from server.texts import (
     TASK_KIND_KEYS,
     Audience,
@@ -437,6 +437,8 @@ def offered_to_me(o: Any) -> dict[str, Any]:
         "offered_at": iso(o.offered_at),
         "expires_at": iso(o.expires_at),
         "deadline_at": iso(o.deadline_at),
+        # asked again: nobody else can be there in time (dispatch.emergency.ask_again)
+        "nobody_else": nobody_else(o.reason_params),
     }
 
 

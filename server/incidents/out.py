@@ -232,7 +232,14 @@ def offer_out(r: Any) -> OfferOut:
         offered_at=r.offered_at,
         expires_at=r.expires_at,
         eta_s=r.eta_s,
+        nobody_else=nobody_else(r.reason_params),
     )
+
+
+def nobody_else(reason_params: Any) -> bool:
+    """Whether an offer's stored reason says nobody else can be there in time (the caregiver
+    was asked again: dispatch.emergency.ask_again)."""
+    return isinstance(reason_params, dict) and reason_params.get("alone") is True
 
 
 async def open_offers(conn: AsyncConnection, caregiver_id: int | None) -> list[OfferOut]:

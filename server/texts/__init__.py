@@ -158,7 +158,9 @@ def dispatch_reason(r: Reason) -> Text:
             finish_min=r.finish_min,
             again=Text("reason.again") if r.travel_min else "",
         )
-    return Text(f"reason.{r.code}", params)
+    said = Text(f"reason.{r.code}", params)
+    # asked again though she did not take the call: nobody else can be there in time
+    return Text("reason.alone", {"reason": said}) if r.alone else said
 
 
 def reason_of(code: Any, params: Any) -> Text | None:

@@ -111,6 +111,7 @@ TEXTS: Catalogue = {
     "reason.close_by": ("已在附近", "already close by"),
     "reason.again": ("再", ""),
     "reason.first_aid": ("，持急救证", "; first-aid certified"),
+    "reason.alone": ("{reason}；无其他人能及时赶到", "{reason}; nobody else can be there in time"),
     "reason.unknown": ("原因不明", "reason unknown"),
     # Offers.
     "offer.manual": ("人工指派：{reason}", "Assigned by hand: {reason}"),

@@ -11,6 +11,9 @@ from dispatch.emergency import (
     CaregiverState,
     CurrentWork,
     EmergencyRequest,
+    Reason,
+    ask_again,
+    in_time,
     offer_batch,
     rank_for_emergency,
 )
@@ -229,3 +232,69 @@ def test_with_slack_to_spare_one_offer_at_a_time() -> None:
         offer_batch(rank_for_emergency(EmergencyRequest(1, HOME), [], TRAVEL), offer_timeout_s=60)
         == ()
     )
+
+
+def test_one_who_rang_out_is_rung_again_beside_a_late_runner_up() -> None:
+    """A (2 km, about 12 min) let the offer ring out; B (3.8 km) is over the promise. A is
+    rung again at once and B asked with her (the first to accept goes), A's reason saying
+    that nobody else can be there in time."""
+    first = rank_for_emergency(
+        EmergencyRequest(1, HOME), [idle(1, 2), idle(2, 3.8)], TRAVEL, exclude=frozenset({1})
+    )
+    wider = rank_for_emergency(EmergencyRequest(1, HOME), [idle(1, 2), idle(2, 3.8)], TRAVEL)
+    assert first.best is not None and not first.can_meet_target
+    r = ask_again(first, wider, elapsed_s=60)
+    assert [(c.caregiver_id, c.again) for c in r.candidates] == [(1, True), (2, False)]
+    assert r.best is not None and r.best.why.alone and not r.candidates[1].why.alone
+    assert r.can_meet_target and r.excluded == ()
+    assert [c.caregiver_id for c in offer_batch(r, offer_timeout_s=60)] == [1, 2]
+    assert said(r.best).endswith("；无其他人能及时赶到")
+    assert dispatch_reason(r.best.why).render("en").endswith("; nobody else can be there in time")
+
+
+def test_beside_a_late_runner_up_only_one_still_in_time_is_asked_again() -> None:
+    """Ten minutes after the press A's 12 minutes are late too: B goes on alone, as before."""
+    people = [idle(1, 2), idle(2, 3.8)]
+    first = rank_for_emergency(EmergencyRequest(1, HOME), people, TRAVEL, exclude=frozenset({1}))
+    wider = rank_for_emergency(EmergencyRequest(1, HOME), people, TRAVEL)
+    assert ask_again(first, wider, elapsed_s=600) is first
+    assert [c.caregiver_id for c in offer_batch(first, offer_timeout_s=60)] == [2]
+
+
+def test_nobody_is_asked_again_while_someone_can_make_the_promise() -> None:
+    people = [idle(1, 1), idle(2, 2.5)]
+    first = rank_for_emergency(EmergencyRequest(1, HOME), people, TRAVEL, exclude=frozenset({1}))
+    wider = rank_for_emergency(EmergencyRequest(1, HOME), people, TRAVEL)
+    assert ask_again(first, wider, elapsed_s=60) is first
+
+
+def test_with_nobody_else_whoever_is_back_is_asked_late_or_not() -> None:
+    """Nobody else at all: whoever is back is asked, even over the promise (the elder still
+    needs somebody); two back are asked as any ranking is (one at a time with slack)."""
+    people = [idle(1, 3.8)]
+    first = rank_for_emergency(EmergencyRequest(1, HOME), people, TRAVEL, exclude=frozenset({1}))
+    r = ask_again(
+        first, rank_for_emergency(EmergencyRequest(1, HOME), people, TRAVEL), elapsed_s=90
+    )
+    assert r.best is not None and r.best.again and r.best.why.alone and not r.can_meet_target
+    assert [c.caregiver_id for c in offer_batch(r, offer_timeout_s=60)] == [1]
+    two = [idle(1, 1), idle(2, 2)]
+    first = rank_for_emergency(EmergencyRequest(1, HOME), two, TRAVEL, exclude=frozenset({1, 2}))
+    r = ask_again(first, rank_for_emergency(EmergencyRequest(1, HOME), two, TRAVEL), elapsed_s=90)
+    assert [c.caregiver_id for c in offer_batch(r, offer_timeout_s=60)] == [1]
+
+
+def test_the_promise_runs_from_the_press() -> None:
+    """B's 17.5 minutes make the promise at the press, not three minutes after it."""
+    r = rank_for_emergency(EmergencyRequest(1, HOME), [idle(2, 3.0)], TRAVEL)
+    assert r.can_meet_target and in_time(r, elapsed_s=0)
+    assert not in_time(r, elapsed_s=180)
+
+
+def test_nobody_else_is_stored_only_when_said() -> None:
+    """A stored reason keeps its fields; ``alone`` only when set, and only a bool reads."""
+    plain = Reason(mode=TravelMode.EBIKE, travel_min=5)
+    assert "alone" not in plain.params()
+    alone = Reason(mode=TravelMode.EBIKE, travel_min=5, alone=True)
+    assert Reason.from_data("idle", alone.params()) == alone
+    assert Reason.from_data("idle", {**alone.params(), "alone": "yes"}) is None

@@ -120,3 +120,51 @@ async def test_with_someone_else_to_ask_the_one_who_let_it_ring_out_waits(api: A
     assert len(await offers_for(api, "cg_a")) == 1
     assert await offers_for(api, "cg_b") == []  # one offer at a time with slack to spare
     assert inc["id"] > 0
+
+
+async def test_a_first_choice_who_rang_out_is_rung_again_beside_a_late_runner_up(
+    api: Api,
+) -> None:
+    """A (2 km, about 12 min) lets the offer ring out; B (3.8 km) is over the promise. A is
+    rung again at once, her offer saying nobody else can be there in time, and B is asked
+    beside her: the first to accept goes."""
+    await put(api, "cg_a", 2000)
+    await put(api, "cg_b", -3800)
+    inc = await api.press(expect=201)
+    await api.pump()
+    assert len(await offers_for(api, "cg_a")) == 1
+    assert await offers_for(api, "cg_b") == []
+    await api.advance(61)  # A's offer rings out
+    [again] = await offers_for(api, "cg_a")
+    [offer_b] = await offers_for(api, "cg_b")
+    assert again["nobody_else"] is True and offer_b["nobody_else"] is False
+    await api.call("POST", f"/api/v1/offers/{again['id']}/accept", "cg_a", expect=200)
+    assert await offers_for(api, "cg_b") == []  # withdrawn
+    full = await api.call("GET", f"/api/v1/incidents/{inc['id']}", "operator", expect=200)
+    assert full["status"] == "accepted" and full["caregiver_name"] == "王芳"
+    kinds = [e["kind"] for e in full["timeline"]]
+    assert kinds == ["opened", "offered", "offer_expired", "offered", "offered", "accepted"]
+    asked_again = full["timeline"][3]
+    assert asked_again["data"]["reason"].endswith("无其他人能及时赶到")
+
+
+async def test_a_decliner_is_asked_again_after_90_s_beside_a_late_runner_up(api: Api) -> None:
+    """A (2 km) says no; nobody else is on duty, then B (3.8 km, over the promise) comes on.
+    Ninety seconds after her no, A is asked again beside B instead of waiting five minutes
+    while only B, who cannot make it, is asked."""
+    await put(api, "cg_a", 2000)
+    await put(api, "cg_b", -3800)
+    await api.set_duty("cg_b", False)
+    await api.press(expect=201)
+    await api.pump()
+    [offer] = await offers_for(api, "cg_a")
+    await api.call("POST", f"/api/v1/offers/{offer['id']}/decline", "cg_a", json={}, expect=200)
+    await api.pump()
+    await api.advance(31)  # the dispatcher retries every 30 s; nobody to ask yet
+    await api.advance(31)
+    assert await offers_for(api, "cg_a") == []
+    await api.set_duty("cg_b", True)
+    await api.advance(31)
+    [again] = await offers_for(api, "cg_a")
+    [offer_b] = await offers_for(api, "cg_b")
+    assert again["nobody_else"] is True and offer_b["nobody_else"] is False

@@ -6,8 +6,8 @@ outside the write transaction, except on PostgreSQL with in-process travel times
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from datetime import timedelta
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 
 from sqlalchemy import select, update
@@ -17,13 +17,15 @@ from dispatch.emergency import (
     Candidate,
     EmergencyRanking,
     EmergencyRequest,
+    ask_again,
+    in_time,
     offer_batch,
     rank_for_emergency,
 )
 from dispatch.geo import GeoPoint
 from dispatch.greedy import rank_nearest
 from dispatch.neighbours import with_neighbours
-from schemas.incidents import CallType
+from schemas.incidents import CallType, OfferStatus
 from schemas.incidents import IncidentStatus as S
 from server.clock import as_utc
 from server.incidents.flows.alarms import raise_alarm
@@ -96,16 +98,8 @@ async def _ranker(platform: Platform, t: Tx, inc: Any) -> Callable[[], Emergency
     # The phone baseline calls round its own station only (docs/dispatch.md).
     greedy = platform.settings.dispatch_policy == "greedy"
     tried = frozenset(int(a.caregiver_id) for a in asked)
-    # When nobody else can be asked, whoever let the offer ring out (asleep on night call,
-    # phone in a pocket) or said no (in the middle of something) is asked again after
-    # REASK_ALONE_S, not after five minutes: her situation may have changed, and nobody
-    # else is coming. The five-minute wait spares her only while someone else can go.
-    ring_again = as_utc(t.now) - timedelta(seconds=REASK_ALONE_S)
-    alone = frozenset(
-        int(a.caregiver_id)
-        for a in asked
-        if a.decided_at is None or as_utc(a.decided_at) > ring_again
-    )
+    held = _held(asked, as_utc(t.now))
+    elapsed_s = int((as_utc(t.now) - as_utc(inc.opened_at)).total_seconds())
     s = platform.settings
     request = EmergencyRequest(incident_id=inc.id, location=GeoPoint(inc.lat, inc.lng))
     model = travel_model(platform)
@@ -136,11 +130,36 @@ async def _ranker(platform: Platform, t: Tx, inc: Any) -> Callable[[], Emergency
 
     def rank() -> EmergencyRanking:
         first = rank_without(tried)
-        if first.best is not None or alone == tried or greedy:
+        if greedy or in_time(first, elapsed_s=elapsed_s):
             return first
-        return rank_without(alone)
+        hold = held[0] if first.best is None else held[1]
+        if hold == tried:
+            return first  # nobody to ask again yet
+        return ask_again(first, rank_without(hold), elapsed_s=elapsed_s)
 
     return rank
+
+
+def _held(asked: Sequence[Any], now: datetime) -> tuple[frozenset[int], frozenset[int]]:
+    """Who of those asked a moment ago may not be asked again yet, while nobody who can make
+    the promise is left to ask: with nobody else at all, and beside a late runner-up.
+
+    Whoever has the offer now is not asked twice. Whoever let it ring out (asleep on night
+    call, phone in a pocket) or said no (in the middle of something) is asked again after
+    REASK_ALONE_S, not after five minutes: her situation may have changed, and nobody else
+    who can be there in time is coming. Beside a runner-up who is late, one who let it ring
+    out is rung again at once, in the same batch (dispatch.emergency.ask_again): ringing
+    again is what a station head would do, and the runner-up stays asked; one who said no is
+    given her REASK_ALONE_S. The five-minute wait holds while someone can make the promise.
+    """
+    ring_again = now - timedelta(seconds=REASK_ALONE_S)
+    pending = frozenset(int(a.caregiver_id) for a in asked if a.decided_at is None)
+    recent = [a for a in asked if a.decided_at is not None and as_utc(a.decided_at) > ring_again]
+    said_no = frozenset(
+        int(a.caregiver_id) for a in recent if a.status != OfferStatus.EXPIRED.value
+    )
+    alone = pending | {int(a.caregiver_id) for a in recent}
+    return alone, pending | said_no
 
 
 async def dispatch_incident(platform: Platform, incident_id: int) -> None:

@@ -112,7 +112,8 @@ async def make_offer(
         reason_params=reason_params,
     )
     await schedule(tx, "offer.expire", f"offer:{oid}:expire", expires, {"offer_id": oid})
-    await _tell_offered(tx, inc, oid, caregiver_id, eta_s, expires, manual=manual)
+    alone = bool(reason_params.get("alone"))  # dispatch.emergency.ask_again
+    await _tell_offered(tx, inc, oid, caregiver_id, eta_s, expires, manual=manual, alone=alone)
     return oid
 
 
@@ -124,7 +125,15 @@ async def _offered_before(tx: Tx, incident_id: int) -> bool:
 
 
 async def _tell_offered(
-    tx: Tx, inc: Any, oid: int, caregiver_id: int, eta_s: int, expires: Any, *, manual: bool
+    tx: Tx,
+    inc: Any,
+    oid: int,
+    caregiver_id: int,
+    eta_s: int,
+    expires: Any,
+    *,
+    manual: bool,
+    alone: bool = False,
 ) -> None:
     cg = (
         await tx.conn.execute(
@@ -159,6 +168,7 @@ async def _tell_offered(
             eta_s=eta_s,
             expires_at=expires,
             deadline_at=inc.deadline_at,
+            nobody_else=alone,
         ),
     )
     await to_operators(
