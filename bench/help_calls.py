@@ -122,9 +122,11 @@ async def start_server(
 async def ready(
     proc: asyncio.subprocess.Process, port: int, log: Path
 ) -> asyncio.subprocess.Process:
-    """Wait until the process on ``port`` answers /readyz."""
+    """Wait until the process on ``port`` answers /readyz (up to a minute: a loaded machine
+    has taken more than 20 s to start the server); a server that never got ready is killed,
+    so that a failed start leaves nothing running."""
     async with aiohttp.ClientSession() as s:
-        for _ in range(200):
+        for _ in range(600):
             try:
                 async with s.get(f"http://127.0.0.1:{port}/readyz") as r:
                     if r.status == 200:
@@ -132,6 +134,9 @@ async def ready(
             except aiohttp.ClientError:
                 pass
             await asyncio.sleep(0.1)
+    if proc.returncode is None:
+        proc.kill()
+        await proc.wait()
     raise RuntimeError("server did not start: " + log.read_text()[-2000:])
 
 
