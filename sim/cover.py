@@ -3,8 +3,9 @@ caregiver of their station who could be there within the promise.
 
 dispatch/cover.py's rule, read off the run's segments instead of a plan: a caregiver covers
 an elder at a moment when the time until they can leave plus the nominal ride from where they
-will then be is within the promise. Riding somewhere: free on arrival there (conservative); riding back to base with nothing to
-do: free at once, from the place she left (as the driver sends her).
+will then be is within the promise. Riding somewhere: free on arrival there (conservative);
+riding back to base with nothing to do: free at once, from the place she left (as the driver
+sends her).
 Work that can be broken off: a minute to leave; work that cannot (a bath, a help call on
 scene): its end. Idle: where the last segment left them, or their base if that was before
 this stretch of duty. Off duty, off sick or with the phone offline: covers nobody (nobody

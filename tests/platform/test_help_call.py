@@ -391,16 +391,21 @@ async def test_acknowledged_alarm_does_not_ring_again_on_retry(api: Api) -> None
     assert len(await offers_for(api, "cg_a")) == 1
 
 
-async def test_a_sole_decliner_is_asked_again_after_90_s(api: Api) -> None:
-    """Nobody else on duty: who said no is asked again after 90 s, not left for five
-    minutes while the elder waits (with someone else to ask, the five minutes hold:
-    test_offer_batch.py)."""
+async def the_only_one_on_duty_says_no(api: Api) -> None:
+    """cg_b off duty, a press, and cg_a, the only one left, declines its offer."""
     await api.set_duty("cg_b", False)
     await api.press(expect=201)
     await api.pump()
     [offer] = await offers_for(api, "cg_a")
     await api.call("POST", f"/api/v1/offers/{offer['id']}/decline", "cg_a", json={}, expect=200)
     await api.pump()
+
+
+async def test_a_sole_decliner_is_asked_again_after_90_s(api: Api) -> None:
+    """Nobody else on duty: who said no is asked again after 90 s, not left for five
+    minutes while the elder waits (with someone else to ask, the five minutes hold:
+    test_offer_batch.py)."""
+    await the_only_one_on_duty_says_no(api)
     assert await offers_for(api, "cg_a") == []
     await api.advance(62)  # the retry every 30 s does not ask her yet
     assert await offers_for(api, "cg_a") == []

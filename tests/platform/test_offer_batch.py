@@ -7,11 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from server.registry.tables import caregivers
+from server.store.tables import push_messages
 from tests.conftest import BACKENDS
-from tests.platform.test_help_call import offers_for
+from tests.platform.test_help_call import offers_for, the_only_one_on_duty_says_no
 from tests.support.api import Api, near
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
@@ -138,6 +139,9 @@ async def test_a_first_choice_who_rang_out_is_rung_again_beside_a_late_runner_up
     [again] = await offers_for(api, "cg_a")
     [offer_b] = await offers_for(api, "cg_b")
     assert again["nobody_else"] is True and offer_b["nobody_else"] is False
+    # ...and so do the offers pushed to their phones, which the card shows at once
+    pushed = await offered_pushes(api)
+    assert pushed[again["id"]] is True and pushed[offer_b["id"]] is False
     await api.call("POST", f"/api/v1/offers/{again['id']}/accept", "cg_a", expect=200)
     assert await offers_for(api, "cg_b") == []  # withdrawn
     full = await api.call("GET", f"/api/v1/incidents/{inc['id']}", "operator", expect=200)
@@ -154,12 +158,7 @@ async def test_a_decliner_is_asked_again_after_90_s_beside_a_late_runner_up(api:
     while only B, who cannot make it, is asked."""
     await put(api, "cg_a", 2000)
     await put(api, "cg_b", -3800)
-    await api.set_duty("cg_b", False)
-    await api.press(expect=201)
-    await api.pump()
-    [offer] = await offers_for(api, "cg_a")
-    await api.call("POST", f"/api/v1/offers/{offer['id']}/decline", "cg_a", json={}, expect=200)
-    await api.pump()
+    await the_only_one_on_duty_says_no(api)
     await api.advance(31)  # the dispatcher retries every 30 s; nobody to ask yet
     await api.advance(31)
     assert await offers_for(api, "cg_a") == []
@@ -168,3 +167,14 @@ async def test_a_decliner_is_asked_again_after_90_s_beside_a_late_runner_up(api:
     [again] = await offers_for(api, "cg_a")
     [offer_b] = await offers_for(api, "cg_b")
     assert again["nobody_else"] is True and offer_b["nobody_else"] is False
+
+
+async def offered_pushes(api: Api) -> dict[int, bool]:
+    """Each task.offered push stored for the phones: offer id -> its nobody_else."""
+    async with api.platform.store.read() as conn:
+        rows = (await conn.execute(select(push_messages))).all()
+    return {
+        int(r.payload["offer_id"]): r.payload.get("nobody_else", False)
+        for r in rows
+        if r.type == "task.offered"
+    }

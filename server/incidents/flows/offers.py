@@ -36,6 +36,7 @@ from server.incidents.model import (
     transition,
 )
 from server.incidents.notify import to_operators, to_watchers
+from server.incidents.out import nobody_else
 from server.incidents.tables import incidents, offers
 from server.metrics import observe_press_to_offer
 from server.platform import URGENT, Platform, Tx, cancel_timer, emit, queue_push, schedule
@@ -112,7 +113,7 @@ async def make_offer(
         reason_params=reason_params,
     )
     await schedule(tx, "offer.expire", f"offer:{oid}:expire", expires, {"offer_id": oid})
-    alone = bool(reason_params.get("alone"))  # dispatch.emergency.ask_again
+    alone = nobody_else(reason_params)
     await _tell_offered(tx, inc, oid, caregiver_id, eta_s, expires, manual=manual, alone=alone)
     return oid
 

@@ -28,6 +28,7 @@ from server import steps
 from server.errors import ApiError
 from server.incidents.model import INCIDENT
 from server.incidents.notify import in_their_words
+from server.incidents.out import nobody_else
 from server.platform import Tx, queue_push
 from server.store.plain import Plain
 from server.texts import Audience
@@ -97,7 +98,7 @@ async def plain_offer(tx: Tx, inc: Any, o: NewOffer) -> tuple[int, bool] | None:
             # a neighbour's caregiver learns how to get in once the call is hers (_tell_offered)
             access_notes="" if cg_station != inc.station_id else notes,
             lat=inc.lat, lng=inc.lng, eta_s=o.eta_s, expires_at=o.expires,
-            deadline_at=inc.deadline_at,
+            deadline_at=inc.deadline_at, nobody_else=nobody_else(o.reason_params),
         ),
     )  # fmt: skip
     offered = IncidentOfferedPush(
