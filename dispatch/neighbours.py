@@ -7,8 +7,10 @@ other. The rules (docs/dispatch.md, "Who is offered the call, and when"):
   promise (by the same ranking, `rank_for_emergency`);
 - only when none can, a neighbour's caregiver who can make the promise is offered it, before
   the own station's late ones, ranked among themselves as the own station's would be;
-- a neighbour who cannot make the promise is never offered it: a late own caregiver knows
-  the elder and the station, and the alarms run either way.
+- when nobody anywhere can make the promise, a neighbour goes first only if she is on scene
+  at least LATE_LEND_GAIN_S sooner than the own station's best: a late own caregiver knows
+  the elder and the station, but not at the price of many minutes in an emergency; the
+  alarms run either way.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from dispatch.emergency import Candidate, EmergencyRanking
 from dispatch.geo import GeoPoint, haversine_m
 
 MAX_NEIGHBOURS = 10  # about one street centre's stations besides the call's own
+# When everyone is late: how much sooner a neighbour must be on scene to go before the own
+# station's caregiver (who knows the elder, the door and the family).
+LATE_LEND_GAIN_S = 5 * 60
 
 
 @dataclass(frozen=True)
@@ -52,21 +57,38 @@ def neighbours(own: StationRef, stations: Sequence[StationRef]) -> tuple[int, ..
 def with_neighbours(own: EmergencyRanking, lenders: EmergencyRanking) -> EmergencyRanking:
     """The call's ranking with the neighbours' caregivers (``lenders``, ranked by
     `rank_for_emergency` for the same call) taken in: ``own`` unchanged while it can make
-    the promise or no neighbour can; else the neighbours who can make it first, marked
-    ``lent``, then the own station's candidates. Exclusions stay the own station's: the
-    neighbours' rosters are theirs to show (and so are their visits, see _lent)."""
+    the promise; else the neighbours who can make it first, marked ``lent``, then the own
+    station's candidates. When no neighbour can make it either, those who would be on scene
+    LATE_LEND_GAIN_S sooner than the own station's best go first all the same, and the
+    ranking still says the promise cannot be met (the alarm runs). Exclusions stay the own
+    station's: the neighbours' rosters are theirs to show (and so are their visits, see
+    _lent)."""
     if own.can_meet_target:
         return own
     lent = tuple(_lent(c) for c in lenders.candidates if c.meets_target)
+    if not lent:
+        lent = tuple(_lent(c) for c in _much_sooner(own, lenders))
     if not lent:
         return own
     return EmergencyRanking(
         best=lent[0],
         candidates=(*lent, *own.candidates),
         excluded=own.excluded,
-        can_meet_target=True,
+        can_meet_target=any(c.meets_target for c in lent),
         target_s=own.target_s,
     )
+
+
+def _much_sooner(own: EmergencyRanking, lenders: EmergencyRanking) -> tuple[Candidate, ...]:
+    """Late neighbours worth their minutes: on scene LATE_LEND_GAIN_S before the own
+    station's best, in the ranking's order (for the late, soonest first). None where the own
+    station has nobody left to ask: the one who let the offer ring out a moment ago (asleep
+    on night call) is rung again by ask_again, and a neighbour awake an hour's ride away must
+    not take the call from her by answering first."""
+    if not own.candidates:
+        return ()
+    bar = min(c.eta_s for c in own.candidates) - LATE_LEND_GAIN_S
+    return tuple(c for c in lenders.candidates if c.eta_s <= bar)
 
 
 def _lent(c: Candidate) -> Candidate:

@@ -80,6 +80,33 @@ def test_neighbour_who_cannot_make_it_either_is_not_offered() -> None:
     assert not r.can_meet_target
 
 
+def test_everyone_late_a_neighbour_much_sooner_goes_first() -> None:
+    """Own 1 at 9 km (~47 min, in a bath she cannot leave or simply far), neighbour 7 at
+    5 km (~28 min): nobody makes the promise, but 7 is there 19 minutes sooner: she is
+    offered the call, marked lent; the ranking still says the promise cannot be met, so the
+    alarm runs."""
+    r = lend([idle(1, 9)], [idle(7, 5)])
+    assert [(c.caregiver_id, c.lent) for c in r.candidates] == [(7, True), (1, False)]
+    assert not r.can_meet_target
+    assert [c.caregiver_id for c in offer_batch(r, offer_timeout_s=60)] == [7]
+
+
+def test_everyone_late_a_neighbour_a_little_sooner_does_not_go_first() -> None:
+    """Own 1 at 5 km, neighbour 7 at 4.5 km: 2.5 minutes sooner is not worth taking the
+    call from the caregiver who knows the elder; the own ranking stands."""
+    r = lend([idle(1, 5)], [idle(7, 4.5)])
+    assert [c.caregiver_id for c in r.candidates] == [1]
+
+
+def test_own_station_with_nobody_left_a_late_neighbour_is_not_offered() -> None:
+    """The own station's only caregiver let the offer ring out (excluded now, asked again
+    by ask_again) or is at another emergency; neighbour 7 is 6 km away (late): she is not
+    offered the call, or, awake, she would answer first and take it from the own caregiver
+    asked again, who is minutes away."""
+    r = lend([at_emergency(1, 0.5)], [idle(7, 6)])
+    assert r.best is None and r.candidates == ()
+
+
 def test_neighbours_ranked_among_themselves_and_busy_ones_left_out() -> None:
     """Nobody of the own station on duty; neighbours 7 (3 km), 8 (1 km), 9 (at an
     emergency): 8 then 7; 9 is not a candidate, and the neighbours' exclusions stay theirs."""

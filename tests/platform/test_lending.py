@@ -185,6 +185,33 @@ async def test_own_station_goes_first_when_it_can_make_the_promise(api: Api) -> 
     ]
 
 
+async def test_everyone_late_the_neighbour_much_sooner_is_offered_and_the_alarm_runs(
+    api: Api,
+) -> None:
+    """B is off duty and A is out 9 km north (about 45 minutes to 王秀英); 陈静 of station 2
+    is 5 km away (about 27): nobody makes the promise, but 陈静 is there far sooner, so she
+    is offered the call (lent) and A is not asked beside her; the operator still gets the
+    no_caregiver_in_time alarm."""
+    await api.set_duty("cg_b", False)
+    lat, lng = near(9100, 100)
+    async with api.platform.store.begin() as conn:
+        await conn.execute(
+            update(caregivers).where(caregivers.c.id == api.ids["cg_a"]).values(lat=lat, lng=lng)
+        )
+    await lender(api, "cg_t", "陈静", near(5100, 100))
+    iid = (await api.press(expect=201))["id"]
+    await api.pump()
+    assert len(await offers_for(api, "cg_t")) == 1
+    assert await offers_for(api, "cg_a") == []
+    seen = await api.call("GET", f"/api/v1/incidents/{iid}", "operator", expect=200)
+    assert [(c["name"], c["lent"]) for c in seen["candidates"]] == [
+        ("陈静", True),
+        ("王芳", False),
+    ]
+    alarms = await api.call("GET", "/api/v1/alarms", "operator", expect=200)
+    assert any(a["kind"] == "no_caregiver_in_time" and a["incident_id"] == iid for a in alarms)
+
+
 @pytest.mark.parametrize("policy", ["greedy"])
 async def test_the_phone_baseline_calls_round_its_own_station_only(api: Api) -> None:
     """Under the greedy policy (today's phone practice) the neighbour is never asked."""
