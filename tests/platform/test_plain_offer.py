@@ -56,12 +56,14 @@ def _json(value: Any) -> Any:
     return value
 
 
-async def _dispatch(api: Api, monkeypatch: pytest.MonkeyPatch, plain: bool) -> Rows:
-    """One press, then its dispatch with the plain path on or off: the rows the relay wrote
-    (and the incident's row as it was moved). The call is then closed and its offer and
-    timers set aside, so the next press is dispatched alike."""
+async def _dispatch(
+    api: Api, monkeypatch: pytest.MonkeyPatch, plain: bool, switch: Any = offer_flows
+) -> Rows:
+    """One press, then its dispatch with the plain path on or off (``switch.PLAIN``): the rows
+    the relay wrote (and the incident's row as it was moved). The call is then closed and its
+    offer and timers set aside, so the next press is dispatched alike."""
     inc = await api.press(expect=201)
-    monkeypatch.setattr(offer_flows, "PLAIN", plain)
+    monkeypatch.setattr(switch, "PLAIN", plain)
     before = await _all(api)
     await api.pump()
     after = await _all(api)

@@ -19,6 +19,7 @@ from hotline.escalation import ChainEvent, ChainStarted, Firing, Plan, StepFired
 from hotline.roster import DutyRole, DutySlot
 from schemas.hotline import ChainStatus, EscalationStepPush, StepKind
 from schemas.incidents import IncidentStatus
+from server.auth.tables import users
 from server.clock import SHANGHAI
 from server.hotline.flows.definitions import (
     context_from_json,
@@ -28,19 +29,21 @@ from server.hotline.flows.definitions import (
     effective_definition,
     event_from_row,
 )
-from server.hotline.flows.plain_chain import read_start, write_chain
+from server.hotline.flows.plain_chain import Start, read_start, write_chain
 from server.hotline.flows.roster import roster_now
 from server.hotline.model import new_alert, new_chain, tell_status, transition_chain
 from server.hotline.out import EMERGENCY_SMS, both, step_line, tell, zh
 from server.hotline.tables import chain_events, escalation_chains
 from server.incidents.flows.alarms import raise_alarm
 from server.incidents.model import timeline
-from server.incidents.tables import alarms, incident_events
+from server.incidents.tables import alarms, incident_events, incidents
 from server.platform import Platform, Tx, cancel_timer, emit, schedule
-from server.registry.tables import elders, stations
+from server.registry.tables import elders, family_bindings, stations
 from server.texts import Text
 from server.volunteers.flows import CHAIN_PREFIX, chain_volunteers
 
+# The common start in plain SQL (plain_chain.py); tests turn it off to compare the rows.
+PLAIN = True
 TIMER_KIND: Final = "hotline.chain"  # stored on timer rows: a name, not a module path
 STATION: Final = "station"  # the console target of operator alarms and the 120 advice
 ACTIVE: Final = (ChainStatus.RUNNING.value, ChainStatus.PAUSED.value)
@@ -165,11 +168,19 @@ def _neighbours_and_doctor(elder: Any, people: People) -> tuple[list[str], list[
     return neighbours, doctor
 
 
+async def _bound_family(tx: Tx, elder_id: int) -> list[Any]:
+    bound = select(family_bindings.c.family_user_id).where(
+        family_bindings.c.elder_id == elder_id, family_bindings.c.status == "confirmed"
+    )
+    stmt = select(users.c.id, users.c.phone, users.c.wechat_openid, users.c.display_name)
+    return list((await tx.conn.execute(stmt.where(users.c.id.in_(bound)))).all())
+
+
 async def _people(
     tx: Tx, elder: Any, bound: list[Any], *, volunteers: bool = True
 ) -> tuple[dict[str, Any], People]:
     """Whom the chain may call for this elder, and how to reach each person: ``bound`` are
-    the confirmed family's accounts (plain_chain.read_start); ``volunteers`` False: the elder has
+    the confirmed family's accounts (``_bound_family``); ``volunteers`` False: the elder has
     no linked volunteers."""
     people: People = {}
     relatives = _family(elder, bound, people)
@@ -227,52 +238,66 @@ async def start_chain(
     """Start the chain for an emergency (once); returns the chain id when started now.
 
     It always starts: overrides that do not apply are left out with an operator alarm.
-    One read (plain_chain.read_start) says what else there is to read; the chain is written
-    as ``advance`` would leave it, unless a step is due at once (an upgraded call's clock
-    started long ago): then ``advance`` fires it.
     """
-    inc = await read_start(tx, incident_id)
-    if inc is None or inc.has_chain or inc.status in OVER:
+    if PLAIN:
+        inc = await read_start(tx, incident_id)
+        if inc is None or inc.has_chain or inc.status in OVER:
+            return None
+        chain_id = await _start_plain(tx, inc, medical=medical)
+        if chain_id is not None:
+            return chain_id
+    if await chain_of(tx, incident_id) is not None:
         return None
+    row = (await tx.conn.execute(select(incidents).where(incidents.c.id == incident_id))).first()
+    if row is None or row.status in OVER:
+        return None
+    elder = (await tx.conn.execute(select(elders).where(elders.c.id == row.elder_id))).one()
+    definition, problems = await definition_for(tx, row.station_id, row.elder_id)
+    groups, people = await _people(tx, elder, await _bound_family(tx, elder.id))
+    started_at = await emergency_since(tx, row)
+    # Medical is the operator's judgement (after a call-back or on the phone), not the
+    # button's: most presses are not medical emergencies. See mark_medical().
+    context = {"medical": medical, "operators": [STATION], **groups, "people": people}
+    chain_id = await new_chain(
+        tx, incident_id=incident_id, station_id=row.station_id, elder_id=row.elder_id,
+        started_at=started_at, definition=definition_to_json(definition), context=context,
+    )  # fmt: skip
+    await record(tx, chain_id, "started", at=started_at)
+    if problems:
+        await timeline(tx, incident_id, "chain_fallback", None, problems=problems)
+        await raise_alarm(tx, row.station_id, incident_id, "chain_fallback")
+    await advance(platform, tx, chain_id)
+    return chain_id
+
+
+async def _start_plain(tx: Tx, inc: Start, *, medical: bool) -> int | None:
+    """The common start (plain_chain.py): the chain written as ``advance`` would leave it,
+    with the roster in its context as ``_with_roster`` would put it. None when a step is due
+    at once (an upgraded call's clock started long ago): the general path fires it."""
     if inc.overrides:
         definition, problems = await definition_for(tx, inc.station_id, inc.elder_id)
     else:
         definition, problems = effective_definition(None, None)
     groups, people = await _people(tx, inc.elder, inc.bound, volunteers=inc.volunteers)
     started_at = await emergency_since(tx, inc, joined=inc.joined)
-    # Medical is the operator's judgement (after a call-back or on the phone), not the
-    # button's: most presses are not medical emergencies. See mark_medical().
     context: dict[str, Any] = {"medical": medical, "operators": [STATION], **groups}
     context["people"] = people
-    # The roster as advance's first step (_with_roster) would put it in the context.
     if inc.roster:
         context = _rostered(context, await roster_now(tx, inc.station_id))
     stored = definition_to_json(definition)
     history: list[ChainEvent] = [ChainStarted(started_at)]
     after = plan(definition_from_json(stored), context_from_json(context), history, tx.now)
     if after.due:
-        chain_id = await new_chain(
-            tx, incident_id=incident_id, station_id=inc.station_id, elder_id=inc.elder_id,
-            started_at=started_at, definition=stored, context=context,
-        )  # fmt: skip
-        await record(tx, chain_id, "started", at=started_at)
-    else:
-        chain_id = await write_chain(
-            tx,
-            inc,
-            started_at=started_at,
-            definition=stored,
-            context=context,
-            after=after,
-            timer_kind=TIMER_KIND,
-        )
+        return None
+    chain_id = await write_chain(
+        tx, inc, started_at=started_at, definition=stored, context=context, after=after,
+        timer_kind=TIMER_KIND,
+    )  # fmt: skip
     if problems:
-        await timeline(tx, incident_id, "chain_fallback", None, problems=problems)
-        await raise_alarm(tx, inc.station_id, incident_id, "chain_fallback")
-    if after.due:
-        await advance(platform, tx, chain_id)
-    elif after.status is not ChainStatus.RUNNING:  # as transition_chain tells a new status
-        await tell_status(tx, inc.station_id, incident_id, after)
+        await timeline(tx, inc.id, "chain_fallback", None, problems=problems)
+        await raise_alarm(tx, inc.station_id, inc.id, "chain_fallback")
+    if after.status is not ChainStatus.RUNNING:  # as transition_chain tells a new status
+        await tell_status(tx, inc.station_id, inc.id, after)
     return chain_id
 
 

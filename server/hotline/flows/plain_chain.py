@@ -1,7 +1,8 @@
 """The escalation chain's start in plain SQL (server/store/plain.py), as the offer does it in
 plain_offer.py: every emergency starts one in the relay's transaction, right after its offer
-(issue 16, the dispatch half). ``chain.start_chain`` uses it; what it writes is what the
-general path (``new_chain``, ``record``, ``advance``) would have written.
+(issue 16, the dispatch half). ``chain.start_chain`` takes it unless a step is due at once;
+what it writes is what the general path (``new_chain``, ``record``, ``advance``) writes
+(tests/hotline/test_plain_chain.py compares the rows).
 
 1. one read: the incident (status, kind, station, elder, opening), the elder's contacts,
    neighbours and family doctor, the confirmed family's accounts (a row each, in the order
@@ -67,7 +68,7 @@ _TIMER = (
 
 @dataclass(frozen=True)
 class Relative:
-    """A confirmed family member's account (``chain._family`` reads them)."""
+    """A confirmed family member's account, as ``chain._bound_family`` reads it."""
 
     id: int
     phone: str | None
