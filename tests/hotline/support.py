@@ -166,11 +166,6 @@ async def chain_volunteer(api: Api, phone: str) -> dict[str, Any]:
         json={"name": "陈志远", "phone": phone, "agreement_no": "KH09"},
         expect=201,
     )
-    await api.call(
-        "POST",
-        f"/api/v1/elders/{api.ids['elder']}/chain-volunteers",
-        "operator",
-        json={"volunteer_id": v["id"]},
-        expect=201,
-    )
+    link = f"/api/v1/elders/{api.ids['elder']}/chain-volunteers"
+    await api.call("POST", link, "operator", json={"volunteer_id": v["id"]}, expect=201)
     return v
