@@ -111,11 +111,15 @@ async def transition_chain(tx: Tx, chain: Any, after: Plan, *, timer_seq: int) -
     station's operators."""
     values = {"next_at": after.next_at, "timer_seq": timer_seq}
     await CHAIN.move(tx.conn, chain.id, chain.status, after.status, values)
-    if after.status.value == chain.status:
-        return
+    if after.status.value != chain.status:
+        await tell_status(tx, chain.station_id, chain.incident_id, after)
+
+
+async def tell_status(tx: Tx, station_id: int, incident_id: int, after: Plan) -> None:
+    """Tell the station's operators a chain's new status."""
     msg = EscalationStatusPush(
-        station_id=chain.station_id,
-        incident_id=chain.incident_id,
+        station_id=station_id,
+        incident_id=incident_id,
         status=after.status,
         responsible=sorted(after.responsible),
         next_at=after.next_at.isoformat() if after.next_at else None,

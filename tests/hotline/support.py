@@ -155,3 +155,17 @@ async def no_caregiver_accepts(api: Api) -> dict[str, Any]:
     inc = await api.press(expect=201)
     await api.pump()
     return dict(inc)
+
+
+async def chain_volunteer(api: Api, phone: str) -> dict[str, Any]:
+    """A volunteer with a watch agreement, linked to the test's elder's chain."""
+    v: dict[str, Any] = await api.call(
+        "POST",
+        f"/api/v1/stations/{api.ids['station']}/volunteers",
+        "operator",
+        json={"name": "陈志远", "phone": phone, "agreement_no": "KH09"},
+        expect=201,
+    )
+    link = f"/api/v1/elders/{api.ids['elder']}/chain-volunteers"
+    await api.call("POST", link, "operator", json={"volunteer_id": v["id"]}, expect=201)
+    return v

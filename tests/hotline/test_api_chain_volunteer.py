@@ -9,7 +9,7 @@ from sqlalchemy import select
 from server.hotline.flows.delivery import respond_token
 from server.hotline.tables import alerts
 from tests.conftest import BACKENDS
-from tests.hotline.support import no_caregiver_accepts, settle
+from tests.hotline.support import chain_volunteer, no_caregiver_accepts, settle
 from tests.support.api import Api
 from tests.support.hotline_fakes import FakeProvider
 from tests.welfare.support import long_tokens
@@ -21,20 +21,7 @@ PHONE = "13600000009"
 
 async def test_a_volunteer_answers_an_escalation(api: Api, provider: FakeProvider) -> None:
     long_tokens(api)
-    v = await api.call(
-        "POST",
-        f"/api/v1/stations/{api.ids['station']}/volunteers",
-        "operator",
-        json={"name": "陈志远", "phone": PHONE, "agreement_no": "KH09"},
-        expect=201,
-    )
-    await api.call(
-        "POST",
-        f"/api/v1/elders/{api.ids['elder']}/chain-volunteers",
-        "operator",
-        json={"volunteer_id": v["id"]},
-        expect=201,
-    )
+    v = await chain_volunteer(api, PHONE)
     inc = await no_caregiver_accepts(api)
     provider.behave("voice", "no_answer")
     await api.advance(90)  # the neighbour from the file first ...

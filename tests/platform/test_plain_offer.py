@@ -56,12 +56,14 @@ def _json(value: Any) -> Any:
     return value
 
 
-async def _dispatch(api: Api, monkeypatch: pytest.MonkeyPatch, plain: bool) -> Rows:
-    """One press, then its dispatch with the plain path on or off: the rows the relay wrote
-    (and the incident's row as it was moved). The call is then closed and its offer and
-    timers set aside, so the next press is dispatched alike."""
+async def _dispatch(
+    api: Api, monkeypatch: pytest.MonkeyPatch, plain: bool, switch: Any = offer_flows
+) -> Rows:
+    """One press, then its dispatch with the plain path on or off (``switch.PLAIN``): the rows
+    the relay wrote (and the incident's row as it was moved). The call is then closed and its
+    offer and timers set aside, so the next press is dispatched alike."""
     inc = await api.press(expect=201)
-    monkeypatch.setattr(offer_flows, "PLAIN", plain)
+    monkeypatch.setattr(switch, "PLAIN", plain)
     before = await _all(api)
     await api.pump()
     after = await _all(api)
@@ -94,3 +96,25 @@ async def test_plain_offer_writes_the_rows_of_the_general_path(
     for table in general:
         assert plain[table] == general[table], table
     assert {t.name for t in metadata.sorted_tables} >= set(plain)
+
+
+# The JSON columns the plain statements build in SQL (PostgreSQL's one-statement offer and
+# chain start splice the new row's id into the text), read as the store holds them.
+_TEXTS = {
+    "incident_events": "SELECT CAST(data AS TEXT) FROM incident_events",
+    "timers": "SELECT CAST(payload AS TEXT) FROM timers",
+    "hotline_chain_events": "SELECT CAST(data AS TEXT) FROM hotline_chain_events",
+}
+
+
+@BOTH
+async def test_the_json_texts_are_the_ones_sqlalchemy_writes(api: Api) -> None:
+    """Stored JSON is json.dumps's text (PostgreSQL's json type keeps the text as given)."""
+    await api.press(expect=201)
+    await api.pump()
+    async with api.platform.store.read() as conn:
+        for table, sql in _TEXTS.items():
+            texts = (await conn.exec_driver_sql(sql)).scalars().all()
+            assert texts, table
+            for text in texts:
+                assert text == json.dumps(json.loads(text)), (table, text)

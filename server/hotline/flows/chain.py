@@ -15,8 +15,8 @@ from typing import Any, Final
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hotline.escalation import Firing, Plan, StepFired, plan
-from hotline.roster import DutyRole
+from hotline.escalation import ChainEvent, ChainStarted, Firing, Plan, StepFired, plan
+from hotline.roster import DutyRole, DutySlot
 from schemas.hotline import ChainStatus, EscalationStepPush, StepKind
 from schemas.incidents import IncidentStatus
 from server.auth.tables import users
@@ -26,10 +26,12 @@ from server.hotline.flows.definitions import (
     definition_for,
     definition_from_json,
     definition_to_json,
+    effective_definition,
     event_from_row,
 )
+from server.hotline.flows.plain_chain import Start, read_start, write_chain
 from server.hotline.flows.roster import roster_now
-from server.hotline.model import new_alert, new_chain, transition_chain
+from server.hotline.model import new_alert, new_chain, tell_status, transition_chain
 from server.hotline.out import EMERGENCY_SMS, both, step_line, tell, zh
 from server.hotline.tables import chain_events, escalation_chains
 from server.incidents.flows.alarms import raise_alarm
@@ -40,6 +42,8 @@ from server.registry.tables import elders, family_bindings, stations
 from server.texts import Text
 from server.volunteers.flows import CHAIN_PREFIX, chain_volunteers
 
+# The common start in plain SQL (plain_chain.py); tests turn it off to compare the rows.
+PLAIN = True
 TIMER_KIND: Final = "hotline.chain"  # stored on timer rows: a name, not a module path
 STATION: Final = "station"  # the console target of operator alarms and the 120 advice
 ACTIVE: Final = (ChainStatus.RUNNING.value, ChainStatus.PAUSED.value)
@@ -109,14 +113,6 @@ async def record(
 # --- starting ----------------------------------------------------------------------------
 
 
-async def _bound_family(tx: Tx, elder_id: int) -> list[Any]:
-    bound = select(family_bindings.c.family_user_id).where(
-        family_bindings.c.elder_id == elder_id, family_bindings.c.status == "confirmed"
-    )
-    stmt = select(users.c.id, users.c.phone, users.c.wechat_openid, users.c.display_name)
-    return list((await tx.conn.execute(stmt.where(users.c.id.in_(bound)))).all())
-
-
 def _family(elder: Any, bound: list[Any], people: People) -> list[str]:
     """The contacts in their order, then bound family members with the app not listed."""
     by_phone = {u.phone: u for u in bound if u.phone}
@@ -172,14 +168,27 @@ def _neighbours_and_doctor(elder: Any, people: People) -> tuple[list[str], list[
     return neighbours, doctor
 
 
-async def _people(tx: Tx, elder: Any) -> tuple[dict[str, Any], People]:
-    """Whom the chain may call for this elder, and how to reach each person."""
+async def _bound_family(tx: Tx, elder_id: int) -> list[Any]:
+    bound = select(family_bindings.c.family_user_id).where(
+        family_bindings.c.elder_id == elder_id, family_bindings.c.status == "confirmed"
+    )
+    stmt = select(users.c.id, users.c.phone, users.c.wechat_openid, users.c.display_name)
+    return list((await tx.conn.execute(stmt.where(users.c.id.in_(bound)))).all())
+
+
+async def _people(
+    tx: Tx, elder: Any, bound: list[Any], *, volunteers: bool = True
+) -> tuple[dict[str, Any], People]:
+    """Whom the chain may call for this elder, and how to reach each person: ``bound`` are
+    the confirmed family's accounts (``_bound_family``); ``volunteers`` False: the elder has
+    no linked volunteers."""
     people: People = {}
-    family = _family(elder, await _bound_family(tx, elder.id), people)
+    relatives = _family(elder, bound, people)
     neighbours, doctor = _neighbours_and_doctor(elder, people)
     # volunteers with a watch agreement in force are called with the neighbours, after them
     today = tx.now.astimezone(SHANGHAI).date()
-    for v in await chain_volunteers(tx.conn, elder_id=elder.id, today=today):
+    linked = await chain_volunteers(tx.conn, elder_id=elder.id, today=today) if volunteers else []
+    for v in linked:
         key = f"{CHAIN_PREFIX}:{v.id}"
         people[key] = {
             "name": v.name,
@@ -188,19 +197,29 @@ async def _people(tx: Tx, elder: Any) -> tuple[dict[str, Any], People]:
         }
         neighbours.append(key)
     # The operator on duty and the head are looked up at each step (see _with_roster).
-    groups = {"neighbours": neighbours, "family": family, "doctor": doctor, "duty": [], "head": []}
+    groups = {
+        "neighbours": neighbours,
+        "family": relatives,
+        "doctor": doctor,
+        "duty": [],
+        "head": [],
+    }
     return groups, people
 
 
-async def emergency_since(tx: Tx, inc: Any) -> datetime:
+async def emergency_since(tx: Tx, inc: Any, *, joined: bool = True) -> datetime:
     """When the incident became an emergency: its opening, or the press that upgraded it.
 
     The chain clock starts there: a service request upgraded after 30 minutes must not have
     every step overdue at once. A chain started by hand on a non-emergency starts now.
+    ``joined`` False: no press has joined the call (so none upgraded it).
     """
     if inc.kind != "emergency":
         return tx.now
-    joined = (
+    opened: datetime = inc.opened_at
+    if not joined:
+        return opened
+    presses = (
         await tx.conn.execute(
             select(incident_events.c.at, incident_events.c.data)
             .where(incident_events.c.incident_id == inc.id, incident_events.c.kind == "joined")
@@ -208,9 +227,8 @@ async def emergency_since(tx: Tx, inc: Any) -> datetime:
         )
     ).all()
     upgrades: list[datetime] = [
-        r.at for r in joined if isinstance(r.data, dict) and r.data.get("upgraded")
+        r.at for r in presses if isinstance(r.data, dict) and r.data.get("upgraded")
     ]
-    opened: datetime = inc.opened_at
     return upgrades[-1] if upgrades else opened
 
 
@@ -221,32 +239,65 @@ async def start_chain(
 
     It always starts: overrides that do not apply are left out with an operator alarm.
     """
+    if PLAIN:
+        inc = await read_start(tx, incident_id)
+        if inc is None or inc.has_chain or inc.status in OVER:
+            return None
+        chain_id = await _start_plain(tx, inc, medical=medical)
+        if chain_id is not None:
+            return chain_id
     if await chain_of(tx, incident_id) is not None:
         return None
-    inc = (await tx.conn.execute(select(incidents).where(incidents.c.id == incident_id))).first()
-    if inc is None or inc.status in OVER:
+    row = (await tx.conn.execute(select(incidents).where(incidents.c.id == incident_id))).first()
+    if row is None or row.status in OVER:
         return None
-    elder = (await tx.conn.execute(select(elders).where(elders.c.id == inc.elder_id))).one()
-    definition, problems = await definition_for(tx, inc.station_id, inc.elder_id)
-    groups, people = await _people(tx, elder)
-    started_at = await emergency_since(tx, inc)
+    elder = (await tx.conn.execute(select(elders).where(elders.c.id == row.elder_id))).one()
+    definition, problems = await definition_for(tx, row.station_id, row.elder_id)
+    groups, people = await _people(tx, elder, await _bound_family(tx, elder.id))
+    started_at = await emergency_since(tx, row)
     # Medical is the operator's judgement (after a call-back or on the phone), not the
     # button's: most presses are not medical emergencies. See mark_medical().
     context = {"medical": medical, "operators": [STATION], **groups, "people": people}
     chain_id = await new_chain(
-        tx,
-        incident_id=incident_id,
-        station_id=inc.station_id,
-        elder_id=inc.elder_id,
-        started_at=started_at,
-        definition=definition_to_json(definition),
-        context=context,
-    )
+        tx, incident_id=incident_id, station_id=row.station_id, elder_id=row.elder_id,
+        started_at=started_at, definition=definition_to_json(definition), context=context,
+    )  # fmt: skip
     await record(tx, chain_id, "started", at=started_at)
     if problems:
         await timeline(tx, incident_id, "chain_fallback", None, problems=problems)
-        await raise_alarm(tx, inc.station_id, incident_id, "chain_fallback")
+        await raise_alarm(tx, row.station_id, incident_id, "chain_fallback")
     await advance(platform, tx, chain_id)
+    return chain_id
+
+
+async def _start_plain(tx: Tx, inc: Start, *, medical: bool) -> int | None:
+    """The common start (plain_chain.py): the chain written as ``advance`` would leave it,
+    with the roster in its context as ``_with_roster`` would put it. None when a step is due
+    at once (an upgraded call's clock started long ago): the general path fires it."""
+    if inc.overrides:
+        definition, problems = await definition_for(tx, inc.station_id, inc.elder_id)
+    else:
+        definition, problems = effective_definition(None, None)
+    groups, people = await _people(tx, inc.elder, inc.bound, volunteers=inc.volunteers)
+    started_at = await emergency_since(tx, inc, joined=inc.joined)
+    context: dict[str, Any] = {"medical": medical, "operators": [STATION], **groups}
+    context["people"] = people
+    if inc.roster:
+        context = _rostered(context, await roster_now(tx, inc.station_id))
+    stored = definition_to_json(definition)
+    history: list[ChainEvent] = [ChainStarted(started_at)]
+    after = plan(definition_from_json(stored), context_from_json(context), history, tx.now)
+    if after.due:
+        return None
+    chain_id = await write_chain(
+        tx, inc, started_at=started_at, definition=stored, context=context, after=after,
+        timer_kind=TIMER_KIND,
+    )  # fmt: skip
+    if problems:
+        await timeline(tx, inc.id, "chain_fallback", None, problems=problems)
+        await raise_alarm(tx, inc.station_id, inc.id, "chain_fallback")
+    if after.status is not ChainStatus.RUNNING:  # as transition_chain tells a new status
+        await tell_status(tx, inc.station_id, inc.id, after)
     return chain_id
 
 
@@ -294,10 +345,22 @@ async def _with_roster(tx: Tx, chain: Any) -> Any:
     duty when the step fires. People once called stay in `people` (names for the timeline,
     the app's "I'm on my way").
     """
-    people = dict(chain.context.get("people", {}))
+    context = _rostered(chain.context, await roster_now(tx, chain.station_id))
+    if context == chain.context:
+        return chain
+    by_id = escalation_chains.c.id == chain.id
+    await tx.conn.execute(update(escalation_chains).where(by_id).values(context=context))
+    return (await tx.conn.execute(select(escalation_chains).where(by_id))).one()
+
+
+def _rostered(
+    context: dict[str, Any], on_duty: list[tuple[DutySlot, int | None]]
+) -> dict[str, Any]:
+    """The context with ``duty`` and ``head`` those on the roster now (``roster_now``)."""
+    people = dict(context.get("people", {}))
     duty: list[str] = []
     head: list[str] = []
-    for slot, user_id in await roster_now(tx, chain.station_id):
+    for slot, user_id in on_duty:
         is_duty = slot.role is DutyRole.OPERATOR
         people[slot.person] = {
             "name": slot.name,
@@ -306,12 +369,7 @@ async def _with_roster(tx: Tx, chain: Any) -> Any:
             "user_id": user_id,
         }
         (duty if is_duty else head).append(slot.person)
-    context = {**chain.context, "duty": duty, "head": head, "people": people}
-    if context == chain.context:
-        return chain
-    by_id = escalation_chains.c.id == chain.id
-    await tx.conn.execute(update(escalation_chains).where(by_id).values(context=context))
-    return (await tx.conn.execute(select(escalation_chains).where(by_id))).one()
+    return {**context, "duty": duty, "head": head, "people": people}
 
 
 # --- firing ----------------------------------------------------------------------------------

@@ -77,6 +77,23 @@ _TIMER = (
     " VALUES ('offer.expire', $1, $2, $3, 'pending', $4) ON CONFLICT (ref) DO NOTHING"
 )
 
+# PostgreSQL: the four writes in one statement. The event's data and the timer's payload are
+# the texts SQLAlchemy's JSON type writes (json.dumps), the offer's id spliced in, so the rows
+# match; a move refused by its guard writes neither and the caller raises, as below.
+_WRITE_PG = (
+    "WITH o AS ("
+    + _OFFER
+    + "), m AS ("
+    + _MOVE.replace("$2", "$9").replace("$3", "$10").replace("$4", "$11")
+    + "), e AS (INSERT INTO incident_events (incident_id, at, kind, actor_user_id, data)"
+    " SELECT $1, $3, 'offered', $12, ($13::text || o.id || $14::text)::json FROM o, m),"
+    " t AS (INSERT INTO timers (kind, ref, due_at, payload, state, created_at)"
+    " SELECT 'offer.expire', 'offer:' || o.id || ':expire', $4,"
+    " ('{{\"offer_id\": ' || o.id || '}}')::json, 'pending', $3 FROM o, m"
+    " ON CONFLICT (ref) DO NOTHING)"
+    " SELECT o.id, EXISTS (SELECT 1 FROM m) FROM o"
+)
+
 
 async def plain_offer(tx: Tx, inc: Any, o: NewOffer) -> tuple[int, bool] | None:
     """(offer id, whether the call was offered before it), or None: take the general path."""
@@ -121,6 +138,8 @@ async def _write(tx: Tx, db: Plain, inc: Any, o: NewOffer) -> int:
     """The offer row, the incident's guarded move, its event and the timeout timer."""
     now, until = db.when(tx.now), db.when(o.expires)
     row = (inc.id, o.caregiver_id, now, until, o.eta_s, o.manual, o.reason_code)
+    if db.kind == "asyncpg":
+        return await _write_pg(tx, db, inc, o, row)
     oid = int((await db.rows(_OFFER, (*row, db.js(o.reason_params))))[0][0])
     move = [inc.id, inc.status, inc.version, inc.version + 1]
     if o.ranking:
@@ -128,10 +147,29 @@ async def _write(tx: Tx, db: Plain, inc: Any, o: NewOffer) -> int:
     sql = _MOVE.format(ranking=", last_ranking = $5" if o.ranking else "")
     if len(await db.rows(sql, move)) != 1:
         raise ApiError(409, "incident_changed", "incident changed meanwhile; reload and retry")
-    data = {"status": S.OFFERED.value, "offer_id": oid, "caregiver_id": o.caregiver_id}
-    data |= {"eta_s": o.eta_s, "manual": o.manual, "reason_code": o.reason_code}
-    data |= {"reason_params": o.reason_params}
+    data = {"status": S.OFFERED.value, "offer_id": oid, **_event_rest(o)}
     await db.run(_EVENT, (inc.id, now, o.actor, db.js(data)))
     await db.run(_TIMER, (f"offer:{oid}:expire", until, db.js({"offer_id": oid}), now))
     tx.hint("timers", f"{o.expires.timestamp():.3f}")
     return oid
+
+
+async def _write_pg(tx: Tx, db: Plain, inc: Any, o: NewOffer, row: tuple[Any, ...]) -> int:
+    """``_write`` in one statement (``_WRITE_PG``)."""
+    head = db.js({"status": S.OFFERED.value})[:-1] + ', "offer_id": '
+    tail = ", " + db.js(_event_rest(o))[1:]
+    move = [inc.status, inc.version, inc.version + 1, o.actor, head, tail]
+    if o.ranking:
+        move.append(db.js(o.ranking))
+    sql = _WRITE_PG.format(ranking=", last_ranking = $15" if o.ranking else "")
+    oid, moved = (await db.rows(sql, (*row, db.js(o.reason_params), *move)))[0]
+    if not moved:
+        raise ApiError(409, "incident_changed", "incident changed meanwhile; reload and retry")
+    tx.hint("timers", f"{o.expires.timestamp():.3f}")
+    return int(oid)
+
+
+def _event_rest(o: NewOffer) -> dict[str, Any]:
+    """The ``offered`` event's data after its status and offer id."""
+    rest: dict[str, Any] = {"caregiver_id": o.caregiver_id, "eta_s": o.eta_s, "manual": o.manual}
+    return rest | {"reason_code": o.reason_code, "reason_params": o.reason_params}

@@ -23,7 +23,7 @@ from server.clock import SHANGHAI
 from server.incidents.model import WITH_CAREGIVER
 from server.incidents.tables import incidents, offers
 from server.platform import Platform, Slot, Tx
-from server.providers.flows.listed import blocked_caregivers
+from server.providers.flows.listed import blocked
 from server.registry.out import skills_of
 from server.registry.tables import caregivers, stations
 from server.tasks.tables import tasks
@@ -96,8 +96,8 @@ async def lender_states(tx: Tx, station_id: int, now: datetime) -> list[Caregive
 
 async def _states(tx: Tx, station_ids: Sequence[int], now: datetime) -> list[CaregiverState]:
     """The stations' active caregivers: one read of the columns dispatch/ uses, a row per
-    caregiver (with the visit in progress, and whether they already hold an emergency, of
-    any station, or an unanswered offer), plus the black list."""
+    caregiver (with the visit in progress, whether they already hold an emergency, of any
+    station, or an unanswered offer, and whether they are on the black list)."""
     c, t = caregivers.c, tasks.c
     # Any station's call: a caregiver lent to a neighbour is busy at home too.
     with_call = select(incidents.c.caregiver_id).where(
@@ -112,17 +112,17 @@ async def _states(tx: Tx, station_ids: Sequence[int], now: datetime) -> list[Car
             *(c[k] for k in _CAREGIVER),
             *(t[k].label(f"task_{k}") for k in _TASK),
             (c.id.in_(with_call) | c.id.in_(offered)).label("busy"),
+            # A black-listed caregiver (or one whose provider is) is offered no new work.
+            blocked(c.id, c.provider_id, business_date(now)).label("blocked"),
         )
         .outerjoin(tasks, working & (t.status == "in_progress"))
         .where(c.station_id.in_(list(station_ids)), c.active.is_(True))
         .order_by(c.id, t.id)
     )
     rows = (await tx.conn.execute(query)).all()
-    # A black-listed caregiver (or one whose provider is) is offered no new work.
-    blocked = await blocked_caregivers(tx.conn, business_date(now))
     seen: dict[int, CaregiverState | None] = {}
     for row in rows:  # a caregiver with two visits in progress: the last row read counts
-        if row.id not in blocked:
+        if not row.blocked:
             task = _task_of(row)
             seen[row.id] = _state_of(row, task, bool(row.busy), now)
     return [s for s in seen.values() if s is not None]

@@ -54,6 +54,21 @@ async def blocked_caregivers(conn: AsyncConnection, day: date) -> set[int]:
     return ids
 
 
+def blocked(caregiver_id: Any, provider_id: Any, day: date) -> ColumnElement[bool]:
+    """``blocked_caregivers`` as a condition on a caregiver's id and provider columns, for a
+    read that wants it on each row (the dispatcher's snapshot): true when black-listed, or
+    employed by a black-listed provider; NULL (not true) where neither."""
+    pl = provider_listings.c
+
+    def black(subject: ListSubject) -> Any:
+        return select(pl.subject_id).where(
+            pl.subject == subject.value, pl.kind == ListKind.BLACK.value, in_force(day)
+        )
+
+    by_caregiver = caregiver_id.in_(black(ListSubject.CAREGIVER))
+    return or_(by_caregiver, provider_id.in_(black(ListSubject.PROVIDER)))
+
+
 def cert_skill(name: str) -> str:
     """A certificate as the planner's skill: an item that needs it requires this skill."""
     return f"cert:{name}"
