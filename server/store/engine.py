@@ -11,7 +11,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import event, make_url, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 try:  # SQLAlchemy 2.1 renamed it
@@ -183,7 +183,9 @@ class Store:
         (``query_only``). In WAL mode a reader never waits for the writer, and a point read
         costs tens of microseconds, where the threaded read's pool checkout and its hops to a
         worker thread and back cost milliseconds of the loop's time under load. Should SQLite
-        answer busy anyway, the read goes the threaded way. Elsewhere: ``read``, no compile.
+        answer busy anyway, the read goes the threaded way. On PostgreSQL: the one statement
+        on asyncpg itself, outside a transaction, one round trip where SQLAlchemy's adapter
+        sends BEGIN, the SELECT and (returning the connection) ROLLBACK. Otherwise: ``read``.
         """
         if self._peek_path is not None:
             try:
@@ -191,7 +193,29 @@ class Store:
             except sqlite3.OperationalError:
                 self._close_peeker()
         async with self.read() as conn:
+            if self.is_postgres:
+                return await self._peek_pg(conn, sql, args)
             return await driver_row(conn, sql, args)
+
+    async def _peek_pg(
+        self, conn: AsyncConnection, sql: str, args: Sequence[Any]
+    ) -> Sequence[Any] | None:
+        adapted: Any = (await conn.get_raw_connection()).dbapi_connection
+        driver = getattr(adapted, "_connection", None)
+        if driver is None or getattr(adapted, "_transaction", None) is not None:
+            return await driver_row(conn, sql, args)
+        try:
+            row: Sequence[Any] | None = await driver.fetchrow(sql, *args)
+        except Exception as error:
+            if not type(error).__module__.startswith("asyncpg") and not isinstance(error, OSError):
+                raise
+            # As SQLAlchemy would have had it: a broken connection leaves the pool, and the
+            # error reads as the store's (a dropped one as an outage: 503, come back).
+            broken = driver.is_closed() or isinstance(error, OSError)
+            if broken:
+                await conn.invalidate(error)
+            raise DBAPIError(sql, list(args), error, connection_invalidated=broken) from error
+        return row
 
     def _peek_in_place(self, sql: str, args: Sequence[Any]) -> Sequence[Any] | None:
         if self._peeker is None:

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from server.store.engine import Store
 from server.store.inline_sqlite import InlineConnection
@@ -137,3 +138,15 @@ async def test_a_cancelled_commit_is_waited_for_before_the_cancel(store: Store) 
     inline._conn = slow.inner
     row = await store.peek("SELECT v FROM peek_t WHERE id = $1", (8,))
     assert row is not None and row[0] == "y"
+
+
+@pytest.mark.parametrize("backend", BACKENDS, indirect=True)
+async def test_a_failing_peek_raises_the_stores_error_and_the_next_one_works(
+    store: Store,
+) -> None:
+    with pytest.raises(DBAPIError):
+        await store.peek("SELECT v FROM no_such_table WHERE id = $1", (1,))
+    async with store.begin() as conn:
+        await conn.execute(text("INSERT INTO peek_t (id, v) VALUES (2, 'c')"))
+    row = await store.peek("SELECT v FROM peek_t WHERE id = $1", (2,))
+    assert row is not None and row[0] == "c"
