@@ -39,9 +39,7 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
         principal = decode_access(token, secret=p.settings.jwt_secret, now=p.clock.now())
         # Checked on every request: a signed-out, deactivated or re-linked session ends at
         # once, not when its access token expires.
-        async with p.store.read() as db:
-            live = await service.session_live(db, principal)
-        if not live:
+        if not await service.session_live_now(p.store, principal):
             raise ApiError(401, "session_ended", "this session has ended; sign in again")
         request[PRINCIPAL] = principal
     return await handler(request)

@@ -7,11 +7,12 @@ import base64
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, exists, insert, or_, select, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -24,6 +25,8 @@ from server.auth.tokens import hash_refresh, issue_access, new_refresh_token, ne
 from server.auth.wechat import Scope, WeChatAuth, WeChatOAuth
 from server.errors import ApiError
 from server.platform import Platform, Tx, audit, dialect_insert, queue_push
+from server.store.engine import Store
+from server.store.plain import driver_row
 from server.texts import render
 
 
@@ -430,24 +433,36 @@ async def end_sessions(tx: Tx, user_id: int) -> None:
     tx.hint("session", str(user_id))
 
 
+_SESSION = "SELECT active, token_version FROM users WHERE id = $1"
+_SESSION_OPEN = (
+    "SELECT u.active, u.token_version, EXISTS (SELECT 1 FROM refresh_tokens r"
+    " WHERE r.family = $2 AND r.user_id = $1 AND r.revoked_at IS NULL)"
+    " FROM users u WHERE u.id = $1"
+)
+
+
+def _session_query(p: Principal) -> tuple[str, tuple[Any, ...]]:
+    if p.session_id is None:
+        return _SESSION, (p.user_id,)
+    return _SESSION_OPEN, (p.user_id, p.session_id)
+
+
+def _live(row: Sequence[Any] | None, p: Principal) -> bool:
+    if row is None or not row[0] or int(row[1]) != p.token_version:
+        return False
+    return p.session_id is None or bool(row[2])
+
+
 async def session_live(conn: AsyncConnection, p: Principal) -> bool:
     """Is the session this access token belongs to still open: the account active, the
     token version current, and (for a token with a session) one of its tokens unrevoked."""
-    query = select(users.c.active, users.c.token_version).where(users.c.id == p.user_id)
-    if p.session_id is not None:
-        query = query.add_columns(
-            exists()
-            .where(
-                refresh_tokens.c.family == p.session_id,
-                refresh_tokens.c.user_id == p.user_id,
-                refresh_tokens.c.revoked_at.is_(None),
-            )
-            .label("open")
-        )
-    row = (await conn.execute(query)).first()
-    if row is None or not row.active or int(row.token_version) != p.token_version:
-        return False
-    return p.session_id is None or bool(row.open)
+    return _live(await driver_row(conn, *_session_query(p)), p)
+
+
+async def session_live_now(store: Store, p: Principal) -> bool:
+    """``session_live`` as every request asks it: one cheap read of committed data
+    (``Store.peek``: on SQLite in place on the loop, no worker thread)."""
+    return _live(await store.peek(*_session_query(p)), p)
 
 
 async def sign_out(platform: Platform, p: Principal) -> None:

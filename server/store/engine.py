@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import event, make_url, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 try:  # SQLAlchemy 2.1 renamed it
@@ -21,6 +22,7 @@ except ImportError:  # pragma: no cover - 2.0
 from server.store.group_commit import GroupCommitWriter
 from server.store.inline_sqlite import creator
 from server.store.meta import metadata
+from server.store.plain import driver_row, qmark
 
 log = logging.getLogger("anxin.store")
 
@@ -106,6 +108,8 @@ class Store:
         self._writer = self.engine
         self._group: GroupCommitWriter | None = None
         self._locks: dict[tuple[str, int], asyncio.Lock] = {}
+        self._peek_path: str | None = None  # SQLite: peek() reads in place on the loop
+        self._peeker: sqlite3.Connection | None = None
         if self.dialect == "sqlite":
             _sqlite_pragmas(self.engine)
             self._write_lock = asyncio.Lock()
@@ -115,6 +119,7 @@ class Store:
             if path and path != ":memory:" and mode in ("group", "inline"):
                 # Writes run in place on the loop (see inline_sqlite); reads stay threaded.
                 self._writer = create_async_engine(url, echo=echo, async_creator=creator(path))
+                self._peek_path = path
                 _sqlite_pragmas(self._writer, inline=True)
                 if mode == "group":
                     self._group = GroupCommitWriter(self._writer)
@@ -170,6 +175,69 @@ class Store:
             await conn.execution_options(anxin_read=True)
             yield conn
 
+    async def peek(self, sql: str, args: Sequence[Any] = ()) -> Sequence[Any] | None:
+        """The first row of one short read by key (plain SQL, ``$1`` parameters), committed
+        data only, as ``read`` would give it but cheaply, for what runs on every request.
+
+        With the inline SQLite writer: in place on the loop, on a read connection of its own
+        (``query_only``). In WAL mode a reader never waits for the writer, and a point read
+        costs tens of microseconds, where the threaded read's pool checkout and its hops to a
+        worker thread and back cost milliseconds of the loop's time under load. Should SQLite
+        answer busy anyway, the read goes the threaded way. On PostgreSQL: the one statement
+        on asyncpg itself, outside a transaction, one round trip where SQLAlchemy's adapter
+        sends BEGIN, the SELECT and (returning the connection) ROLLBACK. Otherwise: ``read``.
+        """
+        if self._peek_path is not None:
+            try:
+                return self._peek_in_place(sql, args)
+            except sqlite3.OperationalError:
+                self._close_peeker()
+        async with self.read() as conn:
+            if self.is_postgres:
+                return await self._peek_pg(conn, sql, args)
+            return await driver_row(conn, sql, args)
+
+    async def _peek_pg(
+        self, conn: AsyncConnection, sql: str, args: Sequence[Any]
+    ) -> Sequence[Any] | None:
+        adapted: Any = (await conn.get_raw_connection()).dbapi_connection
+        driver = getattr(adapted, "_connection", None)
+        if driver is None or getattr(adapted, "_transaction", None) is not None:
+            return await driver_row(conn, sql, args)
+        try:
+            row: Sequence[Any] | None = await driver.fetchrow(sql, *args)
+        except Exception as error:
+            if not type(error).__module__.startswith("asyncpg") and not isinstance(error, OSError):
+                raise
+            # As SQLAlchemy would have had it: a broken connection leaves the pool, and the
+            # error reads as the store's (a dropped one as an outage: 503, come back).
+            broken = driver.is_closed() or isinstance(error, OSError)
+            if broken:
+                await conn.invalidate(error)
+            raise DBAPIError(sql, list(args), error, connection_invalidated=broken) from error
+        return row
+
+    def _peek_in_place(self, sql: str, args: Sequence[Any]) -> Sequence[Any] | None:
+        if self._peeker is None:
+            assert self._peek_path is not None
+            conn = sqlite3.connect(self._peek_path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA query_only=ON")
+            conn.execute("PRAGMA busy_timeout=0")
+            self._peeker = conn
+        cur = self._peeker.execute(qmark(sql), tuple(args))
+        try:
+            # Every row fetched: the statement resets and its read snapshot ends here, so
+            # the next peek sees the latest commit and a checkpoint is never held back.
+            rows = cur.fetchall()
+        finally:
+            cur.close()
+        return rows[0] if rows else None
+
+    def _close_peeker(self) -> None:
+        conn, self._peeker = self._peeker, None
+        if conn is not None:
+            conn.close()
+
     async def create_all(self) -> None:
         """Create every table on the metadata (import ``server.domains`` first)."""
         async with self.engine.begin() as conn:
@@ -205,6 +273,7 @@ class Store:
         return {}
 
     async def dispose(self) -> None:
+        self._close_peeker()
         if self._group is not None:
             await self._group.close()
         if self._writer is not self.engine:

@@ -8,15 +8,19 @@ loop is doing — so writers queue behind one another for many times their real 
 This module gives the aiosqlite dialect a connection whose coroutines finish at once: the
 statement runs in place with the standard ``sqlite3`` module, and a whole write transaction
 runs without yielding to the loop. The loop is blocked only for the statements themselves
-(tens of microseconds) and the commit's fsync. Reads keep the threaded driver, so a long
-report never stalls the loop.
+(tens of microseconds). The commit, whose fsync takes milliseconds, runs on a thread of the
+connection's own while the loop serves the requests that arrive meanwhile (they queue for
+the writer and form the next group commit); the caller still resumes only once the commit
+has returned. Reads keep the threaded driver, so a long report never stalls the loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 
@@ -96,6 +100,7 @@ class InlineConnection:
             conn  # truthy while open, as the adapter checks
         )
         self._tx = _InlineQueue()
+        self._committer: ThreadPoolExecutor | None = None
 
     @property
     def sqlite3(self) -> sqlite3.Connection:
@@ -115,7 +120,19 @@ class InlineConnection:
         return await self.cursor().execute(operation, parameters)
 
     async def commit(self) -> None:
-        self._conn.commit()
+        """COMMIT (and its fsync) on the connection's own thread; nothing else uses the
+        connection meanwhile: its one user, the writer, holds its lock until this returns."""
+        if self._committer is None:
+            self._committer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-commit")
+        done = asyncio.get_running_loop().run_in_executor(self._committer, self._conn.commit)
+        try:
+            await asyncio.shield(done)
+        except asyncio.CancelledError:
+            # The commit runs on regardless: let it finish before anyone (a rollback, a
+            # close) touches the connection, then give up as asked.
+            with contextlib.suppress(Exception):
+                await done
+            raise
 
     async def rollback(self) -> None:
         self._conn.rollback()
@@ -124,14 +141,15 @@ class InlineConnection:
         self._conn.create_function(*args, **kw)
 
     async def close(self) -> None:
-        if self._connection is not None:
-            self._conn.close()
-            self._connection = None
+        self.stop()
 
     def stop(self) -> None:
         if self._connection is not None:
             self._conn.close()
             self._connection = None
+        if self._committer is not None:
+            self._committer.shutdown(wait=False)
+            self._committer = None
 
 
 def creator(path: str) -> Callable[[], Any]:

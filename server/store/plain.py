@@ -38,7 +38,8 @@ Params = Sequence[Any]
 
 
 @lru_cache(maxsize=256)
-def _qmark(sql: str) -> str:
+def qmark(sql: str) -> str:
+    """``$1`` parameters as SQLite's ``?1``."""
     return re.sub(r"\$(\d+)", r"?\1", sql)
 
 
@@ -102,8 +103,8 @@ class Plain:
             if self.kind == "asyncpg":
                 return list(await self.driver.fetch(sql, *args))
             if self.kind == "sqlite3":
-                return self.driver.execute(_qmark(sql), args).fetchall()  # type: ignore[no-any-return]
-            res = await self.conn.exec_driver_sql(_qmark(sql), tuple(args))
+                return self.driver.execute(qmark(sql), args).fetchall()  # type: ignore[no-any-return]
+            res = await self.conn.exec_driver_sql(qmark(sql), tuple(args))
             return list(res.all()) if res.returns_rows else []
         except (sa_exc.DBAPIError, sa_exc.ResourceClosedError):
             raise
@@ -133,6 +134,14 @@ def _is_driver_error(error: Exception) -> bool:
         return True
     # asyncpg's errors (a closed connection has no SQLSTATE, only its message)
     return type(error).__module__.startswith("asyncpg")
+
+
+async def driver_row(conn: AsyncConnection, sql: str, args: Params = ()) -> Sequence[Any] | None:
+    """The first row of one plain SQL read on any connection, through SQLAlchemy's driver
+    path: no compile, and its error handling as for any statement (a dropped connection
+    invalidates the pool and reads as a store outage)."""
+    stmt = qmark(sql) if conn.dialect.name == "sqlite" else sql
+    return (await conn.exec_driver_sql(stmt, tuple(args))).first()
 
 
 def values(rows: int, width: int, start: int = 1) -> str:
