@@ -138,7 +138,7 @@ class Store:
                 self._peek_path = path
                 # Short reads of several statements in one snapshot, on the loop (glance).
                 self._glancer = create_async_engine(
-                    url, echo=echo, async_creator=creator(path), pool_size=2, max_overflow=-1
+                    url, echo=echo, async_creator=creator(path), pool_size=4, max_overflow=-1
                 )
                 _sqlite_pragmas(self._glancer, glance=True)
                 _sqlite_pragmas(self._writer, inline=True)
@@ -211,8 +211,14 @@ class Store:
         """
         if self._glancer is not None:
             try:
-                async with self._glancer.connect() as conn:
+                # Not ``async with``: its exit closes on a task of its own (asyncio.shield),
+                # a hop through the loop before the connection is back in the pool, so
+                # glances at once would each open a connection. This close runs in place.
+                conn = await self._glancer.connect()
+                try:
                     return await work(conn)
+                finally:
+                    await conn.close()
             except OperationalError as error:
                 if not _busy(error):
                     raise
