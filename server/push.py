@@ -13,10 +13,12 @@ import json
 import logging
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from aiohttp import WSMsgType, web
-from sqlalchemy import select
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schemas.common import Envelope
 from schemas.pushes import PUSHES
@@ -35,6 +37,10 @@ log = logging.getLogger("anxin.push")
 PAGE = 500
 POLL_FALLBACK_S = 0.5  # the bus cannot wake us: offers must still arrive within 2 s
 POLL_BACKSTOP_S = 5.0
+
+
+async def _all(query: Select[Any], db: AsyncConnection) -> list[Any]:
+    return list((await db.execute(query)).all())
 
 
 # The close code a socket gets when its session ends (sign-out, deactivation, a re-linked
@@ -83,18 +89,17 @@ class PushHub:
         at a time until caught up (a caregiver back from a dead zone may have missed many)."""
         async with conn.lock:
             while not conn.ws.closed:
-                async with self.platform.store.read() as db:
-                    rows = (
-                        await db.execute(
-                            select(push_messages)
-                            .where(
-                                push_messages.c.recipient == conn.recipient,
-                                push_messages.c.seq > conn.last_sent,
-                            )
-                            .order_by(push_messages.c.seq)
-                            .limit(PAGE)
-                        )
-                    ).all()
+                # A page by key: a short read, on the loop on SQLite (Store.glance).
+                page = (
+                    select(push_messages)
+                    .where(
+                        push_messages.c.recipient == conn.recipient,
+                        push_messages.c.seq > conn.last_sent,
+                    )
+                    .order_by(push_messages.c.seq)
+                    .limit(PAGE)
+                )
+                rows = await self.platform.store.glance(partial(_all, page))
                 for r in rows:
                     envelope = {
                         "seq": r.seq,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event, make_url, text
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -25,6 +25,8 @@ from server.store.meta import metadata
 from server.store.plain import driver_row, qmark
 
 log = logging.getLogger("anxin.store")
+
+T = TypeVar("T")
 
 
 # Commits made in the current task (a request's handler): a handler that lost a lock race
@@ -49,13 +51,21 @@ class StoreMisconfigured(RuntimeError):
     """The database would not keep acknowledged writes through a crash."""
 
 
-def _sqlite_pragmas(engine: AsyncEngine, *, inline: bool = False) -> None:
+def _sqlite_pragmas(engine: AsyncEngine, *, inline: bool = False, glance: bool = False) -> None:
+    """``glance``: the glance's inline connections, read-only, never waiting for a lock (the
+    loop would wait), a deferred BEGIN (the snapshot starts with the first SELECT)."""
+
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Let us issue BEGIN IMMEDIATE ourselves: a writer takes the lock at the start
         # instead of failing on upgrade from a read lock half way through.
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
+        if glance:
+            cur.execute("PRAGMA query_only=ON")
+            cur.execute("PRAGMA busy_timeout=0")
+            cur.close()
+            return
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA foreign_keys=ON")
@@ -67,11 +77,16 @@ def _sqlite_pragmas(engine: AsyncEngine, *, inline: bool = False) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        read_only = conn.get_execution_options().get("anxin_read", False)
+        read_only = glance or conn.get_execution_options().get("anxin_read", False)
         if inline and not read_only:
             _begin_immediate_without_blocking(conn)
             return
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def _busy(error: OperationalError) -> bool:
+    text_ = str(error.orig).lower()
+    return "locked" in text_ or "busy" in text_
 
 
 def _begin_immediate_without_blocking(conn: Any, timeout_s: float = 10.0) -> None:
@@ -110,6 +125,7 @@ class Store:
         self._locks: dict[tuple[str, int], asyncio.Lock] = {}
         self._peek_path: str | None = None  # SQLite: peek() reads in place on the loop
         self._peeker: sqlite3.Connection | None = None
+        self._glancer: AsyncEngine | None = None  # SQLite: glance() reads in place on the loop
         if self.dialect == "sqlite":
             _sqlite_pragmas(self.engine)
             self._write_lock = asyncio.Lock()
@@ -120,6 +136,11 @@ class Store:
                 # Writes run in place on the loop (see inline_sqlite); reads stay threaded.
                 self._writer = create_async_engine(url, echo=echo, async_creator=creator(path))
                 self._peek_path = path
+                # Short reads of several statements in one snapshot, on the loop (glance).
+                self._glancer = create_async_engine(
+                    url, echo=echo, async_creator=creator(path), pool_size=4, max_overflow=-1
+                )
+                _sqlite_pragmas(self._glancer, glance=True)
                 _sqlite_pragmas(self._writer, inline=True)
                 if mode == "group":
                     self._group = GroupCommitWriter(self._writer)
@@ -174,6 +195,36 @@ class Store:
         async with self.engine.connect() as conn:
             await conn.execution_options(anxin_read=True)
             yield conn
+
+    async def glance(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """``work`` (a few short reads, nothing else) on a read-only connection, all its
+        statements in one snapshot of committed data, as ``read`` would run it but cheaply.
+
+        With the inline SQLite writer: in place on the loop, on a read connection of its
+        own (``query_only``, BEGIN ... ROLLBACK around the statements: in WAL mode one
+        snapshot, and a reader never waits for the writer). The threaded read costs a pool
+        checkout and about six hops to a worker thread and back per unit of work: ~2.6 ms
+        of the loop's time under load, where a short read costs tens of microseconds.
+        Should SQLite answer busy, ``work`` runs again, from the start, the threaded way
+        (it must only read). Long reads (reports, exports) belong on ``read``: this one
+        holds the loop for every statement. Elsewhere (PostgreSQL): ``read``.
+        """
+        if self._glancer is not None:
+            try:
+                # Not ``async with``: its exit closes on a task of its own (asyncio.shield),
+                # a hop through the loop before the connection is back in the pool, so
+                # glances at once would each open a connection. This close runs in place.
+                conn = await self._glancer.connect()
+                try:
+                    return await work(conn)
+                finally:
+                    await conn.close()
+            except OperationalError as error:
+                if not _busy(error):
+                    raise
+                log.info("glance: SQLite busy, read the threaded way")
+        async with self.read() as conn:
+            return await work(conn)
 
     async def peek(self, sql: str, args: Sequence[Any] = ()) -> Sequence[Any] | None:
         """The first row of one short read by key (plain SQL, ``$1`` parameters), committed
@@ -274,6 +325,8 @@ class Store:
 
     async def dispose(self) -> None:
         self._close_peeker()
+        if self._glancer is not None:
+            await self._glancer.dispose()
         if self._group is not None:
             await self._group.close()
         if self._writer is not self.engine:

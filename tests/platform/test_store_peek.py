@@ -3,6 +3,9 @@
 - ``Store.peek`` (the session check of every request) gives committed data only, the latest
   commit at once, on both stores; on SQLite it reads in place and, should SQLite answer busy,
   goes the threaded way;
+- ``Store.glance`` (the dispatcher's ranking reads, a socket's page of pushes) gives committed
+  data only on both stores; on SQLite its statements read in place on the loop in one
+  snapshot, and run again the threaded way should SQLite answer busy;
 - the SQLite writer's commit runs off the loop (the loop serves others meanwhile), and the
   writer is answered only once the commit has returned, cancelled or not.
 """
@@ -18,7 +21,8 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.store.engine import Store
 from server.store.inline_sqlite import InlineConnection
@@ -150,3 +154,69 @@ async def test_a_failing_peek_raises_the_stores_error_and_the_next_one_works(
         await conn.execute(text("INSERT INTO peek_t (id, v) VALUES (2, 'c')"))
     row = await store.peek("SELECT v FROM peek_t WHERE id = $1", (2,))
     assert row is not None and row[0] == "c"
+
+
+async def _values(conn: AsyncConnection) -> list[str]:
+    return [r[0] for r in (await conn.execute(text("SELECT v FROM peek_t ORDER BY id"))).all()]
+
+
+async def _is_inline(conn: AsyncConnection) -> bool:
+    raw = await conn.get_raw_connection()
+    return isinstance(getattr(raw.dbapi_connection, "_connection", None), InlineConnection)
+
+
+@pytest.mark.parametrize("backend", BACKENDS, indirect=True)
+async def test_glance_sees_committed_data_only(store: Store) -> None:
+    assert await store.glance(_values) == []
+    async with store.begin() as conn:
+        await conn.execute(text("INSERT INTO peek_t (id, v) VALUES (1, 'a')"))
+        assert await store.glance(_values) == [], "nothing uncommitted"
+    assert await store.glance(_values) == ["a"], "the latest commit at once"
+    with pytest.raises(DBAPIError):
+        await store.glance(lambda c: c.execute(text("SELECT v FROM no_such_table")))
+    assert await store.glance(_values) == ["a"], "a failed glance leaves nothing behind"
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_glance_reads_in_place_in_one_snapshot_across_its_statements(
+    store: Store,
+) -> None:
+    async with store.begin() as conn:
+        await conn.execute(text("INSERT INTO peek_t (id, v) VALUES (1, 'a')"))
+
+    async def twice(conn: AsyncConnection) -> tuple[list[str], list[str], bool]:
+        first = await _values(conn)
+        async with store.begin() as w:  # a commit between the glance's two statements
+            await w.execute(text("INSERT INTO peek_t (id, v) VALUES (2, 'b')"))
+        return first, await _values(conn), await _is_inline(conn)
+
+    first, second, inline = await store.glance(twice)
+    assert inline, "on the loop, on a connection of the glance's own"
+    assert first == second == ["a"], "one snapshot: the commit between is not seen"
+    assert await store.glance(_values) == ["a", "b"], "the next glance sees it"
+    with pytest.raises(OperationalError):  # query_only: a glance never writes
+        await store.glance(lambda c: c.execute(text("DELETE FROM peek_t")))
+    assert await store.glance(_values) == ["a", "b"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_glance_runs_again_the_threaded_way_when_sqlite_is_busy(store: Store) -> None:
+    async with store.begin() as conn:
+        await conn.execute(text("INSERT INTO peek_t (id, v) VALUES (1, 'a')"))
+    ways: list[bool] = []
+
+    async def busy_once(conn: AsyncConnection) -> list[str]:
+        ways.append(await _is_inline(conn))
+        if len(ways) == 1:
+            busy = sqlite3.OperationalError("database is locked")
+            raise OperationalError("SELECT v FROM peek_t", [], busy)
+        return await _values(conn)
+
+    assert await store.glance(busy_once) == ["a"]
+    assert ways == [True, False], "in place first, then again on the threaded read"
+
+    async def broken(conn: AsyncConnection) -> None:
+        raise OperationalError("SELECT", [], sqlite3.OperationalError("disk I/O error"))
+
+    with pytest.raises(OperationalError):  # any other error is the caller's
+        await store.glance(broken)

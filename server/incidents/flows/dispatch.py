@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dispatch.emergency import (
     WHY_DECLINED,
@@ -71,13 +72,19 @@ def _candidate_json(c: Candidate) -> dict[str, Any]:
 
 async def _rank(platform: Platform, incident_id: int) -> EmergencyRanking | None:
     """Rank from a read snapshot, outside the write transaction: a road-time service may
-    take a moment, and nothing should hold the store's write lock meanwhile."""
-    async with platform.store.read() as conn:
+    take a moment, and nothing should hold the store's write lock meanwhile. The snapshot's
+    few short reads are a glance (on SQLite in place on the loop, one snapshot)."""
+
+    async def read(conn: AsyncConnection) -> Callable[[], EmergencyRanking] | None:
         t = Tx(conn=conn, now=platform.clock.now())
         inc = await load(t, incident_id, lock=False)
         if inc.kind != CallType.EMERGENCY.value or inc.status != S.OPEN.value:
             return None
-        rank = await _ranker(platform, t, inc)
+        return await _ranker(platform, t, inc)
+
+    rank = await platform.store.glance(read)
+    if rank is None:
+        return None
     return await asyncio.to_thread(rank) if does_io(travel_model(platform)) else rank()
 
 
