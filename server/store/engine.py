@@ -51,6 +51,11 @@ class StoreMisconfigured(RuntimeError):
     """The database would not keep acknowledged writes through a crash."""
 
 
+# The on-loop readers' connections (peek, glance): never a write, and never a wait for a
+# lock, which would stall the loop; busy goes the threaded way instead.
+_READ_ONLY = ("PRAGMA query_only=ON", "PRAGMA busy_timeout=0")
+
+
 def _sqlite_pragmas(engine: AsyncEngine, *, inline: bool = False, glance: bool = False) -> None:
     """``glance``: the glance's inline connections, read-only, never waiting for a lock (the
     loop would wait), a deferred BEGIN (the snapshot starts with the first SELECT)."""
@@ -62,8 +67,8 @@ def _sqlite_pragmas(engine: AsyncEngine, *, inline: bool = False, glance: bool =
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         if glance:
-            cur.execute("PRAGMA query_only=ON")
-            cur.execute("PRAGMA busy_timeout=0")
+            for pragma in _READ_ONLY:
+                cur.execute(pragma)
             cur.close()
             return
         cur.execute("PRAGMA journal_mode=WAL")
@@ -272,8 +277,8 @@ class Store:
         if self._peeker is None:
             assert self._peek_path is not None
             conn = sqlite3.connect(self._peek_path, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA query_only=ON")
-            conn.execute("PRAGMA busy_timeout=0")
+            for pragma in _READ_ONLY:
+                conn.execute(pragma)
             self._peeker = conn
         cur = self._peeker.execute(qmark(sql), tuple(args))
         try:

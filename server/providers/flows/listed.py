@@ -39,25 +39,17 @@ async def listed(
 
 async def blocked_caregivers(conn: AsyncConnection, day: date) -> set[int]:
     """Caregivers who may take no new work on ``day``: black-listed themselves, or employed by a
-    black-listed provider."""
-    pl = provider_listings.c
-    subjects = (ListSubject.CAREGIVER.value, ListSubject.PROVIDER.value)
-    black = select(pl.subject, pl.subject_id).where(
-        pl.subject.in_(subjects), pl.kind == ListKind.BLACK.value, in_force(day)
-    )
-    listing = (await conn.execute(black)).all()  # both lists in one read: dispatch asks each time
-    ids = {int(r.subject_id) for r in listing if r.subject == ListSubject.CAREGIVER.value}
-    bad = {int(r.subject_id) for r in listing if r.subject == ListSubject.PROVIDER.value}
-    if bad:
-        rows = await conn.execute(select(caregivers.c.id).where(caregivers.c.provider_id.in_(bad)))
-        ids |= set(rows.scalars())
-    return ids
+    black-listed provider (the rule is ``blocked``; one read)."""
+    c = caregivers.c
+    rows = await conn.execute(select(c.id).where(blocked(c.id, c.provider_id, day)))
+    return {int(i) for i in rows.scalars()}
 
 
 def blocked(caregiver_id: Any, provider_id: Any, day: date) -> ColumnElement[bool]:
-    """``blocked_caregivers`` as a condition on a caregiver's id and provider columns, for a
-    read that wants it on each row (the dispatcher's snapshot): true when black-listed, or
-    employed by a black-listed provider; NULL (not true) where neither."""
+    """Whether a caregiver may take no new work on ``day``, as a condition on her id and
+    provider columns (for a read that wants it on each row, such as the dispatcher's
+    snapshot): true when black-listed, or employed by a black-listed provider; NULL (not
+    true) where neither."""
     pl = provider_listings.c
 
     def black(subject: ListSubject) -> Any:
